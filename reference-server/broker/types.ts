@@ -1,0 +1,58 @@
+import type { Gap, Message } from "../../src/shared/protocol.js";
+
+/**
+ * What stands behind the reference server's transports: id assignment,
+ * per-channel history for resume, fan-out, and presence.
+ *
+ * Two implementations: `memory` (one instance) and `redis` (several instances
+ * sharing ids, history and pub/sub). Adding a broker (NATS, Postgres
+ * LISTEN/NOTIFY) is a new file implementing this interface.
+ */
+export interface Broker {
+  readonly kind: string;
+
+  /** Assigns the next id of `channel`, stores the message in history and fans it out. */
+  publish(channel: string, body: unknown): Promise<Message>;
+
+  /**
+   * Messages of `channel` with id > `since`, oldest first, at most `limit` of them.
+   * `gap` is set when ids after `since` were published but are no longer retained.
+   * `lastId` is the highest id ever assigned on the channel (0 if none).
+   */
+  read(channel: string, since: number, limit?: number): Promise<HistoryRead>;
+
+  /**
+   * Live messages of `channel` published from now on, in id order, each with
+   * its JSON text serialised once (`json` === JSON.stringify(message)), so
+   * transports can share bytes across subscribers.
+   * Returns a function that removes this listener. The broker subscribes
+   * upstream (Redis) only while a channel has at least one listener.
+   */
+  subscribe(channel: string, listener: MessageListener): Promise<Unsubscribe>;
+
+  /** Marks `user` present on `channel` for `ttlMs`. */
+  touchPresence(channel: string, user: string, ttlMs: number): Promise<void>;
+
+  /** Users seen on `channel` within their TTL. */
+  presence(channel: string): Promise<string[]>;
+
+  close(): Promise<void>;
+}
+
+export interface HistoryRead {
+  messages: Message[];
+  gap?: Gap;
+  lastId: number;
+}
+
+export type MessageListener = (message: Message, json: string) => void;
+export type Unsubscribe = () => void;
+
+export interface HistoryLimits {
+  /** Messages kept per channel. */
+  maxCount: number;
+  /** Messages older than this are dropped from history. */
+  maxAgeMs: number;
+}
+
+export const DEFAULT_HISTORY: HistoryLimits = { maxCount: 1000, maxAgeMs: 5 * 60_000 };

@@ -1,0 +1,93 @@
+import type { Socket } from "node:net";
+import type { ProtocolName } from "../shared/protocol.js";
+
+/**
+ * One simulated subscriber. The four transports implement this interface;
+ * adding a fifth is a new file plus a line in `registry.ts`.
+ *
+ * A client does not time anything itself beyond connect: it reports events to
+ * its `ClientHandlers`, and the load runner turns them into metrics.
+ */
+export interface TransportClient {
+  readonly protocol: ProtocolName;
+  /**
+   * Opens the connection (or the first poll) and resolves once the transport is
+   * ready (design.md, "connect time"). Rejects if the first attempt fails.
+   */
+  connect(): Promise<void>;
+  /** Stops for good: closes sockets, cancels timers and held requests. Never throws. */
+  close(): void;
+  /** The last cursor received from the server (opaque string), sent back on resume. */
+  readonly cursor: string | undefined;
+}
+
+export interface ClientHandlers {
+  /** The transport became ready; `connectMs` is attempt start -> ready. */
+  onReady(connectMs: number): void;
+  /**
+   * A message arrived. `id` is the server's cursor for it (opaque), `body` the
+   * publisher's payload, parsed. Called synchronously on the socket's data path,
+   * so take the receive time first thing.
+   */
+  onMessage(id: string, body: unknown): void;
+  /** The server said ids `from`..`to` are gone (resume older than history). */
+  onGap(from: string, to: string): void;
+  /** The connection broke (close, error, missed heartbeats) after it was ready. */
+  onBreak(reason: string): void;
+}
+
+/** Shared by every client in one generator process. */
+export interface ClientContext {
+  /** Every socket a client opens is registered here, so bytes are counted from the sockets. */
+  sockets: SocketTracker;
+  /** HTTP requests sent and poll answers that carried no message. */
+  counters: { requests: number; emptyPolls: number };
+}
+
+export interface ClientOptions {
+  /** Base URL of the server instance, `http://127.0.0.1:8080`. */
+  baseUrl: string;
+  channel: string;
+  /** Sent as `?user=` so presence can see the client. */
+  user: string;
+  /** Resume after this cursor; undefined means "from now". */
+  since?: string;
+  shortPollIntervalMs: number;
+  longPollTimeoutMs: number;
+  sseClient: "lean" | "eventsource";
+  handlers: ClientHandlers;
+  context: ClientContext;
+}
+
+export type ClientFactory = (options: ClientOptions) => TransportClient;
+
+/**
+ * Counts bytes on the wire, both directions, headers included, from the
+ * sockets' own `bytesRead`/`bytesWritten` counters.
+ */
+export class SocketTracker {
+  private readonly open = new Set<Socket>();
+  private closedBytesIn = 0;
+  private closedBytesOut = 0;
+
+  track(socket: Socket): void {
+    if (this.open.has(socket)) return;
+    this.open.add(socket);
+    socket.once("close", () => {
+      this.open.delete(socket);
+      this.closedBytesIn += socket.bytesRead;
+      this.closedBytesOut += socket.bytesWritten;
+    });
+  }
+
+  /** Totals so far, open and closed sockets together. */
+  totals(): { bytesIn: number; bytesOut: number } {
+    let bytesIn = this.closedBytesIn;
+    let bytesOut = this.closedBytesOut;
+    for (const socket of this.open) {
+      bytesIn += socket.bytesRead;
+      bytesOut += socket.bytesWritten;
+    }
+    return { bytesIn, bytesOut };
+  }
+}

@@ -1,0 +1,78 @@
+import type { ProtocolName } from "../shared/protocol.js";
+
+/**
+ * The result file (design.md, "Result file"): a public contract read by CI
+ * scripts and `rtbench compare`. Renaming a field needs a new schemaVersion.
+ * Times are milliseconds (floats), sizes bytes.
+ */
+export const RESULT_SCHEMA_VERSION = 1;
+
+export interface RunResult {
+  schemaVersion: number;
+  tool: { name: "rtbench"; version: string };
+  scenario: { name: string; file: string | null; sha256: string | null };
+  environment: {
+    node: string;
+    cpus: number;
+    cpuModel: string;
+    os: string;
+    gitCommit: string | null;
+  };
+  startedAt: string;
+  finishedAt: string;
+  /** `partial` when the run was interrupted (Ctrl-C, crash) and holds what was measured so far. */
+  status: "complete" | "partial" | "failed";
+  /** False if any protocol's generator was unhealthy: its numbers are not trustworthy. */
+  reliable: boolean;
+  /** What the run did, so a reader knows what the numbers describe. */
+  setup: {
+    broker: "memory" | "redis" | "external";
+    instances: number;
+    target: string[] | null;
+    durationMs: number;
+    warmupMs: number;
+    clients: number;
+    channels: number;
+    ratePerSec: number;
+    payloadBytes: number;
+    notes: string[];
+  };
+  protocols: Partial<Record<ProtocolName, ProtocolResult>>;
+}
+
+export interface HistogramSummary {
+  count: number;
+  min: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  p999: number;
+  max: number;
+  /** The HdrHistogram, compressed and base64-encoded (microsecond units), for lossless merging. */
+  hdr: string;
+}
+
+export interface ProtocolResult {
+  clients: number;
+  /** Clients that became ready at least once. */
+  connected: number;
+  published: number;
+  publishFailed: number;
+  expected: number;
+  delivered: number;
+  lost: number;
+  duplicates: number;
+  reordered: number;
+  latency: HistogramSummary;
+  latencyFromSend: HistogramSummary;
+  connect: HistogramSummary;
+  bytesPerDelivery: number | null;
+  requestsPerDelivery: number | null;
+  emptyPollShare: number | null;
+  server: { cpuSecondsPer1kDeliveries: number | null; rssBytesPerConnection: number | null };
+  generator: { eventLoopDelayP99: number; reliable: boolean; processes: number };
+  /** Messages per second delivered in the measured window. */
+  deliveriesPerSec: number;
+}

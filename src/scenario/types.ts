@@ -1,0 +1,79 @@
+import type { ProtocolName } from "../shared/protocol.js";
+
+/**
+ * A scenario after loading, validation and defaults: every field present,
+ * durations in milliseconds, rates per second. The file format (YAML/JSON,
+ * units like `500ms`, `10/s`) is described by schema/scenario.schema.json.
+ */
+export interface Scenario {
+  name: string;
+  description: string;
+  /** Where it was loaded from, and the SHA-256 of the file's bytes. */
+  source: { file: string | null; sha256: string | null };
+  protocols: ProtocolName[];
+  /** Seeds channel assignment so that runs are reproducible. */
+  seed: number;
+
+  server: ServerOptions;
+  /** Set when the scenario measures an already running server instead of starting one. */
+  target: TargetOptions | null;
+  clients: ClientsOptions;
+  publish: PublishOptions;
+
+  durationMs: number;
+  warmupMs: number;
+  drainMs: number;
+
+  shortPoll: { intervalMs: number };
+  longPoll: { timeoutMs: number };
+  sse: { client: "lean" | "eventsource" };
+  websocket: Record<string, never>;
+
+  generator: GeneratorOptions;
+  /** Metric path (or `*.metric`) -> condition, e.g. `"websocket.latency.p99": "< 50ms"`. */
+  thresholds: Record<string, string>;
+}
+
+export interface ServerOptions {
+  instances: number;
+  broker: "memory" | "redis";
+  history: { maxCount: number; maxAgeMs: number };
+  heartbeatIntervalMs: number;
+  presenceTtlMs: number;
+  maxBodyBytes: number;
+  /**
+   * Test-only: the server holds every delivery this long before sending it,
+   * so tests can check that measured latency moves by a known amount.
+   */
+  deliveryDelayMs: number;
+}
+
+export interface TargetOptions {
+  /** Base URLs (`http://host:port`); clients spread over them round-robin. */
+  urls: string[];
+}
+
+export interface ClientsOptions {
+  /** Subscribers per protocol run. */
+  count: number;
+  rampUpMs: number;
+  /** Channels the subscribers are spread over (seeded). */
+  channels: number;
+  channelPrefix: string;
+  /** Child processes running the subscribers; 0 means choose from the client count. */
+  shards: number;
+}
+
+export interface PublishOptions {
+  /** Messages per second over the whole scenario, spread round-robin over channels. */
+  ratePerSec: number;
+  payloadBytes: number;
+  via: "http" | "websocket";
+  /** Concurrent publisher connections. */
+  publishers: number;
+}
+
+export interface GeneratorOptions {
+  /** Event-loop delay p99 above which a generator process's numbers are marked unreliable. */
+  maxEventLoopDelayMs: number;
+}

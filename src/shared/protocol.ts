@@ -1,0 +1,74 @@
+/**
+ * The reference wire protocol (design.md, "Message model" and "Endpoints").
+ *
+ * This module is the only code shared by the generator (`src/`) and the
+ * reference server (`reference-server/`): the two meet at the wire format and
+ * nowhere else.
+ */
+
+/** The four transports, in the order tables show them. */
+export const PROTOCOLS = ["short-poll", "long-poll", "sse", "websocket"] as const;
+export type ProtocolName = (typeof PROTOCOLS)[number];
+
+/** Channels allowed by the reference server. */
+export const CHANNEL_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/** One stored message. `id` is gap-free and strictly increasing per channel. */
+export interface Message {
+  id: number;
+  channel: string;
+  /** Server receive time, epoch milliseconds with a sub-millisecond fraction. */
+  ts: number;
+  body: unknown;
+}
+
+/**
+ * Messages between two cursors that the server no longer holds: ids `from`..`to`
+ * inclusive were published but have aged or been pushed out of history.
+ */
+export interface Gap {
+  from: number;
+  to: number;
+}
+
+/** Short- and long-poll answer. `cursor` is what to send as `since` next time. */
+export interface PollResponse {
+  messages: Message[];
+  cursor: number;
+  /** Present when the requested cursor is older than the retained history. */
+  gap?: Gap;
+}
+
+/** Header carrying the gap on poll answers too (`from-to`), for clients that skip the body. */
+export const GAP_HEADER = "x-rtbench-gap";
+
+/** Frames the server sends on a WebSocket. */
+export type ServerFrame =
+  | ({ type: "message" } & Message)
+  | { type: "ping" }
+  | { type: "pong" }
+  | ({ type: "gap" } & Gap)
+  | { type: "error"; error: string }
+  | { type: "ack"; ref: string | number | null; id: number };
+
+/** Frames a client may send on a WebSocket. */
+export type ClientFrame =
+  | { type: "publish"; ref?: string | number; body: unknown }
+  | { type: "ping" }
+  | { type: "pong" };
+
+/** SSE event names used by the reference server (`event:` lines). */
+export const SSE_EVENT_MESSAGE = "message";
+export const SSE_EVENT_GAP = "gap";
+
+/** Reference server routes, as templates; `{channel}` is replaced, the query is appended. */
+export const ROUTES = {
+  publish: "/api/messages",
+  shortPoll: "/api/messages",
+  longPoll: "/api/messages/poll",
+  sse: "/api/stream/{channel}",
+  websocket: "/ws/chat/{channel}",
+  presence: "/api/presence/{channel}",
+  health: "/healthz",
+  metrics: "/metrics",
+} as const;
