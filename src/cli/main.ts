@@ -1,0 +1,51 @@
+import { Command, CommanderError } from "commander";
+import { EXIT_CODES, RtbenchError } from "../shared/errors.js";
+import { packageVersion } from "../util/paths.js";
+import { commands } from "./commands/index.js";
+
+const EXIT_HELP = `
+Exit codes:
+  0  success
+  1  a threshold or the regression check failed
+  2  bad input (scenario file, flags, result file)
+  3  the run itself failed (server would not start, Redis unreachable)`;
+
+/** Runs the CLI with `argv` (as process.argv) and resolves with the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command("rtbench")
+    .description("Benchmark real-time web transports: short poll, long poll, SSE, WebSocket.")
+    .version(packageVersion())
+    .option("--verbose", "show stack traces for errors")
+    .addHelpText("after", EXIT_HELP)
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text) });
+  for (const command of commands()) {
+    program.addCommand(command.exitOverride());
+  }
+
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (error) {
+    return reportError(error, argv.includes("--verbose"));
+  }
+}
+
+function reportError(error: unknown, verbose: boolean): number {
+  if (error instanceof CommanderError) {
+    // Help and version are "errors" to commander; usage errors are bad input.
+    if (error.exitCode === 0) return 0;
+    return EXIT_CODES.BAD_INPUT;
+  }
+  if (error instanceof RtbenchError) {
+    process.stderr.write(`error: ${error.message}\n`);
+    for (const line of error.details) process.stderr.write(`  ${line}\n`);
+    if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);
+    return EXIT_CODES[error.code];
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`error: ${message}\n`);
+  if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  else process.stderr.write("(run with --verbose for the stack trace)\n");
+  return EXIT_CODES.RUN_FAILED;
+}
