@@ -72,7 +72,23 @@ export interface ProtocolResult {
   requestsPerDelivery: number | null;
   emptyPollShare: number | null;
   server: { cpuSecondsPer1kDeliveries: number | null; rssBytesPerConnection: number | null };
-  generator: { eventLoopDelayP99: number; reliable: boolean; processes: number };
+  /**
+   * Health of the load generator itself. `reliable` is false when any of its
+   * processes had an event-loop delay p99, or the publisher a lag behind
+   * schedule, above the scenario's limit.
+   */
+  generator: {
+    eventLoopDelayP99: number;
+    reliable: boolean;
+    processes: number;
+    publisherMaxLagMs: number;
+    /** The scenario's limit behind `reliable`, so reports can say "p99 X ms > limit Y ms". */
+    eventLoopDelayLimitMs?: number;
+  };
+  /** Connection attempts that failed (each is retried). */
+  connectFailures: number;
+  /** Connections that broke after they were ready. */
+  breaks: number;
   /** Messages per second delivered in the measured window. */
   deliveriesPerSec: number;
 }

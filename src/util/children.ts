@@ -26,6 +26,11 @@ export interface StartChildOptions {
   readyTimeoutMs?: number;
   /** Open an IPC channel (for node children that report with process.send). */
   ipc?: boolean;
+  /**
+   * Own process group, so the terminal's Ctrl-C reaches only the parent, which
+   * then stops children in order and still collects what they measured.
+   */
+  detached?: boolean;
   /** Called with each line the child prints on stderr (default: kept for the error message). */
   onStderr?: (line: string) => void;
 }
@@ -38,6 +43,7 @@ export async function startChild(
   const child = spawn(options.command, options.args, {
     env: options.env ?? process.env,
     cwd: options.cwd,
+    detached: options.detached ?? false,
     stdio: options.ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],
   });
   if (child.pid === undefined) {

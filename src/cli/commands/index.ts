@@ -1,6 +1,11 @@
 import type { Command } from "commander";
+import { compareCommand } from "./compare.js";
+import { metricsCommand } from "./metrics.js";
+import { runCommand } from "./run.js";
+import { serveCommand } from "./serve.js";
+import { validateCommand } from "./validate.js";
 
 /** Every subcommand, one file each. */
 export function commands(): Command[] {
-  return [];
+  return [runCommand(), serveCommand(), validateCommand(), compareCommand(), metricsCommand()];
 }

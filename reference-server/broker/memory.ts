@@ -1,0 +1,133 @@
+import type { Gap, Message } from "../../src/shared/protocol.js";
+import type { Broker, HistoryLimits, HistoryRead, MessageListener, Unsubscribe } from "./types.js";
+
+/** Default page size of `read()` when the caller gives none. */
+const DEFAULT_READ_LIMIT = 1000;
+
+/**
+ * The single-instance broker: a counter per channel, a bounded history, and
+ * listeners called synchronously in publish order.
+ *
+ * History ids are contiguous (every published message enters it, only the
+ * oldest leave), so a read after `since` is an index computation, not a scan.
+ */
+export function createMemoryBroker(limits: HistoryLimits): Broker {
+  return new MemoryBroker(limits);
+}
+
+class ChannelState {
+  lastId = 0;
+  /** Retained messages live in `history[head..]`; the prefix is dropped lazily. */
+  history: Message[] = [];
+  head = 0;
+  readonly listeners = new Set<MessageListener>();
+  /** user -> expiry, epoch ms. */
+  readonly presence = new Map<string, number>();
+
+  /** Drops messages beyond the count and age limits. */
+  prune(limits: HistoryLimits, nowMs: number): void {
+    const retained = this.history.length - this.head;
+    if (retained > limits.maxCount) this.head += retained - limits.maxCount;
+    const oldestAllowedMs = nowMs - limits.maxAgeMs;
+    while (
+      this.head < this.history.length &&
+      (this.history[this.head] as Message).ts < oldestAllowedMs
+    ) {
+      this.head++;
+    }
+    // Compact once the dead prefix outweighs the live part, so shifting stays amortised O(1).
+    if (this.head > 1024 && this.head * 2 > this.history.length) {
+      this.history = this.history.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Id of the oldest retained message, or lastId + 1 when nothing is retained. */
+  firstRetainedId(): number {
+    const first = this.history[this.head];
+    return first ? first.id : this.lastId + 1;
+  }
+}
+
+class MemoryBroker implements Broker {
+  readonly kind = "memory";
+  private readonly channels = new Map<string, ChannelState>();
+  private closed = false;
+
+  constructor(private readonly limits: HistoryLimits) {}
+
+  async publish(channel: string, body: unknown): Promise<Message> {
+    if (this.closed) throw new Error("memory broker: publish after close");
+    const state = this.channel(channel);
+    const message: Message = { id: ++state.lastId, channel, ts: nowEpochMs(), body };
+    const json = JSON.stringify(message);
+    state.history.push(message);
+    state.prune(this.limits, message.ts);
+    for (const listener of state.listeners) {
+      try {
+        listener(message, json);
+      } catch (error) {
+        // A broken listener must not stop fan-out to the others, nor fail the publish.
+        process.emitWarning(`memory broker: listener on ${channel} threw: ${String(error)}`);
+      }
+    }
+    return message;
+  }
+
+  async read(channel: string, since: number, limit = DEFAULT_READ_LIMIT): Promise<HistoryRead> {
+    const state = this.channels.get(channel);
+    if (!state) return { messages: [], lastId: 0 };
+    state.prune(this.limits, nowEpochMs());
+    const firstId = state.firstRetainedId();
+    let gap: Gap | undefined;
+    if (since < state.lastId && since + 1 < firstId) gap = { from: since + 1, to: firstId - 1 };
+    const fromId = Math.max(since + 1, firstId);
+    const start = state.head + (fromId - firstId);
+    const end = Math.min(state.history.length, start + Math.max(0, limit));
+    const messages = start < end ? state.history.slice(start, end) : [];
+    return gap ? { messages, gap, lastId: state.lastId } : { messages, lastId: state.lastId };
+  }
+
+  async subscribe(channel: string, listener: MessageListener): Promise<Unsubscribe> {
+    const state = this.channel(channel);
+    state.listeners.add(listener);
+    return () => {
+      state.listeners.delete(listener);
+    };
+  }
+
+  async touchPresence(channel: string, user: string, ttlMs: number): Promise<void> {
+    this.channel(channel).presence.set(user, Date.now() + ttlMs);
+  }
+
+  async presence(channel: string): Promise<string[]> {
+    const state = this.channels.get(channel);
+    if (!state) return [];
+    const nowMs = Date.now();
+    const users: string[] = [];
+    for (const [user, expiresAtMs] of state.presence) {
+      if (expiresAtMs <= nowMs) state.presence.delete(user);
+      else users.push(user);
+    }
+    return users.sort();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const state of this.channels.values()) state.listeners.clear();
+  }
+
+  private channel(name: string): ChannelState {
+    let state = this.channels.get(name);
+    if (!state) {
+      state = new ChannelState();
+      this.channels.set(name, state);
+    }
+    return state;
+  }
+}
+
+/** Epoch milliseconds with the sub-millisecond fraction the message model asks for. */
+function nowEpochMs(): number {
+  return performance.timeOrigin + performance.now();
+}

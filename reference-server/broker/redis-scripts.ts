@@ -1,0 +1,83 @@
+/**
+ * The Lua scripts behind the Redis broker. Each runs atomically in Redis, so
+ * what several instances do to one channel at the same moment is serialised:
+ * id assignment, history and PUBLISH happen as one step, and PUBLISH order is
+ * id order.
+ *
+ * Per channel (keys share a `{channel}` hash tag so a cluster keeps them on one slot):
+ *   counter  string, the last id assigned
+ *   history  sorted set, member = message JSON, score = id
+ *   presence sorted set, member = user, score = expiry (epoch ms)
+ */
+
+// Drops the oldest history entries whose ts is before the cutoff. The ts is read
+// from the JSON the publish script wrote (`{"id":N,"channel":"...","ts":T,"body":`);
+// inside the channel's JSON string every quote is escaped, so the first `"ts":` is
+// the field. Trimming stops at the first recent entry, so history stays contiguous
+// even when instances' clocks disagree a little.
+const TRIM_BY_AGE = `
+local function trimByAge(key, cutoffMs)
+  while true do
+    local head = redis.call('ZRANGE', key, 0, 0)[1]
+    if not head then return end
+    local ts = tonumber(string.match(head, '"ts":([^,]+),'))
+    if ts == nil or ts >= cutoffMs then return end
+    redis.call('ZREMRANGEBYRANK', key, 0, 0)
+  end
+end
+`;
+
+/**
+ * KEYS: counter, history.
+ * ARGV: channel as JSON, ts as JSON number, body as JSON, maxCount, age cutoff (epoch ms),
+ *       pub/sub channel, history TTL ms, id floor.
+ * Returns the message JSON, exactly as published.
+ *
+ * The floor is the highest id the calling instance has seen on the channel: after
+ * Redis lost its data (a restart without persistence) ids continue above it
+ * instead of starting again at 1, which every cursor would take for old news.
+ */
+export const PUBLISH_SCRIPT = `${TRIM_BY_AGE}
+local id = redis.call('INCR', KEYS[1])
+local floor = tonumber(ARGV[8])
+if id <= floor then
+  id = floor + 1
+  redis.call('SET', KEYS[1], id)
+end
+local json = '{"id":' .. string.format('%d', id) .. ',"channel":' .. ARGV[1] ..
+  ',"ts":' .. ARGV[2] .. ',"body":' .. ARGV[3] .. '}'
+redis.call('ZADD', KEYS[2], id, json)
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -tonumber(ARGV[4]) - 1)
+trimByAge(KEYS[2], tonumber(ARGV[5]))
+redis.call('PEXPIRE', KEYS[2], ARGV[7])
+redis.call('PUBLISH', ARGV[6], json)
+return json
+`;
+
+/**
+ * KEYS: counter, history.
+ * ARGV: since, limit, age cutoff (epoch ms).
+ * Returns { lastId, oldest retained id (lastId + 1 when none), JSON of messages with id > since }.
+ */
+export const READ_SCRIPT = `${TRIM_BY_AGE}
+trimByAge(KEYS[2], tonumber(ARGV[3]))
+local lastId = tonumber(redis.call('GET', KEYS[1]) or '0')
+local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')[2]
+local oldestId = lastId + 1
+if oldest then oldestId = tonumber(oldest) end
+local messages = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf', 'LIMIT', 0, ARGV[2])
+return { lastId, oldestId, messages }
+`;
+
+/**
+ * KEYS: presence. ARGV: user, now (epoch ms), ttl ms.
+ * The key's own TTL only ever grows, so a short touch never evicts a longer one.
+ */
+export const TOUCH_PRESENCE_SCRIPT = `
+local now = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[3])
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
+`;

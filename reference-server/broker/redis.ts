@@ -1,0 +1,424 @@
+import { Redis } from "ioredis";
+import { RtbenchError } from "../../src/shared/errors.js";
+import type { Gap, Message } from "../../src/shared/protocol.js";
+import { PUBLISH_SCRIPT, READ_SCRIPT, TOUCH_PRESENCE_SCRIPT } from "./redis-scripts.js";
+import type { Broker, HistoryLimits, HistoryRead, MessageListener, Unsubscribe } from "./types.js";
+
+export interface RedisBrokerOptions {
+  /** `redis://host:port[/db]` */
+  url: string;
+  limits: HistoryLimits;
+  /** Prepended to every key and pub/sub channel, so runs and tests do not share state. */
+  keyPrefix?: string;
+  /** Where connection-state lines go (default: stderr). */
+  log?: (line: string) => void;
+}
+
+/** Default page size of `read()` when the caller gives none (as the memory broker). */
+const DEFAULT_READ_LIMIT = 1000;
+/** Page size when a subscription catches up from history after a break. */
+const CATCH_UP_BATCH = 500;
+
+/**
+ * Several reference-server instances sharing ids, history and fan-out
+ * through one Redis. Connects before resolving; an unreachable Redis is a
+ * RUN_FAILED error.
+ */
+export async function createRedisBroker(options: RedisBrokerOptions): Promise<Broker> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const commands = connection(options.url) as ScriptedRedis;
+  const subscriber = connection(options.url);
+  try {
+    await Promise.all([commands.connect(), subscriber.connect()]);
+  } catch (error) {
+    commands.disconnect();
+    subscriber.disconnect();
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new RtbenchError(
+      "RUN_FAILED",
+      `redis broker: cannot connect to ${options.url}: ${reason}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  commands.defineCommand("rtbenchPublish", { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
+  commands.defineCommand("rtbenchRead", { numberOfKeys: 2, lua: READ_SCRIPT });
+  commands.defineCommand("rtbenchTouchPresence", { numberOfKeys: 1, lua: TOUCH_PRESENCE_SCRIPT });
+  return new RedisBroker(commands, subscriber, options, log);
+}
+
+interface ScriptedRedis extends Redis {
+  rtbenchPublish(
+    counterKey: string,
+    historyKey: string,
+    channelJson: string,
+    tsJson: string,
+    bodyJson: string,
+    maxCount: number,
+    cutoffMs: number,
+    pubsubChannel: string,
+    historyTtlMs: number,
+    floorId: number,
+  ): Promise<string>;
+  rtbenchRead(
+    counterKey: string,
+    historyKey: string,
+    since: number,
+    limit: number,
+    cutoffMs: number,
+  ): Promise<[number, number, string[]]>;
+  rtbenchTouchPresence(key: string, user: string, nowMs: number, ttlMs: number): Promise<number>;
+}
+
+function connection(url: string): Redis {
+  return new Redis(url, {
+    lazyConnect: true,
+    // Reconnect quickly and forever; a benchmark's Redis restart lasts seconds.
+    retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+    // A command issued while Redis is away fails after a few retries instead of
+    // hanging a publisher's HTTP request for tens of seconds.
+    maxRetriesPerRequest: 3,
+  });
+}
+
+/** One channel this instance listens to in Redis, shared by all its local listeners. */
+interface Feed {
+  readonly channel: string;
+  readonly pubsubChannel: string;
+  readonly listeners: Set<MessageListener>;
+  /** Highest id delivered to listeners (or the baseline at subscribe time). */
+  lastId: number;
+  /** Resolves once Redis confirmed the SUBSCRIBE and the baseline id is known. */
+  ready: Promise<void>;
+  /** True until ready, and while catching up from history: live messages wait in `queued`. */
+  syncing: boolean;
+  /** Set when more history must be read after the current catch-up pass. */
+  refetch: boolean;
+  /** Live message JSON received while syncing or after a gap, oldest first. */
+  queued: string[];
+}
+
+class RedisBroker implements Broker {
+  readonly kind = "redis";
+  private readonly prefix: string;
+  private readonly feeds = new Map<string, Feed>();
+  /** Highest id this instance saw per channel: the floor for ids after Redis lost its data. */
+  private readonly highestIds = new Map<string, number>();
+  private closing = false;
+
+  constructor(
+    private readonly commands: ScriptedRedis,
+    private readonly subscriber: Redis,
+    private readonly options: RedisBrokerOptions,
+    private readonly log: (line: string) => void,
+  ) {
+    this.prefix = options.keyPrefix ?? "rtbench:";
+    this.watch(commands, "command connection", () => {});
+    this.watch(subscriber, "subscriber connection", () => this.resyncAll());
+    subscriber.on("message", (pubsubChannel: string, json: string) =>
+      this.onLive(pubsubChannel, json),
+    );
+  }
+
+  async publish(channel: string, body: unknown): Promise<Message> {
+    const ts = nowEpochMs();
+    const json = await this.commands.rtbenchPublish(
+      this.key(channel, "id"),
+      this.key(channel, "history"),
+      JSON.stringify(channel),
+      JSON.stringify(ts),
+      // JSON has no `undefined`; the message model's body is always a JSON value.
+      JSON.stringify(body) ?? "null",
+      this.options.limits.maxCount,
+      ts - this.options.limits.maxAgeMs,
+      this.pubsubChannel(channel),
+      Math.max(1, Math.ceil(this.options.limits.maxAgeMs)),
+      this.highestIds.get(channel) ?? 0,
+    );
+    const message = JSON.parse(json) as Message;
+    this.noteId(channel, message.id);
+    return message;
+  }
+
+  async read(channel: string, since: number, limit = DEFAULT_READ_LIMIT): Promise<HistoryRead> {
+    const page = await this.readRaw(channel, since, limit);
+    const messages = page.jsons.map((json) => JSON.parse(json) as Message);
+    return page.gap
+      ? { messages, gap: page.gap, lastId: page.lastId }
+      : { messages, lastId: page.lastId };
+  }
+
+  async subscribe(channel: string, listener: MessageListener): Promise<Unsubscribe> {
+    const pubsubChannel = this.pubsubChannel(channel);
+    let feed = this.feeds.get(pubsubChannel);
+    if (!feed) {
+      const created: Feed = {
+        channel,
+        pubsubChannel,
+        listeners: new Set(),
+        lastId: 0,
+        ready: Promise.resolve(),
+        syncing: true,
+        refetch: false,
+        queued: [],
+      };
+      created.ready = this.openFeed(created);
+      this.feeds.set(pubsubChannel, created);
+      feed = created;
+    }
+    feed.listeners.add(listener);
+    try {
+      await feed.ready;
+    } catch (error) {
+      this.removeListener(feed, listener);
+      throw error;
+    }
+    const subscribed = feed;
+    return () => this.removeListener(subscribed, listener);
+  }
+
+  async touchPresence(channel: string, user: string, ttlMs: number): Promise<void> {
+    await this.commands.rtbenchTouchPresence(
+      this.key(channel, "presence"),
+      user,
+      Date.now(),
+      Math.max(1, Math.ceil(ttlMs)),
+    );
+  }
+
+  async presence(channel: string): Promise<string[]> {
+    const users = await this.commands.zrangebyscore(
+      this.key(channel, "presence"),
+      `(${Date.now()}`,
+      "+inf",
+    );
+    return users.sort();
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.feeds.clear();
+    await Promise.all([closeConnection(this.commands), closeConnection(this.subscriber)]);
+  }
+
+  // --- subscriptions -------------------------------------------------------
+
+  /** SUBSCRIBE, then take the channel's current id as the point "from now on". */
+  private async openFeed(feed: Feed): Promise<void> {
+    await this.subscriber.subscribe(feed.pubsubChannel);
+    // The SUBSCRIBE reply came first, so every id above this baseline reaches us live.
+    const page = await this.readRaw(feed.channel, Number.MAX_SAFE_INTEGER, 0);
+    feed.lastId = Math.max(feed.lastId, page.lastId);
+    feed.syncing = false;
+    // A reconnect while subscribing, or a live message ahead of the baseline: read history.
+    if (this.drainQueue(feed) || feed.refetch) void this.catchUp(feed);
+  }
+
+  private removeListener(feed: Feed, listener: MessageListener): void {
+    feed.listeners.delete(listener);
+    if (feed.listeners.size > 0 || this.feeds.get(feed.pubsubChannel) !== feed) return;
+    // The last local listener left: stop receiving this channel from Redis.
+    this.feeds.delete(feed.pubsubChannel);
+    if (this.closing) return;
+    this.subscriber.unsubscribe(feed.pubsubChannel).catch((error: unknown) => {
+      this.log(`redis broker: UNSUBSCRIBE ${feed.channel} failed: ${errorText(error)}`);
+    });
+  }
+
+  /** The per-message path: in order -> deliver; duplicate -> drop; ahead -> fetch what is missing. */
+  private onLive(pubsubChannel: string, json: string): void {
+    const feed = this.feeds.get(pubsubChannel);
+    if (!feed) return;
+    if (feed.syncing || feed.queued.length > 0) {
+      feed.queued.push(json);
+      if (!feed.syncing) void this.catchUp(feed);
+      return;
+    }
+    const message = JSON.parse(json) as Message;
+    if (message.id <= feed.lastId) return;
+    if (message.id === feed.lastId + 1) {
+      this.deliver(feed, message, json);
+      return;
+    }
+    // Ids between lastId and this one went missing on the way (a reconnect): read them first.
+    feed.queued.push(json);
+    void this.catchUp(feed);
+  }
+
+  /** After the subscriber connection came back, every feed reads what it missed. */
+  private resyncAll(): void {
+    const feeds = [...this.feeds.values()];
+    if (feeds.length === 0) return;
+    // Our own SUBSCRIBE, queued behind ioredis's automatic re-subscribe, answers
+    // once Redis is sending us these channels again; only then is history read.
+    this.subscriber
+      .subscribe(...feeds.map((feed) => feed.pubsubChannel))
+      .then(() => {
+        for (const feed of feeds) {
+          if (this.feeds.get(feed.pubsubChannel) === feed) void this.catchUp(feed);
+        }
+      })
+      .catch((error: unknown) => {
+        this.log(`redis broker: re-subscribe after reconnect failed: ${errorText(error)}`);
+      });
+  }
+
+  /**
+   * Reads history after the feed's last id and delivers it, then the queued live
+   * messages, in id order. Runs once per feed at a time; a failed read (Redis
+   * away again) leaves the queue for the next reconnect or live message.
+   */
+  private async catchUp(feed: Feed): Promise<void> {
+    if (feed.syncing) {
+      feed.refetch = true;
+      return;
+    }
+    feed.syncing = true;
+    try {
+      let again = true;
+      while (again && this.feeds.get(feed.pubsubChannel) === feed && !this.closing) {
+        feed.refetch = false;
+        const page = await this.readRaw(feed.channel, feed.lastId, CATCH_UP_BATCH);
+        this.applyHistory(feed, page);
+        again = page.jsons.length === CATCH_UP_BATCH || feed.refetch || this.drainQueue(feed, page);
+      }
+    } catch (error) {
+      this.log(`redis broker: catching up on ${feed.channel} failed: ${errorText(error)}`);
+    } finally {
+      feed.syncing = false;
+    }
+  }
+
+  private applyHistory(feed: Feed, page: RawPage): void {
+    if (page.lastId < feed.lastId) {
+      this.log(
+        `redis broker: ${feed.channel}: Redis knows ids up to ${page.lastId} but ${feed.lastId} were delivered; Redis lost its data (restarted without persistence?)`,
+      );
+    }
+    if (page.gap && page.gap.to > feed.lastId) {
+      this.log(
+        `redis broker: ${feed.channel}: ids ${page.gap.from}..${page.gap.to} were published while disconnected and are no longer in history`,
+      );
+      feed.lastId = page.gap.to;
+    }
+    for (const json of page.jsons) {
+      const message = JSON.parse(json) as Message;
+      if (message.id > feed.lastId) this.deliver(feed, message, json);
+    }
+  }
+
+  /**
+   * Delivers queued live messages that continue the sequence. Returns true when
+   * the queue is stuck on a missing id that history may not have shown yet.
+   */
+  private drainQueue(feed: Feed, page?: RawPage): boolean {
+    const queued = feed.queued;
+    let index = 0;
+    for (; index < queued.length; index++) {
+      const json = queued[index] as string;
+      const message = JSON.parse(json) as Message;
+      if (message.id <= feed.lastId) continue;
+      if (message.id !== feed.lastId + 1) {
+        if (!page || page.lastId < message.id - 1) break;
+        // History was read after this id existed and still lacks its predecessors: they are gone.
+        this.log(
+          `redis broker: ${feed.channel}: ids ${feed.lastId + 1}..${message.id - 1} are missing from history`,
+        );
+      }
+      this.deliver(feed, message, json);
+    }
+    feed.queued = index === queued.length ? [] : queued.slice(index);
+    return feed.queued.length > 0;
+  }
+
+  private deliver(feed: Feed, message: Message, json: string): void {
+    feed.lastId = message.id;
+    this.noteId(feed.channel, message.id);
+    for (const listener of feed.listeners) {
+      try {
+        listener(message, json);
+      } catch (error) {
+        // One broken listener must not stop fan-out to the others.
+        this.log(`redis broker: listener on ${feed.channel} threw: ${errorText(error)}`);
+      }
+    }
+  }
+
+  // --- history -------------------------------------------------------------
+
+  private async readRaw(channel: string, since: number, limit: number): Promise<RawPage> {
+    const [lastId, oldestId, jsons] = await this.commands.rtbenchRead(
+      this.key(channel, "id"),
+      this.key(channel, "history"),
+      since,
+      Math.max(0, Math.floor(limit)),
+      nowEpochMs() - this.options.limits.maxAgeMs,
+    );
+    let gap: Gap | undefined;
+    if (since < lastId && since + 1 < oldestId) gap = { from: since + 1, to: oldestId - 1 };
+    return { lastId, jsons, gap };
+  }
+
+  private noteId(channel: string, id: number): void {
+    if (id > (this.highestIds.get(channel) ?? 0)) this.highestIds.set(channel, id);
+  }
+
+  private key(channel: string, part: "id" | "history" | "presence"): string {
+    return `${this.prefix}{${channel}}:${part}`;
+  }
+
+  private pubsubChannel(channel: string): string {
+    return `${this.prefix}messages:${channel}`;
+  }
+
+  /** One stderr line when a connection drops and one when it is back. */
+  private watch(redis: Redis, name: string, onBack: () => void): void {
+    let lost = false;
+    let lastError = "";
+    redis.on("error", (error: Error) => {
+      lastError = error.message;
+    });
+    redis.on("close", () => {
+      if (lost || this.closing) return;
+      lost = true;
+      this.log(
+        `redis broker: ${name} to ${this.options.url} lost${lastError ? ` (${lastError})` : ""}; reconnecting`,
+      );
+    });
+    redis.on("ready", () => {
+      if (!lost || this.closing) return;
+      lost = false;
+      lastError = "";
+      this.log(`redis broker: ${name} to ${this.options.url} is back`);
+      onBack();
+    });
+  }
+}
+
+interface RawPage {
+  lastId: number;
+  jsons: string[];
+  gap?: Gap;
+}
+
+async function closeConnection(redis: Redis): Promise<void> {
+  if (redis.status === "ready") {
+    try {
+      await redis.quit();
+      return;
+    } catch {
+      // fall through: the connection broke while quitting
+    }
+  }
+  redis.disconnect();
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Epoch milliseconds with the sub-millisecond fraction the message model asks for. */
+function nowEpochMs(): number {
+  return performance.timeOrigin + performance.now();
+}

@@ -1,0 +1,36 @@
+import type { ProtocolName } from "../src/shared/protocol.js";
+import type { Broker } from "./broker/types.js";
+import type { Hub } from "./hub.js";
+import type { ServerMetrics } from "./metrics.js";
+
+/** Settings every transport reads, resolved from ReferenceServerOptions. */
+export interface ServerSettings {
+  instanceId: string;
+  heartbeatIntervalMs: number;
+  presenceTtlMs: number;
+  maxBodyBytes: number;
+  /** What SSE clients are told to wait before reconnecting (`retry:`). */
+  sseRetryMs: number;
+  /** A subscriber whose socket holds more unsent bytes than this is cut off, not buffered for. */
+  maxBufferedBytes: number;
+}
+
+/** A connection the server keeps open: heartbeats go through it, shutdown ends it. */
+export interface LiveConnection {
+  /** Called once per heartbeat interval. */
+  heartbeat(): void;
+  /** Graceful end for server shutdown (WebSocket 1001, SSE end, long poll answered). */
+  shutdown(): void;
+}
+
+/** What the router hands each transport. */
+export interface ServerContext {
+  readonly broker: Broker;
+  readonly hub: Hub;
+  readonly metrics: ServerMetrics;
+  readonly settings: ServerSettings;
+  /** Open connections by transport; short polls count their in-flight requests. */
+  readonly connections: Record<ProtocolName, Set<LiveConnection>>;
+  /** Marks `user` present on `channel` (no-op for null); failures are logged, never thrown. */
+  touchPresence(channel: string, user: string | null): void;
+}

@@ -1,0 +1,140 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { CHANNEL_PATTERN } from "../src/shared/protocol.js";
+
+/** An error answered as `{"error": message}` with `status`; thrown by parsers, caught by the router. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "HttpError";
+  }
+}
+
+/** Writes `value` as JSON and returns the body's size in bytes. */
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): number {
+  const body = Buffer.from(JSON.stringify(value));
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": body.length,
+    "cache-control": "no-store",
+    ...headers,
+  });
+  res.end(body);
+  return body.length;
+}
+
+export function sendError(res: ServerResponse, error: HttpError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, error.status, { error: error.message }, error.headers);
+}
+
+export function parseChannel(raw: string | null | undefined, where: string): string {
+  if (raw === null || raw === undefined || raw === "") {
+    throw new HttpError(400, `${where}: channel is required`);
+  }
+  if (!CHANNEL_PATTERN.test(raw)) {
+    throw new HttpError(
+      400,
+      `${where}: channel must match ${CHANNEL_PATTERN.source}, found ${JSON.stringify(raw.slice(0, 140))}`,
+    );
+  }
+  return raw;
+}
+
+/** A cursor: a non-negative integer, or null when absent ("from now"). */
+export function parseCursor(raw: string | null | undefined, name: string): number | null {
+  if (raw === null || raw === undefined || raw === "") return null;
+  const value = /^\d{1,16}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(value)) {
+    throw new HttpError(
+      400,
+      `${name} must be a non-negative integer message id, found ${JSON.stringify(raw.slice(0, 40))}`,
+    );
+  }
+  return value;
+}
+
+const USER_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
+
+/** The optional `user` query parameter that marks presence. */
+export function parseUser(raw: string | null): string | null {
+  if (raw === null || raw === "") return null;
+  if (!USER_PATTERN.test(raw)) {
+    throw new HttpError(
+      400,
+      `user must match ${USER_PATTERN.source}, found ${JSON.stringify(raw.slice(0, 140))}`,
+    );
+  }
+  return raw;
+}
+
+/**
+ * Reads a JSON request body of at most `maxBytes`. Over the limit it stops
+ * collecting at once (413) instead of buffering whatever the client sends.
+ */
+export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const tooLarge = () =>
+    new HttpError(413, `request body must be at most ${maxBytes} bytes`, { connection: "close" });
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > maxBytes) return Promise.reject(tooLarge());
+
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let receivedBytes = 0;
+    const onData = (chunk: Buffer) => {
+      receivedBytes += chunk.length;
+      if (receivedBytes > maxBytes) {
+        cleanup();
+        chunks.length = 0;
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      const text = Buffer.concat(chunks, receivedBytes).toString("utf8");
+      try {
+        resolve(JSON.parse(text));
+      } catch (error) {
+        reject(new HttpError(400, `request body must be JSON: ${(error as Error).message}`));
+      }
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    const cleanup = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+  });
+}
+
+/**
+ * After answering early (413), throw away the rest of the request so the
+ * client can read the answer before the socket closes; a client that keeps
+ * sending past `graceMs` is cut off.
+ */
+export function discardRequest(req: IncomingMessage, graceMs = 2000): void {
+  req.resume();
+  const timer = setTimeout(() => req.socket.destroy(), graceMs);
+  timer.unref();
+  req.once("end", () => clearTimeout(timer));
+  req.socket.once("close", () => clearTimeout(timer));
+}

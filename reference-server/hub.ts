@@ -1,0 +1,187 @@
+import type { Gap, Message } from "../src/shared/protocol.js";
+import type { Broker, Unsubscribe } from "./broker/types.js";
+
+/** Messages read from history per broker call while a subscriber catches up. */
+const CATCH_UP_PAGE = 1000;
+
+/**
+ * One live message on its way to this instance's subscribers. Each wire form is
+ * built at most once, on first use, and the same bytes go to every subscriber:
+ * fan-out to N sockets costs N writes, not N serialisations.
+ */
+export class Delivery {
+  private sse: Buffer | undefined;
+  private ws: Buffer | undefined;
+
+  constructor(
+    readonly message: Message,
+    readonly json: string,
+  ) {}
+
+  get id(): number {
+    return this.message.id;
+  }
+
+  /** `id: N\nevent: message\ndata: <json>\n\n` */
+  get sseFrame(): Buffer {
+    this.sse ??= Buffer.from(`id: ${this.message.id}\nevent: message\ndata: ${this.json}\n\n`);
+    return this.sse;
+  }
+
+  /** `{"type":"message",...message}` as UTF-8, ready for a text frame. */
+  get wsFrame(): Buffer {
+    // The broker's JSON starts with `{"id":`, so splicing keeps the one serialisation.
+    this.ws ??= Buffer.from(`{"type":"message",${this.json.slice(1)}`);
+    return this.ws;
+  }
+}
+
+/** What a transport implements to receive a channel's messages through the hub. */
+export interface Subscriber {
+  deliver(delivery: Delivery): void;
+  gap(gap: Gap): void;
+}
+
+/**
+ * A subscriber's place in a channel feed. While it catches up from history,
+ * live deliveries are buffered; afterwards only ids above the last one sent
+ * pass, so resume never loses or repeats a message.
+ */
+export class Membership {
+  lastSentId = 0;
+  /** Live deliveries held while history is being sent; null once live. */
+  pending: Delivery[] | null = [];
+  active = true;
+
+  constructor(
+    readonly channel: string,
+    readonly subscriber: Subscriber,
+  ) {}
+
+  offer(delivery: Delivery): void {
+    if (!this.active) return;
+    if (this.pending) {
+      this.pending.push(delivery);
+      return;
+    }
+    if (delivery.id <= this.lastSentId) return;
+    this.lastSentId = delivery.id;
+    this.subscriber.deliver(delivery);
+  }
+}
+
+class ChannelFeed {
+  readonly members = new Set<Membership>();
+  unsubscribe: Unsubscribe | null = null;
+  /** Settles when the broker subscription is in place. */
+  ready: Promise<void> | null = null;
+}
+
+export interface HubOptions {
+  /** Test-only: hold every live delivery this long (one timer per message, not per subscriber). */
+  deliveryDelayMs: number;
+}
+
+/**
+ * Per-instance fan-out: one broker subscription per channel that has local
+ * subscribers, shared by all of them, dropped when the last one leaves.
+ */
+export class Hub {
+  private readonly feeds = new Map<string, ChannelFeed>();
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly options: HubOptions,
+  ) {}
+
+  /**
+   * Adds `subscriber` to `channel`. With `since` null it starts from now;
+   * otherwise it first receives the history after `since` (and a gap if part
+   * of it is gone), then live messages, with nothing lost or repeated between.
+   *
+   * Subscribe first, read second: a message published during the read is
+   * either in the read or in the pending buffer (or both; ids dedupe).
+   */
+  async join(channel: string, subscriber: Subscriber, since: number | null): Promise<Membership> {
+    const membership = new Membership(channel, subscriber);
+    const feed = this.feed(channel);
+    feed.members.add(membership);
+    try {
+      await feed.ready;
+      if (since !== null) await this.catchUp(membership, since);
+    } catch (error) {
+      this.leave(membership);
+      throw error;
+    }
+    const pending = membership.pending ?? [];
+    membership.pending = null;
+    for (const delivery of pending) membership.offer(delivery);
+    return membership;
+  }
+
+  leave(membership: Membership): void {
+    membership.active = false;
+    membership.pending = null;
+    const feed = this.feeds.get(membership.channel);
+    if (feed === undefined || !feed.members.delete(membership) || feed.members.size > 0) return;
+    this.feeds.delete(membership.channel);
+    // A subscription still being set up is dropped by feed() as soon as it exists.
+    feed.unsubscribe?.();
+  }
+
+  /** Number of channels with a broker subscription (tests check ref-counting with it). */
+  get channelCount(): number {
+    return this.feeds.size;
+  }
+
+  private async catchUp(membership: Membership, since: number): Promise<void> {
+    let cursor = since;
+    for (;;) {
+      const read = await this.broker.read(membership.channel, cursor, CATCH_UP_PAGE);
+      if (!membership.active) return;
+      if (read.gap) membership.subscriber.gap(read.gap);
+      for (const message of read.messages) {
+        if (!membership.active) return;
+        membership.lastSentId = message.id;
+        membership.subscriber.deliver(new Delivery(message, JSON.stringify(message)));
+      }
+      const last = read.messages.at(-1);
+      cursor = last ? last.id : read.gap ? read.gap.to : cursor;
+      membership.lastSentId = Math.max(membership.lastSentId, cursor);
+      if (read.messages.length < CATCH_UP_PAGE || cursor >= read.lastId) return;
+    }
+  }
+
+  private feed(channel: string): ChannelFeed {
+    let feed = this.feeds.get(channel);
+    if (feed) return feed;
+    const created = new ChannelFeed();
+    feed = created;
+    this.feeds.set(channel, created);
+    created.ready = this.broker
+      .subscribe(channel, (message, json) => this.receive(created, message, json))
+      .then((unsubscribe) => {
+        created.unsubscribe = unsubscribe;
+        // Everyone left while we were subscribing.
+        if (this.feeds.get(channel) !== created) unsubscribe();
+      });
+    // The joiner that created the feed sees the error; later joiners get a fresh attempt.
+    created.ready.catch(() => {
+      if (this.feeds.get(channel) === created) this.feeds.delete(channel);
+    });
+    return created;
+  }
+
+  private receive(feed: ChannelFeed, message: Message, json: string): void {
+    const delivery = new Delivery(message, json);
+    if (this.options.deliveryDelayMs > 0) {
+      setTimeout(fanOut, this.options.deliveryDelayMs, feed, delivery);
+    } else {
+      fanOut(feed, delivery);
+    }
+  }
+}
+
+function fanOut(feed: ChannelFeed, delivery: Delivery): void {
+  for (const membership of feed.members) membership.offer(delivery);
+}

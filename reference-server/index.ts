@@ -1,0 +1,119 @@
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { PROTOCOLS, type ProtocolName } from "../src/shared/protocol.js";
+import { createMemoryBroker } from "./broker/memory.js";
+import { type Broker, DEFAULT_HISTORY, type HistoryLimits } from "./broker/types.js";
+import type { LiveConnection, ServerContext, ServerSettings } from "./context.js";
+import { Hub } from "./hub.js";
+import { ServerMetrics } from "./metrics.js";
+import { createReferenceHttpServer } from "./server.js";
+
+export { createMemoryBroker } from "./broker/memory.js";
+export type { Broker, HistoryLimits } from "./broker/types.js";
+
+export interface ReferenceServerOptions {
+  /** Default 0 (the OS picks a free port). */
+  port?: number;
+  /** Default "127.0.0.1". */
+  host?: string;
+  /** Default: a memory broker with `history` limits; a given broker is not closed by close(). */
+  broker?: Broker;
+  history?: HistoryLimits;
+  heartbeatIntervalMs?: number;
+  /** Default 3 heartbeat intervals. */
+  presenceTtlMs?: number;
+  maxBodyBytes?: number;
+  /** Test-only: hold every live delivery this long. */
+  deliveryDelayMs?: number;
+  instanceId?: string;
+  /** `retry:` sent to SSE clients on connect. */
+  sseRetryMs?: number;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** Graceful: stop accepting, close WebSockets (1001), end SSE, answer held polls; at most ~5 s. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
+const DEFAULT_MAX_BODY_BYTES = 65_536;
+/** After this, connections still open at shutdown are destroyed. */
+const SHUTDOWN_GRACE_MS = 4000;
+
+export async function startReferenceServer(
+  options: ReferenceServerOptions = {},
+): Promise<RunningServer> {
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+  const settings: ServerSettings = {
+    instanceId: options.instanceId ?? `ref-${process.pid}`,
+    heartbeatIntervalMs,
+    presenceTtlMs: options.presenceTtlMs ?? 3 * heartbeatIntervalMs,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    sseRetryMs: options.sseRetryMs ?? 2000,
+    maxBufferedBytes: 8 * 1024 * 1024,
+  };
+  const ownsBroker = options.broker === undefined;
+  const broker = options.broker ?? createMemoryBroker(options.history ?? DEFAULT_HISTORY);
+  const connections = {} as Record<ProtocolName, Set<LiveConnection>>;
+  for (const transport of PROTOCOLS) connections[transport] = new Set();
+
+  const ctx: ServerContext = {
+    broker,
+    hub: new Hub(broker, { deliveryDelayMs: options.deliveryDelayMs ?? 0 }),
+    metrics: new ServerMetrics(),
+    settings,
+    connections,
+    touchPresence(channel, user) {
+      if (user === null) return;
+      broker.touchPresence(channel, user, settings.presenceTtlMs).catch((error: unknown) => {
+        process.stderr.write(`presence on ${channel}: ${String(error)}\n`);
+      });
+    },
+  };
+
+  const { server, websocket } = createReferenceHttpServer(ctx);
+  server.listen(options.port ?? 0, options.host ?? "127.0.0.1");
+  try {
+    await once(server, "listening");
+  } catch (error) {
+    if (ownsBroker) await broker.close();
+    throw error;
+  }
+  const heartbeat = setInterval(() => {
+    for (const connection of connections.sse) connection.heartbeat();
+    for (const connection of connections.websocket) connection.heartbeat();
+  }, heartbeatIntervalMs);
+
+  const { port } = server.address() as AddressInfo;
+  const host = options.host ?? "127.0.0.1";
+  let closing: Promise<void> | null = null;
+
+  const close = async (): Promise<void> => {
+    clearInterval(heartbeat);
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    websocket.close();
+    for (const transport of ["sse", "websocket", "long-poll"] as const) {
+      for (const connection of [...connections[transport]]) connection.shutdown();
+    }
+    server.closeIdleConnections();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, SHUTDOWN_GRACE_MS);
+    });
+    await Promise.race([closed, late]);
+    clearTimeout(timer);
+    server.closeAllConnections();
+    if (ownsBroker) await broker.close();
+  };
+
+  return {
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    port,
+    close() {
+      closing ??= close();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,226 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import type { Gap } from "../../src/shared/protocol.js";
+import type { LiveConnection, ServerContext } from "../context.js";
+import { HttpError, parseChannel, parseCursor, parseUser } from "../http.js";
+import type { Delivery, Membership, Subscriber } from "../hub.js";
+
+/** Heartbeats a client may leave unanswered before it is dropped (design.md). */
+const MAX_MISSED_HEARTBEATS = 3;
+const PING_FRAME = Buffer.from('{"type":"ping"}');
+const PONG_FRAME = Buffer.from('{"type":"pong"}');
+/** How long a shutdown close handshake may take before the socket is destroyed. */
+const CLOSE_GRACE_MS = 1000;
+
+/** RFC 6455 close codes used here. */
+const CLOSE_GOING_AWAY = 1001;
+const CLOSE_UNSUPPORTED_DATA = 1003;
+const CLOSE_POLICY_VIOLATION = 1008;
+
+const CLOSE_REASONS: Record<number, string> = {
+  [CLOSE_UNSUPPORTED_DATA]: "unsupported data",
+  [CLOSE_POLICY_VIOLATION]: "policy violation",
+  1011: "internal error",
+};
+
+export const WEBSOCKET_PREFIX = "/ws/chat/";
+
+/**
+ * `GET /ws/chat/C?since=ID&user=U`: JSON text frames both ways. Bad URLs are
+ * refused with an HTTP 400 before the upgrade, so a client sees why.
+ */
+export class WebSocketEndpoint {
+  private readonly wss: WebSocketServer;
+
+  constructor(private readonly ctx: ServerContext) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      // Oversized frames are refused by ws itself with close code 1009.
+      maxPayload: ctx.settings.maxBodyBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
+    let channel: string;
+    let since: number | null;
+    let user: string | null;
+    try {
+      channel = parseChannel(url.pathname.slice(WEBSOCKET_PREFIX.length), "URL path");
+      since = parseCursor(url.searchParams.get("since"), "since");
+      user = parseUser(url.searchParams.get("user"));
+    } catch (error) {
+      refuseUpgrade(socket, error instanceof HttpError ? error : new HttpError(400, String(error)));
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = new WsSession(this.ctx, ws, channel, user);
+      void session.open(since);
+    });
+  }
+
+  close(): void {
+    this.wss.close();
+  }
+}
+
+/** Answers an upgrade request with a plain HTTP error, as the JSON error contract asks. */
+export function refuseUpgrade(socket: Duplex, error: HttpError): void {
+  const body = JSON.stringify({ error: error.message });
+  const reason = error.status === 404 ? "Not Found" : "Bad Request";
+  socket.end(
+    `HTTP/1.1 ${error.status} ${reason}\r\n` +
+      "content-type: application/json; charset=utf-8\r\n" +
+      `content-length: ${Buffer.byteLength(body)}\r\n` +
+      "connection: close\r\n\r\n" +
+      body,
+  );
+}
+
+class WsSession implements Subscriber, LiveConnection {
+  private membership: Membership | null = null;
+  private missedHeartbeats = 0;
+  private closed = false;
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly ws: WebSocket,
+    private readonly channel: string,
+    private readonly user: string | null,
+  ) {
+    ws.on("message", (data, isBinary) => this.onFrame(data, isBinary));
+    ws.on("pong", () => {
+      this.missedHeartbeats = 0;
+    });
+    ws.on("close", () => this.onClose());
+    // Errors (bad frames, resets) are followed by "close"; ws already sent the right close code.
+    ws.on("error", () => {});
+  }
+
+  async open(since: number | null): Promise<void> {
+    this.ctx.connections.websocket.add(this);
+    this.ctx.touchPresence(this.channel, this.user);
+    try {
+      const membership = await this.ctx.hub.join(this.channel, this, since);
+      if (this.closed) this.ctx.hub.leave(membership);
+      else this.membership = membership;
+    } catch (error) {
+      this.fail(1011, `subscribe failed: ${String(error)}`);
+    }
+  }
+
+  deliver(delivery: Delivery): void {
+    if (this.send(delivery.wsFrame)) this.ctx.metrics.messagesOut.websocket++;
+  }
+
+  gap(gap: Gap): void {
+    this.send(Buffer.from(`{"type":"gap","from":${gap.from},"to":${gap.to}}`));
+  }
+
+  heartbeat(): void {
+    if (this.missedHeartbeats >= MAX_MISSED_HEARTBEATS) {
+      this.ws.terminate();
+      return;
+    }
+    // Presence follows liveness: only a client that answered the last heartbeat stays present.
+    if (this.missedHeartbeats === 0) this.ctx.touchPresence(this.channel, this.user);
+    this.missedHeartbeats++;
+    this.ws.ping();
+    this.send(PING_FRAME);
+  }
+
+  shutdown(): void {
+    this.ws.close(CLOSE_GOING_AWAY, "server shutting down");
+    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
+  }
+
+  /** Sends a text frame unless the client stopped reading: then it is cut off, not buffered for. */
+  private send(frame: Buffer): boolean {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return false;
+    if (this.ws.bufferedAmount > this.ctx.settings.maxBufferedBytes) {
+      this.ws.terminate();
+      return false;
+    }
+    this.ws.send(frame, { binary: false });
+    this.ctx.metrics.bytesOut.websocket += frame.length;
+    return true;
+  }
+
+  private onFrame(data: RawData, isBinary: boolean): void {
+    // Any frame proves the client is alive, as a pong would.
+    this.missedHeartbeats = 0;
+    if (isBinary) {
+      this.fail(CLOSE_UNSUPPORTED_DATA, "binary frames are not supported; send JSON text frames");
+      return;
+    }
+    let frame: unknown;
+    try {
+      frame = JSON.parse(data.toString());
+    } catch (error) {
+      this.fail(CLOSE_UNSUPPORTED_DATA, `frames must be JSON: ${(error as Error).message}`);
+      return;
+    }
+    if (typeof frame !== "object" || frame === null || Array.isArray(frame)) {
+      this.fail(CLOSE_UNSUPPORTED_DATA, 'frames must be JSON objects with a "type"');
+      return;
+    }
+    const fields = frame as Record<string, unknown>;
+    switch (fields.type) {
+      case "ping":
+        this.send(PONG_FRAME);
+        return;
+      case "pong":
+        return;
+      case "publish":
+        this.publish(fields);
+        return;
+      default:
+        this.fail(
+          CLOSE_UNSUPPORTED_DATA,
+          `unknown frame type ${JSON.stringify(fields.type) ?? "(missing)"}; expected one of publish, ping, pong`,
+        );
+    }
+  }
+
+  private publish(fields: Record<string, unknown>): void {
+    const ref = fields.ref ?? null;
+    if (ref !== null && typeof ref !== "string" && typeof ref !== "number") {
+      this.fail(
+        CLOSE_POLICY_VIOLATION,
+        `publish "ref" must be a string or a number, found ${typeof ref}`,
+      );
+      return;
+    }
+    if (!("body" in fields)) {
+      this.fail(CLOSE_POLICY_VIOLATION, 'publish frames need a "body"');
+      return;
+    }
+    this.ctx.broker.publish(this.channel, fields.body).then(
+      (message) => {
+        this.ctx.metrics.messagesIn++;
+        this.send(Buffer.from(JSON.stringify({ type: "ack", ref, id: message.id })));
+      },
+      (error: unknown) => {
+        this.send(
+          Buffer.from(JSON.stringify({ type: "error", error: `publish failed: ${String(error)}` })),
+        );
+      },
+    );
+  }
+
+  /** Tells the client what went wrong, then closes with `code`. */
+  private fail(code: number, error: string): void {
+    this.send(Buffer.from(JSON.stringify({ type: "error", error })));
+    // Close reasons are limited to 123 bytes; the error frame carries the full text.
+    this.ws.close(code, CLOSE_REASONS[code] ?? "error");
+    this.closed = true;
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    if (this.membership) this.ctx.hub.leave(this.membership);
+    this.ctx.connections.websocket.delete(this);
+  }
+}

@@ -1,0 +1,176 @@
+import { Command, Option } from "commander";
+import { parseDuration } from "../../scenario/units.js";
+import { badInput, runFailed } from "../../shared/errors.js";
+import { type ChildHandle, startChild, stopAllChildren } from "../../util/children.js";
+import { compiledEntry } from "../../util/paths.js";
+import { startRedisServer } from "../../util/redis-server.js";
+
+interface ServeFlags {
+  port: string;
+  host: string;
+  instances: string;
+  broker: "memory" | "redis";
+  redisUrl?: string;
+  heartbeatInterval: string;
+  presenceTtl?: string;
+  historyMaxCount: string;
+  historyMaxAge: string;
+  maxBodyBytes: string;
+}
+
+const READY_LINE = /^rtbench-server listening (\S+)$/;
+
+/** `rtbench serve`: the reference server as N child processes, up until SIGINT/SIGTERM. */
+export function serveCommand(): Command {
+  return new Command("serve")
+    .description(
+      "start the reference server (one or more instances) and keep it running until Ctrl-C",
+    )
+    .option("--port <n>", "port of the first instance; instance i listens on port + i", "8080")
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option("--instances <n>", "number of server processes", "1")
+    .addOption(
+      new Option("--broker <kind>", "what connects the instances")
+        .choices(["memory", "redis"])
+        .default("memory"),
+    )
+    .option("--redis-url <url>", "Redis to use with --broker redis (default: start a redis-server)")
+    .option("--heartbeat-interval <duration>", "WebSocket/SSE heartbeat interval", "30s")
+    .option("--presence-ttl <duration>", "how long presence lasts (default: 3 heartbeat intervals)")
+    .option("--history-max-count <n>", "messages kept per channel for resume", "1000")
+    .option("--history-max-age <duration>", "how long messages are kept for resume", "5m")
+    .option("--max-body-bytes <n>", "largest accepted publish body or WebSocket frame", "65536")
+    .action(async (flags: ServeFlags) => {
+      await serve(flags);
+    });
+}
+
+async function serve(flags: ServeFlags): Promise<void> {
+  const port = integerFlag("--port", flags.port, 0, 65_535);
+  const instances = integerFlag("--instances", flags.instances, 1, 64);
+  if (port !== 0 && port + instances - 1 > 65_535) {
+    throw badInput(`--port: ${port} + ${instances} instances goes past port 65535`);
+  }
+  const serverArgs = [
+    "--host",
+    flags.host,
+    "--broker",
+    flags.broker,
+    "--heartbeat-interval-ms",
+    String(durationFlag("--heartbeat-interval", flags.heartbeatInterval)),
+    "--history-max-count",
+    String(integerFlag("--history-max-count", flags.historyMaxCount, 1, Number.MAX_SAFE_INTEGER)),
+    "--history-max-age-ms",
+    String(durationFlag("--history-max-age", flags.historyMaxAge)),
+    "--max-body-bytes",
+    String(integerFlag("--max-body-bytes", flags.maxBodyBytes, 1, 1 << 30)),
+  ];
+  if (flags.presenceTtl !== undefined) {
+    serverArgs.push("--presence-ttl-ms", String(durationFlag("--presence-ttl", flags.presenceTtl)));
+  }
+  if (flags.broker === "memory" && instances > 1) {
+    process.stderr.write(
+      "note: with --broker memory each instance has its own messages; use --broker redis to share them\n",
+    );
+  }
+
+  const entry = compiledEntry("reference-server/main.js");
+  // Listen for signals from the start, so Ctrl-C during startup still stops what was started.
+  const signal = waitForSignal();
+  try {
+    if (flags.broker === "redis") {
+      let redisUrl = flags.redisUrl;
+      if (redisUrl === undefined) {
+        const redis = await startRedisServer();
+        redisUrl = redis.url;
+        process.stderr.write(`started redis-server (pid ${redis.pid}) at ${redis.url}\n`);
+      }
+      serverArgs.push("--redis-url", redisUrl);
+    }
+    const children = await Promise.all(
+      Array.from({ length: instances }, (_, i) => startInstance(entry, i, port, serverArgs)),
+    );
+    for (const { url } of children) process.stdout.write(`${url}\n`);
+    process.stderr.write("reference server running; press Ctrl-C to stop\n");
+
+    const outcome = await Promise.race([
+      signal.received,
+      ...children.map(({ handle }) =>
+        handle.exited.then((code): Outcome => ({ kind: "exit", name: handle.name, code })),
+      ),
+    ]);
+    if (outcome.kind === "exit") {
+      throw runFailed(`${outcome.name} exited unexpectedly with code ${outcome.code}`);
+    }
+  } finally {
+    signal.dispose();
+    await stopAllChildren();
+  }
+}
+
+async function startInstance(
+  entry: string,
+  index: number,
+  firstPort: number,
+  serverArgs: string[],
+): Promise<{ url: string; handle: ChildHandle }> {
+  const port = firstPort === 0 ? 0 : firstPort + index;
+  const name = `reference server instance ${index + 1}`;
+  try {
+    const { handle, match } = await startChild({
+      name,
+      command: process.execPath,
+      args: [
+        entry,
+        ...serverArgs,
+        "--port",
+        String(port),
+        "--instance-id",
+        `instance-${index + 1}`,
+      ],
+      readyPattern: READY_LINE,
+      onStderr: (line) => process.stderr.write(`[instance ${index + 1}] ${line}\n`),
+    });
+    return { url: match[1] as string, handle };
+  } catch (error) {
+    throw runFailed(`could not start ${name} on port ${port}: ${(error as Error).message}`, error);
+  }
+}
+
+type Outcome = { kind: "signal" } | { kind: "exit"; name: string; code: number | null };
+
+/** Resolves on the first SIGINT or SIGTERM; `dispose` restores the default handlers. */
+function waitForSignal(): { received: Promise<Outcome>; dispose(): void } {
+  let onSignal = () => {};
+  const received = new Promise<Outcome>((resolve) => {
+    onSignal = () => resolve({ kind: "signal" });
+  });
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return {
+    received,
+    dispose() {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    },
+  };
+}
+
+function integerFlag(flag: string, raw: string, min: number, max: number): number {
+  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(value >= min && value <= max)) {
+    throw badInput(`${flag}: expected an integer from ${min} to ${max}, found "${raw}"`);
+  }
+  return value;
+}
+
+function durationFlag(flag: string, raw: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(raw);
+  } catch (error) {
+    throw badInput(`${flag}: ${(error as Error).message}`);
+  }
+  if (ms < 1) throw badInput(`${flag}: expected a duration of at least 1ms, found "${raw}"`);
+  return Math.round(ms);
+}

@@ -1,0 +1,82 @@
+import type { Socket } from "node:net";
+import { buildConnector, Client, Pool } from "undici";
+import { ROUTES } from "../shared/protocol.js";
+import type { SocketTracker } from "./types.js";
+
+/** An undici connector that registers every socket it opens, so bytes come from the sockets. */
+export function createTrackedConnector(sockets: SocketTracker): buildConnector.connector {
+  const connect = buildConnector({});
+  return (options, callback) => {
+    connect(options, (error, socket) => {
+      if (socket) sockets.track(socket as Socket);
+      if (error) callback(error, null);
+      else callback(null, socket as Socket);
+    });
+  };
+}
+
+/**
+ * One keep-alive connection, as one browser tab has: a poll client never has
+ * two requests in flight, so a pipelining depth of 1 is the honest model.
+ */
+export function createTrackedClient(
+  baseUrl: string,
+  sockets: SocketTracker,
+  timeouts?: { headersTimeoutMs: number; bodyTimeoutMs: number },
+): Client {
+  return new Client(originOf(baseUrl), {
+    connect: createTrackedConnector(sockets),
+    pipelining: 1,
+    headersTimeout: timeouts?.headersTimeoutMs,
+    bodyTimeout: timeouts?.bodyTimeoutMs,
+  });
+}
+
+export function createTrackedPool(
+  baseUrl: string,
+  sockets: SocketTracker,
+  connections: number,
+): Pool {
+  return new Pool(originOf(baseUrl), { connect: createTrackedConnector(sockets), connections });
+}
+
+/** `http://host:port` from a base URL that may carry a path prefix. */
+export function originOf(baseUrl: string): string {
+  return new URL(baseUrl).origin;
+}
+
+/** The path prefix of a base URL without a trailing slash (`""` for a bare origin). */
+export function basePathOf(baseUrl: string): string {
+  const pathname = new URL(baseUrl).pathname;
+  return pathname.endsWith("/") ? pathname.slice(0, -1) : pathname;
+}
+
+/** A route with `{channel}` filled in, under the base URL's path prefix. */
+export function routePath(baseUrl: string, route: keyof typeof ROUTES, channel?: string): string {
+  const template: string = ROUTES[route];
+  const path =
+    channel === undefined ? template : template.replace("{channel}", encodeURIComponent(channel));
+  return basePathOf(baseUrl) + path;
+}
+
+/** `key=value&...` with values encoded; undefined values are left out. */
+export function queryString(params: Record<string, string | undefined>): string {
+  let out = "";
+  for (const key in params) {
+    const value = params[key];
+    if (value === undefined) continue;
+    out += `${out === "" ? "" : "&"}${key}=${encodeURIComponent(value)}`;
+  }
+  return out;
+}
+
+/** Reads an error answer's `{"error": "..."}` text, or the raw text, for messages a user sees. */
+export function errorText(raw: string): string {
+  try {
+    const parsed = JSON.parse(raw) as { error?: unknown };
+    if (typeof parsed.error === "string") return parsed.error;
+  } catch {
+    // not JSON: show the raw text
+  }
+  return raw.length > 200 ? `${raw.slice(0, 200)}...` : raw;
+}

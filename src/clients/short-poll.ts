@@ -1,0 +1,39 @@
+import { performance } from "node:perf_hooks";
+import { PollClientBase } from "./poll-base.js";
+import type { ClientOptions, TransportClient } from "./types.js";
+
+/**
+ * Short polling at a fixed rate: each request starts `shortPollIntervalMs`
+ * after the previous one started. A slow answer makes the next request go out
+ * at once, never two at a time and never a burst to catch up.
+ */
+export class ShortPollClient extends PollClientBase {
+  readonly protocol = "short-poll" as const;
+  private timer: NodeJS.Timeout | undefined;
+  private lastStartMs = 0;
+  // Bound once per client: the timer callback allocates nothing per poll.
+  private readonly tick = (): void => {
+    this.timer = undefined;
+    this.lastStartMs = performance.now();
+    void this.pollOnce("shortPoll");
+  };
+
+  override async connect(): Promise<void> {
+    this.lastStartMs = performance.now();
+    await super.connect();
+  }
+
+  protected scheduleNext(): void {
+    const delayMs = this.lastStartMs + this.options.shortPollIntervalMs - performance.now();
+    this.timer = setTimeout(this.tick, Math.max(delayMs, 0));
+  }
+
+  protected cancelSchedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+export function createShortPollClient(options: ClientOptions): TransportClient {
+  return new ShortPollClient(options);
+}

@@ -1,0 +1,131 @@
+import { performance } from "node:perf_hooks";
+import { type ErrorEvent, EventSource, type FetchLike } from "eventsource";
+import { type Client, fetch } from "undici";
+import { type Gap, type Message, SSE_EVENT_GAP, SSE_EVENT_MESSAGE } from "../shared/protocol.js";
+import { createTrackedClient, originOf, queryString, routePath } from "./http.js";
+import type { ClientHandlers, ClientOptions, TransportClient } from "./types.js";
+
+/**
+ * SSE through the `eventsource` package (a WHATWG EventSource for Node) over
+ * undici fetch: what a browser does, at about three times the memory of the
+ * lean client. Its own reconnection is switched off by closing it on the
+ * first error: reconnecting with backoff is the load runner's job.
+ */
+export class EventSourceSseClient implements TransportClient {
+  readonly protocol = "sse" as const;
+  cursor: string | undefined;
+  /** performance.now() of the last event received; heartbeats are invisible through this API. */
+  lastActivityMs = 0;
+
+  private readonly options: ClientOptions;
+  private readonly handlers: ClientHandlers;
+  /** The one connection this EventSource uses; destroying it closes the stream at once. */
+  private readonly http: Client;
+  private source: EventSource | undefined;
+  private ready = false;
+  private closed = false;
+
+  constructor(options: ClientOptions) {
+    this.options = options;
+    this.handlers = options.handlers;
+    this.cursor = options.since;
+    // No body timeout: a quiet stream is normal, and silence is the load runner's watchdog's call.
+    this.http = createTrackedClient(options.baseUrl, options.context.sockets, {
+      headersTimeoutMs: 300_000,
+      bodyTimeoutMs: 0,
+    });
+  }
+
+  connect(): Promise<void> {
+    const { baseUrl, channel, user, since, context } = this.options;
+    const url = `${originOf(baseUrl)}${routePath(baseUrl, "sse", channel)}?${queryString({ user })}`;
+    const dispatcher = this.http;
+    const startedAt = performance.now();
+    const trackedFetch: FetchLike = (input, init) => {
+      context.counters.requests++;
+      // EventSource sends Last-Event-ID only once it has seen an id; a resume needs it at once.
+      const headers =
+        since !== undefined && !("Last-Event-ID" in init.headers)
+          ? { ...init.headers, "Last-Event-ID": since }
+          : init.headers;
+      return fetch(input, { ...init, headers, dispatcher }) as unknown as ReturnType<FetchLike>;
+    };
+
+    return new Promise<void>((resolve, reject) => {
+      const source = new EventSource(url, { fetch: trackedFetch });
+      this.source = source;
+      source.onopen = () => {
+        if (this.closed) return;
+        this.ready = true;
+        this.lastActivityMs = performance.now();
+        this.handlers.onReady(this.lastActivityMs - startedAt);
+        resolve();
+      };
+      source.onerror = (event: ErrorEvent) => {
+        const reason = event.message ?? `EventSource error${event.code ? ` ${event.code}` : ""}`;
+        if (this.ready) {
+          this.broke(reason);
+          return;
+        }
+        this.shutdown();
+        reject(new Error(`GET ${url}: ${reason}`));
+      };
+      source.addEventListener(SSE_EVENT_MESSAGE, this.onMessageEvent);
+      source.addEventListener(SSE_EVENT_GAP, this.onGapEvent);
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.shutdown();
+  }
+
+  private readonly onMessageEvent = (event: MessageEvent): void => {
+    this.lastActivityMs = performance.now();
+    const message = parseOrNull<Message>(event.data as string);
+    if (message === null) {
+      this.broke("malformed JSON in an SSE message event");
+      return;
+    }
+    const cursor = event.lastEventId === "" ? String(message.id) : event.lastEventId;
+    this.cursor = cursor;
+    this.handlers.onMessage(cursor, message.body);
+  };
+
+  private readonly onGapEvent = (event: MessageEvent): void => {
+    this.lastActivityMs = performance.now();
+    const gap = parseOrNull<Gap>(event.data as string);
+    if (gap === null) {
+      this.broke("malformed JSON in an SSE gap event");
+      return;
+    }
+    this.handlers.onGap(String(gap.from), String(gap.to));
+  };
+
+  private broke(reason: string): void {
+    if (this.closed) return;
+    this.shutdown();
+    this.handlers.onBreak(reason);
+  }
+
+  private shutdown(): void {
+    this.closed = true;
+    // close() cancels the EventSource's reconnect, except a timer it arms right after
+    // dispatching the error; that timer finds the source closed and does nothing.
+    this.source?.close();
+    this.http.destroy().catch(() => {});
+  }
+}
+
+/** EventTarget listeners must not throw (Node reports it as an uncaught exception). */
+function parseOrNull<T>(text: string): T | null {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return null;
+  }
+}
+
+export function createEventSourceSseClient(options: ClientOptions): TransportClient {
+  return new EventSourceSseClient(options);
+}

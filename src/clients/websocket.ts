@@ -1,0 +1,146 @@
+import { type NetConnectOpts, connect as netConnect, type Socket } from "node:net";
+import { performance } from "node:perf_hooks";
+import WebSocket, { type RawData } from "ws";
+import type { ServerFrame } from "../shared/protocol.js";
+import { queryString, routePath } from "./http.js";
+import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } from "./types.js";
+
+/** Serialised once: every app-level ping gets the same bytes back. */
+const PONG_FRAME = JSON.stringify({ type: "pong" });
+/** How long close() waits for the server's close frame before cutting the socket. */
+const CLOSE_HANDSHAKE_TIMEOUT_MS = 2_000;
+
+/**
+ * A WebSocket subscriber over `ws`, without per-message deflate (browsers
+ * offer it, but it costs memory per connection and blurs the byte counts).
+ */
+export class WebSocketClient implements TransportClient {
+  readonly protocol = "websocket" as const;
+  cursor: string | undefined;
+  /** performance.now() of the last frame received (pings included), for a watchdog. */
+  lastActivityMs = 0;
+
+  private readonly options: ClientOptions;
+  private readonly handlers: ClientHandlers;
+  private readonly context: ClientContext;
+  private ws: WebSocket | undefined;
+  private ready = false;
+  private closed = false;
+
+  constructor(options: ClientOptions) {
+    this.options = options;
+    this.handlers = options.handlers;
+    this.context = options.context;
+    this.cursor = options.since;
+  }
+
+  connect(): Promise<void> {
+    const { baseUrl, channel, user, since } = this.options;
+    const url = new URL(
+      `${routePath(baseUrl, "websocket", channel)}?${queryString({ user, since })}`,
+      baseUrl,
+    );
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    const startedAt = performance.now();
+    this.context.counters.requests++; // the upgrade request
+
+    return new Promise<void>((resolve, reject) => {
+      const ws = new WebSocket(url, {
+        perMessageDeflate: false,
+        // Our own connect, so the socket is tracked from its first byte, upgrade included.
+        // ws always passes an options object; the cast covers net.connect's other overloads.
+        createConnection: this.createConnection as typeof netConnect,
+      });
+      this.ws = ws;
+      ws.once("open", () => {
+        if (this.closed) return;
+        this.ready = true;
+        this.lastActivityMs = performance.now();
+        this.handlers.onReady(this.lastActivityMs - startedAt);
+        resolve();
+      });
+      ws.once("unexpected-response", (_req, res) => {
+        this.closed = true;
+        res.resume();
+        ws.terminate();
+        reject(
+          new Error(
+            `GET ${url.pathname}: expected 101 Switching Protocols, found ${res.statusCode}`,
+          ),
+        );
+      });
+      ws.on("error", (error) => {
+        if (this.ready) this.broke(error.message);
+        else {
+          this.closed = true;
+          reject(error);
+        }
+      });
+      ws.on("message", this.onFrame);
+      ws.once("close", this.onClose);
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const ws = this.ws;
+    if (!ws) return;
+    if (ws.readyState === WebSocket.OPEN) {
+      ws.close(1000);
+      setTimeout(terminate, CLOSE_HANDSHAKE_TIMEOUT_MS, ws).unref();
+    } else ws.terminate();
+  }
+
+  private readonly createConnection = (options: NetConnectOpts): Socket => {
+    const socket = netConnect(options);
+    this.context.sockets.track(socket);
+    return socket;
+  };
+
+  private readonly onFrame = (data: RawData, isBinary: boolean): void => {
+    if (isBinary) return;
+    this.lastActivityMs = performance.now();
+    let frame: ServerFrame;
+    try {
+      frame = JSON.parse((data as Buffer).toString()) as ServerFrame;
+    } catch {
+      // A malformed frame is the server's fault: report it as a break, not a crash.
+      this.broke("malformed JSON frame from the server");
+      return;
+    }
+    switch (frame.type) {
+      case "message":
+        this.cursor = String(frame.id);
+        this.handlers.onMessage(this.cursor, frame.body);
+        break;
+      case "ping":
+        this.ws?.send(PONG_FRAME);
+        break;
+      case "gap":
+        this.handlers.onGap(String(frame.from), String(frame.to));
+        break;
+      default:
+        break; // pong, ack, error: nothing for a subscriber to do
+    }
+  };
+
+  private readonly onClose = (code: number, reason: Buffer): void => {
+    this.broke(`closed with code ${code}${reason.length > 0 ? ` (${reason.toString()})` : ""}`);
+  };
+
+  private broke(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ws?.terminate();
+    if (this.ready) this.handlers.onBreak(reason);
+  }
+}
+
+function terminate(ws: WebSocket): void {
+  ws.terminate();
+}
+
+export function createWebSocketClient(options: ClientOptions): TransportClient {
+  return new WebSocketClient(options);
+}

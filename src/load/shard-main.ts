@@ -1,0 +1,55 @@
+/**
+ * Entry point of a shard: a child process running a slice of the simulated
+ * clients. It takes orders over IPC (shard-protocol.ts) and reports encoded
+ * histograms and counters, which the parent merges losslessly.
+ */
+import { startLoopDelayMonitor } from "../metrics/loop-delay.js";
+import { monoMs } from "../util/clock.js";
+import { Fleet } from "./fleet.js";
+import type { ParentMessage, ShardMessage } from "./shard-protocol.js";
+
+const send = (message: ShardMessage) => process.send?.(message);
+
+// Ctrl-C reaches the whole process group; the parent decides when a shard stops,
+// so that what was measured is still reported.
+process.on("SIGINT", () => {});
+// Never outlive the parent.
+process.on("disconnect", () => process.exit(0));
+
+let fleet: Fleet | null = null;
+const abort = new AbortController();
+const loopDelay = startLoopDelayMonitor();
+let progressTimer: NodeJS.Timeout | null = null;
+
+process.on("message", (message: ParentMessage) => {
+  if (message.type === "start") {
+    const spec = message;
+    fleet = new Fleet(spec);
+    const current = fleet;
+    at(spec.measureStartMs, () => {
+      current.markWindowStart();
+      loopDelay.reset();
+    });
+    at(spec.measureEndMs, () => current.markWindowEnd());
+    progressTimer = setInterval(() => send({ type: "progress", open: current.open, received: current.received }), 1000);
+    void current.rampUp(abort.signal);
+  } else if (message.type === "finish") {
+    abort.abort();
+    if (progressTimer) clearInterval(progressTimer);
+    const p99 = loopDelay.p99Ms();
+    loopDelay.stop();
+    if (!fleet) {
+      process.disconnect?.();
+      return;
+    }
+    fleet.close();
+    const report = fleet.report(p99);
+    process.send?.(report, () => process.disconnect?.());
+  }
+});
+
+function at(timeMs: number, action: () => void) {
+  setTimeout(action, Math.max(0, timeMs - monoMs()));
+}
+
+process.stdout.write("rtbench-shard ready\n");

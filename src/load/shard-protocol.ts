@@ -1,0 +1,66 @@
+import type { ProtocolName } from "../shared/protocol.js";
+import type { ClientAssignment } from "./assign.js";
+
+/**
+ * Messages between the parent and a shard (a child process running a slice
+ * of the simulated clients). Times are monotonic ms, which every process on
+ * the host shares (see util/clock.ts).
+ */
+export interface ShardStart {
+  type: "start";
+  protocol: ProtocolName;
+  clients: ClientAssignment[];
+  /** Total clients over all shards: client i connects at rampStartMs + i * rampUpMs / totalClients. */
+  totalClients: number;
+  rampStartMs: number;
+  rampUpMs: number;
+  /** Latency is recorded for messages scheduled in [measureStartMs, measureEndMs). */
+  measureStartMs: number;
+  measureEndMs: number;
+  shortPollIntervalMs: number;
+  longPollTimeoutMs: number;
+  sseClient: "lean" | "eventsource";
+  /** Clients wait this long before retrying a connection that failed or broke. */
+  retryDelayMs: number;
+}
+
+/** Parent -> shard: stop the clients and report. */
+export interface ShardFinish {
+  type: "finish";
+}
+
+export type ParentMessage = ShardStart | ShardFinish;
+
+export interface ShardProgress {
+  type: "progress";
+  open: number;
+  received: number;
+}
+
+export interface SubscriberReport {
+  channel: string;
+  /** First time the client was ready, monotonic ms; null if it never was. */
+  firstReadyMs: number | null;
+  /** Received per-channel sequence numbers, as closed intervals [[lo, hi], ...]. */
+  received: number[][];
+}
+
+export interface ShardReport {
+  type: "report";
+  subscribers: SubscriberReport[];
+  /** Encoded HdrHistograms (see metrics/histogram.ts). */
+  latency: string;
+  latencyFromSend: string;
+  connect: string;
+  duplicates: number;
+  reordered: number;
+  /** Messages whose body carried no rtbench stamp. */
+  unstamped: number;
+  connectFailures: number;
+  breaks: number;
+  /** Socket and request counters over the measured window. */
+  window: { bytesIn: number; bytesOut: number; requests: number; emptyPolls: number };
+  eventLoopDelayP99Ms: number;
+}
+
+export type ShardMessage = ShardProgress | ShardReport;

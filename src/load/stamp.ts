@@ -1,0 +1,37 @@
+/**
+ * What the publisher puts in every message body, so that latency, loss,
+ * duplicates and reordering are measured from the body alone (design.md):
+ * any server that passes bodies through can be measured.
+ */
+export interface Stamp {
+  /** Unique key: channel and sequence. */
+  k: string;
+  /** Per-channel sequence number, from 1. */
+  seq: number;
+  /** Scheduled publish time, monotonic ms. */
+  sch: number;
+  /** Actual send time, monotonic ms. */
+  snt: number;
+  /** Padding up to the scenario's payload size. */
+  pad?: string;
+}
+
+/** Builds a body whose JSON text is `payloadBytes` long (at least the stamp itself). */
+export function buildBody(channel: string, seq: number, sch: number, snt: number, payloadBytes: number): Stamp {
+  const body: Stamp = { k: `${channel}:${seq}`, seq, sch, snt };
+  // `,"pad":""` adds 9 bytes before any padding characters.
+  const baseBytes = Buffer.byteLength(JSON.stringify(body)) + 9;
+  const padBytes = payloadBytes - baseBytes;
+  if (padBytes >= 0) body.pad = "x".repeat(padBytes);
+  return body;
+}
+
+/** Reads a stamp from a received body; null when the body is not one of ours. */
+export function readStamp(body: unknown): Stamp | null {
+  if (typeof body !== "object" || body === null) return null;
+  const stamp = body as Partial<Stamp>;
+  if (typeof stamp.seq !== "number" || typeof stamp.sch !== "number" || typeof stamp.snt !== "number") {
+    return null;
+  }
+  return stamp as Stamp;
+}

@@ -1,0 +1,167 @@
+import { PROTOCOLS, type ProtocolName } from "../shared/protocol.js";
+import type { ProtocolResult, RunResult } from "./types.js";
+
+/**
+ * The documented metric names: paths into one protocol's result, used by
+ * thresholds (`websocket.latency.p99`), `rtbench compare` and `rtbench metrics`.
+ * Everything is derived from the one table below.
+ */
+export type MetricUnit = "ms" | "count" | "bytes" | "ratio" | "per-sec" | "cpu-s";
+
+/**
+ * - exact: counts that must match exactly (a single lost message is a regression);
+ * - timing: durations, compared with a relative tolerance and an absolute floor;
+ * - rate: costs and throughputs, compared with a relative tolerance;
+ * - count: descriptive counts (clients, published), shown but never a regression.
+ */
+export type MetricKind = "exact" | "timing" | "rate" | "count";
+
+export interface MetricInfo {
+  /** Path inside one protocol's result, e.g. `latency.p99`. */
+  path: string;
+  unit: MetricUnit;
+  kind: MetricKind;
+  /** null when neither direction is better (clients, published). */
+  better: "lower" | "higher" | null;
+  description: string;
+}
+
+type Row = readonly [
+  path: string,
+  unit: MetricUnit,
+  kind: MetricKind,
+  better: MetricInfo["better"],
+  description: string,
+];
+
+const HISTOGRAMS = [
+  ["latency", "delivery latency: receive time - scheduled publish time"],
+  ["latencyFromSend", "latency from the actual send time"],
+  ["connect", "connect time: attempt start -> transport ready"],
+] as const;
+
+const HISTOGRAM_FIELDS = [
+  ["min", "minimum"],
+  ["mean", "mean"],
+  ["p50", "median"],
+  ["p90", "90th percentile"],
+  ["p95", "95th percentile"],
+  ["p99", "99th percentile"],
+  ["p999", "99.9th percentile"],
+  ["max", "maximum"],
+] as const;
+
+function histogramRows(): Row[] {
+  const rows: Row[] = [];
+  for (const [name, what] of HISTOGRAMS) {
+    rows.push([`${name}.count`, "count", "count", null, `${what}: number of samples`]);
+    for (const [field, label] of HISTOGRAM_FIELDS) {
+      rows.push([`${name}.${field}`, "ms", "timing", "lower", `${what}, ${label}`]);
+    }
+  }
+  return rows;
+}
+
+const TABLE: readonly Row[] = [
+  ["clients", "count", "count", null, "simulated clients"],
+  ["connected", "count", "count", "higher", "clients that became ready at least once"],
+  ["published", "count", "count", null, "messages the server acknowledged"],
+  ["publishFailed", "count", "exact", "lower", "publish requests that failed"],
+  ["expected", "count", "count", null, "deliveries expected (per subscriber, per message)"],
+  ["delivered", "count", "count", "higher", "expected messages received at least once"],
+  ["lost", "count", "exact", "lower", "expected messages never received by the end of the drain"],
+  ["duplicates", "count", "exact", "lower", "extra copies of a message received by one subscriber"],
+  ["reordered", "count", "exact", "lower", "messages received after one with a higher id"],
+  ...histogramRows(),
+  ["bytesPerDelivery", "bytes", "rate", "lower", "wire bytes (both directions) per delivery"],
+  ["requestsPerDelivery", "ratio", "rate", "lower", "HTTP requests per delivered message"],
+  ["emptyPollShare", "ratio", "rate", "lower", "share of poll responses with no message"],
+  [
+    "server.cpuSecondsPer1kDeliveries",
+    "cpu-s",
+    "rate",
+    "lower",
+    "server CPU seconds per 1,000 deliveries",
+  ],
+  [
+    "server.rssBytesPerConnection",
+    "bytes",
+    "rate",
+    "lower",
+    "server resident memory per open connection",
+  ],
+  [
+    "generator.eventLoopDelayP99",
+    "ms",
+    "timing",
+    "lower",
+    "generator event-loop delay p99 (health)",
+  ],
+  [
+    "generator.publisherMaxLagMs",
+    "ms",
+    "timing",
+    "lower",
+    "how far the publisher fell behind its schedule, at worst",
+  ],
+  ["generator.processes", "count", "count", null, "generator processes (shards)"],
+  ["connectFailures", "count", "count", "lower", "connection attempts that failed (retried)"],
+  ["breaks", "count", "count", "lower", "connections that broke after they were ready"],
+  ["deliveriesPerSec", "per-sec", "rate", "higher", "messages delivered per second"],
+];
+
+const METRICS: readonly MetricInfo[] = TABLE.map(([path, unit, kind, better, description]) => ({
+  path,
+  unit,
+  kind,
+  better,
+  description,
+}));
+
+const BY_PATH = new Map(METRICS.map((m) => [m.path, m]));
+
+export function listMetrics(): readonly MetricInfo[] {
+  return METRICS;
+}
+
+/** Metric by its path inside a protocol (`latency.p99`), or undefined. */
+export function findMetric(path: string): MetricInfo | undefined {
+  return BY_PATH.get(path);
+}
+
+export function isProtocolName(name: string): name is ProtocolName {
+  return (PROTOCOLS as readonly string[]).includes(name);
+}
+
+/** Splits `websocket.latency.p99` into protocol and metric path (protocol names hold no dot). */
+export function splitMetricName(name: string): { protocol: string; path: string } {
+  const dot = name.indexOf(".");
+  if (dot < 0) return { protocol: name, path: "" };
+  return { protocol: name.slice(0, dot), path: name.slice(dot + 1) };
+}
+
+/** The value at a metric path inside one protocol's result: number, or null when not applicable. */
+export function getProtocolMetric(result: ProtocolResult, path: string): number | null {
+  let node: unknown = result;
+  for (const key of path.split(".")) {
+    if (node === null || typeof node !== "object") return null;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return typeof node === "number" && Number.isFinite(node) ? node : null;
+}
+
+/**
+ * `getMetric(result, "websocket.latency.p99")`: a number; null when the
+ * protocol ran but the metric does not apply (emptyPollShare for WebSocket);
+ * undefined when the protocol was not run. Throws on an unknown name.
+ */
+export function getMetric(result: RunResult, name: string): number | null | undefined {
+  const { protocol, path } = splitMetricName(name);
+  if (!isProtocolName(protocol)) {
+    throw new RangeError(`unknown protocol "${protocol}" in metric "${name}"`);
+  }
+  if (!BY_PATH.has(path)) throw new RangeError(`unknown metric "${name}"`);
+  const protocolResult = result.protocols[protocol];
+  if (protocolResult === undefined) return undefined;
+  return getProtocolMetric(protocolResult, path);
+}

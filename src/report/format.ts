@@ -1,0 +1,225 @@
+import type { ComparisonRow } from "../gate/compare.js";
+import type { MetricUnit } from "../metrics/names.js";
+import type { HistogramSummary, ProtocolResult, RunResult } from "../metrics/types.js";
+import { PROTOCOLS, type ProtocolName } from "../shared/protocol.js";
+
+/**
+ * What the table and Markdown reporters share: number formatting, the rows
+ * of the main table and the warning banners. Pure functions, no I/O.
+ */
+
+export const NA = "n/a";
+
+export const PROTOCOL_LABELS: Record<ProtocolName, string> = {
+  "short-poll": "short poll",
+  "long-poll": "long poll",
+  sse: "SSE",
+  websocket: "WebSocket",
+};
+
+function trimZeros(text: string): string {
+  return text.includes(".") && !text.includes("e") ? text.replace(/\.?0+$/, "") : text;
+}
+
+/**
+ * 3 significant digits, compact: 0.0123, 1.23, 123, 4567, 12.3k, 1.23M.
+ * Integers below 10,000 are shown whole so small counts stay exact.
+ */
+export function formatNumber(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return NA;
+  if (value === 0) return "0";
+  const abs = Math.abs(value);
+  const sign = value < 0 ? "-" : "";
+  if (abs >= 1e9) return `${sign}${trimZeros((abs / 1e9).toPrecision(3))}G`;
+  if (abs >= 1e6) return `${sign}${trimZeros((abs / 1e6).toPrecision(3))}M`;
+  if (abs >= 1e4) return `${sign}${trimZeros((abs / 1e3).toPrecision(3))}k`;
+  if (abs >= 1000 || Number.isInteger(value)) return `${sign}${Math.round(abs)}`;
+  return `${sign}${trimZeros(abs.toPrecision(3))}`;
+}
+
+/** A value with its unit, for threshold and comparison tables: "12.3 ms", "0.05", "12.3k B". */
+export function formatValue(value: number | null | undefined, unit: MetricUnit): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return NA;
+  switch (unit) {
+    case "ms":
+      return `${formatNumber(value)} ms`;
+    case "bytes":
+      return `${formatNumber(value)} B`;
+    case "ratio":
+      // Plain: requestsPerDelivery (1.4) is a ratio too, and "140%" would read as a share.
+      return formatNumber(value);
+    case "per-sec":
+      return `${formatNumber(value)}/s`;
+    case "cpu-s":
+      return `${formatNumber(value)} cpu-s`;
+    case "count":
+      return formatNumber(value);
+  }
+}
+
+export function formatChange(row: ComparisonRow): string {
+  if (row.baseline === null || row.current === null) return "";
+  if (row.changePct === null) {
+    // From 0 a percentage is infinite; the absolute change says more (lost 0 -> 2: "+2").
+    const delta = row.current - row.baseline;
+    return `${delta > 0 ? "+" : ""}${formatNumber(delta)}`;
+  }
+  if (row.changePct === 0) return "0%";
+  return `${row.changePct > 0 ? "+" : ""}${formatNumber(row.changePct)}%`;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${formatNumber(ms)}ms`;
+  const seconds = ms / 1000;
+  if (seconds < 120 || seconds % 60 !== 0) return `${formatNumber(seconds)}s`;
+  return `${formatNumber(seconds / 60)}m`;
+}
+
+function histogramCell(h: HistogramSummary, field: keyof Omit<HistogramSummary, "hdr">): string {
+  // An empty histogram holds zeros by contract; showing them would read as "0 ms".
+  return h.count === 0 ? NA : formatNumber(h[field]);
+}
+
+export interface ReportRow {
+  label: string;
+  cell(p: ProtocolResult): string;
+}
+
+export const REPORT_ROWS: readonly ReportRow[] = [
+  { label: "latency p50 ms", cell: (p) => histogramCell(p.latency, "p50") },
+  { label: "latency p90 ms", cell: (p) => histogramCell(p.latency, "p90") },
+  { label: "latency p99 ms", cell: (p) => histogramCell(p.latency, "p99") },
+  { label: "latency max ms", cell: (p) => histogramCell(p.latency, "max") },
+  { label: "latency from send p99 ms", cell: (p) => histogramCell(p.latencyFromSend, "p99") },
+  { label: "connect p50 ms", cell: (p) => histogramCell(p.connect, "p50") },
+  { label: "connect p99 ms", cell: (p) => histogramCell(p.connect, "p99") },
+  {
+    label: "delivered / expected",
+    cell: (p) => `${formatNumber(p.delivered)}/${formatNumber(p.expected)}`,
+  },
+  { label: "lost", cell: (p) => formatNumber(p.lost) },
+  { label: "duplicates", cell: (p) => formatNumber(p.duplicates) },
+  { label: "reordered", cell: (p) => formatNumber(p.reordered) },
+  { label: "publish failed", cell: (p) => formatNumber(p.publishFailed) },
+  { label: "bytes per delivery", cell: (p) => formatNumber(p.bytesPerDelivery) },
+  { label: "requests per delivery", cell: (p) => formatNumber(p.requestsPerDelivery) },
+  {
+    label: "empty polls %",
+    cell: (p) => (p.emptyPollShare === null ? NA : formatNumber(p.emptyPollShare * 100)),
+  },
+  {
+    label: "server CPU s / 1k deliveries",
+    cell: (p) => formatNumber(p.server.cpuSecondsPer1kDeliveries),
+  },
+  {
+    label: "server RSS / connection KB",
+    cell: (p) =>
+      p.server.rssBytesPerConnection === null
+        ? NA
+        : formatNumber(p.server.rssBytesPerConnection / 1024),
+  },
+  {
+    label: "generator loop delay p99 ms",
+    cell: (p) => formatNumber(p.generator.eventLoopDelayP99),
+  },
+];
+
+/** Protocols present in the result, in the canonical column order. */
+export function presentProtocols(result: RunResult): ProtocolName[] {
+  return PROTOCOLS.filter((p) => result.protocols[p] !== undefined);
+}
+
+export function headerLine(result: RunResult): string {
+  const s = result.setup;
+  const broker =
+    s.broker === "external" ? `target ${s.target?.join(", ") ?? "?"}` : `broker ${s.broker}`;
+  const instances = s.instances > 1 ? ` x${s.instances}` : "";
+  return (
+    `${result.scenario.name}: ${formatNumber(s.clients)} clients, ${formatNumber(s.ratePerSec)} msg/s, ` +
+    `${formatDuration(s.durationMs)}, ${broker}${instances}`
+  );
+}
+
+/** The loud lines: unreliable and partial results are never shown as if they were sound. */
+export function bannerLines(result: RunResult): string[] {
+  const lines: string[] = [];
+  if (result.status === "partial") lines.push("PARTIAL RESULT (interrupted)");
+  if (result.status === "failed")
+    lines.push("FAILED RUN: numbers describe what was measured before the failure");
+  if (!result.reliable) lines.push(unreliableLine(result));
+  return lines;
+}
+
+function unreliableLine(result: RunResult): string {
+  const unhealthy = presentProtocols(result).filter(
+    (p) => result.protocols[p]?.generator.reliable === false,
+  );
+  if (unhealthy.length === 0) {
+    return "UNRELIABLE: the generator was overloaded; numbers may be distorted";
+  }
+  let worstDelayMs = 0;
+  let limitMs: number | undefined;
+  let worstLagMs = 0;
+  for (const p of unhealthy) {
+    const g = (result.protocols[p] as ProtocolResult).generator;
+    worstDelayMs = Math.max(worstDelayMs, g.eventLoopDelayP99);
+    worstLagMs = Math.max(worstLagMs, g.publisherMaxLagMs ?? 0);
+    if (g.eventLoopDelayLimitMs !== undefined) limitMs = g.eventLoopDelayLimitMs;
+  }
+  const on = unhealthy.map((p) => PROTOCOL_LABELS[p]).join(", ");
+  if (limitMs !== undefined && worstDelayMs <= limitMs && worstLagMs > limitMs) {
+    return `UNRELIABLE: publisher fell up to ${formatNumber(worstLagMs)} ms behind schedule > limit ${formatNumber(limitMs)} ms on ${on}; numbers may be distorted`;
+  }
+  const limit = limitMs === undefined ? "" : ` > limit ${formatNumber(limitMs)} ms`;
+  return `UNRELIABLE: generator event-loop delay p99 ${formatNumber(worstDelayMs)} ms${limit} on ${on}; numbers may be distorted`;
+}
+
+/** Greedy word wrap, so banners fit narrow CI logs. */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line === "") line = word;
+    else if (line.length + 1 + word.length <= width) line += ` ${word}`;
+    else {
+      lines.push(line);
+      line = `  ${word}`;
+    }
+  }
+  if (line !== "") lines.push(line);
+  return lines;
+}
+
+/** Comparison rows worth showing by default: the headline metrics, plus anything not "ok". */
+const HEADLINE_PATHS = new Set([
+  "latency.p50",
+  "latency.p99",
+  "latency.max",
+  "latencyFromSend.p99",
+  "connect.p99",
+  "lost",
+  "duplicates",
+  "reordered",
+  "publishFailed",
+  "bytesPerDelivery",
+  "requestsPerDelivery",
+  "emptyPollShare",
+  "server.cpuSecondsPer1kDeliveries",
+  "server.rssBytesPerConnection",
+  "generator.eventLoopDelayP99",
+  "deliveriesPerSec",
+]);
+
+export function isHeadlineRow(row: ComparisonRow): boolean {
+  if (row.verdict !== "ok") return true;
+  return HEADLINE_PATHS.has(row.metric.slice(row.protocol.length + 1));
+}
+
+export function comparisonSummary(rows: readonly ComparisonRow[]): string {
+  const count = (v: ComparisonRow["verdict"]) => rows.filter((r) => r.verdict === v).length;
+  const regressed = count("regressed");
+  return (
+    `${regressed === 0 ? "no regression" : `${regressed} regressed`}, ${count("better")} better, ` +
+    `${count("worse")} worse (informational), ${rows.length} metrics compared`
+  );
+}

@@ -1,0 +1,150 @@
+/**
+ * Scenario files (YAML or JSON) to `Scenario`: read, parse, validate against
+ * the schema, check relations between fields, apply defaults. Every problem
+ * is collected before anything is thrown, so a user fixes a file in one pass.
+ */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { basename, extname } from "node:path";
+import { parseDocument } from "yaml";
+import { RtbenchError } from "../shared/errors.js";
+import { normaliseScenario, overrideProblems, type ScenarioOverrides } from "./normalise.js";
+import { type Problem, problemLine } from "./problem.js";
+import { schemaProblems } from "./schema.js";
+import type { Scenario } from "./types.js";
+
+export type { ScenarioOverrides } from "./normalise.js";
+
+const YAML_EXTENSIONS = new Set([".yaml", ".yml"]);
+
+/** Reads and validates a scenario file; throws RtbenchError BAD_INPUT listing every problem. */
+export async function loadScenario(file: string, overrides?: ScenarioOverrides): Promise<Scenario> {
+  const extension = extname(file).toLowerCase();
+  if (!YAML_EXTENSIONS.has(extension) && extension !== ".json") {
+    throw new RtbenchError(
+      "BAD_INPUT",
+      `cannot read ${file}: expected a .yaml, .yml or .json file`,
+    );
+  }
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    throw new RtbenchError("BAD_INPUT", `cannot read ${file}: ${readFailure(error)}`, {
+      cause: error,
+    });
+  }
+  return validate(bytes.toString("utf8"), file, sha256(bytes), overrides ?? {});
+}
+
+/**
+ * Validates scenario text held in memory. `file` names it in messages, gives
+ * the default name and picks the syntax (`.json` is JSON, anything else YAML).
+ */
+export function parseScenario(text: string, file: string, overrides?: ScenarioOverrides): Scenario {
+  return validate(text, file, sha256(Buffer.from(text, "utf8")), overrides ?? {});
+}
+
+function validate(text: string, file: string, sha: string, overrides: ScenarioOverrides): Scenario {
+  const parsed = extname(file).toLowerCase() === ".json" ? parseJson(text) : parseYaml(text);
+  if ("problems" in parsed) throw invalid(file, parsed.problems);
+
+  const problems = [...overrideProblems(overrides), ...schemaProblems(parsed.document)];
+  // Relations between fields are checked only once the document is a mapping;
+  // a field the schema already rejected is left out of them (see isBad).
+  if (isMapping(parsed.document)) {
+    const badPaths = problems.map((problem) => problem.path);
+    const isBad = (path: string) =>
+      badPaths.some(
+        (bad) => bad === path || bad.startsWith(`${path}.`) || bad.startsWith(`${path}[`),
+      );
+    const { scenario, problems: relational } = normaliseScenario(parsed.document, {
+      defaultName: basename(file, extname(file)),
+      source: { file, sha256: sha },
+      overrides,
+      isBad,
+    });
+    problems.push(...relational);
+    if (problems.length === 0) return scenario;
+    sortByDocumentOrder(problems, Object.keys(parsed.document));
+  }
+  throw invalid(file, problems);
+}
+
+/** Top-level fields in the order the file has them, so the list reads alongside the file. */
+function sortByDocumentOrder(problems: Problem[], keys: string[]): void {
+  const rank = (problem: Problem) => keys.indexOf(/^[^.[ ]*/.exec(problem.path)?.[0] ?? "");
+  // Array.prototype.sort is stable: problems within one field keep their order.
+  problems.sort((a, b) => rank(a) - rank(b));
+}
+
+function invalid(file: string, problems: Problem[]): RtbenchError {
+  const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
+  return new RtbenchError("BAD_INPUT", `${file} is invalid (${count})`, {
+    details: problems.map(problemLine),
+  });
+}
+
+type Parsed = { document: unknown } | { problems: Problem[] };
+
+const EMPTY_FILE: Problem = {
+  path: "(root)",
+  text: "expected a mapping of scenario fields, found an empty file",
+};
+
+function parseYaml(text: string): Parsed {
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    return {
+      problems: document.errors.map((error) => {
+        const [position] = error.linePos ?? [];
+        // yaml appends " at line L, column C:" and a code excerpt; the line and column lead instead.
+        const message = error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, "");
+        return {
+          path: position ? `line ${position.line}, column ${position.col}` : "(yaml)",
+          text: message,
+        };
+      }),
+    };
+  }
+  if (document.contents === null) return { problems: [EMPTY_FILE] };
+  return { document: document.toJS() };
+}
+
+function parseJson(text: string): Parsed {
+  if (text.trim() === "") return { problems: [EMPTY_FILE] };
+  try {
+    return { document: JSON.parse(text) };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const offset = /at position (\d+)/.exec(message);
+    const position = offset ? Number(offset[1]) : text.length;
+    const before = text.slice(0, position).split("\n");
+    const line = before.length;
+    const column = (before.at(-1)?.length ?? 0) + 1;
+    return {
+      problems: [
+        {
+          path: `line ${line}, column ${column}`,
+          text: message.replace(/ in JSON at position \d+.*$/, ""),
+        },
+      ],
+    };
+  }
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function sha256(bytes: Buffer): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+function readFailure(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EISDIR") return "it is a directory";
+  if (code === "EACCES") return "permission denied";
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,255 @@
+/**
+ * Structural validation against schema/scenario.schema.json (the same file
+ * editors use), with ajv's errors translated into one readable line per
+ * problem: path, what the schema expects there, what was found.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { packageRoot } from "../util/paths.js";
+import { formatFound, formatPath, type Problem } from "./problem.js";
+import { DURATION_EXPECTED, RATE_EXPECTED } from "./units.js";
+
+export const SCHEMA_PATH = join(packageRoot, "schema", "scenario.schema.json");
+
+interface SchemaNode {
+  $ref?: string;
+  type?: string;
+  enum?: unknown[];
+  const?: unknown;
+  anyOf?: SchemaNode[];
+  properties?: Record<string, SchemaNode>;
+  additionalProperties?: boolean | SchemaNode;
+  items?: SchemaNode;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  minItems?: number;
+  propertyNames?: SchemaNode;
+  definitions?: Record<string, SchemaNode>;
+}
+
+/** What a value of a named definition looks like, in the words of an error line. */
+const EXPECTED_BY_DEFINITION: Record<string, string> = {
+  duration: DURATION_EXPECTED,
+  rate: RATE_EXPECTED,
+  url: "an http:// or https:// URL like http://127.0.0.1:8080",
+  channelPrefix: "up to 100 letters, digits, _ . : or -",
+  payloadBytes: "an integer >= 128 (the publisher's stamp lives in the body)",
+  metricPath: "a metric path like websocket.latency.p99 or *.lost",
+  thresholdCondition: 'a condition like "< 50ms" or "== 0"',
+};
+
+let compiled: { schema: SchemaNode; validate: ValidateFunction } | undefined;
+
+function validator(): { schema: SchemaNode; validate: ValidateFunction } {
+  if (compiled === undefined) {
+    const schema = JSON.parse(readFileSync(SCHEMA_PATH, "utf8")) as SchemaNode;
+    const ajv = new Ajv({ allErrors: true, strict: true });
+    compiled = { schema, validate: ajv.compile(schema) };
+  }
+  return compiled;
+}
+
+/** Every structural problem of `data`, one per path, in the order ajv finds them. */
+export function schemaProblems(data: unknown): Problem[] {
+  const { schema, validate } = validator();
+  if (validate(data)) return [];
+  const errors = validate.errors ?? [];
+  const problems = new Map<string, Problem>();
+  const suppressed = alternativesWithDeeperErrors(errors);
+  for (const error of errors) {
+    const problem = translate(error, data, schema, suppressed);
+    if (problem !== null && !problems.has(problem.path)) problems.set(problem.path, problem);
+  }
+  return [...problems.values()];
+}
+
+/**
+ * anyOf paths where some branch got further into the value (an error below
+ * the path): the user meant that branch, so only its deeper errors are shown,
+ * not "expected X or Y" for the whole value.
+ */
+function alternativesWithDeeperErrors(errors: ErrorObject[]): Set<string> {
+  const paths = new Set<string>();
+  for (const alt of errors) {
+    if (alt.keyword !== "anyOf" && alt.keyword !== "oneOf") continue;
+    const below = `${alt.instancePath}/`;
+    const deeper = errors.some(
+      (e) =>
+        e.instancePath.startsWith(below) ||
+        (e.keyword === "additionalProperties" && e.instancePath === alt.instancePath),
+    );
+    if (deeper) {
+      paths.add(alt.instancePath);
+    }
+  }
+  return paths;
+}
+
+function translate(
+  error: ErrorObject,
+  data: unknown,
+  schema: SchemaNode,
+  suppressed: Set<string>,
+): Problem | null {
+  const segments = pointerSegments(error.instancePath, data);
+  const badKey =
+    error.keyword === "propertyNames" ? String(error.params.propertyName) : error.propertyName;
+  if (badKey !== undefined) {
+    const expected = describe(schemaAt(schema, segments)?.propertyNames, schema);
+    return {
+      path: formatPath([...segments, badKey]),
+      text: `expected ${expected} as the key, found ${formatFound(badKey)}`,
+    };
+  }
+  if (error.keyword === "additionalProperties") {
+    const allowed = Object.keys(schemaAt(schema, segments)?.properties ?? {});
+    return {
+      path: formatPath([...segments, String(error.params.additionalProperty)]),
+      text: `unknown field (allowed: ${allowed.join(", ") || "none"})`,
+    };
+  }
+  if (error.keyword === "uniqueItems") {
+    const first = Math.min(Number(error.params.i), Number(error.params.j));
+    const again = Math.max(Number(error.params.i), Number(error.params.j));
+    const found = formatFound((valueAt(data, segments) as unknown[])[again]);
+    return {
+      path: formatPath([...segments, again]),
+      text: `expected each item once, found ${found} again (also at ${formatPath([...segments, first])})`,
+    };
+  }
+  if (suppressed.has(error.instancePath)) return null;
+  // The line describes the whole schema at the path, not the one keyword that
+  // failed, so that type, pattern and anyOf errors for one value read the same.
+  const expected =
+    segments.length === 0
+      ? "a mapping of scenario fields"
+      : describe(schemaAt(schema, segments), schema);
+  return {
+    path: formatPath(segments),
+    text: `expected ${expected}, found ${formatFound(valueAt(data, segments))}`,
+  };
+}
+
+/** JSON-pointer segments of `pointer`, with array indexes as numbers (told apart by `data`). */
+function pointerSegments(pointer: string, data: unknown): (string | number)[] {
+  const segments: (string | number)[] = [];
+  let node = data;
+  for (const raw of pointer.split("/").slice(1)) {
+    const key = raw.replaceAll("~1", "/").replaceAll("~0", "~");
+    if (Array.isArray(node)) {
+      segments.push(Number(key));
+      node = node[Number(key)];
+    } else {
+      segments.push(key);
+      node = isObject(node) ? node[key] : undefined;
+    }
+  }
+  return segments;
+}
+
+function valueAt(data: unknown, segments: readonly (string | number)[]): unknown {
+  let node = data;
+  for (const segment of segments) {
+    if (Array.isArray(node) && typeof segment === "number") node = node[segment];
+    else if (isObject(node)) node = node[String(segment)];
+    else return undefined;
+  }
+  return node;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function deref(node: SchemaNode | undefined, root: SchemaNode): SchemaNode | undefined {
+  if (node?.$ref === undefined) return node;
+  const name = node.$ref.slice("#/definitions/".length);
+  return root.definitions?.[name];
+}
+
+/** The schema that applies at `segments`, following properties, items and anyOf branches. */
+function schemaAt(
+  root: SchemaNode,
+  segments: readonly (string | number)[],
+): SchemaNode | undefined {
+  let node: SchemaNode | undefined = root;
+  for (const segment of segments) {
+    node = childSchema(deref(node, root), segment, root);
+    if (node === undefined) return undefined;
+  }
+  return node;
+}
+
+function childSchema(
+  node: SchemaNode | undefined,
+  segment: string | number,
+  root: SchemaNode,
+): SchemaNode | undefined {
+  if (node === undefined) return undefined;
+  if (typeof segment === "number") {
+    if (node.items !== undefined) return node.items;
+  } else {
+    const property = node.properties?.[segment];
+    if (property !== undefined) return property;
+    if (typeof node.additionalProperties === "object") return node.additionalProperties;
+  }
+  for (const branch of node.anyOf ?? []) {
+    const child = childSchema(deref(branch, root), segment, root);
+    if (child !== undefined) return child;
+  }
+  return undefined;
+}
+
+/** What a schema accepts, as the words after "expected". */
+function describe(node: SchemaNode | undefined, root: SchemaNode): string {
+  if (node === undefined) return "nothing here";
+  if (node.$ref !== undefined) {
+    const name = node.$ref.slice("#/definitions/".length);
+    return EXPECTED_BY_DEFINITION[name] ?? describe(deref(node, root), root);
+  }
+  if (node.enum !== undefined) return `one of ${node.enum.join(", ")}`;
+  if (node.anyOf !== undefined) {
+    const options = node.anyOf.map((branch) => describe(branch, root));
+    return options.length <= 2
+      ? options.join(" or ")
+      : `${options.slice(0, -1).join(", ")} or ${options.at(-1)}`;
+  }
+  switch (node.type) {
+    case "integer":
+    case "number":
+      return describeNumber(node);
+    case "string":
+      return node.minLength ? "a non-empty string" : "a string";
+    case "array": {
+      const items = deref(node.items, root);
+      const itemsName = node.items?.$ref?.slice("#/definitions/".length);
+      const of =
+        items?.enum !== undefined
+          ? ` of ${items.enum.join(", ")}`
+          : itemsName === "url"
+            ? " of URLs"
+            : "";
+      return `${node.minItems ? "a non-empty list" : "a list"}${of}`;
+    }
+    case "object":
+      return node.properties === undefined ? "a mapping" : "a mapping of fields";
+    case "null":
+      return "null";
+    default:
+      return "a valid value";
+  }
+}
+
+function describeNumber(node: SchemaNode): string {
+  const noun = node.type === "integer" ? "an integer" : "a number";
+  const { minimum, maximum } = node;
+  if (minimum !== undefined && maximum !== undefined)
+    return `${noun} from ${minimum} to ${maximum}`;
+  if (minimum === 1 && node.type === "integer") return "a positive integer";
+  if (minimum === 0) return `a non-negative ${node.type}`;
+  if (minimum !== undefined) return `${noun} >= ${minimum}`;
+  if (maximum !== undefined) return `${noun} <= ${maximum}`;
+  return noun;
+}

@@ -1,0 +1,321 @@
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { afterEach, describe, expect, it } from "vitest";
+import { createMemoryBroker } from "../reference-server/broker/memory.js";
+import { createRedisBroker } from "../reference-server/broker/redis.js";
+import type { Broker, HistoryLimits } from "../reference-server/broker/types.js";
+import type { Message } from "../src/shared/protocol.js";
+import { describeRedis } from "./helpers/redis.js";
+
+type MakeBroker = (limits: HistoryLimits) => Promise<Broker>;
+
+const ROOMY: HistoryLimits = { maxCount: 1000, maxAgeMs: 60_000 };
+
+/** Polls until `done()` holds; fails with `what` after `timeoutMs` (a safety bound, not a timing claim). */
+async function waitFor(what: string, done: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Records what a listener received, checking the shared-bytes promise on every message. */
+function collector() {
+  const ids: number[] = [];
+  const messages: Message[] = [];
+  let badJson = 0;
+  return {
+    ids,
+    messages,
+    get badJson() {
+      return badJson;
+    },
+    listener: (message: Message, json: string) => {
+      if (json !== JSON.stringify(message)) badJson++;
+      ids.push(message.id);
+      messages.push(message);
+    },
+  };
+}
+
+const range = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+function brokerContract(makeBroker: MakeBroker): void {
+  const open: Broker[] = [];
+  const make = async (limits: HistoryLimits = ROOMY) => {
+    const broker = await makeBroker(limits);
+    open.push(broker);
+    return broker;
+  };
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((broker) => broker.close()));
+  });
+
+  it("assigns ids from 1, one by one, independently per channel", async () => {
+    const broker = await make();
+    const a1 = await broker.publish("room-a", { n: 1 });
+    const a2 = await broker.publish("room-a", { n: 2 });
+    const b1 = await broker.publish("room-b", "hello");
+    const a3 = await broker.publish("room-a", null);
+    expect([a1.id, a2.id, a3.id]).toEqual([1, 2, 3]);
+    expect(b1.id).toBe(1);
+    expect(a1).toMatchObject({ channel: "room-a", body: { n: 1 } });
+    expect(b1).toMatchObject({ channel: "room-b", body: "hello" });
+    expect(a3.body).toBeNull();
+    expect(typeof a1.ts).toBe("number");
+    expect(Math.abs(a1.ts - Date.now())).toBeLessThan(60_000);
+    expect((await broker.read("room-a", 0)).lastId).toBe(3);
+    expect((await broker.read("room-b", 0)).lastId).toBe(1);
+    expect(await broker.read("never-used", 0)).toEqual({ messages: [], lastId: 0 });
+  });
+
+  it("reads exactly the messages after a cursor, up to a limit", async () => {
+    const broker = await make();
+    const published: Message[] = [];
+    for (let n = 1; n <= 10; n++) published.push(await broker.publish("feed", { n }));
+
+    const after4 = await broker.read("feed", 4);
+    expect(after4.messages.map((m) => m.id)).toEqual(range(5, 10));
+    expect(after4.messages).toEqual(published.slice(4));
+    expect(after4.gap).toBeUndefined();
+    expect(after4.lastId).toBe(10);
+
+    expect((await broker.read("feed", 4, 3)).messages.map((m) => m.id)).toEqual([5, 6, 7]);
+    const atEnd = await broker.read("feed", 10);
+    expect(atEnd).toEqual({ messages: [], lastId: 10 });
+  });
+
+  it("trims history to the count limit and reports the gap to an old cursor", async () => {
+    const broker = await make({ maxCount: 5, maxAgeMs: 60_000 });
+    for (let n = 1; n <= 12; n++) await broker.publish("small", { n });
+
+    const fromStart = await broker.read("small", 0);
+    expect(fromStart.messages.map((m) => m.id)).toEqual(range(8, 12));
+    expect(fromStart.gap).toEqual({ from: 1, to: 7 });
+    expect(fromStart.lastId).toBe(12);
+
+    expect((await broker.read("small", 6)).gap).toEqual({ from: 7, to: 7 });
+    const retained = await broker.read("small", 7);
+    expect(retained.gap).toBeUndefined();
+    expect(retained.messages.map((m) => m.id)).toEqual(range(8, 12));
+  });
+
+  it("drops messages older than the age limit", async () => {
+    const maxAgeMs = 600;
+    const broker = await make({ maxCount: 100, maxAgeMs });
+    for (let n = 1; n <= 3; n++) await broker.publish("aging", { n });
+    await sleep(maxAgeMs + 300);
+    for (let n = 4; n <= 5; n++) await broker.publish("aging", { n });
+
+    const fresh = await broker.read("aging", 0);
+    expect(fresh.messages.map((m) => m.id)).toEqual([4, 5]);
+    expect(fresh.gap).toEqual({ from: 1, to: 3 });
+
+    await sleep(maxAgeMs + 300);
+    // Nothing was published since: age applies on read too.
+    expect(await broker.read("aging", 0)).toEqual({
+      messages: [],
+      gap: { from: 1, to: 5 },
+      lastId: 5,
+    });
+    expect((await broker.read("aging", 5)).gap).toBeUndefined();
+  });
+
+  it("delivers live messages in id order, with the JSON serialised once", async () => {
+    const broker = await make();
+    await broker.publish("live", "before subscribe");
+    const first = collector();
+    const second = collector();
+    await broker.subscribe("live", first.listener);
+    await broker.subscribe("live", second.listener);
+    const bodies = [{ text: "hi", nested: { a: [1, 2] } }, "plain", 42, null, { 'quote"d': "é" }];
+    for (const body of bodies) await broker.publish("live", body);
+
+    await waitFor("5 live messages", () => first.ids.length >= 5 && second.ids.length >= 5);
+    expect(first.ids).toEqual([2, 3, 4, 5, 6]);
+    expect(second.ids).toEqual([2, 3, 4, 5, 6]);
+    expect(first.messages.map((m) => m.body)).toEqual(bodies);
+    expect(first.badJson).toBe(0);
+    expect(second.badJson).toBe(0);
+    expect(first.messages.every((m) => m.channel === "live")).toBe(true);
+  });
+
+  it("stops delivering to a listener once it unsubscribed", async () => {
+    const broker = await make();
+    const leaving = collector();
+    const staying = collector();
+    const unsubscribe = await broker.subscribe("chat", leaving.listener);
+    await broker.subscribe("chat", staying.listener);
+    await broker.publish("chat", 1);
+    await waitFor("first message", () => leaving.ids.length === 1 && staying.ids.length === 1);
+
+    unsubscribe();
+    await broker.publish("chat", 2);
+    await broker.publish("chat", 3);
+    await waitFor("messages 2 and 3", () => staying.ids.length === 3);
+    await sleep(100);
+    expect(leaving.ids).toEqual([1]);
+    expect(staying.ids).toEqual([1, 2, 3]);
+  });
+
+  it("lists present users until their TTL expires", async () => {
+    const broker = await make();
+    await broker.touchPresence("lobby", "alice", 400);
+    await broker.touchPresence("lobby", "bob", 30_000);
+    await broker.touchPresence("elsewhere", "carol", 30_000);
+    expect(await broker.presence("lobby")).toEqual(["alice", "bob"]);
+    expect(await broker.presence("empty")).toEqual([]);
+
+    await sleep(700);
+    expect(await broker.presence("lobby")).toEqual(["bob"]);
+    await broker.touchPresence("lobby", "alice", 30_000);
+    expect(await broker.presence("lobby")).toEqual(["alice", "bob"]);
+    expect(await broker.presence("elsewhere")).toEqual(["carol"]);
+  });
+}
+
+describe("memory broker", () => {
+  brokerContract(async (limits) => createMemoryBroker(limits));
+});
+
+describeRedis("redis broker", (redis) => {
+  // A fresh key prefix per broker keeps tests apart on the one redis-server of this file.
+  brokerContract((limits) =>
+    createRedisBroker({ url: redis.url, limits, keyPrefix: `test:${randomUUID()}:` }),
+  );
+
+  describe("across instances", () => {
+    const open: { close(): Promise<unknown> }[] = [];
+    afterEach(async () => {
+      await Promise.all(open.splice(0).map((closable) => closable.close()));
+    });
+    const instances = async (count: number, log?: (line: string) => void) => {
+      const keyPrefix = `test:${randomUUID()}:`;
+      const brokers: Broker[] = [];
+      for (let i = 0; i < count; i++) {
+        const broker = await createRedisBroker({ url: redis.url, limits: ROOMY, keyPrefix, log });
+        open.push(broker);
+        brokers.push(broker);
+      }
+      return { brokers, keyPrefix };
+    };
+    const inspector = () => {
+      const client = new Redis(redis.url);
+      open.push({ close: () => client.quit() });
+      return client;
+    };
+
+    it("gives every subscriber on every instance one gap-free id sequence under concurrent publishing", async () => {
+      const { brokers } = await instances(2);
+      const [a, b] = brokers as [Broker, Broker];
+      const seen = [collector(), collector(), collector()];
+      await a.subscribe("busy", (seen[0] as ReturnType<typeof collector>).listener);
+      await b.subscribe("busy", (seen[1] as ReturnType<typeof collector>).listener);
+      await b.subscribe("busy", (seen[2] as ReturnType<typeof collector>).listener);
+
+      const perInstance = 500;
+      const publishAll = (broker: Broker, from: string) =>
+        Promise.all(range(1, perInstance).map((n) => broker.publish("busy", { from, n })));
+      const [fromA, fromB] = await Promise.all([publishAll(a, "a"), publishAll(b, "b")]);
+
+      const assigned = [...fromA, ...fromB].map((m) => m.id).sort((x, y) => x - y);
+      expect(assigned).toEqual(range(1, 2 * perInstance));
+      await waitFor("1000 messages on every subscriber", () =>
+        seen.every((c) => c.ids.length >= 2 * perInstance),
+      );
+      for (const c of seen) {
+        expect(c.ids).toEqual(range(1, 2 * perInstance));
+        expect(c.badJson).toBe(0);
+      }
+      // Every subscriber saw the same bytes in the same order.
+      expect(seen[1]?.messages).toEqual(seen[0]?.messages);
+      // History agrees with what was delivered live.
+      const history = await a.read("busy", 0, 2 * perInstance);
+      expect(history.messages).toEqual(seen[0]?.messages);
+    });
+
+    it("subscribes in Redis only while a channel has local listeners", async () => {
+      const { brokers, keyPrefix } = await instances(1);
+      const broker = brokers[0] as Broker;
+      const client = inspector();
+      const pubsubChannel = `${keyPrefix}messages:quiet`;
+      const subscribers = async () => {
+        const reply = (await client.call("PUBSUB", "NUMSUB", pubsubChannel)) as [string, number];
+        return Number(reply[1]);
+      };
+
+      await broker.publish("quiet", "nobody listens");
+      expect(await subscribers()).toBe(0);
+      const stopFirst = await broker.subscribe("quiet", () => {});
+      const stopSecond = await broker.subscribe("quiet", () => {});
+      expect(await subscribers()).toBe(1);
+      expect(await client.call("PUBSUB", "CHANNELS", `${keyPrefix}*`)).toEqual([pubsubChannel]);
+
+      stopFirst();
+      await sleep(50);
+      expect(await subscribers()).toBe(1);
+      stopSecond();
+      // UNSUBSCRIBE is sent asynchronously by the last unsubscribe(); poll for it, bounded.
+      let count = await subscribers();
+      for (let attempt = 0; count !== 0 && attempt < 250; attempt++) {
+        await sleep(20);
+        count = await subscribers();
+      }
+      expect(count).toBe(0);
+    });
+
+    it("delivers what was published while the subscriber connection was down, in order", async () => {
+      const lines: string[] = [];
+      const { brokers } = await instances(2, (line) => lines.push(line));
+      const [listening, publishing] = brokers as [Broker, Broker];
+      const seen = collector();
+      await listening.subscribe("flaky", seen.listener);
+      for (let n = 1; n <= 5; n++) await publishing.publish("flaky", { n });
+      await waitFor("the first 5 messages", () => seen.ids.length === 5);
+
+      // Cut the subscriber's connection (the only pub/sub client) and publish while it reconnects.
+      const client = inspector();
+      const killed = await client.call("CLIENT", "KILL", "TYPE", "pubsub");
+      expect(killed).toBe(1);
+      for (let n = 6; n <= 30; n++) await publishing.publish("flaky", { n });
+      await waitFor("30 messages after the reconnect", () => seen.ids.length >= 30);
+      for (let n = 31; n <= 40; n++) await publishing.publish("flaky", { n });
+      await waitFor("40 messages", () => seen.ids.length >= 40);
+
+      expect(seen.ids).toEqual(range(1, 40));
+      expect(seen.badJson).toBe(0);
+      expect(lines.some((line) => /subscriber connection .* lost/.test(line))).toBe(true);
+      expect(lines.some((line) => /subscriber connection .* is back/.test(line))).toBe(true);
+    });
+
+    it("keeps ids increasing after Redis restarts and loses its data", async () => {
+      const lines: string[] = [];
+      const { brokers } = await instances(1, (line) => lines.push(line));
+      const broker = brokers[0] as Broker;
+      const seen = collector();
+      await broker.subscribe("restart", seen.listener);
+      for (let n = 1; n <= 3; n++) await broker.publish("restart", { n });
+      await waitFor("3 messages", () => seen.ids.length === 3);
+
+      await redis.restart();
+      await waitFor("the subscriber to reconnect", () =>
+        lines.some((line) => /subscriber connection .* is back/.test(line)),
+      );
+      let published: Message | undefined;
+      const deadline = Date.now() + 10_000;
+      while (!published && Date.now() < deadline) {
+        // The command connection may still be reconnecting: retry, bounded.
+        published = await broker.publish("restart", { n: 4 }).catch(() => undefined);
+        if (!published) await sleep(100);
+      }
+      expect(published?.id).toBe(4);
+      await waitFor("the 4th message", () => seen.ids.length === 4);
+      expect(seen.ids).toEqual([1, 2, 3, 4]);
+    });
+  });
+});

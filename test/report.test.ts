@@ -1,0 +1,154 @@
+import { describe, expect, it } from "vitest";
+import { compareResults } from "../src/gate/compare.js";
+import { evaluateThresholds } from "../src/gate/thresholds.js";
+import { formatNumber } from "../src/report/format.js";
+import {
+  renderComparisonMarkdown,
+  renderMarkdown,
+  renderThresholdMarkdown,
+} from "../src/report/markdown.js";
+import { renderComparisonTable, renderTable, renderThresholdTable } from "../src/report/table.js";
+import { latencySamples, makeResult } from "./helpers/result-fixture.js";
+
+const ROW_LABELS = [
+  "latency p50 ms",
+  "latency p90 ms",
+  "latency p99 ms",
+  "latency max ms",
+  "latency from send p99 ms",
+  "connect p50 ms",
+  "connect p99 ms",
+  "delivered / expected",
+  "lost",
+  "duplicates",
+  "reordered",
+  "publish failed",
+  "bytes per delivery",
+  "requests per delivery",
+  "empty polls %",
+  "server CPU s / 1k deliveries",
+  "server RSS / connection KB",
+  "generator loop delay p99 ms",
+];
+
+// Large numbers everywhere, to stress the column widths.
+const big = makeResult({
+  protocols: {
+    "short-poll": {
+      overrides: { delivered: 1_234_567, expected: 1_234_999, bytesPerDelivery: 123_456.789 },
+    },
+    "long-poll": { latencyMs: latencySamples(3, 1000, 12_345) },
+    sse: {
+      overrides: { server: { cpuSecondsPer1kDeliveries: null, rssBytesPerConnection: null } },
+    },
+    websocket: {},
+  },
+});
+
+describe("renderTable", () => {
+  const text = renderTable(big);
+  const lines = text.split("\n");
+
+  it("has every protocol column and every row label", () => {
+    for (const column of ["short poll", "long poll", "SSE", "WebSocket"])
+      expect(lines[1]).toContain(column);
+    for (const label of ROW_LABELS) expect(lines.some((l) => l.startsWith(label))).toBe(true);
+    expect(text).toContain("fixture: 100 clients, 20 msg/s, 30s, broker memory");
+  });
+
+  it("fits 80 columns and has no colour codes by default", () => {
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
+    expect(text).not.toContain("\u001b[");
+    expect(text).not.toContain("…"); // nothing truncated
+  });
+
+  it("shows n/a where a metric does not apply", () => {
+    const rss = lines.find((l) => l.startsWith("server RSS / connection KB")) ?? "";
+    // short poll, long poll: numbers; SSE: n/a; WebSocket: number.
+    expect(rss.split(/\s{2,}/).slice(1)).toEqual(["8.89", "8.89", "n/a", "8.89"]);
+    const empty = lines.find((l) => l.startsWith("empty polls %")) ?? "";
+    expect(empty.split(/\s{2,}/).slice(1)).toEqual(["30", "30", "n/a", "n/a"]);
+  });
+
+  it("shows only the protocols that ran", () => {
+    const one = renderTable(makeResult({ protocols: { sse: {} } }));
+    expect(one).toContain("SSE");
+    expect(one).not.toContain("WebSocket");
+  });
+
+  it("prints an unreliable banner and a partial marker", () => {
+    const result = makeResult({ overrides: { reliable: false, status: "partial" } });
+    const ws = result.protocols.websocket;
+    if (ws) ws.generator = { ...ws.generator, reliable: false, eventLoopDelayP99: 87.5 };
+    const shown = renderTable(result);
+    expect(shown).toContain("PARTIAL RESULT (interrupted)");
+    // The banner is word-wrapped to 80 columns; unwrap it to read the sentence.
+    expect(shown.replace(/\n\s*/g, " ")).toContain(
+      "UNRELIABLE: generator event-loop delay p99 87.5 ms > limit 50 ms on WebSocket; numbers may be distorted",
+    );
+    for (const line of shown.split("\n")) expect(line.length).toBeLessThanOrEqual(80);
+    expect(renderTable(makeResult())).not.toContain("UNRELIABLE");
+    expect(renderMarkdown(result)).toContain(
+      "> **UNRELIABLE: generator event-loop delay p99 87.5 ms",
+    );
+  });
+
+  it("adds ANSI colour only when asked", () => {
+    expect(renderTable(big, { color: true })).toContain("\u001b[");
+  });
+});
+
+describe("formatNumber", () => {
+  it.each([
+    [null, "n/a"],
+    [0, "0"],
+    [0.012345, "0.0123"],
+    [1.2, "1.2"],
+    [123.456, "123"],
+    [4567, "4567"],
+    [12_345, "12.3k"],
+    [1_234_567, "1.23M"],
+    [-2.5, "-2.5"],
+  ])("%s -> %s", (value, text) => {
+    expect(formatNumber(value)).toBe(text);
+  });
+});
+
+describe("threshold and comparison reports", () => {
+  const result = makeResult({ protocols: { websocket: {}, sse: { overrides: { lost: 2 } } } });
+  const outcomes = evaluateThresholds(
+    { "*.lost": "== 0", "websocket.latency.p99": "< 10s" },
+    result,
+  );
+
+  it("renders threshold outcomes as a table and as Markdown", () => {
+    const table = renderThresholdTable(outcomes);
+    expect(table).toMatch(/sse\.lost\s+== 0\s+2\s+FAIL/);
+    expect(table).toMatch(/websocket\.latency\.p99\s+< 10s\s+[\d.]+ ms\s+pass/);
+    expect(table).toContain("1 of 3 thresholds failed");
+    const md = renderThresholdMarkdown(outcomes);
+    expect(md).toContain("| `sse.lost` | `== 0` | 2 | ❌ FAIL |");
+  });
+
+  it("renders a comparison with the regressed metric named", () => {
+    const fast = latencySamples(4, 2000, 2);
+    const baseline = makeResult({ protocols: { websocket: { latencyMs: fast } } });
+    const current = makeResult({ protocols: { websocket: { latencyMs: fast.map((v) => v * 4) } } });
+    const comparison = compareResults(baseline, current);
+    const table = renderComparisonTable(comparison);
+    expect(table).toMatch(/websocket\.latency\.p99\s+[\d.]+ ms\s+[\d.]+ ms\s+\+\d+%\s+REGRESSED/);
+    expect(table).toMatch(/\d+ regressed/);
+    // Non-headline rows appear when they changed, and all rows with `all`.
+    expect(table).toContain("websocket.latency.p95");
+    expect(renderComparisonTable(compareResults(baseline, baseline))).not.toContain(
+      "websocket.latency.p95",
+    );
+    expect(renderComparisonTable(compareResults(baseline, baseline), { all: true })).toContain(
+      "websocket.latency.p95",
+    );
+    const md = renderComparisonMarkdown(comparison);
+    expect(md).toMatch(
+      /\| `websocket\.latency\.p99` \| [\d.]+ ms \| [\d.]+ ms \| \+\d+% \| ❌ \*\*REGRESSED\*\* \|/,
+    );
+  });
+});

@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { assignClients, channelNames } from "../src/load/assign.js";
+import { dueRange, type Schedule, scheduledMessage, scheduleLength } from "../src/load/schedule.js";
+import { buildBody, readStamp } from "../src/load/stamp.js";
+
+/** The obvious version: walk time forward message by message. */
+function naiveSchedule(schedule: Schedule) {
+  const out: { channelIndex: number; seq: number; dueMs: number }[] = [];
+  const perChannel = new Array(schedule.channels).fill(0);
+  for (let i = 0; ; i++) {
+    const dueMs = schedule.startMs + (i * 1000) / schedule.ratePerSec;
+    if (dueMs >= schedule.endMs) break;
+    const channelIndex = i % schedule.channels;
+    perChannel[channelIndex]++;
+    out.push({ channelIndex, seq: perChannel[channelIndex], dueMs });
+  }
+  return out;
+}
+
+describe("arrival schedule", () => {
+  const cases: Schedule[] = [
+    { startMs: 1000, endMs: 11_000, ratePerSec: 20, channels: 10 },
+    { startMs: 0, endMs: 10_000, ratePerSec: 0.5, channels: 20 },
+    { startMs: 5.5, endMs: 3005.5, ratePerSec: 333, channels: 7 },
+    { startMs: 0, endMs: 999, ratePerSec: 1, channels: 1 },
+    { startMs: 0, endMs: 0, ratePerSec: 10, channels: 1 },
+  ];
+
+  it.each(cases)("matches the naive walk for %o", (schedule) => {
+    const expected = naiveSchedule(schedule);
+    expect(scheduleLength(schedule)).toBe(expected.length);
+    expected.forEach((message, i) => {
+      const actual = scheduledMessage(schedule, i);
+      expect(actual.channelIndex).toBe(message.channelIndex);
+      expect(actual.seq).toBe(message.seq);
+      expect(actual.dueMs).toBeCloseTo(message.dueMs, 9);
+    });
+  });
+
+  it("dueRange returns exactly the messages due by a time, never past the end", () => {
+    const schedule: Schedule = { startMs: 100, endMs: 1100, ratePerSec: 10, channels: 3 };
+    expect(dueRange(schedule, 0, 99)).toEqual([0, 0]);
+    expect(dueRange(schedule, 0, 100)).toEqual([0, 1]);
+    expect(dueRange(schedule, 1, 399.9)).toEqual([1, 3]);
+    expect(dueRange(schedule, 3, 400)).toEqual([3, 4]);
+    expect(dueRange(schedule, 4, 1_000_000)).toEqual([4, 10]);
+    // A caller that is ahead of the clock is never sent backwards.
+    expect(dueRange(schedule, 7, 300)).toEqual([7, 7]);
+  });
+});
+
+describe("client assignment", () => {
+  it("spreads clients evenly over channels and round-robin over servers, reproducibly", () => {
+    const channels = channelNames("room-", 7);
+    const urls = ["http://a", "http://b", "http://c"];
+    const clients = assignClients(100, channels, urls, 42);
+    const perChannel = new Map<string, number>();
+    for (const c of clients) perChannel.set(c.channel, (perChannel.get(c.channel) ?? 0) + 1);
+    expect([...perChannel.values()].sort()).toEqual([14, 14, 14, 14, 14, 15, 15]);
+    expect(clients.filter((c) => c.baseUrl === "http://a")).toHaveLength(34);
+    expect(assignClients(100, channels, urls, 42)).toEqual(clients);
+    expect(assignClients(100, channels, urls, 43)).not.toEqual(clients);
+  });
+});
+
+describe("message stamp", () => {
+  it("pads the body to the payload size and reads back", () => {
+    for (const payloadBytes of [128, 256, 1000, 4096]) {
+      const body = buildBody("room-12", 345, 123456.789, 123457.5, payloadBytes);
+      expect(Buffer.byteLength(JSON.stringify(body))).toBe(payloadBytes);
+      expect(readStamp(body)).toMatchObject({ seq: 345, sch: 123456.789, snt: 123457.5 });
+    }
+    expect(readStamp({ hello: 1 })).toBeNull();
+    expect(readStamp("text")).toBeNull();
+  });
+});

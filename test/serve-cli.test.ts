@@ -1,0 +1,184 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { freePort } from "../src/util/net.js";
+import { compiledEntry, packageRoot } from "../src/util/paths.js";
+import { redisServerAvailable } from "../src/util/redis-server.js";
+import { WsCollector } from "./server-helpers.js";
+
+const BIN = join(packageRoot, "bin", "rtbench.js");
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Two free ports in a row, so that `--port p --instances 2` can listen on both. */
+async function freePortPair(): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await freePort();
+    if (port < 65_535 && (await isFree(port + 1))) return port;
+  }
+  throw new Error("no two consecutive free ports found");
+}
+
+async function isFree(port: number): Promise<boolean> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+}
+
+function collectOutput(child: ChildProcess) {
+  const output = { stdout: "", stderr: "" };
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    output.stdout += chunk;
+  });
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    output.stderr += chunk;
+  });
+  return output;
+}
+
+/** Waits until `read()` matches `pattern`, failing early if `child` exits. */
+async function waitForOutput(
+  child: ChildProcess,
+  read: () => string,
+  pattern: RegExp,
+): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const match = read().match(pattern);
+    if (match) return match;
+    if (Date.now() > deadline || child.exitCode !== null) {
+      throw new Error(`expected output matching ${pattern}, found: ${read()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe("rtbench serve", () => {
+  it("starts N instances, and SIGTERM leaves no process behind", async () => {
+    const port = await freePortPair();
+    const cli = spawn(
+      process.execPath,
+      [BIN, "serve", "--port", String(port), "--instances", "2"],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    const output = collectOutput(cli);
+    const exited = once(cli, "exit") as Promise<[number | null, string | null]>;
+    try {
+      await waitForOutput(cli, () => output.stdout, /^(http:\S+\n){2}$/);
+      const urls = output.stdout.trim().split("\n");
+      expect(urls).toEqual([`http://127.0.0.1:${port}`, `http://127.0.0.1:${port + 1}`]);
+
+      const pids: number[] = [];
+      for (const [index, url] of urls.entries()) {
+        const health = (await (await fetch(`${url}/healthz`)).json()) as {
+          status: string;
+          pid: number;
+          instance: string;
+        };
+        expect(health).toMatchObject({ status: "ok", instance: `instance-${index + 1}` });
+        expect(health.pid).not.toBe(cli.pid);
+        pids.push(health.pid);
+      }
+      expect(new Set(pids).size).toBe(2);
+      expect(pids.every(isAlive)).toBe(true);
+
+      cli.kill("SIGTERM");
+      const [code] = await exited;
+      expect(code).toBe(0);
+      expect(pids.filter(isAlive)).toEqual([]);
+      expect(output.stderr).not.toMatch(/at .*\.js:\d+/);
+    } finally {
+      if (cli.exitCode === null && cli.signalCode === null) cli.kill("SIGKILL");
+    }
+  });
+
+  it("bad flags exit with code 2 and a one-line reason, starting nothing", async () => {
+    const cli = spawn(process.execPath, [BIN, "serve", "--instances", "0"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const output = collectOutput(cli);
+    const [code] = (await once(cli, "exit")) as [number | null];
+    expect(code).toBe(2);
+    expect(output.stderr).toMatch(/--instances: expected an integer from 1 to 64, found "0"/);
+    expect(output.stdout).toBe("");
+  });
+
+  it("one instance process closes WebSockets with 1001 and exits 0 on SIGTERM", async () => {
+    const child = spawn(
+      process.execPath,
+      [compiledEntry("reference-server/main.js"), "--port", "0"],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    const output = collectOutput(child);
+    const exited = once(child, "exit") as Promise<[number | null]>;
+    try {
+      const match = await waitForOutput(
+        child,
+        () => output.stdout,
+        /^rtbench-server listening (http:\/\/\S+)\n$/,
+      );
+      const url = match[1] as string;
+      const ws = await WsCollector.open(`${url.replace("http", "ws")}/ws/chat/bye`);
+      child.kill("SIGTERM");
+      expect(await ws.waitForClose()).toBe(1001);
+      const [code] = await exited;
+      expect(code).toBe(0);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+  });
+
+  it.runIf(redisServerAvailable())(
+    "--broker redis starts its own redis-server, shares messages, and stops it too",
+    async () => {
+      const port = await freePortPair();
+      const cli = spawn(
+        process.execPath,
+        [BIN, "serve", "--port", String(port), "--instances", "2", "--broker", "redis"],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
+      const output = collectOutput(cli);
+      const exited = once(cli, "exit") as Promise<[number | null]>;
+      try {
+        await waitForOutput(cli, () => output.stdout, /^(http:\S+\n){2}$/);
+        const redisPid = Number(
+          (await waitForOutput(cli, () => output.stderr, /redis-server \(pid (\d+)\)/))[1],
+        );
+        const [first, second] = output.stdout.trim().split("\n") as [string, string];
+        const published = await fetch(`${first}/api/messages`, {
+          method: "POST",
+          body: JSON.stringify({ channel: "shared", body: { from: "first" } }),
+        });
+        expect(published.status).toBe(201);
+        const answer = (await (
+          await fetch(`${second}/api/messages?channel=shared&since=0`)
+        ).json()) as { messages: Array<{ id: number; body: unknown }> };
+        expect(answer.messages).toMatchObject([{ id: 1, body: { from: "first" } }]);
+        const health = (await (await fetch(`${second}/healthz`)).json()) as { pid: number };
+        expect(health).toMatchObject({ broker: "redis" });
+
+        cli.kill("SIGTERM");
+        const [code] = await exited;
+        expect(code).toBe(0);
+        expect([health.pid, redisPid].filter(isAlive)).toEqual([]);
+      } finally {
+        if (cli.exitCode === null && cli.signalCode === null) cli.kill("SIGKILL");
+      }
+    },
+  );
+});
