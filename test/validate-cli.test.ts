@@ -85,8 +85,9 @@ describe("rtbench validate", () => {
       "scenarios/chat.yaml",
     );
     expect(code).toBe(0);
-    expect(stdout).toContain(
-      "ok  scenarios/quickstart.yaml (quickstart: 4 protocols, 200 clients, 20s)",
+    expect(stdout).toMatch(
+      /^ok {2}scenarios\/quickstart\.yaml \(quickstart: 4 protocols, 200 clients, \d+s\)$/m,
     );
+    expect(stdout).toMatch(/^ok {2}scenarios\/chat\.yaml \(chat: /m);
   });
 });

@@ -35,7 +35,9 @@ export function countDeliveries(
   let publishFailed = 0;
   const ackedByChannel = new Map<string, PublishRecord[]>();
   channels.forEach((channel, i) => {
-    const inWindow = (records[i] ?? []).filter((r) => r.dueMs >= window.startMs && r.dueMs < window.endMs);
+    const inWindow = (records[i] ?? []).filter(
+      (r) => r.dueMs >= window.startMs && r.dueMs < window.endMs,
+    );
     published += inWindow.length;
     const acked = inWindow.filter((r) => r.acked === true);
     publishFailed += inWindow.length - acked.length;

@@ -1,5 +1,10 @@
 import { createClient } from "../clients/registry.js";
-import { type ClientContext, type ClientHandlers, SocketTracker, type TransportClient } from "../clients/types.js";
+import {
+  type ClientContext,
+  type ClientHandlers,
+  SocketTracker,
+  type TransportClient,
+} from "../clients/types.js";
 import { createLatencyHistogram, encodeHistogram, recordMs } from "../metrics/histogram.js";
 import { SeqTracker } from "../metrics/seq-tracker.js";
 import { monoMs } from "../util/clock.js";
@@ -13,7 +18,10 @@ import { readStamp } from "./stamp.js";
  * connection broke (resuming from its cursor).
  */
 export class Fleet {
-  readonly context: ClientContext = { sockets: new SocketTracker(), counters: { requests: 0, emptyPolls: 0 } };
+  readonly context: ClientContext = {
+    sockets: new SocketTracker(),
+    counters: { requests: 0, emptyPolls: 0 },
+  };
   readonly latency = createLatencyHistogram();
   readonly latencyFromSend = createLatencyHistogram();
   readonly connect = createLatencyHistogram();

@@ -1,8 +1,12 @@
 import os from "node:os";
-import { createHttpPublisher, createWebSocketPublisher, type Publisher } from "../clients/publishers.js";
+import {
+  createHttpPublisher,
+  createWebSocketPublisher,
+  type Publisher,
+} from "../clients/publishers.js";
 import { SocketTracker } from "../clients/types.js";
 import { startLoopDelayMonitor } from "../metrics/loop-delay.js";
-import { RESULT_SCHEMA_VERSION, type ProtocolResult, type RunResult } from "../metrics/types.js";
+import { type ProtocolResult, RESULT_SCHEMA_VERSION, type RunResult } from "../metrics/types.js";
 import type { Scenario } from "../scenario/types.js";
 import type { ProtocolName } from "../shared/protocol.js";
 import { monoMs, sleepUntil } from "../util/clock.js";
@@ -12,7 +16,13 @@ import { startRedisServer } from "../util/redis-server.js";
 import { countDeliveries, mergeField, sumField } from "./aggregate.js";
 import { assignClients, channelNames } from "./assign.js";
 import { PublisherLoop } from "./publisher.js";
-import { type ServerSample, type ServerSet, sampleServers, startServers, waitHealthy } from "./servers.js";
+import {
+  type ServerSample,
+  type ServerSet,
+  sampleServers,
+  startServers,
+  waitHealthy,
+} from "./servers.js";
 import { ShardPool } from "./shards.js";
 
 export interface RunProgress {
@@ -42,7 +52,10 @@ const START_DELAY_MS = 300;
  * `signal` aborts, the run stops at once, collects what the shards measured
  * so far, and returns it with status "partial".
  */
-export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
+export async function runScenario(
+  scenario: Scenario,
+  options: RunOptions = {},
+): Promise<RunResult> {
   const signal = options.signal ?? new AbortController().signal;
   const log = options.log ?? (() => {});
   const result = emptyResult(scenario);
@@ -95,20 +108,28 @@ async function runProtocol(
   const publishers: Publisher[] = [];
   const loopDelay = startLoopDelayMonitor();
   try {
-    const urls = scenario.target ? scenario.target.urls : (servers = await startServers(scenario, redisUrl)).urls;
+    if (!scenario.target) servers = await startServers(scenario, redisUrl);
+    const urls = scenario.target ? scenario.target.urls : (servers as ServerSet).urls;
     await waitHealthy(urls);
     const baseline = scenario.target ? null : await sampleServers(urls);
 
-    const shardCount = scenario.clients.shards || Math.ceil(scenario.clients.count / CLIENTS_PER_SHARD);
+    const shardCount =
+      scenario.clients.shards || Math.ceil(scenario.clients.count / CLIENTS_PER_SHARD);
     pool = await ShardPool.start(shardCount);
 
     const channels = channelNames(scenario.clients.channelPrefix, scenario.clients.channels);
-    const publisherContext = { sockets: new SocketTracker(), counters: { requests: 0, emptyPolls: 0 } };
+    const publisherContext = {
+      sockets: new SocketTracker(),
+      counters: { requests: 0, emptyPolls: 0 },
+    };
     for (const url of urls) {
       publishers.push(
         scenario.publish.via === "websocket"
           ? createWebSocketPublisher(url, { context: publisherContext })
-          : createHttpPublisher(url, { connections: scenario.publish.publishers, context: publisherContext }),
+          : createHttpPublisher(url, {
+              connections: scenario.publish.publishers,
+              context: publisherContext,
+            }),
       );
     }
 
@@ -136,7 +157,12 @@ async function runProtocol(
     });
 
     const publisher = new PublisherLoop(
-      { startMs: publishStartMs, endMs: measureEndMs, ratePerSec: scenario.publish.ratePerSec, channels: channels.length },
+      {
+        startMs: publishStartMs,
+        endMs: measureEndMs,
+        ratePerSec: scenario.publish.ratePerSec,
+        channels: channels.length,
+      },
       channels,
       publishers,
       scenario.publish.payloadBytes,
@@ -146,7 +172,13 @@ async function runProtocol(
     const ticker = setInterval(() => {
       const now = monoMs();
       const phase =
-        now < publishStartMs ? "ramp-up" : now < measureStartMs ? "warmup" : now < measureEndMs ? "measuring" : "draining";
+        now < publishStartMs
+          ? "ramp-up"
+          : now < measureStartMs
+            ? "warmup"
+            : now < measureEndMs
+              ? "measuring"
+              : "draining";
       progress(phase, now - rampStartMs, totalMs, pool ?? undefined);
     }, 1000);
 
@@ -167,14 +199,23 @@ async function runProtocol(
     const parentLoopDelayP99 = loopDelay.p99Ms();
     const { reports, missing } = await pool.finish();
     await publisher.idle(5000);
-    if (missing.length > 0) options.log?.(`${protocol}: no report from ${missing.join(", ")}; its clients are missing from the result`);
+    if (missing.length > 0)
+      options.log?.(
+        `${protocol}: no report from ${missing.join(", ")}; its clients are missing from the result`,
+      );
 
     // An interrupted run measured only part of the window; count what was scheduled until now.
     const windowEndMs = signal.aborted ? Math.min(measureEndMs, monoMs()) : measureEndMs;
-    const counts = countDeliveries(channels, publisher.records, reports, { startMs: measureStartMs, endMs: windowEndMs });
+    const counts = countDeliveries(channels, publisher.records, reports, {
+      startMs: measureStartMs,
+      endMs: windowEndMs,
+    });
     const windowSeconds = Math.max(0, windowEndMs - measureStartMs) / 1000;
     const bytes = sumWindow(reports);
-    const connected = reports.reduce((n, r) => n + r.subscribers.filter((s) => s.firstReadyMs !== null).length, 0);
+    const connected = reports.reduce(
+      (n, r) => n + r.subscribers.filter((s) => s.firstReadyMs !== null).length,
+      0,
+    );
     const generatorP99 = Math.max(parentLoopDelayP99, ...reports.map((r) => r.eventLoopDelayP99Ms));
     const isPolling = protocol === "short-poll" || protocol === "long-poll";
 
@@ -191,17 +232,25 @@ async function runProtocol(
       latency: mergeField(reports, "latency"),
       latencyFromSend: mergeField(reports, "latencyFromSend"),
       connect: mergeField(reports, "connect"),
-      bytesPerDelivery: counts.delivered > 0 ? (bytes.bytesIn + bytes.bytesOut) / counts.delivered : null,
+      bytesPerDelivery:
+        counts.delivered > 0 ? (bytes.bytesIn + bytes.bytesOut) / counts.delivered : null,
       requestsPerDelivery: counts.delivered > 0 ? bytes.requests / counts.delivered : null,
       emptyPollShare: isPolling && bytes.requests > 0 ? bytes.emptyPolls / bytes.requests : null,
       server: {
         cpuSecondsPer1kDeliveries:
-          cpuStart && atEnd && counts.delivered > 0 ? (atEnd.cpuSeconds - cpuStart.cpuSeconds) / (counts.delivered / 1000) : null,
-        rssBytesPerConnection: baseline && atEnd && connected > 0 ? (atEnd.rssBytes - baseline.rssBytes) / connected : null,
+          cpuStart && atEnd && counts.delivered > 0
+            ? (atEnd.cpuSeconds - cpuStart.cpuSeconds) / (counts.delivered / 1000)
+            : null,
+        rssBytesPerConnection:
+          baseline && atEnd && connected > 0
+            ? (atEnd.rssBytes - baseline.rssBytes) / connected
+            : null,
       },
       generator: {
         eventLoopDelayP99: generatorP99,
-        reliable: generatorP99 <= scenario.generator.maxEventLoopDelayMs && publisher.maxLagMs <= scenario.generator.maxEventLoopDelayMs,
+        reliable:
+          generatorP99 <= scenario.generator.maxEventLoopDelayMs &&
+          publisher.maxLagMs <= scenario.generator.maxEventLoopDelayMs,
         processes: reports.length + 1,
         publisherMaxLagMs: publisher.maxLagMs,
       },
@@ -217,7 +266,11 @@ async function runProtocol(
   }
 }
 
-function sumWindow(reports: { window: { bytesIn: number; bytesOut: number; requests: number; emptyPolls: number } }[]) {
+function sumWindow(
+  reports: {
+    window: { bytesIn: number; bytesOut: number; requests: number; emptyPolls: number };
+  }[],
+) {
   const total = { bytesIn: 0, bytesOut: 0, requests: 0, emptyPolls: 0 };
   for (const { window } of reports) {
     total.bytesIn += window.bytesIn;
@@ -260,4 +313,3 @@ function emptyResult(scenario: Scenario): RunResult {
     protocols: {},
   };
 }
-

@@ -17,7 +17,10 @@ export interface ServerSample {
 }
 
 /** Starts `scenario.server.instances` reference server processes on free loopback ports. */
-export async function startServers(scenario: Scenario, redisUrl: string | null): Promise<ServerSet> {
+export async function startServers(
+  scenario: Scenario,
+  redisUrl: string | null,
+): Promise<ServerSet> {
   const entry = compiledEntry("reference-server/main.js");
   const { server } = scenario;
   const started = await Promise.allSettled(
@@ -25,15 +28,24 @@ export async function startServers(scenario: Scenario, redisUrl: string | null):
       const port = await freePort();
       const args = [
         entry,
-        "--port", String(port),
-        "--host", "127.0.0.1",
-        "--broker", server.broker,
-        "--heartbeat-interval-ms", String(server.heartbeatIntervalMs),
-        "--history-max-count", String(server.history.maxCount),
-        "--history-max-age-ms", String(server.history.maxAgeMs),
-        "--max-body-bytes", String(server.maxBodyBytes),
-        "--delivery-delay-ms", String(server.deliveryDelayMs),
-        "--instance-id", String(i),
+        "--port",
+        String(port),
+        "--host",
+        "127.0.0.1",
+        "--broker",
+        server.broker,
+        "--heartbeat-interval-ms",
+        String(server.heartbeatIntervalMs),
+        "--history-max-count",
+        String(server.history.maxCount),
+        "--history-max-age-ms",
+        String(server.history.maxAgeMs),
+        "--max-body-bytes",
+        String(server.maxBodyBytes),
+        "--delivery-delay-ms",
+        String(server.deliveryDelayMs),
+        "--instance-id",
+        String(i),
       ];
       if (server.broker === "redis" && redisUrl) args.push("--redis-url", redisUrl);
       const { handle, match } = await startChild({
@@ -74,7 +86,8 @@ export async function waitHealthy(urls: string[], timeoutMs = 15_000): Promise<v
       } catch {
         // not up yet
       }
-      if (Date.now() > deadline) throw runFailed(`${url}/healthz did not answer 200 within ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw runFailed(`${url}/healthz did not answer 200 within ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }

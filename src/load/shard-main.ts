@@ -31,7 +31,10 @@ process.on("message", (message: ParentMessage) => {
       loopDelay.reset();
     });
     at(spec.measureEndMs, () => current.markWindowEnd());
-    progressTimer = setInterval(() => send({ type: "progress", open: current.open, received: current.received }), 1000);
+    progressTimer = setInterval(
+      () => send({ type: "progress", open: current.open, received: current.received }),
+      1000,
+    );
     void current.rampUp(abort.signal);
   } else if (message.type === "finish") {
     abort.abort();

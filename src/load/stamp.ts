@@ -17,7 +17,13 @@ export interface Stamp {
 }
 
 /** Builds a body whose JSON text is `payloadBytes` long (at least the stamp itself). */
-export function buildBody(channel: string, seq: number, sch: number, snt: number, payloadBytes: number): Stamp {
+export function buildBody(
+  channel: string,
+  seq: number,
+  sch: number,
+  snt: number,
+  payloadBytes: number,
+): Stamp {
   const body: Stamp = { k: `${channel}:${seq}`, seq, sch, snt };
   // `,"pad":""` adds 9 bytes before any padding characters.
   const baseBytes = Buffer.byteLength(JSON.stringify(body)) + 9;
@@ -30,7 +36,11 @@ export function buildBody(channel: string, seq: number, sch: number, snt: number
 export function readStamp(body: unknown): Stamp | null {
   if (typeof body !== "object" || body === null) return null;
   const stamp = body as Partial<Stamp>;
-  if (typeof stamp.seq !== "number" || typeof stamp.sch !== "number" || typeof stamp.snt !== "number") {
+  if (
+    typeof stamp.seq !== "number" ||
+    typeof stamp.sch !== "number" ||
+    typeof stamp.snt !== "number"
+  ) {
     return null;
   }
   return stamp as Stamp;

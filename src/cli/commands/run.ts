@@ -43,10 +43,15 @@ export function runCommand(): Command {
 function parseOverrides(flags: RunFlags): { protocols?: ProtocolName[]; durationMs?: number } {
   const overrides: { protocols?: ProtocolName[]; durationMs?: number } = {};
   if (flags.protocols !== undefined) {
-    const names = flags.protocols.split(",").map((p) => p.trim()).filter(Boolean);
+    const names = flags.protocols
+      .split(",")
+      .map((p) => p.trim())
+      .filter(Boolean);
     const unknown = names.filter((p) => !(PROTOCOLS as readonly string[]).includes(p));
     if (unknown.length > 0 || names.length === 0) {
-      throw badInput(`--protocols: expected a comma-separated list of ${PROTOCOLS.join(", ")}, found "${flags.protocols}"`);
+      throw badInput(
+        `--protocols: expected a comma-separated list of ${PROTOCOLS.join(", ")}, found "${flags.protocols}"`,
+      );
     }
     overrides.protocols = names as ProtocolName[];
   }
@@ -54,7 +59,9 @@ function parseOverrides(flags: RunFlags): { protocols?: ProtocolName[]; duration
     try {
       overrides.durationMs = parseDuration(flags.duration);
     } catch {
-      throw badInput(`--duration: expected a duration like 500ms, 30s or 2m, found "${flags.duration}"`);
+      throw badInput(
+        `--duration: expected a duration like 500ms, 30s or 2m, found "${flags.duration}"`,
+      );
     }
   }
   return overrides;
@@ -66,12 +73,21 @@ function parseOverrides(flags: RunFlags): { protocols?: ProtocolName[]; duration
  * not at all. Multi-instance fan-out is then not measured.
  */
 function prepare(scenario: Scenario, flags: RunFlags): Scenario {
-  if (scenario.target || scenario.server.broker !== "redis" || process.env.REDIS_URL || redisServerAvailable()) {
+  if (
+    scenario.target ||
+    scenario.server.broker !== "redis" ||
+    process.env.REDIS_URL ||
+    redisServerAvailable()
+  ) {
     return scenario;
   }
   const note = `redis-server is not installed: running on the in-memory broker with 1 instance instead of ${scenario.server.instances} over Redis (install redis-server to measure fan-out)`;
   if (!flags.quiet) process.stderr.write(`notice: ${note}\n`);
-  return { ...scenario, server: { ...scenario.server, broker: "memory", instances: 1 }, notes: [note] } as Scenario;
+  return {
+    ...scenario,
+    server: { ...scenario.server, broker: "memory", instances: 1 },
+    notes: [note],
+  } as Scenario;
 }
 
 async function runOne(scenario: Scenario, flags: RunFlags): Promise<RunResult> {
@@ -81,7 +97,9 @@ async function runOne(scenario: Scenario, flags: RunFlags): Promise<RunResult> {
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
     if (interrupts === 1) {
-      process.stderr.write(`\n${signal}: stopping; collecting what was measured (again to force quit)\n`);
+      process.stderr.write(
+        `\n${signal}: stopping; collecting what was measured (again to force quit)\n`,
+      );
       abort.abort();
     } else {
       void stopAllChildren(0).then(() => process.exit(130));
@@ -92,8 +110,12 @@ async function runOne(scenario: Scenario, flags: RunFlags): Promise<RunResult> {
   try {
     const result = await runScenario(scenario, {
       signal: abort.signal,
-      log: flags.quiet ? undefined : (line) => process.stderr.write(`${clearLine(interactive)}${line}\n`),
-      onProgress: interactive ? (p) => process.stderr.write(`\r${formatProgress(p)}\x1b[K`) : undefined,
+      log: flags.quiet
+        ? undefined
+        : (line) => process.stderr.write(`${clearLine(interactive)}${line}\n`),
+      onProgress: interactive
+        ? (p) => process.stderr.write(`\r${formatProgress(p)}\x1b[K`)
+        : undefined,
     });
     if (interactive) process.stderr.write(clearLine(true));
     const notes = (scenario as Scenario & { notes?: string[] }).notes;
@@ -113,7 +135,10 @@ async function runOne(scenario: Scenario, flags: RunFlags): Promise<RunResult> {
 async function writeResult(result: RunResult, dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   const stamp = result.startedAt.replace(/[:.]/g, "-");
-  const file = join(dir, `${result.scenario.name}-${stamp}${result.status === "partial" ? "-partial" : ""}.json`);
+  const file = join(
+    dir,
+    `${result.scenario.name}-${stamp}${result.status === "partial" ? "-partial" : ""}.json`,
+  );
   await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
   return file;
 }
