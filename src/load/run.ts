@@ -40,6 +40,8 @@ export interface RunOptions {
   onProgress?: (progress: RunProgress) => void;
   /** One-line notices for the user (stderr in the CLI). */
   log?: (line: string) => void;
+  /** Notes to carry in the result (e.g. that the run fell back to the memory broker). */
+  notes?: string[];
 }
 
 /** Clients one shard process takes before the run adds another (see design.md "Scale and clocks"). */
@@ -59,6 +61,7 @@ export async function runScenario(
   const signal = options.signal ?? new AbortController().signal;
   const log = options.log ?? (() => {});
   const result = emptyResult(scenario);
+  result.setup.notes.push(...(options.notes ?? []));
   let redis: { url: string; stop(): Promise<void> } | null = null;
   try {
     let redisUrl: string | null = null;
@@ -251,6 +254,7 @@ async function runProtocol(
         reliable:
           generatorP99 <= scenario.generator.maxEventLoopDelayMs &&
           publisher.maxLagMs <= scenario.generator.maxEventLoopDelayMs,
+        eventLoopDelayLimitMs: scenario.generator.maxEventLoopDelayMs,
         processes: reports.length + 1,
         publisherMaxLagMs: publisher.maxLagMs,
       },

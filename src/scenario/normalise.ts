@@ -5,8 +5,19 @@
  */
 import { PROTOCOLS, type ProtocolName } from "../shared/protocol.js";
 import type { Problem } from "./problem.js";
-import type { Scenario } from "./types.js";
+import type { ReconnectPolicy, Scenario } from "./types.js";
 import { formatDuration, parseDuration, parseRate } from "./units.js";
+
+const DEFAULT_RECONNECT: ReconnectPolicy = {
+  initialDelayMs: 500,
+  maxDelayMs: 10_000,
+  multiplier: 2,
+  jitter: "full",
+  maxRetries: 20,
+  resume: true,
+  watchdogIntervals: 3,
+  honorServerRetry: true,
+};
 
 export interface ScenarioOverrides {
   /** Replaces `protocols` (e.g. from `--protocols`). */
@@ -87,10 +98,19 @@ export function normaliseScenario(
     durationMs: overrides.durationMs ?? read.duration("duration", 30_000),
     warmupMs: read.duration("warmup", 5_000),
     drainMs: read.duration("drain", 5_000),
-    shortPoll: { intervalMs: read.duration("shortPoll.interval", 1_000) },
-    longPoll: { timeoutMs: read.duration("longPoll.timeout", 30_000) },
-    sse: { client: read.value("sse.client", "lean") },
-    websocket: {},
+    // TODO(faults): `reconnect` and `faults` are read from the file by the fault-injection change.
+    shortPoll: {
+      intervalMs: read.duration("shortPoll.interval", 1_000),
+      reconnect: DEFAULT_RECONNECT,
+    },
+    longPoll: {
+      timeoutMs: read.duration("longPoll.timeout", 30_000),
+      reconnect: DEFAULT_RECONNECT,
+    },
+    sse: { client: read.value("sse.client", "lean"), reconnect: DEFAULT_RECONNECT },
+    websocket: { reconnect: DEFAULT_RECONNECT },
+    reconnect: DEFAULT_RECONNECT,
+    faults: [],
     generator: { maxEventLoopDelayMs: read.duration("generator.maxEventLoopDelay", 50) },
     thresholds: read.value("thresholds", {}),
   };

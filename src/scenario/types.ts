@@ -24,10 +24,18 @@ export interface Scenario {
   warmupMs: number;
   drainMs: number;
 
-  shortPoll: { intervalMs: number };
-  longPoll: { timeoutMs: number };
-  sse: { client: "lean" | "eventsource" };
-  websocket: Record<string, never>;
+  shortPoll: { intervalMs: number; reconnect: ReconnectPolicy };
+  longPoll: { timeoutMs: number; reconnect: ReconnectPolicy };
+  sse: { client: "lean" | "eventsource"; reconnect: ReconnectPolicy };
+  websocket: { reconnect: ReconnectPolicy };
+
+  /**
+   * The scenario-wide reconnect policy. Each protocol section's `reconnect`
+   * is this policy with that section's overrides applied (what the runner uses).
+   */
+  reconnect: ReconnectPolicy;
+  /** Faults injected during the run, in `atMs` order. */
+  faults: Fault[];
 
   generator: GeneratorOptions;
   /** Metric path (or `*.metric`) -> condition, e.g. `"websocket.latency.p99": "< 50ms"`. */
@@ -77,3 +85,34 @@ export interface GeneratorOptions {
   /** Event-loop delay p99 above which a generator process's numbers are marked unreliable. */
   maxEventLoopDelayMs: number;
 }
+
+/** How a client reconnects after its connection broke (exponential backoff). */
+export interface ReconnectPolicy {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  multiplier: number;
+  /** none: exact delays; full: uniform in [0, delay]; equal: delay/2 + uniform in [0, delay/2]. */
+  jitter: "none" | "full" | "equal";
+  /** Attempts after a break before the client gives up (it then counts as never reconnected). */
+  maxRetries: number;
+  /** Reconnect with the last cursor (Last-Event-ID / since) or start from now. */
+  resume: boolean;
+  /**
+   * Client-side watchdog: a WebSocket or SSE connection with no traffic
+   * (messages, pings, comments) for this many server heartbeat intervals is
+   * treated as dead. 0 turns the watchdog off.
+   */
+  watchdogIntervals: number;
+  /** SSE only: use the server's `retry:` value as the first delay, as a browser does. */
+  honorServerRetry: boolean;
+}
+
+export type Fault =
+  | { action: "kill"; atMs: number; instance: InstanceRef; restartAfterMs: number | null }
+  | { action: "restart"; atMs: number; instance: InstanceRef }
+  | { action: "drop"; atMs: number; fraction: number; instance: InstanceRef | "all" }
+  | { action: "stall"; atMs: number; instance: InstanceRef; forMs: number }
+  | { action: "redis-restart"; atMs: number; forMs: number };
+
+/** A server instance by index (0-based), or one picked at random (seeded) when the fault fires. */
+export type InstanceRef = number | "random";

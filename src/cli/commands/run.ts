@@ -34,7 +34,8 @@ export function runCommand(): Command {
       const scenarios: Scenario[] = [];
       for (const file of files) scenarios.push(await loadScenario(file, overrides));
       for (const scenario of scenarios) {
-        await runOne(prepare(scenario, flags), flags);
+        const prepared = prepare(scenario, flags);
+        await runOne(prepared.scenario, prepared.notes, flags);
         if (process.exitCode) return;
       }
     });
@@ -72,25 +73,24 @@ function parseOverrides(flags: RunFlags): { protocols?: ProtocolName[]; duration
  * on the in-memory broker with one instance, saying so loudly, rather than
  * not at all. Multi-instance fan-out is then not measured.
  */
-function prepare(scenario: Scenario, flags: RunFlags): Scenario {
+function prepare(scenario: Scenario, flags: RunFlags): { scenario: Scenario; notes: string[] } {
   if (
     scenario.target ||
     scenario.server.broker !== "redis" ||
     process.env.REDIS_URL ||
     redisServerAvailable()
   ) {
-    return scenario;
+    return { scenario, notes: [] };
   }
   const note = `redis-server is not installed: running on the in-memory broker with 1 instance instead of ${scenario.server.instances} over Redis (install redis-server to measure fan-out)`;
   if (!flags.quiet) process.stderr.write(`notice: ${note}\n`);
   return {
-    ...scenario,
-    server: { ...scenario.server, broker: "memory", instances: 1 },
+    scenario: { ...scenario, server: { ...scenario.server, broker: "memory", instances: 1 } },
     notes: [note],
-  } as Scenario;
+  };
 }
 
-async function runOne(scenario: Scenario, flags: RunFlags): Promise<RunResult> {
+async function runOne(scenario: Scenario, notes: string[], flags: RunFlags): Promise<RunResult> {
   const abort = new AbortController();
   const interactive = process.stderr.isTTY === true && !flags.quiet;
   let interrupts = 0;
@@ -108,18 +108,18 @@ async function runOne(scenario: Scenario, flags: RunFlags): Promise<RunResult> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
+    const progress = new ProgressLine();
     const result = await runScenario(scenario, {
       signal: abort.signal,
+      notes,
       log: flags.quiet
         ? undefined
         : (line) => process.stderr.write(`${clearLine(interactive)}${line}\n`),
       onProgress: interactive
-        ? (p) => process.stderr.write(`\r${formatProgress(p)}\x1b[K`)
+        ? (p) => process.stderr.write(`\r${progress.format(p)}\x1b[K`)
         : undefined,
     });
     if (interactive) process.stderr.write(clearLine(true));
-    const notes = (scenario as Scenario & { notes?: string[] }).notes;
-    if (notes) result.setup.notes.push(...notes);
     const file = await writeResult(result, flags.out);
     if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else process.stdout.write(`${renderTable(result, { color: process.stdout.isTTY === true })}\n`);
@@ -143,9 +143,22 @@ async function writeResult(result: RunResult, dir: string): Promise<string> {
   return file;
 }
 
-function formatProgress(p: RunProgress): string {
-  const seconds = (ms: number) => `${Math.round(ms / 1000)}s`;
-  return `${p.protocol} ${p.phase}  ${seconds(p.elapsedMs)}/${seconds(p.totalMs)}  open ${p.open}/${p.clients}  received ${p.received}`;
+/** The live line on an interactive stderr: phase, time, connections, messages per second. */
+class ProgressLine {
+  private lastReceived = 0;
+  private lastAtMs = 0;
+
+  format(p: RunProgress): string {
+    const now = Date.now();
+    const perSec =
+      this.lastAtMs > 0 && p.received >= this.lastReceived
+        ? ((p.received - this.lastReceived) * 1000) / (now - this.lastAtMs)
+        : 0;
+    this.lastReceived = p.received;
+    this.lastAtMs = now;
+    const seconds = (ms: number) => `${Math.round(ms / 1000)}s`;
+    return `${p.protocol} ${p.phase}  ${seconds(p.elapsedMs)}/${seconds(p.totalMs)}  open ${p.open}/${p.clients}  ${Math.round(perSec)} msg/s`;
+  }
 }
 
 function clearLine(interactive: boolean): string {
