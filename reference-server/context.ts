@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import type { ProtocolName } from "../src/shared/protocol.js";
 import type { Broker } from "./broker/types.js";
 import type { Hub } from "./hub.js";
@@ -13,6 +14,8 @@ export interface ServerSettings {
   sseRetryMs: number;
   /** A subscriber whose socket holds more unsent bytes than this is cut off, not buffered for. */
   maxBufferedBytes: number;
+  /** Fault-injection endpoints (`POST /admin/drop`) are mounted; off unless asked for. */
+  admin: boolean;
 }
 
 /** A connection the server keeps open: heartbeats go through it, shutdown ends it. */
@@ -21,6 +24,11 @@ export interface LiveConnection {
   heartbeat(): void;
   /** Graceful end for server shutdown (WebSocket 1001, SSE end, long poll answered). */
   shutdown(): void;
+  /**
+   * Abrupt end, as a load balancer reset would cause: no close handshake, no
+   * final answer (fault injection, `POST /admin/drop`).
+   */
+  drop(): void;
 }
 
 /** What the router hands each transport. */
@@ -31,6 +39,12 @@ export interface ServerContext {
   readonly settings: ServerSettings;
   /** Open connections by transport; short polls count their in-flight requests. */
   readonly connections: Record<ProtocolName, Set<LiveConnection>>;
+  /**
+   * Sockets that carried a short or long poll and are still open (keep-alive
+   * between polls): a connection reset must reach pollers too. Only filled
+   * when `settings.admin` is on.
+   */
+  readonly pollSockets: Set<Socket>;
   /** Marks `user` present on `channel` (no-op for null); failures are logged, never thrown. */
   touchPresence(channel: string, user: string | null): void;
 }

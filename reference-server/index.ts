@@ -28,6 +28,8 @@ export interface ReferenceServerOptions {
   instanceId?: string;
   /** `retry:` sent to SSE clients on connect. */
   sseRetryMs?: number;
+  /** Mount the fault-injection endpoints (`POST /admin/drop`). Default false: 404. */
+  admin?: boolean;
 }
 
 export interface RunningServer {
@@ -53,6 +55,7 @@ export async function startReferenceServer(
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     sseRetryMs: options.sseRetryMs ?? 2000,
     maxBufferedBytes: 8 * 1024 * 1024,
+    admin: options.admin ?? false,
   };
   const ownsBroker = options.broker === undefined;
   const broker = options.broker ?? createMemoryBroker(options.history ?? DEFAULT_HISTORY);
@@ -65,6 +68,7 @@ export async function startReferenceServer(
     metrics: new ServerMetrics(),
     settings,
     connections,
+    pollSockets: new Set(),
     touchPresence(channel, user) {
       if (user === null) return;
       broker.touchPresence(channel, user, settings.presenceTtlMs).catch((error: unknown) => {

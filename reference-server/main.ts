@@ -11,7 +11,8 @@ import { type ReferenceServerOptions, startReferenceServer } from "./index.js";
 const USAGE =
   "usage: main.js [--port N] [--host H] [--broker memory|redis] [--redis-url URL] " +
   "[--heartbeat-interval-ms N] [--presence-ttl-ms N] [--history-max-count N] " +
-  "[--history-max-age-ms N] [--max-body-bytes N] [--delivery-delay-ms N] [--instance-id S]";
+  "[--history-max-age-ms N] [--max-body-bytes N] [--delivery-delay-ms N] [--instance-id S] " +
+  "[--admin]";
 
 async function main(): Promise<void> {
   const { values } = parseFlags();
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
     maxBodyBytes: integer(values["max-body-bytes"], "--max-body-bytes", 1),
     deliveryDelayMs: integer(values["delivery-delay-ms"], "--delivery-delay-ms", 0),
     instanceId: values["instance-id"],
+    admin: values.admin ?? false,
   };
   const server = await startReferenceServer(options);
   process.stdout.write(`rtbench-server listening ${server.url}\n`);
@@ -83,6 +85,8 @@ function parseFlags() {
         "max-body-bytes": { type: "string" },
         "delivery-delay-ms": { type: "string" },
         "instance-id": { type: "string" },
+        // Fault injection (POST /admin/drop); rtbench run turns it on for the instances it starts.
+        admin: { type: "boolean" },
       },
       strict: true,
     });

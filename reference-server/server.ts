@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from "node:stream";
 import type { ServerContext } from "./context.js";
 import { discardRequest, HttpError, parseChannel, sendError } from "./http.js";
+import { handleDrop, trackPollSocket } from "./transports/admin.js";
 import { handleHealth, handleMetrics } from "./transports/health.js";
 import { handleLongPoll } from "./transports/long-poll.js";
 import { handlePresence } from "./transports/presence.js";
@@ -47,11 +48,15 @@ async function route(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
 
   if (path === "/api/messages") {
     if (method === "POST") return handlePublish(ctx, req, res, url.searchParams);
-    if (method === "GET") return handleShortPoll(ctx, res, url.searchParams);
+    if (method === "GET") {
+      if (ctx.settings.admin) trackPollSocket(ctx, req.socket);
+      return handleShortPoll(ctx, res, url.searchParams);
+    }
     throw methodNotAllowed(method, path, "GET, POST");
   }
   if (path === "/api/messages/poll") {
     allow(method, path, "GET");
+    if (ctx.settings.admin) trackPollSocket(ctx, req.socket);
     return handleLongPoll(ctx, res, url.searchParams);
   }
   if (path.startsWith(STREAM_PREFIX)) {
@@ -80,6 +85,11 @@ async function route(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
   if (path === "/metrics") {
     allow(method, path, "GET");
     return handleMetrics(ctx, res);
+  }
+  // Without --admin the route does not exist: a 404 like any unknown path.
+  if (path === "/admin/drop" && ctx.settings.admin) {
+    allow(method, path, "POST");
+    return handleDrop(ctx, req, res);
   }
   throw new HttpError(404, `no route for ${method} ${path}`);
 }

@@ -129,6 +129,7 @@ function optionsFor(
     user: "tester",
     shortPollIntervalMs: 100,
     longPollTimeoutMs: 2_000,
+    requestTimeoutMs: 5_000,
     sseClient: variant.sseClient,
     handlers: createRecorder(),
     context: createContext(),

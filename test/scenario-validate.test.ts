@@ -55,7 +55,7 @@ const MALFORMED: [string, string, string][] = [
   [
     "unknown key in websocket",
     "websocket: { compress: true }",
-    "websocket.compress: unknown field (allowed: none)",
+    "websocket.compress: unknown field (allowed: reconnect)",
   ],
   [
     "bad duration unit",

@@ -98,6 +98,11 @@ class HeldPoll implements Subscriber, LiveConnection {
     this.finish(false);
   }
 
+  /** The client sees its request fail (a reset), not an empty answer. */
+  drop(): void {
+    this.res.destroy();
+  }
+
   private finish(woken: boolean): void {
     if (this.settled) return;
     this.release();

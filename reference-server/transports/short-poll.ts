@@ -11,6 +11,8 @@ export const POLL_PAGE_LIMIT = 1000;
 class InFlightPoll implements LiveConnection {
   heartbeat(): void {}
   shutdown(): void {}
+  /** The request's socket is in `ctx.pollSockets`; a drop destroys that instead. */
+  drop(): void {}
 }
 
 /** `GET /api/messages?channel=C&since=ID`: answers at once. */

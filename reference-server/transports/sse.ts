@@ -82,6 +82,10 @@ class SseStream implements Subscriber, LiveConnection {
     this.res.end();
   }
 
+  drop(): void {
+    this.res.destroy();
+  }
+
   /** Writes unless the client stopped reading: then it is cut off rather than buffered for. */
   write(frame: Buffer): boolean {
     if (this.closed) return false;

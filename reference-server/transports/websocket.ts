@@ -136,6 +136,10 @@ class WsSession implements Subscriber, LiveConnection {
     setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
   }
 
+  drop(): void {
+    this.ws.terminate();
+  }
+
   /** Sends a text frame unless the client stopped reading: then it is cut off, not buffered for. */
   private send(frame: Buffer): boolean {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return false;

@@ -1,9 +1,6 @@
 import { PollClientBase } from "./poll-base.js";
 import type { ClientOptions, TransportClient } from "./types.js";
 
-/** Slack over the server's hold time before a held request counts as failed. */
-const REQUEST_TIMEOUT_SLACK_MS = 5_000;
-
 /**
  * Long polling: each answer is followed at once by the next request with the
  * new cursor. The first request is a short poll (the base class sends it):
@@ -21,7 +18,7 @@ export class LongPollClient extends PollClientBase {
   };
 
   constructor(options: ClientOptions) {
-    const timeoutMs = options.longPollTimeoutMs + REQUEST_TIMEOUT_SLACK_MS;
+    const timeoutMs = options.longPollTimeoutMs + options.requestTimeoutMs;
     super(options, { headersTimeoutMs: timeoutMs, bodyTimeoutMs: timeoutMs });
     // The server takes seconds with at most three decimals.
     this.timeoutSeconds = String(Math.round(options.longPollTimeoutMs) / 1000);

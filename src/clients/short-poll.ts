@@ -18,6 +18,13 @@ export class ShortPollClient extends PollClientBase {
     void this.pollOnce("shortPoll");
   };
 
+  constructor(options: ClientOptions) {
+    super(options, {
+      headersTimeoutMs: options.requestTimeoutMs,
+      bodyTimeoutMs: options.requestTimeoutMs,
+    });
+  }
+
   override async connect(): Promise<void> {
     this.lastStartMs = performance.now();
     await super.connect();

@@ -54,7 +54,15 @@ export class SseClient implements TransportClient {
       const req = request(url, { agent: false, headers });
       this.req = req;
       req.once("socket", (socket: Socket) => this.context.sockets.track(socket));
+      // A server that accepts TCP but never answers (stalled) must not hang an attempt.
+      const answerTimer = setTimeout(() => {
+        req.destroy(
+          new Error(`GET ${url.pathname}: no response within ${this.options.requestTimeoutMs} ms`),
+        );
+      }, this.options.requestTimeoutMs);
+      req.once("close", () => clearTimeout(answerTimer));
       req.once("response", (res) => {
+        clearTimeout(answerTimer);
         const type = res.headers["content-type"] ?? "";
         if (res.statusCode !== 200 || !type.startsWith("text/event-stream")) {
           res.resume();

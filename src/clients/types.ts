@@ -19,6 +19,13 @@ export interface TransportClient {
   close(): void;
   /** The last cursor received from the server (opaque string), sent back on resume. */
   readonly cursor: string | undefined;
+  /**
+   * `performance.now()` of the last traffic from the server (messages, pings,
+   * heartbeat comments), for a client-side watchdog. Streaming clients only.
+   */
+  readonly lastActivityMs?: number;
+  /** SSE: the server's `retry:` value, which a browser uses as its reconnect delay. */
+  readonly retryMs?: number;
 }
 
 export interface ClientHandlers {
@@ -54,6 +61,11 @@ export interface ClientOptions {
   since?: string;
   shortPollIntervalMs: number;
   longPollTimeoutMs: number;
+  /**
+   * A poll without an answer this long (beyond a long poll's hold time) is
+   * treated as a dead connection, as a stalled server would leave it.
+   */
+  requestTimeoutMs: number;
   sseClient: "lean" | "eventsource";
   handlers: ClientHandlers;
   context: ClientContext;

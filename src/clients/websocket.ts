@@ -47,6 +47,8 @@ export class WebSocketClient implements TransportClient {
     return new Promise<void>((resolve, reject) => {
       const ws = new WebSocket(url, {
         perMessageDeflate: false,
+        // A server that accepts TCP but never answers the upgrade (stalled) must not hang an attempt.
+        handshakeTimeout: this.options.requestTimeoutMs,
         // Our own connect, so the socket is tracked from its first byte, upgrade included.
         // ws always passes an options object; the cast covers net.connect's other overloads.
         createConnection: this.createConnection as typeof netConnect,

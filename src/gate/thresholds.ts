@@ -7,6 +7,7 @@ import {
   splitMetricName,
 } from "../metrics/names.js";
 import type { RunResult } from "../metrics/types.js";
+import { formatPath, type Problem } from "../scenario/problem.js";
 import { badInput } from "../shared/errors.js";
 import { PROTOCOLS, type ProtocolName } from "../shared/protocol.js";
 
@@ -111,32 +112,43 @@ function parseKey(key: string): { protocol: ProtocolName | "*"; metric: MetricIn
   return { protocol, metric };
 }
 
-function parseAll(map: ThresholdMap): { parsed: ParsedThreshold[]; problems: string[] } {
+/** Where a problem is: the threshold's key and, in a list of conditions, the index. */
+interface KeyedProblem {
+  key: string;
+  index?: number;
+  text: string;
+}
+
+function parseAll(map: ThresholdMap): { parsed: ParsedThreshold[]; problems: KeyedProblem[] } {
   const parsed: ParsedThreshold[] = [];
-  const problems: string[] = [];
+  const problems: KeyedProblem[] = [];
   for (const [key, raw] of Object.entries(map)) {
-    const where = `thresholds.${JSON.stringify(key)}`;
     const target = parseKey(key);
     if (typeof target === "string") {
-      problems.push(`${where}: ${target}`);
+      problems.push({ key, text: target });
       continue;
     }
     const texts = Array.isArray(raw) ? raw : [raw];
     if (texts.length === 0) {
-      problems.push(`${where}: expected a condition like "< 50ms" or "== 0", found an empty list`);
+      problems.push({
+        key,
+        text: 'expected a condition like "< 50ms" or "== 0", found an empty list',
+      });
       continue;
     }
     const conditions: Condition[] = [];
-    texts.forEach((text, index) => {
-      const at = Array.isArray(raw) ? `${where}[${index}]` : where;
+    texts.forEach((text, i) => {
+      const index = Array.isArray(raw) ? i : undefined;
       if (typeof text !== "string") {
-        problems.push(
-          `${at}: expected a condition like "< 50ms" or "== 0", found ${JSON.stringify(text) ?? String(text)}`,
-        );
+        problems.push({
+          key,
+          index,
+          text: `expected a condition like "< 50ms" or "== 0", found ${JSON.stringify(text) ?? String(text)}`,
+        });
         return;
       }
       const condition = parseCondition(text, target.metric, key);
-      if ("problem" in condition) problems.push(`${at}: ${condition.problem}`);
+      if ("problem" in condition) problems.push({ key, index, text: condition.problem });
       else conditions.push(condition);
     });
     parsed.push({ key, protocol: target.protocol, metric: target.metric, conditions });
@@ -144,9 +156,31 @@ function parseAll(map: ThresholdMap): { parsed: ParsedThreshold[]; problems: str
   return { parsed, problems };
 }
 
+function problemText(problem: KeyedProblem): string {
+  const index = problem.index === undefined ? "" : `[${problem.index}]`;
+  return `thresholds.${JSON.stringify(problem.key)}${index}: ${problem.text}`;
+}
+
 /** Every problem in the map, one line each; empty when valid. */
 export function validateThresholds(map: ThresholdMap): string[] {
-  return parseAll(map).problems;
+  return parseAll(map).problems.map(problemText);
+}
+
+/**
+ * The same problems as scenario-file problems, with paths written the way
+ * the scenario loader writes every other path (`thresholds["sse.lost"]`).
+ * `entryPath` is the path of the whole entry, for skipping entries the
+ * schema already rejected.
+ */
+export function thresholdProblems(map: ThresholdMap): (Problem & { entryPath: string })[] {
+  return parseAll(map).problems.map((problem) => {
+    const entryPath = formatPath(["thresholds", problem.key]);
+    return {
+      path: problem.index === undefined ? entryPath : `${entryPath}[${problem.index}]`,
+      text: problem.text,
+      entryPath,
+    };
+  });
 }
 
 /** Parses a map, throwing BAD_INPUT listing every problem. */
@@ -155,7 +189,7 @@ export function parseThresholds(map: ThresholdMap): ParsedThreshold[] {
   if (problems.length > 0) {
     throw badInput(
       `thresholds are invalid (${problems.length} problem${problems.length === 1 ? "" : "s"})`,
-      problems,
+      problems.map(problemText),
     );
   }
   return parsed;

@@ -1,7 +1,14 @@
 import type { HdrHistogram } from "../metrics/histogram.js";
-import { decodeHistogram, mergeHistograms, summarizeHistogram } from "../metrics/histogram.js";
+import {
+  createLatencyHistogram,
+  decodeHistogram,
+  mergeHistograms,
+  recordMs,
+  summarizeHistogram,
+} from "../metrics/histogram.js";
 import { SeqTracker } from "../metrics/seq-tracker.js";
 import type { HistogramSummary } from "../metrics/types.js";
+import type { FaultRecord } from "./faults.js";
 import type { PublishRecord } from "./publisher.js";
 import type { ShardReport } from "./shard-protocol.js";
 
@@ -75,10 +82,58 @@ function firstSentAtOrAfter(records: PublishRecord[], timeMs: number): number {
 /** Merges one encoded histogram field of every shard report, losslessly. */
 export function mergeField(
   reports: ShardReport[],
-  field: "latency" | "latencyFromSend" | "connect",
+  field: "latency" | "latencyFromSend" | "connect" | "reconnect" | "outage",
 ): HistogramSummary {
   const histograms: HdrHistogram[] = reports.map((r) => decodeHistogram(r[field]));
   return summarizeHistogram(mergeHistograms(histograms));
+}
+
+/** Reconnect behaviour over all shards (design.md "reconnect time", "outage"). */
+export function reconnectMetrics(reports: ShardReport[]) {
+  const reconnect = mergeField(reports, "reconnect");
+  const reconnectAttempts = sumField(reports, "reconnectAttempts");
+  const perSecond = new Map<string, number>();
+  for (const report of reports) {
+    for (const [second, count] of Object.entries(report.attemptsPerSecond)) {
+      perSecond.set(second, (perSecond.get(second) ?? 0) + count);
+    }
+  }
+  return {
+    reconnect,
+    outage: mergeField(reports, "outage"),
+    reconnects: reconnect.count,
+    reconnectAttempts,
+    attemptsPerReconnect: reconnect.count > 0 ? reconnectAttempts / reconnect.count : null,
+    failedReconnects: sumField(reports, "failedReconnects"),
+    neverReconnected: sumField(reports, "neverReconnected"),
+    watchdogBreaks: sumField(reports, "watchdogBreaks"),
+    peakConnectAttemptsPerSec: Math.max(0, ...perSecond.values()),
+  };
+}
+
+/**
+ * Client-side detection of stalled instances: for each `stall` fault, the
+ * time from the stall to each break noticed on that instance while it was
+ * stalled. Null when the run had no stall.
+ */
+export function stallDetection(
+  faults: FaultRecord[],
+  reports: ShardReport[],
+): HistogramSummary | null {
+  const stalls = faults.filter((f) => f.action === "stall" && typeof f.instance === "number");
+  if (stalls.length === 0) return null;
+  const histogram = createLatencyHistogram();
+  for (const stall of stalls) {
+    const endMs = stall.endedAtMs ?? Number.POSITIVE_INFINITY;
+    for (const report of reports) {
+      for (const [atMs, urlIndex] of report.breakLog) {
+        if (urlIndex === stall.instance && atMs >= stall.firedAtMs && atMs <= endMs) {
+          recordMs(histogram, atMs - stall.firedAtMs);
+        }
+      }
+    }
+  }
+  return summarizeHistogram(histogram);
 }
 
 export function sumField<K extends keyof ShardReport>(reports: ShardReport[], field: K): number {

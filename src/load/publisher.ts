@@ -3,6 +3,11 @@ import { monoMs } from "../util/clock.js";
 import { dueRange, type Schedule, scheduledMessage, scheduleLength } from "./schedule.js";
 import { buildBody } from "./stamp.js";
 
+/** An unanswered publish counts as failed after this long. */
+const PUBLISH_TIMEOUT_MS = 5_000;
+/** A publisher whose server refused is skipped this long. */
+const PUBLISHER_DOWN_MS = 1_000;
+
 /** What happened to one scheduled message. */
 export interface PublishRecord {
   seq: number;
@@ -24,6 +29,8 @@ export class PublisherLoop {
   /** Largest send delay behind schedule, ms: a publisher that falls behind is a generator problem. */
   maxLagMs = 0;
   private inFlight = 0;
+  /** Per publisher: monotonic ms until which it is skipped after a refused publish. */
+  private readonly downUntilMs: number[] = [];
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -69,12 +76,64 @@ export class PublisherLoop {
     const record: PublishRecord = { seq: message.seq, dueMs: message.dueMs, sentMs, acked: null };
     (this.records[message.channelIndex] as PublishRecord[]).push(record);
     const body = buildBody(channel, message.seq, message.dueMs, sentMs, this.payloadBytes);
-    const publisher = this.publishers[index % this.publishers.length] as Publisher;
     this.inFlight++;
-    publisher.publish(channel, body).then(
-      () => this.settle(record, true),
-      () => this.settle(record, false),
+    void this.publishWithFailover(index % this.publishers.length, channel, body).then((acked) =>
+      this.settle(record, acked),
     );
+  }
+
+  /**
+   * Publishes through `first`, or, when that instance is known down or refuses,
+   * through the next one (publishers fail over as clients do). A publish that
+   * times out is not retried: the server may have stored it, and sending it
+   * again would show up as a duplicate.
+   */
+  private async publishWithFailover(
+    first: number,
+    channel: string,
+    body: unknown,
+  ): Promise<boolean> {
+    const count = this.publishers.length;
+    for (let attempt = 0; attempt < Math.min(count, 2); attempt++) {
+      const i = this.pickUp(first + attempt);
+      const outcome = await this.tryPublish(i, channel, body);
+      if (outcome === "acked") return true;
+      if (outcome === "timeout") return false;
+      this.downUntilMs[i] = monoMs() + PUBLISHER_DOWN_MS;
+    }
+    return false;
+  }
+
+  /** The first publisher from `start` on that is not marked down (or `start` if all are). */
+  private pickUp(start: number): number {
+    const count = this.publishers.length;
+    const now = monoMs();
+    for (let k = 0; k < count; k++) {
+      const i = (start + k) % count;
+      if ((this.downUntilMs[i] ?? 0) <= now) return i;
+    }
+    return start % count;
+  }
+
+  private tryPublish(
+    i: number,
+    channel: string,
+    body: unknown,
+  ): Promise<"acked" | "failed" | "timeout"> {
+    const publisher = this.publishers[i] as Publisher;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve("timeout"), PUBLISH_TIMEOUT_MS);
+      publisher.publish(channel, body).then(
+        () => {
+          clearTimeout(timer);
+          resolve("acked");
+        },
+        () => {
+          clearTimeout(timer);
+          resolve("failed");
+        },
+      );
+    });
   }
 
   private settle(record: PublishRecord, acked: boolean): void {

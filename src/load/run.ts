@@ -13,8 +13,15 @@ import { monoMs, sleepUntil } from "../util/clock.js";
 import { gitCommit } from "../util/git.js";
 import { packageVersion } from "../util/paths.js";
 import { startRedisServer } from "../util/redis-server.js";
-import { countDeliveries, mergeField, sumField } from "./aggregate.js";
+import {
+  countDeliveries,
+  mergeField,
+  reconnectMetrics,
+  stallDetection,
+  sumField,
+} from "./aggregate.js";
 import { assignClients, channelNames } from "./assign.js";
+import { controlRedis, type RedisControl, startFaults } from "./faults.js";
 import { PublisherLoop } from "./publisher.js";
 import {
   type ServerSample,
@@ -42,6 +49,8 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** Notes to carry in the result (e.g. that the run fell back to the memory broker). */
   notes?: string[];
+  /** Redis to use for `broker: redis` instead of starting one (default: $REDIS_URL, else start one). */
+  redisUrl?: string;
 }
 
 /** Clients one shard process takes before the run adds another (see design.md "Scale and clocks"). */
@@ -62,22 +71,31 @@ export async function runScenario(
   const log = options.log ?? (() => {});
   const result = emptyResult(scenario);
   result.setup.notes.push(...(options.notes ?? []));
-  let redis: { url: string; stop(): Promise<void> } | null = null;
+  // Only a Redis rtbench started itself can be restarted by a `redis-restart` fault.
+  let redis: (RedisControl & { readonly url: string }) | null = null;
   try {
     let redisUrl: string | null = null;
     if (!scenario.target && scenario.server.broker === "redis") {
-      if (process.env.REDIS_URL) {
-        redisUrl = process.env.REDIS_URL;
-        log(`using Redis at ${redisUrl} (REDIS_URL)`);
+      const given = options.redisUrl ?? process.env.REDIS_URL;
+      if (given) {
+        redisUrl = given;
+        log(`using Redis at ${redisUrl}`);
       } else {
-        redis = await startRedisServer();
+        redis = controlRedis(await startRedisServer());
         redisUrl = redis.url;
         log(`started redis-server at ${redisUrl}`);
       }
     }
     for (const protocol of scenario.protocols) {
       if (signal.aborted) break;
-      result.protocols[protocol] = await runProtocol(scenario, protocol, redisUrl, signal, options);
+      result.protocols[protocol] = await runProtocol(
+        scenario,
+        protocol,
+        redisUrl,
+        redis,
+        signal,
+        options,
+      );
     }
   } finally {
     await redis?.stop();
@@ -92,6 +110,7 @@ async function runProtocol(
   scenario: Scenario,
   protocol: ProtocolName,
   redisUrl: string | null,
+  redis: RedisControl | null,
   signal: AbortSignal,
   options: RunOptions,
 ): Promise<ProtocolResult> {
@@ -156,7 +175,10 @@ async function runProtocol(
       shortPollIntervalMs: scenario.shortPoll.intervalMs,
       longPollTimeoutMs: scenario.longPoll.timeoutMs,
       sseClient: scenario.sse.client,
-      retryDelayMs: 1000,
+      urls,
+      reconnect: reconnectPolicyFor(scenario, protocol),
+      heartbeatIntervalMs: scenario.server.heartbeatIntervalMs,
+      seed: scenario.seed,
     });
 
     const publisher = new PublisherLoop(
@@ -171,6 +193,21 @@ async function runProtocol(
       scenario.publish.payloadBytes,
     );
     const publishing = sleepUntil(publishStartMs, signal).then(() => publisher.run(signal));
+    // Faults end with this protocol's run (a pending restart is not left to the next protocol).
+    const faultsDone = new AbortController();
+    const stopFaults = () => faultsDone.abort();
+    signal.addEventListener("abort", stopFaults, { once: true });
+    const faults =
+      servers && scenario.faults.length > 0
+        ? startFaults(scenario.faults, {
+            servers,
+            redis,
+            startMs: rampStartMs,
+            seed: scenario.seed,
+            signal: faultsDone.signal,
+            log: (line) => options.log?.(`${protocol}: ${line}`),
+          })
+        : null;
 
     const ticker = setInterval(() => {
       const now = monoMs();
@@ -197,6 +234,15 @@ async function runProtocol(
       await sleepUntil(drainEndMs, signal);
     } finally {
       clearInterval(ticker);
+      faultsDone.abort();
+      signal.removeEventListener("abort", stopFaults);
+    }
+    const faultRecords = faults ? await faults.done : [];
+    // A restarted process starts its CPU and memory counters again: its cost cannot be computed.
+    const restarted = faultRecords.some((f) => f.action === "kill" || f.action === "restart");
+    if (restarted) {
+      cpuStart = null;
+      atEnd = null;
     }
     progress("collecting", totalMs, totalMs, pool);
     const parentLoopDelayP99 = loopDelay.p99Ms();
@@ -237,6 +283,7 @@ async function runProtocol(
       connect: mergeField(reports, "connect"),
       bytesPerDelivery:
         counts.delivered > 0 ? (bytes.bytesIn + bytes.bytesOut) / counts.delivered : null,
+      requests: bytes.requests,
       requestsPerDelivery: counts.delivered > 0 ? bytes.requests / counts.delivered : null,
       emptyPollShare: isPolling && bytes.requests > 0 ? bytes.emptyPolls / bytes.requests : null,
       server: {
@@ -260,6 +307,13 @@ async function runProtocol(
       },
       connectFailures: sumField(reports, "connectFailures"),
       breaks: sumField(reports, "breaks"),
+      ...reconnectMetrics(reports),
+      stallDetection: stallDetection(faultRecords, reports),
+      faults: faultRecords.map((f) => ({
+        ...f,
+        firedAtMs: f.firedAtMs - rampStartMs,
+        endedAtMs: f.endedAtMs === undefined ? undefined : f.endedAtMs - rampStartMs,
+      })),
       deliveriesPerSec: windowSeconds > 0 ? counts.delivered / windowSeconds : 0,
     };
   } finally {
@@ -268,6 +322,16 @@ async function runProtocol(
     await pool?.stop();
     await servers?.stop();
   }
+}
+
+function reconnectPolicyFor(scenario: Scenario, protocol: ProtocolName) {
+  const sections = {
+    "short-poll": scenario.shortPoll,
+    "long-poll": scenario.longPoll,
+    sse: scenario.sse,
+    websocket: scenario.websocket,
+  } as const;
+  return sections[protocol].reconnect;
 }
 
 function sumWindow(

@@ -4,16 +4,50 @@ import { type ChildHandle, startChild } from "../util/children.js";
 import { freePort } from "../util/net.js";
 import { compiledEntry } from "../util/paths.js";
 
-/** Server instances a run started, each its own process so its CPU and memory are its own. */
+/**
+ * Server instances a run started, each its own process so its CPU and memory
+ * are its own, and each under the run's control for fault injection. An
+ * instance keeps its index and URL (port) across restarts; its PID changes.
+ */
 export interface ServerSet {
   urls: string[];
-  instances: ChildHandle[];
+  /** The current process of each instance (a restart replaces it). */
+  readonly instances: readonly ChildHandle[];
+  /** SIGKILL: the process dies at once, connections are reset, nothing is flushed. */
+  kill(index: number): Promise<void>;
+  /** Starts a stopped instance again on the same port with the same flags; resolves once it listens. */
+  start(index: number): Promise<void>;
+  /** Graceful SIGTERM (WebSockets 1001, streams ended, polls answered), then start again. */
+  restart(index: number): Promise<void>;
+  /** SIGSTOP: sockets stay open but nothing moves, as in a hung process. */
+  pause(index: number): void;
+  /** SIGCONT after pause(); nothing when the instance is not paused. */
+  resume(index: number): void;
+  /**
+   * `POST /admin/drop` on one instance or all: closes that fraction of its
+   * subscriber connections at once. Resolves with the connections dropped.
+   */
+  drop(index: number | "all", fraction: number): Promise<number>;
+  /** Stops every instance's current process (a paused one is resumed first, so SIGTERM lands). */
   stop(): Promise<void>;
 }
 
 export interface ServerSample {
   cpuSeconds: number;
   rssBytes: number;
+}
+
+const READY_LINE = /^rtbench-server listening (\S+)$/;
+const STOP_GRACE_MS = 5000;
+const DROP_TIMEOUT_MS = 5000;
+
+/** One instance: how to start it, and its current process. */
+interface Instance {
+  name: string;
+  args: string[];
+  url: string;
+  handle: ChildHandle;
+  paused: boolean;
 }
 
 /** Starts `scenario.server.instances` reference server processes on free loopback ports. */
@@ -24,7 +58,7 @@ export async function startServers(
   const entry = compiledEntry("reference-server/main.js");
   const { server } = scenario;
   const started = await Promise.allSettled(
-    Array.from({ length: server.instances }, async (_, i) => {
+    Array.from({ length: server.instances }, async (_, i): Promise<Instance> => {
       const port = await freePort();
       const args = [
         entry,
@@ -46,16 +80,13 @@ export async function startServers(
         String(server.deliveryDelayMs),
         "--instance-id",
         String(i),
+        // Faults drop connections through POST /admin/drop; the port is loopback-only.
+        "--admin",
       ];
       if (server.broker === "redis" && redisUrl) args.push("--redis-url", redisUrl);
-      const { handle, match } = await startChild({
-        name: `server instance ${i}`,
-        command: process.execPath,
-        args,
-        detached: true,
-        readyPattern: /^rtbench-server listening (\S+)$/,
-      });
-      return { handle, url: match[1] as string };
+      const name = `server instance ${i}`;
+      const { handle, url } = await spawnInstance(name, args);
+      return { name, args, url, handle, paused: false };
     }),
   );
   const ok = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
@@ -65,13 +96,142 @@ export async function startServers(
     const reason = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
     throw runFailed(`the reference server would not start: ${reason}`, failed.reason);
   }
-  return {
-    urls: ok.map((s) => s.url),
-    instances: ok.map((s) => s.handle),
-    stop: async () => {
-      await Promise.all(ok.map((s) => s.handle.stop("SIGTERM", 5000)));
-    },
-  };
+  return new ControlledServers(ok);
+}
+
+async function spawnInstance(
+  name: string,
+  args: string[],
+): Promise<{ handle: ChildHandle; url: string }> {
+  const { handle, match } = await startChild({
+    name,
+    command: process.execPath,
+    args,
+    detached: true,
+    readyPattern: READY_LINE,
+  });
+  return { handle, url: match[1] as string };
+}
+
+function isRunning(handle: ChildHandle): boolean {
+  return handle.process.exitCode === null && handle.process.signalCode === null;
+}
+
+class ControlledServers implements ServerSet {
+  readonly urls: string[];
+  private stopped = false;
+
+  constructor(private readonly set: Instance[]) {
+    this.urls = set.map((instance) => instance.url);
+  }
+
+  get instances(): readonly ChildHandle[] {
+    return this.set.map((instance) => instance.handle);
+  }
+
+  async kill(index: number): Promise<void> {
+    const instance = this.instance(index);
+    instance.paused = false;
+    await instance.handle.stop("SIGKILL");
+  }
+
+  async start(index: number): Promise<void> {
+    const instance = this.instance(index);
+    if (this.stopped) throw runFailed(`cannot start ${instance.name}: the servers were stopped`);
+    if (isRunning(instance.handle)) {
+      throw runFailed(`cannot start ${instance.name}: it still runs (pid ${instance.handle.pid})`);
+    }
+    let started: { handle: ChildHandle; url: string };
+    try {
+      started = await spawnInstance(instance.name, instance.args);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw runFailed(
+        `${instance.name} would not start again on ${instance.url}: ${reason}`,
+        error,
+      );
+    }
+    instance.handle = started.handle;
+    instance.paused = false;
+    // stop() ran while this one was starting: it must not outlive the run.
+    if (this.stopped) await started.handle.stop("SIGTERM", STOP_GRACE_MS);
+  }
+
+  async restart(index: number): Promise<void> {
+    const instance = this.instance(index);
+    // A stopped process would hold SIGTERM until SIGCONT; let it run to shut down cleanly.
+    this.resume(index);
+    await instance.handle.stop("SIGTERM", STOP_GRACE_MS);
+    await this.start(index);
+  }
+
+  pause(index: number): void {
+    const instance = this.instance(index);
+    if (!isRunning(instance.handle)) {
+      throw runFailed(`cannot pause ${instance.name}: it is not running`);
+    }
+    instance.handle.process.kill("SIGSTOP");
+    instance.paused = true;
+  }
+
+  resume(index: number): void {
+    const instance = this.instance(index);
+    if (!instance.paused) return;
+    instance.paused = false;
+    if (isRunning(instance.handle)) instance.handle.process.kill("SIGCONT");
+  }
+
+  async drop(index: number | "all", fraction: number): Promise<number> {
+    const targets = index === "all" ? this.set : [this.instance(index)];
+    const answers = await Promise.allSettled(targets.map((t) => postDrop(t, fraction)));
+    const failures = answers.flatMap((a) => (a.status === "rejected" ? [a.reason] : []));
+    if (failures.length > 0) {
+      const reasons = failures.map((f) => (f instanceof Error ? f.message : String(f)));
+      throw runFailed(`drop failed: ${reasons.join("; ")}`, failures[0]);
+    }
+    return answers.reduce((sum, a) => sum + (a.status === "fulfilled" ? a.value : 0), 0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(
+      this.set.map((instance, index) => {
+        this.resume(index);
+        return instance.handle.stop("SIGTERM", STOP_GRACE_MS);
+      }),
+    );
+  }
+
+  private instance(index: number): Instance {
+    const instance = this.set[index];
+    if (instance === undefined) {
+      throw runFailed(
+        `no server instance ${index}: expected 0 to ${this.set.length - 1} (${this.set.length} started)`,
+      );
+    }
+    return instance;
+  }
+}
+
+async function postDrop(instance: Instance, fraction: number): Promise<number> {
+  const url = `${instance.url}/admin/drop`;
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ fraction }),
+      signal: AbortSignal.timeout(DROP_TIMEOUT_MS),
+    });
+  } catch (error) {
+    throw new Error(`${instance.name}: POST ${url}: ${(error as Error).message}`, { cause: error });
+  }
+  const text = await response.text();
+  if (!response.ok) {
+    throw new Error(`${instance.name}: POST ${url} answered ${response.status}: ${text}`);
+  }
+  const { dropped } = JSON.parse(text) as { dropped: number };
+  return dropped;
 }
 
 /** Waits until every URL answers /healthz with 200. */

@@ -1,3 +1,4 @@
+import type { ReconnectPolicy } from "../scenario/types.js";
 import type { ProtocolName } from "../shared/protocol.js";
 import type { ClientAssignment } from "./assign.js";
 
@@ -20,8 +21,13 @@ export interface ShardStart {
   shortPollIntervalMs: number;
   longPollTimeoutMs: number;
   sseClient: "lean" | "eventsource";
-  /** Clients wait this long before retrying a connection that failed or broke. */
-  retryDelayMs: number;
+  /** Every server URL: a client whose instance is down reconnects to the next one. */
+  urls: string[];
+  reconnect: ReconnectPolicy;
+  /** The server's heartbeat interval: the client watchdog waits `reconnect.watchdogIntervals` of them. */
+  heartbeatIntervalMs: number;
+  /** Seeds the backoff jitter. */
+  seed: number;
 }
 
 /** Parent -> shard: stop the clients and report. */
@@ -58,9 +64,27 @@ export interface ShardReport {
   unstamped: number;
   connectFailures: number;
   breaks: number;
+  /** Breaks noticed by the client-side watchdog (no traffic), a subset of `breaks`. */
+  watchdogBreaks: number;
+  /** Break noticed -> ready again, and last message before -> first message after (encoded). */
+  reconnect: string;
+  outage: string;
+  /** Connection attempts after a break, and how many of them failed. */
+  reconnectAttempts: number;
+  failedReconnects: number;
+  /** Clients whose connection was broken when the run ended (gave up or still retrying). */
+  neverReconnected: number;
+  gaveUp: number;
+  /** Reconnect attempts per monotonic second (key: Math.floor(ms / 1000)). */
+  attemptsPerSecond: Record<string, number>;
+  /** When breaks were noticed and on which server URL (index into `urls`); at most BREAK_LOG_LIMIT. */
+  breakLog: [atMs: number, urlIndex: number][];
   /** Socket and request counters over the measured window. */
   window: { bytesIn: number; bytesOut: number; requests: number; emptyPolls: number };
   eventLoopDelayP99Ms: number;
 }
 
 export type ShardMessage = ShardProgress | ShardReport;
+
+/** Breaks listed one by one in a report; more are only counted. */
+export const BREAK_LOG_LIMIT = 100_000;

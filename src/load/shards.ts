@@ -84,10 +84,15 @@ export class ShardPool {
     await Promise.all(
       this.shards.map(async (shard, i) => {
         if (shard.process.connected) shard.process.send({ type: "finish" });
+        let timer: NodeJS.Timeout | undefined;
         await Promise.race([
           this.reported[i],
-          new Promise((resolve) => setTimeout(resolve, timeoutMs)),
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, timeoutMs);
+          }),
         ]);
+        // A pending timer would hold the CLI open for the whole timeout after the run.
+        clearTimeout(timer);
         if (!this.reports.has(i)) await shard.stop("SIGKILL");
       }),
     );

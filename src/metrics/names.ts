@@ -38,6 +38,9 @@ const HISTOGRAMS = [
   ["latency", "delivery latency: receive time - scheduled publish time"],
   ["latencyFromSend", "latency from the actual send time"],
   ["connect", "connect time: attempt start -> transport ready"],
+  ["reconnect", "reconnect time: break noticed -> ready again, backoff included"],
+  ["outage", "outage: last message before a break -> first message after it"],
+  ["stallDetection", "stall fault -> break noticed by a client on that instance"],
 ] as const;
 
 const HISTOGRAM_FIELDS = [
@@ -74,6 +77,7 @@ const TABLE: readonly Row[] = [
   ["reordered", "count", "exact", "lower", "messages received after one with a higher id"],
   ...histogramRows(),
   ["bytesPerDelivery", "bytes", "rate", "lower", "wire bytes (both directions) per delivery"],
+  ["requests", "count", "count", null, "HTTP requests sent by subscribers in the window"],
   ["requestsPerDelivery", "ratio", "rate", "lower", "HTTP requests per delivered message"],
   ["emptyPollShare", "ratio", "rate", "lower", "share of poll responses with no message"],
   [
@@ -108,6 +112,19 @@ const TABLE: readonly Row[] = [
   ["connectFailures", "count", "count", "lower", "connection attempts that failed (retried)"],
   ["breaks", "count", "count", "lower", "connections that broke after they were ready"],
   ["deliveriesPerSec", "per-sec", "rate", "higher", "messages delivered per second"],
+  ["reconnects", "count", "count", null, "successful reconnects after a break"],
+  ["reconnectAttempts", "count", "count", null, "connection attempts after a break"],
+  ["attemptsPerReconnect", "ratio", "rate", "lower", "attempts per successful reconnect"],
+  ["failedReconnects", "count", "count", "lower", "reconnect attempts that failed"],
+  ["neverReconnected", "count", "exact", "lower", "clients still disconnected at the end"],
+  ["watchdogBreaks", "count", "count", null, "breaks noticed by the client-side watchdog"],
+  [
+    "peakConnectAttemptsPerSec",
+    "per-sec",
+    "rate",
+    "lower",
+    "most reconnect attempts in one second (thundering herd)",
+  ],
 ];
 
 const METRICS: readonly MetricInfo[] = TABLE.map(([path, unit, kind, better, description]) => ({

@@ -69,6 +69,8 @@ export interface ProtocolResult {
   latencyFromSend: HistogramSummary;
   connect: HistogramSummary;
   bytesPerDelivery: number | null;
+  /** HTTP requests the subscribers sent in the measured window (WebSocket: upgrades). */
+  requests: number;
   requestsPerDelivery: number | null;
   emptyPollShare: number | null;
   server: { cpuSecondsPer1kDeliveries: number | null; rssBytesPerConnection: number | null };
@@ -89,6 +91,34 @@ export interface ProtocolResult {
   connectFailures: number;
   /** Connections that broke after they were ready. */
   breaks: number;
+  /** Breaks noticed -> ready again, backoff included. */
+  reconnect: HistogramSummary;
+  /** Per subscriber and break: last message before it -> first message after it. */
+  outage: HistogramSummary;
+  /** Successful reconnects (= reconnect.count). */
+  reconnects: number;
+  /** Connection attempts after a break, successful or not. */
+  reconnectAttempts: number;
+  attemptsPerReconnect: number | null;
+  /** Reconnect attempts that failed (each is retried until maxRetries). */
+  failedReconnects: number;
+  /** Clients whose connection was broken when the run ended. */
+  neverReconnected: number;
+  /** Breaks noticed by the client-side heartbeat watchdog (silence), a subset of `breaks`. */
+  watchdogBreaks: number;
+  /** Highest number of reconnect attempts in one second over all clients: the thundering herd. */
+  peakConnectAttemptsPerSec: number;
+  /** Stall fault -> break noticed by a client on the stalled instance; null without a stall. */
+  stallDetection: HistogramSummary | null;
+  /** Faults injected during this protocol's run; times in ms from the start of ramp-up. */
+  faults: {
+    action: string;
+    instance: number | "all" | null;
+    firedAtMs: number;
+    endedAtMs?: number;
+    dropped?: number;
+    error?: string;
+  }[];
   /** Messages per second delivered in the measured window. */
   deliveriesPerSec: number;
 }

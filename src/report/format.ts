@@ -83,7 +83,11 @@ function histogramCell(h: HistogramSummary, field: keyof Omit<HistogramSummary, 
 export interface ReportRow {
   label: string;
   cell(p: ProtocolResult): string;
+  /** Shown only when some protocol makes it interesting (reconnect rows: when a connection broke). */
+  when?(p: ProtocolResult): boolean;
 }
+
+const hadBreaks = (p: ProtocolResult) => p.breaks > 0 || p.connectFailures > 0;
 
 export const REPORT_ROWS: readonly ReportRow[] = [
   { label: "latency p50 ms", cell: (p) => histogramCell(p.latency, "p50") },
@@ -122,7 +126,51 @@ export const REPORT_ROWS: readonly ReportRow[] = [
     label: "generator loop delay p99 ms",
     cell: (p) => formatNumber(p.generator.eventLoopDelayP99),
   },
+  { label: "breaks", cell: (p) => formatNumber(p.breaks), when: hadBreaks },
+  { label: "  noticed by watchdog", cell: (p) => formatNumber(p.watchdogBreaks), when: hadBreaks },
+  { label: "reconnect p50 ms", cell: (p) => histogramCell(p.reconnect, "p50"), when: hadBreaks },
+  { label: "reconnect p99 ms", cell: (p) => histogramCell(p.reconnect, "p99"), when: hadBreaks },
+  { label: "outage p50 ms", cell: (p) => histogramCell(p.outage, "p50"), when: hadBreaks },
+  { label: "outage p99 ms", cell: (p) => histogramCell(p.outage, "p99"), when: hadBreaks },
+  {
+    label: "attempts per reconnect",
+    cell: (p) => formatNumber(p.attemptsPerReconnect),
+    when: hadBreaks,
+  },
+  { label: "failed reconnects", cell: (p) => formatNumber(p.failedReconnects), when: hadBreaks },
+  { label: "never reconnected", cell: (p) => formatNumber(p.neverReconnected), when: hadBreaks },
+  {
+    label: "stall noticed p50 ms",
+    cell: (p) => (p.stallDetection ? histogramCell(p.stallDetection, "p50") : NA),
+    when: (p) => p.stallDetection !== null,
+  },
+  {
+    label: "stall noticed max ms",
+    cell: (p) => (p.stallDetection ? histogramCell(p.stallDetection, "max") : NA),
+    when: (p) => p.stallDetection !== null,
+  },
+  {
+    label: "stall noticed (clients)",
+    cell: (p) => formatNumber(p.stallDetection?.count ?? null),
+    when: (p) => p.stallDetection !== null,
+  },
+  {
+    label: "peak reconnects / s",
+    cell: (p) => formatNumber(p.peakConnectAttemptsPerSec),
+    when: hadBreaks,
+  },
 ];
+
+/** The rows worth showing for this result: conditional rows appear when any protocol needs them. */
+export function rowsFor(result: RunResult): ReportRow[] {
+  const measured = Object.values(result.protocols);
+  return REPORT_ROWS.filter((row) => !row.when || measured.some((p) => row.when?.(p)));
+}
+
+/** Notes the run left for the reader (fallbacks, missing shards), one line each. */
+export function noteLines(result: RunResult): string[] {
+  return result.setup.notes.map((note) => `note: ${note}`);
+}
 
 /** Protocols present in the result, in the canonical column order. */
 export function presentProtocols(result: RunResult): ProtocolName[] {

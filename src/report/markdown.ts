@@ -10,7 +10,7 @@ import {
   isHeadlineRow,
   PROTOCOL_LABELS,
   presentProtocols,
-  REPORT_ROWS,
+  rowsFor,
 } from "./format.js";
 
 /**
@@ -47,7 +47,7 @@ export function renderMarkdown(result: RunResult): string {
     parts.push(
       markdownTable(
         ["metric", ...protocols.map((p) => PROTOCOL_LABELS[p])],
-        REPORT_ROWS.map((row) => [
+        rowsFor(result).map((row) => [
           row.label,
           ...protocols.map((p) => row.cell(result.protocols[p] as ProtocolResult)),
         ]),

@@ -9,9 +9,10 @@ import {
   formatValue,
   headerLine,
   isHeadlineRow,
+  noteLines,
   PROTOCOL_LABELS,
   presentProtocols,
-  REPORT_ROWS,
+  rowsFor,
   wrap,
 } from "./format.js";
 
@@ -88,14 +89,18 @@ export function renderTable(result: RunResult, options: TableOptions = {}): stri
     chars: PLAIN_CHARS,
     style: PLAIN_STYLE,
   });
-  for (const row of REPORT_ROWS) {
+  for (const row of rowsFor(result)) {
     table.push([
       row.label,
       ...protocols.map((p) => row.cell(result.protocols[p] as ProtocolResult)),
     ]);
   }
   const banners = loud(bannerLines(result), color);
-  const lines = [...wrap(headerLine(result), WIDTH), ...banners];
+  const lines = [
+    ...wrap(headerLine(result), WIDTH),
+    ...noteLines(result).flatMap((line) => wrap(line, WIDTH)),
+    ...banners,
+  ];
   if (protocols.length === 0) lines.push("no protocol was measured");
   else lines.push(trimLines(table.toString()));
   // Repeated under the table: the eye lands on the last line of a long CI log.

@@ -3,21 +3,13 @@
  * defaults, units to numbers, and the checks a JSON Schema cannot express
  * (relations between fields).
  */
+import { thresholdProblems } from "../gate/thresholds.js";
 import { PROTOCOLS, type ProtocolName } from "../shared/protocol.js";
+import { readFaults } from "./faults.js";
 import type { Problem } from "./problem.js";
-import type { ReconnectPolicy, Scenario } from "./types.js";
+import { readReconnectPolicies } from "./reconnect.js";
+import type { Scenario } from "./types.js";
 import { formatDuration, parseDuration, parseRate } from "./units.js";
-
-const DEFAULT_RECONNECT: ReconnectPolicy = {
-  initialDelayMs: 500,
-  maxDelayMs: 10_000,
-  multiplier: 2,
-  jitter: "full",
-  maxRetries: 20,
-  resume: true,
-  watchdogIntervals: 3,
-  honorServerRetry: true,
-};
 
 export interface ScenarioOverrides {
   /** Replaces `protocols` (e.g. from `--protocols`). */
@@ -63,6 +55,7 @@ export function normaliseScenario(
   const read = reader(doc);
 
   const heartbeatIntervalMs = read.duration("server.heartbeatInterval", 30_000);
+  const policies = readReconnectPolicies(doc, isBad, problems);
   const scenario: Scenario = {
     name: read.value("name", context.defaultName),
     description: read.value("description", ""),
@@ -98,18 +91,18 @@ export function normaliseScenario(
     durationMs: overrides.durationMs ?? read.duration("duration", 30_000),
     warmupMs: read.duration("warmup", 5_000),
     drainMs: read.duration("drain", 5_000),
-    // TODO(faults): `reconnect` and `faults` are read from the file by the fault-injection change.
     shortPoll: {
       intervalMs: read.duration("shortPoll.interval", 1_000),
-      reconnect: DEFAULT_RECONNECT,
+      reconnect: policies.bySection.shortPoll,
     },
     longPoll: {
       timeoutMs: read.duration("longPoll.timeout", 30_000),
-      reconnect: DEFAULT_RECONNECT,
+      reconnect: policies.bySection.longPoll,
     },
-    sse: { client: read.value("sse.client", "lean"), reconnect: DEFAULT_RECONNECT },
-    websocket: { reconnect: DEFAULT_RECONNECT },
-    reconnect: DEFAULT_RECONNECT,
+    sse: { client: read.value("sse.client", "lean"), reconnect: policies.bySection.sse },
+    websocket: { reconnect: policies.bySection.websocket },
+    reconnect: policies.reconnect,
+    // Read below, once the run's length and the server are known.
     faults: [],
     generator: { maxEventLoopDelayMs: read.duration("generator.maxEventLoopDelay", 50) },
     thresholds: read.value("thresholds", {}),
@@ -196,6 +189,15 @@ export function normaliseScenario(
       "server.presenceTtl",
       `expected at least server.heartbeatInterval (${formatDuration(server.heartbeatIntervalMs)}), or users would flicker out between heartbeats, found ${JSON.stringify(read.raw("server.presenceTtl"))}`,
     );
+  }
+  scenario.faults = readFaults(doc.faults, scenario, isBad, problems);
+  // Metric names and conditions are checked here, not at the end of a run:
+  // a typo in a CI gate must fail before minutes of load, not after.
+  const thresholds = doc.thresholds;
+  if (typeof thresholds === "object" && thresholds !== null && !Array.isArray(thresholds)) {
+    for (const found of thresholdProblems(thresholds as Record<string, unknown>)) {
+      if (!isBad(found.entryPath)) problems.push({ path: found.path, text: found.text });
+    }
   }
   return { scenario, problems };
 }

@@ -104,7 +104,8 @@ function translate(
     };
   }
   if (error.keyword === "additionalProperties") {
-    const allowed = Object.keys(schemaAt(schema, segments)?.properties ?? {});
+    // deref: a mapping reached through "$ref" (a list item, a shared definition) lists its own fields.
+    const allowed = Object.keys(deref(schemaAt(schema, segments), schema)?.properties ?? {});
     return {
       path: formatPath([...segments, String(error.params.additionalProperty)]),
       text: `unknown field (allowed: ${allowed.join(", ") || "none"})`,

@@ -1,0 +1,78 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import type { ServerContext } from "../context.js";
+import { HttpError, readJsonBody, sendJson } from "../http.js";
+
+/** The admin request body is one small JSON object. */
+const MAX_ADMIN_BODY_BYTES = 1024;
+
+/**
+ * `POST /admin/drop` `{"fraction": F}`: closes F (rounded up, picked at
+ * random; default 1) of this instance's subscriber connections at once, as a
+ * load balancer reset would. WebSockets are terminated without a close
+ * handshake, SSE streams and held long polls are destroyed, and keep-alive
+ * sockets that carried polls are destroyed between polls. Answers
+ * `{"dropped": n}`. Mounted only when the server runs with `--admin`.
+ */
+export async function handleDrop(
+  ctx: ServerContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const fraction = parseFraction(await readJsonBody(req, MAX_ADMIN_BODY_BYTES));
+  const candidates = dropCandidates(ctx, req.socket);
+  const count = Math.ceil(fraction * candidates.length);
+  pickRandom(candidates, count);
+  for (let i = 0; i < count; i++) (candidates[i] as () => void)();
+  sendJson(res, 200, { dropped: count });
+}
+
+/**
+ * Remembers a socket that carried a poll until it closes, so that a drop
+ * reaches pollers between two requests too. Cheap on the hot path: one Set
+ * lookup per poll request, one listener per socket.
+ */
+export function trackPollSocket(ctx: ServerContext, socket: Socket): void {
+  if (ctx.pollSockets.has(socket) || socket.destroyed) return;
+  ctx.pollSockets.add(socket);
+  socket.once("close", () => ctx.pollSockets.delete(socket));
+}
+
+function parseFraction(payload: unknown): number {
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
+    throw new HttpError(400, 'request body must be a JSON object {"fraction": F}');
+  }
+  const { fraction = 1 } = payload as { fraction?: unknown };
+  if (typeof fraction !== "number" || !(fraction > 0 && fraction <= 1)) {
+    throw new HttpError(
+      400,
+      `"fraction" must be a number above 0 and at most 1, found ${JSON.stringify(fraction)}`,
+    );
+  }
+  return fraction;
+}
+
+/**
+ * One closer per subscriber connection. A held long poll is reached through
+ * its socket (in `pollSockets`), so it is counted once. The admin request's
+ * own socket is left alone so that it gets its answer.
+ */
+function dropCandidates(ctx: ServerContext, own: Socket): (() => void)[] {
+  const closers: (() => void)[] = [];
+  for (const connection of ctx.connections.websocket) closers.push(() => connection.drop());
+  for (const connection of ctx.connections.sse) closers.push(() => connection.drop());
+  for (const socket of ctx.pollSockets) {
+    if (socket !== own) closers.push(() => socket.destroy());
+  }
+  return closers;
+}
+
+/** Moves `count` uniformly picked items to the front (a partial Fisher-Yates shuffle). */
+function pickRandom<T>(items: T[], count: number): void {
+  for (let i = 0; i < count; i++) {
+    const j = i + Math.floor(Math.random() * (items.length - i));
+    const picked = items[j] as T;
+    items[j] = items[i] as T;
+    items[i] = picked;
+  }
+}

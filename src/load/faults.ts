@@ -1,0 +1,175 @@
+/**
+ * Fault injection: fires a scenario's faults at their times against the
+ * server instances (and Redis) a run started, and records what happened, so
+ * a report can put each reconnect storm next to its cause.
+ */
+import type { Fault } from "../scenario/types.js";
+import { monoMs, sleep, sleepUntil } from "../util/clock.js";
+import { seededRandom } from "../util/random.js";
+import type { RedisServer } from "../util/redis-server.js";
+import type { ServerSet } from "./servers.js";
+
+/** Stops and starts the run's Redis on the same port (its data is gone afterwards). */
+export interface RedisControl {
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+export interface FaultContext {
+  servers: ServerSet;
+  /** Null when the run has no Redis of its own (memory broker, or an external REDIS_URL). */
+  redis: RedisControl | null;
+  /** Monotonic ms (src/util/clock.ts) that `atMs` counts from: the start of ramp-up. */
+  startMs: number;
+  /** Picks `instance: random` reproducibly. */
+  seed: number;
+  /** Stops firing; a stalled instance is resumed at once (a killed one stays down). */
+  signal: AbortSignal;
+  log(line: string): void;
+}
+
+/** One fault as it happened. Times are ms since `startMs`, like the scenario's `at`. */
+export interface FaultRecord {
+  action: Fault["action"];
+  /** The instance it hit (`random` resolved), "all" for a drop on every instance, null for Redis. */
+  instance: number | "all" | null;
+  firedAtMs: number;
+  /** When the instance was back (kill with restartAfter, restart), the stall was over or Redis was back. */
+  endedAtMs?: number;
+  /** Connections closed by a drop. */
+  dropped?: number;
+  error?: string;
+}
+
+export interface RunningFaults {
+  /** Resolves once every fault has fired and ended, or at abort; in firing order. */
+  done: Promise<FaultRecord[]>;
+}
+
+export function startFaults(faults: Fault[], ctx: FaultContext): RunningFaults {
+  const instanceCount = ctx.servers.urls.length;
+  const random = seededRandom(ctx.seed);
+  // Resolved up front in `at` order, so a seed gives the same instances whatever the timing.
+  const planned = [...faults]
+    .sort((a, b) => a.atMs - b.atMs)
+    .map((fault) => ({ fault, instance: resolveInstance(fault, instanceCount, random) }));
+  const records: FaultRecord[] = [];
+  const done = Promise.all(
+    planned.map(async ({ fault, instance }) => {
+      await sleepUntil(ctx.startMs + fault.atMs, ctx.signal);
+      if (ctx.signal.aborted) return;
+      const record: FaultRecord = { action: fault.action, instance, firedAtMs: elapsed(ctx) };
+      records.push(record);
+      ctx.log(`fault at ${Math.round(record.firedAtMs)} ms: ${describeFault(fault, instance)}`);
+      try {
+        await fire(fault, instance, record, ctx);
+      } catch (error) {
+        record.error = error instanceof Error ? error.message : String(error);
+        ctx.log(`fault ${fault.action} failed: ${record.error}`);
+      }
+    }),
+  ).then(() => records.sort((a, b) => a.firedAtMs - b.firedAtMs));
+  return { done };
+}
+
+function resolveInstance(
+  fault: Fault,
+  instanceCount: number,
+  random: () => number,
+): number | "all" | null {
+  if (fault.action === "redis-restart") return null;
+  if (fault.instance === "random") return Math.floor(random() * instanceCount);
+  return fault.instance;
+}
+
+async function fire(
+  fault: Fault,
+  instance: number | "all" | null,
+  record: FaultRecord,
+  ctx: FaultContext,
+): Promise<void> {
+  const { servers, signal } = ctx;
+  switch (fault.action) {
+    case "kill": {
+      await servers.kill(instance as number);
+      if (fault.restartAfterMs === null) return;
+      await sleep(fault.restartAfterMs, signal);
+      // On abort the run is ending: starting a server nobody will use only slows shutdown.
+      if (signal.aborted) return;
+      await servers.start(instance as number);
+      record.endedAtMs = elapsed(ctx);
+      return;
+    }
+    case "restart":
+      await servers.restart(instance as number);
+      record.endedAtMs = elapsed(ctx);
+      return;
+    case "drop":
+      record.dropped = await servers.drop(instance as number | "all", fault.fraction);
+      return;
+    case "stall":
+      servers.pause(instance as number);
+      // Resumed on abort too: a stopped process ignores SIGTERM and would hang the shutdown.
+      await sleep(fault.forMs, signal);
+      servers.resume(instance as number);
+      record.endedAtMs = elapsed(ctx);
+      return;
+    case "redis-restart": {
+      if (ctx.redis === null) {
+        throw new Error("redis-restart needs a Redis that rtbench started (none here)");
+      }
+      await ctx.redis.stop();
+      await sleep(fault.forMs, signal);
+      if (signal.aborted) return;
+      await ctx.redis.start();
+      record.endedAtMs = elapsed(ctx);
+      return;
+    }
+  }
+}
+
+function elapsed(ctx: FaultContext): number {
+  return monoMs() - ctx.startMs;
+}
+
+function describeFault(fault: Fault, instance: number | "all" | null): string {
+  const where =
+    instance === null ? "redis" : instance === "all" ? "all instances" : `instance ${instance}`;
+  switch (fault.action) {
+    case "kill":
+      return fault.restartAfterMs === null
+        ? `kill ${where}`
+        : `kill ${where}, start again after ${fault.restartAfterMs} ms`;
+    case "restart":
+      return `restart ${where}`;
+    case "drop":
+      return `drop ${fault.fraction * 100}% of connections on ${where}`;
+    case "stall":
+      return `stall ${where} for ${fault.forMs} ms`;
+    case "redis-restart":
+      return `stop redis for ${fault.forMs} ms`;
+  }
+}
+
+/**
+ * Stop/start over a Redis rtbench started, always acting on its current
+ * process: after a restart the original handle is dead, so the run must stop
+ * Redis through this control (its `stop()` is also the final cleanup).
+ */
+export function controlRedis(server: RedisServer): RedisControl & { readonly url: string } {
+  let current = server;
+  let down = false;
+  return {
+    url: server.url,
+    async stop() {
+      down = true;
+      await current.stop();
+    },
+    async start() {
+      if (!down) return;
+      // restart() on a stopped server only starts a fresh one on the same port.
+      current = await current.restart();
+      down = false;
+    },
+  };
+}

@@ -1,0 +1,204 @@
+/**
+ * The scenario's `faults:` list to `Fault[]`, with the checks the schema
+ * cannot make: which fields each action takes, instance indexes within
+ * `server.instances`, Redis present for redis-restart, and every fault inside
+ * the run (`at` counts from the start of ramp-up).
+ */
+import { formatFound, type Problem } from "./problem.js";
+import type { Fault, InstanceRef, Scenario } from "./types.js";
+import { DURATION_EXPECTED, formatDuration, parseDuration } from "./units.js";
+
+type Action = Fault["action"];
+
+/** Fields each action takes besides `at` and `action`. */
+const FIELDS_BY_ACTION: Record<Action, readonly string[]> = {
+  kill: ["instance", "restartAfter"],
+  restart: ["instance"],
+  drop: ["instance", "fraction"],
+  stall: ["instance", "for"],
+  "redis-restart": ["for"],
+};
+
+type Doc = Record<string, unknown>;
+
+/**
+ * `scenario` must be normalised except for its faults: the limits come from
+ * its server, target, ramp-up, duration and drain.
+ */
+export function readFaults(
+  raw: unknown,
+  scenario: Scenario,
+  isBad: (path: string) => boolean,
+  problems: Problem[],
+): Fault[] {
+  if (!Array.isArray(raw) || raw.length === 0) return [];
+  if (scenario.target !== null) {
+    problems.push({
+      path: "faults",
+      text: `expected no faults when target is set (rtbench cannot kill, stall or drop a server it did not start), found ${raw.length}`,
+    });
+    return [];
+  }
+  const endMs = scenario.clients.rampUpMs + scenario.durationMs + scenario.drainMs;
+  const limitsKnown = !isBad("clients.rampUp") && !isBad("duration") && !isBad("drain");
+  const faults: Fault[] = [];
+  raw.forEach((item, index) => {
+    const fault = readFault(
+      item,
+      `faults[${index}]`,
+      { scenario, endMs, limitsKnown, isBad },
+      problems,
+    );
+    if (fault !== null) faults.push(fault);
+  });
+  // Array.prototype.sort is stable: faults at the same time keep the file's order.
+  return faults.sort((a, b) => a.atMs - b.atMs);
+}
+
+interface Limits {
+  scenario: Scenario;
+  /** rampUp + duration + drain: the last moment a fault may fire. */
+  endMs: number;
+  limitsKnown: boolean;
+  isBad: (path: string) => boolean;
+}
+
+function readFault(item: unknown, path: string, limits: Limits, problems: Problem[]): Fault | null {
+  if (typeof item !== "object" || item === null || Array.isArray(item)) return null;
+  const fields = item as Doc;
+  const { isBad, scenario } = limits;
+  const before = problems.length;
+  const problem = (field: string, text: string) =>
+    problems.push({ path: `${path}.${field}`, text });
+
+  const atMs = readAt(fields, path, limits, problem);
+  const action = fields.action as Action | undefined;
+  if (action === undefined) {
+    problem("action", `expected one of ${Object.keys(FIELDS_BY_ACTION).join(", ")}, found nothing`);
+    return null;
+  }
+  if (isBad(`${path}.action`)) return null;
+
+  const allowed = FIELDS_BY_ACTION[action];
+  for (const key of Object.keys(fields)) {
+    if (key === "at" || key === "action" || allowed.includes(key) || isBad(`${path}.${key}`))
+      continue;
+    problem(key, `unknown field for action ${action} (allowed: at, action, ${allowed.join(", ")})`);
+  }
+  if (action === "redis-restart" && !isBad("server.broker") && scenario.server.broker !== "redis") {
+    problem(
+      "action",
+      `expected server.broker: redis for redis-restart (the memory broker has no Redis to restart), found broker ${JSON.stringify(scenario.server.broker)}`,
+    );
+  }
+  const instance = allowed.includes("instance")
+    ? readInstance(fields, path, action, limits, problem)
+    : null;
+  const forMs = allowed.includes("for") ? readFor(fields, path, isBad, problem) : null;
+  const fraction = action === "drop" ? readFraction(fields, path, isBad, problem) : 1;
+  const restartAfterMs =
+    action === "kill" && fields.restartAfter !== undefined && !isBad(`${path}.restartAfter`)
+      ? durationMs(fields.restartAfter)
+      : null;
+
+  if (problems.length > before || atMs === null) return null;
+  switch (action) {
+    case "kill":
+      return { action, atMs, instance: instance as InstanceRef, restartAfterMs };
+    case "restart":
+      return { action, atMs, instance: instance as InstanceRef };
+    case "drop":
+      return { action, atMs, fraction, instance: instance ?? "all" };
+    case "stall":
+      return { action, atMs, instance: instance as InstanceRef, forMs: forMs as number };
+    case "redis-restart":
+      return { action, atMs, forMs: forMs as number };
+  }
+}
+
+function readAt(
+  fields: Doc,
+  path: string,
+  limits: Limits,
+  problem: (field: string, text: string) => void,
+): number | null {
+  if (fields.at === undefined) {
+    problem("at", `expected ${DURATION_EXPECTED} from the start of ramp-up, found nothing`);
+    return null;
+  }
+  if (limits.isBad(`${path}.at`)) return null;
+  const atMs = durationMs(fields.at);
+  if (limits.limitsKnown && atMs > limits.endMs) {
+    problem(
+      "at",
+      `expected at most clients.rampUp + duration + drain (${formatDuration(limits.endMs)}), the end of the run, found ${formatFound(fields.at)}`,
+    );
+  }
+  return atMs;
+}
+
+function readInstance(
+  fields: Doc,
+  path: string,
+  action: Action,
+  limits: Limits,
+  problem: (field: string, text: string) => void,
+): InstanceRef | "all" | null {
+  const raw = fields.instance;
+  const count = limits.scenario.server.instances;
+  const indexes = count === 1 ? "0" : `an index from 0 to ${count - 1}`;
+  const expected =
+    action === "drop"
+      ? `${indexes} (server.instances is ${count}), random or all`
+      : `${indexes} (server.instances is ${count}) or random`;
+  if (raw === undefined) {
+    if (action === "drop") return null;
+    problem("instance", `expected ${expected}, found nothing`);
+    return null;
+  }
+  if (limits.isBad(`${path}.instance`)) return null;
+  const outOfRange = typeof raw === "number" && !limits.isBad("server.instances") && raw >= count;
+  if (outOfRange || (raw === "all" && action !== "drop")) {
+    problem("instance", `expected ${expected}, found ${formatFound(raw)}`);
+    return null;
+  }
+  return raw as InstanceRef | "all";
+}
+
+function readFor(
+  fields: Doc,
+  path: string,
+  isBad: (path: string) => boolean,
+  problem: (field: string, text: string) => void,
+): number | null {
+  if (fields.for === undefined) {
+    problem("for", `expected ${DURATION_EXPECTED} (how long it lasts), found nothing`);
+    return null;
+  }
+  if (isBad(`${path}.for`)) return null;
+  const forMs = durationMs(fields.for);
+  if (!(forMs > 0)) {
+    problem("for", `expected a duration above 0, found ${formatFound(fields.for)}`);
+    return null;
+  }
+  return forMs;
+}
+
+function readFraction(
+  fields: Doc,
+  path: string,
+  isBad: (path: string) => boolean,
+  problem: (field: string, text: string) => void,
+): number {
+  const raw = fields.fraction;
+  if (raw === undefined || isBad(`${path}.fraction`)) return 1;
+  if (!((raw as number) > 0)) {
+    problem("fraction", `expected a number above 0 and at most 1, found ${formatFound(raw)}`);
+  }
+  return raw as number;
+}
+
+/** Durations the schema accepted (a string in its pattern, or 0). */
+function durationMs(raw: unknown): number {
+  return raw === 0 ? 0 : parseDuration(raw as string);
+}

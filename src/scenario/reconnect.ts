@@ -1,0 +1,126 @@
+/**
+ * The scenario's `reconnect:` policy and the per-protocol overrides
+ * (`websocket: { reconnect: { jitter: none } }`), merged field by field over it.
+ */
+import type { Problem } from "./problem.js";
+import type { ReconnectPolicy } from "./types.js";
+import { formatDuration, parseDuration } from "./units.js";
+
+export const DEFAULT_RECONNECT: ReconnectPolicy = {
+  initialDelayMs: 500,
+  maxDelayMs: 10_000,
+  multiplier: 2,
+  jitter: "full",
+  maxRetries: 20,
+  resume: true,
+  watchdogIntervals: 3,
+  honorServerRetry: true,
+};
+
+/** Scenario sections that may override the policy, as they are spelled in the file. */
+export const RECONNECT_SECTIONS = ["shortPoll", "longPoll", "sse", "websocket"] as const;
+export type ReconnectSection = (typeof RECONNECT_SECTIONS)[number];
+
+export interface ReconnectPolicies {
+  reconnect: ReconnectPolicy;
+  bySection: Record<ReconnectSection, ReconnectPolicy>;
+}
+
+type Doc = Record<string, unknown>;
+
+/**
+ * Reads the top-level policy and each section's, checking what the schema
+ * cannot: initialDelay above 0 and not above maxDelay (after merging, so an
+ * override that only lowers maxDelay is caught too).
+ */
+export function readReconnectPolicies(
+  doc: Doc,
+  isBad: (path: string) => boolean,
+  problems: Problem[],
+): ReconnectPolicies {
+  const reconnect = merge(DEFAULT_RECONNECT, doc.reconnect, "reconnect", isBad);
+  check(reconnect, "reconnect", isBad, problems);
+  const bySection = {} as Record<ReconnectSection, ReconnectPolicy>;
+  for (const section of RECONNECT_SECTIONS) {
+    const sectionDoc = doc[section];
+    const override = isObject(sectionDoc) ? sectionDoc.reconnect : undefined;
+    const path = `${section}.reconnect`;
+    bySection[section] =
+      override === undefined ? reconnect : merge(reconnect, override, path, isBad);
+    if (override !== undefined) check(bySection[section], path, isBad, problems, override);
+  }
+  return { reconnect, bySection };
+}
+
+/** `base` with the fields `raw` sets; fields the schema rejected keep the base value. */
+function merge(
+  base: ReconnectPolicy,
+  raw: unknown,
+  path: string,
+  isBad: (path: string) => boolean,
+): ReconnectPolicy {
+  if (!isObject(raw)) return base;
+  const good = (key: string) => raw[key] !== undefined && !isBad(`${path}.${key}`);
+  const policy = { ...base };
+  if (good("initialDelay"))
+    policy.initialDelayMs = durationMs(raw.initialDelay, base.initialDelayMs);
+  if (good("maxDelay")) policy.maxDelayMs = durationMs(raw.maxDelay, base.maxDelayMs);
+  if (good("multiplier")) policy.multiplier = raw.multiplier as number;
+  if (good("jitter")) policy.jitter = raw.jitter as ReconnectPolicy["jitter"];
+  if (good("maxRetries")) policy.maxRetries = raw.maxRetries as number;
+  if (good("resume")) policy.resume = raw.resume as boolean;
+  if (good("watchdog")) policy.watchdogIntervals = raw.watchdog as number;
+  if (good("honorServerRetry")) policy.honorServerRetry = raw.honorServerRetry as boolean;
+  return policy;
+}
+
+/**
+ * Relations inside one merged policy. For an override, a problem is reported
+ * only when the override sets one of the fields involved, so one bad
+ * top-level value is not repeated once per protocol.
+ */
+function check(
+  policy: ReconnectPolicy,
+  path: string,
+  isBad: (path: string) => boolean,
+  problems: Problem[],
+  override?: unknown,
+): void {
+  const sets = (key: string) => override === undefined || (isObject(override) && key in override);
+  if (!isBad(`${path}.initialDelay`) && sets("initialDelay") && !(policy.initialDelayMs > 0)) {
+    problems.push({
+      path: `${path}.initialDelay`,
+      text: `expected a duration above 0 (a zero delay never grows: clients would retry in a busy loop), found ${quoted(policy.initialDelayMs)}`,
+    });
+    return;
+  }
+  const related = sets("initialDelay") || sets("maxDelay");
+  if (
+    related &&
+    !isBad(`${path}.initialDelay`) &&
+    !isBad(`${path}.maxDelay`) &&
+    policy.initialDelayMs > policy.maxDelayMs
+  ) {
+    problems.push({
+      path: `${path}.maxDelay`,
+      text: `expected at least initialDelay (${formatDuration(policy.initialDelayMs)}), found ${quoted(policy.maxDelayMs)}`,
+    });
+  }
+}
+
+function durationMs(raw: unknown, fallbackMs: number): number {
+  if (raw === 0) return 0;
+  try {
+    return parseDuration(raw as string);
+  } catch {
+    return fallbackMs;
+  }
+}
+
+function quoted(ms: number): string {
+  return JSON.stringify(formatDuration(ms));
+}
+
+function isObject(value: unknown): value is Doc {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

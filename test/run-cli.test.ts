@@ -1,0 +1,100 @@
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { RunResult } from "../src/metrics/types.js";
+
+/** What a user sees: the real bin/rtbench.js in its own process. */
+const BIN = join(import.meta.dirname, "..", "bin", "rtbench.js");
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "rtbench-run-cli-"));
+});
+
+function childPids(pid: number): number[] {
+  try {
+    return execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)])
+      .toString()
+      .split("\n")
+      .map((line) => Number(line.trim()))
+      .filter((n) => n > 0);
+  } catch {
+    return []; // ps exits 1 when there are none
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function resultFiles(out: string): Promise<RunResult[]> {
+  const names = (await readdir(out)).filter((n) => n.endsWith(".json"));
+  return Promise.all(names.map(async (n) => JSON.parse(await readFile(join(out, n), "utf8"))));
+}
+
+describe("rtbench run (CLI)", () => {
+  it("prints the comparison table, writes the result file and exits 0", async () => {
+    const file = join(dir, "tiny.yaml");
+    await writeFile(
+      file,
+      "name: tiny\nprotocols: [sse, websocket]\nclients: { count: 10, channels: 2, rampUp: 200ms }\npublish: { rate: 20/s }\nduration: 1500ms\nwarmup: 300ms\ndrain: 500ms\n",
+    );
+    const out = join(dir, "out-complete");
+    const child = spawn(process.execPath, [BIN, "run", file, "--out", out], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const code = await new Promise((resolve) => child.on("exit", resolve));
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/SSE\s+WebSocket/);
+    expect(stdout).toMatch(/latency p99 ms/);
+    expect(stderr).toContain("result written to");
+    const [result] = await resultFiles(out);
+    expect(result?.status).toBe("complete");
+    expect(result?.protocols.websocket?.lost).toBe(0);
+  });
+
+  it("Ctrl-C stops the run, leaves no child process and writes a partial result", async () => {
+    const file = join(dir, "long.yaml");
+    await writeFile(
+      file,
+      "name: long\nprotocols: [websocket, sse]\nclients: { count: 20, channels: 2, rampUp: 200ms }\npublish: { rate: 20/s }\nduration: 60s\nwarmup: 500ms\ndrain: 1s\n",
+    );
+    const out = join(dir, "out-partial");
+    const child = spawn(process.execPath, [BIN, "run", file, "--out", out], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+
+    // Let it get into the measured window, with its server and shard running.
+    let children: number[] = [];
+    for (let i = 0; i < 50 && children.length < 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      children = childPids(child.pid as number);
+    }
+    expect(children.length).toBeGreaterThanOrEqual(2);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    child.kill("SIGINT");
+    const code = await exited;
+
+    expect(code, stderr).toBe(130);
+    expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+    for (const pid of children) expect(isRunning(pid), `child ${pid} still running`).toBe(false);
+    const [result] = await resultFiles(out);
+    expect(result?.status).toBe("partial");
+    expect(result?.protocols.websocket?.delivered).toBeGreaterThan(0);
+    expect(result?.protocols.sse).toBeUndefined();
+  });
+});

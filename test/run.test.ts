@@ -1,0 +1,111 @@
+import { describe, expect, it } from "vitest";
+import { runScenario } from "../src/load/run.js";
+import type { ProtocolResult } from "../src/metrics/types.js";
+import { parseScenario } from "../src/scenario/load.js";
+import { PROTOCOLS } from "../src/shared/protocol.js";
+import { describeRedis } from "./helpers/redis.js";
+
+/**
+ * End to end: the real reference server in child processes, real shards,
+ * real sockets. Small and short, so the whole file stays well under a minute
+ * per broker on a 2-core machine.
+ */
+const SUBSCRIBERS_PER_CHANNEL = 10;
+
+function smallScenario(extra = "") {
+  return parseScenario(
+    `
+name: e2e
+clients: { count: 40, channels: 4, rampUp: 300ms }
+publish: { rate: 20/s, payloadBytes: 200 }
+duration: 2500ms
+warmup: 500ms
+drain: 1500ms
+shortPoll: { interval: 200ms }
+longPoll: { timeout: 5s }
+${extra}
+`,
+    "e2e.yaml",
+  );
+}
+
+function expectCompleteDelivery(result: ProtocolResult | undefined) {
+  expect(result).toBeDefined();
+  const r = result as ProtocolResult;
+  expect(r.connected).toBe(40);
+  expect(r.published).toBeGreaterThanOrEqual(35);
+  expect(r.publishFailed).toBe(0);
+  // Every subscriber was ready before the window: each message is expected once per subscriber of its channel.
+  expect(r.expected).toBe(r.published * SUBSCRIBERS_PER_CHANNEL);
+  expect(r.delivered).toBe(r.expected);
+  expect(r.lost).toBe(0);
+  expect(r.duplicates).toBe(0);
+  expect(r.reordered).toBe(0);
+  expect(r.latency.count).toBe(r.delivered);
+  expect(r.latency.min).toBeGreaterThan(0);
+  expect(r.latencyFromSend.min).toBeGreaterThan(0);
+  expect(r.latencyFromSend.p50).toBeLessThanOrEqual(r.latency.p50);
+  expect(r.connect.count).toBe(40);
+  expect(r.bytesPerDelivery).toBeGreaterThan(0);
+}
+
+describe("rtbench run, memory broker", () => {
+  it("delivers every message to every subscriber over all four protocols", async () => {
+    const result = await runScenario(smallScenario());
+    expect(result.status).toBe("complete");
+    expect(Object.keys(result.protocols)).toEqual([...PROTOCOLS]);
+    for (const protocol of PROTOCOLS) expectCompleteDelivery(result.protocols[protocol]);
+    expect(result.protocols.websocket?.server.cpuSecondsPer1kDeliveries).toBeGreaterThan(0);
+    expect(result.protocols.sse?.emptyPollShare).toBeNull();
+  });
+
+  it("short-poll request count matches window / interval x clients within 10%", async () => {
+    const scenario = smallScenario();
+    const result = await runScenario({ ...scenario, protocols: ["short-poll"] });
+    const windowSeconds = (scenario.durationMs - scenario.warmupMs) / 1000;
+    const expectedRequests = (windowSeconds / (scenario.shortPoll.intervalMs / 1000)) * 40;
+    const requests = result.protocols["short-poll"]?.requests ?? 0;
+    expect(Math.abs(requests - expectedRequests) / expectedRequests).toBeLessThan(0.1);
+  });
+
+  it("measured latency moves by a delay the server adds to every delivery", async () => {
+    // Few clients and a steady rate keep both medians stable on a busy machine.
+    const base = parseScenario(
+      `
+name: latency-shift
+protocols: [websocket, sse]
+clients: { count: 4, channels: 1, rampUp: 100ms }
+publish: { rate: 50/s, payloadBytes: 200 }
+duration: 2500ms
+warmup: 500ms
+drain: 500ms
+`,
+      "latency-shift.yaml",
+    );
+    const delayMs = 40;
+    const plain = await runScenario(base);
+    const delayed = await runScenario({
+      ...base,
+      server: { ...base.server, deliveryDelayMs: delayMs },
+    });
+    for (const protocol of ["websocket", "sse"] as const) {
+      const shift =
+        (delayed.protocols[protocol]?.latency.p50 ?? 0) -
+        (plain.protocols[protocol]?.latency.p50 ?? 0);
+      expect(
+        Math.abs(shift - delayMs),
+        `${protocol}: median moved by ${shift} ms`,
+      ).toBeLessThanOrEqual(2);
+    }
+  });
+});
+
+describeRedis("rtbench run, redis broker with two instances", (redis) => {
+  it("delivers every message to every subscriber over all four protocols", async () => {
+    const scenario = smallScenario("server: { instances: 2, broker: redis }");
+    const result = await runScenario(scenario, { redisUrl: redis.url });
+    expect(result.setup.broker).toBe("redis");
+    expect(result.setup.instances).toBe(2);
+    for (const protocol of PROTOCOLS) expectCompleteDelivery(result.protocols[protocol]);
+  });
+});
