@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import { runScenario } from "../src/load/run.js";
+import type { ProtocolResult } from "../src/metrics/types.js";
+import { parseScenario } from "../src/scenario/load.js";
+import { PROTOCOLS } from "../src/shared/protocol.js";
+import { describeRedis } from "./helpers/redis.js";
+
+/**
+ * Faults against real processes: server instances are SIGKILLed, SIGSTOPped
+ * and told to drop connections, and the clients' recovery is measured.
+ */
+
+function killScenario(resume: boolean) {
+  return parseScenario(
+    `
+name: kill-${resume ? "resume" : "no-resume"}
+server: { instances: 2, broker: redis, heartbeatInterval: 1s }
+clients: { count: 60, channels: 3, rampUp: 300ms }
+publish: { rate: 30/s, payloadBytes: 200 }
+duration: 5s
+warmup: 500ms
+drain: 3s
+shortPoll: { interval: 300ms }
+longPoll: { timeout: 5s }
+faults:
+  - { at: 2s, action: kill, instance: 1, restartAfter: 1500ms }
+reconnect: { initialDelay: 200ms, maxDelay: 1s, jitter: full, resume: ${resume} }
+`,
+    "kill.yaml",
+  );
+}
+
+describeRedis("SIGKILL of one of two instances", (redis) => {
+  it("every protocol recovers with zero loss and no duplicates when clients resume", async () => {
+    const result = await runScenario(killScenario(true), { redisUrl: redis.url });
+    for (const protocol of PROTOCOLS) {
+      const r = result.protocols[protocol] as ProtocolResult;
+      expect(r.faults.map((f) => f.action), protocol).toEqual(["kill"]);
+      // About half the clients were on the killed instance.
+      expect(r.breaks, protocol).toBeGreaterThanOrEqual(20);
+      expect(r.reconnects, protocol).toBe(r.breaks);
+      expect(r.neverReconnected, protocol).toBe(0);
+      expect(r.reconnect.min, protocol).toBeGreaterThan(0);
+      expect(r.outage.count, protocol).toBeGreaterThan(0);
+      expect(r.expected, protocol).toBeGreaterThan(0);
+      expect(r.lost, protocol).toBe(0);
+      expect(r.duplicates, protocol).toBe(0);
+      expect(r.delivered, protocol).toBe(r.expected);
+      // A killed process's CPU and memory counters restart: cost is not reported.
+      expect(r.server.cpuSecondsPer1kDeliveries, protocol).toBeNull();
+    }
+  });
+
+  it("the same fault loses messages when clients reconnect from now", async () => {
+    const result = await runScenario(killScenario(false), { redisUrl: redis.url });
+    for (const protocol of PROTOCOLS) {
+      const r = result.protocols[protocol] as ProtocolResult;
+      expect(r.breaks, protocol).toBeGreaterThanOrEqual(20);
+      expect(r.lost, protocol).toBeGreaterThan(0);
+      expect(r.delivered + r.lost, protocol).toBe(r.expected);
+    }
+  });
+});
+
+describe("reconnect storms and stalls (memory broker)", () => {
+  function dropScenario(jitter: "none" | "full") {
+    return parseScenario(
+      `
+name: drop-${jitter}
+protocols: [websocket]
+clients: { count: 300, channels: 3, rampUp: 500ms }
+publish: { rate: 10/s }
+duration: 6s
+warmup: 500ms
+drain: 1s
+faults:
+  - { at: 1500ms, action: drop, fraction: 1 }
+reconnect: { initialDelay: 3s, maxDelay: 3s, jitter: ${jitter}, resume: true }
+`,
+      `drop-${jitter}.yaml`,
+    );
+  }
+
+  it("full jitter lowers the peak of reconnect attempts per second", async () => {
+    const none = (await runScenario(dropScenario("none"))).protocols.websocket as ProtocolResult;
+    const full = (await runScenario(dropScenario("full"))).protocols.websocket as ProtocolResult;
+    expect(none.breaks).toBe(300);
+    expect(full.breaks).toBe(300);
+    expect(none.reconnects).toBe(300);
+    expect(full.reconnects).toBe(300);
+    // Without jitter the herd comes back within one or two seconds; full jitter spreads it over three.
+    expect(none.peakConnectAttemptsPerSec).toBeGreaterThanOrEqual(150);
+    expect(full.peakConnectAttemptsPerSec).toBeLessThan(none.peakConnectAttemptsPerSec * 0.75);
+    expect(full.lost).toBe(0);
+  });
+
+  describeRedis("stall", (redis) => {
+    it("WebSocket and SSE clients notice a stalled instance within the heartbeat limit", async () => {
+      const heartbeatMs = 500;
+      const watchdog = 3;
+      const scenario = parseScenario(
+        `
+name: stall
+protocols: [websocket, sse]
+server: { instances: 2, broker: redis, heartbeatInterval: ${heartbeatMs}ms }
+clients: { count: 40, channels: 2, rampUp: 300ms }
+publish: { rate: 10/s }
+duration: 6s
+warmup: 500ms
+drain: 2s
+faults:
+  - { at: 1500ms, action: stall, instance: 0, for: 4s }
+reconnect: { initialDelay: 200ms, maxDelay: 1s, jitter: full, resume: true, watchdog: ${watchdog} }
+`,
+        "stall.yaml",
+      );
+      const result = await runScenario(scenario, { redisUrl: redis.url });
+      for (const protocol of ["websocket", "sse"] as const) {
+        const r = result.protocols[protocol] as ProtocolResult;
+        const detection = r.stallDetection;
+        expect(detection, protocol).not.toBeNull();
+        // Half the clients were on the stalled instance; each noticed it once, by silence.
+        expect(detection?.count, protocol).toBe(20);
+        expect(r.watchdogBreaks, protocol).toBeGreaterThanOrEqual(20);
+        // Silence for `watchdog` intervals, plus the watchdog's own scan period and slack for a busy machine.
+        expect(detection?.max ?? Number.POSITIVE_INFINITY, protocol).toBeLessThanOrEqual(
+          watchdog * heartbeatMs + 1000,
+        );
+        expect(detection?.min ?? 0, protocol).toBeGreaterThanOrEqual(heartbeatMs);
+        expect(r.lost, protocol).toBe(0);
+      }
+    });
+  });
+});
