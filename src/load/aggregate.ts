@@ -118,17 +118,20 @@ export function reconnectMetrics(reports: ShardReport[]) {
  */
 export function stallDetection(
   faults: FaultRecord[],
+  faultClockStartMs: number,
   reports: ShardReport[],
 ): HistogramSummary | null {
   const stalls = faults.filter((f) => f.action === "stall" && typeof f.instance === "number");
   if (stalls.length === 0) return null;
   const histogram = createLatencyHistogram();
   for (const stall of stalls) {
-    const endMs = stall.endedAtMs ?? Number.POSITIVE_INFINITY;
+    // Fault times count from the start of ramp-up; break times are monotonic ms.
+    const firedAtMs = faultClockStartMs + stall.firedAtMs;
+    const endMs = faultClockStartMs + (stall.endedAtMs ?? Number.POSITIVE_INFINITY);
     for (const report of reports) {
       for (const [atMs, urlIndex] of report.breakLog) {
-        if (urlIndex === stall.instance && atMs >= stall.firedAtMs && atMs <= endMs) {
-          recordMs(histogram, atMs - stall.firedAtMs);
+        if (urlIndex === stall.instance && atMs >= firedAtMs && atMs <= endMs) {
+          recordMs(histogram, atMs - firedAtMs);
         }
       }
     }

@@ -308,12 +308,8 @@ async function runProtocol(
       connectFailures: sumField(reports, "connectFailures"),
       breaks: sumField(reports, "breaks"),
       ...reconnectMetrics(reports),
-      stallDetection: stallDetection(faultRecords, reports),
-      faults: faultRecords.map((f) => ({
-        ...f,
-        firedAtMs: f.firedAtMs - rampStartMs,
-        endedAtMs: f.endedAtMs === undefined ? undefined : f.endedAtMs - rampStartMs,
-      })),
+      stallDetection: stallDetection(faultRecords, rampStartMs, reports),
+      faults: faultRecords,
       deliveriesPerSec: windowSeconds > 0 ? counts.delivered / windowSeconds : 0,
     };
   } finally {
