@@ -35,7 +35,10 @@ describeRedis("SIGKILL of one of two instances", (redis) => {
     const result = await runScenario(killScenario(true), { redisUrl: redis.url });
     for (const protocol of PROTOCOLS) {
       const r = result.protocols[protocol] as ProtocolResult;
-      expect(r.faults.map((f) => f.action), protocol).toEqual(["kill"]);
+      expect(
+        r.faults.map((f) => f.action),
+        protocol,
+      ).toEqual(["kill"]);
       // About half the clients were on the killed instance.
       expect(r.breaks, protocol).toBeGreaterThanOrEqual(20);
       expect(r.reconnects, protocol).toBe(r.breaks);

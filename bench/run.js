@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// Benchmarks: long scale runs that do not belong in `npm test`. Each runs the
+// real CLI in its own process and keeps its result JSON and table under
+// bench/results/<date>/, so figures in notes and the README can be traced.
+//
+//   npm run bench                 fanout.yaml (5,000 subscribers per protocol)
+//   npm run bench -- storm        reconnect-storm.yaml and its no-resume twin
+//   npm run bench -- sweep        largest healthy client count per protocol
+//   npm run bench -- all          all of the above
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const bin = join(root, "bin", "rtbench.js");
+const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+const outDir = join(root, "bench", "results", stamp);
+mkdirSync(outDir, { recursive: true });
+const what = process.argv[2] ?? "fanout";
+
+function run(name, args) {
+  const out = join(outDir, name);
+  mkdirSync(out, { recursive: true });
+  process.stderr.write(`bench: ${name}: rtbench ${args.join(" ")}\n`);
+  const started = Date.now();
+  const child = spawnSync(process.execPath, [bin, "run", ...args, "--out", out, "--quiet"], {
+    cwd: root,
+    encoding: "utf8",
+    // Bounded: no benchmark may run for more than 30 minutes.
+    timeout: 30 * 60_000,
+  });
+  const seconds = Math.round((Date.now() - started) / 1000);
+  writeFileSync(join(out, "table.txt"), `${child.stdout}\n${child.stderr}`);
+  process.stdout.write(`\n## ${name} (exit ${child.status}, ${seconds}s)\n\n${child.stdout}\n`);
+  const files = readdirSync(out).filter((f) => f.endsWith(".json"));
+  return files.map((f) => JSON.parse(readFileSync(join(out, f), "utf8")));
+}
+
+function scenarioFile(name, text) {
+  const file = join(outDir, `${name}.yaml`);
+  writeFileSync(file, text);
+  return file;
+}
+
+if (what === "fanout" || what === "all") run("fanout", ["scenarios/fanout.yaml"]);
+if (what === "storm" || what === "all") {
+  run("reconnect-storm", ["scenarios/reconnect-storm.yaml"]);
+  run("reconnect-storm-no-resume", ["scenarios/reconnect-storm-no-resume.yaml"]);
+}
+if (what === "sweep" || what === "all") {
+  // Doubles the subscriber count (one channel, 2 messages/s) until the run
+  // loses messages or the generator is unhealthy; the last healthy count is
+  // what one 2-core machine holds with server and generator side by side.
+  const summary = {};
+  for (const protocol of ["websocket", "sse", "long-poll", "short-poll"]) {
+    let healthy = 0;
+    for (const count of [2500, 5000, 10000, 15000]) {
+      const file = scenarioFile(
+        `sweep-${protocol}-${count}`,
+        `name: sweep-${protocol}-${count}\nprotocols: [${protocol}]\nclients: { count: ${count}, rampUp: 20s, channels: 1 }\npublish: { rate: 2/s }\nduration: 20s\nwarmup: 5s\ndrain: 10s\nshortPoll: { interval: 5s }\n`,
+      );
+      const [result] = run(`sweep-${protocol}-${count}`, [file]);
+      const r = result?.protocols?.[protocol];
+      const ok = r && result.reliable && r.lost === 0 && r.connected === count;
+      summary[`${protocol}@${count}`] = r
+        ? {
+            reliable: result.reliable,
+            connected: r.connected,
+            lost: r.lost,
+            p99: r.latency.p99,
+            loopDelayP99: r.generator.eventLoopDelayP99,
+            serverRssPerConnection: r.server.rssBytesPerConnection,
+          }
+        : { failed: true };
+      if (!ok) break;
+      healthy = count;
+    }
+    summary[protocol] = { largestHealthy: healthy };
+  }
+  writeFileSync(join(outDir, "sweep.json"), `${JSON.stringify(summary, null, 2)}\n`);
+  process.stdout.write(`\n## sweep\n\n${JSON.stringify(summary, null, 2)}\n`);
+}
+process.stderr.write(`bench: results in ${outDir}\n`);
