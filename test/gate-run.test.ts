@@ -1,44 +1,15 @@
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GatedResult } from "../src/gate/gate.js";
-import { compiledEntry, packageRoot } from "../src/util/paths.js";
+import { compiledEntry } from "../src/util/paths.js";
+import { type CliOutcome, runRtbench } from "./helpers/cli.js";
 
 // The CI gate as a user meets it: the real bin/ (compiled dist/, built by
 // `npx tsc -p tsconfig.json`) running tiny WebSocket scenarios.
-const BIN = join(packageRoot, "bin", "rtbench.js");
-
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  elapsedMs: number;
-}
-
-function rtbench(...args: string[]): Promise<Outcome> {
-  const startedMs = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: packageRoot,
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: 40_000,
-      env: { ...process.env, NO_COLOR: "1" },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) =>
-      resolve({ code, stdout, stderr, elapsedMs: Date.now() - startedMs }),
-    );
-  });
+function rtbench(...args: string[]): Promise<CliOutcome> {
+  return runRtbench(args);
 }
 
 /** A few seconds of light WebSocket load: enough for every metric to exist. */

@@ -7,7 +7,7 @@ import {
   recordMs,
   summarizeHistogram,
 } from "../src/metrics/histogram.js";
-import { seededRandom } from "./helpers/result-fixture.js";
+import { seededRandom } from "../src/util/random.js";
 
 /** The percentile definition hdr uses: the smallest value with at least p% of values at or below it. */
 function oraclePercentile(sortedUs: readonly number[], percentile: number): number {

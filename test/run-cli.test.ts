@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { RunResult } from "../src/metrics/types.js";
+import { RTBENCH_BIN, runRtbench } from "./helpers/cli.js";
 
 /** What a user sees: the real bin/rtbench.js in its own process. */
-const BIN = join(import.meta.dirname, "..", "bin", "rtbench.js");
+const BIN = RTBENCH_BIN;
 
 let dir: string;
 beforeAll(async () => {
@@ -47,14 +48,7 @@ describe("rtbench run (CLI)", () => {
       "name: tiny\nprotocols: [sse, websocket]\nclients: { count: 10, channels: 2, rampUp: 200ms }\npublish: { rate: 20/s }\nduration: 1500ms\nwarmup: 300ms\ndrain: 500ms\n",
     );
     const out = join(dir, "out-complete");
-    const child = spawn(process.execPath, [BIN, "run", file, "--out", out], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const code = await new Promise((resolve) => child.on("exit", resolve));
+    const { code, stdout, stderr } = await runRtbench(["run", file, "--out", out]);
     expect(code, stderr).toBe(0);
     expect(stdout).toMatch(/SSE\s+WebSocket/);
     expect(stdout).toMatch(/latency p99 ms/);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ReorderCounter, SeqTracker } from "../src/metrics/seq-tracker.js";
-import { seededRandom } from "./helpers/result-fixture.js";
+import { seededRandom } from "../src/util/random.js";
 
 /** Mostly in order, with duplicates, local reordering and holes: what a real subscriber sees. */
 function arrivals(seed: number, length: number): number[] {

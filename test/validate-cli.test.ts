@@ -1,31 +1,12 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { packageRoot } from "../src/util/paths.js";
+import { type CliOutcome, runRtbench } from "./helpers/cli.js";
 
-// Runs the real bin (compiled dist/, built by `npx tsc -p tsconfig.json`) as a user would.
-function rtbench(
-  ...args: string[]
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(packageRoot, "bin", "rtbench.js"), ...args], {
-      cwd: packageRoot,
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: 30_000,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+// Runs the real bin (compiled dist/, built by `npm test`) as a user would.
+function rtbench(...args: string[]): Promise<CliOutcome> {
+  return runRtbench(args, { timeoutMs: 30_000 });
 }
 
 describe("rtbench validate", () => {

@@ -37,6 +37,15 @@ export function formatNumber(value: number | null | undefined): string {
   return `${sign}${trimZeros(abs.toPrecision(3))}`;
 }
 
+/**
+ * Counts that must be read exactly (lost, duplicates): a loss of 12,345 must
+ * not print as "12.3k". Compact only beyond what a column can hold.
+ */
+export function formatCount(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return NA;
+  return Math.abs(value) < 1e9 ? String(Math.round(value)) : formatNumber(value);
+}
+
 /** A value with its unit, for threshold and comparison tables: "12.3 ms", "0.05", "12.3k B". */
 export function formatValue(value: number | null | undefined, unit: MetricUnit): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return NA;
@@ -98,13 +107,17 @@ export const REPORT_ROWS: readonly ReportRow[] = [
   { label: "connect p50 ms", cell: (p) => histogramCell(p.connect, "p50") },
   { label: "connect p99 ms", cell: (p) => histogramCell(p.connect, "p99") },
   {
+    label: "clients connected",
+    cell: (p) => `${formatNumber(p.connected)}/${formatNumber(p.clients)}`,
+  },
+  {
     label: "delivered / expected",
     cell: (p) => `${formatNumber(p.delivered)}/${formatNumber(p.expected)}`,
   },
-  { label: "lost", cell: (p) => formatNumber(p.lost) },
-  { label: "duplicates", cell: (p) => formatNumber(p.duplicates) },
-  { label: "reordered", cell: (p) => formatNumber(p.reordered) },
-  { label: "publish failed", cell: (p) => formatNumber(p.publishFailed) },
+  { label: "lost", cell: (p) => formatCount(p.lost) },
+  { label: "duplicates", cell: (p) => formatCount(p.duplicates) },
+  { label: "reordered", cell: (p) => formatCount(p.reordered) },
+  { label: "publish failed", cell: (p) => formatCount(p.publishFailed) },
   { label: "bytes per delivery", cell: (p) => formatNumber(p.bytesPerDelivery) },
   { label: "requests per delivery", cell: (p) => formatNumber(p.requestsPerDelivery) },
   {
@@ -126,7 +139,7 @@ export const REPORT_ROWS: readonly ReportRow[] = [
     label: "generator loop delay p99 ms",
     cell: (p) => formatNumber(p.generator.eventLoopDelayP99),
   },
-  { label: "breaks", cell: (p) => formatNumber(p.breaks), when: hadBreaks },
+  { label: "breaks", cell: (p) => formatCount(p.breaks), when: hadBreaks },
   { label: "  noticed by watchdog", cell: (p) => formatNumber(p.watchdogBreaks), when: hadBreaks },
   { label: "reconnect p50 ms", cell: (p) => histogramCell(p.reconnect, "p50"), when: hadBreaks },
   { label: "reconnect p99 ms", cell: (p) => histogramCell(p.reconnect, "p99"), when: hadBreaks },
@@ -137,8 +150,8 @@ export const REPORT_ROWS: readonly ReportRow[] = [
     cell: (p) => formatNumber(p.attemptsPerReconnect),
     when: hadBreaks,
   },
-  { label: "failed reconnects", cell: (p) => formatNumber(p.failedReconnects), when: hadBreaks },
-  { label: "never reconnected", cell: (p) => formatNumber(p.neverReconnected), when: hadBreaks },
+  { label: "failed reconnects", cell: (p) => formatCount(p.failedReconnects), when: hadBreaks },
+  { label: "never reconnected", cell: (p) => formatCount(p.neverReconnected), when: hadBreaks },
   {
     label: "stall noticed p50 ms",
     cell: (p) => (p.stallDetection ? histogramCell(p.stallDetection, "p50") : NA),

@@ -5,24 +5,13 @@ import {
 } from "../../src/metrics/histogram.js";
 import type { HistogramSummary, ProtocolResult, RunResult } from "../../src/metrics/types.js";
 import type { ProtocolName } from "../../src/shared/protocol.js";
+import { seededRandom } from "../../src/util/random.js";
 
 /**
  * Builds RunResults for tests from real histograms (values recorded, then
  * summarised and encoded by the production code), so percentile numbers in
  * fixtures can never disagree with hdr.
  */
-
-/** mulberry32: a small seeded PRNG, so fixtures are random but reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `count` latencies around `typicalMs` with a long tail (log-normal-ish), in ms. */
 export function latencySamples(seed: number, count: number, typicalMs: number): number[] {
