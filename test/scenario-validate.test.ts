@@ -156,6 +156,16 @@ const MALFORMED: [string, string, string][] = [
     "thresholds.latency: expected a metric path like websocket.latency.p99 or *.lost as the key",
   ],
   [
+    "tolerance that is not a percentage",
+    'tolerances: { timing: "0.2" }',
+    "tolerances.timing: expected",
+  ],
+  [
+    "tolerance for an unknown metric",
+    'tolerances: { "websocket.latncy.p99": "20%" }',
+    'tolerances["websocket.latncy.p99"]: expected timing, rate, a metric (latency.p99) or a full metric name',
+  ],
+  [
     "presence TTL shorter than the heartbeat",
     "server: { heartbeatInterval: 10s, presenceTtl: 5s }",
     "server.presenceTtl: expected at least server.heartbeatInterval (10s)",
@@ -304,6 +314,14 @@ describe("defaults and units", () => {
     expect(scenario.publish.ratePerSec).toBe(0.5);
     expect(scenario.durationMs).toBe(90_000);
     expect(scenario.warmupMs).toBe(0);
+  });
+
+  it("reads baseline tolerances as fractions", () => {
+    const scenario = parseScenario(
+      'tolerances: { timing: "20%", "websocket.latency.p99": "35.5%" }',
+      "tolerances.yaml",
+    );
+    expect(scenario.tolerances).toEqual({ timing: 0.2, "websocket.latency.p99": 0.355 });
   });
 
   it("takes target URLs without their trailing slash", () => {

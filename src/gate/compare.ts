@@ -1,10 +1,13 @@
 import { encodeHistogram, mergeHistograms } from "../metrics/histogram.js";
 import {
+  findMetric,
   getProtocolMetric,
+  isProtocolName,
   listMetrics,
   type MetricInfo,
   type MetricKind,
   type MetricUnit,
+  splitMetricName,
 } from "../metrics/names.js";
 import type { HistogramSummary, ProtocolResult, RunResult } from "../metrics/types.js";
 import { badInput } from "../shared/errors.js";
@@ -206,6 +209,16 @@ export function parseTolerance(text: string): [string, number] {
   const key = match[1] as string;
   const value = Number(match[2]) / (match[3] === "%" ? 100 : 1);
   return [key, value];
+}
+
+/**
+ * A tolerance applies to a kind (timing, rate), a metric (latency.p99) or a
+ * full metric name (websocket.latency.p99).
+ */
+export function isToleranceKey(key: string): boolean {
+  if (key === "timing" || key === "rate" || findMetric(key) !== undefined) return true;
+  const { protocol, path } = splitMetricName(key);
+  return isProtocolName(protocol) && findMetric(path) !== undefined;
 }
 
 // ---- repeated runs ----

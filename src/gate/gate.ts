@@ -1,4 +1,3 @@
-import { findMetric, isProtocolName, splitMetricName } from "../metrics/names.js";
 import type { RunResult } from "../metrics/types.js";
 import { formatChange, formatValue } from "../report/format.js";
 import type { Scenario } from "../scenario/types.js";
@@ -9,6 +8,7 @@ import {
   type Comparison,
   type ComparisonRow,
   compareResults,
+  isToleranceKey,
   parseTolerance,
   type Spread,
 } from "./compare.js";
@@ -154,10 +154,4 @@ export function parseTolerances(flags: readonly string[]): Record<string, number
     tolerances[key] = fraction;
   }
   return tolerances;
-}
-
-function isToleranceKey(key: string): boolean {
-  if (key === "timing" || key === "rate" || findMetric(key) !== undefined) return true;
-  const { protocol, path } = splitMetricName(key);
-  return isProtocolName(protocol) && findMetric(path) !== undefined;
 }

@@ -3,6 +3,7 @@
  * defaults, units to numbers, and the checks a JSON Schema cannot express
  * (relations between fields).
  */
+import { isToleranceKey } from "../gate/compare.js";
 import { thresholdProblems } from "../gate/thresholds.js";
 import { PROTOCOLS, type ProtocolName } from "../shared/protocol.js";
 import { readFaults } from "./faults.js";
@@ -106,6 +107,7 @@ export function normaliseScenario(
     faults: [],
     generator: { maxEventLoopDelayMs: read.duration("generator.maxEventLoopDelay", 50) },
     thresholds: read.value("thresholds", {}),
+    tolerances: {},
   };
 
   const problem = (path: string, text: string) => problems.push({ path, text });
@@ -199,7 +201,31 @@ export function normaliseScenario(
       if (!isBad(found.entryPath)) problems.push({ path: found.path, text: found.text });
     }
   }
+  scenario.tolerances = readTolerances(doc.tolerances, isBad, problems);
   return { scenario, problems };
+}
+
+/** `tolerances:` as fractions; the schema checked the percent syntax, this checks the keys. */
+function readTolerances(
+  raw: unknown,
+  isBad: (path: string) => boolean,
+  problems: Problem[],
+): Record<string, number> {
+  const tolerances: Record<string, number> = {};
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return tolerances;
+  for (const [key, value] of Object.entries(raw)) {
+    const path = `tolerances[${JSON.stringify(key)}]`;
+    if (isBad(path) || typeof value !== "string") continue;
+    if (!isToleranceKey(key)) {
+      problems.push({
+        path,
+        text: `expected timing, rate, a metric (latency.p99) or a full metric name (websocket.latency.p99), found "${key}" (see \`rtbench metrics\`)`,
+      });
+      continue;
+    }
+    tolerances[key] = Number.parseFloat(value) / 100;
+  }
+  return tolerances;
 }
 
 /**

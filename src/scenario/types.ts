@@ -40,6 +40,8 @@ export interface Scenario {
   generator: GeneratorOptions;
   /** Metric path (or `*.metric`) -> condition, e.g. `"websocket.latency.p99": "< 50ms"`. */
   thresholds: Record<string, string>;
+  /** Relative tolerances (fractions) for baseline comparisons, by kind, metric or full name. */
+  tolerances: Record<string, number>;
 }
 
 export interface ServerOptions {

@@ -247,7 +247,11 @@ async function runGated(
   const { record, outcomes, comparison } = evaluateGate(final, {
     thresholds: scenario.thresholds,
     baseline: gate.baseline,
-    compare: gate.compare,
+    // Flags win over the scenario's own tolerances.
+    compare: {
+      ...gate.compare,
+      tolerances: { ...scenario.tolerances, ...gate.compare.tolerances },
+    },
   });
   if (outcomes !== null || comparison !== null) final.gate = record;
 
