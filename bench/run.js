@@ -55,7 +55,7 @@ if (what === "sweep" || what === "all") {
   const summary = {};
   for (const protocol of ["websocket", "sse", "long-poll", "short-poll"]) {
     let healthy = 0;
-    for (const count of [2500, 5000, 10000, 15000]) {
+    for (const count of [1000, 2500, 5000, 10000, 15000]) {
       const file = scenarioFile(
         `sweep-${protocol}-${count}`,
         `name: sweep-${protocol}-${count}\nprotocols: [${protocol}]\nclients: { count: ${count}, rampUp: 20s, channels: 1 }\npublish: { rate: 2/s }\nduration: 20s\nwarmup: 5s\ndrain: 10s\nshortPoll: { interval: 5s }\n`,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { startReferenceServer } from "../reference-server/index.js";
 import { runScenario } from "../src/load/run.js";
 import type { ProtocolResult } from "../src/metrics/types.js";
 import { parseScenario } from "../src/scenario/load.js";
@@ -83,11 +84,11 @@ drain: 500ms
       "latency-shift.yaml",
     );
     const delayMs = 40;
-    const plain = await runScenario(base);
-    const delayed = await runScenario({
-      ...base,
-      server: { ...base.server, deliveryDelayMs: delayMs },
-    });
+    // Side by side, so whatever else the machine is doing weighs on both alike.
+    const [plain, delayed] = await Promise.all([
+      runScenario(base),
+      runScenario({ ...base, server: { ...base.server, deliveryDelayMs: delayMs } }),
+    ]);
     for (const protocol of ["websocket", "sse"] as const) {
       const shift =
         (delayed.protocols[protocol]?.latency.p50 ?? 0) -
@@ -96,6 +97,40 @@ drain: 500ms
         Math.abs(shift - delayMs),
         `${protocol}: median moved by ${shift} ms`,
       ).toBeLessThanOrEqual(2);
+    }
+  });
+});
+
+describe("rtbench run against a target", () => {
+  it("measures a server it did not start, and does not report that server's cost", async () => {
+    const server = await startReferenceServer();
+    try {
+      const scenario = parseScenario(
+        `
+name: target
+protocols: [sse, websocket]
+target: ${server.url}
+clients: { count: 20, channels: 2, rampUp: 200ms }
+publish: { rate: 20/s }
+duration: 2s
+warmup: 500ms
+drain: 1s
+`,
+        "target.yaml",
+      );
+      const result = await runScenario(scenario);
+      expect(result.setup.broker).toBe("external");
+      expect(result.setup.target).toEqual([server.url]);
+      for (const protocol of ["sse", "websocket"] as const) {
+        const r = result.protocols[protocol] as ProtocolResult;
+        expect(r.connected).toBe(20);
+        expect(r.expected).toBe(r.published * 10);
+        expect(r.lost).toBe(0);
+        expect(r.server.cpuSecondsPer1kDeliveries).toBeNull();
+        expect(r.server.rssBytesPerConnection).toBeNull();
+      }
+    } finally {
+      await server.close();
     }
   });
 });
