@@ -8,7 +8,8 @@ Exit codes:
   0  success
   1  a threshold or the regression check failed
   2  bad input (scenario file, flags, result file)
-  3  the run itself failed (server would not start, Redis unreachable)`;
+  3  the run itself failed (server would not start, Redis unreachable)
+  130  interrupted (Ctrl-C); rtbench run writes a partial result first`;
 
 /** Runs the CLI with `argv` (as process.argv) and resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {

@@ -75,7 +75,7 @@ export function runCommand(): Command {
     .description("run scenario files, once per protocol, and print the comparison table")
     .argument("<files...>", "scenario files (YAML or JSON)")
     .option("--protocols <list>", `comma-separated subset of ${PROTOCOLS.join(",")}`)
-    .option("--duration <duration>", "override the measured duration (e.g. 20s)")
+    .option("--duration <duration>", "override the scenario's duration, warmup included (e.g. 20s)")
     .addOption(new Option("--out <dir>", "where result JSON files are written").default("results"))
     .option("--json", "print the result JSON to stdout instead of the table")
     .option("--quiet", "no progress line and no notices on stderr")
