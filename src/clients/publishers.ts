@@ -1,9 +1,10 @@
-import { type NetConnectOpts, connect as netConnect, type Socket } from "node:net";
+import type { connect as netConnect } from "node:net";
 import type { Pool } from "undici";
 import WebSocket, { type RawData } from "ws";
 import type { Message, ServerFrame } from "../shared/protocol.js";
 import { createTrackedPool, errorText, routePath } from "./http.js";
 import type { ClientContext } from "./types.js";
+import { closeWebSocket, trackedConnection } from "./ws-socket.js";
 
 /**
  * Sends messages to the server and returns the id it assigned. The context
@@ -117,14 +118,14 @@ class ChannelSocket {
   constructor(
     baseUrl: string,
     private readonly channel: string,
-    private readonly context: ClientContext,
+    context: ClientContext,
   ) {
     const url = new URL(routePath(baseUrl, "websocket", channel), baseUrl);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     context.counters.requests++; // the upgrade request
     this.ws = new WebSocket(url, {
       perMessageDeflate: false,
-      createConnection: this.createConnection as typeof netConnect,
+      createConnection: trackedConnection(context.sockets) as typeof netConnect,
     });
     this.opened = new Promise<void>((resolve, reject) => {
       this.ws.once("open", resolve);
@@ -172,18 +173,9 @@ class ChannelSocket {
     if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
     return new Promise((resolve) => {
       this.ws.once("close", () => resolve());
-      if (this.ws.readyState === WebSocket.OPEN) this.ws.close(1000);
-      else this.ws.terminate();
-      // A server that never answers the close frame must not hold close() up.
-      setTimeout(() => this.ws.terminate(), 2_000).unref();
+      closeWebSocket(this.ws);
     });
   }
-
-  private readonly createConnection = (options: NetConnectOpts): Socket => {
-    const socket = netConnect(options);
-    this.context.sockets.track(socket);
-    return socket;
-  };
 
   private readonly onFrame = (data: RawData, isBinary: boolean): void => {
     if (isBinary) return;

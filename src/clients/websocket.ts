@@ -1,14 +1,13 @@
-import { type NetConnectOpts, connect as netConnect, type Socket } from "node:net";
+import type { connect as netConnect } from "node:net";
 import { performance } from "node:perf_hooks";
 import WebSocket, { type RawData } from "ws";
 import type { ServerFrame } from "../shared/protocol.js";
 import { queryString, routePath } from "./http.js";
 import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } from "./types.js";
+import { closeWebSocket, trackedConnection } from "./ws-socket.js";
 
 /** Serialised once: every app-level ping gets the same bytes back. */
 const PONG_FRAME = JSON.stringify({ type: "pong" });
-/** How long close() waits for the server's close frame before cutting the socket. */
-const CLOSE_HANDSHAKE_TIMEOUT_MS = 2_000;
 
 /**
  * A WebSocket subscriber over `ws`, without per-message deflate (browsers
@@ -51,7 +50,7 @@ export class WebSocketClient implements TransportClient {
         handshakeTimeout: this.options.requestTimeoutMs,
         // Our own connect, so the socket is tracked from its first byte, upgrade included.
         // ws always passes an options object; the cast covers net.connect's other overloads.
-        createConnection: this.createConnection as typeof netConnect,
+        createConnection: trackedConnection(this.context.sockets) as typeof netConnect,
       });
       this.ws = ws;
       ws.once("open", () => {
@@ -88,17 +87,8 @@ export class WebSocketClient implements TransportClient {
     this.closed = true;
     const ws = this.ws;
     if (!ws) return;
-    if (ws.readyState === WebSocket.OPEN) {
-      ws.close(1000);
-      setTimeout(terminate, CLOSE_HANDSHAKE_TIMEOUT_MS, ws).unref();
-    } else ws.terminate();
+    closeWebSocket(ws);
   }
-
-  private readonly createConnection = (options: NetConnectOpts): Socket => {
-    const socket = netConnect(options);
-    this.context.sockets.track(socket);
-    return socket;
-  };
 
   private readonly onFrame = (data: RawData, isBinary: boolean): void => {
     if (isBinary) return;
@@ -137,10 +127,6 @@ export class WebSocketClient implements TransportClient {
     this.ws?.terminate();
     if (this.ready) this.handlers.onBreak(reason);
   }
-}
-
-function terminate(ws: WebSocket): void {
-  ws.terminate();
 }
 
 export function createWebSocketClient(options: ClientOptions): TransportClient {
