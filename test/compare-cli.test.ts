@@ -50,6 +50,19 @@ describe("rtbench compare (CLI)", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  it("report renders a saved result as HTML, and refuses a file that is not a result", () => {
+    const html = rtbench("report", file("baseline.json"), "--format", "html");
+    expect(html.code, html.stderr).toBe(0);
+    expect(html.stdout).toMatch(/^<!doctype html>/);
+    expect(html.stdout).toContain("<td>latency p99 ms</td>");
+    const table = rtbench("report", file("baseline.json"));
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/SSE\s+WebSocket/);
+    const bad = rtbench("report", file("garbage.json"));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("garbage.json");
+  });
+
   it("exits 1 and names the metric when a metric regressed", () => {
     const summary = file("summary.md");
     const { code, stdout, stderr } = rtbench(

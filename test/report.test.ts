@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { compareResults } from "../src/gate/compare.js";
 import { evaluateThresholds } from "../src/gate/thresholds.js";
 import { formatNumber } from "../src/report/format.js";
+import { renderHtml } from "../src/report/html.js";
 import {
   renderComparisonMarkdown,
   renderMarkdown,
@@ -150,5 +151,24 @@ describe("threshold and comparison reports", () => {
     expect(md).toMatch(
       /\| `websocket\.latency\.p99` \| [\d.]+ ms \| [\d.]+ ms \| \+\d+% \| ❌ \*\*REGRESSED\*\* \|/,
     );
+  });
+});
+
+describe("HTML report", () => {
+  it("holds every protocol column and row, escapes text and shows the banners", () => {
+    const result = makeResult({
+      overrides: {
+        reliable: false,
+        scenario: { name: "<chat & co>", file: null, sha256: null },
+      },
+    });
+    const html = renderHtml(result);
+    expect(html).toMatch(/^<!doctype html>/);
+    for (const label of ["short poll", "long poll", "SSE", "WebSocket", ...ROW_LABELS]) {
+      expect(html).toContain(`>${label.replace(/&/g, "&amp;")}<`);
+    }
+    expect(html).toContain("&lt;chat &amp; co&gt;");
+    expect(html).not.toContain("<chat");
+    expect(html).toMatch(/class="loud">UNRELIABLE/);
   });
 });

@@ -45,8 +45,9 @@ export function countDeliveries(
     const inWindow = (records[i] ?? []).filter(
       (r) => r.dueMs >= window.startMs && r.dueMs < window.endMs,
     );
-    published += inWindow.length;
     const acked = inWindow.filter((r) => r.acked === true);
+    // Published means acknowledged by the server; the rest failed (or never got an answer).
+    published += acked.length;
     publishFailed += inWindow.length - acked.length;
     ackedByChannel.set(channel, acked);
   });

@@ -58,11 +58,16 @@ export interface ProtocolResult {
   clients: number;
   /** Clients that became ready at least once. */
   connected: number;
+  /** Messages scheduled in the measured window that the server acknowledged. */
   published: number;
+  /** Messages scheduled in the window that were refused or never acknowledged (5 s). */
   publishFailed: number;
+  /** Per subscriber, the acknowledged messages of its channel it should receive (design.md). */
   expected: number;
+  /** Expected messages received at least once: delivered + lost = expected. */
   delivered: number;
   lost: number;
+  /** Extra copies received by one subscriber. */
   duplicates: number;
   reordered: number;
   latency: HistogramSummary;

@@ -1,11 +1,19 @@
 import type { Command } from "commander";
 import { compareCommand } from "./compare.js";
 import { metricsCommand } from "./metrics.js";
+import { reportCommand } from "./report.js";
 import { runCommand } from "./run.js";
 import { serveCommand } from "./serve.js";
 import { validateCommand } from "./validate.js";
 
 /** Every subcommand, one file each. */
 export function commands(): Command[] {
-  return [runCommand(), serveCommand(), validateCommand(), compareCommand(), metricsCommand()];
+  return [
+    runCommand(),
+    serveCommand(),
+    validateCommand(),
+    compareCommand(),
+    reportCommand(),
+    metricsCommand(),
+  ];
 }
