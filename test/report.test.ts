@@ -172,3 +172,22 @@ describe("HTML report", () => {
     expect(html).toMatch(/class="loud">UNRELIABLE/);
   });
 });
+
+describe("unreliable banner", () => {
+  it("says when a generator process died, not that the event loop was slow", () => {
+    const base = makeResult({ protocols: { websocket: {} } });
+    const ws = base.protocols.websocket as NonNullable<typeof base.protocols.websocket>;
+    const result = {
+      ...base,
+      reliable: false,
+      protocols: {
+        websocket: { ...ws, generator: { ...ws.generator, reliable: false, missingShards: 1 } },
+      },
+    };
+    const table = renderTable(result);
+    expect(table).toContain(
+      "UNRELIABLE: 1 generator process(es) died or did not report on WebSocket",
+    );
+    expect(table).not.toContain("event-loop delay");
+  });
+});

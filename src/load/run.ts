@@ -298,9 +298,12 @@ async function runProtocol(
       },
       generator: {
         eventLoopDelayP99: generatorP99,
+        // A shard that never reported took its clients' numbers with it.
         reliable:
+          missing.length === 0 &&
           generatorP99 <= scenario.generator.maxEventLoopDelayMs &&
           publisher.maxLagMs <= scenario.generator.maxEventLoopDelayMs,
+        missingShards: missing.length,
         eventLoopDelayLimitMs: scenario.generator.maxEventLoopDelayMs,
         processes: reports.length + 1,
         publisherMaxLagMs: publisher.maxLagMs,

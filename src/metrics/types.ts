@@ -91,6 +91,8 @@ export interface ProtocolResult {
     publisherMaxLagMs: number;
     /** The scenario's limit behind `reliable`, so reports can say "p99 X ms > limit Y ms". */
     eventLoopDelayLimitMs?: number;
+    /** Shard processes that died or did not report: their clients are missing from every number. */
+    missingShards?: number;
   };
   /** Connection attempts that failed (each is retried). */
   connectFailures: number;

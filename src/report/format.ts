@@ -228,6 +228,13 @@ function unreliableLine(result: RunResult): string {
     if (g.eventLoopDelayLimitMs !== undefined) limitMs = g.eventLoopDelayLimitMs;
   }
   const on = unhealthy.map((p) => PROTOCOL_LABELS[p]).join(", ");
+  const missingShards = unhealthy.reduce(
+    (n, p) => n + ((result.protocols[p] as ProtocolResult).generator.missingShards ?? 0),
+    0,
+  );
+  if (missingShards > 0) {
+    return `UNRELIABLE: ${missingShards} generator process(es) died or did not report on ${on}; their clients are missing from the numbers`;
+  }
   if (limitMs !== undefined && worstDelayMs <= limitMs && worstLagMs > limitMs) {
     return `UNRELIABLE: publisher fell up to ${formatNumber(worstLagMs)} ms behind schedule > limit ${formatNumber(limitMs)} ms on ${on}; numbers may be distorted`;
   }
