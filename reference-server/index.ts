@@ -62,6 +62,7 @@ export async function startReferenceServer(
   const connections = {} as Record<ProtocolName, Set<LiveConnection>>;
   for (const transport of PROTOCOLS) connections[transport] = new Set();
 
+  let presenceFailing = false;
   const ctx: ServerContext = {
     broker,
     hub: new Hub(broker, { deliveryDelayMs: options.deliveryDelayMs ?? 0 }),
@@ -71,9 +72,22 @@ export async function startReferenceServer(
     pollSockets: new Set(),
     touchPresence(channel, user) {
       if (user === null) return;
-      broker.touchPresence(channel, user, settings.presenceTtlMs).catch((error: unknown) => {
-        process.stderr.write(`presence on ${channel}: ${String(error)}\n`);
-      });
+      // Presence is best effort: one line when it starts failing and one when it works
+      // again, not one per heartbeat of every client while the broker is away.
+      broker.touchPresence(channel, user, settings.presenceTtlMs).then(
+        () => {
+          if (!presenceFailing) return;
+          presenceFailing = false;
+          process.stderr.write("presence updates work again\n");
+        },
+        (error: unknown) => {
+          if (presenceFailing) return;
+          presenceFailing = true;
+          process.stderr.write(
+            `presence updates failing (first on ${channel}): ${String(error)}\n`,
+          );
+        },
+      );
     },
   };
 

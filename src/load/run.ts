@@ -130,7 +130,11 @@ async function runProtocol(
   const publishers: Publisher[] = [];
   const loopDelay = startLoopDelayMonitor();
   try {
-    if (!scenario.target) servers = await startServers(scenario, redisUrl);
+    if (!scenario.target) {
+      servers = await startServers(scenario, redisUrl, (line) =>
+        options.log?.(`${protocol}: ${line}`),
+      );
+    }
     const urls = scenario.target ? scenario.target.urls : (servers as ServerSet).urls;
     await waitHealthy(urls);
     const baseline = scenario.target ? null : await sampleServers(urls);
@@ -291,10 +295,7 @@ async function runProtocol(
           cpuStart && atEnd && counts.delivered > 0
             ? (atEnd.cpuSeconds - cpuStart.cpuSeconds) / (counts.delivered / 1000)
             : null,
-        rssBytesPerConnection:
-          baseline && atEnd && connected > 0
-            ? (atEnd.rssBytes - baseline.rssBytes) / connected
-            : null,
+        rssBytesPerConnection: rssPerConnection(baseline, atEnd, connected),
       },
       generator: {
         eventLoopDelayP99: generatorP99,
@@ -321,6 +322,24 @@ async function runProtocol(
     await pool?.stop();
     await servers?.stop();
   }
+}
+
+/**
+ * Server memory per connection: RSS growth from before the clients to the end
+ * of the window, divided by connections. Below a few hundred connections the
+ * allocator's own ups and downs (megabytes) swamp what connections cost, and
+ * a shrinking RSS says nothing about them: then it is not reported.
+ */
+const MIN_CONNECTIONS_FOR_RSS = 500;
+
+function rssPerConnection(
+  before: ServerSample | null,
+  after: ServerSample | null,
+  connections: number,
+): number | null {
+  if (!before || !after || connections < MIN_CONNECTIONS_FOR_RSS) return null;
+  const growth = after.rssBytes - before.rssBytes;
+  return growth > 0 ? growth / connections : null;
 }
 
 function reconnectPolicyFor(scenario: Scenario, protocol: ProtocolName) {

@@ -54,6 +54,8 @@ interface Instance {
 export async function startServers(
   scenario: Scenario,
   redisUrl: string | null,
+  /** Receives what the instances print on stderr (Redis connection lost and back, errors). */
+  log: (line: string) => void = () => {},
 ): Promise<ServerSet> {
   const entry = compiledEntry("reference-server/main.js");
   const { server } = scenario;
@@ -85,7 +87,7 @@ export async function startServers(
       ];
       if (server.broker === "redis" && redisUrl) args.push("--redis-url", redisUrl);
       const name = `server instance ${i}`;
-      const { handle, url } = await spawnInstance(name, args);
+      const { handle, url } = await spawnInstance(name, args, log);
       return { name, args, url, handle, paused: false };
     }),
   );
@@ -96,12 +98,13 @@ export async function startServers(
     const reason = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
     throw runFailed(`the reference server would not start: ${reason}`, failed.reason);
   }
-  return new ControlledServers(ok);
+  return new ControlledServers(ok, log);
 }
 
 async function spawnInstance(
   name: string,
   args: string[],
+  log: (line: string) => void,
 ): Promise<{ handle: ChildHandle; url: string }> {
   const { handle, match } = await startChild({
     name,
@@ -109,6 +112,7 @@ async function spawnInstance(
     args,
     detached: true,
     readyPattern: READY_LINE,
+    onStderr: (line) => log(`${name}: ${line}`),
   });
   return { handle, url: match[1] as string };
 }
@@ -121,7 +125,10 @@ class ControlledServers implements ServerSet {
   readonly urls: string[];
   private stopped = false;
 
-  constructor(private readonly set: Instance[]) {
+  constructor(
+    private readonly set: Instance[],
+    private readonly log: (line: string) => void,
+  ) {
     this.urls = set.map((instance) => instance.url);
   }
 
@@ -143,7 +150,7 @@ class ControlledServers implements ServerSet {
     }
     let started: { handle: ChildHandle; url: string };
     try {
-      started = await spawnInstance(instance.name, instance.args);
+      started = await spawnInstance(instance.name, instance.args, this.log);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw runFailed(
