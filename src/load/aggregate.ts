@@ -1,9 +1,7 @@
-import type { HdrHistogram } from "../metrics/histogram.js";
 import {
   createLatencyHistogram,
-  decodeHistogram,
-  mergeHistograms,
   recordMs,
+  summarizeEncoded,
   summarizeHistogram,
 } from "../metrics/histogram.js";
 import { SeqTracker } from "../metrics/seq-tracker.js";
@@ -85,8 +83,7 @@ export function mergeField(
   reports: ShardReport[],
   field: "latency" | "latencyFromSend" | "connect" | "reconnect" | "outage",
 ): HistogramSummary {
-  const histograms: HdrHistogram[] = reports.map((r) => decodeHistogram(r[field]));
-  return summarizeHistogram(mergeHistograms(histograms));
+  return summarizeEncoded(reports.map((r) => r[field]));
 }
 
 /** Reconnect behaviour over all shards (design.md "reconnect time", "outage"). */

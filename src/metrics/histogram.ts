@@ -24,9 +24,6 @@ export interface LatencyHistogram {
   negativeClamped: number;
 }
 
-/** Alias used by the load aggregator. */
-export type HdrHistogram = LatencyHistogram;
-
 const US_PER_MS = 1000;
 
 function buildHdr(): Histogram {

@@ -1,0 +1,35 @@
+/**
+ * rtbench as a library: the same pieces the CLI uses, for scripts and other
+ * test harnesses.
+ *
+ *   import { loadScenario, runScenario, renderTable } from "rtbench";
+ *   const result = await runScenario(await loadScenario("scenarios/quickstart.yaml"));
+ *   console.log(renderTable(result));
+ */
+export {
+  type ReferenceServerOptions,
+  type RunningServer,
+  startReferenceServer,
+} from "../reference-server/index.js";
+export {
+  type CompareOptions,
+  type Comparison,
+  compareResults,
+  medianResult,
+} from "./gate/compare.js";
+export { readResultFile } from "./gate/result-file.js";
+export {
+  evaluateThresholds,
+  type ThresholdOutcome,
+  validateThresholds,
+} from "./gate/thresholds.js";
+export { type RunOptions, type RunProgress, runScenario } from "./load/run.js";
+export { getMetric, listMetrics, type MetricInfo } from "./metrics/names.js";
+export type { HistogramSummary, ProtocolResult, RunResult } from "./metrics/types.js";
+export { renderHtml } from "./report/html.js";
+export { renderMarkdown } from "./report/markdown.js";
+export { renderTable } from "./report/table.js";
+export { loadScenario, parseScenario } from "./scenario/load.js";
+export type { Fault, ReconnectPolicy, Scenario } from "./scenario/types.js";
+export { type ErrorCode, EXIT_CODES, RtbenchError } from "./shared/errors.js";
+export { PROTOCOLS, type ProtocolName } from "./shared/protocol.js";
