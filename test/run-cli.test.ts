@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { RunResult } from "../src/metrics/types.js";
+import { freePort } from "../src/util/net.js";
 import { RTBENCH_BIN, runRtbench } from "./helpers/cli.js";
 
 /** What a user sees: the real bin/rtbench.js in its own process. */
@@ -56,6 +57,22 @@ describe("rtbench run (CLI)", () => {
     const [result] = await resultFiles(out);
     expect(result?.status).toBe("complete");
     expect(result?.protocols.websocket?.lost).toBe(0);
+  });
+
+  it("exits 3 with one clear line when the run cannot start its servers", async () => {
+    const file = join(dir, "redis-down.yaml");
+    await writeFile(
+      file,
+      "name: redis-down\nprotocols: [websocket]\nserver: { instances: 2, broker: redis }\nclients: { count: 4, channels: 1 }\nduration: 1s\nwarmup: 0\n",
+    );
+    const closedPort = await freePort(); // nothing listens there
+    const { code, stderr } = await runRtbench(["run", file, "--out", join(dir, "out-failed")], {
+      env: { REDIS_URL: `redis://127.0.0.1:${closedPort}` },
+    });
+    expect(code).toBe(3);
+    expect(stderr).toMatch(/error: the run failed: .*cannot connect to redis:\/\/127\.0\.0\.1:\d+/);
+    expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(stderr).not.toContain("Unhandled error event");
   });
 
   it("Ctrl-C stops the run, leaves no child process and writes a partial result", async () => {

@@ -28,12 +28,20 @@ export async function createRedisBroker(options: RedisBrokerOptions): Promise<Br
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const commands = connection(options.url) as ScriptedRedis;
   const subscriber = connection(options.url);
+  // Without a listener ioredis prints every connection error with a stack
+  // ("Unhandled error event"); keep the first one for the message instead.
+  let firstError: string | undefined;
+  const remember = (error: Error) => {
+    firstError ??= error.message;
+  };
+  commands.on("error", remember);
+  subscriber.on("error", remember);
   try {
     await Promise.all([commands.connect(), subscriber.connect()]);
   } catch (error) {
     commands.disconnect();
     subscriber.disconnect();
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = firstError ?? (error instanceof Error ? error.message : String(error));
     throw new RtbenchError(
       "RUN_FAILED",
       `redis broker: cannot connect to ${options.url}: ${reason}`,
@@ -42,6 +50,8 @@ export async function createRedisBroker(options: RedisBrokerOptions): Promise<Br
       },
     );
   }
+  commands.off("error", remember);
+  subscriber.off("error", remember);
   commands.defineCommand("rtbenchPublish", { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
   commands.defineCommand("rtbenchRead", { numberOfKeys: 2, lua: READ_SCRIPT });
   commands.defineCommand("rtbenchTouchPresence", { numberOfKeys: 1, lua: TOUCH_PRESENCE_SCRIPT });

@@ -61,7 +61,9 @@ const START_DELAY_MS = 300;
 /**
  * Runs the scenario once per protocol and returns the result document. When
  * `signal` aborts, the run stops at once, collects what the shards measured
- * so far, and returns it with status "partial".
+ * so far, and returns it with status "partial". When something fails (a
+ * server that will not start, Redis that cannot be started), it returns what
+ * the protocols before the failure measured, with status "failed" and `error`.
  */
 export async function runScenario(
   scenario: Scenario,
@@ -88,20 +90,28 @@ export async function runScenario(
     }
     for (const protocol of scenario.protocols) {
       if (signal.aborted) break;
-      result.protocols[protocol] = await runProtocol(
-        scenario,
-        protocol,
-        redisUrl,
-        redis,
-        signal,
-        options,
-      );
+      try {
+        result.protocols[protocol] = await runProtocol(
+          scenario,
+          protocol,
+          redisUrl,
+          redis,
+          signal,
+          options,
+        );
+      } catch (error) {
+        result.error = `${protocol}: ${error instanceof Error ? error.message : String(error)}`;
+        break;
+      }
     }
+  } catch (error) {
+    result.error = error instanceof Error ? error.message : String(error);
   } finally {
     await redis?.stop();
   }
   result.finishedAt = new Date().toISOString();
-  result.status = signal.aborted ? "partial" : "complete";
+  // A failed run still returns what the protocols before the failure measured.
+  result.status = result.error !== undefined ? "failed" : signal.aborted ? "partial" : "complete";
   result.reliable = Object.values(result.protocols).every((p) => p.generator.reliable);
   return result;
 }

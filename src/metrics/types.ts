@@ -22,6 +22,8 @@ export interface RunResult {
   finishedAt: string;
   /** `partial` when the run was interrupted (Ctrl-C, crash) and holds what was measured so far. */
   status: "complete" | "partial" | "failed";
+  /** Why the run failed (status "failed"). */
+  error?: string;
   /** False if any protocol's generator was unhealthy: its numbers are not trustworthy. */
   reliable: boolean;
   /** What the run did, so a reader knows what the numbers describe. */

@@ -30,7 +30,7 @@ import { renderComparisonTable, renderTable, renderThresholdTable } from "../../
 import { loadScenario } from "../../scenario/load.js";
 import type { Scenario } from "../../scenario/types.js";
 import { parseDuration } from "../../scenario/units.js";
-import { badInput } from "../../shared/errors.js";
+import { badInput, runFailed } from "../../shared/errors.js";
 import { PROTOCOLS, type ProtocolName } from "../../shared/protocol.js";
 import { stopAllChildren } from "../../util/children.js";
 import { redisServerAvailable } from "../../util/redis-server.js";
@@ -221,6 +221,10 @@ async function runGated(
       process.stderr.write(`${scenario.name}: run ${i} of ${gate.repeat}\n`);
     }
     const result = await measure(scenario, notes, flags);
+    if (result.status === "failed") {
+      await reportFailure(result, flags);
+      throw runFailed(`the run failed: ${result.error ?? "unknown error"}`);
+    }
     runs.push(result);
     if (result.status === "partial") break;
     if (gate.repeat > 1) {
@@ -266,6 +270,18 @@ async function runGated(
   if (interrupted) return "interrupted";
   printFailures(outcomes, comparison, gate.baseline?.file);
   return record.passed ? "passed" : "failed";
+}
+
+/**
+ * A run that failed part-way (a server that would not start for the third
+ * protocol) still shows and keeps what the protocols before it measured.
+ */
+async function reportFailure(result: RunResult, flags: RunFlags): Promise<void> {
+  if (Object.keys(result.protocols).length === 0) return;
+  const file = await writeResult(result, flags.out, "-failed");
+  if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else process.stdout.write(`${renderTable(result, { color: process.stdout.isTTY === true })}\n`);
+  if (!flags.quiet) process.stderr.write(`result written to ${file}\n`);
 }
 
 interface GateReport {
