@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { freePort } from "../src/util/net.js";
 import { compiledEntry, packageRoot } from "../src/util/paths.js";
-import { redisServerAvailable } from "../src/util/redis-server.js";
+import { itRedis } from "./helpers/redis.js";
 import { WsCollector } from "./server-helpers.js";
 
 const BIN = join(packageRoot, "bin", "rtbench.js");
@@ -143,7 +143,7 @@ describe("rtbench serve", () => {
     }
   });
 
-  it.runIf(redisServerAvailable())(
+  itRedis(
     "--broker redis starts its own redis-server, shares messages, and stops it too",
     async () => {
       const port = await freePortPair();

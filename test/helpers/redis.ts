@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe } from "vitest";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import {
   type RedisServer,
   redisServerAvailable,
@@ -57,4 +57,16 @@ export function describeRedis(name: string, fn: (redis: RedisFixture) => void): 
     });
     fn(fixture);
   });
+}
+
+/**
+ * A single test that needs redis-server on PATH (it starts its own): skipped
+ * with the reason in its name when missing, unless RTBENCH_REQUIRE_REDIS=1.
+ */
+export function itRedis(name: string, fn: () => Promise<void>, timeoutMs?: number): void {
+  if (!redisServerAvailable() && process.env.RTBENCH_REQUIRE_REDIS !== "1") {
+    it.skip(`${name} (${SKIP_REASON})`, fn);
+    return;
+  }
+  it(name, fn, timeoutMs);
 }
