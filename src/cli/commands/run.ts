@@ -197,11 +197,26 @@ function prepare(scenario: Scenario, flags: RunFlags): { scenario: Scenario; not
   ) {
     return { scenario, notes: [] };
   }
-  const note = `redis-server is not installed: running on the in-memory broker with 1 instance instead of ${scenario.server.instances} over Redis (install redis-server to measure fan-out)`;
-  if (!flags.quiet) process.stderr.write(`notice: ${note}\n`);
+  const notes = [
+    `redis-server is not installed: running on the in-memory broker with 1 instance instead of ${scenario.server.instances} over Redis (install redis-server to measure fan-out)`,
+  ];
+  // Faults on instances or a Redis that this run does not have cannot fire.
+  const faults = scenario.faults.filter(
+    (f) => f.action !== "redis-restart" && !(typeof f.instance === "number" && f.instance > 0),
+  );
+  if (faults.length < scenario.faults.length) {
+    notes.push(
+      `${scenario.faults.length - faults.length} fault(s) skipped: they need Redis or a second instance`,
+    );
+  }
+  if (!flags.quiet) for (const note of notes) process.stderr.write(`notice: ${note}\n`);
   return {
-    scenario: { ...scenario, server: { ...scenario.server, broker: "memory", instances: 1 } },
-    notes: [note],
+    scenario: {
+      ...scenario,
+      server: { ...scenario.server, broker: "memory", instances: 1 },
+      faults,
+    },
+    notes,
   };
 }
 
