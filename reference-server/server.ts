@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from "node:stream";
 import type { ServerContext } from "./context.js";
 import { discardRequest, HttpError, parseChannel, sendError } from "./http.js";
-import { handleDrop, trackPollSocket } from "./transports/admin.js";
+import { handleDrop, handleHeartbeatTimeouts, trackPollSocket } from "./transports/admin.js";
 import { handleHealth, handleMetrics } from "./transports/health.js";
 import { handleLongPoll } from "./transports/long-poll.js";
 import { handlePresence } from "./transports/presence.js";
@@ -90,6 +90,10 @@ async function route(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
   if (path === "/admin/drop" && ctx.settings.admin) {
     allow(method, path, "POST");
     return handleDrop(ctx, req, res);
+  }
+  if (path === "/admin/heartbeat-timeouts" && ctx.settings.admin) {
+    allow(method, path, "GET");
+    return handleHeartbeatTimeouts(ctx, res);
   }
   throw new HttpError(404, `no route for ${method} ${path}`);
 }

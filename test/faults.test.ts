@@ -34,6 +34,7 @@ function inject(
   return startFaults(scenario.faults, {
     servers: set,
     redis,
+    clients: null,
     startMs: monoMs(),
     seed: scenario.seed,
     signal,

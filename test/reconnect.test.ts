@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { runScenario } from "../src/load/run.js";
 import type { ProtocolResult } from "../src/metrics/types.js";
 import { parseScenario } from "../src/scenario/load.js";
+import type { RtbenchError } from "../src/shared/errors.js";
 import { PROTOCOLS } from "../src/shared/protocol.js";
 import { describeRedis } from "./helpers/redis.js";
 
@@ -134,5 +135,55 @@ reconnect: { initialDelay: 200ms, maxDelay: 1s, jitter: full, resume: true, watc
         expect(r.lost, protocol).toBe(0);
       }
     });
+  });
+});
+
+describe("zombie clients (stall-clients)", () => {
+  it("the server drops silent WebSocket clients after 3 heartbeats; an SSE server cannot tell", async () => {
+    const heartbeatMs = 300;
+    const scenario = parseScenario(
+      `
+name: zombie-clients
+protocols: [websocket, sse]
+server: { heartbeatInterval: ${heartbeatMs}ms }
+clients: { count: 20, channels: 2, rampUp: 200ms }
+publish: { rate: 10/s }
+duration: 5s
+warmup: 500ms
+drain: 2s
+faults:
+  - { at: 1500ms, action: stall-clients, for: 2s }
+reconnect: { initialDelay: 200ms, maxDelay: 1s, resume: true }
+`,
+      "zombie-clients.yaml",
+    );
+    const result = await runScenario(scenario);
+    const ws = result.protocols.websocket as ProtocolResult;
+    const sse = result.protocols.sse as ProtocolResult;
+    // Every WebSocket was dropped by the server, after 3 missed heartbeats and before a 4th + slack.
+    expect(ws.serverStallDetection?.count).toBe(20);
+    expect(ws.serverStallDetection?.min ?? 0).toBeGreaterThanOrEqual(2 * heartbeatMs);
+    expect(ws.serverStallDetection?.max ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(
+      5 * heartbeatMs + 500,
+    );
+    expect(ws.reconnects).toBe(20);
+    // SSE has no client-to-server heartbeat: the server never notices...
+    expect(sse.serverStallDetection?.count).toBe(0);
+    // ...and the clients' own watchdog does not blame the server for their pause.
+    expect(sse.watchdogBreaks).toBe(0);
+    for (const r of [ws, sse]) {
+      expect(r.lost).toBe(0);
+      expect(r.duplicates).toBe(0);
+    }
+  });
+
+  it("stall-clients needs a duration", () => {
+    let details: string[] = [];
+    try {
+      parseScenario("faults:\n  - { at: 1s, action: stall-clients }\n", "bad.yaml");
+    } catch (error) {
+      details = (error as RtbenchError).details;
+    }
+    expect(details.join("\n")).toMatch(/^faults\[0\]\.for: /m);
   });
 });

@@ -28,6 +28,16 @@ export async function handleDrop(
 }
 
 /**
+ * `GET /admin/heartbeat-timeouts`: when this instance dropped connections for
+ * missing heartbeats, as `{"monotonicMs": [...]}` (process.hrtime in ms, a
+ * clock shared by every process on the host), so a load generator on the
+ * same host can time how long the server took to notice zombie clients.
+ */
+export function handleHeartbeatTimeouts(ctx: ServerContext, res: ServerResponse): void {
+  sendJson(res, 200, { monotonicMs: ctx.metrics.heartbeatTimeoutLog });
+}
+
+/**
  * Remembers a socket that carried a poll until it closes, so that a drop
  * reaches pollers between two requests too. Cheap on the hot path: one Set
  * lookup per poll request, one listener per socket.

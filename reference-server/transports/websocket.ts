@@ -121,6 +121,7 @@ class WsSession implements Subscriber, LiveConnection {
 
   heartbeat(): void {
     if (this.missedHeartbeats >= MAX_MISSED_HEARTBEATS) {
+      this.ctx.metrics.recordHeartbeatTimeout();
       this.ws.terminate();
       return;
     }

@@ -137,6 +137,31 @@ export function stallDetection(
   return summarizeHistogram(histogram);
 }
 
+/**
+ * Server-side detection of zombie clients: for each `stall-clients` fault,
+ * the time from the stall to each connection the server dropped for missing
+ * heartbeats, up to `graceMs` after the stall ended (a server busy with the
+ * resumed clients may take a moment). Null when the run had no such fault.
+ */
+export function serverStallDetection(
+  faults: FaultRecord[],
+  faultClockStartMs: number,
+  timeoutsMs: number[],
+  graceMs: number,
+): HistogramSummary | null {
+  const stalls = faults.filter((f) => f.action === "stall-clients");
+  if (stalls.length === 0) return null;
+  const histogram = createLatencyHistogram();
+  for (const stall of stalls) {
+    const firedAtMs = faultClockStartMs + stall.firedAtMs;
+    const endMs = faultClockStartMs + (stall.endedAtMs ?? Number.POSITIVE_INFINITY) + graceMs;
+    for (const atMs of timeoutsMs) {
+      if (atMs >= firedAtMs && atMs <= endMs) recordMs(histogram, atMs - firedAtMs);
+    }
+  }
+  return summarizeHistogram(histogram);
+}
+
 export function sumField<K extends keyof ShardReport>(reports: ShardReport[], field: K): number {
   let total = 0;
   for (const report of reports) total += report[field] as number;

@@ -19,6 +19,8 @@ export interface FaultContext {
   servers: ServerSet;
   /** Null when the run has no Redis of its own (memory broker, or an external REDIS_URL). */
   redis: RedisControl | null;
+  /** The run's own client processes, for `stall-clients`. */
+  clients: { pause(): void; resume(): void } | null;
   /** Monotonic ms (src/util/clock.ts) that `atMs` counts from: the start of ramp-up. */
   startMs: number;
   /** Picks `instance: random` reproducibly. */
@@ -77,7 +79,7 @@ function resolveInstance(
   instanceCount: number,
   random: () => number,
 ): number | "all" | null {
-  if (fault.action === "redis-restart") return null;
+  if (fault.action === "redis-restart" || fault.action === "stall-clients") return null;
   if (fault.instance === "random") return Math.floor(random() * instanceCount);
   return fault.instance;
 }
@@ -125,6 +127,15 @@ async function fire(
       record.endedAtMs = elapsed(ctx);
       return;
     }
+    case "stall-clients": {
+      if (ctx.clients === null) throw new Error("stall-clients needs the run's client processes");
+      ctx.clients.pause();
+      // Resumed on abort too: stopped shards could not report what they measured.
+      await sleep(fault.forMs, signal);
+      ctx.clients.resume();
+      record.endedAtMs = elapsed(ctx);
+      return;
+    }
   }
 }
 
@@ -148,6 +159,8 @@ function describeFault(fault: Fault, instance: number | "all" | null): string {
       return `stall ${where} for ${fault.forMs} ms`;
     case "redis-restart":
       return `stop redis for ${fault.forMs} ms`;
+    case "stall-clients":
+      return `stall the clients (rtbench's own shards) for ${fault.forMs} ms`;
   }
 }
 

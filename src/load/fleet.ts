@@ -54,6 +54,8 @@ export class Fleet {
   private windowStart = { bytesIn: 0, bytesOut: 0, requests: 0, emptyPolls: 0 };
   private windowEnd: typeof this.windowStart | null = null;
   private watchdogTimer: NodeJS.Timeout | null = null;
+  private lastScanMs = 0;
+  private resumedAtMs = 0;
   private closed = false;
 
   constructor(readonly spec: ShardStart) {
@@ -149,7 +151,14 @@ export class Fleet {
 
   private scanForSilence(): void {
     const now = performance.now();
-    for (const subscriber of this.subscribers) subscriber.checkSilence(now, this.watchdogMs);
+    // A scan far later than scheduled means this process itself was not running
+    // (SIGSTOP, a long GC pause): the silence was ours, not the server's, so it
+    // counts only from now on.
+    if (this.lastScanMs > 0 && now - this.lastScanMs > WATCHDOG_SCAN_MS * 4) this.resumedAtMs = now;
+    this.lastScanMs = now;
+    for (const subscriber of this.subscribers) {
+      subscriber.checkSilence(now, this.resumedAtMs, this.watchdogMs);
+    }
   }
 
   private counterSnapshot() {
@@ -303,9 +312,10 @@ class Subscriber implements ClientHandlers {
   }
 
   /** Watchdog: a ready streaming connection silent for longer than `limitMs` is dead. */
-  checkSilence(nowMs: number, limitMs: number): void {
+  checkSilence(nowMs: number, resumedAtMs: number, limitMs: number): void {
     const last = this.client?.lastActivityMs;
-    if (!this.ready || last === undefined || last === 0 || nowMs - last <= limitMs) return;
+    if (!this.ready || last === undefined || last === 0) return;
+    if (nowMs - Math.max(last, resumedAtMs) <= limitMs) return;
     this.fleet.watchdogBreaks++;
     this.onBreak();
   }

@@ -17,6 +17,7 @@ import {
   countDeliveries,
   mergeField,
   reconnectMetrics,
+  serverStallDetection,
   stallDetection,
   sumField,
 } from "./aggregate.js";
@@ -24,6 +25,7 @@ import { assignClients, channelNames } from "./assign.js";
 import { controlRedis, type RedisControl, startFaults } from "./faults.js";
 import { PublisherLoop } from "./publisher.js";
 import {
+  heartbeatTimeouts,
   type ServerSample,
   type ServerSet,
   sampleServers,
@@ -216,6 +218,7 @@ async function runProtocol(
         ? startFaults(scenario.faults, {
             servers,
             redis,
+            clients: pool,
             startMs: rampStartMs,
             seed: scenario.seed,
             signal: faultsDone.signal,
@@ -252,6 +255,10 @@ async function runProtocol(
       signal.removeEventListener("abort", stopFaults);
     }
     const faultRecords = faults ? await faults.done : [];
+    const zombieTimeouts =
+      servers && faultRecords.some((f) => f.action === "stall-clients")
+        ? await heartbeatTimeouts(urls)
+        : [];
     // A restarted process starts its CPU and memory counters again: its cost cannot be computed.
     const restarted = faultRecords.some((f) => f.action === "kill" || f.action === "restart");
     if (restarted) {
@@ -323,6 +330,12 @@ async function runProtocol(
       breaks: sumField(reports, "breaks"),
       ...reconnectMetrics(reports),
       stallDetection: stallDetection(faultRecords, rampStartMs, reports),
+      serverStallDetection: serverStallDetection(
+        faultRecords,
+        rampStartMs,
+        zombieTimeouts,
+        scenario.server.heartbeatIntervalMs,
+      ),
       faults: faultRecords,
       deliveriesPerSec: windowSeconds > 0 ? counts.delivered / windowSeconds : 0,
     };

@@ -284,6 +284,27 @@ export async function sampleServers(urls: string[]): Promise<ServerSample | null
   return { cpuSeconds, rssBytes };
 }
 
+/**
+ * When each instance dropped connections for missing heartbeats (monotonic
+ * ms), from the reference server's admin endpoint; empty where unavailable.
+ */
+export async function heartbeatTimeouts(urls: string[]): Promise<number[]> {
+  const all: number[] = [];
+  for (const url of urls) {
+    try {
+      const response = await fetch(`${url}/admin/heartbeat-timeouts`, {
+        signal: AbortSignal.timeout(5000),
+      });
+      if (!response.ok) continue;
+      const body = (await response.json()) as { monotonicMs?: unknown };
+      if (Array.isArray(body.monotonicMs)) all.push(...(body.monotonicMs as number[]));
+    } catch {
+      // an instance that is down has nothing to say
+    }
+  }
+  return all;
+}
+
 function metricValue(text: string, name: string): number | null {
   const match = text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, "m"));
   return match ? Number(match[1]) : null;

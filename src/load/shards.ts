@@ -106,6 +106,15 @@ export class ShardPool {
     return { reports, missing };
   }
 
+  /** SIGSTOP every shard: its connections stay open and answer nothing (zombie clients). */
+  pause(): void {
+    for (const shard of this.shards) shard.process.kill("SIGSTOP");
+  }
+
+  resume(): void {
+    for (const shard of this.shards) shard.process.kill("SIGCONT");
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.shards.map((shard) => shard.stop("SIGTERM", 2000)));
   }

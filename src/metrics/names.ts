@@ -41,6 +41,7 @@ const HISTOGRAMS = [
   ["reconnect", "reconnect time: break noticed -> ready again, backoff included"],
   ["outage", "outage: last message before a break -> first message after it"],
   ["stallDetection", "stall fault -> break noticed by a client on that instance"],
+  ["serverStallDetection", "stall-clients fault -> the server dropped a zombie client"],
 ] as const;
 
 const HISTOGRAM_FIELDS = [

@@ -119,6 +119,12 @@ export interface ProtocolResult {
   peakConnectAttemptsPerSec: number;
   /** Stall fault -> break noticed by a client on the stalled instance; null without a stall. */
   stallDetection: HistogramSummary | null;
+  /**
+   * `stall-clients` fault -> the server dropped a zombie client for missing
+   * heartbeats; null without such a fault. Only WebSocket has heartbeats a
+   * client must answer: SSE and polling servers cannot notice (count 0).
+   */
+  serverStallDetection: HistogramSummary | null;
   /** Faults injected during this protocol's run; times in ms from the start of ramp-up. */
   faults: {
     action: string;

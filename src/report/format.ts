@@ -168,6 +168,21 @@ export const REPORT_ROWS: readonly ReportRow[] = [
     when: (p) => p.stallDetection !== null,
   },
   {
+    label: "server noticed p50 ms",
+    cell: (p) => (p.serverStallDetection ? histogramCell(p.serverStallDetection, "p50") : NA),
+    when: (p) => p.serverStallDetection !== null,
+  },
+  {
+    label: "server noticed max ms",
+    cell: (p) => (p.serverStallDetection ? histogramCell(p.serverStallDetection, "max") : NA),
+    when: (p) => p.serverStallDetection !== null,
+  },
+  {
+    label: "server noticed (clients)",
+    cell: (p) => formatNumber(p.serverStallDetection?.count ?? null),
+    when: (p) => p.serverStallDetection !== null,
+  },
+  {
     label: "peak reconnects / s",
     cell: (p) => formatNumber(p.peakConnectAttemptsPerSec),
     when: hadBreaks,

@@ -17,6 +17,7 @@ const FIELDS_BY_ACTION: Record<Action, readonly string[]> = {
   drop: ["instance", "fraction"],
   stall: ["instance", "for"],
   "redis-restart": ["for"],
+  "stall-clients": ["for"],
 };
 
 type Doc = Record<string, unknown>;
@@ -112,6 +113,7 @@ function readFault(item: unknown, path: string, limits: Limits, problems: Proble
     case "stall":
       return { action, atMs, instance: instance as InstanceRef, forMs: forMs as number };
     case "redis-restart":
+    case "stall-clients":
       return { action, atMs, forMs: forMs as number };
   }
 }

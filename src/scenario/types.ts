@@ -114,7 +114,13 @@ export type Fault =
   | { action: "restart"; atMs: number; instance: InstanceRef }
   | { action: "drop"; atMs: number; fraction: number; instance: InstanceRef | "all" }
   | { action: "stall"; atMs: number; instance: InstanceRef; forMs: number }
-  | { action: "redis-restart"; atMs: number; forMs: number };
+  | { action: "redis-restart"; atMs: number; forMs: number }
+  /**
+   * SIGSTOP rtbench's own client processes for `forMs`: their connections
+   * stay open but answer nothing (zombie clients), which only the server's
+   * heartbeats can detect.
+   */
+  | { action: "stall-clients"; atMs: number; forMs: number };
 
 /** A server instance by index (0-based), or one picked at random (seeded) when the fault fires. */
 export type InstanceRef = number | "random";

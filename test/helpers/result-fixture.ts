@@ -82,6 +82,7 @@ export function makeProtocolResult(
     watchdogBreaks: 0,
     peakConnectAttemptsPerSec: 0,
     stallDetection: null,
+    serverStallDetection: null,
     faults: [],
     deliveriesPerSec: 2000,
     ...fixture.overrides,

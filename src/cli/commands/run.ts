@@ -202,7 +202,9 @@ function prepare(scenario: Scenario, flags: RunFlags): { scenario: Scenario; not
   ];
   // Faults on instances or a Redis that this run does not have cannot fire.
   const faults = scenario.faults.filter(
-    (f) => f.action !== "redis-restart" && !(typeof f.instance === "number" && f.instance > 0),
+    (f) =>
+      f.action !== "redis-restart" &&
+      !("instance" in f && typeof f.instance === "number" && f.instance > 0),
   );
   if (faults.length < scenario.faults.length) {
     notes.push(
