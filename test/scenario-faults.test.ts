@@ -61,7 +61,7 @@ faults:
     [
       "unknown action",
       "{ at: 1s, action: explode }",
-      'faults[0].action: expected one of kill, restart, drop, stall, redis-restart, found "explode"',
+      'faults[0].action: expected one of kill, restart, drop, stall, redis-restart, stall-clients, found "explode"',
     ],
     [
       "instance out of range",
@@ -116,7 +116,7 @@ faults:
     [
       "missing action",
       "{ at: 1s }",
-      "faults[0].action: expected one of kill, restart, drop, stall, redis-restart, found nothing",
+      "faults[0].action: expected one of kill, restart, drop, stall, redis-restart, stall-clients, found nothing",
     ],
     [
       "a field another action takes",
