@@ -177,6 +177,29 @@ reconnect: { initialDelay: 200ms, maxDelay: 1s, resume: true }
     }
   });
 
+  it("the watchdog leaves eventsource clients alone on a quiet channel (they cannot see heartbeats)", async () => {
+    const scenario = parseScenario(
+      `
+name: quiet-eventsource
+protocols: [sse]
+server: { heartbeatInterval: 200ms }
+clients: { count: 5, channels: 1, rampUp: 100ms }
+publish: { rate: 0.5/s }
+duration: 3s
+warmup: 0
+drain: 500ms
+sse: { client: eventsource }
+reconnect: { watchdog: 3 }
+`,
+      "quiet-eventsource.yaml",
+    );
+    // Gaps of 2 s between messages are far beyond 3 x 200 ms of silence.
+    const sse = (await runScenario(scenario)).protocols.sse as ProtocolResult;
+    expect(sse.breaks).toBe(0);
+    expect(sse.lost).toBe(0);
+    expect(sse.delivered).toBeGreaterThan(0);
+  });
+
   it("stall-clients needs a duration", () => {
     let details: string[] = [];
     try {

@@ -14,8 +14,9 @@ import type { ClientHandlers, ClientOptions, TransportClient } from "./types.js"
 export class EventSourceSseClient implements TransportClient {
   readonly protocol = "sse" as const;
   cursor: string | undefined;
-  /** performance.now() of the last event received; heartbeats are invisible through this API. */
-  lastActivityMs = 0;
+  // No `lastActivityMs`: heartbeat comments are invisible through the EventSource
+  // API, so on a quiet channel a watchdog would call a healthy stream dead.
+  // Without it the fleet's watchdog leaves this client alone.
 
   private readonly options: ClientOptions;
   private readonly handlers: ClientHandlers;
@@ -57,8 +58,7 @@ export class EventSourceSseClient implements TransportClient {
       source.onopen = () => {
         if (this.closed) return;
         this.ready = true;
-        this.lastActivityMs = performance.now();
-        this.handlers.onReady(this.lastActivityMs - startedAt);
+        this.handlers.onReady(performance.now() - startedAt);
         resolve();
       };
       source.onerror = (event: ErrorEvent) => {
@@ -81,7 +81,6 @@ export class EventSourceSseClient implements TransportClient {
   }
 
   private readonly onMessageEvent = (event: MessageEvent): void => {
-    this.lastActivityMs = performance.now();
     const message = parseOrNull<Message>(event.data as string);
     if (message === null) {
       this.broke("malformed JSON in an SSE message event");
@@ -93,7 +92,6 @@ export class EventSourceSseClient implements TransportClient {
   };
 
   private readonly onGapEvent = (event: MessageEvent): void => {
-    this.lastActivityMs = performance.now();
     const gap = parseOrNull<Gap>(event.data as string);
     if (gap === null) {
       this.broke("malformed JSON in an SSE gap event");

@@ -120,21 +120,9 @@ export function stallDetection(
   reports: ShardReport[],
 ): HistogramSummary | null {
   const stalls = faults.filter((f) => f.action === "stall" && typeof f.instance === "number");
-  if (stalls.length === 0) return null;
-  const histogram = createLatencyHistogram();
-  for (const stall of stalls) {
-    // Fault times count from the start of ramp-up; break times are monotonic ms.
-    const firedAtMs = faultClockStartMs + stall.firedAtMs;
-    const endMs = faultClockStartMs + (stall.endedAtMs ?? Number.POSITIVE_INFINITY);
-    for (const report of reports) {
-      for (const [atMs, urlIndex] of report.breakLog) {
-        if (urlIndex === stall.instance && atMs >= firedAtMs && atMs <= endMs) {
-          recordMs(histogram, atMs - firedAtMs);
-        }
-      }
-    }
-  }
-  return summarizeHistogram(histogram);
+  const breaksOn = (instance: FaultRecord["instance"]) =>
+    reports.flatMap((r) => r.breakLog.filter(([, url]) => url === instance).map(([atMs]) => atMs));
+  return detectionTimes(stalls, faultClockStartMs, 0, breaksOn);
 }
 
 /**
@@ -150,12 +138,26 @@ export function serverStallDetection(
   graceMs: number,
 ): HistogramSummary | null {
   const stalls = faults.filter((f) => f.action === "stall-clients");
+  return detectionTimes(stalls, faultClockStartMs, graceMs, () => timeoutsMs);
+}
+
+/**
+ * Fault -> event times, for the events (monotonic ms) that fall between a
+ * fault firing and `graceMs` after it ended. Fault records count from the
+ * start of ramp-up (`faultClockStartMs`).
+ */
+function detectionTimes(
+  stalls: FaultRecord[],
+  faultClockStartMs: number,
+  graceMs: number,
+  eventsFor: (instance: FaultRecord["instance"]) => number[],
+): HistogramSummary | null {
   if (stalls.length === 0) return null;
   const histogram = createLatencyHistogram();
   for (const stall of stalls) {
     const firedAtMs = faultClockStartMs + stall.firedAtMs;
     const endMs = faultClockStartMs + (stall.endedAtMs ?? Number.POSITIVE_INFINITY) + graceMs;
-    for (const atMs of timeoutsMs) {
+    for (const atMs of eventsFor(stall.instance)) {
       if (atMs >= firedAtMs && atMs <= endMs) recordMs(histogram, atMs - firedAtMs);
     }
   }

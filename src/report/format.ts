@@ -77,7 +77,12 @@ export function formatChange(row: ComparisonRow): string {
   return `${row.changePct > 0 ? "+" : ""}${formatNumber(row.changePct)}%`;
 }
 
-export function formatDuration(ms: number): string {
+/**
+ * A duration for a header line, in one unit and 3 significant digits
+ * ("1.5s", "2m"). Not scenario/units.ts's formatDuration, which must
+ * round-trip exactly through parseDuration ("1s500ms") for error messages.
+ */
+function formatDurationCompact(ms: number): string {
   if (ms < 1000) return `${formatNumber(ms)}ms`;
   const seconds = ms / 1000;
   if (seconds < 120 || seconds % 60 !== 0) return `${formatNumber(seconds)}s`;
@@ -212,7 +217,7 @@ export function headerLine(result: RunResult): string {
   const instances = s.instances > 1 ? ` x${s.instances}` : "";
   return (
     `${result.scenario.name}: ${formatNumber(s.clients)} clients, ${formatNumber(s.ratePerSec)} msg/s, ` +
-    `${formatDuration(s.durationMs)}, ${broker}${instances}`
+    `${formatDurationCompact(s.durationMs)}, ${broker}${instances}`
   );
 }
 
