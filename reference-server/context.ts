@@ -1,5 +1,4 @@
 import type { Socket } from "node:net";
-import type { ProtocolName } from "../src/shared/protocol.js";
 import type { Broker } from "./broker/types.js";
 import type { Hub } from "./hub.js";
 import type { ServerMetrics } from "./metrics.js";
@@ -37,8 +36,14 @@ export interface ServerContext {
   readonly hub: Hub;
   readonly metrics: ServerMetrics;
   readonly settings: ServerSettings;
-  /** Open connections by transport; short polls count their in-flight requests. */
-  readonly connections: Record<ProtocolName, Set<LiveConnection>>;
+  /**
+   * Open connections by transport name (every mounted transport has a set);
+   * short polls count their in-flight requests. Heartbeats, shutdown and
+   * fault injection go through these sets, whatever the transport.
+   */
+  readonly connections: ReadonlyMap<string, Set<LiveConnection>>;
+  /** `connections.get(transport)`, for a transport that is mounted. */
+  connectionsOf(transport: string): Set<LiveConnection>;
   /**
    * Sockets that carried a short or long poll and are still open (keep-alive
    * between polls): a connection reset must reach pollers too. Only filled

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import { CHANNEL_PATTERN } from "../src/shared/protocol.js";
 
 /** An error answered as `{"error": message}` with `status`; thrown by parsers, caught by the router. */
@@ -137,4 +138,17 @@ export function discardRequest(req: IncomingMessage, graceMs = 2000): void {
   timer.unref();
   req.once("end", () => clearTimeout(timer));
   req.socket.once("close", () => clearTimeout(timer));
+}
+
+/** Answers an upgrade request with a plain HTTP error, as the JSON error contract asks. */
+export function refuseUpgrade(socket: Duplex, error: HttpError): void {
+  const body = JSON.stringify({ error: error.message });
+  const reason = error.status === 404 ? "Not Found" : "Bad Request";
+  socket.end(
+    `HTTP/1.1 ${error.status} ${reason}\r\n` +
+      "content-type: application/json; charset=utf-8\r\n" +
+      `content-length: ${Buffer.byteLength(body)}\r\n` +
+      "connection: close\r\n\r\n" +
+      body,
+  );
 }

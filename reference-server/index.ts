@@ -1,12 +1,14 @@
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
-import { PROTOCOLS, type ProtocolName } from "../src/shared/protocol.js";
+import { transport, transportNames } from "../src/shared/transports.js";
 import { createMemoryBroker } from "./broker/memory.js";
 import { type Broker, DEFAULT_HISTORY, type HistoryLimits } from "./broker/types.js";
 import type { LiveConnection, ServerContext, ServerSettings } from "./context.js";
 import { Hub } from "./hub.js";
 import { ServerMetrics } from "./metrics.js";
 import { createReferenceHttpServer } from "./server.js";
+import { serverTransportFactory } from "./transports/registry.js";
+import type { ServerTransportFactory } from "./transports/types.js";
 
 export { createMemoryBroker } from "./broker/memory.js";
 export type { Broker, HistoryLimits } from "./broker/types.js";
@@ -59,16 +61,28 @@ export async function startReferenceServer(
   };
   const ownsBroker = options.broker === undefined;
   const broker = options.broker ?? createMemoryBroker(options.history ?? DEFAULT_HISTORY);
-  const connections = {} as Record<ProtocolName, Set<LiveConnection>>;
-  for (const transport of PROTOCOLS) connections[transport] = new Set();
+  // Every transport with a server half is mounted, and gets its set of open connections.
+  const factories = new Map<string, ServerTransportFactory>();
+  const connections = new Map<string, Set<LiveConnection>>();
+  for (const name of transportNames()) {
+    const factory = serverTransportFactory(name);
+    if (factory === undefined) continue;
+    factories.set(name, factory);
+    connections.set(name, new Set());
+  }
 
   let presenceFailing = false;
   const ctx: ServerContext = {
     broker,
     hub: new Hub(broker, { deliveryDelayMs: options.deliveryDelayMs ?? 0 }),
-    metrics: new ServerMetrics(),
+    metrics: new ServerMetrics([...connections.keys()]),
     settings,
     connections,
+    connectionsOf(name) {
+      const set = connections.get(name);
+      if (set === undefined) throw new Error(`transport ${name} is not mounted`);
+      return set;
+    },
     pollSockets: new Set(),
     touchPresence(channel, user) {
       if (user === null) return;
@@ -91,7 +105,7 @@ export async function startReferenceServer(
     },
   };
 
-  const { server, websocket } = createReferenceHttpServer(ctx);
+  const { server, h2Sessions, transports } = createReferenceHttpServer(ctx, factories);
   server.listen(options.port ?? 0, options.host ?? "127.0.0.1");
   try {
     await once(server, "listening");
@@ -99,9 +113,9 @@ export async function startReferenceServer(
     if (ownsBroker) await broker.close();
     throw error;
   }
+  const withHeartbeats = [...connections].filter(([name]) => transport(name).serverHeartbeats);
   const heartbeat = setInterval(() => {
-    for (const connection of connections.sse) connection.heartbeat();
-    for (const connection of connections.websocket) connection.heartbeat();
+    for (const [, open] of withHeartbeats) for (const connection of open) connection.heartbeat();
   }, heartbeatIntervalMs);
 
   const { port } = server.address() as AddressInfo;
@@ -111,11 +125,13 @@ export async function startReferenceServer(
   const close = async (): Promise<void> => {
     clearInterval(heartbeat);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    websocket.close();
-    for (const transport of ["sse", "websocket", "long-poll"] as const) {
-      for (const connection of [...connections[transport]]) connection.shutdown();
+    for (const mounted of transports) mounted.close?.();
+    for (const open of connections.values()) {
+      for (const connection of [...open]) connection.shutdown();
     }
     server.closeIdleConnections();
+    // GOAWAY: each HTTP/2 session ends once its streams (just ended above) are done.
+    for (const session of h2Sessions) session.close();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, SHUTDOWN_GRACE_MS);
@@ -123,6 +139,7 @@ export async function startReferenceServer(
     await Promise.race([closed, late]);
     clearTimeout(timer);
     server.closeAllConnections();
+    for (const session of h2Sessions) session.destroy();
     if (ownsBroker) await broker.close();
   };
 

@@ -1,12 +1,10 @@
-import { PROTOCOLS, type ProtocolName } from "../src/shared/protocol.js";
+/** Heartbeat timeouts remembered one by one (for /admin/heartbeat-timeouts); more are only counted. */
+const HEARTBEAT_TIMEOUT_LOG_LIMIT = 100_000;
 
 /**
  * The counters behind `/metrics`. Transports bump plain numbers on their hot
  * paths; text is only built when someone scrapes.
  */
-/** Heartbeat timeouts remembered one by one (for /admin/heartbeat-timeouts); more are only counted. */
-const HEARTBEAT_TIMEOUT_LOG_LIMIT = 100_000;
-
 export class ServerMetrics {
   messagesIn = 0;
   heartbeatTimeouts = 0;
@@ -23,34 +21,40 @@ export class ServerMetrics {
       this.heartbeatTimeoutLog.push(Number(process.hrtime.bigint()) / 1e6);
     }
   }
-  readonly messagesOut: Record<ProtocolName, number> = zeroes();
-  readonly bytesOut: Record<ProtocolName, number> = zeroes();
+  /** Per mounted transport, by name (every key present from the start). */
+  readonly messagesOut: Record<string, number>;
+  readonly bytesOut: Record<string, number>;
 
-  countOut(transport: ProtocolName, messages: number, bytes: number): void {
-    this.messagesOut[transport] += messages;
-    this.bytesOut[transport] += bytes;
+  constructor(private readonly transports: readonly string[]) {
+    this.messagesOut = Object.fromEntries(transports.map((t) => [t, 0]));
+    this.bytesOut = Object.fromEntries(transports.map((t) => [t, 0]));
+  }
+
+  countOut(transport: string, messages: number, bytes: number): void {
+    this.messagesOut[transport] = (this.messagesOut[transport] ?? 0) + messages;
+    this.bytesOut[transport] = (this.bytesOut[transport] ?? 0) + bytes;
   }
 
   /** Prometheus text exposition; `connections` are the gauges by transport. */
-  render(connections: Record<ProtocolName, number>): string {
+  render(connections: ReadonlyMap<string, number>): string {
     const lines: string[] = [];
     lines.push("# HELP rtbench_connections Open connections (in-flight requests for polls).");
     lines.push("# TYPE rtbench_connections gauge");
-    for (const t of PROTOCOLS)
-      lines.push(`rtbench_connections{transport="${t}"} ${connections[t]}`);
+    for (const t of this.transports)
+      lines.push(`rtbench_connections{transport="${t}"} ${connections.get(t) ?? 0}`);
     lines.push("# HELP rtbench_messages_in_total Messages published through this instance.");
     lines.push("# TYPE rtbench_messages_in_total counter");
     lines.push(`rtbench_messages_in_total ${this.messagesIn}`);
     lines.push("# HELP rtbench_messages_out_total Messages sent to subscribers.");
     lines.push("# TYPE rtbench_messages_out_total counter");
-    for (const t of PROTOCOLS) {
+    for (const t of this.transports) {
       lines.push(`rtbench_messages_out_total{transport="${t}"} ${this.messagesOut[t]}`);
     }
     lines.push(
       "# HELP rtbench_bytes_out_total Bytes of response bodies, SSE events and WebSocket frames sent (HTTP headers excluded).",
     );
     lines.push("# TYPE rtbench_bytes_out_total counter");
-    for (const t of PROTOCOLS)
+    for (const t of this.transports)
       lines.push(`rtbench_bytes_out_total{transport="${t}"} ${this.bytesOut[t]}`);
     lines.push(
       "# HELP rtbench_heartbeat_timeouts_total Connections dropped for missing 3 heartbeats.",
@@ -66,8 +70,4 @@ export class ServerMetrics {
     lines.push(`process_resident_memory_bytes ${process.memoryUsage.rss()}`);
     return `${lines.join("\n")}\n`;
   }
-}
-
-function zeroes(): Record<ProtocolName, number> {
-  return { "short-poll": 0, "long-poll": 0, sse: 0, websocket: 0 };
 }

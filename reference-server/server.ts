@@ -1,92 +1,140 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  createServer as createH2Server,
+  type Http2Server,
+  type ServerHttp2Session,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from "node:http2";
 import type { Duplex } from "node:stream";
+import { ROUTES } from "../src/shared/protocol.js";
+import { type TransportDescriptor, transport } from "../src/shared/transports.js";
 import type { ServerContext } from "./context.js";
-import { discardRequest, HttpError, parseChannel, sendError } from "./http.js";
+import { serveH2cOnSamePort } from "./h2c.js";
+import { discardRequest, HttpError, parseChannel, refuseUpgrade, sendError } from "./http.js";
 import { handleDrop, handleHeartbeatTimeouts, trackPollSocket } from "./transports/admin.js";
 import { handleHealth, handleMetrics } from "./transports/health.js";
-import { handleLongPoll } from "./transports/long-poll.js";
 import { handlePresence } from "./transports/presence.js";
 import { handlePublish } from "./transports/publish.js";
-import { handleShortPoll } from "./transports/short-poll.js";
-import { handleSse } from "./transports/sse.js";
-import { refuseUpgrade, WEBSOCKET_PREFIX, WebSocketEndpoint } from "./transports/websocket.js";
+import type {
+  MountedTransport,
+  RouteMatch,
+  ServerTransportFactory,
+} from "./transports/types.js";
 
-const STREAM_PREFIX = "/api/stream/";
-const PRESENCE_PREFIX = "/api/presence/";
+const PRESENCE_PREFIX = ROUTES.presence.slice(0, ROUTES.presence.indexOf("{channel}"));
+/** HTTP/2 streams one connection may carry at once; clients open more connections beyond it. */
+const MAX_CONCURRENT_STREAMS = 1000;
 
-/** The HTTP server with every transport mounted, plus what shutdown needs. */
+/** The servers with every transport mounted, plus what shutdown needs. */
 export interface MountedServer {
+  /** Listens; HTTP/2 connections (prior knowledge) on its port are handed to `h2`. */
   server: Server;
-  websocket: WebSocketEndpoint;
+  h2: Http2Server;
+  /** Open HTTP/2 sessions: the HTTP/1.1 server's connection tracking does not see them. */
+  h2Sessions: ReadonlySet<ServerHttp2Session>;
+  /** Every mounted transport, so shutdown can stop each taking new connections. */
+  transports: MountedTransport[];
 }
 
-export function createReferenceHttpServer(ctx: ServerContext): MountedServer {
-  const websocket = new WebSocketEndpoint(ctx);
+/** One mounted transport and where its route is. */
+interface TransportRoute {
+  descriptor: TransportDescriptor;
+  mounted: MountedTransport;
+  /** Exact path (channel in the query), or the prefix before `{channel}`. */
+  path: string;
+}
+
+/** Mounts each transport's server half and builds the servers that route to them. */
+export function createReferenceHttpServer(
+  ctx: ServerContext,
+  factories: ReadonlyMap<string, ServerTransportFactory>,
+): MountedServer {
+  const routes: TransportRoute[] = [...factories].map(([name, mount]) => {
+    const descriptor = transport(name);
+    const { path, channelIn } = descriptor.route;
+    return {
+      descriptor,
+      mounted: mount(ctx),
+      path: channelIn === "path" ? path.slice(0, path.indexOf("{channel}")) : path,
+    };
+  });
   const server = createServer((req, res) => {
-    route(ctx, req, res).catch((error: unknown) => answerError(req, res, error));
+    route(ctx, routes, req, res).catch((error: unknown) => answerError(req, res, error));
   });
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = parseUrl(req);
-    if (!url.pathname.startsWith(WEBSOCKET_PREFIX)) {
+    const url = parseUrl(req.url);
+    const found = match(routes, "upgrade", url);
+    if (found?.route.mounted.upgrade === undefined) {
       refuseUpgrade(socket, new HttpError(404, `no WebSocket endpoint at ${url.pathname}`));
       return;
     }
-    websocket.handleUpgrade(req, socket, head, url);
+    found.route.mounted.upgrade(req, socket, head, found.match);
   });
   // A client that sends garbage instead of HTTP gets a 400 from Node; never a crash.
   server.on("clientError", (_error, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
     else socket.destroy();
   });
-  return { server, websocket };
+
+  const h2 = createH2Server({ settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } });
+  h2.on("stream", (stream, headers) => {
+    routeStream(routes, stream, headers).catch((error: unknown) => answerStreamError(stream, error));
+  });
+  const h2Sessions = new Set<ServerHttp2Session>();
+  h2.on("session", (session: ServerHttp2Session) => {
+    h2Sessions.add(session);
+    session.once("close", () => h2Sessions.delete(session));
+    // A session that breaks (reset, protocol error) ends its streams; nothing else to do.
+    session.on("error", () => {});
+  });
+  serveH2cOnSamePort(server, h2);
+  return { server, h2, h2Sessions, transports: routes.map((r) => r.mounted) };
 }
 
-async function route(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = parseUrl(req);
+async function route(
+  ctx: ServerContext,
+  routes: TransportRoute[],
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const url = parseUrl(req.url);
   const path = url.pathname;
   const method = req.method ?? "GET";
 
-  if (path === "/api/messages") {
-    if (method === "POST") return handlePublish(ctx, req, res, url.searchParams);
-    if (method === "GET") {
-      if (ctx.settings.admin) trackPollSocket(ctx, req.socket);
-      return handleShortPoll(ctx, res, url.searchParams);
+  if (path === ROUTES.publish && method === "POST") {
+    return handlePublish(ctx, req, res, url.searchParams);
+  }
+  const found = match(routes, "http1", url);
+  if (found) {
+    // The publish route shares its path with short polling.
+    allow(method, path, path === ROUTES.publish ? "GET, POST" : "GET");
+    const { route: transportRoute, match: routeMatch } = found;
+    if (ctx.settings.admin && transportRoute.descriptor.delivery === "poll") {
+      trackPollSocket(ctx, req.socket);
     }
-    throw methodNotAllowed(method, path, "GET, POST");
+    return transportRoute.mounted.request?.(req, res, routeMatch);
   }
-  if (path === "/api/messages/poll") {
-    allow(method, path, "GET");
-    if (ctx.settings.admin) trackPollSocket(ctx, req.socket);
-    return handleLongPoll(ctx, res, url.searchParams);
-  }
-  if (path.startsWith(STREAM_PREFIX)) {
-    allow(method, path, "GET");
-    const channel = parseChannel(path.slice(STREAM_PREFIX.length), "URL path");
-    return handleSse(ctx, req, res, channel, url.searchParams);
+  if (path === ROUTES.publish) throw methodNotAllowed(method, path, "POST");
+  if (match(routes, "upgrade", url)) {
+    throw new HttpError(426, `${path} is a WebSocket endpoint; send an Upgrade: websocket request`, {
+      upgrade: "websocket",
+    });
   }
   if (path.startsWith(PRESENCE_PREFIX)) {
     allow(method, path, "GET");
     const channel = parseChannel(path.slice(PRESENCE_PREFIX.length), "URL path");
     return handlePresence(ctx, res, channel, url.searchParams);
   }
-  if (path.startsWith(WEBSOCKET_PREFIX)) {
-    throw new HttpError(
-      426,
-      `${path} is a WebSocket endpoint; send an Upgrade: websocket request`,
-      {
-        upgrade: "websocket",
-      },
-    );
-  }
-  if (path === "/healthz") {
+  if (path === ROUTES.health) {
     allow(method, path, "GET");
     return handleHealth(ctx, res);
   }
-  if (path === "/metrics") {
+  if (path === ROUTES.metrics) {
     allow(method, path, "GET");
     return handleMetrics(ctx, res);
   }
-  // Without --admin the route does not exist: a 404 like any unknown path.
+  // Without --admin the routes do not exist: a 404 like any unknown path.
   if (path === "/admin/drop" && ctx.settings.admin) {
     allow(method, path, "POST");
     return handleDrop(ctx, req, res);
@@ -98,8 +146,42 @@ async function route(ctx: ServerContext, req: IncomingMessage, res: ServerRespon
   throw new HttpError(404, `no route for ${method} ${path}`);
 }
 
+async function routeStream(
+  routes: TransportRoute[],
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+): Promise<void> {
+  const url = parseUrl(headers[":path"]);
+  const method = headers[":method"] ?? "GET";
+  const found = match(routes, "h2c", url);
+  if (!found?.route.mounted.stream) {
+    throw new HttpError(404, `no HTTP/2 route for ${method} ${url.pathname}`);
+  }
+  allow(method, url.pathname, "GET");
+  await found.route.mounted.stream(stream, headers, found.match);
+}
+
+/** The transport whose route (and way in) matches `url`, with the channel from its path. */
+function match(
+  routes: TransportRoute[],
+  over: TransportDescriptor["route"]["over"],
+  url: URL,
+): { route: TransportRoute; match: RouteMatch } | null {
+  const path = url.pathname;
+  for (const candidate of routes) {
+    if (candidate.descriptor.route.over !== over) continue;
+    if (candidate.descriptor.route.channelIn === "query") {
+      if (path === candidate.path) return { route: candidate, match: { url, channel: null } };
+    } else if (path.startsWith(candidate.path)) {
+      const channel = path.slice(candidate.path.length);
+      return { route: candidate, match: { url, channel } };
+    }
+  }
+  return null;
+}
+
 function allow(method: string, path: string, allowed: string): void {
-  if (method !== allowed) throw methodNotAllowed(method, path, allowed);
+  if (!allowed.split(", ").includes(method)) throw methodNotAllowed(method, path, allowed);
 }
 
 function methodNotAllowed(method: string, path: string, allowed: string): HttpError {
@@ -108,9 +190,9 @@ function methodNotAllowed(method: string, path: string, allowed: string): HttpEr
   });
 }
 
-function parseUrl(req: IncomingMessage): URL {
+function parseUrl(raw: string | undefined): URL {
   try {
-    return new URL(req.url ?? "/", "http://localhost");
+    return new URL(raw ?? "/", "http://localhost");
   } catch {
     return new URL("http://localhost/");
   }
@@ -128,4 +210,19 @@ function answerError(req: IncomingMessage, res: ServerResponse, error: unknown):
     res,
     new HttpError(500, `internal error: ${(error as Error)?.message ?? String(error)}`),
   );
+}
+
+function answerStreamError(stream: ServerHttp2Stream, error: unknown): void {
+  const status = error instanceof HttpError ? error.status : 500;
+  if (!(error instanceof HttpError)) {
+    process.stderr.write(`reference server: HTTP/2 stream: ${String(error)}\n`);
+  }
+  if (stream.destroyed || stream.closed) return;
+  if (stream.headersSent) {
+    stream.close();
+    return;
+  }
+  const body = JSON.stringify({ error: error instanceof Error ? error.message : String(error) });
+  stream.respond({ ":status": status, "content-type": "application/json; charset=utf-8" });
+  stream.end(body);
 }

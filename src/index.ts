@@ -32,4 +32,10 @@ export { renderTable } from "./report/table.js";
 export { loadScenario, parseScenario } from "./scenario/load.js";
 export type { Fault, ReconnectPolicy, Scenario } from "./scenario/types.js";
 export { type ErrorCode, EXIT_CODES, RtbenchError } from "./shared/errors.js";
-export { PROTOCOLS, type ProtocolName } from "./shared/protocol.js";
+export {
+  type ProtocolName,
+  registerTransport,
+  type TransportDescriptor,
+  transportNames,
+  transports,
+} from "./shared/transports.js";

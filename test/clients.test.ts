@@ -12,9 +12,10 @@ import {
   type ClientContext,
   type ClientHandlers,
   type ClientOptions,
+  createClientContext,
   SocketTracker,
 } from "../src/clients/types.js";
-import type { ProtocolName } from "../src/shared/protocol.js";
+import type { ProtocolName, TransportSettings } from "../src/shared/transports.js";
 
 /** Keeps every tracked socket, so a test can check they were all closed. */
 class RecordingTracker extends SocketTracker {
@@ -50,7 +51,7 @@ function createRecorder(): Recorder {
 }
 
 function createContext(): ClientContext & { sockets: RecordingTracker } {
-  return { sockets: new RecordingTracker(), counters: { requests: 0, emptyPolls: 0 } };
+  return { ...createClientContext(), sockets: new RecordingTracker() };
 }
 
 /** Waits until `condition` holds, checking every 20 ms, for at most `timeoutMs`. */
@@ -76,14 +77,14 @@ async function connectionsGauge(baseUrl: string, transport: ProtocolName): Promi
   return Number(match[1]);
 }
 
-const VARIANTS: Array<{ name: string; protocol: ProtocolName; sseClient: "lean" | "eventsource" }> =
-  [
-    { name: "short-poll", protocol: "short-poll", sseClient: "lean" },
-    { name: "long-poll", protocol: "long-poll", sseClient: "lean" },
-    { name: "sse (lean)", protocol: "sse", sseClient: "lean" },
-    { name: "sse (eventsource)", protocol: "sse", sseClient: "eventsource" },
-    { name: "websocket", protocol: "websocket", sseClient: "lean" },
-  ];
+const VARIANTS: Array<{ name: string; protocol: ProtocolName; settings: TransportSettings }> = [
+  { name: "short-poll", protocol: "short-poll", settings: { intervalMs: 100 } },
+  { name: "long-poll", protocol: "long-poll", settings: { timeoutMs: 2_000 } },
+  { name: "sse (lean)", protocol: "sse", settings: { client: "lean" } },
+  { name: "sse (eventsource)", protocol: "sse", settings: { client: "eventsource" } },
+  { name: "sse-h2", protocol: "sse-h2", settings: { streamsPerConnection: 100 } },
+  { name: "websocket", protocol: "websocket", settings: {} },
+];
 
 let server: RunningServer;
 /** History of 5 messages: a cursor a few messages back is already out of it. */
@@ -127,10 +128,8 @@ function optionsFor(
     baseUrl: server.url,
     channel,
     user: "tester",
-    shortPollIntervalMs: 100,
-    longPollTimeoutMs: 2_000,
+    settings: variant.settings,
     requestTimeoutMs: 5_000,
-    sseClient: variant.sseClient,
     handlers: createRecorder(),
     context: createContext(),
     ...extra,
@@ -249,7 +248,7 @@ describe.each(VARIANTS)("$name client against the reference server", (variant) =
 describe("poll request counting", () => {
   it("short-poll: about one request per interval, all empty on a quiet channel", async () => {
     const options = optionsFor(VARIANTS[0] as (typeof VARIANTS)[number], freshChannel(), {
-      shortPollIntervalMs: 200,
+      settings: { intervalMs: 200 },
     });
     const client = createClient("short-poll", options);
     await client.connect();
@@ -281,7 +280,7 @@ describe("poll request counting", () => {
 
   it("long-poll: one request per hold timeout on a quiet channel", async () => {
     const options = optionsFor(VARIANTS[1] as (typeof VARIANTS)[number], freshChannel(), {
-      longPollTimeoutMs: 500,
+      settings: { timeoutMs: 500 },
     });
     const client = createClient("long-poll", options);
     await client.connect();
@@ -297,7 +296,7 @@ describe("poll request counting", () => {
 
   it("long-poll: close() ends a held request at once", async () => {
     const options = optionsFor(VARIANTS[1] as (typeof VARIANTS)[number], freshChannel(), {
-      longPollTimeoutMs: 30_000,
+      settings: { timeoutMs: 30_000 },
     });
     const client = createClient("long-poll", options);
     await client.connect();

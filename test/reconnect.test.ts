@@ -3,7 +3,7 @@ import { runScenario } from "../src/load/run.js";
 import type { ProtocolResult } from "../src/metrics/types.js";
 import { parseScenario } from "../src/scenario/load.js";
 import type { RtbenchError } from "../src/shared/errors.js";
-import { PROTOCOLS } from "../src/shared/protocol.js";
+import { defaultTransportNames } from "../src/shared/transports.js";
 import { describeRedis } from "./helpers/redis.js";
 
 /**
@@ -34,7 +34,7 @@ reconnect: { initialDelay: 200ms, maxDelay: 1s, jitter: full, resume: ${resume} 
 describeRedis("SIGKILL of one of two instances", (redis) => {
   it("every protocol recovers with zero loss and no duplicates when clients resume", async () => {
     const result = await runScenario(killScenario(true), { redisUrl: redis.url });
-    for (const protocol of PROTOCOLS) {
+    for (const protocol of defaultTransportNames()) {
       const r = result.protocols[protocol] as ProtocolResult;
       expect(
         r.faults.map((f) => f.action),
@@ -57,7 +57,7 @@ describeRedis("SIGKILL of one of two instances", (redis) => {
 
   it("the same fault loses messages when clients reconnect from now", async () => {
     const result = await runScenario(killScenario(false), { redisUrl: redis.url });
-    for (const protocol of PROTOCOLS) {
+    for (const protocol of defaultTransportNames()) {
       const r = result.protocols[protocol] as ProtocolResult;
       expect(r.breaks, protocol).toBeGreaterThanOrEqual(20);
       expect(r.lost, protocol).toBeGreaterThan(0);

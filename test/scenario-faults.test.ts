@@ -186,12 +186,7 @@ describe("reconnect policy", () => {
       honorServerRetry: true,
     });
     expect(scenario.reconnect).toEqual(DEFAULT_RECONNECT);
-    for (const section of [
-      scenario.shortPoll,
-      scenario.longPoll,
-      scenario.sse,
-      scenario.websocket,
-    ]) {
+    for (const section of Object.values(scenario.transports)) {
       expect(section.reconnect).toEqual(DEFAULT_RECONNECT);
     }
   });
@@ -215,10 +210,13 @@ sse: { client: eventsource, reconnect: { honorServerRetry: true, resume: true } 
       honorServerRetry: false,
     };
     expect(scenario.reconnect).toEqual(top);
-    expect(scenario.shortPoll.reconnect).toEqual(top);
-    expect(scenario.longPoll.reconnect).toEqual(top);
-    expect(scenario.websocket.reconnect).toEqual({ ...top, jitter: "none" });
-    expect(scenario.sse.reconnect).toEqual({ ...top, honorServerRetry: true, resume: true });
+    const { transports } = scenario;
+    expect(transports["short-poll"]?.reconnect).toEqual(top);
+    expect(transports["long-poll"]?.reconnect).toEqual(top);
+    expect(transports["sse-h2"]?.reconnect).toEqual(top);
+    expect(transports.websocket?.reconnect).toEqual({ ...top, jitter: "none" });
+    expect(transports.sse?.reconnect).toEqual({ ...top, honorServerRetry: true, resume: true });
+    expect(transports.sse?.settings).toEqual({ client: "eventsource" });
   });
 
   it("rejects bad values with one line each", () => {

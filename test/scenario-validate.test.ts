@@ -34,7 +34,7 @@ const MALFORMED: [string, string, string][] = [
   [
     "unknown protocol",
     "protocols: [sse, websockets]",
-    'protocols[1]: expected one of short-poll, long-poll, sse, websocket, found "websockets"',
+    'protocols[1]: expected one of short-poll, long-poll, sse, sse-h2, websocket, found "websockets"',
   ],
   ["empty protocol list", "protocols: []", "protocols: expected a non-empty list"],
   [
@@ -289,10 +289,13 @@ describe("defaults and units", () => {
       durationMs: 30_000,
       warmupMs: 5_000,
       drainMs: 5_000,
-      shortPoll: { intervalMs: 1_000 },
-      longPoll: { timeoutMs: 30_000 },
-      sse: { client: "lean" },
-      websocket: {},
+      transports: {
+        "short-poll": { settings: { intervalMs: 1_000 } },
+        "long-poll": { settings: { timeoutMs: 30_000 } },
+        sse: { settings: { client: "lean" } },
+        "sse-h2": { settings: { streamsPerConnection: 100 } },
+        websocket: { settings: {} },
+      },
       generator: { maxEventLoopDelayMs: 50 },
       thresholds: {},
     });

@@ -51,7 +51,7 @@ describe("threshold parser", () => {
     [
       "websockets.lost",
       "== 0",
-      'thresholds."websockets.lost": unknown protocol "websockets"; expected one of short-poll, long-poll, sse, websocket',
+      'thresholds."websockets.lost": unknown protocol "websockets"; expected one of short-poll, long-poll, sse, sse-h2, websocket',
     ],
     ["sse.lost", 0, 'thresholds."sse.lost": expected a condition like "< 50ms" or "== 0", found 0'],
     ["sse.lost", ["== 0", "lots"], 'thresholds."sse.lost"[1]: expected a condition'],

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { transport } from "../../src/shared/transports.js";
 import type { ServerContext } from "../context.js";
 import { HttpError, readJsonBody, sendJson } from "../http.js";
 
@@ -69,8 +70,11 @@ function parseFraction(payload: unknown): number {
  */
 function dropCandidates(ctx: ServerContext, own: Socket): (() => void)[] {
   const closers: (() => void)[] = [];
-  for (const connection of ctx.connections.websocket) closers.push(() => connection.drop());
-  for (const connection of ctx.connections.sse) closers.push(() => connection.drop());
+  for (const [name, open] of ctx.connections) {
+    // Poll connections are reached through their sockets below.
+    if (transport(name).delivery !== "stream") continue;
+    for (const connection of open) closers.push(() => connection.drop());
+  }
   for (const socket of ctx.pollSockets) {
     if (socket !== own) closers.push(() => socket.destroy());
   }

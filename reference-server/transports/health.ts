@@ -1,5 +1,4 @@
 import type { ServerResponse } from "node:http";
-import { PROTOCOLS, type ProtocolName } from "../../src/shared/protocol.js";
 import type { ServerContext } from "../context.js";
 import { sendJson } from "../http.js";
 
@@ -15,8 +14,8 @@ export function handleHealth(ctx: ServerContext, res: ServerResponse): void {
 
 /** `GET /metrics`: Prometheus text; the generator reads CPU and RSS from it for server cost. */
 export function handleMetrics(ctx: ServerContext, res: ServerResponse): void {
-  const connections = {} as Record<ProtocolName, number>;
-  for (const transport of PROTOCOLS) connections[transport] = ctx.connections[transport].size;
+  const connections = new Map<string, number>();
+  for (const [transport, open] of ctx.connections) connections.set(transport, open.size);
   const body = Buffer.from(ctx.metrics.render(connections));
   res.writeHead(200, {
     "content-type": "text/plain; version=0.0.4; charset=utf-8",

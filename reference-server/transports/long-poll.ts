@@ -4,16 +4,21 @@ import type { LiveConnection, ServerContext } from "../context.js";
 import { HttpError, parseChannel, parseCursor, parseUser, sendJson } from "../http.js";
 import type { Delivery, Membership, Subscriber } from "../hub.js";
 import { POLL_PAGE_LIMIT, pollResponse, sendPoll } from "./short-poll.js";
+import type { MountedTransport } from "./types.js";
 
 const DEFAULT_TIMEOUT_S = 30;
 const MAX_TIMEOUT_S = 120;
+
+export function mountLongPoll(ctx: ServerContext): MountedTransport {
+  return { request: (_req, res, route) => handleLongPoll(ctx, res, route.url.searchParams) };
+}
 
 /**
  * `GET /api/messages/poll?channel=C&since=ID&timeout=S`: answers at once when
  * messages after ID exist, otherwise holds the request until one is published
  * or S seconds pass.
  */
-export async function handleLongPoll(
+async function handleLongPoll(
   ctx: ServerContext,
   res: ServerResponse,
   query: URLSearchParams,
@@ -71,7 +76,7 @@ class HeldPoll implements Subscriber, LiveConnection {
     // A client that gives up (even during the first read) must not leave a subscription behind.
     if (this.res.socket?.destroyed !== false) return;
     this.res.once("close", () => this.release());
-    this.ctx.connections["long-poll"].add(this);
+    this.ctx.connectionsOf("long-poll").add(this);
     this.timer = setTimeout(() => this.finish(false), this.timeoutMs);
     try {
       const membership = await this.ctx.hub.join(this.channel, this, this.since);
@@ -131,6 +136,6 @@ class HeldPoll implements Subscriber, LiveConnection {
     this.settled = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.membership) this.ctx.hub.leave(this.membership);
-    this.ctx.connections["long-poll"].delete(this);
+    this.ctx.connectionsOf("long-poll").delete(this);
   }
 }

@@ -1,8 +1,9 @@
 import type { ServerResponse } from "node:http";
-import { GAP_HEADER, type PollResponse, type ProtocolName } from "../../src/shared/protocol.js";
+import { GAP_HEADER, type PollResponse } from "../../src/shared/protocol.js";
 import type { HistoryRead } from "../broker/types.js";
 import type { LiveConnection, ServerContext } from "../context.js";
 import { parseChannel, parseCursor, parseUser, sendJson } from "../http.js";
+import type { MountedTransport } from "./types.js";
 
 /** Messages per poll answer; a client further behind comes back with the new cursor. */
 export const POLL_PAGE_LIMIT = 1000;
@@ -15,8 +16,12 @@ class InFlightPoll implements LiveConnection {
   drop(): void {}
 }
 
+export function mountShortPoll(ctx: ServerContext): MountedTransport {
+  return { request: (_req, res, route) => handleShortPoll(ctx, res, route.url.searchParams) };
+}
+
 /** `GET /api/messages?channel=C&since=ID`: answers at once. */
-export async function handleShortPoll(
+async function handleShortPoll(
   ctx: ServerContext,
   res: ServerResponse,
   query: URLSearchParams,
@@ -25,7 +30,8 @@ export async function handleShortPoll(
   const since = parseCursor(query.get("since"), "since");
   ctx.touchPresence(channel, parseUser(query.get("user")));
   const token = new InFlightPoll();
-  ctx.connections["short-poll"].add(token);
+  const inFlight = ctx.connectionsOf("short-poll");
+  inFlight.add(token);
   try {
     if (since === null) {
       // No cursor means "from now": nothing yet, and the cursor to continue from.
@@ -36,7 +42,7 @@ export async function handleShortPoll(
     const read = await ctx.broker.read(channel, since, POLL_PAGE_LIMIT);
     sendPoll(ctx, res, "short-poll", pollResponse(since, read));
   } finally {
-    ctx.connections["short-poll"].delete(token);
+    inFlight.delete(token);
   }
 }
 
@@ -56,7 +62,7 @@ export function pollResponse(since: number, read: HistoryRead): PollResponse {
 export function sendPoll(
   ctx: ServerContext,
   res: ServerResponse,
-  transport: ProtocolName,
+  transport: string,
   answer: PollResponse,
 ): void {
   const headers: Record<string, string> = answer.gap

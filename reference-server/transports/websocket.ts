@@ -3,8 +3,9 @@ import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import type { Gap } from "../../src/shared/protocol.js";
 import type { LiveConnection, ServerContext } from "../context.js";
-import { HttpError, parseChannel, parseCursor, parseUser } from "../http.js";
+import { HttpError, parseChannel, parseCursor, parseUser, refuseUpgrade } from "../http.js";
 import type { Delivery, Membership, Subscriber } from "../hub.js";
+import type { MountedTransport, RouteMatch } from "./types.js";
 
 /** Heartbeats a client may leave unanswered before it is dropped (design.md). */
 const MAX_MISSED_HEARTBEATS = 3;
@@ -24,7 +25,14 @@ const CLOSE_REASONS: Record<number, string> = {
   1011: "internal error",
 };
 
-export const WEBSOCKET_PREFIX = "/ws/chat/";
+/** Takes WebSocket upgrades on the transport's route; `close` stops taking new ones. */
+export function mountWebSocket(ctx: ServerContext): MountedTransport {
+  const endpoint = new WebSocketEndpoint(ctx);
+  return {
+    upgrade: (req, socket, head, route) => endpoint.handleUpgrade(req, socket, head, route),
+    close: () => endpoint.close(),
+  };
+}
 
 /**
  * `GET /ws/chat/C?since=ID&user=U`: JSON text frames both ways. Bad URLs are
@@ -43,12 +51,13 @@ export class WebSocketEndpoint {
     });
   }
 
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, route: RouteMatch): void {
+    const url = route.url;
     let channel: string;
     let since: number | null;
     let user: string | null;
     try {
-      channel = parseChannel(url.pathname.slice(WEBSOCKET_PREFIX.length), "URL path");
+      channel = parseChannel(route.channel, "URL path");
       since = parseCursor(url.searchParams.get("since"), "since");
       user = parseUser(url.searchParams.get("user"));
     } catch (error) {
@@ -64,19 +73,6 @@ export class WebSocketEndpoint {
   close(): void {
     this.wss.close();
   }
-}
-
-/** Answers an upgrade request with a plain HTTP error, as the JSON error contract asks. */
-export function refuseUpgrade(socket: Duplex, error: HttpError): void {
-  const body = JSON.stringify({ error: error.message });
-  const reason = error.status === 404 ? "Not Found" : "Bad Request";
-  socket.end(
-    `HTTP/1.1 ${error.status} ${reason}\r\n` +
-      "content-type: application/json; charset=utf-8\r\n" +
-      `content-length: ${Buffer.byteLength(body)}\r\n` +
-      "connection: close\r\n\r\n" +
-      body,
-  );
 }
 
 class WsSession implements Subscriber, LiveConnection {
@@ -100,7 +96,7 @@ class WsSession implements Subscriber, LiveConnection {
   }
 
   async open(since: number | null): Promise<void> {
-    this.ctx.connections.websocket.add(this);
+    this.ctx.connectionsOf("websocket").add(this);
     this.ctx.touchPresence(this.channel, this.user);
     try {
       const membership = await this.ctx.hub.join(this.channel, this, since);
@@ -112,7 +108,7 @@ class WsSession implements Subscriber, LiveConnection {
   }
 
   deliver(delivery: Delivery): void {
-    if (this.send(delivery.wsFrame)) this.ctx.metrics.messagesOut.websocket++;
+    if (this.send(delivery.wsFrame)) this.ctx.metrics.countOut("websocket", 1, 0);
   }
 
   gap(gap: Gap): void {
@@ -149,7 +145,7 @@ class WsSession implements Subscriber, LiveConnection {
       return false;
     }
     this.ws.send(frame, { binary: false });
-    this.ctx.metrics.bytesOut.websocket += frame.length;
+    this.ctx.metrics.countOut("websocket", 0, frame.length);
     return true;
   }
 
@@ -226,6 +222,6 @@ class WsSession implements Subscriber, LiveConnection {
   private onClose(): void {
     this.closed = true;
     if (this.membership) this.ctx.hub.leave(this.membership);
-    this.ctx.connections.websocket.delete(this);
+    this.ctx.connectionsOf("websocket").delete(this);
   }
 }

@@ -1,6 +1,5 @@
 import type { Socket } from "node:net";
 import { buildConnector, Client, Pool } from "undici";
-import { ROUTES } from "../shared/protocol.js";
 import type { SocketTracker } from "./types.js";
 
 /** An undici connector that registers every socket it opens, so bytes come from the sockets. */
@@ -51,9 +50,11 @@ export function basePathOf(baseUrl: string): string {
   return pathname.endsWith("/") ? pathname.slice(0, -1) : pathname;
 }
 
-/** A route with `{channel}` filled in, under the base URL's path prefix. */
-export function routePath(baseUrl: string, route: keyof typeof ROUTES, channel?: string): string {
-  const template: string = ROUTES[route];
+/**
+ * A route template (`/api/stream/{channel}`, from a transport's row or
+ * ROUTES) with the channel filled in, under the base URL's path prefix.
+ */
+export function routePath(baseUrl: string, template: string, channel?: string): string {
   const path =
     channel === undefined ? template : template.replace("{channel}", encodeURIComponent(channel));
   return basePathOf(baseUrl) + path;

@@ -1,5 +1,5 @@
 import { PollClientBase } from "./poll-base.js";
-import type { ClientOptions, TransportClient } from "./types.js";
+import { type ClientOptions, numberSetting, type TransportClient } from "./types.js";
 
 /**
  * Long polling: each answer is followed at once by the next request with the
@@ -14,14 +14,16 @@ export class LongPollClient extends PollClientBase {
   private immediate: NodeJS.Immediate | undefined;
   private readonly next = (): void => {
     this.immediate = undefined;
-    void this.pollOnce("longPoll", this.timeoutSeconds);
+    void this.pollOnce("long-poll", this.timeoutSeconds);
   };
 
   constructor(options: ClientOptions) {
-    const timeoutMs = options.longPollTimeoutMs + options.requestTimeoutMs;
+    // The scenario's `longPoll.timeout`: how long the server may hold a poll.
+    const holdMs = numberSetting(options, "timeoutMs");
+    const timeoutMs = holdMs + options.requestTimeoutMs;
     super(options, { headersTimeoutMs: timeoutMs, bodyTimeoutMs: timeoutMs });
     // The server takes seconds with at most three decimals.
-    this.timeoutSeconds = String(Math.round(options.longPollTimeoutMs) / 1000);
+    this.timeoutSeconds = String(Math.round(holdMs) / 1000);
   }
 
   protected scheduleNext(): void {

@@ -1,10 +1,12 @@
 import { performance } from "node:perf_hooks";
 import type { Client } from "undici";
 import { GAP_HEADER, type PollResponse } from "../shared/protocol.js";
+import { transport } from "../shared/transports.js";
 import { createTrackedClient, errorText, queryString, routePath } from "./http.js";
 import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } from "./types.js";
 
-type PollRoute = "shortPoll" | "longPoll";
+/** Which poll route a request goes to: the first request of both is a short poll. */
+type PollRoute = "short-poll" | "long-poll";
 
 /**
  * What short and long polling share: one keep-alive connection, one request
@@ -12,7 +14,7 @@ type PollRoute = "shortPoll" | "longPoll";
  * Subclasses decide when the next request goes out (`scheduleNext`).
  */
 export abstract class PollClientBase implements TransportClient {
-  abstract readonly protocol: "short-poll" | "long-poll";
+  abstract readonly protocol: string;
   cursor: string | undefined;
 
   protected readonly options: ClientOptions;
@@ -20,6 +22,8 @@ export abstract class PollClientBase implements TransportClient {
   protected readonly context: ClientContext;
   protected readonly http: Client;
   protected closed = false;
+  /** Route paths under the base URL, looked up once per client rather than per poll. */
+  private readonly paths: Record<PollRoute, string>;
   private ready = false;
   private broken = false;
 
@@ -31,12 +35,16 @@ export abstract class PollClientBase implements TransportClient {
     this.handlers = options.handlers;
     this.context = options.context;
     this.cursor = options.since;
+    this.paths = {
+      "short-poll": routePath(options.baseUrl, transport("short-poll").route.path),
+      "long-poll": routePath(options.baseUrl, transport("long-poll").route.path),
+    };
     this.http = createTrackedClient(options.baseUrl, options.context.sockets, timeouts);
   }
 
   async connect(): Promise<void> {
     try {
-      await this.request("shortPoll", true);
+      await this.request("short-poll", true);
     } catch (error) {
       this.closed = true;
       this.http.destroy().catch(ignore);
@@ -70,8 +78,8 @@ export abstract class PollClientBase implements TransportClient {
   }
 
   private async request(route: PollRoute, first: boolean, timeoutSeconds?: string): Promise<void> {
-    const { baseUrl, channel, user } = this.options;
-    const path = `${routePath(baseUrl, route)}?${queryString({
+    const { channel, user } = this.options;
+    const path = `${this.paths[route]}?${queryString({
       channel,
       since: this.cursor,
       timeout: timeoutSeconds,

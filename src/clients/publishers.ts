@@ -1,7 +1,8 @@
 import type { connect as netConnect } from "node:net";
 import type { Pool } from "undici";
 import WebSocket, { type RawData } from "ws";
-import type { Message, ServerFrame } from "../shared/protocol.js";
+import { type Message, ROUTES, type ServerFrame } from "../shared/protocol.js";
+import { transport } from "../shared/transports.js";
 import { createTrackedPool, errorText, routePath } from "./http.js";
 import type { ClientContext } from "./types.js";
 import { closeWebSocket, trackedConnection } from "./ws-socket.js";
@@ -36,7 +37,7 @@ class HttpPublisher implements Publisher {
     private readonly context: ClientContext,
   ) {
     this.pool = createTrackedPool(baseUrl, context.sockets, Math.max(1, connections));
-    this.path = routePath(baseUrl, "publish");
+    this.path = routePath(baseUrl, ROUTES.publish);
   }
 
   async publish(channel: string, body: unknown): Promise<{ id: string }> {
@@ -120,7 +121,7 @@ class ChannelSocket {
     private readonly channel: string,
     context: ClientContext,
   ) {
-    const url = new URL(routePath(baseUrl, "websocket", channel), baseUrl);
+    const url = new URL(routePath(baseUrl, transport("websocket").route.path, channel), baseUrl);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     context.counters.requests++; // the upgrade request
     this.ws = new WebSocket(url, {

@@ -1,21 +1,22 @@
 import { performance } from "node:perf_hooks";
 import { PollClientBase } from "./poll-base.js";
-import type { ClientOptions, TransportClient } from "./types.js";
+import { type ClientOptions, numberSetting, type TransportClient } from "./types.js";
 
 /**
- * Short polling at a fixed rate: each request starts `shortPollIntervalMs`
- * after the previous one started. A slow answer makes the next request go out
+ * Short polling at a fixed rate: each request starts `intervalMs` (the
+ * scenario's `shortPoll.interval`) after the previous one started. A slow answer makes the next request go out
  * at once, never two at a time and never a burst to catch up.
  */
 export class ShortPollClient extends PollClientBase {
   readonly protocol = "short-poll" as const;
   private timer: NodeJS.Timeout | undefined;
   private lastStartMs = 0;
+  private readonly intervalMs: number;
   // Bound once per client: the timer callback allocates nothing per poll.
   private readonly tick = (): void => {
     this.timer = undefined;
     this.lastStartMs = performance.now();
-    void this.pollOnce("shortPoll");
+    void this.pollOnce("short-poll");
   };
 
   constructor(options: ClientOptions) {
@@ -23,6 +24,7 @@ export class ShortPollClient extends PollClientBase {
       headersTimeoutMs: options.requestTimeoutMs,
       bodyTimeoutMs: options.requestTimeoutMs,
     });
+    this.intervalMs = numberSetting(options, "intervalMs");
   }
 
   override async connect(): Promise<void> {
@@ -31,7 +33,7 @@ export class ShortPollClient extends PollClientBase {
   }
 
   protected scheduleNext(): void {
-    const delayMs = this.lastStartMs + this.options.shortPollIntervalMs - performance.now();
+    const delayMs = this.lastStartMs + this.intervalMs - performance.now();
     this.timer = setTimeout(this.tick, Math.max(delayMs, 0));
   }
 

@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks";
 import { type ErrorEvent, EventSource, type FetchLike } from "eventsource";
 import { type Client, fetch } from "undici";
 import { type Gap, type Message, SSE_EVENT_GAP, SSE_EVENT_MESSAGE } from "../shared/protocol.js";
+import { transport } from "../shared/transports.js";
 import { createTrackedClient, originOf, queryString, routePath } from "./http.js";
 import type { ClientHandlers, ClientOptions, TransportClient } from "./types.js";
 
@@ -39,7 +40,7 @@ export class EventSourceSseClient implements TransportClient {
 
   connect(): Promise<void> {
     const { baseUrl, channel, user, since, context } = this.options;
-    const url = `${originOf(baseUrl)}${routePath(baseUrl, "sse", channel)}?${queryString({ user })}`;
+    const url = `${originOf(baseUrl)}${routePath(baseUrl, transport("sse").route.path, channel)}?${queryString({ user })}`;
     const dispatcher = this.http;
     const startedAt = performance.now();
     const trackedFetch: FetchLike = (input, init) => {

@@ -1,45 +1,25 @@
 import { type ClientRequest, request } from "node:http";
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
-import { type Gap, type Message, SSE_EVENT_GAP, SSE_EVENT_MESSAGE } from "../shared/protocol.js";
+import { transport } from "../shared/transports.js";
+import { EventStreamClient } from "./event-stream.js";
 import { originOf, queryString, routePath } from "./http.js";
-import { SseParser } from "./sse-parser.js";
-import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } from "./types.js";
+import type { ClientOptions, TransportClient } from "./types.js";
 
 /**
  * A lean SSE subscriber: one node:http request with no agent (its own
  * socket, as an EventSource has), parsed by SseParser. Far less memory per
  * connection than the `eventsource` package, which matters at tens of
- * thousands of clients (design.md, "Scale and clocks").
+ * thousands of clients.
  */
-export class SseClient implements TransportClient {
-  readonly protocol = "sse" as const;
-  cursor: string | undefined;
-  /** The server's `retry:` advice in ms, for the reconnecting wrapper; undefined until sent. */
-  retryMs: number | undefined;
-  /** performance.now() of the last bytes received (heartbeat comments included), for a watchdog. */
-  lastActivityMs = 0;
-
-  private readonly options: ClientOptions;
-  private readonly handlers: ClientHandlers;
-  private readonly context: ClientContext;
-  private readonly parser: SseParser;
+export class SseClient extends EventStreamClient {
+  readonly protocol = "sse";
   private req: ClientRequest | undefined;
-  private ready = false;
-  private closed = false;
-
-  constructor(options: ClientOptions) {
-    this.options = options;
-    this.handlers = options.handlers;
-    this.context = options.context;
-    this.cursor = options.since;
-    this.parser = new SseParser(this);
-  }
 
   connect(): Promise<void> {
     const { baseUrl, channel, user, since } = this.options;
     const url = new URL(
-      `${routePath(baseUrl, "sse", channel)}?${queryString({ user })}`,
+      `${routePath(baseUrl, transport("sse").route.path, channel)}?${queryString({ user })}`,
       originOf(baseUrl),
     );
     const headers: Record<string, string> = {
@@ -80,9 +60,7 @@ export class SseClient implements TransportClient {
           resolve();
           return;
         }
-        this.ready = true;
-        this.lastActivityMs = performance.now();
-        this.handlers.onReady(this.lastActivityMs - startedAt);
+        this.opened(startedAt);
         res.on("data", this.onData);
         res.once("end", this.onEnd);
         res.once("error", this.onError);
@@ -106,50 +84,8 @@ export class SseClient implements TransportClient {
     this.req?.destroy();
   }
 
-  // SseParserCallbacks, called by the parser with this client as the callbacks object.
-
-  onEvent(type: string, data: string, lastEventId: string): void {
-    if (type === SSE_EVENT_MESSAGE) {
-      const message = JSON.parse(data) as Message;
-      this.cursor = lastEventId === "" ? String(message.id) : lastEventId;
-      this.handlers.onMessage(this.cursor, message.body);
-    } else if (type === SSE_EVENT_GAP) {
-      const gap = JSON.parse(data) as Gap;
-      this.handlers.onGap(String(gap.from), String(gap.to));
-    }
-  }
-
-  onRetry(ms: number): void {
-    this.retryMs = ms;
-  }
-
-  onComment(): void {
-    // Heartbeats only refresh lastActivityMs, which onData already did.
-  }
-
-  private readonly onData = (chunk: Buffer): void => {
-    this.lastActivityMs = performance.now();
-    try {
-      this.parser.feed(chunk);
-    } catch (error) {
-      // A malformed data line is the server's fault: report it as a break, not a crash.
-      this.onError(error as Error);
-    }
-  };
-
-  private readonly onEnd = (): void => {
-    this.broke("stream ended");
-  };
-
-  private readonly onError = (error: Error): void => {
-    this.broke(error.message);
-  };
-
-  private broke(reason: string): void {
-    if (this.closed) return;
-    this.closed = true;
+  protected abort(): void {
     this.req?.destroy();
-    if (this.ready) this.handlers.onBreak(reason);
   }
 }
 

@@ -1,9 +1,9 @@
 import type { Socket } from "node:net";
-import type { ProtocolName } from "../shared/protocol.js";
+import type { ProtocolName, TransportSettings } from "../shared/transports.js";
 
 /**
- * One simulated subscriber. The four transports implement this interface;
- * adding a fifth is a new file plus a line in `registry.ts`.
+ * One simulated subscriber. Every transport's client implements this
+ * interface and is registered under its transport's name in `registry.ts`.
  *
  * A client does not time anything itself beyond connect: it reports events to
  * its `ClientHandlers`, and the load runner turns them into metrics.
@@ -49,6 +49,11 @@ export interface ClientContext {
   sockets: SocketTracker;
   /** HTTP requests sent and poll answers that carried no message. */
   counters: { requests: number; emptyPolls: number };
+  /**
+   * State a transport shares between its clients in this process, by
+   * transport name (HTTP/2 sessions that carry many clients' streams).
+   */
+  shared: Map<string, unknown>;
 }
 
 export interface ClientOptions {
@@ -59,19 +64,39 @@ export interface ClientOptions {
   user: string;
   /** Resume after this cursor; undefined means "from now". */
   since?: string;
-  shortPollIntervalMs: number;
-  longPollTimeoutMs: number;
+  /**
+   * The transport's scenario settings, as its row in transports.ts names
+   * them (`intervalMs` for short polling), passed through untouched.
+   */
+  settings: TransportSettings;
   /**
    * A poll without an answer this long (beyond a long poll's hold time) is
    * treated as a dead connection, as a stalled server would leave it.
    */
   requestTimeoutMs: number;
-  sseClient: "lean" | "eventsource";
   handlers: ClientHandlers;
   context: ClientContext;
 }
 
 export type ClientFactory = (options: ClientOptions) => TransportClient;
+
+/** A numeric setting of the client's transport; a missing one is a programming error. */
+export function numberSetting(options: ClientOptions, field: string): number {
+  const value = options.settings[field];
+  if (typeof value !== "number") {
+    throw new TypeError(`transport setting ${field}: expected a number, found ${String(value)}`);
+  }
+  return value;
+}
+
+/** A fresh context for one generator process. */
+export function createClientContext(): ClientContext {
+  return {
+    sockets: new SocketTracker(),
+    counters: { requests: 0, emptyPolls: 0 },
+    shared: new Map(),
+  };
+}
 
 /**
  * Counts bytes on the wire, both directions, headers included, from the

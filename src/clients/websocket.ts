@@ -2,6 +2,7 @@ import type { connect as netConnect } from "node:net";
 import { performance } from "node:perf_hooks";
 import WebSocket, { type RawData } from "ws";
 import type { ServerFrame } from "../shared/protocol.js";
+import { transport } from "../shared/transports.js";
 import { queryString, routePath } from "./http.js";
 import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } from "./types.js";
 import { closeWebSocket, trackedConnection } from "./ws-socket.js";
@@ -36,7 +37,7 @@ export class WebSocketClient implements TransportClient {
   connect(): Promise<void> {
     const { baseUrl, channel, user, since } = this.options;
     const url = new URL(
-      `${routePath(baseUrl, "websocket", channel)}?${queryString({ user, since })}`,
+      `${routePath(baseUrl, transport("websocket").route.path, channel)}?${queryString({ user, since })}`,
       baseUrl,
     );
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";

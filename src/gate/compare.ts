@@ -11,7 +11,7 @@ import {
 } from "../metrics/names.js";
 import type { HistogramSummary, ProtocolResult, RunResult } from "../metrics/types.js";
 import { badInput } from "../shared/errors.js";
-import { PROTOCOLS, type ProtocolName } from "../shared/protocol.js";
+import { inTableOrder, type ProtocolName } from "../shared/transports.js";
 
 export type Verdict = "ok" | "better" | "worse" | "regressed";
 
@@ -156,7 +156,11 @@ export function compareResults(
   warnings.push(...environmentWarnings(baseline, current));
   const timingFloorMs = options.timingFloorMs ?? DEFAULT_TIMING_FLOOR_MS;
   const rows: ComparisonRow[] = [];
-  for (const protocol of PROTOCOLS) {
+  const protocols = inTableOrder([
+    ...Object.keys(baseline.protocols),
+    ...Object.keys(current.protocols),
+  ]);
+  for (const protocol of protocols) {
     const before = baseline.protocols[protocol];
     const after = current.protocols[protocol];
     if (before === undefined && after === undefined) continue;
@@ -268,7 +272,7 @@ export function medianResult(results: readonly RunResult[]): MedianResult {
 
   const result = structuredClone(first) as RunResult;
   const spread: Record<string, Spread> = {};
-  for (const protocol of PROTOCOLS) {
+  for (const protocol of inTableOrder(Object.keys(result.protocols))) {
     const target = result.protocols[protocol];
     if (target === undefined) continue;
     const runs = results

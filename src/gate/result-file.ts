@@ -1,18 +1,17 @@
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import type { RunResult } from "../metrics/types.js";
+import { deriveResultSchema, RESULT_SCHEMA_PATH, readJson } from "../schemas/derive.js";
 import { badInput } from "../shared/errors.js";
-import { packageRoot } from "../util/paths.js";
 
-/** The JSON Schema of result files (design.md, "Result file"); it ships with the package. */
-export const RESULT_SCHEMA_PATH = join(packageRoot, "schema", "result.schema.json");
+/** The JSON Schema of result files; it ships with the package. */
+export { RESULT_SCHEMA_PATH };
 
 let validator: ValidateFunction | undefined;
 
 function resultValidator(): ValidateFunction {
   if (validator === undefined) {
-    const schema = JSON.parse(readFileSync(RESULT_SCHEMA_PATH, "utf8")) as object;
+    const schema = deriveResultSchema(readJson(RESULT_SCHEMA_PATH));
     validator = new Ajv({ allErrors: true, strict: false }).compile(schema);
   }
   return validator;

@@ -9,7 +9,7 @@ import {
 import type { RunResult } from "../metrics/types.js";
 import { formatPath, type Problem } from "../scenario/problem.js";
 import { badInput } from "../shared/errors.js";
-import { PROTOCOLS, type ProtocolName } from "../shared/protocol.js";
+import { inTableOrder, type ProtocolName, transportNames } from "../shared/transports.js";
 
 /**
  * Pass/fail conditions on metrics, e.g. `websocket.latency.p99: "< 50ms"` or
@@ -105,7 +105,7 @@ function parseCondition(
 function parseKey(key: string): { protocol: ProtocolName | "*"; metric: MetricInfo } | string {
   const { protocol, path } = splitMetricName(key);
   if (protocol !== "*" && !isProtocolName(protocol)) {
-    return `unknown protocol "${protocol}"; expected one of ${PROTOCOLS.join(", ")}, or * for all`;
+    return `unknown protocol "${protocol}"; expected one of ${transportNames().join(", ")}, or * for all`;
   }
   const metric = findMetric(path);
   if (!metric) return "unknown metric (see `rtbench metrics`)";
@@ -225,7 +225,7 @@ export function evaluateThresholds(map: ThresholdMap, result: RunResult): Thresh
     const { metric } = threshold;
     const targets: ProtocolName[] =
       threshold.protocol === "*"
-        ? PROTOCOLS.filter((p) => result.protocols[p] !== undefined)
+        ? inTableOrder(Object.keys(result.protocols))
         : [threshold.protocol];
     for (const condition of threshold.conditions) {
       let measured = 0;

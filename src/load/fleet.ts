@@ -3,11 +3,12 @@ import { createClient } from "../clients/registry.js";
 import {
   type ClientContext,
   type ClientHandlers,
-  SocketTracker,
+  createClientContext,
   type TransportClient,
 } from "../clients/types.js";
 import { createLatencyHistogram, encodeHistogram, recordMs } from "../metrics/histogram.js";
 import { SeqTracker } from "../metrics/seq-tracker.js";
+import { transport } from "../shared/transports.js";
 import { monoMs } from "../util/clock.js";
 import { seededRandom } from "../util/random.js";
 import type { ClientAssignment } from "./assign.js";
@@ -24,10 +25,7 @@ const WATCHDOG_SCAN_MS = 250;
  * connection broke, following the scenario's reconnect policy.
  */
 export class Fleet {
-  readonly context: ClientContext = {
-    sockets: new SocketTracker(),
-    counters: { requests: 0, emptyPolls: 0 },
-  };
+  readonly context: ClientContext = createClientContext();
   readonly latency = createLatencyHistogram();
   readonly latencyFromSend = createLatencyHistogram();
   readonly connect = createLatencyHistogram();
@@ -65,7 +63,7 @@ export class Fleet {
     // A poll unanswered for the watchdog time is as dead as a silent stream.
     this.requestTimeoutMs = this.watchdogMs > 0 ? this.watchdogMs : 300_000;
     this.subscribers = spec.clients.map((assignment) => new Subscriber(this, assignment));
-    if (this.watchdogMs > 0 && (spec.protocol === "sse" || spec.protocol === "websocket")) {
+    if (this.watchdogMs > 0 && transport(spec.protocol).watchable) {
       this.watchdogTimer = setInterval(() => this.scanForSilence(), WATCHDOG_SCAN_MS);
     }
   }
@@ -213,10 +211,8 @@ class Subscriber implements ClientHandlers {
       channel: this.assignment.channel,
       user: this.assignment.user,
       since: spec.reconnect.resume ? this.cursor : undefined,
-      shortPollIntervalMs: spec.shortPollIntervalMs,
-      longPollTimeoutMs: spec.longPollTimeoutMs,
+      settings: spec.settings,
       requestTimeoutMs: fleet.requestTimeoutMs,
-      sseClient: spec.sseClient,
       handlers: this,
       context,
     });

@@ -4,11 +4,11 @@ import {
   createWebSocketPublisher,
   type Publisher,
 } from "../clients/publishers.js";
-import { SocketTracker } from "../clients/types.js";
+import { createClientContext } from "../clients/types.js";
 import { startLoopDelayMonitor } from "../metrics/loop-delay.js";
 import { type ProtocolResult, RESULT_SCHEMA_VERSION, type RunResult } from "../metrics/types.js";
 import type { Scenario } from "../scenario/types.js";
-import type { ProtocolName } from "../shared/protocol.js";
+import { type ProtocolName, transport } from "../shared/transports.js";
 import { monoMs, sleepUntil } from "../util/clock.js";
 import { gitCommit } from "../util/git.js";
 import { packageVersion } from "../util/paths.js";
@@ -156,10 +156,7 @@ async function runProtocol(
     pool = await ShardPool.start(shardCount);
 
     const channels = channelNames(scenario.clients.channelPrefix, scenario.clients.channels);
-    const publisherContext = {
-      sockets: new SocketTracker(),
-      counters: { requests: 0, emptyPolls: 0 },
-    };
+    const publisherContext = createClientContext();
     for (const url of urls) {
       publishers.push(
         scenario.publish.via === "websocket"
@@ -188,11 +185,9 @@ async function runProtocol(
       rampUpMs: scenario.clients.rampUpMs,
       measureStartMs,
       measureEndMs,
-      shortPollIntervalMs: scenario.shortPoll.intervalMs,
-      longPollTimeoutMs: scenario.longPoll.timeoutMs,
-      sseClient: scenario.sse.client,
+      settings: transportOptions(scenario, protocol).settings,
       urls,
-      reconnect: reconnectPolicyFor(scenario, protocol),
+      reconnect: transportOptions(scenario, protocol).reconnect,
       heartbeatIntervalMs: scenario.server.heartbeatIntervalMs,
       seed: scenario.seed,
     });
@@ -287,7 +282,7 @@ async function runProtocol(
       0,
     );
     const generatorP99 = Math.max(parentLoopDelayP99, ...reports.map((r) => r.eventLoopDelayP99Ms));
-    const isPolling = protocol === "short-poll" || protocol === "long-poll";
+    const isPolling = transport(protocol).delivery === "poll";
 
     return {
       clients: scenario.clients.count,
@@ -365,14 +360,11 @@ function rssPerConnection(
   return growth > 0 ? growth / connections : null;
 }
 
-function reconnectPolicyFor(scenario: Scenario, protocol: ProtocolName) {
-  const sections = {
-    "short-poll": scenario.shortPoll,
-    "long-poll": scenario.longPoll,
-    sse: scenario.sse,
-    websocket: scenario.websocket,
-  } as const;
-  return sections[protocol].reconnect;
+/** The protocol's scenario section; validation made sure it is a registered transport. */
+function transportOptions(scenario: Scenario, protocol: ProtocolName) {
+  const options = scenario.transports[protocol];
+  if (options === undefined) throw new Error(`no scenario section for transport ${protocol}`);
+  return options;
 }
 
 function sumWindow(

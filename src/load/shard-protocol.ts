@@ -1,5 +1,5 @@
 import type { ReconnectPolicy } from "../scenario/types.js";
-import type { ProtocolName } from "../shared/protocol.js";
+import type { ProtocolName, TransportSettings } from "../shared/transports.js";
 import type { ClientAssignment } from "./assign.js";
 
 /**
@@ -18,9 +18,8 @@ export interface ShardStart {
   /** Latency is recorded for messages scheduled in [measureStartMs, measureEndMs). */
   measureStartMs: number;
   measureEndMs: number;
-  shortPollIntervalMs: number;
-  longPollTimeoutMs: number;
-  sseClient: "lean" | "eventsource";
+  /** The transport's scenario settings, for its clients (passed through untouched). */
+  settings: TransportSettings;
   /** Every server URL: a client whose instance is down reconnects to the next one. */
   urls: string[];
   reconnect: ReconnectPolicy;

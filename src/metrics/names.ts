@@ -1,4 +1,4 @@
-import { PROTOCOLS, type ProtocolName } from "../shared/protocol.js";
+import { isTransportName, type ProtocolName } from "../shared/transports.js";
 import type { ProtocolResult, RunResult } from "./types.js";
 
 /**
@@ -148,7 +148,7 @@ export function findMetric(path: string): MetricInfo | undefined {
 }
 
 export function isProtocolName(name: string): name is ProtocolName {
-  return (PROTOCOLS as readonly string[]).includes(name);
+  return isTransportName(name);
 }
 
 /** Splits `websocket.latency.p99` into protocol and metric path (protocol names hold no dot). */

@@ -1,4 +1,4 @@
-import type { ProtocolName } from "../shared/protocol.js";
+import type { ProtocolName } from "../shared/transports.js";
 
 /**
  * The result file (design.md, "Result file"): a public contract read by CI
@@ -39,7 +39,8 @@ export interface RunResult {
     payloadBytes: number;
     notes: string[];
   };
-  protocols: Partial<Record<ProtocolName, ProtocolResult>>;
+  /** By transport name, in the order the protocols ran. */
+  protocols: Record<ProtocolName, ProtocolResult>;
 }
 
 export interface HistogramSummary {

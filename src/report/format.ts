@@ -1,7 +1,7 @@
 import type { ComparisonRow } from "../gate/compare.js";
 import type { MetricUnit } from "../metrics/names.js";
 import type { HistogramSummary, ProtocolResult, RunResult } from "../metrics/types.js";
-import { PROTOCOLS, type ProtocolName } from "../shared/protocol.js";
+import { inTableOrder, type ProtocolName, transportLabel } from "../shared/transports.js";
 
 /**
  * What the table and Markdown reporters share: number formatting, the rows
@@ -10,12 +10,6 @@ import { PROTOCOLS, type ProtocolName } from "../shared/protocol.js";
 
 export const NA = "n/a";
 
-export const PROTOCOL_LABELS: Record<ProtocolName, string> = {
-  "short-poll": "short poll",
-  "long-poll": "long poll",
-  sse: "SSE",
-  websocket: "WebSocket",
-};
 
 function trimZeros(text: string): string {
   return text.includes(".") && !text.includes("e") ? text.replace(/\.?0+$/, "") : text;
@@ -207,7 +201,7 @@ export function noteLines(result: RunResult): string[] {
 
 /** Protocols present in the result, in the canonical column order. */
 export function presentProtocols(result: RunResult): ProtocolName[] {
-  return PROTOCOLS.filter((p) => result.protocols[p] !== undefined);
+  return inTableOrder(Object.keys(result.protocols));
 }
 
 export function headerLine(result: RunResult): string {
@@ -247,7 +241,7 @@ function unreliableLine(result: RunResult): string {
     worstLagMs = Math.max(worstLagMs, g.publisherMaxLagMs ?? 0);
     if (g.eventLoopDelayLimitMs !== undefined) limitMs = g.eventLoopDelayLimitMs;
   }
-  const on = unhealthy.map((p) => PROTOCOL_LABELS[p]).join(", ");
+  const on = unhealthy.map((p) => transportLabel(p)).join(", ");
   const missingShards = unhealthy.reduce(
     (n, p) => n + ((result.protocols[p] as ProtocolResult).generator.missingShards ?? 0),
     0,

@@ -3,10 +3,10 @@ import {
   bannerLines,
   headerLine,
   noteLines,
-  PROTOCOL_LABELS,
   presentProtocols,
   rowsFor,
 } from "./format.js";
+import { transportLabel } from "../shared/transports.js";
 
 /**
  * A self-contained HTML page of a result (no scripts, no external assets),
@@ -14,7 +14,7 @@ import {
  */
 export function renderHtml(result: RunResult): string {
   const protocols = presentProtocols(result);
-  const head = ["metric", ...protocols.map((p) => PROTOCOL_LABELS[p])]
+  const head = ["metric", ...protocols.map((p) => transportLabel(p))]
     .map((h, i) => `<th${i > 0 ? ' class="n"' : ""}>${escapeHtml(h)}</th>`)
     .join("");
   const body = rowsFor(result)

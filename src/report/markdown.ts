@@ -8,10 +8,10 @@ import {
   formatValue,
   headerLine,
   isHeadlineRow,
-  PROTOCOL_LABELS,
   presentProtocols,
   rowsFor,
 } from "./format.js";
+import { transportLabel } from "../shared/transports.js";
 
 /**
  * Markdown reporters (for `--summary FILE` and $GITHUB_STEP_SUMMARY): the
@@ -46,7 +46,7 @@ export function renderMarkdown(result: RunResult): string {
   } else {
     parts.push(
       markdownTable(
-        ["metric", ...protocols.map((p) => PROTOCOL_LABELS[p])],
+        ["metric", ...protocols.map((p) => transportLabel(p))],
         rowsFor(result).map((row) => [
           row.label,
           ...protocols.map((p) => row.cell(result.protocols[p] as ProtocolResult)),

@@ -1,6 +1,6 @@
 import type { Spread } from "../gate/compare.js";
 import { findMetric, type MetricUnit } from "../metrics/names.js";
-import { PROTOCOLS } from "../shared/protocol.js";
+import { inTableOrder } from "../shared/transports.js";
 import { formatNumber, formatValue, NA } from "./format.js";
 
 /**
@@ -44,7 +44,8 @@ function relativeSpread(s: Spread): string {
 /** Rows for the headline metrics present in `spread`, protocols in canonical order. */
 export function spreadRows(spread: Readonly<Record<string, Spread>>): SpreadRow[] {
   const rows: SpreadRow[] = [];
-  for (const protocol of PROTOCOLS) {
+  const protocols = inTableOrder(Object.keys(spread).map((name) => name.slice(0, name.indexOf("."))));
+  for (const protocol of protocols) {
     for (const path of SPREAD_PATHS) {
       const metric = `${protocol}.${path}`;
       const s = spread[metric];

@@ -10,11 +10,11 @@ import {
   headerLine,
   isHeadlineRow,
   noteLines,
-  PROTOCOL_LABELS,
   presentProtocols,
   rowsFor,
   wrap,
 } from "./format.js";
+import { transportLabel } from "../shared/transports.js";
 
 /**
  * Terminal reporters: `(input) => string`, no I/O, so they are tested
@@ -81,7 +81,7 @@ export function renderTable(result: RunResult, options: TableOptions = {}): stri
   const color = options.color === true;
   const protocols = presentProtocols(result);
   const table = new Table({
-    head: ["metric", ...protocols.map((p) => PROTOCOL_LABELS[p])].map((h) =>
+    head: ["metric", ...protocols.map((p) => transportLabel(p))].map((h) =>
       paint(color, ansi.bold, h),
     ),
     colWidths: [LABEL_WIDTH, ...protocols.map(() => VALUE_WIDTH)],

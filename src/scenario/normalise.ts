@@ -5,11 +5,17 @@
  */
 import { isToleranceKey } from "../gate/compare.js";
 import { thresholdProblems } from "../gate/thresholds.js";
-import { PROTOCOLS, type ProtocolName } from "../shared/protocol.js";
+import {
+  defaultTransportNames,
+  isTransportName,
+  type ProtocolName,
+  transportNames,
+  transports,
+} from "../shared/transports.js";
 import { readFaults } from "./faults.js";
 import type { Problem } from "./problem.js";
 import { readReconnectPolicies } from "./reconnect.js";
-import type { Scenario } from "./types.js";
+import type { Scenario, TransportOptions } from "./types.js";
 import { formatDuration, parseDuration, parseRate } from "./units.js";
 
 export interface ScenarioOverrides {
@@ -33,15 +39,14 @@ export const MIN_PAYLOAD_BYTES = 128;
 
 /**
  * Durations that must be above zero; the schema admits `0` for all durations
- * because warmup, drain, rampUp and deliveryDelay are fine at zero.
+ * because warmup, drain, rampUp and deliveryDelay are fine at zero. Every
+ * transport's duration settings (`shortPoll.interval`) must be above zero too.
  */
 const POSITIVE_DURATIONS = [
   "duration",
   "server.heartbeatInterval",
   "server.presenceTtl",
   "server.history.maxAge",
-  "shortPoll.interval",
-  "longPoll.timeout",
   "generator.maxEventLoopDelay",
 ] as const;
 
@@ -61,7 +66,7 @@ export function normaliseScenario(
     name: read.value("name", context.defaultName),
     description: read.value("description", ""),
     source: context.source,
-    protocols: overrides.protocols ?? read.value("protocols", [...PROTOCOLS]),
+    protocols: overrides.protocols ?? read.value("protocols", defaultTransportNames()),
     seed: read.value("seed", 1),
     server: {
       instances: read.value("server.instances", 1),
@@ -92,16 +97,7 @@ export function normaliseScenario(
     durationMs: overrides.durationMs ?? read.duration("duration", 30_000),
     warmupMs: read.duration("warmup", 5_000),
     drainMs: read.duration("drain", 5_000),
-    shortPoll: {
-      intervalMs: read.duration("shortPoll.interval", 1_000),
-      reconnect: policies.bySection.shortPoll,
-    },
-    longPoll: {
-      timeoutMs: read.duration("longPoll.timeout", 30_000),
-      reconnect: policies.bySection.longPoll,
-    },
-    sse: { client: read.value("sse.client", "lean"), reconnect: policies.bySection.sse },
-    websocket: { reconnect: policies.bySection.websocket },
+    transports: readTransportSections(read, policies.byTransport),
     reconnect: policies.reconnect,
     // Read below, once the run's length and the server are known.
     faults: [],
@@ -116,13 +112,19 @@ export function normaliseScenario(
     "server.heartbeatInterval": scenario.server.heartbeatIntervalMs,
     "server.presenceTtl": scenario.server.presenceTtlMs,
     "server.history.maxAge": scenario.server.history.maxAgeMs,
-    "shortPoll.interval": scenario.shortPoll.intervalMs,
-    "longPoll.timeout": scenario.longPoll.timeoutMs,
     "generator.maxEventLoopDelay": scenario.generator.maxEventLoopDelayMs,
   };
-  for (const path of POSITIVE_DURATIONS) {
+  const positive = Object.entries(durationOf);
+  for (const t of transports()) {
+    for (const [key, setting] of Object.entries(t.settings)) {
+      if (setting.kind !== "duration") continue;
+      const value = scenario.transports[t.name]?.settings[setting.field];
+      positive.push([`${t.section}.${key}`, Number(value)]);
+    }
+  }
+  for (const [path, valueMs] of positive) {
     if (path === "duration" && overrides.durationMs !== undefined) continue;
-    if (!isBad(path) && !(durationOf[path] > 0)) {
+    if (!isBad(path) && !(valueMs > 0)) {
       problem(path, `expected a duration above 0, found ${JSON.stringify(read.raw(path))}`);
     }
   }
@@ -203,6 +205,31 @@ export function normaliseScenario(
   }
   scenario.tolerances = readTolerances(doc.tolerances, isBad, problems);
   return { scenario, problems };
+}
+
+/**
+ * Every registered transport's section: its settings as its descriptor names
+ * them (durations in ms) and its reconnect policy. The runner passes them to
+ * the transport's client untouched.
+ */
+function readTransportSections(
+  read: ReturnType<typeof reader>,
+  policies: Record<string, Scenario["reconnect"]>,
+): Record<ProtocolName, TransportOptions> {
+  const sections: Record<ProtocolName, TransportOptions> = {};
+  for (const t of transports()) {
+    const settings: Record<string, number | string> = {};
+    for (const [key, setting] of Object.entries(t.settings)) {
+      const path = `${t.section}.${key}`;
+      settings[setting.field] =
+        setting.kind === "duration"
+          ? read.duration(path, parseDuration(setting.default))
+          : read.value(path, setting.default);
+    }
+    // readReconnectPolicies has a policy for every registered transport.
+    sections[t.name] = { settings, reconnect: policies[t.name] as Scenario["reconnect"] };
+  }
+  return sections;
 }
 
 /** `tolerances:` as fractions; the schema checked the percent syntax, this checks the keys. */
@@ -290,10 +317,10 @@ export function overrideProblems(overrides: ScenarioOverrides): Problem[] {
       problems.push({ path: "protocols (override)", text: "expected at least one protocol" });
     }
     protocols.forEach((name, index) => {
-      if (!PROTOCOLS.includes(name)) {
+      if (!isTransportName(name)) {
         problems.push({
           path: `protocols[${index}] (override)`,
-          text: `expected one of ${PROTOCOLS.join(", ")}, found ${JSON.stringify(name)}`,
+          text: `expected one of ${transportNames().join(", ")}, found ${JSON.stringify(name)}`,
         });
       } else if (protocols.indexOf(name) !== index) {
         problems.push({

@@ -1,7 +1,8 @@
 /**
- * The scenario's `reconnect:` policy and the per-protocol overrides
+ * The scenario's `reconnect:` policy and the per-transport overrides
  * (`websocket: { reconnect: { jitter: none } }`), merged field by field over it.
  */
+import { transports } from "../shared/transports.js";
 import type { Problem } from "./problem.js";
 import type { ReconnectPolicy } from "./types.js";
 import { formatDuration, parseDuration } from "./units.js";
@@ -17,13 +18,10 @@ export const DEFAULT_RECONNECT: ReconnectPolicy = {
   honorServerRetry: true,
 };
 
-/** Scenario sections that may override the policy, as they are spelled in the file. */
-export const RECONNECT_SECTIONS = ["shortPoll", "longPoll", "sse", "websocket"] as const;
-export type ReconnectSection = (typeof RECONNECT_SECTIONS)[number];
-
 export interface ReconnectPolicies {
   reconnect: ReconnectPolicy;
-  bySection: Record<ReconnectSection, ReconnectPolicy>;
+  /** Keyed by transport name; each transport's section may override the policy. */
+  byTransport: Record<string, ReconnectPolicy>;
 }
 
 type Doc = Record<string, unknown>;
@@ -40,16 +38,16 @@ export function readReconnectPolicies(
 ): ReconnectPolicies {
   const reconnect = merge(DEFAULT_RECONNECT, doc.reconnect, "reconnect", isBad);
   check(reconnect, "reconnect", isBad, problems);
-  const bySection = {} as Record<ReconnectSection, ReconnectPolicy>;
-  for (const section of RECONNECT_SECTIONS) {
+  const byTransport: Record<string, ReconnectPolicy> = {};
+  for (const { name, section } of transports()) {
     const sectionDoc = doc[section];
     const override = isObject(sectionDoc) ? sectionDoc.reconnect : undefined;
     const path = `${section}.reconnect`;
-    bySection[section] =
-      override === undefined ? reconnect : merge(reconnect, override, path, isBad);
-    if (override !== undefined) check(bySection[section], path, isBad, problems, override);
+    const policy = override === undefined ? reconnect : merge(reconnect, override, path, isBad);
+    if (override !== undefined) check(policy, path, isBad, problems, override);
+    byTransport[name] = policy;
   }
-  return { reconnect, bySection };
+  return { reconnect, byTransport };
 }
 
 /** `base` with the fields `raw` sets; fields the schema rejected keep the base value. */

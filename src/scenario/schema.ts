@@ -3,14 +3,13 @@
  * editors use), with ajv's errors translated into one readable line per
  * problem: path, what the schema expects there, what was found.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import { packageRoot } from "../util/paths.js";
+import { deriveScenarioSchema, readJson, SCENARIO_SCHEMA_PATH } from "../schemas/derive.js";
+import { transportNames } from "../shared/transports.js";
 import { formatFound, formatPath, type Problem } from "./problem.js";
 import { DURATION_EXPECTED, RATE_EXPECTED } from "./units.js";
 
-export const SCHEMA_PATH = join(packageRoot, "schema", "scenario.schema.json");
+export const SCHEMA_PATH = SCENARIO_SCHEMA_PATH;
 
 interface SchemaNode {
   $ref?: string;
@@ -40,13 +39,16 @@ const EXPECTED_BY_DEFINITION: Record<string, string> = {
   thresholdCondition: 'a condition like "< 50ms" or "== 0"',
 };
 
-let compiled: { schema: SchemaNode; validate: ValidateFunction } | undefined;
+let compiled: { schema: SchemaNode; validate: ValidateFunction; transports: string } | undefined;
 
+/** The schema file with its transport parts derived from the registered transports. */
 function validator(): { schema: SchemaNode; validate: ValidateFunction } {
-  if (compiled === undefined) {
-    const schema = JSON.parse(readFileSync(SCHEMA_PATH, "utf8")) as SchemaNode;
+  // Compiled again only when a transport was registered or removed since.
+  const registered = transportNames().join(",");
+  if (compiled === undefined || compiled.transports !== registered) {
+    const schema = deriveScenarioSchema(readJson(SCHEMA_PATH)) as SchemaNode;
     const ajv = new Ajv({ allErrors: true, strict: true });
-    compiled = { schema, validate: ajv.compile(schema) };
+    compiled = { schema, validate: ajv.compile(schema), transports: registered };
   }
   return compiled;
 }

@@ -1,4 +1,4 @@
-import type { ProtocolName } from "../shared/protocol.js";
+import type { ProtocolName, TransportSettings } from "../shared/transports.js";
 
 /**
  * A scenario after loading, validation and defaults: every field present,
@@ -24,14 +24,16 @@ export interface Scenario {
   warmupMs: number;
   drainMs: number;
 
-  shortPoll: { intervalMs: number; reconnect: ReconnectPolicy };
-  longPoll: { timeoutMs: number; reconnect: ReconnectPolicy };
-  sse: { client: "lean" | "eventsource"; reconnect: ReconnectPolicy };
-  websocket: { reconnect: ReconnectPolicy };
+  /**
+   * Each registered transport's section (`shortPoll`, `sse`, ...), by
+   * transport name: its settings as its descriptor names them, passed to its
+   * client untouched, and its reconnect policy.
+   */
+  transports: Record<ProtocolName, TransportOptions>;
 
   /**
-   * The scenario-wide reconnect policy. Each protocol section's `reconnect`
-   * is this policy with that section's overrides applied (what the runner uses).
+   * The scenario-wide reconnect policy. Each transport's `reconnect` is this
+   * policy with its section's overrides applied (what the runner uses).
    */
   reconnect: ReconnectPolicy;
   /** Faults injected during the run, in `atMs` order. */
@@ -42,6 +44,11 @@ export interface Scenario {
   thresholds: Record<string, string>;
   /** Relative tolerances (fractions) for baseline comparisons, by kind, metric or full name. */
   tolerances: Record<string, number>;
+}
+
+export interface TransportOptions {
+  settings: TransportSettings;
+  reconnect: ReconnectPolicy;
 }
 
 export interface ServerOptions {

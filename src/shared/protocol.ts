@@ -6,10 +6,6 @@
  * nowhere else.
  */
 
-/** The four transports, in the order tables show them. */
-export const PROTOCOLS = ["short-poll", "long-poll", "sse", "websocket"] as const;
-export type ProtocolName = (typeof PROTOCOLS)[number];
-
 /** Channels allowed by the reference server. */
 export const CHANNEL_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
@@ -61,13 +57,14 @@ export type ClientFrame =
 export const SSE_EVENT_MESSAGE = "message";
 export const SSE_EVENT_GAP = "gap";
 
-/** Reference server routes, as templates; `{channel}` is replaced, the query is appended. */
+/**
+ * Reference server routes that belong to no transport, as templates;
+ * `{channel}` is replaced, the query is appended. Each transport's own route
+ * is on its row in transports.ts. A WebSocket publisher uses the WebSocket
+ * transport's route.
+ */
 export const ROUTES = {
   publish: "/api/messages",
-  shortPoll: "/api/messages",
-  longPoll: "/api/messages/poll",
-  sse: "/api/stream/{channel}",
-  websocket: "/ws/chat/{channel}",
   presence: "/api/presence/{channel}",
   health: "/healthz",
   metrics: "/metrics",

@@ -4,7 +4,7 @@ import {
   summarizeHistogram,
 } from "../../src/metrics/histogram.js";
 import type { HistogramSummary, ProtocolResult, RunResult } from "../../src/metrics/types.js";
-import type { ProtocolName } from "../../src/shared/protocol.js";
+import type { ProtocolName } from "../../src/shared/transports.js";
 import { seededRandom } from "../../src/util/random.js";
 
 /**

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { listMetrics } from "../../metrics/names.js";
-import { PROTOCOLS } from "../../shared/protocol.js";
+import { transportNames } from "../../shared/transports.js";
 
 const KIND_HELP = `
 Kinds: exact = any increase is a regression; timing = compared with a relative
@@ -20,7 +20,7 @@ export function metricsCommand(): Command {
       }
       const width = Math.max(...metrics.map((m) => m.path.length)) + 2;
       const lines = [
-        `Metric names are <protocol>.<metric>, protocol one of ${PROTOCOLS.join(", ")} or * for all,`,
+        `Metric names are <protocol>.<metric>, protocol one of ${transportNames().join(", ")} or * for all,`,
         "e.g. websocket.latency.p99 or *.lost.",
         "",
         `${"metric".padEnd(width)}${"unit".padEnd(9)}${"kind".padEnd(8)}${"better".padEnd(8)}description`,

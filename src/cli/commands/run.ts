@@ -31,7 +31,7 @@ import { loadScenario } from "../../scenario/load.js";
 import type { Scenario } from "../../scenario/types.js";
 import { parseDuration } from "../../scenario/units.js";
 import { badInput, runFailed } from "../../shared/errors.js";
-import { PROTOCOLS, type ProtocolName } from "../../shared/protocol.js";
+import { isTransportName, type ProtocolName, transportNames } from "../../shared/transports.js";
 import { stopAllChildren } from "../../util/children.js";
 import { redisServerAvailable } from "../../util/redis-server.js";
 
@@ -74,7 +74,7 @@ export function runCommand(): Command {
   return new Command("run")
     .description("run scenario files, once per protocol, and print the comparison table")
     .argument("<files...>", "scenario files (YAML or JSON)")
-    .option("--protocols <list>", `comma-separated subset of ${PROTOCOLS.join(",")}`)
+    .option("--protocols <list>", `comma-separated subset of ${transportNames().join(",")}`)
     .option("--duration <duration>", "override the scenario's duration, warmup included (e.g. 20s)")
     .addOption(new Option("--out <dir>", "where result JSON files are written").default("results"))
     .option("--json", "print the result JSON to stdout instead of the table")
@@ -163,13 +163,13 @@ function parseOverrides(flags: RunFlags): { protocols?: ProtocolName[]; duration
       .split(",")
       .map((p) => p.trim())
       .filter(Boolean);
-    const unknown = names.filter((p) => !(PROTOCOLS as readonly string[]).includes(p));
+    const unknown = names.filter((p) => !isTransportName(p));
     if (unknown.length > 0 || names.length === 0) {
       throw badInput(
-        `--protocols: expected a comma-separated list of ${PROTOCOLS.join(", ")}, found "${flags.protocols}"`,
+        `--protocols: expected a comma-separated list of ${transportNames().join(", ")}, found "${flags.protocols}"`,
       );
     }
-    overrides.protocols = names as ProtocolName[];
+    overrides.protocols = names;
   }
   if (flags.duration !== undefined) {
     try {

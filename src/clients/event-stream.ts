@@ -1,0 +1,93 @@
+import { performance } from "node:perf_hooks";
+import { type Gap, type Message, SSE_EVENT_GAP, SSE_EVENT_MESSAGE } from "../shared/protocol.js";
+import { SseParser, type SseParserCallbacks } from "./sse-parser.js";
+import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } from "./types.js";
+
+/**
+ * What every lean `text/event-stream` subscriber does once bytes arrive,
+ * whatever carries them (an HTTP/1.1 response, an HTTP/2 stream): parse
+ * events, turn messages and gaps into handler calls, remember the cursor and
+ * the server's `retry:`, and note activity for the watchdog. Subclasses open
+ * and close the stream.
+ */
+export abstract class EventStreamClient implements TransportClient, SseParserCallbacks {
+  abstract readonly protocol: string;
+  cursor: string | undefined;
+  /** The server's `retry:` advice in ms, for the reconnecting wrapper; undefined until sent. */
+  retryMs: number | undefined;
+  /** performance.now() of the last bytes received (heartbeat comments included), for a watchdog. */
+  lastActivityMs = 0;
+
+  protected readonly options: ClientOptions;
+  protected readonly handlers: ClientHandlers;
+  protected readonly context: ClientContext;
+  protected ready = false;
+  protected closed = false;
+  private readonly parser: SseParser;
+
+  constructor(options: ClientOptions) {
+    this.options = options;
+    this.handlers = options.handlers;
+    this.context = options.context;
+    this.cursor = options.since;
+    this.parser = new SseParser(this);
+  }
+
+  abstract connect(): Promise<void>;
+  abstract close(): void;
+  /** Tears the stream down at once (after a break); `close` is the orderly end. */
+  protected abstract abort(): void;
+
+  /** The response head was accepted: the stream is ready. */
+  protected opened(startedAtMs: number): void {
+    this.ready = true;
+    this.lastActivityMs = performance.now();
+    this.handlers.onReady(this.lastActivityMs - startedAtMs);
+  }
+
+  // SseParserCallbacks, called by the parser with this client as the callbacks object.
+
+  onEvent(type: string, data: string, lastEventId: string): void {
+    if (type === SSE_EVENT_MESSAGE) {
+      const message = JSON.parse(data) as Message;
+      this.cursor = lastEventId === "" ? String(message.id) : lastEventId;
+      this.handlers.onMessage(this.cursor, message.body);
+    } else if (type === SSE_EVENT_GAP) {
+      const gap = JSON.parse(data) as Gap;
+      this.handlers.onGap(String(gap.from), String(gap.to));
+    }
+  }
+
+  onRetry(ms: number): void {
+    this.retryMs = ms;
+  }
+
+  onComment(): void {
+    // Heartbeats only refresh lastActivityMs, which onData already did.
+  }
+
+  protected readonly onData = (chunk: Buffer): void => {
+    this.lastActivityMs = performance.now();
+    try {
+      this.parser.feed(chunk);
+    } catch (error) {
+      // A malformed data line is the server's fault: report it as a break, not a crash.
+      this.onError(error as Error);
+    }
+  };
+
+  protected readonly onEnd = (): void => {
+    this.broke("stream ended");
+  };
+
+  protected readonly onError = (error: Error): void => {
+    this.broke(error.message);
+  };
+
+  protected broke(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.abort();
+    if (this.ready) this.handlers.onBreak(reason);
+  }
+}

@@ -1,0 +1,196 @@
+import { type ClientHttp2Session, type ClientHttp2Stream, connect } from "node:http2";
+import { connect as netConnect } from "node:net";
+import { performance } from "node:perf_hooks";
+import { transport } from "../shared/transports.js";
+import { EventStreamClient } from "./event-stream.js";
+import { originOf, queryString, routePath } from "./http.js";
+import {
+  type ClientContext,
+  type ClientOptions,
+  numberSetting,
+  type SocketTracker,
+  type TransportClient,
+} from "./types.js";
+
+/**
+ * SSE over cleartext HTTP/2: the same event stream as `sse`, but each
+ * client's subscription is one stream of a shared HTTP/2 session, as a
+ * browser multiplexes every EventSource of an origin over one connection.
+ * A session carries up to `streamsPerConnection` streams; the next client
+ * opens another session. Bytes are counted from the sessions' sockets.
+ */
+export class SseH2Client extends EventStreamClient {
+  readonly protocol = "sse-h2";
+  private stream: ClientHttp2Stream | undefined;
+  private lease: SessionLease | undefined;
+
+  connect(): Promise<void> {
+    const { baseUrl, channel, user, since } = this.options;
+    const path = `${routePath(baseUrl, transport("sse-h2").route.path, channel)}?${queryString({ user })}`;
+    const lease = sessionPool(this.context).lease(
+      originOf(baseUrl),
+      numberSetting(this.options, "streamsPerConnection"),
+    );
+    this.lease = lease;
+    const headers: Record<string, string> = {
+      ":path": path,
+      accept: "text/event-stream",
+      "cache-control": "no-cache",
+    };
+    if (since !== undefined) headers["last-event-id"] = since;
+    const startedAt = performance.now();
+    this.context.counters.requests++;
+
+    return new Promise<void>((resolve, reject) => {
+      const stream = lease.session.request(headers);
+      this.stream = stream;
+      const fail = (error: Error) => {
+        this.closed = true;
+        this.release();
+        reject(error);
+      };
+      // A server that accepts TCP but never answers (stalled) must not hang an attempt.
+      const answerTimer = setTimeout(
+        () => fail(new Error(`GET ${path}: no response within ${this.options.requestTimeoutMs} ms`)),
+        this.options.requestTimeoutMs,
+      );
+      stream.once("response", (head) => {
+        clearTimeout(answerTimer);
+        const status = head[":status"];
+        const type = String(head["content-type"] ?? "");
+        if (status !== 200 || !type.startsWith("text/event-stream")) {
+          fail(
+            new Error(
+              `GET ${path} (HTTP/2): expected 200 text/event-stream, found ${status} ${type || "(no content-type)"}`,
+            ),
+          );
+          return;
+        }
+        if (this.closed) {
+          this.release();
+          resolve();
+          return;
+        }
+        this.opened(startedAt);
+        stream.on("data", this.onData);
+        resolve();
+      });
+      stream.once("end", this.onEnd);
+      stream.once("close", () => {
+        clearTimeout(answerTimer);
+        if (this.ready) this.onEnd();
+        else if (!this.closed) fail(new Error(`GET ${path} (HTTP/2): stream closed before a response`));
+      });
+      stream.on("error", (error) => {
+        clearTimeout(answerTimer);
+        if (this.ready) this.onError(error);
+        else if (!this.closed) fail(error);
+      });
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.release();
+  }
+
+  protected abort(): void {
+    this.release();
+  }
+
+  /**
+   * Ends this client's stream (if still open) and gives its place in the
+   * session back, once. destroy(), not close(): a stream whose answer was
+   * not read (an error body) would otherwise never finish closing, and would
+   * hold its session open.
+   */
+  private release(): void {
+    this.stream?.destroy();
+    this.lease?.release();
+    this.lease = undefined;
+  }
+}
+
+export function createSseH2Client(options: ClientOptions): TransportClient {
+  return new SseH2Client(options);
+}
+
+/** One client's place in a session; `release` at most once. */
+interface SessionLease {
+  readonly session: ClientHttp2Session;
+  release(): void;
+}
+
+/** The HTTP/2 sessions of one generator process, shared by its sse-h2 clients. */
+function sessionPool(context: ClientContext): SessionPool {
+  let pool = context.shared.get("sse-h2") as SessionPool | undefined;
+  if (pool === undefined) {
+    pool = new SessionPool(context.sockets);
+    context.shared.set("sse-h2", pool);
+  }
+  return pool;
+}
+
+class PooledSession {
+  streams = 0;
+
+  constructor(readonly session: ClientHttp2Session) {}
+
+  get usable(): boolean {
+    return !this.session.closed && !this.session.destroyed;
+  }
+}
+
+class SessionPool {
+  private readonly byOrigin = new Map<string, PooledSession[]>();
+
+  constructor(private readonly sockets: SocketTracker) {}
+
+  /** A place in a session to `origin` that has room, opening a session when none has. */
+  lease(origin: string, maxStreams: number): SessionLease {
+    let sessions = this.byOrigin.get(origin);
+    if (sessions === undefined) {
+      sessions = [];
+      this.byOrigin.set(origin, sessions);
+    }
+    let pooled = sessions.find((s) => s.usable && s.streams < maxStreams);
+    if (pooled === undefined) {
+      pooled = new PooledSession(this.open(origin));
+      sessions.push(pooled);
+    }
+    pooled.streams++;
+    const taken = pooled;
+    const list = sessions;
+    let released = false;
+    return {
+      session: taken.session,
+      release: () => {
+        if (released) return;
+        released = true;
+        taken.streams--;
+        if (taken.streams > 0 && taken.usable) return;
+        // Nobody uses it (or it died): close it, so a run's end leaves no connection behind.
+        const index = list.indexOf(taken);
+        if (index >= 0) list.splice(index, 1);
+        if (taken.streams === 0) taken.session.close();
+      },
+    };
+  }
+
+  private open(origin: string): ClientHttp2Session {
+    const { hostname, port } = new URL(origin);
+    const session = connect(origin, {
+      // Our own socket, so its bytes are counted from the first one (the preface).
+      createConnection: () => {
+        const host = hostname.startsWith("[") ? hostname.slice(1, -1) : hostname;
+        const socket = netConnect({ host, port: Number(port) || 80 });
+        this.sockets.track(socket);
+        return socket;
+      },
+    });
+    // Session errors reach every stream on it, which is where clients handle them.
+    session.on("error", () => {});
+    return session;
+  }
+}

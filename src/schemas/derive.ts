@@ -1,0 +1,148 @@
+/**
+ * The parts of the two JSON schemas that describe transports are derived from
+ * the transport rows (src/shared/transports.ts): the protocol enum and
+ * default, one scenario section per transport with its settings, the metric
+ * name pattern, and the result's per-protocol entries. The committed files
+ * under schema/ are what editors read; `npm run schema` rewrites them and a
+ * test fails when they drift. At run time the scenario validator derives its
+ * schema again, so a transport registered by an extension validates too.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  defaultTransportNames,
+  type TransportDescriptor,
+  type TransportSetting,
+  transportNames,
+  transports,
+} from "../shared/transports.js";
+import { packageRoot } from "../util/paths.js";
+
+export const SCENARIO_SCHEMA_PATH = join(packageRoot, "schema", "scenario.schema.json");
+export const RESULT_SCHEMA_PATH = join(packageRoot, "schema", "result.schema.json");
+
+/** Marks a scenario property generated from a transport row, so a rewrite can find it again. */
+const GENERATED = "generated from the transport rows in src/shared/transports.ts";
+
+type Json = Record<string, unknown>;
+
+/** A copy of the scenario schema `base` with every transport-derived part rebuilt. */
+export function deriveScenarioSchema(base: Json): Json {
+  const schema = structuredClone(base) as Json & {
+    properties: Record<string, Json>;
+    definitions: Record<string, Json>;
+  };
+  const names = transportNames();
+  const sections = transports().map((t) => t.section);
+
+  const protocols = schema.properties.protocols as Json;
+  protocols.default = defaultTransportNames();
+  protocols.description = `Transports to run the workload over, one run each, in this order. Default: ${defaultTransportNames().join(", ")}.`;
+  const protocol = schema.definitions.protocol as Json;
+  protocol.enum = names;
+  protocol.description = `One of the transports: ${names.join(", ")}.`;
+  const metricPath = schema.definitions.metricPath as Json;
+  metricPath.pattern = `^(?:\\*|${names.map(escapeRegExp).join("|")})(?:\\.[A-Za-z][A-Za-z0-9]*)+$`;
+  const reconnect = schema.properties.reconnect as Json;
+  reconnect.description = `How clients reconnect after a connection breaks (exponential backoff), for every protocol; ${listWords(sections)} may override single fields.`;
+
+  // Transport sections go right after `drain`, in table order; stale ones are dropped.
+  const properties: Record<string, Json> = {};
+  for (const [key, value] of Object.entries(schema.properties)) {
+    if (value.$comment === GENERATED) continue;
+    properties[key] = value;
+    if (key === "drain") {
+      for (const t of transports()) properties[t.section] = sectionSchema(t);
+    }
+  }
+  schema.properties = properties;
+  return schema;
+}
+
+/** A copy of the result schema `base` with one `protocols` entry per transport. */
+export function deriveResultSchema(base: Json): Json {
+  const schema = structuredClone(base) as Json & { properties: Record<string, Json> };
+  const protocols = schema.properties.protocols as Json;
+  protocols.properties = Object.fromEntries(
+    transportNames().map((name) => [name, { $ref: "#/definitions/protocol" }]),
+  );
+  // The gate's comparison rows name their protocol.
+  const row = findComparisonRow(schema);
+  if (row) row.protocol = { enum: transportNames() };
+  return schema;
+}
+
+function sectionSchema(t: TransportDescriptor): Json {
+  const properties: Record<string, Json> = {};
+  for (const [key, setting] of Object.entries(t.settings)) properties[key] = settingSchema(setting);
+  properties.reconnect = {
+    description: "Overrides of the top-level reconnect policy for this protocol, field by field.",
+    $ref: "#/definitions/reconnect",
+  };
+  return {
+    $comment: GENERATED,
+    description: `Options of the ${t.name} run. ${t.description}`,
+    type: "object",
+    additionalProperties: false,
+    default: {},
+    properties,
+  };
+}
+
+function settingSchema(setting: TransportSetting): Json {
+  switch (setting.kind) {
+    case "duration":
+      return {
+        description: setting.description,
+        $ref: "#/definitions/duration",
+        default: setting.default,
+      };
+    case "integer":
+      return {
+        description: setting.description,
+        type: "integer",
+        minimum: setting.minimum,
+        maximum: setting.maximum,
+        default: setting.default,
+      };
+    case "choice":
+      return {
+        description: setting.description,
+        type: "string",
+        enum: [...setting.choices],
+        default: setting.default,
+      };
+  }
+}
+
+/** `gate.comparison.rows.items.properties` of the result schema, if the schema has it. */
+function findComparisonRow(schema: Json): Json | undefined {
+  let node: unknown = schema;
+  for (const key of ["properties", "gate", "properties", "comparison", "properties", "rows"]) {
+    node = (node as Json | undefined)?.[key];
+  }
+  const items = (node as Json | undefined)?.items as Json | undefined;
+  return items?.properties as Json | undefined;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function listWords(words: readonly string[]): string {
+  return words.length <= 1 ? words.join("") : `${words.slice(0, -1).join(", ")} and ${words.at(-1)}`;
+}
+
+export function readJson(path: string): Json {
+  return JSON.parse(readFileSync(path, "utf8")) as Json;
+}
+
+/** Rewrites both schema files from the transport rows (`npm run schema`). */
+export function writeSchemas(): void {
+  for (const [path, derive] of [
+    [SCENARIO_SCHEMA_PATH, deriveScenarioSchema],
+    [RESULT_SCHEMA_PATH, deriveResultSchema],
+  ] as const) {
+    writeFileSync(path, `${JSON.stringify(derive(readJson(path)), null, 2)}\n`);
+  }
+}

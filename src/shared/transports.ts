@@ -1,0 +1,275 @@
+/**
+ * What each transport is, as data: one row per transport. The generator
+ * (`src/`) and the reference server (`reference-server/`) both read these
+ * rows, and everything that used to list the transports by name is derived
+ * from them: the protocol list and its order, the routes, the scenario
+ * sections and their settings, the JSON schemas' enums, the report labels,
+ * which connections get heartbeats and which clients a watchdog can watch.
+ *
+ * A transport's behaviour lives elsewhere, one file per side: its client in
+ * `src/clients/` (registered in `src/clients/registry.ts`) and its server half
+ * in `reference-server/transports/` (registered in
+ * `reference-server/transports/registry.ts`). Both registries are keyed by the
+ * names below, so the compiler names whichever half a new row is missing.
+ */
+
+/** How a transport reaches the reference server. */
+export interface TransportRoute {
+  /** Path template; `{channel}` is the URL-encoded channel. */
+  path: string;
+  /** `path`: the channel is the last path segment; `query`: it is `?channel=`. */
+  channelIn: "path" | "query";
+  /**
+   * http1: plain HTTP/1.1 requests; upgrade: an HTTP/1.1 Upgrade to a
+   * WebSocket; h2c: cleartext HTTP/2 with prior knowledge, on the same port.
+   */
+  over: "http1" | "upgrade" | "h2c";
+}
+
+/**
+ * One field of a transport's scenario section, e.g. `shortPoll.interval`. The
+ * scenario schema's entry, the default and the normalised value all come
+ * from here; the value reaches the transport's client untouched, under `field`.
+ */
+export type TransportSetting =
+  | {
+      kind: "duration";
+      /** Normalised name, in milliseconds (`intervalMs`). */
+      field: string;
+      default: string;
+      description: string;
+    }
+  | {
+      kind: "integer";
+      field: string;
+      default: number;
+      minimum: number;
+      maximum: number;
+      description: string;
+    }
+  | {
+      kind: "choice";
+      field: string;
+      default: string;
+      choices: readonly string[];
+      description: string;
+    };
+
+/**
+ * A transport's normalised settings, keyed by each setting's `field`
+ * (`{intervalMs: 1000}`): durations in ms, integers, chosen words.
+ */
+export type TransportSettings = Readonly<Record<string, number | string>>;
+
+export interface TransportDescriptor {
+  /** Protocol name in scenarios, results and metric names (`sse-h2`); no dots. */
+  readonly name: string;
+  /** The scenario section holding its settings and reconnect overrides (`sseH2`). */
+  readonly section: string;
+  /** Column heading in reports; at most 11 characters so five columns stay readable. */
+  readonly label: string;
+  readonly description: string;
+  /**
+   * poll: the client asks again for every answer, so HTTP requests per
+   * delivery and the share of empty answers are its costs; stream: one
+   * long-lived response or connection carries every message.
+   */
+  readonly delivery: "poll" | "stream";
+  /** The server sends heartbeats on this transport's open connections. */
+  readonly serverHeartbeats: boolean;
+  /**
+   * The client sees every byte the server sends, heartbeats included, so a
+   * client-side watchdog can tell a dead connection from a quiet channel.
+   * A client may still opt out at run time (one without `lastActivityMs`).
+   */
+  readonly watchable: boolean;
+  readonly route: TransportRoute;
+  /** Run when a scenario lists no protocols. */
+  readonly runByDefault: boolean;
+  /** Fields of its scenario section besides `reconnect`, keyed as written in the file. */
+  readonly settings: Readonly<Record<string, TransportSetting>>;
+}
+
+const BUILTIN = [
+  {
+    name: "short-poll",
+    section: "shortPoll",
+    label: "short poll",
+    description: "Short polling: a GET at a fixed interval, answered at once.",
+    delivery: "poll",
+    serverHeartbeats: false,
+    watchable: false,
+    route: { path: "/api/messages", channelIn: "query", over: "http1" },
+    runByDefault: true,
+    settings: {
+      interval: {
+        kind: "duration",
+        field: "intervalMs",
+        default: "1s",
+        description:
+          "Time between the starts of two polls; a slow answer delays the next poll, it never piles up.",
+      },
+    },
+  },
+  {
+    name: "long-poll",
+    section: "longPoll",
+    label: "long poll",
+    description: "Long polling: the server holds each GET until a message exists or a timeout.",
+    delivery: "poll",
+    serverHeartbeats: false,
+    watchable: false,
+    route: { path: "/api/messages/poll", channelIn: "query", over: "http1" },
+    runByDefault: true,
+    settings: {
+      timeout: {
+        kind: "duration",
+        field: "timeoutMs",
+        default: "30s",
+        description: "How long the server holds a poll that has nothing to return.",
+      },
+    },
+  },
+  {
+    name: "sse",
+    section: "sse",
+    label: "SSE",
+    description: "Server-Sent Events over HTTP/1.1: one text/event-stream response per client.",
+    delivery: "stream",
+    serverHeartbeats: true,
+    watchable: true,
+    route: { path: "/api/stream/{channel}", channelIn: "path", over: "http1" },
+    runByDefault: true,
+    settings: {
+      client: {
+        kind: "choice",
+        field: "client",
+        default: "lean",
+        choices: ["lean", "eventsource"],
+        description:
+          "lean: rtbench's hand-parsed stream (5.5 KB of generator heap per connection, measured by bench/client-memory.js). eventsource: the eventsource package, a browser-like client (17.5 KB per connection; it does not see heartbeat comments, so the client watchdog does not apply to it).",
+      },
+    },
+  },
+  {
+    name: "sse-h2",
+    section: "sseH2",
+    label: "SSE HTTP/2",
+    description:
+      "Server-Sent Events over cleartext HTTP/2: many streams share one TCP connection, as a browser multiplexes them.",
+    delivery: "stream",
+    serverHeartbeats: true,
+    watchable: true,
+    route: { path: "/api/stream/{channel}", channelIn: "path", over: "h2c" },
+    runByDefault: false,
+    settings: {
+      streamsPerConnection: {
+        kind: "integer",
+        field: "streamsPerConnection",
+        default: 100,
+        minimum: 1,
+        maximum: 1000,
+        description:
+          "SSE streams one HTTP/2 connection carries before a client opens the next connection (browsers and servers commonly allow 100 concurrent streams).",
+      },
+    },
+  },
+  {
+    name: "websocket",
+    section: "websocket",
+    label: "WebSocket",
+    description: "WebSocket: one upgraded connection per client, JSON text frames both ways.",
+    delivery: "stream",
+    serverHeartbeats: true,
+    watchable: true,
+    route: { path: "/ws/chat/{channel}", channelIn: "path", over: "upgrade" },
+    runByDefault: true,
+    settings: {},
+  },
+] as const satisfies readonly TransportDescriptor[];
+
+/** The transports rtbench ships; each needs a client and a server half registered under its name. */
+export type BuiltinTransportName = (typeof BUILTIN)[number]["name"];
+
+/**
+ * A transport's name. Built-in names are listed above; an extension (or a
+ * test) adds more through `registerTransport`, so the general type is a string.
+ */
+export type ProtocolName = string;
+
+const registry = new Map<string, TransportDescriptor>(BUILTIN.map((row) => [row.name, row]));
+
+/** Every registered transport, in table order (built-ins first). */
+export function transports(): readonly TransportDescriptor[] {
+  return [...registry.values()];
+}
+
+export function transportNames(): string[] {
+  return [...registry.keys()];
+}
+
+/** The transports a scenario without `protocols:` runs. */
+export function defaultTransportNames(): string[] {
+  return transports()
+    .filter((t) => t.runByDefault)
+    .map((t) => t.name);
+}
+
+export function findTransport(name: string): TransportDescriptor | undefined {
+  return registry.get(name);
+}
+
+/** The descriptor of a transport that must exist (validated input); throws otherwise. */
+export function transport(name: string): TransportDescriptor {
+  const found = registry.get(name);
+  if (found === undefined) {
+    throw new RangeError(
+      `unknown transport ${JSON.stringify(name)}: expected one of ${transportNames().join(", ")}`,
+    );
+  }
+  return found;
+}
+
+export function isTransportName(name: string): boolean {
+  return registry.has(name);
+}
+
+/**
+ * Adds a transport at run time (an extension, or a test's toy transport).
+ * Its client and server halves register with their own registries. Names and
+ * sections must be new: a row never silently replaces another.
+ */
+export function registerTransport(descriptor: TransportDescriptor): void {
+  if (descriptor.name.includes(".") || descriptor.name === "*") {
+    throw new RangeError(`transport name ${JSON.stringify(descriptor.name)}: no dots, not "*"`);
+  }
+  for (const row of registry.values()) {
+    if (row.name === descriptor.name || row.section === descriptor.section) {
+      throw new RangeError(
+        `transport ${JSON.stringify(descriptor.name)} (section ${descriptor.section}) is already registered`,
+      );
+    }
+  }
+  registry.set(descriptor.name, descriptor);
+}
+
+/** Removes a transport added by `registerTransport` (tests clean up with it); built-ins stay. */
+export function unregisterTransport(name: string): void {
+  if (BUILTIN.some((row) => row.name === name)) return;
+  registry.delete(name);
+}
+
+/** `names` in table order: registered transports in their row order, unknown names after. */
+export function inTableOrder(names: Iterable<string>): string[] {
+  const order = transportNames();
+  const rank = (name: string) => {
+    const index = order.indexOf(name);
+    return index < 0 ? order.length : index;
+  };
+  return [...new Set(names)].sort((a, b) => rank(a) - rank(b));
+}
+
+/** The report heading of a transport; a name no row describes is shown as it is. */
+export function transportLabel(name: string): string {
+  return registry.get(name)?.label ?? name;
+}
