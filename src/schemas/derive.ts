@@ -49,7 +49,7 @@ export function deriveScenarioSchema(base: Json): Json {
   // Transport sections go right after `drain`, in table order; stale ones are dropped.
   const properties: Record<string, Json> = {};
   for (const [key, value] of Object.entries(schema.properties)) {
-    if (value.$comment === GENERATED) continue;
+    if (value.$comment === GENERATED || sections.includes(key)) continue;
     properties[key] = value;
     if (key === "drain") {
       for (const t of transports()) properties[t.section] = sectionSchema(t);
