@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import {
   createServer as createH2Server,
   type Http2Server,
-  type ServerHttp2Session,
   type IncomingHttpHeaders,
+  type ServerHttp2Session,
   type ServerHttp2Stream,
 } from "node:http2";
 import type { Duplex } from "node:stream";
@@ -16,11 +16,7 @@ import { handleDrop, handleHeartbeatTimeouts, trackPollSocket } from "./transpor
 import { handleHealth, handleMetrics } from "./transports/health.js";
 import { handlePresence } from "./transports/presence.js";
 import { handlePublish } from "./transports/publish.js";
-import type {
-  MountedTransport,
-  RouteMatch,
-  ServerTransportFactory,
-} from "./transports/types.js";
+import type { MountedTransport, RouteMatch, ServerTransportFactory } from "./transports/types.js";
 
 const PRESENCE_PREFIX = ROUTES.presence.slice(0, ROUTES.presence.indexOf("{channel}"));
 /** HTTP/2 streams one connection may carry at once; clients open more connections beyond it. */
@@ -79,7 +75,9 @@ export function createReferenceHttpServer(
 
   const h2 = createH2Server({ settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } });
   h2.on("stream", (stream, headers) => {
-    routeStream(routes, stream, headers).catch((error: unknown) => answerStreamError(stream, error));
+    routeStream(routes, stream, headers).catch((error: unknown) =>
+      answerStreamError(stream, error),
+    );
   });
   const h2Sessions = new Set<ServerHttp2Session>();
   h2.on("session", (session: ServerHttp2Session) => {
@@ -117,9 +115,13 @@ async function route(
   }
   if (path === ROUTES.publish) throw methodNotAllowed(method, path, "POST");
   if (match(routes, "upgrade", url)) {
-    throw new HttpError(426, `${path} is a WebSocket endpoint; send an Upgrade: websocket request`, {
-      upgrade: "websocket",
-    });
+    throw new HttpError(
+      426,
+      `${path} is a WebSocket endpoint; send an Upgrade: websocket request`,
+      {
+        upgrade: "websocket",
+      },
+    );
   }
   if (path.startsWith(PRESENCE_PREFIX)) {
     allow(method, path, "GET");

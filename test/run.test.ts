@@ -55,7 +55,8 @@ describe("rtbench run, memory broker", () => {
     const result = await runScenario(smallScenario());
     expect(result.status).toBe("complete");
     expect(Object.keys(result.protocols)).toEqual(defaultTransportNames());
-    for (const protocol of defaultTransportNames()) expectCompleteDelivery(result.protocols[protocol]);
+    for (const protocol of defaultTransportNames())
+      expectCompleteDelivery(result.protocols[protocol]);
     expect(result.protocols.websocket?.server.cpuSecondsPer1kDeliveries).toBeGreaterThan(0);
     expect(result.protocols.sse?.emptyPollShare).toBeNull();
   });
@@ -64,7 +65,9 @@ describe("rtbench run, memory broker", () => {
     const scenario = smallScenario();
     const result = await runScenario({ ...scenario, protocols: ["short-poll"] });
     const windowSeconds = (scenario.durationMs - scenario.warmupMs) / 1000;
-    const expectedRequests = (windowSeconds / (Number(scenario.transports["short-poll"]?.settings.intervalMs) / 1000)) * 40;
+    const expectedRequests =
+      (windowSeconds / (Number(scenario.transports["short-poll"]?.settings.intervalMs) / 1000)) *
+      40;
     const requests = result.protocols["short-poll"]?.requests ?? 0;
     expect(Math.abs(requests - expectedRequests) / expectedRequests).toBeLessThan(0.1);
   });
@@ -141,6 +144,7 @@ describeRedis("rtbench run, redis broker with two instances", (redis) => {
     const result = await runScenario(scenario, { redisUrl: redis.url });
     expect(result.setup.broker).toBe("redis");
     expect(result.setup.instances).toBe(2);
-    for (const protocol of defaultTransportNames()) expectCompleteDelivery(result.protocols[protocol]);
+    for (const protocol of defaultTransportNames())
+      expectCompleteDelivery(result.protocols[protocol]);
   });
 });

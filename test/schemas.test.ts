@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { parseScenario } from "../src/scenario/load.js";
 import {
   deriveResultSchema,
   deriveScenarioSchema,
@@ -6,7 +7,6 @@ import {
   readJson,
   SCENARIO_SCHEMA_PATH,
 } from "../src/schemas/derive.js";
-import { parseScenario } from "../src/scenario/load.js";
 import { transports } from "../src/shared/transports.js";
 
 describe("the committed JSON schemas", () => {
@@ -32,7 +32,8 @@ describe("the committed JSON schemas", () => {
         const fileDefault = schema.properties[t.section]?.properties[key]?.default;
         expect(fileDefault, `${t.section}.${key}`).toBe(setting.default);
         const normalised = scenario.transports[t.name]?.settings[setting.field];
-        const expected = setting.kind === "duration" ? durationMs(setting.default) : setting.default;
+        const expected =
+          setting.kind === "duration" ? durationMs(setting.default) : setting.default;
         expect(normalised, `${t.section}.${key}`).toBe(expected);
       }
     }

@@ -2,9 +2,9 @@ import { request } from "node:http";
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startReferenceServer } from "../reference-server/index.js";
 import type { LiveConnection } from "../reference-server/context.js";
 import type { Delivery, Subscriber } from "../reference-server/hub.js";
+import { startReferenceServer } from "../reference-server/index.js";
 import {
   registerServerTransport,
   unregisterServerTransport,
@@ -18,10 +18,10 @@ import {
   type TransportClient,
 } from "../src/clients/types.js";
 import { Fleet } from "../src/load/fleet.js";
-import { DEFAULT_RECONNECT } from "../src/scenario/reconnect.js";
-import { parseScenario } from "../src/scenario/load.js";
-import type { RtbenchError } from "../src/shared/errors.js";
 import { renderTable } from "../src/report/table.js";
+import { parseScenario } from "../src/scenario/load.js";
+import { DEFAULT_RECONNECT } from "../src/scenario/reconnect.js";
+import type { RtbenchError } from "../src/shared/errors.js";
 import {
   registerTransport,
   type TransportDescriptor,

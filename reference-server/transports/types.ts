@@ -17,7 +17,11 @@ import type { ServerContext } from "../context.js";
 export interface MountedTransport {
   request?(req: IncomingMessage, res: ServerResponse, route: RouteMatch): Promise<void>;
   upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, route: RouteMatch): void;
-  stream?(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, route: RouteMatch): Promise<void>;
+  stream?(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    route: RouteMatch,
+  ): Promise<void>;
   /** Stops taking new connections (shutdown); open ones are ended through ctx.connections. */
   close?(): void;
 }

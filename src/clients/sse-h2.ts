@@ -51,7 +51,8 @@ export class SseH2Client extends EventStreamClient {
       };
       // A server that accepts TCP but never answers (stalled) must not hang an attempt.
       const answerTimer = setTimeout(
-        () => fail(new Error(`GET ${path}: no response within ${this.options.requestTimeoutMs} ms`)),
+        () =>
+          fail(new Error(`GET ${path}: no response within ${this.options.requestTimeoutMs} ms`)),
         this.options.requestTimeoutMs,
       );
       stream.once("response", (head) => {
@@ -79,7 +80,8 @@ export class SseH2Client extends EventStreamClient {
       stream.once("close", () => {
         clearTimeout(answerTimer);
         if (this.ready) this.onEnd();
-        else if (!this.closed) fail(new Error(`GET ${path} (HTTP/2): stream closed before a response`));
+        else if (!this.closed)
+          fail(new Error(`GET ${path} (HTTP/2): stream closed before a response`));
       });
       stream.on("error", (error) => {
         clearTimeout(answerTimer);

@@ -10,7 +10,6 @@ import { inTableOrder, type ProtocolName, transportLabel } from "../shared/trans
 
 export const NA = "n/a";
 
-
 function trimZeros(text: string): string {
   return text.includes(".") && !text.includes("e") ? text.replace(/\.?0+$/, "") : text;
 }

@@ -1,12 +1,6 @@
 import type { ProtocolResult, RunResult } from "../metrics/types.js";
-import {
-  bannerLines,
-  headerLine,
-  noteLines,
-  presentProtocols,
-  rowsFor,
-} from "./format.js";
 import { transportLabel } from "../shared/transports.js";
+import { bannerLines, headerLine, noteLines, presentProtocols, rowsFor } from "./format.js";
 
 /**
  * A self-contained HTML page of a result (no scripts, no external assets),

@@ -1,6 +1,7 @@
 import type { Comparison } from "../gate/compare.js";
 import type { ThresholdOutcome } from "../gate/thresholds.js";
 import type { ProtocolResult, RunResult } from "../metrics/types.js";
+import { transportLabel } from "../shared/transports.js";
 import {
   bannerLines,
   comparisonSummary,
@@ -11,7 +12,6 @@ import {
   presentProtocols,
   rowsFor,
 } from "./format.js";
-import { transportLabel } from "../shared/transports.js";
 
 /**
  * Markdown reporters (for `--summary FILE` and $GITHUB_STEP_SUMMARY): the

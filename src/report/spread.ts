@@ -44,7 +44,9 @@ function relativeSpread(s: Spread): string {
 /** Rows for the headline metrics present in `spread`, protocols in canonical order. */
 export function spreadRows(spread: Readonly<Record<string, Spread>>): SpreadRow[] {
   const rows: SpreadRow[] = [];
-  const protocols = inTableOrder(Object.keys(spread).map((name) => name.slice(0, name.indexOf("."))));
+  const protocols = inTableOrder(
+    Object.keys(spread).map((name) => name.slice(0, name.indexOf("."))),
+  );
   for (const protocol of protocols) {
     for (const path of SPREAD_PATHS) {
       const metric = `${protocol}.${path}`;

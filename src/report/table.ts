@@ -2,6 +2,7 @@ import Table from "cli-table3";
 import type { Comparison } from "../gate/compare.js";
 import type { ThresholdOutcome } from "../gate/thresholds.js";
 import type { ProtocolResult, RunResult } from "../metrics/types.js";
+import { transportLabel } from "../shared/transports.js";
 import {
   bannerLines,
   comparisonSummary,
@@ -14,7 +15,6 @@ import {
   rowsFor,
   wrap,
 } from "./format.js";
-import { transportLabel } from "../shared/transports.js";
 
 /**
  * Terminal reporters: `(input) => string`, no I/O, so they are tested

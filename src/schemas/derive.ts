@@ -130,7 +130,9 @@ function escapeRegExp(text: string): string {
 }
 
 function listWords(words: readonly string[]): string {
-  return words.length <= 1 ? words.join("") : `${words.slice(0, -1).join(", ")} and ${words.at(-1)}`;
+  return words.length <= 1
+    ? words.join("")
+    : `${words.slice(0, -1).join(", ")} and ${words.at(-1)}`;
 }
 
 export function readJson(path: string): Json {
