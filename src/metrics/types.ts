@@ -1,4 +1,6 @@
+import type { BrokerKind } from "../shared/brokers.js";
 import type { ProtocolName } from "../shared/protocol.js";
+import type { EffectiveServerSettings } from "../shared/server-launch.js";
 
 /**
  * The result file (design.md, "Result file"): a public contract read by CI
@@ -28,7 +30,7 @@ export interface RunResult {
   reliable: boolean;
   /** What the run did, so a reader knows what the numbers describe. */
   setup: {
-    broker: "memory" | "redis" | "external";
+    broker: BrokerKind | "external";
     instances: number;
     target: string[] | null;
     durationMs: number;
@@ -80,7 +82,15 @@ export interface ProtocolResult {
   requests: number;
   requestsPerDelivery: number | null;
   emptyPollShare: number | null;
-  server: { cpuSecondsPer1kDeliveries: number | null; rssBytesPerConnection: number | null };
+  server: {
+    cpuSecondsPer1kDeliveries: number | null;
+    rssBytesPerConnection: number | null;
+    /**
+     * What instance 0 said it runs with (`/healthz`), defaults resolved; null
+     * for a `target`. Absent in results written before rtbench recorded it.
+     */
+    settings?: EffectiveServerSettings | null;
+  };
   /**
    * Health of the load generator itself. `reliable` is false when any of its
    * processes had an event-loop delay p99, or the publisher a lag behind

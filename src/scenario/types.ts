@@ -1,3 +1,4 @@
+import type { BrokerKind } from "../shared/brokers.js";
 import type { ProtocolName } from "../shared/protocol.js";
 
 /**
@@ -46,7 +47,7 @@ export interface Scenario {
 
 export interface ServerOptions {
   instances: number;
-  broker: "memory" | "redis";
+  broker: BrokerKind;
   history: { maxCount: number; maxAgeMs: number };
   heartbeatIntervalMs: number;
   presenceTtlMs: number;
