@@ -1,5 +1,5 @@
 import type { Socket } from "node:net";
-import type { Broker } from "./broker/types.js";
+import type { Broker, HistoryLimits } from "./broker/types.js";
 import type { Hub } from "./hub.js";
 import type { ServerMetrics } from "./metrics.js";
 
@@ -8,7 +8,11 @@ export interface ServerSettings {
   instanceId: string;
   heartbeatIntervalMs: number;
   presenceTtlMs: number;
+  /** The broker's history limits; null when the broker was made elsewhere and handed in. */
+  history: HistoryLimits | null;
   maxBodyBytes: number;
+  /** Test-only: every live delivery is held this long (the hub applies it). */
+  deliveryDelayMs: number;
   /** What SSE clients are told to wait before reconnecting (`retry:`). */
   sseRetryMs: number;
   /** A subscriber whose socket holds more unsent bytes than this is cut off, not buffered for. */

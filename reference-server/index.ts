@@ -20,6 +20,7 @@ export interface ReferenceServerOptions {
   host?: string;
   /** Default: a memory broker with `history` limits; a given broker is not closed by close(). */
   broker?: Broker;
+  /** The limits of the default broker; with a given broker, what /healthz reports for it. */
   history?: HistoryLimits;
   heartbeatIntervalMs?: number;
   /** Default 3 heartbeat intervals. */
@@ -50,17 +51,20 @@ export async function startReferenceServer(
   options: ReferenceServerOptions = {},
 ): Promise<RunningServer> {
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+  const ownsBroker = options.broker === undefined;
+  const history = options.history ?? (ownsBroker ? DEFAULT_HISTORY : null);
   const settings: ServerSettings = {
     instanceId: options.instanceId ?? `ref-${process.pid}`,
     heartbeatIntervalMs,
     presenceTtlMs: options.presenceTtlMs ?? 3 * heartbeatIntervalMs,
+    history,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    deliveryDelayMs: options.deliveryDelayMs ?? 0,
     sseRetryMs: options.sseRetryMs ?? 2000,
     maxBufferedBytes: 8 * 1024 * 1024,
     admin: options.admin ?? false,
   };
-  const ownsBroker = options.broker === undefined;
-  const broker = options.broker ?? createMemoryBroker(options.history ?? DEFAULT_HISTORY);
+  const broker = options.broker ?? createMemoryBroker(history ?? DEFAULT_HISTORY);
   // Every transport with a server half is mounted, and gets its set of open connections.
   const factories = new Map<string, ServerTransportFactory>();
   const connections = new Map<string, Set<LiveConnection>>();
@@ -74,7 +78,7 @@ export async function startReferenceServer(
   let presenceFailing = false;
   const ctx: ServerContext = {
     broker,
-    hub: new Hub(broker, { deliveryDelayMs: options.deliveryDelayMs ?? 0 }),
+    hub: new Hub(broker, { deliveryDelayMs: settings.deliveryDelayMs }),
     metrics: new ServerMetrics([...connections.keys()]),
     settings,
     connections,

@@ -3,7 +3,7 @@
  * built: `npx tsc -p tsconfig.json`) and a real redis-server.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { type FaultRecord, type RedisControl, startFaults } from "../src/load/faults.js";
+import { type FaultRecord, type ServiceControl, startFaults } from "../src/load/faults.js";
 import { type ServerSet, startServers } from "../src/load/servers.js";
 import { parseScenario } from "../src/scenario/load.js";
 import type { Scenario } from "../src/scenario/types.js";
@@ -27,7 +27,7 @@ function scenarioWith(lines: string): Scenario {
 function inject(
   scenario: Scenario,
   set: ServerSet,
-  redis: RedisControl | null = null,
+  redis: ServiceControl | null = null,
   signal = new AbortController().signal,
 ): Promise<FaultRecord[]> {
   const lines: string[] = [];
@@ -149,7 +149,7 @@ describeRedis("fault injection over Redis (two instances)", (redis) => {
     servers = await startServers(scenario, redis.url);
     const [first, second] = servers.urls as [string, string];
     const subscriber = await WsCollector.open(wsUrl(second, "/ws/chat/redis-fault"));
-    const control: RedisControl = { stop: () => redis.stop(), start: () => redis.restart() };
+    const control: ServiceControl = { stop: () => redis.stop(), start: () => redis.restart() };
     try {
       const done = inject(scenario, servers, control);
       await sleep(700);

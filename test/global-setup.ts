@@ -1,4 +1,4 @@
-import { redisServerAvailable } from "../src/util/redis-server.js";
+import { redisServerAvailable } from "../src/services/redis.js";
 
 /**
  * Says once, at the top of the run, why Redis tests will be skipped: the

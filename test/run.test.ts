@@ -131,6 +131,8 @@ drain: 1s
         expect(r.lost).toBe(0);
         expect(r.server.cpuSecondsPer1kDeliveries).toBeNull();
         expect(r.server.rssBytesPerConnection).toBeNull();
+        // Not rtbench's server: what it runs with is not known, and not guessed.
+        expect(r.server.settings).toBeNull();
       }
     } finally {
       await server.close();
@@ -146,5 +148,9 @@ describeRedis("rtbench run, redis broker with two instances", (redis) => {
     expect(result.setup.instances).toBe(2);
     for (const protocol of defaultTransportNames())
       expectCompleteDelivery(result.protocols[protocol]);
+    expect(result.protocols.sse?.server.settings).toMatchObject({
+      broker: "redis",
+      instanceId: "0",
+    });
   });
 });

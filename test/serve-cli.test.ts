@@ -105,6 +105,49 @@ describe("rtbench serve", () => {
     }
   });
 
+  it("--presence-ttl and the other flags reach the instance: /healthz shows them", async () => {
+    const cli = spawn(
+      process.execPath,
+      [
+        BIN,
+        "serve",
+        "--port",
+        "0",
+        "--presence-ttl",
+        "7s",
+        "--heartbeat-interval",
+        "2s",
+        "--history-max-count",
+        "50",
+        "--history-max-age",
+        "1m",
+        "--max-body-bytes",
+        "4096",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const output = collectOutput(cli);
+    const exited = once(cli, "exit") as Promise<[number | null]>;
+    try {
+      const [, url] = await waitForOutput(cli, () => output.stdout, /^(http:\S+)\n$/);
+      const health = (await (await fetch(`${url}/healthz`)).json()) as { settings: unknown };
+      expect(health.settings).toEqual({
+        instanceId: "instance-1",
+        broker: "memory",
+        heartbeatIntervalMs: 2000,
+        presenceTtlMs: 7000,
+        history: { maxCount: 50, maxAgeMs: 60_000 },
+        maxBodyBytes: 4096,
+        deliveryDelayMs: 0,
+      });
+      cli.kill("SIGTERM");
+      const [code] = await exited;
+      expect(code).toBe(0);
+    } finally {
+      if (cli.exitCode === null && cli.signalCode === null) cli.kill("SIGKILL");
+    }
+  });
+
   it("bad flags exit with code 2 and a one-line reason, starting nothing", async () => {
     const cli = spawn(process.execPath, [BIN, "serve", "--instances", "0"], {
       stdio: ["ignore", "pipe", "pipe"],

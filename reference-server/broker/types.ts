@@ -1,3 +1,4 @@
+import type { BrokerKind } from "../../src/shared/brokers.js";
 import type { Gap, Message } from "../../src/shared/protocol.js";
 
 /**
@@ -6,10 +7,11 @@ import type { Gap, Message } from "../../src/shared/protocol.js";
  *
  * Two implementations: `memory` (one instance) and `redis` (several instances
  * sharing ids, history and pub/sub). Adding a broker (NATS, Postgres
- * LISTEN/NOTIFY) is a new file implementing this interface.
+ * LISTEN/NOTIFY) is a new file implementing this interface, a row in
+ * src/shared/brokers.ts and a factory in ./registry.ts.
  */
 export interface Broker {
-  readonly kind: string;
+  readonly kind: BrokerKind;
 
   /** Assigns the next id of `channel`, stores the message in history and fans it out. */
   publish(channel: string, body: unknown): Promise<Message>;

@@ -4,21 +4,27 @@
  * a report can put each reconnect storm next to its cause.
  */
 import type { Fault } from "../scenario/types.js";
+import type { RunningService } from "../services/types.js";
 import { monoMs, sleep, sleepUntil } from "../util/clock.js";
 import { seededRandom } from "../util/random.js";
-import type { RedisServer } from "../util/redis-server.js";
 import type { ServerSet } from "./servers.js";
 
-/** Stops and starts the run's Redis on the same port (its data is gone afterwards). */
-export interface RedisControl {
+/**
+ * Stops and starts the broker's backing service (Redis) that the run started,
+ * on the same port; what it held is gone afterwards.
+ */
+export interface ServiceControl {
   stop(): Promise<void>;
   start(): Promise<void>;
 }
 
 export interface FaultContext {
   servers: ServerSet;
-  /** Null when the run has no Redis of its own (memory broker, or an external REDIS_URL). */
-  redis: RedisControl | null;
+  /**
+   * The backing service `redis-restart` acts on; null when the run has none of
+   * its own (memory broker, or an external REDIS_URL).
+   */
+  redis: ServiceControl | null;
   /** The run's own client processes, for `stall-clients`. */
   clients: { pause(): void; resume(): void } | null;
   /** Monotonic ms (src/util/clock.ts) that `atMs` counts from: the start of ramp-up. */
@@ -165,11 +171,12 @@ function describeFault(fault: Fault, instance: number | "all" | null): string {
 }
 
 /**
- * Stop/start over a Redis rtbench started, always acting on its current
- * process: after a restart the original handle is dead, so the run must stop
- * Redis through this control (its `stop()` is also the final cleanup).
+ * Stop/start over a backing service rtbench started, always acting on its
+ * current process: after a restart the original handle is dead, so the run
+ * must stop the service through this control (its `stop()` is also the final
+ * cleanup).
  */
-export function controlRedis(server: RedisServer): RedisControl & { readonly url: string } {
+export function controlService(server: RunningService): ServiceControl & { readonly url: string } {
   let current = server;
   let down = false;
   return {

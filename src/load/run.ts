@@ -8,11 +8,11 @@ import { createClientContext } from "../clients/types.js";
 import { startLoopDelayMonitor } from "../metrics/loop-delay.js";
 import { type ProtocolResult, RESULT_SCHEMA_VERSION, type RunResult } from "../metrics/types.js";
 import type { Scenario } from "../scenario/types.js";
+import { provideService } from "../services/registry.js";
 import { type ProtocolName, transport } from "../shared/transports.js";
 import { monoMs, sleepUntil } from "../util/clock.js";
 import { gitCommit } from "../util/git.js";
 import { packageVersion } from "../util/paths.js";
-import { startRedisServer } from "../util/redis-server.js";
 import {
   countDeliveries,
   mergeField,
@@ -22,8 +22,9 @@ import {
   sumField,
 } from "./aggregate.js";
 import { assignClients, channelNames } from "./assign.js";
-import { controlRedis, type RedisControl, startFaults } from "./faults.js";
+import { controlService, type ServiceControl, startFaults } from "./faults.js";
 import { PublisherLoop } from "./publisher.js";
+import { readServerSettings } from "./server-settings.js";
 import {
   heartbeatTimeouts,
   type ServerSample,
@@ -51,7 +52,10 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** Notes to carry in the result (e.g. that the run fell back to the memory broker). */
   notes?: string[];
-  /** Redis to use for `broker: redis` instead of starting one (default: $REDIS_URL, else start one). */
+  /**
+   * The running backing service (Redis) to use for a broker that needs one,
+   * instead of starting one (default: its variable, $REDIS_URL, else start one).
+   */
   redisUrl?: string;
 }
 
@@ -75,20 +79,21 @@ export async function runScenario(
   const log = options.log ?? (() => {});
   const result = emptyResult(scenario);
   result.setup.notes.push(...(options.notes ?? []));
-  // Only a Redis rtbench started itself can be restarted by a `redis-restart` fault.
-  let redis: (RedisControl & { readonly url: string }) | null = null;
+  // Only a service rtbench started itself can be restarted by a `redis-restart` fault.
+  let redis: (ServiceControl & { readonly url: string }) | null = null;
   try {
     let redisUrl: string | null = null;
-    if (!scenario.target && scenario.server.broker === "redis") {
-      const given = options.redisUrl ?? process.env.REDIS_URL;
-      if (given) {
-        redisUrl = given;
-        log(`using Redis at ${redisUrl}`);
-      } else {
-        redis = controlRedis(await startRedisServer());
-        redisUrl = redis.url;
-        log(`started redis-server at ${redisUrl}`);
-      }
+    const provided = scenario.target
+      ? null
+      : await provideService(scenario.server.broker, { url: options.redisUrl, env: process.env });
+    if (provided) {
+      redisUrl = provided.url;
+      if (provided.started) redis = controlService(provided.started);
+      log(
+        provided.started
+          ? `started ${provided.service.command} at ${redisUrl}`
+          : `using ${provided.service.title} at ${redisUrl}`,
+      );
     }
     for (const protocol of scenario.protocols) {
       if (signal.aborted) break;
@@ -122,7 +127,7 @@ async function runProtocol(
   scenario: Scenario,
   protocol: ProtocolName,
   redisUrl: string | null,
-  redis: RedisControl | null,
+  redis: ServiceControl | null,
   signal: AbortSignal,
   options: RunOptions,
 ): Promise<ProtocolResult> {
@@ -149,6 +154,8 @@ async function runProtocol(
     }
     const urls = scenario.target ? scenario.target.urls : (servers as ServerSet).urls;
     await waitHealthy(urls);
+    // What instance 0 runs with, defaults resolved; a target's settings are not ours to know.
+    const settings = servers ? await readServerSettings(servers.urls[0] as string) : null;
     const baseline = scenario.target ? null : await sampleServers(urls);
 
     const shardCount =
@@ -308,6 +315,7 @@ async function runProtocol(
             ? (atEnd.cpuSeconds - cpuStart.cpuSeconds) / (counts.delivered / 1000)
             : null,
         rssBytesPerConnection: rssPerConnection(baseline, atEnd, connected),
+        settings,
       },
       generator: {
         eventLoopDelayP99: generatorP99,

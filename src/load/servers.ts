@@ -1,8 +1,10 @@
 import type { Scenario } from "../scenario/types.js";
 import { runFailed } from "../shared/errors.js";
+import { buildServerArgs, parseReadyLine, SERVER_READY_PATTERN } from "../shared/server-launch.js";
 import { type ChildHandle, startChild } from "../util/children.js";
 import { freePort } from "../util/net.js";
 import { compiledEntry } from "../util/paths.js";
+import { serverLaunches } from "./server-settings.js";
 
 /**
  * Server instances a run started, each its own process so its CPU and memory
@@ -37,7 +39,6 @@ export interface ServerSample {
   rssBytes: number;
 }
 
-const READY_LINE = /^rtbench-server listening (\S+)$/;
 const STOP_GRACE_MS = 5000;
 const DROP_TIMEOUT_MS = 5000;
 
@@ -53,39 +54,15 @@ interface Instance {
 /** Starts `scenario.server.instances` reference server processes on free loopback ports. */
 export async function startServers(
   scenario: Scenario,
-  redisUrl: string | null,
+  /** Where the broker's backing service listens; null for a broker without one. */
+  brokerUrl: string | null,
   /** Receives what the instances print on stderr (Redis connection lost and back, errors). */
   log: (line: string) => void = () => {},
 ): Promise<ServerSet> {
   const entry = compiledEntry("reference-server/main.js");
-  const { server } = scenario;
   const started = await Promise.allSettled(
-    Array.from({ length: server.instances }, async (_, i): Promise<Instance> => {
-      const port = await freePort();
-      const args = [
-        entry,
-        "--port",
-        String(port),
-        "--host",
-        "127.0.0.1",
-        "--broker",
-        server.broker,
-        "--heartbeat-interval-ms",
-        String(server.heartbeatIntervalMs),
-        "--history-max-count",
-        String(server.history.maxCount),
-        "--history-max-age-ms",
-        String(server.history.maxAgeMs),
-        "--max-body-bytes",
-        String(server.maxBodyBytes),
-        "--delivery-delay-ms",
-        String(server.deliveryDelayMs),
-        "--instance-id",
-        String(i),
-        // Faults drop connections through POST /admin/drop; the port is loopback-only.
-        "--admin",
-      ];
-      if (server.broker === "redis" && redisUrl) args.push("--redis-url", redisUrl);
+    serverLaunches(scenario.server, brokerUrl).map(async (launch, i): Promise<Instance> => {
+      const args = [entry, ...buildServerArgs({ ...launch, port: await freePort() })];
       const name = `server instance ${i}`;
       const { handle, url } = await spawnInstance(name, args, log);
       return { name, args, url, handle, paused: false };
@@ -111,10 +88,10 @@ async function spawnInstance(
     command: process.execPath,
     args,
     detached: true,
-    readyPattern: READY_LINE,
+    readyPattern: SERVER_READY_PATTERN,
     onStderr: (line) => log(`${name}: ${line}`),
   });
-  return { handle, url: match[1] as string };
+  return { handle, url: parseReadyLine(match[0]) as string };
 }
 
 function isRunning(handle: ChildHandle): boolean {

@@ -1,3 +1,5 @@
+import type { BrokerKind } from "../shared/brokers.js";
+import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import type { ProtocolName } from "../shared/transports.js";
 
 /**
@@ -28,7 +30,7 @@ export interface RunResult {
   reliable: boolean;
   /** What the run did, so a reader knows what the numbers describe. */
   setup: {
-    broker: "memory" | "redis" | "external";
+    broker: BrokerKind | "external";
     instances: number;
     target: string[] | null;
     durationMs: number;
@@ -81,7 +83,15 @@ export interface ProtocolResult {
   requests: number;
   requestsPerDelivery: number | null;
   emptyPollShare: number | null;
-  server: { cpuSecondsPer1kDeliveries: number | null; rssBytesPerConnection: number | null };
+  server: {
+    cpuSecondsPer1kDeliveries: number | null;
+    rssBytesPerConnection: number | null;
+    /**
+     * What instance 0 said it runs with (`/healthz`), defaults resolved; null
+     * for a `target`. Absent in results written before rtbench recorded it.
+     */
+    settings?: EffectiveServerSettings | null;
+  };
   /**
    * Health of the load generator itself. `reliable` is false when any of its
    * processes had an event-loop delay p99, or the publisher a lag behind

@@ -5,6 +5,7 @@
  */
 import { isToleranceKey } from "../gate/compare.js";
 import { thresholdProblems } from "../gate/thresholds.js";
+import { brokerInfo, sharedBrokers } from "../shared/brokers.js";
 import {
   defaultTransportNames,
   isTransportName,
@@ -134,11 +135,11 @@ export function normaliseScenario(
     !isBad("server.instances") &&
     !isBad("server.broker") &&
     server.instances > 1 &&
-    server.broker !== "redis"
+    !brokerInfo(server.broker).shared
   ) {
     problem(
       "server.broker",
-      `expected redis when server.instances is ${server.instances} (a memory broker cannot share messages between processes), found "${server.broker}"`,
+      `expected a broker shared between instances (${sharedBrokers().join(", ")}) when server.instances is ${server.instances} (a ${server.broker} broker cannot share messages between processes), found "${server.broker}"`,
     );
   }
   if (doc.server !== undefined && doc.target !== undefined && doc.target !== null) {

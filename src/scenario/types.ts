@@ -1,3 +1,4 @@
+import type { BrokerKind } from "../shared/brokers.js";
 import type { ProtocolName, TransportSettings } from "../shared/transports.js";
 
 /**
@@ -53,7 +54,7 @@ export interface TransportOptions {
 
 export interface ServerOptions {
   instances: number;
-  broker: "memory" | "redis";
+  broker: BrokerKind;
   history: { maxCount: number; maxAgeMs: number };
   heartbeatIntervalMs: number;
   presenceTtlMs: number;

@@ -1,9 +1,6 @@
 import { afterAll, beforeAll, describe, it } from "vitest";
-import {
-  type RedisServer,
-  redisServerAvailable,
-  startRedisServer,
-} from "../../src/util/redis-server.js";
+import { redisServerAvailable, startRedisServer } from "../../src/services/redis.js";
+import type { RunningService } from "../../src/services/types.js";
 
 /** The suite's redis-server, valid inside tests and hooks (after the suite's beforeAll). */
 export interface RedisFixture {
@@ -25,8 +22,8 @@ const SKIP_REASON =
  * unless RTBENCH_REQUIRE_REDIS=1 (CI), where a missing Redis fails loudly.
  */
 export function describeRedis(name: string, fn: (redis: RedisFixture) => void): void {
-  let server: RedisServer | undefined;
-  const current = (): RedisServer => {
+  let server: RunningService | undefined;
+  const current = (): RunningService => {
     if (!server) throw new Error("redis-server is not running (see the suite's beforeAll)");
     return server;
   };

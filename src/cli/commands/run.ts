@@ -30,10 +30,10 @@ import { renderComparisonTable, renderTable, renderThresholdTable } from "../../
 import { loadScenario } from "../../scenario/load.js";
 import type { Scenario } from "../../scenario/types.js";
 import { parseDuration } from "../../scenario/units.js";
+import { serviceFor } from "../../services/registry.js";
 import { badInput, runFailed } from "../../shared/errors.js";
 import { isTransportName, type ProtocolName, transportNames } from "../../shared/transports.js";
 import { stopAllChildren } from "../../util/children.js";
-import { redisServerAvailable } from "../../util/redis-server.js";
 
 interface RunFlags {
   protocols?: string;
@@ -184,21 +184,17 @@ function parseOverrides(flags: RunFlags): { protocols?: ProtocolName[]; duration
 }
 
 /**
- * A scenario that needs Redis still runs where no redis-server is installed:
- * on the in-memory broker with one instance, saying so loudly, rather than
- * not at all. Multi-instance fan-out is then not measured.
+ * A scenario whose broker needs a service that is not installed (Redis) still
+ * runs: on the in-memory broker with one instance, saying so loudly, rather
+ * than not at all. Multi-instance fan-out is then not measured.
  */
 function prepare(scenario: Scenario, flags: RunFlags): { scenario: Scenario; notes: string[] } {
-  if (
-    scenario.target ||
-    scenario.server.broker !== "redis" ||
-    process.env.REDIS_URL ||
-    redisServerAvailable()
-  ) {
+  const service = scenario.target ? null : serviceFor(scenario.server.broker);
+  if (service === null || process.env[service.urlEnv] || service.available()) {
     return { scenario, notes: [] };
   }
   const notes = [
-    `redis-server is not installed: running on the in-memory broker with 1 instance instead of ${scenario.server.instances} over Redis (install redis-server to measure fan-out)`,
+    `${service.command} is not installed: running on the in-memory broker with 1 instance instead of ${scenario.server.instances} over ${service.title} (install ${service.command} to measure fan-out)`,
   ];
   // Faults on instances or a Redis that this run does not have cannot fire.
   const faults = scenario.faults.filter(

@@ -1,15 +1,22 @@
 import { Command, Option } from "commander";
 import { parseDuration } from "../../scenario/units.js";
+import { provideService } from "../../services/registry.js";
+import { BROKER_KINDS, type BrokerKind, brokerInfo, sharedBrokers } from "../../shared/brokers.js";
 import { badInput, runFailed } from "../../shared/errors.js";
+import {
+  buildServerArgs,
+  parseReadyLine,
+  SERVER_READY_PATTERN,
+  type ServerLaunchSettings,
+} from "../../shared/server-launch.js";
 import { type ChildHandle, startChild, stopAllChildren } from "../../util/children.js";
 import { compiledEntry } from "../../util/paths.js";
-import { startRedisServer } from "../../util/redis-server.js";
 
 interface ServeFlags {
   port: string;
   host: string;
   instances: string;
-  broker: "memory" | "redis";
+  broker: BrokerKind;
   redisUrl?: string;
   heartbeatInterval: string;
   presenceTtl?: string;
@@ -17,8 +24,6 @@ interface ServeFlags {
   historyMaxAge: string;
   maxBodyBytes: string;
 }
-
-const READY_LINE = /^rtbench-server listening (\S+)$/;
 
 /** `rtbench serve`: the reference server as N child processes, up until SIGINT/SIGTERM. */
 export function serveCommand(): Command {
@@ -31,7 +36,7 @@ export function serveCommand(): Command {
     .option("--instances <n>", "number of server processes", "1")
     .addOption(
       new Option("--broker <kind>", "what connects the instances")
-        .choices(["memory", "redis"])
+        .choices(BROKER_KINDS)
         .default("memory"),
     )
     .option("--redis-url <url>", "Redis to use with --broker redis (default: start a redis-server)")
@@ -51,26 +56,10 @@ async function serve(flags: ServeFlags): Promise<void> {
   if (port !== 0 && port + instances - 1 > 65_535) {
     throw badInput(`--port: ${port} + ${instances} instances goes past port 65535`);
   }
-  const serverArgs = [
-    "--host",
-    flags.host,
-    "--broker",
-    flags.broker,
-    "--heartbeat-interval-ms",
-    String(durationFlag("--heartbeat-interval", flags.heartbeatInterval)),
-    "--history-max-count",
-    String(integerFlag("--history-max-count", flags.historyMaxCount, 1, Number.MAX_SAFE_INTEGER)),
-    "--history-max-age-ms",
-    String(durationFlag("--history-max-age", flags.historyMaxAge)),
-    "--max-body-bytes",
-    String(integerFlag("--max-body-bytes", flags.maxBodyBytes, 1, 1 << 30)),
-  ];
-  if (flags.presenceTtl !== undefined) {
-    serverArgs.push("--presence-ttl-ms", String(durationFlag("--presence-ttl", flags.presenceTtl)));
-  }
-  if (flags.broker === "memory" && instances > 1) {
+  const settings = instanceSettings(flags);
+  if (!brokerInfo(flags.broker).shared && instances > 1) {
     process.stderr.write(
-      "note: with --broker memory each instance has its own messages; use --broker redis to share them\n",
+      `note: with --broker ${flags.broker} each instance has its own messages; use --broker ${sharedBrokers().join(" or ")} to share them\n`,
     );
   }
 
@@ -78,17 +67,20 @@ async function serve(flags: ServeFlags): Promise<void> {
   // Listen for signals from the start, so Ctrl-C during startup still stops what was started.
   const signal = waitForSignal();
   try {
-    if (flags.broker === "redis") {
-      let redisUrl = flags.redisUrl;
-      if (redisUrl === undefined) {
-        const redis = await startRedisServer();
-        redisUrl = redis.url;
-        process.stderr.write(`started redis-server (pid ${redis.pid}) at ${redis.url}\n`);
-      }
-      serverArgs.push("--redis-url", redisUrl);
+    const provided = await provideService(flags.broker, { url: flags.redisUrl });
+    if (provided?.started) {
+      const { service, started } = provided;
+      process.stderr.write(`started ${service.command} (pid ${started.pid}) at ${started.url}\n`);
     }
     const children = await Promise.all(
-      Array.from({ length: instances }, (_, i) => startInstance(entry, i, port, serverArgs)),
+      Array.from({ length: instances }, (_, i) =>
+        startInstance(entry, i, {
+          ...settings,
+          port: port === 0 ? 0 : port + i,
+          brokerUrl: provided?.url ?? null,
+          instanceId: `instance-${i + 1}`,
+        }),
+      ),
     );
     for (const { url } of children) process.stdout.write(`${url}\n`);
     process.stderr.write("reference server running; press Ctrl-C to stop\n");
@@ -108,32 +100,52 @@ async function serve(flags: ServeFlags): Promise<void> {
   }
 }
 
+/** What every instance shares, from the flags (port, broker URL and id are per instance). */
+function instanceSettings(
+  flags: ServeFlags,
+): Omit<ServerLaunchSettings, "port" | "brokerUrl" | "instanceId"> {
+  return {
+    host: flags.host,
+    broker: flags.broker,
+    heartbeatIntervalMs: durationFlag("--heartbeat-interval", flags.heartbeatInterval),
+    // Left to the server when not given: 3 heartbeat intervals.
+    presenceTtlMs:
+      flags.presenceTtl === undefined ? null : durationFlag("--presence-ttl", flags.presenceTtl),
+    history: {
+      maxCount: integerFlag(
+        "--history-max-count",
+        flags.historyMaxCount,
+        1,
+        Number.MAX_SAFE_INTEGER,
+      ),
+      maxAgeMs: durationFlag("--history-max-age", flags.historyMaxAge),
+    },
+    maxBodyBytes: integerFlag("--max-body-bytes", flags.maxBodyBytes, 1, 1 << 30),
+    deliveryDelayMs: 0,
+    admin: false,
+  };
+}
+
 async function startInstance(
   entry: string,
   index: number,
-  firstPort: number,
-  serverArgs: string[],
+  settings: ServerLaunchSettings,
 ): Promise<{ url: string; handle: ChildHandle }> {
-  const port = firstPort === 0 ? 0 : firstPort + index;
   const name = `reference server instance ${index + 1}`;
   try {
     const { handle, match } = await startChild({
       name,
       command: process.execPath,
-      args: [
-        entry,
-        ...serverArgs,
-        "--port",
-        String(port),
-        "--instance-id",
-        `instance-${index + 1}`,
-      ],
-      readyPattern: READY_LINE,
+      args: [entry, ...buildServerArgs(settings)],
+      readyPattern: SERVER_READY_PATTERN,
       onStderr: (line) => process.stderr.write(`[instance ${index + 1}] ${line}\n`),
     });
-    return { url: match[1] as string, handle };
+    return { url: parseReadyLine(match[0]) as string, handle };
   } catch (error) {
-    throw runFailed(`could not start ${name} on port ${port}: ${(error as Error).message}`, error);
+    throw runFailed(
+      `could not start ${name} on port ${settings.port}: ${(error as Error).message}`,
+      error,
+    );
   }
 }
 

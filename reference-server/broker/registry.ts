@@ -1,0 +1,33 @@
+import { type BrokerKind, brokerInfo } from "../../src/shared/brokers.js";
+import { badInput } from "../../src/shared/errors.js";
+import { createMemoryBroker } from "./memory.js";
+import type { Broker, HistoryLimits } from "./types.js";
+
+export interface BrokerSetup {
+  /** Where its backing service listens (`redis://...`); null for a broker without one. */
+  url: string | null;
+  limits: HistoryLimits;
+}
+
+/**
+ * How the server creates each broker kind of src/shared/brokers.ts. Keyed by
+ * `BrokerKind`: a new row there does not compile until it has a factory here.
+ */
+const FACTORIES: Record<BrokerKind, (setup: BrokerSetup & { url: string }) => Promise<Broker>> = {
+  memory: async ({ limits }) => createMemoryBroker(limits),
+  redis: async ({ url, limits }) => {
+    // Loaded on demand: a memory-broker server never loads ioredis.
+    const { createRedisBroker } = await import("./redis.js");
+    return createRedisBroker({ url, limits });
+  },
+};
+
+/** Creates a broker of `kind`; one that needs a backing service must be given its URL. */
+export async function createBroker(kind: BrokerKind, setup: BrokerSetup): Promise<Broker> {
+  const { service } = brokerInfo(kind);
+  if (service !== null && !setup.url) {
+    throw badInput(`--broker ${kind} needs --broker-url (where its ${service} service listens)`);
+  }
+  // Brokers without a service ignore the URL.
+  return FACTORIES[kind]({ ...setup, url: setup.url ?? "" });
+}

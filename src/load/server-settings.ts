@@ -1,0 +1,73 @@
+/**
+ * The reference server's settings as a run sees them: built from the
+ * scenario's `server` section for each instance it starts, and read back
+ * from an instance's `/healthz` for the result.
+ */
+import type { ServerOptions } from "../scenario/types.js";
+import { BROKER_KINDS } from "../shared/brokers.js";
+import type { EffectiveServerSettings, ServerLaunchSettings } from "../shared/server-launch.js";
+
+/**
+ * One launch per instance of `server.instances`, each with every field of the
+ * section. `port` is 0 here: the caller picks a free port per instance and
+ * keeps it across restarts.
+ */
+export function serverLaunches(
+  server: ServerOptions,
+  brokerUrl: string | null,
+): ServerLaunchSettings[] {
+  return Array.from({ length: server.instances }, (_, index) => ({
+    port: 0,
+    host: "127.0.0.1",
+    broker: server.broker,
+    brokerUrl,
+    // The command line takes whole milliseconds; scenario durations may have fractions.
+    heartbeatIntervalMs: Math.round(server.heartbeatIntervalMs),
+    presenceTtlMs: Math.round(server.presenceTtlMs),
+    history: {
+      maxCount: server.history.maxCount,
+      maxAgeMs: Math.round(server.history.maxAgeMs),
+    },
+    maxBodyBytes: server.maxBodyBytes,
+    deliveryDelayMs: Math.round(server.deliveryDelayMs),
+    instanceId: String(index),
+    // Faults drop connections through POST /admin/drop; the port is loopback-only.
+    admin: true,
+  }));
+}
+
+/**
+ * What the instance at `url` says it runs with (`GET /healthz`, `settings`).
+ * Null when it does not say: a server that is not the reference server, or
+ * one that did not answer within 5 s.
+ */
+export async function readServerSettings(url: string): Promise<EffectiveServerSettings | null> {
+  try {
+    const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000) });
+    if (!response.ok) {
+      await response.arrayBuffer();
+      return null;
+    }
+    const body = (await response.json()) as { settings?: unknown };
+    return isEffectiveSettings(body.settings) ? body.settings : null;
+  } catch {
+    return null;
+  }
+}
+
+function isEffectiveSettings(value: unknown): value is EffectiveServerSettings {
+  if (typeof value !== "object" || value === null) return false;
+  const s = value as Record<string, unknown>;
+  const numbers = [
+    "heartbeatIntervalMs",
+    "presenceTtlMs",
+    "maxBodyBytes",
+    "deliveryDelayMs",
+  ] as const;
+  return (
+    typeof s.instanceId === "string" &&
+    (BROKER_KINDS as readonly unknown[]).includes(s.broker) &&
+    numbers.every((key) => typeof s[key] === "number") &&
+    (s.history === null || typeof s.history === "object")
+  );
+}

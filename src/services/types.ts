@@ -1,0 +1,43 @@
+import type { ServiceName } from "../shared/brokers.js";
+
+/**
+ * A process a broker needs (Redis for the `redis` broker), as rtbench starts
+ * one for a run or for `rtbench serve`: on loopback, on a free port, owned by
+ * rtbench and stopped by its PID.
+ */
+export interface BackingService {
+  readonly name: ServiceName;
+  /** How users call it in messages ("Redis"). */
+  readonly title: string;
+  /** The program rtbench starts ("redis-server"). */
+  readonly command: string;
+  /** Environment variable naming a running instance to use instead of starting one. */
+  readonly urlEnv: string;
+  /** How to install `command`, for the message when it is missing. */
+  readonly installHint: string;
+  /** Whether `command` can be started here (it is on PATH). */
+  available(): boolean;
+  /** Starts a fresh instance; resolves once it accepts connections. */
+  start(options?: StartServiceOptions): Promise<RunningService>;
+}
+
+export interface StartServiceOptions {
+  /** Port on 127.0.0.1; a free one when omitted. */
+  port?: number;
+  readyTimeoutMs?: number;
+}
+
+/** One process of a backing service that rtbench started. */
+export interface RunningService {
+  /** What the broker connects to (`redis://127.0.0.1:PORT`). */
+  readonly url: string;
+  readonly port: number;
+  readonly pid: number;
+  /** Stops it by its PID (SIGTERM, then SIGKILL). Safe to call twice. */
+  stop(): Promise<void>;
+  /**
+   * Stops it if it still runs, then starts a fresh one on the same port
+   * (fault injection). Whatever it held is gone afterwards.
+   */
+  restart(): Promise<RunningService>;
+}

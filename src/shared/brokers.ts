@@ -1,0 +1,59 @@
+/**
+ * The brokers the reference server can run on, as data both sides read:
+ * scenario validation and the JSON schemas (which kinds exist, which can be
+ * shared between instances), `rtbench run` and `rtbench serve` (which backing
+ * service to start), and the server's broker registry (one factory per kind).
+ *
+ * Adding a broker is a row here, a file implementing
+ * `reference-server/broker/types.ts` `Broker` with a row in
+ * `reference-server/broker/registry.ts`, and, when it needs a process of its
+ * own, a backing service in `src/services/`. Both registries are keyed by
+ * `BrokerKind`, so the compiler points at a missing row.
+ */
+
+export interface BrokerInfo {
+  readonly kind: string;
+  /** Several server instances can share its ids, history and fan-out. */
+  readonly shared: boolean;
+  /** The backing service it connects to (started by rtbench unless a URL is given), or null. */
+  readonly service: string | null;
+  /** One line for help texts and the scenario schema. */
+  readonly description: string;
+}
+
+export const BROKERS = [
+  {
+    kind: "memory",
+    shared: false,
+    service: null,
+    description: "one process, nothing to install",
+  },
+  {
+    kind: "redis",
+    shared: true,
+    service: "redis",
+    description:
+      "pub/sub fan-out and shared history between instances (rtbench starts redis-server)",
+  },
+] as const satisfies readonly BrokerInfo[];
+
+export type BrokerKind = (typeof BROKERS)[number]["kind"];
+/** Names of the backing services some broker needs. */
+export type ServiceName = NonNullable<(typeof BROKERS)[number]["service"]>;
+
+/** Every broker kind, in the order help texts and schemas list them. */
+export const BROKER_KINDS: readonly BrokerKind[] = BROKERS.map((row) => row.kind);
+
+export function isBrokerKind(value: unknown): value is BrokerKind {
+  return typeof value === "string" && (BROKER_KINDS as readonly string[]).includes(value);
+}
+
+export function brokerInfo(kind: BrokerKind): (typeof BROKERS)[number] {
+  // Every BrokerKind has a row: the type is derived from the rows.
+  return BROKERS.find((row) => row.kind === kind) as (typeof BROKERS)[number];
+}
+
+/** The kinds that can connect more than one server instance. */
+export function sharedBrokers(): BrokerKind[] {
+  return BROKERS.filter((row) => row.shared).map((row) => row.kind);
+}

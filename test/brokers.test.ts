@@ -1,0 +1,130 @@
+import { readFileSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createBroker } from "../reference-server/broker/registry.js";
+import type { RunResult } from "../src/metrics/types.js";
+import { parseScenario } from "../src/scenario/load.js";
+import { SERVICES, serviceFor } from "../src/services/registry.js";
+import {
+  BROKER_KINDS,
+  BROKERS,
+  brokerInfo,
+  isBrokerKind,
+  sharedBrokers,
+} from "../src/shared/brokers.js";
+import type { RtbenchError } from "../src/shared/errors.js";
+import { packageRoot } from "../src/util/paths.js";
+import { runRtbench } from "./helpers/cli.js";
+
+/** The value at `path` inside schema file `name`. */
+function schemaAt(name: string, path: string): unknown {
+  let node: unknown = JSON.parse(readFileSync(join(packageRoot, "schema", name), "utf8"));
+  for (const key of path.split(".")) node = (node as Record<string, unknown>)[key];
+  return node;
+}
+
+describe("broker descriptors", () => {
+  it("the JSON schemas list exactly the broker kinds of src/shared/brokers.ts", () => {
+    expect(schemaAt("scenario.schema.json", "properties.server.properties.broker.enum")).toEqual([
+      ...BROKER_KINDS,
+    ]);
+    expect(schemaAt("result.schema.json", "properties.setup.properties.broker.enum")).toEqual([
+      ...BROKER_KINDS,
+      "external",
+    ]);
+    expect(
+      schemaAt("result.schema.json", "definitions.serverSettings.properties.broker.enum"),
+    ).toEqual([...BROKER_KINDS]);
+  });
+
+  it("every service a broker names is a backing service rtbench can start", () => {
+    for (const row of BROKERS) {
+      const service = serviceFor(row.kind);
+      if (row.service === null) {
+        expect(service).toBeNull();
+        continue;
+      }
+      expect(service).toBe(SERVICES[row.service]);
+      expect(service?.name).toBe(row.service);
+      expect(service?.urlEnv).toMatch(/^[A-Z_]+$/);
+    }
+    expect(serviceFor("redis")?.command).toBe("redis-server");
+  });
+
+  it("answers the questions validation and the CLI ask", () => {
+    expect(sharedBrokers()).toEqual(["redis"]);
+    expect(brokerInfo("memory")).toMatchObject({ shared: false, service: null });
+    expect(isBrokerKind("redis")).toBe(true);
+    expect(isBrokerKind("nats")).toBe(false);
+  });
+
+  it("more than one instance needs a shared broker, named from the rows", () => {
+    for (const text of ["server: { instances: 2, broker: memory }", "server: { instances: 2 }"]) {
+      let details = "";
+      try {
+        parseScenario(`${text}\n`, "two.yaml");
+      } catch (error) {
+        details = (error as RtbenchError).details.join("\n");
+      }
+      expect(details).toContain(
+        `server.broker: expected a broker shared between instances (${sharedBrokers().join(", ")})`,
+      );
+    }
+    expect(
+      parseScenario("server: { instances: 2, broker: redis }\n", "two.yaml").server,
+    ).toMatchObject({ instances: 2, broker: "redis" });
+  });
+
+  it("the server's registry creates a broker of each kind that needs no service", async () => {
+    for (const row of BROKERS.filter((b) => b.service === null)) {
+      const broker = await createBroker(row.kind, {
+        url: null,
+        limits: { maxCount: 10, maxAgeMs: 1000 },
+      });
+      expect(broker.kind).toBe(row.kind);
+      await broker.close();
+    }
+  });
+
+  it("a broker whose service has no URL is bad input, not a crash", async () => {
+    for (const row of BROKERS.filter((b) => b.service !== null)) {
+      await expect(
+        createBroker(row.kind, { url: null, limits: { maxCount: 10, maxAgeMs: 1000 } }),
+      ).rejects.toMatchObject({
+        code: "BAD_INPUT",
+        message: expect.stringContaining("--broker-url"),
+      });
+    }
+  });
+});
+
+describe("a broker whose service is not installed", () => {
+  it("rtbench run falls back to the memory broker, says so, and records it", async () => {
+    // An empty PATH: the service's program cannot be found (children start from process.execPath).
+    const dir = await mkdtemp(join(tmpdir(), "rtbench-no-service-"));
+    try {
+      const file = join(dir, "shared.yaml");
+      await writeFile(
+        file,
+        "name: shared\nprotocols: [websocket]\nserver: { instances: 2, broker: redis }\nclients: { count: 4, channels: 2, rampUp: 100ms }\npublish: { rate: 10/s }\nduration: 1s\nwarmup: 200ms\ndrain: 300ms\n",
+      );
+      const out = join(dir, "out");
+      const { code, stderr } = await runRtbench(["run", file, "--out", out], {
+        env: { PATH: dir, REDIS_URL: "" },
+      });
+      const notice =
+        "redis-server is not installed: running on the in-memory broker with 1 instance instead of 2 over Redis";
+      expect(code, stderr).toBe(0);
+      expect(stderr).toContain(`notice: ${notice}`);
+      const [name] = (await readdir(out)).filter((n) => n.endsWith(".json"));
+      const result = JSON.parse(await readFile(join(out, name as string), "utf8")) as RunResult;
+      expect(result.setup).toMatchObject({ broker: "memory", instances: 1 });
+      expect(result.setup.notes.join("\n")).toContain(notice);
+      expect(result.protocols.websocket?.server.settings?.broker).toBe("memory");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
