@@ -1,4 +1,12 @@
 import { describe, expect, it } from "vitest";
+import {
+  JITTER_KINDS,
+  PRESENCE_TTL_HEARTBEATS,
+  PUBLISH_VIA,
+  RECONNECT_DEFAULTS,
+  SCENARIO_DEFAULTS,
+} from "../src/scenario/defaults.js";
+import { FAULT_ACTIONS } from "../src/scenario/faults.js";
 import { parseScenario } from "../src/scenario/load.js";
 import {
   deriveResultSchema,
@@ -7,7 +15,8 @@ import {
   readJson,
   SCENARIO_SCHEMA_PATH,
 } from "../src/schemas/derive.js";
-import { transports } from "../src/shared/transports.js";
+import { BROKER_KINDS } from "../src/shared/brokers.js";
+import { transportNames, transports } from "../src/shared/transports.js";
 
 describe("the committed JSON schemas", () => {
   // Editors read the files; the code derives the transport parts from the rows.
@@ -45,3 +54,56 @@ function durationMs(text: string): number {
   if (!match) throw new Error(`test helper: unexpected duration ${text}`);
   return Number(match[1]) * (match[2] === "s" ? 1000 : 1);
 }
+
+describe("scenario defaults and enums: the code and the schema agree", () => {
+  type Node = {
+    default?: unknown;
+    enum?: unknown[];
+    properties?: Record<string, Node>;
+    $ref?: string;
+    $comment?: string;
+  };
+  const schema = readJson(SCENARIO_SCHEMA_PATH) as Node & { definitions: Record<string, Node> };
+  const at = (node: Node, path: string): Node | undefined =>
+    path.split(".").reduce<Node | undefined>((n, key) => n?.properties?.[key], node);
+
+  it("every default in SCENARIO_DEFAULTS is the schema's", () => {
+    for (const [path, value] of Object.entries(SCENARIO_DEFAULTS)) {
+      expect(at(schema, path)?.default, path).toEqual(value);
+    }
+  });
+
+  it("every scalar default in the schema is in the code (transport sections aside)", () => {
+    const sections = new Set(transports().map((t) => t.section));
+    const missing: string[] = [];
+    const walk = (node: Node, path: string) => {
+      for (const [key, child] of Object.entries(node.properties ?? {})) {
+        const childPath = path ? `${path}.${key}` : key;
+        if (!path && sections.has(key)) continue;
+        const d = child.default;
+        const scalar = d !== undefined && (typeof d !== "object" || d === null);
+        // name defaults to the file name, presenceTtl to three heartbeat intervals, target to none.
+        const derived = ["name", "server.presenceTtl", "target"].includes(childPath);
+        if (scalar && !derived && !(childPath in SCENARIO_DEFAULTS)) missing.push(childPath);
+        walk(child, childPath);
+      }
+    };
+    walk(schema, "");
+    expect(missing).toEqual([]);
+    const presenceTtl = at(schema, "server.presenceTtl")?.default;
+    const heartbeatS = Number.parseInt(SCENARIO_DEFAULTS["server.heartbeatInterval"], 10);
+    expect(presenceTtl).toBe(`${PRESENCE_TTL_HEARTBEATS * heartbeatS}s`);
+  });
+
+  it("reconnect defaults and the enums of the code are the schema's", () => {
+    const reconnect = schema.definitions.reconnect as Node;
+    for (const [key, value] of Object.entries(RECONNECT_DEFAULTS)) {
+      expect(reconnect.properties?.[key]?.default, `reconnect.${key}`).toEqual(value);
+    }
+    expect(reconnect.properties?.jitter?.enum).toEqual([...JITTER_KINDS]);
+    expect(at(schema, "publish.via")?.enum).toEqual([...PUBLISH_VIA]);
+    expect(schema.definitions.protocol?.enum).toEqual(transportNames());
+    expect(at(schema, "server.broker")?.enum).toEqual([...BROKER_KINDS]);
+    expect((schema.definitions.fault?.properties?.action as Node).enum).toEqual([...FAULT_ACTIONS]);
+  });
+});

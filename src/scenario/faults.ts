@@ -10,7 +10,7 @@ import { DURATION_EXPECTED, formatDuration, parseDuration } from "./units.js";
 
 type Action = Fault["action"];
 
-/** Fields each action takes besides `at` and `action`. */
+/** Fields each action takes besides `at` and `action`, in the order the schema lists the actions. */
 const FIELDS_BY_ACTION: Record<Action, readonly string[]> = {
   kill: ["instance", "restartAfter"],
   restart: ["instance"],
@@ -19,6 +19,9 @@ const FIELDS_BY_ACTION: Record<Action, readonly string[]> = {
   "redis-restart": ["for"],
   "stall-clients": ["for"],
 };
+
+/** Every fault action (the schema's `fault.action` enum must be this list). */
+export const FAULT_ACTIONS = Object.keys(FIELDS_BY_ACTION) as Action[];
 
 type Doc = Record<string, unknown>;
 

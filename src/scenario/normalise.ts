@@ -5,7 +5,7 @@
  */
 import { isToleranceKey } from "../gate/compare.js";
 import { thresholdProblems } from "../gate/thresholds.js";
-import { brokerInfo, sharedBrokers } from "../shared/brokers.js";
+import { type BrokerKind, brokerInfo, sharedBrokers } from "../shared/brokers.js";
 import {
   defaultTransportNames,
   isTransportName,
@@ -13,6 +13,7 @@ import {
   transportNames,
   transports,
 } from "../shared/transports.js";
+import { type DefaultedPath, PRESENCE_TTL_HEARTBEATS, SCENARIO_DEFAULTS } from "./defaults.js";
 import { readFaults } from "./faults.js";
 import type { Problem } from "./problem.js";
 import { readReconnectPolicies } from "./reconnect.js";
@@ -61,49 +62,55 @@ export function normaliseScenario(
   const { isBad, overrides } = context;
   const read = reader(doc);
 
-  const heartbeatIntervalMs = read.duration("server.heartbeatInterval", 30_000);
+  const heartbeatIntervalMs = read.duration("server.heartbeatInterval");
   const policies = readReconnectPolicies(doc, isBad, problems);
   const scenario: Scenario = {
-    name: read.value("name", context.defaultName),
-    description: read.value("description", ""),
+    name: (read.raw("name") as string | undefined) ?? context.defaultName,
+    description: read.value("description"),
     source: context.source,
-    protocols: overrides.protocols ?? read.value("protocols", defaultTransportNames()),
-    seed: read.value("seed", 1),
+    protocols:
+      overrides.protocols ??
+      (read.raw("protocols") as ProtocolName[] | undefined) ??
+      defaultTransportNames(),
+    seed: read.value("seed"),
     server: {
-      instances: read.value("server.instances", 1),
-      broker: read.value("server.broker", "memory"),
+      instances: read.value("server.instances"),
+      broker: read.value("server.broker") as BrokerKind,
       history: {
-        maxCount: read.value("server.history.maxCount", 1000),
-        maxAgeMs: read.duration("server.history.maxAge", 5 * 60_000),
+        maxCount: read.value("server.history.maxCount"),
+        maxAgeMs: read.duration("server.history.maxAge"),
       },
       heartbeatIntervalMs,
-      presenceTtlMs: read.duration("server.presenceTtl", 3 * heartbeatIntervalMs),
-      maxBodyBytes: read.value("server.maxBodyBytes", 65_536),
-      deliveryDelayMs: read.duration("server.deliveryDelay", 0),
+      presenceTtlMs: read.durationOr(
+        "server.presenceTtl",
+        PRESENCE_TTL_HEARTBEATS * heartbeatIntervalMs,
+      ),
+      maxBodyBytes: read.value("server.maxBodyBytes"),
+      deliveryDelayMs: read.duration("server.deliveryDelay"),
     },
     target: readTarget(doc.target),
     clients: {
-      count: read.value("clients.count", 100),
-      rampUpMs: read.duration("clients.rampUp", 5_000),
-      channels: read.value("clients.channels", 10),
-      channelPrefix: read.value("clients.channelPrefix", "room-"),
-      shards: read.value("clients.shards", 0),
+      count: read.value("clients.count"),
+      rampUpMs: read.duration("clients.rampUp"),
+      channels: read.value("clients.channels"),
+      channelPrefix: read.value("clients.channelPrefix"),
+      shards: read.value("clients.shards"),
     },
     publish: {
-      ratePerSec: read.rate("publish.rate", 10),
-      payloadBytes: read.value("publish.payloadBytes", 256),
-      via: read.value("publish.via", "http"),
-      publishers: read.value("publish.publishers", 1),
+      ratePerSec: read.rate("publish.rate"),
+      payloadBytes: read.value("publish.payloadBytes"),
+      via: read.value("publish.via") as Scenario["publish"]["via"],
+      publishers: read.value("publish.publishers"),
     },
-    durationMs: overrides.durationMs ?? read.duration("duration", 30_000),
-    warmupMs: read.duration("warmup", 5_000),
-    drainMs: read.duration("drain", 5_000),
+    durationMs: overrides.durationMs ?? read.duration("duration"),
+    warmupMs: read.duration("warmup"),
+    drainMs: read.duration("drain"),
     transports: readTransportSections(read, policies.byTransport),
     reconnect: policies.reconnect,
     // Read below, once the run's length and the server are known.
     faults: [],
-    generator: { maxEventLoopDelayMs: read.duration("generator.maxEventLoopDelay", 50) },
-    thresholds: read.value("thresholds", {}),
+    generator: { maxEventLoopDelayMs: read.duration("generator.maxEventLoopDelay") },
+    thresholds: (doc.thresholds as Record<string, string> | undefined) ?? {},
     tolerances: {},
   };
 
@@ -222,10 +229,11 @@ function readTransportSections(
     const settings: Record<string, number | string> = {};
     for (const [key, setting] of Object.entries(t.settings)) {
       const path = `${t.section}.${key}`;
+      const given = read.raw(path);
       settings[setting.field] =
         setting.kind === "duration"
-          ? read.duration(path, parseDuration(setting.default))
-          : read.value(path, setting.default);
+          ? read.durationOr(path, parseDuration(setting.default))
+          : ((given as number | string | undefined) ?? setting.default);
     }
     // readReconnectPolicies has a policy for every registered transport.
     sections[t.name] = { settings, reconnect: policies[t.name] as Scenario["reconnect"] };
@@ -257,9 +265,9 @@ function readTolerances(
 }
 
 /**
- * Reads dotted paths from the document, falling back to the default where a
- * value is missing. Values are trusted to have the schema's type: fields the
- * schema rejected are reported already and their checks skipped.
+ * Reads dotted paths from the document, falling back to the field's default
+ * (SCENARIO_DEFAULTS). Values are trusted to have the schema's type: fields
+ * the schema rejected are reported already and their checks skipped.
  */
 function reader(doc: Doc) {
   const raw = (path: string): unknown => {
@@ -270,25 +278,44 @@ function reader(doc: Doc) {
     }
     return node;
   };
+  const durationOr = (path: string, fallbackMs: number): number => {
+    const found = raw(path);
+    if (found === 0) return 0;
+    if (typeof found !== "string") return fallbackMs;
+    return tryParse(parseDuration, found, fallbackMs);
+  };
   return {
     raw,
-    value<T>(path: string, fallback: T): T {
+    /** The value at `path`, or its default; typed as the default (the schema checked the type). */
+    value<P extends DefaultedPath>(path: P): Widen<(typeof SCENARIO_DEFAULTS)[P]> {
       const found = raw(path);
-      return found === undefined ? fallback : (found as T);
+      return (found === undefined ? SCENARIO_DEFAULTS[path] : found) as Widen<
+        (typeof SCENARIO_DEFAULTS)[P]
+      >;
     },
-    duration(path: string, fallbackMs: number): number {
-      const found = raw(path);
-      if (found === 0) return 0;
-      if (typeof found !== "string") return fallbackMs;
-      return tryParse(parseDuration, found, fallbackMs);
+    /** A duration field in ms, or its default. */
+    duration(path: DefaultedPath): number {
+      return durationOr(path, parseDuration(String(SCENARIO_DEFAULTS[path])));
     },
-    rate(path: string, fallbackPerSec: number): number {
+    /** A duration whose default is not a constant (presenceTtl: three heartbeats). */
+    durationOr,
+    rate(path: DefaultedPath): number {
+      const fallback = parseRate(String(SCENARIO_DEFAULTS[path]));
       const found = raw(path);
-      if (typeof found !== "string") return fallbackPerSec;
-      return tryParse(parseRate, found, fallbackPerSec);
+      if (typeof found !== "string") return fallback;
+      return tryParse(parseRate, found, fallback);
     },
   };
 }
+
+/** `"memory"` -> the field's type: literal defaults stand for their whole type. */
+type Widen<T> = T extends number
+  ? number
+  : T extends boolean
+    ? boolean
+    : T extends string
+      ? string
+      : T;
 
 function tryParse(parse: (text: string) => number, text: string, fallback: number): number {
   try {

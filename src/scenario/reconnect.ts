@@ -3,19 +3,21 @@
  * (`websocket: { reconnect: { jitter: none } }`), merged field by field over it.
  */
 import { transports } from "../shared/transports.js";
+import { RECONNECT_DEFAULTS } from "./defaults.js";
 import type { Problem } from "./problem.js";
 import type { ReconnectPolicy } from "./types.js";
 import { formatDuration, parseDuration } from "./units.js";
 
+/** RECONNECT_DEFAULTS, normalised. */
 export const DEFAULT_RECONNECT: ReconnectPolicy = {
-  initialDelayMs: 500,
-  maxDelayMs: 10_000,
-  multiplier: 2,
-  jitter: "full",
-  maxRetries: 20,
-  resume: true,
-  watchdogIntervals: 3,
-  honorServerRetry: true,
+  initialDelayMs: parseDuration(RECONNECT_DEFAULTS.initialDelay),
+  maxDelayMs: parseDuration(RECONNECT_DEFAULTS.maxDelay),
+  multiplier: RECONNECT_DEFAULTS.multiplier,
+  jitter: RECONNECT_DEFAULTS.jitter,
+  maxRetries: RECONNECT_DEFAULTS.maxRetries,
+  resume: RECONNECT_DEFAULTS.resume,
+  watchdogIntervals: RECONNECT_DEFAULTS.watchdog,
+  honorServerRetry: RECONNECT_DEFAULTS.honorServerRetry,
 };
 
 export interface ReconnectPolicies {

@@ -1,0 +1,54 @@
+/**
+ * Every scenario field's default, written once, as it would be written in a
+ * file (`"5s"`, `"10/s"`), by its dotted path. The normaliser falls back to
+ * these; the JSON schema's `default` keywords must say the same (a test
+ * compares them), and so must its enums and the lists below. Transport
+ * sections are not here: their defaults are on the transport rows.
+ */
+export const SCENARIO_DEFAULTS = {
+  description: "",
+  seed: 1,
+  "server.instances": 1,
+  "server.broker": "memory",
+  "server.history.maxCount": 1000,
+  "server.history.maxAge": "5m",
+  "server.heartbeatInterval": "30s",
+  "server.maxBodyBytes": 65_536,
+  "server.deliveryDelay": "0ms",
+  "clients.count": 100,
+  "clients.rampUp": "5s",
+  "clients.channels": 10,
+  "clients.channelPrefix": "room-",
+  "clients.shards": 0,
+  "publish.rate": "10/s",
+  "publish.payloadBytes": 256,
+  "publish.via": "http",
+  "publish.publishers": 1,
+  duration: "30s",
+  warmup: "5s",
+  drain: "5s",
+  "generator.maxEventLoopDelay": "50ms",
+} as const;
+
+export type DefaultedPath = keyof typeof SCENARIO_DEFAULTS;
+
+/** Presence lasts this many heartbeat intervals unless `server.presenceTtl` says otherwise. */
+export const PRESENCE_TTL_HEARTBEATS = 3;
+
+/** `reconnect:` fields, as written in a file; also each transport section's `reconnect`. */
+export const RECONNECT_DEFAULTS = {
+  initialDelay: "500ms",
+  maxDelay: "10s",
+  multiplier: 2,
+  jitter: "full",
+  maxRetries: 20,
+  resume: true,
+  watchdog: 3,
+  honorServerRetry: true,
+} as const;
+
+/** How the publisher sends: `publish.via`. */
+export const PUBLISH_VIA = ["http", "websocket"] as const;
+
+/** Reconnect jitter kinds: `reconnect.jitter`. */
+export const JITTER_KINDS = ["none", "full", "equal"] as const;
