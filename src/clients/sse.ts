@@ -1,7 +1,7 @@
 import { type ClientRequest, request } from "node:http";
 import type { Socket } from "node:net";
-import { performance } from "node:perf_hooks";
 import { type Gap, type Message, SSE_EVENT_GAP, SSE_EVENT_MESSAGE } from "../shared/protocol.js";
+import { monoMs } from "../util/clock.js";
 import { originOf, queryString, routePath } from "./http.js";
 import { SseParser } from "./sse-parser.js";
 import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } from "./types.js";
@@ -17,7 +17,7 @@ export class SseClient implements TransportClient {
   cursor: string | undefined;
   /** The server's `retry:` advice in ms, for the reconnecting wrapper; undefined until sent. */
   retryMs: number | undefined;
-  /** performance.now() of the last bytes received (heartbeat comments included), for a watchdog. */
+  /** monoMs() of the last bytes received (heartbeat comments included), for the fleet's watchdog. */
   lastActivityMs = 0;
 
   private readonly options: ClientOptions;
@@ -47,7 +47,7 @@ export class SseClient implements TransportClient {
       "cache-control": "no-cache",
     };
     if (since !== undefined) headers["last-event-id"] = since;
-    const startedAt = performance.now();
+    const startedAt = monoMs();
     this.context.counters.requests++;
 
     return new Promise<void>((resolve, reject) => {
@@ -81,7 +81,7 @@ export class SseClient implements TransportClient {
           return;
         }
         this.ready = true;
-        this.lastActivityMs = performance.now();
+        this.lastActivityMs = monoMs();
         this.handlers.onReady(this.lastActivityMs - startedAt);
         res.on("data", this.onData);
         res.once("end", this.onEnd);
@@ -128,7 +128,7 @@ export class SseClient implements TransportClient {
   }
 
   private readonly onData = (chunk: Buffer): void => {
-    this.lastActivityMs = performance.now();
+    this.lastActivityMs = monoMs();
     try {
       this.parser.feed(chunk);
     } catch (error) {

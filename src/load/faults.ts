@@ -8,6 +8,7 @@ import { monoMs, sleep, sleepUntil } from "../util/clock.js";
 import { seededRandom } from "../util/random.js";
 import type { RedisServer } from "../util/redis-server.js";
 import type { ServerSet } from "./servers.js";
+import { faultTimeMs } from "./timeline.js";
 
 /** Stops and starts the run's Redis on the same port (its data is gone afterwards). */
 export interface RedisControl {
@@ -21,7 +22,7 @@ export interface FaultContext {
   redis: RedisControl | null;
   /** The run's own client processes, for `stall-clients`. */
   clients: { pause(): void; resume(): void } | null;
-  /** Monotonic ms (src/util/clock.ts) that `atMs` counts from: the start of ramp-up. */
+  /** Monotonic ms (util/clock.ts) that `atMs` counts from: the start of ramp-up (timeline.ts). */
   startMs: number;
   /** Picks `instance: random` reproducibly. */
   seed: number;
@@ -58,7 +59,7 @@ export function startFaults(faults: Fault[], ctx: FaultContext): RunningFaults {
   const records: FaultRecord[] = [];
   const done = Promise.all(
     planned.map(async ({ fault, instance }) => {
-      await sleepUntil(ctx.startMs + fault.atMs, ctx.signal);
+      await sleepUntil(faultTimeMs(ctx.startMs, fault.atMs), ctx.signal);
       if (ctx.signal.aborted) return;
       const record: FaultRecord = { action: fault.action, instance, firedAtMs: elapsed(ctx) };
       records.push(record);

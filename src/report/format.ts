@@ -1,4 +1,5 @@
 import type { ComparisonRow } from "../gate/compare.js";
+import { counterInfo, type ResultCounterName } from "../metrics/counters.js";
 import type { MetricUnit } from "../metrics/names.js";
 import type { HistogramSummary, ProtocolResult, RunResult } from "../metrics/types.js";
 import { PROTOCOLS, type ProtocolName } from "../shared/protocol.js";
@@ -103,6 +104,18 @@ export interface ReportRow {
 
 const hadBreaks = (p: ProtocolResult) => p.breaks > 0 || p.connectFailures > 0;
 
+/** A counter's row, from its one definition (metrics/counters.ts); the list below only places it. */
+function counterRow(name: ResultCounterName): ReportRow {
+  const { row } = counterInfo(name);
+  if (row === undefined) throw new Error(`counter ${name} has no table row`);
+  const format = row.exact ? formatCount : formatNumber;
+  return {
+    label: row.label,
+    cell: (p) => format(p[name]),
+    ...(row.afterBreaks ? { when: hadBreaks } : {}),
+  };
+}
+
 export const REPORT_ROWS: readonly ReportRow[] = [
   { label: "latency p50 ms", cell: (p) => histogramCell(p.latency, "p50") },
   { label: "latency p90 ms", cell: (p) => histogramCell(p.latency, "p90") },
@@ -120,8 +133,8 @@ export const REPORT_ROWS: readonly ReportRow[] = [
     cell: (p) => `${formatNumber(p.delivered)}/${formatNumber(p.expected)}`,
   },
   { label: "lost", cell: (p) => formatCount(p.lost) },
-  { label: "duplicates", cell: (p) => formatCount(p.duplicates) },
-  { label: "reordered", cell: (p) => formatCount(p.reordered) },
+  counterRow("duplicates"),
+  counterRow("reordered"),
   { label: "publish failed", cell: (p) => formatCount(p.publishFailed) },
   { label: "bytes per delivery", cell: (p) => formatNumber(p.bytesPerDelivery) },
   { label: "requests per delivery", cell: (p) => formatNumber(p.requestsPerDelivery) },
@@ -144,8 +157,8 @@ export const REPORT_ROWS: readonly ReportRow[] = [
     label: "generator loop delay p99 ms",
     cell: (p) => formatNumber(p.generator.eventLoopDelayP99),
   },
-  { label: "breaks", cell: (p) => formatCount(p.breaks), when: hadBreaks },
-  { label: "  noticed by watchdog", cell: (p) => formatNumber(p.watchdogBreaks), when: hadBreaks },
+  counterRow("breaks"),
+  counterRow("watchdogBreaks"),
   { label: "reconnect p50 ms", cell: (p) => histogramCell(p.reconnect, "p50"), when: hadBreaks },
   { label: "reconnect p99 ms", cell: (p) => histogramCell(p.reconnect, "p99"), when: hadBreaks },
   { label: "outage p50 ms", cell: (p) => histogramCell(p.outage, "p50"), when: hadBreaks },
@@ -155,8 +168,8 @@ export const REPORT_ROWS: readonly ReportRow[] = [
     cell: (p) => formatNumber(p.attemptsPerReconnect),
     when: hadBreaks,
   },
-  { label: "failed reconnects", cell: (p) => formatCount(p.failedReconnects), when: hadBreaks },
-  { label: "never reconnected", cell: (p) => formatCount(p.neverReconnected), when: hadBreaks },
+  counterRow("failedReconnects"),
+  counterRow("neverReconnected"),
   {
     label: "stall noticed p50 ms",
     cell: (p) => (p.stallDetection ? histogramCell(p.stallDetection, "p50") : NA),
