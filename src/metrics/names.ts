@@ -1,5 +1,5 @@
 import { PROTOCOLS, type ProtocolName } from "../shared/protocol.js";
-import { COUNTERS, type ResultCounterName } from "./counters.js";
+import { COUNTER_NAMES, COUNTERS, type ResultCounterName } from "./counters.js";
 import type { ProtocolResult, RunResult } from "./types.js";
 
 /**
@@ -73,7 +73,15 @@ function counterRow(name: ResultCounterName): Row {
   return [name, "count", kind, better, description];
 }
 
-const TABLE: readonly Row[] = [
+/** Counters the result carries that the table below does not place: listed at its end. */
+function unplacedCounterRows(placed: readonly Row[]): Row[] {
+  const paths = new Set(placed.map(([path]) => path));
+  return COUNTER_NAMES.filter(
+    (name): name is ResultCounterName => COUNTERS[name].inResult && !paths.has(name),
+  ).map(counterRow);
+}
+
+const PLACED: readonly Row[] = [
   ["clients", "count", "count", null, "simulated clients"],
   ["connected", "count", "count", "higher", "clients that became ready at least once"],
   ["published", "count", "count", null, "messages the server acknowledged"],
@@ -134,6 +142,8 @@ const TABLE: readonly Row[] = [
     "most reconnect attempts in one second (thundering herd)",
   ],
 ];
+
+const TABLE: readonly Row[] = [...PLACED, ...unplacedCounterRows(PLACED)];
 
 const METRICS: readonly MetricInfo[] = TABLE.map(([path, unit, kind, better, description]) => ({
   path,

@@ -1,5 +1,5 @@
 import type { ComparisonRow } from "../gate/compare.js";
-import { counterInfo, type ResultCounterName } from "../metrics/counters.js";
+import { COUNTER_NAMES, counterInfo, type ResultCounterName } from "../metrics/counters.js";
 import type { MetricUnit } from "../metrics/names.js";
 import type { HistogramSummary, ProtocolResult, RunResult } from "../metrics/types.js";
 import { PROTOCOLS, type ProtocolName } from "../shared/protocol.js";
@@ -116,7 +116,7 @@ function counterRow(name: ResultCounterName): ReportRow {
   };
 }
 
-export const REPORT_ROWS: readonly ReportRow[] = [
+const PLACED_ROWS: readonly ReportRow[] = [
   { label: "latency p50 ms", cell: (p) => histogramCell(p.latency, "p50") },
   { label: "latency p90 ms", cell: (p) => histogramCell(p.latency, "p90") },
   { label: "latency p99 ms", cell: (p) => histogramCell(p.latency, "p99") },
@@ -205,6 +205,20 @@ export const REPORT_ROWS: readonly ReportRow[] = [
     cell: (p) => formatNumber(p.peakConnectAttemptsPerSec),
     when: hadBreaks,
   },
+];
+
+/** Counters with a row that the list above does not place go at the end of the table. */
+function unplacedCounterRows(placed: readonly ReportRow[]): ReportRow[] {
+  const labels = new Set(placed.map((row) => row.label));
+  return COUNTER_NAMES.filter((name): name is ResultCounterName => {
+    const { row } = counterInfo(name);
+    return counterInfo(name).inResult && row !== undefined && !labels.has(row.label);
+  }).map(counterRow);
+}
+
+export const REPORT_ROWS: readonly ReportRow[] = [
+  ...PLACED_ROWS,
+  ...unplacedCounterRows(PLACED_ROWS),
 ];
 
 /** The rows worth showing for this result: conditional rows appear when any protocol needs them. */
