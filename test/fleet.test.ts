@@ -2,7 +2,8 @@
  * The fleet's decisions (reconnect backoff, giving up, failover, watchdog)
  * driven by a manual clock and scripted clients: a unit test of the fleet,
  * in milliseconds of real time. The transports themselves are tested over
- * real sockets in clients.test.ts and reconnect.test.ts.
+ * real sockets in clients.test.ts and reconnect.test.ts. Longer than most
+ * test files because every case shares the scripted client and setup below.
  */
 import { describe, expect, it } from "vitest";
 import type { ClientOptions, TransportClient } from "../src/clients/types.js";
