@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ReorderCounter, SeqTracker } from "../src/metrics/seq-tracker.js";
+import { orderPosition, ReorderCounter, SeqTracker } from "../src/metrics/seq-tracker.js";
 import { seededRandom } from "../src/util/random.js";
 
 /** Mostly in order, with duplicates, local reordering and holes: what a real subscriber sees. */
@@ -87,7 +87,7 @@ describe("ReorderCounter", () => {
         if (random() < 0.1) [ids[i - 1], ids[i]] = [ids[i] as number, ids[i - 1] as number];
       }
       const counter = new ReorderCounter();
-      for (const id of ids) counter.add(id);
+      const flagged = ids.filter((id) => counter.add(id)).length;
       // Oracle: an id is reordered when any earlier id is higher.
       let expected = 0;
       let highest = 0;
@@ -96,9 +96,25 @@ describe("ReorderCounter", () => {
         highest = Math.max(highest, id);
       }
       expect(counter.reordered).toBe(expected);
+      expect(flagged).toBe(expected);
     }
     const inOrder = new ReorderCounter();
     for (const id of [1, 2, 3, 10, 11]) inOrder.add(id);
     expect(inOrder.reordered).toBe(0);
   });
+});
+
+describe("orderPosition", () => {
+  const cases: [id: string, seq: number, position: number][] = [
+    ["17", 3, 17], // the reference server's numeric ids order messages
+    ["1700000000000-5", 3, 3], // an opaque id (a Redis stream id): the publisher's sequence
+    ["abc", 9, 9],
+    ["2.5", 1, 2.5],
+    ["Infinity", 4, 4],
+  ];
+  for (const [id, seq, position] of cases) {
+    it(`id ${JSON.stringify(id)}, seq ${seq} -> ${position}`, () => {
+      expect(orderPosition(id, seq)).toBe(position);
+    });
+  }
 });

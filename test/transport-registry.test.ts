@@ -217,11 +217,15 @@ describe("a transport added through the registries alone", () => {
 
       // The server's heartbeat loop reaches the new transport's connections...
       await waitFor(() => serverSide.heartbeats >= 6, "heartbeats on toy connections");
-      expect(fleet.watchdogBreaks).toBe(0);
+      expect(fleet.counters.watchdogBreaks).toBe(0);
       // ...and when they stop (a stalled server), the fleet's watchdog notices.
       serverSide.silent = true;
-      await waitFor(() => fleet.watchdogBreaks === 3, "the watchdog to break all three", 5_000);
-      expect(fleet.breaks).toBe(3);
+      await waitFor(
+        () => fleet.counters.watchdogBreaks === 3,
+        "the watchdog to break all three",
+        5_000,
+      );
+      expect(fleet.counters.breaks).toBe(3);
     } finally {
       fleet.close();
       await publisher.close();

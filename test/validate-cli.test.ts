@@ -36,7 +36,7 @@ describe("rtbench validate", () => {
       [
         `error: ${bad} is invalid (2 problems)`,
         '  clients.count: expected a positive integer, found "many"',
-        '  protocols[1]: expected one of short-poll, long-poll, sse, websocket, found "websockets"',
+        '  protocols[1]: expected one of short-poll, long-poll, sse, sse-h2, websocket, found "websockets"',
         "",
       ].join("\n"),
     );

@@ -1,5 +1,5 @@
-import { performance } from "node:perf_hooks";
 import { type Gap, type Message, SSE_EVENT_GAP, SSE_EVENT_MESSAGE } from "../shared/protocol.js";
+import { monoMs } from "../util/clock.js";
 import { SseParser, type SseParserCallbacks } from "./sse-parser.js";
 import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } from "./types.js";
 
@@ -15,7 +15,7 @@ export abstract class EventStreamClient implements TransportClient, SseParserCal
   cursor: string | undefined;
   /** The server's `retry:` advice in ms, for the reconnecting wrapper; undefined until sent. */
   retryMs: number | undefined;
-  /** performance.now() of the last bytes received (heartbeat comments included), for a watchdog. */
+  /** monoMs() of the last bytes received (heartbeat comments included), for a watchdog. */
   lastActivityMs = 0;
 
   protected readonly options: ClientOptions;
@@ -41,7 +41,7 @@ export abstract class EventStreamClient implements TransportClient, SseParserCal
   /** The response head was accepted: the stream is ready. */
   protected opened(startedAtMs: number): void {
     this.ready = true;
-    this.lastActivityMs = performance.now();
+    this.lastActivityMs = monoMs();
     this.handlers.onReady(this.lastActivityMs - startedAtMs);
   }
 
@@ -67,7 +67,7 @@ export abstract class EventStreamClient implements TransportClient, SseParserCal
   }
 
   protected readonly onData = (chunk: Buffer): void => {
-    this.lastActivityMs = performance.now();
+    this.lastActivityMs = monoMs();
     try {
       this.parser.feed(chunk);
     } catch (error) {

@@ -1,7 +1,7 @@
 import { type ClientHttp2Session, type ClientHttp2Stream, connect } from "node:http2";
 import { connect as netConnect } from "node:net";
-import { performance } from "node:perf_hooks";
 import { transport } from "../shared/transports.js";
+import { monoMs } from "../util/clock.js";
 import { EventStreamClient } from "./event-stream.js";
 import { originOf, queryString, routePath } from "./http.js";
 import {
@@ -38,7 +38,7 @@ export class SseH2Client extends EventStreamClient {
       "cache-control": "no-cache",
     };
     if (since !== undefined) headers["last-event-id"] = since;
-    const startedAt = performance.now();
+    const startedAt = monoMs();
     this.context.counters.requests++;
 
     return new Promise<void>((resolve, reject) => {

@@ -1,7 +1,7 @@
 import { type ClientRequest, request } from "node:http";
 import type { Socket } from "node:net";
-import { performance } from "node:perf_hooks";
 import { transport } from "../shared/transports.js";
+import { monoMs } from "../util/clock.js";
 import { EventStreamClient } from "./event-stream.js";
 import { originOf, queryString, routePath } from "./http.js";
 import type { ClientOptions, TransportClient } from "./types.js";
@@ -27,7 +27,7 @@ export class SseClient extends EventStreamClient {
       "cache-control": "no-cache",
     };
     if (since !== undefined) headers["last-event-id"] = since;
-    const startedAt = performance.now();
+    const startedAt = monoMs();
     this.context.counters.requests++;
 
     return new Promise<void>((resolve, reject) => {

@@ -20,8 +20,9 @@ export interface TransportClient {
   /** The last cursor received from the server (opaque string), sent back on resume. */
   readonly cursor: string | undefined;
   /**
-   * `performance.now()` of the last traffic from the server (messages, pings,
-   * heartbeat comments), for a client-side watchdog. Streaming clients only.
+   * `monoMs()` (util/clock.ts, the fleet's clock) of the last traffic from the
+   * server (messages, pings, heartbeat comments), for the client-side
+   * watchdog. Streaming clients only.
    */
   readonly lastActivityMs?: number;
   /** SSE: the server's `retry:` value, which a browser uses as its reconnect delay. */

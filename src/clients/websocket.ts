@@ -1,8 +1,8 @@
 import type { connect as netConnect } from "node:net";
-import { performance } from "node:perf_hooks";
 import WebSocket, { type RawData } from "ws";
 import type { ServerFrame } from "../shared/protocol.js";
 import { transport } from "../shared/transports.js";
+import { monoMs } from "../util/clock.js";
 import { queryString, routePath } from "./http.js";
 import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } from "./types.js";
 import { closeWebSocket, trackedConnection } from "./ws-socket.js";
@@ -17,7 +17,7 @@ const PONG_FRAME = JSON.stringify({ type: "pong" });
 export class WebSocketClient implements TransportClient {
   readonly protocol = "websocket" as const;
   cursor: string | undefined;
-  /** performance.now() of the last frame received (pings included), for a watchdog. */
+  /** monoMs() of the last frame received (pings included), for the fleet's watchdog. */
   lastActivityMs = 0;
 
   private readonly options: ClientOptions;
@@ -41,7 +41,7 @@ export class WebSocketClient implements TransportClient {
       baseUrl,
     );
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    const startedAt = performance.now();
+    const startedAt = monoMs();
     this.context.counters.requests++; // the upgrade request
 
     return new Promise<void>((resolve, reject) => {
@@ -57,7 +57,7 @@ export class WebSocketClient implements TransportClient {
       ws.once("open", () => {
         if (this.closed) return;
         this.ready = true;
-        this.lastActivityMs = performance.now();
+        this.lastActivityMs = monoMs();
         this.handlers.onReady(this.lastActivityMs - startedAt);
         resolve();
       });
@@ -93,7 +93,7 @@ export class WebSocketClient implements TransportClient {
 
   private readonly onFrame = (data: RawData, isBinary: boolean): void => {
     if (isBinary) return;
-    this.lastActivityMs = performance.now();
+    this.lastActivityMs = monoMs();
     let frame: ServerFrame;
     try {
       frame = JSON.parse((data as Buffer).toString()) as ServerFrame;

@@ -24,8 +24,7 @@ export interface DeliveryCounts {
 }
 
 /**
- * Expected, delivered and lost, per design.md "Metric definitions": a
- * subscriber is expected to receive every message the server acknowledged on
+ * Expected, delivered and lost: a subscriber is expected to receive every message the server acknowledged on
  * its channel that was scheduled in the measured window and sent after the
  * subscriber was first ready, outages included. `delivered` counts expected
  * messages received at least once, so delivered + lost = expected.
@@ -86,10 +85,13 @@ export function mergeField(
   return summarizeEncoded(reports.map((r) => r[field]));
 }
 
-/** Reconnect behaviour over all shards (design.md "reconnect time", "outage"). */
-export function reconnectMetrics(reports: ShardReport[]) {
+/**
+ * Reconnect behaviour over all shards: the merged reconnect and outage
+ * histograms, attempts per successful reconnect, and the busiest second of
+ * reconnect attempts (the thundering herd).
+ */
+export function reconnectMetrics(reports: ShardReport[], reconnectAttempts: number) {
   const reconnect = mergeField(reports, "reconnect");
-  const reconnectAttempts = sumField(reports, "reconnectAttempts");
   const perSecond = new Map<string, number>();
   for (const report of reports) {
     for (const [second, count] of Object.entries(report.attemptsPerSecond)) {
@@ -100,11 +102,7 @@ export function reconnectMetrics(reports: ShardReport[]) {
     reconnect,
     outage: mergeField(reports, "outage"),
     reconnects: reconnect.count,
-    reconnectAttempts,
     attemptsPerReconnect: reconnect.count > 0 ? reconnectAttempts / reconnect.count : null,
-    failedReconnects: sumField(reports, "failedReconnects"),
-    neverReconnected: sumField(reports, "neverReconnected"),
-    watchdogBreaks: sumField(reports, "watchdogBreaks"),
     peakConnectAttemptsPerSec: Math.max(0, ...perSecond.values()),
   };
 }
@@ -162,10 +160,4 @@ function detectionTimes(
     }
   }
   return summarizeHistogram(histogram);
-}
-
-export function sumField<K extends keyof ShardReport>(reports: ShardReport[], field: K): number {
-  let total = 0;
-  for (const report of reports) total += report[field] as number;
-  return total;
 }

@@ -2,9 +2,9 @@ import type { ReconnectPolicy } from "../scenario/types.js";
 
 /**
  * Delay before reconnect attempt `attempt` (1 for the first after a break):
- * exponential backoff capped at `maxDelayMs`, with jitter as in the AWS
- * architecture blog's "Exponential Backoff and Jitter": `full` spreads a
- * herd of clients uniformly over [0, delay], `equal` over [delay/2, delay].
+ * exponential backoff capped at `maxDelayMs`, with jitter so that clients
+ * broken at the same moment do not all come back at the same moment: `full`
+ * spreads the herd uniformly over [0, delay], `equal` over [delay/2, delay].
  * `firstDelayMs` replaces `initialDelayMs` (SSE: the server's `retry:`).
  */
 export function backoffDelayMs(

@@ -8,6 +8,7 @@ import type { RunningService } from "../services/types.js";
 import { monoMs, sleep, sleepUntil } from "../util/clock.js";
 import { seededRandom } from "../util/random.js";
 import type { ServerSet } from "./servers.js";
+import { faultTimeMs } from "./timeline.js";
 
 /**
  * Stops and starts the broker's backing service (Redis) that the run started,
@@ -27,7 +28,7 @@ export interface FaultContext {
   redis: ServiceControl | null;
   /** The run's own client processes, for `stall-clients`. */
   clients: { pause(): void; resume(): void } | null;
-  /** Monotonic ms (src/util/clock.ts) that `atMs` counts from: the start of ramp-up. */
+  /** Monotonic ms (util/clock.ts) that `atMs` counts from: the start of ramp-up (timeline.ts). */
   startMs: number;
   /** Picks `instance: random` reproducibly. */
   seed: number;
@@ -64,7 +65,7 @@ export function startFaults(faults: Fault[], ctx: FaultContext): RunningFaults {
   const records: FaultRecord[] = [];
   const done = Promise.all(
     planned.map(async ({ fault, instance }) => {
-      await sleepUntil(ctx.startMs + fault.atMs, ctx.signal);
+      await sleepUntil(faultTimeMs(ctx.startMs, fault.atMs), ctx.signal);
       if (ctx.signal.aborted) return;
       const record: FaultRecord = { action: fault.action, instance, firedAtMs: elapsed(ctx) };
       records.push(record);

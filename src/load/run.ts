@@ -1,43 +1,23 @@
 import os from "node:os";
-import {
-  createHttpPublisher,
-  createWebSocketPublisher,
-  type Publisher,
-} from "../clients/publishers.js";
-import { createClientContext } from "../clients/types.js";
 import { startLoopDelayMonitor } from "../metrics/loop-delay.js";
 import { type ProtocolResult, RESULT_SCHEMA_VERSION, type RunResult } from "../metrics/types.js";
 import type { Scenario } from "../scenario/types.js";
 import { provideService } from "../services/registry.js";
-import { type ProtocolName, transport } from "../shared/transports.js";
-import { monoMs, sleepUntil } from "../util/clock.js";
+import type { ProtocolName } from "../shared/transports.js";
+import { monoMs } from "../util/clock.js";
 import { gitCommit } from "../util/git.js";
 import { packageVersion } from "../util/paths.js";
-import {
-  countDeliveries,
-  mergeField,
-  reconnectMetrics,
-  serverStallDetection,
-  stallDetection,
-  sumField,
-} from "./aggregate.js";
-import { assignClients, channelNames } from "./assign.js";
-import { controlService, type ServiceControl, startFaults } from "./faults.js";
-import { PublisherLoop } from "./publisher.js";
-import { readServerSettings } from "./server-settings.js";
-import {
-  heartbeatTimeouts,
-  type ServerSample,
-  type ServerSet,
-  sampleServers,
-  startServers,
-  waitHealthy,
-} from "./servers.js";
-import { ShardPool } from "./shards.js";
+import { type Clients, clientsUp } from "./clients-up.js";
+import { collect } from "./collect.js";
+import { type Environment, environmentUp } from "./environment.js";
+import { controlService, type ServiceControl } from "./faults.js";
+import { publishAndObserve } from "./observe.js";
+import { buildProtocolResult } from "./result.js";
+import type { RunPhase } from "./timeline.js";
 
 export interface RunProgress {
   protocol: ProtocolName;
-  phase: "starting" | "ramp-up" | "warmup" | "measuring" | "draining" | "collecting";
+  phase: "starting" | RunPhase | "collecting";
   elapsedMs: number;
   totalMs: number;
   open: number;
@@ -59,11 +39,6 @@ export interface RunOptions {
   redisUrl?: string;
 }
 
-/** Clients one shard process takes before the run adds another (see design.md "Scale and clocks"). */
-const CLIENTS_PER_SHARD = 4000;
-/** Time between telling shards to start and the first client connecting, so every shard has the plan. */
-const START_DELAY_MS = 300;
-
 /**
  * Runs the scenario once per protocol and returns the result document. When
  * `signal` aborts, the run stops at once, collects what the shards measured
@@ -79,33 +54,13 @@ export async function runScenario(
   const log = options.log ?? (() => {});
   const result = emptyResult(scenario);
   result.setup.notes.push(...(options.notes ?? []));
-  // Only a service rtbench started itself can be restarted by a `redis-restart` fault.
-  let redis: (ServiceControl & { readonly url: string }) | null = null;
+  let broker: Broker = { url: null, control: null };
   try {
-    let redisUrl: string | null = null;
-    const provided = scenario.target
-      ? null
-      : await provideService(scenario.server.broker, { url: options.redisUrl, env: process.env });
-    if (provided) {
-      redisUrl = provided.url;
-      if (provided.started) redis = controlService(provided.started);
-      log(
-        provided.started
-          ? `started ${provided.service.command} at ${redisUrl}`
-          : `using ${provided.service.title} at ${redisUrl}`,
-      );
-    }
+    broker = await brokerUp(scenario, options, log);
     for (const protocol of scenario.protocols) {
       if (signal.aborted) break;
       try {
-        result.protocols[protocol] = await runProtocol(
-          scenario,
-          protocol,
-          redisUrl,
-          redis,
-          signal,
-          options,
-        );
+        result.protocols[protocol] = await runProtocol(scenario, protocol, broker, signal, options);
       } catch (error) {
         result.error = `${protocol}: ${error instanceof Error ? error.message : String(error)}`;
         break;
@@ -114,7 +69,7 @@ export async function runScenario(
   } catch (error) {
     result.error = error instanceof Error ? error.message : String(error);
   } finally {
-    await redis?.stop();
+    await broker.control?.stop();
   }
   result.finishedAt = new Date().toISOString();
   // A failed run still returns what the protocols before the failure measured.
@@ -123,271 +78,100 @@ export async function runScenario(
   return result;
 }
 
+/** The backing service of the scenario's broker, if it needs one. */
+interface Broker {
+  /** The backing service's URL (Redis); null for the memory broker or a target. */
+  url: string | null;
+  /** Only a service rtbench started itself can be restarted by a `redis-restart` fault. */
+  control: ServiceControl | null;
+}
+
+async function brokerUp(
+  scenario: Scenario,
+  options: RunOptions,
+  log: (line: string) => void,
+): Promise<Broker> {
+  if (scenario.target) return { url: null, control: null };
+  const provided = await provideService(scenario.server.broker, {
+    url: options.redisUrl,
+    env: process.env,
+  });
+  if (provided === null) return { url: null, control: null };
+  log(
+    provided.started
+      ? `started ${provided.service.command} at ${provided.url}`
+      : `using ${provided.service.title} at ${provided.url}`,
+  );
+  return {
+    url: provided.url,
+    control: provided.started ? controlService(provided.started) : null,
+  };
+}
+
+/**
+ * One protocol's run, stage by stage: servers up, clients up, publish and
+ * observe, collect, result. Whatever was started is stopped on the way out.
+ */
 async function runProtocol(
   scenario: Scenario,
   protocol: ProtocolName,
-  redisUrl: string | null,
-  redis: ServiceControl | null,
+  broker: Broker,
   signal: AbortSignal,
   options: RunOptions,
 ): Promise<ProtocolResult> {
-  const progress = (phase: RunProgress["phase"], elapsedMs = 0, totalMs = 0, pool?: ShardPool) =>
+  const log = (line: string) => options.log?.(`${protocol}: ${line}`);
+  const progress = (phase: RunProgress["phase"], elapsedMs = 0, totalMs = 0, clients?: Clients) =>
     options.onProgress?.({
       protocol,
       phase,
       elapsedMs,
       totalMs,
       clients: scenario.clients.count,
-      ...(pool ? pool.totals() : { open: 0, received: 0 }),
+      ...(clients ? clients.pool.totals() : { open: 0, received: 0 }),
     });
   progress("starting");
 
-  let servers: ServerSet | null = null;
-  let pool: ShardPool | null = null;
-  const publishers: Publisher[] = [];
+  let env: Environment | null = null;
+  let clients: Clients | null = null;
   const loopDelay = startLoopDelayMonitor();
   try {
-    if (!scenario.target) {
-      servers = await startServers(scenario, redisUrl, (line) =>
-        options.log?.(`${protocol}: ${line}`),
-      );
-    }
-    const urls = scenario.target ? scenario.target.urls : (servers as ServerSet).urls;
-    await waitHealthy(urls);
-    // What instance 0 runs with, defaults resolved; a target's settings are not ours to know.
-    const settings = servers ? await readServerSettings(servers.urls[0] as string) : null;
-    const baseline = scenario.target ? null : await sampleServers(urls);
-
-    const shardCount =
-      scenario.clients.shards || Math.ceil(scenario.clients.count / CLIENTS_PER_SHARD);
-    pool = await ShardPool.start(shardCount);
-
-    const channels = channelNames(scenario.clients.channelPrefix, scenario.clients.channels);
-    const publisherContext = createClientContext();
-    for (const url of urls) {
-      publishers.push(
-        scenario.publish.via === "websocket"
-          ? createWebSocketPublisher(url, { context: publisherContext })
-          : createHttpPublisher(url, {
-              connections: scenario.publish.publishers,
-              context: publisherContext,
-            }),
-      );
-    }
-
-    const rampStartMs = monoMs() + START_DELAY_MS;
-    const publishStartMs = rampStartMs + scenario.clients.rampUpMs;
-    // Warmup is the first part of `duration`: publishing runs for `duration`, measurement skips its start.
-    const measureStartMs = publishStartMs + scenario.warmupMs;
-    const measureEndMs = publishStartMs + scenario.durationMs;
-    const drainEndMs = measureEndMs + scenario.drainMs;
-    const totalMs = drainEndMs - rampStartMs;
-
-    pool.begin({
-      type: "start",
+    env = await environmentUp(scenario, broker.url, log);
+    clients = await clientsUp(scenario, protocol, env.urls);
+    const up = clients;
+    const { timeline } = up;
+    const observed = await publishAndObserve({
+      scenario,
+      env,
+      clients: up,
+      redis: broker.control,
+      loopDelay,
+      signal,
+      log,
+      onTick: (phase, elapsedMs) => progress(phase, elapsedMs, timeline.totalMs, up),
+    });
+    progress("collecting", timeline.totalMs, timeline.totalMs, up);
+    const collected = await collect(env, up, observed, loopDelay, log);
+    return buildProtocolResult({
+      scenario,
       protocol,
-      clients: assignClients(scenario.clients.count, channels, urls, scenario.seed),
-      totalClients: scenario.clients.count,
-      rampStartMs,
-      rampUpMs: scenario.clients.rampUpMs,
-      measureStartMs,
-      measureEndMs,
-      settings: transportOptions(scenario, protocol).settings,
-      urls,
-      reconnect: transportOptions(scenario, protocol).reconnect,
-      heartbeatIntervalMs: scenario.server.heartbeatIntervalMs,
-      seed: scenario.seed,
+      timeline,
+      stoppedAtMs: signal.aborted ? monoMs() : null,
+      channels: up.channels,
+      publisher: observed.publisher,
+      faults: observed.faults,
+      collected,
+      serverSettings: env.settings,
+      samples: {
+        baseline: env.baseline,
+        windowStart: observed.windowStart,
+        windowEnd: observed.windowEnd,
+      },
     });
-
-    const publisher = new PublisherLoop(
-      {
-        startMs: publishStartMs,
-        endMs: measureEndMs,
-        ratePerSec: scenario.publish.ratePerSec,
-        channels: channels.length,
-      },
-      channels,
-      publishers,
-      scenario.publish.payloadBytes,
-    );
-    const publishing = sleepUntil(publishStartMs, signal).then(() => publisher.run(signal));
-    // Faults end with this protocol's run (a pending restart is not left to the next protocol).
-    const faultsDone = new AbortController();
-    const stopFaults = () => faultsDone.abort();
-    signal.addEventListener("abort", stopFaults, { once: true });
-    const faults =
-      servers && scenario.faults.length > 0
-        ? startFaults(scenario.faults, {
-            servers,
-            redis,
-            clients: pool,
-            startMs: rampStartMs,
-            seed: scenario.seed,
-            signal: faultsDone.signal,
-            log: (line) => options.log?.(`${protocol}: ${line}`),
-          })
-        : null;
-
-    const ticker = setInterval(() => {
-      const now = monoMs();
-      const phase =
-        now < publishStartMs
-          ? "ramp-up"
-          : now < measureStartMs
-            ? "warmup"
-            : now < measureEndMs
-              ? "measuring"
-              : "draining";
-      progress(phase, now - rampStartMs, totalMs, pool ?? undefined);
-    }, 1000);
-
-    let cpuStart: ServerSample | null = null;
-    let atEnd: ServerSample | null = null;
-    try {
-      await sleepUntil(measureStartMs, signal);
-      loopDelay.reset();
-      if (!scenario.target && !signal.aborted) cpuStart = await sampleServers(urls);
-      await sleepUntil(measureEndMs, signal);
-      if (!scenario.target && !signal.aborted) atEnd = await sampleServers(urls);
-      await publishing;
-      await sleepUntil(drainEndMs, signal);
-    } finally {
-      clearInterval(ticker);
-      faultsDone.abort();
-      signal.removeEventListener("abort", stopFaults);
-    }
-    const faultRecords = faults ? await faults.done : [];
-    const zombieTimeouts =
-      servers && faultRecords.some((f) => f.action === "stall-clients")
-        ? await heartbeatTimeouts(urls)
-        : [];
-    // A restarted process starts its CPU and memory counters again: its cost cannot be computed.
-    const restarted = faultRecords.some((f) => f.action === "kill" || f.action === "restart");
-    if (restarted) {
-      cpuStart = null;
-      atEnd = null;
-    }
-    progress("collecting", totalMs, totalMs, pool);
-    const parentLoopDelayP99 = loopDelay.p99Ms();
-    const { reports, missing } = await pool.finish();
-    await publisher.idle(5000);
-    if (missing.length > 0)
-      options.log?.(
-        `${protocol}: no report from ${missing.join(", ")}; its clients are missing from the result`,
-      );
-
-    // An interrupted run measured only part of the window; count what was scheduled until now.
-    const windowEndMs = signal.aborted ? Math.min(measureEndMs, monoMs()) : measureEndMs;
-    const counts = countDeliveries(channels, publisher.records, reports, {
-      startMs: measureStartMs,
-      endMs: windowEndMs,
-    });
-    const windowSeconds = Math.max(0, windowEndMs - measureStartMs) / 1000;
-    const bytes = sumWindow(reports);
-    const connected = reports.reduce(
-      (n, r) => n + r.subscribers.filter((s) => s.firstReadyMs !== null).length,
-      0,
-    );
-    const generatorP99 = Math.max(parentLoopDelayP99, ...reports.map((r) => r.eventLoopDelayP99Ms));
-    const isPolling = transport(protocol).delivery === "poll";
-
-    return {
-      clients: scenario.clients.count,
-      connected,
-      published: counts.published,
-      publishFailed: counts.publishFailed,
-      expected: counts.expected,
-      delivered: counts.delivered,
-      lost: counts.lost,
-      duplicates: sumField(reports, "duplicates"),
-      reordered: sumField(reports, "reordered"),
-      latency: mergeField(reports, "latency"),
-      latencyFromSend: mergeField(reports, "latencyFromSend"),
-      connect: mergeField(reports, "connect"),
-      bytesPerDelivery:
-        counts.delivered > 0 ? (bytes.bytesIn + bytes.bytesOut) / counts.delivered : null,
-      requests: bytes.requests,
-      requestsPerDelivery: counts.delivered > 0 ? bytes.requests / counts.delivered : null,
-      emptyPollShare: isPolling && bytes.requests > 0 ? bytes.emptyPolls / bytes.requests : null,
-      server: {
-        cpuSecondsPer1kDeliveries:
-          cpuStart && atEnd && counts.delivered > 0
-            ? (atEnd.cpuSeconds - cpuStart.cpuSeconds) / (counts.delivered / 1000)
-            : null,
-        rssBytesPerConnection: rssPerConnection(baseline, atEnd, connected),
-        settings,
-      },
-      generator: {
-        eventLoopDelayP99: generatorP99,
-        // A shard that never reported took its clients' numbers with it.
-        reliable:
-          missing.length === 0 &&
-          generatorP99 <= scenario.generator.maxEventLoopDelayMs &&
-          publisher.maxLagMs <= scenario.generator.maxEventLoopDelayMs,
-        missingShards: missing.length,
-        eventLoopDelayLimitMs: scenario.generator.maxEventLoopDelayMs,
-        processes: reports.length + 1,
-        publisherMaxLagMs: publisher.maxLagMs,
-      },
-      connectFailures: sumField(reports, "connectFailures"),
-      breaks: sumField(reports, "breaks"),
-      ...reconnectMetrics(reports),
-      stallDetection: stallDetection(faultRecords, rampStartMs, reports),
-      serverStallDetection: serverStallDetection(
-        faultRecords,
-        rampStartMs,
-        zombieTimeouts,
-        scenario.server.heartbeatIntervalMs,
-      ),
-      faults: faultRecords,
-      deliveriesPerSec: windowSeconds > 0 ? counts.delivered / windowSeconds : 0,
-    };
   } finally {
     loopDelay.stop();
-    await Promise.all(publishers.map((p) => p.close().catch(() => {})));
-    await pool?.stop();
-    await servers?.stop();
+    await clients?.stop();
+    await env?.stop();
   }
-}
-
-/**
- * Server memory per connection: RSS growth from before the clients to the end
- * of the window, divided by connections. Below a few hundred connections the
- * allocator's own ups and downs (megabytes) swamp what connections cost, and
- * a shrinking RSS says nothing about them: then it is not reported.
- */
-const MIN_CONNECTIONS_FOR_RSS = 500;
-
-function rssPerConnection(
-  before: ServerSample | null,
-  after: ServerSample | null,
-  connections: number,
-): number | null {
-  if (!before || !after || connections < MIN_CONNECTIONS_FOR_RSS) return null;
-  const growth = after.rssBytes - before.rssBytes;
-  return growth > 0 ? growth / connections : null;
-}
-
-/** The protocol's scenario section; validation made sure it is a registered transport. */
-function transportOptions(scenario: Scenario, protocol: ProtocolName) {
-  const options = scenario.transports[protocol];
-  if (options === undefined) throw new Error(`no scenario section for transport ${protocol}`);
-  return options;
-}
-
-function sumWindow(
-  reports: {
-    window: { bytesIn: number; bytesOut: number; requests: number; emptyPolls: number };
-  }[],
-) {
-  const total = { bytesIn: 0, bytesOut: 0, requests: 0, emptyPolls: 0 };
-  for (const { window } of reports) {
-    total.bytesIn += window.bytesIn;
-    total.bytesOut += window.bytesOut;
-    total.requests += window.requests;
-    total.emptyPolls += window.emptyPolls;
-  }
-  return total;
 }
 
 function emptyResult(scenario: Scenario): RunResult {

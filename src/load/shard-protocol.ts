@@ -1,3 +1,4 @@
+import type { Counters } from "../metrics/counters.js";
 import type { ReconnectPolicy } from "../scenario/types.js";
 import type { ProtocolName, TransportSettings } from "../shared/transports.js";
 import type { ClientAssignment } from "./assign.js";
@@ -57,23 +58,11 @@ export interface ShardReport {
   latency: string;
   latencyFromSend: string;
   connect: string;
-  duplicates: number;
-  reordered: number;
-  /** Messages whose body carried no rtbench stamp. */
-  unstamped: number;
-  connectFailures: number;
-  breaks: number;
-  /** Breaks noticed by the client-side watchdog (no traffic), a subset of `breaks`. */
-  watchdogBreaks: number;
   /** Break noticed -> ready again, and last message before -> first message after (encoded). */
   reconnect: string;
   outage: string;
-  /** Connection attempts after a break, and how many of them failed. */
-  reconnectAttempts: number;
-  failedReconnects: number;
-  /** Clients whose connection was broken when the run ended (gave up or still retrying). */
-  neverReconnected: number;
-  gaveUp: number;
+  /** Every counter of metrics/counters.ts, for this shard's clients. */
+  counters: Counters;
   /** Reconnect attempts per monotonic second (key: Math.floor(ms / 1000)). */
   attemptsPerSecond: Record<string, number>;
   /** When breaks were noticed and on which server URL (index into `urls`); at most BREAK_LOG_LIMIT. */

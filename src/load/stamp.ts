@@ -1,7 +1,7 @@
 /**
  * What the publisher puts in every message body, so that latency, loss,
- * duplicates and reordering are measured from the body alone (design.md):
- * any server that passes bodies through can be measured.
+ * duplicates and reordering are measured from the body alone: any server
+ * that passes bodies through can be measured, whatever its ids and framing.
  */
 export interface Stamp {
   /** Unique key: channel and sequence. */

@@ -7,8 +7,8 @@ import {
 import type { HistogramSummary } from "./types.js";
 
 /**
- * Latency histograms (design.md, "Metric definitions"): HdrHistogram in
- * microseconds with 3 significant digits, so percentiles are exact to that
+ * Latency histograms (delivery latency, connect, reconnect, outage):
+ * HdrHistogram in microseconds with 3 significant digits, so percentiles are exact to that
  * precision and histograms from several shards merge losslessly.
  *
  * The JS implementation is used on purpose: WASM histograms need explicit
@@ -17,9 +17,9 @@ import type { HistogramSummary } from "./types.js";
 export interface LatencyHistogram {
   readonly hdr: Histogram;
   /**
-   * Values below zero (or NaN) recorded as 0. A negative latency means clocks
-   * disagree (e.g. a stamp from another host); counting them keeps that visible
-   * instead of silently shifting the distribution.
+   * Values below zero (or NaN), recorded as 0 and counted here. A negative
+   * latency means clocks disagree (e.g. a stamp from another host). The count
+   * stays in this process: shard reports do not carry it.
    */
   negativeClamped: number;
 }
@@ -58,8 +58,7 @@ export function encodeHistogram(h: LatencyHistogram): string {
 
 /**
  * Decodes a histogram written by `encodeHistogram`. The encoding does not
- * carry `negativeClamped`, so the decoded histogram starts at 0; shards report
- * that counter beside the encoded string.
+ * carry `negativeClamped`, so the decoded histogram starts at 0.
  */
 export function decodeHistogram(encoded: string): LatencyHistogram {
   let decoded: Histogram;

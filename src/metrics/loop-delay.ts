@@ -10,8 +10,9 @@ export interface LoopDelayMonitor {
 const NS_PER_MS = 1e6;
 
 /**
- * Generator health (design.md): a generator whose own event loop lags
- * delays every timestamp it takes, so its latencies cannot be trusted.
+ * Generator health: a generator whose own event loop lags delays every
+ * timestamp it takes, so its latencies cannot be trusted (the result marks
+ * them unreliable above the scenario's `generator.maxEventLoopDelay`).
  */
 export function startLoopDelayMonitor(): LoopDelayMonitor {
   // 10 ms sampling: fine enough to see stalls that distort ms-scale latencies, cheap enough to leave on.

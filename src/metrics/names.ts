@@ -1,4 +1,5 @@
 import { isTransportName, type ProtocolName } from "../shared/transports.js";
+import { COUNTER_NAMES, COUNTERS, type ResultCounterName } from "./counters.js";
 import type { ProtocolResult, RunResult } from "./types.js";
 
 /**
@@ -66,7 +67,21 @@ function histogramRows(): Row[] {
   return rows;
 }
 
-const TABLE: readonly Row[] = [
+/** A counter's metric, from its one definition; the table below only places it. */
+function counterRow(name: ResultCounterName): Row {
+  const { kind, better, description } = COUNTERS[name];
+  return [name, "count", kind, better, description];
+}
+
+/** Counters the result carries that the table below does not place: listed at its end. */
+function unplacedCounterRows(placed: readonly Row[]): Row[] {
+  const paths = new Set(placed.map(([path]) => path));
+  return COUNTER_NAMES.filter(
+    (name): name is ResultCounterName => COUNTERS[name].inResult && !paths.has(name),
+  ).map(counterRow);
+}
+
+const PLACED: readonly Row[] = [
   ["clients", "count", "count", null, "simulated clients"],
   ["connected", "count", "count", "higher", "clients that became ready at least once"],
   ["published", "count", "count", null, "messages the server acknowledged"],
@@ -74,8 +89,8 @@ const TABLE: readonly Row[] = [
   ["expected", "count", "count", null, "deliveries expected (per subscriber, per message)"],
   ["delivered", "count", "count", "higher", "expected messages received at least once"],
   ["lost", "count", "exact", "lower", "expected messages never received by the end of the drain"],
-  ["duplicates", "count", "exact", "lower", "extra copies of a message received by one subscriber"],
-  ["reordered", "count", "exact", "lower", "messages received after one with a higher id"],
+  counterRow("duplicates"),
+  counterRow("reordered"),
   ...histogramRows(),
   ["bytesPerDelivery", "bytes", "rate", "lower", "wire bytes (both directions) per delivery"],
   ["requests", "count", "count", null, "HTTP requests sent by subscribers in the window"],
@@ -110,15 +125,15 @@ const TABLE: readonly Row[] = [
     "how far the publisher fell behind its schedule, at worst",
   ],
   ["generator.processes", "count", "count", null, "generator processes (shards)"],
-  ["connectFailures", "count", "count", "lower", "connection attempts that failed (retried)"],
-  ["breaks", "count", "count", "lower", "connections that broke after they were ready"],
+  counterRow("connectFailures"),
+  counterRow("breaks"),
   ["deliveriesPerSec", "per-sec", "rate", "higher", "messages delivered per second"],
   ["reconnects", "count", "count", null, "successful reconnects after a break"],
-  ["reconnectAttempts", "count", "count", null, "connection attempts after a break"],
+  counterRow("reconnectAttempts"),
   ["attemptsPerReconnect", "ratio", "rate", "lower", "attempts per successful reconnect"],
-  ["failedReconnects", "count", "count", "lower", "reconnect attempts that failed"],
-  ["neverReconnected", "count", "exact", "lower", "clients still disconnected at the end"],
-  ["watchdogBreaks", "count", "count", null, "breaks noticed by the client-side watchdog"],
+  counterRow("failedReconnects"),
+  counterRow("neverReconnected"),
+  counterRow("watchdogBreaks"),
   [
     "peakConnectAttemptsPerSec",
     "per-sec",
@@ -127,6 +142,8 @@ const TABLE: readonly Row[] = [
     "most reconnect attempts in one second (thundering herd)",
   ],
 ];
+
+const TABLE: readonly Row[] = [...PLACED, ...unplacedCounterRows(PLACED)];
 
 const METRICS: readonly MetricInfo[] = TABLE.map(([path, unit, kind, better, description]) => ({
   path,

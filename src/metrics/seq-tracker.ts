@@ -144,17 +144,32 @@ export class SeqTracker {
 }
 
 /**
- * Counts reordering as design.md defines it: a message received after one
- * with a higher id. Feed it only first receipts (SeqTracker said "new"), so
- * a duplicate of an old message is counted as a duplicate, not also as
- * reordered.
+ * Counts reordering: a message received after one with a higher position
+ * (see `orderPosition`). Feed it only first receipts (SeqTracker said
+ * "new"), so a late duplicate of an old message counts as a duplicate, not
+ * also as reordered.
  */
 export class ReorderCounter {
-  private highestId = Number.NEGATIVE_INFINITY;
+  private highest = Number.NEGATIVE_INFINITY;
   reordered = 0;
 
-  add(id: number): void {
-    if (id < this.highestId) this.reordered++;
-    else this.highestId = id;
+  /** Records a first receipt; true when a message with a higher position came before it. */
+  add(position: number): boolean {
+    if (position < this.highest) {
+      this.reordered++;
+      return true;
+    }
+    this.highest = position;
+    return false;
   }
+}
+
+/**
+ * Where a message stands in its channel's order: the server's id when it is
+ * a number (the reference server's are), else the publisher's per-channel
+ * sequence number, for servers whose ids are opaque strings.
+ */
+export function orderPosition(id: string, seq: number): number {
+  const order = Number(id);
+  return Number.isFinite(order) ? order : seq;
 }

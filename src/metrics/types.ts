@@ -1,9 +1,10 @@
 import type { BrokerKind } from "../shared/brokers.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import type { ProtocolName } from "../shared/transports.js";
+import type { ResultCounters } from "./counters.js";
 
 /**
- * The result file (design.md, "Result file"): a public contract read by CI
+ * The result file: a public contract (schema/result.schema.json) read by CI
  * scripts and `rtbench compare`. Renaming a field needs a new schemaVersion.
  * Times are milliseconds (floats), sizes bytes.
  */
@@ -59,7 +60,11 @@ export interface HistogramSummary {
   hdr: string;
 }
 
-export interface ProtocolResult {
+/**
+ * One protocol's numbers. The clients' counters (duplicates, reordered,
+ * breaks, ...) come from metrics/counters.ts, which describes each.
+ */
+export interface ProtocolResult extends ResultCounters {
   clients: number;
   /** Clients that became ready at least once. */
   connected: number;
@@ -67,14 +72,14 @@ export interface ProtocolResult {
   published: number;
   /** Messages scheduled in the window that were refused or never acknowledged (5 s). */
   publishFailed: number;
-  /** Per subscriber, the acknowledged messages of its channel it should receive (design.md). */
+  /**
+   * Per subscriber, the acknowledged messages of its channel scheduled in the
+   * window and sent after it was first ready (load/aggregate.ts).
+   */
   expected: number;
   /** Expected messages received at least once: delivered + lost = expected. */
   delivered: number;
   lost: number;
-  /** Extra copies received by one subscriber. */
-  duplicates: number;
-  reordered: number;
   latency: HistogramSummary;
   latencyFromSend: HistogramSummary;
   connect: HistogramSummary;
@@ -107,25 +112,13 @@ export interface ProtocolResult {
     /** Shard processes that died or did not report: their clients are missing from every number. */
     missingShards?: number;
   };
-  /** Connection attempts that failed (each is retried). */
-  connectFailures: number;
-  /** Connections that broke after they were ready. */
-  breaks: number;
   /** Breaks noticed -> ready again, backoff included. */
   reconnect: HistogramSummary;
   /** Per subscriber and break: last message before it -> first message after it. */
   outage: HistogramSummary;
   /** Successful reconnects (= reconnect.count). */
   reconnects: number;
-  /** Connection attempts after a break, successful or not. */
-  reconnectAttempts: number;
   attemptsPerReconnect: number | null;
-  /** Reconnect attempts that failed (each is retried until maxRetries). */
-  failedReconnects: number;
-  /** Clients whose connection was broken when the run ended. */
-  neverReconnected: number;
-  /** Breaks noticed by the client-side heartbeat watchdog (silence), a subset of `breaks`. */
-  watchdogBreaks: number;
   /** Highest number of reconnect attempts in one second over all clients: the thundering herd. */
   peakConnectAttemptsPerSec: number;
   /** Stall fault -> break noticed by a client on the stalled instance; null without a stall. */

@@ -1,4 +1,5 @@
 import type { ComparisonRow } from "../gate/compare.js";
+import { COUNTER_NAMES, counterInfo, type ResultCounterName } from "../metrics/counters.js";
 import type { MetricUnit } from "../metrics/names.js";
 import type { HistogramSummary, ProtocolResult, RunResult } from "../metrics/types.js";
 import { inTableOrder, type ProtocolName, transportLabel } from "../shared/transports.js";
@@ -96,7 +97,19 @@ export interface ReportRow {
 
 const hadBreaks = (p: ProtocolResult) => p.breaks > 0 || p.connectFailures > 0;
 
-export const REPORT_ROWS: readonly ReportRow[] = [
+/** A counter's row, from its one definition (metrics/counters.ts); the list below only places it. */
+function counterRow(name: ResultCounterName): ReportRow {
+  const { row } = counterInfo(name);
+  if (row === undefined) throw new Error(`counter ${name} has no table row`);
+  const format = row.exact ? formatCount : formatNumber;
+  return {
+    label: row.label,
+    cell: (p) => format(p[name]),
+    ...(row.afterBreaks ? { when: hadBreaks } : {}),
+  };
+}
+
+const PLACED_ROWS: readonly ReportRow[] = [
   { label: "latency p50 ms", cell: (p) => histogramCell(p.latency, "p50") },
   { label: "latency p90 ms", cell: (p) => histogramCell(p.latency, "p90") },
   { label: "latency p99 ms", cell: (p) => histogramCell(p.latency, "p99") },
@@ -113,8 +126,8 @@ export const REPORT_ROWS: readonly ReportRow[] = [
     cell: (p) => `${formatNumber(p.delivered)}/${formatNumber(p.expected)}`,
   },
   { label: "lost", cell: (p) => formatCount(p.lost) },
-  { label: "duplicates", cell: (p) => formatCount(p.duplicates) },
-  { label: "reordered", cell: (p) => formatCount(p.reordered) },
+  counterRow("duplicates"),
+  counterRow("reordered"),
   { label: "publish failed", cell: (p) => formatCount(p.publishFailed) },
   { label: "bytes per delivery", cell: (p) => formatNumber(p.bytesPerDelivery) },
   { label: "requests per delivery", cell: (p) => formatNumber(p.requestsPerDelivery) },
@@ -137,8 +150,8 @@ export const REPORT_ROWS: readonly ReportRow[] = [
     label: "generator loop delay p99 ms",
     cell: (p) => formatNumber(p.generator.eventLoopDelayP99),
   },
-  { label: "breaks", cell: (p) => formatCount(p.breaks), when: hadBreaks },
-  { label: "  noticed by watchdog", cell: (p) => formatNumber(p.watchdogBreaks), when: hadBreaks },
+  counterRow("breaks"),
+  counterRow("watchdogBreaks"),
   { label: "reconnect p50 ms", cell: (p) => histogramCell(p.reconnect, "p50"), when: hadBreaks },
   { label: "reconnect p99 ms", cell: (p) => histogramCell(p.reconnect, "p99"), when: hadBreaks },
   { label: "outage p50 ms", cell: (p) => histogramCell(p.outage, "p50"), when: hadBreaks },
@@ -148,8 +161,8 @@ export const REPORT_ROWS: readonly ReportRow[] = [
     cell: (p) => formatNumber(p.attemptsPerReconnect),
     when: hadBreaks,
   },
-  { label: "failed reconnects", cell: (p) => formatCount(p.failedReconnects), when: hadBreaks },
-  { label: "never reconnected", cell: (p) => formatCount(p.neverReconnected), when: hadBreaks },
+  counterRow("failedReconnects"),
+  counterRow("neverReconnected"),
   {
     label: "stall noticed p50 ms",
     cell: (p) => (p.stallDetection ? histogramCell(p.stallDetection, "p50") : NA),
@@ -185,6 +198,20 @@ export const REPORT_ROWS: readonly ReportRow[] = [
     cell: (p) => formatNumber(p.peakConnectAttemptsPerSec),
     when: hadBreaks,
   },
+];
+
+/** Counters with a row that the list above does not place go at the end of the table. */
+function unplacedCounterRows(placed: readonly ReportRow[]): ReportRow[] {
+  const labels = new Set(placed.map((row) => row.label));
+  return COUNTER_NAMES.filter((name): name is ResultCounterName => {
+    const { row } = counterInfo(name);
+    return counterInfo(name).inResult && row !== undefined && !labels.has(row.label);
+  }).map(counterRow);
+}
+
+export const REPORT_ROWS: readonly ReportRow[] = [
+  ...PLACED_ROWS,
+  ...unplacedCounterRows(PLACED_ROWS),
 ];
 
 /** The rows worth showing for this result: conditional rows appear when any protocol needs them. */

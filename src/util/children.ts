@@ -113,11 +113,6 @@ export async function stopAllChildren(graceMs = 5000): Promise<void> {
   await Promise.all([...live].map((handle) => handle.stop("SIGTERM", graceMs)));
 }
 
-/** The PIDs of children still running (tests use it to prove nothing is left behind). */
-export function liveChildPids(): number[] {
-  return [...live].map((handle) => handle.pid);
-}
-
 // Last resort: if the process exits while children run, kill them synchronously.
 process.on("exit", () => {
   for (const handle of live) handle.process.kill("SIGKILL");

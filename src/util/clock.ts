@@ -25,3 +25,27 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export function sleepUntil(atMs: number, signal?: AbortSignal): Promise<void> {
   return sleep(atMs - monoMs(), signal);
 }
+
+/** A pending timer of a `Clock`; only that clock can cancel it. */
+export type TimerHandle = object;
+
+/**
+ * Time and timers for code whose decisions depend on them (reconnect
+ * backoff, watchdogs), so a test can drive them with a manual clock instead
+ * of waiting. `now()` is on the `monoMs()` scale.
+ */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  clearTimeout(timer: TimerHandle): void;
+  setInterval(fn: () => void, ms: number): TimerHandle;
+  clearInterval(timer: TimerHandle): void;
+}
+
+export const realClock: Clock = {
+  now: monoMs,
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout),
+  setInterval: (fn, ms) => setInterval(fn, ms),
+  clearInterval: (timer) => clearInterval(timer as NodeJS.Timeout),
+};

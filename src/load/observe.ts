@@ -1,0 +1,94 @@
+import type { LoopDelayMonitor } from "../metrics/loop-delay.js";
+import type { Scenario } from "../scenario/types.js";
+import { monoMs, sleepUntil } from "../util/clock.js";
+import type { Clients } from "./clients-up.js";
+import type { Environment } from "./environment.js";
+import { type FaultRecord, type ServiceControl, startFaults } from "./faults.js";
+import { PublisherLoop } from "./publisher.js";
+import { type ServerSample, sampleServers } from "./servers.js";
+import { phaseAt, type RunPhase } from "./timeline.js";
+
+/** What happened while the clients ran. */
+export interface Observed {
+  publisher: PublisherLoop;
+  /** The faults fired, in firing order (times from ramp start). */
+  faults: FaultRecord[];
+  /** Server CPU and memory at the start and end of the window; null where not sampled. */
+  windowStart: ServerSample | null;
+  windowEnd: ServerSample | null;
+}
+
+export interface ObserveContext {
+  scenario: Scenario;
+  env: Environment;
+  clients: Clients;
+  /** Null when the run has no Redis of its own to restart. */
+  redis: ServiceControl | null;
+  loopDelay: LoopDelayMonitor;
+  signal: AbortSignal;
+  log: (line: string) => void;
+  /** Called every second with the phase and the time since ramp start. */
+  onTick: (phase: RunPhase, elapsedMs: number) => void;
+}
+
+/**
+ * Stage 3 of a protocol's run: publishes on schedule, fires the faults,
+ * ticks progress, and samples the servers at the edges of the measured
+ * window; returns at the end of the drain (or at once on abort).
+ */
+export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> {
+  const { scenario, env, clients, signal } = ctx;
+  const { timeline } = clients;
+  const publisher = new PublisherLoop(
+    {
+      startMs: timeline.publishStartMs,
+      endMs: timeline.measureEndMs,
+      ratePerSec: scenario.publish.ratePerSec,
+      channels: clients.channels.length,
+    },
+    clients.channels,
+    clients.publishers,
+    scenario.publish.payloadBytes,
+  );
+  const publishing = sleepUntil(timeline.publishStartMs, signal).then(() => publisher.run(signal));
+  // Faults end with this protocol's run (a pending restart is not left to the next protocol).
+  const faultsDone = new AbortController();
+  const stopFaults = () => faultsDone.abort();
+  signal.addEventListener("abort", stopFaults, { once: true });
+  const faults =
+    env.servers && scenario.faults.length > 0
+      ? startFaults(scenario.faults, {
+          servers: env.servers,
+          redis: ctx.redis,
+          clients: clients.pool,
+          startMs: timeline.rampStartMs,
+          seed: scenario.seed,
+          signal: faultsDone.signal,
+          log: ctx.log,
+        })
+      : null;
+  const ticker = setInterval(() => {
+    const now = monoMs();
+    ctx.onTick(phaseAt(timeline, now), now - timeline.rampStartMs);
+  }, 1000);
+
+  // Only servers rtbench started are sampled: a target's cost is not ours to report.
+  const sample = () =>
+    env.servers && !signal.aborted ? sampleServers(env.urls) : Promise.resolve(null);
+  let windowStart: ServerSample | null = null;
+  let windowEnd: ServerSample | null = null;
+  try {
+    await sleepUntil(timeline.measureStartMs, signal);
+    ctx.loopDelay.reset();
+    windowStart = await sample();
+    await sleepUntil(timeline.measureEndMs, signal);
+    windowEnd = await sample();
+    await publishing;
+    await sleepUntil(timeline.drainEndMs, signal);
+  } finally {
+    clearInterval(ticker);
+    faultsDone.abort();
+    signal.removeEventListener("abort", stopFaults);
+  }
+  return { publisher, faults: faults ? await faults.done : [], windowStart, windowEnd };
+}

@@ -1,0 +1,162 @@
+import { resultCounters, sumCounters } from "../metrics/counters.js";
+import type { ProtocolResult } from "../metrics/types.js";
+import type { Scenario } from "../scenario/types.js";
+import type { EffectiveServerSettings } from "../shared/server-launch.js";
+import { type ProtocolName, transport } from "../shared/transports.js";
+import {
+  countDeliveries,
+  mergeField,
+  reconnectMetrics,
+  serverStallDetection,
+  stallDetection,
+} from "./aggregate.js";
+import type { Collected } from "./collect.js";
+import type { FaultRecord } from "./faults.js";
+import type { PublishRecord } from "./publisher.js";
+import type { ServerSample } from "./servers.js";
+import type { ShardReport } from "./shard-protocol.js";
+import { measuredWindow, type Timeline } from "./timeline.js";
+
+/** Everything a protocol's result is computed from. */
+export interface RunRecord {
+  scenario: Scenario;
+  protocol: ProtocolName;
+  timeline: Timeline;
+  /** When an interrupted run stopped (monotonic ms); null when it ran to the end. */
+  stoppedAtMs: number | null;
+  channels: string[];
+  publisher: { records: PublishRecord[][]; maxLagMs: number };
+  faults: FaultRecord[];
+  collected: Collected;
+  /** What the servers rtbench started run with (from /healthz); null against a target. */
+  serverSettings: EffectiveServerSettings | null;
+  /** Server samples before the clients, and at the start and end of the window. */
+  samples: {
+    baseline: ServerSample | null;
+    windowStart: ServerSample | null;
+    windowEnd: ServerSample | null;
+  };
+}
+
+/** Stage 5 of a protocol's run: the result, from what was collected. No I/O. */
+export function buildProtocolResult(run: RunRecord): ProtocolResult {
+  const { scenario, timeline, collected } = run;
+  const { reports } = collected;
+  const window = measuredWindow(timeline, run.stoppedAtMs);
+  const counts = countDeliveries(run.channels, run.publisher.records, reports, window);
+  const connected = reports.reduce(
+    (n, r) => n + r.subscribers.filter((s) => s.firstReadyMs !== null).length,
+    0,
+  );
+  const counters = sumCounters(reports.map((r) => r.counters));
+  return {
+    clients: scenario.clients.count,
+    connected,
+    ...counts,
+    ...resultCounters(counters),
+    latency: mergeField(reports, "latency"),
+    latencyFromSend: mergeField(reports, "latencyFromSend"),
+    connect: mergeField(reports, "connect"),
+    ...trafficCost(run.protocol, reports, counts.delivered),
+    server: {
+      ...serverCost(run.samples, run.faults, counts.delivered, connected),
+      settings: run.serverSettings,
+    },
+    generator: generatorHealth(scenario, collected, run.publisher.maxLagMs),
+    ...reconnectMetrics(reports, counters.reconnectAttempts),
+    stallDetection: stallDetection(run.faults, timeline.rampStartMs, reports),
+    serverStallDetection: serverStallDetection(
+      run.faults,
+      timeline.rampStartMs,
+      collected.zombieTimeoutsMs,
+      scenario.server.heartbeatIntervalMs,
+    ),
+    faults: run.faults,
+    deliveriesPerSec: window.seconds > 0 ? counts.delivered / window.seconds : 0,
+  };
+}
+
+/** Wire bytes and requests per delivery, over the measured window. */
+function trafficCost(protocol: ProtocolName, reports: ShardReport[], delivered: number) {
+  const bytes = sumWindow(reports);
+  return {
+    bytesPerDelivery: delivered > 0 ? (bytes.bytesIn + bytes.bytesOut) / delivered : null,
+    requests: bytes.requests,
+    requestsPerDelivery: delivered > 0 ? bytes.requests / delivered : null,
+    emptyPollShare:
+      transport(protocol).delivery === "poll" && bytes.requests > 0
+        ? bytes.emptyPolls / bytes.requests
+        : null,
+  };
+}
+
+/** The servers' CPU per delivery and memory per connection; null where it cannot be known. */
+function serverCost(
+  samples: RunRecord["samples"],
+  faults: FaultRecord[],
+  delivered: number,
+  connected: number,
+): Omit<ProtocolResult["server"], "settings"> {
+  // A restarted process starts its CPU and memory counters again: its cost cannot be computed.
+  const restarted = faults.some((f) => f.action === "kill" || f.action === "restart");
+  const start = restarted ? null : samples.windowStart;
+  const end = restarted ? null : samples.windowEnd;
+  return {
+    cpuSecondsPer1kDeliveries:
+      start && end && delivered > 0
+        ? (end.cpuSeconds - start.cpuSeconds) / (delivered / 1000)
+        : null,
+    rssBytesPerConnection: rssPerConnection(samples.baseline, end, connected),
+  };
+}
+
+function generatorHealth(
+  scenario: Scenario,
+  collected: Collected,
+  publisherMaxLagMs: number,
+): ProtocolResult["generator"] {
+  const { reports, missing } = collected;
+  const limitMs = scenario.generator.maxEventLoopDelayMs;
+  const p99 = Math.max(
+    collected.parentLoopDelayP99Ms,
+    ...reports.map((r) => r.eventLoopDelayP99Ms),
+  );
+  return {
+    eventLoopDelayP99: p99,
+    // A shard that never reported took its clients' numbers with it.
+    reliable: missing.length === 0 && p99 <= limitMs && publisherMaxLagMs <= limitMs,
+    missingShards: missing.length,
+    eventLoopDelayLimitMs: limitMs,
+    processes: reports.length + 1,
+    publisherMaxLagMs,
+  };
+}
+
+/**
+ * Server memory per connection: RSS growth from before the clients to the end
+ * of the window, divided by connections. Below a few hundred connections the
+ * allocator's own ups and downs (megabytes) swamp what connections cost, and
+ * a shrinking RSS says nothing about them: then it is not reported.
+ */
+const MIN_CONNECTIONS_FOR_RSS = 500;
+
+function rssPerConnection(
+  before: ServerSample | null,
+  after: ServerSample | null,
+  connections: number,
+): number | null {
+  if (!before || !after || connections < MIN_CONNECTIONS_FOR_RSS) return null;
+  const growth = after.rssBytes - before.rssBytes;
+  return growth > 0 ? growth / connections : null;
+}
+
+function sumWindow(reports: ShardReport[]) {
+  const total = { bytesIn: 0, bytesOut: 0, requests: 0, emptyPolls: 0 };
+  for (const { window } of reports) {
+    total.bytesIn += window.bytesIn;
+    total.bytesOut += window.bytesOut;
+    total.requests += window.requests;
+    total.emptyPolls += window.emptyPolls;
+  }
+  return total;
+}

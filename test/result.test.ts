@@ -1,0 +1,151 @@
+import { describe, expect, it } from "vitest";
+import type { FaultRecord } from "../src/load/faults.js";
+import type { PublishRecord } from "../src/load/publisher.js";
+import { buildProtocolResult, type RunRecord } from "../src/load/result.js";
+import type { ShardReport } from "../src/load/shard-protocol.js";
+import { planTimeline } from "../src/load/timeline.js";
+import { zeroCounters } from "../src/metrics/counters.js";
+import { createLatencyHistogram, encodeHistogram, recordMs } from "../src/metrics/histogram.js";
+import { parseScenario } from "../src/scenario/load.js";
+import type { ProtocolName } from "../src/shared/transports.js";
+
+/**
+ * The result stage is pure: these build what the earlier stages would have
+ * collected and check the numbers computed from it.
+ */
+const scenario = parseScenario(
+  `
+clients: { count: 4, channels: 1, rampUp: 0 }
+publish: { rate: 10/s }
+duration: 3s
+warmup: 1s
+drain: 0
+`,
+  "result.yaml",
+);
+const timeline = planTimeline({
+  nowMs: 0,
+  startDelayMs: 0,
+  rampUpMs: 0,
+  warmupMs: 1000,
+  durationMs: 3000,
+  drainMs: 0,
+  faultsAtMs: [],
+});
+
+function histogramOf(...valuesMs: number[]): string {
+  const h = createLatencyHistogram();
+  for (const v of valuesMs) recordMs(h, v);
+  return encodeHistogram(h);
+}
+
+/** A shard with two subscribers on c0 that received messages 1..`upTo`. */
+function shard(upTo: number, counters: Partial<ShardReport["counters"]> = {}): ShardReport {
+  return {
+    type: "report",
+    subscribers: [0, 1].map(() => ({ channel: "c0", firstReadyMs: 0, received: [[1, upTo]] })),
+    latency: histogramOf(5, 6),
+    latencyFromSend: histogramOf(4),
+    connect: histogramOf(2),
+    reconnect: histogramOf(100, 300),
+    outage: histogramOf(400),
+    counters: { ...zeroCounters(), ...counters },
+    attemptsPerSecond: { "7": 3 },
+    breakLog: [],
+    window: { bytesIn: 9000, bytesOut: 1000, requests: 40, emptyPolls: 10 },
+    eventLoopDelayP99Ms: 3,
+  };
+}
+
+/** Messages 1..30 on c0, due every 100 ms from 0; the window is [1000, 3000). */
+const records: PublishRecord[][] = [
+  Array.from({ length: 30 }, (_, i) => ({
+    seq: i + 1,
+    dueMs: i * 100,
+    sentMs: i * 100,
+    acked: true,
+  })),
+];
+
+function run(overrides: Partial<RunRecord> = {}, protocol: ProtocolName = "websocket") {
+  return buildProtocolResult({
+    scenario,
+    protocol,
+    timeline,
+    stoppedAtMs: null,
+    serverSettings: null,
+    channels: ["c0"],
+    publisher: { records, maxLagMs: 1 },
+    faults: [],
+    collected: {
+      reports: [
+        shard(30, { duplicates: 2, unstamped: 5 }),
+        shard(25, { duplicates: 1, gaveUp: 1 }),
+      ],
+      missing: [],
+      parentLoopDelayP99Ms: 2,
+      zombieTimeoutsMs: [],
+    },
+    samples: {
+      baseline: { cpuSeconds: 1, rssBytes: 100e6 },
+      windowStart: { cpuSeconds: 2, rssBytes: 110e6 },
+      windowEnd: { cpuSeconds: 2.5, rssBytes: 120e6 },
+    },
+    ...overrides,
+  });
+}
+
+describe("buildProtocolResult", () => {
+  it("counts deliveries in the measured window and sums the shards' counters", () => {
+    const result = run();
+    // Messages 11..30 fall in [1000, 3000): 20 per subscriber, 4 subscribers.
+    expect(result).toMatchObject({ clients: 4, connected: 4, published: 20, expected: 80 });
+    // The second shard's subscribers missed 26..30.
+    expect(result.delivered).toBe(70);
+    expect(result.lost).toBe(10);
+    expect(result.deliveriesPerSec).toBe(35);
+    expect(result.duplicates).toBe(3);
+    // Shard-only counters stay out of the result file.
+    expect(result).not.toHaveProperty("unstamped");
+    expect(result).not.toHaveProperty("gaveUp");
+    expect(result.reconnects).toBe(4);
+    expect(result.peakConnectAttemptsPerSec).toBe(6);
+    expect(result.bytesPerDelivery).toBeCloseTo(20_000 / 70);
+    expect(result.generator).toMatchObject({ eventLoopDelayP99: 3, reliable: true, processes: 3 });
+  });
+
+  it("counts only up to where an interrupted run stopped", () => {
+    const result = run({ stoppedAtMs: 2000 });
+    expect(result.expected).toBe(40);
+    expect(result.deliveriesPerSec).toBe(40);
+  });
+
+  it("gives an empty-poll share to polling transports only", () => {
+    expect(run().emptyPollShare).toBeNull();
+    expect(run({}, "long-poll").emptyPollShare).toBe(0.25);
+  });
+
+  it("reports server CPU per delivery, but not across a restart", () => {
+    expect(run().server.cpuSecondsPer1kDeliveries).toBeCloseTo(0.5 / 0.07);
+    const restart: FaultRecord = { action: "restart", instance: 0, firedAtMs: 1500 };
+    expect(run({ faults: [restart] }).server).toEqual({
+      cpuSecondsPer1kDeliveries: null,
+      rssBytesPerConnection: null,
+      settings: null,
+    });
+    // Four connections are too few to tell memory per connection from allocator noise.
+    expect(run().server.rssBytesPerConnection).toBeNull();
+  });
+
+  it("is unreliable when a shard did not report or the generator lagged", () => {
+    const collected = {
+      reports: [shard(30)],
+      missing: ["shard 1"],
+      parentLoopDelayP99Ms: 2,
+      zombieTimeoutsMs: [],
+    };
+    expect(run({ collected }).generator).toMatchObject({ reliable: false, missingShards: 1 });
+    const lagging = { records, maxLagMs: scenario.generator.maxEventLoopDelayMs + 1 };
+    expect(run({ publisher: lagging }).generator.reliable).toBe(false);
+  });
+});
