@@ -52,7 +52,7 @@ function shard(upTo: number, counters: Partial<ShardReport["counters"]> = {}): S
     counters: { ...zeroCounters(), ...counters },
     attemptsPerSecond: { "7": 3 },
     breakLog: [],
-    window: { bytesIn: 9000, bytesOut: 1000, requests: 40, emptyPolls: 10 },
+    window: { bytesIn: 9000, bytesOut: 1000, requests: 40, emptyPolls: 10, socketsOpen: 20 },
     eventLoopDelayP99Ms: 3,
   };
 }

@@ -13,11 +13,11 @@ import { describeRedis } from "./helpers/redis.js";
  */
 const SUBSCRIBERS_PER_CHANNEL = 10;
 
-function smallScenario(extra = "") {
+function smallScenario(extra = "", clients = "") {
   return parseScenario(
     `
 name: e2e
-clients: { count: 40, channels: 4, rampUp: 300ms }
+clients: { count: 40, channels: 4, rampUp: 300ms${clients} }
 publish: { rate: 20/s, payloadBytes: 200 }
 duration: 2500ms
 warmup: 500ms
@@ -51,6 +51,18 @@ function expectCompleteDelivery(result: ProtocolResult | undefined) {
 }
 
 describe("rtbench run, memory broker", () => {
+  it("SSE over HTTP/2 delivers everything over one connection per streamsPerConnection clients", async () => {
+    const scenario = smallScenario(
+      "protocols: [sse, sse-h2]\nsseH2: { streamsPerConnection: 10 }",
+      ", shards: 1",
+    );
+    const result = await runScenario(scenario);
+    expectCompleteDelivery(result.protocols.sse);
+    expectCompleteDelivery(result.protocols["sse-h2"]);
+    expect(result.protocols.sse?.tcpConnections).toBe(40);
+    expect(result.protocols["sse-h2"]?.tcpConnections).toBe(4);
+  });
+
   it("delivers every message to every subscriber over all four protocols", async () => {
     const result = await runScenario(smallScenario());
     expect(result.status).toBe("complete");

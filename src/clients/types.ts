@@ -118,6 +118,11 @@ export class SocketTracker {
     });
   }
 
+  /** TCP connections open now. */
+  get openCount(): number {
+    return this.open.size;
+  }
+
   /** Totals so far, open and closed sockets together. */
   totals(): { bytesIn: number; bytesOut: number } {
     let bytesIn = this.closedBytesIn;

@@ -54,7 +54,7 @@ export class Fleet {
   readonly attemptsPerSecond: Record<string, number> = {};
   readonly breakLog: [number, number][] = [];
   private readonly subscribers: Subscriber[];
-  private windowStart = { bytesIn: 0, bytesOut: 0, requests: 0, emptyPolls: 0 };
+  private windowStart = { bytesIn: 0, bytesOut: 0, requests: 0, emptyPolls: 0, socketsOpen: 0 };
   private windowEnd: typeof this.windowStart | null = null;
   private watchdogTimer: TimerHandle | null = null;
   private lastScanMs = 0;
@@ -147,6 +147,8 @@ export class Fleet {
         bytesOut: end.bytesOut - this.windowStart.bytesOut,
         requests: end.requests - this.windowStart.requests,
         emptyPolls: end.emptyPolls - this.windowStart.emptyPolls,
+        // A state, not a count: the connections held when the window ended.
+        socketsOpen: end.socketsOpen,
       },
       eventLoopDelayP99Ms,
     };
@@ -165,6 +167,6 @@ export class Fleet {
   private counterSnapshot() {
     const { bytesIn, bytesOut } = this.context.sockets.totals();
     const { requests, emptyPolls } = this.context.counters;
-    return { bytesIn, bytesOut, requests, emptyPolls };
+    return { bytesIn, bytesOut, requests, emptyPolls, socketsOpen: this.context.sockets.openCount };
   }
 }

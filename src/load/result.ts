@@ -82,6 +82,7 @@ function trafficCost(protocol: ProtocolName, reports: ShardReport[], delivered: 
   return {
     bytesPerDelivery: delivered > 0 ? (bytes.bytesIn + bytes.bytesOut) / delivered : null,
     requests: bytes.requests,
+    tcpConnections: bytes.socketsOpen,
     requestsPerDelivery: delivered > 0 ? bytes.requests / delivered : null,
     emptyPollShare:
       transport(protocol).delivery === "poll" && bytes.requests > 0
@@ -151,12 +152,13 @@ function rssPerConnection(
 }
 
 function sumWindow(reports: ShardReport[]) {
-  const total = { bytesIn: 0, bytesOut: 0, requests: 0, emptyPolls: 0 };
+  const total = { bytesIn: 0, bytesOut: 0, requests: 0, emptyPolls: 0, socketsOpen: 0 };
   for (const { window } of reports) {
     total.bytesIn += window.bytesIn;
     total.bytesOut += window.bytesOut;
     total.requests += window.requests;
     total.emptyPolls += window.emptyPolls;
+    total.socketsOpen += window.socketsOpen;
   }
   return total;
 }

@@ -67,8 +67,17 @@ export interface ShardReport {
   attemptsPerSecond: Record<string, number>;
   /** When breaks were noticed and on which server URL (index into `urls`); at most BREAK_LOG_LIMIT. */
   breakLog: [atMs: number, urlIndex: number][];
-  /** Socket and request counters over the measured window. */
-  window: { bytesIn: number; bytesOut: number; requests: number; emptyPolls: number };
+  /**
+   * Socket and request counters over the measured window, and the TCP
+   * connections the clients held open when it ended.
+   */
+  window: {
+    bytesIn: number;
+    bytesOut: number;
+    requests: number;
+    emptyPolls: number;
+    socketsOpen: number;
+  };
   eventLoopDelayP99Ms: number;
 }
 

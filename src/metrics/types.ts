@@ -86,6 +86,12 @@ export interface ProtocolResult extends ResultCounters {
   bytesPerDelivery: number | null;
   /** HTTP requests the subscribers sent in the measured window (WebSocket: upgrades). */
   requests: number;
+  /**
+   * TCP connections the subscribers held open when the measured window
+   * ended: one per client for most transports, one per keep-alive poller,
+   * one per `streamsPerConnection` clients for SSE over HTTP/2.
+   */
+  tcpConnections?: number;
   requestsPerDelivery: number | null;
   emptyPollShare: number | null;
   server: {

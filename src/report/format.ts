@@ -131,6 +131,7 @@ const PLACED_ROWS: readonly ReportRow[] = [
   { label: "publish failed", cell: (p) => formatCount(p.publishFailed) },
   { label: "bytes per delivery", cell: (p) => formatNumber(p.bytesPerDelivery) },
   { label: "requests per delivery", cell: (p) => formatNumber(p.requestsPerDelivery) },
+  { label: "TCP connections", cell: (p) => formatCount(p.tcpConnections) },
   {
     label: "empty polls %",
     cell: (p) => (p.emptyPollShare === null ? NA : formatNumber(p.emptyPollShare * 100)),
