@@ -15,6 +15,8 @@ function killScenario(resume: boolean) {
   return parseScenario(
     `
 name: kill-${resume ? "resume" : "no-resume"}
+# With resume, SSE over HTTP/2 too: a killed instance takes whole sessions, many streams each.
+protocols: [${[...defaultTransportNames(), ...(resume ? ["sse-h2"] : [])].join(", ")}]
 server: { instances: 2, broker: redis, heartbeatInterval: 1s }
 clients: { count: 60, channels: 3, rampUp: 300ms }
 publish: { rate: 30/s, payloadBytes: 200 }
@@ -34,7 +36,8 @@ reconnect: { initialDelay: 200ms, maxDelay: 1s, jitter: full, resume: ${resume} 
 describeRedis("SIGKILL of one of two instances", (redis) => {
   it("every protocol recovers with zero loss and no duplicates when clients resume", async () => {
     const result = await runScenario(killScenario(true), { redisUrl: redis.url });
-    for (const protocol of defaultTransportNames()) {
+    expect(Object.keys(result.protocols)).toContain("sse-h2");
+    for (const protocol of Object.keys(result.protocols)) {
       const r = result.protocols[protocol] as ProtocolResult;
       expect(
         r.faults.map((f) => f.action),
