@@ -7,7 +7,7 @@ import { HttpError, parseChannel, parseCursor, parseUser, refuseUpgrade } from "
 import type { Delivery, Membership, Subscriber } from "../hub.js";
 import type { MountedTransport, RouteMatch } from "./types.js";
 
-/** Heartbeats a client may leave unanswered before it is dropped (design.md). */
+/** Heartbeats a client may leave unanswered before it is dropped. */
 const MAX_MISSED_HEARTBEATS = 3;
 const PING_FRAME = Buffer.from('{"type":"ping"}');
 const PONG_FRAME = Buffer.from('{"type":"pong"}');

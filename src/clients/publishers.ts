@@ -1,7 +1,7 @@
 import type { connect as netConnect } from "node:net";
 import type { Pool } from "undici";
 import WebSocket, { type RawData } from "ws";
-import { type Message, ROUTES, type ServerFrame } from "../shared/protocol.js";
+import { type ClientFrame, type Message, ROUTES, type ServerFrame } from "../shared/protocol.js";
 import { transport } from "../shared/transports.js";
 import { createTrackedPool, errorText, routePath } from "./http.js";
 import type { ClientContext } from "./types.js";
@@ -17,7 +17,8 @@ export interface Publisher {
   close(): Promise<void>;
 }
 
-const PONG_FRAME = JSON.stringify({ type: "pong" });
+const PONG: ClientFrame = { type: "pong" };
+const PONG_FRAME = JSON.stringify(PONG);
 
 /** POST /api/messages over a keep-alive pool of `connections` sockets. */
 export function createHttpPublisher(
@@ -162,7 +163,8 @@ class ChannelSocket {
     await this.opened;
     if (this.done) throw new Error(this.doneReason);
     const ref = this.nextRef++;
-    const frame = JSON.stringify({ type: "publish", ref, body });
+    const publish: ClientFrame = { type: "publish", ref, body };
+    const frame = JSON.stringify(publish);
     return new Promise((resolve, reject) => {
       this.pending.set(ref, { resolve, reject });
       this.ws.send(frame);

@@ -12,7 +12,8 @@ export interface TransportClient {
   readonly protocol: ProtocolName;
   /**
    * Opens the connection (or the first poll) and resolves once the transport is
-   * ready (design.md, "connect time"). Rejects if the first attempt fails.
+   * ready: WebSocket open, SSE response headers with 200 and
+   * text/event-stream, polling the first answer. Rejects if the first attempt fails.
    */
   connect(): Promise<void>;
   /** Stops for good: closes sockets, cancels timers and held requests. Never throws. */

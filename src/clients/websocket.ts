@@ -1,6 +1,6 @@
 import type { connect as netConnect } from "node:net";
 import WebSocket, { type RawData } from "ws";
-import type { ServerFrame } from "../shared/protocol.js";
+import type { ClientFrame, ServerFrame } from "../shared/protocol.js";
 import { transport } from "../shared/transports.js";
 import { monoMs } from "../util/clock.js";
 import { queryString, routePath } from "./http.js";
@@ -8,7 +8,8 @@ import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } fr
 import { closeWebSocket, trackedConnection } from "./ws-socket.js";
 
 /** Serialised once: every app-level ping gets the same bytes back. */
-const PONG_FRAME = JSON.stringify({ type: "pong" });
+const PONG: ClientFrame = { type: "pong" };
+const PONG_FRAME = JSON.stringify(PONG);
 
 /**
  * A WebSocket subscriber over `ws`, without per-message deflate (browsers

@@ -1,6 +1,7 @@
 /**
  * Errors a user can act on carry a stable `code`; the CLI maps codes to exit
- * codes (design.md, "Exit codes") and prints the message without a stack.
+ * codes (0 ok, 1 gate failed, 2 bad input, 3 run failed) and prints the
+ * message without a stack.
  */
 export type ErrorCode =
   | "BAD_INPUT" // scenario, flags, result files: exit 2

@@ -1,9 +1,10 @@
 /**
- * The reference wire protocol (design.md, "Message model" and "Endpoints").
+ * The reference wire protocol: the message model, the shapes on the wire
+ * and the routes that belong to no transport.
  *
- * This module is the only code shared by the generator (`src/`) and the
- * reference server (`reference-server/`): the two meet at the wire format and
- * nowhere else.
+ * The generator (`src/`) and the reference server (`reference-server/`)
+ * meet here and at the other contracts in `src/shared/` (the transport and
+ * broker rows, the server launch spec), and nowhere else.
  */
 
 /** Channels allowed by the reference server. */
