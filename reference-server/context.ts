@@ -1,11 +1,13 @@
 import type { Socket } from "node:net";
 import type { ProtocolName } from "../src/shared/protocol.js";
+import type { Admission } from "./admission.js";
 import type { Broker } from "./broker/types.js";
 import type { Hub } from "./hub.js";
+import type { ServerLimits } from "./limits.js";
 import type { ServerMetrics } from "./metrics.js";
 
 /** Settings every transport reads, resolved from ReferenceServerOptions. */
-export interface ServerSettings {
+export interface ServerSettings extends ServerLimits {
   instanceId: string;
   heartbeatIntervalMs: number;
   presenceTtlMs: number;
@@ -37,6 +39,8 @@ export interface ServerContext {
   readonly hub: Hub;
   readonly metrics: ServerMetrics;
   readonly settings: ServerSettings;
+  /** Counts open connections; refuses new subscribers beyond `settings.maxConnections`. */
+  readonly admission: Admission;
   /** Open connections by transport; short polls count their in-flight requests. */
   readonly connections: Record<ProtocolName, Set<LiveConnection>>;
   /**

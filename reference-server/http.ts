@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { CHANNEL_PATTERN } from "../src/shared/protocol.js";
+import { BrokerUnavailableError } from "./broker/types.js";
+import { findExcessNesting } from "./json-depth.js";
 
 /** An error answered as `{"error": message}` with `status`; thrown by parsers, caught by the router. */
 export class HttpError extends Error {
@@ -20,7 +22,17 @@ export function sendJson(
   value: unknown,
   headers: Record<string, string> = {},
 ): number {
-  const body = Buffer.from(JSON.stringify(value));
+  return sendJsonText(res, status, JSON.stringify(value), headers);
+}
+
+/** Writes JSON text built by the caller and returns the body's size in bytes. */
+export function sendJsonText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  headers: Record<string, string> = {},
+): number {
+  const body = Buffer.from(text);
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": body.length,
@@ -29,6 +41,19 @@ export function sendJson(
   });
   res.end(body);
   return body.length;
+}
+
+/**
+ * The HTTP answer for an error thrown by a handler, when it has one: an
+ * HttpError as it is, a broker that cannot serve now as 503 with its reason.
+ * Null for anything else (an internal error).
+ */
+export function asHttpError(error: unknown): HttpError | null {
+  if (error instanceof HttpError) return error;
+  if (error instanceof BrokerUnavailableError) {
+    return new HttpError(503, `broker unavailable: ${error.message}`, { "retry-after": "1" });
+  }
+  return null;
 }
 
 export function sendError(res: ServerResponse, error: HttpError): void {
@@ -82,8 +107,13 @@ export function parseUser(raw: string | null): string | null {
 /**
  * Reads a JSON request body of at most `maxBytes`. Over the limit it stops
  * collecting at once (413) instead of buffering whatever the client sends.
+ * A body nested deeper than `maxDepth` is refused (400) before it is parsed.
  */
-export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+export function readJsonBody(
+  req: IncomingMessage,
+  maxBytes: number,
+  maxDepth: number,
+): Promise<unknown> {
   const tooLarge = () =>
     new HttpError(413, `request body must be at most ${maxBytes} bytes`, { connection: "close" });
   const declared = Number(req.headers["content-length"]);
@@ -104,11 +134,10 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<un
     };
     const onEnd = () => {
       cleanup();
-      const text = Buffer.concat(chunks, receivedBytes).toString("utf8");
       try {
-        resolve(JSON.parse(text));
+        resolve(parseJson(Buffer.concat(chunks, receivedBytes), maxDepth, "request body"));
       } catch (error) {
-        reject(new HttpError(400, `request body must be JSON: ${(error as Error).message}`));
+        reject(error);
       }
     };
     const onError = (error: Error) => {
@@ -124,6 +153,29 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<un
     req.on("end", onEnd);
     req.on("error", onError);
   });
+}
+
+/**
+ * Parses JSON text that must nest at most `maxDepth` levels; throws an
+ * HttpError (400) naming `what` otherwise.
+ */
+export function parseJson(bytes: Buffer, maxDepth: number, what: string): unknown {
+  checkJsonDepth(bytes, maxDepth, what);
+  try {
+    return JSON.parse(bytes.toString("utf8"));
+  } catch (error) {
+    throw new HttpError(400, `${what} must be JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Throws an HttpError (400) when `bytes` nest deeper than `maxDepth`. */
+export function checkJsonDepth(bytes: Buffer, maxDepth: number, what: string): void {
+  const at = findExcessNesting(bytes, maxDepth);
+  if (at === -1) return;
+  throw new HttpError(
+    400,
+    `${what} must nest at most ${maxDepth} levels of arrays and objects, found deeper nesting at byte ${at}`,
+  );
 }
 
 /**

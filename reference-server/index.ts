@@ -1,17 +1,23 @@
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { PROTOCOLS, type ProtocolName } from "../src/shared/protocol.js";
+import { Admission } from "./admission.js";
 import { createMemoryBroker } from "./broker/memory.js";
 import { type Broker, DEFAULT_HISTORY, type HistoryLimits } from "./broker/types.js";
 import type { LiveConnection, ServerContext, ServerSettings } from "./context.js";
+import { startHeartbeats } from "./heartbeats.js";
 import { Hub } from "./hub.js";
+import { resolveLimits, type ServerLimits } from "./limits.js";
 import { ServerMetrics } from "./metrics.js";
 import { createReferenceHttpServer } from "./server.js";
 
 export { createMemoryBroker } from "./broker/memory.js";
 export type { Broker, HistoryLimits } from "./broker/types.js";
 
-export interface ReferenceServerOptions {
+/** Resource limits (see ServerLimits); each has a default. */
+export type ServerLimitOptions = Partial<ServerLimits>;
+
+export interface ReferenceServerOptions extends ServerLimitOptions {
   /** Default 0 (the OS picks a free port). */
   port?: number;
   /** Default "127.0.0.1". */
@@ -56,6 +62,7 @@ export async function startReferenceServer(
     sseRetryMs: options.sseRetryMs ?? 2000,
     maxBufferedBytes: 8 * 1024 * 1024,
     admin: options.admin ?? false,
+    ...resolveLimits(options),
   };
   const ownsBroker = options.broker === undefined;
   const broker = options.broker ?? createMemoryBroker(options.history ?? DEFAULT_HISTORY);
@@ -68,6 +75,7 @@ export async function startReferenceServer(
     hub: new Hub(broker, { deliveryDelayMs: options.deliveryDelayMs ?? 0 }),
     metrics: new ServerMetrics(),
     settings,
+    admission: new Admission(settings.maxConnections),
     connections,
     pollSockets: new Set(),
     touchPresence(channel, user) {
@@ -92,6 +100,7 @@ export async function startReferenceServer(
   };
 
   const { server, websocket } = createReferenceHttpServer(ctx);
+  ctx.admission.track(server);
   server.listen(options.port ?? 0, options.host ?? "127.0.0.1");
   try {
     await once(server, "listening");
@@ -99,17 +108,17 @@ export async function startReferenceServer(
     if (ownsBroker) await broker.close();
     throw error;
   }
-  const heartbeat = setInterval(() => {
-    for (const connection of connections.sse) connection.heartbeat();
-    for (const connection of connections.websocket) connection.heartbeat();
-  }, heartbeatIntervalMs);
+  const heartbeats = startHeartbeats(
+    () => [connections.sse, connections.websocket],
+    heartbeatIntervalMs,
+  );
 
   const { port } = server.address() as AddressInfo;
   const host = options.host ?? "127.0.0.1";
   let closing: Promise<void> | null = null;
 
   const close = async (): Promise<void> => {
-    clearInterval(heartbeat);
+    heartbeats.stop();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     websocket.close();
     for (const transport of ["sse", "websocket", "long-poll"] as const) {

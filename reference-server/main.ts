@@ -6,13 +6,20 @@ import { parseArgs } from "node:util";
 import { badInput, EXIT_CODES, RtbenchError } from "../src/shared/errors.js";
 import type { Broker } from "./broker/types.js";
 import { DEFAULT_HISTORY } from "./broker/types.js";
-import { type ReferenceServerOptions, startReferenceServer } from "./index.js";
+import {
+  type ReferenceServerOptions,
+  type ServerLimitOptions,
+  startReferenceServer,
+} from "./index.js";
+import { MAX_BODY_DEPTH_LIMIT } from "./limits.js";
 
 const USAGE =
   "usage: main.js [--port N] [--host H] [--broker memory|redis] [--redis-url URL] " +
   "[--heartbeat-interval-ms N] [--presence-ttl-ms N] [--history-max-count N] " +
   "[--history-max-age-ms N] [--max-body-bytes N] [--delivery-delay-ms N] [--instance-id S] " +
-  "[--admin]";
+  "[--admin] [--max-body-depth N] [--max-poll-batch N] [--max-poll-bytes N] " +
+  "[--write-timeout-ms N] [--request-timeout-ms N] [--max-connections N] " +
+  "[--redis-command-timeout-ms N]";
 
 async function main(): Promise<void> {
   const { values } = parseFlags();
@@ -32,7 +39,15 @@ async function main(): Promise<void> {
     const url = values["redis-url"];
     if (!url) throw badInput("--broker redis needs --redis-url redis://host:port");
     const { createRedisBroker } = await import("./broker/redis.js");
-    broker = await createRedisBroker({ url, limits: history });
+    broker = await createRedisBroker({
+      url,
+      limits: history,
+      commandTimeoutMs: integer(
+        values["redis-command-timeout-ms"],
+        "--redis-command-timeout-ms",
+        1,
+      ),
+    });
   }
 
   const options: ReferenceServerOptions = {
@@ -46,6 +61,7 @@ async function main(): Promise<void> {
     deliveryDelayMs: integer(values["delivery-delay-ms"], "--delivery-delay-ms", 0),
     instanceId: values["instance-id"],
     admin: values.admin ?? false,
+    ...limitOptions(values),
   };
   const server = await startReferenceServer(options);
   process.stdout.write(`rtbench-server listening ${server.url}\n`);
@@ -87,6 +103,14 @@ function parseFlags() {
         "instance-id": { type: "string" },
         // Fault injection (POST /admin/drop); rtbench run turns it on for the instances it starts.
         admin: { type: "boolean" },
+        // Resource limits (ServerLimits); each has a default in limits.ts.
+        "max-body-depth": { type: "string" },
+        "max-poll-batch": { type: "string" },
+        "max-poll-bytes": { type: "string" },
+        "write-timeout-ms": { type: "string" },
+        "request-timeout-ms": { type: "string" },
+        "max-connections": { type: "string" },
+        "redis-command-timeout-ms": { type: "string" },
       },
       strict: true,
     });
@@ -95,11 +119,29 @@ function parseFlags() {
   }
 }
 
-function integer(raw: string | undefined, flag: string, min: number): number | undefined {
+/** The resource-limit flags; absent ones keep their defaults. */
+function limitOptions(values: ReturnType<typeof parseFlags>["values"]): ServerLimitOptions {
+  return {
+    maxBodyDepth: integer(values["max-body-depth"], "--max-body-depth", 1, MAX_BODY_DEPTH_LIMIT),
+    maxPollBatch: integer(values["max-poll-batch"], "--max-poll-batch", 1),
+    maxPollBytes: integer(values["max-poll-bytes"], "--max-poll-bytes", 1),
+    writeTimeoutMs: integer(values["write-timeout-ms"], "--write-timeout-ms", 1),
+    requestTimeoutMs: integer(values["request-timeout-ms"], "--request-timeout-ms", 1),
+    maxConnections: integer(values["max-connections"], "--max-connections", 1),
+  };
+}
+
+function integer(
+  raw: string | undefined,
+  flag: string,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   if (raw === undefined) return undefined;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min || !/^\d+$/.test(raw)) {
-    throw badInput(`${flag}: expected an integer >= ${min}, found ${JSON.stringify(raw)}`);
+  if (!Number.isSafeInteger(value) || value < min || value > max || !/^\d+$/.test(raw)) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw badInput(`${flag}: expected an integer ${range}, found ${JSON.stringify(raw)}`);
   }
   return value;
 }

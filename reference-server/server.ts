@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { ServerContext } from "./context.js";
-import { discardRequest, HttpError, parseChannel, sendError } from "./http.js";
+import { asHttpError, discardRequest, HttpError, parseChannel, sendError } from "./http.js";
+import { answerClientError, httpServerOptions } from "./http-limits.js";
 import { handleDrop, handleHeartbeatTimeouts, trackPollSocket } from "./transports/admin.js";
 import { handleHealth, handleMetrics } from "./transports/health.js";
 import { handleLongPoll } from "./transports/long-poll.js";
@@ -22,7 +23,7 @@ export interface MountedServer {
 
 export function createReferenceHttpServer(ctx: ServerContext): MountedServer {
   const websocket = new WebSocketEndpoint(ctx);
-  const server = createServer((req, res) => {
+  const server = createServer(httpServerOptions(ctx.settings), (req, res) => {
     route(ctx, req, res).catch((error: unknown) => answerError(req, res, error));
   });
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -33,11 +34,8 @@ export function createReferenceHttpServer(ctx: ServerContext): MountedServer {
     }
     websocket.handleUpgrade(req, socket, head, url);
   });
-  // A client that sends garbage instead of HTTP gets a 400 from Node; never a crash.
-  server.on("clientError", (_error, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
-    else socket.destroy();
-  });
+  // Garbage instead of HTTP, or a request too slow to arrive: a JSON error, never a crash.
+  server.on("clientError", (error, socket) => answerClientError(error, socket, ctx.settings));
   return { server, websocket };
 }
 
@@ -117,10 +115,11 @@ function parseUrl(req: IncomingMessage): URL {
 }
 
 function answerError(req: IncomingMessage, res: ServerResponse, error: unknown): void {
-  if (error instanceof HttpError) {
-    sendError(res, error);
+  const known = asHttpError(error);
+  if (known) {
+    sendError(res, known);
     // The client may still be sending the body we refused; throw it away, don't store it.
-    if (error.status === 413) discardRequest(req);
+    if (known.status === 413) discardRequest(req);
     return;
   }
   process.stderr.write(`reference server: ${req.method} ${req.url}: ${String(error)}\n`);

@@ -3,6 +3,7 @@ import type { Gap } from "../../src/shared/protocol.js";
 import type { LiveConnection, ServerContext } from "../context.js";
 import { parseCursor, parseUser } from "../http.js";
 import type { Delivery, Membership, Subscriber } from "../hub.js";
+import { WriteDeadline } from "../write-guard.js";
 
 const PING_FRAME = Buffer.from(": ping\n\n");
 
@@ -23,6 +24,7 @@ export async function handleSse(
     parseCursor(typeof header === "string" ? header.trim() : null, "Last-Event-ID header") ??
     parseCursor(query.get("lastEventId"), "lastEventId");
   const user = parseUser(query.get("user"));
+  ctx.admission.admitSubscriber();
   ctx.touchPresence(channel, user);
 
   res.writeHead(200, {
@@ -41,13 +43,16 @@ export async function handleSse(
 class SseStream implements Subscriber, LiveConnection {
   private membership: Membership | null = null;
   private closed = false;
+  private readonly deadline: WriteDeadline;
 
   constructor(
     private readonly ctx: ServerContext,
     private readonly res: ServerResponse,
     private readonly channel: string,
     private readonly user: string | null,
-  ) {}
+  ) {
+    this.deadline = new WriteDeadline(res, ctx.settings.writeTimeoutMs, () => res.destroy());
+  }
 
   async open(since: number | null): Promise<void> {
     if (this.res.socket?.destroyed !== false) return;
@@ -58,13 +63,20 @@ class SseStream implements Subscriber, LiveConnection {
       if (this.closed) this.ctx.hub.leave(membership);
       else this.membership = membership;
     } catch (error) {
-      process.stderr.write(`sse on ${this.channel}: subscribe failed: ${String(error)}\n`);
+      // A stream closed meanwhile (client gone, shutdown) has nobody to tell.
+      if (!this.closed) {
+        process.stderr.write(`sse on ${this.channel}: subscribe failed: ${String(error)}\n`);
+      }
       this.res.destroy();
     }
   }
 
   deliver(delivery: Delivery): void {
     if (this.write(delivery.sseFrame)) this.ctx.metrics.messagesOut.sse++;
+  }
+
+  backlog(): Promise<void> | null {
+    return this.closed ? null : this.deadline.drained();
   }
 
   gap(gap: Gap): void {
@@ -94,12 +106,14 @@ class SseStream implements Subscriber, LiveConnection {
       return false;
     }
     this.res.write(frame);
+    this.deadline.afterWrite();
     this.ctx.metrics.bytesOut.sse += frame.length;
     return true;
   }
 
   private onClose(): void {
     this.closed = true;
+    this.deadline.clear();
     if (this.membership) this.ctx.hub.leave(this.membership);
     this.ctx.connections.sse.delete(this);
   }

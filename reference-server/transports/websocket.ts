@@ -1,10 +1,11 @@
-import type { IncomingMessage } from "node:http";
+import { type IncomingMessage, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import type { Gap } from "../../src/shared/protocol.js";
 import type { LiveConnection, ServerContext } from "../context.js";
-import { HttpError, parseChannel, parseCursor, parseUser } from "../http.js";
+import { checkJsonDepth, HttpError, parseChannel, parseCursor, parseUser } from "../http.js";
 import type { Delivery, Membership, Subscriber } from "../hub.js";
+import { WriteDeadline } from "../write-guard.js";
 
 /** Heartbeats a client may leave unanswered before it is dropped (design.md). */
 const MAX_MISSED_HEARTBEATS = 3;
@@ -17,10 +18,12 @@ const CLOSE_GRACE_MS = 1000;
 const CLOSE_GOING_AWAY = 1001;
 const CLOSE_UNSUPPORTED_DATA = 1003;
 const CLOSE_POLICY_VIOLATION = 1008;
+const CLOSE_TOO_BIG = 1009;
 
 const CLOSE_REASONS: Record<number, string> = {
   [CLOSE_UNSUPPORTED_DATA]: "unsupported data",
   [CLOSE_POLICY_VIOLATION]: "policy violation",
+  [CLOSE_TOO_BIG]: "message too big",
   1011: "internal error",
 };
 
@@ -51,12 +54,14 @@ export class WebSocketEndpoint {
       channel = parseChannel(url.pathname.slice(WEBSOCKET_PREFIX.length), "URL path");
       since = parseCursor(url.searchParams.get("since"), "since");
       user = parseUser(url.searchParams.get("user"));
+      // Refused before the upgrade, while a plain HTTP answer can still say why.
+      this.ctx.admission.admitSubscriber();
     } catch (error) {
       refuseUpgrade(socket, error instanceof HttpError ? error : new HttpError(400, String(error)));
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new WsSession(this.ctx, ws, channel, user);
+      const session = new WsSession(this.ctx, ws, socket, channel, user);
       void session.open(since);
     });
   }
@@ -69,11 +74,16 @@ export class WebSocketEndpoint {
 /** Answers an upgrade request with a plain HTTP error, as the JSON error contract asks. */
 export function refuseUpgrade(socket: Duplex, error: HttpError): void {
   const body = JSON.stringify({ error: error.message });
-  const reason = error.status === 404 ? "Not Found" : "Bad Request";
+  const reason = STATUS_CODES[error.status] ?? "Error";
+  let headers = "";
+  for (const [name, value] of Object.entries(error.headers)) {
+    if (name !== "connection") headers += `${name}: ${value}\r\n`;
+  }
   socket.end(
     `HTTP/1.1 ${error.status} ${reason}\r\n` +
       "content-type: application/json; charset=utf-8\r\n" +
       `content-length: ${Buffer.byteLength(body)}\r\n` +
+      headers +
       "connection: close\r\n\r\n" +
       body,
   );
@@ -83,13 +93,17 @@ class WsSession implements Subscriber, LiveConnection {
   private membership: Membership | null = null;
   private missedHeartbeats = 0;
   private closed = false;
+  /** Timed on the raw socket: ws writes straight to it and has no 'drain' of its own. */
+  private readonly deadline: WriteDeadline;
 
   constructor(
     private readonly ctx: ServerContext,
     private readonly ws: WebSocket,
+    socket: Duplex,
     private readonly channel: string,
     private readonly user: string | null,
   ) {
+    this.deadline = new WriteDeadline(socket, ctx.settings.writeTimeoutMs, () => ws.terminate());
     ws.on("message", (data, isBinary) => this.onFrame(data, isBinary));
     ws.on("pong", () => {
       this.missedHeartbeats = 0;
@@ -117,6 +131,10 @@ class WsSession implements Subscriber, LiveConnection {
 
   gap(gap: Gap): void {
     this.send(Buffer.from(`{"type":"gap","from":${gap.from},"to":${gap.to}}`));
+  }
+
+  backlog(): Promise<void> | null {
+    return this.closed ? null : this.deadline.drained();
   }
 
   heartbeat(): void {
@@ -149,6 +167,7 @@ class WsSession implements Subscriber, LiveConnection {
       return false;
     }
     this.ws.send(frame, { binary: false });
+    this.deadline.afterWrite();
     this.ctx.metrics.bytesOut.websocket += frame.length;
     return true;
   }
@@ -160,9 +179,17 @@ class WsSession implements Subscriber, LiveConnection {
       this.fail(CLOSE_UNSUPPORTED_DATA, "binary frames are not supported; send JSON text frames");
       return;
     }
+    const bytes = asBuffer(data);
     let frame: unknown;
     try {
-      frame = JSON.parse(data.toString());
+      checkJsonDepth(bytes, this.ctx.settings.maxBodyDepth, "frames");
+    } catch (error) {
+      // Nesting is a size, as far as what the server will store goes.
+      this.fail(CLOSE_TOO_BIG, (error as Error).message);
+      return;
+    }
+    try {
+      frame = JSON.parse(bytes.toString());
     } catch (error) {
       this.fail(CLOSE_UNSUPPORTED_DATA, `frames must be JSON: ${(error as Error).message}`);
       return;
@@ -208,8 +235,9 @@ class WsSession implements Subscriber, LiveConnection {
         this.send(Buffer.from(JSON.stringify({ type: "ack", ref, id: message.id })));
       },
       (error: unknown) => {
+        const reason = error instanceof Error ? error.message : String(error);
         this.send(
-          Buffer.from(JSON.stringify({ type: "error", error: `publish failed: ${String(error)}` })),
+          Buffer.from(JSON.stringify({ type: "error", ref, error: `publish failed: ${reason}` })),
         );
       },
     );
@@ -225,7 +253,15 @@ class WsSession implements Subscriber, LiveConnection {
 
   private onClose(): void {
     this.closed = true;
+    this.deadline.clear();
     if (this.membership) this.ctx.hub.leave(this.membership);
     this.ctx.connections.websocket.delete(this);
   }
+}
+
+/** ws hands text frames over as one Buffer; fragments and ArrayBuffers are joined or wrapped. */
+function asBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
 }
