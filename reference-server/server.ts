@@ -122,6 +122,8 @@ function answerError(req: IncomingMessage, res: ServerResponse, error: unknown):
     if (known.status === 413) discardRequest(req);
     return;
   }
+  // The client went away or was cut off mid-request: nobody to answer, nothing to report.
+  if (req.destroyed && !res.headersSent) return;
   process.stderr.write(`reference server: ${req.method} ${req.url}: ${String(error)}\n`);
   sendError(
     res,
