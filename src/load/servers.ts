@@ -86,6 +86,7 @@ export async function startServers(
         "--admin",
       ];
       if (server.broker === "redis" && redisUrl) args.push("--redis-url", redisUrl);
+      args.push(...serverLimitArgs(server));
       const name = `server instance ${i}`;
       const { handle, url } = await spawnInstance(name, args, log);
       return { name, args, url, handle, paused: false };
@@ -308,4 +309,25 @@ export async function heartbeatTimeouts(urls: string[]): Promise<number[]> {
 function metricValue(text: string, name: string): number | null {
   const match = text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, "m"));
   return match ? Number(match[1]) : null;
+}
+
+/** The resource-limit flags of reference-server/main.ts for a scenario's server section. */
+export function serverLimitArgs(server: Scenario["server"]): string[] {
+  const args = [
+    "--max-body-depth",
+    String(server.maxBodyDepth),
+    "--max-poll-batch",
+    String(server.maxPollBatch),
+    "--max-poll-bytes",
+    String(server.maxPollBytes),
+    "--write-timeout-ms",
+    String(Math.ceil(server.writeTimeoutMs)),
+    "--request-timeout-ms",
+    String(Math.ceil(server.requestTimeoutMs)),
+  ];
+  if (server.maxConnections !== null) args.push("--max-connections", String(server.maxConnections));
+  if (server.broker === "redis") {
+    args.push("--redis-command-timeout-ms", String(Math.ceil(server.redisCommandTimeoutMs)));
+  }
+  return args;
 }
