@@ -1,6 +1,12 @@
-import { type ServerOptions, type ServerResponse, STATUS_CODES } from "node:http";
+import {
+  type IncomingMessage,
+  type ServerOptions,
+  type ServerResponse,
+  STATUS_CODES,
+} from "node:http";
 import type { Duplex } from "node:stream";
 import type { ServerSettings } from "./context.js";
+import { HttpError, sendError } from "./http.js";
 
 /** Idle time of a keep-alive connection between requests (Node's own default, stated). */
 const KEEP_ALIVE_TIMEOUT_MS = 5000;
@@ -43,6 +49,18 @@ export function answerClientError(error: Error, socket: Duplex, settings: Server
       `content-length: ${Buffer.byteLength(body)}\r\n` +
       "connection: close\r\n\r\n" +
       body,
+  );
+}
+
+/**
+ * `checkExpectation`: an `Expect` header other than 100-continue gets 417 in
+ * the JSON error shape (Node's own answer has no body).
+ */
+export function refuseExpectation(req: IncomingMessage, res: ServerResponse): void {
+  const expect = JSON.stringify(String(req.headers.expect).slice(0, 100));
+  sendError(
+    res,
+    new HttpError(417, `unsupported Expect header ${expect}`, { connection: "close" }),
   );
 }
 

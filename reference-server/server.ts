@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from "node:stream";
 import type { ServerContext } from "./context.js";
 import { asHttpError, discardRequest, HttpError, parseChannel, sendError } from "./http.js";
-import { answerClientError, httpServerOptions } from "./http-limits.js";
+import { answerClientError, httpServerOptions, refuseExpectation } from "./http-limits.js";
 import { handleDrop, handleHeartbeatTimeouts, trackPollSocket } from "./transports/admin.js";
 import { handleHealth, handleMetrics } from "./transports/health.js";
 import { handleLongPoll } from "./transports/long-poll.js";
@@ -36,6 +36,7 @@ export function createReferenceHttpServer(ctx: ServerContext): MountedServer {
   });
   // Garbage instead of HTTP, or a request too slow to arrive: a JSON error, never a crash.
   server.on("clientError", (error, socket) => answerClientError(error, socket, ctx.settings));
+  server.on("checkExpectation", refuseExpectation);
   return { server, websocket };
 }
 

@@ -44,6 +44,18 @@ export class WebSocketEndpoint {
       perMessageDeflate: false,
       clientTracking: false,
     });
+    // A broken handshake (method, Upgrade, key, version, subprotocols) gets the
+    // JSON error shape too, instead of ws's own plain-text answer.
+    this.wss.on("wsClientError", (error: Error, socket: Duplex) => {
+      const status = error.message === "Invalid HTTP method" ? 405 : 400;
+      const headers: Record<string, string> = error.message.includes("Sec-WebSocket-Version")
+        ? { "sec-websocket-version": "13, 8" }
+        : {};
+      refuseUpgrade(
+        socket,
+        new HttpError(status, `WebSocket handshake: ${error.message}`, headers),
+      );
+    });
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
