@@ -24,8 +24,6 @@ const SEED = Number(process.env.RTBENCH_FUZZ_SEED ?? 14);
 const MAX_BODY_BYTES = 65_536;
 const CONCURRENCY = 16;
 
-type Category = "http" | "json" | "websocket";
-
 interface CategoryReport {
   inputs: number;
   outcomes: Record<string, number>;

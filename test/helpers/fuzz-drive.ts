@@ -7,7 +7,7 @@
 import { type Agent, request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import WebSocket from "ws";
-import type { HttpInput, PublishInput, WsInput } from "./fuzz-inputs.js";
+import { HEALTHY_CHANNEL, type HttpInput, type PublishInput, type WsInput } from "./fuzz-inputs.js";
 
 /** How long one input may take before its connection counts as hanging. */
 const INPUT_LIMIT_MS = 3000;
@@ -110,7 +110,7 @@ export function sendHttp(url: string, input: HttpInput): Promise<Outcome> {
     socket.on("data", (chunk: string) => {
       text += chunk;
       // An SSE stream that opened is a valid answer; there is no end to wait for.
-      if (/^HTTP\/1\.1 200[^]*event-stream[^]*\r\n\r\n/.test(text)) finish(false);
+      if (/^HTTP\/1\.1 200[\s\S]*event-stream[\s\S]*\r\n\r\n/.test(text)) finish(false);
     });
     socket.on("close", () => finish(false));
     socket.on("error", () => {});
@@ -146,7 +146,7 @@ export function sendPublish(url: string, input: PublishInput, agent: Agent): Pro
           const message = JSON.parse(body) as { id: number; channel: string };
           resolve({
             label: "http 201",
-            storedIds: message.channel === "fuzz-healthy" ? [message.id] : [],
+            storedIds: message.channel === HEALTHY_CHANNEL ? [message.id] : [],
           });
         });
       },
@@ -210,7 +210,8 @@ export function sendWebSocket(url: string, input: WsInput): Promise<Outcome> {
         return;
       }
       if (frame.type === "ack" && typeof frame.id === "number") storedIds.push(frame.id);
-      settleSoon();
+      // Live messages from other inputs on the same channel are not replies to this session.
+      if (frame.type !== "message") settleSoon();
     });
     ws.on("close", (code) => {
       const finding = ACCEPTABLE_CLOSE_CODES.has(code) ? undefined : `closed with ${code}`;
