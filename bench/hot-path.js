@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Loop benchmark of the reference server's request hot paths: publishes/s
-// (parse, validate, store, answer) and short-poll answers/s, against one
-// server process (memory broker) on loopback, with keep-alive connections.
+// Loop benchmark of the reference server's request hot paths: publishes
+// (parse, validate, store, answer) and short-poll answers, against one server
+// process (memory broker) on loopback, with keep-alive connections. Reports
+// requests/s and the server's own CPU time per request (from /metrics), which
+// a machine shared with other work disturbs far less than the rate.
 //
 //   node bench/hot-path.js [--entry path/to/dist/reference-server/main.js]
 //
@@ -48,6 +50,11 @@ function send(method, path, body) {
   });
 }
 
+async function serverCpuSeconds() {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return Number(text.match(/^process_cpu_seconds_total (\S+)$/m)?.[1]);
+}
+
 /** Runs `make()` requests from `concurrency` loops for `seconds`; returns requests/s. */
 async function loop(name, make) {
   let done = 0;
@@ -60,9 +67,13 @@ async function loop(name, make) {
     }
   };
   const started = performance.now();
+  const cpuBefore = await serverCpuSeconds();
   await Promise.all(Array.from({ length: concurrency }, worker));
   const perSec = Math.round(done / ((performance.now() - started) / 1000));
-  process.stdout.write(`${name.padEnd(36)} ${String(perSec).padStart(7)} /s  (${done} requests)\n`);
+  const cpuUs = (((await serverCpuSeconds()) - cpuBefore) * 1e6) / done;
+  process.stdout.write(
+    `${name.padEnd(36)} ${String(perSec).padStart(7)} /s  ${cpuUs.toFixed(1).padStart(7)} µs server CPU per request  (${done} requests)\n`,
+  );
   return perSec;
 }
 

@@ -11,12 +11,13 @@ function historyWith(lastId: number, skipped: number[] = []): ChannelHistory {
     const id = history.nextId();
     if (skipped.includes(id)) continue;
     // Ten characters of JSON each, so byte caps are easy to count.
-    history.append({ id, ts: Date.now(), json: `{"id":${String(id).padStart(3, "0")}}` });
+    const message = { id, channel: "c", ts: Date.now(), body: null };
+    history.append(message, `{"id":${String(id).padStart(3, "0")}}`);
   }
   return history;
 }
 
-const ids = (page: HistoryPage) => page.messages.map((m) => m.id);
+const ids = (page: HistoryPage) => page.messages.map((message) => message.id);
 
 describe("memory broker history", () => {
   it("reads after a cursor by id, contiguous history", () => {
@@ -24,8 +25,8 @@ describe("memory broker history", () => {
     expect(ids(history.read(4, 100, Infinity))).toEqual([5, 6, 7, 8, 9, 10]);
     expect(history.read(4, 100, Infinity).gap).toBeUndefined();
     expect(ids(history.read(4, 2, Infinity))).toEqual([5, 6]);
-    expect(history.read(10, 100, Infinity)).toEqual({ messages: [] });
-    expect(history.read(4, 1, Infinity).messages[0]?.json).toBe('{"id":005}');
+    expect(history.read(10, 100, Infinity)).toEqual({ messages: [], jsons: [] });
+    expect(history.read(4, 1, Infinity).jsons).toEqual(['{"id":005}']);
   });
 
   // A hole (an id taken but never stored) must neither shift reads nor vanish silently.
@@ -47,7 +48,11 @@ describe("memory broker history", () => {
     const history = historyWith(6, [1, 2, 6]);
     expect(history.read(0, 100, Infinity)).toMatchObject({ gap: { from: 1, to: 2 } });
     expect(ids(history.read(0, 100, Infinity))).toEqual([3, 4, 5]);
-    expect(history.read(5, 100, Infinity)).toEqual({ messages: [], gap: { from: 6, to: 6 } });
+    expect(history.read(5, 100, Infinity)).toEqual({
+      messages: [],
+      jsons: [],
+      gap: { from: 6, to: 6 },
+    });
   });
 
   it("pruned history and holes together give one gap per read, in order", () => {

@@ -1,17 +1,10 @@
-import type { Gap } from "../../src/shared/protocol.js";
+import type { Gap, Message } from "../../src/shared/protocol.js";
 import type { HistoryLimits } from "./types.js";
 
-/** A message as history keeps it: its JSON text, plus the two fields reads look at. */
-export interface StoredMessage {
-  readonly id: number;
-  /** Server receive time, epoch ms (for the age limit). */
-  readonly ts: number;
-  /** JSON.stringify of the message, as fanned out. */
-  readonly json: string;
-}
-
 export interface HistoryPage {
-  messages: StoredMessage[];
+  messages: Message[];
+  /** `messages` as JSON text, index by index. */
+  jsons: string[];
   gap?: Gap;
 }
 
@@ -24,23 +17,26 @@ export interface HistoryPage {
  * it: a read finds its start by id, never by offset, and a hole it cannot
  * explain is reported as a gap like pruned history, never skipped silently.
  *
- * Messages are kept as JSON text, as Redis keeps them: answers and catch-up
- * send that text as it is, without serialising the message again.
+ * Each message is kept with its JSON text (twice the memory of either), so
+ * answers and catch-up send that text as it is: a read neither parses nor
+ * serialises.
  */
 export class ChannelHistory {
   /** The last id assigned (0 before the first). */
   lastId = 0;
-  /** Retained messages live in `messages[head..]`; the prefix is dropped lazily. */
-  private messages: StoredMessage[] = [];
+  /** Retained messages live in `messages[head..]` (and `jsons[head..]`); the prefix is dropped lazily. */
+  private messages: Message[] = [];
+  private jsons: string[] = [];
   private head = 0;
 
   nextId(): number {
     return ++this.lastId;
   }
 
-  /** Appends a message whose id came from nextId(). */
-  append(message: StoredMessage): void {
+  /** Appends a message whose id came from nextId(), with its JSON.stringify text. */
+  append(message: Message, json: string): void {
     this.messages.push(message);
+    this.jsons.push(json);
   }
 
   /** Drops messages beyond the count and age limits. */
@@ -50,45 +46,43 @@ export class ChannelHistory {
     const oldestAllowedMs = nowMs - limits.maxAgeMs;
     while (
       this.head < this.messages.length &&
-      (this.messages[this.head] as StoredMessage).ts < oldestAllowedMs
+      (this.messages[this.head] as Message).ts < oldestAllowedMs
     ) {
       this.head++;
     }
     // Compact once the dead prefix outweighs the live part, so shifting stays amortised O(1).
     if (this.head > 1024 && this.head * 2 > this.messages.length) {
       this.messages = this.messages.slice(this.head);
+      this.jsons = this.jsons.slice(this.head);
       this.head = 0;
     }
   }
 
   /**
    * Messages with id > `since`, oldest first: at most `limit` of them and
-   * about `maxBytes` of JSON (UTF-16 units; the first always fits). The page stops before a
-   * hole, so that the next read, from the page's last id, reports the hole
-   * as its gap. `gap` covers the ids after `since` that were assigned but are
-   * not retained.
+   * about `maxBytes` of JSON (UTF-16 units; the first always fits). The page
+   * stops before a hole, so that the next read, from the page's last id,
+   * reports the hole as its gap. `gap` covers the ids after `since` that were
+   * assigned but are not retained.
    */
   read(since: number, limit: number, maxBytes: number): HistoryPage {
     const start = this.indexAfter(since);
-    const nextId = start < this.messages.length ? (this.messages[start] as StoredMessage).id : null;
-    const firstMissing = since + 1;
-    const missingTo = (nextId ?? this.lastId + 1) - 1;
+    const end = this.messages.length;
+    const nextId = start < end ? (this.messages[start] as Message).id : this.lastId + 1;
     const gap =
-      since < this.lastId && missingTo >= firstMissing
-        ? { from: firstMissing, to: missingTo }
-        : undefined;
-    const messages: StoredMessage[] = [];
+      since < this.lastId && nextId > since + 1 ? { from: since + 1, to: nextId - 1 } : undefined;
+    let stop = start;
     let bytes = 0;
-    let expectedId = nextId ?? 0;
-    for (let i = start; i < this.messages.length && messages.length < limit; i++) {
-      const message = this.messages[i] as StoredMessage;
-      if (message.id !== expectedId) break;
-      if (messages.length > 0 && bytes + message.json.length > maxBytes) break;
-      messages.push(message);
-      bytes += message.json.length;
-      expectedId++;
+    while (stop < end && stop - start < limit) {
+      if ((this.messages[stop] as Message).id !== nextId + (stop - start)) break;
+      const size = (this.jsons[stop] as string).length;
+      if (stop > start && bytes + size > maxBytes) break;
+      bytes += size;
+      stop++;
     }
-    return gap ? { messages, gap } : { messages };
+    const messages = this.messages.slice(start, stop);
+    const jsons = this.jsons.slice(start, stop);
+    return gap ? { messages, jsons, gap } : { messages, jsons };
   }
 
   /** Index of the first retained message with id > `since` (the length when none). */
@@ -97,7 +91,7 @@ export class ChannelHistory {
     let high = this.messages.length;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if ((this.messages[middle] as StoredMessage).id <= since) low = middle + 1;
+      if ((this.messages[middle] as Message).id <= since) low = middle + 1;
       else high = middle;
     }
     return low;

@@ -13,8 +13,8 @@ import type {
 const DEFAULT_READ_LIMIT = 1000;
 
 /**
- * The single-instance broker: a counter per channel, a bounded history of
- * message JSON, and listeners called synchronously in publish order.
+ * The single-instance broker: a counter per channel, a bounded history, and
+ * listeners called synchronously in publish order.
  */
 export function createMemoryBroker(limits: HistoryLimits): Broker {
   return new MemoryBroker(limits);
@@ -50,7 +50,7 @@ class MemoryBroker implements Broker {
     const message: Message = { id, channel, ts, body: body === undefined ? null : body };
     // Equal to JSON.stringify(message), without serialising the body twice.
     const json = `{"id":${id},"channel":${state.nameJson},"ts":${JSON.stringify(ts)},"body":${bodyJson}}`;
-    state.history.append({ id, ts, json });
+    state.history.append(message, json);
     state.history.prune(this.limits, ts);
     for (const listener of state.listeners) {
       try {
@@ -72,12 +72,9 @@ class MemoryBroker implements Broker {
     const state = this.channels.get(channel);
     if (!state) return { messages: [], jsons: [], lastId: 0 };
     state.history.prune(this.limits, nowEpochMs());
-    const page = state.history.read(since, Math.max(0, limit), maxBytes);
-    const jsons = page.messages.map((stored) => stored.json);
-    // Parsing is cheaper than the serialising it saves: answers send `jsons` as they are.
-    const messages = jsons.map((json) => JSON.parse(json) as Message);
+    const { messages, jsons, gap } = state.history.read(since, Math.max(0, limit), maxBytes);
     const lastId = state.history.lastId;
-    return page.gap ? { messages, jsons, gap: page.gap, lastId } : { messages, jsons, lastId };
+    return gap ? { messages, jsons, gap, lastId } : { messages, jsons, lastId };
   }
 
   async subscribe(channel: string, listener: MessageListener): Promise<Unsubscribe> {
