@@ -6,6 +6,7 @@
 //   npm run bench                 fanout.yaml (5,000 subscribers per protocol)
 //   npm run bench -- storm        reconnect-storm.yaml and its no-resume twin
 //   npm run bench -- sweep        largest healthy client count per protocol
+//   npm run bench -- fuzz         the fuzz suite with 5,000 inputs per category and broker
 //   npm run bench -- all          all of the above
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -80,5 +81,33 @@ if (what === "sweep" || what === "all") {
   }
   writeFileSync(join(outDir, "sweep.json"), `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(`\n## sweep\n\n${JSON.stringify(summary, null, 2)}\n`);
+}
+if (what === "fuzz" || what === "all") {
+  // The npm test fuzz suite, scaled up; it writes one summary per broker here.
+  const inputs = process.env.RTBENCH_FUZZ_INPUTS ?? "5000";
+  const seed = process.env.RTBENCH_FUZZ_SEED ?? String(Date.now() % 1_000_000);
+  process.stderr.write(`bench: fuzz: ${inputs} inputs per category, seed ${seed}\n`);
+  const child = spawnSync(
+    process.execPath,
+    [join(root, "node_modules", "vitest", "vitest.mjs"), "run", "test/fuzz.test.ts"],
+    {
+      cwd: root,
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        RTBENCH_FUZZ_INPUTS: inputs,
+        RTBENCH_FUZZ_SEED: seed,
+        RTBENCH_FUZZ_REPORT: outDir,
+      },
+      timeout: 30 * 60_000,
+    },
+  );
+  writeFileSync(join(outDir, "fuzz.txt"), `${child.stdout}\n${child.stderr}`);
+  for (const file of readdirSync(outDir).filter((f) => /^fuzz-.*\.json$/.test(f))) {
+    process.stdout.write(
+      `\n## ${file} (vitest exit ${child.status})\n\n${readFileSync(join(outDir, file), "utf8")}`,
+    );
+  }
+  if (child.status !== 0) process.exitCode = 1;
 }
 process.stderr.write(`bench: results in ${outDir}\n`);

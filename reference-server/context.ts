@@ -1,10 +1,12 @@
 import type { Socket } from "node:net";
+import type { Admission } from "./admission.js";
 import type { Broker, HistoryLimits } from "./broker/types.js";
 import type { Hub } from "./hub.js";
+import type { ServerLimits } from "./limits.js";
 import type { ServerMetrics } from "./metrics.js";
 
 /** Settings every transport reads, resolved from ReferenceServerOptions. */
-export interface ServerSettings {
+export interface ServerSettings extends ServerLimits {
   instanceId: string;
   heartbeatIntervalMs: number;
   presenceTtlMs: number;
@@ -40,6 +42,8 @@ export interface ServerContext {
   readonly hub: Hub;
   readonly metrics: ServerMetrics;
   readonly settings: ServerSettings;
+  /** Counts open connections; refuses new subscribers beyond `settings.maxConnections`. */
+  readonly admission: Admission;
   /**
    * Open connections by transport name (every mounted transport has a set);
    * short polls count their in-flight requests. Heartbeats, shutdown and

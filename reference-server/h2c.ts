@@ -17,21 +17,28 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n");
  * bytes are read in paused mode and put back with unshift(): both servers
  * read what is buffered before they consume the socket.
  */
-export function serveH2cOnSamePort(http1: Server, h2: Http2Server): void {
+export function serveH2cOnSamePort(
+  http1: Server,
+  h2: Http2Server,
+  /** A connection that sends nothing this long is closed: no server has taken it yet to time it. */
+  firstBytesTimeoutMs: number,
+): void {
   const takeHttp1 = http1.listeners("connection") as ((socket: Socket) => void)[];
   http1.removeAllListeners("connection");
   http1.on("connection", (socket: Socket) => {
-    sniff(socket, (isH2) => {
+    sniff(socket, firstBytesTimeoutMs, (isH2) => {
       if (isH2) h2.emit("connection", socket);
       else for (const listener of takeHttp1) listener.call(http1, socket);
     });
   });
 }
 
-function sniff(socket: Socket, decide: (isH2: boolean) => void): void {
+function sniff(socket: Socket, timeoutMs: number, decide: (isH2: boolean) => void): void {
   // A reset before the first bytes: nobody else listens yet, and an unheard error would crash.
   const onError = () => socket.destroy();
   socket.on("error", onError);
+  const silent = setTimeout(() => socket.destroy(), timeoutMs);
+  socket.once("close", () => clearTimeout(silent));
   const onReadable = () => {
     const head = socket.read() as Buffer | null;
     if (head === null) return;
@@ -39,6 +46,7 @@ function sniff(socket: Socket, decide: (isH2: boolean) => void): void {
     // Wait for more only while what came could still become the preface
     // (HTTP/1.1 methods differ from "PRI " by the second byte at the latest).
     if (head.length < PREFACE.length && PREFACE.subarray(0, head.length).equals(head)) return;
+    clearTimeout(silent);
     socket.off("readable", onReadable);
     socket.off("error", onError);
     decide(head.subarray(0, PREFACE.length).equals(PREFACE));

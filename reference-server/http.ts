@@ -1,6 +1,8 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { CHANNEL_PATTERN } from "../src/shared/protocol.js";
+import { BrokerUnavailableError } from "./broker/types.js";
+import { findExcessNesting } from "./json-depth.js";
 
 /** An error answered as `{"error": message}` with `status`; thrown by parsers, caught by the router. */
 export class HttpError extends Error {
@@ -21,7 +23,17 @@ export function sendJson(
   value: unknown,
   headers: Record<string, string> = {},
 ): number {
-  const body = Buffer.from(JSON.stringify(value));
+  return sendJsonText(res, status, JSON.stringify(value), headers);
+}
+
+/** Writes JSON text built by the caller and returns the body's size in bytes. */
+export function sendJsonText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  headers: Record<string, string> = {},
+): number {
+  const body = Buffer.from(text);
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": body.length,
@@ -30,6 +42,19 @@ export function sendJson(
   });
   res.end(body);
   return body.length;
+}
+
+/**
+ * The HTTP answer for an error thrown by a handler, when it has one: an
+ * HttpError as it is, a broker that cannot serve now as 503 with its reason.
+ * Null for anything else (an internal error).
+ */
+export function asHttpError(error: unknown): HttpError | null {
+  if (error instanceof HttpError) return error;
+  if (error instanceof BrokerUnavailableError) {
+    return new HttpError(503, `broker unavailable: ${error.message}`, { "retry-after": "1" });
+  }
+  return null;
 }
 
 export function sendError(res: ServerResponse, error: HttpError): void {
@@ -83,8 +108,13 @@ export function parseUser(raw: string | null): string | null {
 /**
  * Reads a JSON request body of at most `maxBytes`. Over the limit it stops
  * collecting at once (413) instead of buffering whatever the client sends.
+ * A body nested deeper than `maxDepth` is refused (400) before it is parsed.
  */
-export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+export function readJsonBody(
+  req: IncomingMessage,
+  maxBytes: number,
+  maxDepth: number,
+): Promise<unknown> {
   const tooLarge = () =>
     new HttpError(413, `request body must be at most ${maxBytes} bytes`, { connection: "close" });
   const declared = Number(req.headers["content-length"]);
@@ -105,11 +135,10 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<un
     };
     const onEnd = () => {
       cleanup();
-      const text = Buffer.concat(chunks, receivedBytes).toString("utf8");
       try {
-        resolve(JSON.parse(text));
+        resolve(parseJson(Buffer.concat(chunks, receivedBytes), maxDepth, "request body"));
       } catch (error) {
-        reject(new HttpError(400, `request body must be JSON: ${(error as Error).message}`));
+        reject(error);
       }
     };
     const onError = (error: Error) => {
@@ -128,6 +157,29 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<un
 }
 
 /**
+ * Parses JSON text that must nest at most `maxDepth` levels; throws an
+ * HttpError (400) naming `what` otherwise.
+ */
+export function parseJson(bytes: Buffer, maxDepth: number, what: string): unknown {
+  checkJsonDepth(bytes, maxDepth, what);
+  try {
+    return JSON.parse(bytes.toString("utf8"));
+  } catch (error) {
+    throw new HttpError(400, `${what} must be JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Throws an HttpError (400) when `bytes` nest deeper than `maxDepth`. */
+export function checkJsonDepth(bytes: Buffer, maxDepth: number, what: string): void {
+  const at = findExcessNesting(bytes, maxDepth);
+  if (at === -1) return;
+  throw new HttpError(
+    400,
+    `${what} must nest at most ${maxDepth} levels of arrays and objects, found deeper nesting at byte ${at}`,
+  );
+}
+
+/**
  * After answering early (413), throw away the rest of the request so the
  * client can read the answer before the socket closes; a client that keeps
  * sending past `graceMs` is cut off.
@@ -143,11 +195,16 @@ export function discardRequest(req: IncomingMessage, graceMs = 2000): void {
 /** Answers an upgrade request with a plain HTTP error, as the JSON error contract asks. */
 export function refuseUpgrade(socket: Duplex, error: HttpError): void {
   const body = JSON.stringify({ error: error.message });
-  const reason = error.status === 404 ? "Not Found" : "Bad Request";
+  const reason = STATUS_CODES[error.status] ?? "Error";
+  let headers = "";
+  for (const [name, value] of Object.entries(error.headers)) {
+    if (name !== "connection") headers += `${name}: ${value}\r\n`;
+  }
   socket.end(
     `HTTP/1.1 ${error.status} ${reason}\r\n` +
       "content-type: application/json; charset=utf-8\r\n" +
       `content-length: ${Buffer.byteLength(body)}\r\n` +
+      headers +
       "connection: close\r\n\r\n" +
       body,
   );

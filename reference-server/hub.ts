@@ -3,6 +3,10 @@ import type { Broker, Unsubscribe } from "./broker/types.js";
 
 /** Messages read from history per broker call while a subscriber catches up. */
 const CATCH_UP_PAGE = 1000;
+/** JSON bytes read from history per broker call while a subscriber catches up, about. */
+const CATCH_UP_PAGE_BYTES = 256 * 1024;
+/** Live deliveries a catching-up subscriber may hold, in JSON bytes; beyond, history serves them. */
+const DEFAULT_MAX_PENDING_BYTES = 8 * 1024 * 1024;
 
 /**
  * One live message on its way to this instance's subscribers. Each wire form is
@@ -40,6 +44,12 @@ export class Delivery {
 export interface Subscriber {
   deliver(delivery: Delivery): void;
   gap(gap: Gap): void;
+  /**
+   * Null while the subscriber's socket takes more; otherwise a promise that
+   * settles once it drained or closed. History replay waits on it, so a
+   * subscriber catching up holds about one socket buffer, not the history.
+   */
+  backlog?(): Promise<void> | null;
 }
 
 /**
@@ -51,16 +61,30 @@ export class Membership {
   lastSentId = 0;
   /** Live deliveries held while history is being sent; null once live. */
   pending: Delivery[] | null = [];
+  private pendingBytes = 0;
+  /**
+   * Set when `pending` outgrew its limit and was emptied: the deliveries it
+   * held are in history, so catching up reads on instead of relying on them.
+   */
+  overflowed = false;
   active = true;
 
   constructor(
     readonly channel: string,
     readonly subscriber: Subscriber,
+    private readonly maxPendingBytes = DEFAULT_MAX_PENDING_BYTES,
   ) {}
 
   offer(delivery: Delivery): void {
     if (!this.active) return;
     if (this.pending) {
+      this.pendingBytes += delivery.json.length;
+      if (this.pendingBytes > this.maxPendingBytes) {
+        this.pending = [];
+        this.pendingBytes = 0;
+        this.overflowed = true;
+        return;
+      }
       this.pending.push(delivery);
       return;
     }
@@ -80,6 +104,8 @@ class ChannelFeed {
 export interface HubOptions {
   /** Test-only: hold every live delivery this long (one timer per message, not per subscriber). */
   deliveryDelayMs: number;
+  /** Live deliveries one catching-up subscriber may hold, in JSON bytes. */
+  maxPendingBytes?: number;
 }
 
 /**
@@ -103,7 +129,7 @@ export class Hub {
    * either in the read or in the pending buffer (or both; ids dedupe).
    */
   async join(channel: string, subscriber: Subscriber, since: number | null): Promise<Membership> {
-    const membership = new Membership(channel, subscriber);
+    const membership = new Membership(channel, subscriber, this.options.maxPendingBytes);
     const feed = this.feed(channel);
     feed.members.add(membership);
     try {
@@ -134,21 +160,37 @@ export class Hub {
     return this.feeds.size;
   }
 
+  /**
+   * Replays history after `since`, a page at a time, waiting for the
+   * subscriber's socket to drain between messages. Done when a read that
+   * started after the pending buffer last overflowed reached the channel's
+   * last id: everything newer is in the pending buffer.
+   */
   private async catchUp(membership: Membership, since: number): Promise<void> {
+    const { subscriber } = membership;
     let cursor = since;
     for (;;) {
-      const read = await this.broker.read(membership.channel, cursor, CATCH_UP_PAGE);
+      membership.overflowed = false;
+      const read = await this.broker.read(
+        membership.channel,
+        cursor,
+        CATCH_UP_PAGE,
+        CATCH_UP_PAGE_BYTES,
+      );
       if (!membership.active) return;
-      if (read.gap) membership.subscriber.gap(read.gap);
-      for (const message of read.messages) {
+      if (read.gap) subscriber.gap(read.gap);
+      for (const [index, message] of read.messages.entries()) {
         if (!membership.active) return;
         membership.lastSentId = message.id;
-        membership.subscriber.deliver(new Delivery(message, JSON.stringify(message)));
+        subscriber.deliver(new Delivery(message, read.jsons[index] as string));
+        const backlog = subscriber.backlog?.();
+        if (backlog) await backlog;
       }
       const last = read.messages.at(-1);
       cursor = last ? last.id : read.gap ? read.gap.to : cursor;
       membership.lastSentId = Math.max(membership.lastSentId, cursor);
-      if (read.messages.length < CATCH_UP_PAGE || cursor >= read.lastId) return;
+      const progressed = read.messages.length > 0 || read.gap !== undefined;
+      if ((cursor >= read.lastId || !progressed) && !membership.overflowed) return;
     }
   }
 

@@ -1,10 +1,13 @@
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { transport, transportNames } from "../src/shared/transports.js";
+import { Admission } from "./admission.js";
 import { createMemoryBroker } from "./broker/memory.js";
 import { type Broker, DEFAULT_HISTORY, type HistoryLimits } from "./broker/types.js";
 import type { LiveConnection, ServerContext, ServerSettings } from "./context.js";
+import { startHeartbeats } from "./heartbeats.js";
 import { Hub } from "./hub.js";
+import { resolveLimits, type ServerLimits } from "./limits.js";
 import { ServerMetrics } from "./metrics.js";
 import { createReferenceHttpServer } from "./server.js";
 import { serverTransportFactory } from "./transports/registry.js";
@@ -13,7 +16,10 @@ import type { ServerTransportFactory } from "./transports/types.js";
 export { createMemoryBroker } from "./broker/memory.js";
 export type { Broker, HistoryLimits } from "./broker/types.js";
 
-export interface ReferenceServerOptions {
+/** Resource limits (see ServerLimits); each has a default. */
+export type ServerLimitOptions = Partial<ServerLimits>;
+
+export interface ReferenceServerOptions extends ServerLimitOptions {
   /** Default 0 (the OS picks a free port). */
   port?: number;
   /** Default "127.0.0.1". */
@@ -63,6 +69,7 @@ export async function startReferenceServer(
     sseRetryMs: options.sseRetryMs ?? 2000,
     maxBufferedBytes: 8 * 1024 * 1024,
     admin: options.admin ?? false,
+    ...resolveLimits(options),
   };
   const broker = options.broker ?? createMemoryBroker(history ?? DEFAULT_HISTORY);
   // Every transport with a server half is mounted, and gets its set of open connections.
@@ -81,6 +88,7 @@ export async function startReferenceServer(
     hub: new Hub(broker, { deliveryDelayMs: settings.deliveryDelayMs }),
     metrics: new ServerMetrics([...connections.keys()]),
     settings,
+    admission: new Admission(settings.maxConnections),
     connections,
     connectionsOf(name) {
       const set = connections.get(name);
@@ -110,6 +118,8 @@ export async function startReferenceServer(
   };
 
   const { server, h2Sessions, transports } = createReferenceHttpServer(ctx, factories);
+  // Every accepted socket counts, HTTP/1.1 and HTTP/2 alike.
+  ctx.admission.track(server);
   server.listen(options.port ?? 0, options.host ?? "127.0.0.1");
   try {
     await once(server, "listening");
@@ -117,17 +127,17 @@ export async function startReferenceServer(
     if (ownsBroker) await broker.close();
     throw error;
   }
-  const withHeartbeats = [...connections].filter(([name]) => transport(name).serverHeartbeats);
-  const heartbeat = setInterval(() => {
-    for (const [, open] of withHeartbeats) for (const connection of open) connection.heartbeat();
-  }, heartbeatIntervalMs);
+  const withHeartbeats = [...connections]
+    .filter(([name]) => transport(name).serverHeartbeats)
+    .map(([, open]) => open);
+  const heartbeats = startHeartbeats(() => withHeartbeats, heartbeatIntervalMs);
 
   const { port } = server.address() as AddressInfo;
   const host = options.host ?? "127.0.0.1";
   let closing: Promise<void> | null = null;
 
   const close = async (): Promise<void> => {
-    clearInterval(heartbeat);
+    heartbeats.stop();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const mounted of transports) mounted.close?.();
     for (const open of connections.values()) {

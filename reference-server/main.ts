@@ -2,19 +2,25 @@
  * Process entry for one reference-server instance (`dist/reference-server/main.js`).
  * Parents (`rtbench serve`, `rtbench run`) wait for the "listening" line on stdout.
  */
-import { EXIT_CODES, RtbenchError } from "../src/shared/errors.js";
+import { badInput, EXIT_CODES, RtbenchError } from "../src/shared/errors.js";
 import { formatReadyLine, parseServerArgs, serverUsage } from "../src/shared/server-launch.js";
 import { createBroker } from "./broker/registry.js";
 import { DEFAULT_HISTORY } from "./broker/types.js";
 import { type ReferenceServerOptions, startReferenceServer } from "./index.js";
+import { MAX_BODY_DEPTH_LIMIT, type ServerLimits } from "./limits.js";
 
 async function main(): Promise<void> {
   const args = parseServerArgs(process.argv.slice(2));
   const history = { ...DEFAULT_HISTORY, ...args.history };
+  const { redisCommandTimeoutMs, ...limits } = args.limits ?? {};
   const broker = await createBroker(args.broker ?? "memory", {
     url: args.brokerUrl ?? null,
     limits: history,
+    commandTimeoutMs: redisCommandTimeoutMs ?? undefined,
   });
+  if ((limits.maxBodyDepth ?? 0) > MAX_BODY_DEPTH_LIMIT) {
+    throw badInput(`--max-body-depth: expected at most ${MAX_BODY_DEPTH_LIMIT}`);
+  }
 
   const options: ReferenceServerOptions = {
     port: args.port ?? 0,
@@ -27,6 +33,8 @@ async function main(): Promise<void> {
     deliveryDelayMs: args.deliveryDelayMs,
     instanceId: args.instanceId,
     admin: args.admin ?? false,
+    // Absent limits keep the server's defaults (reference-server/limits.ts).
+    ...withoutNulls(limits),
   };
   const server = await startReferenceServer(options);
   process.stdout.write(`${formatReadyLine(server.url)}\n`);
@@ -49,6 +57,12 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+}
+
+function withoutNulls(limits: Record<string, number | null | undefined>): Partial<ServerLimits> {
+  return Object.fromEntries(
+    Object.entries(limits).filter(([, value]) => value !== null && value !== undefined),
+  ) as Partial<ServerLimits>;
 }
 
 main().catch((error: unknown) => {

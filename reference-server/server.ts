@@ -11,7 +11,15 @@ import { ROUTES } from "../src/shared/protocol.js";
 import { type TransportDescriptor, transport } from "../src/shared/transports.js";
 import type { ServerContext } from "./context.js";
 import { serveH2cOnSamePort } from "./h2c.js";
-import { discardRequest, HttpError, parseChannel, refuseUpgrade, sendError } from "./http.js";
+import {
+  asHttpError,
+  discardRequest,
+  HttpError,
+  parseChannel,
+  refuseUpgrade,
+  sendError,
+} from "./http.js";
+import { answerClientError, httpServerOptions, refuseExpectation } from "./http-limits.js";
 import { handleDrop, handleHeartbeatTimeouts, trackPollSocket } from "./transports/admin.js";
 import { handleHealth, handleMetrics } from "./transports/health.js";
 import { handlePresence } from "./transports/presence.js";
@@ -55,7 +63,7 @@ export function createReferenceHttpServer(
       path: channelIn === "path" ? path.slice(0, path.indexOf("{channel}")) : path,
     };
   });
-  const server = createServer((req, res) => {
+  const server = createServer(httpServerOptions(ctx.settings), (req, res) => {
     route(ctx, routes, req, res).catch((error: unknown) => answerError(req, res, error));
   });
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -67,11 +75,9 @@ export function createReferenceHttpServer(
     }
     found.route.mounted.upgrade(req, socket, head, found.match);
   });
-  // A client that sends garbage instead of HTTP gets a 400 from Node; never a crash.
-  server.on("clientError", (_error, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
-    else socket.destroy();
-  });
+  // Garbage instead of HTTP, or a request too slow to arrive: a JSON error, never a crash.
+  server.on("clientError", (error, socket) => answerClientError(error, socket, ctx.settings));
+  server.on("checkExpectation", refuseExpectation);
 
   const h2 = createH2Server({ settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } });
   h2.on("stream", (stream, headers) => {
@@ -86,7 +92,7 @@ export function createReferenceHttpServer(
     // A session that breaks (reset, protocol error) ends its streams; nothing else to do.
     session.on("error", () => {});
   });
-  serveH2cOnSamePort(server, h2);
+  serveH2cOnSamePort(server, h2, ctx.settings.requestTimeoutMs);
   return { server, h2, h2Sessions, transports: routes.map((r) => r.mounted) };
 }
 
@@ -201,12 +207,15 @@ function parseUrl(raw: string | undefined): URL {
 }
 
 function answerError(req: IncomingMessage, res: ServerResponse, error: unknown): void {
-  if (error instanceof HttpError) {
-    sendError(res, error);
+  const known = asHttpError(error);
+  if (known) {
+    sendError(res, known);
     // The client may still be sending the body we refused; throw it away, don't store it.
-    if (error.status === 413) discardRequest(req);
+    if (known.status === 413) discardRequest(req);
     return;
   }
+  // The client went away or was cut off mid-request: nobody to answer, nothing to report.
+  if (req.destroyed && !res.headersSent) return;
   process.stderr.write(`reference server: ${req.method} ${req.url}: ${String(error)}\n`);
   sendError(
     res,
@@ -215,8 +224,9 @@ function answerError(req: IncomingMessage, res: ServerResponse, error: unknown):
 }
 
 function answerStreamError(stream: ServerHttp2Stream, error: unknown): void {
-  const status = error instanceof HttpError ? error.status : 500;
-  if (!(error instanceof HttpError)) {
+  const known = asHttpError(error);
+  const status = known ? known.status : 500;
+  if (!known) {
     process.stderr.write(`reference server: HTTP/2 stream: ${String(error)}\n`);
   }
   if (stream.destroyed || stream.closed) return;
@@ -224,7 +234,10 @@ function answerStreamError(stream: ServerHttp2Stream, error: unknown): void {
     stream.close();
     return;
   }
-  const body = JSON.stringify({ error: error instanceof Error ? error.message : String(error) });
+  const message = known
+    ? known.message
+    : `internal error: ${(error as Error)?.message ?? String(error)}`;
+  const body = JSON.stringify({ error: message });
   stream.respond({ ":status": status, "content-type": "application/json; charset=utf-8" });
   stream.end(body);
 }

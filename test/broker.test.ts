@@ -71,7 +71,7 @@ function brokerContract(makeBroker: MakeBroker): void {
     expect(Math.abs(a1.ts - Date.now())).toBeLessThan(60_000);
     expect((await broker.read("room-a", 0)).lastId).toBe(3);
     expect((await broker.read("room-b", 0)).lastId).toBe(1);
-    expect(await broker.read("never-used", 0)).toEqual({ messages: [], lastId: 0 });
+    expect(await broker.read("never-used", 0)).toEqual({ messages: [], jsons: [], lastId: 0 });
   });
 
   it("reads exactly the messages after a cursor, up to a limit", async () => {
@@ -82,12 +82,19 @@ function brokerContract(makeBroker: MakeBroker): void {
     const after4 = await broker.read("feed", 4);
     expect(after4.messages.map((m) => m.id)).toEqual(range(5, 10));
     expect(after4.messages).toEqual(published.slice(4));
+    expect(after4.jsons).toEqual(published.slice(4).map((m) => JSON.stringify(m)));
     expect(after4.gap).toBeUndefined();
     expect(after4.lastId).toBe(10);
 
     expect((await broker.read("feed", 4, 3)).messages.map((m) => m.id)).toEqual([5, 6, 7]);
+    // A byte cap: each message's JSON is about 60 bytes; the first always fits.
+    const size = JSON.stringify(published[4]).length;
+    expect((await broker.read("feed", 4, 100, 2 * size + 5)).messages.map((m) => m.id)).toEqual([
+      5, 6,
+    ]);
+    expect((await broker.read("feed", 4, 100, 1)).messages.map((m) => m.id)).toEqual([5]);
     const atEnd = await broker.read("feed", 10);
-    expect(atEnd).toEqual({ messages: [], lastId: 10 });
+    expect(atEnd).toEqual({ messages: [], jsons: [], lastId: 10 });
   });
 
   it("trims history to the count limit and reports the gap to an old cursor", async () => {
@@ -120,6 +127,7 @@ function brokerContract(makeBroker: MakeBroker): void {
     // Nothing was published since: age applies on read too.
     expect(await broker.read("aging", 0)).toEqual({
       messages: [],
+      jsons: [],
       gap: { from: 1, to: 5 },
       lastId: 5,
     });

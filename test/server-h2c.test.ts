@@ -1,4 +1,5 @@
 import { type ClientHttp2Session, type ClientHttp2Stream, connect } from "node:http2";
+import { createConnection } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningServer, startReferenceServer } from "../reference-server/index.js";
 import { publish } from "./server-helpers.js";
@@ -124,6 +125,19 @@ describe("HTTP/2 with prior knowledge on the HTTP/1.1 port", () => {
     const again = await get("/api/stream/h2-drop");
     expect(again.status).toBe(200);
     again.stream.close();
+  });
+
+  it("closes a connection that sends nothing at all within the request timeout", async () => {
+    const own = await startReferenceServer({ port: 0, requestTimeoutMs: 300 });
+    try {
+      const socket = createConnection({ host: "127.0.0.1", port: own.port });
+      const started = Date.now();
+      await new Promise<void>((resolve) => socket.once("close", () => resolve()));
+      // Before a server knows which protocol it speaks, nobody else would time it.
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      await own.close();
+    }
   });
 
   it("server shutdown ends open streams and closes the session", async () => {

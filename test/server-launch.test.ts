@@ -26,6 +26,15 @@ const EVERY_FIELD: ServerLaunchSettings = {
   deliveryDelayMs: 7,
   instanceId: "blue-3",
   admin: true,
+  limits: {
+    maxBodyDepth: 9,
+    maxPollBatch: 11,
+    maxPollBytes: 4096,
+    writeTimeoutMs: 1500,
+    requestTimeoutMs: 2500,
+    maxConnections: 77,
+    redisCommandTimeoutMs: 333,
+  },
 };
 
 function leafPaths(value: object, prefix: string[] = []): string[][] {
@@ -142,6 +151,15 @@ server:
         deliveryDelayMs: 15,
         instanceId: String(index),
         admin: true,
+        limits: {
+          maxBodyDepth: 64,
+          maxPollBatch: 1000,
+          maxPollBytes: 262_144,
+          writeTimeoutMs: 10_000,
+          requestTimeoutMs: 10_000,
+          maxConnections: null,
+          redisCommandTimeoutMs: 2000,
+        },
       })),
     );
   });

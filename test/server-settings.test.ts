@@ -38,6 +38,15 @@ describe("GET /healthz", () => {
           maxBodyBytes: 4096,
           deliveryDelayMs: 3,
           instanceId: "blue-3",
+          limits: {
+            maxBodyDepth: null,
+            maxPollBatch: null,
+            maxPollBytes: null,
+            writeTimeoutMs: null,
+            requestTimeoutMs: null,
+            maxConnections: null,
+            redisCommandTimeoutMs: null,
+          },
           admin: false,
         }),
       ],
@@ -51,6 +60,7 @@ describe("GET /healthz", () => {
         instance: "blue-3",
         pid: handle.pid,
         broker: "memory",
+        brokerHealth: { state: "ok" },
         settings: {
           instanceId: "blue-3",
           broker: "memory",
@@ -59,6 +69,7 @@ describe("GET /healthz", () => {
           history: { maxCount: 0, maxAgeMs: 45_000 },
           maxBodyBytes: 4096,
           deliveryDelayMs: 3,
+          limits: expect.objectContaining({ maxBodyDepth: 64, maxPollBatch: 1000 }),
         },
       });
       expect(await readServerSettings(url)).toEqual((health as { settings: unknown }).settings);
@@ -78,6 +89,14 @@ describe("GET /healthz", () => {
         history: { maxCount: 1000, maxAgeMs: 300_000 },
         maxBodyBytes: 65_536,
         deliveryDelayMs: 0,
+        limits: {
+          maxBodyDepth: 64,
+          maxPollBatch: 1000,
+          maxPollBytes: 262_144,
+          writeTimeoutMs: 10_000,
+          requestTimeoutMs: 10_000,
+          maxConnections: expect.any(Number),
+        },
       });
     } finally {
       await server.close();
@@ -126,6 +145,7 @@ drain: 300ms
         history: { maxCount: 50, maxAgeMs: 300_000 },
         maxBodyBytes: 65_536,
         deliveryDelayMs: 0,
+        limits: expect.objectContaining({ writeTimeoutMs: 10_000 }),
       });
     }
 

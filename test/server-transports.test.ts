@@ -43,7 +43,7 @@ describe("memory broker", () => {
     expect(read.lastId).toBe(5);
     expect((await broker.read("b", 0)).messages.map((m) => m.id)).toEqual([1]);
     expect((await broker.read("a", 0, 2)).messages.map((m) => m.id)).toEqual([1, 2]);
-    expect(await broker.read("nobody", 0)).toEqual({ messages: [], lastId: 0 });
+    expect(await broker.read("nobody", 0)).toEqual({ messages: [], jsons: [], lastId: 0 });
     await broker.close();
   });
 
@@ -60,7 +60,7 @@ describe("memory broker", () => {
     await byAge.publish("c", 2);
     await sleep(120);
     const aged = await byAge.read("c", 0);
-    expect(aged).toEqual({ messages: [], gap: { from: 1, to: 2 }, lastId: 2 });
+    expect(aged).toEqual({ messages: [], jsons: [], gap: { from: 1, to: 2 }, lastId: 2 });
   });
 
   it("fans out to listeners in order and stops after unsubscribe", async () => {

@@ -1,5 +1,13 @@
-import type { Gap, Message } from "../../src/shared/protocol.js";
-import type { Broker, HistoryLimits, HistoryRead, MessageListener, Unsubscribe } from "./types.js";
+import type { Message } from "../../src/shared/protocol.js";
+import { ChannelHistory } from "./memory-history.js";
+import type {
+  Broker,
+  BrokerHealth,
+  HistoryLimits,
+  HistoryRead,
+  MessageListener,
+  Unsubscribe,
+} from "./types.js";
 
 /** Default page size of `read()` when the caller gives none. */
 const DEFAULT_READ_LIMIT = 1000;
@@ -7,46 +15,21 @@ const DEFAULT_READ_LIMIT = 1000;
 /**
  * The single-instance broker: a counter per channel, a bounded history, and
  * listeners called synchronously in publish order.
- *
- * History ids are contiguous (every published message enters it, only the
- * oldest leave), so a read after `since` is an index computation, not a scan.
  */
 export function createMemoryBroker(limits: HistoryLimits): Broker {
   return new MemoryBroker(limits);
 }
 
+const HEALTHY: BrokerHealth = { state: "ok" };
+
 class ChannelState {
-  lastId = 0;
-  /** Retained messages live in `history[head..]`; the prefix is dropped lazily. */
-  history: Message[] = [];
-  head = 0;
+  readonly history = new ChannelHistory();
   readonly listeners = new Set<MessageListener>();
   /** user -> expiry, epoch ms. */
   readonly presence = new Map<string, number>();
 
-  /** Drops messages beyond the count and age limits. */
-  prune(limits: HistoryLimits, nowMs: number): void {
-    const retained = this.history.length - this.head;
-    if (retained > limits.maxCount) this.head += retained - limits.maxCount;
-    const oldestAllowedMs = nowMs - limits.maxAgeMs;
-    while (
-      this.head < this.history.length &&
-      (this.history[this.head] as Message).ts < oldestAllowedMs
-    ) {
-      this.head++;
-    }
-    // Compact once the dead prefix outweighs the live part, so shifting stays amortised O(1).
-    if (this.head > 1024 && this.head * 2 > this.history.length) {
-      this.history = this.history.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  /** Id of the oldest retained message, or lastId + 1 when nothing is retained. */
-  firstRetainedId(): number {
-    const first = this.history[this.head];
-    return first ? first.id : this.lastId + 1;
-  }
+  /** The channel name as a JSON string, spliced into every message's JSON. */
+  constructor(readonly nameJson: string) {}
 }
 
 class MemoryBroker implements Broker {
@@ -58,11 +41,17 @@ class MemoryBroker implements Broker {
 
   async publish(channel: string, body: unknown): Promise<Message> {
     if (this.closed) throw new Error("memory broker: publish after close");
+    // Serialise before taking an id: a body that cannot be serialised fails
+    // here and leaves no hole in the channel's ids.
+    const bodyJson = JSON.stringify(body) ?? "null";
     const state = this.channel(channel);
-    const message: Message = { id: ++state.lastId, channel, ts: nowEpochMs(), body };
-    const json = JSON.stringify(message);
-    state.history.push(message);
-    state.prune(this.limits, message.ts);
+    const ts = nowEpochMs();
+    const id = state.history.nextId();
+    const message: Message = { id, channel, ts, body: body === undefined ? null : body };
+    // Equal to JSON.stringify(message), without serialising the body twice.
+    const json = `{"id":${id},"channel":${state.nameJson},"ts":${JSON.stringify(ts)},"body":${bodyJson}}`;
+    state.history.append(message, json);
+    state.history.prune(this.limits, ts);
     for (const listener of state.listeners) {
       try {
         listener(message, json);
@@ -74,18 +63,18 @@ class MemoryBroker implements Broker {
     return message;
   }
 
-  async read(channel: string, since: number, limit = DEFAULT_READ_LIMIT): Promise<HistoryRead> {
+  async read(
+    channel: string,
+    since: number,
+    limit = DEFAULT_READ_LIMIT,
+    maxBytes = Number.POSITIVE_INFINITY,
+  ): Promise<HistoryRead> {
     const state = this.channels.get(channel);
-    if (!state) return { messages: [], lastId: 0 };
-    state.prune(this.limits, nowEpochMs());
-    const firstId = state.firstRetainedId();
-    let gap: Gap | undefined;
-    if (since < state.lastId && since + 1 < firstId) gap = { from: since + 1, to: firstId - 1 };
-    const fromId = Math.max(since + 1, firstId);
-    const start = state.head + (fromId - firstId);
-    const end = Math.min(state.history.length, start + Math.max(0, limit));
-    const messages = start < end ? state.history.slice(start, end) : [];
-    return gap ? { messages, gap, lastId: state.lastId } : { messages, lastId: state.lastId };
+    if (!state) return { messages: [], jsons: [], lastId: 0 };
+    state.history.prune(this.limits, nowEpochMs());
+    const { messages, jsons, gap } = state.history.read(since, Math.max(0, limit), maxBytes);
+    const lastId = state.history.lastId;
+    return gap ? { messages, jsons, gap, lastId } : { messages, jsons, lastId };
   }
 
   async subscribe(channel: string, listener: MessageListener): Promise<Unsubscribe> {
@@ -112,6 +101,11 @@ class MemoryBroker implements Broker {
     return users.sort();
   }
 
+  /** Nothing stands behind it that could go away. */
+  health(): BrokerHealth {
+    return HEALTHY;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const state of this.channels.values()) state.listeners.clear();
@@ -120,7 +114,7 @@ class MemoryBroker implements Broker {
   private channel(name: string): ChannelState {
     let state = this.channels.get(name);
     if (!state) {
-      state = new ChannelState();
+      state = new ChannelState(JSON.stringify(name));
       this.channels.set(name, state);
     }
     return state;

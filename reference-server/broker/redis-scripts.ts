@@ -14,14 +14,15 @@
 // from the JSON the publish script wrote (`{"id":N,"channel":"...","ts":T,"body":`);
 // inside the channel's JSON string every quote is escaped, so the first `"ts":` is
 // the field. Trimming stops at the first recent entry, so history stays contiguous
-// even when instances' clocks disagree a little.
+// even when instances' clocks disagree a little. Returns the id of the oldest
+// entry left (nil when none), so a read need not fetch that entry again.
 const TRIM_BY_AGE = `
 local function trimByAge(key, cutoffMs)
   while true do
-    local head = redis.call('ZRANGE', key, 0, 0)[1]
-    if not head then return end
-    local ts = tonumber(string.match(head, '"ts":([^,]+),'))
-    if ts == nil or ts >= cutoffMs then return end
+    local head = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    if not head[1] then return nil end
+    local ts = tonumber(string.match(head[1], '"ts":([^,]+),'))
+    if ts == nil or ts >= cutoffMs then return tonumber(head[2]) end
     redis.call('ZREMRANGEBYRANK', key, 0, 0)
   end
 end
@@ -30,14 +31,26 @@ end
 /**
  * KEYS: counter, history.
  * ARGV: channel as JSON, ts as JSON number, body as JSON, maxCount, age cutoff (epoch ms),
- *       pub/sub channel, history TTL ms, id floor.
- * Returns the message JSON, exactly as published.
+ *       pub/sub channel, history TTL ms, id floor, deadline (epoch ms, Redis's clock).
+ * Returns the message JSON, exactly as published, or the error `RTBENCH_LATE <ms>`.
  *
  * The floor is the highest id the calling instance has seen on the channel: after
  * Redis lost its data (a restart without persistence) ids continue above it
  * instead of starting again at 1, which every cursor would take for old news.
+ *
+ * The deadline: a Redis that was frozen runs the commands queued on its sockets
+ * when it wakes up, long after the publisher was told its publish failed. Past
+ * the deadline the script refuses, before taking an id, so a failed publish
+ * never shows up later (and a retrying publisher creates no duplicate).
  */
 export const PUBLISH_SCRIPT = `${TRIM_BY_AGE}
+-- TIME before writes needs effects replication (the default since Redis 5; a no-op in 7).
+if redis.replicate_commands then redis.replicate_commands() end
+local now = redis.call('TIME')
+local lateMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[9])
+if lateMs > 0 then
+  return redis.error_reply('RTBENCH_LATE ' .. string.format('%d', lateMs))
+end
 local id = redis.call('INCR', KEYS[1])
 local floor = tonumber(ARGV[8])
 if id <= floor then
@@ -56,16 +69,36 @@ return json
 
 /**
  * KEYS: counter, history.
- * ARGV: since, limit, age cutoff (epoch ms).
- * Returns { lastId, oldest retained id (lastId + 1 when none), JSON of messages with id > since }.
+ * ARGV: since, limit, age cutoff (epoch ms), maxBytes.
+ * Returns { lastId, oldest retained id (lastId + 1 when none), JSON of messages with id > since }:
+ * at most `limit` messages and about `maxBytes` of JSON (the first always fits).
+ *
+ * Messages are fetched in batches sized from the average message so far, so a
+ * byte-capped page of large messages never makes Redis copy much more than
+ * the page.
  */
 export const READ_SCRIPT = `${TRIM_BY_AGE}
-trimByAge(KEYS[2], tonumber(ARGV[3]))
+local oldest = trimByAge(KEYS[2], tonumber(ARGV[3]))
 local lastId = tonumber(redis.call('GET', KEYS[1]) or '0')
-local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')[2]
-local oldestId = lastId + 1
-if oldest then oldestId = tonumber(oldest) end
-local messages = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf', 'LIMIT', 0, ARGV[2])
+local oldestId = oldest or (lastId + 1)
+local limit = tonumber(ARGV[2])
+local maxBytes = tonumber(ARGV[4])
+local messages = {}
+local bytes = 0
+local offset = 0
+local want = 1
+while #messages < limit do
+  local batch = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf', 'LIMIT', offset, want)
+  for _, json in ipairs(batch) do
+    if #messages > 0 and bytes + #json > maxBytes then return { lastId, oldestId, messages } end
+    messages[#messages + 1] = json
+    bytes = bytes + #json
+  end
+  if #batch < want then break end
+  offset = offset + #batch
+  -- Next batch: as many as the bytes left hold at the average size so far.
+  want = math.min(limit - #messages, math.max(1, math.floor((maxBytes - bytes) * #messages / bytes)))
+end
 return { lastId, oldestId, messages }
 `;
 

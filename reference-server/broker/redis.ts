@@ -1,8 +1,21 @@
 import { Redis } from "ioredis";
 import { RtbenchError } from "../../src/shared/errors.js";
 import type { Gap, Message } from "../../src/shared/protocol.js";
+import {
+  DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+  failFastOptions,
+  InFlightLimit,
+  RedisGuard,
+} from "./redis-guard.js";
 import { PUBLISH_SCRIPT, READ_SCRIPT, TOUCH_PRESENCE_SCRIPT } from "./redis-scripts.js";
-import type { Broker, HistoryLimits, HistoryRead, MessageListener, Unsubscribe } from "./types.js";
+import type {
+  Broker,
+  BrokerHealth,
+  HistoryLimits,
+  HistoryRead,
+  MessageListener,
+  Unsubscribe,
+} from "./types.js";
 
 export interface RedisBrokerOptions {
   /** `redis://host:port[/db]` */
@@ -12,12 +25,16 @@ export interface RedisBrokerOptions {
   keyPrefix?: string;
   /** Where connection-state lines go (default: stderr). */
   log?: (line: string) => void;
+  /** A command unanswered this long fails, and the request behind it gets a 503. */
+  commandTimeoutMs?: number;
 }
 
 /** Default page size of `read()` when the caller gives none (as the memory broker). */
 const DEFAULT_READ_LIMIT = 1000;
 /** Page size when a subscription catches up from history after a break. */
 const CATCH_UP_BATCH = 500;
+/** History reads sent to Redis at once; more wait in this process, not in Redis's queue. */
+const MAX_READS_IN_FLIGHT = 4;
 
 /**
  * Several reference-server instances sharing ids, history and fan-out
@@ -26,21 +43,24 @@ const CATCH_UP_BATCH = 500;
  */
 export async function createRedisBroker(options: RedisBrokerOptions): Promise<Broker> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const commands = connection(options.url) as ScriptedRedis;
-  const subscriber = connection(options.url);
+  const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
+  const commands = new Redis(options.url, failFastOptions(commandTimeoutMs)) as ScriptedRedis;
+  // History reads get their own connection: replies to a connection come in
+  // order, so a publish must not wait behind megabytes of poll answers.
+  const reads = new Redis(options.url, failFastOptions(commandTimeoutMs)) as ScriptedRedis;
+  const subscriber = new Redis(options.url, failFastOptions(commandTimeoutMs));
+  const all = [commands, reads, subscriber];
   // Without a listener ioredis prints every connection error with a stack
   // ("Unhandled error event"); keep the first one for the message instead.
   let firstError: string | undefined;
   const remember = (error: Error) => {
     firstError ??= error.message;
   };
-  commands.on("error", remember);
-  subscriber.on("error", remember);
+  for (const redis of all) redis.on("error", remember);
   try {
-    await Promise.all([commands.connect(), subscriber.connect()]);
+    await Promise.all(all.map((redis) => redis.connect()));
   } catch (error) {
-    commands.disconnect();
-    subscriber.disconnect();
+    for (const redis of all) redis.disconnect();
     const reason = firstError ?? (error instanceof Error ? error.message : String(error));
     throw new RtbenchError(
       "RUN_FAILED",
@@ -50,12 +70,19 @@ export async function createRedisBroker(options: RedisBrokerOptions): Promise<Br
       },
     );
   }
-  commands.off("error", remember);
-  subscriber.off("error", remember);
+  for (const redis of all) redis.off("error", remember);
   commands.defineCommand("rtbenchPublish", { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
-  commands.defineCommand("rtbenchRead", { numberOfKeys: 2, lua: READ_SCRIPT });
-  commands.defineCommand("rtbenchTouchPresence", { numberOfKeys: 1, lua: TOUCH_PRESENCE_SCRIPT });
-  return new RedisBroker(commands, subscriber, options, log);
+  reads.defineCommand("rtbenchRead", { numberOfKeys: 2, lua: READ_SCRIPT });
+  reads.defineCommand("rtbenchTouchPresence", { numberOfKeys: 1, lua: TOUCH_PRESENCE_SCRIPT });
+  const guard = new RedisGuard(
+    { command: commands, read: reads, subscriber },
+    commandTimeoutMs,
+    options.url,
+  );
+  // The first probe measures Redis's clock before any publish needs a deadline.
+  await guard.probe();
+  guard.start();
+  return new RedisBroker({ commands, reads, subscriber }, guard, options, log);
 }
 
 interface ScriptedRedis extends Redis {
@@ -70,6 +97,7 @@ interface ScriptedRedis extends Redis {
     pubsubChannel: string,
     historyTtlMs: number,
     floorId: number,
+    deadlineMs: number,
   ): Promise<string>;
   rtbenchRead(
     counterKey: string,
@@ -77,19 +105,9 @@ interface ScriptedRedis extends Redis {
     since: number,
     limit: number,
     cutoffMs: number,
+    maxBytes: number,
   ): Promise<[number, number, string[]]>;
   rtbenchTouchPresence(key: string, user: string, nowMs: number, ttlMs: number): Promise<number>;
-}
-
-function connection(url: string): Redis {
-  return new Redis(url, {
-    lazyConnect: true,
-    // Reconnect quickly and forever; a benchmark's Redis restart lasts seconds.
-    retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
-    // A command issued while Redis is away fails after a few retries instead of
-    // hanging a publisher's HTTP request for tens of seconds.
-    maxRetriesPerRequest: 3,
-  });
 }
 
 /** One channel this instance listens to in Redis, shared by all its local listeners. */
@@ -117,14 +135,24 @@ class RedisBroker implements Broker {
   private readonly highestIds = new Map<string, number>();
   private closing = false;
 
+  /** Publishes (and the health probe). */
+  private readonly commands: ScriptedRedis;
+  /** History reads and presence. */
+  private readonly reads: ScriptedRedis;
+  private readonly subscriber: Redis;
+  private readonly readLimit = new InFlightLimit(MAX_READS_IN_FLIGHT);
+
   constructor(
-    private readonly commands: ScriptedRedis,
-    private readonly subscriber: Redis,
+    connections: { commands: ScriptedRedis; reads: ScriptedRedis; subscriber: Redis },
+    private readonly guard: RedisGuard,
     private readonly options: RedisBrokerOptions,
     private readonly log: (line: string) => void,
   ) {
+    ({ commands: this.commands, reads: this.reads, subscriber: this.subscriber } = connections);
+    const { commands, reads, subscriber } = connections;
     this.prefix = options.keyPrefix ?? "rtbench:";
     this.watch(commands, "command connection", () => {});
+    this.watch(reads, "read connection", () => {});
     this.watch(subscriber, "subscriber connection", () => this.resyncAll());
     subscriber.on("message", (pubsubChannel: string, json: string) =>
       this.onLive(pubsubChannel, json),
@@ -133,30 +161,38 @@ class RedisBroker implements Broker {
 
   async publish(channel: string, body: unknown): Promise<Message> {
     const ts = nowEpochMs();
-    const json = await this.commands.rtbenchPublish(
-      this.key(channel, "id"),
-      this.key(channel, "history"),
-      JSON.stringify(channel),
-      JSON.stringify(ts),
-      // JSON has no `undefined`; the message model's body is always a JSON value.
-      JSON.stringify(body) ?? "null",
-      this.options.limits.maxCount,
-      ts - this.options.limits.maxAgeMs,
-      this.pubsubChannel(channel),
-      Math.max(1, Math.ceil(this.options.limits.maxAgeMs)),
-      this.highestIds.get(channel) ?? 0,
+    // Serialised before anything is sent: a body that cannot be serialised costs no id.
+    const bodyJson = JSON.stringify(body) ?? "null";
+    const json = await this.guard.run("publish", () =>
+      this.commands.rtbenchPublish(
+        this.key(channel, "id"),
+        this.key(channel, "history"),
+        JSON.stringify(channel),
+        JSON.stringify(ts),
+        bodyJson,
+        this.options.limits.maxCount,
+        ts - this.options.limits.maxAgeMs,
+        this.pubsubChannel(channel),
+        Math.max(1, Math.ceil(this.options.limits.maxAgeMs)),
+        this.highestIds.get(channel) ?? 0,
+        Math.floor(this.guard.publishDeadlineMs()),
+      ),
     );
     const message = JSON.parse(json) as Message;
     this.noteId(channel, message.id);
     return message;
   }
 
-  async read(channel: string, since: number, limit = DEFAULT_READ_LIMIT): Promise<HistoryRead> {
-    const page = await this.readRaw(channel, since, limit);
-    const messages = page.jsons.map((json) => JSON.parse(json) as Message);
-    return page.gap
-      ? { messages, gap: page.gap, lastId: page.lastId }
-      : { messages, lastId: page.lastId };
+  async read(
+    channel: string,
+    since: number,
+    limit = DEFAULT_READ_LIMIT,
+    maxBytes = Number.MAX_SAFE_INTEGER,
+  ): Promise<HistoryRead> {
+    const page = await this.readRaw(channel, since, limit, maxBytes);
+    const { jsons, gap, lastId } = page;
+    const messages = jsons.map((json) => JSON.parse(json) as Message);
+    return gap ? { messages, jsons, gap, lastId } : { messages, jsons, lastId };
   }
 
   async subscribe(channel: string, listener: MessageListener): Promise<Unsubscribe> {
@@ -189,36 +225,41 @@ class RedisBroker implements Broker {
   }
 
   async touchPresence(channel: string, user: string, ttlMs: number): Promise<void> {
-    await this.commands.rtbenchTouchPresence(
-      this.key(channel, "presence"),
-      user,
-      Date.now(),
-      Math.max(1, Math.ceil(ttlMs)),
+    await this.guard.run("presence", () =>
+      this.reads.rtbenchTouchPresence(
+        this.key(channel, "presence"),
+        user,
+        Date.now(),
+        Math.max(1, Math.ceil(ttlMs)),
+      ),
     );
   }
 
   async presence(channel: string): Promise<string[]> {
-    const users = await this.commands.zrangebyscore(
-      this.key(channel, "presence"),
-      `(${Date.now()}`,
-      "+inf",
+    const users = await this.guard.run("presence", () =>
+      this.reads.zrangebyscore(this.key(channel, "presence"), `(${Date.now()}`, "+inf"),
     );
     return users.sort();
   }
 
+  health(): BrokerHealth {
+    return this.guard.health();
+  }
+
   async close(): Promise<void> {
     this.closing = true;
+    this.guard.stop();
     this.feeds.clear();
-    await Promise.all([closeConnection(this.commands), closeConnection(this.subscriber)]);
+    await Promise.all([this.commands, this.reads, this.subscriber].map(closeConnection));
   }
 
   // --- subscriptions -------------------------------------------------------
 
   /** SUBSCRIBE, then take the channel's current id as the point "from now on". */
   private async openFeed(feed: Feed): Promise<void> {
-    await this.subscriber.subscribe(feed.pubsubChannel);
+    await this.guard.run("subscribe", () => this.subscriber.subscribe(feed.pubsubChannel));
     // The SUBSCRIBE reply came first, so every id above this baseline reaches us live.
-    const page = await this.readRaw(feed.channel, Number.MAX_SAFE_INTEGER, 0);
+    const page = await this.readRaw(feed.channel, Number.MAX_SAFE_INTEGER, 0, 0);
     feed.lastId = Math.max(feed.lastId, page.lastId);
     feed.syncing = false;
     // A reconnect while subscribing, or a live message ahead of the baseline: read history.
@@ -289,7 +330,12 @@ class RedisBroker implements Broker {
       let again = true;
       while (again && this.feeds.get(feed.pubsubChannel) === feed && !this.closing) {
         feed.refetch = false;
-        const page = await this.readRaw(feed.channel, feed.lastId, CATCH_UP_BATCH);
+        const page = await this.readRaw(
+          feed.channel,
+          feed.lastId,
+          CATCH_UP_BATCH,
+          Number.MAX_SAFE_INTEGER,
+        );
         this.applyHistory(feed, page);
         again = page.jsons.length === CATCH_UP_BATCH || feed.refetch || this.drainQueue(feed, page);
       }
@@ -357,13 +403,23 @@ class RedisBroker implements Broker {
 
   // --- history -------------------------------------------------------------
 
-  private async readRaw(channel: string, since: number, limit: number): Promise<RawPage> {
-    const [lastId, oldestId, jsons] = await this.commands.rtbenchRead(
-      this.key(channel, "id"),
-      this.key(channel, "history"),
-      since,
-      Math.max(0, Math.floor(limit)),
-      nowEpochMs() - this.options.limits.maxAgeMs,
+  private async readRaw(
+    channel: string,
+    since: number,
+    limit: number,
+    maxBytes: number,
+  ): Promise<RawPage> {
+    const [lastId, oldestId, jsons] = await this.readLimit.run(() =>
+      this.guard.run("read", () =>
+        this.reads.rtbenchRead(
+          this.key(channel, "id"),
+          this.key(channel, "history"),
+          since,
+          Math.max(0, Math.floor(limit)),
+          nowEpochMs() - this.options.limits.maxAgeMs,
+          Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.floor(maxBytes))),
+        ),
+      ),
     );
     let gap: Gap | undefined;
     if (since < lastId && since + 1 < oldestId) gap = { from: since + 1, to: oldestId - 1 };

@@ -7,6 +7,8 @@ export interface BrokerSetup {
   /** Where its backing service listens (`redis://...`); null for a broker without one. */
   url: string | null;
   limits: HistoryLimits;
+  /** How long a command to the backing service may take (Redis); its default when absent. */
+  commandTimeoutMs?: number;
 }
 
 /**
@@ -15,10 +17,10 @@ export interface BrokerSetup {
  */
 const FACTORIES: Record<BrokerKind, (setup: BrokerSetup & { url: string }) => Promise<Broker>> = {
   memory: async ({ limits }) => createMemoryBroker(limits),
-  redis: async ({ url, limits }) => {
+  redis: async ({ url, limits, commandTimeoutMs }) => {
     // Loaded on demand: a memory-broker server never loads ioredis.
     const { createRedisBroker } = await import("./redis.js");
-    return createRedisBroker({ url, limits });
+    return createRedisBroker({ url, limits, commandTimeoutMs });
   },
 };
 

@@ -17,11 +17,12 @@ export interface Broker {
   publish(channel: string, body: unknown): Promise<Message>;
 
   /**
-   * Messages of `channel` with id > `since`, oldest first, at most `limit` of them.
+   * Messages of `channel` with id > `since`, oldest first, at most `limit` of
+   * them and about `maxBytes` of JSON (the first message always fits).
    * `gap` is set when ids after `since` were published but are no longer retained.
    * `lastId` is the highest id ever assigned on the channel (0 if none).
    */
-  read(channel: string, since: number, limit?: number): Promise<HistoryRead>;
+  read(channel: string, since: number, limit?: number, maxBytes?: number): Promise<HistoryRead>;
 
   /**
    * Live messages of `channel` published from now on, in id order, each with
@@ -38,11 +39,32 @@ export interface Broker {
   /** Users seen on `channel` within their TTL. */
   presence(channel: string): Promise<string[]>;
 
+  /** Whether the broker can serve now; `/healthz` reports it. */
+  health(): BrokerHealth;
+
   close(): Promise<void>;
+}
+
+export type BrokerHealth = { state: "ok" } | { state: "unavailable"; reason: string };
+
+/**
+ * The broker cannot serve right now (Redis away or not answering in time).
+ * The server answers 503 with the message, which says whether the operation
+ * may still have taken effect.
+ */
+export class BrokerUnavailableError extends Error {
+  readonly code = "BROKER_UNAVAILABLE";
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "BrokerUnavailableError";
+  }
 }
 
 export interface HistoryRead {
   messages: Message[];
+  /** `messages` as JSON text, each `=== JSON.stringify(message)`: what answers send. */
+  jsons: string[];
   gap?: Gap;
   lastId: number;
 }

@@ -6,6 +6,7 @@ import { HttpError, readJsonBody, sendJson } from "../http.js";
 
 /** The admin request body is one small JSON object. */
 const MAX_ADMIN_BODY_BYTES = 1024;
+const MAX_ADMIN_BODY_DEPTH = 2;
 
 /**
  * `POST /admin/drop` `{"fraction": F}`: closes F (rounded up, picked at
@@ -20,7 +21,9 @@ export async function handleDrop(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  const fraction = parseFraction(await readJsonBody(req, MAX_ADMIN_BODY_BYTES));
+  const fraction = parseFraction(
+    await readJsonBody(req, MAX_ADMIN_BODY_BYTES, MAX_ADMIN_BODY_DEPTH),
+  );
   const candidates = dropCandidates(ctx, req.socket);
   const count = Math.ceil(fraction * candidates.length);
   pickRandom(candidates, count);

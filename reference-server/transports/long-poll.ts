@@ -1,9 +1,16 @@
 import type { ServerResponse } from "node:http";
 import type { Gap } from "../../src/shared/protocol.js";
 import type { LiveConnection, ServerContext } from "../context.js";
-import { HttpError, parseChannel, parseCursor, parseUser, sendJson } from "../http.js";
+import {
+  asHttpError,
+  HttpError,
+  parseChannel,
+  parseCursor,
+  parseUser,
+  sendError,
+} from "../http.js";
 import type { Delivery, Membership, Subscriber } from "../hub.js";
-import { POLL_PAGE_LIMIT, pollResponse, sendPoll } from "./short-poll.js";
+import { pollResponse, readPollPage, sendPoll } from "./short-poll.js";
 import type { MountedTransport } from "./types.js";
 
 const DEFAULT_TIMEOUT_S = 30;
@@ -26,9 +33,12 @@ async function handleLongPoll(
   const channel = parseChannel(query.get("channel"), "query");
   const since = parseCursor(query.get("since"), "since");
   const timeoutMs = parseTimeoutS(query.get("timeout")) * 1000;
-  ctx.touchPresence(channel, parseUser(query.get("user")));
+  const user = parseUser(query.get("user"));
+  ctx.admission.admitSubscriber();
+  ctx.touchPresence(channel, user);
 
-  const read = await ctx.broker.read(channel, since ?? 0, since === null ? 1 : POLL_PAGE_LIMIT);
+  const read =
+    since === null ? await ctx.broker.read(channel, 0, 1) : await readPollPage(ctx, channel, since);
   // Without a cursor the poll waits for what is published from now on.
   const cursor = since ?? read.lastId;
   if (since !== null && (read.messages.length > 0 || read.gap)) {
@@ -36,7 +46,7 @@ async function handleLongPoll(
     return;
   }
   if (timeoutMs === 0) {
-    sendPoll(ctx, res, "long-poll", { messages: [], cursor });
+    sendPoll(ctx, res, "long-poll", { jsons: [], cursor });
     return;
   }
   await new HeldPoll(ctx, res, channel, cursor, timeoutMs).hold();
@@ -112,21 +122,24 @@ class HeldPoll implements Subscriber, LiveConnection {
     if (this.settled) return;
     this.release();
     if (!woken) {
-      sendPoll(this.ctx, this.res, "long-poll", { messages: [], cursor: this.since });
+      sendPoll(this.ctx, this.res, "long-poll", { jsons: [], cursor: this.since });
       return;
     }
     // Answer from history, not from the delivery that woke us: it batches
     // everything after the cursor and is never held by deliveryDelayMs again.
-    this.ctx.broker.read(this.channel, this.since, POLL_PAGE_LIMIT).then(
+    readPollPage(this.ctx, this.channel, this.since).then(
       (read) => {
         if (!this.res.destroyed)
           sendPoll(this.ctx, this.res, "long-poll", pollResponse(this.since, read));
       },
       (error: unknown) => {
-        process.stderr.write(
-          `long poll on ${this.channel}: history read failed: ${String(error)}\n`,
-        );
-        if (!this.res.headersSent) sendJson(this.res, 500, { error: "history read failed" });
+        const known = asHttpError(error);
+        if (!known) {
+          process.stderr.write(
+            `long poll on ${this.channel}: history read failed: ${String(error)}\n`,
+          );
+        }
+        sendError(this.res, known ?? new HttpError(500, "history read failed"));
       },
     );
   }

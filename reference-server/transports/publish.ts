@@ -10,7 +10,7 @@ export async function handlePublish(
   query: URLSearchParams,
 ): Promise<void> {
   const user = parseUser(query.get("user"));
-  const payload = await readJsonBody(req, ctx.settings.maxBodyBytes);
+  const payload = await readJsonBody(req, ctx.settings.maxBodyBytes, ctx.settings.maxBodyDepth);
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
     throw new HttpError(
       400,

@@ -1,12 +1,10 @@
 import type { ServerResponse } from "node:http";
-import { GAP_HEADER, type PollResponse } from "../../src/shared/protocol.js";
+import { GAP_HEADER, type Gap } from "../../src/shared/protocol.js";
 import type { HistoryRead } from "../broker/types.js";
 import type { LiveConnection, ServerContext } from "../context.js";
-import { parseChannel, parseCursor, parseUser, sendJson } from "../http.js";
+import { parseChannel, parseCursor, parseUser, sendJsonText } from "../http.js";
+import { guardAnswer } from "../write-guard.js";
 import type { MountedTransport } from "./types.js";
-
-/** Messages per poll answer; a client further behind comes back with the new cursor. */
-export const POLL_PAGE_LIMIT = 1000;
 
 /** Short polls hold nothing between requests; the gauge counts requests in flight. */
 class InFlightPoll implements LiveConnection {
@@ -28,7 +26,9 @@ async function handleShortPoll(
 ): Promise<void> {
   const channel = parseChannel(query.get("channel"), "query");
   const since = parseCursor(query.get("since"), "since");
-  ctx.touchPresence(channel, parseUser(query.get("user")));
+  const user = parseUser(query.get("user"));
+  ctx.admission.admitSubscriber();
+  ctx.touchPresence(channel, user);
   const token = new InFlightPoll();
   const inFlight = ctx.connectionsOf("short-poll");
   inFlight.add(token);
@@ -36,14 +36,33 @@ async function handleShortPoll(
     if (since === null) {
       // No cursor means "from now": nothing yet, and the cursor to continue from.
       const { lastId } = await ctx.broker.read(channel, 0, 1);
-      sendPoll(ctx, res, "short-poll", { messages: [], cursor: lastId });
+      sendPoll(ctx, res, "short-poll", { jsons: [], cursor: lastId });
       return;
     }
-    const read = await ctx.broker.read(channel, since, POLL_PAGE_LIMIT);
-    sendPoll(ctx, res, "short-poll", pollResponse(since, read));
+    sendPoll(ctx, res, "short-poll", pollResponse(since, await readPollPage(ctx, channel, since)));
   } finally {
     inFlight.delete(token);
   }
+}
+
+/**
+ * The history after `since` that one poll answer carries: capped in messages
+ * and bytes, so that no answer is larger than the client can be trusted with;
+ * a client further behind comes back with the new cursor.
+ */
+export function readPollPage(
+  ctx: ServerContext,
+  channel: string,
+  since: number,
+): Promise<HistoryRead> {
+  return ctx.broker.read(channel, since, ctx.settings.maxPollBatch, ctx.settings.maxPollBytes);
+}
+
+/** A poll answer (`PollResponse` on the wire) with its messages still as JSON text. */
+export interface PollAnswer {
+  jsons: string[];
+  cursor: number;
+  gap?: Gap;
 }
 
 /**
@@ -51,23 +70,25 @@ async function handleShortPoll(
  * delivered; past a gap with nothing retained it moves to the gap's end, so
  * the client is told about the gap once, not on every poll.
  */
-export function pollResponse(since: number, read: HistoryRead): PollResponse {
+export function pollResponse(since: number, read: HistoryRead): PollAnswer {
   const last = read.messages.at(-1);
   const cursor = last ? last.id : read.gap ? Math.max(since, read.gap.to) : since;
-  return read.gap
-    ? { messages: read.messages, cursor, gap: read.gap }
-    : { messages: read.messages, cursor };
+  return read.gap ? { jsons: read.jsons, cursor, gap: read.gap } : { jsons: read.jsons, cursor };
 }
 
+/** Writes `{"messages": [...], "cursor": N, "gap"?: {...}}`, splicing in the messages' JSON. */
 export function sendPoll(
   ctx: ServerContext,
   res: ServerResponse,
   transport: string,
-  answer: PollResponse,
+  answer: PollAnswer,
 ): void {
-  const headers: Record<string, string> = answer.gap
-    ? { [GAP_HEADER]: `${answer.gap.from}-${answer.gap.to}` }
-    : {};
-  const bytes = sendJson(res, 200, answer, headers);
-  ctx.metrics.countOut(transport, answer.messages.length, bytes);
+  const { jsons, cursor, gap } = answer;
+  const gapField = gap ? `,"gap":{"from":${gap.from},"to":${gap.to}}` : "";
+  const text = `{"messages":[${jsons.join(",")}],"cursor":${cursor}${gapField}}`;
+  const headers: Record<string, string> = gap ? { [GAP_HEADER]: `${gap.from}-${gap.to}` } : {};
+  const bytes = sendJsonText(res, 200, text, headers);
+  // A client that does not read its answer loses the connection, not the server its memory.
+  guardAnswer(res, ctx.settings.writeTimeoutMs);
+  ctx.metrics.countOut(transport, jsons.length, bytes);
 }

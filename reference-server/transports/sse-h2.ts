@@ -12,6 +12,7 @@ export function mountSseH2(ctx: ServerContext): MountedTransport {
   return {
     async stream(stream, headers, route) {
       const request = readStreamRequest(headers["last-event-id"], route);
+      ctx.admission.admitSubscriber();
       stream.respond({
         ":status": 200,
         "content-type": "text/event-stream; charset=utf-8",
@@ -24,6 +25,7 @@ export function mountSseH2(ctx: ServerContext): MountedTransport {
 
 function streamSink(stream: ServerHttp2Stream): EventSink {
   return {
+    writable: stream,
     write: (frame) => stream.write(frame),
     bufferedBytes: () => stream.writableLength,
     // END_STREAM: the client sees a clean end and reconnects, as after an HTTP/1.1 stream ends.

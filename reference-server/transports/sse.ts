@@ -3,6 +3,7 @@ import type { Gap } from "../../src/shared/protocol.js";
 import type { LiveConnection, ServerContext } from "../context.js";
 import { parseChannel, parseCursor, parseUser } from "../http.js";
 import type { Delivery, Membership, Subscriber } from "../hub.js";
+import { type Drainable, WriteDeadline } from "../write-guard.js";
 import type { MountedTransport, RouteMatch } from "./types.js";
 
 const PING_FRAME = Buffer.from(": ping\n\n");
@@ -25,6 +26,7 @@ async function handleSse(
   route: RouteMatch,
 ): Promise<void> {
   const request = readStreamRequest(req.headers["last-event-id"], route);
+  ctx.admission.admitSubscriber();
   res.writeHead(200, {
     "content-type": "text/event-stream; charset=utf-8",
     "cache-control": "no-cache",
@@ -34,6 +36,7 @@ async function handleSse(
   });
   req.socket.setNoDelay(true);
   const sink: EventSink = {
+    writable: res,
     write: (frame) => res.write(frame),
     bufferedBytes: () => res.writableLength,
     end: () => res.end(),
@@ -69,6 +72,8 @@ export function readStreamRequest(
 
 /** Where an event stream writes: an HTTP/1.1 response or an HTTP/2 stream. */
 export interface EventSink {
+  /** What the write deadline watches for backpressure ('drain', 'close'). */
+  readonly writable: Drainable;
   write(frame: Buffer): void;
   /** Bytes written but not yet sent: a client that stops reading makes this grow. */
   bufferedBytes(): number;
@@ -99,6 +104,7 @@ export async function openEventStream(
 class EventStream implements Subscriber, LiveConnection {
   private membership: Membership | null = null;
   private closed = false;
+  private readonly deadline: WriteDeadline;
 
   constructor(
     private readonly ctx: ServerContext,
@@ -106,7 +112,11 @@ class EventStream implements Subscriber, LiveConnection {
     private readonly sink: EventSink,
     private readonly channel: string,
     private readonly user: string | null,
-  ) {}
+  ) {
+    this.deadline = new WriteDeadline(sink.writable, ctx.settings.writeTimeoutMs, () =>
+      sink.destroy(),
+    );
+  }
 
   async open(since: number | null): Promise<void> {
     if (this.sink.isGone()) return;
@@ -117,15 +127,22 @@ class EventStream implements Subscriber, LiveConnection {
       if (this.closed) this.ctx.hub.leave(membership);
       else this.membership = membership;
     } catch (error) {
-      process.stderr.write(
-        `${this.transport} on ${this.channel}: subscribe failed: ${String(error)}\n`,
-      );
+      // A stream closed meanwhile (client gone, shutdown) has nobody to tell.
+      if (!this.closed) {
+        process.stderr.write(
+          `${this.transport} on ${this.channel}: subscribe failed: ${String(error)}\n`,
+        );
+      }
       this.sink.destroy();
     }
   }
 
   deliver(delivery: Delivery): void {
     if (this.write(delivery.sseFrame)) this.ctx.metrics.countOut(this.transport, 1, 0);
+  }
+
+  backlog(): Promise<void> | null {
+    return this.closed ? null : this.deadline.drained();
   }
 
   gap(gap: Gap): void {
@@ -155,12 +172,14 @@ class EventStream implements Subscriber, LiveConnection {
       return false;
     }
     this.sink.write(frame);
+    this.deadline.afterWrite();
     this.ctx.metrics.countOut(this.transport, 0, frame.length);
     return true;
   }
 
   private onClose(): void {
     this.closed = true;
+    this.deadline.clear();
     if (this.membership) this.ctx.hub.leave(this.membership);
     this.ctx.connectionsOf(this.transport).delete(this);
   }

@@ -3,8 +3,16 @@ import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import type { Gap } from "../../src/shared/protocol.js";
 import type { LiveConnection, ServerContext } from "../context.js";
-import { HttpError, parseChannel, parseCursor, parseUser, refuseUpgrade } from "../http.js";
+import {
+  checkJsonDepth,
+  HttpError,
+  parseChannel,
+  parseCursor,
+  parseUser,
+  refuseUpgrade,
+} from "../http.js";
 import type { Delivery, Membership, Subscriber } from "../hub.js";
+import { WriteDeadline } from "../write-guard.js";
 import type { MountedTransport, RouteMatch } from "./types.js";
 
 /** Heartbeats a client may leave unanswered before it is dropped. */
@@ -18,10 +26,12 @@ const CLOSE_GRACE_MS = 1000;
 const CLOSE_GOING_AWAY = 1001;
 const CLOSE_UNSUPPORTED_DATA = 1003;
 const CLOSE_POLICY_VIOLATION = 1008;
+const CLOSE_TOO_BIG = 1009;
 
 const CLOSE_REASONS: Record<number, string> = {
   [CLOSE_UNSUPPORTED_DATA]: "unsupported data",
   [CLOSE_POLICY_VIOLATION]: "policy violation",
+  [CLOSE_TOO_BIG]: "message too big",
   1011: "internal error",
 };
 
@@ -49,6 +59,18 @@ export class WebSocketEndpoint {
       perMessageDeflate: false,
       clientTracking: false,
     });
+    // A broken handshake (method, Upgrade, key, version, subprotocols) gets the
+    // JSON error shape too, instead of ws's own plain-text answer.
+    this.wss.on("wsClientError", (error: Error, socket: Duplex) => {
+      const status = error.message === "Invalid HTTP method" ? 405 : 400;
+      const headers: Record<string, string> = error.message.includes("Sec-WebSocket-Version")
+        ? { "sec-websocket-version": "13, 8" }
+        : {};
+      refuseUpgrade(
+        socket,
+        new HttpError(status, `WebSocket handshake: ${error.message}`, headers),
+      );
+    });
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, route: RouteMatch): void {
@@ -60,12 +82,14 @@ export class WebSocketEndpoint {
       channel = parseChannel(route.channel, "URL path");
       since = parseCursor(url.searchParams.get("since"), "since");
       user = parseUser(url.searchParams.get("user"));
+      // Refused before the upgrade, while a plain HTTP answer can still say why.
+      this.ctx.admission.admitSubscriber();
     } catch (error) {
       refuseUpgrade(socket, error instanceof HttpError ? error : new HttpError(400, String(error)));
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new WsSession(this.ctx, ws, channel, user);
+      const session = new WsSession(this.ctx, ws, socket, channel, user);
       void session.open(since);
     });
   }
@@ -79,13 +103,17 @@ class WsSession implements Subscriber, LiveConnection {
   private membership: Membership | null = null;
   private missedHeartbeats = 0;
   private closed = false;
+  /** Timed on the raw socket: ws writes straight to it and has no 'drain' of its own. */
+  private readonly deadline: WriteDeadline;
 
   constructor(
     private readonly ctx: ServerContext,
     private readonly ws: WebSocket,
+    socket: Duplex,
     private readonly channel: string,
     private readonly user: string | null,
   ) {
+    this.deadline = new WriteDeadline(socket, ctx.settings.writeTimeoutMs, () => ws.terminate());
     ws.on("message", (data, isBinary) => this.onFrame(data, isBinary));
     ws.on("pong", () => {
       this.missedHeartbeats = 0;
@@ -113,6 +141,10 @@ class WsSession implements Subscriber, LiveConnection {
 
   gap(gap: Gap): void {
     this.send(Buffer.from(`{"type":"gap","from":${gap.from},"to":${gap.to}}`));
+  }
+
+  backlog(): Promise<void> | null {
+    return this.closed ? null : this.deadline.drained();
   }
 
   heartbeat(): void {
@@ -145,6 +177,7 @@ class WsSession implements Subscriber, LiveConnection {
       return false;
     }
     this.ws.send(frame, { binary: false });
+    this.deadline.afterWrite();
     this.ctx.metrics.countOut("websocket", 0, frame.length);
     return true;
   }
@@ -156,9 +189,17 @@ class WsSession implements Subscriber, LiveConnection {
       this.fail(CLOSE_UNSUPPORTED_DATA, "binary frames are not supported; send JSON text frames");
       return;
     }
+    const bytes = asBuffer(data);
     let frame: unknown;
     try {
-      frame = JSON.parse(data.toString());
+      checkJsonDepth(bytes, this.ctx.settings.maxBodyDepth, "frames");
+    } catch (error) {
+      // Nesting is a size, as far as what the server will store goes.
+      this.fail(CLOSE_TOO_BIG, (error as Error).message);
+      return;
+    }
+    try {
+      frame = JSON.parse(bytes.toString());
     } catch (error) {
       this.fail(CLOSE_UNSUPPORTED_DATA, `frames must be JSON: ${(error as Error).message}`);
       return;
@@ -204,8 +245,9 @@ class WsSession implements Subscriber, LiveConnection {
         this.send(Buffer.from(JSON.stringify({ type: "ack", ref, id: message.id })));
       },
       (error: unknown) => {
+        const reason = error instanceof Error ? error.message : String(error);
         this.send(
-          Buffer.from(JSON.stringify({ type: "error", error: `publish failed: ${String(error)}` })),
+          Buffer.from(JSON.stringify({ type: "error", ref, error: `publish failed: ${reason}` })),
         );
       },
     );
@@ -221,7 +263,15 @@ class WsSession implements Subscriber, LiveConnection {
 
   private onClose(): void {
     this.closed = true;
+    this.deadline.clear();
     if (this.membership) this.ctx.hub.leave(this.membership);
     this.ctx.connectionsOf("websocket").delete(this);
   }
+}
+
+/** ws hands text frames over as one Buffer; fragments and ArrayBuffers are joined or wrapped. */
+function asBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
 }

@@ -33,6 +33,15 @@ export function serverLaunches(
     instanceId: String(index),
     // Faults drop connections through POST /admin/drop; the port is loopback-only.
     admin: true,
+    limits: {
+      maxBodyDepth: server.maxBodyDepth,
+      maxPollBatch: server.maxPollBatch,
+      maxPollBytes: server.maxPollBytes,
+      writeTimeoutMs: Math.ceil(server.writeTimeoutMs),
+      requestTimeoutMs: Math.ceil(server.requestTimeoutMs),
+      maxConnections: server.maxConnections,
+      redisCommandTimeoutMs: Math.ceil(server.redisCommandTimeoutMs),
+    },
   }));
 }
 

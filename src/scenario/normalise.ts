@@ -49,6 +49,9 @@ const POSITIVE_DURATIONS = [
   "server.heartbeatInterval",
   "server.presenceTtl",
   "server.history.maxAge",
+  "server.writeTimeout",
+  "server.requestTimeout",
+  "server.redisCommandTimeout",
   "generator.maxEventLoopDelay",
 ] as const;
 
@@ -87,6 +90,15 @@ export function normaliseScenario(
       ),
       maxBodyBytes: read.value("server.maxBodyBytes"),
       deliveryDelayMs: read.duration("server.deliveryDelay"),
+      // Resource limits; the same defaults as reference-server/limits.ts (a test keeps them equal).
+      maxBodyDepth: read.value("server.maxBodyDepth"),
+      maxPollBatch: read.value("server.maxPollBatch"),
+      maxPollBytes: read.value("server.maxPollBytes"),
+      writeTimeoutMs: read.duration("server.writeTimeout"),
+      requestTimeoutMs: read.duration("server.requestTimeout"),
+      // Absent: each instance derives it from its own open-file limit.
+      maxConnections: (read.raw("server.maxConnections") as number | undefined) ?? null,
+      redisCommandTimeoutMs: read.duration("server.redisCommandTimeout"),
     },
     target: readTarget(doc.target),
     clients: {
@@ -120,6 +132,9 @@ export function normaliseScenario(
     "server.heartbeatInterval": scenario.server.heartbeatIntervalMs,
     "server.presenceTtl": scenario.server.presenceTtlMs,
     "server.history.maxAge": scenario.server.history.maxAgeMs,
+    "server.writeTimeout": scenario.server.writeTimeoutMs,
+    "server.requestTimeout": scenario.server.requestTimeoutMs,
+    "server.redisCommandTimeout": scenario.server.redisCommandTimeoutMs,
     "generator.maxEventLoopDelay": scenario.generator.maxEventLoopDelayMs,
   };
   const positive = Object.entries(durationOf);

@@ -64,6 +64,16 @@ export interface ServerOptions {
    * so tests can check that measured latency moves by a known amount.
    */
   deliveryDelayMs: number;
+
+  // Resource limits of the reference server (reference-server/limits.ts).
+  maxBodyDepth: number;
+  maxPollBatch: number;
+  maxPollBytes: number;
+  writeTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** Null: each instance derives it from its open-file limit. */
+  maxConnections: number | null;
+  redisCommandTimeoutMs: number;
 }
 
 export interface TargetOptions {

@@ -28,6 +28,23 @@ export interface ServerLaunchSettings {
   instanceId: string;
   /** Mount the fault-injection endpoints (`POST /admin/drop`). */
   admin: boolean;
+  limits: LimitSettings;
+}
+
+/**
+ * The resource limits of reference-server/limits.ts. Null leaves a limit at
+ * the server's own default (maxConnections: derived from the process's
+ * open-file limit, which only the server process knows).
+ */
+export interface LimitSettings {
+  maxBodyDepth: number | null;
+  maxPollBatch: number | null;
+  maxPollBytes: number | null;
+  writeTimeoutMs: number | null;
+  requestTimeoutMs: number | null;
+  maxConnections: number | null;
+  /** How long a Redis command may take before the request fails with 503. */
+  redisCommandTimeoutMs: number | null;
 }
 
 export interface HistorySettings {
@@ -37,8 +54,9 @@ export interface HistorySettings {
 }
 
 /** What a parsed command line holds: flags left out are absent, and the server picks its defaults. */
-export type ServerLaunchArgs = Partial<Omit<ServerLaunchSettings, "history">> & {
+export type ServerLaunchArgs = Partial<Omit<ServerLaunchSettings, "history" | "limits">> & {
   history?: Partial<HistorySettings>;
+  limits?: Partial<LimitSettings>;
 };
 
 /**
@@ -55,6 +73,15 @@ export interface EffectiveServerSettings {
   history: HistorySettings | null;
   maxBodyBytes: number;
   deliveryDelayMs: number;
+  /** The resource limits in force (absent in results of versions before they existed). */
+  limits?: {
+    maxBodyDepth: number;
+    maxPollBatch: number;
+    maxPollBytes: number;
+    writeTimeoutMs: number;
+    requestTimeoutMs: number;
+    maxConnections: number;
+  };
 }
 
 /** One flag: its name without `--`, and how a value becomes argv and back. */
@@ -100,6 +127,15 @@ const FLAGS: FlagTable<ServerLaunchSettings> = {
     hint: null,
     format: (on) => on,
     parse: (raw) => raw === true,
+  },
+  limits: {
+    maxBodyDepth: nullable(integerFlag("max-body-depth", 1)),
+    maxPollBatch: nullable(integerFlag("max-poll-batch", 1)),
+    maxPollBytes: nullable(integerFlag("max-poll-bytes", 1)),
+    writeTimeoutMs: nullable(integerFlag("write-timeout-ms", 1)),
+    requestTimeoutMs: nullable(integerFlag("request-timeout-ms", 1)),
+    maxConnections: nullable(integerFlag("max-connections", 1)),
+    redisCommandTimeoutMs: nullable(integerFlag("redis-command-timeout-ms", 1)),
   },
 };
 

@@ -123,6 +123,16 @@ function instanceSettings(
     maxBodyBytes: integerFlag("--max-body-bytes", flags.maxBodyBytes, 1, 1 << 30),
     deliveryDelayMs: 0,
     admin: false,
+    // No flags for the resource limits: each instance keeps the server's defaults.
+    limits: {
+      maxBodyDepth: null,
+      maxPollBatch: null,
+      maxPollBytes: null,
+      writeTimeoutMs: null,
+      requestTimeoutMs: null,
+      maxConnections: null,
+      redisCommandTimeoutMs: null,
+    },
   };
 }
 
