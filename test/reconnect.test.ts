@@ -56,7 +56,7 @@ describeRedis("SIGKILL of one of two instances", (redis) => {
       // A killed process's CPU and memory counters restart: cost is not reported.
       expect(r.server.cpuSecondsPer1kDeliveries, protocol).toBeNull();
     }
-  });
+  }, 150_000);
 
   it("the same fault loses messages when clients reconnect from now", async () => {
     const result = await runScenario(killScenario(false), { redisUrl: redis.url });

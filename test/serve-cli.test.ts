@@ -139,6 +139,8 @@ describe("rtbench serve", () => {
         history: { maxCount: 50, maxAgeMs: 60_000 },
         maxBodyBytes: 4096,
         deliveryDelayMs: 0,
+        // serve has no flags for the limits: the server's defaults.
+        limits: expect.objectContaining({ maxBodyDepth: 64, writeTimeoutMs: 10_000 }),
       });
       cli.kill("SIGTERM");
       const [code] = await exited;
