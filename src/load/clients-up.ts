@@ -88,12 +88,16 @@ export async function clientsUp(
   }
 }
 
-/** Publishers count their bytes and requests apart from the subscribers'. */
+/**
+ * Publishers count their bytes and requests apart from the subscribers'.
+ * Each instance's pool may hold every publish in flight at once: the cap is
+ * the publisher loop's, over all instances.
+ */
 function createPublishers(scenario: Scenario, urls: string[]): Publisher[] {
   const context = createClientContext();
   return urls.map((url) =>
     scenario.publish.via === "websocket"
       ? createWebSocketPublisher(url, { context })
-      : createHttpPublisher(url, { connections: scenario.publish.publishers, context }),
+      : createHttpPublisher(url, { connections: scenario.publish.maxInFlight, context }),
   );
 }

@@ -11,6 +11,7 @@ import { type Clients, clientsUp } from "./clients-up.js";
 import { collect } from "./collect.js";
 import { type Environment, environmentUp } from "./environment.js";
 import { controlService, type ServiceControl } from "./faults.js";
+import { LoadMonitor, runProcesses } from "./load-monitor.js";
 import { publishAndObserve } from "./observe.js";
 import { buildProtocolResult } from "./result.js";
 import type { RunPhase } from "./timeline.js";
@@ -73,8 +74,17 @@ export async function runScenario(
   }
   result.finishedAt = new Date().toISOString();
   // A failed run still returns what the protocols before the failure measured.
-  result.status = result.error !== undefined ? "failed" : signal.aborted ? "partial" : "complete";
-  result.reliable = Object.values(result.protocols).every((p) => p.generator.reliable);
+  const measured = Object.values(result.protocols);
+  result.status =
+    result.error !== undefined
+      ? "failed"
+      : signal.aborted
+        ? "partial"
+        : measured.some((p) => p.status === "invalid")
+          ? "invalid"
+          : "complete";
+  result.reliable = measured.every((p) => p.generator.reliable);
+  result.saturated = measured.some((p) => p.saturation?.server.saturated === true);
   return result;
 }
 
@@ -133,9 +143,11 @@ async function runProtocol(
 
   let env: Environment | null = null;
   let clients: Clients | null = null;
+  let load: LoadMonitor | null = null;
   const loopDelay = startLoopDelayMonitor();
   try {
     env = await environmentUp(scenario, broker.url, log);
+    load = new LoadMonitor(runProcesses(env.servers));
     clients = await clientsUp(scenario, protocol, env.urls);
     const up = clients;
     const { timeline } = up;
@@ -144,13 +156,13 @@ async function runProtocol(
       env,
       clients: up,
       redis: broker.control,
-      loopDelay,
+      monitors: { loopDelay, load },
       signal,
       log,
       onTick: (phase, elapsedMs) => progress(phase, elapsedMs, timeline.totalMs, up),
     });
     progress("collecting", timeline.totalMs, timeline.totalMs, up);
-    const collected = await collect(env, up, observed, loopDelay, log);
+    const collected = await collect(env, up, observed, { loopDelay, load }, log, signal.aborted);
     return buildProtocolResult({
       scenario,
       protocol,
@@ -169,6 +181,7 @@ async function runProtocol(
     });
   } finally {
     loopDelay.stop();
+    load?.stop();
     await clients?.stop();
     await env?.stop();
   }

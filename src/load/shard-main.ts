@@ -4,6 +4,7 @@
  * histograms and counters, which the parent merges losslessly.
  */
 import { startLoopDelayMonitor } from "../metrics/loop-delay.js";
+import { LoadRecorder, ownCpu } from "../metrics/process-load.js";
 import { monoMs } from "../util/clock.js";
 import { Fleet } from "./fleet.js";
 import type { ParentMessage, ShardMessage } from "./shard-protocol.js";
@@ -19,7 +20,10 @@ process.on("disconnect", () => process.exit(0));
 let fleet: Fleet | null = null;
 const abort = new AbortController();
 const loopDelay = startLoopDelayMonitor();
+const load = new LoadRecorder(ownCpu(), monoMs, true);
+const loadTimer = setInterval(() => load.tick(), 1000);
 let progressTimer: NodeJS.Timeout | null = null;
+startTestBusyLoop();
 
 process.on("message", (message: ParentMessage) => {
   if (message.type === "start") {
@@ -29,8 +33,12 @@ process.on("message", (message: ParentMessage) => {
     at(spec.measureStartMs, () => {
       current.markWindowStart();
       loopDelay.reset();
+      load.markWindowStart();
     });
-    at(spec.measureEndMs, () => current.markWindowEnd());
+    at(spec.measureEndMs, () => {
+      current.markWindowEnd();
+      load.markWindowEnd();
+    });
     progressTimer = setInterval(
       () => send({ type: "progress", open: current.open, received: current.received }),
       1000,
@@ -39,6 +47,7 @@ process.on("message", (message: ParentMessage) => {
   } else if (message.type === "finish") {
     abort.abort();
     if (progressTimer) clearInterval(progressTimer);
+    clearInterval(loadTimer);
     const p99 = loopDelay.p99Ms();
     loopDelay.stop();
     if (!fleet) {
@@ -46,10 +55,30 @@ process.on("message", (message: ParentMessage) => {
       return;
     }
     fleet.close();
-    const report = fleet.report(p99);
+    const report = fleet.report(
+      p99,
+      load.summary("shard", `shard ${process.env.RTBENCH_SHARD_INDEX ?? ""}`.trim()),
+    );
     process.send?.(report, () => process.disconnect?.());
   }
 });
+
+/**
+ * Test-only: RTBENCH_TEST_SHARD_BUSY=0.95 keeps this process's event loop busy
+ * that share of every 100 ms, so a test can starve the generator on purpose
+ * and check that the run says so.
+ */
+function startTestBusyLoop(): void {
+  const share = Number(process.env.RTBENCH_TEST_SHARD_BUSY);
+  if (!(share > 0 && share < 1)) return;
+  const periodMs = 100;
+  setInterval(() => {
+    const until = monoMs() + share * periodMs;
+    while (monoMs() < until) {
+      // spin: this is the point
+    }
+  }, periodMs).unref();
+}
 
 function at(timeMs: number, action: () => void) {
   setTimeout(action, Math.max(0, timeMs - monoMs()));

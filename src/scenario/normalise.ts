@@ -50,6 +50,7 @@ const POSITIVE_DURATIONS = [
   "server.presenceTtl",
   "server.history.maxAge",
   "generator.maxEventLoopDelay",
+  "publish.ackTimeout",
 ] as const;
 
 type Doc = Record<string, unknown>;
@@ -101,6 +102,8 @@ export function normaliseScenario(
       payloadBytes: read.value("publish.payloadBytes"),
       via: read.value("publish.via") as Scenario["publish"]["via"],
       publishers: read.value("publish.publishers"),
+      maxInFlight: read.value("publish.maxInFlight"),
+      ackTimeoutMs: read.duration("publish.ackTimeout"),
     },
     durationMs: overrides.durationMs ?? read.duration("duration"),
     warmupMs: read.duration("warmup"),
@@ -109,7 +112,16 @@ export function normaliseScenario(
     reconnect: policies.reconnect,
     // Read below, once the run's length and the server are known.
     faults: [],
-    generator: { maxEventLoopDelayMs: read.duration("generator.maxEventLoopDelay") },
+    generator: {
+      maxEventLoopDelayMs: read.duration("generator.maxEventLoopDelay"),
+      maxCpuShare: read.value("generator.maxCpuShare"),
+      maxEventLoopUtilization: read.value("generator.maxEventLoopUtilization"),
+    },
+    saturation: {
+      serverCpuShare: read.value("saturation.serverCpuShare"),
+      latencyRiseMs: read.duration("saturation.latencyRise"),
+      latencyRiseFactor: read.value("saturation.latencyRiseFactor"),
+    },
     thresholds: (doc.thresholds as Record<string, string> | undefined) ?? {},
     tolerances: {},
   };
@@ -121,6 +133,7 @@ export function normaliseScenario(
     "server.presenceTtl": scenario.server.presenceTtlMs,
     "server.history.maxAge": scenario.server.history.maxAgeMs,
     "generator.maxEventLoopDelay": scenario.generator.maxEventLoopDelayMs,
+    "publish.ackTimeout": scenario.publish.ackTimeoutMs,
   };
   const positive = Object.entries(durationOf);
   for (const t of transports()) {
