@@ -77,7 +77,7 @@ const publisher = {
   maxSlotWaitMs: 0,
   peakInFlight: 1,
   notSent: 0,
-  refusals: new Map<string, number>(),
+  refusals: new Map<string, { count: number; example: string }>(),
 };
 
 function run(overrides: Partial<RunRecord> = {}, protocol: ProtocolName = "websocket") {

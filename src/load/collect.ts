@@ -11,6 +11,9 @@ import type { MissingShard } from "./shards.js";
 
 /** After an interrupt, how long the publishes still in flight get to be answered. */
 const INTERRUPTED_ANSWER_MS = 500;
+/** How long shards get to report: after an interrupt the user waits, so less. */
+const SHARD_REPORT_MS = 15_000;
+const INTERRUPTED_SHARD_REPORT_MS = 2_500;
 
 /** What the generator and the servers have to say once the clients stopped. */
 export interface Collected {
@@ -45,7 +48,7 @@ export async function collect(
   const parentLoopDelayP99Ms = monitors.loopDelay.p99Ms();
   const loads = monitors.load.summaries();
   const [{ reports, missing }] = await Promise.all([
-    clients.pool.finish(),
+    clients.pool.finish(interrupted ? INTERRUPTED_SHARD_REPORT_MS : SHARD_REPORT_MS),
     observed.publisher.finish(answerDeadlineMs(observed, clients, interrupted)),
   ]);
   if (missing.length > 0) {

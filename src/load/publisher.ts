@@ -1,5 +1,6 @@
 import type { Publisher } from "../clients/publishers.js";
 import { monoMs } from "../util/clock.js";
+import { classifyFailure } from "../util/failure.js";
 import { dueRange, type Schedule, scheduledMessage, scheduleLength } from "./schedule.js";
 import { buildBody } from "./stamp.js";
 
@@ -70,8 +71,8 @@ export class PublisherLoop {
   peakInFlight = 0;
   /** Scheduled messages that were never sent (the run ended or stopped first). */
   notSent = 0;
-  /** Why publishes were refused, by reason, for the first few reasons. */
-  readonly refusals = new Map<string, number>();
+  /** Why publishes were refused, by reason (first few reasons), with the first error's words. */
+  readonly refusals = new Map<string, { count: number; example: string }>();
   private lastSentMs = Number.NEGATIVE_INFINITY;
   private readonly inFlight = new Map<PublishRecord, AbortController>();
   /** Per publisher: monotonic ms until which it is skipped after a refused publish. */
@@ -209,10 +210,13 @@ export class PublisherLoop {
   }
 
   private noteRefusal(error: unknown): void {
-    const reason = error instanceof Error ? error.message : String(error);
+    const { reason } = classifyFailure(error);
     const seen = this.refusals.get(reason);
-    if (seen !== undefined) this.refusals.set(reason, seen + 1);
-    else if (this.refusals.size < REFUSAL_REASONS_KEPT) this.refusals.set(reason, 1);
+    if (seen !== undefined) seen.count++;
+    else if (this.refusals.size < REFUSAL_REASONS_KEPT) {
+      const example = error instanceof Error ? error.message : String(error);
+      this.refusals.set(reason, { count: 1, example });
+    }
   }
 
   private settle(record: PublishRecord, outcome: "answered" | "refused" | "unanswered"): void {

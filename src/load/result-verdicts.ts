@@ -5,6 +5,7 @@ import {
 } from "../metrics/delivery-seconds.js";
 import type { ProcessLoad } from "../metrics/process-load.js";
 import type { ProtocolResult } from "../metrics/types.js";
+import { redactText } from "../util/redact.js";
 import type { DeliveryCounts } from "./aggregate.js";
 import type { RunRecord } from "./result.js";
 import { judgeSaturation } from "./saturation.js";
@@ -68,14 +69,14 @@ export function invalidReasons(run: RunRecord, connected: number, expected: numb
     const refusals = run.publisher.refusals;
     const why =
       refusals.size > 0
-        ? `: publishes refused: ${errorSummary([...refusals].map(([reason, count]) => ({ reason, count })))}`
+        ? `: publishes refused: ${errorSummary([...refusals].map(([reason, e]) => ({ reason, ...e })))}`
         : "";
     reasons.push(`no delivery was expected (nothing published was stored)${why}`);
   }
   for (const shard of collected.missing) {
     reasons.push(`${shard.name} ${shard.reason}`);
   }
-  return reasons;
+  return reasons.map(redactText);
 }
 
 /** The most frequent reasons, with counts: "connection refused (x20); HTTP 500 (x3)". */

@@ -111,7 +111,7 @@ function publisherRecord(
     ackTimeoutMs: scenario.publish.ackTimeoutMs,
     maxSlotWaitMs: publisher.maxSlotWaitMs,
     notSent: publisher.notSent,
-    refusals: [...publisher.refusals].map(([reason, count]) => ({ reason, count })),
+    refusals: [...publisher.refusals].map(([reason, e]) => ({ reason, ...e })),
   };
 }
 

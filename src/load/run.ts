@@ -7,6 +7,7 @@ import type { ProtocolName } from "../shared/transports.js";
 import { monoMs } from "../util/clock.js";
 import { gitCommit } from "../util/git.js";
 import { packageVersion } from "../util/paths.js";
+import { redactText } from "../util/redact.js";
 import { type Clients, clientsUp } from "./clients-up.js";
 import { collect } from "./collect.js";
 import { type Environment, environmentUp } from "./environment.js";
@@ -52,7 +53,7 @@ export async function runScenario(
   options: RunOptions = {},
 ): Promise<RunResult> {
   const signal = options.signal ?? new AbortController().signal;
-  const log = options.log ?? (() => {});
+  const log = (line: string) => options.log?.(redactText(line));
   const result = emptyResult(scenario);
   result.setup.notes.push(...(options.notes ?? []));
   let broker: Broker = { url: null, control: null };
@@ -63,12 +64,16 @@ export async function runScenario(
       try {
         result.protocols[protocol] = await runProtocol(scenario, protocol, broker, signal, options);
       } catch (error) {
-        result.error = `${protocol}: ${error instanceof Error ? error.message : String(error)}`;
+        // Stopped while starting (Ctrl-C): a partial run, not a failed one.
+        if (signal.aborted) break;
+        result.error = redactText(
+          `${protocol}: ${error instanceof Error ? error.message : String(error)}`,
+        );
         break;
       }
     }
   } catch (error) {
-    result.error = error instanceof Error ? error.message : String(error);
+    result.error = redactText(error instanceof Error ? error.message : String(error));
   } finally {
     await broker.control?.stop();
   }
@@ -129,7 +134,7 @@ async function runProtocol(
   signal: AbortSignal,
   options: RunOptions,
 ): Promise<ProtocolResult> {
-  const log = (line: string) => options.log?.(`${protocol}: ${line}`);
+  const log = (line: string) => options.log?.(redactText(`${protocol}: ${line}`));
   const progress = (phase: RunProgress["phase"], elapsedMs = 0, totalMs = 0, clients?: Clients) =>
     options.onProgress?.({
       protocol,
@@ -146,7 +151,7 @@ async function runProtocol(
   let load: LoadMonitor | null = null;
   const loopDelay = startLoopDelayMonitor();
   try {
-    env = await environmentUp(scenario, broker.url, log);
+    env = await environmentUp(scenario, broker.url, log, signal);
     load = new LoadMonitor(runProcesses(env.servers));
     clients = await clientsUp(scenario, protocol, env.urls);
     const up = clients;
@@ -207,7 +212,8 @@ function emptyResult(scenario: Scenario): RunResult {
     setup: {
       broker: scenario.target ? "external" : scenario.server.broker,
       instances: scenario.target ? scenario.target.urls.length : scenario.server.instances,
-      target: scenario.target?.urls ?? null,
+      // A result is shared and committed: credentials in a target URL stay out of it.
+      target: scenario.target?.urls.map(redactText) ?? null,
       durationMs: scenario.durationMs,
       warmupMs: scenario.warmupMs,
       clients: scenario.clients.count,

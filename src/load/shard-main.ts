@@ -8,6 +8,7 @@ import { LoadRecorder, ownCpu } from "../metrics/process-load.js";
 import { monoMs } from "../util/clock.js";
 import { Fleet } from "./fleet.js";
 import type { ParentMessage, ShardMessage } from "./shard-protocol.js";
+import { startTestBusyLoop, testFailureAtWindowStart } from "./shard-test-hooks.js";
 
 const send = (message: ShardMessage) => process.send?.(message);
 
@@ -34,6 +35,7 @@ process.on("message", (message: ParentMessage) => {
       current.markWindowStart();
       loopDelay.reset();
       load.markWindowStart();
+      testFailureAtWindowStart();
     });
     at(spec.measureEndMs, () => {
       current.markWindowEnd();
@@ -62,23 +64,6 @@ process.on("message", (message: ParentMessage) => {
     process.send?.(report, () => process.disconnect?.());
   }
 });
-
-/**
- * Test-only: RTBENCH_TEST_SHARD_BUSY=0.95 keeps this process's event loop busy
- * that share of every 100 ms, so a test can starve the generator on purpose
- * and check that the run says so.
- */
-function startTestBusyLoop(): void {
-  const share = Number(process.env.RTBENCH_TEST_SHARD_BUSY);
-  if (!(share > 0 && share < 1)) return;
-  const periodMs = 100;
-  setInterval(() => {
-    const until = monoMs() + share * periodMs;
-    while (monoMs() < until) {
-      // spin: this is the point
-    }
-  }, periodMs).unref();
-}
 
 function at(timeMs: number, action: () => void) {
   setTimeout(action, Math.max(0, timeMs - monoMs()));

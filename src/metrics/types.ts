@@ -133,8 +133,8 @@ export interface ProtocolResult extends ResultCounters {
     maxSlotWaitMs: number;
     /** Scheduled messages never sent: the run ended (or stopped) first. */
     notSent: number;
-    /** Why publishes were refused, first few reasons, with how often. */
-    refusals: { reason: string; count: number }[];
+    /** Why publishes were refused, first few reasons, with how often and the first error's words. */
+    refusals: { reason: string; count: number; example: string }[];
   };
   bytesPerDelivery: number | null;
   /** HTTP requests the subscribers sent in the measured window (WebSocket: upgrades). */

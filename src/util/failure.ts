@@ -13,6 +13,7 @@ export type FailureKind =
   | "not HTTP"
   | "TLS expected"
   | "not TLS"
+  | "TLS certificate"
   | "host not found"
   | "other";
 
@@ -30,6 +31,7 @@ const TIMEOUT_CODES = new Set([
   "ABORT_ERR",
 ]);
 const RESET_CODES = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
+const CERT_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/;
 const TLS_WRONG_VERSION = /wrong version number|WRONG_VERSION_NUMBER|packet length too long/i;
 
 /** The codes and messages of an error and of its causes (undici wraps the socket's error). */
@@ -68,7 +70,14 @@ export function classifyFailure(error: unknown): Failure {
       ? { kind: "TLS expected", reason: "TLS expected: the server speaks TLS (https://?)" }
       : { kind: "not HTTP", reason: "not HTTP: the answer was not an HTTP response" };
   }
-  const status = /\b(?:found|answered|status(?: code)?)\s+(?:HTTP\s+)?([1-5]\d\d)\b/i.exec(text);
+  const certificate = codes.find((c) => CERT_CODE.test(c));
+  if (certificate !== undefined) {
+    return { kind: "TLS certificate", reason: `TLS certificate not accepted (${certificate})` };
+  }
+  // "expected status 201, found 500": the status found, not the one expected.
+  const status =
+    /\b(?:found|answered)\s+(?:HTTP\s+)?([1-5]\d\d)\b/i.exec(text) ??
+    /\bstatus(?: code)?\s+([1-5]\d\d)\b/i.exec(text);
   if (status) return { kind: "HTTP status", reason: `HTTP ${status[1]}` };
   if (
     codes.some((c) => TIMEOUT_CODES.has(c)) ||
@@ -80,7 +89,8 @@ export function classifyFailure(error: unknown): Failure {
   if (codes.some((c) => RESET_CODES.has(c)) || /socket hang up|other side closed/i.test(text)) {
     return { kind: "connection reset", reason: "connection reset (closed without an answer)" };
   }
-  return { kind: "other", reason: messages[0] ?? String(error) };
+  // The innermost message says most ("fetch failed" wraps the socket's own error).
+  return { kind: "other", reason: messages[messages.length - 1] ?? String(error) };
 }
 
 /** A TLS alert record (0x15 0x03) where an HTTP status line should be: a TLS server. */
