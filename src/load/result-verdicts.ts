@@ -45,6 +45,7 @@ export function saturationRecord(
   });
   return {
     ...verdicts,
+    ...(run.plan ? { plan: run.plan } : {}),
     processes,
     latencyPerSecondMs: meanLatencyPerSecond(seconds, windowSeconds),
     deliveredPerSecond: seconds.received.slice(0, Math.ceil(windowSeconds)),

@@ -16,6 +16,7 @@ import type { FaultRecord } from "./faults.js";
 import type { PublisherLoop } from "./publisher.js";
 import { invalidReasons, saturationRecord } from "./result-verdicts.js";
 import type { ServerSample } from "./servers.js";
+import type { ShardPlan } from "./shard-plan.js";
 import type { ShardReport } from "./shard-protocol.js";
 import { measuredWindow, type Timeline } from "./timeline.js";
 
@@ -27,6 +28,8 @@ export interface RunRecord {
   /** When an interrupted run stopped (monotonic ms); null when it ran to the end. */
   stoppedAtMs: number | null;
   channels: string[];
+  /** The shard plan the run went by; absent where a caller did not plan. */
+  plan?: ShardPlan;
   publisher: Pick<
     PublisherLoop,
     "records" | "maxLagMs" | "maxSlotWaitMs" | "peakInFlight" | "notSent" | "refusals"

@@ -62,7 +62,10 @@ export async function runScenario(
     for (const protocol of scenario.protocols) {
       if (signal.aborted) break;
       try {
-        result.protocols[protocol] = await runProtocol(scenario, protocol, broker, signal, options);
+        const measured = await runProtocol(scenario, protocol, broker, signal, options);
+        result.protocols[protocol] = measured;
+        const warning = measured.saturation?.plan?.warning;
+        if (warning) result.setup.notes.push(`${protocol}: ${warning}`);
       } catch (error) {
         // Stopped while starting (Ctrl-C): a partial run, not a failed one.
         if (signal.aborted) break;
@@ -153,7 +156,7 @@ async function runProtocol(
   try {
     env = await environmentUp(scenario, broker.url, log, signal);
     load = new LoadMonitor(runProcesses(env.servers));
-    clients = await clientsUp(scenario, protocol, env.urls);
+    clients = await clientsUp(scenario, protocol, env.urls, log);
     const up = clients;
     const { timeline } = up;
     const observed = await publishAndObserve({
@@ -174,6 +177,7 @@ async function runProtocol(
       timeline,
       stoppedAtMs: signal.aborted ? monoMs() : null,
       channels: up.channels,
+      plan: up.plan,
       publisher: observed.publisher,
       faults: observed.faults,
       collected,

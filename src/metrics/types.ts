@@ -207,6 +207,19 @@ export interface ProtocolResult extends ResultCounters {
   saturation?: {
     generator: { saturated: boolean; reasons: string[] };
     server: { saturated: boolean; reasons: string[] };
+    /**
+     * The shard plan, from the expected work (load/shard-plan.ts): cores'
+     * worth of client and server work, busy processes, and the warning given
+     * up front when this machine could not hold the run.
+     */
+    plan?: {
+      shards: number;
+      clientCores: number;
+      serverCores: number;
+      cores: number;
+      busyProcesses: number;
+      warning: string | null;
+    };
     /** CPU and event-loop load of every process: publisher (parent), shards, servers started. */
     processes: ProcessLoad[];
     /** Mean delivery latency of the messages scheduled in each second of the window. */
