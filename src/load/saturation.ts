@@ -27,7 +27,7 @@ export interface SaturationEvidence {
   missingShards: { name: string; reason: string }[];
   /** Mean latency of the first and last third of the window; null when it cannot be told. */
   latencyThirds: { firstMs: number; lastMs: number } | null;
-  /** Faults fired in the run: a fault makes latency jump, so the trend says nothing then. */
+  /** Faults fired in the run: latency jumps and answers wait then, so only CPU is judged. */
   hadFaults: boolean;
   acks: { late: number; unanswered: number; storedUnacknowledged: number };
   ackTimeoutMs: number;
@@ -102,11 +102,11 @@ function serverReasons(e: SaturationEvidence, generatorHeadroom: boolean): strin
       );
     }
   }
-  if (!generatorHeadroom) return reasons;
+  // A fault (a stalled or killed instance) makes latency jump and answers wait: not saturation.
+  if (!generatorHeadroom || e.hadFaults) return reasons;
   const thirds = e.latencyThirds;
   if (
     thirds !== null &&
-    !e.hadFaults &&
     thirds.lastMs - thirds.firstMs > limits.latencyRiseMs &&
     thirds.lastMs > limits.latencyRiseFactor * thirds.firstMs
   ) {
@@ -120,7 +120,9 @@ function serverReasons(e: SaturationEvidence, generatorHeadroom: boolean): strin
   }
   if (unanswered > 0) {
     const stored =
-      storedUnacknowledged > 0 ? ` (${storedUnacknowledged} of them delivered all the same)` : "";
+      storedUnacknowledged > 0
+        ? `; ${storedUnacknowledged} unacknowledged messages were delivered all the same`
+        : "";
     reasons.push(`${unanswered} publishes never acknowledged${stored}`);
   }
   if (e.slotWaitMs > e.generator.maxEventLoopDelayMs) {
