@@ -47,6 +47,16 @@ export async function startToyServer(options: ToyServerOptions = {}): Promise<To
     else send();
   };
 
+  const store = (channel: string, body: unknown) => {
+    firstPublishMs ??= Date.now();
+    const id = (ids.get(channel) ?? 0) + 1;
+    ids.set(channel, id);
+    stored++;
+    const message = { id, channel, ts: Date.now(), body };
+    deliver(channel, message);
+    return message;
+  };
+
   const publish = (req: IncomingMessage, res: ServerResponse) => {
     let text = "";
     req.setEncoding("utf8");
@@ -55,12 +65,7 @@ export async function startToyServer(options: ToyServerOptions = {}): Promise<To
     });
     req.on("end", () => {
       const { channel, body } = JSON.parse(text) as { channel: string; body: unknown };
-      firstPublishMs ??= Date.now();
-      const id = (ids.get(channel) ?? 0) + 1;
-      ids.set(channel, id);
-      stored++;
-      const message = { id, channel, ts: Date.now(), body };
-      deliver(channel, message);
+      const message = store(channel, body);
       const answer = () => {
         res.writeHead(201, { "content-type": "application/json" });
         res.end(JSON.stringify(message));
@@ -126,6 +131,15 @@ export async function startToyServer(options: ToyServerOptions = {}): Promise<To
         ws.send(frame);
       });
       ws.on("close", unsubscribe);
+      // Publish frames: stored and delivered at once, acknowledged after ackDelayMs.
+      ws.on("message", (data) => {
+        const frame = JSON.parse(String(data)) as { type?: string; ref?: unknown; body?: unknown };
+        if (frame.type !== "publish") return;
+        const message = store(channel, frame.body);
+        const ack = () => ws.send(JSON.stringify({ type: "ack", ref: frame.ref, id: message.id }));
+        if (options.ackDelayMs) setTimeout(ack, options.ackDelayMs);
+        else ack();
+      });
     });
   });
 
