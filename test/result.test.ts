@@ -54,6 +54,9 @@ function shard(upTo: number, counters: Partial<ShardReport["counters"]> = {}): S
     breakLog: [],
     window: { bytesIn: 9000, bytesOut: 1000, requests: 40, emptyPolls: 10, socketsOpen: 20 },
     eventLoopDelayP99Ms: 3,
+    load: null,
+    seconds: { received: [], latencySumMs: [], latencyCount: [] },
+    connectErrors: [],
   };
 }
 
@@ -63,9 +66,19 @@ const records: PublishRecord[][] = [
     seq: i + 1,
     dueMs: i * 100,
     sentMs: i * 100,
-    acked: true,
+    ackMs: 1,
+    outcome: "acked" as const,
   })),
 ];
+
+const publisher = {
+  records,
+  maxLagMs: 1,
+  maxSlotWaitMs: 0,
+  peakInFlight: 1,
+  notSent: 0,
+  refusals: new Map<string, { count: number; example: string }>(),
+};
 
 function run(overrides: Partial<RunRecord> = {}, protocol: ProtocolName = "websocket") {
   return buildProtocolResult({
@@ -75,7 +88,7 @@ function run(overrides: Partial<RunRecord> = {}, protocol: ProtocolName = "webso
     stoppedAtMs: null,
     serverSettings: null,
     channels: ["c0"],
-    publisher: { records, maxLagMs: 1 },
+    publisher,
     faults: [],
     collected: {
       reports: [
@@ -83,6 +96,7 @@ function run(overrides: Partial<RunRecord> = {}, protocol: ProtocolName = "webso
         shard(25, { duplicates: 1, gaveUp: 1 }),
       ],
       missing: [],
+      loads: [],
       parentLoopDelayP99Ms: 2,
       zombieTimeoutsMs: [],
     },
@@ -140,12 +154,13 @@ describe("buildProtocolResult", () => {
   it("is unreliable when a shard did not report or the generator lagged", () => {
     const collected = {
       reports: [shard(30)],
-      missing: ["shard 1"],
+      missing: [{ name: "shard 1", reason: "died (exit code 1): TypeError: boom" }],
+      loads: [],
       parentLoopDelayP99Ms: 2,
       zombieTimeoutsMs: [],
     };
     expect(run({ collected }).generator).toMatchObject({ reliable: false, missingShards: 1 });
-    const lagging = { records, maxLagMs: scenario.generator.maxEventLoopDelayMs + 1 };
+    const lagging = { ...publisher, maxLagMs: scenario.generator.maxEventLoopDelayMs + 1 };
     expect(run({ publisher: lagging }).generator.reliable).toBe(false);
   });
 });

@@ -50,7 +50,7 @@ const MALFORMED: [string, string, string][] = [
   [
     "unknown nested key",
     "publish: { speed: 10/s }",
-    "publish.speed: unknown field (allowed: rate, payloadBytes, via, publishers)",
+    "publish.speed: unknown field (allowed: rate, payloadBytes, via, publishers, maxInFlight, ackTimeout)",
   ],
   [
     "unknown key in websocket",

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { EXIT_CODES, RtbenchError } from "../shared/errors.js";
 import { packageVersion } from "../util/paths.js";
+import { redactText } from "../util/redact.js";
 import { commands } from "./commands/index.js";
 
 const EXIT_HELP = `
@@ -8,7 +9,8 @@ Exit codes:
   0  success
   1  a threshold or the regression check failed
   2  bad input (scenario file, flags, result file)
-  3  the run itself failed (server would not start, Redis unreachable)
+  3  the run itself failed (server would not start, Redis unreachable) or measured
+     nothing (no client connected, nothing expected, a shard died)
   130  interrupted (Ctrl-C); rtbench run writes a partial result first`;
 
 /** Runs the CLI with `argv` (as process.argv) and resolves with the exit code. */
@@ -38,15 +40,17 @@ function reportError(error: unknown, verbose: boolean): number {
     if (error.exitCode === 0) return 0;
     return EXIT_CODES.BAD_INPUT;
   }
+  // Messages may quote a URL: credentials in it are never printed.
   if (error instanceof RtbenchError) {
-    process.stderr.write(`error: ${error.message}\n`);
-    for (const line of error.details) process.stderr.write(`  ${line}\n`);
-    if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);
+    process.stderr.write(`error: ${redactText(error.message)}\n`);
+    for (const line of error.details) process.stderr.write(`  ${redactText(line)}\n`);
+    if (verbose && error.stack) process.stderr.write(`${redactText(error.stack)}\n`);
     return EXIT_CODES[error.code];
   }
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`error: ${message}\n`);
-  if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  process.stderr.write(`error: ${redactText(message)}\n`);
+  if (verbose && error instanceof Error && error.stack)
+    process.stderr.write(`${redactText(error.stack)}\n`);
   else process.stderr.write("(run with --verbose for the stack trace)\n");
   return EXIT_CODES.RUN_FAILED;
 }

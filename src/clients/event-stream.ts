@@ -1,5 +1,6 @@
 import { type Gap, type Message, SSE_EVENT_GAP, SSE_EVENT_MESSAGE } from "../shared/protocol.js";
 import { monoMs } from "../util/clock.js";
+import { parseObject } from "./frame.js";
 import { SseParser, type SseParserCallbacks } from "./sse-parser.js";
 import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } from "./types.js";
 
@@ -48,12 +49,18 @@ export abstract class EventStreamClient implements TransportClient, SseParserCal
   // SseParserCallbacks, called by the parser with this client as the callbacks object.
 
   onEvent(type: string, data: string, lastEventId: string): void {
+    if (type !== SSE_EVENT_MESSAGE && type !== SSE_EVENT_GAP) return;
+    const parsed = parseObject(data);
+    if (parsed === null) {
+      this.handlers.onUnrecognised?.(`SSE ${type} event whose data is not a JSON object`);
+      return;
+    }
     if (type === SSE_EVENT_MESSAGE) {
-      const message = JSON.parse(data) as Message;
+      const message = parsed as unknown as Message;
       this.cursor = lastEventId === "" ? String(message.id) : lastEventId;
       this.handlers.onMessage(this.cursor, message.body);
-    } else if (type === SSE_EVENT_GAP) {
-      const gap = JSON.parse(data) as Gap;
+    } else {
+      const gap = parsed as unknown as Gap;
       this.handlers.onGap(String(gap.from), String(gap.to));
     }
   }

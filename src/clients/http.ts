@@ -31,12 +31,24 @@ export function createTrackedClient(
   });
 }
 
+/**
+ * Up to `connections` keep-alive sockets, one request in flight on each: a
+ * slow answer on one never holds back the requests behind it (no
+ * pipelining). undici's own header and body timeouts are off: callers bound
+ * every request with an AbortSignal instead.
+ */
 export function createTrackedPool(
   baseUrl: string,
   sockets: SocketTracker,
   connections: number,
 ): Pool {
-  return new Pool(originOf(baseUrl), { connect: createTrackedConnector(sockets), connections });
+  return new Pool(originOf(baseUrl), {
+    connect: createTrackedConnector(sockets),
+    connections,
+    pipelining: 1,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
 }
 
 /** `http://host:port` from a base URL that may carry a path prefix. */

@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks";
 import type { Client } from "undici";
 import { GAP_HEADER, type PollResponse } from "../shared/protocol.js";
 import { transport } from "../shared/transports.js";
+import { parseObject } from "./frame.js";
 import { createTrackedClient, errorText, queryString, routePath } from "./http.js";
 import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } from "./types.js";
 
@@ -94,11 +95,16 @@ export abstract class PollClientBase implements TransportClient {
         `GET ${path}: expected status 200, found ${response.statusCode} (${errorText(text)})`,
       );
     }
-    const answer = (await response.body.json()) as PollResponse;
+    const answer = parseObject(await response.body.text()) as PollResponse | null;
     if (this.closed) return;
     if (first) {
       this.ready = true;
       this.handlers.onReady(performance.now() - startedAt);
+    }
+    if (answer === null || !Array.isArray(answer.messages)) {
+      // Answered, but not with a poll answer: counted, and the next poll goes out as usual.
+      this.handlers.onUnrecognised?.("poll answer that is not {messages: [...]}");
+      return;
     }
     this.deliver(answer, response.headers[GAP_HEADER]);
   }
@@ -114,7 +120,9 @@ export abstract class PollClientBase implements TransportClient {
     if (messages.length === 0) this.context.counters.emptyPolls++;
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i];
-      if (message) this.handlers.onMessage(String(message.id), message.body);
+      if (typeof message === "object" && message !== null) {
+        this.handlers.onMessage(String(message.id), message.body);
+      } else this.handlers.onUnrecognised?.("poll answer message that is not an object");
     }
     if (answer.cursor !== undefined && answer.cursor !== null) this.cursor = String(answer.cursor);
   }

@@ -11,16 +11,24 @@ import { closeWebSocket, trackedConnection } from "./ws-socket.js";
  * Sends messages to the server and returns the id it assigned. The context
  * given decides where publisher bytes and requests are counted: pass one apart
  * from the subscribers' so their overhead is not inflated.
+ *
+ * Publishes never wait for each other: each is its own request (or frame),
+ * however long earlier ones take to be answered. `signal` gives up on one
+ * (it then rejects); `close` gives up on every one still unanswered.
  */
 export interface Publisher {
-  publish(channel: string, body: unknown): Promise<{ id: string }>;
+  publish(channel: string, body: unknown, signal?: AbortSignal): Promise<{ id: string }>;
   close(): Promise<void>;
 }
 
 const PONG: ClientFrame = { type: "pong" };
 const PONG_FRAME = JSON.stringify(PONG);
 
-/** POST /api/messages over a keep-alive pool of `connections` sockets. */
+/**
+ * POST /api/messages over a keep-alive pool of up to `connections` sockets,
+ * one request in flight on each: as many publishes can wait for their
+ * answers at once.
+ */
 export function createHttpPublisher(
   baseUrl: string,
   options: { connections: number; context: ClientContext },
@@ -41,13 +49,14 @@ class HttpPublisher implements Publisher {
     this.path = routePath(baseUrl, ROUTES.publish);
   }
 
-  async publish(channel: string, body: unknown): Promise<{ id: string }> {
+  async publish(channel: string, body: unknown, signal?: AbortSignal): Promise<{ id: string }> {
     this.context.counters.requests++;
     const response = await this.pool.request({
       method: "POST",
       path: this.path,
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ channel, body }),
+      signal,
     });
     const text = await response.body.text();
     if (response.statusCode < 200 || response.statusCode > 299) {
@@ -55,8 +64,18 @@ class HttpPublisher implements Publisher {
         `POST ${this.path} (channel ${channel}): expected status 201, found ${response.statusCode} (${errorText(text)})`,
       );
     }
-    const stored = JSON.parse(text) as Partial<Message>;
-    if (stored.id === undefined || stored.id === null) {
+    let stored: Partial<Message> | null = null;
+    try {
+      stored = JSON.parse(text) as Partial<Message> | null;
+    } catch {
+      // not JSON: reported below
+    }
+    if (
+      typeof stored !== "object" ||
+      stored === null ||
+      stored.id === undefined ||
+      stored.id === null
+    ) {
       throw new Error(
         `POST ${this.path}: expected the stored message with an id, found ${text.slice(0, 200)}`,
       );
@@ -65,7 +84,8 @@ class HttpPublisher implements Publisher {
   }
 
   async close(): Promise<void> {
-    await this.pool.close();
+    // destroy, not close: close would wait for every publish still unanswered.
+    await this.pool.destroy();
   }
 }
 
@@ -91,14 +111,14 @@ class WebSocketPublisher implements Publisher {
     private readonly context: ClientContext,
   ) {}
 
-  async publish(channel: string, body: unknown): Promise<{ id: string }> {
+  async publish(channel: string, body: unknown, signal?: AbortSignal): Promise<{ id: string }> {
     if (this.closed) throw new Error("publish after the WebSocket publisher was closed");
     let socket = this.channels.get(channel);
     if (!socket || socket.isDone) {
       socket = new ChannelSocket(this.baseUrl, channel, this.context);
       this.channels.set(channel, socket);
     }
-    return socket.publish(body);
+    return socket.publish(body, signal);
   }
 
   async close(): Promise<void> {
@@ -159,14 +179,29 @@ class ChannelSocket {
     return this.done;
   }
 
-  async publish(body: unknown): Promise<{ id: string }> {
-    await this.opened;
+  /** Frames go out at once; acks come back by `ref`, in whatever order and time the server takes. */
+  async publish(body: unknown, signal?: AbortSignal): Promise<{ id: string }> {
+    await abortable(this.opened, signal);
     if (this.done) throw new Error(this.doneReason);
+    signal?.throwIfAborted();
     const ref = this.nextRef++;
     const publish: ClientFrame = { type: "publish", ref, body };
     const frame = JSON.stringify(publish);
     return new Promise((resolve, reject) => {
-      this.pending.set(ref, { resolve, reject });
+      const onAbort = () => {
+        if (this.pending.delete(ref)) reject(signal?.reason ?? new Error("publish aborted"));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.pending.set(ref, {
+        resolve: (value) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(value);
+        },
+        reject: (error) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+      });
       this.ws.send(frame);
     });
   }
@@ -182,12 +217,14 @@ class ChannelSocket {
 
   private readonly onFrame = (data: RawData, isBinary: boolean): void => {
     if (isBinary) return;
-    let frame: ServerFrame;
+    let frame: ServerFrame | null;
     try {
-      frame = JSON.parse((data as Buffer).toString()) as ServerFrame;
+      frame = JSON.parse((data as Buffer).toString()) as ServerFrame | null;
     } catch {
       return;
     }
+    // `null`, a number, an array: not a frame of the protocol, and no reason to crash.
+    if (typeof frame !== "object" || frame === null) return;
     if (frame.type === "ack") {
       const ref = Number(frame.ref);
       const waiter = this.pending.get(ref);
@@ -232,4 +269,24 @@ class ChannelSocket {
     for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();
   }
+}
+
+/** `promise`, or a rejection as soon as `signal` aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
 }

@@ -3,6 +3,7 @@ import { type ErrorEvent, EventSource, type FetchLike } from "eventsource";
 import { type Client, fetch } from "undici";
 import { type Gap, type Message, SSE_EVENT_GAP, SSE_EVENT_MESSAGE } from "../shared/protocol.js";
 import { transport } from "../shared/transports.js";
+import { parseObject } from "./frame.js";
 import { createTrackedClient, originOf, queryString, routePath } from "./http.js";
 import type { ClientHandlers, ClientOptions, TransportClient } from "./types.js";
 
@@ -82,9 +83,9 @@ export class EventSourceSseClient implements TransportClient {
   }
 
   private readonly onMessageEvent = (event: MessageEvent): void => {
-    const message = parseOrNull<Message>(event.data as string);
+    const message = parseObject(event.data as string) as Message | null;
     if (message === null) {
-      this.broke("malformed JSON in an SSE message event");
+      this.handlers.onUnrecognised?.("SSE message event whose data is not a JSON object");
       return;
     }
     const cursor = event.lastEventId === "" ? String(message.id) : event.lastEventId;
@@ -93,9 +94,9 @@ export class EventSourceSseClient implements TransportClient {
   };
 
   private readonly onGapEvent = (event: MessageEvent): void => {
-    const gap = parseOrNull<Gap>(event.data as string);
+    const gap = parseObject(event.data as string) as Gap | null;
     if (gap === null) {
-      this.broke("malformed JSON in an SSE gap event");
+      this.handlers.onUnrecognised?.("SSE gap event whose data is not a JSON object");
       return;
     }
     this.handlers.onGap(String(gap.from), String(gap.to));
@@ -113,15 +114,6 @@ export class EventSourceSseClient implements TransportClient {
     // dispatching the error; that timer finds the source closed and does nothing.
     this.source?.close();
     this.http.destroy().catch(() => {});
-  }
-}
-
-/** EventTarget listeners must not throw (Node reports it as an uncaught exception). */
-function parseOrNull<T>(text: string): T | null {
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return null;
   }
 }
 

@@ -43,6 +43,12 @@ export interface ClientHandlers {
   onGap(from: string, to: string): void;
   /** The connection broke (close, error, missed heartbeats) after it was ready. */
   onBreak(reason: string): void;
+  /**
+   * The server sent something the protocol has no place for (`null`, a
+   * number, a message without a body, malformed SSE): counted, skipped, and
+   * never a reason to crash.
+   */
+  onUnrecognised?(what: string): void;
 }
 
 /** Shared by every client in one generator process. */

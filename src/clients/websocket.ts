@@ -3,6 +3,7 @@ import WebSocket, { type RawData } from "ws";
 import type { ClientFrame, ServerFrame } from "../shared/protocol.js";
 import { transport } from "../shared/transports.js";
 import { monoMs } from "../util/clock.js";
+import { parseObject } from "./frame.js";
 import { queryString, routePath } from "./http.js";
 import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } from "./types.js";
 import { closeWebSocket, trackedConnection } from "./ws-socket.js";
@@ -95,12 +96,9 @@ export class WebSocketClient implements TransportClient {
   private readonly onFrame = (data: RawData, isBinary: boolean): void => {
     if (isBinary) return;
     this.lastActivityMs = monoMs();
-    let frame: ServerFrame;
-    try {
-      frame = JSON.parse((data as Buffer).toString()) as ServerFrame;
-    } catch {
-      // A malformed frame is the server's fault: report it as a break, not a crash.
-      this.broke("malformed JSON frame from the server");
+    const frame = parseObject((data as Buffer).toString()) as ServerFrame | null;
+    if (frame === null) {
+      this.handlers.onUnrecognised?.("WebSocket frame that is not a JSON object");
       return;
     }
     switch (frame.type) {

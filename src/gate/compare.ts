@@ -257,7 +257,12 @@ function setPath(target: ProtocolResult, path: string, value: number): void {
 }
 
 const HISTOGRAM_KEYS = ["latency", "latencyFromSend", "connect"] as const;
-const STATUS_RANK: Record<RunResult["status"], number> = { complete: 0, partial: 1, failed: 2 };
+const STATUS_RANK: Record<RunResult["status"], number> = {
+  complete: 0,
+  partial: 1,
+  invalid: 2,
+  failed: 3,
+};
 
 /**
  * For `--repeat N`: per metric median across runs plus the spread (min, max).

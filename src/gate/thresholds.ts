@@ -233,9 +233,22 @@ export function evaluateThresholds(map: ThresholdMap, result: RunResult): Thresh
         const protocolResult = result.protocols[protocol];
         const actual =
           protocolResult === undefined ? null : getProtocolMetric(protocolResult, metric.path);
+        const name = `${protocol}.${metric.path}`;
+        // A run that measured nothing passes nothing: "lost == 0" of zero deliveries proves nothing.
+        if (protocolResult?.status === "invalid") {
+          measured++;
+          outcomes.push({
+            metric: name,
+            condition: condition.text,
+            actual,
+            unit: metric.unit,
+            pass: false,
+            note: "nothing measured",
+          });
+          continue;
+        }
         if (actual === null && threshold.protocol === "*") continue;
         measured++;
-        const name = `${protocol}.${metric.path}`;
         if (actual === null) {
           outcomes.push({
             metric: name,

@@ -16,18 +16,49 @@ export interface Window {
 }
 
 export interface DeliveryCounts {
+  /**
+   * Messages scheduled in the window that the server stored: acknowledged
+   * (in time or late), or received by some subscriber (the stamp in the body
+   * proves the server had it), whatever became of the acknowledgement.
+   */
   published: number;
+  /** Messages scheduled in the window that no subscriber received and the server never acknowledged. */
   publishFailed: number;
   expected: number;
   delivered: number;
   lost: number;
+  /** What the publisher heard back about the window's messages. */
+  acks: PublishAckCounts;
 }
 
+export interface PublishAckCounts {
+  /** Acknowledged within the acknowledgement timeout. */
+  inTime: number;
+  /** Acknowledged after the timeout: the server was behind. */
+  late: number;
+  /** Never answered by the end of the run. */
+  unanswered: number;
+  /** Refused by every instance tried (an error status, a reset). */
+  refused: number;
+  /** Of those never acknowledged (unanswered or refused), the ones a subscriber received anyway. */
+  storedUnacknowledged: number;
+}
+
+interface ChannelSubscriber {
+  firstReadyMs: number | null;
+  received: SeqTracker;
+}
+
+const acknowledged = (r: PublishRecord) => r.outcome === "acked" || r.outcome === "late";
+
 /**
- * Expected, delivered and lost: a subscriber is expected to receive every message the server acknowledged on
- * its channel that was scheduled in the measured window and sent after the
- * subscriber was first ready, outages included. `delivered` counts expected
- * messages received at least once, so delivered + lost = expected.
+ * The books of the measured window. A message is in them from its send to
+ * the end of the run, whatever its acknowledgement did: it was stored when
+ * the server acknowledged it or any subscriber received it. Each subscriber
+ * is expected to receive every stored message of its channel scheduled in
+ * the window and sent after the subscriber was first ready, outages
+ * included. `delivered` counts expected messages received at least once, so
+ * delivered + lost = expected; a delivery without a publish is impossible.
  */
 export function countDeliveries(
   channels: string[],
@@ -35,34 +66,71 @@ export function countDeliveries(
   reports: ShardReport[],
   window: Window,
 ): DeliveryCounts {
-  let published = 0;
-  let publishFailed = 0;
-  const ackedByChannel = new Map<string, PublishRecord[]>();
+  const subscribers = subscribersByChannel(reports);
+  const counts: DeliveryCounts = {
+    published: 0,
+    publishFailed: 0,
+    expected: 0,
+    delivered: 0,
+    lost: 0,
+    acks: { inTime: 0, late: 0, unanswered: 0, refused: 0, storedUnacknowledged: 0 },
+  };
   channels.forEach((channel, i) => {
-    const inWindow = (records[i] ?? []).filter(
-      (r) => r.dueMs >= window.startMs && r.dueMs < window.endMs,
-    );
-    const acked = inWindow.filter((r) => r.acked === true);
-    // Published means acknowledged by the server; the rest failed (or never got an answer).
-    published += acked.length;
-    publishFailed += inWindow.length - acked.length;
-    ackedByChannel.set(channel, acked);
-  });
-
-  let expected = 0;
-  let delivered = 0;
-  for (const report of reports) {
-    for (const subscriber of report.subscribers) {
+    const onChannel = subscribers.get(channel) ?? [];
+    const receivedByAnyone = (seq: number) => onChannel.some((s) => s.received.has(seq));
+    const stored: PublishRecord[] = [];
+    for (const record of records[i] ?? []) {
+      if (record.dueMs < window.startMs || record.dueMs >= window.endMs) continue;
+      countAck(counts.acks, record);
+      if (acknowledged(record)) stored.push(record);
+      else if (receivedByAnyone(record.seq)) {
+        stored.push(record);
+        counts.acks.storedUnacknowledged++;
+      } else counts.publishFailed++;
+    }
+    counts.published += stored.length;
+    for (const subscriber of onChannel) {
       if (subscriber.firstReadyMs === null) continue;
-      const acked = ackedByChannel.get(subscriber.channel) ?? [];
       const fromMs = Math.max(subscriber.firstReadyMs, window.startMs);
-      const first = firstSentAtOrAfter(acked, fromMs);
-      const seqs = acked.slice(first).map((r) => r.seq);
-      expected += seqs.length;
-      delivered += SeqTracker.fromJSON(subscriber.received).countIn(seqs);
+      const seqs = stored.slice(firstSentAtOrAfter(stored, fromMs)).map((r) => r.seq);
+      counts.expected += seqs.length;
+      counts.delivered += subscriber.received.countIn(seqs);
+    }
+  });
+  counts.lost = counts.expected - counts.delivered;
+  return counts;
+}
+
+function countAck(acks: PublishAckCounts, record: PublishRecord): void {
+  if (record.outcome === "acked") acks.inTime++;
+  else if (record.outcome === "late") acks.late++;
+  else if (record.outcome === "refused") acks.refused++;
+  // Pending at accounting time means the run ended before an answer came.
+  else acks.unanswered++;
+}
+
+function subscribersByChannel(reports: ShardReport[]): Map<string, ChannelSubscriber[]> {
+  const byChannel = new Map<string, ChannelSubscriber[]>();
+  for (const report of reports) {
+    for (const s of report.subscribers) {
+      const list = byChannel.get(s.channel) ?? [];
+      list.push({ firstReadyMs: s.firstReadyMs, received: SeqTracker.fromJSON(s.received) });
+      byChannel.set(s.channel, list);
     }
   }
-  return { published, publishFailed, expected, delivered, lost: expected - delivered };
+  return byChannel;
+}
+
+/** Send -> acknowledgement of the window's acknowledged messages, late ones included. */
+export function publishAckLatency(records: PublishRecord[][], window: Window): HistogramSummary {
+  const histogram = createLatencyHistogram();
+  for (const channel of records) {
+    for (const record of channel) {
+      if (record.dueMs < window.startMs || record.dueMs >= window.endMs) continue;
+      if (record.ackMs !== null) recordMs(histogram, record.ackMs);
+    }
+  }
+  return summarizeHistogram(histogram);
 }
 
 /** Records are in send order, so `sentMs` does not decrease: binary search. */

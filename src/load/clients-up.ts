@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import {
   createHttpPublisher,
   createWebSocketPublisher,
@@ -5,19 +6,13 @@ import {
 } from "../clients/publishers.js";
 import { createClientContext } from "../clients/types.js";
 import type { Scenario } from "../scenario/types.js";
-import type { ProtocolName } from "../shared/transports.js";
+import { type ProtocolName, transport } from "../shared/transports.js";
 import { monoMs } from "../util/clock.js";
 import { assignClients, channelNames } from "./assign.js";
+import { planShards, type ShardPlan } from "./shard-plan.js";
 import { ShardPool } from "./shards.js";
 import { planTimeline, type Timeline } from "./timeline.js";
 
-/**
- * Clients one shard process takes before the run adds another. One process
- * receives only so many messages per second before its own queueing
- * distorts the latency it reports, and holds only so many sockets (about
- * 20,000 file descriptors without privileges): more clients, more shards.
- */
-const CLIENTS_PER_SHARD = 4000;
 /** Time between telling shards to start and the first client connecting, so every shard has the plan. */
 const START_DELAY_MS = 300;
 
@@ -27,6 +22,8 @@ export interface Clients {
   pool: ShardPool;
   /** One publisher per server instance. */
   publishers: Publisher[];
+  /** How many shards, from the work they do, and whether the machine holds the run. */
+  plan: ShardPlan;
   channels: string[];
   timeline: Timeline;
   /** Closes the publishers and stops the shards. */
@@ -42,10 +39,11 @@ export async function clientsUp(
   scenario: Scenario,
   protocol: ProtocolName,
   urls: string[],
+  log: (line: string) => void = () => {},
 ): Promise<Clients> {
-  const shardCount =
-    scenario.clients.shards || Math.ceil(scenario.clients.count / CLIENTS_PER_SHARD);
-  const pool = await ShardPool.start(shardCount);
+  const plan = planFor(scenario, protocol);
+  if (plan.warning !== null) log(plan.warning);
+  const pool = await ShardPool.start(plan.shards);
   const channels = channelNames(scenario.clients.channelPrefix, scenario.clients.channels);
   const publishers = createPublishers(scenario, urls);
   const stop = async () => {
@@ -81,19 +79,46 @@ export async function clientsUp(
       heartbeatIntervalMs: scenario.server.heartbeatIntervalMs,
       seed: scenario.seed,
     });
-    return { pool, publishers, channels, timeline, stop };
+    return { pool, publishers, plan, channels, timeline, stop };
   } catch (error) {
     await stop();
     throw error;
   }
 }
 
-/** Publishers count their bytes and requests apart from the subscribers'. */
+/** The shard plan of one protocol's run: its expected deliveries and requests per second. */
+export function planFor(scenario: Scenario, protocol: ProtocolName): ShardPlan {
+  const { count, channels, shards } = scenario.clients;
+  const row = transport(protocol);
+  const perChannelPerSec = scenario.publish.ratePerSec / channels;
+  const deliveriesPerSec = perChannelPerSec * count;
+  const settings = scenario.transports[protocol]?.settings ?? {};
+  const requestsPerSec =
+    row.requestsPerClientPerSec !== undefined
+      ? count * row.requestsPerClientPerSec(settings, perChannelPerSec)
+      : row.delivery === "poll"
+        ? deliveriesPerSec
+        : 0;
+  return planShards({
+    clients: count,
+    deliveriesPerSec,
+    requestsPerSec,
+    cores: availableParallelism(),
+    serverInstances: scenario.target ? 0 : scenario.server.instances,
+    requestedShards: shards,
+  });
+}
+
+/**
+ * Publishers count their bytes and requests apart from the subscribers'.
+ * Each instance's pool may hold every publish in flight at once: the cap is
+ * the publisher loop's, over all instances.
+ */
 function createPublishers(scenario: Scenario, urls: string[]): Publisher[] {
   const context = createClientContext();
   return urls.map((url) =>
     scenario.publish.via === "websocket"
       ? createWebSocketPublisher(url, { context })
-      : createHttpPublisher(url, { connections: scenario.publish.publishers, context }),
+      : createHttpPublisher(url, { connections: scenario.publish.maxInFlight, context }),
   );
 }

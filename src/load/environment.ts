@@ -1,13 +1,8 @@
 import type { Scenario } from "../scenario/types.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
+import { waitHealthy } from "./health.js";
 import { readServerSettings } from "./server-settings.js";
-import {
-  type ServerSample,
-  type ServerSet,
-  sampleServers,
-  startServers,
-  waitHealthy,
-} from "./servers.js";
+import { type ServerSample, type ServerSet, sampleServers, startServers } from "./servers.js";
 
 /** The servers one protocol's run talks to, up and answering. */
 export interface Environment {
@@ -32,6 +27,7 @@ export async function environmentUp(
   scenario: Scenario,
   redisUrl: string | null,
   log: (line: string) => void,
+  signal?: AbortSignal,
 ): Promise<Environment> {
   const servers = scenario.target ? null : await startOwnServers(scenario, redisUrl, log);
   const stop = async () => {
@@ -39,7 +35,7 @@ export async function environmentUp(
   };
   try {
     const urls = servers ? servers.urls : (scenario.target?.urls ?? []);
-    await waitHealthy(urls);
+    await waitHealthy(urls, undefined, signal);
     const settings = servers ? await readServerSettings(urls[0] as string) : null;
     const baseline = servers ? await sampleServers(urls) : null;
     return { urls, servers, baseline, settings, stop };

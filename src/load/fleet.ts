@@ -6,10 +6,13 @@ import {
   type TransportClient,
 } from "../clients/types.js";
 import { type Counters, zeroCounters } from "../metrics/counters.js";
+import { DeliverySeconds } from "../metrics/delivery-seconds.js";
 import { createLatencyHistogram, encodeHistogram } from "../metrics/histogram.js";
+import type { ProcessLoad } from "../metrics/process-load.js";
 import type { ProtocolName } from "../shared/transports.js";
 import { transport } from "../shared/transports.js";
 import { type Clock, realClock, type TimerHandle } from "../util/clock.js";
+import { classifyFailure } from "../util/failure.js";
 import { seededRandom } from "../util/random.js";
 import { BREAK_LOG_LIMIT, type ShardReport, type ShardStart } from "./shard-protocol.js";
 import { Subscriber } from "./subscriber.js";
@@ -21,6 +24,8 @@ export const WATCHDOG_SCAN_MS = 250;
  * (SIGSTOP, a long GC pause), not that the server went silent.
  */
 export const PAUSE_DETECT_MS = WATCHDOG_SCAN_MS * 4;
+/** Connect failure reasons kept; more reasons are only counted in connectFailures. */
+const CONNECT_ERROR_REASONS_KEPT = 5;
 
 export interface FleetOptions {
   /** Time and timers; a test passes a manual clock. Default: the real ones. */
@@ -42,6 +47,8 @@ export class Fleet {
   readonly reconnect = createLatencyHistogram();
   readonly outage = createLatencyHistogram();
   readonly counters: Counters = zeroCounters();
+  /** Deliveries and latency second by second through the window: the trend. */
+  readonly seconds: DeliverySeconds;
   readonly clock: Clock;
   readonly createClient: NonNullable<FleetOptions["createClient"]>;
   readonly random: () => number;
@@ -53,6 +60,8 @@ export class Fleet {
   received = 0;
   readonly attemptsPerSecond: Record<string, number> = {};
   readonly breakLog: [number, number][] = [];
+  /** Why connection attempts failed, by reason, with the first error's words. */
+  private readonly connectErrors = new Map<string, { count: number; example: string }>();
   private readonly subscribers: Subscriber[];
   private windowStart = { bytesIn: 0, bytesOut: 0, requests: 0, emptyPolls: 0, socketsOpen: 0 };
   private windowEnd: typeof this.windowStart | null = null;
@@ -68,6 +77,7 @@ export class Fleet {
     this.clock = options.clock ?? realClock;
     this.createClient = options.createClient ?? createClient;
     this.random = seededRandom(spec.seed + (spec.clients[0]?.index ?? 0));
+    this.seconds = new DeliverySeconds(spec.measureStartMs);
     const { watchdogIntervals } = spec.reconnect;
     this.watchdogMs = watchdogIntervals * spec.heartbeatIntervalMs;
     // A poll unanswered for the watchdog time is as dead as a silent stream.
@@ -116,12 +126,23 @@ export class Fleet {
     this.attemptsPerSecond[second] = (this.attemptsPerSecond[second] ?? 0) + 1;
   }
 
+  noteConnectError(error: unknown): void {
+    const { reason } = classifyFailure(error);
+    const seen = this.connectErrors.get(reason);
+    if (seen !== undefined) seen.count++;
+    else if (this.connectErrors.size < CONNECT_ERROR_REASONS_KEPT) {
+      const example = error instanceof Error ? error.message : String(error);
+      this.connectErrors.set(reason, { count: 1, example });
+    }
+  }
+
   logBreak(urlIndex: number): void {
     this.counters.breaks++;
     if (this.breakLog.length < BREAK_LOG_LIMIT) this.breakLog.push([this.clock.now(), urlIndex]);
   }
 
-  report(eventLoopDelayP99Ms: number): ShardReport {
+  /** `load`: the shard process's own CPU and event loop over the window. */
+  report(eventLoopDelayP99Ms: number, load: ProcessLoad | null = null): ShardReport {
     const end = this.windowEnd ?? this.counterSnapshot();
     return {
       type: "report",
@@ -151,6 +172,9 @@ export class Fleet {
         socketsOpen: end.socketsOpen,
       },
       eventLoopDelayP99Ms,
+      load,
+      seconds: this.seconds.toJSON(),
+      connectErrors: [...this.connectErrors].map(([reason, e]) => ({ reason, ...e })),
     };
   }
 

@@ -4,6 +4,7 @@ import { monoMs, sleepUntil } from "../util/clock.js";
 import type { Clients } from "./clients-up.js";
 import type { Environment } from "./environment.js";
 import { type FaultRecord, type ServiceControl, startFaults } from "./faults.js";
+import type { LoadMonitor } from "./load-monitor.js";
 import { PublisherLoop } from "./publisher.js";
 import { type ServerSample, sampleServers } from "./servers.js";
 import { phaseAt, type RunPhase } from "./timeline.js";
@@ -11,6 +12,8 @@ import { phaseAt, type RunPhase } from "./timeline.js";
 /** What happened while the clients ran. */
 export interface Observed {
   publisher: PublisherLoop;
+  /** The scenario's acknowledgement timeout, for how long answers are waited for. */
+  ackTimeoutMs: number;
   /** The faults fired, in firing order (times from ramp start). */
   faults: FaultRecord[];
   /** Server CPU and memory at the start and end of the window; null where not sampled. */
@@ -24,7 +27,7 @@ export interface ObserveContext {
   clients: Clients;
   /** Null when the run has no Redis of its own to restart. */
   redis: ServiceControl | null;
-  loopDelay: LoopDelayMonitor;
+  monitors: { loopDelay: LoopDelayMonitor; load: LoadMonitor };
   signal: AbortSignal;
   log: (line: string) => void;
   /** Called every second with the phase and the time since ramp start. */
@@ -39,18 +42,23 @@ export interface ObserveContext {
 export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> {
   const { scenario, env, clients, signal } = ctx;
   const { timeline } = clients;
-  const publisher = new PublisherLoop(
-    {
+  const publisher = new PublisherLoop({
+    schedule: {
       startMs: timeline.publishStartMs,
       endMs: timeline.measureEndMs,
       ratePerSec: scenario.publish.ratePerSec,
       channels: clients.channels.length,
     },
-    clients.channels,
-    clients.publishers,
-    scenario.publish.payloadBytes,
+    channels: clients.channels,
+    publishers: clients.publishers,
+    payloadBytes: scenario.publish.payloadBytes,
+    ackTimeoutMs: scenario.publish.ackTimeoutMs,
+    maxInFlight: scenario.publish.maxInFlight,
+  });
+  // Sends held back by a full set of slots may still leave during the drain, never after it.
+  const publishing = sleepUntil(timeline.publishStartMs, signal).then(() =>
+    publisher.run(signal, timeline.drainEndMs),
   );
-  const publishing = sleepUntil(timeline.publishStartMs, signal).then(() => publisher.run(signal));
   // Faults end with this protocol's run (a pending restart is not left to the next protocol).
   const faultsDone = new AbortController();
   const stopFaults = () => faultsDone.abort();
@@ -79,9 +87,11 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
   let windowEnd: ServerSample | null = null;
   try {
     await sleepUntil(timeline.measureStartMs, signal);
-    ctx.loopDelay.reset();
+    ctx.monitors.loopDelay.reset();
+    ctx.monitors.load.markWindowStart();
     windowStart = await sample();
     await sleepUntil(timeline.measureEndMs, signal);
+    ctx.monitors.load.markWindowEnd();
     windowEnd = await sample();
     await publishing;
     await sleepUntil(timeline.drainEndMs, signal);
@@ -90,5 +100,11 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     faultsDone.abort();
     signal.removeEventListener("abort", stopFaults);
   }
-  return { publisher, faults: faults ? await faults.done : [], windowStart, windowEnd };
+  return {
+    publisher,
+    ackTimeoutMs: scenario.publish.ackTimeoutMs,
+    faults: faults ? await faults.done : [],
+    windowStart,
+    windowEnd,
+  };
 }

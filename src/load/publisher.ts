@@ -1,112 +1,206 @@
 import type { Publisher } from "../clients/publishers.js";
 import { monoMs } from "../util/clock.js";
+import { classifyFailure } from "../util/failure.js";
 import { dueRange, type Schedule, scheduledMessage, scheduleLength } from "./schedule.js";
 import { buildBody } from "./stamp.js";
 
-/** An unanswered publish counts as failed after this long. */
-const PUBLISH_TIMEOUT_MS = 5_000;
 /** A publisher whose server refused is skipped this long. */
 const PUBLISHER_DOWN_MS = 1_000;
+/** Refusal reasons kept word for word; more are only counted. */
+const REFUSAL_REASONS_KEPT = 5;
 
-/** What happened to one scheduled message. */
+/**
+ * What became of one message the publisher sent. Whether the server stored
+ * it is decided later, with the subscribers' reports: a message someone
+ * received was stored whatever its outcome here (load/aggregate.ts).
+ *
+ * - `pending`: still waiting for the server's answer;
+ * - `acked`: acknowledged within the acknowledgement timeout;
+ * - `late`: acknowledged, but after the timeout;
+ * - `refused`: every instance tried answered with an error (status, reset);
+ * - `unanswered`: no answer by the end of the run (drain, plus the
+ *   acknowledgement timeout for the last sends).
+ */
+export type PublishOutcome = "pending" | "acked" | "late" | "refused" | "unanswered";
+
+/**
+ * The publisher's record of one message, kept per channel in send order
+ * (`PublisherLoop.records`). Times are monotonic ms (util/clock.ts): per-second
+ * publish counts, for instance, are the records bucketed by `sentMs`.
+ */
 export interface PublishRecord {
+  /** Per-channel sequence number, from 1, as in the body's stamp. */
   seq: number;
+  /** When the schedule said to send it. */
   dueMs: number;
+  /** When it was sent; later than `dueMs` when the publisher fell behind. */
   sentMs: number;
-  /** null while in flight; true once the server acknowledged it, false if it failed. */
-  acked: boolean | null;
+  /** Send -> the server's acknowledgement, ms; null until (or unless) it came. */
+  ackMs: number | null;
+  outcome: PublishOutcome;
+}
+
+export interface PublisherSettings {
+  schedule: Schedule;
+  channels: string[];
+  /** One per server instance; messages go to them round-robin. */
+  publishers: Publisher[];
+  payloadBytes: number;
+  /** An acknowledgement later than this is `late` (the server is behind). */
+  ackTimeoutMs: number;
+  /** Publishes waiting for an answer at once, at most (like k6's maxVUs). */
+  maxInFlight: number;
 }
 
 /**
  * Publishes on a fixed schedule (open model): every message is sent when it
- * is due, whether or not earlier ones have been answered, and the delay of a
- * late send counts in latency (latency is measured from `dueMs`).
- * Messages go to the publishers round-robin (one per server instance).
+ * is due over as many concurrent requests as it takes, never queued behind an
+ * earlier one's slow answer, up to `maxInFlight` at once. Latency is measured
+ * from `dueMs`, so any delay in sending counts. Two kinds of delay are told
+ * apart: the event loop waking late (`maxLagMs`: the generator's problem),
+ * and every slot busy waiting for answers (`maxSlotWaitMs`: the server's).
  */
 export class PublisherLoop {
-  /** Records per channel index, in sequence order. */
+  /** Records per channel index, in send order (sequence order). */
   readonly records: PublishRecord[][];
-  /** Largest send delay behind schedule, ms: a publisher that falls behind is a generator problem. */
+  /** Worst delay of a send behind its schedule with a slot free: the event loop woke late. */
   maxLagMs = 0;
-  private inFlight = 0;
+  /** Worst delay of a send behind its schedule because all `maxInFlight` slots were busy. */
+  maxSlotWaitMs = 0;
+  /** Most publishes waiting for an answer at the same time. */
+  peakInFlight = 0;
+  /** Scheduled messages that were never sent (the run ended or stopped first). */
+  notSent = 0;
+  /** Why publishes were refused, by reason (first few reasons), with the first error's words. */
+  readonly refusals = new Map<string, { count: number; example: string }>();
+  private lastSentMs = Number.NEGATIVE_INFINITY;
+  private readonly inFlight = new Map<PublishRecord, AbortController>();
   /** Per publisher: monotonic ms until which it is skipped after a refused publish. */
   private readonly downUntilMs: number[] = [];
-  private idleWaiters: (() => void)[] = [];
+  /** Sleepers to wake when an answer frees a slot (or the run gives up). */
+  private readonly wakers = new Set<() => void>();
 
-  constructor(
-    private readonly schedule: Schedule,
-    private readonly channels: string[],
-    private readonly publishers: Publisher[],
-    private readonly payloadBytes: number,
-  ) {
-    this.records = channels.map(() => []);
+  constructor(private readonly settings: PublisherSettings) {
+    this.records = settings.channels.map(() => []);
   }
 
-  /** Runs until the schedule is done or `signal` aborts. */
-  async run(signal: AbortSignal): Promise<void> {
-    const total = scheduleLength(this.schedule);
+  /** When the last message was sent (monotonic ms), or -Infinity before the first. */
+  get lastSendMs(): number {
+    return this.lastSentMs;
+  }
+
+  /** Sends until the schedule is done, `stopAtMs` passes, or `signal` aborts. */
+  async run(signal: AbortSignal, stopAtMs = Number.POSITIVE_INFINITY): Promise<void> {
+    const { schedule, maxInFlight } = this.settings;
+    const total = scheduleLength(schedule);
+    const onAbort = () => this.wakeAll();
+    signal.addEventListener("abort", onAbort, { once: true });
     let next = 0;
-    while (next < total && !signal.aborted) {
-      const [from, to] = dueRange(this.schedule, next, monoMs());
-      for (let i = from; i < to; i++) this.send(i);
-      next = to;
-      if (next >= total) break;
-      const waitMs = scheduledMessage(this.schedule, next).dueMs - monoMs();
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, waitMs)));
+    let waitedForSlot = false;
+    try {
+      while (next < total && !signal.aborted && monoMs() < stopAtMs) {
+        const [, due] = dueRange(schedule, next, monoMs());
+        while (next < due && this.inFlight.size < maxInFlight) this.send(next++, waitedForSlot);
+        if (next >= total) break;
+        // Full: wait until an answer frees a slot (settle wakes this loop); else until the next is due.
+        waitedForSlot = this.inFlight.size >= maxInFlight;
+        const untilMs = waitedForSlot ? stopAtMs : scheduledMessage(schedule, next).dueMs;
+        await this.sleep(Math.max(0, Math.min(untilMs, stopAtMs) - monoMs()));
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      this.notSent = total - next;
     }
   }
 
-  /** Resolves when no publish is in flight any more, or after `timeoutMs`. */
-  idle(timeoutMs: number): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
+  /**
+   * Waits for the answers still outstanding until `deadlineMs` (monotonic),
+   * then gives up on the rest: they are `unanswered`.
+   */
+  async finish(deadlineMs: number): Promise<void> {
+    while (this.inFlight.size > 0 && monoMs() < deadlineMs) {
+      await this.sleep(deadlineMs - monoMs());
+    }
+    for (const [record, abort] of this.inFlight) {
+      record.outcome = "unanswered";
+      abort.abort(new Error("no answer by the end of the run"));
+    }
+    this.inFlight.clear();
+    this.wakeAll();
+  }
+
+  private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      this.idleWaiters.push(() => {
+      const done = () => {
         clearTimeout(timer);
+        this.wakers.delete(done);
         resolve();
-      });
+      };
+      const timer = setTimeout(done, ms);
+      this.wakers.add(done);
     });
   }
 
-  private send(index: number): void {
-    const message = scheduledMessage(this.schedule, index);
-    const channel = this.channels[message.channelIndex] as string;
+  private wakeAll(): void {
+    for (const wake of [...this.wakers]) wake();
+  }
+
+  private send(index: number, waitedForSlot: boolean): void {
+    const { schedule, channels, publishers, payloadBytes } = this.settings;
+    const message = scheduledMessage(schedule, index);
+    const channel = channels[message.channelIndex] as string;
     const sentMs = monoMs();
-    this.maxLagMs = Math.max(this.maxLagMs, sentMs - message.dueMs);
-    const record: PublishRecord = { seq: message.seq, dueMs: message.dueMs, sentMs, acked: null };
+    const behindMs = sentMs - message.dueMs;
+    if (waitedForSlot) this.maxSlotWaitMs = Math.max(this.maxSlotWaitMs, behindMs);
+    else this.maxLagMs = Math.max(this.maxLagMs, behindMs);
+    const record: PublishRecord = {
+      seq: message.seq,
+      dueMs: message.dueMs,
+      sentMs,
+      ackMs: null,
+      outcome: "pending",
+    };
     (this.records[message.channelIndex] as PublishRecord[]).push(record);
-    const body = buildBody(channel, message.seq, message.dueMs, sentMs, this.payloadBytes);
-    this.inFlight++;
-    void this.publishWithFailover(index % this.publishers.length, channel, body).then((acked) =>
-      this.settle(record, acked),
+    this.lastSentMs = sentMs;
+    const abort = new AbortController();
+    this.inFlight.set(record, abort);
+    this.peakInFlight = Math.max(this.peakInFlight, this.inFlight.size);
+    const body = buildBody(channel, message.seq, message.dueMs, sentMs, payloadBytes);
+    void this.publishWithFailover(index % publishers.length, channel, body, abort.signal).then(
+      (outcome) => this.settle(record, outcome),
     );
   }
 
   /**
    * Publishes through `first`, or, when that instance is known down or refuses,
    * through the next one (publishers fail over as clients do). A publish that
-   * times out is not retried: the server may have stored it, and sending it
-   * again would show up as a duplicate.
+   * is slow to be answered is never sent again: the server may have stored
+   * it, and a second copy would show up as a duplicate.
    */
   private async publishWithFailover(
     first: number,
     channel: string,
     body: unknown,
-  ): Promise<boolean> {
-    const count = this.publishers.length;
-    for (let attempt = 0; attempt < Math.min(count, 2); attempt++) {
+    signal: AbortSignal,
+  ): Promise<"answered" | "refused" | "unanswered"> {
+    const { publishers } = this.settings;
+    for (let attempt = 0; attempt < Math.min(publishers.length, 2); attempt++) {
       const i = this.pickUp(first + attempt);
-      const outcome = await this.tryPublish(i, channel, body);
-      if (outcome === "acked") return true;
-      if (outcome === "timeout") return false;
-      this.downUntilMs[i] = monoMs() + PUBLISHER_DOWN_MS;
+      try {
+        await (publishers[i] as Publisher).publish(channel, body, signal);
+        return "answered";
+      } catch (error) {
+        if (signal.aborted) return "unanswered";
+        this.noteRefusal(error);
+        this.downUntilMs[i] = monoMs() + PUBLISHER_DOWN_MS;
+      }
     }
-    return false;
+    return "refused";
   }
 
   /** The first publisher from `start` on that is not marked down (or `start` if all are). */
   private pickUp(start: number): number {
-    const count = this.publishers.length;
+    const count = this.settings.publishers.length;
     const now = monoMs();
     for (let k = 0; k < count; k++) {
       const i = (start + k) % count;
@@ -115,32 +209,27 @@ export class PublisherLoop {
     return start % count;
   }
 
-  private tryPublish(
-    i: number,
-    channel: string,
-    body: unknown,
-  ): Promise<"acked" | "failed" | "timeout"> {
-    const publisher = this.publishers[i] as Publisher;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve("timeout"), PUBLISH_TIMEOUT_MS);
-      publisher.publish(channel, body).then(
-        () => {
-          clearTimeout(timer);
-          resolve("acked");
-        },
-        () => {
-          clearTimeout(timer);
-          resolve("failed");
-        },
-      );
-    });
+  private noteRefusal(error: unknown): void {
+    const { reason } = classifyFailure(error);
+    const seen = this.refusals.get(reason);
+    if (seen !== undefined) seen.count++;
+    else if (this.refusals.size < REFUSAL_REASONS_KEPT) {
+      const example = error instanceof Error ? error.message : String(error);
+      this.refusals.set(reason, { count: 1, example });
+    }
   }
 
-  private settle(record: PublishRecord, acked: boolean): void {
-    record.acked = acked;
-    this.inFlight--;
-    if (this.inFlight === 0) {
-      for (const wake of this.idleWaiters.splice(0)) wake();
+  private settle(record: PublishRecord, outcome: "answered" | "refused" | "unanswered"): void {
+    // finish() already gave up on it: it stays unanswered.
+    if (!this.inFlight.delete(record)) return;
+    if (outcome === "answered") {
+      record.ackMs = monoMs() - record.sentMs;
+      record.outcome = record.ackMs <= this.settings.ackTimeoutMs ? "acked" : "late";
+    } else {
+      record.outcome = outcome;
     }
+    // Someone waits only for a free slot (run) or for none in flight (finish).
+    const left = this.inFlight.size;
+    if (left === 0 || left === this.settings.maxInFlight - 1) this.wakeAll();
   }
 }

@@ -6,14 +6,17 @@ import { type ProtocolName, transport } from "../shared/transports.js";
 import {
   countDeliveries,
   mergeField,
+  publishAckLatency,
   reconnectMetrics,
   serverStallDetection,
   stallDetection,
 } from "./aggregate.js";
 import type { Collected } from "./collect.js";
 import type { FaultRecord } from "./faults.js";
-import type { PublishRecord } from "./publisher.js";
+import type { PublisherLoop } from "./publisher.js";
+import { invalidReasons, saturationRecord } from "./result-verdicts.js";
 import type { ServerSample } from "./servers.js";
+import type { ShardPlan } from "./shard-plan.js";
 import type { ShardReport } from "./shard-protocol.js";
 import { measuredWindow, type Timeline } from "./timeline.js";
 
@@ -25,7 +28,12 @@ export interface RunRecord {
   /** When an interrupted run stopped (monotonic ms); null when it ran to the end. */
   stoppedAtMs: number | null;
   channels: string[];
-  publisher: { records: PublishRecord[][]; maxLagMs: number };
+  /** The shard plan the run went by; absent where a caller did not plan. */
+  plan?: ShardPlan;
+  publisher: Pick<
+    PublisherLoop,
+    "records" | "maxLagMs" | "maxSlotWaitMs" | "peakInFlight" | "notSent" | "refusals"
+  >;
   faults: FaultRecord[];
   collected: Collected;
   /** What the servers rtbench started run with (from /healthz); null against a target. */
@@ -43,13 +51,21 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
   const { scenario, timeline, collected } = run;
   const { reports } = collected;
   const window = measuredWindow(timeline, run.stoppedAtMs);
-  const counts = countDeliveries(run.channels, run.publisher.records, reports, window);
+  const { acks, ...counts } = countDeliveries(run.channels, run.publisher.records, reports, window);
   const connected = reports.reduce(
     (n, r) => n + r.subscribers.filter((s) => s.firstReadyMs !== null).length,
     0,
   );
   const counters = sumCounters(reports.map((r) => r.counters));
+  const eventLoopDelayP99 = Math.max(
+    collected.parentLoopDelayP99Ms,
+    ...reports.map((r) => r.eventLoopDelayP99Ms),
+  );
+  const saturation = saturationRecord(run, { acks, ...counts }, window.seconds, eventLoopDelayP99);
+  const invalid = invalidReasons(run, connected, counts.expected);
   return {
+    status: invalid.length > 0 ? "invalid" : "measured",
+    ...(invalid.length > 0 ? { invalidReasons: invalid } : {}),
     clients: scenario.clients.count,
     connected,
     ...counts,
@@ -57,12 +73,23 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     latency: mergeField(reports, "latency"),
     latencyFromSend: mergeField(reports, "latencyFromSend"),
     connect: mergeField(reports, "connect"),
+    publishAck: publishAckLatency(run.publisher.records, window),
+    publishAcks: acks,
+    publisher: publisherRecord(scenario, run.publisher),
     ...trafficCost(run.protocol, reports, counts.delivered),
     server: {
       ...serverCost(run.samples, run.faults, counts.delivered, connected),
       settings: run.serverSettings,
     },
-    generator: generatorHealth(scenario, collected, run.publisher.maxLagMs),
+    generator: {
+      eventLoopDelayP99,
+      reliable: !saturation.generator.saturated,
+      processes: reports.length + 1,
+      publisherMaxLagMs: run.publisher.maxLagMs,
+      eventLoopDelayLimitMs: scenario.generator.maxEventLoopDelayMs,
+      missingShards: collected.missing.length,
+    },
+    saturation,
     ...reconnectMetrics(reports, counters.reconnectAttempts),
     stallDetection: stallDetection(run.faults, timeline.rampStartMs, reports),
     serverStallDetection: serverStallDetection(
@@ -73,6 +100,21 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     ),
     faults: run.faults,
     deliveriesPerSec: window.seconds > 0 ? counts.delivered / window.seconds : 0,
+  };
+}
+
+/** How the publisher kept its schedule, and what it was told when a publish was refused. */
+function publisherRecord(
+  scenario: Scenario,
+  publisher: RunRecord["publisher"],
+): ProtocolResult["publisher"] {
+  return {
+    maxInFlight: scenario.publish.maxInFlight,
+    peakInFlight: publisher.peakInFlight,
+    ackTimeoutMs: scenario.publish.ackTimeoutMs,
+    maxSlotWaitMs: publisher.maxSlotWaitMs,
+    notSent: publisher.notSent,
+    refusals: [...publisher.refusals].map(([reason, e]) => ({ reason, ...e })),
   };
 }
 
@@ -108,28 +150,6 @@ function serverCost(
         ? (end.cpuSeconds - start.cpuSeconds) / (delivered / 1000)
         : null,
     rssBytesPerConnection: rssPerConnection(samples.baseline, end, connected),
-  };
-}
-
-function generatorHealth(
-  scenario: Scenario,
-  collected: Collected,
-  publisherMaxLagMs: number,
-): ProtocolResult["generator"] {
-  const { reports, missing } = collected;
-  const limitMs = scenario.generator.maxEventLoopDelayMs;
-  const p99 = Math.max(
-    collected.parentLoopDelayP99Ms,
-    ...reports.map((r) => r.eventLoopDelayP99Ms),
-  );
-  return {
-    eventLoopDelayP99: p99,
-    // A shard that never reported took its clients' numbers with it.
-    reliable: missing.length === 0 && p99 <= limitMs && publisherMaxLagMs <= limitMs,
-    missingShards: missing.length,
-    eventLoopDelayLimitMs: limitMs,
-    processes: reports.length + 1,
-    publisherMaxLagMs,
   };
 }
 

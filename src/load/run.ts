@@ -7,10 +7,12 @@ import type { ProtocolName } from "../shared/transports.js";
 import { monoMs } from "../util/clock.js";
 import { gitCommit } from "../util/git.js";
 import { packageVersion } from "../util/paths.js";
+import { redactText } from "../util/redact.js";
 import { type Clients, clientsUp } from "./clients-up.js";
 import { collect } from "./collect.js";
 import { type Environment, environmentUp } from "./environment.js";
 import { controlService, type ServiceControl } from "./faults.js";
+import { LoadMonitor, runProcesses } from "./load-monitor.js";
 import { publishAndObserve } from "./observe.js";
 import { buildProtocolResult } from "./result.js";
 import type { RunPhase } from "./timeline.js";
@@ -51,7 +53,7 @@ export async function runScenario(
   options: RunOptions = {},
 ): Promise<RunResult> {
   const signal = options.signal ?? new AbortController().signal;
-  const log = options.log ?? (() => {});
+  const log = (line: string) => options.log?.(redactText(line));
   const result = emptyResult(scenario);
   result.setup.notes.push(...(options.notes ?? []));
   let broker: Broker = { url: null, control: null };
@@ -60,21 +62,37 @@ export async function runScenario(
     for (const protocol of scenario.protocols) {
       if (signal.aborted) break;
       try {
-        result.protocols[protocol] = await runProtocol(scenario, protocol, broker, signal, options);
+        const measured = await runProtocol(scenario, protocol, broker, signal, options);
+        result.protocols[protocol] = measured;
+        const warning = measured.saturation?.plan?.warning;
+        if (warning) result.setup.notes.push(`${protocol}: ${warning}`);
       } catch (error) {
-        result.error = `${protocol}: ${error instanceof Error ? error.message : String(error)}`;
+        // Stopped while starting (Ctrl-C): a partial run, not a failed one.
+        if (signal.aborted) break;
+        result.error = redactText(
+          `${protocol}: ${error instanceof Error ? error.message : String(error)}`,
+        );
         break;
       }
     }
   } catch (error) {
-    result.error = error instanceof Error ? error.message : String(error);
+    result.error = redactText(error instanceof Error ? error.message : String(error));
   } finally {
     await broker.control?.stop();
   }
   result.finishedAt = new Date().toISOString();
   // A failed run still returns what the protocols before the failure measured.
-  result.status = result.error !== undefined ? "failed" : signal.aborted ? "partial" : "complete";
-  result.reliable = Object.values(result.protocols).every((p) => p.generator.reliable);
+  const measured = Object.values(result.protocols);
+  result.status =
+    result.error !== undefined
+      ? "failed"
+      : signal.aborted
+        ? "partial"
+        : measured.some((p) => p.status === "invalid")
+          ? "invalid"
+          : "complete";
+  result.reliable = measured.every((p) => p.generator.reliable);
+  result.saturated = measured.some((p) => p.saturation?.server.saturated === true);
   return result;
 }
 
@@ -119,7 +137,7 @@ async function runProtocol(
   signal: AbortSignal,
   options: RunOptions,
 ): Promise<ProtocolResult> {
-  const log = (line: string) => options.log?.(`${protocol}: ${line}`);
+  const log = (line: string) => options.log?.(redactText(`${protocol}: ${line}`));
   const progress = (phase: RunProgress["phase"], elapsedMs = 0, totalMs = 0, clients?: Clients) =>
     options.onProgress?.({
       protocol,
@@ -133,10 +151,12 @@ async function runProtocol(
 
   let env: Environment | null = null;
   let clients: Clients | null = null;
+  let load: LoadMonitor | null = null;
   const loopDelay = startLoopDelayMonitor();
   try {
-    env = await environmentUp(scenario, broker.url, log);
-    clients = await clientsUp(scenario, protocol, env.urls);
+    env = await environmentUp(scenario, broker.url, log, signal);
+    load = new LoadMonitor(runProcesses(env.servers));
+    clients = await clientsUp(scenario, protocol, env.urls, log);
     const up = clients;
     const { timeline } = up;
     const observed = await publishAndObserve({
@@ -144,19 +164,20 @@ async function runProtocol(
       env,
       clients: up,
       redis: broker.control,
-      loopDelay,
+      monitors: { loopDelay, load },
       signal,
       log,
       onTick: (phase, elapsedMs) => progress(phase, elapsedMs, timeline.totalMs, up),
     });
     progress("collecting", timeline.totalMs, timeline.totalMs, up);
-    const collected = await collect(env, up, observed, loopDelay, log);
+    const collected = await collect(env, up, observed, { loopDelay, load }, log, signal.aborted);
     return buildProtocolResult({
       scenario,
       protocol,
       timeline,
       stoppedAtMs: signal.aborted ? monoMs() : null,
       channels: up.channels,
+      plan: up.plan,
       publisher: observed.publisher,
       faults: observed.faults,
       collected,
@@ -169,6 +190,7 @@ async function runProtocol(
     });
   } finally {
     loopDelay.stop();
+    load?.stop();
     await clients?.stop();
     await env?.stop();
   }
@@ -194,7 +216,8 @@ function emptyResult(scenario: Scenario): RunResult {
     setup: {
       broker: scenario.target ? "external" : scenario.server.broker,
       instances: scenario.target ? scenario.target.urls.length : scenario.server.instances,
-      target: scenario.target?.urls ?? null,
+      // A result is shared and committed: credentials in a target URL stay out of it.
+      target: scenario.target?.urls.map(redactText) ?? null,
       durationMs: scenario.durationMs,
       warmupMs: scenario.warmupMs,
       clients: scenario.clients.count,

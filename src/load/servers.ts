@@ -218,25 +218,6 @@ async function postDrop(instance: Instance, fraction: number): Promise<number> {
   return dropped;
 }
 
-/** Waits until every URL answers /healthz with 200. */
-export async function waitHealthy(urls: string[], timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (const url of urls) {
-    for (;;) {
-      try {
-        const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
-        await response.arrayBuffer();
-        if (response.ok) break;
-      } catch {
-        // not up yet
-      }
-      if (Date.now() > deadline)
-        throw runFailed(`${url}/healthz did not answer 200 within ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
-
 /**
  * CPU seconds and resident memory summed over the instances, read from their
  * Prometheus /metrics. Null when a server does not expose them (a `target`

@@ -4,9 +4,11 @@
  * histograms and counters, which the parent merges losslessly.
  */
 import { startLoopDelayMonitor } from "../metrics/loop-delay.js";
+import { LoadRecorder, ownCpu } from "../metrics/process-load.js";
 import { monoMs } from "../util/clock.js";
 import { Fleet } from "./fleet.js";
 import type { ParentMessage, ShardMessage } from "./shard-protocol.js";
+import { startTestBusyLoop, testFailureAtWindowStart } from "./shard-test-hooks.js";
 
 const send = (message: ShardMessage) => process.send?.(message);
 
@@ -19,7 +21,10 @@ process.on("disconnect", () => process.exit(0));
 let fleet: Fleet | null = null;
 const abort = new AbortController();
 const loopDelay = startLoopDelayMonitor();
+const load = new LoadRecorder(ownCpu(), monoMs, true);
+const loadTimer = setInterval(() => load.tick(), 1000);
 let progressTimer: NodeJS.Timeout | null = null;
+startTestBusyLoop();
 
 process.on("message", (message: ParentMessage) => {
   if (message.type === "start") {
@@ -29,8 +34,13 @@ process.on("message", (message: ParentMessage) => {
     at(spec.measureStartMs, () => {
       current.markWindowStart();
       loopDelay.reset();
+      load.markWindowStart();
+      testFailureAtWindowStart();
     });
-    at(spec.measureEndMs, () => current.markWindowEnd());
+    at(spec.measureEndMs, () => {
+      current.markWindowEnd();
+      load.markWindowEnd();
+    });
     progressTimer = setInterval(
       () => send({ type: "progress", open: current.open, received: current.received }),
       1000,
@@ -39,6 +49,7 @@ process.on("message", (message: ParentMessage) => {
   } else if (message.type === "finish") {
     abort.abort();
     if (progressTimer) clearInterval(progressTimer);
+    clearInterval(loadTimer);
     const p99 = loopDelay.p99Ms();
     loopDelay.stop();
     if (!fleet) {
@@ -46,7 +57,10 @@ process.on("message", (message: ParentMessage) => {
       return;
     }
     fleet.close();
-    const report = fleet.report(p99);
+    const report = fleet.report(
+      p99,
+      load.summary("shard", `shard ${process.env.RTBENCH_SHARD_INDEX ?? ""}`.trim()),
+    );
     process.send?.(report, () => process.disconnect?.());
   }
 });

@@ -1,4 +1,6 @@
 import type { Counters } from "../metrics/counters.js";
+import type { DeliverySecondsReport } from "../metrics/delivery-seconds.js";
+import type { ProcessLoad } from "../metrics/process-load.js";
 import type { ReconnectPolicy } from "../scenario/types.js";
 import type { ProtocolName, TransportSettings } from "../shared/transports.js";
 import type { ClientAssignment } from "./assign.js";
@@ -79,6 +81,12 @@ export interface ShardReport {
     socketsOpen: number;
   };
   eventLoopDelayP99Ms: number;
+  /** The shard process's CPU and event-loop utilisation; null when not sampled. */
+  load: ProcessLoad | null;
+  /** Deliveries and latency second by second from the start of the window. */
+  seconds: DeliverySecondsReport;
+  /** Why connection attempts failed, by reason (first few reasons), with the first error's words. */
+  connectErrors: { reason: string; count: number; example: string }[];
 }
 
 export type ShardMessage = ShardProgress | ShardReport;

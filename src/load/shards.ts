@@ -8,11 +8,17 @@ import type { ShardMessage, ShardReport, ShardStart } from "./shard-protocol.js"
  * same pace.
  */
 export class ShardPool {
+  /** What each shard printed on stderr last: a dying shard's own words. */
+  private readonly stderrTails: string[][];
   private readonly progress = new Map<number, { open: number; received: number }>();
   private readonly reports = new Map<number, ShardReport>();
   private readonly reported: Promise<void>[];
 
-  private constructor(private readonly shards: ChildHandle[]) {
+  private constructor(
+    private readonly shards: ChildHandle[],
+    stderrTails: string[][],
+  ) {
+    this.stderrTails = stderrTails;
     this.reported = shards.map(
       (shard, i) =>
         new Promise<void>((resolve) => {
@@ -31,15 +37,18 @@ export class ShardPool {
 
   static async start(count: number): Promise<ShardPool> {
     const entry = compiledEntry("src/load/shard-main.js");
+    const tails = Array.from({ length: count }, () => [] as string[]);
     const started = await Promise.allSettled(
       Array.from({ length: count }, (_, i) =>
         startChild({
           name: `shard ${i}`,
           command: process.execPath,
           args: [entry],
+          env: { ...process.env, RTBENCH_SHARD_INDEX: String(i) },
           ipc: true,
           detached: true,
           readyPattern: /^rtbench-shard ready$/,
+          onStderr: (line) => keepTail(tails[i] as string[], line),
         }),
       ),
     );
@@ -49,7 +58,7 @@ export class ShardPool {
       await Promise.all(handles.map((h) => h.stop("SIGKILL")));
       throw (failure as PromiseRejectedResult).reason;
     }
-    return new ShardPool(handles);
+    return new ShardPool(handles, tails);
   }
 
   get size(): number {
@@ -78,9 +87,10 @@ export class ShardPool {
   /**
    * Asks every shard to stop its clients and report, and waits for the reports
    * (up to `timeoutMs`). A shard that died or did not answer is left out and
-   * named in `missing`.
+   * named in `missing`, with why: its exit and its last words on stderr.
    */
-  async finish(timeoutMs = 15_000): Promise<{ reports: ShardReport[]; missing: string[] }> {
+  async finish(timeoutMs = 15_000): Promise<{ reports: ShardReport[]; missing: MissingShard[] }> {
+    const missingReasons = new Map<number, string>();
     await Promise.all(
       this.shards.map(async (shard, i) => {
         if (shard.process.connected) shard.process.send({ type: "finish" });
@@ -93,15 +103,22 @@ export class ShardPool {
         ]);
         // A pending timer would hold the CLI open for the whole timeout after the run.
         clearTimeout(timer);
-        if (!this.reports.has(i)) await shard.stop("SIGKILL");
+        if (!this.reports.has(i)) {
+          const died = !isRunning(shard);
+          const reason = died
+            ? exitText(shard, this.stderrTails[i] ?? [])
+            : `did not report within ${timeoutMs} ms`;
+          missingReasons.set(i, reason);
+          await shard.stop("SIGKILL");
+        }
       }),
     );
     const reports: ShardReport[] = [];
-    const missing: string[] = [];
+    const missing: MissingShard[] = [];
     this.shards.forEach((shard, i) => {
       const report = this.reports.get(i);
       if (report) reports.push(report);
-      else missing.push(shard.name);
+      else missing.push({ name: shard.name, reason: missingReasons.get(i) ?? "no report" });
     });
     return { reports, missing };
   }
@@ -118,4 +135,40 @@ export class ShardPool {
   async stop(): Promise<void> {
     await Promise.all(this.shards.map((shard) => shard.stop("SIGTERM", 2000)));
   }
+}
+
+/** A shard that left no report, and why. */
+export interface MissingShard {
+  name: string;
+  /** "died (exit code 1): TypeError: ...", or "did not report within 15000 ms". */
+  reason: string;
+}
+
+const STDERR_TAIL_LINES = 20;
+
+function keepTail(tail: string[], line: string): void {
+  tail.push(line);
+  if (tail.length > STDERR_TAIL_LINES) tail.shift();
+}
+
+function isRunning(shard: ChildHandle): boolean {
+  return shard.process.exitCode === null && shard.process.signalCode === null;
+}
+
+/**
+ * How a shard died, in its own words: the exit code or signal and the error
+ * lines it printed, without the stack frames (`    at ...`).
+ */
+function exitText(shard: ChildHandle, stderrTail: string[]): string {
+  const { exitCode, signalCode } = shard.process;
+  const how = signalCode !== null ? `killed by ${signalCode}` : `exit code ${exitCode}`;
+  const lines = stderrTail.filter(
+    (line) => line.trim() !== "" && !/^\s+at /.test(line) && !/^Node\.js v/.test(line),
+  );
+  // An uncaught exception prints the source line and a caret before its own line: keep the error.
+  const errors = lines.filter((line) =>
+    /^(?:Uncaught )?[A-Za-z]*Error\b|error:/i.test(line.trim()),
+  );
+  const words = (errors.length > 0 ? errors : lines).slice(-2).join(" / ");
+  return `died (${how})${words ? `: ${words}` : ""}`;
 }

@@ -60,10 +60,11 @@ export class Subscriber implements ClientHandlers {
       context,
     });
     this.client = client;
-    client.connect().catch(() => {
+    client.connect().catch((error: unknown) => {
       if (this.client !== client) return;
       this.client = null;
       client.close();
+      fleet.noteConnectError(error);
       if (this.brokenAtMs === null) fleet.counters.connectFailures++;
       else fleet.counters.failedReconnects++;
       this.failures++;
@@ -121,7 +122,12 @@ export class Subscriber implements ClientHandlers {
     if (stamp.sch >= fleet.spec.measureStartMs && stamp.sch < fleet.spec.measureEndMs) {
       recordMs(fleet.latency, nowMs - stamp.sch);
       recordMs(fleet.latencyFromSend, nowMs - stamp.snt);
+      fleet.seconds.record(nowMs, stamp.sch, nowMs - stamp.sch);
     }
+  }
+
+  onUnrecognised(): void {
+    this.fleet.counters.unrecognisedFrames++;
   }
 
   onGap(): void {

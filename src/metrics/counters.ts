@@ -44,6 +44,12 @@ export const COUNTERS = {
     better: "lower",
     inResult: false,
   },
+  unrecognisedFrames: {
+    description: "frames, events or answers from the server that the protocol has no place for",
+    kind: "count",
+    better: "lower",
+    inResult: true,
+  },
   connectFailures: {
     description: "connection attempts that failed (retried)",
     kind: "count",

@@ -43,6 +43,7 @@ const HISTOGRAMS = [
   ["outage", "outage: last message before a break -> first message after it"],
   ["stallDetection", "stall fault -> break noticed by a client on that instance"],
   ["serverStallDetection", "stall-clients fault -> the server dropped a zombie client"],
+  ["publishAck", "publish acknowledgement: send -> the server's answer, late ones included"],
 ] as const;
 
 const HISTOGRAM_FIELDS = [
@@ -132,6 +133,28 @@ const PLACED: readonly Row[] = [
     "how far the publisher fell behind its schedule, at worst",
   ],
   ["generator.processes", "count", "count", null, "generator processes (shards)"],
+  [
+    "publishAcks.late",
+    "count",
+    "count",
+    "lower",
+    "publishes acknowledged after publish.ackTimeout (the server was behind)",
+  ],
+  [
+    "publishAcks.unanswered",
+    "count",
+    "count",
+    "lower",
+    "publishes never acknowledged by the end of the run",
+  ],
+  [
+    "publisher.maxSlotWaitMs",
+    "ms",
+    "timing",
+    "lower",
+    "how far sends fell behind schedule because every publish slot waited for an answer",
+  ],
+  ["publisher.notSent", "count", "count", "lower", "scheduled messages never sent"],
   counterRow("connectFailures"),
   counterRow("breaks"),
   ["deliveriesPerSec", "per-sec", "rate", "higher", "messages delivered per second"],

@@ -2,6 +2,7 @@ import type { BrokerKind } from "../shared/brokers.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import type { ProtocolName } from "../shared/transports.js";
 import type { ResultCounters } from "./counters.js";
+import type { ProcessLoad } from "./process-load.js";
 
 /**
  * The result file: a public contract (schema/result.schema.json) read by CI
@@ -23,12 +24,18 @@ export interface RunResult {
   };
   startedAt: string;
   finishedAt: string;
-  /** `partial` when the run was interrupted (Ctrl-C, crash) and holds what was measured so far. */
-  status: "complete" | "partial" | "failed";
+  /**
+   * `partial` when the run was interrupted (Ctrl-C, crash) and holds what was
+   * measured so far; `invalid` when a protocol measured nothing (no client
+   * connected, nothing expected, a shard died: see its `invalidReasons`).
+   */
+  status: "complete" | "partial" | "failed" | "invalid";
   /** Why the run failed (status "failed"). */
   error?: string;
   /** False if any protocol's generator was unhealthy: its numbers are not trustworthy. */
   reliable: boolean;
+  /** True if any protocol found the server saturated (a finding, see `saturation.server`). */
+  saturated?: boolean;
   /** What the run did, so a reader knows what the numbers describe. */
   setup: {
     broker: BrokerKind | "external";
@@ -65,15 +72,26 @@ export interface HistogramSummary {
  * breaks, ...) come from metrics/counters.ts, which describes each.
  */
 export interface ProtocolResult extends ResultCounters {
+  /**
+   * `invalid` when nothing was measured: no client connected, nothing was
+   * expected, or a shard died. Every threshold on it fails. Absent in results
+   * written before it existed (read as measured).
+   */
+  status?: "measured" | "invalid";
+  /** Why it is invalid, in the words of the errors seen (the shard's own included). */
+  invalidReasons?: string[];
   clients: number;
   /** Clients that became ready at least once. */
   connected: number;
-  /** Messages scheduled in the measured window that the server acknowledged. */
+  /**
+   * Messages scheduled in the measured window that the server stored: it
+   * acknowledged them (in time or late), or a subscriber received them.
+   */
   published: number;
-  /** Messages scheduled in the window that were refused or never acknowledged (5 s). */
+  /** Messages scheduled in the window that no subscriber received and the server never acknowledged. */
   publishFailed: number;
   /**
-   * Per subscriber, the acknowledged messages of its channel scheduled in the
+   * Per subscriber, the stored messages of its channel scheduled in the
    * window and sent after it was first ready (load/aggregate.ts).
    */
   expected: number;
@@ -83,6 +101,41 @@ export interface ProtocolResult extends ResultCounters {
   latency: HistogramSummary;
   latencyFromSend: HistogramSummary;
   connect: HistogramSummary;
+  /**
+   * Send -> the server's acknowledgement, for the window's acknowledged
+   * publishes, late ones included. Absent in results written before it was.
+   */
+  publishAck?: HistogramSummary;
+  /** What the publisher heard back about the window's messages. */
+  publishAcks?: {
+    /** Within `publisher.ackTimeoutMs`. */
+    inTime: number;
+    /** After it: the server was behind. */
+    late: number;
+    /** Never answered by the end of the run. */
+    unanswered: number;
+    /** Refused by every instance tried. */
+    refused: number;
+    /** Of the unanswered and refused, those a subscriber received anyway (stored). */
+    storedUnacknowledged: number;
+  };
+  /** How the publisher kept its open-model schedule. */
+  publisher?: {
+    /** The scenario's cap on publishes waiting for an answer at once. */
+    maxInFlight: number;
+    /** The most that waited at once. */
+    peakInFlight: number;
+    ackTimeoutMs: number;
+    /**
+     * How far sends fell behind schedule, at worst, because all `maxInFlight`
+     * were waiting for answers: the schedule could not be kept (0 when it was).
+     */
+    maxSlotWaitMs: number;
+    /** Scheduled messages never sent: the run ended (or stopped) first. */
+    notSent: number;
+    /** Why publishes were refused, first few reasons, with how often and the first error's words. */
+    refusals: { reason: string; count: number; example: string }[];
+  };
   bytesPerDelivery: number | null;
   /** HTTP requests the subscribers sent in the measured window (WebSocket: upgrades). */
   requests: number;
@@ -146,4 +199,34 @@ export interface ProtocolResult extends ResultCounters {
   }[];
   /** Messages per second delivered in the measured window. */
   deliveriesPerSec: number;
+  /**
+   * Who saturated, with the evidence. `generator.saturated` makes the run
+   * UNRELIABLE (the numbers may be rtbench's); `server.saturated` is a
+   * finding about the server (SATURATED). Absent in older results.
+   */
+  saturation?: {
+    generator: { saturated: boolean; reasons: string[] };
+    server: { saturated: boolean; reasons: string[] };
+    /**
+     * The shard plan, from the expected work (load/shard-plan.ts): cores'
+     * worth of client and server work, busy processes, and the warning given
+     * up front when this machine could not hold the run.
+     */
+    plan?: {
+      shards: number;
+      clientCores: number;
+      serverCores: number;
+      cores: number;
+      busyProcesses: number;
+      warning: string | null;
+    };
+    /** CPU and event-loop load of every process: publisher (parent), shards, servers started. */
+    processes: ProcessLoad[];
+    /** Mean delivery latency of the messages scheduled in each second of the window. */
+    latencyPerSecondMs: (number | null)[];
+    /** Deliveries of measured messages received in each second of the window. */
+    deliveredPerSecond: number[];
+    /** Expected deliveries per second over the window: the rate a server keeping up delivers at. */
+    expectedPerSecond: number | null;
+  };
 }

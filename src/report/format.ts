@@ -3,6 +3,14 @@ import { COUNTER_NAMES, counterInfo, type ResultCounterName } from "../metrics/c
 import type { MetricUnit } from "../metrics/names.js";
 import type { HistogramSummary, ProtocolResult, RunResult } from "../metrics/types.js";
 import { inTableOrder, type ProtocolName, transportLabel } from "../shared/transports.js";
+import {
+  busiestCpu,
+  hasVerdict,
+  invalidLines,
+  saturatedLines,
+  unreliableLines,
+  verdictCell,
+} from "./verdict-lines.js";
 
 /**
  * What the table and Markdown reporters share: number formatting, the rows
@@ -129,6 +137,26 @@ const PLACED_ROWS: readonly ReportRow[] = [
   counterRow("duplicates"),
   counterRow("reordered"),
   { label: "publish failed", cell: (p) => formatCount(p.publishFailed) },
+  {
+    label: "publish acks late",
+    cell: (p) => formatCount(p.publishAcks?.late ?? null),
+    when: (p) => (p.publishAcks?.late ?? 0) > 0,
+  },
+  {
+    label: "publish never acked",
+    cell: (p) => formatCount(p.publishAcks?.unanswered ?? null),
+    when: (p) => (p.publishAcks?.unanswered ?? 0) > 0,
+  },
+  {
+    label: "publish ack p99 ms",
+    cell: (p) => (p.publishAck ? histogramCell(p.publishAck, "p99") : NA),
+    when: (p) => (p.publishAcks?.late ?? 0) + (p.publishAcks?.unanswered ?? 0) > 0,
+  },
+  {
+    label: "sends behind schedule ms",
+    cell: (p) => formatNumber(p.publisher?.maxSlotWaitMs ?? null),
+    when: (p) => (p.publisher?.maxSlotWaitMs ?? 0) > 0,
+  },
   { label: "bytes per delivery", cell: (p) => formatNumber(p.bytesPerDelivery) },
   { label: "requests per delivery", cell: (p) => formatNumber(p.requestsPerDelivery) },
   { label: "TCP connections", cell: (p) => formatCount(p.tcpConnections) },
@@ -151,6 +179,17 @@ const PLACED_ROWS: readonly ReportRow[] = [
     label: "generator loop delay p99 ms",
     cell: (p) => formatNumber(p.generator.eventLoopDelayP99),
   },
+  {
+    label: "generator busiest CPU %",
+    cell: (p) => formatNumber(busiestCpu(p, false)),
+    when: hasVerdict,
+  },
+  {
+    label: "server busiest CPU %",
+    cell: (p) => formatNumber(busiestCpu(p, true)),
+    when: hasVerdict,
+  },
+  { label: "verdict", cell: verdictCell, when: hasVerdict },
   counterRow("breaks"),
   counterRow("watchdogBreaks"),
   { label: "reconnect p50 ms", cell: (p) => histogramCell(p.reconnect, "p50"), when: hadBreaks },
@@ -242,13 +281,18 @@ export function headerLine(result: RunResult): string {
   );
 }
 
-/** The loud lines: unreliable and partial results are never shown as if they were sound. */
+/**
+ * The loud lines: unreliable, invalid and partial results are never shown as
+ * if they were sound, and a saturated server is said as a finding.
+ */
 export function bannerLines(result: RunResult): string[] {
   const lines: string[] = [];
   if (result.status === "partial") lines.push("PARTIAL RESULT (interrupted)");
   if (result.status === "failed")
     lines.push("FAILED RUN: numbers describe what was measured before the failure");
-  if (!result.reliable) lines.push(unreliableLine(result));
+  lines.push(...invalidLines(result));
+  if (!result.reliable) lines.push(...(unreliableLines(result) ?? [unreliableLine(result)]));
+  lines.push(...saturatedLines(result));
   return lines;
 }
 

@@ -30,10 +30,17 @@ export const SCENARIO_DEFAULTS = {
   "publish.payloadBytes": 256,
   "publish.via": "http",
   "publish.publishers": 1,
+  "publish.maxInFlight": 1000,
+  "publish.ackTimeout": "5s",
   duration: "30s",
   warmup: "5s",
   drain: "5s",
   "generator.maxEventLoopDelay": "50ms",
+  "generator.maxCpuShare": 0.9,
+  "generator.maxEventLoopUtilization": 0.9,
+  "saturation.serverCpuShare": 0.9,
+  "saturation.latencyRise": "100ms",
+  "saturation.latencyRiseFactor": 2,
 } as const;
 
 export type DefaultedPath = keyof typeof SCENARIO_DEFAULTS;

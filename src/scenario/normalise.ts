@@ -53,6 +53,7 @@ const POSITIVE_DURATIONS = [
   "server.requestTimeout",
   "server.redisCommandTimeout",
   "generator.maxEventLoopDelay",
+  "publish.ackTimeout",
 ] as const;
 
 type Doc = Record<string, unknown>;
@@ -113,6 +114,8 @@ export function normaliseScenario(
       payloadBytes: read.value("publish.payloadBytes"),
       via: read.value("publish.via") as Scenario["publish"]["via"],
       publishers: read.value("publish.publishers"),
+      maxInFlight: read.value("publish.maxInFlight"),
+      ackTimeoutMs: read.duration("publish.ackTimeout"),
     },
     durationMs: overrides.durationMs ?? read.duration("duration"),
     warmupMs: read.duration("warmup"),
@@ -121,7 +124,16 @@ export function normaliseScenario(
     reconnect: policies.reconnect,
     // Read below, once the run's length and the server are known.
     faults: [],
-    generator: { maxEventLoopDelayMs: read.duration("generator.maxEventLoopDelay") },
+    generator: {
+      maxEventLoopDelayMs: read.duration("generator.maxEventLoopDelay"),
+      maxCpuShare: read.value("generator.maxCpuShare"),
+      maxEventLoopUtilization: read.value("generator.maxEventLoopUtilization"),
+    },
+    saturation: {
+      serverCpuShare: read.value("saturation.serverCpuShare"),
+      latencyRiseMs: read.duration("saturation.latencyRise"),
+      latencyRiseFactor: read.value("saturation.latencyRiseFactor"),
+    },
     thresholds: (doc.thresholds as Record<string, string> | undefined) ?? {},
     tolerances: {},
   };
@@ -136,6 +148,7 @@ export function normaliseScenario(
     "server.requestTimeout": scenario.server.requestTimeoutMs,
     "server.redisCommandTimeout": scenario.server.redisCommandTimeoutMs,
     "generator.maxEventLoopDelay": scenario.generator.maxEventLoopDelayMs,
+    "publish.ackTimeout": scenario.publish.ackTimeoutMs,
   };
   const positive = Object.entries(durationOf);
   for (const t of transports()) {

@@ -41,6 +41,8 @@ export interface Scenario {
   faults: Fault[];
 
   generator: GeneratorOptions;
+  /** When a run says the server saturated (load/saturation.ts). */
+  saturation: SaturationOptions;
   /** Metric path (or `*.metric`) -> condition, e.g. `"websocket.latency.p99": "< 50ms"`. */
   thresholds: Record<string, string>;
   /** Relative tolerances (fractions) for baseline comparisons, by kind, metric or full name. */
@@ -97,13 +99,32 @@ export interface PublishOptions {
   ratePerSec: number;
   payloadBytes: number;
   via: "http" | "websocket";
-  /** Concurrent publisher connections. */
+  /** Deprecated and ignored: publishes open connections as needed, up to `maxInFlight`. */
   publishers: number;
+  /** Publishes waiting for an answer at once, at most; beyond it sends wait (and count as late). */
+  maxInFlight: number;
+  /** An acknowledgement later than this after the send is late: the server is behind. */
+  ackTimeoutMs: number;
 }
 
+/** Limits on rtbench's own processes, above which its numbers are marked unreliable. */
 export interface GeneratorOptions {
-  /** Event-loop delay p99 above which a generator process's numbers are marked unreliable. */
+  /** Event-loop delay p99 of any generator process. */
   maxEventLoopDelayMs: number;
+  /** CPU of any generator process over the window, as a share of one core (0.9 = 90 %). */
+  maxCpuShare: number;
+  /** Event-loop utilisation of any generator process over the window (0 to 1). */
+  maxEventLoopUtilization: number;
+}
+
+/** When the server, not rtbench, is the limit: a finding about the server. */
+export interface SaturationOptions {
+  /** CPU of a server process over the window, as a share of one core, from which it is saturated. */
+  serverCpuShare: number;
+  /** Latency rising by more than this from the first to the last third of the window ... */
+  latencyRiseMs: number;
+  /** ... and to more than this many times the first third's. */
+  latencyRiseFactor: number;
 }
 
 /** How a client reconnects after its connection broke (exponential backoff). */

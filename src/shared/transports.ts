@@ -88,6 +88,16 @@ export interface TransportDescriptor {
   readonly runByDefault: boolean;
   /** Fields of its scenario section besides `reconnect`, keyed as written in the file. */
   readonly settings: Readonly<Record<string, TransportSetting>>;
+  /**
+   * HTTP requests one client sends per second with these settings when its
+   * channel carries `messagesPerSec`: what sizing the generator goes by.
+   * Without it, a poll transport is taken to send one request per message and
+   * a stream none.
+   */
+  readonly requestsPerClientPerSec?: (
+    settings: TransportSettings,
+    messagesPerSec: number,
+  ) => number;
 }
 
 const BUILTIN = [
@@ -110,6 +120,7 @@ const BUILTIN = [
           "Time between the starts of two polls; a slow answer delays the next poll, it never piles up.",
       },
     },
+    requestsPerClientPerSec: (settings) => 1000 / Number(settings.intervalMs),
   },
   {
     name: "long-poll",
@@ -129,6 +140,9 @@ const BUILTIN = [
         description: "How long the server holds a poll that has nothing to return.",
       },
     },
+    // An answer per message at most, plus one per hold time on a quiet channel.
+    requestsPerClientPerSec: (settings, messagesPerSec) =>
+      messagesPerSec + 1000 / Number(settings.timeoutMs),
   },
   {
     name: "sse",

@@ -31,7 +31,7 @@ import { loadScenario } from "../../scenario/load.js";
 import type { Scenario } from "../../scenario/types.js";
 import { parseDuration } from "../../scenario/units.js";
 import { serviceFor } from "../../services/registry.js";
-import { badInput, runFailed } from "../../shared/errors.js";
+import { badInput, EXIT_CODES, runFailed } from "../../shared/errors.js";
 import { isTransportName, type ProtocolName, transportNames } from "../../shared/transports.js";
 import { stopAllChildren } from "../../util/children.js";
 
@@ -68,7 +68,9 @@ CI gate:
   --summary "$GITHUB_STEP_SUMMARY" puts the tables on a GitHub Actions job page.
 
 Exit codes: 0 ok, 1 threshold failed or regression, 2 bad input (scenario, flags,
-baseline), 3 the run itself failed, 130 interrupted (a partial result is written).`;
+baseline), 3 the run itself failed or measured nothing (no client connected, nothing
+expected, a shard died: every threshold fails as "nothing measured"), 130 interrupted
+(a partial result is written).`;
 
 export function runCommand(): Command {
   return new Command("run")
@@ -108,6 +110,7 @@ export function runCommand(): Command {
         if (!flags.quiet) for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
       }
       let failedGate = false;
+      let invalid = false;
       for (const scenario of scenarios) {
         const prepared = prepare(scenario, flags);
         const outcome = await runGated(prepared.scenario, prepared.notes, flags, gate);
@@ -116,8 +119,11 @@ export function runCommand(): Command {
           return;
         }
         if (outcome === "failed") failedGate = true;
+        if (outcome === "invalid") invalid = true;
       }
-      if (failedGate) process.exitCode = 1;
+      // Nothing measured is the run failing (3), worse than a threshold failing on numbers (1).
+      if (invalid) process.exitCode = EXIT_CODES.RUN_FAILED;
+      else if (failedGate) process.exitCode = 1;
     });
 }
 
@@ -218,7 +224,7 @@ function prepare(scenario: Scenario, flags: RunFlags): { scenario: Scenario; not
   };
 }
 
-type GateVerdict = "passed" | "failed" | "interrupted";
+type GateVerdict = "passed" | "failed" | "interrupted" | "invalid";
 
 /** Runs one scenario `--repeat` times, reports, writes the results, and judges the gate. */
 async function runGated(
@@ -239,7 +245,8 @@ async function runGated(
       throw runFailed(`the run failed: ${result.error ?? "unknown error"}`);
     }
     runs.push(result);
-    if (result.status === "partial") break;
+    // Interrupted, or nothing measured: another run would not make a sample of it.
+    if (result.status === "partial" || result.status === "invalid") break;
     if (gate.repeat > 1) {
       const file = await writeResult(result, flags.out, `-run${i}`);
       files.push(file);
@@ -250,9 +257,10 @@ async function runGated(
   const last = runs[runs.length - 1] as RunResult;
   // An interrupted series is not a sample of N: report the partial run alone.
   const interrupted = last.status === "partial";
+  const invalid = last.status === "invalid";
   let final: GatedResult = last;
   let spread: MedianResult["spread"] | undefined;
-  if (!interrupted && runs.length > 1) {
+  if (!interrupted && !invalid && runs.length > 1) {
     const median = medianResult(runs);
     spread = median.spread;
     final = {
@@ -272,7 +280,13 @@ async function runGated(
   });
   if (outcomes !== null || comparison !== null) final.gate = record;
 
-  const tag = interrupted ? "-partial" : spread !== undefined ? "-median" : "";
+  const tag = interrupted
+    ? "-partial"
+    : invalid
+      ? "-invalid"
+      : spread !== undefined
+        ? "-median"
+        : "";
   const file = await writeResult(final, flags.out, tag);
   printReport(final, { outcomes, comparison, spread }, flags);
   if (flags.summary !== undefined) {
@@ -282,6 +296,14 @@ async function runGated(
   // A partial run exits 130 whatever its numbers say; its tables are for information only.
   if (interrupted) return "interrupted";
   printFailures(outcomes, comparison, gate.baseline?.file);
+  if (invalid) {
+    // Always printed, also with --quiet: this is why the exit code is 3.
+    const lines = Object.entries(final.protocols)
+      .filter(([, p]) => p.status === "invalid")
+      .map(([name, p]) => `  ${name}: ${(p.invalidReasons ?? []).join("; ")}`);
+    process.stderr.write(`error: nothing measured\n${lines.join("\n")}\n`);
+    return "invalid";
+  }
   return record.passed ? "passed" : "failed";
 }
 

@@ -1,0 +1,99 @@
+import {
+  latencyThirds,
+  meanLatencyPerSecond,
+  mergeDeliverySeconds,
+} from "../metrics/delivery-seconds.js";
+import type { ProcessLoad } from "../metrics/process-load.js";
+import type { ProtocolResult } from "../metrics/types.js";
+import { redactText } from "../util/redact.js";
+import type { DeliveryCounts } from "./aggregate.js";
+import type { RunRecord } from "./result.js";
+import { judgeSaturation } from "./saturation.js";
+
+/**
+ * The verdicts of one protocol's run, from what was collected: who saturated
+ * (with the evidence), and whether anything was measured at all. Pure.
+ */
+
+/** Who saturated, and the per-second series and per-process loads behind it. */
+export function saturationRecord(
+  run: RunRecord,
+  counts: DeliveryCounts,
+  windowSeconds: number,
+  eventLoopDelayP99Ms: number,
+): NonNullable<ProtocolResult["saturation"]> {
+  const { scenario, collected, publisher } = run;
+  const seconds = mergeDeliverySeconds(collected.reports.map((r) => r.seconds));
+  const processes: ProcessLoad[] = [
+    ...collected.loads.filter((p) => p.role === "publisher"),
+    ...collected.reports.flatMap((r) => (r.load ? [r.load] : [])),
+    ...collected.loads.filter((p) => p.role !== "publisher"),
+  ];
+  const verdicts = judgeSaturation({
+    generator: scenario.generator,
+    saturation: scenario.saturation,
+    processes,
+    eventLoopDelayP99Ms,
+    publisherLagMs: publisher.maxLagMs,
+    missingShards: collected.missing,
+    latencyThirds: latencyThirds(seconds, windowSeconds),
+    hadFaults: run.faults.length > 0,
+    acks: counts.acks,
+    ackTimeoutMs: scenario.publish.ackTimeoutMs,
+    slotWaitMs: publisher.maxSlotWaitMs,
+    maxInFlight: scenario.publish.maxInFlight,
+  });
+  return {
+    ...verdicts,
+    ...(run.plan ? { plan: run.plan } : {}),
+    processes,
+    latencyPerSecondMs: meanLatencyPerSecond(seconds, windowSeconds),
+    deliveredPerSecond: seconds.received.slice(0, Math.ceil(windowSeconds)),
+    expectedPerSecond: windowSeconds > 0 ? counts.expected / windowSeconds : null,
+  };
+}
+
+/**
+ * Why a protocol's numbers measure nothing: no client connected, nothing was
+ * expected, or a shard died. Empty when the run measured something. Each
+ * reason says why in the words of the errors seen.
+ */
+export function invalidReasons(run: RunRecord, connected: number, expected: number): string[] {
+  const { collected, scenario } = run;
+  const reasons: string[] = [];
+  if (connected === 0) {
+    const errors = collected.reports.flatMap((r) => r.connectErrors);
+    reasons.push(
+      `no client connected (0/${scenario.clients.count})${errors.length > 0 ? `: ${errorSummary(errors)}` : ""}`,
+    );
+  } else if (expected === 0) {
+    const refusals = run.publisher.refusals;
+    const why =
+      refusals.size > 0
+        ? `: publishes refused: ${errorSummary([...refusals].map(([reason, e]) => ({ reason, ...e })))}`
+        : "";
+    reasons.push(`no delivery was expected (nothing published was stored)${why}`);
+  }
+  for (const shard of collected.missing) {
+    reasons.push(`${shard.name} ${shard.reason}`);
+  }
+  return reasons.map(redactText);
+}
+
+/** The most frequent reasons, with counts: "connection refused (x20); HTTP 500 (x3)". */
+function errorSummary(errors: { reason: string; count: number; example?: string }[]): string {
+  const byReason = new Map<string, { count: number; example?: string }>();
+  for (const e of errors) {
+    const seen = byReason.get(e.reason);
+    if (seen) seen.count += e.count;
+    else byReason.set(e.reason, { count: e.count, example: e.example });
+  }
+  return [...byReason]
+    .sort((a, b) => b[1].count - a[1].count)
+    .slice(0, 3)
+    .map(([reason, { count, example }]) => {
+      const words = example !== undefined && example !== reason ? ` (${example})` : "";
+      return `${reason}${words} x${count}`;
+    })
+    .join("; ");
+}

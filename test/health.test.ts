@@ -1,0 +1,139 @@
+import { readFileSync } from "node:fs";
+import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { waitHealthy } from "../src/load/health.js";
+import { classifyFailure } from "../src/util/failure.js";
+import { freePort } from "../src/util/net.js";
+import { redactText, splitCredentials } from "../src/util/redact.js";
+
+/**
+ * Failure lines say why: each kind of broken target, on a real socket, gets
+ * its own words from waitHealthy. Short timeouts keep each case quick.
+ */
+const servers: (HttpServer | NetServer)[] = [];
+const sockets = new Set<Socket>();
+
+async function listen(server: HttpServer | NetServer): Promise<string> {
+  servers.push(server);
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return `http://127.0.0.1:${address.port}`;
+}
+
+afterEach(async () => {
+  for (const socket of sockets) socket.destroy();
+  await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+});
+
+async function failureOf(url: string, timeoutMs = 300): Promise<string> {
+  try {
+    await waitHealthy([url], timeoutMs);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error("waitHealthy passed");
+}
+
+describe("waitHealthy: failure lines say why", () => {
+  it("connection refused: nothing listens", async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    expect(await failureOf(url)).toMatch(/did not answer 200 within 300 ms: connection refused$/);
+  });
+
+  it("HTTP status: the server answers 500", async () => {
+    const url = await listen(
+      createHttpServer((_req, res) => {
+        res.statusCode = 500;
+        res.end("{}");
+      }),
+    );
+    expect(await failureOf(url)).toMatch(/: HTTP 500$/);
+    // The same plain-HTTP server under https://: no TLS there.
+    expect(await failureOf(url.replace("http:", "https:"))).toMatch(/: not TLS/);
+  });
+
+  it("not HTTP: the server answers garbage", async () => {
+    const url = await listen(
+      createNetServer((socket) => {
+        socket.end("\u0000\u0001 garbage\r\n\r\n");
+      }),
+    );
+    expect(await failureOf(url)).toMatch(/: not HTTP/);
+  });
+
+  it("timed out: the server accepts and never answers", async () => {
+    const url = await listen(createNetServer(() => {}));
+    expect(await failureOf(url)).toMatch(/: timed out$/);
+  });
+
+  it("TLS expected: the server speaks TLS and the URL says http://", async () => {
+    const dir = join(import.meta.dirname, "fixtures", "tls");
+    const url = await listen(
+      createHttpsServer(
+        { key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) },
+        (_req, res) => res.end("ok"),
+      ),
+    );
+    expect(await failureOf(url)).toMatch(/: TLS expected/);
+    // With https:// the handshake works, and the self-signed certificate is what fails.
+    expect(await failureOf(url.replace("http:", "https:"))).toMatch(
+      /: TLS certificate not accepted \(DEPTH_ZERO_SELF_SIGNED_CERT\)$/,
+    );
+  });
+
+  it("never prints credentials, and sends them as Basic authorization", async () => {
+    let authorization: string | undefined;
+    const url = await listen(
+      createHttpServer((req, res) => {
+        authorization = req.headers.authorization;
+        res.end("{}");
+      }),
+    );
+    const withCredentials = url.replace("http://", "http://alice:s3cret@");
+    await waitHealthy([withCredentials], 1000);
+    expect(authorization).toBe(`Basic ${Buffer.from("alice:s3cret").toString("base64")}`);
+
+    const refused = `http://alice:s3cret@127.0.0.1:${await freePort()}`;
+    const line = await failureOf(refused);
+    expect(line).not.toContain("s3cret");
+    expect(line).toContain("http://***@127.0.0.1:");
+  });
+});
+
+describe("credentials and failure kinds", () => {
+  it("redacts user:password@ wherever a URL appears in text", () => {
+    expect(redactText("GET http://u:p@h:1/x failed; also redis://:pw@r:6379")).toBe(
+      "GET http://***@h:1/x failed; also redis://***@r:6379",
+    );
+    expect(redactText("http://h:1/x and user@example.com")).toBe(
+      "http://h:1/x and user@example.com",
+    );
+    expect(splitCredentials("http://a:b@h:1")).toEqual({
+      url: "http://h:1",
+      authorization: `Basic ${Buffer.from("a:b").toString("base64")}`,
+    });
+    expect(splitCredentials("http://h:1/base")).toEqual({
+      url: "http://h:1/base",
+      authorization: null,
+    });
+  });
+
+  it("reads the status out of the clients' own error words", () => {
+    const cases: [unknown, string][] = [
+      [new Error("GET /ws/chat/a: expected 101 Switching Protocols, found 500"), "HTTP 500"],
+      [new Error("POST /api/messages (channel a): expected status 201, found 404 (x)"), "HTTP 404"],
+      [Object.assign(new Error("connect"), { code: "ECONNREFUSED" }), "connection refused"],
+      [new Error("GET /api/stream/a: no response within 2000 ms"), "timed out"],
+      [new Error("socket hang up"), "connection reset (closed without an answer)"],
+    ];
+    for (const [error, reason] of cases) expect(classifyFailure(error).reason).toBe(reason);
+  });
+});
