@@ -2,8 +2,9 @@ import type { LoopDelayMonitor } from "../metrics/loop-delay.js";
 import type { Clients } from "./clients-up.js";
 import type { Environment } from "./environment.js";
 import type { Observed } from "./observe.js";
+import type { PublishRecord } from "./publisher.js";
 import { heartbeatTimeouts } from "./servers.js";
-import type { ShardReport } from "./shard-protocol.js";
+import type { ShardReport, UnconfirmedPublishes } from "./shard-protocol.js";
 
 /** How long the publishes still in flight at the end get to be answered. */
 const PUBLISHER_IDLE_MS = 5000;
@@ -36,10 +37,36 @@ export async function collect(
       ? await heartbeatTimeouts(env.urls)
       : [];
   const parentLoopDelayP99Ms = loopDelay.p99Ms();
-  const { reports, missing } = await clients.pool.finish();
+  const { timeline } = clients;
+  const { reports, missing } = await clients.pool.finish(
+    unconfirmedPublishes(clients.channels, observed.publisher.records, {
+      startMs: timeline.measureStartMs,
+      endMs: timeline.measureEndMs,
+    }),
+  );
   await observed.publisher.idle(PUBLISHER_IDLE_MS);
   if (missing.length > 0) {
     log(`no report from ${missing.join(", ")}; its clients are missing from the result`);
   }
   return { reports, missing, parentLoopDelayP99Ms, zombieTimeoutsMs };
+}
+
+/**
+ * Publishes scheduled in the window without an acknowledgement so far: a
+ * shard counted their receipts as deliveries; the result will not, unless
+ * the acknowledgement still comes (load/timeline-result.ts decides).
+ */
+export function unconfirmedPublishes(
+  channels: string[],
+  records: PublishRecord[][],
+  window: { startMs: number; endMs: number },
+): UnconfirmedPublishes {
+  const unconfirmed: UnconfirmedPublishes = [];
+  channels.forEach((channel, i) => {
+    const seqs = (records[i] ?? [])
+      .filter((r) => r.acked !== true && r.dueMs >= window.startMs && r.dueMs < window.endMs)
+      .map((r) => r.seq);
+    if (seqs.length > 0) unconfirmed.push([channel, seqs]);
+  });
+  return unconfirmed;
 }

@@ -11,7 +11,13 @@ import type { ProtocolName } from "../shared/transports.js";
 import { transport } from "../shared/transports.js";
 import { type Clock, realClock, type TimerHandle } from "../util/clock.js";
 import { seededRandom } from "../util/random.js";
-import { BREAK_LOG_LIMIT, type ShardReport, type ShardStart } from "./shard-protocol.js";
+import { FleetTimeline } from "./fleet-timeline.js";
+import {
+  BREAK_LOG_LIMIT,
+  type ShardReport,
+  type ShardStart,
+  type UnconfirmedPublishes,
+} from "./shard-protocol.js";
 import { Subscriber } from "./subscriber.js";
 
 /** How often the client-side watchdog looks for silent connections. */
@@ -36,7 +42,8 @@ export interface FleetOptions {
  */
 export class Fleet {
   readonly context: ClientContext = createClientContext();
-  readonly latency = createLatencyHistogram();
+  /** Per-second series; also holds the delivery-latency histograms, one per second. */
+  readonly timeline: FleetTimeline;
   readonly latencyFromSend = createLatencyHistogram();
   readonly connect = createLatencyHistogram();
   readonly reconnect = createLatencyHistogram();
@@ -68,6 +75,7 @@ export class Fleet {
     this.clock = options.clock ?? realClock;
     this.createClient = options.createClient ?? createClient;
     this.random = seededRandom(spec.seed + (spec.clients[0]?.index ?? 0));
+    this.timeline = new FleetTimeline(spec.rampStartMs, spec.drainEndMs);
     const { watchdogIntervals } = spec.reconnect;
     this.watchdogMs = watchdogIntervals * spec.heartbeatIntervalMs;
     // A poll unanswered for the watchdog time is as dead as a silent stream.
@@ -76,6 +84,7 @@ export class Fleet {
     if (this.watchdogMs > 0 && transport(spec.protocol).watchable) {
       this.watchdogTimer = this.clock.setInterval(() => this.scanForSilence(), WATCHDOG_SCAN_MS);
     }
+    this.timeline.cut(this.clock.now(), this.counterSnapshot());
   }
 
   /** Connects every client at its ramp-up slot; resolves when all attempts have started. */
@@ -94,10 +103,14 @@ export class Fleet {
 
   markWindowStart(): void {
     this.windowStart = this.counterSnapshot();
+    this.timeline.cut(this.clock.now(), this.windowStart);
+    this.timeline.setInWindow(true);
   }
 
   markWindowEnd(): void {
     this.windowEnd = this.counterSnapshot();
+    this.timeline.cut(this.clock.now(), this.windowEnd);
+    this.timeline.setInWindow(false);
   }
 
   isClosed(): boolean {
@@ -118,11 +131,22 @@ export class Fleet {
 
   logBreak(urlIndex: number): void {
     this.counters.breaks++;
+    (this.timeline.breaks[this.timeline.bucketAt(this.clock.now())] as number)++;
     if (this.breakLog.length < BREAK_LOG_LIMIT) this.breakLog.push([this.clock.now(), urlIndex]);
   }
 
-  report(eventLoopDelayP99Ms: number): ShardReport {
+  /**
+   * The shard's report. `unconfirmed` and `loopDelayP99Ms` go into its
+   * timeline (fleet-timeline.ts).
+   */
+  report(
+    eventLoopDelayP99Ms: number,
+    unconfirmed: UnconfirmedPublishes = [],
+    loopDelayP99Ms: (number | null)[] = [],
+  ): ShardReport {
     const end = this.windowEnd ?? this.counterSnapshot();
+    // A run stopped inside the window: its last segment counts up to now, as `end` does.
+    if (this.windowEnd === null) this.timeline.cut(this.clock.now(), end);
     return {
       type: "report",
       subscribers: this.subscribers.map((s) => ({
@@ -130,7 +154,7 @@ export class Fleet {
         firstReadyMs: s.firstReadyMs,
         received: s.tracker.toJSON(),
       })),
-      latency: encodeHistogram(this.latency),
+      latency: encodeHistogram(this.timeline.totalLatency()),
       latencyFromSend: encodeHistogram(this.latencyFromSend),
       connect: encodeHistogram(this.connect),
       reconnect: encodeHistogram(this.reconnect),
@@ -151,7 +175,16 @@ export class Fleet {
         socketsOpen: end.socketsOpen,
       },
       eventLoopDelayP99Ms,
+      timeline: this.timeline.report(unconfirmed, loopDelayP99Ms),
     };
+  }
+
+  /**
+   * Called at every second boundary of the timeline (by the shard's
+   * per-second ticker): closes the second's traffic segment.
+   */
+  cutSecond(): void {
+    this.timeline.cut(this.clock.now(), this.counterSnapshot());
   }
 
   private scanForSilence(): void {

@@ -4,7 +4,15 @@ import { monoMs, sleepUntil } from "../util/clock.js";
 import type { Clients } from "./clients-up.js";
 import type { Environment } from "./environment.js";
 import { type FaultRecord, type ServiceControl, startFaults } from "./faults.js";
+import { bucketCount } from "./fleet-timeline.js";
+import { startLoopDelaySeconds } from "./loop-delay-seconds.js";
 import { PublisherLoop } from "./publisher.js";
+import {
+  type BoundarySamples,
+  type InstanceSampler,
+  metricsSampler,
+  sampleServerSeconds,
+} from "./server-seconds.js";
 import { type ServerSample, sampleServers } from "./servers.js";
 import { phaseAt, type RunPhase } from "./timeline.js";
 
@@ -16,6 +24,8 @@ export interface Observed {
   /** Server CPU and memory at the start and end of the window; null where not sampled. */
   windowStart: ServerSample | null;
   windowEnd: ServerSample | null;
+  /** Per second: the parent's event-loop delay p99, and server samples at each boundary. */
+  seconds: { parentLoopDelayP99Ms: (number | null)[]; servers: BoundarySamples };
 }
 
 export interface ObserveContext {
@@ -67,6 +77,18 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
           log: ctx.log,
         })
       : null;
+  const loopDelaySeconds = startLoopDelaySeconds(
+    timeline.rampStartMs,
+    bucketCount(timeline.rampStartMs, timeline.drainEndMs),
+  );
+  // Only servers rtbench started are sampled: a target's cost is not ours to report.
+  const serverSeconds = sampleServerSeconds({
+    startMs: timeline.rampStartMs,
+    endMs: timeline.drainEndMs,
+    instances: env.servers ? env.urls.length : 0,
+    sample: instanceSampler(env),
+    signal,
+  });
   const ticker = setInterval(() => {
     const now = monoMs();
     ctx.onTick(phaseAt(timeline, now), now - timeline.rampStartMs);
@@ -90,5 +112,18 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     faultsDone.abort();
     signal.removeEventListener("abort", stopFaults);
   }
-  return { publisher, faults: faults ? await faults.done : [], windowStart, windowEnd };
+  const servers = await serverSeconds.done;
+  return {
+    publisher,
+    faults: faults ? await faults.done : [],
+    windowStart,
+    windowEnd,
+    seconds: { parentLoopDelayP99Ms: loopDelaySeconds.stop(), servers },
+  };
+}
+
+/** Where the per-second server samples come from: one function, so another source plugs in. */
+function instanceSampler(env: Environment): InstanceSampler {
+  const servers = env.servers;
+  return metricsSampler(env.urls, (i) => servers?.instances[i]?.pid ?? null);
 }

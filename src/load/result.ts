@@ -13,9 +13,11 @@ import {
 import type { Collected } from "./collect.js";
 import type { FaultRecord } from "./faults.js";
 import type { PublishRecord } from "./publisher.js";
+import type { BoundarySamples } from "./server-seconds.js";
 import type { ServerSample } from "./servers.js";
 import type { ShardReport } from "./shard-protocol.js";
 import { measuredWindow, type Timeline } from "./timeline.js";
+import { buildTimeline } from "./timeline-result.js";
 
 /** Everything a protocol's result is computed from. */
 export interface RunRecord {
@@ -36,6 +38,8 @@ export interface RunRecord {
     windowStart: ServerSample | null;
     windowEnd: ServerSample | null;
   };
+  /** Per-second samples taken by the parent (observe.ts). */
+  seconds: { parentLoopDelayP99Ms: (number | null)[]; servers: BoundarySamples };
 }
 
 /** Stage 5 of a protocol's run: the result, from what was collected. No I/O. */
@@ -73,6 +77,15 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     ),
     faults: run.faults,
     deliveriesPerSec: window.seconds > 0 ? counts.delivered / window.seconds : 0,
+    timeline: buildTimeline({
+      timeline,
+      window,
+      channels: run.channels,
+      records: run.publisher.records,
+      reports,
+      parentLoopDelayP99Ms: run.seconds.parentLoopDelayP99Ms,
+      servers: run.seconds.servers,
+    }),
   };
 }
 

@@ -161,6 +161,7 @@ async function runProtocol(
       faults: observed.faults,
       collected,
       serverSettings: env.settings,
+      seconds: observed.seconds,
       samples: {
         baseline: env.baseline,
         windowStart: observed.windowStart,
@@ -179,7 +180,12 @@ function emptyResult(scenario: Scenario): RunResult {
   return {
     schemaVersion: RESULT_SCHEMA_VERSION,
     tool: { name: "rtbench", version: packageVersion() },
-    scenario: { name: scenario.name, file: scenario.source.file, sha256: scenario.source.sha256 },
+    scenario: {
+      name: scenario.name,
+      file: scenario.source.file,
+      sha256: scenario.source.sha256,
+      text: scenario.source.text ?? null,
+    },
     environment: {
       node: process.version,
       cpus: cpus.length,

@@ -6,6 +6,8 @@
 import { startLoopDelayMonitor } from "../metrics/loop-delay.js";
 import { monoMs } from "../util/clock.js";
 import { Fleet } from "./fleet.js";
+import { bucketCount } from "./fleet-timeline.js";
+import { type LoopDelaySeconds, startLoopDelaySeconds } from "./loop-delay-seconds.js";
 import type { ParentMessage, ShardMessage } from "./shard-protocol.js";
 
 const send = (message: ShardMessage) => process.send?.(message);
@@ -20,12 +22,18 @@ let fleet: Fleet | null = null;
 const abort = new AbortController();
 const loopDelay = startLoopDelayMonitor();
 let progressTimer: NodeJS.Timeout | null = null;
+let loopDelaySeconds: LoopDelaySeconds | null = null;
 
 process.on("message", (message: ParentMessage) => {
   if (message.type === "start") {
     const spec = message;
     fleet = new Fleet(spec);
     const current = fleet;
+    loopDelaySeconds = startLoopDelaySeconds(
+      spec.rampStartMs,
+      bucketCount(spec.rampStartMs, spec.drainEndMs),
+      () => current.cutSecond(),
+    );
     at(spec.measureStartMs, () => {
       current.markWindowStart();
       loopDelay.reset();
@@ -46,7 +54,7 @@ process.on("message", (message: ParentMessage) => {
       return;
     }
     fleet.close();
-    const report = fleet.report(p99);
+    const report = fleet.report(p99, message.unconfirmed, loopDelaySeconds?.stop() ?? []);
     process.send?.(report, () => process.disconnect?.());
   }
 });

@@ -19,6 +19,8 @@ export interface ShardStart {
   /** Latency is recorded for messages scheduled in [measureStartMs, measureEndMs). */
   measureStartMs: number;
   measureEndMs: number;
+  /** End of the drain: the per-second timeline runs from `rampStartMs` to here. */
+  drainEndMs: number;
   /** The transport's scenario settings, for its clients (passed through untouched). */
   settings: TransportSettings;
   /** Every server URL: a client whose instance is down reconnects to the next one. */
@@ -30,9 +32,17 @@ export interface ShardStart {
   seed: number;
 }
 
+/**
+ * Publishes of the measured window that the server has not acknowledged
+ * (yet), by channel: `[channel, seqs]`. Usually empty.
+ */
+export type UnconfirmedPublishes = [channel: string, seqs: number[]][];
+
 /** Parent -> shard: stop the clients and report. */
 export interface ShardFinish {
   type: "finish";
+  /** The shard says in which seconds it counted these as deliveries (fleet-timeline.ts). */
+  unconfirmed: UnconfirmedPublishes;
 }
 
 export type ParentMessage = ShardStart | ShardFinish;
@@ -79,6 +89,29 @@ export interface ShardReport {
     socketsOpen: number;
   };
   eventLoopDelayP99Ms: number;
+  timeline: ShardTimeline;
+}
+
+/**
+ * One shard's per-second series (load/fleet-timeline.ts says what each
+ * counts); index i is second i from the start of ramp-up.
+ */
+export interface ShardTimeline {
+  deliveries: number[];
+  /** Encoded latency histogram per second; "" for a second without any. */
+  latency: string[];
+  breaks: number[];
+  reconnects: number[];
+  attempts: number[];
+  connected: number[];
+  connectedMin: number[];
+  requests: number[];
+  bytesIn: number[];
+  bytesOut: number[];
+  /** This process's event-loop delay p99 per second; null before it was measured. */
+  loopDelayP99Ms: (number | null)[];
+  /** For each unconfirmed publish the parent named: the seconds it was counted in. */
+  unconfirmedReceipts: [channel: string, seq: number, bucket: number, count: number][];
 }
 
 export type ShardMessage = ShardProgress | ShardReport;

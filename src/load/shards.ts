@@ -1,6 +1,11 @@
 import { type ChildHandle, startChild } from "../util/children.js";
 import { compiledEntry } from "../util/paths.js";
-import type { ShardMessage, ShardReport, ShardStart } from "./shard-protocol.js";
+import type {
+  ShardMessage,
+  ShardReport,
+  ShardStart,
+  UnconfirmedPublishes,
+} from "./shard-protocol.js";
 
 /**
  * The parent's side of the shards: child processes that each run a slice of
@@ -78,12 +83,16 @@ export class ShardPool {
   /**
    * Asks every shard to stop its clients and report, and waits for the reports
    * (up to `timeoutMs`). A shard that died or did not answer is left out and
-   * named in `missing`.
+   * named in `missing`. `unconfirmed`: the publishes without an
+   * acknowledgement, whose receipts each report places in its timeline.
    */
-  async finish(timeoutMs = 15_000): Promise<{ reports: ShardReport[]; missing: string[] }> {
+  async finish(
+    unconfirmed: UnconfirmedPublishes = [],
+    timeoutMs = 15_000,
+  ): Promise<{ reports: ShardReport[]; missing: string[] }> {
     await Promise.all(
       this.shards.map(async (shard, i) => {
-        if (shard.process.connected) shard.process.send({ type: "finish" });
+        if (shard.process.connected) shard.process.send({ type: "finish", unconfirmed });
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
           this.reported[i],

@@ -20,6 +20,7 @@ import { readResultFile } from "../../gate/result-file.js";
 import type { ThresholdOutcome } from "../../gate/thresholds.js";
 import { type RunProgress, runScenario } from "../../load/run.js";
 import type { RunResult } from "../../metrics/types.js";
+import { renderJson } from "../../report/json.js";
 import {
   renderComparisonMarkdown,
   renderMarkdown,
@@ -260,6 +261,8 @@ async function runGated(
       finishedAt: last.finishedAt,
       repeat: { runs: runs.length, files, spread },
     };
+    // A median of N runs has no single second-by-second story: each run's file keeps its own.
+    for (const protocol of Object.values(final.protocols)) delete protocol.timeline;
   }
   const { record, outcomes, comparison } = evaluateGate(final, {
     thresholds: scenario.thresholds,
@@ -292,7 +295,7 @@ async function runGated(
 async function reportFailure(result: RunResult, flags: RunFlags): Promise<void> {
   if (Object.keys(result.protocols).length === 0) return;
   const file = await writeResult(result, flags.out, "-failed");
-  if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (flags.json) process.stdout.write(`${renderJson(result)}\n`);
   else process.stdout.write(`${renderTable(result, { color: process.stdout.isTTY === true })}\n`);
   if (!flags.quiet) process.stderr.write(`result written to ${file}\n`);
 }
@@ -315,7 +318,7 @@ function printReport(result: GatedResult, report: GateReport, flags: RunFlags): 
   if (report.outcomes !== null) parts.push(renderThresholdTable(report.outcomes, { color }));
   if (report.comparison !== null) parts.push(renderComparisonTable(report.comparison, { color }));
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`${renderJson(result)}\n`);
     if (!flags.quiet && parts.length > 0) process.stderr.write(`${parts.join("\n\n")}\n`);
   } else {
     process.stdout.write(`${parts.join("\n\n")}\n`);
@@ -395,7 +398,7 @@ async function writeResult(result: RunResult, dir: string, tag: string): Promise
   await mkdir(dir, { recursive: true });
   const stamp = result.startedAt.replace(/[:.]/g, "-");
   const file = join(dir, `${result.scenario.name}-${stamp}${tag}.json`);
-  await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
+  await writeFile(file, `${renderJson(result)}\n`);
   return file;
 }
 
