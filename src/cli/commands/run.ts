@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { Command, Option } from "commander";
 import {
   type CompareOptions,
@@ -20,6 +20,7 @@ import { readResultFile } from "../../gate/result-file.js";
 import type { ThresholdOutcome } from "../../gate/thresholds.js";
 import { type RunProgress, runScenario } from "../../load/run.js";
 import type { RunResult } from "../../metrics/types.js";
+import { renderHtml } from "../../report/html.js";
 import { renderJson } from "../../report/json.js";
 import {
   renderComparisonMarkdown,
@@ -47,6 +48,7 @@ interface RunFlags {
   timingFloor?: string;
   repeat: string;
   summary?: string;
+  html?: string;
 }
 
 /** What the gate needs, read and checked before anything starts. */
@@ -97,6 +99,10 @@ export function runCommand(): Command {
       "--summary <file>",
       'append a Markdown summary to FILE (in GitHub Actions: --summary "$GITHUB_STEP_SUMMARY")',
     )
+    .option(
+      "--html <file>",
+      "also write the result as an HTML page with charts (self-contained; `rtbench report` makes one later)",
+    )
     .addHelpText("after", GATE_HELP)
     .action(async (files: string[], flags: RunFlags) => {
       const overrides = parseOverrides(flags);
@@ -140,9 +146,19 @@ function readGateSettings(files: string[], flags: RunFlags): GateSettings {
     }
     compare.timingFloorMs = timingFloorMs;
   }
-  if (flags.summary !== undefined && !existsSync(dirname(resolve(flags.summary)))) {
+  for (const [flag, file] of [
+    ["--summary", flags.summary],
+    ["--html", flags.html],
+  ] as const) {
+    if (file !== undefined && !existsSync(dirname(resolve(file)))) {
+      throw badInput(
+        `${flag}: expected a file in an existing directory, found "${file}" (no directory ${dirname(resolve(file))})`,
+      );
+    }
+  }
+  if (flags.html !== undefined && files.length > 1) {
     throw badInput(
-      `--summary: expected a file in an existing directory, found "${flags.summary}" (no directory ${dirname(resolve(flags.summary))})`,
+      `--html: expected one scenario file (one page per run), found ${files.length}; render each result with rtbench report --format html`,
     );
   }
   const settings: GateSettings = { repeat, compare };
@@ -277,11 +293,18 @@ async function runGated(
 
   const tag = interrupted ? "-partial" : spread !== undefined ? "-median" : "";
   const file = await writeResult(final, flags.out, tag);
+  await writeHtml(final, flags);
   printReport(final, { outcomes, comparison, spread }, flags);
   if (flags.summary !== undefined) {
-    appendFileSync(flags.summary, summaryMarkdown(final, { outcomes, comparison, spread }));
+    appendFileSync(
+      flags.summary,
+      summaryMarkdown(final, { outcomes, comparison, spread }, flags.html),
+    );
   }
   if (!flags.quiet) process.stderr.write(`result written to ${file}\n`);
+  if (!flags.quiet && flags.html !== undefined) {
+    process.stderr.write(`HTML report written to ${flags.html}\n`);
+  }
   // A partial run exits 130 whatever its numbers say; its tables are for information only.
   if (interrupted) return "interrupted";
   printFailures(outcomes, comparison, gate.baseline?.file);
@@ -295,6 +318,7 @@ async function runGated(
 async function reportFailure(result: RunResult, flags: RunFlags): Promise<void> {
   if (Object.keys(result.protocols).length === 0) return;
   const file = await writeResult(result, flags.out, "-failed");
+  await writeHtml(result, flags);
   if (flags.json) process.stdout.write(`${renderJson(result)}\n`);
   else process.stdout.write(`${renderTable(result, { color: process.stdout.isTTY === true })}\n`);
   if (!flags.quiet) process.stderr.write(`result written to ${file}\n`);
@@ -325,8 +349,10 @@ function printReport(result: GatedResult, report: GateReport, flags: RunFlags): 
   }
 }
 
-function summaryMarkdown(result: GatedResult, report: GateReport): string {
+function summaryMarkdown(result: GatedResult, report: GateReport, htmlFile?: string): string {
   const parts = [renderMarkdown(result)];
+  // The page itself is an artifact the CI job keeps; the summary says where it is.
+  if (htmlFile !== undefined) parts.push(`Charts: [${basename(htmlFile)}](${htmlFile})\n`);
   if (report.spread !== undefined) parts.push(renderSpreadMarkdown(report.spread));
   if (report.outcomes !== null) parts.push(renderThresholdMarkdown(report.outcomes));
   if (report.comparison !== null) parts.push(renderComparisonMarkdown(report.comparison));
@@ -391,6 +417,11 @@ async function measure(scenario: Scenario, notes: string[], flags: RunFlags): Pr
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+}
+
+/** `--html FILE`: the same result as a page with charts. */
+async function writeHtml(result: RunResult, flags: RunFlags): Promise<void> {
+  if (flags.html !== undefined) await writeFile(flags.html, renderHtml(result));
 }
 
 /** `tag` marks the file: "-partial", "-run2" (one of --repeat), "-median" (their median). */
