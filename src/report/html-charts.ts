@@ -51,6 +51,7 @@ export function latencyDistributionChart(
   });
 }
 
+/** How fast: the distribution over the window, and the percentiles and deliveries second by second. */
 export function latencySection(result: RunResult): string {
   const curves = presentProtocols(result).map((p) => ({
     key: p,
@@ -58,35 +59,60 @@ export function latencySection(result: RunResult): string {
     color: transportColor(p),
     hdr: (result.protocols[p] as ProtocolResult).latency.hdr,
   }));
-  const chart = latencyDistributionChart(curves, {
+  const distribution = latencyDistributionChart(curves, {
     id: "latency-percentiles",
     title: "Delivery latency by percentile (measured window)",
     note: "Scheduled publish time to receipt, every delivery of the window. Half the deliveries were faster than the value at 50%, one in ten thousand slower than the value at 99.99%.",
   });
-  return `<section id="latency"><h2>Latency distribution</h2><div class="single">${chart}</div></section>`;
+  const timeline = timelineContext(result);
+  const perSecondCharts =
+    timeline === null
+      ? []
+      : [
+          latencyOverTime(timeline, "p99", "latencyP99"),
+          latencyOverTime(timeline, "p50", "latencyP50"),
+          renderLineChart({
+            ...timeline.common,
+            id: "deliveries",
+            title: "Deliveries per second",
+            y: { label: "deliveries / s", unit: "/s" },
+            series: timelineSeries(timeline.measured, (t, i) => perSecond(t.deliveries[i], t)),
+            note: "Expected messages received for the first time in each second.",
+          }),
+        ];
+  return `<section id="latency"><h2>Latency and deliveries</h2><div class="charts">${[distribution, ...perSecondCharts].join("")}</div></section>`;
 }
 
-/** The run over time: one chart per question, every transport overlaid. */
-export function timelineSection(result: RunResult): string {
+interface TimelineContext {
+  measured: Measured[];
+  common: Common;
+}
+
+/** The timelines of a result and what every timeline chart shares; null without timelines. */
+function timelineContext(result: RunResult): TimelineContext | null {
   const measured = withTimeline(result);
-  if (measured.length === 0) {
+  if (measured.length === 0) return null;
+  return {
+    measured,
+    common: {
+      x: {
+        label: "seconds since ramp-up began",
+        range: { min: 0, max: timelineSeconds(measured) },
+      },
+      markers: faultMarkers(result),
+      bands: measuredBand(measured),
+    },
+  };
+}
+
+/** Connections over time: who was connected, breaks and reconnects, what it cost the servers. */
+export function timelineSection(result: RunResult): string {
+  const timeline = timelineContext(result);
+  if (timeline === null) {
     return `<section id="timeline"><h2>Over time</h2><p class="note">This result has no per-second timeline (written by an older rtbench).</p></section>`;
   }
-  const common = {
-    x: { label: "seconds since ramp-up began", range: { min: 0, max: timelineSeconds(measured) } },
-    markers: faultMarkers(result),
-    bands: measuredBand(measured),
-  };
+  const { measured, common } = timeline;
   const charts = [
-    latencyOverTime(measured, common),
-    renderLineChart({
-      ...common,
-      id: "deliveries",
-      title: "Deliveries per second",
-      y: { label: "deliveries / s", unit: "/s" },
-      series: timelineSeries(measured, (t, i) => perSecond(t.deliveries[i], t)),
-      note: "Expected messages received for the first time in each second.",
-    }),
     renderLineChart({
       ...common,
       id: "connected",
@@ -122,31 +148,40 @@ export function timelineSection(result: RunResult): string {
       series: timelineSeries(measured, serverCpuPercent),
       note: "All server instances together; a gap is a second in which no instance could be sampled.",
     }),
+    renderLineChart({
+      ...common,
+      id: "generator-loop-delay",
+      title: "Generator event-loop delay",
+      y: { label: "loop delay p99, ms", unit: "ms", ...loopDelayGuide(measured) },
+      series: timelineSeries(measured, (t, i) => t.loopDelayP99Ms[i] ?? null),
+      note: "The worst of the generator's processes in each second. Above the scenario's limit, timings taken then are distorted.",
+    }),
   ];
-  return `<section id="timeline"><h2>Over time</h2><div class="charts">${charts.join("")}</div></section>`;
+  return `<section id="timeline"><h2>Connections over time</h2><div class="charts">${charts.join("")}</div></section>`;
+}
+
+/** The scenario's limit on the generator's loop delay, as a line on the chart. */
+function loopDelayGuide(measured: readonly Measured[]) {
+  const limit = measured[0]?.result.generator.eventLoopDelayLimitMs;
+  return limit === undefined ? {} : { guide: { value: limit, label: `limit ${limit} ms` } };
 }
 
 type Common = Pick<Parameters<typeof renderLineChart>[0], "x" | "markers" | "bands">;
 
-function latencyOverTime(measured: readonly Measured[], common: Common): string {
-  const p99 = timelineSeries(measured, (t, i) => t.latencyP99[i] ?? null, { name: "p99" });
-  const p50 = timelineSeries(measured, (t, i) => t.latencyP50[i] ?? null, {
-    name: "p50",
-    dash: "dashed",
-  });
-  const values = [...p99, ...p50].flatMap((s) => s.points.map((p) => p[1] ?? 0));
-  const log = wantsLog(values);
+function latencyOverTime(
+  { measured, common }: TimelineContext,
+  name: "p99" | "p50",
+  key: "latencyP99" | "latencyP50",
+): string {
+  const series = timelineSeries(measured, (t, i) => t[key][i] ?? null, { name });
+  const log = wantsLog(series.flatMap((s) => s.points.map((p) => p[1] ?? 0)));
   return renderLineChart({
     ...common,
-    id: "latency-over-time",
-    title: "Delivery latency per second",
+    id: `latency-${name}`,
+    title: `Delivery latency ${name} per second`,
     y: { label: log ? "latency, ms (log scale)" : "latency, ms", log, unit: "ms" },
-    series: [...p99, ...p50],
-    styles: [
-      { dash: "solid", label: "p99" },
-      { dash: "dashed", label: "p50" },
-    ],
-    note: "Percentiles of the deliveries received in each second.",
+    series,
+    note: `The ${name} of the deliveries received in each second.`,
   });
 }
 

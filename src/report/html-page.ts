@@ -51,9 +51,6 @@ figure.chart svg { width: 100%; height: auto; display: block; }
 figure.chart .note { font-size: 0.85rem; margin-top: 0.15rem; }
 ul.legend { list-style: none; margin: 0.2rem 0 0; padding: 0; display: flex; flex-wrap: wrap; gap: 0.25rem 1rem; font-size: 0.85rem; }
 ul.legend li { display: flex; align-items: center; gap: 0.35rem; white-space: nowrap; }
-.single { max-width: 760px; }
-.pair { display: grid; grid-template-columns: minmax(0, auto) minmax(420px, 1fr); gap: 0 2.5rem; align-items: start; }
-@media (max-width: 1000px) { .pair { grid-template-columns: 1fr; } }
 svg text { font-family: inherit; fill: var(--ink); }
 svg .tick { font-size: 12px; fill: var(--muted); }
 svg .axis-label { font-size: 13px; fill: var(--ink); }
@@ -65,6 +62,8 @@ svg .band { fill: var(--band); }
 svg .band-label { font-size: 10px; fill: var(--muted); }
 svg .marker line { stroke: #222; stroke-width: 1.25; stroke-dasharray: 2 3; }
 svg .marker text { font-size: 12px; font-weight: 600; }
+svg .guide line { stroke: #D55E00; stroke-width: 1.25; stroke-dasharray: 6 3; }
+svg .guide text { font-size: 11px; fill: #D55E00; }
 pre { background: #f8f9fa; border: 1px solid var(--rule); padding: 0.75rem 1rem; overflow-x: auto; font-size: 12.5px; line-height: 1.4; }
 dl.env { display: grid; grid-template-columns: max-content 1fr; gap: 0.15rem 1.25rem; margin: 0; }
 dl.env dt { color: var(--muted); }

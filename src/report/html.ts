@@ -16,12 +16,12 @@ import { htmlPage } from "./html-page.js";
 export function renderHtml(result: RunResult): string {
   const title = headerLine(result);
   const measured = presentProtocols(result).length > 0;
-  // Table and distribution side by side on a wide screen: the two answers to "how did it go".
   const sections = measured
     ? [
         headerSection(result),
-        `<div class="pair">${summarySection(result)}${latencySection(result)}</div>`,
+        summarySection(result),
         faultSection(result),
+        latencySection(result),
         timelineSection(result),
         costSection(result),
         environmentSection(result),

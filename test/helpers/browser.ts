@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { chromium, type Page } from "playwright-core";
 
 /**
  * Opens an HTML report in the machine's own headless Chromium (Debian's
@@ -39,9 +39,17 @@ export interface PageCheck {
   dom: { charts: string[]; title: string; svgs: number };
 }
 
+export interface CheckOptions {
+  /** Where to write a PNG of the page. */
+  screenshot?: string;
+  /** Only the part of the page from the top of the first of these sections to the bottom of the last. */
+  sections?: string[];
+  width?: number;
+}
+
 export async function checkPageInBrowser(
   html: string,
-  options: { screenshot?: string; width?: number } = {},
+  options: CheckOptions = {},
 ): Promise<PageCheck> {
   const executablePath = findChromium();
   if (executablePath === null) throw new Error("no Chromium found (apt-get install chromium)");
@@ -73,10 +81,31 @@ export async function checkPageInBrowser(
       title: document.title,
       svgs: document.querySelectorAll("svg").length,
     })`)) as PageCheck["dom"];
-    if (options.screenshot) await page.screenshot({ path: options.screenshot, fullPage: true });
+    if (options.screenshot) {
+      const clip = options.sections ? await sectionsBox(page, options.sections) : undefined;
+      await page.screenshot({
+        path: options.screenshot,
+        fullPage: true,
+        ...(clip ? { clip } : {}),
+      });
+    }
     return { problems, dom };
   } finally {
     await browser.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The box from the top of the first section to the bottom of the last, in page pixels. */
+async function sectionsBox(page: Page, ids: string[]) {
+  const boxes = [];
+  for (const id of ids) {
+    const box = await page.locator(`#${id}`).boundingBox();
+    if (box === null) throw new Error(`the page has no section #${id}`);
+    boxes.push(box);
+  }
+  const top = Math.min(...boxes.map((b) => b.y));
+  const bottom = Math.max(...boxes.map((b) => b.y + b.height));
+  const width = page.viewportSize()?.width ?? 1366;
+  return { x: 0, y: Math.max(0, top - 16), width, height: bottom - top + 32 };
 }

@@ -32,7 +32,8 @@ export interface LineChartSpec {
   id: string;
   title: string;
   x: { label: string; range: Range; ticks?: { value: number; label: string }[] };
-  y: { label: string; log?: boolean; unit?: string };
+  /** `guide`: a horizontal reference line (a limit), kept inside the axis. */
+  y: { label: string; log?: boolean; unit?: string; guide?: { value: number; label: string } };
   series: readonly LineSeries[];
   markers?: readonly { x: number; label: string }[];
   bands?: readonly { from: number; to: number; label: string }[];
@@ -58,7 +59,8 @@ export function renderLineChart(spec: LineChartSpec): string {
     s.points.map((p) => p[1]).filter((v): v is number => v !== null && Number.isFinite(v)),
   );
   const x = xScale(spec);
-  const y = yScale(spec, values);
+  const guide = spec.y.guide;
+  const y = yScale(spec, guide && values.length > 0 ? [...values, guide.value] : values);
   const body =
     values.length === 0
       ? `<text class="empty" x="${px((PLOT.left + PLOT.right) / 2)}" y="${px((PLOT.top + PLOT.bottom) / 2)}" text-anchor="middle">no data</text>`
@@ -69,6 +71,7 @@ export function renderLineChart(spec: LineChartSpec): string {
     grid(x, y),
     axes(spec, x, y),
     body,
+    guide && values.length > 0 ? guideLine(guide, y) : "",
     ...(spec.markers ?? []).map((m, i) => marker(m, i, x)),
     "</svg>",
   ].join("");
@@ -187,6 +190,11 @@ function band(b: { from: number; to: number; label: string }, x: Scale & Range):
   const to = x.at(Math.min(b.to, x.max));
   if (!(to > from)) return "";
   return `<rect class="band" x="${px(from)}" y="${PLOT.top}" width="${px(to - from)}" height="${PLOT.bottom - PLOT.top}"/><text class="band-label" x="${px(from + 4)}" y="${PLOT.top + 12}">${escapeXml(b.label)}</text>`;
+}
+
+function guideLine(guide: { value: number; label: string }, y: Scale): string {
+  const at = px(y.at(guide.value));
+  return `<g class="guide"><line x1="${PLOT.left}" x2="${PLOT.right}" y1="${at}" y2="${at}"/><text x="${PLOT.right - 4}" y="${px(y.at(guide.value) - 4)}" text-anchor="end">${escapeXml(guide.label)}</text></g>`;
 }
 
 function marker(m: { x: number; label: string }, index: number, x: Scale): string {
