@@ -6,7 +6,7 @@ import type { ProtocolResult, RunResult } from "../src/metrics/types.js";
 import { NINES_TICKS, niceStep, ninesPosition } from "../src/report/charts/scale.js";
 import { renderHtml } from "../src/report/html.js";
 import { renderComparisonHtml } from "../src/report/html-compare.js";
-import { percentileCurve } from "../src/report/html-series.js";
+import { percentileCurve } from "../src/report/series.js";
 import { lowestPer, sparkline } from "../src/report/sparkline.js";
 import { renderTable } from "../src/report/table.js";
 import { transportLabel } from "../src/shared/transports.js";

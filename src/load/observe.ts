@@ -99,6 +99,7 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     env.servers && !signal.aborted ? sampleServers(env.urls) : Promise.resolve(null);
   let windowStart: ServerSample | null = null;
   let windowEnd: ServerSample | null = null;
+  let parentLoopDelayP99Ms: (number | null)[] = [];
   try {
     await sleepUntil(timeline.measureStartMs, signal);
     ctx.loopDelay.reset();
@@ -111,6 +112,7 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     clearInterval(ticker);
     faultsDone.abort();
     signal.removeEventListener("abort", stopFaults);
+    parentLoopDelayP99Ms = loopDelaySeconds.stop();
   }
   const servers = await serverSeconds.done;
   return {
@@ -118,7 +120,7 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     faults: faults ? await faults.done : [],
     windowStart,
     windowEnd,
-    seconds: { parentLoopDelayP99Ms: loopDelaySeconds.stop(), servers },
+    seconds: { parentLoopDelayP99Ms, servers },
   };
 }
 

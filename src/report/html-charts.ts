@@ -16,7 +16,7 @@ import {
   timelineSeconds,
   timelineSeries,
   withTimeline,
-} from "./html-series.js";
+} from "./series.js";
 
 /**
  * The charts of the run report, one pure function each: the latency

@@ -2,7 +2,7 @@ import type { ProtocolTimeline, RunResult } from "../metrics/types.js";
 import { transportLabel } from "../shared/transports.js";
 import { escapeXml } from "./charts/svg.js";
 import { formatCount, formatNumber, NA } from "./format.js";
-import { faultMarkers, type Measured, withTimeline } from "./html-series.js";
+import { faultMarkers, type Measured, withTimeline } from "./series.js";
 
 /**
  * What the faults did to each transport, in numbers beside the charts: how

@@ -1,7 +1,7 @@
 import type { RunResult } from "../metrics/types.js";
 import { transportLabel } from "../shared/transports.js";
 import { formatNumber, wrap } from "./format.js";
-import { faultMarkers, withTimeline } from "./html-series.js";
+import { faultMarkers, withTimeline } from "./series.js";
 
 /**
  * Under the terminal table, when a fault fired: one line per transport with

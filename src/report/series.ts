@@ -2,15 +2,14 @@ import { decodeHistogram } from "../metrics/histogram.js";
 import type { ProtocolResult, ProtocolTimeline, RunResult } from "../metrics/types.js";
 import { transportLabel } from "../shared/transports.js";
 import type { LineSeries } from "./charts/line-chart.js";
-import { ninesPosition } from "./charts/scale.js";
 import type { DashStyle } from "./charts/svg.js";
 import { transportColor } from "./charts/svg.js";
 import { presentProtocols } from "./format.js";
 
 /**
- * What the HTML report draws, taken out of a result: percentile curves from
- * the encoded histograms, series from the per-second timeline, fault
- * markers. Pure functions of the result.
+ * What the reports draw, taken out of a result: percentile curves from the
+ * encoded histograms, series from the per-second timeline, fault markers.
+ * Pure functions of the result, for the HTML page and the terminal's lines.
  */
 
 /** The nines axis runs to 99.99%: four nines. */
@@ -28,13 +27,6 @@ export function percentileCurve(hdr: string): [number, number][] {
   }
   return points;
 }
-
-/** Inverse of the nines axis, for hover texts: 2 -> 99. */
-export function percentileAt(position: number): number {
-  return 100 * (1 - 10 ** -position);
-}
-
-export { ninesPosition };
 
 export interface Measured {
   protocol: string;
