@@ -61,15 +61,16 @@ export function faultSection(result: RunResult): string {
   const head = [
     "transport",
     "clients down",
-    "seconds with clients down",
+    "s with clients down",
     "breaks",
     "reconnect p50 ms",
     "reconnect max ms",
     "outage p99 ms",
-    `worst 1-s p99 in the ${AFTER_SECONDS} s after, ms`,
+    `worst 1-s p99 after, ms`,
     "never reconnected",
     "lost",
   ];
   const when = markers.map((m) => `${m.label} at ${formatNumber(m.x)} s`).join(", ");
-  return `<section id="faults"><h2>Faults</h2><p>${escapeXml(when)} (seconds since ramp-up began; the same times in every transport's run).</p><div class="scroll"><table><thead><tr>${head.map((h, i) => `<th${i > 0 ? ' class="n"' : ""}>${escapeXml(h)}</th>`).join("")}</tr></thead><tbody>${rows.join("")}</tbody></table></div></section>`;
+  const about = `${when} (seconds since ramp-up began; the same times in every transport's run). "s with clients down": seconds from the first fault on in which fewer clients were connected than before it; "worst 1-s p99 after": the highest per-second latency p99 in the ${AFTER_SECONDS} s from the first fault.`;
+  return `<section id="faults"><h2>Faults</h2><p>${escapeXml(about)}</p><div class="scroll"><table><thead><tr>${head.map((h, i) => `<th${i > 0 ? ' class="n"' : ""}>${escapeXml(h)}</th>`).join("")}</tr></thead><tbody>${rows.join("")}</tbody></table></div></section>`;
 }

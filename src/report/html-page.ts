@@ -69,8 +69,12 @@ dl.env { display: grid; grid-template-columns: max-content 1fr; gap: 0.15rem 1.2
 dl.env dt { color: var(--muted); }
 dl.env dd { margin: 0; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
 @media print {
-  body { padding: 0; max-width: none; font-size: 11px; }
-  .charts, .charts.bars { grid-template-columns: 1fr 1fr; }
+  body { padding: 0; max-width: none; font-size: 10.5px; }
+  /* One chart a row on paper: two would print their labels at 6 points. */
+  .charts { grid-template-columns: 1fr; }
+  .charts.bars { grid-template-columns: 1fr 1fr; }
+  figure.chart { max-width: 17cm; }
   h2 { break-after: avoid; }
+  th, td { padding: 0.15rem 0.4rem; }
 }
 `;
