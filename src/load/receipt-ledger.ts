@@ -20,12 +20,10 @@ interface ChannelLedger {
   /** Receipts counted in `bucket`, and in the second after it. */
   inBucket: Uint32Array;
   inNext: Uint32Array;
-  /** Any other second: key `seq * MAX_BUCKETS + bucket`. */
-  other: Map<number, number>;
+  /** Any other second, by sequence number: `[bucket, count, bucket, count, ...]`. */
+  other: Map<number, number[]>;
 }
 
-/** Seconds a run's timeline may have: 2^16 s is 18 hours. */
-export const MAX_BUCKETS = 65_536;
 const INITIAL_LENGTH = 256;
 
 function emptyChannel(length: number): ChannelLedger {
@@ -64,10 +62,7 @@ export class ReceiptLedger {
     const first = c.bucket[seq] as number;
     if (bucket === first) (c.inBucket[seq] as number)++;
     else if (bucket === first + 1) (c.inNext[seq] as number)++;
-    else {
-      const key = seq * MAX_BUCKETS + bucket;
-      c.other.set(key, (c.other.get(key) ?? 0) + 1);
-    }
+    else addOther(c.other, seq, bucket);
   }
 
   /** The seconds in which `seq` of `channel` was counted, with how many receipts each. */
@@ -79,8 +74,9 @@ export class ReceiptLedger {
     const first = c.bucket[seq] as number;
     const found: [number, number][] = [[first, c.inBucket[seq] as number]];
     if ((c.inNext[seq] as number) > 0) found.push([first + 1, c.inNext[seq] as number]);
-    for (const [key, count] of c.other) {
-      if (Math.floor(key / MAX_BUCKETS) === seq) found.push([key % MAX_BUCKETS, count]);
+    const other = c.other.get(seq) ?? [];
+    for (let i = 0; i < other.length; i += 2) {
+      found.push([other[i] as number, other[i + 1] as number]);
     }
     return found;
   }
@@ -95,4 +91,19 @@ export class ReceiptLedger {
     this.channels[slot] = grown;
     return grown;
   }
+}
+
+function addOther(other: Map<number, number[]>, seq: number, bucket: number): void {
+  let pairs = other.get(seq);
+  if (pairs === undefined) {
+    pairs = [];
+    other.set(seq, pairs);
+  }
+  for (let i = 0; i < pairs.length; i += 2) {
+    if (pairs[i] === bucket) {
+      (pairs[i + 1] as number)++;
+      return;
+    }
+  }
+  pairs.push(bucket, 1);
 }
