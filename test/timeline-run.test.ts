@@ -95,11 +95,12 @@ describe("the per-second timeline of a real run", () => {
       expect(t.connected[6]).toBe(40);
       expect(t.deliveries[1]).toBeGreaterThan(0);
       expect(t.latencyP99[2]).toBeGreaterThan(0);
-      // The instance was down for the second after the kill: no sample, no CPU figure.
+      // The instance was down for a while after the kill: no sample, no CPU figure.
       const [server] = t.servers;
       expect(server?.cpuMs[1]).toBeGreaterThan(0);
-      expect(server?.cpuMs[3]).toBeNull();
-      expect(t.publishesSent[2]).toBe(20);
+      expect(server?.cpuMs.slice(3, 5)).toContain(null);
+      // 20 publishes a second; one may slip into the next second on a busy machine.
+      expect(Math.abs((t.publishesSent[2] ?? 0) - 20)).toBeLessThanOrEqual(1);
     });
   });
 
