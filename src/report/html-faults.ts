@@ -2,7 +2,7 @@ import type { ProtocolTimeline, RunResult } from "../metrics/types.js";
 import { transportLabel } from "../shared/transports.js";
 import { escapeXml } from "./charts/svg.js";
 import { formatCount, formatNumber, NA } from "./format.js";
-import { faultMarkers, type Measured, withTimeline } from "./series.js";
+import { faultBucket, faultMarkers, type Measured, withTimeline } from "./series.js";
 
 /**
  * What the faults did to each transport, in numbers beside the charts: how
@@ -24,7 +24,7 @@ export interface FaultImpact {
 /** The impact of the first fault on one protocol's run, from its timeline. */
 export function faultImpact(m: Measured, firstFaultMs: number): FaultImpact {
   const t: ProtocolTimeline = m.timeline;
-  const at = Math.min(t.buckets - 1, Math.floor(firstFaultMs / t.bucketMs));
+  const at = Math.min(t.buckets - 1, faultBucket(firstFaultMs, t.bucketMs));
   const before = at > 0 ? (t.connected[at - 1] ?? 0) : (t.connected[at] ?? 0);
   const after = t.connectedMin.slice(at);
   const fewest = after.length > 0 ? Math.min(...after) : before;

@@ -82,6 +82,16 @@ export function perSecond(count: number | undefined, t: ProtocolTimeline): numbe
   return ((count ?? 0) * 1000) / t.bucketMs;
 }
 
+/**
+ * The timeline bucket a fault belongs to. A fault's timer may fire a
+ * fraction of a millisecond before its second begins (timers run on the
+ * event loop's millisecond clock, the record on the monotonic one): a fault
+ * "at 20s" recorded at 19999.6 ms is the fault of second 20.
+ */
+export function faultBucket(atMs: number, bucketMs: number): number {
+  return Math.floor((atMs + 1) / bucketMs);
+}
+
 /** The faults, as chart markers in seconds from ramp start: when each fired and when it ended. */
 export function faultMarkers(result: RunResult): { x: number; label: string }[] {
   // Every protocol's run fires the same faults at the same times; the first that has them speaks.

@@ -1,7 +1,7 @@
 import type { RunResult } from "../metrics/types.js";
 import { transportLabel } from "../shared/transports.js";
 import { formatNumber, wrap } from "./format.js";
-import { faultMarkers, withTimeline } from "./series.js";
+import { faultBucket, faultMarkers, withTimeline } from "./series.js";
 
 /**
  * Under the terminal table, when a fault fired: one line per transport with
@@ -42,7 +42,7 @@ export function timelineLines(result: RunResult, width = 80): string[] {
   const perChar = Math.ceil(seconds / room);
   const marks = new Array<string>(Math.ceil(seconds / perChar)).fill(" ");
   for (const m of markers) {
-    const at = Math.floor(m.x / perChar);
+    const at = Math.floor(faultBucket(m.x * 1000, 1000) / perChar);
     if (at >= 0 && at < marks.length) marks[at] = "v";
   }
   const faults = markers.map((m) => `${m.label} at ${formatNumber(m.x)} s`).join(", ");
