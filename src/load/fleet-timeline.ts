@@ -98,6 +98,21 @@ export class FleetTimeline {
     this.ledger.add(slot, seq, b);
   }
 
+  /** A connection attempt started at `nowMs` (first connect, retry or reconnect). */
+  countAttempt(nowMs: number): void {
+    (this.attempts[this.bucketAt(nowMs)] as number)++;
+  }
+
+  /** A ready connection broke at `nowMs`. */
+  countBreak(nowMs: number): void {
+    (this.breaks[this.bucketAt(nowMs)] as number)++;
+  }
+
+  /** A client was ready again after a break, at `nowMs`. */
+  countReconnect(nowMs: number): void {
+    (this.reconnects[this.bucketAt(nowMs)] as number)++;
+  }
+
   /** The number of ready clients changed to `open` at `nowMs`. */
   connectedChanged(nowMs: number, open: number): void {
     this.settleConnected(this.bucketAt(nowMs));

@@ -131,7 +131,7 @@ export class Fleet {
 
   logBreak(urlIndex: number): void {
     this.counters.breaks++;
-    (this.timeline.breaks[this.timeline.bucketAt(this.clock.now())] as number)++;
+    this.timeline.countBreak(this.clock.now());
     if (this.breakLog.length < BREAK_LOG_LIMIT) this.breakLog.push([this.clock.now(), urlIndex]);
   }
 

@@ -51,8 +51,7 @@ export class Subscriber implements ClientHandlers {
     if (fleet.isClosed()) return;
     const { spec, context } = fleet;
     if (this.brokenAtMs !== null) fleet.countAttempt();
-    const timeline = fleet.timeline;
-    (timeline.attempts[timeline.bucketAt(fleet.clock.now())] as number)++;
+    fleet.timeline.countAttempt(fleet.clock.now());
     this.ready = false;
     const client = fleet.createClient(spec.protocol, {
       baseUrl: spec.urls[this.urlIndex] ?? this.assignment.baseUrl,
@@ -100,7 +99,7 @@ export class Subscriber implements ClientHandlers {
     }
     if (this.brokenAtMs !== null) {
       recordMs(fleet.reconnect, nowMs - this.brokenAtMs);
-      (fleet.timeline.reconnects[fleet.timeline.bucketAt(nowMs)] as number)++;
+      fleet.timeline.countReconnect(nowMs);
       this.brokenAtMs = null;
     }
   }
