@@ -25,8 +25,14 @@ export {
 } from "./gate/thresholds.js";
 export { type RunOptions, type RunProgress, runScenario } from "./load/run.js";
 export { getMetric, listMetrics, type MetricInfo } from "./metrics/names.js";
-export type { HistogramSummary, ProtocolResult, RunResult } from "./metrics/types.js";
+export type {
+  HistogramSummary,
+  ProtocolResult,
+  ProtocolTimeline,
+  RunResult,
+} from "./metrics/types.js";
 export { renderHtml } from "./report/html.js";
+export { renderComparisonHtml } from "./report/html-compare.js";
 export { renderMarkdown } from "./report/markdown.js";
 export { renderTable } from "./report/table.js";
 export { loadScenario, parseScenario } from "./scenario/load.js";

@@ -42,8 +42,21 @@ function report(subscribers: ShardReport["subscribers"]): ShardReport {
     window: { bytesIn: 0, bytesOut: 0, requests: 0, emptyPolls: 0, socketsOpen: 0 },
     eventLoopDelayP99Ms: 0,
     load: null,
-    seconds: { received: [], latencySumMs: [], latencyCount: [] },
     connectErrors: [],
+    timeline: {
+      deliveries: [],
+      latency: [],
+      breaks: [],
+      reconnects: [],
+      attempts: [],
+      connected: [],
+      connectedMin: [],
+      requests: [],
+      bytesIn: [],
+      bytesOut: [],
+      loopDelayP99Ms: [],
+      uncountedReceipts: [],
+    },
   };
 }
 

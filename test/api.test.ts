@@ -24,6 +24,7 @@ describe("the package as a library", () => {
       "renderTable",
       "renderMarkdown",
       "renderHtml",
+      "renderComparisonHtml",
       "listMetrics",
     ]) {
       expect(names).toContain(name);

@@ -50,6 +50,17 @@ describe("rtbench compare (CLI)", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  it("compare --format html draws both runs' curves per transport and still exits 1 on a regression", () => {
+    const page = rtbench("compare", file("baseline.json"), file("slower.json"), "--format", "html");
+    expect(page.code, page.stderr).toBe(1);
+    expect(page.stdout).toMatch(/^<!doctype html>/);
+    for (const id of ["latency-sse", "latency-websocket"]) {
+      expect(page.stdout).toContain(`data-chart="${id}"`);
+    }
+    expect(page.stdout).toContain(">REGRESSED<");
+    expect(page.stderr).toContain("regressed against");
+  });
+
   it("report renders a saved result as HTML, and refuses a file that is not a result", () => {
     const html = rtbench("report", file("baseline.json"), "--format", "html");
     expect(html.code, html.stderr).toBe(0);

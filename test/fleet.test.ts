@@ -95,6 +95,7 @@ function startFleet(setup: Setup = {}) {
     rampUpMs: 0,
     measureStartMs: clock.now() + 1000,
     measureEndMs: clock.now() + 60_000,
+    drainEndMs: clock.now() + 61_000,
     settings: {},
     urls,
     reconnect: { ...POLICY, ...setup.reconnect },

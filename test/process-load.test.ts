@@ -1,10 +1,4 @@
 import { describe, expect, it } from "vitest";
-import {
-  DeliverySeconds,
-  latencyThirds,
-  meanLatencyPerSecond,
-  mergeDeliverySeconds,
-} from "../src/metrics/delivery-seconds.js";
 import { type CpuReading, LoadRecorder, procStatCpuMs } from "../src/metrics/process-load.js";
 
 /** CPU share per second and over the window, from any reader, on a manual clock. */
@@ -56,23 +50,5 @@ describe("LoadRecorder", () => {
     // /proc counts in 10 ms ticks.
     expect(Math.abs((fromProc as number) - own)).toBeLessThan(50);
     expect(procStatCpuMs(2 ** 22 + 1)).toBeNull();
-  });
-});
-
-describe("DeliverySeconds", () => {
-  it("counts deliveries by receive second and latency by scheduled second, and merges exactly", () => {
-    const a = new DeliverySeconds(10_000);
-    a.record(10_100, 10_050, 50);
-    a.record(11_500, 10_900, 600);
-    a.record(12_200, 11_000, 1200);
-    a.record(9_000, 8_000, 1000); // before the window: not counted
-    const b = new DeliverySeconds(10_000);
-    b.record(12_900, 12_100, 800);
-    const merged = mergeDeliverySeconds([a.toJSON(), b.toJSON(), undefined]);
-    expect(merged.received).toEqual([1, 1, 2]);
-    expect(merged.latencyCount).toEqual([2, 1, 1]);
-    expect(meanLatencyPerSecond(merged, 3)).toEqual([325, 1200, 800]);
-    expect(latencyThirds(merged, 3)).toEqual({ firstMs: 325, lastMs: 800 });
-    expect(latencyThirds(merged, 2)).toBeNull();
   });
 });

@@ -55,8 +55,21 @@ function shard(upTo: number, counters: Partial<ShardReport["counters"]> = {}): S
     window: { bytesIn: 9000, bytesOut: 1000, requests: 40, emptyPolls: 10, socketsOpen: 20 },
     eventLoopDelayP99Ms: 3,
     load: null,
-    seconds: { received: [], latencySumMs: [], latencyCount: [] },
     connectErrors: [],
+    timeline: {
+      deliveries: [0, 0, 0],
+      latency: ["", "", ""],
+      breaks: [0, 0, 0],
+      reconnects: [0, 0, 0],
+      attempts: [2, 0, 0],
+      connected: [2, 2, 2],
+      connectedMin: [0, 2, 2],
+      requests: [0, 0, 0],
+      bytesIn: [0, 0, 0],
+      bytesOut: [0, 0, 0],
+      loopDelayP99Ms: [null, null, null],
+      uncountedReceipts: [],
+    },
   };
 }
 
@@ -105,6 +118,7 @@ function run(overrides: Partial<RunRecord> = {}, protocol: ProtocolName = "webso
       windowStart: { cpuSeconds: 2, rssBytes: 110e6 },
       windowEnd: { cpuSeconds: 2.5, rssBytes: 120e6 },
     },
+    seconds: { parentLoopDelayP99Ms: [], servers: [] },
     ...overrides,
   });
 }

@@ -49,14 +49,42 @@ describe("rtbench run (CLI)", () => {
       "name: tiny\nprotocols: [sse, websocket]\nclients: { count: 10, channels: 2, rampUp: 200ms }\npublish: { rate: 20/s }\nduration: 1500ms\nwarmup: 300ms\ndrain: 500ms\n",
     );
     const out = join(dir, "out-complete");
-    const { code, stdout, stderr } = await runRtbench(["run", file, "--out", out]);
+    const html = join(dir, "tiny.html");
+    const summary = join(dir, "summary.md");
+    const { code, stdout, stderr } = await runRtbench([
+      "run",
+      file,
+      "--out",
+      out,
+      "--html",
+      html,
+      "--summary",
+      summary,
+    ]);
     expect(code, stderr).toBe(0);
     expect(stdout).toMatch(/SSE\s+WebSocket/);
     expect(stdout).toMatch(/latency p99 ms/);
     expect(stderr).toContain("result written to");
+    expect(stderr).toContain(`HTML report written to ${html}`);
     const [result] = await resultFiles(out);
     expect(result?.status).toBe("complete");
     expect(result?.protocols.websocket?.lost).toBe(0);
+    expect(result?.protocols.websocket?.timeline?.buckets).toBe(3);
+    const page = await readFile(html, "utf8");
+    expect(page).toMatch(/^<!doctype html>/);
+    expect(page).toContain('data-chart="connected"');
+    expect(await readFile(summary, "utf8")).toContain(`Charts: [tiny.html](${html})`);
+  });
+
+  it("refuses --html into a directory that does not exist, before running anything", async () => {
+    const { code, stderr } = await runRtbench([
+      "run",
+      join(dir, "never-read.yaml"),
+      "--html",
+      join(dir, "no-such-dir", "report.html"),
+    ]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("--html: expected a file in an existing directory");
   });
 
   it("exits 3 with one clear line when the run cannot start its servers", async () => {

@@ -121,8 +121,11 @@ drain: 2s
     expect(ws.saturation?.generator.saturated).toBe(false);
     expect(ws.saturation?.server.saturated).toBe(true);
     expect(ws.saturation?.server.reasons.join("\n")).toMatch(/latency rose from .* to .*/);
-    const perSecond = ws.saturation?.latencyPerSecondMs as number[];
-    expect(perSecond).toHaveLength(3);
-    expect(perSecond[2]).toBeGreaterThan((perSecond[0] as number) + 400);
+    // The timeline shows the rise second by second through the window.
+    const timeline = ws.timeline as NonNullable<ProtocolResult["timeline"]>;
+    const first = timeline.phases.measureStartMs / 1000;
+    const inWindow = timeline.latencyP50.slice(first, first + 3) as number[];
+    expect(inWindow).toHaveLength(3);
+    expect(inWindow[2]).toBeGreaterThan((inWindow[0] as number) + 400);
   });
 });

@@ -369,7 +369,7 @@ describe("loadScenario", () => {
     }
   });
 
-  it("hashes the file's bytes and takes the name from the file", async () => {
+  it("hashes the file's bytes, keeps its text and takes the name from the file", async () => {
     const file = join(dir, "hashed.json");
     const text = '{"clients": {"count": 10, "channels": 2}}';
     await writeFile(file, text);
@@ -378,6 +378,7 @@ describe("loadScenario", () => {
     expect(scenario.source).toEqual({
       file,
       sha256: createHash("sha256").update(text).digest("hex"),
+      text,
     });
   });
 

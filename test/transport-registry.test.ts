@@ -201,6 +201,7 @@ describe("a transport added through the registries alone", () => {
       rampUpMs: 0,
       measureStartMs: now,
       measureEndMs: now + 60_000,
+      drainEndMs: now + 61_000,
       settings: { greeting: "hi" },
       urls: [server.url],
       reconnect: { ...DEFAULT_RECONNECT, watchdogIntervals: 3, initialDelayMs: 5_000 },

@@ -29,6 +29,8 @@ export interface DeliveryCounts {
   lost: number;
   /** What the publisher heard back about the window's messages. */
   acks: PublishAckCounts;
+  /** The records counted as `published`, for series that must sum to it (the timeline). */
+  stored: ReadonlySet<PublishRecord>;
 }
 
 export interface PublishAckCounts {
@@ -74,7 +76,9 @@ export function countDeliveries(
     delivered: 0,
     lost: 0,
     acks: { inTime: 0, late: 0, unanswered: 0, refused: 0, storedUnacknowledged: 0 },
+    stored: new Set(),
   };
+  const storedAll = counts.stored as Set<PublishRecord>;
   channels.forEach((channel, i) => {
     const onChannel = subscribers.get(channel) ?? [];
     const receivedByAnyone = (seq: number) => onChannel.some((s) => s.received.has(seq));
@@ -89,6 +93,7 @@ export function countDeliveries(
       } else counts.publishFailed++;
     }
     counts.published += stored.length;
+    for (const record of stored) storedAll.add(record);
     for (const subscriber of onChannel) {
       if (subscriber.firstReadyMs === null) continue;
       const fromMs = Math.max(subscriber.firstReadyMs, window.startMs);

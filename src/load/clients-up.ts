@@ -72,6 +72,7 @@ export async function clientsUp(
       rampUpMs: scenario.clients.rampUpMs,
       measureStartMs: timeline.measureStartMs,
       measureEndMs: timeline.measureEndMs,
+      drainEndMs: timeline.drainEndMs,
       // The transport's own section, passed through untouched to its clients.
       settings: section.settings,
       reconnect: section.reconnect,

@@ -5,9 +5,11 @@ import type { Clients } from "./clients-up.js";
 import type { Environment } from "./environment.js";
 import type { LoadMonitor } from "./load-monitor.js";
 import type { Observed } from "./observe.js";
+import type { PublishRecord } from "./publisher.js";
 import { heartbeatTimeouts } from "./servers.js";
-import type { ShardReport } from "./shard-protocol.js";
+import type { ShardReport, UncountedPublishes } from "./shard-protocol.js";
 import type { MissingShard } from "./shards.js";
+import { measuredWindow } from "./timeline.js";
 
 /** After an interrupt, how long the publishes still in flight get to be answered. */
 const INTERRUPTED_ANSWER_MS = 500;
@@ -39,8 +41,10 @@ export async function collect(
   observed: Observed,
   monitors: { loopDelay: LoopDelayMonitor; load: LoadMonitor },
   log: (line: string) => void,
-  interrupted: boolean,
+  /** When an interrupted run stopped; null when it ran to the end. */
+  stoppedAtMs: number | null,
 ): Promise<Collected> {
+  const interrupted = stoppedAtMs !== null;
   const zombieTimeoutsMs =
     env.servers && observed.faults.some((f) => f.action === "stall-clients")
       ? await heartbeatTimeouts(env.urls)
@@ -48,7 +52,10 @@ export async function collect(
   const parentLoopDelayP99Ms = monitors.loopDelay.p99Ms();
   const loads = monitors.load.summaries();
   const [{ reports, missing }] = await Promise.all([
-    clients.pool.finish(interrupted ? INTERRUPTED_SHARD_REPORT_MS : SHARD_REPORT_MS),
+    clients.pool.finish(
+      uncountedPublishes(clients, observed.publisher.records, stoppedAtMs),
+      interrupted ? INTERRUPTED_SHARD_REPORT_MS : SHARD_REPORT_MS,
+    ),
     observed.publisher.finish(answerDeadlineMs(observed, clients, interrupted)),
   ]);
   if (missing.length > 0) {
@@ -67,4 +74,29 @@ function answerDeadlineMs(observed: Observed, clients: Clients, interrupted: boo
   if (interrupted) return monoMs() + INTERRUPTED_ANSWER_MS;
   const lastSend = observed.publisher.lastSendMs;
   return Math.max(clients.timeline.drainEndMs, lastSend + observed.ackTimeoutMs);
+}
+
+/**
+ * Publishes the shards counted as window messages but the result will not:
+ * those scheduled after the end of a window an interrupt cut short. The
+ * shards say in which seconds they counted their receipts, and the parent
+ * takes them out of the timeline (timeline-result.ts), so it still sums to
+ * `delivered`. Empty for a run that ran to the end.
+ */
+export function uncountedPublishes(
+  clients: Pick<Clients, "channels" | "timeline">,
+  records: PublishRecord[][],
+  stoppedAtMs: number | null,
+): UncountedPublishes {
+  const { timeline } = clients;
+  const window = measuredWindow(timeline, stoppedAtMs);
+  const uncounted: UncountedPublishes = [];
+  if (window.endMs >= timeline.measureEndMs) return uncounted;
+  clients.channels.forEach((channel, i) => {
+    const seqs = (records[i] ?? [])
+      .filter((r) => r.dueMs >= window.endMs && r.dueMs < timeline.measureEndMs)
+      .map((r) => r.seq);
+    if (seqs.length > 0) uncounted.push([channel, seqs]);
+  });
+  return uncounted;
 }

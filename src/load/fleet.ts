@@ -6,7 +6,6 @@ import {
   type TransportClient,
 } from "../clients/types.js";
 import { type Counters, zeroCounters } from "../metrics/counters.js";
-import { DeliverySeconds } from "../metrics/delivery-seconds.js";
 import { createLatencyHistogram, encodeHistogram } from "../metrics/histogram.js";
 import type { ProcessLoad } from "../metrics/process-load.js";
 import type { ProtocolName } from "../shared/transports.js";
@@ -14,7 +13,13 @@ import { transport } from "../shared/transports.js";
 import { type Clock, realClock, type TimerHandle } from "../util/clock.js";
 import { classifyFailure } from "../util/failure.js";
 import { seededRandom } from "../util/random.js";
-import { BREAK_LOG_LIMIT, type ShardReport, type ShardStart } from "./shard-protocol.js";
+import { FleetTimeline } from "./fleet-timeline.js";
+import {
+  BREAK_LOG_LIMIT,
+  type ShardReport,
+  type ShardStart,
+  type UncountedPublishes,
+} from "./shard-protocol.js";
 import { Subscriber } from "./subscriber.js";
 
 /** How often the client-side watchdog looks for silent connections. */
@@ -41,14 +46,13 @@ export interface FleetOptions {
  */
 export class Fleet {
   readonly context: ClientContext = createClientContext();
-  readonly latency = createLatencyHistogram();
+  /** Per-second series; also holds the delivery-latency histograms, one per second. */
+  readonly timeline: FleetTimeline;
   readonly latencyFromSend = createLatencyHistogram();
   readonly connect = createLatencyHistogram();
   readonly reconnect = createLatencyHistogram();
   readonly outage = createLatencyHistogram();
   readonly counters: Counters = zeroCounters();
-  /** Deliveries and latency second by second through the window: the trend. */
-  readonly seconds: DeliverySeconds;
   readonly clock: Clock;
   readonly createClient: NonNullable<FleetOptions["createClient"]>;
   readonly random: () => number;
@@ -77,7 +81,7 @@ export class Fleet {
     this.clock = options.clock ?? realClock;
     this.createClient = options.createClient ?? createClient;
     this.random = seededRandom(spec.seed + (spec.clients[0]?.index ?? 0));
-    this.seconds = new DeliverySeconds(spec.measureStartMs);
+    this.timeline = new FleetTimeline(spec.rampStartMs, spec.drainEndMs);
     const { watchdogIntervals } = spec.reconnect;
     this.watchdogMs = watchdogIntervals * spec.heartbeatIntervalMs;
     // A poll unanswered for the watchdog time is as dead as a silent stream.
@@ -86,6 +90,7 @@ export class Fleet {
     if (this.watchdogMs > 0 && transport(spec.protocol).watchable) {
       this.watchdogTimer = this.clock.setInterval(() => this.scanForSilence(), WATCHDOG_SCAN_MS);
     }
+    this.timeline.cut(this.clock.now(), this.counterSnapshot());
   }
 
   /** Connects every client at its ramp-up slot; resolves when all attempts have started. */
@@ -104,10 +109,14 @@ export class Fleet {
 
   markWindowStart(): void {
     this.windowStart = this.counterSnapshot();
+    this.timeline.cut(this.clock.now(), this.windowStart);
+    this.timeline.setInWindow(true);
   }
 
   markWindowEnd(): void {
     this.windowEnd = this.counterSnapshot();
+    this.timeline.cut(this.clock.now(), this.windowEnd);
+    this.timeline.setInWindow(false);
   }
 
   isClosed(): boolean {
@@ -138,12 +147,23 @@ export class Fleet {
 
   logBreak(urlIndex: number): void {
     this.counters.breaks++;
+    this.timeline.countBreak(this.clock.now());
     if (this.breakLog.length < BREAK_LOG_LIMIT) this.breakLog.push([this.clock.now(), urlIndex]);
   }
 
-  /** `load`: the shard process's own CPU and event loop over the window. */
-  report(eventLoopDelayP99Ms: number, load: ProcessLoad | null = null): ShardReport {
+  /**
+   * The shard's report. `load`: the shard process's own CPU and event loop
+   * over the window; `loopDelayP99Ms`: its loop delay per second, for the timeline.
+   */
+  report(
+    eventLoopDelayP99Ms: number,
+    load: ProcessLoad | null = null,
+    loopDelayP99Ms: (number | null)[] = [],
+    uncounted: UncountedPublishes = [],
+  ): ShardReport {
     const end = this.windowEnd ?? this.counterSnapshot();
+    // A run stopped inside the window: its last segment counts up to now, as `end` does.
+    if (this.windowEnd === null) this.timeline.cut(this.clock.now(), end);
     return {
       type: "report",
       subscribers: this.subscribers.map((s) => ({
@@ -151,7 +171,7 @@ export class Fleet {
         firstReadyMs: s.firstReadyMs,
         received: s.tracker.toJSON(),
       })),
-      latency: encodeHistogram(this.latency),
+      latency: encodeHistogram(this.timeline.totalLatency()),
       latencyFromSend: encodeHistogram(this.latencyFromSend),
       connect: encodeHistogram(this.connect),
       reconnect: encodeHistogram(this.reconnect),
@@ -173,9 +193,17 @@ export class Fleet {
       },
       eventLoopDelayP99Ms,
       load,
-      seconds: this.seconds.toJSON(),
       connectErrors: [...this.connectErrors].map(([reason, e]) => ({ reason, ...e })),
+      timeline: this.timeline.report(uncounted, loopDelayP99Ms),
     };
+  }
+
+  /**
+   * Called at every second boundary of the timeline (by the shard's
+   * per-second ticker): closes the second's traffic segment.
+   */
+  cutSecond(): void {
+    this.timeline.cut(this.clock.now(), this.counterSnapshot());
   }
 
   private scanForSilence(): void {

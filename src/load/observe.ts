@@ -4,8 +4,16 @@ import { monoMs, sleepUntil } from "../util/clock.js";
 import type { Clients } from "./clients-up.js";
 import type { Environment } from "./environment.js";
 import { type FaultRecord, type ServiceControl, startFaults } from "./faults.js";
+import { bucketCount } from "./fleet-timeline.js";
 import type { LoadMonitor } from "./load-monitor.js";
+import { startLoopDelaySeconds } from "./loop-delay-seconds.js";
 import { PublisherLoop } from "./publisher.js";
+import {
+  type BoundarySamples,
+  type InstanceSampler,
+  metricsSampler,
+  sampleServerSeconds,
+} from "./server-seconds.js";
 import { type ServerSample, sampleServers } from "./servers.js";
 import { phaseAt, type RunPhase } from "./timeline.js";
 
@@ -19,6 +27,8 @@ export interface Observed {
   /** Server CPU and memory at the start and end of the window; null where not sampled. */
   windowStart: ServerSample | null;
   windowEnd: ServerSample | null;
+  /** Per second: the parent's event-loop delay p99, and server samples at each boundary. */
+  seconds: { parentLoopDelayP99Ms: (number | null)[]; servers: BoundarySamples };
 }
 
 export interface ObserveContext {
@@ -75,6 +85,18 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
           log: ctx.log,
         })
       : null;
+  const loopDelaySeconds = startLoopDelaySeconds(
+    timeline.rampStartMs,
+    bucketCount(timeline.rampStartMs, timeline.drainEndMs),
+  );
+  // Only servers rtbench started are sampled: a target's cost is not ours to report.
+  const serverSeconds = sampleServerSeconds({
+    startMs: timeline.rampStartMs,
+    endMs: timeline.drainEndMs,
+    instances: env.servers ? env.urls.length : 0,
+    sample: instanceSampler(env),
+    signal,
+  });
   const ticker = setInterval(() => {
     const now = monoMs();
     ctx.onTick(phaseAt(timeline, now), now - timeline.rampStartMs);
@@ -85,6 +107,7 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     env.servers && !signal.aborted ? sampleServers(env.urls) : Promise.resolve(null);
   let windowStart: ServerSample | null = null;
   let windowEnd: ServerSample | null = null;
+  let parentLoopDelayP99Ms: (number | null)[] = [];
   try {
     await sleepUntil(timeline.measureStartMs, signal);
     ctx.monitors.loopDelay.reset();
@@ -99,12 +122,21 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     clearInterval(ticker);
     faultsDone.abort();
     signal.removeEventListener("abort", stopFaults);
+    parentLoopDelayP99Ms = loopDelaySeconds.stop();
   }
+  const servers = await serverSeconds.done;
   return {
     publisher,
     ackTimeoutMs: scenario.publish.ackTimeoutMs,
     faults: faults ? await faults.done : [],
     windowStart,
     windowEnd,
+    seconds: { parentLoopDelayP99Ms, servers },
   };
+}
+
+/** Where the per-second server samples come from: one function, so another source plugs in. */
+function instanceSampler(env: Environment): InstanceSampler {
+  const servers = env.servers;
+  return metricsSampler(env.urls, (i) => servers?.instances[i]?.pid ?? null);
 }

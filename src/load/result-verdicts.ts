@@ -1,29 +1,28 @@
-import {
-  latencyThirds,
-  meanLatencyPerSecond,
-  mergeDeliverySeconds,
-} from "../metrics/delivery-seconds.js";
 import type { ProcessLoad } from "../metrics/process-load.js";
 import type { ProtocolResult } from "../metrics/types.js";
 import { redactText } from "../util/redact.js";
 import type { DeliveryCounts } from "./aggregate.js";
 import type { RunRecord } from "./result.js";
 import { judgeSaturation } from "./saturation.js";
+import { latencyThirds } from "./timeline-result.js";
 
 /**
  * The verdicts of one protocol's run, from what was collected: who saturated
  * (with the evidence), and whether anything was measured at all. Pure.
  */
 
-/** Who saturated, and the per-second series and per-process loads behind it. */
+/**
+ * Who saturated, and the per-process loads behind it. The per-second series
+ * (latency, deliveries) are the result's timeline.
+ */
 export function saturationRecord(
   run: RunRecord,
   counts: DeliveryCounts,
-  windowSeconds: number,
+  window: { startMs: number; endMs: number; seconds: number },
   eventLoopDelayP99Ms: number,
 ): NonNullable<ProtocolResult["saturation"]> {
   const { scenario, collected, publisher } = run;
-  const seconds = mergeDeliverySeconds(collected.reports.map((r) => r.seconds));
+  const windowSeconds = window.seconds;
   const processes: ProcessLoad[] = [
     ...collected.loads.filter((p) => p.role === "publisher"),
     ...collected.reports.flatMap((r) => (r.load ? [r.load] : [])),
@@ -36,7 +35,7 @@ export function saturationRecord(
     eventLoopDelayP99Ms,
     publisherLagMs: publisher.maxLagMs,
     missingShards: collected.missing,
-    latencyThirds: latencyThirds(seconds, windowSeconds),
+    latencyThirds: latencyThirds({ timeline: run.timeline, window, reports: collected.reports }),
     hadFaults: run.faults.length > 0,
     acks: counts.acks,
     ackTimeoutMs: scenario.publish.ackTimeoutMs,
@@ -47,8 +46,6 @@ export function saturationRecord(
     ...verdicts,
     ...(run.plan ? { plan: run.plan } : {}),
     processes,
-    latencyPerSecondMs: meanLatencyPerSecond(seconds, windowSeconds),
-    deliveredPerSecond: seconds.received.slice(0, Math.ceil(windowSeconds)),
     expectedPerSecond: windowSeconds > 0 ? counts.expected / windowSeconds : null,
   };
 }

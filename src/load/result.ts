@@ -15,10 +15,12 @@ import type { Collected } from "./collect.js";
 import type { FaultRecord } from "./faults.js";
 import type { PublisherLoop } from "./publisher.js";
 import { invalidReasons, saturationRecord } from "./result-verdicts.js";
+import type { BoundarySamples } from "./server-seconds.js";
 import type { ServerSample } from "./servers.js";
 import type { ShardPlan } from "./shard-plan.js";
 import type { ShardReport } from "./shard-protocol.js";
 import { measuredWindow, type Timeline } from "./timeline.js";
+import { buildTimeline } from "./timeline-result.js";
 
 /** Everything a protocol's result is computed from. */
 export interface RunRecord {
@@ -44,6 +46,8 @@ export interface RunRecord {
     windowStart: ServerSample | null;
     windowEnd: ServerSample | null;
   };
+  /** Per-second samples taken by the parent (observe.ts). */
+  seconds: { parentLoopDelayP99Ms: (number | null)[]; servers: BoundarySamples };
 }
 
 /** Stage 5 of a protocol's run: the result, from what was collected. No I/O. */
@@ -51,7 +55,12 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
   const { scenario, timeline, collected } = run;
   const { reports } = collected;
   const window = measuredWindow(timeline, run.stoppedAtMs);
-  const { acks, ...counts } = countDeliveries(run.channels, run.publisher.records, reports, window);
+  const { acks, stored, ...counts } = countDeliveries(
+    run.channels,
+    run.publisher.records,
+    reports,
+    window,
+  );
   const connected = reports.reduce(
     (n, r) => n + r.subscribers.filter((s) => s.firstReadyMs !== null).length,
     0,
@@ -61,7 +70,7 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     collected.parentLoopDelayP99Ms,
     ...reports.map((r) => r.eventLoopDelayP99Ms),
   );
-  const saturation = saturationRecord(run, { acks, ...counts }, window.seconds, eventLoopDelayP99);
+  const saturation = saturationRecord(run, { acks, stored, ...counts }, window, eventLoopDelayP99);
   const invalid = invalidReasons(run, connected, counts.expected);
   return {
     status: invalid.length > 0 ? "invalid" : "measured",
@@ -100,6 +109,16 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     ),
     faults: run.faults,
     deliveriesPerSec: window.seconds > 0 ? counts.delivered / window.seconds : 0,
+    timeline: buildTimeline({
+      timeline,
+      window,
+      channels: run.channels,
+      records: run.publisher.records,
+      stored,
+      reports,
+      parentLoopDelayP99Ms: run.seconds.parentLoopDelayP99Ms,
+      servers: run.seconds.servers,
+    }),
   };
 }
 

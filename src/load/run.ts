@@ -170,18 +170,21 @@ async function runProtocol(
       onTick: (phase, elapsedMs) => progress(phase, elapsedMs, timeline.totalMs, up),
     });
     progress("collecting", timeline.totalMs, timeline.totalMs, up);
-    const collected = await collect(env, up, observed, { loopDelay, load }, log, signal.aborted);
+    // One stop time for everything that depends on it (the window, the shards' timelines).
+    const stoppedAtMs = signal.aborted ? monoMs() : null;
+    const collected = await collect(env, up, observed, { loopDelay, load }, log, stoppedAtMs);
     return buildProtocolResult({
       scenario,
       protocol,
       timeline,
-      stoppedAtMs: signal.aborted ? monoMs() : null,
+      stoppedAtMs,
       channels: up.channels,
       plan: up.plan,
       publisher: observed.publisher,
       faults: observed.faults,
       collected,
       serverSettings: env.settings,
+      seconds: observed.seconds,
       samples: {
         baseline: env.baseline,
         windowStart: observed.windowStart,
@@ -201,7 +204,12 @@ function emptyResult(scenario: Scenario): RunResult {
   return {
     schemaVersion: RESULT_SCHEMA_VERSION,
     tool: { name: "rtbench", version: packageVersion() },
-    scenario: { name: scenario.name, file: scenario.source.file, sha256: scenario.source.sha256 },
+    scenario: {
+      name: scenario.name,
+      file: scenario.source.file,
+      sha256: scenario.source.sha256,
+      text: scenario.source.text ?? null,
+    },
     environment: {
       node: process.version,
       cpus: cpus.length,

@@ -7,6 +7,8 @@ import { startLoopDelayMonitor } from "../metrics/loop-delay.js";
 import { LoadRecorder, ownCpu } from "../metrics/process-load.js";
 import { monoMs } from "../util/clock.js";
 import { Fleet } from "./fleet.js";
+import { bucketCount } from "./fleet-timeline.js";
+import { type LoopDelaySeconds, startLoopDelaySeconds } from "./loop-delay-seconds.js";
 import type { ParentMessage, ShardMessage } from "./shard-protocol.js";
 import { startTestBusyLoop, testFailureAtWindowStart } from "./shard-test-hooks.js";
 
@@ -25,12 +27,18 @@ const load = new LoadRecorder(ownCpu(), monoMs, true);
 const loadTimer = setInterval(() => load.tick(), 1000);
 let progressTimer: NodeJS.Timeout | null = null;
 startTestBusyLoop();
+let loopDelaySeconds: LoopDelaySeconds | null = null;
 
 process.on("message", (message: ParentMessage) => {
   if (message.type === "start") {
     const spec = message;
     fleet = new Fleet(spec);
     const current = fleet;
+    loopDelaySeconds = startLoopDelaySeconds(
+      spec.rampStartMs,
+      bucketCount(spec.rampStartMs, spec.drainEndMs),
+      () => current.cutSecond(),
+    );
     at(spec.measureStartMs, () => {
       current.markWindowStart();
       loopDelay.reset();
@@ -60,6 +68,8 @@ process.on("message", (message: ParentMessage) => {
     const report = fleet.report(
       p99,
       load.summary("shard", `shard ${process.env.RTBENCH_SHARD_INDEX ?? ""}`.trim()),
+      loopDelaySeconds?.stop() ?? [],
+      message.uncounted,
     );
     process.send?.(report, () => process.disconnect?.());
   }

@@ -1,5 +1,4 @@
 import type { Counters } from "../metrics/counters.js";
-import type { DeliverySecondsReport } from "../metrics/delivery-seconds.js";
 import type { ProcessLoad } from "../metrics/process-load.js";
 import type { ReconnectPolicy } from "../scenario/types.js";
 import type { ProtocolName, TransportSettings } from "../shared/transports.js";
@@ -21,6 +20,8 @@ export interface ShardStart {
   /** Latency is recorded for messages scheduled in [measureStartMs, measureEndMs). */
   measureStartMs: number;
   measureEndMs: number;
+  /** End of the drain: the per-second timeline runs from `rampStartMs` to here. */
+  drainEndMs: number;
   /** The transport's scenario settings, for its clients (passed through untouched). */
   settings: TransportSettings;
   /** Every server URL: a client whose instance is down reconnects to the next one. */
@@ -32,9 +33,18 @@ export interface ShardStart {
   seed: number;
 }
 
+/**
+ * Publishes a shard counted as measured but the result does not (scheduled
+ * after the end of a window an interrupt cut short), by channel:
+ * `[channel, seqs]`. Empty for a run that ran to the end.
+ */
+export type UncountedPublishes = [channel: string, seqs: number[]][];
+
 /** Parent -> shard: stop the clients and report. */
 export interface ShardFinish {
   type: "finish";
+  /** The shard says in which seconds it counted these as deliveries (fleet-timeline.ts). */
+  uncounted: UncountedPublishes;
 }
 
 export type ParentMessage = ShardStart | ShardFinish;
@@ -83,10 +93,31 @@ export interface ShardReport {
   eventLoopDelayP99Ms: number;
   /** The shard process's CPU and event-loop utilisation; null when not sampled. */
   load: ProcessLoad | null;
-  /** Deliveries and latency second by second from the start of the window. */
-  seconds: DeliverySecondsReport;
   /** Why connection attempts failed, by reason (first few reasons), with the first error's words. */
   connectErrors: { reason: string; count: number; example: string }[];
+  timeline: ShardTimeline;
+}
+
+/**
+ * One shard's per-second series (load/fleet-timeline.ts says what each
+ * counts); index i is second i from the start of ramp-up.
+ */
+export interface ShardTimeline {
+  deliveries: number[];
+  /** Encoded latency histogram per second; "" for a second without any. */
+  latency: string[];
+  breaks: number[];
+  reconnects: number[];
+  attempts: number[];
+  connected: number[];
+  connectedMin: number[];
+  requests: number[];
+  bytesIn: number[];
+  bytesOut: number[];
+  /** This process's event-loop delay p99 per second; null before it was measured. */
+  loopDelayP99Ms: (number | null)[];
+  /** For each uncounted publish the parent named: the seconds its receipts were counted in. */
+  uncountedReceipts: [channel: string, seq: number, bucket: number, count: number][];
 }
 
 export type ShardMessage = ShardProgress | ShardReport;

@@ -1,6 +1,11 @@
 import { type ChildHandle, startChild } from "../util/children.js";
 import { compiledEntry } from "../util/paths.js";
-import type { ShardMessage, ShardReport, ShardStart } from "./shard-protocol.js";
+import type {
+  ShardMessage,
+  ShardReport,
+  ShardStart,
+  UncountedPublishes,
+} from "./shard-protocol.js";
 
 /**
  * The parent's side of the shards: child processes that each run a slice of
@@ -89,11 +94,14 @@ export class ShardPool {
    * (up to `timeoutMs`). A shard that died or did not answer is left out and
    * named in `missing`, with why: its exit and its last words on stderr.
    */
-  async finish(timeoutMs = 15_000): Promise<{ reports: ShardReport[]; missing: MissingShard[] }> {
+  async finish(
+    uncounted: UncountedPublishes = [],
+    timeoutMs = 15_000,
+  ): Promise<{ reports: ShardReport[]; missing: MissingShard[] }> {
     const missingReasons = new Map<number, string>();
     await Promise.all(
       this.shards.map(async (shard, i) => {
-        if (shard.process.connected) shard.process.send({ type: "finish" });
+        if (shard.process.connected) shard.process.send({ type: "finish", uncounted });
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
           this.reported[i],

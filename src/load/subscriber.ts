@@ -30,12 +30,15 @@ export class Subscriber implements ClientHandlers {
   /** Start of the outage to record at the first message after a reconnect. */
   private outageFromMs: number | null = null;
   private serverRetryMs: number | undefined;
+  /** The channel's slot in the fleet's receipt ledger (receipt-ledger.ts). */
+  private readonly ledgerSlot: number;
 
   constructor(
     private readonly fleet: Fleet,
     readonly assignment: ClientAssignment,
   ) {
     this.urlIndex = Math.max(0, fleet.spec.urls.indexOf(assignment.baseUrl));
+    this.ledgerSlot = fleet.timeline.ledger.slotOf(assignment.channel);
   }
 
   isBroken(): boolean {
@@ -48,6 +51,7 @@ export class Subscriber implements ClientHandlers {
     if (fleet.isClosed()) return;
     const { spec, context } = fleet;
     if (this.brokenAtMs !== null) fleet.countAttempt();
+    fleet.timeline.countAttempt(fleet.clock.now());
     this.ready = false;
     const client = fleet.createClient(spec.protocol, {
       baseUrl: spec.urls[this.urlIndex] ?? this.assignment.baseUrl,
@@ -89,12 +93,14 @@ export class Subscriber implements ClientHandlers {
     this.ready = true;
     this.failures = 0;
     fleet.open++;
+    fleet.timeline.connectedChanged(nowMs, fleet.open);
     if (this.firstReadyMs === null) {
       this.firstReadyMs = nowMs;
       recordMs(fleet.connect, connectMs);
     }
     if (this.brokenAtMs !== null) {
       recordMs(fleet.reconnect, nowMs - this.brokenAtMs);
+      fleet.timeline.countReconnect(nowMs);
       this.brokenAtMs = null;
     }
   }
@@ -120,9 +126,14 @@ export class Subscriber implements ClientHandlers {
     }
     if (this.order.add(orderPosition(id, stamp.seq))) fleet.counters.reordered++;
     if (stamp.sch >= fleet.spec.measureStartMs && stamp.sch < fleet.spec.measureEndMs) {
-      recordMs(fleet.latency, nowMs - stamp.sch);
+      const timeline = fleet.timeline;
+      const bucket = timeline.bucketAt(nowMs);
+      recordMs(timeline.latencyIn(bucket), nowMs - stamp.sch);
       recordMs(fleet.latencyFromSend, nowMs - stamp.snt);
-      fleet.seconds.record(nowMs, stamp.sch, nowMs - stamp.sch);
+      // Expected of this subscriber (load/aggregate.ts): sent once it was first ready.
+      if (this.firstReadyMs !== null && stamp.snt >= this.firstReadyMs) {
+        timeline.countDelivery(bucket, this.ledgerSlot, stamp.seq);
+      }
     }
   }
 
@@ -140,6 +151,7 @@ export class Subscriber implements ClientHandlers {
     if (!this.ready || client === null) return;
     this.ready = false;
     fleet.open--;
+    fleet.timeline.connectedChanged(fleet.clock.now(), fleet.open);
     fleet.logBreak(this.urlIndex);
     this.brokenAtMs = fleet.clock.now();
     // A subscriber that has not had a message yet has been out since the break.

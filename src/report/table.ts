@@ -15,6 +15,7 @@ import {
   rowsFor,
   wrap,
 } from "./format.js";
+import { timelineLines } from "./sparkline.js";
 
 /**
  * Terminal reporters: `(input) => string`, no I/O, so they are tested
@@ -103,6 +104,8 @@ export function renderTable(result: RunResult, options: TableOptions = {}): stri
   ];
   if (protocols.length === 0) lines.push("no protocol was measured");
   else lines.push(trimLines(table.toString()));
+  const timeline = timelineLines(result, WIDTH);
+  if (timeline.length > 0) lines.push("", ...timeline);
   // Repeated under the table: the eye lands on the last line of a long CI log.
   if (banners.length > 0) lines.push(...banners);
   return lines.join("\n");

@@ -60,7 +60,7 @@ function validate(text: string, file: string, sha: string, overrides: ScenarioOv
       );
     const { scenario, problems: relational } = normaliseScenario(parsed.document, {
       defaultName: basename(file, extname(file)),
-      source: { file, sha256: sha },
+      source: { file, sha256: sha, text },
       overrides,
       isBad,
     });

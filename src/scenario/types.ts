@@ -9,8 +9,11 @@ import type { ProtocolName, TransportSettings } from "../shared/transports.js";
 export interface Scenario {
   name: string;
   description: string;
-  /** Where it was loaded from, and the SHA-256 of the file's bytes. */
-  source: { file: string | null; sha256: string | null };
+  /**
+   * Where it was loaded from, the SHA-256 of the file's bytes, and its text
+   * (carried into the result so a report documents the run).
+   */
+  source: { file: string | null; sha256: string | null; text?: string | null };
   protocols: ProtocolName[];
   /** Seeds channel assignment so that runs are reproducible. */
   seed: number;

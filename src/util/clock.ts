@@ -21,9 +21,12 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Sleeps until the monotonic time `atMs`. */
-export function sleepUntil(atMs: number, signal?: AbortSignal): Promise<void> {
-  return sleep(atMs - monoMs(), signal);
+/** Sleeps until the monotonic time `atMs`, and never wakes before it. */
+export async function sleepUntil(atMs: number, signal?: AbortSignal): Promise<void> {
+  await sleep(atMs - monoMs(), signal);
+  // Timers run on the event loop's millisecond clock and can fire up to a millisecond early
+  // on this one: a fault due at 20 s must not land in second 19 of the timeline.
+  while (!signal?.aborted && monoMs() < atMs) await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** A pending timer of a `Clock`; only that clock can cancel it. */

@@ -1,8 +1,9 @@
 import { appendFileSync } from "node:fs";
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { type ComparisonRow, compareResults } from "../../gate/compare.js";
 import { parseTolerances, regressionLines } from "../../gate/gate.js";
 import { readResultFile } from "../../gate/result-file.js";
+import { renderComparisonHtml } from "../../report/html-compare.js";
 import { renderComparisonMarkdown } from "../../report/markdown.js";
 import { renderComparisonTable } from "../../report/table.js";
 import { badInput, RtbenchError } from "../../shared/errors.js";
@@ -19,10 +20,13 @@ function regressionError(
   );
 }
 
+const FORMATS = ["table", "markdown", "html", "json"] as const;
+
 interface CompareFlags {
   tolerance: string[];
   summary?: string;
   json?: boolean;
+  format: (typeof FORMATS)[number];
   all?: boolean;
   timingFloor?: string;
 }
@@ -40,7 +44,15 @@ export function compareCommand(): Command {
     )
     .option("--timing-floor <ms>", "timing changes below this many ms never regress (default 1)")
     .option("--summary <file>", "append the comparison as Markdown (e.g. $GITHUB_STEP_SUMMARY)")
-    .option("--json", "print the comparison as JSON on stdout")
+    .option("--json", "print the comparison as JSON on stdout (same as --format json)")
+    .addOption(
+      new Option(
+        "--format <format>",
+        "output format (html: a page with both runs' latency curves per transport)",
+      )
+        .choices(FORMATS)
+        .default("table"),
+    )
     .option("--all", "show every compared metric, not only headline metrics and changes")
     .addHelpText(
       "after",
@@ -61,12 +73,26 @@ export function compareCommand(): Command {
       const current = readResultFile(currentFile);
       const comparison = compareResults(baseline, current, { tolerances, timingFloorMs });
 
-      if (flags.json) {
-        process.stdout.write(`${JSON.stringify(comparison, null, 2)}\n`);
-      } else {
-        const color = process.stdout.isTTY === true;
-        process.stdout.write(`${renderComparisonTable(comparison, { color, all: flags.all })}\n`);
-      }
+      const format = flags.json ? "json" : flags.format;
+      const render = {
+        table: () =>
+          renderComparisonTable(comparison, {
+            color: process.stdout.isTTY === true,
+            all: flags.all,
+          }),
+        markdown: () => renderComparisonMarkdown(comparison, { all: flags.all }),
+        html: () =>
+          renderComparisonHtml(
+            {
+              baseline: { file: baselineFile, result: baseline },
+              current: { file: currentFile, result: current },
+            },
+            comparison,
+            { all: flags.all },
+          ),
+        json: () => JSON.stringify(comparison, null, 2),
+      }[format];
+      process.stdout.write(`${render().replace(/\n$/, "")}\n`);
       if (flags.summary !== undefined) {
         appendFileSync(flags.summary, renderComparisonMarkdown(comparison, { all: flags.all }));
       }

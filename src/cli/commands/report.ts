@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
 import { readResultFile } from "../../gate/result-file.js";
 import { renderHtml } from "../../report/html.js";
+import { renderJson } from "../../report/json.js";
 import { renderMarkdown } from "../../report/markdown.js";
 import { renderTable } from "../../report/table.js";
 
@@ -18,7 +19,7 @@ export function reportCommand(): Command {
         table: () => renderTable(result, { color: process.stdout.isTTY === true }),
         markdown: () => renderMarkdown(result),
         html: () => renderHtml(result),
-        json: () => JSON.stringify(result, null, 2),
+        json: () => renderJson(result),
       }[flags.format];
       process.stdout.write(`${render().replace(/\n$/, "")}\n`);
     });

@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { Command, Option } from "commander";
 import {
   type CompareOptions,
@@ -20,6 +20,8 @@ import { readResultFile } from "../../gate/result-file.js";
 import type { ThresholdOutcome } from "../../gate/thresholds.js";
 import { type RunProgress, runScenario } from "../../load/run.js";
 import type { RunResult } from "../../metrics/types.js";
+import { renderHtml } from "../../report/html.js";
+import { renderJson } from "../../report/json.js";
 import {
   renderComparisonMarkdown,
   renderMarkdown,
@@ -46,6 +48,7 @@ interface RunFlags {
   timingFloor?: string;
   repeat: string;
   summary?: string;
+  html?: string;
 }
 
 /** What the gate needs, read and checked before anything starts. */
@@ -98,6 +101,10 @@ export function runCommand(): Command {
       "--summary <file>",
       'append a Markdown summary to FILE (in GitHub Actions: --summary "$GITHUB_STEP_SUMMARY")',
     )
+    .option(
+      "--html <file>",
+      "also write the result as an HTML page with charts (self-contained; `rtbench report` makes one later)",
+    )
     .addHelpText("after", GATE_HELP)
     .action(async (files: string[], flags: RunFlags) => {
       const overrides = parseOverrides(flags);
@@ -145,9 +152,19 @@ function readGateSettings(files: string[], flags: RunFlags): GateSettings {
     }
     compare.timingFloorMs = timingFloorMs;
   }
-  if (flags.summary !== undefined && !existsSync(dirname(resolve(flags.summary)))) {
+  for (const [flag, file] of [
+    ["--summary", flags.summary],
+    ["--html", flags.html],
+  ] as const) {
+    if (file !== undefined && !existsSync(dirname(resolve(file)))) {
+      throw badInput(
+        `${flag}: expected a file in an existing directory, found "${file}" (no directory ${dirname(resolve(file))})`,
+      );
+    }
+  }
+  if (flags.html !== undefined && files.length > 1) {
     throw badInput(
-      `--summary: expected a file in an existing directory, found "${flags.summary}" (no directory ${dirname(resolve(flags.summary))})`,
+      `--html: expected one scenario file (one page per run), found ${files.length}; render each result with rtbench report --format html`,
     );
   }
   const settings: GateSettings = { repeat, compare };
@@ -268,6 +285,8 @@ async function runGated(
       finishedAt: last.finishedAt,
       repeat: { runs: runs.length, files, spread },
     };
+    // A median of N runs has no single second-by-second story: each run's file keeps its own.
+    for (const protocol of Object.values(final.protocols)) delete protocol.timeline;
   }
   const { record, outcomes, comparison } = evaluateGate(final, {
     thresholds: scenario.thresholds,
@@ -288,11 +307,18 @@ async function runGated(
         ? "-median"
         : "";
   const file = await writeResult(final, flags.out, tag);
+  await writeHtml(final, flags);
   printReport(final, { outcomes, comparison, spread }, flags);
   if (flags.summary !== undefined) {
-    appendFileSync(flags.summary, summaryMarkdown(final, { outcomes, comparison, spread }));
+    appendFileSync(
+      flags.summary,
+      summaryMarkdown(final, { outcomes, comparison, spread }, flags.html),
+    );
   }
   if (!flags.quiet) process.stderr.write(`result written to ${file}\n`);
+  if (!flags.quiet && flags.html !== undefined) {
+    process.stderr.write(`HTML report written to ${flags.html}\n`);
+  }
   // A partial run exits 130 whatever its numbers say; its tables are for information only.
   if (interrupted) return "interrupted";
   printFailures(outcomes, comparison, gate.baseline?.file);
@@ -314,7 +340,8 @@ async function runGated(
 async function reportFailure(result: RunResult, flags: RunFlags): Promise<void> {
   if (Object.keys(result.protocols).length === 0) return;
   const file = await writeResult(result, flags.out, "-failed");
-  if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  await writeHtml(result, flags);
+  if (flags.json) process.stdout.write(`${renderJson(result)}\n`);
   else process.stdout.write(`${renderTable(result, { color: process.stdout.isTTY === true })}\n`);
   if (!flags.quiet) process.stderr.write(`result written to ${file}\n`);
 }
@@ -337,15 +364,17 @@ function printReport(result: GatedResult, report: GateReport, flags: RunFlags): 
   if (report.outcomes !== null) parts.push(renderThresholdTable(report.outcomes, { color }));
   if (report.comparison !== null) parts.push(renderComparisonTable(report.comparison, { color }));
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`${renderJson(result)}\n`);
     if (!flags.quiet && parts.length > 0) process.stderr.write(`${parts.join("\n\n")}\n`);
   } else {
     process.stdout.write(`${parts.join("\n\n")}\n`);
   }
 }
 
-function summaryMarkdown(result: GatedResult, report: GateReport): string {
+function summaryMarkdown(result: GatedResult, report: GateReport, htmlFile?: string): string {
   const parts = [renderMarkdown(result)];
+  // The page itself is an artifact the CI job keeps; the summary says where it is.
+  if (htmlFile !== undefined) parts.push(`Charts: [${basename(htmlFile)}](${htmlFile})\n`);
   if (report.spread !== undefined) parts.push(renderSpreadMarkdown(report.spread));
   if (report.outcomes !== null) parts.push(renderThresholdMarkdown(report.outcomes));
   if (report.comparison !== null) parts.push(renderComparisonMarkdown(report.comparison));
@@ -412,12 +441,17 @@ async function measure(scenario: Scenario, notes: string[], flags: RunFlags): Pr
   }
 }
 
+/** `--html FILE`: the same result as a page with charts. */
+async function writeHtml(result: RunResult, flags: RunFlags): Promise<void> {
+  if (flags.html !== undefined) await writeFile(flags.html, renderHtml(result));
+}
+
 /** `tag` marks the file: "-partial", "-run2" (one of --repeat), "-median" (their median). */
 async function writeResult(result: RunResult, dir: string, tag: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   const stamp = result.startedAt.replace(/[:.]/g, "-");
   const file = join(dir, `${result.scenario.name}-${stamp}${tag}.json`);
-  await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
+  await writeFile(file, `${renderJson(result)}\n`);
   return file;
 }
 

@@ -1,0 +1,128 @@
+import { sleepUntil } from "../util/clock.js";
+import { BUCKET_MS, bucketCount } from "./fleet-timeline.js";
+import { sampleServers } from "./servers.js";
+
+/** CPU and memory of one server process at one moment. */
+export interface InstanceSample {
+  /** The process sampled; a new pid means the instance was restarted. Null when unknown. */
+  pid: number | null;
+  cpuSeconds: number;
+  rssBytes: number;
+}
+
+/**
+ * Reads one instance's CPU and memory now; null when it cannot (the
+ * instance is down or stalled). The per-second series take any source that
+ * fits: the reference server's /metrics, or /proc for any process.
+ */
+export type InstanceSampler = (instance: number) => Promise<InstanceSample | null>;
+
+/** The sampler over each instance's Prometheus /metrics; `pidOf` names its current process. */
+export function metricsSampler(
+  urls: readonly string[],
+  pidOf: (instance: number) => number | null,
+): InstanceSampler {
+  return async (instance) => {
+    const url = urls[instance];
+    if (url === undefined) return null;
+    const sample = await sampleServers([url]);
+    return sample === null ? null : { pid: pidOf(instance), ...sample };
+  };
+}
+
+/**
+ * Samples per instance at each second boundary of the timeline: boundary k
+ * is `startMs + k s`, and the last one is `endMs` itself. Second i of the
+ * timeline lies between boundaries i and i + 1.
+ */
+export type BoundarySamples = (InstanceSample | null)[][];
+
+/** A sample not back by then is missing: a stalled instance must not hold up the next second. */
+const SAMPLE_DEADLINE_MS = 900;
+
+export interface ServerSeconds {
+  /** Resolves after the sample at `endMs` (or at once on abort): `[instance][boundary]`. */
+  done: Promise<BoundarySamples>;
+}
+
+export function sampleServerSeconds(options: {
+  startMs: number;
+  endMs: number;
+  instances: number;
+  sample: InstanceSampler;
+  signal: AbortSignal;
+}): ServerSeconds {
+  const { startMs, endMs, instances, sample, signal } = options;
+  const boundaries = bucketCount(startMs, endMs) + 1;
+  const samples: BoundarySamples = Array.from({ length: instances }, () =>
+    new Array<InstanceSample | null>(boundaries).fill(null),
+  );
+  const run = async () => {
+    for (let k = 0; k < boundaries && !signal.aborted; k++) {
+      await sleepUntil(Math.min(startMs + k * BUCKET_MS, endMs), signal);
+      if (signal.aborted) break;
+      const taken = await Promise.all(
+        Array.from({ length: instances }, (_, i) => withDeadline(sample(i), SAMPLE_DEADLINE_MS)),
+      );
+      taken.forEach((s, i) => {
+        (samples[i] as (InstanceSample | null)[])[k] = s;
+      });
+    }
+    return samples;
+  };
+  return { done: run() };
+}
+
+function withDeadline<T>(promise: Promise<T | null>, ms: number): Promise<T | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(null);
+      },
+    );
+  });
+}
+
+/**
+ * CPU milliseconds each instance used in each second, from boundary samples:
+ * the growth of its CPU counter between the two. When the process changed
+ * (a restart), the new one's whole counter belongs to that second: it
+ * started after the previous sample. Null where a sample is missing.
+ */
+export function cpuMsPerSecond(samples: readonly (InstanceSample | null)[]): (number | null)[] {
+  const seconds: (number | null)[] = [];
+  for (let i = 0; i + 1 < samples.length; i++) {
+    const before = samples[i] ?? null;
+    const after = samples[i + 1] ?? null;
+    seconds.push(after === null ? null : cpuMsBetween(before, after, samples.slice(0, i)));
+  }
+  return seconds;
+}
+
+function cpuMsBetween(
+  before: InstanceSample | null,
+  after: InstanceSample,
+  earlier: readonly (InstanceSample | null)[],
+): number | null {
+  if (before !== null) {
+    const sameProcess = before.pid === after.pid && after.cpuSeconds >= before.cpuSeconds;
+    return round1((sameProcess ? after.cpuSeconds - before.cpuSeconds : after.cpuSeconds) * 1000);
+  }
+  // No sample just before: only a process other than the one sampled earlier is known to
+  // have started since (a kill, then a restart).
+  const isNew =
+    after.pid !== null &&
+    earlier.some((s) => s !== null) &&
+    !earlier.some((s) => s?.pid === after.pid);
+  return isNew ? round1(after.cpuSeconds * 1000) : null;
+}
+
+function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}
