@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { medianResult } from "../src/gate/compare.js";
 import { checkBaselineFor, evaluateGate, parseTolerances } from "../src/gate/gate.js";
-import { thresholdProblems } from "../src/gate/thresholds.js";
+import { medianResult } from "../src/gate/repeat.js";
 import { renderSpreadMarkdown, renderSpreadTable, spreadRows } from "../src/report/spread.js";
 import { parseScenario } from "../src/scenario/load.js";
+import { thresholdProblems } from "../src/scenario/thresholds.js";
 import type { Scenario } from "../src/scenario/types.js";
 import { RtbenchError } from "../src/shared/errors.js";
 import { latencySamples, makeResult, SCENARIO_SHA } from "./helpers/result-fixture.js";

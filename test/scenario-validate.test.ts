@@ -45,17 +45,17 @@ const MALFORMED: [string, string, string][] = [
   [
     "unknown top-level key",
     "durration: 30s",
-    "durration: unknown field (allowed: name, description,",
+    "durration: unknown field; did you mean duration? (allowed here: name, description,",
   ],
   [
     "unknown nested key",
     "publish: { speed: 10/s }",
-    "publish.speed: unknown field (allowed: rate, payloadBytes, via, publishers)",
+    "publish.speed: unknown field (allowed here: rate, payloadBytes, via, publishers)",
   ],
   [
     "unknown key in websocket",
     "websocket: { compress: true }",
-    "websocket.compress: unknown field (allowed: reconnect)",
+    "websocket.compress: unknown field (allowed here: reconnect)",
   ],
   [
     "bad duration unit",
@@ -181,11 +181,41 @@ const MALFORMED: [string, string, string][] = [
     "# nothing yet\n",
     "(root): expected a mapping of scenario fields, found an empty file",
   ],
-  ["bad YAML syntax", "name: x\nprotocols: [sse,\nduration: 5s\n", "line 3, column 1: "],
+  [
+    "bad YAML syntax",
+    "name: x\nprotocols: [sse,\nduration: 5s\n",
+    "line 2: expected a closing ] for the list opened here",
+  ],
   [
     "duplicate YAML key",
     "duration: 5s\nduration: 6s\n",
-    "line 2, column 1: Map keys must be unique",
+    "line 2: expected each field once, found duration again (also on line 1)",
+  ],
+  [
+    "a field indented further than the one above it",
+    "clients:\n  count: 10\n   channels: 2\n",
+    'line 3: expected "channels:" to line up with "count:" on line 2 (column 3), found column 4',
+  ],
+  [
+    "a field indented less than the one above it",
+    "clients:\n  count: 10\n channels: 2\n",
+    'line 3: expected "channels:" to line up with "count:" on line 2 (column 3), found column 2',
+  ],
+  [
+    "a missing colon",
+    "clients:\n  count: 10\n  rampUp 2s\n  channels: 2\n",
+    'line 3: expected "field: value", found "rampUp 2s" (a missing colon?)',
+  ],
+  ["a tab", "clients:\n\tcount: 10\n", "line 2: expected spaces for indentation, found a tab"],
+  [
+    "an unclosed quote",
+    'name: "quick\nduration: 5s\n',
+    'line 1: expected a closing " for the string opened here',
+  ],
+  [
+    "an outdented field",
+    "clients:\n  count: 10\nchannels: 2\n",
+    "channels: unknown field; did you mean clients.channels? (allowed here:",
   ],
 ];
 
@@ -260,7 +290,7 @@ describe("collecting problems", () => {
   it("reports unknown fields in JSON files too", () => {
     const error = problemsOf('{"clients": {"count": 10, "cuont": 5}}', "case.json");
     expect(error.details).toEqual([
-      "clients.cuont: unknown field (allowed: count, rampUp, channels, channelPrefix, shards)",
+      "clients.cuont: unknown field; did you mean clients.count? (allowed here: count, rampUp, channels, channelPrefix, shards)",
     ]);
   });
 });

@@ -23,6 +23,7 @@ import {
 } from "./aggregate.js";
 import { assignClients, channelNames } from "./assign.js";
 import { controlRedis, type RedisControl, startFaults } from "./faults.js";
+import { interruptClock, interruptedWindow } from "./interrupt.js";
 import { PublisherLoop } from "./publisher.js";
 import {
   heartbeatTimeouts,
@@ -136,6 +137,7 @@ async function runProtocol(
       ...(pool ? pool.totals() : { open: 0, received: 0 }),
     });
   progress("starting");
+  const interrupt = interruptClock(signal);
 
   let servers: ServerSet | null = null;
   let pool: ShardPool | null = null;
@@ -274,12 +276,21 @@ async function runProtocol(
         `${protocol}: no report from ${missing.join(", ")}; its clients are missing from the result`,
       );
 
-    // An interrupted run measured only part of the window; count what was scheduled until now.
-    const windowEndMs = signal.aborted ? Math.min(measureEndMs, monoMs()) : measureEndMs;
+    // An interrupted run judges only messages that had the drain time to arrive.
+    const { judgedEndMs: windowEndMs, inFlightEndMs } = interruptedWindow(
+      { startMs: measureStartMs, endMs: measureEndMs, drainMs: scenario.drainMs },
+      interrupt.atMs(),
+    );
     const counts = countDeliveries(channels, publisher.records, reports, {
       startMs: measureStartMs,
       endMs: windowEndMs,
     });
+    const inFlight = signal.aborted
+      ? countDeliveries(channels, publisher.records, reports, {
+          startMs: windowEndMs,
+          endMs: inFlightEndMs,
+        }).lost
+      : undefined;
     const windowSeconds = Math.max(0, windowEndMs - measureStartMs) / 1000;
     const bytes = sumWindow(reports);
     const connected = reports.reduce(
@@ -297,6 +308,7 @@ async function runProtocol(
       expected: counts.expected,
       delivered: counts.delivered,
       lost: counts.lost,
+      ...(inFlight === undefined ? {} : { inFlightAtInterrupt: inFlight }),
       duplicates: sumField(reports, "duplicates"),
       reordered: sumField(reports, "reordered"),
       latency: mergeField(reports, "latency"),

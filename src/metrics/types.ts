@@ -69,6 +69,11 @@ export interface ProtocolResult {
   /** Expected messages received at least once: delivered + lost = expected. */
   delivered: number;
   lost: number;
+  /**
+   * Only in a partial result: deliveries outstanding for messages scheduled
+   * within the drain time before the interrupt (no time to arrive: not lost).
+   */
+  inFlightAtInterrupt?: number;
   /** Extra copies received by one subscriber. */
   duplicates: number;
   reordered: number;

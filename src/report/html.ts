@@ -2,6 +2,7 @@ import type { ProtocolResult, RunResult } from "../metrics/types.js";
 import {
   bannerLines,
   headerLine,
+  legendLines,
   noteLines,
   PROTOCOL_LABELS,
   presentProtocols,
@@ -27,6 +28,9 @@ export function renderHtml(result: RunResult): string {
     .join("\n");
   const banners = bannerLines(result)
     .map((line) => `<p class="loud">${escapeHtml(line)}</p>`)
+    .join("\n");
+  const legend = legendLines(result)
+    .map((line) => `<p class="meta">${escapeHtml(line)}</p>`)
     .join("\n");
   const notes = noteLines(result)
     .map((line) => `<p>${escapeHtml(line)}</p>`)
@@ -60,7 +64,7 @@ th, td { padding: 0.25rem 0.75rem; border-bottom: 1px solid #ddd; text-align: le
 <h1>${title}</h1>
 ${banners}
 ${notes}
-${protocols.length === 0 ? "<p>No protocol was measured.</p>" : `<table>\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table>`}
+${protocols.length === 0 ? "<p>No protocol was measured.</p>" : `<table>\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table>\n${legend}`}
 <p class="meta">${escapeHtml(meta)}</p>
 </body>
 </html>

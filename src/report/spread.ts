@@ -1,4 +1,4 @@
-import type { Spread } from "../gate/compare.js";
+import type { Spread } from "../gate/repeat.js";
 import { findMetric, type MetricUnit } from "../metrics/names.js";
 import { PROTOCOLS } from "../shared/protocol.js";
 import { formatNumber, formatValue, NA } from "./format.js";

@@ -3,12 +3,12 @@
  * defaults, units to numbers, and the checks a JSON Schema cannot express
  * (relations between fields).
  */
-import { isToleranceKey } from "../gate/compare.js";
-import { thresholdProblems } from "../gate/thresholds.js";
 import { PROTOCOLS, type ProtocolName } from "../shared/protocol.js";
+import { isToleranceKey, readCompareList } from "./comparison.js";
 import { readFaults } from "./faults.js";
 import type { Problem } from "./problem.js";
 import { readReconnectPolicies } from "./reconnect.js";
+import { thresholdProblems } from "./thresholds.js";
 import type { Scenario } from "./types.js";
 import { formatDuration, parseDuration, parseRate } from "./units.js";
 
@@ -108,6 +108,7 @@ export function normaliseScenario(
     generator: { maxEventLoopDelayMs: read.duration("generator.maxEventLoopDelay", 50) },
     thresholds: read.value("thresholds", {}),
     tolerances: {},
+    compare: [],
   };
 
   const problem = (path: string, text: string) => problems.push({ path, text });
@@ -202,6 +203,7 @@ export function normaliseScenario(
     }
   }
   scenario.tolerances = readTolerances(doc.tolerances, isBad, problems);
+  scenario.compare = readCompareList(doc.compare, isBad, problems);
   return { scenario, problems };
 }
 

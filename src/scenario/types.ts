@@ -1,4 +1,5 @@
 import type { ProtocolName } from "../shared/protocol.js";
+import type { MetricSelector } from "./comparison.js";
 
 /**
  * A scenario after loading, validation and defaults: every field present,
@@ -42,6 +43,8 @@ export interface Scenario {
   thresholds: Record<string, string>;
   /** Relative tolerances (fractions) for baseline comparisons, by kind, metric or full name. */
   tolerances: Record<string, number>;
+  /** Metrics judged against a baseline besides the headline ones (`compare:`). */
+  compare: MetricSelector[];
 }
 
 export interface ServerOptions {
