@@ -110,7 +110,6 @@ async function spawnInstance(
     name,
     command: process.execPath,
     args,
-    detached: true,
     readyPattern: READY_LINE,
     onStderr: (line) => log(`${name}: ${line}`),
   });

@@ -38,7 +38,6 @@ export class ShardPool {
           command: process.execPath,
           args: [entry],
           ipc: true,
-          detached: true,
           readyPattern: /^rtbench-shard ready$/,
         }),
       ),
