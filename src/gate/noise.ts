@@ -102,6 +102,9 @@ function samplingInterval(
   const hdr = decoded(summary);
   if (hdr === null) return null;
   const at = (quantile: number) =>
-    Math.round(hdr.getValueAtPercentile(Math.min(100, Math.max(0, quantile * 100)))) / 1000;
-  return { low: Math.min(value, at(q - half)), high: Math.max(value, at(q + half)) };
+    hdr.getValueAtPercentile(Math.min(100, Math.max(0, quantile * 100))) / 1000;
+  // Relative to the reported value, so a summary that was rounded or edited keeps its own scale.
+  const atQ = at(q);
+  const scale = (v: number) => (atQ > 0 ? (value * v) / atQ : v);
+  return { low: Math.min(value, scale(at(q - half))), high: Math.max(value, scale(at(q + half))) };
 }
