@@ -73,12 +73,12 @@ describe("rtbench compare (CLI)", () => {
       summary,
     );
     expect(code).toBe(1);
-    expect(stdout).toMatch(/websocket\.latency\.p99 .* REGRESSED/);
-    expect(stdout).not.toMatch(/sse\.latency\.p99 .* REGRESSED/);
+    expect(stdout).toMatch(/websocket\.latency\.p50 .* REGRESSED/);
+    expect(stdout).not.toMatch(/sse\.latency\.p50 .* REGRESSED/);
     expect(stderr).toMatch(/error: \d+ metrics? regressed/);
-    expect(stderr).toContain("websocket.latency.p99:");
+    expect(stderr).toContain("websocket.latency.p50:");
     expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
-    expect(readFileSync(summary, "utf8")).toContain("| `websocket.latency.p99` |");
+    expect(readFileSync(summary, "utf8")).toContain("| `websocket.latency.p50` |");
   });
 
   it("exits 0 comparing a result with itself, and --json prints the comparison", () => {

@@ -93,7 +93,7 @@ describe("evaluateGate", () => {
     expect(regressed.record.passed).toBe(false);
     expect(regressed.record.comparison?.baseline).toBe("base.json");
     expect(regressed.comparison?.regressions.map((r) => r.metric)).toContain(
-      "websocket.latency.p99",
+      "websocket.latency.p50",
     );
     const same = evaluateGate(baseline, {
       thresholds: { "*.lost": "== 0" },

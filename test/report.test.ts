@@ -174,7 +174,8 @@ describe("threshold and comparison reports", () => {
     );
     expect(table).toMatch(/websocket\.lost\s+0\s+0\s+0%\s+exact\s+ok/);
     expect(table).toMatch(/websocket\.latency\.max\s+.*not judged\s+worse/);
-    expect(table).toMatch(/^2 regressed in 10 judged metrics/m);
+    expect(table).toMatch(/websocket\.latency\.p99\s+.*needs --repeat\s+worse/);
+    expect(table).toMatch(/^1 regressed in 10 judged metrics/m);
     expect(table).toContain("evidence: exact = any increase regresses");
     // Rows neither judged nor descriptive appear with `all` only.
     expect(table).not.toContain("websocket.latency.p95");

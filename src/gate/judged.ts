@@ -54,6 +54,28 @@ const METRIC_DEFAULT_TOLERANCES: Readonly<Record<string, number>> = {
 export const DEFAULT_TIMING_FLOOR_MS = 1;
 
 /**
+ * Timings and rates whose noise one run shows by itself: the middle of the
+ * delivery latency (sampled all through the window) and rates that do not
+ * depend on timing. A tail (p99 is the 2nd worst of 200 connects), a burst
+ * (every connect happens in the ramp-up) or CPU time moves with the
+ * machine's load between runs by more than any single run can show; they
+ * are judged when a side has per-run values (`--repeat`).
+ */
+const SINGLE_RUN_METRICS = new Set([
+  "latency.p50",
+  "latency.p90",
+  "latencyFromSend.p50",
+  "latencyFromSend.p90",
+  "bytesPerDelivery",
+  "requestsPerDelivery",
+  "emptyPollShare",
+]);
+
+export function judgeableFromSingleRuns(path: string): boolean {
+  return SINGLE_RUN_METRICS.has(path);
+}
+
+/**
  * The tolerance of one metric: the most specific of the given keys (full
  * name, metric path, kind), else its own default, else its kind's. Exact
  * metrics have none unless one is given: one more lost message is a regression.

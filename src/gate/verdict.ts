@@ -1,5 +1,5 @@
 import type { MetricInfo } from "../metrics/names.js";
-import { DEFAULT_TIMING_FLOOR_MS, toleranceFor } from "./judged.js";
+import { DEFAULT_TIMING_FLOOR_MS, judgeableFromSingleRuns, toleranceFor } from "./judged.js";
 import type { Noise } from "./noise.js";
 import { compareSamples, MIN_RUNS_FOR_TEST } from "./stats.js";
 
@@ -18,7 +18,8 @@ export type Verdict = "ok" | "better" | "worse" | "regressed";
  *   interval of the median ratio;
  * - noise: one value a side, each with the range it could have taken by
  *   chance (its runs' spread or its percentile's sampling error); the change
- *   must exceed the tolerance even between the nearest ends of both ranges.
+ *   must exceed the tolerance even between the nearest ends of both ranges;
+ * - needs-runs: single runs of a metric whose noise one run cannot show.
  */
 export type Evidence =
   | { method: "exact" }
@@ -30,6 +31,13 @@ export type Evidence =
       ratio: number | null;
       interval: [number, number] | null;
       tolerance: number;
+    }
+  | {
+      /**
+       * Neither side has per-run values, and one run cannot show this
+       * metric's noise (a tail, a burst, CPU time): shown, not judged.
+       */
+      method: "needs-runs";
     }
   | {
       method: "noise";
@@ -133,6 +141,14 @@ export function judgeRow(
     toleranceFor(metric, name, options.tolerances),
     floor,
   );
+  const spread = (b.runs?.length ?? 0) > 1 || (c.runs?.length ?? 0) > 1;
+  if (judged && !spread && !judgeableFromSingleRuns(metric.path)) {
+    // Between two single runs on a shared machine, p99 moved 4x and connect p99 15x unchanged.
+    return {
+      verdict: judgement.verdict === "regressed" ? "worse" : judgement.verdict,
+      evidence: { method: "needs-runs" },
+    };
+  }
   if (judged) return judgement;
   // Shown, not judged: a change beyond the noise is worth a look, never a failed gate.
   return {

@@ -35,6 +35,8 @@ export function formatEvidence(row: ComparisonRow): string {
   switch (evidence.method) {
     case "exact":
       return "exact";
+    case "needs-runs":
+      return "needs --repeat";
     case "test": {
       const ratio = evidence.ratio === null ? "" : ` x${formatNumber(evidence.ratio)}`;
       const interval =
@@ -65,7 +67,7 @@ export function isShownByDefault(row: ComparisonRow): boolean {
 }
 
 export const COMPARISON_LEGEND =
-  "evidence: exact = any increase regresses; p= one-sided Mann-Whitney U over the runs, x = median ratio with its 95% interval; allows = how much worse it may get within tolerance and noise; not judged = shown only (add with compare: or --judge)";
+  "evidence: exact = any increase regresses; p= one-sided Mann-Whitney U over the runs, x = median ratio with its 95% interval; allows = how much worse it may get within tolerance and noise; needs --repeat = one run cannot show this metric's noise, judged when a side has runs; not judged = shown only (add with compare: or --judge)";
 
 export function comparisonSummary(rows: readonly ComparisonRow[]): string {
   const judged = rows.filter((r) => r.judged);
