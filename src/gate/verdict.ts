@@ -71,9 +71,11 @@ function judgeMeasured(
   c: Noise,
   tolerance: number,
   floor: number,
+  test: boolean,
 ): Judgement {
   const better = metric.better ?? "lower";
   if (
+    test &&
     b.runs !== undefined &&
     c.runs !== undefined &&
     b.runs.length >= MIN_RUNS_FOR_TEST &&
@@ -140,6 +142,8 @@ export function judgeRow(
     c,
     toleranceFor(metric, name, options.tolerances),
     floor,
+    // The test is for verdicts that count; shown rows make do with the ranges (hundreds of rows).
+    judged,
   );
   const spread = (b.runs?.length ?? 0) > 1 || (c.runs?.length ?? 0) > 1;
   if (judged && !spread && !judgeableFromSingleRuns(metric.path)) {
