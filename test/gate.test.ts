@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { checkBaselineFor, evaluateGate, parseTolerances } from "../src/gate/gate.js";
+import {
+  checkBaselineFor,
+  evaluateGate,
+  parseJudgeFlags,
+  parseTolerances,
+} from "../src/gate/gate.js";
 import { medianResult } from "../src/gate/repeat.js";
 import { renderSpreadMarkdown, renderSpreadTable, spreadRows } from "../src/report/spread.js";
 import { parseScenario } from "../src/scenario/load.js";
@@ -56,6 +61,17 @@ describe("parseTolerances", () => {
     expect(error).toBeInstanceOf(RtbenchError);
     expect((error as RtbenchError).code).toBe("BAD_INPUT");
     expect((error as RtbenchError).message).toContain(named);
+  });
+});
+
+describe("parseJudgeFlags", () => {
+  it("reads comma-separated and repeated flags, and refuses unknown metrics", () => {
+    expect(parseJudgeFlags(["latency.p95,websocket.latency.max", "*.connect.p50"])).toEqual([
+      { protocol: null, path: "latency.p95" },
+      { protocol: "websocket", path: "latency.max" },
+      { protocol: null, path: "connect.p50" },
+    ]);
+    expect(() => parseJudgeFlags(["latency.p98"])).toThrow(/--judge: expected a metric/);
   });
 });
 

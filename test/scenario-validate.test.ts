@@ -166,6 +166,16 @@ const MALFORMED: [string, string, string][] = [
     'tolerances["websocket.latncy.p99"]: expected timing, rate, a metric (latency.p99) or a full metric name',
   ],
   [
+    "a compare: entry that is not a metric",
+    "compare: [latency.p98]",
+    'compare[0]: expected a metric (latency.p95), a metric on every protocol (*.latency.p95) or a full metric name (websocket.latency.p95), found "latency.p98"',
+  ],
+  [
+    "a compare: entry on an unknown protocol",
+    "compare: [websockets.latency.max]",
+    'compare[0]: expected a metric (latency.p95), a metric on every protocol (*.latency.p95) or a full metric name (websocket.latency.p95), found "websockets.latency.max"',
+  ],
+  [
     "presence TTL shorter than the heartbeat",
     "server: { heartbeatInterval: 10s, presenceTtl: 5s }",
     "server.presenceTtl: expected at least server.heartbeatInterval (10s)",
@@ -344,6 +354,18 @@ describe("defaults and units", () => {
     expect(scenario.publish.ratePerSec).toBe(0.5);
     expect(scenario.durationMs).toBe(90_000);
     expect(scenario.warmupMs).toBe(0);
+  });
+
+  it("reads the compare: list as metric selectors", () => {
+    const scenario = parseScenario(
+      'compare: [latency.p95, "*.latency.max", websocket.connect.p50]',
+      "compare.yaml",
+    );
+    expect(scenario.compare).toEqual([
+      { protocol: null, path: "latency.p95" },
+      { protocol: null, path: "latency.max" },
+      { protocol: "websocket", path: "connect.p50" },
+    ]);
   });
 
   it("reads baseline tolerances as fractions", () => {
