@@ -77,8 +77,8 @@ export function judgeableFromSingleRuns(path: string): boolean {
 
 /**
  * The tolerance of one metric: the most specific of the given keys (full
- * name, metric path, kind), else its own default, else its kind's. Exact
- * metrics have none unless one is given: one more lost message is a regression.
+ * name, metric path, kind), else its own default, else its kind's. Counts
+ * never use one: one more lost message is a regression.
  */
 export function toleranceFor(
   metric: MetricInfo,
