@@ -25,6 +25,8 @@ export interface Noise {
   high: number;
   /** Per-run values, when the result combines several runs. */
   runs?: readonly number[];
+  /** The value's own sampling range as one run of it would have (percentiles of the window). */
+  sampled?: { low: number; high: number };
   source: "runs" | "sampling" | "point";
 }
 
@@ -66,17 +68,18 @@ export function noiseOf(
   const value = getProtocolMetric(result, path);
   if (value === null) return null;
   const runs = spread?.[`${protocol}.${path}`];
+  const sampled = samplingInterval(result, path, value, context.windowSeconds) ?? undefined;
   if (runs !== undefined && runs.runs > 1) {
     return {
       value,
       low: Math.min(value, runs.min),
       high: Math.max(value, runs.max),
       runs: runs.values,
+      sampled,
       source: "runs",
     };
   }
-  const sampled = samplingInterval(result, path, value, context.windowSeconds);
-  if (sampled !== null) return { value, ...sampled, source: "sampling" };
+  if (sampled !== undefined) return { value, ...sampled, sampled, source: "sampling" };
   return { value, low: value, high: value, source: "point" };
 }
 

@@ -82,6 +82,19 @@ function judgeMeasured(
     c.runs.length >= MIN_RUNS_FOR_TEST
   ) {
     const test = compareSamples(b.runs, c.runs, { better, tolerance, floor });
+    // Several metrics are tested at once, and 3 runs against 3 split cleanly by chance one
+    // time in 20: where one run shows its own noise, the medians must also clear it.
+    if (test.verdict !== "ok" && b.sampled !== undefined && c.sampled !== undefined) {
+      const medians = judgeMeasured(
+        metric,
+        { value: b.value, ...b.sampled, source: "sampling" },
+        { value: c.value, ...c.sampled, source: "sampling" },
+        tolerance,
+        floor,
+        false,
+      );
+      if (medians.verdict !== test.verdict) test.verdict = "ok";
+    }
     const worseDirection =
       better === "lower"
         ? test.currentMedian > test.baselineMedian
