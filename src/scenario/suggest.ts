@@ -16,9 +16,11 @@ export function suggestField(
   const near = (name: string) => {
     const other = name.toLowerCase();
     if (editDistance(lower, other) <= maxTypos(key)) return true;
-    // A shortened or lengthened name: maxRetry for maxRetries.
+    // A shortened or lengthened name: maxRetry or retries for maxRetries.
     return (
-      lower.length >= 4 && other.length >= 4 && (other.startsWith(lower) || lower.startsWith(other))
+      lower.length >= 4 &&
+      other.length >= 4 &&
+      (other.startsWith(lower) || lower.startsWith(other) || other.endsWith(lower))
     );
   };
   // Closest first; on a tie the longer shared start (maxRetry: maxRetries before maxDelay).
