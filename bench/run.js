@@ -7,6 +7,8 @@
 //   npm run bench -- storm        reconnect-storm.yaml and its no-resume twin
 //   npm run bench -- sweep        largest healthy client count per protocol
 //   npm run bench -- fuzz         the fuzz suite with 5,000 inputs per category and broker
+//   npm run bench -- noise        the gate's false alarms: 10 unchanged quickstart runs
+//                                 compared pairwise, and one with 30 ms more delay
 //   npm run bench -- all          all of the above
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -110,4 +112,65 @@ if (what === "fuzz" || what === "all") {
   }
   if (child.status !== 0) process.exitCode = 1;
 }
+if (what === "noise" || what === "all") noise();
 process.stderr.write(`bench: results in ${outDir}\n`);
+
+/**
+ * The baseline gate's false-alarm rate on this machine: N unchanged runs of
+ * the quickstart, each compared with every other (`rtbench compare`, both
+ * ways), must give no regression; a run whose server holds every delivery
+ * 30 ms longer must regress latency p50 against each of them. The delayed
+ * scenario is a copy with `server.deliveryDelay`, so its file hash differs:
+ * its result's scenario.sha256 is cleared, which compare accepts with a
+ * warning.
+ */
+function noise() {
+  const runs = Number(process.env.RTBENCH_NOISE_RUNS ?? 10);
+  const files = [];
+  for (let i = 1; i <= runs; i++) {
+    run(`noise-${i}`, ["scenarios/quickstart.yaml"]);
+    files.push(jsonIn(join(outDir, `noise-${i}`)));
+  }
+  const delayedScenario = scenarioFile(
+    "quickstart-delayed",
+    readFileSync(join(root, "scenarios", "quickstart.yaml"), "utf8").replace(
+      "  broker: memory\n",
+      "  broker: memory\n  deliveryDelay: 30ms\n",
+    ),
+  );
+  run("noise-delayed", [delayedScenario]);
+  const delayed = jsonIn(join(outDir, "noise-delayed"));
+  const result = JSON.parse(readFileSync(delayed, "utf8"));
+  result.scenario.sha256 = null;
+  writeFileSync(delayed, JSON.stringify(result));
+
+  const summary = { runs, pairs: 0, pairsWithRegression: 0, regressions: {}, delayed: [] };
+  for (const a of files) {
+    for (const b of files) {
+      if (a === b) continue;
+      const regressed = compare(a, b);
+      summary.pairs++;
+      if (regressed.length > 0) summary.pairsWithRegression++;
+      for (const metric of regressed)
+        summary.regressions[metric] = (summary.regressions[metric] ?? 0) + 1;
+    }
+    summary.delayed.push(compare(a, delayed).filter((m) => m.endsWith(".latency.p50")));
+  }
+  writeFileSync(join(outDir, "noise.json"), `${JSON.stringify(summary, null, 2)}\n`);
+  process.stdout.write(`\n## noise\n\n${JSON.stringify(summary, null, 2)}\n`);
+}
+
+function jsonIn(dir) {
+  const [file] = readdirSync(dir).filter((f) => f.endsWith(".json"));
+  return join(dir, file);
+}
+
+/** `rtbench compare --json A B`: the regressed metric names. */
+function compare(baseline, current) {
+  const child = spawnSync(process.execPath, [bin, "compare", baseline, current, "--json"], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  return JSON.parse(child.stdout).regressions.map((r) => r.metric);
+}

@@ -15,14 +15,11 @@ export {
   type CompareOptions,
   type Comparison,
   compareResults,
-  medianResult,
 } from "./gate/compare.js";
+export { medianResult } from "./gate/repeat.js";
 export { readResultFile } from "./gate/result-file.js";
-export {
-  evaluateThresholds,
-  type ThresholdOutcome,
-  validateThresholds,
-} from "./gate/thresholds.js";
+export { compareSamples, type SampleComparison } from "./gate/stats.js";
+export { evaluateThresholds, type ThresholdOutcome } from "./gate/thresholds.js";
 export { type RunOptions, type RunProgress, runScenario } from "./load/run.js";
 export { getMetric, listMetrics, type MetricInfo } from "./metrics/names.js";
 export type {
@@ -36,6 +33,7 @@ export { renderComparisonHtml } from "./report/html-compare.js";
 export { renderMarkdown } from "./report/markdown.js";
 export { renderTable } from "./report/table.js";
 export { loadScenario, parseScenario } from "./scenario/load.js";
+export { validateThresholds } from "./scenario/thresholds.js";
 export type { Fault, ReconnectPolicy, Scenario } from "./scenario/types.js";
 export { type ErrorCode, EXIT_CODES, RtbenchError } from "./shared/errors.js";
 export {

@@ -1,9 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { medianResult } from "../src/gate/compare.js";
-import { checkBaselineFor, evaluateGate, parseTolerances } from "../src/gate/gate.js";
-import { thresholdProblems } from "../src/gate/thresholds.js";
+import {
+  checkBaselineFor,
+  evaluateGate,
+  parseJudgeFlags,
+  parseTolerances,
+} from "../src/gate/gate.js";
+import { medianResult } from "../src/gate/repeat.js";
 import { renderSpreadMarkdown, renderSpreadTable, spreadRows } from "../src/report/spread.js";
 import { parseScenario } from "../src/scenario/load.js";
+import { thresholdProblems } from "../src/scenario/thresholds.js";
 import type { Scenario } from "../src/scenario/types.js";
 import { RtbenchError } from "../src/shared/errors.js";
 import { latencySamples, makeResult, SCENARIO_SHA } from "./helpers/result-fixture.js";
@@ -59,6 +64,17 @@ describe("parseTolerances", () => {
   });
 });
 
+describe("parseJudgeFlags", () => {
+  it("reads comma-separated and repeated flags, and refuses unknown metrics", () => {
+    expect(parseJudgeFlags(["latency.p95,websocket.latency.max", "*.connect.p50"])).toEqual([
+      { protocol: null, path: "latency.p95" },
+      { protocol: "websocket", path: "latency.max" },
+      { protocol: null, path: "connect.p50" },
+    ]);
+    expect(() => parseJudgeFlags(["latency.p98"])).toThrow(/--judge: expected a metric/);
+  });
+});
+
 describe("evaluateGate", () => {
   const fast = latencySamples(3, 2000, 2);
   const baseline = makeResult({ protocols: { websocket: { latencyMs: fast } } });
@@ -93,7 +109,7 @@ describe("evaluateGate", () => {
     expect(regressed.record.passed).toBe(false);
     expect(regressed.record.comparison?.baseline).toBe("base.json");
     expect(regressed.comparison?.regressions.map((r) => r.metric)).toContain(
-      "websocket.latency.p99",
+      "websocket.latency.p50",
     );
     const same = evaluateGate(baseline, {
       thresholds: { "*.lost": "== 0" },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { compareResults } from "../src/gate/compare.js";
+import { medianResult } from "../src/gate/repeat.js";
 import { evaluateThresholds } from "../src/gate/thresholds.js";
 import { formatNumber } from "../src/report/format.js";
 import { renderHtml } from "../src/report/html.js";
@@ -9,6 +10,7 @@ import {
   renderThresholdMarkdown,
 } from "../src/report/markdown.js";
 import { renderComparisonTable, renderTable, renderThresholdTable } from "../src/report/table.js";
+import { regressionLines } from "../src/report/verdicts.js";
 import { latencySamples, makeResult } from "./helpers/result-fixture.js";
 
 const ROW_LABELS = [
@@ -71,6 +73,29 @@ describe("renderTable", () => {
     expect(empty.split(/\s{2,}/).slice(1)).toEqual(["30", "30", "n/a", "n/a"]);
   });
 
+  it("explains n/a under every table that shows one, and only then", () => {
+    const legend = /^n\/a: does not apply to that transport/m;
+    expect(text).toMatch(legend);
+    expect(renderMarkdown(big)).toMatch(/<sub>n\/a: does not apply/);
+    expect(renderHtml(big)).toMatch(/<p class="meta">n\/a: does not apply/);
+    const noNa = makeResult({ protocols: { "short-poll": {}, websocket: {} } });
+    for (const p of Object.values(noNa.protocols)) p.tcpConnections = 100;
+    const ws = noNa.protocols.websocket;
+    if (ws) ws.emptyPollShare = 0;
+    expect(renderTable(noNa)).not.toMatch(legend);
+  });
+
+  it("never prints a number in exponent form", () => {
+    const result = makeResult({
+      protocols: { websocket: { latencyMs: [...latencySamples(4, 500, 2), 1004, 999.6] } },
+    });
+    // The page's style sheet has colours like #D55E00; only what it shows counts.
+    const page = renderHtml(result).replace(/<style>[\s\S]*?<\/style>/g, "");
+    const shown = [renderTable(result), renderMarkdown(result), page].join("\n");
+    expect(shown).not.toMatch(/\d[eE][+-]?\d/);
+    expect(renderTable(result)).toMatch(/latency max ms\s+1004$/m);
+  });
+
   it("shows only the protocols that ran", () => {
     const one = renderTable(makeResult({ protocols: { sse: {} } }));
     expect(one).toContain("SSE");
@@ -110,6 +135,14 @@ describe("formatNumber", () => {
     [12_345, "12.3k"],
     [1_234_567, "1.23M"],
     [-2.5, "-2.5"],
+    // Rounding to 3 digits must not switch to exponent form.
+    [999.6, "1000"],
+    [1004, "1004"],
+    [1004.4, "1004"],
+    [9999.7, "10k"],
+    [99_960, "100k"],
+    [999_960, "1M"],
+    [0.000_000_123_4, "0.000000123"],
   ])("%s -> %s", (value, text) => {
     expect(formatNumber(value)).toBe(text);
   });
@@ -131,25 +164,49 @@ describe("threshold and comparison reports", () => {
     expect(md).toContain("| `sse.lost` | `== 0` | 2 | ❌ FAIL |");
   });
 
-  it("renders a comparison with the regressed metric named", () => {
+  it("renders a comparison with the regressed metric, its evidence and a legend", () => {
     const fast = latencySamples(4, 2000, 2);
     const baseline = makeResult({ protocols: { websocket: { latencyMs: fast } } });
-    const current = makeResult({ protocols: { websocket: { latencyMs: fast.map((v) => v * 4) } } });
+    const current = makeResult({
+      protocols: { websocket: { latencyMs: fast.map((v) => v * 10) } },
+    });
     const comparison = compareResults(baseline, current);
     const table = renderComparisonTable(comparison);
-    expect(table).toMatch(/websocket\.latency\.p99\s+[\d.]+ ms\s+[\d.]+ ms\s+\+\d+%\s+REGRESSED/);
-    expect(table).toMatch(/\d+ regressed/);
-    // Non-headline rows appear when they changed, and all rows with `all`.
-    expect(table).toContain("websocket.latency.p95");
-    expect(renderComparisonTable(compareResults(baseline, baseline))).not.toContain(
-      "websocket.latency.p95",
+    expect(table).toMatch(
+      /websocket\.latency\.p50\s+[\d.]+ ms\s+[\d.]+ ms\s+\+\d+%\s+allows \+[\d.]+ ms\s+REGRESSED/,
     );
-    expect(renderComparisonTable(compareResults(baseline, baseline), { all: true })).toContain(
-      "websocket.latency.p95",
-    );
+    expect(table).toMatch(/websocket\.lost\s+0\s+0\s+0%\s+exact\s+ok/);
+    expect(table).toMatch(/websocket\.latency\.max\s+.*not judged\s+worse/);
+    expect(table).toMatch(/websocket\.latency\.p99\s+.*needs --repeat\s+worse/);
+    expect(table).toMatch(/^1 regressed in 10 judged metrics/m);
+    expect(table).toContain("evidence: exact = any increase regresses");
+    // Rows neither judged nor descriptive appear with `all` only.
+    expect(table).not.toContain("websocket.latency.p95");
+    expect(renderComparisonTable(comparison, { all: true })).toContain("websocket.latency.p95");
     const md = renderComparisonMarkdown(comparison);
     expect(md).toMatch(
-      /\| `websocket\.latency\.p99` \| [\d.]+ ms \| [\d.]+ ms \| \+\d+% \| ❌ \*\*REGRESSED\*\* \|/,
+      /\| `websocket\.latency\.p50` \| [\d.]+ ms \| [\d.]+ ms \| \+\d+% \| allows \+[\d.]+ ms \| ❌ \*\*REGRESSED\*\* \|/,
+    );
+  });
+
+  it("shows a test's p-value and interval as evidence, and names it in the failure lines", () => {
+    const runsOf = (typical: number, seed: number) =>
+      [0, 1, 2].map((i) =>
+        makeResult({
+          protocols: { websocket: { latencyMs: latencySamples(seed + i, 1000, typical) } },
+        }),
+      );
+    const asRepeat = (runs: ReturnType<typeof runsOf>) => {
+      const { result, spread } = medianResult(runs);
+      return { ...result, repeat: { runs: 3, files: [], spread } };
+    };
+    const comparison = compareResults(asRepeat(runsOf(2, 1)), asRepeat(runsOf(20, 5)));
+    expect(renderComparisonTable(comparison)).toMatch(
+      /websocket\.latency\.p50\s+.*p=0\.05 x[\d.]+ \[[\d.]+-[\d.]+\]\s+REGRESSED/,
+    );
+    const lines = regressionLines(comparison.regressions);
+    expect(lines[0]).toMatch(
+      /^websocket\.latency\.p50: [\d.]+ ms -> [\d.]+ ms \(\+\d+%; p=0\.05 x/,
     );
   });
 });

@@ -131,7 +131,7 @@ faults:
     [
       "a field no action takes",
       "{ at: 1s, action: kill, instance: 0, signal: 9 }",
-      "faults[0].signal: unknown field (allowed: at, action, instance, restartAfter, fraction, for)",
+      "faults[0].signal: unknown field (allowed here: at, action, instance, restartAfter, fraction, for)",
     ],
     [
       "at not a duration",
@@ -227,7 +227,7 @@ longPoll: { reconnect: { maxDelay: 100ms } }
 `,
       ),
     ).toEqual([
-      "reconnect.retries: unknown field (allowed: initialDelay, maxDelay, multiplier, jitter, maxRetries, resume, watchdog, honorServerRetry)",
+      "reconnect.retries: unknown field; did you mean reconnect.maxRetries? (allowed here: initialDelay, maxDelay, multiplier, jitter, maxRetries, resume, watchdog, honorServerRetry)",
       'reconnect.jitter: expected one of none, full, equal, found "some"',
       'reconnect.maxDelay: expected at least initialDelay (5s), found "1s"',
       'longPoll.reconnect.maxDelay: expected at least initialDelay (5s), found "100ms"',

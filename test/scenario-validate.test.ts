@@ -45,17 +45,17 @@ const MALFORMED: [string, string, string][] = [
   [
     "unknown top-level key",
     "durration: 30s",
-    "durration: unknown field (allowed: name, description,",
+    "durration: unknown field; did you mean duration? (allowed here: name, description,",
   ],
   [
     "unknown nested key",
     "publish: { speed: 10/s }",
-    "publish.speed: unknown field (allowed: rate, payloadBytes, via, publishers, maxInFlight, ackTimeout)",
+    "publish.speed: unknown field (allowed here: rate, payloadBytes, via, publishers, maxInFlight, ackTimeout)",
   ],
   [
     "unknown key in websocket",
     "websocket: { compress: true }",
-    "websocket.compress: unknown field (allowed: reconnect)",
+    "websocket.compress: unknown field (allowed here: reconnect)",
   ],
   [
     "bad duration unit",
@@ -166,6 +166,16 @@ const MALFORMED: [string, string, string][] = [
     'tolerances["websocket.latncy.p99"]: expected timing, rate, a metric (latency.p99) or a full metric name',
   ],
   [
+    "a compare: entry that is not a metric",
+    "compare: [latency.p98]",
+    'compare[0]: expected a metric (latency.p95), a metric on every protocol (*.latency.p95) or a full metric name (websocket.latency.p95), found "latency.p98"',
+  ],
+  [
+    "a compare: entry on an unknown protocol",
+    "compare: [websockets.latency.max]",
+    'compare[0]: expected a metric (latency.p95), a metric on every protocol (*.latency.p95) or a full metric name (websocket.latency.p95), found "websockets.latency.max"',
+  ],
+  [
     "presence TTL shorter than the heartbeat",
     "server: { heartbeatInterval: 10s, presenceTtl: 5s }",
     "server.presenceTtl: expected at least server.heartbeatInterval (10s)",
@@ -181,11 +191,41 @@ const MALFORMED: [string, string, string][] = [
     "# nothing yet\n",
     "(root): expected a mapping of scenario fields, found an empty file",
   ],
-  ["bad YAML syntax", "name: x\nprotocols: [sse,\nduration: 5s\n", "line 3, column 1: "],
+  [
+    "bad YAML syntax",
+    "name: x\nprotocols: [sse,\nduration: 5s\n",
+    "line 2: expected a closing ] for the list opened here",
+  ],
   [
     "duplicate YAML key",
     "duration: 5s\nduration: 6s\n",
-    "line 2, column 1: Map keys must be unique",
+    "line 2: expected each field once, found duration again (also on line 1)",
+  ],
+  [
+    "a field indented further than the one above it",
+    "clients:\n  count: 10\n   channels: 2\n",
+    'line 3: expected "channels:" to line up with "count:" on line 2 (column 3), found column 4',
+  ],
+  [
+    "a field indented less than the one above it",
+    "clients:\n  count: 10\n channels: 2\n",
+    'line 3: expected "channels:" to line up with "count:" on line 2 (column 3), found column 2',
+  ],
+  [
+    "a missing colon",
+    "clients:\n  count: 10\n  rampUp 2s\n  channels: 2\n",
+    'line 3: expected "field: value", found "rampUp 2s" (a missing colon?)',
+  ],
+  ["a tab", "clients:\n\tcount: 10\n", "line 2: expected spaces for indentation, found a tab"],
+  [
+    "an unclosed quote",
+    'name: "quick\nduration: 5s\n',
+    'line 1: expected a closing " for the string opened here',
+  ],
+  [
+    "an outdented field",
+    "clients:\n  count: 10\nchannels: 2\n",
+    "channels: unknown field; did you mean clients.channels? (allowed here:",
   ],
 ];
 
@@ -260,7 +300,7 @@ describe("collecting problems", () => {
   it("reports unknown fields in JSON files too", () => {
     const error = problemsOf('{"clients": {"count": 10, "cuont": 5}}', "case.json");
     expect(error.details).toEqual([
-      "clients.cuont: unknown field (allowed: count, rampUp, channels, channelPrefix, shards)",
+      "clients.cuont: unknown field; did you mean clients.count? (allowed here: count, rampUp, channels, channelPrefix, shards)",
     ]);
   });
 });
@@ -317,6 +357,18 @@ describe("defaults and units", () => {
     expect(scenario.publish.ratePerSec).toBe(0.5);
     expect(scenario.durationMs).toBe(90_000);
     expect(scenario.warmupMs).toBe(0);
+  });
+
+  it("reads the compare: list as metric selectors", () => {
+    const scenario = parseScenario(
+      'compare: [latency.p95, "*.latency.max", websocket.connect.p50]',
+      "compare.yaml",
+    );
+    expect(scenario.compare).toEqual([
+      { protocol: null, path: "latency.p95" },
+      { protocol: null, path: "latency.max" },
+      { protocol: "websocket", path: "connect.p50" },
+    ]);
   });
 
   it("reads baseline tolerances as fractions", () => {

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -226,4 +226,60 @@ describe("rtbench serve", () => {
       }
     },
   );
+});
+
+describe("rtbench serve stops", () => {
+  async function serveAndStop(stop: (cli: ChildProcess) => void, env: NodeJS.ProcessEnv = {}) {
+    const cli = spawn(process.execPath, [BIN, "serve", "--port", "0"], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...env },
+    });
+    const output = collectOutput(cli);
+    const exited = once(cli, "exit") as Promise<[number | null]>;
+    try {
+      const [url] = await waitForOutput(cli, () => output.stdout, /^http:\S+(?=\n)/);
+      const { pid } = (await (await fetch(`${url}/healthz`)).json()) as { pid: number };
+      stop(cli);
+      const [code] = await exited;
+      return { code, instance: pid, stderr: output.stderr };
+    } finally {
+      if (cli.exitCode === null && cli.signalCode === null) cli.kill("SIGKILL");
+    }
+  }
+
+  it("on SIGHUP (a closed terminal), with its instance", async () => {
+    const { code, instance } = await serveAndStop((cli) => cli.kill("SIGHUP"));
+    expect(code).toBe(0);
+    expect(isAlive(instance)).toBe(false);
+  });
+
+  it("when npx, which does not pass `kill $!` on, exits", async () => {
+    // A stand-in for `npx rtbench serve &`: npm's environment, and a parent
+    // that dies of SIGTERM without telling its child (what npm exec does).
+    const launcher = spawn(
+      "/bin/sh",
+      ["-c", `"${process.execPath}" "${BIN}" serve --port 0 & wait`],
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, npm_execpath: "npm-cli.js" } },
+    );
+    const output = collectOutput(launcher);
+    try {
+      const [url] = await waitForOutput(launcher, () => output.stdout, /^http:\S+(?=\n)/);
+      const { pid: instance } = (await (await fetch(`${url}/healthz`)).json()) as { pid: number };
+      const serve = Number(
+        execFileSync("ps", ["-o", "pid=", "--ppid", String(launcher.pid)])
+          .toString()
+          .trim(),
+      );
+      expect(isAlive(serve)).toBe(true);
+      launcher.kill("SIGKILL");
+      const deadline = Date.now() + 5000;
+      while ((isAlive(serve) || isAlive(instance)) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(isAlive(serve), "rtbench serve outlived npx").toBe(false);
+      expect(isAlive(instance), "its instance outlived it").toBe(false);
+    } finally {
+      launcher.kill("SIGKILL");
+    }
+  });
 });

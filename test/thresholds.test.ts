@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { evaluateThresholds, parseThresholds, validateThresholds } from "../src/gate/thresholds.js";
+import { evaluateThresholds } from "../src/gate/thresholds.js";
 import { getMetric, listMetrics } from "../src/metrics/names.js";
+import { parseThresholds, validateThresholds } from "../src/scenario/thresholds.js";
 import { RtbenchError } from "../src/shared/errors.js";
 import { makeResult } from "./helpers/result-fixture.js";
 
@@ -9,7 +10,6 @@ describe("threshold parser", () => {
     ["websocket.latency.p99", "< 50ms", "<", 50],
     ["websocket.latency.p99", "<= 0.5s", "<=", 500],
     ["websocket.latency.p99", "< 800us", "<", 0.8],
-    ["websocket.latency.p99", "<3", "<", 3],
     ["sse.lost", "== 0", "==", 0],
     ["sse.duplicates", "!= 0", "!=", 0],
     ["websocket.deliveriesPerSec", "> 100", ">", 100],
@@ -49,6 +49,12 @@ describe("threshold parser", () => {
     ["sse.latency.p99", "< 5 parsecs", '"parsecs" is an unknown unit'],
     ["sse.latency.p99", "50ms", "expected a condition like"],
     [
+      "sse.latency.p99",
+      "< 1",
+      'thresholds."sse.latency.p99": "< 1" has no unit but sse.latency.p99 is a time; expected a number with one of us, µs, ms, s, m, like "< 50ms"',
+    ],
+    ["sse.server.cpuSecondsPer1kDeliveries", "< 0.05", '"< 0.05" has no unit'],
+    [
       "websockets.lost",
       "== 0",
       'thresholds."websockets.lost": unknown protocol "websockets"; expected one of short-poll, long-poll, sse, sse-h2, websocket',
@@ -76,7 +82,12 @@ describe("threshold parser", () => {
   });
 
   it("accepts every documented metric name", () => {
-    const map = Object.fromEntries(listMetrics().map((m) => [`websocket.${m.path}`, ">= 0"]));
+    const map = Object.fromEntries(
+      listMetrics().map((m) => [
+        `websocket.${m.path}`,
+        m.unit === "ms" ? ">= 0ms" : m.unit === "cpu-s" ? ">= 0s" : ">= 0",
+      ]),
+    );
     expect(validateThresholds(map)).toEqual([]);
   });
 });

@@ -13,8 +13,24 @@ Exit codes:
      nothing (no client connected, nothing expected, a shard died)
   130  interrupted (Ctrl-C); rtbench run writes a partial result first`;
 
+/**
+ * `rtbench --help | head -5`: the reader leaves before rtbench has written
+ * everything, and the next write fails with EPIPE. That is not an error of
+ * rtbench's: what is left to print is dropped and the exit code stays what
+ * the command decided.
+ */
+function dropOutputToClosedPipes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED") return;
+      throw error;
+    });
+  }
+}
+
 /** Runs the CLI with `argv` (as process.argv) and resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  dropOutputToClosedPipes();
   const program = new Command("rtbench")
     .description("Benchmark real-time web transports: short poll, long poll, SSE, WebSocket.")
     .version(packageVersion())

@@ -1,19 +1,21 @@
-import { encodeHistogram, mergeHistograms } from "../metrics/histogram.js";
 import {
-  findMetric,
   getProtocolMetric,
-  isProtocolName,
   listMetrics,
   type MetricInfo,
   type MetricKind,
   type MetricUnit,
-  splitMetricName,
 } from "../metrics/names.js";
-import type { HistogramSummary, ProtocolResult, RunResult } from "../metrics/types.js";
+import type { RunResult } from "../metrics/types.js";
+import type { MetricSelector } from "../scenario/comparison.js";
+import { formatDuration } from "../scenario/units.js";
 import { badInput } from "../shared/errors.js";
 import { inTableOrder, type ProtocolName } from "../shared/transports.js";
+import { isJudged } from "./judged.js";
+import { noiseOf } from "./noise.js";
+import type { RepeatRecord } from "./repeat.js";
+import { type Evidence, judgeRow, type Verdict } from "./verdict.js";
 
-export type Verdict = "ok" | "better" | "worse" | "regressed";
+export type { Evidence, Verdict } from "./verdict.js";
 
 export interface ComparisonRow {
   /** Full name, e.g. `websocket.latency.p99`. */
@@ -21,11 +23,17 @@ export interface ComparisonRow {
   protocol: ProtocolName;
   unit: MetricUnit;
   kind: MetricKind;
+  /** Which direction is an improvement; null for descriptive counts. */
+  better: MetricInfo["better"];
   baseline: number | null;
   current: number | null;
   /** (current - baseline) / baseline in percent; null when the baseline is 0 or a side is missing. */
   changePct: number | null;
+  /** Judged rows can regress; the others are shown, and at worst "worse". */
+  judged: boolean;
   verdict: Verdict;
+  /** How a judged row was decided; null for rows that are only shown. */
+  evidence: Evidence | null;
 }
 
 export interface Comparison {
@@ -46,48 +54,17 @@ export interface CompareOptions {
   tolerances?: Record<string, number>;
   /** Timing changes smaller than this never regress (0.3 -> 0.5 ms is noise). */
   timingFloorMs?: number;
+  /** Metrics judged besides the headline ones (a scenario's `compare:`, `--judge`). */
+  judge?: readonly MetricSelector[];
 }
 
-export const DEFAULT_TOLERANCES: Readonly<Record<"timing" | "rate", number>> = {
-  timing: 0.1,
-  rate: 0.1,
-};
-export const DEFAULT_TIMING_FLOOR_MS = 1;
-
-function toleranceFor(
-  metric: MetricInfo,
-  name: string,
-  tolerances: Record<string, number> | undefined,
-): number {
-  const fromOptions =
-    tolerances?.[name] ?? tolerances?.[metric.path] ?? tolerances?.[metric.kind] ?? undefined;
-  if (fromOptions !== undefined) return fromOptions;
-  return metric.kind === "timing" || metric.kind === "rate" ? DEFAULT_TOLERANCES[metric.kind] : 0;
-}
+/** A result as the gate reads it: `repeat` holds the per-run values of a `--repeat` median. */
+export type ComparedResult = RunResult & { repeat?: RepeatRecord };
 
 function changePct(baseline: number, current: number): number | null {
   if (baseline === current) return 0;
   if (baseline === 0) return null;
   return ((current - baseline) / Math.abs(baseline)) * 100;
-}
-
-function judge(
-  metric: MetricInfo,
-  baseline: number,
-  current: number,
-  tolerance: number,
-  timingFloorMs: number,
-): Verdict {
-  if (baseline === current || metric.better === null) return "ok";
-  // Positive means "worse", whichever direction is better for this metric.
-  const worsening = metric.better === "lower" ? current - baseline : baseline - current;
-  if (metric.kind === "count") return worsening > 0 ? "worse" : "better";
-  if (metric.kind === "exact") return worsening > 0 ? "regressed" : "better";
-  let allowed = tolerance * Math.abs(baseline);
-  if (metric.kind === "timing") allowed = Math.max(allowed, timingFloorMs);
-  if (worsening > allowed) return "regressed";
-  if (-worsening > allowed) return "better";
-  return "ok";
 }
 
 function environmentWarnings(baseline: RunResult, current: RunResult): string[] {
@@ -119,10 +96,18 @@ function environmentWarnings(baseline: RunResult, current: RunResult): string[] 
       warnings.push(`${label} is a ${result.status} result: it holds only part of a run`);
     }
   }
+  const before = baseline.setup.durationMs;
+  const after = current.setup.durationMs;
+  if (before !== after) {
+    warnings.push(
+      `baseline ran for ${formatDuration(before)}, current for ${formatDuration(after)}: counts differ and timings may too`,
+    );
+  }
   return warnings;
 }
 
-function assertComparable(baseline: RunResult, current: RunResult): string[] {
+/** Refuses results that cannot be compared; returns warnings for those that can, with doubts. */
+export function assertComparable(baseline: RunResult, current: RunResult): string[] {
   if (baseline.schemaVersion !== current.schemaVersion) {
     throw badInput(
       `cannot compare results with different schemaVersion (baseline ${baseline.schemaVersion}, current ${current.schemaVersion})`,
@@ -142,19 +127,26 @@ function assertComparable(baseline: RunResult, current: RunResult): string[] {
   return [];
 }
 
+function sideOf(result: ComparedResult) {
+  return {
+    spread: result.repeat?.spread,
+    windowSeconds: (result.setup.durationMs - result.setup.warmupMs) / 1000,
+  };
+}
+
 /**
  * Compares two runs metric by metric (design.md, "Result file"). Refuses
  * (BAD_INPUT) results of different scenarios or schema versions; warns when
- * the machines differ or a result is unreliable or partial.
+ * the machines or durations differ or a result is unreliable or partial.
+ * Only judged rows (the headline metrics and `options.judge`) can regress.
  */
 export function compareResults(
-  baseline: RunResult,
-  current: RunResult,
+  baseline: ComparedResult,
+  current: ComparedResult,
   options: CompareOptions = {},
 ): Comparison {
   const warnings = assertComparable(baseline, current);
   warnings.push(...environmentWarnings(baseline, current));
-  const timingFloorMs = options.timingFloorMs ?? DEFAULT_TIMING_FLOOR_MS;
   const rows: ComparisonRow[] = [];
   const protocols = inTableOrder([
     ...Object.keys(baseline.protocols),
@@ -172,22 +164,26 @@ export function compareResults(
     }
     for (const metric of listMetrics()) {
       const name = `${protocol}.${metric.path}`;
-      const b = getProtocolMetric(before, metric.path);
-      const c = getProtocolMetric(after, metric.path);
+      const b = noiseOf(before, protocol, metric.path, sideOf(baseline));
+      const c = noiseOf(after, protocol, metric.path, sideOf(current));
       if (b === null && c === null) continue;
-      const verdict =
+      const judged = isJudged(protocol, metric.path, options.judge ?? []);
+      const { verdict, evidence } =
         b === null || c === null
-          ? "ok"
-          : judge(metric, b, c, toleranceFor(metric, name, options.tolerances), timingFloorMs);
+          ? { verdict: "ok" as const, evidence: null }
+          : judgeRow(metric, name, { b, c }, judged, options);
       rows.push({
         metric: name,
         protocol,
         unit: metric.unit,
         kind: metric.kind,
-        baseline: b,
-        current: c,
-        changePct: b === null || c === null ? null : changePct(b, c),
+        better: metric.better,
+        baseline: b?.value ?? getProtocolMetric(before, metric.path),
+        current: c?.value ?? getProtocolMetric(after, metric.path),
+        changePct: b === null || c === null ? null : changePct(b.value, c.value),
+        judged,
         verdict,
+        evidence,
       });
     }
   }
@@ -213,103 +209,4 @@ export function parseTolerance(text: string): [string, number] {
   const key = match[1] as string;
   const value = Number(match[2]) / (match[3] === "%" ? 100 : 1);
   return [key, value];
-}
-
-/**
- * A tolerance applies to a kind (timing, rate), a metric (latency.p99) or a
- * full metric name (websocket.latency.p99).
- */
-export function isToleranceKey(key: string): boolean {
-  if (key === "timing" || key === "rate" || findMetric(key) !== undefined) return true;
-  const { protocol, path } = splitMetricName(key);
-  return isProtocolName(protocol) && findMetric(path) !== undefined;
-}
-
-// ---- repeated runs ----
-
-export interface Spread {
-  median: number;
-  min: number;
-  max: number;
-  runs: number;
-}
-
-export interface MedianResult {
-  /** The first run with every metric replaced by its median across runs. */
-  result: RunResult;
-  /** Per full metric name (`websocket.latency.p99`): median and range across runs. */
-  spread: Record<string, Spread>;
-}
-
-function median(sorted: readonly number[]): number {
-  const mid = sorted.length >> 1;
-  if (sorted.length % 2 === 1) return sorted[mid] as number;
-  return ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-function setPath(target: ProtocolResult, path: string, value: number): void {
-  const keys = path.split(".");
-  let node = target as unknown as Record<string, unknown>;
-  for (let i = 0; i < keys.length - 1; i++) {
-    node = node[keys[i] as string] as Record<string, unknown>;
-  }
-  node[keys[keys.length - 1] as string] = value;
-}
-
-const HISTOGRAM_KEYS = ["latency", "latencyFromSend", "connect"] as const;
-const STATUS_RANK: Record<RunResult["status"], number> = {
-  complete: 0,
-  partial: 1,
-  invalid: 2,
-  failed: 3,
-};
-
-/**
- * For `--repeat N`: per metric median across runs plus the spread (min, max).
- * Each histogram's `hdr` becomes all runs merged (for later merging), while
- * its summary numbers are the per-run medians; status and reliability take
- * the worst run.
- */
-export function medianResult(results: readonly RunResult[]): MedianResult {
-  const first = results[0];
-  if (first === undefined) throw badInput("medianResult: no results to combine");
-  for (const other of results.slice(1)) assertComparable(first, other);
-
-  const result = structuredClone(first) as RunResult;
-  const spread: Record<string, Spread> = {};
-  for (const protocol of inTableOrder(Object.keys(result.protocols))) {
-    const target = result.protocols[protocol];
-    if (target === undefined) continue;
-    const runs = results
-      .map((r) => r.protocols[protocol])
-      .filter((p): p is ProtocolResult => p !== undefined);
-    for (const metric of listMetrics()) {
-      const values = runs
-        .map((p) => getProtocolMetric(p, metric.path))
-        .filter((v): v is number => v !== null)
-        .sort((a, b) => a - b);
-      if (values.length === 0) continue;
-      const m = median(values);
-      setPath(target, metric.path, m);
-      spread[`${protocol}.${metric.path}`] = {
-        median: m,
-        min: values[0] as number,
-        max: values[values.length - 1] as number,
-        runs: values.length,
-      };
-    }
-    for (const key of HISTOGRAM_KEYS) {
-      (target[key] as HistogramSummary).hdr = encodeHistogram(
-        mergeHistograms(runs.map((p) => p[key].hdr)),
-      );
-    }
-    target.generator.reliable = runs.every((p) => p.generator.reliable);
-  }
-  result.reliable = results.every((r) => r.reliable);
-  result.status = results.reduce<RunResult["status"]>(
-    (worst, r) => (STATUS_RANK[r.status] > STATUS_RANK[worst] ? r.status : worst),
-    "complete",
-  );
-  result.setup.notes = [...result.setup.notes, `median of ${results.length} runs`];
-  return { result, spread };
 }

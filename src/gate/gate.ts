@@ -1,21 +1,26 @@
 import type { RunResult } from "../metrics/types.js";
-import { formatChange, formatValue } from "../report/format.js";
+import {
+  isToleranceKey,
+  type MetricSelector,
+  parseMetricSelector,
+} from "../scenario/comparison.js";
+import type { ThresholdMap } from "../scenario/thresholds.js";
 import type { Scenario } from "../scenario/types.js";
 import { formatDuration } from "../scenario/units.js";
 import { badInput } from "../shared/errors.js";
 import {
+  type ComparedResult,
   type CompareOptions,
   type Comparison,
   type ComparisonRow,
   compareResults,
-  isToleranceKey,
   parseTolerance,
-  type Spread,
 } from "./compare.js";
-import { evaluateThresholds, type ThresholdMap, type ThresholdOutcome } from "./thresholds.js";
+import type { RepeatRecord } from "./repeat.js";
+import { evaluateThresholds, type ThresholdOutcome } from "./thresholds.js";
 
 /**
- * The CI gate of one run (issue 5): threshold outcomes and the comparison
+ * The CI gate of one run: threshold outcomes and the comparison
  * with a baseline, as stored in the result JSON under `gate`. `passed` is
  * false when a threshold failed or a metric regressed (exit 1).
  */
@@ -30,19 +35,12 @@ export interface GateRecord {
   };
 }
 
-/** In the median result of `--repeat N`: which runs it combines and how far they spread. */
-export interface RepeatRecord {
-  runs: number;
-  files: string[];
-  spread: Record<string, Spread>;
-}
-
 /** A result as `rtbench run` writes it: `gate` and `repeat` are additive, schemaVersion stays 1. */
 export type GatedResult = RunResult & { gate?: GateRecord; repeat?: RepeatRecord };
 
 export interface GateInput {
   thresholds: ThresholdMap;
-  baseline?: { file: string; result: RunResult };
+  baseline?: { file: string; result: ComparedResult };
   compare?: CompareOptions;
 }
 
@@ -75,33 +73,6 @@ export function evaluateGate(result: RunResult, input: GateInput): GateOutcome {
     record.passed &&= passed;
   }
   return { record, outcomes, comparison };
-}
-
-const MAX_DETAIL_LINES = 12;
-
-function capped(lines: string[], seeAbove: string): string[] {
-  if (lines.length <= MAX_DETAIL_LINES) return lines;
-  return [
-    ...lines.slice(0, MAX_DETAIL_LINES),
-    `... and ${lines.length - MAX_DETAIL_LINES} more (see the ${seeAbove} above)`,
-  ];
-}
-
-/** One line per regressed metric: `websocket.latency.p99: 2.1 ms -> 9.8 ms (+367%)`. */
-export function regressionLines(regressions: readonly ComparisonRow[]): string[] {
-  const lines = regressions.map((r) => {
-    const change = formatChange(r);
-    return `${r.metric}: ${formatValue(r.baseline, r.unit)} -> ${formatValue(r.current, r.unit)}${change === "" ? "" : ` (${change})`}`;
-  });
-  return capped(lines, "table");
-}
-
-/** One line per failed threshold: `websocket.latency.p99: 5.39 ms, expected < 1ms`. */
-export function thresholdFailureLines(outcomes: readonly ThresholdOutcome[]): string[] {
-  const lines = outcomes
-    .filter((o) => !o.pass)
-    .map((o) => `${o.metric}: ${o.note ?? formatValue(o.actual, o.unit)}, expected ${o.condition}`);
-  return capped(lines, "threshold table");
 }
 
 /**
@@ -154,4 +125,20 @@ export function parseTolerances(flags: readonly string[]): Record<string, number
     tolerances[key] = fraction;
   }
   return tolerances;
+}
+
+/**
+ * `--judge` flags (`latency.p95`, `websocket.latency.max`, comma-separated
+ * or repeated): metrics judged besides the headline ones.
+ */
+export function parseJudgeFlags(flags: readonly string[]): MetricSelector[] {
+  const selectors: MetricSelector[] = [];
+  for (const entry of flags.flatMap((flag) => flag.split(","))) {
+    const text = entry.trim();
+    if (text === "") continue;
+    const selector = parseMetricSelector(text);
+    if (typeof selector === "string") throw badInput(`--judge: ${selector}`);
+    selectors.push(selector);
+  }
+  return selectors;
 }

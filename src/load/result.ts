@@ -19,7 +19,7 @@ import type { BoundarySamples } from "./server-seconds.js";
 import type { ServerSample } from "./servers.js";
 import type { ShardPlan } from "./shard-plan.js";
 import type { ShardReport } from "./shard-protocol.js";
-import { measuredWindow, type Timeline } from "./timeline.js";
+import { inFlightWindow, measuredWindow, type Timeline } from "./timeline.js";
 import { buildTimeline } from "./timeline-result.js";
 
 /** Everything a protocol's result is computed from. */
@@ -61,6 +61,12 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     reports,
     window,
   );
+  // After an interrupt, what had no time to arrive is neither expected nor lost.
+  const inFlight = inFlightWindow(timeline, run.stoppedAtMs);
+  const inFlightAtInterrupt =
+    inFlight === null
+      ? undefined
+      : countDeliveries(run.channels, run.publisher.records, reports, inFlight).lost;
   const connected = reports.reduce(
     (n, r) => n + r.subscribers.filter((s) => s.firstReadyMs !== null).length,
     0,
@@ -78,6 +84,7 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     clients: scenario.clients.count,
     connected,
     ...counts,
+    ...(inFlightAtInterrupt === undefined ? {} : { inFlightAtInterrupt }),
     ...resultCounters(counters),
     latency: mergeField(reports, "latency"),
     latencyFromSend: mergeField(reports, "latencyFromSend"),

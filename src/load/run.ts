@@ -4,7 +4,6 @@ import { type ProtocolResult, RESULT_SCHEMA_VERSION, type RunResult } from "../m
 import type { Scenario } from "../scenario/types.js";
 import { provideService } from "../services/registry.js";
 import type { ProtocolName } from "../shared/transports.js";
-import { monoMs } from "../util/clock.js";
 import { gitCommit } from "../util/git.js";
 import { packageVersion } from "../util/paths.js";
 import { redactText } from "../util/redact.js";
@@ -12,6 +11,7 @@ import { type Clients, clientsUp } from "./clients-up.js";
 import { collect } from "./collect.js";
 import { type Environment, environmentUp } from "./environment.js";
 import { controlService, type ServiceControl } from "./faults.js";
+import { interruptClock } from "./interrupt.js";
 import { LoadMonitor, runProcesses } from "./load-monitor.js";
 import { publishAndObserve } from "./observe.js";
 import { buildProtocolResult } from "./result.js";
@@ -148,6 +148,7 @@ async function runProtocol(
       ...(clients ? clients.pool.totals() : { open: 0, received: 0 }),
     });
   progress("starting");
+  const interrupt = interruptClock(signal);
 
   let env: Environment | null = null;
   let clients: Clients | null = null;
@@ -171,7 +172,7 @@ async function runProtocol(
     });
     progress("collecting", timeline.totalMs, timeline.totalMs, up);
     // One stop time for everything that depends on it (the window, the shards' timelines).
-    const stoppedAtMs = signal.aborted ? monoMs() : null;
+    const stoppedAtMs = interrupt.atMs();
     const collected = await collect(env, up, observed, { loopDelay, load }, log, stoppedAtMs);
     return buildProtocolResult({
       scenario,

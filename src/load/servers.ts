@@ -87,7 +87,6 @@ async function spawnInstance(
     name,
     command: process.execPath,
     args,
-    detached: true,
     readyPattern: SERVER_READY_PATTERN,
     onStderr: (line) => log(`${name}: ${line}`),
   });

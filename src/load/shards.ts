@@ -51,7 +51,6 @@ export class ShardPool {
           args: [entry],
           env: { ...process.env, RTBENCH_SHARD_INDEX: String(i) },
           ipc: true,
-          detached: true,
           readyPattern: /^rtbench-shard ready$/,
           onStderr: (line) => keepTail(tails[i] as string[], line),
         }),

@@ -1,3 +1,5 @@
+import { interruptedWindow } from "./interrupt.js";
+
 /**
  * The timeline of one protocol's run, in monotonic ms (util/clock.ts):
  *
@@ -68,15 +70,36 @@ export function phaseAt(timeline: Timeline, nowMs: number): RunPhase {
 }
 
 /**
- * The measured window. A run stopped early (`stoppedAtMs`) measured only up
- * to then; `seconds` is 0 when it stopped before the window began.
+ * The measured window. A run stopped early (`stoppedAtMs`) judges only the
+ * messages that had the drain time to arrive before the stop; later ones are
+ * in flight (`inFlightWindow`). `seconds` is 0 when nothing was judged.
  */
 export function measuredWindow(
   timeline: Timeline,
   stoppedAtMs: number | null,
 ): { startMs: number; endMs: number; seconds: number } {
   const startMs = timeline.measureStartMs;
-  const endMs =
-    stoppedAtMs === null ? timeline.measureEndMs : Math.min(timeline.measureEndMs, stoppedAtMs);
+  const endMs = interruptedWindow(windowOf(timeline), stoppedAtMs).judgedEndMs;
   return { startMs, endMs, seconds: Math.max(0, endMs - startMs) / 1000 };
+}
+
+/**
+ * Where the messages in flight at an interrupt were scheduled: after the
+ * judged window, up to the stop. Null for a run that ran to the end.
+ */
+export function inFlightWindow(
+  timeline: Timeline,
+  stoppedAtMs: number | null,
+): { startMs: number; endMs: number } | null {
+  if (stoppedAtMs === null) return null;
+  const { judgedEndMs, inFlightEndMs } = interruptedWindow(windowOf(timeline), stoppedAtMs);
+  return { startMs: judgedEndMs, endMs: inFlightEndMs };
+}
+
+function windowOf(timeline: Timeline): { startMs: number; endMs: number; drainMs: number } {
+  return {
+    startMs: timeline.measureStartMs,
+    endMs: timeline.measureEndMs,
+    drainMs: timeline.drainEndMs - timeline.measureEndMs,
+  };
 }

@@ -104,6 +104,11 @@ export interface ProtocolResult extends ResultCounters {
   /** Expected messages received at least once: delivered + lost = expected. */
   delivered: number;
   lost: number;
+  /**
+   * Only in a partial result: deliveries outstanding for messages scheduled
+   * within the drain time before the interrupt (no time to arrive: not lost).
+   */
+  inFlightAtInterrupt?: number;
   latency: HistogramSummary;
   latencyFromSend: HistogramSummary;
   connect: HistogramSummary;

@@ -1,4 +1,3 @@
-import type { ComparisonRow } from "../gate/compare.js";
 import { COUNTER_NAMES, counterInfo, type ResultCounterName } from "../metrics/counters.js";
 import type { MetricUnit } from "../metrics/names.js";
 import type { HistogramSummary, ProtocolResult, RunResult } from "../metrics/types.js";
@@ -20,23 +19,33 @@ import {
 export const NA = "n/a";
 
 function trimZeros(text: string): string {
-  return text.includes(".") && !text.includes("e") ? text.replace(/\.?0+$/, "") : text;
+  return text.includes(".") ? text.replace(/\.?0+$/, "") : text;
+}
+
+/** A positive number already rounded to 3 significant digits, in decimals, never in exponent form. */
+function plainDecimal(rounded: number): string {
+  const decimals = Math.max(0, 2 - Math.floor(Math.log10(rounded)));
+  return trimZeros(rounded.toFixed(Math.min(decimals, 100)));
 }
 
 /**
- * 3 significant digits, compact: 0.0123, 1.23, 123, 4567, 12.3k, 1.23M.
- * Integers below 10,000 are shown whole so small counts stay exact.
+ * 3 significant digits, compact, never in exponent form: 0.0123, 1.23, 123,
+ * 4567, 12.3k, 1.23M. Numbers from 1,000 to 9,999 and integers below that
+ * are shown whole (1004, not 1.00k), so small counts stay exact and a
+ * column of milliseconds reads the same way throughout.
  */
 export function formatNumber(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return NA;
   if (value === 0) return "0";
   const abs = Math.abs(value);
   const sign = value < 0 ? "-" : "";
-  if (abs >= 1e9) return `${sign}${trimZeros((abs / 1e9).toPrecision(3))}G`;
-  if (abs >= 1e6) return `${sign}${trimZeros((abs / 1e6).toPrecision(3))}M`;
-  if (abs >= 1e4) return `${sign}${trimZeros((abs / 1e3).toPrecision(3))}k`;
-  if (abs >= 1000 || Number.isInteger(value)) return `${sign}${Math.round(abs)}`;
-  return `${sign}${trimZeros(abs.toPrecision(3))}`;
+  // Round first: 999.6 rounds to 1000 and must be printed as 1000, not as "1.00e+3".
+  const rounded = Number(abs.toPrecision(3));
+  if (rounded >= 1e9) return `${sign}${plainDecimal(Number((rounded / 1e9).toPrecision(3)))}G`;
+  if (rounded >= 1e6) return `${sign}${plainDecimal(Number((rounded / 1e6).toPrecision(3)))}M`;
+  if (rounded >= 1e4) return `${sign}${plainDecimal(Number((rounded / 1e3).toPrecision(3)))}k`;
+  if (rounded >= 1000 || Number.isInteger(value)) return `${sign}${Math.round(abs)}`;
+  return `${sign}${plainDecimal(rounded)}`;
 }
 
 /**
@@ -66,17 +75,6 @@ export function formatValue(value: number | null | undefined, unit: MetricUnit):
     case "count":
       return formatNumber(value);
   }
-}
-
-export function formatChange(row: ComparisonRow): string {
-  if (row.baseline === null || row.current === null) return "";
-  if (row.changePct === null) {
-    // From 0 a percentage is infinite; the absolute change says more (lost 0 -> 2: "+2").
-    const delta = row.current - row.baseline;
-    return `${delta > 0 ? "+" : ""}${formatNumber(delta)}`;
-  }
-  if (row.changePct === 0) return "0%";
-  return `${row.changePct > 0 ? "+" : ""}${formatNumber(row.changePct)}%`;
 }
 
 /**
@@ -134,6 +132,11 @@ const PLACED_ROWS: readonly ReportRow[] = [
     cell: (p) => `${formatNumber(p.delivered)}/${formatNumber(p.expected)}`,
   },
   { label: "lost", cell: (p) => formatCount(p.lost) },
+  {
+    label: "in flight at interrupt",
+    cell: (p) => formatCount(p.inFlightAtInterrupt ?? null),
+    when: (p) => p.inFlightAtInterrupt !== undefined,
+  },
   counterRow("duplicates"),
   counterRow("reordered"),
   { label: "publish failed", cell: (p) => formatCount(p.publishFailed) },
@@ -260,6 +263,21 @@ export function rowsFor(result: RunResult): ReportRow[] {
   return REPORT_ROWS.filter((row) => !row.when || measured.some((p) => row.when?.(p)));
 }
 
+/**
+ * Under a table with an `n/a` cell: what it means, so a reader does not take
+ * it for a failure. The reasons are the ones the rows above can have.
+ */
+export function legendLines(result: RunResult): string[] {
+  const protocols = presentProtocols(result);
+  const hasNa = rowsFor(result).some((row) =>
+    protocols.some((p) => row.cell(result.protocols[p] as ProtocolResult) === NA),
+  );
+  if (!hasNa) return [];
+  return [
+    "n/a: does not apply to that transport (empty polls on a stream) or was not measured: no samples, or server cost with an external target, after a restart, or RSS under 500 connections",
+  ];
+}
+
 /** Notes the run left for the reader (fallbacks, missing shards), one line each. */
 export function noteLines(result: RunResult): string[] {
   return result.setup.notes.map((note) => `note: ${note}`);
@@ -341,38 +359,4 @@ export function wrap(text: string, width: number): string[] {
   }
   if (line !== "") lines.push(line);
   return lines;
-}
-
-/** Comparison rows worth showing by default: the headline metrics, plus anything not "ok". */
-const HEADLINE_PATHS = new Set([
-  "latency.p50",
-  "latency.p99",
-  "latency.max",
-  "latencyFromSend.p99",
-  "connect.p99",
-  "lost",
-  "duplicates",
-  "reordered",
-  "publishFailed",
-  "bytesPerDelivery",
-  "requestsPerDelivery",
-  "emptyPollShare",
-  "server.cpuSecondsPer1kDeliveries",
-  "server.rssBytesPerConnection",
-  "generator.eventLoopDelayP99",
-  "deliveriesPerSec",
-]);
-
-export function isHeadlineRow(row: ComparisonRow): boolean {
-  if (row.verdict !== "ok") return true;
-  return HEADLINE_PATHS.has(row.metric.slice(row.protocol.length + 1));
-}
-
-export function comparisonSummary(rows: readonly ComparisonRow[]): string {
-  const count = (v: ComparisonRow["verdict"]) => rows.filter((r) => r.verdict === v).length;
-  const regressed = count("regressed");
-  return (
-    `${regressed === 0 ? "no regression" : `${regressed} regressed`}, ${count("better")} better, ` +
-    `${count("worse")} worse (informational), ${rows.length} metrics compared`
-  );
 }

@@ -2,16 +2,17 @@ import type { Comparison, ComparisonRow } from "../gate/compare.js";
 import type { ProtocolResult, RunResult } from "../metrics/types.js";
 import { inTableOrder, transportLabel } from "../shared/transports.js";
 import { escapeXml, transportColor } from "./charts/svg.js";
-import {
-  comparisonSummary,
-  formatChange,
-  formatValue,
-  headerLine,
-  isHeadlineRow,
-} from "./format.js";
+import { formatValue, headerLine } from "./format.js";
 import { bannersHtml } from "./html.js";
 import { latencyDistributionChart } from "./html-charts.js";
 import { htmlPage } from "./html-page.js";
+import {
+  COMPARISON_LEGEND,
+  comparisonSummary,
+  formatChange,
+  formatEvidence,
+  isShownByDefault,
+} from "./verdicts.js";
 
 /**
  * `rtbench compare --format html`: the baseline's and the current run's
@@ -48,18 +49,18 @@ function describe(side: { file: string; result: RunResult }): string {
 const VERDICT_CLASS: Record<string, string> = { regressed: "loud-cell", worse: "warn-cell" };
 
 function verdictSection(comparison: Comparison, all: boolean): string {
-  const rows = comparison.rows.filter((row) => all || isHeadlineRow(row)).map(verdictRow);
-  const head = ["metric", "baseline", "current", "change", "verdict"]
+  const rows = comparison.rows.filter((row) => all || isShownByDefault(row)).map(verdictRow);
+  const head = ["metric", "baseline", "current", "change", "evidence", "verdict"]
     .map((h, i) => `<th${i > 0 && i < 4 ? ' class="n"' : ""}>${h}</th>`)
     .join("");
-  const shown = all ? "every compared metric" : "headline metrics and every change";
-  return `<section id="verdicts"><h2>Verdicts</h2><p class="note">${shown}</p><div class="scroll"><table><thead><tr>${head}</tr></thead><tbody>${rows.join("\n")}</tbody></table></div></section>`;
+  const shown = all ? "every compared metric" : "the judged metrics and every change";
+  return `<section id="verdicts"><h2>Verdicts</h2><p class="note">${shown}</p><div class="scroll"><table><thead><tr>${head}</tr></thead><tbody>${rows.join("\n")}</tbody></table></div><p class="note">${escapeXml(COMPARISON_LEGEND)}</p></section>`;
 }
 
 function verdictRow(row: ComparisonRow): string {
   const verdict = row.verdict === "regressed" ? "REGRESSED" : row.verdict;
   const cls = VERDICT_CLASS[row.verdict];
-  return `<tr><td><code>${escapeXml(row.metric)}</code></td><td class="n">${escapeXml(formatValue(row.baseline, row.unit))}</td><td class="n">${escapeXml(formatValue(row.current, row.unit))}</td><td class="n">${escapeXml(formatChange(row))}</td><td${cls ? ` class="${cls}"` : ""}>${escapeXml(verdict)}</td></tr>`;
+  return `<tr><td><code>${escapeXml(row.metric)}</code></td><td class="n">${escapeXml(formatValue(row.baseline, row.unit))}</td><td class="n">${escapeXml(formatValue(row.current, row.unit))}</td><td class="n">${escapeXml(formatChange(row))}</td><td>${escapeXml(formatEvidence(row))}</td><td${cls ? ` class="${cls}"` : ""}>${escapeXml(verdict)}</td></tr>`;
 }
 
 /** One percentile chart per transport measured on either side: baseline dashed, current solid. */

@@ -1,7 +1,14 @@
 import type { ProtocolResult, RunResult } from "../metrics/types.js";
 import { transportLabel } from "../shared/transports.js";
 import { escapeXml, transportColor } from "./charts/svg.js";
-import { bannerLines, headerLine, noteLines, presentProtocols, rowsFor } from "./format.js";
+import {
+  bannerLines,
+  headerLine,
+  legendLines,
+  noteLines,
+  presentProtocols,
+  rowsFor,
+} from "./format.js";
 import { costSection, latencySection, timelineSection } from "./html-charts.js";
 import { faultSection } from "./html-faults.js";
 import { htmlPage } from "./html-page.js";
@@ -71,12 +78,16 @@ export function summarySection(result: RunResult): string {
       return `<tr><td>${escapeXml(row.label)}</td>${cells.join("")}</tr>`;
     })
     .join("\n");
+  const legend = legendLines(result)
+    .map((line) => `<p class="meta">${escapeXml(line)}</p>`)
+    .join("\n");
   return `<section id="summary"><h2>Summary</h2><div class="scroll"><table>
 <thead><tr><th>metric</th>${head}</tr></thead>
 <tbody>
 ${body}
 </tbody>
-</table></div></section>`;
+</table></div>
+${legend}</section>`;
 }
 
 /** Versions, machine, what the run was set up to do, and the scenario file itself. */

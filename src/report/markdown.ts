@@ -4,14 +4,19 @@ import type { ProtocolResult, RunResult } from "../metrics/types.js";
 import { transportLabel } from "../shared/transports.js";
 import {
   bannerLines,
-  comparisonSummary,
-  formatChange,
   formatValue,
   headerLine,
-  isHeadlineRow,
+  legendLines,
   presentProtocols,
   rowsFor,
 } from "./format.js";
+import {
+  COMPARISON_LEGEND,
+  comparisonSummary,
+  formatChange,
+  formatEvidence,
+  isShownByDefault,
+} from "./verdicts.js";
 
 /**
  * Markdown reporters (for `--summary FILE` and $GITHUB_STEP_SUMMARY): the
@@ -54,6 +59,7 @@ export function renderMarkdown(result: RunResult): string {
         ["l", ...protocols.map(() => "r" as const)],
       ),
     );
+    parts.push(...legendLines(result).map((line) => `<sub>${escapeCell(line)}</sub>`));
   }
   return `${parts.join("\n\n")}\n`;
 }
@@ -89,12 +95,13 @@ export function renderComparisonMarkdown(
   options: { all?: boolean } = {},
 ): string {
   const rows = comparison.rows
-    .filter((row) => options.all === true || isHeadlineRow(row))
+    .filter((row) => options.all === true || isShownByDefault(row))
     .map((row) => [
       `\`${row.metric}\``,
       formatValue(row.baseline, row.unit),
       formatValue(row.current, row.unit),
       formatChange(row),
+      formatEvidence(row),
       VERDICT_MARKS[row.verdict],
     ]);
   const parts = [`### Comparison: ${escapeCell(comparison.scenario)}`];
@@ -102,14 +109,16 @@ export function renderComparisonMarkdown(
     parts.push(comparison.warnings.map((w) => `> ⚠️ ${escapeCell(w)}`).join("\n>\n"));
   }
   parts.push(
-    markdownTable(["metric", "baseline", "current", "change", "verdict"], rows, [
+    markdownTable(["metric", "baseline", "current", "change", "evidence", "verdict"], rows, [
       "l",
       "r",
       "r",
       "r",
+      "l",
       "l",
     ]),
     comparisonSummary(comparison.rows),
+    `<sub>${escapeCell(COMPARISON_LEGEND)}</sub>`,
   );
   return `${parts.join("\n\n")}\n`;
 }

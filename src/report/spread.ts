@@ -1,4 +1,4 @@
-import type { Spread } from "../gate/compare.js";
+import type { Spread } from "../gate/repeat.js";
 import { findMetric, type MetricUnit } from "../metrics/names.js";
 import { inTableOrder } from "../shared/transports.js";
 import { formatNumber, formatValue, NA } from "./format.js";

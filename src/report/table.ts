@@ -5,17 +5,22 @@ import type { ProtocolResult, RunResult } from "../metrics/types.js";
 import { transportLabel } from "../shared/transports.js";
 import {
   bannerLines,
-  comparisonSummary,
-  formatChange,
   formatValue,
   headerLine,
-  isHeadlineRow,
+  legendLines,
   noteLines,
   presentProtocols,
   rowsFor,
   wrap,
 } from "./format.js";
 import { timelineLines } from "./sparkline.js";
+import {
+  COMPARISON_LEGEND,
+  comparisonSummary,
+  formatChange,
+  formatEvidence,
+  isShownByDefault,
+} from "./verdicts.js";
 
 /**
  * Terminal reporters: `(input) => string`, no I/O, so they are tested
@@ -103,7 +108,10 @@ export function renderTable(result: RunResult, options: TableOptions = {}): stri
     ...banners,
   ];
   if (protocols.length === 0) lines.push("no protocol was measured");
-  else lines.push(trimLines(table.toString()));
+  else {
+    lines.push(trimLines(table.toString()));
+    lines.push(...legendLines(result).flatMap((line) => wrap(line, WIDTH)));
+  }
   const timeline = timelineLines(result, WIDTH);
   if (timeline.length > 0) lines.push("", ...timeline);
   // Repeated under the table: the eye lands on the last line of a long CI log.
@@ -134,7 +142,7 @@ export function renderThresholdTable(
 }
 
 export interface ComparisonTableOptions extends TableOptions {
-  /** Every compared metric instead of the headline ones plus every change. */
+  /** Every compared metric instead of the judged ones and a few descriptive ones. */
   all?: boolean;
 }
 
@@ -144,13 +152,13 @@ export function renderComparisonTable(
 ): string {
   const color = options.color === true;
   const table = new Table({
-    head: ["metric", "baseline", "current", "change", "verdict"],
-    colAligns: ["left", "right", "right", "right", "left"],
+    head: ["metric", "baseline", "current", "change", "evidence", "verdict"],
+    colAligns: ["left", "right", "right", "right", "left", "left"],
     chars: PLAIN_CHARS,
     style: PLAIN_STYLE,
   });
   for (const row of comparison.rows) {
-    if (options.all !== true && !isHeadlineRow(row)) continue;
+    if (options.all !== true && !isShownByDefault(row)) continue;
     const verdict =
       row.verdict === "regressed"
         ? paint(color, (s) => ansi.bold(ansi.red(s)), "REGRESSED")
@@ -164,11 +172,16 @@ export function renderComparisonTable(
       formatValue(row.baseline, row.unit),
       formatValue(row.current, row.unit),
       formatChange(row),
+      formatEvidence(row),
       verdict,
     ]);
   }
   const lines = [`comparison: ${comparison.scenario}`];
   for (const warning of comparison.warnings) lines.push(...wrap(`warning: ${warning}`, WIDTH));
-  lines.push(trimLines(table.toString()), comparisonSummary(comparison.rows));
+  lines.push(
+    trimLines(table.toString()),
+    comparisonSummary(comparison.rows),
+    ...wrap(COMPARISON_LEGEND, WIDTH),
+  );
   return lines.join("\n");
 }

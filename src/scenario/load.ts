@@ -8,22 +8,32 @@ import { readFile } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import { parseDocument } from "yaml";
 import { RtbenchError } from "../shared/errors.js";
+import { bundledScenarioFile, bundledScenarios } from "./bundled.js";
 import { normaliseScenario, overrideProblems, type ScenarioOverrides } from "./normalise.js";
 import { type Problem, problemLine } from "./problem.js";
 import { schemaProblems } from "./schema.js";
 import type { Scenario } from "./types.js";
+import { yamlProblems } from "./yaml-errors.js";
 
 export type { ScenarioOverrides } from "./normalise.js";
 
 const YAML_EXTENSIONS = new Set([".yaml", ".yml"]);
 
-/** Reads and validates a scenario file; throws RtbenchError BAD_INPUT listing every problem. */
+/**
+ * Reads and validates a scenario file, or a bundled scenario by name
+ * (`quickstart`); throws RtbenchError BAD_INPUT listing every problem.
+ */
 export async function loadScenario(file: string, overrides?: ScenarioOverrides): Promise<Scenario> {
+  const bundled = bundledScenarioFile(file);
+  if (bundled !== undefined) return loadScenario(bundled, overrides);
   const extension = extname(file).toLowerCase();
   if (!YAML_EXTENSIONS.has(extension) && extension !== ".json") {
+    const names = bundledScenarios();
+    const hint =
+      extension === "" && names.length > 0 ? `, or a bundled scenario: ${names.join(", ")}` : "";
     throw new RtbenchError(
       "BAD_INPUT",
-      `cannot read ${file}: expected a .yaml, .yml or .json file`,
+      `cannot read ${file}: expected a .yaml, .yml or .json file${hint}`,
     );
   }
   let bytes: Buffer;
@@ -94,19 +104,7 @@ const EMPTY_FILE: Problem = {
 
 function parseYaml(text: string): Parsed {
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (document.errors.length > 0) {
-    return {
-      problems: document.errors.map((error) => {
-        const [position] = error.linePos ?? [];
-        // yaml appends " at line L, column C:" and a code excerpt; the line and column lead instead.
-        const message = error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, "");
-        return {
-          path: position ? `line ${position.line}, column ${position.col}` : "(yaml)",
-          text: message,
-        };
-      }),
-    };
-  }
+  if (document.errors.length > 0) return { problems: yamlProblems(document.errors, text) };
   if (document.contents === null) return { problems: [EMPTY_FILE] };
   return { document: document.toJS() };
 }

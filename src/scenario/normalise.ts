@@ -3,8 +3,6 @@
  * defaults, units to numbers, and the checks a JSON Schema cannot express
  * (relations between fields).
  */
-import { isToleranceKey } from "../gate/compare.js";
-import { thresholdProblems } from "../gate/thresholds.js";
 import { type BrokerKind, brokerInfo, sharedBrokers } from "../shared/brokers.js";
 import {
   defaultTransportNames,
@@ -13,10 +11,12 @@ import {
   transportNames,
   transports,
 } from "../shared/transports.js";
+import { isToleranceKey, readCompareList } from "./comparison.js";
 import { type DefaultedPath, PRESENCE_TTL_HEARTBEATS, SCENARIO_DEFAULTS } from "./defaults.js";
 import { readFaults } from "./faults.js";
 import type { Problem } from "./problem.js";
 import { readReconnectPolicies } from "./reconnect.js";
+import { thresholdProblems } from "./thresholds.js";
 import type { Scenario, TransportOptions } from "./types.js";
 import { formatDuration, parseDuration, parseRate } from "./units.js";
 
@@ -136,6 +136,7 @@ export function normaliseScenario(
     },
     thresholds: (doc.thresholds as Record<string, string> | undefined) ?? {},
     tolerances: {},
+    compare: [],
   };
 
   const problem = (path: string, text: string) => problems.push({ path, text });
@@ -240,6 +241,7 @@ export function normaliseScenario(
     }
   }
   scenario.tolerances = readTolerances(doc.tolerances, isBad, problems);
+  scenario.compare = readCompareList(doc.compare, isBad, problems);
   return { scenario, problems };
 }
 

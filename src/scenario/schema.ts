@@ -7,6 +7,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { deriveScenarioSchema, readJson, SCENARIO_SCHEMA_PATH } from "../schemas/derive.js";
 import { transportNames } from "../shared/transports.js";
 import { formatFound, formatPath, type Problem } from "./problem.js";
+import { suggestField } from "./suggest.js";
 import { DURATION_EXPECTED, RATE_EXPECTED } from "./units.js";
 
 export const SCHEMA_PATH = SCENARIO_SCHEMA_PATH;
@@ -108,9 +109,12 @@ function translate(
   if (error.keyword === "additionalProperties") {
     // deref: a mapping reached through "$ref" (a list item, a shared definition) lists its own fields.
     const allowed = Object.keys(deref(schemaAt(schema, segments), schema)?.properties ?? {});
+    const key = String(error.params.additionalProperty);
+    const guess = suggestField(key, segments, allowed, fieldPaths(schema));
+    const hint = guess === undefined ? "" : `; did you mean ${guess}?`;
     return {
-      path: formatPath([...segments, String(error.params.additionalProperty)]),
-      text: `unknown field (allowed: ${allowed.join(", ") || "none"})`,
+      path: formatPath([...segments, key]),
+      text: `unknown field${hint} (allowed here: ${allowed.join(", ") || "none"})`,
     };
   }
   if (error.keyword === "uniqueItems") {
@@ -133,6 +137,27 @@ function translate(
     path: formatPath(segments),
     text: `expected ${expected}, found ${formatFound(valueAt(data, segments))}`,
   };
+}
+
+let allFieldPaths: string[][] | undefined;
+
+/** Every field path of the scenario schema through mappings and shared definitions (not list items). */
+function fieldPaths(root: SchemaNode): string[][] {
+  if (allFieldPaths !== undefined) return allFieldPaths;
+  const paths: string[][] = [];
+  const walk = (node: SchemaNode | undefined, prefix: string[], seen: Set<SchemaNode>) => {
+    const target = deref(node, root);
+    if (target === undefined || seen.has(target) || prefix.length > 3) return;
+    const inner = new Set(seen).add(target);
+    for (const [name, child] of Object.entries(target.properties ?? {})) {
+      paths.push([...prefix, name]);
+      walk(child, [...prefix, name], inner);
+    }
+    for (const branch of target.anyOf ?? []) walk(branch, prefix, inner);
+  };
+  walk(root, [], new Set());
+  allFieldPaths = paths;
+  return paths;
 }
 
 /** JSON-pointer segments of `pointer`, with array indexes as numbers (told apart by `data`). */

@@ -1,5 +1,6 @@
 import type { BrokerKind } from "../shared/brokers.js";
 import type { ProtocolName, TransportSettings } from "../shared/transports.js";
+import type { MetricSelector } from "./comparison.js";
 
 /**
  * A scenario after loading, validation and defaults: every field present,
@@ -50,6 +51,8 @@ export interface Scenario {
   thresholds: Record<string, string>;
   /** Relative tolerances (fractions) for baseline comparisons, by kind, metric or full name. */
   tolerances: Record<string, number>;
+  /** Metrics judged against a baseline besides the headline ones (`compare:`). */
+  compare: MetricSelector[];
 }
 
 export interface TransportOptions {

@@ -3,7 +3,19 @@ import { type ChildProcess, spawn } from "node:child_process";
 /**
  * Child processes rtbench starts (server instances, redis-server, shards),
  * tracked so that Ctrl-C, a crash or a failed start never leaves one behind.
- * Only processes started here are ever signalled, always by their own PID.
+ * Only processes started here are ever signalled, always by their own PID
+ * or their own process group.
+ *
+ * That covers every way rtbench stops except the one it cannot see: SIGKILL
+ * (or the OOM killer), where no handler runs, and Node has no
+ * PR_SET_PDEATHSIG. So every child is started behind a lifeline: its stdin
+ * is a pipe whose other end only rtbench holds, and a tiny shell watcher
+ * beside the child waits for that pipe to close. The kernel closes it when
+ * rtbench dies, however it dies; the watcher then stops the child's process
+ * group (SIGCONT, so a stalled child can die, then SIGTERM, then SIGKILL).
+ * The child runs by `exec` under the same PID, so signals, SIGSTOP faults
+ * and /proc sampling reach the real process, and nothing in the child needs
+ * to cooperate (redis-server cannot).
  */
 export interface ChildHandle {
   readonly name: string;
@@ -26,26 +38,56 @@ export interface StartChildOptions {
   readyTimeoutMs?: number;
   /** Open an IPC channel (for node children that report with process.send). */
   ipc?: boolean;
-  /**
-   * Own process group, so the terminal's Ctrl-C reaches only the parent, which
-   * then stops children in order and still collects what they measured.
-   */
-  detached?: boolean;
   /** Called with each line the child prints on stderr (default: kept for the error message). */
   onStderr?: (line: string) => void;
 }
 
 const live = new Set<ChildHandle>();
 
+/**
+ * The lifeline (see the top of this file), as `sh -c LIFELINE rtbench-child
+ * COMMAND ARGS...`. fd 9 keeps the pipe for the watcher; the child gets
+ * /dev/null as stdin. The watcher closes every other descriptor (stdout,
+ * stderr, the IPC channel), or rtbench would not see them close when the
+ * child exits; it ignores the TERM it sends to its own group, and only ever
+ * signals that group, which cannot be reused while the watcher is in it.
+ * `kill -0` only asks whether the child still runs.
+ */
+const LIFELINE = [
+  "exec 9<&0 </dev/null",
+  "( trap '' TERM INT HUP; exec >/dev/null 2>&1 3>&- 4>&-; read _ <&9;" +
+    " kill -CONT -$$; kill -TERM -$$; n=0;" +
+    " while kill -0 $$ && [ $n -lt 15 ]; do sleep 0.1; n=$((n+1)); done;" +
+    " kill -KILL -$$ ) &",
+  "exec 9<&-",
+  'exec "$@"',
+].join("\n");
+
+/** Windows has no sh and no process groups to signal: children start bare there. */
+const WITH_LIFELINE = process.platform !== "win32";
+
 export async function startChild(
   options: StartChildOptions,
 ): Promise<{ handle: ChildHandle; match: RegExpMatchArray }> {
-  const child = spawn(options.command, options.args, {
+  const [command, args] = WITH_LIFELINE
+    ? ["/bin/sh", ["-c", LIFELINE, "rtbench-child", options.command, ...options.args]]
+    : [options.command, options.args];
+  const child = spawn(command, args, {
     env: options.env ?? process.env,
     cwd: options.cwd,
-    detached: options.detached ?? false,
-    stdio: options.ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],
+    // Own process group: the terminal's Ctrl-C reaches only rtbench, which
+    // stops children in order and still collects what they measured; and
+    // the lifeline stops the child's whole group.
+    detached: WITH_LIFELINE,
+    stdio: [
+      WITH_LIFELINE ? "pipe" : "ignore",
+      "pipe",
+      "pipe",
+      ...(options.ipc ? (["ipc"] as const) : []),
+    ],
   });
+  // Never written to; an error on it only means the watcher is gone already.
+  child.stdin?.on("error", () => {});
   if (child.pid === undefined) {
     // spawn reports ENOENT asynchronously; wait for it so the message is the real one.
     const error = await new Promise<Error>((resolve) => child.once("error", resolve));
@@ -63,7 +105,11 @@ export async function startChild(
     stop: (signal = "SIGTERM", graceMs = 5000) => stopChild(handle, signal, graceMs),
   };
   live.add(handle);
-  void exited.then(() => live.delete(handle));
+  void exited.then(() => {
+    live.delete(handle);
+    // The child is gone: closing the lifeline lets its watcher exit too.
+    child.stdin?.destroy();
+  });
 
   const stderrTail: string[] = [];
   forEachLine(child.stderr, (line) => {

@@ -1,11 +1,12 @@
 import { appendFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { type ComparisonRow, compareResults } from "../../gate/compare.js";
-import { parseTolerances, regressionLines } from "../../gate/gate.js";
+import { parseJudgeFlags, parseTolerances } from "../../gate/gate.js";
 import { readResultFile } from "../../gate/result-file.js";
 import { renderComparisonHtml } from "../../report/html-compare.js";
 import { renderComparisonMarkdown } from "../../report/markdown.js";
 import { renderComparisonTable } from "../../report/table.js";
+import { regressionLines } from "../../report/verdicts.js";
 import { badInput, RtbenchError } from "../../shared/errors.js";
 
 function regressionError(
@@ -24,6 +25,7 @@ const FORMATS = ["table", "markdown", "html", "json"] as const;
 
 interface CompareFlags {
   tolerance: string[];
+  judge: string[];
   summary?: string;
   json?: boolean;
   format: (typeof FORMATS)[number];
@@ -42,6 +44,12 @@ export function compareCommand(): Command {
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
+    .option(
+      "--judge <metrics>",
+      "judge these metrics too (latency.p95, websocket.latency.max); comma-separated, repeatable",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .option("--timing-floor <ms>", "timing changes below this many ms never regress (default 1)")
     .option("--summary <file>", "append the comparison as Markdown (e.g. $GITHUB_STEP_SUMMARY)")
     .option("--json", "print the comparison as JSON on stdout (same as --format json)")
@@ -53,13 +61,14 @@ export function compareCommand(): Command {
         .choices(FORMATS)
         .default("table"),
     )
-    .option("--all", "show every compared metric, not only headline metrics and changes")
+    .option("--all", "show every compared metric, not only the judged ones and a few others")
     .addHelpText(
       "after",
-      "\nExact metrics (lost, duplicates, reordered, publishFailed) regress on any increase.\nTimings regress when worse by more than 10% and 1 ms, rates when worse by more than 10%.",
+      "\nJudged by default: latency p50/p99, connect p99, lost, duplicates, reordered,\npublishFailed, bytes and requests per delivery, server CPU per 1k deliveries.\nCounts regress on any increase; timings and rates when worse beyond the tolerance\n(10%, server CPU 25%; timings also 1 ms) and beyond the noise (results of --repeat:\nMann-Whitney U and the median ratio's 95% interval; single runs: their spread or\nsampling error). Scenario tolerances and compare: lists do not apply here.",
     )
     .action((baselineFile: string, currentFile: string, flags: CompareFlags) => {
       const tolerances = parseTolerances(flags.tolerance);
+      const judge = parseJudgeFlags(flags.judge);
       let timingFloorMs: number | undefined;
       if (flags.timingFloor !== undefined) {
         timingFloorMs = Number(flags.timingFloor);
@@ -71,7 +80,7 @@ export function compareCommand(): Command {
       }
       const baseline = readResultFile(baselineFile);
       const current = readResultFile(currentFile);
-      const comparison = compareResults(baseline, current, { tolerances, timingFloorMs });
+      const comparison = compareResults(baseline, current, { tolerances, timingFloorMs, judge });
 
       const format = flags.json ? "json" : flags.format;
       const render = {

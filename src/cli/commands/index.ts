@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { compareCommand } from "./compare.js";
+import { initCommand } from "./init.js";
 import { metricsCommand } from "./metrics.js";
 import { reportCommand } from "./report.js";
 import { runCommand } from "./run.js";
@@ -15,5 +16,6 @@ export function commands(): Command[] {
     compareCommand(),
     reportCommand(),
     metricsCommand(),
+    initCommand(),
   ];
 }

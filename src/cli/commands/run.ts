@@ -2,20 +2,15 @@ import { appendFileSync, existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { Command, Option } from "commander";
-import {
-  type CompareOptions,
-  type Comparison,
-  type MedianResult,
-  medianResult,
-} from "../../gate/compare.js";
+import type { CompareOptions, Comparison } from "../../gate/compare.js";
 import {
   checkBaselineFor,
   evaluateGate,
   type GatedResult,
+  parseJudgeFlags,
   parseTolerances,
-  regressionLines,
-  thresholdFailureLines,
 } from "../../gate/gate.js";
+import { type MedianResult, medianResult } from "../../gate/repeat.js";
 import { readResultFile } from "../../gate/result-file.js";
 import type { ThresholdOutcome } from "../../gate/thresholds.js";
 import { type RunProgress, runScenario } from "../../load/run.js";
@@ -29,11 +24,12 @@ import {
 } from "../../report/markdown.js";
 import { renderSpreadMarkdown, renderSpreadTable } from "../../report/spread.js";
 import { renderComparisonTable, renderTable, renderThresholdTable } from "../../report/table.js";
+import { regressionLines, thresholdFailureLines } from "../../report/verdicts.js";
 import { loadScenario } from "../../scenario/load.js";
 import type { Scenario } from "../../scenario/types.js";
 import { parseDuration } from "../../scenario/units.js";
 import { serviceFor } from "../../services/registry.js";
-import { badInput, EXIT_CODES, runFailed } from "../../shared/errors.js";
+import { badInput, EXIT_CODES, RtbenchError, runFailed } from "../../shared/errors.js";
 import { isTransportName, type ProtocolName, transportNames } from "../../shared/transports.js";
 import { stopAllChildren } from "../../util/children.js";
 
@@ -45,6 +41,7 @@ interface RunFlags {
   quiet?: boolean;
   baseline?: string;
   tolerance: string[];
+  judge: string[];
   timingFloor?: string;
   repeat: string;
   summary?: string;
@@ -64,10 +61,15 @@ const GATE_HELP = `
 CI gate:
   thresholds in the scenario (e.g. websocket.latency.p99: "< 50ms", "*.lost": "== 0";
   names: \`rtbench metrics\`) are checked after the run; a failure exits 1.
-  --baseline compares with an earlier result; a regression exits 1. Exact counts
-  (lost, duplicates, reordered, publishFailed) regress on any increase; timings
-  when worse by more than 10% and 1 ms; rates when worse by more than 10%.
-  --repeat N gates on the median of N runs and shows the spread.
+  --baseline compares with an earlier result; a regression exits 1. Judged by
+  default per protocol: latency p50/p99, connect p99, lost, duplicates, reordered,
+  publishFailed, bytes and requests per delivery, server CPU per 1k deliveries
+  (more with the scenario's compare: list or --judge). Counts regress on any
+  increase; timings and rates only when worse beyond the tolerance (10%, server
+  CPU 25%; timings also 1 ms) AND beyond the noise: with --repeat on both sides
+  a Mann-Whitney U test (p <= 0.05) and the 95% interval of the median ratio,
+  otherwise the runs' spread or a percentile's sampling error.
+  --repeat N gates on N runs (median and per-run values) and shows the spread.
   --summary "$GITHUB_STEP_SUMMARY" puts the tables on a GitHub Actions job page.
 
 Exit codes: 0 ok, 1 threshold failed or regression, 2 bad input (scenario, flags,
@@ -88,6 +90,12 @@ export function runCommand(): Command {
     .option(
       "--tolerance <key=pct>",
       "relative tolerance for --baseline by kind (timing, rate), metric (latency.p99) or full name (websocket.latency.p99); repeatable",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option(
+      "--judge <metrics>",
+      "judge these metrics against --baseline too (latency.p95, websocket.latency.max); comma-separated, repeatable",
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
@@ -118,9 +126,13 @@ export function runCommand(): Command {
       }
       let failedGate = false;
       let invalid = false;
-      for (const scenario of scenarios) {
+      for (const [i, scenario] of scenarios.entries()) {
         const prepared = prepare(scenario, flags);
-        const outcome = await runGated(prepared.scenario, prepared.notes, flags, gate);
+        const outcome = await runGated(prepared.scenario, prepared.notes, flags, gate).catch(
+          (error: unknown) => {
+            throw naming(files[i] as string, error);
+          },
+        );
         if (outcome === "interrupted") {
           process.exitCode = 130;
           return;
@@ -134,6 +146,15 @@ export function runCommand(): Command {
     });
 }
 
+/** An error while running one of several files says which one. */
+function naming(file: string, error: unknown): RtbenchError {
+  const message = error instanceof Error ? error.message : String(error);
+  if (message.startsWith(`${file}:`)) return error as RtbenchError;
+  const code = error instanceof RtbenchError ? error.code : "RUN_FAILED";
+  const details = error instanceof RtbenchError ? error.details : [];
+  return new RtbenchError(code, `${file}: ${message}`, { details: [...details], cause: error });
+}
+
 /** Flags of the gate, checked before any scenario runs: a bad baseline must not cost a run. */
 function readGateSettings(files: string[], flags: RunFlags): GateSettings {
   const repeat = Number(flags.repeat);
@@ -142,7 +163,10 @@ function readGateSettings(files: string[], flags: RunFlags): GateSettings {
       `--repeat: expected a whole number of runs from 1 to ${MAX_REPEAT}, found "${flags.repeat}"`,
     );
   }
-  const compare: CompareOptions = { tolerances: parseTolerances(flags.tolerance) };
+  const compare: CompareOptions = {
+    tolerances: parseTolerances(flags.tolerance),
+    judge: parseJudgeFlags(flags.judge),
+  };
   if (flags.timingFloor !== undefined) {
     const timingFloorMs = Number(flags.timingFloor);
     if (!Number.isFinite(timingFloorMs) || timingFloorMs < 0) {
@@ -295,6 +319,7 @@ async function runGated(
     compare: {
       ...gate.compare,
       tolerances: { ...scenario.tolerances, ...gate.compare.tolerances },
+      judge: [...scenario.compare, ...(gate.compare.judge ?? [])],
     },
   });
   if (outcomes !== null || comparison !== null) final.gate = record;
@@ -419,8 +444,9 @@ async function measure(scenario: Scenario, notes: string[], flags: RunFlags): Pr
       void stopAllChildren(0).then(() => process.exit(130));
     }
   };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  // A closed terminal (SIGHUP) stops the run like Ctrl-C: what was measured is kept.
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  for (const name of signals) process.on(name, onSignal);
   try {
     const progress = new ProgressLine();
     const result = await runScenario(scenario, {
@@ -436,8 +462,7 @@ async function measure(scenario: Scenario, notes: string[], flags: RunFlags): Pr
     if (interactive) process.stderr.write(clearLine(true));
     return result;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    for (const name of signals) process.off(name, onSignal);
   }
 }
 

@@ -10,6 +10,7 @@ import {
   type ServerLaunchSettings,
 } from "../../shared/server-launch.js";
 import { type ChildHandle, startChild, stopAllChildren } from "../../util/children.js";
+import { whenLauncherExits } from "../../util/launcher.js";
 import { compiledEntry } from "../../util/paths.js";
 
 interface ServeFlags {
@@ -25,11 +26,11 @@ interface ServeFlags {
   maxBodyBytes: string;
 }
 
-/** `rtbench serve`: the reference server as N child processes, up until SIGINT/SIGTERM. */
+/** `rtbench serve`: the reference server as N child processes, up until SIGINT, SIGTERM or SIGHUP. */
 export function serveCommand(): Command {
   return new Command("serve")
     .description(
-      "start the reference server (one or more instances) and keep it running until Ctrl-C",
+      "start the reference server (one or more instances) and keep it running until Ctrl-C (or SIGTERM, SIGHUP)",
     )
     .option("--port <n>", "port of the first instance; instance i listens on port + i", "8080")
     .option("--host <host>", "address to listen on", "127.0.0.1")
@@ -161,19 +162,25 @@ async function startInstance(
 
 type Outcome = { kind: "signal" } | { kind: "exit"; name: string; code: number | null };
 
-/** Resolves on the first SIGINT or SIGTERM; `dispose` restores the default handlers. */
+/** Ctrl-C, `kill PID`, a closed terminal. */
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/**
+ * Resolves on the first stop signal, or when npx (which does not pass
+ * signals on) exited; `dispose` restores the default handlers.
+ */
 function waitForSignal(): { received: Promise<Outcome>; dispose(): void } {
   let onSignal = () => {};
   const received = new Promise<Outcome>((resolve) => {
     onSignal = () => resolve({ kind: "signal" });
   });
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  for (const name of STOP_SIGNALS) process.on(name, onSignal);
+  const stopWatching = whenLauncherExits(onSignal);
   return {
     received,
     dispose() {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
+      for (const name of STOP_SIGNALS) process.off(name, onSignal);
+      stopWatching();
     },
   };
 }
