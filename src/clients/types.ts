@@ -64,6 +64,12 @@ export interface ClientOptions {
   channel: string;
   /** Sent as `?user=` so presence can see the client. */
   user: string;
+  /**
+   * Source address for the client's sockets (127.0.0.2, ...): past about
+   * 28,000 connections to one server port, one address runs out of
+   * ephemeral ports. Undefined: the system picks.
+   */
+  localAddress?: string;
   /** Resume after this cursor; undefined means "from now". */
   since?: string;
   /**
