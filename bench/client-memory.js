@@ -1,18 +1,21 @@
 #!/usr/bin/env -S node --expose-gc
-// Generator memory per idle client, as a shard holds it: a Fleet (the
+// Generator memory per idle client, as a shard holds it: Fleets (the
 // subscriber state, sequence tracker, transport client and socket of each
-// client) connects N clients of one transport to a reference server in
-// another process; the growth of this process's RSS and heap, divided by N,
-// is the cost of one more client.
+// client) connect clients of one transport to a reference server in another
+// process, in two steps (a fifth of `count`, then the rest). The cost of one
+// more client is the growth of this process's RSS between the steps divided
+// by the clients added: the marginal cost, without the fixed growth of the
+// process (young generation, code) that the first clients bring. Run one
+// transport per process for RSS figures that do not depend on the order.
 //
-//   node --expose-gc bench/client-memory.js [count=5000] [protocols=websocket,sse,long-poll]
+//   node --expose-gc bench/client-memory.js [count=10000] [protocol=websocket]
 import { spawn } from "node:child_process";
 import { Fleet } from "../dist/src/load/fleet.js";
 import { monoMs } from "../dist/src/util/clock.js";
 import { freePort } from "../dist/src/util/net.js";
 
-const count = Number(process.argv[2] ?? 5000);
-const protocols = (process.argv[3] ?? "websocket,sse,long-poll").split(",");
+const count = Number(process.argv[2] ?? 10000);
+const protocols = (process.argv[3] ?? "websocket").split(",");
 const SETTINGS = {
   websocket: {},
   sse: { client: "lean" },
@@ -28,21 +31,21 @@ await new Promise((resolve) => server.stdout.once("data", resolve));
 const baseUrl = `http://127.0.0.1:${port}`;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function spec(protocol) {
+function spec(protocol, from, to) {
   const now = monoMs();
   return {
     type: "start",
     protocol,
-    clients: Array.from({ length: count }, (_, index) => ({
-      index,
+    clients: Array.from({ length: to - from }, (_, i) => ({
+      index: i,
       baseUrl,
-      channel: `mem-${index % 100}`,
-      user: `u${index}`,
+      channel: `mem-${(from + i) % 100}`,
+      user: `u${from + i}`,
     })),
-    totalClients: count,
+    totalClients: to - from,
     rampStartMs: now,
     // 4 connections per ms: fast, without a burst the server's accept queue would drop.
-    rampUpMs: count / 4,
+    rampUpMs: (to - from) / 4,
     measureStartMs: now,
     measureEndMs: Number.POSITIVE_INFINITY,
     settings: SETTINGS[protocol],
@@ -62,30 +65,43 @@ function spec(protocol) {
   };
 }
 
+async function settle() {
+  await sleep(1000);
+  for (let i = 0; i < 3; i++) {
+    global.gc?.();
+    await sleep(200);
+  }
+  return process.memoryUsage();
+}
+
+async function connect(protocol, from, to) {
+  const fleet = new Fleet(spec(protocol, from, to));
+  await fleet.rampUp(new AbortController().signal);
+  const deadline = Date.now() + 120_000;
+  while (fleet.open < to - from && Date.now() < deadline) await sleep(100);
+  return fleet;
+}
+
+const kb = (bytes) => +(bytes / 1024).toFixed(2);
 const rows = [];
 for (const protocol of protocols) {
-  global.gc?.();
-  await sleep(200);
-  global.gc?.();
-  const before = process.memoryUsage();
-  const fleet = new Fleet(spec(protocol));
-  await fleet.rampUp(new AbortController().signal);
-  const deadline = Date.now() + 60_000;
-  while (fleet.open < count && Date.now() < deadline) await sleep(100);
-  await sleep(1000);
-  global.gc?.();
-  await sleep(200);
-  global.gc?.();
-  const after = process.memoryUsage();
+  const first = Math.floor(count / 5);
+  const base = await settle();
+  const fleetA = await connect(protocol, 0, first);
+  const mid = await settle();
+  const fleetB = await connect(protocol, first, count);
+  const end = await settle();
+  const added = count - first;
   rows.push({
     client: protocol,
-    connections: fleet.open,
-    rssKBPerClient: +((after.rss - before.rss) / count / 1024).toFixed(2),
-    heapKBPerClient: +((after.heapUsed - before.heapUsed) / count / 1024).toFixed(2),
-    heapTotalKBPerClient: +((after.heapTotal - before.heapTotal) / count / 1024).toFixed(2),
-    externalKBPerClient: +((after.external - before.external) / count / 1024).toFixed(2),
+    connections: fleetA.open + fleetB.open,
+    rssKBPerClient: kb((end.rss - mid.rss) / added),
+    heapKBPerClient: kb((end.heapUsed - mid.heapUsed) / added),
+    heapTotalKBPerClient: kb((end.heapTotal - mid.heapTotal) / added),
+    firstStepRssKBPerClient: kb((mid.rss - base.rss) / first),
   });
-  fleet.close();
+  fleetA.close();
+  fleetB.close();
   await sleep(2000);
 }
 console.table(rows);

@@ -110,13 +110,16 @@ export class HttpConnection implements HttpResponseHandler {
     this.socket = socket;
     this.socketError = null;
     this.answeredOnSocket = false;
-    this.sockets.track(socket);
+    this.sockets.adopt(socket);
     socket.on("data", (chunk: Buffer) => this.onData(socket, chunk));
     socket.on("error", (error) => {
       // "close" follows; keep the reason for the failure it reports.
       this.socketError = error;
     });
-    socket.once("close", (hadError) => this.onClose(socket, hadError));
+    socket.once("close", (hadError) => {
+      this.sockets.release(socket);
+      this.onClose(socket, hadError);
+    });
   }
 
   private onData(socket: Socket, chunk: Buffer): void {

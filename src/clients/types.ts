@@ -125,6 +125,22 @@ export class SocketTracker {
     });
   }
 
+  /**
+   * For a socket whose owner reports its close with `release` (the lean
+   * clients): no close listener of our own, which at tens of thousands of
+   * sockets is memory worth saving.
+   */
+  adopt(socket: Socket): void {
+    this.open.add(socket);
+  }
+
+  /** The adopted socket closed: its final counts move to the totals. */
+  release(socket: Socket): void {
+    if (!this.open.delete(socket)) return;
+    this.closedBytesIn += socket.bytesRead;
+    this.closedBytesOut += socket.bytesWritten;
+  }
+
   /** TCP connections open now. */
   get openCount(): number {
     return this.open.size;
