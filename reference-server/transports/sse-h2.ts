@@ -25,6 +25,8 @@ export function mountSseH2(ctx: ServerContext): MountedTransport {
 function streamSink(stream: ServerHttp2Stream): EventSink {
   return {
     write: (frame) => stream.write(frame),
+    // HTTP/2 frames each stream's data itself: the event bytes are what is shared.
+    writeEvent: (delivery) => stream.write(delivery.sseFrame),
     bufferedBytes: () => stream.writableLength,
     // END_STREAM: the client sees a clean end and reconnects, as after an HTTP/1.1 stream ends.
     end: () => stream.end(),
