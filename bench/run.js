@@ -6,7 +6,10 @@
 //   npm run bench                 fanout.yaml (5,000 subscribers per protocol)
 //   npm run bench -- storm        reconnect-storm.yaml and its no-resume twin
 //   npm run bench -- sweep        largest healthy client count per protocol
-//   npm run bench -- all          all of the above
+//   npm run bench -- anchors      rtbench next to autocannon, a minimal ws subscriber,
+//                                 a naive Node broadcast server and Nchan (anchors/run.js)
+//   npm run bench -- scale        50,000 WebSocket and 50,000 SSE clients (scale.js)
+//   npm run bench -- all          fanout, storm and sweep
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -81,4 +84,6 @@ if (what === "sweep" || what === "all") {
   writeFileSync(join(outDir, "sweep.json"), `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(`\n## sweep\n\n${JSON.stringify(summary, null, 2)}\n`);
 }
+if (what === "anchors") await (await import("./anchors/run.js")).runAnchors(outDir);
+if (what === "scale") await (await import("./scale.js")).runScale(outDir, run);
 process.stderr.write(`bench: results in ${outDir}\n`);
