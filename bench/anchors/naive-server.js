@@ -15,7 +15,10 @@ const streams = new Map(); // channel -> Set<res>
 const lastIds = new Map();
 const members = (map, channel) => {
   let set = map.get(channel);
-  if (!set) map.set(channel, (set = new Set()));
+  if (!set) {
+    set = new Set();
+    map.set(channel, set);
+  }
   return set;
 };
 

@@ -135,7 +135,9 @@ export async function runAnchors(outDir) {
     // Rotate the order per run: no arm always goes first.
     for (let i = 0; i < arms.length; i++) {
       const [kind, subscribers] = arms[(i + r) % arms.length];
-      process.stderr.write(`anchors: run ${r + 1}/${RUNS}: ${kind} server, ${subscribers} subscribers\n`);
+      process.stderr.write(
+        `anchors: run ${r + 1}/${RUNS}: ${kind} server, ${subscribers} subscribers\n`,
+      );
       runs.deliveries.push({ run: r, ...(await deliveryRun(kind, subscribers)) });
     }
   }
@@ -145,7 +147,10 @@ export async function runAnchors(outDir) {
     return;
   }
   const report = renderAnchors(info, runs);
-  writeFileSync(join(outDir, "anchors.json"), `${JSON.stringify({ machine: info, runs }, null, 2)}\n`);
+  writeFileSync(
+    join(outDir, "anchors.json"),
+    `${JSON.stringify({ machine: info, runs }, null, 2)}\n`,
+  );
   writeFileSync(join(outDir, "anchors.md"), report);
   process.stdout.write(`\n${report}`);
 }
@@ -176,7 +181,13 @@ export function renderAnchors(info, runs) {
   lines.push("| measure | rtbench | anchor | ratio (rtbench / anchor) |");
   lines.push("|---|---|---|---|");
   lines.push(
-    `| short polls per generator CPU-second, ${POLL_CONNECTIONS} connections | ${spread(rt, 0)} | autocannon ${spread(ac, 0)} | ${spread(ratios(runs.polls.map((p) => p.rtbench), runs.polls.map((p) => p.autocannon), "pollsPerCpuSecond"))} |`,
+    `| short polls per generator CPU-second, ${POLL_CONNECTIONS} connections | ${spread(rt, 0)} | autocannon ${spread(ac, 0)} | ${spread(
+      ratios(
+        runs.polls.map((p) => p.rtbench),
+        runs.polls.map((p) => p.autocannon),
+        "pollsPerCpuSecond",
+      ),
+    )} |`,
   );
   lines.push(
     `| generator CPU µs per WebSocket delivery, ${SUBSCRIBERS} subscribers | ${spread(refRt.map((d) => d.generatorUsPerDelivery))} | minimal ws subscriber ${spread(refWs.map((d) => d.generatorUsPerDelivery))} | ${spread(ratios(refRt, refWs, "generatorUsPerDelivery"))} |`,
@@ -198,5 +209,3 @@ export function renderAnchors(info, runs) {
   );
   return `${lines.join("\n")}\n`;
 }
-
-
