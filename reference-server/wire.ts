@@ -44,32 +44,44 @@ export function httpChunk(payload: Buffer): Buffer {
 }
 
 /**
- * Writes to one socket, corked from the first write of a tick until the
- * tick ends: the writes of one tick leave in one system call. One per
- * connection; it holds no buffer of its own.
+ * Writes to one socket; from the second write in a tick on, corked until
+ * the tick ends, so the writes of one tick leave in one system call. The
+ * first write goes straight out: most ticks carry one message per socket,
+ * and corking that one would only add the stream's buffering to its cost.
+ * One per connection; it holds no buffer of its own.
  */
 export class TickCorkedWriter {
+  private touched = false;
   private corked = false;
 
   constructor(readonly socket: Socket) {}
 
   write(bytes: Buffer): void {
-    if (!this.corked) {
+    if (!this.touched) {
+      this.touched = true;
+      scheduleUncork(this);
+    } else if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      scheduleUncork(this);
     }
     this.socket.write(bytes);
   }
 
-  /** Called once at the end of the tick in which the first write corked. */
+  /** Bytes handed to the socket but not yet to the kernel. */
+  get bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  /** Called once at the end of a tick in which this writer wrote. */
   uncork(): void {
+    this.touched = false;
+    if (!this.corked) return;
     this.corked = false;
     this.socket.uncork();
   }
 }
 
-/** Writers corked in this tick; one nextTick flushes them all. */
+/** Writers that wrote in this tick; one nextTick settles them all. */
 const corked: TickCorkedWriter[] = [];
 
 function scheduleUncork(writer: TickCorkedWriter): void {

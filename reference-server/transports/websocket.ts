@@ -121,7 +121,9 @@ class WsSession implements Subscriber, LiveConnection {
    * so frames keep their order, and a server's frames are never masked.
    */
   deliver(delivery: Delivery): void {
-    if (!this.writable()) return;
+    // The common case in a few field reads; the full check when the socket is backed up.
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.writer.bufferedBytes > 0 && !this.writable()) return;
     this.writer.write(delivery.wsWireFrame);
     this.ctx.metrics.countOut("websocket", 1, delivery.wsFrame.length);
   }
