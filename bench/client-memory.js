@@ -1,61 +1,109 @@
-#!/usr/bin/env node --expose-gc
-// Generator memory per connection, per client implementation: opens N
-// connections of one kind against a reference server in another process and
-// reports the growth of this process's RSS and heap per connection.
+#!/usr/bin/env -S node --expose-gc
+// Generator memory per idle client, as a shard holds it: Fleets (the
+// subscriber state, sequence tracker, transport client and socket of each
+// client) connect clients of one transport to a reference server in another
+// process, in two steps (a fifth of `count`, then the rest). The cost of one
+// more client is the growth of this process's RSS between the steps divided
+// by the clients added: the marginal cost, without the fixed growth of the
+// process (young generation, code) that the first clients bring. Run one
+// transport per process for RSS figures that do not depend on the order.
 //
-//   node --expose-gc bench/client-memory.js [count]
+//   node --expose-gc bench/client-memory.js [count=10000] [protocol=websocket]
 import { spawn } from "node:child_process";
-import { createClient } from "../dist/src/clients/registry.js";
-import { SocketTracker } from "../dist/src/clients/types.js";
+import { Fleet } from "../dist/src/load/fleet.js";
+import { monoMs } from "../dist/src/util/clock.js";
 import { freePort } from "../dist/src/util/net.js";
 
-const count = Number(process.argv[2] ?? 2000);
+const count = Number(process.argv[2] ?? 10000);
+const protocols = (process.argv[3] ?? "websocket").split(",");
+const SETTINGS = {
+  websocket: {},
+  sse: { client: "lean" },
+  "long-poll": { timeoutMs: 30_000 },
+  "short-poll": { intervalMs: 5_000 },
+};
+
 const port = await freePort();
 const server = spawn(process.execPath, ["dist/reference-server/main.js", "--port", String(port)], {
   stdio: ["ignore", "pipe", "inherit"],
 });
 await new Promise((resolve) => server.stdout.once("data", resolve));
 const baseUrl = `http://127.0.0.1:${port}`;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const handlers = { onReady() {}, onMessage() {}, onGap() {}, onBreak() {} };
-const variants = [
-  ["websocket", "lean"],
-  ["sse", "lean"],
-  ["sse", "eventsource"],
-  ["long-poll", "lean"],
-];
-const rows = [];
-for (const [protocol, sseClient] of variants) {
-  global.gc?.();
-  const before = process.memoryUsage();
-  const context = { sockets: new SocketTracker(), counters: { requests: 0, emptyPolls: 0 } };
-  const clients = [];
-  for (let i = 0; i < count; i++) {
-    const client = createClient(protocol, {
+function spec(protocol, from, to) {
+  const now = monoMs();
+  return {
+    type: "start",
+    protocol,
+    clients: Array.from({ length: to - from }, (_, i) => ({
+      index: i,
       baseUrl,
-      channel: `mem-${i % 10}`,
-      user: `u${i}`,
-      shortPollIntervalMs: 1000,
-      longPollTimeoutMs: 30_000,
-      requestTimeoutMs: 30_000,
-      sseClient,
-      handlers,
-      context,
-    });
-    clients.push(client);
-    await client.connect();
+      channel: `mem-${(from + i) % 100}`,
+      user: `u${from + i}`,
+    })),
+    totalClients: to - from,
+    rampStartMs: now,
+    // 4 connections per ms: fast, without a burst the server's accept queue would drop.
+    rampUpMs: (to - from) / 4,
+    measureStartMs: now,
+    measureEndMs: Number.POSITIVE_INFINITY,
+    settings: SETTINGS[protocol],
+    urls: [baseUrl],
+    reconnect: {
+      initialDelayMs: 500,
+      maxDelayMs: 10_000,
+      multiplier: 2,
+      jitter: "full",
+      maxRetries: 20,
+      resume: true,
+      watchdogIntervals: 3,
+      honorServerRetry: true,
+    },
+    heartbeatIntervalMs: 30_000,
+    seed: 1,
+  };
+}
+
+async function settle() {
+  await sleep(1000);
+  for (let i = 0; i < 3; i++) {
+    global.gc?.();
+    await sleep(200);
   }
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  global.gc?.();
-  const after = process.memoryUsage();
+  return process.memoryUsage();
+}
+
+async function connect(protocol, from, to) {
+  const fleet = new Fleet(spec(protocol, from, to));
+  await fleet.rampUp(new AbortController().signal);
+  const deadline = Date.now() + 120_000;
+  while (fleet.open < to - from && Date.now() < deadline) await sleep(100);
+  return fleet;
+}
+
+const kb = (bytes) => +(bytes / 1024).toFixed(2);
+const rows = [];
+for (const protocol of protocols) {
+  const first = Math.floor(count / 5);
+  const base = await settle();
+  const fleetA = await connect(protocol, 0, first);
+  const mid = await settle();
+  const fleetB = await connect(protocol, first, count);
+  const end = await settle();
+  const added = count - first;
   rows.push({
-    client: protocol === "sse" ? `sse (${sseClient})` : protocol,
-    connections: count,
-    rssKBPerConnection: +((after.rss - before.rss) / count / 1024).toFixed(1),
-    heapKBPerConnection: +((after.heapUsed - before.heapUsed) / count / 1024).toFixed(1),
+    client: protocol,
+    connections: fleetA.open + fleetB.open,
+    rssKBPerClient: kb((end.rss - mid.rss) / added),
+    heapKBPerClient: kb((end.heapUsed - mid.heapUsed) / added),
+    heapTotalKBPerClient: kb((end.heapTotal - mid.heapTotal) / added),
+    firstStepRssKBPerClient: kb((mid.rss - base.rss) / first),
   });
-  for (const client of clients) client.close();
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  fleetA.close();
+  fleetB.close();
+  await sleep(2000);
 }
 console.table(rows);
+process.stdout.write(`${JSON.stringify(rows)}\n`);
 server.kill("SIGTERM");

@@ -9,7 +9,10 @@
 //   npm run bench -- fuzz         the fuzz suite with 5,000 inputs per category and broker
 //   npm run bench -- noise        the gate's false alarms: 10 unchanged quickstart runs
 //                                 compared pairwise, and one with 30 ms more delay
-//   npm run bench -- all          all of the above
+//   npm run bench -- anchors      rtbench next to autocannon, a minimal ws subscriber,
+//                                 a naive Node broadcast server and Nchan (anchors/run.js)
+//   npm run bench -- scale        50,000 WebSocket and 50,000 SSE clients (scale.js)
+//   npm run bench -- all          fanout, storm, sweep, fuzz and noise
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -113,6 +116,8 @@ if (what === "fuzz" || what === "all") {
   if (child.status !== 0) process.exitCode = 1;
 }
 if (what === "noise" || what === "all") noise();
+if (what === "anchors") await (await import("./anchors/run.js")).runAnchors(outDir);
+if (what === "scale") await (await import("./scale.js")).runScale(outDir, run);
 process.stderr.write(`bench: results in ${outDir}\n`);
 
 /**

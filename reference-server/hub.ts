@@ -1,5 +1,6 @@
 import type { Gap, Message } from "../src/shared/protocol.js";
 import type { Broker, Unsubscribe } from "./broker/types.js";
+import { httpChunk, wsTextFrame } from "./wire.js";
 
 /** Messages read from history per broker call while a subscriber catches up. */
 const CATCH_UP_PAGE = 1000;
@@ -16,6 +17,8 @@ const DEFAULT_MAX_PENDING_BYTES = 8 * 1024 * 1024;
 export class Delivery {
   private sse: Buffer | undefined;
   private ws: Buffer | undefined;
+  private sseChunk: Buffer | undefined;
+  private wsWire: Buffer | undefined;
 
   constructor(
     readonly message: Message,
@@ -37,6 +40,18 @@ export class Delivery {
     // The broker's JSON starts with `{"id":`, so splicing keeps the one serialisation.
     this.ws ??= Buffer.from(`{"type":"message",${this.json.slice(1)}`);
     return this.ws;
+  }
+
+  /** `wsFrame` inside its RFC 6455 frame header: the exact bytes every WebSocket gets. */
+  get wsWireFrame(): Buffer {
+    this.wsWire ??= wsTextFrame(this.wsFrame);
+    return this.wsWire;
+  }
+
+  /** `sseFrame` as one HTTP/1.1 chunk: the exact bytes every chunked SSE response gets. */
+  get sseHttpChunk(): Buffer {
+    this.sseChunk ??= httpChunk(this.sseFrame);
+    return this.sseChunk;
   }
 }
 

@@ -120,7 +120,11 @@ export async function startReferenceServer(
   const { server, h2Sessions, transports } = createReferenceHttpServer(ctx, factories);
   // Every accepted socket counts, HTTP/1.1 and HTTP/2 alike.
   ctx.admission.track(server);
-  server.listen(options.port ?? 0, options.host ?? "127.0.0.1");
+  // A deep accept queue (the kernel caps it at net.core.somaxconn): Node's
+  // default of 511 overflows while a busy instance takes thousands of
+  // connections a second, and every dropped handshake costs its client a
+  // SYN retransmission, 1 s, then 3 s, then 7 s.
+  server.listen({ port: options.port ?? 0, host: options.host ?? "127.0.0.1", backlog: 65535 });
   try {
     await once(server, "listening");
   } catch (error) {

@@ -27,6 +27,8 @@ function streamSink(stream: ServerHttp2Stream): EventSink {
   return {
     writable: stream,
     write: (frame) => stream.write(frame),
+    // HTTP/2 frames each stream's data itself: the event bytes are what is shared.
+    writeEvent: (delivery) => stream.write(delivery.sseFrame),
     bufferedBytes: () => stream.writableLength,
     // END_STREAM: the client sees a clean end and reconnects, as after an HTTP/1.1 stream ends.
     end: () => stream.end(),

@@ -3,6 +3,7 @@ import type { Gap } from "../../src/shared/protocol.js";
 import type { LiveConnection, ServerContext } from "../context.js";
 import { parseChannel, parseCursor, parseUser } from "../http.js";
 import type { Delivery, Membership, Subscriber } from "../hub.js";
+import { TickCorkedWriter } from "../wire.js";
 import { type Drainable, WriteDeadline } from "../write-guard.js";
 import type { MountedTransport, RouteMatch } from "./types.js";
 
@@ -35,9 +36,18 @@ async function handleSse(
     "x-accel-buffering": "no",
   });
   req.socket.setNoDelay(true);
+  const writer = new TickCorkedWriter(req.socket);
   const sink: EventSink = {
-    writable: res,
+    // Events go to the socket directly (below), so its buffer is the one to watch.
+    writable: req.socket,
     write: (frame) => res.write(frame),
+    // Deliveries bypass the response object: the event, already framed as an
+    // HTTP chunk once for every subscriber, goes straight to the socket.
+    // `retry:` went through `write` first, so the headers are on the wire
+    // before any of these bytes. A client without chunked encoding (HTTP/1.0)
+    // gets the bare event, as the response would have sent it.
+    writeEvent: (delivery) =>
+      writer.write(res.chunkedEncoding ? delivery.sseHttpChunk : delivery.sseFrame),
     bufferedBytes: () => res.writableLength,
     end: () => res.end(),
     destroy: () => res.destroy(),
@@ -75,6 +85,8 @@ export interface EventSink {
   /** What the write deadline watches for backpressure ('drain', 'close'). */
   readonly writable: Drainable;
   write(frame: Buffer): void;
+  /** A live or replayed message: its shared wire bytes, written corked for the tick. */
+  writeEvent(delivery: Delivery): void;
   /** Bytes written but not yet sent: a client that stops reading makes this grow. */
   bufferedBytes(): number;
   end(): void;
@@ -138,7 +150,10 @@ class EventStream implements Subscriber, LiveConnection {
   }
 
   deliver(delivery: Delivery): void {
-    if (this.write(delivery.sseFrame)) this.ctx.metrics.countOut(this.transport, 1, 0);
+    if (!this.writable()) return;
+    this.sink.writeEvent(delivery);
+    this.deadline.afterWrite();
+    this.ctx.metrics.countOut(this.transport, 1, delivery.sseFrame.length);
   }
 
   backlog(): Promise<void> | null {
@@ -166,14 +181,19 @@ class EventStream implements Subscriber, LiveConnection {
 
   /** Writes unless the client stopped reading: then it is cut off rather than buffered for. */
   write(frame: Buffer): boolean {
+    if (!this.writable()) return false;
+    this.sink.write(frame);
+    this.deadline.afterWrite();
+    this.ctx.metrics.countOut(this.transport, 0, frame.length);
+    return true;
+  }
+
+  private writable(): boolean {
     if (this.closed) return false;
     if (this.sink.bufferedBytes() > this.ctx.settings.maxBufferedBytes) {
       this.sink.destroy();
       return false;
     }
-    this.sink.write(frame);
-    this.deadline.afterWrite();
-    this.ctx.metrics.countOut(this.transport, 0, frame.length);
     return true;
   }
 

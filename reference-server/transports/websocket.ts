@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import type { Gap } from "../../src/shared/protocol.js";
@@ -12,6 +13,7 @@ import {
   refuseUpgrade,
 } from "../http.js";
 import type { Delivery, Membership, Subscriber } from "../hub.js";
+import { TickCorkedWriter } from "../wire.js";
 import { WriteDeadline } from "../write-guard.js";
 import type { MountedTransport, RouteMatch } from "./types.js";
 
@@ -89,7 +91,7 @@ export class WebSocketEndpoint {
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new WsSession(this.ctx, ws, socket, channel, user);
+      const session = new WsSession(this.ctx, ws, socket as Socket, channel, user);
       void session.open(since);
     });
   }
@@ -103,16 +105,19 @@ class WsSession implements Subscriber, LiveConnection {
   private membership: Membership | null = null;
   private missedHeartbeats = 0;
   private closed = false;
+  /** Deliveries go to the raw socket (see `deliver`); ws writes its own frames there too. */
+  private readonly writer: TickCorkedWriter;
   /** Timed on the raw socket: ws writes straight to it and has no 'drain' of its own. */
   private readonly deadline: WriteDeadline;
 
   constructor(
     private readonly ctx: ServerContext,
     private readonly ws: WebSocket,
-    socket: Duplex,
+    socket: Socket,
     private readonly channel: string,
     private readonly user: string | null,
   ) {
+    this.writer = new TickCorkedWriter(socket);
     this.deadline = new WriteDeadline(socket, ctx.settings.writeTimeoutMs, () => ws.terminate());
     ws.on("message", (data, isBinary) => this.onFrame(data, isBinary));
     ws.on("pong", () => {
@@ -135,8 +140,20 @@ class WsSession implements Subscriber, LiveConnection {
     }
   }
 
+  /**
+   * The message's frame, header included, was built once for every
+   * subscriber; it goes straight to the socket, corked for the tick. ws has
+   * no public way to send a prebuilt frame, and needs none: without
+   * per-message deflate its sender writes synchronously to the same socket,
+   * so frames keep their order, and a server's frames are never masked.
+   */
   deliver(delivery: Delivery): void {
-    if (this.send(delivery.wsFrame)) this.ctx.metrics.countOut("websocket", 1, 0);
+    // The common case in a few field reads; the full check when the socket is backed up.
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.writer.bufferedBytes > 0 && !this.writable()) return;
+    this.writer.write(delivery.wsWireFrame);
+    this.deadline.afterWrite();
+    this.ctx.metrics.countOut("websocket", 1, delivery.wsFrame.length);
   }
 
   gap(gap: Gap): void {
@@ -171,14 +188,19 @@ class WsSession implements Subscriber, LiveConnection {
 
   /** Sends a text frame unless the client stopped reading: then it is cut off, not buffered for. */
   private send(frame: Buffer): boolean {
+    if (!this.writable()) return false;
+    this.ws.send(frame, { binary: false });
+    this.deadline.afterWrite();
+    this.ctx.metrics.countOut("websocket", 0, frame.length);
+    return true;
+  }
+
+  private writable(): boolean {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return false;
     if (this.ws.bufferedAmount > this.ctx.settings.maxBufferedBytes) {
       this.ws.terminate();
       return false;
     }
-    this.ws.send(frame, { binary: false });
-    this.deadline.afterWrite();
-    this.ctx.metrics.countOut("websocket", 0, frame.length);
     return true;
   }
 

@@ -14,14 +14,14 @@ export class LongPollClient extends PollClientBase {
   private immediate: NodeJS.Immediate | undefined;
   private readonly next = (): void => {
     this.immediate = undefined;
-    void this.pollOnce("long-poll", this.timeoutSeconds);
+    this.pollOnce("long-poll", this.timeoutSeconds);
   };
 
   constructor(options: ClientOptions) {
     // The scenario's `longPoll.timeout`: how long the server may hold a poll.
     const holdMs = numberSetting(options, "timeoutMs");
     const timeoutMs = holdMs + options.requestTimeoutMs;
-    super(options, { headersTimeoutMs: timeoutMs, bodyTimeoutMs: timeoutMs });
+    super(options, timeoutMs);
     // The server takes seconds with at most three decimals.
     this.timeoutSeconds = String(Math.round(holdMs) / 1000);
   }

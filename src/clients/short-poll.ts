@@ -16,14 +16,11 @@ export class ShortPollClient extends PollClientBase {
   private readonly tick = (): void => {
     this.timer = undefined;
     this.lastStartMs = performance.now();
-    void this.pollOnce("short-poll");
+    this.pollOnce("short-poll");
   };
 
   constructor(options: ClientOptions) {
-    super(options, {
-      headersTimeoutMs: options.requestTimeoutMs,
-      bodyTimeoutMs: options.requestTimeoutMs,
-    });
+    super(options, options.requestTimeoutMs);
     this.intervalMs = numberSetting(options, "intervalMs");
   }
 

@@ -70,6 +70,12 @@ export interface ClientOptions {
   channel: string;
   /** Sent as `?user=` so presence can see the client. */
   user: string;
+  /**
+   * Source address for the client's sockets (127.0.0.2, ...): past about
+   * 28,000 connections to one server port, one address runs out of
+   * ephemeral ports. Undefined: the system picks.
+   */
+  localAddress?: string;
   /** Resume after this cursor; undefined means "from now". */
   since?: string;
   /**
@@ -123,6 +129,22 @@ export class SocketTracker {
       this.closedBytesIn += socket.bytesRead;
       this.closedBytesOut += socket.bytesWritten;
     });
+  }
+
+  /**
+   * For a socket whose owner reports its close with `release` (the lean
+   * clients): no close listener of our own, which at tens of thousands of
+   * sockets is memory worth saving.
+   */
+  adopt(socket: Socket): void {
+    this.open.add(socket);
+  }
+
+  /** The adopted socket closed: its final counts move to the totals. */
+  release(socket: Socket): void {
+    if (!this.open.delete(socket)) return;
+    this.closedBytesIn += socket.bytesRead;
+    this.closedBytesOut += socket.bytesWritten;
   }
 
   /** TCP connections open now. */

@@ -6,6 +6,38 @@ export interface ClientAssignment {
   baseUrl: string;
   channel: string;
   user: string;
+  /**
+   * Source address of the client's sockets (127.0.0.2, ...); absent when the
+   * run is small enough for the system's choice (see `sourceAddressOf`).
+   */
+  localAddress?: string;
+}
+
+/**
+ * Connections one source address may carry when addresses are assigned.
+ * Linux has about 28,000 ephemeral ports (32768-60999) per source address;
+ * the margin leaves room for reconnects while old sockets still hold ports.
+ */
+export const CONNECTIONS_PER_SOURCE_ADDRESS = 25_000;
+
+/**
+ * The loopback source address of client `index`, or undefined. A connection
+ * the system binds itself is unique per destination, so each server port
+ * takes about 28,000 from one address; past that many clients on one URL,
+ * every client gets an explicit address, `CONNECTIONS_PER_SOURCE_ADDRESS`
+ * clients per address whatever server they connect or reconnect to
+ * (127.0.0.1, 127.0.0.2, ...). Only for loopback targets: elsewhere the
+ * machine's own addresses are unknown here.
+ */
+export function sourceAddressOf(
+  index: number,
+  clientsPerUrl: number,
+  baseUrl: string,
+): string | undefined {
+  if (clientsPerUrl <= CONNECTIONS_PER_SOURCE_ADDRESS) return undefined;
+  if (!/^127\.\d+\.\d+\.\d+$/.test(new URL(baseUrl).hostname)) return undefined;
+  const slot = Math.floor(index / CONNECTIONS_PER_SOURCE_ADDRESS);
+  return `127.0.${Math.floor(slot / 250)}.${1 + (slot % 250)}`;
 }
 
 /**
@@ -25,12 +57,19 @@ export function assignClients(
     const j = Math.floor(random() * (i + 1));
     [channelOf[i], channelOf[j]] = [channelOf[j] as number, channelOf[i] as number];
   }
-  return channelOf.map((channelIndex, index) => ({
-    index,
-    baseUrl: baseUrls[index % baseUrls.length] as string,
-    channel: channelNames[channelIndex] as string,
-    user: `u${index}`,
-  }));
+  const clientsPerUrl = Math.ceil(count / Math.max(1, baseUrls.length));
+  return channelOf.map((channelIndex, index) => {
+    const baseUrl = baseUrls[index % baseUrls.length] as string;
+    const assignment: ClientAssignment = {
+      index,
+      baseUrl,
+      channel: channelNames[channelIndex] as string,
+      user: `u${index}`,
+    };
+    const localAddress = sourceAddressOf(index, clientsPerUrl, baseUrl);
+    if (localAddress !== undefined) assignment.localAddress = localAddress;
+    return assignment;
+  });
 }
 
 export function channelNames(prefix: string, count: number): string[] {

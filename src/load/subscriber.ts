@@ -57,6 +57,7 @@ export class Subscriber implements ClientHandlers {
       baseUrl: spec.urls[this.urlIndex] ?? this.assignment.baseUrl,
       channel: this.assignment.channel,
       user: this.assignment.user,
+      localAddress: this.assignment.localAddress,
       since: spec.reconnect.resume ? this.cursor : undefined,
       settings: spec.settings,
       requestTimeoutMs: fleet.requestTimeoutMs,

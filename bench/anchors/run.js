@@ -1,0 +1,211 @@
+// `npm run bench -- anchors`: rtbench next to what a user would compare it
+// with, in one sitting on this machine, server pinned to core 0 and load to
+// core 1 (when there are two), three runs each, arms interleaved so that
+// drift in the machine's load spreads over all of them:
+//
+// - polls per generator CPU-second: rtbench's short-poll clients against
+//   autocannon, both keeping 100 connections busy against the reference server;
+// - generator CPU per WebSocket delivery: rtbench's subscribers (a shard's
+//   Fleet) against a minimal hand-written `ws` subscriber;
+// - server CPU per WebSocket delivery: the reference server against a naive
+//   Node broadcast server and Nchan (nginx), all under the same `ws` subscribers.
+//
+// Writes anchors.json (every run) and anchors.md (median and range, ratios).
+
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  cpuMsOf,
+  machine,
+  median,
+  nchanInstalled,
+  publishFor,
+  root,
+  spawnPinned,
+  spread,
+  startServer,
+  startWorker,
+} from "./lib.js";
+
+const RUNS = Number(process.env.RTBENCH_ANCHOR_RUNS ?? 3);
+const POLL_CONNECTIONS = 100;
+const POLL_SECONDS = 8;
+const SUBSCRIBERS = 2000;
+const CHANNELS = 20;
+const RATE = 100; // messages/s over all channels: 10,000 deliveries/s
+const PUBLISH_SECONDS = 10;
+
+function runJson(core, script, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawnPinned(core, process.execPath, [join(root, script), ...args], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (chunk) => (out += chunk));
+    child.once("exit", (code) => {
+      const line = out.trim().split("\n").at(-1);
+      if (code !== 0 || !line) reject(new Error(`${script} exited with ${code}: ${out}`));
+      else resolve(JSON.parse(line));
+    });
+  });
+}
+
+async function pollRun() {
+  const server = await startServer("reference");
+  try {
+    const rtbench = await runJson(1, "bench/anchors/poll-load.js", [
+      server.url,
+      String(POLL_CONNECTIONS),
+      "1",
+      String(POLL_SECONDS),
+    ]);
+    const autocannon = await runJson(1, "bench/anchors/autocannon-load.js", [
+      `${server.url}/api/messages?channel=anchor-poll-0&since=0`,
+      String(POLL_CONNECTIONS),
+      String(POLL_SECONDS),
+    ]);
+    return {
+      rtbench: { ...rtbench, pollsPerCpuSecond: rtbench.requests / (rtbench.cpuMs / 1000) },
+      autocannon: {
+        ...autocannon,
+        pollsPerCpuSecond: autocannon.requests / (autocannon.cpuMs / 1000),
+      },
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** One server kind under one kind of subscribers: CPU per delivery on both sides. */
+async function deliveryRun(kind, subscribers) {
+  const server = await startServer(kind);
+  try {
+    const worker =
+      subscribers === "rtbench"
+        ? await startWorker("bench/anchors/rtbench-subscribers.js", [
+            server.url,
+            String(SUBSCRIBERS),
+            String(CHANNELS),
+          ])
+        : await startWorker("bench/anchors/ws-subscribers.js", [
+            server.wsTemplate,
+            String(SUBSCRIBERS),
+            String(CHANNELS),
+          ]);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    worker.start();
+    const serverCpuStart = cpuMsOf(server.pids());
+    const published = await publishFor(server, CHANNELS, RATE, PUBLISH_SECONDS);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const serverCpuMs = cpuMsOf(server.pids()) - serverCpuStart;
+    const result = await worker.stop();
+    await worker.done();
+    return {
+      server: kind,
+      subscribers,
+      ...published,
+      expected: published.published * (SUBSCRIBERS / CHANNELS),
+      received: result.received,
+      generatorUsPerDelivery: (result.cpuMs * 1000) / result.received,
+      serverUsPerDelivery: (serverCpuMs * 1000) / result.received,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+export async function runAnchors(outDir) {
+  const info = machine();
+  process.stderr.write(`anchors: ${JSON.stringify(info)}\n`);
+  const runs = { polls: [], deliveries: [] };
+  // RTBENCH_ANCHORS=reference/ws,naive/ws runs only those delivery arms, and no polls.
+  const only = process.env.RTBENCH_ANCHORS?.split(",");
+  for (let r = 0; r < RUNS; r++) {
+    if (!only) {
+      process.stderr.write(`anchors: run ${r + 1}/${RUNS}: polls\n`);
+      runs.polls.push(await pollRun());
+    }
+    const arms = [
+      ["reference", "ws"],
+      ["reference", "rtbench"],
+      ["naive", "ws"],
+      ...(nchanInstalled ? [["nchan", "ws"]] : []),
+    ].filter(([kind, subscribers]) => !only || only.includes(`${kind}/${subscribers}`));
+    // Rotate the order per run: no arm always goes first.
+    for (let i = 0; i < arms.length; i++) {
+      const [kind, subscribers] = arms[(i + r) % arms.length];
+      process.stderr.write(
+        `anchors: run ${r + 1}/${RUNS}: ${kind} server, ${subscribers} subscribers\n`,
+      );
+      runs.deliveries.push({ run: r, ...(await deliveryRun(kind, subscribers)) });
+    }
+  }
+  info.loadAverageAtEnd = (await import("node:os")).loadavg().map((n) => +n.toFixed(2));
+  if (only) {
+    process.stdout.write(`${JSON.stringify(runs.deliveries, null, 1)}\n`);
+    return;
+  }
+  const report = renderAnchors(info, runs);
+  writeFileSync(
+    join(outDir, "anchors.json"),
+    `${JSON.stringify({ machine: info, runs }, null, 2)}\n`,
+  );
+  writeFileSync(join(outDir, "anchors.md"), report);
+  process.stdout.write(`\n${report}`);
+}
+
+function arm(runs, server, subscribers) {
+  return runs.deliveries.filter((d) => d.server === server && d.subscribers === subscribers);
+}
+
+/** Per-run ratios of two arms (run i of one against run i of the other). */
+function ratios(a, b, field) {
+  return a.map((x, i) => x[field] / b[i][field]);
+}
+
+export function renderAnchors(info, runs) {
+  const rt = runs.polls.map((p) => p.rtbench.pollsPerCpuSecond);
+  const ac = runs.polls.map((p) => p.autocannon.pollsPerCpuSecond);
+  const refWs = arm(runs, "reference", "ws");
+  const refRt = arm(runs, "reference", "rtbench");
+  const naive = arm(runs, "naive", "ws");
+  const nchan = arm(runs, "nchan", "ws");
+  const lines = [];
+  lines.push(`# Anchors (${runs.polls.length} runs each, median and range)`);
+  lines.push("");
+  lines.push(
+    `Machine: ${info.cpuModel}, ${info.cores} cores, Node ${info.node}; ${info.pinned ? "server pinned to core 0, load to core 1" : "not pinned"}; load average ${info.loadAverageAtStart.join(" ")} at start, ${info.loadAverageAtEnd?.join(" ")} at end.`,
+  );
+  lines.push("");
+  lines.push("| measure | rtbench | anchor | ratio (rtbench / anchor) |");
+  lines.push("|---|---|---|---|");
+  lines.push(
+    `| short polls per generator CPU-second, ${POLL_CONNECTIONS} connections | ${spread(rt, 0)} | autocannon ${spread(ac, 0)} | ${spread(
+      ratios(
+        runs.polls.map((p) => p.rtbench),
+        runs.polls.map((p) => p.autocannon),
+        "pollsPerCpuSecond",
+      ),
+    )} |`,
+  );
+  lines.push(
+    `| generator CPU µs per WebSocket delivery, ${SUBSCRIBERS} subscribers | ${spread(refRt.map((d) => d.generatorUsPerDelivery))} | minimal ws subscriber ${spread(refWs.map((d) => d.generatorUsPerDelivery))} | ${spread(ratios(refRt, refWs, "generatorUsPerDelivery"))} |`,
+  );
+  lines.push(
+    `| server CPU µs per WebSocket delivery (reference server) | ${spread(refWs.map((d) => d.serverUsPerDelivery))} | naive Node broadcast ${spread(naive.map((d) => d.serverUsPerDelivery))} | ${spread(ratios(refWs, naive, "serverUsPerDelivery"))} |`,
+  );
+  if (nchan.length > 0) {
+    lines.push(
+      `| server CPU µs per WebSocket delivery (reference server) | ${spread(refWs.map((d) => d.serverUsPerDelivery))} | Nchan (nginx, 1 worker) ${spread(nchan.map((d) => d.serverUsPerDelivery))} | ${spread(ratios(refWs, nchan, "serverUsPerDelivery"))} |`,
+    );
+  }
+  lines.push("");
+  lines.push(
+    `Deliveries: ${RATE} messages/s over ${CHANNELS} channels for ${PUBLISH_SECONDS} s, ${SUBSCRIBERS / CHANNELS} subscribers per channel; received/expected per arm: ${runs.deliveries.map((d) => `${d.server}/${d.subscribers} ${d.received}/${d.expected}`).join(", ")}.`,
+  );
+  lines.push(
+    `Polls: median requests/s of the run, rtbench ${median(runs.polls.map((p) => p.rtbench.requests / (p.rtbench.wallMs / 1000))).toFixed(0)}, autocannon ${median(runs.polls.map((p) => p.autocannon.requests / (p.autocannon.wallMs / 1000))).toFixed(0)}.`,
+  );
+  return `${lines.join("\n")}\n`;
+}
