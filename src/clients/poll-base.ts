@@ -1,19 +1,16 @@
 import { performance } from "node:perf_hooks";
 import type { Client } from "undici";
-import { GAP_HEADER, type PollResponse } from "../shared/protocol.js";
-import { transport } from "../shared/transports.js";
-import { createTrackedClient, errorText, queryString, routePath } from "./http.js";
+import type { PollDialect, PollRequests, WireSink } from "./dialect.js";
+import { createTrackedClient } from "./http.js";
 import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } from "./types.js";
-
-/** Which poll route a request goes to: the first request of both is a short poll. */
-type PollRoute = "short-poll" | "long-poll";
 
 /**
  * What short and long polling share: one keep-alive connection, one request
- * in flight, answers `{messages, cursor, gap?}` turned into handler calls.
- * Subclasses decide when the next request goes out (`scheduleNext`).
+ * in flight, answers turned into handler calls by the dialect (the reference
+ * server's `{messages, cursor, gap?}` by default). Subclasses decide when
+ * the next request goes out (`scheduleNext`).
  */
-export abstract class PollClientBase implements TransportClient {
+export abstract class PollClientBase implements TransportClient, WireSink {
   abstract readonly protocol: string;
   cursor: string | undefined;
 
@@ -22,29 +19,31 @@ export abstract class PollClientBase implements TransportClient {
   protected readonly context: ClientContext;
   protected readonly http: Client;
   protected closed = false;
-  /** Route paths under the base URL, looked up once per client rather than per poll. */
-  private readonly paths: Record<PollRoute, string>;
+  /** How long the server may hold a long poll, in seconds as the request says it. */
+  protected timeoutSeconds: string | undefined;
+  private readonly requests: PollRequests;
   private ready = false;
+  /** Start of the first request while its answer (or connection) is awaited; null otherwise. */
+  private readyPendingSince: number | null = null;
   private broken = false;
 
   constructor(
     options: ClientOptions,
+    private readonly dialect: PollDialect,
     timeouts?: { headersTimeoutMs: number; bodyTimeoutMs: number },
   ) {
     this.options = options;
     this.handlers = options.handlers;
     this.context = options.context;
     this.cursor = options.since;
-    this.paths = {
-      "short-poll": routePath(options.baseUrl, transport("short-poll").route.path),
-      "long-poll": routePath(options.baseUrl, transport("long-poll").route.path),
-    };
+    this.requests = dialect.requests(options);
     this.http = createTrackedClient(options.baseUrl, options.context.sockets, timeouts);
   }
 
   async connect(): Promise<void> {
+    if (this.dialect.first === "long") return this.connectHeld();
     try {
-      await this.request("short-poll", true);
+      await this.request("short", performance.now());
     } catch (error) {
       this.closed = true;
       this.http.destroy().catch(ignore);
@@ -52,6 +51,37 @@ export abstract class PollClientBase implements TransportClient {
     }
     if (this.closed) return;
     this.scheduleNext();
+  }
+
+  /**
+   * A first request the server holds until a message exists: the client is
+   * ready once its connection is up (the request goes out on it at once),
+   * and the answer, whenever it comes, is delivered as any other.
+   */
+  private connectHeld(): Promise<void> {
+    const startedAt = performance.now();
+    return new Promise<void>((resolve, reject) => {
+      this.http.once("connect", () => {
+        this.readyPendingSince = startedAt;
+        this.markReady();
+        resolve();
+      });
+      this.request("long", null, this.timeoutSeconds).then(
+        () => {
+          resolve();
+          if (!this.closed) this.scheduleNext();
+        },
+        (error) => {
+          if (this.ready) {
+            this.fail(error);
+            return;
+          }
+          this.closed = true;
+          this.http.destroy().catch(ignore);
+          reject(error);
+        },
+      );
+    });
   }
 
   close(): void {
@@ -67,9 +97,9 @@ export abstract class PollClientBase implements TransportClient {
   protected abstract cancelSchedule(): void;
 
   /** Sends one poll and delivers its answer; after ready, failures end in `onBreak`. */
-  protected async pollOnce(route: PollRoute, timeoutSeconds?: string): Promise<void> {
+  protected async pollOnce(kind: "short" | "long"): Promise<void> {
     try {
-      await this.request(route, false, timeoutSeconds);
+      await this.request(kind, null, kind === "long" ? this.timeoutSeconds : undefined);
     } catch (error) {
       this.fail(error);
       return;
@@ -77,46 +107,56 @@ export abstract class PollClientBase implements TransportClient {
     if (!this.closed) this.scheduleNext();
   }
 
-  private async request(route: PollRoute, first: boolean, timeoutSeconds?: string): Promise<void> {
-    const { channel, user } = this.options;
-    const path = `${this.paths[route]}?${queryString({
-      channel,
-      since: this.cursor,
-      timeout: timeoutSeconds,
-      user,
-    })}`;
-    const startedAt = first ? performance.now() : 0;
+  /** `firstStartedAt`: the request is the first, whose answer makes the client ready. */
+  private async request(
+    kind: "short" | "long",
+    firstStartedAt: number | null,
+    timeoutSeconds?: string,
+  ): Promise<void> {
+    const { path, headers } = this.requests(kind, this.cursor, timeoutSeconds);
     this.context.counters.requests++;
-    const response = await this.http.request({ method: "GET", path });
-    if (response.statusCode !== 200) {
-      const text = await response.body.text();
-      throw new Error(
-        `GET ${path}: expected status 200, found ${response.statusCode} (${errorText(text)})`,
-      );
-    }
-    const answer = (await response.body.json()) as PollResponse;
+    const response = await this.http.request({ method: "GET", path, headers });
+    const text = await response.body.text();
     if (this.closed) return;
-    if (first) {
-      this.ready = true;
-      this.handlers.onReady(performance.now() - startedAt);
+    this.readyPendingSince = firstStartedAt;
+    let answer: ReturnType<PollDialect["answer"]>;
+    try {
+      // The dialect checks the whole answer before it delivers anything.
+      answer = this.dialect.answer(response.statusCode, response.headers, text, this);
+    } catch (error) {
+      this.readyPendingSince = null;
+      throw new Error(`GET ${path}: ${error instanceof Error ? error.message : String(error)}`);
     }
-    this.deliver(answer, response.headers[GAP_HEADER]);
+    this.markReady();
+    if (answer.messages === 0) this.context.counters.emptyPolls++;
+    if (answer.cursor !== undefined) this.cursor = answer.cursor;
   }
 
-  private deliver(answer: PollResponse, gapHeader: string | string[] | undefined): void {
-    if (answer.gap) {
-      this.handlers.onGap(String(answer.gap.from), String(answer.gap.to));
-    } else if (typeof gapHeader === "string") {
-      const dash = gapHeader.indexOf("-");
-      if (dash > 0) this.handlers.onGap(gapHeader.slice(0, dash), gapHeader.slice(dash + 1));
-    }
-    const messages = answer.messages;
-    if (messages.length === 0) this.context.counters.emptyPolls++;
-    for (let i = 0; i < messages.length; i++) {
-      const message = messages[i];
-      if (message) this.handlers.onMessage(String(message.id), message.body);
-    }
-    if (answer.cursor !== undefined && answer.cursor !== null) this.cursor = String(answer.cursor);
+  /** Ready at the first answer's first message (or its end): onReady comes before any message. */
+  private markReady(): void {
+    const startedAt = this.readyPendingSince;
+    if (startedAt === null) return;
+    this.readyPendingSince = null;
+    if (this.closed) return;
+    this.ready = true;
+    this.handlers.onReady(performance.now() - startedAt);
+  }
+
+  // WireSink, called by the dialect with this client as the sink.
+
+  message(id: string, body: unknown): void {
+    if (this.readyPendingSince !== null) this.markReady();
+    this.handlers.onMessage(id, body);
+  }
+
+  gap(from: string, to: string): void {
+    if (this.readyPendingSince !== null) this.markReady();
+    this.handlers.onGap(from, to);
+  }
+
+  unrecognised(): void {
+    if (this.readyPendingSince !== null) this.markReady();
+    this.handlers.onUnrecognised();
   }
 
   private fail(error: unknown): void {

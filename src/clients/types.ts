@@ -41,6 +41,11 @@ export interface ClientHandlers {
   onMessage(id: string, body: unknown): void;
   /** The server said ids `from`..`to` are gone (resume older than history). */
   onGap(from: string, to: string): void;
+  /**
+   * Something arrived without a message body where the target says one is
+   * (a frame, an event, a poll item): ignored, and counted.
+   */
+  onUnrecognised(): void;
   /** The connection broke (close, error, missed heartbeats) after it was ready. */
   onBreak(reason: string): void;
 }

@@ -1,21 +1,18 @@
 import type { connect as netConnect } from "node:net";
 import WebSocket, { type RawData } from "ws";
-import type { ClientFrame, ServerFrame } from "../shared/protocol.js";
-import { transport } from "../shared/transports.js";
 import { monoMs } from "../util/clock.js";
-import { queryString, routePath } from "./http.js";
+import type { WebSocketDialect, WebSocketSink } from "./dialect.js";
+import { REFERENCE_WEBSOCKET } from "./reference-wire.js";
 import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } from "./types.js";
 import { closeWebSocket, trackedConnection } from "./ws-socket.js";
-
-/** Serialised once: every app-level ping gets the same bytes back. */
-const PONG: ClientFrame = { type: "pong" };
-const PONG_FRAME = JSON.stringify(PONG);
 
 /**
  * A WebSocket subscriber over `ws`, without per-message deflate (browsers
  * offer it, but it costs memory per connection and blurs the byte counts).
+ * Its dialect says where to connect and what the frames mean (the reference
+ * server's by default).
  */
-export class WebSocketClient implements TransportClient {
+export class WebSocketClient implements TransportClient, WebSocketSink {
   readonly protocol = "websocket" as const;
   cursor: string | undefined;
   /** monoMs() of the last frame received (pings included), for the fleet's watchdog. */
@@ -28,7 +25,10 @@ export class WebSocketClient implements TransportClient {
   private ready = false;
   private closed = false;
 
-  constructor(options: ClientOptions) {
+  constructor(
+    options: ClientOptions,
+    private readonly dialect: WebSocketDialect = REFERENCE_WEBSOCKET,
+  ) {
     this.options = options;
     this.handlers = options.handlers;
     this.context = options.context;
@@ -36,17 +36,12 @@ export class WebSocketClient implements TransportClient {
   }
 
   connect(): Promise<void> {
-    const { baseUrl, channel, user, since } = this.options;
-    const url = new URL(
-      `${routePath(baseUrl, transport("websocket").route.path, channel)}?${queryString({ user, since })}`,
-      baseUrl,
-    );
-    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    const url = this.dialect.url(this.options);
     const startedAt = monoMs();
     this.context.counters.requests++; // the upgrade request
 
     return new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(url, {
+      const ws = new WebSocket(url, this.dialect.subprotocols, {
         perMessageDeflate: false,
         // A server that accepts TCP but never answers the upgrade (stalled) must not hang an attempt.
         handshakeTimeout: this.options.requestTimeoutMs,
@@ -59,6 +54,8 @@ export class WebSocketClient implements TransportClient {
         if (this.closed) return;
         this.ready = true;
         this.lastActivityMs = monoMs();
+        const subscribe = this.dialect.subscribeFrame?.(this.options);
+        if (subscribe !== undefined) ws.send(subscribe);
         this.handlers.onReady(this.lastActivityMs - startedAt);
         resolve();
       });
@@ -80,6 +77,8 @@ export class WebSocketClient implements TransportClient {
         }
       });
       ws.on("message", this.onFrame);
+      // ws answers protocol pings itself; they still show the server is alive.
+      ws.on("ping", this.onPing);
       ws.once("close", this.onClose);
     });
   }
@@ -93,31 +92,37 @@ export class WebSocketClient implements TransportClient {
   }
 
   private readonly onFrame = (data: RawData, isBinary: boolean): void => {
-    if (isBinary) return;
     this.lastActivityMs = monoMs();
-    let frame: ServerFrame;
-    try {
-      frame = JSON.parse((data as Buffer).toString()) as ServerFrame;
-    } catch {
-      // A malformed frame is the server's fault: report it as a break, not a crash.
-      this.broke("malformed JSON frame from the server");
-      return;
-    }
-    switch (frame.type) {
-      case "message":
-        this.cursor = String(frame.id);
-        this.handlers.onMessage(this.cursor, frame.body);
-        break;
-      case "ping":
-        this.ws?.send(PONG_FRAME);
-        break;
-      case "gap":
-        this.handlers.onGap(String(frame.from), String(frame.to));
-        break;
-      default:
-        break; // pong, ack, error: nothing for a subscriber to do
-    }
+    // ws delivers a Buffer: the socket's binaryType is left at its default.
+    this.dialect.frame(data as Buffer, isBinary, this);
   };
+
+  private readonly onPing = (): void => {
+    this.lastActivityMs = monoMs();
+  };
+
+  // WebSocketSink, called by the dialect with this client as the sink.
+
+  message(id: string, body: unknown): void {
+    this.cursor = id;
+    this.handlers.onMessage(id, body);
+  }
+
+  gap(from: string, to: string): void {
+    this.handlers.onGap(from, to);
+  }
+
+  unrecognised(): void {
+    this.handlers.onUnrecognised();
+  }
+
+  reply(text: string): void {
+    this.ws?.send(text);
+  }
+
+  malformed(reason: string): void {
+    this.broke(reason);
+  }
 
   private readonly onClose = (code: number, reason: Buffer): void => {
     this.broke(`closed with code ${code}${reason.length > 0 ? ` (${reason.toString()})` : ""}`);
@@ -131,6 +136,9 @@ export class WebSocketClient implements TransportClient {
   }
 }
 
-export function createWebSocketClient(options: ClientOptions): TransportClient {
-  return new WebSocketClient(options);
+export function createWebSocketClient(
+  options: ClientOptions,
+  dialect?: WebSocketDialect,
+): TransportClient {
+  return new WebSocketClient(options, dialect);
 }

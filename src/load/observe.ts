@@ -72,9 +72,10 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     ctx.onTick(phaseAt(timeline, now), now - timeline.rampStartMs);
   }, 1000);
 
-  // Only servers rtbench started are sampled: a target's cost is not ours to report.
+  // Only servers rtbench started are sampled: a running target's cost is not ours to report.
+  const servers = env.servers;
   const sample = () =>
-    env.servers && !signal.aborted ? sampleServers(env.urls) : Promise.resolve(null);
+    servers && !signal.aborted ? sampleServers(servers) : Promise.resolve(null);
   let windowStart: ServerSample | null = null;
   let windowEnd: ServerSample | null = null;
   try {

@@ -4,6 +4,7 @@
  * histograms and counters, which the parent merges losslessly.
  */
 import { startLoopDelayMonitor } from "../metrics/loop-delay.js";
+import { targetClients } from "../targets/registry.js";
 import { monoMs } from "../util/clock.js";
 import { Fleet } from "./fleet.js";
 import type { ParentMessage, ShardMessage } from "./shard-protocol.js";
@@ -24,7 +25,10 @@ let progressTimer: NodeJS.Timeout | null = null;
 process.on("message", (message: ParentMessage) => {
   if (message.type === "start") {
     const spec = message;
-    fleet = new Fleet(spec);
+    fleet = new Fleet(
+      spec,
+      spec.target ? { createClient: targetClients(spec.target, spec.protocol) } : {},
+    );
     const current = fleet;
     at(spec.measureStartMs, () => {
       current.markWindowStart();

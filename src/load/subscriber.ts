@@ -124,6 +124,10 @@ export class Subscriber implements ClientHandlers {
     }
   }
 
+  onUnrecognised(): void {
+    this.fleet.counters.unrecognisedFrames++;
+  }
+
   onGap(): void {
     // Loss across a gap shows up as missing sequence numbers; nothing to add here.
   }

@@ -44,6 +44,14 @@ export const COUNTERS = {
     better: "lower",
     inResult: false,
   },
+  unrecognisedFrames: {
+    description:
+      "frames, events or poll items without a message body where the target protocol says one is (ignored)",
+    kind: "exact",
+    better: "lower",
+    inResult: true,
+    row: { label: "unrecognised frames", exact: true, afterBreaks: false },
+  },
   connectFailures: {
     description: "connection attempts that failed (retried)",
     kind: "count",

@@ -129,6 +129,8 @@ const PLACED_ROWS: readonly ReportRow[] = [
   counterRow("duplicates"),
   counterRow("reordered"),
   { label: "publish failed", cell: (p) => formatCount(p.publishFailed) },
+  // Only a target described by templates meets strangers; absent in older results.
+  { ...counterRow("unrecognisedFrames"), when: (p) => (p.unrecognisedFrames ?? 0) > 0 },
   { label: "bytes per delivery", cell: (p) => formatNumber(p.bytesPerDelivery) },
   { label: "requests per delivery", cell: (p) => formatNumber(p.requestsPerDelivery) },
   { label: "TCP connections", cell: (p) => formatCount(p.tcpConnections) },

@@ -13,10 +13,12 @@ import {
   transportNames,
   transports,
 } from "../shared/transports.js";
+import { targetProtocol } from "../targets/registry.js";
 import { type DefaultedPath, PRESENCE_TTL_HEARTBEATS, SCENARIO_DEFAULTS } from "./defaults.js";
 import { readFaults } from "./faults.js";
 import type { Problem } from "./problem.js";
 import { readReconnectPolicies } from "./reconnect.js";
+import { readTarget } from "./target.js";
 import type { Scenario, TransportOptions } from "./types.js";
 import { formatDuration, parseDuration, parseRate } from "./units.js";
 
@@ -88,7 +90,8 @@ export function normaliseScenario(
       maxBodyBytes: read.value("server.maxBodyBytes"),
       deliveryDelayMs: read.duration("server.deliveryDelay"),
     },
-    target: readTarget(doc.target),
+    // Read below, once the server's heartbeat interval is known.
+    target: null,
     clients: {
       count: read.value("clients.count"),
       rampUpMs: read.duration("clients.rampUp"),
@@ -115,6 +118,13 @@ export function normaliseScenario(
   };
 
   const problem = (path: string, text: string) => problems.push({ path, text });
+  scenario.target = readTarget(doc.target, {
+    file: context.source.file,
+    serverHeartbeatMs: heartbeatIntervalMs,
+    isBad,
+    problems,
+  });
+  checkTargetTransports(scenario, doc, overrides, problems);
   const durationOf: Record<(typeof POSITIVE_DURATIONS)[number], number> = {
     duration: scenario.durationMs,
     "server.heartbeatInterval": scenario.server.heartbeatIntervalMs,
@@ -155,7 +165,7 @@ export function normaliseScenario(
       "expected no server section when target is set (rtbench measures the running target and starts no server), found both",
     );
   }
-  if (scenario.target !== null && !isBad("target")) {
+  if (scenario.target !== null && !isBad("target") && !isMapping(doc.target)) {
     // The schema's pattern checks the shape; the URL parser catches the rest (ports, hosts).
     scenario.target.urls.forEach((url, index) => {
       if (URL.canParse(url)) return;
@@ -325,15 +335,48 @@ function tryParse(parse: (text: string) => number, text: string, fallback: numbe
   }
 }
 
-function readTarget(value: unknown): Scenario["target"] {
-  if (typeof value === "string") return { urls: [trimSlash(value)] };
-  if (Array.isArray(value)) return { urls: value.map((url) => trimSlash(String(url))) };
-  return null;
+/**
+ * A target offers only some transports: the default protocol list is the
+ * default transports it offers, and a listed one it does not offer is a
+ * problem naming the protocol and what it offers.
+ */
+function checkTargetTransports(
+  scenario: Scenario,
+  doc: Doc,
+  overrides: ScenarioOverrides,
+  problems: Problem[],
+): void {
+  const target = scenario.target;
+  if (target === null) return;
+  const protocol = targetProtocol(target.protocol);
+  const offered = protocol.offered(target.wire);
+  const listed = overrides.protocols ?? (doc.protocols as ProtocolName[] | undefined);
+  if (listed === undefined) {
+    const defaults = defaultTransportNames().filter((name) => offered.includes(name));
+    scenario.protocols = defaults.length > 0 ? defaults : offered;
+  } else {
+    listed.forEach((name, index) => {
+      if (offered.includes(name) || !isTransportName(name)) return;
+      problems.push({
+        path: `protocols[${index}]${overrides.protocols ? " (override)" : ""}`,
+        text: `expected a transport that protocol ${protocol.name} offers (${offered.join(", ") || "none"}), found ${JSON.stringify(name)}`,
+      });
+    });
+  }
+  if (
+    doc.publish !== undefined &&
+    scenario.publish.via === "websocket" &&
+    protocol.name !== "reference"
+  ) {
+    problems.push({
+      path: "publish.via",
+      text: `expected http for protocol ${protocol.name} (publishing over WebSocket frames is the reference protocol's), found "websocket"`,
+    });
+  }
 }
 
-/** Clients append routes (`/api/messages`) to the base URL, so a trailing slash would double. */
-function trimSlash(url: string): string {
-  return url.endsWith("/") ? url.slice(0, -1) : url;
+function isMapping(value: unknown): value is Doc {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** Checks overrides given by the caller (CLI flags) with the same words as file problems. */

@@ -70,6 +70,7 @@ export function makeProtocolResult(
       publisherMaxLagMs: 0.5,
       eventLoopDelayLimitMs: 50,
     },
+    unrecognisedFrames: 0,
     connectFailures: 0,
     breaks: 0,
     reconnect: summaryOf([]),
