@@ -139,8 +139,8 @@ async function waitReady(instance: Instance, command: TargetCommand): Promise<vo
   const deadline = Date.now() + command.startTimeoutMs;
   const what =
     command.health === null
-      ? `a TCP connection on port ${instance.port}`
-      : `a 2xx from ${instance.url}${command.health}`;
+      ? `TCP connection on port ${instance.port}`
+      : `2xx answer from ${instance.url}${command.health}`;
   let exitCode: number | null | undefined;
   void instance.handle.exited.then((code) => {
     exitCode = code;
@@ -149,13 +149,13 @@ async function waitReady(instance: Instance, command: TargetCommand): Promise<vo
     if (exitCode !== undefined) {
       const tail = instance.stderr.length > 0 ? `: ${instance.stderr.join("\n")}` : "";
       throw new Error(
-        `${instance.name} (${instance.line}) exited with code ${exitCode} before ${what}${tail}`,
+        `${instance.name} (${instance.line}) exited with code ${exitCode} before a ${what}${tail}`,
       );
     }
     if (await healthy(instance, command.health)) return;
     if (Date.now() > deadline) {
       throw new Error(
-        `${instance.name} (${instance.line}) gave no ${what} within ${command.startTimeoutMs} ms`,
+        `${instance.name} (${instance.line}) had no ${what} within ${command.startTimeoutMs} ms`,
       );
     }
     await sleep(100);
@@ -198,9 +198,9 @@ async function stopGroup(handle: ChildHandle, signal: NodeJS.Signals, graceMs = 
   signalGroup(group, "SIGCONT");
   signalGroup(group, signal);
   const deadline = Date.now() + graceMs;
-  while (groupAlive(group) && Date.now() < deadline) await sleep(25);
-  if (groupAlive(group)) signalGroup(group, "SIGKILL");
-  while (groupAlive(group)) await sleep(25);
+  while ((await groupAlive(group)) && Date.now() < deadline) await sleep(25);
+  if (await groupAlive(group)) signalGroup(group, "SIGKILL");
+  while (await groupAlive(group)) await sleep(25);
   await handle.exited;
   liveGroups.delete(group);
 }
@@ -234,7 +234,7 @@ class CommandedServers implements ServerSet {
   async start(index: number): Promise<void> {
     const instance = this.instance(index);
     if (this.stopped) throw runFailed(`cannot start ${instance.name}: the servers were stopped`);
-    if (isRunning(instance.handle) || groupAlive(instance.handle.pid)) {
+    if (isRunning(instance.handle) || (await groupAlive(instance.handle.pid))) {
       throw runFailed(`cannot start ${instance.name}: it still runs (pid ${instance.handle.pid})`);
     }
     try {

@@ -70,7 +70,7 @@ export function customWebSocket(wire: TargetWire): WebSocketDialect {
       const { baseUrl, since } = options;
       let url = path.fill(baseUrl, values(options, since));
       // The resume part is appended as it is written ("&after={cursor}"): no base prefix again.
-      if (resume !== null && since) url += resume.fill("", values(options, since));
+      if (resume !== null && since) url += resume.fillBare(values(options, since));
       return webSocketUrl(baseUrl, url);
     },
     subscribeFrame: subscribe

@@ -25,9 +25,14 @@ export class PathTemplate {
   }
 
   fill(baseUrl: string, values: Readonly<Record<string, string>>): string {
+    return basePathOf(baseUrl) + this.fillBare(values);
+  }
+
+  /** Without the base URL's prefix: a part appended to a path already filled. */
+  fillBare(values: Readonly<Record<string, string>>): string {
     const encoded: Record<string, string> = {};
     for (const key in values) encoded[key] = encodeURIComponent(values[key] as string);
-    return basePathOf(baseUrl) + fillTemplate(this.template, encoded);
+    return fillTemplate(this.template, encoded);
   }
 }
 

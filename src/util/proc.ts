@@ -68,6 +68,8 @@ export async function sampleProcessGroups(
 }
 
 interface Stat {
+  /** R running, S sleeping, T stopped, Z zombie, ... */
+  state: string;
   groupId: number;
   ticks: number;
   rssPages: number;
@@ -85,22 +87,40 @@ async function readStat(pid: string): Promise<Stat | null> {
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
   // Field n of proc(5) is fields[n - 3]: pgrp 5, utime 14, stime 15, cutime 16, cstime 17, rss 24.
   const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
-  return { groupId: Number(fields[2]), ticks, rssPages: Number(fields[21]) };
+  return {
+    state: fields[0] as string,
+    groupId: Number(fields[2]),
+    ticks,
+    rssPages: Number(fields[21]),
+  };
 }
 
-/** True while some process of the group exists. */
-export function groupAlive(groupId: number): boolean {
+/**
+ * True while some process of the group is alive. A zombie (exited, waiting
+ * for its parent to collect it) does not count: it holds no port, memory or
+ * CPU, and an init that is slow to reap orphans must not delay a restart.
+ * Without /proc, any member counts.
+ */
+export async function groupAlive(groupId: number): Promise<boolean> {
+  if (!signalGroup(groupId, 0)) return false;
+  let entries: string[];
   try {
-    process.kill(-groupId, 0);
+    entries = await readdir("/proc");
+  } catch {
     return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else (cannot happen for our own children).
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
+  const states = await Promise.all(
+    entries.map(async (entry) => {
+      if (!/^\d+$/.test(entry)) return false;
+      const stat = await readStat(entry);
+      return stat !== null && stat.groupId === groupId && stat.state !== "Z";
+    }),
+  );
+  return states.includes(true);
 }
 
-/** Sends `signal` to every process of the group; false when none is left. */
-export function signalGroup(groupId: number, signal: NodeJS.Signals): boolean {
+/** Sends `signal` to every process of the group (0: none, only asks); false when none is left. */
+export function signalGroup(groupId: number, signal: NodeJS.Signals | 0): boolean {
   try {
     process.kill(-groupId, signal);
     return true;
