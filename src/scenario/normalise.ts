@@ -13,12 +13,11 @@ import {
   transportNames,
   transports,
 } from "../shared/transports.js";
-import { targetProtocol } from "../targets/registry.js";
 import { type DefaultedPath, PRESENCE_TTL_HEARTBEATS, SCENARIO_DEFAULTS } from "./defaults.js";
 import { readFaults } from "./faults.js";
 import type { Problem } from "./problem.js";
 import { readReconnectPolicies } from "./reconnect.js";
-import { readTarget } from "./target.js";
+import { checkTargetTransports, readTarget } from "./target.js";
 import type { Scenario, TransportOptions } from "./types.js";
 import { formatDuration, parseDuration, parseRate } from "./units.js";
 
@@ -332,46 +331,6 @@ function tryParse(parse: (text: string) => number, text: string, fallback: numbe
     return parse(text);
   } catch {
     return fallback;
-  }
-}
-
-/**
- * A target offers only some transports: the default protocol list is the
- * default transports it offers, and a listed one it does not offer is a
- * problem naming the protocol and what it offers.
- */
-function checkTargetTransports(
-  scenario: Scenario,
-  doc: Doc,
-  overrides: ScenarioOverrides,
-  problems: Problem[],
-): void {
-  const target = scenario.target;
-  if (target === null) return;
-  const protocol = targetProtocol(target.protocol);
-  const offered = protocol.offered(target.wire);
-  const listed = overrides.protocols ?? (doc.protocols as ProtocolName[] | undefined);
-  if (listed === undefined) {
-    const defaults = defaultTransportNames().filter((name) => offered.includes(name));
-    scenario.protocols = defaults.length > 0 ? defaults : offered;
-  } else {
-    listed.forEach((name, index) => {
-      if (offered.includes(name) || !isTransportName(name)) return;
-      problems.push({
-        path: `protocols[${index}]${overrides.protocols ? " (override)" : ""}`,
-        text: `expected a transport that protocol ${protocol.name} offers (${offered.join(", ") || "none"}), found ${JSON.stringify(name)}`,
-      });
-    });
-  }
-  if (
-    doc.publish !== undefined &&
-    scenario.publish.via === "websocket" &&
-    protocol.name !== "reference"
-  ) {
-    problems.push({
-      path: "publish.via",
-      text: `expected http for protocol ${protocol.name} (publishing over WebSocket frames is the reference protocol's), found "websocket"`,
-    });
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { defaultTransportNames, isTransportName, type ProtocolName } from "../shared/transports.js";
 import { templateProblems } from "../targets/checks.js";
 import {
   DEFAULT_TARGET_PROTOCOL,
@@ -14,8 +15,9 @@ import {
 } from "../targets/registry.js";
 import { placeholdersOf } from "../targets/template.js";
 import type { TargetWire } from "../targets/types.js";
+import type { ScenarioOverrides } from "./normalise.js";
 import { formatFound, type Problem } from "./problem.js";
-import type { TargetCommand, TargetOptions } from "./types.js";
+import type { Scenario, TargetCommand, TargetOptions } from "./types.js";
 import { parseDuration } from "./units.js";
 
 /** Placeholders every command and file may use; a protocol may add its own. */
@@ -182,6 +184,46 @@ function readCommand(
     scenarioDir,
     needsRedis,
   };
+}
+
+/**
+ * A target offers only some transports: the default protocol list is the
+ * default transports it offers, and a listed one it does not offer is a
+ * problem naming the protocol and what it offers.
+ */
+export function checkTargetTransports(
+  scenario: Scenario,
+  doc: Record<string, unknown>,
+  overrides: ScenarioOverrides,
+  problems: Problem[],
+): void {
+  const target = scenario.target;
+  if (target === null) return;
+  const protocol = targetProtocol(target.protocol);
+  const offered = protocol.offered(target.wire);
+  const listed = overrides.protocols ?? (doc.protocols as ProtocolName[] | undefined);
+  if (listed === undefined) {
+    const defaults = defaultTransportNames().filter((name) => offered.includes(name));
+    scenario.protocols = defaults.length > 0 ? defaults : offered;
+  } else {
+    listed.forEach((name, index) => {
+      if (offered.includes(name) || !isTransportName(name)) return;
+      problems.push({
+        path: `protocols[${index}]${overrides.protocols ? " (override)" : ""}`,
+        text: `expected a transport that protocol ${protocol.name} offers (${offered.join(", ") || "none"}), found ${JSON.stringify(name)}`,
+      });
+    });
+  }
+  if (
+    doc.publish !== undefined &&
+    scenario.publish.via === "websocket" &&
+    protocol.name !== "reference"
+  ) {
+    problems.push({
+      path: "publish.via",
+      text: `expected http for protocol ${protocol.name} (publishing over WebSocket frames is the reference protocol's), found "websocket"`,
+    });
+  }
 }
 
 /** The instances' base URLs when the ports are known up front. */
