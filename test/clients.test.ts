@@ -34,6 +34,7 @@ interface Recorder extends ClientHandlers {
   messages: Array<{ id: string; body: unknown }>;
   gaps: Array<[string, string]>;
   breaks: string[];
+  unrecognised: number;
 }
 
 function createRecorder(): Recorder {
@@ -42,10 +43,14 @@ function createRecorder(): Recorder {
     messages: [],
     gaps: [],
     breaks: [],
+    unrecognised: 0,
     onReady: (connectMs) => recorder.readyCalls.push(connectMs),
     onMessage: (id, body) => recorder.messages.push({ id, body }),
     onGap: (from, to) => recorder.gaps.push([from, to]),
     onBreak: (reason) => recorder.breaks.push(reason),
+    onUnrecognised: () => {
+      recorder.unrecognised++;
+    },
   };
   return recorder;
 }

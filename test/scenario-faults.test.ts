@@ -152,7 +152,7 @@ faults:
   it("rejects faults against a target it did not start", () => {
     expect(problemsOf("target: http://127.0.0.1:8080\nfaults: [{ at: 1s, action: drop }]")).toEqual(
       [
-        "faults: expected no faults when target is set (rtbench cannot kill, stall or drop a server it did not start), found 1",
+        "faults: expected no faults when target has no command (rtbench cannot kill, stall or drop a server it did not start), found 1",
       ],
     );
   });

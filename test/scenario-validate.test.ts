@@ -127,7 +127,7 @@ const MALFORMED: [string, string, string][] = [
   [
     "bad url scheme in target",
     "target: ftp://example.com",
-    'target: expected an http:// or https:// URL like http://127.0.0.1:8080, a non-empty list of URLs or null, found "ftp://example.com"',
+    'target: expected an http:// or https:// URL like http://127.0.0.1:8080, a non-empty list of URLs, a server description (url, protocol, command, ...) or null, found "ftp://example.com"',
   ],
   [
     "bad url in a target list",
@@ -137,7 +137,7 @@ const MALFORMED: [string, string, string][] = [
   [
     "target url with a query",
     "target: http://a:1/?x=1",
-    'target: expected an http:// or https:// URL like http://127.0.0.1:8080, a non-empty list of URLs or null, found "http://a:1/?x=1"',
+    'target: expected an http:// or https:// URL like http://127.0.0.1:8080, a non-empty list of URLs, a server description (url, protocol, command, ...) or null, found "http://a:1/?x=1"',
   ],
   [
     "target url with a bad port",
@@ -279,7 +279,7 @@ describe("collecting problems", () => {
     // Also in the file's order, not the schema's.
     expect(error.details).toEqual([
       "warmup: expected a duration like 500ms, 30s or 2m, found 5",
-      "target: expected an http:// or https:// URL like http://127.0.0.1:8080, a non-empty list of URLs or null, found 5",
+      "target: expected an http:// or https:// URL like http://127.0.0.1:8080, a non-empty list of URLs, a server description (url, protocol, command, ...) or null, found 5",
     ]);
   });
 
@@ -384,9 +384,8 @@ describe("defaults and units", () => {
       "target: [http://127.0.0.1:8080/, https://example.com/base]",
       "target.yaml",
     );
-    expect(scenario.target).toEqual({
-      urls: ["http://127.0.0.1:8080", "https://example.com/base"],
-    });
+    expect(scenario.target?.urls).toEqual(["http://127.0.0.1:8080", "https://example.com/base"]);
+    expect(scenario.target?.protocol).toBe("reference");
   });
 
   it("applies overrides before the relational checks", () => {

@@ -50,7 +50,7 @@ describe("source addresses", () => {
       localAddress: "127.0.0.3",
       settings: {},
       requestTimeoutMs: 5_000,
-      handlers: { onReady() {}, onMessage() {}, onGap() {}, onBreak() {} },
+      handlers: { onReady() {}, onMessage() {}, onGap() {}, onUnrecognised() {}, onBreak() {} },
       context: createClientContext(),
     });
     await client.connect();

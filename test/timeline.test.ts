@@ -102,9 +102,11 @@ describe("measuredWindow", () => {
   const timeline = planTimeline(BASE);
   const cases: [string, number | null, { startMs: number; endMs: number; seconds: number }][] = [
     ["a run to the end", null, { startMs: 13_300, endMs: 17_300, seconds: 4 }],
-    ["stopped inside the window", 15_300, { startMs: 13_300, endMs: 15_300, seconds: 2 }],
-    ["stopped in the drain", 18_000, { startMs: 13_300, endMs: 17_300, seconds: 4 }],
-    ["stopped before the window", 11_000, { startMs: 13_300, endMs: 11_000, seconds: 0 }],
+    // Stopped early, only messages with the drain time (1.5 s) to arrive are judged.
+    ["stopped inside the window", 15_300, { startMs: 13_300, endMs: 13_800, seconds: 0.5 }],
+    ["stopped in the drain", 18_000, { startMs: 13_300, endMs: 16_500, seconds: 3.2 }],
+    ["stopped after the drain", 19_000, { startMs: 13_300, endMs: 17_300, seconds: 4 }],
+    ["stopped before the window", 11_000, { startMs: 13_300, endMs: 13_300, seconds: 0 }],
   ];
   for (const [name, stoppedAtMs, expected] of cases) {
     it(name, () => expect(measuredWindow(timeline, stoppedAtMs)).toEqual(expected));

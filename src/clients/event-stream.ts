@@ -1,6 +1,5 @@
-import { type Gap, type Message, SSE_EVENT_GAP, SSE_EVENT_MESSAGE } from "../shared/protocol.js";
 import { monoMs } from "../util/clock.js";
-import { parseObject } from "./frame.js";
+import type { EventStreamDialect, WireSink } from "./dialect.js";
 import { SseParser, type SseParserCallbacks } from "./sse-parser.js";
 import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } from "./types.js";
 
@@ -9,9 +8,9 @@ import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } fr
  * whatever carries them (an HTTP/1.1 response, an HTTP/2 stream): parse
  * events, turn messages and gaps into handler calls, remember the cursor and
  * the server's `retry:`, and note activity for the watchdog. Subclasses open
- * and close the stream.
+ * and close the stream; the dialect says where, and what the events mean.
  */
-export abstract class EventStreamClient implements TransportClient, SseParserCallbacks {
+export abstract class EventStreamClient implements TransportClient, SseParserCallbacks, WireSink {
   abstract readonly protocol: string;
   cursor: string | undefined;
   /** The server's `retry:` advice in ms, for the reconnecting wrapper; undefined until sent. */
@@ -26,7 +25,10 @@ export abstract class EventStreamClient implements TransportClient, SseParserCal
   protected closed = false;
   private readonly parser: SseParser;
 
-  constructor(options: ClientOptions) {
+  constructor(
+    options: ClientOptions,
+    protected readonly dialect: EventStreamDialect,
+  ) {
     this.options = options;
     this.handlers = options.handlers;
     this.context = options.context;
@@ -49,20 +51,22 @@ export abstract class EventStreamClient implements TransportClient, SseParserCal
   // SseParserCallbacks, called by the parser with this client as the callbacks object.
 
   onEvent(type: string, data: string, lastEventId: string): void {
-    if (type !== SSE_EVENT_MESSAGE && type !== SSE_EVENT_GAP) return;
-    const parsed = parseObject(data);
-    if (parsed === null) {
-      this.handlers.onUnrecognised?.(`SSE ${type} event whose data is not a JSON object`);
-      return;
-    }
-    if (type === SSE_EVENT_MESSAGE) {
-      const message = parsed as unknown as Message;
-      this.cursor = lastEventId === "" ? String(message.id) : lastEventId;
-      this.handlers.onMessage(this.cursor, message.body);
-    } else {
-      const gap = parsed as unknown as Gap;
-      this.handlers.onGap(String(gap.from), String(gap.to));
-    }
+    this.dialect.event(type, data, lastEventId, this);
+  }
+
+  // WireSink, called by the dialect with this client as the sink.
+
+  message(id: string, body: unknown): void {
+    this.cursor = id;
+    this.handlers.onMessage(id, body);
+  }
+
+  gap(from: string, to: string): void {
+    this.handlers.onGap(from, to);
+  }
+
+  unrecognised(what?: string): void {
+    this.handlers.onUnrecognised(what);
   }
 
   onRetry(ms: number): void {

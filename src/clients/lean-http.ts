@@ -32,6 +32,8 @@ export interface HttpExchangeHandler {
   onFailure(error: Error): void;
   /** The request was sent once more on a new connection (the reused one was closed under it). */
   onResend?(): void;
+  /** A socket connected (before its request is answered). */
+  onConnect?(): void;
 }
 
 /**
@@ -65,9 +67,13 @@ export class HttpConnection implements HttpResponseHandler {
     private readonly handler: HttpExchangeHandler,
   ) {}
 
-  /** The request head line: `GET <path> HTTP/1.1`, `host` header and the blank line. */
-  requestHead(pathAndQuery: string): string {
-    return `GET ${pathAndQuery} HTTP/1.1\r\nhost: ${this.target.authority}\r\n\r\n`;
+  /** The request head: `GET <path> HTTP/1.1`, `host`, any extra headers and the blank line. */
+  requestHead(pathAndQuery: string, headers?: Readonly<Record<string, string>>): string {
+    let head = `GET ${pathAndQuery} HTTP/1.1\r\nhost: ${this.target.authority}\r\n`;
+    if (headers !== undefined) {
+      for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
+    }
+    return `${head}\r\n`;
   }
 
   /** Sends a request (a full head from `requestHead`); the answer or failure comes back once. */
@@ -111,6 +117,7 @@ export class HttpConnection implements HttpResponseHandler {
     this.socketError = null;
     this.answeredOnSocket = false;
     this.sockets.adopt(socket);
+    if (this.handler.onConnect) socket.once("connect", () => this.handler.onConnect?.());
     socket.on("data", (chunk: Buffer) => this.onData(socket, chunk));
     socket.on("error", (error) => {
       // "close" follows; keep the reason for the failure it reports.

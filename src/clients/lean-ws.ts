@@ -69,6 +69,8 @@ export class LeanWebSocket {
     sockets: SocketTracker,
     private readonly handler: LeanWebSocketHandler,
     handshakeTimeoutMs: number,
+    /** Subprotocols to ask for (`sec-websocket-protocol`); none when empty. */
+    subprotocols: readonly string[] = [],
   ) {
     this.key = randomFillSync(KEY_BYTES).toString("base64");
     const socket = connect({
@@ -81,7 +83,9 @@ export class LeanWebSocket {
     sockets.adopt(socket);
     socket.write(
       `GET ${path} HTTP/1.1\r\nhost: ${target.authority}\r\nupgrade: websocket\r\n` +
-        `connection: Upgrade\r\nsec-websocket-key: ${this.key}\r\nsec-websocket-version: 13\r\n\r\n`,
+        `connection: Upgrade\r\nsec-websocket-key: ${this.key}\r\nsec-websocket-version: 13\r\n` +
+        (subprotocols.length > 0 ? `sec-websocket-protocol: ${subprotocols.join(", ")}\r\n` : "") +
+        "\r\n",
       "latin1",
     );
     this.timer = setTimeout(() => {

@@ -1,22 +1,17 @@
 import { performance } from "node:perf_hooks";
-import { GAP_HEADER } from "../shared/protocol.js";
-import { transport } from "../shared/transports.js";
-import { errorText, routePath } from "./http.js";
-import { type HttpAnswer, headerValue } from "./http1-parser.js";
+import type { PollDialect, PollRequests, WireSink } from "./dialect.js";
+import type { HttpAnswer } from "./http1-parser.js";
 import { HttpConnection, type HttpExchangeHandler, httpTarget } from "./lean-http.js";
-import { emptyAnswerCursor, parsePollAnswer } from "./poll-answer.js";
 import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } from "./types.js";
-
-/** Which poll route a request goes to: the first request of both is a short poll. */
-type PollRoute = "short-poll" | "long-poll";
 
 /**
  * What short and long polling share: one keep-alive connection (the lean
- * HTTP/1.1 client, lean-http.ts), one request in flight, answers
- * `{messages, cursor, gap?}` turned into handler calls. Subclasses decide
- * when the next request goes out (`scheduleNext`).
+ * HTTP/1.1 client, lean-http.ts), one request in flight, answers turned
+ * into handler calls by the dialect (the reference server's
+ * `{messages, cursor, gap?}` by default). Subclasses decide when the next
+ * request goes out (`scheduleNext`).
  */
-export abstract class PollClientBase implements TransportClient, HttpExchangeHandler {
+export abstract class PollClientBase implements TransportClient, HttpExchangeHandler, WireSink {
   abstract readonly protocol: string;
   cursor: string | undefined;
 
@@ -25,28 +20,29 @@ export abstract class PollClientBase implements TransportClient, HttpExchangeHan
   protected readonly context: ClientContext;
   protected readonly connection: HttpConnection;
   protected closed = false;
-  /** Route paths under the base URL with the channel in the query, built once per client. */
-  private readonly paths: Record<PollRoute, string>;
-  private readonly userQuery: string;
+  /** How long the server may hold a long poll, in seconds as the request says it. */
+  protected timeoutSeconds: string | undefined;
+  private readonly requests: PollRequests;
   private readonly timeoutMs: number;
   private ready = false;
   private broken = false;
-  private route: PollRoute = "short-poll";
-  private startedAtMs = 0;
+  /** The path of the request in flight, for error messages. */
+  private path = "";
+  /** Start of the first request while its answer (or connection) is awaited; null otherwise. */
+  private readyPendingSince: number | null = null;
   private settleConnect: ((error?: Error) => void) | null = null;
 
-  constructor(options: ClientOptions, timeoutMs: number) {
+  constructor(
+    options: ClientOptions,
+    private readonly dialect: PollDialect,
+    timeoutMs: number,
+  ) {
     this.options = options;
     this.handlers = options.handlers;
     this.context = options.context;
     this.cursor = options.since;
     this.timeoutMs = timeoutMs;
-    const channelQuery = `?channel=${encodeURIComponent(options.channel)}`;
-    this.paths = {
-      "short-poll": routePath(options.baseUrl, transport("short-poll").route.path) + channelQuery,
-      "long-poll": routePath(options.baseUrl, transport("long-poll").route.path) + channelQuery,
-    };
-    this.userQuery = `&user=${encodeURIComponent(options.user)}`;
+    this.requests = dialect.requests(options);
     this.connection = new HttpConnection(
       httpTarget(options.baseUrl, options.localAddress),
       options.context.sockets,
@@ -54,6 +50,13 @@ export abstract class PollClientBase implements TransportClient, HttpExchangeHan
     );
   }
 
+  /**
+   * Sends the first request. A short poll answers at once (with the current
+   * cursor), so its answer makes the client ready. A server that holds the
+   * first request until a message exists (PollDialect.first) makes the
+   * client ready once its connection is up; the answer, whenever it comes,
+   * is delivered as any other.
+   */
   connect(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.settleConnect = (error) => {
@@ -61,8 +64,9 @@ export abstract class PollClientBase implements TransportClient, HttpExchangeHan
         if (error) reject(error);
         else resolve();
       };
-      this.startedAtMs = performance.now();
-      this.send("short-poll");
+      this.readyPendingSince = performance.now();
+      const first = this.dialect.first;
+      this.send(first, first === "long" ? this.timeoutSeconds : undefined);
     });
   }
 
@@ -80,26 +84,30 @@ export abstract class PollClientBase implements TransportClient, HttpExchangeHan
   protected abstract cancelSchedule(): void;
 
   /** Sends one poll; its answer is delivered, and after ready a failure ends in `onBreak`. */
-  protected pollOnce(route: PollRoute, timeoutSeconds?: string): void {
+  protected pollOnce(kind: "short" | "long"): void {
     if (this.closed) return;
-    this.send(route, timeoutSeconds);
+    this.send(kind, kind === "long" ? this.timeoutSeconds : undefined);
   }
 
-  // HttpExchangeHandler
+  // HttpExchangeHandler, called by the connection.
+
+  onConnect(): void {
+    if (this.dialect.first === "long") this.markReady();
+  }
 
   onAnswer(answer: HttpAnswer): void {
     if (this.closed) return;
+    let read: ReturnType<PollDialect["answer"]>;
     try {
-      this.deliver(answer);
+      // The dialect checks the whole answer before it delivers anything.
+      read = this.dialect.answer(answer, this);
     } catch (error) {
-      this.onFailure(error as Error);
+      this.onFailure(new Error(`GET ${this.path}: ${(error as Error).message}`));
       return;
     }
-    if (!this.ready) {
-      this.ready = true;
-      this.handlers.onReady(performance.now() - this.startedAtMs);
-      this.settleConnect?.();
-    }
+    this.markReady();
+    if (read.messages === 0) this.context.counters.emptyPolls++;
+    if (read.cursor !== undefined) this.cursor = read.cursor;
     if (!this.closed) this.scheduleNext();
   }
 
@@ -107,6 +115,7 @@ export abstract class PollClientBase implements TransportClient, HttpExchangeHan
     if (this.closed || this.broken) return;
     this.broken = true;
     this.closed = true;
+    this.readyPendingSince = null;
     this.cancelSchedule();
     this.connection.destroy();
     if (this.settleConnect) this.settleConnect(error);
@@ -117,53 +126,38 @@ export abstract class PollClientBase implements TransportClient, HttpExchangeHan
     this.context.counters.requests++;
   }
 
-  private send(route: PollRoute, timeoutSeconds?: string): void {
-    this.route = route;
-    let path = this.paths[route];
-    if (this.cursor !== undefined) path += `&since=${encodeURIComponent(this.cursor)}`;
-    if (timeoutSeconds !== undefined) path += `&timeout=${timeoutSeconds}`;
-    path += this.userQuery;
+  // WireSink, called by the dialect with this client as the sink.
+
+  message(id: string, body: unknown): void {
+    if (this.readyPendingSince !== null) this.markReady();
+    this.handlers.onMessage(id, body);
+  }
+
+  gap(from: string, to: string): void {
+    if (this.readyPendingSince !== null) this.markReady();
+    this.handlers.onGap(from, to);
+  }
+
+  unrecognised(what?: string): void {
+    if (this.readyPendingSince !== null) this.markReady();
+    this.handlers.onUnrecognised(what);
+  }
+
+  /** Ready at the first answer's first message (or its end): onReady comes before any message. */
+  private markReady(): void {
+    const startedAt = this.readyPendingSince;
+    if (startedAt === null) return;
+    this.readyPendingSince = null;
+    if (this.closed) return;
+    this.ready = true;
+    this.handlers.onReady(performance.now() - startedAt);
+    this.settleConnect?.();
+  }
+
+  private send(kind: "short" | "long", timeoutSeconds: string | undefined): void {
+    const { path, headers } = this.requests(kind, this.cursor, timeoutSeconds);
+    this.path = path;
     this.context.counters.requests++;
-    this.connection.send(this.connection.requestHead(path), this.timeoutMs);
-  }
-
-  private deliver(answer: HttpAnswer): void {
-    if (answer.status !== 200) {
-      throw new Error(
-        `GET ${this.paths[this.route].split("?")[0]}: expected status 200, found ${answer.status} (${errorText(answer.body.toString())})`,
-      );
-    }
-    const emptyCursor = emptyAnswerCursor(answer.body);
-    if (emptyCursor !== null) {
-      this.context.counters.emptyPolls++;
-      this.gapFromHeader(answer.head);
-      this.cursor = emptyCursor;
-      return;
-    }
-    const parsed = parsePollAnswer(answer.body);
-    if (parsed === null) {
-      // Answered, but not with a poll answer: counted, and the next poll goes out as usual.
-      this.handlers.onUnrecognised?.("poll answer that is not {messages: [...]}");
-      return;
-    }
-    if (parsed.gap) this.handlers.onGap(String(parsed.gap.from), String(parsed.gap.to));
-    else this.gapFromHeader(answer.head);
-    const messages = parsed.messages;
-    if (messages.length === 0) this.context.counters.emptyPolls++;
-    for (let i = 0; i < messages.length; i++) {
-      const message = messages[i];
-      if (typeof message === "object" && message !== null) {
-        this.handlers.onMessage(String(message.id), message.body);
-      } else this.handlers.onUnrecognised?.("poll answer message that is not an object");
-    }
-    if (parsed.cursor !== undefined && parsed.cursor !== null) this.cursor = String(parsed.cursor);
-  }
-
-  /** A gap said only in the header (`from-to`), by servers that leave it out of the body. */
-  private gapFromHeader(head: string): void {
-    const gapHeader = headerValue(head, GAP_HEADER);
-    if (gapHeader === undefined) return;
-    const dash = gapHeader.indexOf("-");
-    if (dash > 0) this.handlers.onGap(gapHeader.slice(0, dash), gapHeader.slice(dash + 1));
+    this.connection.send(this.connection.requestHead(path, headers), this.timeoutMs);
   }
 }

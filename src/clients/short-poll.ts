@@ -1,5 +1,7 @@
 import { performance } from "node:perf_hooks";
+import type { PollDialect } from "./dialect.js";
 import { PollClientBase } from "./poll-base.js";
+import { REFERENCE_POLL } from "./reference-wire.js";
 import { type ClientOptions, numberSetting, type TransportClient } from "./types.js";
 
 /**
@@ -16,11 +18,11 @@ export class ShortPollClient extends PollClientBase {
   private readonly tick = (): void => {
     this.timer = undefined;
     this.lastStartMs = performance.now();
-    this.pollOnce("short-poll");
+    this.pollOnce("short");
   };
 
-  constructor(options: ClientOptions) {
-    super(options, options.requestTimeoutMs);
+  constructor(options: ClientOptions, dialect: PollDialect = REFERENCE_POLL) {
+    super(options, dialect, options.requestTimeoutMs);
     this.intervalMs = numberSetting(options, "intervalMs");
   }
 
@@ -40,6 +42,9 @@ export class ShortPollClient extends PollClientBase {
   }
 }
 
-export function createShortPollClient(options: ClientOptions): TransportClient {
-  return new ShortPollClient(options);
+export function createShortPollClient(
+  options: ClientOptions,
+  dialect?: PollDialect,
+): TransportClient {
+  return new ShortPollClient(options, dialect);
 }

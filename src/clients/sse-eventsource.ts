@@ -1,10 +1,10 @@
 import { performance } from "node:perf_hooks";
 import { type ErrorEvent, EventSource, type FetchLike } from "eventsource";
 import { type Client, fetch } from "undici";
-import { type Gap, type Message, SSE_EVENT_GAP, SSE_EVENT_MESSAGE } from "../shared/protocol.js";
-import { transport } from "../shared/transports.js";
-import { parseObject } from "./frame.js";
-import { createTrackedClient, originOf, queryString, routePath } from "./http.js";
+import { SSE_EVENT_GAP, SSE_EVENT_MESSAGE } from "../shared/protocol.js";
+import type { EventStreamDialect, WireSink } from "./dialect.js";
+import { createTrackedClient, originOf } from "./http.js";
+import { REFERENCE_SSE } from "./reference-wire.js";
 import type { ClientHandlers, ClientOptions, TransportClient } from "./types.js";
 
 /**
@@ -13,7 +13,7 @@ import type { ClientHandlers, ClientOptions, TransportClient } from "./types.js"
  * lean client. Its own reconnection is switched off by closing it on the
  * first error: reconnecting with backoff is the load runner's job.
  */
-export class EventSourceSseClient implements TransportClient {
+export class EventSourceSseClient implements TransportClient, WireSink {
   readonly protocol = "sse" as const;
   cursor: string | undefined;
   // No `lastActivityMs`: heartbeat comments are invisible through the EventSource
@@ -28,7 +28,10 @@ export class EventSourceSseClient implements TransportClient {
   private ready = false;
   private closed = false;
 
-  constructor(options: ClientOptions) {
+  constructor(
+    options: ClientOptions,
+    private readonly dialect: EventStreamDialect = REFERENCE_SSE,
+  ) {
     this.options = options;
     this.handlers = options.handlers;
     this.cursor = options.since;
@@ -40,8 +43,8 @@ export class EventSourceSseClient implements TransportClient {
   }
 
   connect(): Promise<void> {
-    const { baseUrl, channel, user, since, context } = this.options;
-    const url = `${originOf(baseUrl)}${routePath(baseUrl, transport("sse").route.path, channel)}?${queryString({ user })}`;
+    const { baseUrl, since, context } = this.options;
+    const url = `${originOf(baseUrl)}${this.dialect.path(this.options)}`;
     const dispatcher = this.http;
     const startedAt = performance.now();
     const trackedFetch: FetchLike = (input, init) => {
@@ -83,24 +86,36 @@ export class EventSourceSseClient implements TransportClient {
   }
 
   private readonly onMessageEvent = (event: MessageEvent): void => {
-    const message = parseObject(event.data as string) as Message | null;
-    if (message === null) {
-      this.handlers.onUnrecognised?.("SSE message event whose data is not a JSON object");
-      return;
-    }
-    const cursor = event.lastEventId === "" ? String(message.id) : event.lastEventId;
-    this.cursor = cursor;
-    this.handlers.onMessage(cursor, message.body);
+    this.onEvent(SSE_EVENT_MESSAGE, event);
   };
 
   private readonly onGapEvent = (event: MessageEvent): void => {
-    const gap = parseObject(event.data as string) as Gap | null;
-    if (gap === null) {
-      this.handlers.onUnrecognised?.("SSE gap event whose data is not a JSON object");
-      return;
-    }
-    this.handlers.onGap(String(gap.from), String(gap.to));
+    this.onEvent(SSE_EVENT_GAP, event);
   };
+
+  /** EventTarget listeners must not throw (Node reports it as an uncaught exception). */
+  private onEvent(type: string, event: MessageEvent): void {
+    try {
+      this.dialect.event(type, event.data as string, event.lastEventId, this);
+    } catch {
+      this.broke(`malformed JSON in an SSE ${type} event`);
+    }
+  }
+
+  // WireSink, called by the dialect with this client as the sink.
+
+  message(id: string, body: unknown): void {
+    this.cursor = id;
+    this.handlers.onMessage(id, body);
+  }
+
+  gap(from: string, to: string): void {
+    this.handlers.onGap(from, to);
+  }
+
+  unrecognised(what?: string): void {
+    this.handlers.onUnrecognised(what);
+  }
 
   private broke(reason: string): void {
     if (this.closed) return;
@@ -117,6 +132,9 @@ export class EventSourceSseClient implements TransportClient {
   }
 }
 
-export function createEventSourceSseClient(options: ClientOptions): TransportClient {
-  return new EventSourceSseClient(options);
+export function createEventSourceSseClient(
+  options: ClientOptions,
+  dialect?: EventStreamDialect,
+): TransportClient {
+  return new EventSourceSseClient(options, dialect);
 }

@@ -1,9 +1,10 @@
 import { type ClientHttp2Session, type ClientHttp2Stream, connect } from "node:http2";
 import { connect as netConnect } from "node:net";
-import { transport } from "../shared/transports.js";
 import { monoMs } from "../util/clock.js";
+import type { EventStreamDialect } from "./dialect.js";
 import { EventStreamClient } from "./event-stream.js";
-import { originOf, queryString, routePath } from "./http.js";
+import { originOf } from "./http.js";
+import { REFERENCE_SSE_H2 } from "./reference-wire.js";
 import {
   type ClientContext,
   type ClientOptions,
@@ -24,9 +25,13 @@ export class SseH2Client extends EventStreamClient {
   private stream: ClientHttp2Stream | undefined;
   private lease: SessionLease | undefined;
 
+  constructor(options: ClientOptions, dialect: EventStreamDialect = REFERENCE_SSE_H2) {
+    super(options, dialect);
+  }
+
   connect(): Promise<void> {
-    const { baseUrl, channel, user, since } = this.options;
-    const path = `${routePath(baseUrl, transport("sse-h2").route.path, channel)}?${queryString({ user })}`;
+    const { baseUrl, since } = this.options;
+    const path = this.dialect.path(this.options);
     const lease = sessionPool(this.context).lease(
       originOf(baseUrl),
       numberSetting(this.options, "streamsPerConnection"),
@@ -114,8 +119,11 @@ export class SseH2Client extends EventStreamClient {
   }
 }
 
-export function createSseH2Client(options: ClientOptions): TransportClient {
-  return new SseH2Client(options);
+export function createSseH2Client(
+  options: ClientOptions,
+  dialect?: EventStreamDialect,
+): TransportClient {
+  return new SseH2Client(options, dialect);
 }
 
 /** One client's place in a session; `release` at most once. */

@@ -1,9 +1,10 @@
 import { type ClientRequest, request } from "node:http";
 import type { Socket } from "node:net";
-import { transport } from "../shared/transports.js";
 import { monoMs } from "../util/clock.js";
+import type { EventStreamDialect } from "./dialect.js";
 import { EventStreamClient } from "./event-stream.js";
-import { originOf, queryString, routePath } from "./http.js";
+import { originOf } from "./http.js";
+import { REFERENCE_SSE } from "./reference-wire.js";
 import type { ClientOptions, TransportClient } from "./types.js";
 
 /**
@@ -16,12 +17,13 @@ export class SseClient extends EventStreamClient {
   readonly protocol = "sse";
   private req: ClientRequest | undefined;
 
+  constructor(options: ClientOptions, dialect: EventStreamDialect = REFERENCE_SSE) {
+    super(options, dialect);
+  }
+
   connect(): Promise<void> {
-    const { baseUrl, channel, user, since } = this.options;
-    const url = new URL(
-      `${routePath(baseUrl, transport("sse").route.path, channel)}?${queryString({ user })}`,
-      originOf(baseUrl),
-    );
+    const { baseUrl, since } = this.options;
+    const url = new URL(this.dialect.path(this.options), originOf(baseUrl));
     const headers: Record<string, string> = {
       accept: "text/event-stream",
       "cache-control": "no-cache",
@@ -89,6 +91,9 @@ export class SseClient extends EventStreamClient {
   }
 }
 
-export function createSseClient(options: ClientOptions): TransportClient {
-  return new SseClient(options);
+export function createSseClient(
+  options: ClientOptions,
+  dialect?: EventStreamDialect,
+): TransportClient {
+  return new SseClient(options, dialect);
 }

@@ -41,14 +41,15 @@ export interface ClientHandlers {
   onMessage(id: string, body: unknown): void;
   /** The server said ids `from`..`to` are gone (resume older than history). */
   onGap(from: string, to: string): void;
+  /**
+   * Something arrived that the target protocol has no place for (a frame or
+   * an event that is not JSON, a poll answer without its list, an item
+   * without a body): ignored, counted, and never a reason to crash. `what`
+   * says which, for debugging.
+   */
+  onUnrecognised(what?: string): void;
   /** The connection broke (close, error, missed heartbeats) after it was ready. */
   onBreak(reason: string): void;
-  /**
-   * The server sent something the protocol has no place for (`null`, a
-   * number, a message without a body, malformed SSE): counted, skipped, and
-   * never a reason to crash.
-   */
-  onUnrecognised?(what: string): void;
 }
 
 /** Shared by every client in one generator process. */

@@ -1,28 +1,23 @@
-import type { ClientFrame, ServerFrame } from "../shared/protocol.js";
-import { transport } from "../shared/transports.js";
 import { monoMs } from "../util/clock.js";
-import { parseObject } from "./frame.js";
-import { queryString, routePath } from "./http.js";
+import type { WebSocketDialect, WebSocketSink } from "./dialect.js";
 import { httpTarget } from "./lean-http.js";
 import { LeanState, LeanWebSocket, type LeanWebSocketHandler } from "./lean-ws.js";
+import { REFERENCE_WEBSOCKET } from "./reference-wire.js";
 import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } from "./types.js";
-
-/** Serialised once: every app-level ping gets the same bytes back. */
-const PONG: ClientFrame = { type: "pong" };
-const PONG_FRAME = Buffer.from(JSON.stringify(PONG));
 
 /**
  * A WebSocket subscriber over the lean client (lean-ws.ts), without
  * per-message deflate (browsers offer it, but it costs memory per
- * connection and blurs the byte counts).
+ * connection and blurs the byte counts). Its dialect says where to connect
+ * and what the frames mean (the reference server's by default).
  */
-export class WebSocketClient implements TransportClient, LeanWebSocketHandler {
+export class WebSocketClient implements TransportClient, LeanWebSocketHandler, WebSocketSink {
   readonly protocol = "websocket" as const;
   cursor: string | undefined;
   /** monoMs() of the last frame received (pings included), for the fleet's watchdog. */
   lastActivityMs = 0;
 
-  /** Until connect() used them: a client holds no more than it needs while connected. */
+  /** Until the socket is open: a client holds no more than it needs while connected. */
   private options: ClientOptions | null;
   private readonly handlers: ClientHandlers;
   private readonly context: ClientContext;
@@ -30,25 +25,27 @@ export class WebSocketClient implements TransportClient, LeanWebSocketHandler {
   private ready = false;
   private closed = false;
   private startedAtMs = 0;
-  private readonly channel: string;
-  private readonly baseUrl: string;
+  /** The upgrade request's path, for the error message when it is refused. */
+  private path = "";
   private settleConnect: ((error?: Error) => void) | null = null;
 
-  constructor(options: ClientOptions) {
+  constructor(
+    options: ClientOptions,
+    private readonly dialect: WebSocketDialect = REFERENCE_WEBSOCKET,
+  ) {
     this.options = options;
     this.handlers = options.handlers;
     this.context = options.context;
     this.cursor = options.since;
-    this.channel = options.channel;
-    this.baseUrl = options.baseUrl;
   }
 
   connect(): Promise<void> {
     const options = this.options;
-    if (options === null) return Promise.reject(new Error("connect() called twice"));
-    this.options = null;
-    const { baseUrl, channel, user, since } = options;
-    const path = `${routePath(baseUrl, transport("websocket").route.path, channel)}?${queryString({ user, since })}`;
+    if (options === null || this.ws !== undefined) {
+      return Promise.reject(new Error("connect() called twice"));
+    }
+    const url = this.dialect.url(options);
+    this.path = url.pathname + url.search;
     this.startedAtMs = monoMs();
     this.context.counters.requests++; // the upgrade request
     return new Promise<void>((resolve, reject) => {
@@ -59,11 +56,12 @@ export class WebSocketClient implements TransportClient, LeanWebSocketHandler {
       };
       // A server that accepts TCP but never answers the upgrade (stalled) must not hang an attempt.
       this.ws = new LeanWebSocket(
-        httpTarget(baseUrl, options.localAddress),
-        path,
+        httpTarget(options.baseUrl, options.localAddress),
+        this.path,
         this.context.sockets,
         this,
         options.requestTimeoutMs,
+        this.dialect.subprotocols,
       );
     });
   }
@@ -77,12 +75,16 @@ export class WebSocketClient implements TransportClient, LeanWebSocketHandler {
     this.settleConnect?.();
   }
 
-  // LeanWebSocketHandler
+  // LeanWebSocketHandler, called by the socket.
 
   onOpen(): void {
     if (this.closed) return;
     this.ready = true;
     this.lastActivityMs = monoMs();
+    const options = this.options;
+    this.options = null;
+    const subscribe = options ? this.dialect.subscribeFrame?.(options) : undefined;
+    if (subscribe !== undefined) this.ws?.send(subscribe);
     this.handlers.onReady(this.lastActivityMs - this.startedAtMs);
     this.settleConnect?.();
   }
@@ -94,33 +96,12 @@ export class WebSocketClient implements TransportClient, LeanWebSocketHandler {
   onRefused(status: number): void {
     this.closed = true;
     this.settleConnect?.(
-      new Error(
-        `GET ${routePath(this.baseUrl, transport("websocket").route.path, this.channel)}: expected 101 Switching Protocols, found ${status}`,
-      ),
+      new Error(`GET ${this.path}: expected 101 Switching Protocols, found ${status}`),
     );
   }
 
   onMessage(data: Buffer, isBinary: boolean): void {
-    if (isBinary) return;
-    const frame = parseObject(data.toString()) as ServerFrame | null;
-    if (frame === null) {
-      this.handlers.onUnrecognised?.("WebSocket frame that is not a JSON object");
-      return;
-    }
-    switch (frame.type) {
-      case "message":
-        this.cursor = String(frame.id);
-        this.handlers.onMessage(this.cursor, frame.body);
-        break;
-      case "ping":
-        this.ws?.send(PONG_FRAME);
-        break;
-      case "gap":
-        this.handlers.onGap(String(frame.from), String(frame.to));
-        break;
-      default:
-        break; // pong, ack, error: nothing for a subscriber to do
-    }
+    this.dialect.frame(data, isBinary, this);
   }
 
   onClose(code: number, reason: string): void {
@@ -132,6 +113,29 @@ export class WebSocketClient implements TransportClient, LeanWebSocketHandler {
     this.broke(`closed with code ${code}${reason.length > 0 ? ` (${reason})` : ""}`);
   }
 
+  // WebSocketSink, called by the dialect with this client as the sink.
+
+  message(id: string, body: unknown): void {
+    this.cursor = id;
+    this.handlers.onMessage(id, body);
+  }
+
+  gap(from: string, to: string): void {
+    this.handlers.onGap(from, to);
+  }
+
+  unrecognised(what?: string): void {
+    this.handlers.onUnrecognised(what);
+  }
+
+  reply(text: string | Buffer): void {
+    this.ws?.send(text);
+  }
+
+  malformed(reason: string): void {
+    this.broke(reason);
+  }
+
   private broke(reason: string): void {
     if (this.closed) return;
     this.closed = true;
@@ -140,6 +144,9 @@ export class WebSocketClient implements TransportClient, LeanWebSocketHandler {
   }
 }
 
-export function createWebSocketClient(options: ClientOptions): TransportClient {
-  return new WebSocketClient(options);
+export function createWebSocketClient(
+  options: ClientOptions,
+  dialect?: WebSocketDialect,
+): TransportClient {
+  return new WebSocketClient(options, dialect);
 }

@@ -1,12 +1,9 @@
 import { availableParallelism } from "node:os";
-import {
-  createHttpPublisher,
-  createWebSocketPublisher,
-  type Publisher,
-} from "../clients/publishers.js";
+import type { Publisher } from "../clients/publishers.js";
 import { createClientContext } from "../clients/types.js";
 import type { Scenario } from "../scenario/types.js";
 import { type ProtocolName, transport } from "../shared/transports.js";
+import { DEFAULT_TARGET_PROTOCOL, targetProtocol } from "../targets/registry.js";
 import { monoMs } from "../util/clock.js";
 import { assignClients, channelNames } from "./assign.js";
 import { planShards, type ShardPlan } from "./shard-plan.js";
@@ -77,8 +74,12 @@ export async function clientsUp(
       settings: section.settings,
       reconnect: section.reconnect,
       urls,
-      heartbeatIntervalMs: scenario.server.heartbeatIntervalMs,
+      heartbeatIntervalMs: heartbeatIntervalMs(scenario),
       seed: scenario.seed,
+      target:
+        scenario.target && scenario.target.protocol !== DEFAULT_TARGET_PROTOCOL
+          ? { protocol: scenario.target.protocol, wire: scenario.target.wire }
+          : null,
     });
     return { pool, publishers, plan, channels, timeline, stop };
   } catch (error) {
@@ -117,9 +118,14 @@ export function planFor(scenario: Scenario, protocol: ProtocolName): ShardPlan {
  */
 function createPublishers(scenario: Scenario, urls: string[]): Publisher[] {
   const context = createClientContext();
-  return urls.map((url) =>
-    scenario.publish.via === "websocket"
-      ? createWebSocketPublisher(url, { context })
-      : createHttpPublisher(url, { connections: scenario.publish.maxInFlight, context }),
-  );
+  const protocol = targetProtocol(scenario.target?.protocol ?? DEFAULT_TARGET_PROTOCOL);
+  const wire = scenario.target?.wire ?? {};
+  const options = { connections: scenario.publish.maxInFlight, context, via: scenario.publish.via };
+  return urls.map((url) => protocol.publisher(wire, url, options));
+}
+
+/** What the client watchdog counts in: the server's heartbeats, 0 when a target's are not known. */
+function heartbeatIntervalMs(scenario: Scenario): number {
+  if (scenario.target === null) return scenario.server.heartbeatIntervalMs;
+  return scenario.target.heartbeatIntervalMs ?? 0;
 }

@@ -1,5 +1,7 @@
-import type { Scenario } from "../scenario/types.js";
+import type { Scenario, TargetOptions } from "../scenario/types.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
+import { targetProtocol } from "../targets/registry.js";
+import { startCommandedServers } from "./commanded.js";
 import { waitHealthy } from "./health.js";
 import { readServerSettings } from "./server-settings.js";
 import { type ServerSample, type ServerSet, sampleServers, startServers } from "./servers.js";
@@ -8,20 +10,24 @@ import { type ServerSample, type ServerSet, sampleServers, startServers } from "
 export interface Environment {
   /** One base URL per server instance. */
   urls: string[];
-  /** The instances rtbench started (faults act on them); null against a `target`. */
+  /**
+   * The instances rtbench started (faults act on them): the reference
+   * server's, or a target's from `target.command`; null against a running target.
+   */
   servers: ServerSet | null;
-  /** Server CPU and memory before any client connected; null against a `target`. */
+  /** Server CPU and memory before any client connected; null where nothing is sampled. */
   baseline: ServerSample | null;
   /** What instance 0 runs with, defaults resolved; a target's settings are not ours to know. */
   settings: EffectiveServerSettings | null;
-  /** Stops the servers rtbench started; a `target` is left alone. */
+  /** Stops the servers rtbench started; a running target is left alone. */
   stop(): Promise<void>;
 }
 
 /**
- * Stage 1 of a protocol's run: starts the reference server instances (or
- * takes the scenario's `target`), waits until every one answers /healthz,
- * and samples the servers' CPU and memory before any client connects.
+ * Stage 1 of a protocol's run: starts the reference server instances (or a
+ * target's, from its command; or takes a running target), waits until every
+ * one is healthy, and samples the servers' CPU and memory before any client
+ * connects.
  */
 export async function environmentUp(
   scenario: Scenario,
@@ -29,15 +35,24 @@ export async function environmentUp(
   log: (line: string) => void,
   signal?: AbortSignal,
 ): Promise<Environment> {
-  const servers = scenario.target ? null : await startOwnServers(scenario, redisUrl, log);
+  const target = scenario.target;
+  const servers =
+    target === null
+      ? await startServers(scenario, redisUrl, log)
+      : target.command === null
+        ? null
+        : await startTarget(target, redisUrl, log);
   const stop = async () => {
     await servers?.stop();
   };
   try {
-    const urls = servers ? servers.urls : (scenario.target?.urls ?? []);
-    await waitHealthy(urls, undefined, signal);
-    const settings = servers ? await readServerSettings(urls[0] as string) : null;
-    const baseline = servers ? await sampleServers(urls) : null;
+    const urls = servers ? servers.urls : (target?.urls ?? []);
+    const reference = target === null || target.protocol === "reference";
+    // A commanded target waited for its own health check; a running one answers /healthz if it speaks ours.
+    if (reference && target?.command == null) await waitHealthy(urls, undefined, signal);
+    // A target's settings are not ours to know.
+    const settings = target === null ? await readServerSettings(urls[0] as string) : null;
+    const baseline = servers ? await sampleServers(servers) : null;
     return { urls, servers, baseline, settings, stop };
   } catch (error) {
     await stop();
@@ -45,11 +60,18 @@ export async function environmentUp(
   }
 }
 
-/** The reference server instances for this run, on free loopback ports. */
-function startOwnServers(
-  scenario: Scenario,
+/** A target's instances from its command, with the placeholders only a run knows filled in. */
+async function startTarget(
+  target: TargetOptions,
   redisUrl: string | null,
   log: (line: string) => void,
 ): Promise<ServerSet> {
-  return startServers(scenario, redisUrl, log);
+  const command = target.command as NonNullable<TargetOptions["command"]>;
+  const placeholders: Record<string, string> = {};
+  if (redisUrl !== null) placeholders.redisUrl = redisUrl;
+  const own = targetProtocol(target.protocol).commandPlaceholders ?? {};
+  for (const [name, value] of Object.entries(own)) placeholders[name] = value();
+  const servers = await startCommandedServers({ command, placeholders, log });
+  log(`started ${command.instances} target instance(s) at ${servers.urls.join(", ")}`);
+  return servers;
 }

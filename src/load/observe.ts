@@ -10,8 +10,8 @@ import { startLoopDelaySeconds } from "./loop-delay-seconds.js";
 import { PublisherLoop } from "./publisher.js";
 import {
   type BoundarySamples,
+  groupSampler,
   type InstanceSampler,
-  metricsSampler,
   sampleServerSeconds,
 } from "./server-seconds.js";
 import { type ServerSample, sampleServers } from "./servers.js";
@@ -89,12 +89,13 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     timeline.rampStartMs,
     bucketCount(timeline.rampStartMs, timeline.drainEndMs),
   );
-  // Only servers rtbench started are sampled: a target's cost is not ours to report.
+  // Only servers rtbench started are sampled: a running target's cost is not ours to report.
+  const servers = env.servers;
   const serverSeconds = sampleServerSeconds({
     startMs: timeline.rampStartMs,
     endMs: timeline.drainEndMs,
-    instances: env.servers ? env.urls.length : 0,
-    sample: instanceSampler(env),
+    instances: servers ? servers.instances.length : 0,
+    sample: groupSampler(servers ?? { instances: [] }),
     signal,
   });
   const ticker = setInterval(() => {
@@ -102,9 +103,8 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     ctx.onTick(phaseAt(timeline, now), now - timeline.rampStartMs);
   }, 1000);
 
-  // Only servers rtbench started are sampled: a target's cost is not ours to report.
   const sample = () =>
-    env.servers && !signal.aborted ? sampleServers(env.urls) : Promise.resolve(null);
+    servers && !signal.aborted ? sampleServers(servers) : Promise.resolve(null);
   let windowStart: ServerSample | null = null;
   let windowEnd: ServerSample | null = null;
   let parentLoopDelayP99Ms: (number | null)[] = [];
@@ -124,19 +124,13 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     signal.removeEventListener("abort", stopFaults);
     parentLoopDelayP99Ms = loopDelaySeconds.stop();
   }
-  const servers = await serverSeconds.done;
+  const serverSamples = await serverSeconds.done;
   return {
     publisher,
     ackTimeoutMs: scenario.publish.ackTimeoutMs,
     faults: faults ? await faults.done : [],
     windowStart,
     windowEnd,
-    seconds: { parentLoopDelayP99Ms, servers },
+    seconds: { parentLoopDelayP99Ms, servers: serverSamples },
   };
-}
-
-/** Where the per-second server samples come from: one function, so another source plugs in. */
-function instanceSampler(env: Environment): InstanceSampler {
-  const servers = env.servers;
-  return metricsSampler(env.urls, (i) => servers?.instances[i]?.pid ?? null);
 }

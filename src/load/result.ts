@@ -40,6 +40,8 @@ export interface RunRecord {
   collected: Collected;
   /** What the servers rtbench started run with (from /healthz); null against a target. */
   serverSettings: EffectiveServerSettings | null;
+  /** False when the target does not acknowledge publishes (each counted as sent once written). */
+  publishAcknowledged?: boolean;
   /** Server samples before the clients, and at the start and end of the window. */
   samples: {
     baseline: ServerSample | null;
@@ -85,6 +87,8 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     connected,
     ...counts,
     ...(inFlightAtInterrupt === undefined ? {} : { inFlightAtInterrupt }),
+    // Unacknowledged publishes all count as sent: failures are not known, not zero.
+    publishFailed: run.publishAcknowledged === false ? null : counts.publishFailed,
     ...resultCounters(counters),
     latency: mergeField(reports, "latency"),
     latencyFromSend: mergeField(reports, "latencyFromSend"),

@@ -4,6 +4,7 @@ import { type ProtocolResult, RESULT_SCHEMA_VERSION, type RunResult } from "../m
 import type { Scenario } from "../scenario/types.js";
 import { provideService } from "../services/registry.js";
 import type { ProtocolName } from "../shared/transports.js";
+import { targetProtocol } from "../targets/registry.js";
 import { gitCommit } from "../util/git.js";
 import { packageVersion } from "../util/paths.js";
 import { redactText } from "../util/redact.js";
@@ -62,7 +63,13 @@ export async function runScenario(
     for (const protocol of scenario.protocols) {
       if (signal.aborted) break;
       try {
-        const measured = await runProtocol(scenario, protocol, broker, signal, options);
+        const measured = await runProtocol(scenario, protocol, broker, signal, {
+          ...options,
+          // Free ports of a commanded target are known once it started: the result names them.
+          onTargetUrls: (urls) => {
+            if (result.setup.target?.length === 0) result.setup.target = urls.map(redactText);
+          },
+        });
         result.protocols[protocol] = measured;
         const warning = measured.saturation?.plan?.warning;
         if (warning) result.setup.notes.push(`${protocol}: ${warning}`);
@@ -109,8 +116,14 @@ async function brokerUp(
   options: RunOptions,
   log: (line: string) => void,
 ): Promise<Broker> {
-  if (scenario.target) return { url: null, control: null };
-  const provided = await provideService(scenario.server.broker, {
+  // A target started by command asks for Redis with {redisUrl} (a Socket.IO adapter, Nchan's storage).
+  const kind = scenario.target
+    ? scenario.target.command?.needsRedis
+      ? "redis"
+      : null
+    : scenario.server.broker;
+  if (kind === null) return { url: null, control: null };
+  const provided = await provideService(kind, {
     url: options.redisUrl,
     env: process.env,
   });
@@ -135,7 +148,7 @@ async function runProtocol(
   protocol: ProtocolName,
   broker: Broker,
   signal: AbortSignal,
-  options: RunOptions,
+  options: RunOptions & { onTargetUrls?: (urls: string[]) => void },
 ): Promise<ProtocolResult> {
   const log = (line: string) => options.log?.(redactText(`${protocol}: ${line}`));
   const progress = (phase: RunProgress["phase"], elapsedMs = 0, totalMs = 0, clients?: Clients) =>
@@ -156,6 +169,7 @@ async function runProtocol(
   const loopDelay = startLoopDelayMonitor();
   try {
     env = await environmentUp(scenario, broker.url, log, signal);
+    options.onTargetUrls?.(env.urls);
     load = new LoadMonitor(runProcesses(env.servers));
     clients = await clientsUp(scenario, protocol, env.urls, log);
     const up = clients;
@@ -186,6 +200,7 @@ async function runProtocol(
       collected,
       serverSettings: env.settings,
       seconds: observed.seconds,
+      publishAcknowledged: publishAcknowledged(scenario),
       samples: {
         baseline: env.baseline,
         windowStart: observed.windowStart,
@@ -198,6 +213,12 @@ async function runProtocol(
     await clients?.stop();
     await env?.stop();
   }
+}
+
+/** Whether the server acknowledges each publish; otherwise a publish counts as sent once written. */
+function publishAcknowledged(scenario: Scenario): boolean {
+  const target = scenario.target;
+  return target === null || targetProtocol(target.protocol).acknowledges(target.wire);
 }
 
 function emptyResult(scenario: Scenario): RunResult {
@@ -224,7 +245,9 @@ function emptyResult(scenario: Scenario): RunResult {
     reliable: true,
     setup: {
       broker: scenario.target ? "external" : scenario.server.broker,
-      instances: scenario.target ? scenario.target.urls.length : scenario.server.instances,
+      instances: scenario.target
+        ? (scenario.target.command?.instances ?? scenario.target.urls.length)
+        : scenario.server.instances,
       // A result is shared and committed: credentials in a target URL stay out of it.
       target: scenario.target?.urls.map(redactText) ?? null,
       durationMs: scenario.durationMs,
@@ -234,7 +257,25 @@ function emptyResult(scenario: Scenario): RunResult {
       ratePerSec: scenario.publish.ratePerSec,
       payloadBytes: scenario.publish.payloadBytes,
       notes: [],
+      ...targetSetup(scenario),
     },
     protocols: {},
+  };
+}
+
+/** What the result says about a target: its protocol, the command that started it, its publishes. */
+function targetSetup(scenario: Scenario): Partial<RunResult["setup"]> {
+  const target = scenario.target;
+  if (target === null) return {};
+  const acknowledged = publishAcknowledged(scenario);
+  return {
+    targetProtocol: target.protocol,
+    targetCommand: target.command?.line ?? null,
+    publishAcknowledged: acknowledged,
+    notes: acknowledged
+      ? []
+      : [
+          `${target.protocol} does not acknowledge publishes here: each counts as sent once written, publish failures are not known (n/a), and loss is still exact from the bodies' sequences`,
+        ],
   };
 }

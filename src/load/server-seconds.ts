@@ -1,6 +1,7 @@
 import { sleepUntil } from "../util/clock.js";
+import { sampleProcessGroups } from "../util/proc.js";
 import { BUCKET_MS, bucketCount } from "./fleet-timeline.js";
-import { sampleServers } from "./servers.js";
+import type { ServerSet } from "./servers.js";
 
 /** CPU and memory of one server process at one moment. */
 export interface InstanceSample {
@@ -12,21 +13,23 @@ export interface InstanceSample {
 
 /**
  * Reads one instance's CPU and memory now; null when it cannot (the
- * instance is down or stalled). The per-second series take any source that
- * fits: the reference server's /metrics, or /proc for any process.
+ * instance is down, or /proc cannot be read). The per-second series take
+ * any source that fits.
  */
 export type InstanceSampler = (instance: number) => Promise<InstanceSample | null>;
 
-/** The sampler over each instance's Prometheus /metrics; `pidOf` names its current process. */
-export function metricsSampler(
-  urls: readonly string[],
-  pidOf: (instance: number) => number | null,
-): InstanceSampler {
+/**
+ * The sampler over /proc: each instance's current process group, the same
+ * reading for every server rtbench started (util/proc.ts). An instance
+ * with no process left is down: null, not zeros.
+ */
+export function groupSampler(servers: Pick<ServerSet, "instances">): InstanceSampler {
   return async (instance) => {
-    const url = urls[instance];
-    if (url === undefined) return null;
-    const sample = await sampleServers([url]);
-    return sample === null ? null : { pid: pidOf(instance), ...sample };
+    const group = servers.instances[instance]?.pid;
+    if (group === undefined) return null;
+    const sample = (await sampleProcessGroups([group]))?.get(group);
+    if (sample === undefined || sample.processes === 0) return null;
+    return { pid: group, cpuSeconds: sample.cpuSeconds, rssBytes: sample.rssBytes };
   };
 }
 

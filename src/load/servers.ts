@@ -4,6 +4,7 @@ import { buildServerArgs, parseReadyLine, SERVER_READY_PATTERN } from "../shared
 import { type ChildHandle, startChild } from "../util/children.js";
 import { freePort } from "../util/net.js";
 import { compiledEntry } from "../util/paths.js";
+import { sampleProcessGroups } from "../util/proc.js";
 import { serverLaunches } from "./server-settings.js";
 
 /**
@@ -196,7 +197,11 @@ class ControlledServers implements ServerSet {
   }
 }
 
-async function postDrop(instance: Instance, fraction: number): Promise<number> {
+/** `POST /admin/drop` on one reference server instance (started with --admin). */
+export async function postDrop(
+  instance: { name: string; url: string },
+  fraction: number,
+): Promise<number> {
   const url = `${instance.url}/admin/drop`;
   let response: Response;
   try {
@@ -218,27 +223,32 @@ async function postDrop(instance: Instance, fraction: number): Promise<number> {
 }
 
 /**
- * CPU seconds and resident memory summed over the instances, read from their
- * Prometheus /metrics. Null when a server does not expose them (a `target`
- * that is not the reference server): its cost is then reported as n/a.
+ * CPU seconds and resident memory summed over the instances, read from /proc
+ * for each instance's process group (its workers and wrappers included), the
+ * same way for the reference server and for a server started by
+ * `target.command`. Null where /proc cannot be read: the cost is then n/a.
  */
-export async function sampleServers(urls: string[]): Promise<ServerSample | null> {
+export async function sampleServers(servers: ServerSet): Promise<ServerSample | null> {
+  const perInstance = await sampleInstances(servers);
+  if (perInstance === null) return null;
   let cpuSeconds = 0;
   let rssBytes = 0;
-  for (const url of urls) {
-    try {
-      const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) });
-      const text = await response.text();
-      const cpu = metricValue(text, "process_cpu_seconds_total");
-      const rss = metricValue(text, "process_resident_memory_bytes");
-      if (cpu === null || rss === null) return null;
-      cpuSeconds += cpu;
-      rssBytes += rss;
-    } catch {
-      return null;
-    }
+  for (const sample of perInstance) {
+    cpuSeconds += sample.cpuSeconds;
+    rssBytes += sample.rssBytes;
   }
   return { cpuSeconds, rssBytes };
+}
+
+/** One sample per instance, in instance order (a stopped instance samples as zeros). */
+export async function sampleInstances(servers: ServerSet): Promise<ServerSample[] | null> {
+  const groups = servers.instances.map((handle) => handle.pid);
+  const samples = await sampleProcessGroups(groups);
+  if (samples === null) return null;
+  return groups.map((group) => {
+    const { cpuSeconds, rssBytes } = samples.get(group) as ServerSample;
+    return { cpuSeconds, rssBytes };
+  });
 }
 
 /**
@@ -260,9 +270,4 @@ export async function heartbeatTimeouts(urls: string[]): Promise<number[]> {
     }
   }
   return all;
-}
-
-function metricValue(text: string, name: string): number | null {
-  const match = text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, "m"));
-  return match ? Number(match[1]) : null;
 }

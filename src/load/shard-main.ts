@@ -5,6 +5,7 @@
  */
 import { startLoopDelayMonitor } from "../metrics/loop-delay.js";
 import { LoadRecorder, ownCpu } from "../metrics/process-load.js";
+import { targetClients } from "../targets/registry.js";
 import { monoMs } from "../util/clock.js";
 import { Fleet } from "./fleet.js";
 import { bucketCount } from "./fleet-timeline.js";
@@ -32,7 +33,10 @@ let loopDelaySeconds: LoopDelaySeconds | null = null;
 process.on("message", (message: ParentMessage) => {
   if (message.type === "start") {
     const spec = message;
-    fleet = new Fleet(spec);
+    fleet = new Fleet(
+      spec,
+      spec.target ? { createClient: targetClients(spec.target, spec.protocol) } : {},
+    );
     const current = fleet;
     loopDelaySeconds = startLoopDelaySeconds(
       spec.rampStartMs,

@@ -2,6 +2,7 @@ import type { Counters } from "../metrics/counters.js";
 import type { ProcessLoad } from "../metrics/process-load.js";
 import type { ReconnectPolicy } from "../scenario/types.js";
 import type { ProtocolName, TransportSettings } from "../shared/transports.js";
+import type { TargetSpec } from "../targets/types.js";
 import type { ClientAssignment } from "./assign.js";
 
 /**
@@ -27,10 +28,18 @@ export interface ShardStart {
   /** Every server URL: a client whose instance is down reconnects to the next one. */
   urls: string[];
   reconnect: ReconnectPolicy;
-  /** The server's heartbeat interval: the client watchdog waits `reconnect.watchdogIntervals` of them. */
+  /**
+   * The server's heartbeat interval: the client watchdog waits
+   * `reconnect.watchdogIntervals` of them (0: not known, no watchdog).
+   */
   heartbeatIntervalMs: number;
   /** Seeds the backoff jitter. */
   seed: number;
+  /**
+   * The target's protocol and wire when the server is not spoken to in the
+   * reference protocol; absent or null: the transports' own clients.
+   */
+  target?: TargetSpec | null;
 }
 
 /**

@@ -45,10 +45,12 @@ export const COUNTERS = {
     inResult: false,
   },
   unrecognisedFrames: {
-    description: "frames, events or answers from the server that the protocol has no place for",
-    kind: "count",
+    description:
+      "frames, events, poll answers or items from the server that the target protocol has no place for (ignored)",
+    kind: "exact",
     better: "lower",
     inResult: true,
+    row: { label: "unrecognised frames", exact: true, afterBreaks: false },
   },
   connectFailures: {
     description: "connection attempts that failed (retried)",

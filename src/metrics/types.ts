@@ -54,6 +54,15 @@ export interface RunResult {
     ratePerSec: number;
     payloadBytes: number;
     notes: string[];
+    /** The target's protocol (reference, nchan, socketio, custom); absent without a target. */
+    targetProtocol?: string;
+    /** The command rtbench started the target with; null for a running target. */
+    targetCommand?: string | null;
+    /**
+     * False when the target does not acknowledge publishes: each counts as
+     * sent once written, and `publishFailed` is null (not known).
+     */
+    publishAcknowledged?: boolean;
   };
   /** By transport name, in the order the protocols ran. */
   protocols: Record<ProtocolName, ProtocolResult>;
@@ -94,8 +103,11 @@ export interface ProtocolResult extends ResultCounters {
    * acknowledged them (in time or late), or a subscriber received them.
    */
   published: number;
-  /** Messages scheduled in the window that no subscriber received and the server never acknowledged. */
-  publishFailed: number;
+  /**
+   * Messages scheduled in the window that were refused or never acknowledged
+   * (5 s); null when the target does not acknowledge publishes.
+   */
+  publishFailed: number | null;
   /**
    * Per subscriber, the stored messages of its channel scheduled in the
    * window and sent after it was first ready (load/aggregate.ts).

@@ -160,6 +160,8 @@ const PLACED_ROWS: readonly ReportRow[] = [
     cell: (p) => formatNumber(p.publisher?.maxSlotWaitMs ?? null),
     when: (p) => (p.publisher?.maxSlotWaitMs ?? 0) > 0,
   },
+  // What a server sent that its protocol has no place for; absent in older results.
+  { ...counterRow("unrecognisedFrames"), when: (p) => (p.unrecognisedFrames ?? 0) > 0 },
   { label: "bytes per delivery", cell: (p) => formatNumber(p.bytesPerDelivery) },
   { label: "requests per delivery", cell: (p) => formatNumber(p.requestsPerDelivery) },
   { label: "TCP connections", cell: (p) => formatCount(p.tcpConnections) },

@@ -1,9 +1,11 @@
 /**
  * The scenario's `faults:` list to `Fault[]`, with the checks the schema
  * cannot make: which fields each action takes, instance indexes within
- * `server.instances`, Redis present for redis-restart, and every fault inside
+ * `server.instances` (or `target.instances`), Redis present for
+ * redis-restart, what a target's protocol can take, and every fault inside
  * the run (`at` counts from the start of ramp-up).
  */
+import { targetProtocol } from "../targets/registry.js";
 import { formatFound, type Problem } from "./problem.js";
 import type { Fault, InstanceRef, Scenario } from "./types.js";
 import { DURATION_EXPECTED, formatDuration, parseDuration } from "./units.js";
@@ -36,10 +38,10 @@ export function readFaults(
   problems: Problem[],
 ): Fault[] {
   if (!Array.isArray(raw) || raw.length === 0) return [];
-  if (scenario.target !== null) {
+  if (scenario.target !== null && scenario.target.command === null) {
     problems.push({
       path: "faults",
-      text: `expected no faults when target is set (rtbench cannot kill, stall or drop a server it did not start), found ${raw.length}`,
+      text: `expected no faults when target has no command (rtbench cannot kill, stall or drop a server it did not start), found ${raw.length}`,
     });
     return [];
   }
@@ -89,10 +91,32 @@ function readFault(item: unknown, path: string, limits: Limits, problems: Proble
       continue;
     problem(key, `unknown field for action ${action} (allowed: at, action, ${allowed.join(", ")})`);
   }
-  if (action === "redis-restart" && !isBad("server.broker") && scenario.server.broker !== "redis") {
+  const target = scenario.target;
+  if (action === "redis-restart" && target !== null) {
+    if (!target.command?.needsRedis) {
+      problem(
+        "action",
+        "expected {redisUrl} in target.command or its files for redis-restart (rtbench restarts only a Redis it provides), found none",
+      );
+    }
+  } else if (
+    action === "redis-restart" &&
+    !isBad("server.broker") &&
+    scenario.server.broker !== "redis"
+  ) {
     problem(
       "action",
       `expected server.broker: redis for redis-restart (the memory broker has no Redis to restart), found broker ${JSON.stringify(scenario.server.broker)}`,
+    );
+  }
+  const refusal =
+    target !== null && (action === "drop" || action === "stall-clients")
+      ? targetProtocol(target.protocol).cannot[action]
+      : undefined;
+  if (refusal !== undefined) {
+    problem(
+      "action",
+      `expected a fault protocol ${target?.protocol} can take: ${refusal}, found ${action}`,
     );
   }
   const instance = allowed.includes("instance")
@@ -150,19 +174,21 @@ function readInstance(
   problem: (field: string, text: string) => void,
 ): InstanceRef | "all" | null {
   const raw = fields.instance;
-  const count = limits.scenario.server.instances;
+  const command = limits.scenario.target?.command;
+  const count = command ? command.instances : limits.scenario.server.instances;
+  const field = command ? "target.instances" : "server.instances";
   const indexes = count === 1 ? "0" : `an index from 0 to ${count - 1}`;
   const expected =
     action === "drop"
-      ? `${indexes} (server.instances is ${count}), random or all`
-      : `${indexes} (server.instances is ${count}) or random`;
+      ? `${indexes} (${field} is ${count}), random or all`
+      : `${indexes} (${field} is ${count}) or random`;
   if (raw === undefined) {
     if (action === "drop") return null;
     problem("instance", `expected ${expected}, found nothing`);
     return null;
   }
   if (limits.isBad(`${path}.instance`)) return null;
-  const outOfRange = typeof raw === "number" && !limits.isBad("server.instances") && raw >= count;
+  const outOfRange = typeof raw === "number" && !limits.isBad(field) && raw >= count;
   if (outOfRange || (raw === "all" && action !== "drop")) {
     problem("instance", `expected ${expected}, found ${formatFound(raw)}`);
     return null;

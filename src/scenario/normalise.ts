@@ -16,6 +16,7 @@ import { type DefaultedPath, PRESENCE_TTL_HEARTBEATS, SCENARIO_DEFAULTS } from "
 import { readFaults } from "./faults.js";
 import type { Problem } from "./problem.js";
 import { readReconnectPolicies } from "./reconnect.js";
+import { checkTargetTransports, readTarget } from "./target.js";
 import { thresholdProblems } from "./thresholds.js";
 import type { Scenario, TransportOptions } from "./types.js";
 import { formatDuration, parseDuration, parseRate } from "./units.js";
@@ -101,7 +102,8 @@ export function normaliseScenario(
       maxConnections: (read.raw("server.maxConnections") as number | undefined) ?? null,
       redisCommandTimeoutMs: read.duration("server.redisCommandTimeout"),
     },
-    target: readTarget(doc.target),
+    // Read below, once the server's heartbeat interval is known.
+    target: null,
     clients: {
       count: read.value("clients.count"),
       rampUpMs: read.duration("clients.rampUp"),
@@ -140,6 +142,13 @@ export function normaliseScenario(
   };
 
   const problem = (path: string, text: string) => problems.push({ path, text });
+  scenario.target = readTarget(doc.target, {
+    file: context.source.file,
+    serverHeartbeatMs: heartbeatIntervalMs,
+    isBad,
+    problems,
+  });
+  checkTargetTransports(scenario, doc, overrides, problems);
   const durationOf: Record<(typeof POSITIVE_DURATIONS)[number], number> = {
     duration: scenario.durationMs,
     "server.heartbeatInterval": scenario.server.heartbeatIntervalMs,
@@ -184,7 +193,7 @@ export function normaliseScenario(
       "expected no server section when target is set (rtbench measures the running target and starts no server), found both",
     );
   }
-  if (scenario.target !== null && !isBad("target")) {
+  if (scenario.target !== null && !isBad("target") && !isMapping(doc.target)) {
     // The schema's pattern checks the shape; the URL parser catches the rest (ports, hosts).
     scenario.target.urls.forEach((url, index) => {
       if (URL.canParse(url)) return;
@@ -355,15 +364,8 @@ function tryParse(parse: (text: string) => number, text: string, fallback: numbe
   }
 }
 
-function readTarget(value: unknown): Scenario["target"] {
-  if (typeof value === "string") return { urls: [trimSlash(value)] };
-  if (Array.isArray(value)) return { urls: value.map((url) => trimSlash(String(url))) };
-  return null;
-}
-
-/** Clients append routes (`/api/messages`) to the base URL, so a trailing slash would double. */
-function trimSlash(url: string): string {
-  return url.endsWith("/") ? url.slice(0, -1) : url;
+function isMapping(value: unknown): value is Doc {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** Checks overrides given by the caller (CLI flags) with the same words as file problems. */

@@ -34,6 +34,7 @@ const EXPECTED_BY_DEFINITION: Record<string, string> = {
   duration: DURATION_EXPECTED,
   rate: RATE_EXPECTED,
   url: "an http:// or https:// URL like http://127.0.0.1:8080",
+  targetServer: "a server description (url, protocol, command, ...)",
   channelPrefix: "up to 100 letters, digits, _ . : or -",
   payloadBytes: "an integer >= 128 (the publisher's stamp lives in the body)",
   metricPath: "a metric path like websocket.latency.p99 or *.lost",

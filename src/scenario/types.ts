@@ -1,5 +1,6 @@
 import type { BrokerKind } from "../shared/brokers.js";
 import type { ProtocolName, TransportSettings } from "../shared/transports.js";
+import type { TargetWire } from "../targets/types.js";
 import type { MetricSelector } from "./comparison.js";
 
 /**
@@ -85,8 +86,43 @@ export interface ServerOptions {
 }
 
 export interface TargetOptions {
-  /** Base URLs (`http://host:port`); clients spread over them round-robin. */
+  /**
+   * Base URLs (`http://host:port`); clients spread over them round-robin.
+   * With `command`: one per instance, or empty when rtbench picks free
+   * ports as it starts them.
+   */
   urls: string[];
+  /** The target protocol it speaks (src/targets/registry.ts). */
+  protocol: string;
+  /** How rtbench starts the server itself; null when it measures a running one. */
+  command: TargetCommand | null;
+  /**
+   * How often the server sends heartbeats on open connections, for the
+   * client watchdog; null when not known (the watchdog is then off).
+   */
+  heartbeatIntervalMs: number | null;
+  /** The protocol's wire: its defaults with the scenario's fields over them. */
+  wire: TargetWire;
+}
+
+/** A server rtbench starts: `instances` runs of one command line. */
+export interface TargetCommand {
+  /** Run by /bin/sh; placeholders `{port}`, `{instance}`, `{dir}`, `{scenarioDir}`, ... */
+  line: string;
+  instances: number;
+  /** `http://127.0.0.1`: scheme and host the instances listen on. */
+  origin: string;
+  /** Instance i listens on basePort + i; null: a free port each, picked at start. */
+  basePort: number | null;
+  /** Polled until 2xx; null: a TCP connect is enough. */
+  health: string | null;
+  startTimeoutMs: number;
+  /** Template files written into each instance's `{dir}` (absolute paths). */
+  files: string[];
+  /** `{scenarioDir}`: the scenario file's directory (the current one for text in memory). */
+  scenarioDir: string;
+  /** The command or its files use `{redisUrl}`: rtbench provides a Redis, as for broker: redis. */
+  needsRedis: boolean;
 }
 
 export interface ClientsOptions {

@@ -1,0 +1,44 @@
+import type { ClientOptions, TransportClient } from "../clients/types.js";
+import { custom } from "./custom.js";
+import { nchan } from "./nchan.js";
+import { reference } from "./reference.js";
+import { socketio } from "./socketio.js";
+import type { TargetProtocol, TargetSpec } from "./types.js";
+
+/** Every target protocol, by its name in `target.protocol`; the first is the default. */
+const PROTOCOLS: readonly TargetProtocol[] = [reference, nchan, socketio, custom];
+
+const byName = new Map(PROTOCOLS.map((protocol) => [protocol.name, protocol]));
+
+export const DEFAULT_TARGET_PROTOCOL = "reference";
+
+export function targetProtocolNames(): string[] {
+  return PROTOCOLS.map((protocol) => protocol.name);
+}
+
+export function findTargetProtocol(name: string): TargetProtocol | undefined {
+  return byName.get(name);
+}
+
+/** The descriptor of a protocol that must exist (validated input); throws otherwise. */
+export function targetProtocol(name: string): TargetProtocol {
+  const found = byName.get(name);
+  if (found === undefined) {
+    throw new RangeError(
+      `unknown target protocol ${JSON.stringify(name)}: expected one of ${targetProtocolNames().join(", ")}`,
+    );
+  }
+  return found;
+}
+
+/**
+ * The fleet's client maker for a target in a shard: the protocol's client of
+ * the one transport the shard runs, built once (templates compiled once).
+ */
+export function targetClients(
+  spec: TargetSpec,
+  transport: string,
+): (protocol: string, options: ClientOptions) => TransportClient {
+  const factory = targetProtocol(spec.protocol).client(transport, spec.wire);
+  return (_protocol, options) => factory(options);
+}

@@ -1,0 +1,193 @@
+import { type ClientRequest, Agent as HttpAgent } from "node:http";
+import type { Socket as NetSocket } from "node:net";
+import { io, type Socket } from "socket.io-client";
+import { originOf } from "../clients/http.js";
+import type {
+  ClientContext,
+  ClientHandlers,
+  ClientOptions,
+  TransportClient,
+} from "../clients/types.js";
+import { monoMs } from "../util/clock.js";
+import { compilePointer, type Pointer, readPointer } from "./json-pointer.js";
+import type { SocketIoTemplate, TargetWire } from "./types.js";
+import { fillPlain } from "./wire.js";
+
+/**
+ * A Socket.IO subscriber through socket.io-client, on one engine.io
+ * transport: `websocket` for rtbench's WebSocket column, `polling` (engine.io's
+ * long polls) for the long-poll column, without upgrades, so each column
+ * measures one transport. Socket.IO's own reconnection is off: reconnecting
+ * with backoff is the fleet's job, and a new connection resumes with the
+ * session id and offset of the last message when the server has connection
+ * state recovery on (the cursor is both, as `<pid> <offset>`).
+ */
+
+/** The engine.io transport behind each rtbench transport this protocol offers. */
+export const ENGINE_TRANSPORT: Readonly<Record<string, "websocket" | "polling">> = {
+  websocket: "websocket",
+  "long-poll": "polling",
+};
+
+/** Socket.IO's packet type for CONNECT (socket.io-parser's PacketType.CONNECT). */
+const CONNECT_PACKET = 0;
+
+/** The part of http.Agent that queues a request: every HTTP request a client makes passes here. */
+interface RequestQueue {
+  addRequest(request: ClientRequest, options: unknown): void;
+}
+
+/**
+ * A keep-alive agent per client, as a browser tab has its own connections:
+ * it registers every socket (bytes on the wire) and counts every request
+ * (polls, posts, the WebSocket upgrade).
+ */
+export class TrackedAgent extends HttpAgent {
+  constructor(private readonly context: ClientContext) {
+    super({ keepAlive: true });
+  }
+
+  override createConnection(
+    ...args: Parameters<HttpAgent["createConnection"]>
+  ): ReturnType<HttpAgent["createConnection"]> {
+    const socket = super.createConnection(...args);
+    if (socket) this.context.sockets.track(socket as NetSocket);
+    return socket;
+  }
+
+  addRequest(request: ClientRequest, options: unknown): void {
+    this.context.counters.requests++;
+    (HttpAgent.prototype as unknown as RequestQueue).addRequest.call(this, request, options);
+  }
+}
+
+/** What every client of one shard shares: compiled once. */
+export interface SocketIoWire {
+  template: SocketIoTemplate;
+  body: Pointer;
+}
+
+export function compileSocketIoWire(wire: TargetWire): SocketIoWire {
+  if (wire.socketio === undefined) throw new RangeError("no socketio options");
+  return { template: wire.socketio, body: compilePointer(wire.message?.body ?? "") };
+}
+
+/** `{pid, offset}` for the handshake from a `<pid> <offset>` cursor. */
+function recoveryAuth(cursor: string | undefined): { pid: string; offset: string } | undefined {
+  const space = cursor ? cursor.indexOf(" ") : -1;
+  if (!cursor || space < 0) return undefined;
+  return { pid: cursor.slice(0, space), offset: cursor.slice(space + 1) };
+}
+
+export class SocketIoClient implements TransportClient {
+  cursor: string | undefined;
+  private readonly handlers: ClientHandlers;
+  private readonly agent: TrackedAgent;
+  private socket: Socket | undefined;
+  /** The session id the server gave (only with connection state recovery). */
+  private pid = "";
+  private ready = false;
+  private closed = false;
+
+  constructor(
+    readonly protocol: string,
+    private readonly options: ClientOptions,
+    private readonly wire: SocketIoWire,
+  ) {
+    this.handlers = options.handlers;
+    this.cursor = options.since;
+    this.agent = new TrackedAgent(options.context);
+  }
+
+  connect(): Promise<void> {
+    const { baseUrl, channel, user, since, requestTimeoutMs } = this.options;
+    const { template } = this.wire;
+    const query: Record<string, string> = {};
+    for (const [name, value] of Object.entries(template.query)) {
+      query[name] = fillPlain(value, { channel, user });
+    }
+    const startedAt = monoMs();
+    // The origin only: in a Socket.IO URL a path names a namespace.
+    const socket = io(originOf(baseUrl), {
+      path: template.path,
+      transports: [ENGINE_TRANSPORT[this.protocol] ?? "websocket"],
+      upgrade: false,
+      reconnection: false,
+      forceNew: true,
+      timeout: requestTimeoutMs,
+      agent: this.agent as unknown as string,
+      query,
+      auth: recoveryAuth(since) ?? {},
+    });
+    this.socket = socket;
+    // The CONNECT answer carries the session id that a later connection resumes with.
+    socket.io.on("packet", (packet) => {
+      if (packet.type === CONNECT_PACKET) this.pid = String(packet.data?.pid ?? "");
+    });
+    socket.on(template.event, this.onEvent);
+    if (this.protocol === "long-poll") this.countEmptyPolls(socket);
+    return new Promise<void>((resolve, reject) => {
+      socket.once("connect", () => {
+        if (this.closed) return;
+        this.ready = true;
+        this.handlers.onReady(monoMs() - startedAt);
+        resolve();
+      });
+      socket.once("connect_error", (error) => {
+        if (this.ready) return;
+        this.shutdown();
+        reject(error);
+      });
+      socket.on("disconnect", (reason) => this.broke(`disconnected: ${reason}`));
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.shutdown();
+  }
+
+  private readonly onEvent = (...args: unknown[]): void => {
+    const body = args.length > 0 ? readPointer(args[0], this.wire.body) : undefined;
+    if (body === undefined) {
+      this.handlers.onUnrecognised();
+      return;
+    }
+    // With recovery on, the server appends each message's offset as the last argument.
+    const offset = args.length > 1 ? args[args.length - 1] : undefined;
+    const id = typeof offset === "string" && this.pid !== "" ? `${this.pid} ${offset}` : "";
+    this.cursor = id;
+    this.handlers.onMessage(id, body);
+  };
+
+  /** A long poll answered without an event for this subscriber is an empty poll. */
+  private countEmptyPolls(socket: Socket): void {
+    let events = 0;
+    socket.onAny(() => {
+      events++;
+    });
+    socket.io.on("open", () => {
+      const transport = socket.io.engine.transport as unknown as {
+        on(event: "poll" | "pollComplete", listener: () => void): void;
+      };
+      transport.on("poll", () => {
+        events = 0;
+      });
+      transport.on("pollComplete", () => {
+        if (events === 0) this.options.context.counters.emptyPolls++;
+      });
+    });
+  }
+
+  private broke(reason: string): void {
+    if (this.closed) return;
+    this.shutdown();
+    if (this.ready) this.handlers.onBreak(reason);
+  }
+
+  private shutdown(): void {
+    this.closed = true;
+    this.socket?.disconnect();
+    this.agent.destroy();
+  }
+}
