@@ -39,6 +39,11 @@ describe("GET /healthz", () => {
           deliveryDelayMs: 3,
           instanceId: "blue-3",
           admin: false,
+          brokerPrefix: null,
+          routing: "sticky",
+          fanout: "tiered",
+          presenceEvents: true,
+          presenceBatchMs: 250,
         }),
       ],
       readyPattern: SERVER_READY_PATTERN,
@@ -59,6 +64,10 @@ describe("GET /healthz", () => {
           history: { maxCount: 0, maxAgeMs: 45_000 },
           maxBodyBytes: 4096,
           deliveryDelayMs: 3,
+          routing: "sticky",
+          fanout: "tiered",
+          presenceEvents: true,
+          presenceBatchMs: 250,
         },
       });
       expect(await readServerSettings(url)).toEqual((health as { settings: unknown }).settings);
@@ -78,6 +87,10 @@ describe("GET /healthz", () => {
         history: { maxCount: 1000, maxAgeMs: 300_000 },
         maxBodyBytes: 65_536,
         deliveryDelayMs: 0,
+        routing: "pubsub",
+        fanout: "write",
+        presenceEvents: false,
+        presenceBatchMs: 1000,
       });
     } finally {
       await server.close();
@@ -126,6 +139,10 @@ drain: 300ms
         history: { maxCount: 50, maxAgeMs: 300_000 },
         maxBodyBytes: 65_536,
         deliveryDelayMs: 0,
+        routing: "pubsub",
+        fanout: "write",
+        presenceEvents: false,
+        presenceBatchMs: 1000,
       });
     }
 

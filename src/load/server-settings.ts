@@ -15,6 +15,8 @@ import type { EffectiveServerSettings, ServerLaunchSettings } from "../shared/se
 export function serverLaunches(
   server: ServerOptions,
   brokerUrl: string | null,
+  /** Keeps this run's keys apart from other runs sharing the broker's service. */
+  brokerPrefix: string | null = null,
 ): ServerLaunchSettings[] {
   return Array.from({ length: server.instances }, (_, index) => ({
     port: 0,
@@ -33,6 +35,11 @@ export function serverLaunches(
     instanceId: String(index),
     // Faults drop connections through POST /admin/drop; the port is loopback-only.
     admin: true,
+    brokerPrefix,
+    routing: server.routing,
+    fanout: server.fanout,
+    presenceEvents: server.presenceEvents,
+    presenceBatchMs: Math.round(server.presenceBatchMs),
   }));
 }
 
@@ -63,6 +70,7 @@ function isEffectiveSettings(value: unknown): value is EffectiveServerSettings {
     "presenceTtlMs",
     "maxBodyBytes",
     "deliveryDelayMs",
+    "presenceBatchMs",
   ] as const;
   return (
     typeof s.instanceId === "string" &&
