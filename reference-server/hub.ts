@@ -1,5 +1,7 @@
 import type { Gap, Message } from "../src/shared/protocol.js";
+import type { ServerFanout } from "../src/shared/server-launch.js";
 import type { Broker, Unsubscribe } from "./broker/types.js";
+import { readAfter } from "./history.js";
 
 /** Messages read from history per broker call while a subscriber catches up. */
 const CATCH_UP_PAGE = 1000;
@@ -12,6 +14,7 @@ const CATCH_UP_PAGE = 1000;
 export class Delivery {
   private sse: Buffer | undefined;
   private ws: Buffer | undefined;
+  private notice: Buffer | undefined;
 
   constructor(
     readonly message: Message,
@@ -34,12 +37,22 @@ export class Delivery {
     this.ws ??= Buffer.from(`{"type":"message",${this.json.slice(1)}`);
     return this.ws;
   }
+
+  /** Read fan-out: `{"type":"notify","lastId":N}`, the same bytes for every subscriber. */
+  get notifyFrame(): Buffer {
+    this.notice ??= Buffer.from(`{"type":"notify","lastId":${this.message.id}}`);
+    return this.notice;
+  }
 }
 
 /** What a transport implements to receive a channel's messages through the hub. */
 export interface Subscriber {
   deliver(delivery: Delivery): void;
   gap(gap: Gap): void;
+  /** Read fan-out: told that `delivery` exists instead of sent it; without this, sent it. */
+  notify?(delivery: Delivery): void;
+  /** A presence event frame (`{"type":"presence",...}`), the same bytes for every subscriber. */
+  presence?(frame: Buffer): void;
 }
 
 /**
@@ -68,11 +81,20 @@ export class Membership {
     this.lastSentId = delivery.id;
     this.subscriber.deliver(delivery);
   }
+
+  /** Read fan-out: the subscriber hears that something is new, and fetches it itself. */
+  announce(delivery: Delivery): void {
+    if (!this.active) return;
+    if (this.subscriber.notify) this.subscriber.notify(delivery);
+    else this.offer(delivery);
+  }
 }
 
 class ChannelFeed {
   readonly members = new Set<Membership>();
   unsubscribe: Unsubscribe | null = null;
+  /** Stops presence signals for this channel; null while none are listened to. */
+  unsubscribeSignals: Promise<Unsubscribe> | null = null;
   /** Settles when the broker subscription is in place. */
   ready: Promise<void> | null = null;
 }
@@ -80,6 +102,10 @@ class ChannelFeed {
 export interface HubOptions {
   /** Test-only: hold every live delivery this long (one timer per message, not per subscriber). */
   deliveryDelayMs: number;
+  /** read: subscribers are told a message exists (`announce`) instead of sent it. Default write. */
+  fanout?: ServerFanout;
+  /** Pass the channel's presence signals (event batches) on to its subscribers. */
+  presenceEvents?: boolean;
 }
 
 /**
@@ -127,6 +153,7 @@ export class Hub {
     this.feeds.delete(membership.channel);
     // A subscription still being set up is dropped by feed() as soon as it exists.
     feed.unsubscribe?.();
+    feed.unsubscribeSignals?.then((stop) => stop()).catch(() => {});
   }
 
   /** Number of channels with a broker subscription (tests check ref-counting with it). */
@@ -137,7 +164,9 @@ export class Hub {
   private async catchUp(membership: Membership, since: number): Promise<void> {
     let cursor = since;
     for (;;) {
-      const read = await this.broker.read(membership.channel, cursor, CATCH_UP_PAGE);
+      const read = await readAfter(this.broker, membership.channel, cursor, CATCH_UP_PAGE);
+      // A cursor from another history: this one is sent from its start, ids restart.
+      if (read.gap?.reset) membership.lastSentId = 0;
       if (!membership.active) return;
       if (read.gap) membership.subscriber.gap(read.gap);
       for (const message of read.messages) {
@@ -146,7 +175,7 @@ export class Hub {
         membership.subscriber.deliver(new Delivery(message, JSON.stringify(message)));
       }
       const last = read.messages.at(-1);
-      cursor = last ? last.id : read.gap ? read.gap.to : cursor;
+      cursor = last ? last.id : read.gap?.reset ? read.lastId : read.gap ? read.gap.to : cursor;
       membership.lastSentId = Math.max(membership.lastSentId, cursor);
       if (read.messages.length < CATCH_UP_PAGE || cursor >= read.lastId) return;
     }
@@ -169,11 +198,31 @@ export class Hub {
     created.ready.catch(() => {
       if (this.feeds.get(channel) === created) this.feeds.delete(channel);
     });
+    if (this.options.presenceEvents) this.listenForPresence(channel, created);
     return created;
+  }
+
+  /** Presence event batches from every instance, passed on to this instance's subscribers. */
+  private listenForPresence(channel: string, feed: ChannelFeed): void {
+    feed.unsubscribeSignals = this.broker.subscribeSignals(channel, (json) => {
+      const frame = Buffer.from(json);
+      for (const membership of feed.members) {
+        if (membership.active) membership.subscriber.presence?.(frame);
+      }
+    });
+    feed.unsubscribeSignals
+      .then((stop) => {
+        // Everyone left while we were subscribing.
+        if (this.feeds.get(channel) !== feed) stop();
+      })
+      .catch((error: unknown) => {
+        process.stderr.write(`presence events on ${channel}: subscribe failed: ${String(error)}\n`);
+      });
   }
 
   private receive(feed: ChannelFeed, message: Message, json: string): void {
     const delivery = new Delivery(message, json);
+    const fanOut = this.options.fanout === "read" ? announceAll : offerAll;
     if (this.options.deliveryDelayMs > 0) {
       setTimeout(fanOut, this.options.deliveryDelayMs, feed, delivery);
     } else {
@@ -182,6 +231,10 @@ export class Hub {
   }
 }
 
-function fanOut(feed: ChannelFeed, delivery: Delivery): void {
+function offerAll(feed: ChannelFeed, delivery: Delivery): void {
   for (const membership of feed.members) membership.offer(delivery);
+}
+
+function announceAll(feed: ChannelFeed, delivery: Delivery): void {
+  for (const membership of feed.members) membership.announce(delivery);
 }

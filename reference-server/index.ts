@@ -1,11 +1,13 @@
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
+import type { ServerFanout, ServerRouting } from "../src/shared/server-launch.js";
 import { transport, transportNames } from "../src/shared/transports.js";
 import { createMemoryBroker } from "./broker/memory.js";
 import { type Broker, DEFAULT_HISTORY, type HistoryLimits } from "./broker/types.js";
 import type { LiveConnection, ServerContext, ServerSettings } from "./context.js";
 import { Hub } from "./hub.js";
 import { ServerMetrics } from "./metrics.js";
+import { PresenceEvents } from "./presence-events.js";
 import { createReferenceHttpServer } from "./server.js";
 import { serverTransportFactory } from "./transports/registry.js";
 import type { ServerTransportFactory } from "./transports/types.js";
@@ -33,6 +35,14 @@ export interface ReferenceServerOptions {
   sseRetryMs?: number;
   /** Mount the fault-injection endpoints (`POST /admin/drop`). Default false: 404. */
   admin?: boolean;
+  /** Reported by /healthz; a sticky instance's broker is its own (the caller makes it so). Default pubsub. */
+  routing?: ServerRouting;
+  /** Default write. The broker must count unread messages for tiered (its `unreadCounters` option). */
+  fanout?: ServerFanout;
+  /** Push join/leave events to WebSocket subscribers. Default false. */
+  presenceEvents?: boolean;
+  /** Batch join/leave events per channel over this interval. Default 1000; 0 sends each at once. */
+  presenceBatchMs?: number;
 }
 
 export interface RunningServer {
@@ -63,8 +73,16 @@ export async function startReferenceServer(
     sseRetryMs: options.sseRetryMs ?? 2000,
     maxBufferedBytes: 8 * 1024 * 1024,
     admin: options.admin ?? false,
+    routing: options.routing ?? "pubsub",
+    fanout: options.fanout ?? "write",
+    presenceEvents: options.presenceEvents ?? false,
+    presenceBatchMs: options.presenceBatchMs ?? 1000,
   };
-  const broker = options.broker ?? createMemoryBroker(history ?? DEFAULT_HISTORY);
+  const broker =
+    options.broker ??
+    createMemoryBroker(history ?? DEFAULT_HISTORY, {
+      unreadCounters: settings.fanout === "tiered",
+    });
   // Every transport with a server half is mounted, and gets its set of open connections.
   const factories = new Map<string, ServerTransportFactory>();
   const connections = new Map<string, Set<LiveConnection>>();
@@ -78,7 +96,14 @@ export async function startReferenceServer(
   let presenceFailing = false;
   const ctx: ServerContext = {
     broker,
-    hub: new Hub(broker, { deliveryDelayMs: settings.deliveryDelayMs }),
+    hub: new Hub(broker, {
+      deliveryDelayMs: settings.deliveryDelayMs,
+      fanout: settings.fanout,
+      presenceEvents: settings.presenceEvents,
+    }),
+    presenceEvents: settings.presenceEvents
+      ? new PresenceEvents(broker, settings.presenceBatchMs)
+      : null,
     metrics: new ServerMetrics([...connections.keys()]),
     settings,
     connections,
@@ -130,6 +155,7 @@ export async function startReferenceServer(
     clearInterval(heartbeat);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const mounted of transports) mounted.close?.();
+    ctx.presenceEvents?.close();
     for (const open of connections.values()) {
       for (const connection of [...open]) connection.shutdown();
     }

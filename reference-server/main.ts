@@ -3,7 +3,12 @@
  * Parents (`rtbench serve`, `rtbench run`) wait for the "listening" line on stdout.
  */
 import { EXIT_CODES, RtbenchError } from "../src/shared/errors.js";
-import { formatReadyLine, parseServerArgs, serverUsage } from "../src/shared/server-launch.js";
+import {
+  formatReadyLine,
+  parseServerArgs,
+  type ServerRouting,
+  serverUsage,
+} from "../src/shared/server-launch.js";
 import { createBroker } from "./broker/registry.js";
 import { DEFAULT_HISTORY } from "./broker/types.js";
 import { type ReferenceServerOptions, startReferenceServer } from "./index.js";
@@ -11,9 +16,13 @@ import { type ReferenceServerOptions, startReferenceServer } from "./index.js";
 async function main(): Promise<void> {
   const args = parseServerArgs(process.argv.slice(2));
   const history = { ...DEFAULT_HISTORY, ...args.history };
+  const routing = args.routing ?? "pubsub";
+  const fanout = args.fanout ?? "write";
   const broker = await createBroker(args.broker ?? "memory", {
     url: args.brokerUrl ?? null,
     limits: history,
+    keyPrefix: brokerKeyPrefix(args.brokerPrefix ?? null, routing, args.instanceId),
+    unreadCounters: fanout === "tiered",
   });
 
   const options: ReferenceServerOptions = {
@@ -27,6 +36,10 @@ async function main(): Promise<void> {
     deliveryDelayMs: args.deliveryDelayMs,
     instanceId: args.instanceId,
     admin: args.admin ?? false,
+    routing,
+    fanout,
+    presenceEvents: args.presenceEvents ?? false,
+    presenceBatchMs: args.presenceBatchMs,
   };
   const server = await startReferenceServer(options);
   process.stdout.write(`${formatReadyLine(server.url)}\n`);
@@ -49,6 +62,19 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+}
+
+/**
+ * With sticky routing an instance shares nothing with the others: in a shared
+ * Redis its keys and pub/sub channels get a prefix of their own.
+ */
+function brokerKeyPrefix(
+  prefix: string | null,
+  routing: ServerRouting,
+  instanceId: string | undefined,
+): string | null {
+  if (routing !== "sticky") return prefix;
+  return `${prefix ?? "rtbench:"}instance-${instanceId ?? process.pid}:`;
 }
 
 main().catch((error: unknown) => {

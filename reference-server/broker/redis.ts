@@ -1,8 +1,23 @@
 import { Redis } from "ioredis";
 import { RtbenchError } from "../../src/shared/errors.js";
 import type { Gap, Message } from "../../src/shared/protocol.js";
-import { PUBLISH_SCRIPT, READ_SCRIPT, TOUCH_PRESENCE_SCRIPT } from "./redis-scripts.js";
-import type { Broker, HistoryLimits, HistoryRead, MessageListener, Unsubscribe } from "./types.js";
+import {
+  MEMBER_OFFLINE_SCRIPT,
+  MEMBER_ONLINE_SCRIPT,
+  PUBLISH_SCRIPT,
+  PUBLISH_TIERED_SCRIPT,
+  READ_SCRIPT,
+  TOUCH_PRESENCE_SCRIPT,
+} from "./redis-scripts.js";
+import type {
+  Broker,
+  HistoryLimits,
+  HistoryRead,
+  MemberReturn,
+  MessageListener,
+  SignalListener,
+  Unsubscribe,
+} from "./types.js";
 
 export interface RedisBrokerOptions {
   /** `redis://host:port[/db]` */
@@ -12,7 +27,12 @@ export interface RedisBrokerOptions {
   keyPrefix?: string;
   /** Where connection-state lines go (default: stderr). */
   log?: (line: string) => void;
+  /** Tiered fan-out: count unread messages for offline members at publish (BrokerOptions). */
+  unreadCounters?: boolean;
 }
+
+/** Users per SADD when members are added in bulk. */
+const MEMBERS_PER_COMMAND = 1000;
 
 /** Default page size of `read()` when the caller gives none (as the memory broker). */
 const DEFAULT_READ_LIMIT = 1000;
@@ -55,6 +75,9 @@ export async function createRedisBroker(options: RedisBrokerOptions): Promise<Br
   commands.defineCommand("rtbenchPublish", { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
   commands.defineCommand("rtbenchRead", { numberOfKeys: 2, lua: READ_SCRIPT });
   commands.defineCommand("rtbenchTouchPresence", { numberOfKeys: 1, lua: TOUCH_PRESENCE_SCRIPT });
+  commands.defineCommand("rtbenchPublishTiered", { numberOfKeys: 5, lua: PUBLISH_TIERED_SCRIPT });
+  commands.defineCommand("rtbenchMemberOnline", { numberOfKeys: 5, lua: MEMBER_ONLINE_SCRIPT });
+  commands.defineCommand("rtbenchMemberOffline", { numberOfKeys: 5, lua: MEMBER_OFFLINE_SCRIPT });
   return new RedisBroker(commands, subscriber, options, log);
 }
 
@@ -79,6 +102,9 @@ interface ScriptedRedis extends Redis {
     cutoffMs: number,
   ): Promise<[number, number, string[]]>;
   rtbenchTouchPresence(key: string, user: string, nowMs: number, ttlMs: number): Promise<number>;
+  rtbenchPublishTiered(...keysThenArgv: (string | number)[]): Promise<string>;
+  rtbenchMemberOnline(...args: string[]): Promise<[number, number] | null>;
+  rtbenchMemberOffline(...args: (string | number)[]): Promise<number>;
 }
 
 function connection(url: string): Redis {
@@ -113,6 +139,8 @@ class RedisBroker implements Broker {
   readonly kind = "redis";
   private readonly prefix: string;
   private readonly feeds = new Map<string, Feed>();
+  /** Signal listeners by pub/sub channel. */
+  private readonly signals = new Map<string, Set<SignalListener>>();
   /** Highest id this instance saw per channel: the floor for ids after Redis lost its data. */
   private readonly highestIds = new Map<string, number>();
   private closing = false;
@@ -133,9 +161,8 @@ class RedisBroker implements Broker {
 
   async publish(channel: string, body: unknown): Promise<Message> {
     const ts = nowEpochMs();
-    const json = await this.commands.rtbenchPublish(
-      this.key(channel, "id"),
-      this.key(channel, "history"),
+    const keys = [this.key(channel, "id"), this.key(channel, "history")] as const;
+    const argv = [
       JSON.stringify(channel),
       JSON.stringify(ts),
       // JSON has no `undefined`; the message model's body is always a JSON value.
@@ -145,7 +172,16 @@ class RedisBroker implements Broker {
       this.pubsubChannel(channel),
       Math.max(1, Math.ceil(this.options.limits.maxAgeMs)),
       this.highestIds.get(channel) ?? 0,
-    );
+    ] as const;
+    const json = this.options.unreadCounters
+      ? await this.commands.rtbenchPublishTiered(
+          ...keys,
+          this.key(channel, "members"),
+          this.key(channel, "online"),
+          this.key(channel, "unread"),
+          ...argv,
+        )
+      : await this.commands.rtbenchPublish(...keys, ...argv);
     const message = JSON.parse(json) as Message;
     this.noteId(channel, message.id);
     return message;
@@ -206,9 +242,70 @@ class RedisBroker implements Broker {
     return users.sort();
   }
 
+  async addMembers(channel: string, users: readonly string[]): Promise<number> {
+    const key = this.key(channel, "members");
+    const pipeline = this.commands.pipeline();
+    for (let i = 0; i < users.length; i += MEMBERS_PER_COMMAND) {
+      pipeline.sadd(key, ...users.slice(i, i + MEMBERS_PER_COMMAND));
+    }
+    pipeline.scard(key);
+    const replies = (await pipeline.exec()) ?? [];
+    const failed = replies.find(([error]) => error !== null);
+    if (failed) throw failed[0];
+    return Number(replies.at(-1)?.[1] ?? 0);
+  }
+
+  async memberOnline(channel: string, user: string): Promise<MemberReturn | null> {
+    const reply = await this.commands.rtbenchMemberOnline(...this.memberKeys(channel), user);
+    return reply === null ? null : { unread: Number(reply[0]), lastId: Number(reply[1]) };
+  }
+
+  async memberOffline(channel: string, user: string, lastSentId: number): Promise<void> {
+    await this.commands.rtbenchMemberOffline(...this.memberKeys(channel), user, lastSentId);
+  }
+
+  async unread(channel: string, user: string): Promise<number | null> {
+    const [member, count] = await Promise.all([
+      this.commands.sismember(this.key(channel, "members"), user),
+      this.commands.hget(this.key(channel, "unread"), user),
+    ]);
+    return member === 1 ? Number(count ?? 0) : null;
+  }
+
+  async publishSignal(channel: string, json: string): Promise<void> {
+    await this.commands.publish(this.signalChannel(channel), json);
+  }
+
+  async subscribeSignals(channel: string, listener: SignalListener): Promise<Unsubscribe> {
+    const pubsubChannel = this.signalChannel(channel);
+    let listeners = this.signals.get(pubsubChannel);
+    if (!listeners) {
+      listeners = new Set();
+      this.signals.set(pubsubChannel, listeners);
+      await this.subscriber.subscribe(pubsubChannel);
+    }
+    listeners.add(listener);
+    const subscribed = listeners;
+    return () => {
+      subscribed.delete(listener);
+      if (subscribed.size > 0 || this.signals.get(pubsubChannel) !== subscribed) return;
+      this.signals.delete(pubsubChannel);
+      if (this.closing) return;
+      this.subscriber.unsubscribe(pubsubChannel).catch((error: unknown) => {
+        this.log(`redis broker: UNSUBSCRIBE ${pubsubChannel} failed: ${errorText(error)}`);
+      });
+    };
+  }
+
+  /** Redis counts its own commands (INFO commandstats). */
+  operationCounts(): null {
+    return null;
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     this.feeds.clear();
+    this.signals.clear();
     await Promise.all([closeConnection(this.commands), closeConnection(this.subscriber)]);
   }
 
@@ -238,6 +335,11 @@ class RedisBroker implements Broker {
 
   /** The per-message path: in order -> deliver; duplicate -> drop; ahead -> fetch what is missing. */
   private onLive(pubsubChannel: string, json: string): void {
+    const signals = this.signals.get(pubsubChannel);
+    if (signals) {
+      for (const listener of signals) listener(json);
+      return;
+    }
     const feed = this.feeds.get(pubsubChannel);
     if (!feed) return;
     if (feed.syncing || feed.queued.length > 0) {
@@ -374,12 +476,23 @@ class RedisBroker implements Broker {
     if (id > (this.highestIds.get(channel) ?? 0)) this.highestIds.set(channel, id);
   }
 
-  private key(channel: string, part: "id" | "history" | "presence"): string {
+  private key(channel: string, part: KeyPart): string {
     return `${this.prefix}{${channel}}:${part}`;
+  }
+
+  /** KEYS of the member scripts: members, conns, online, unread, counter. */
+  private memberKeys(channel: string): string[] {
+    return (["members", "conns", "online", "unread", "id"] as const).map((part) =>
+      this.key(channel, part),
+    );
   }
 
   private pubsubChannel(channel: string): string {
     return `${this.prefix}messages:${channel}`;
+  }
+
+  private signalChannel(channel: string): string {
+    return `${this.prefix}signals:${channel}`;
   }
 
   /** One stderr line when a connection drops and one when it is back. */
@@ -405,6 +518,8 @@ class RedisBroker implements Broker {
     });
   }
 }
+
+type KeyPart = "id" | "history" | "presence" | "members" | "conns" | "online" | "unread";
 
 interface RawPage {
   lastId: number;

@@ -7,6 +7,10 @@ export interface BrokerSetup {
   /** Where its backing service listens (`redis://...`); null for a broker without one. */
   url: string | null;
   limits: HistoryLimits;
+  /** Prepended to the broker's keys and channels (Redis); null: its default. */
+  keyPrefix?: string | null;
+  /** Count unread messages for offline channel members at publish (tiered fan-out). */
+  unreadCounters?: boolean;
 }
 
 /**
@@ -14,11 +18,17 @@ export interface BrokerSetup {
  * `BrokerKind`: a new row there does not compile until it has a factory here.
  */
 const FACTORIES: Record<BrokerKind, (setup: BrokerSetup & { url: string }) => Promise<Broker>> = {
-  memory: async ({ limits }) => createMemoryBroker(limits),
-  redis: async ({ url, limits }) => {
+  memory: async ({ limits, unreadCounters }) =>
+    createMemoryBroker(limits, { unreadCounters: unreadCounters ?? false }),
+  redis: async ({ url, limits, keyPrefix, unreadCounters }) => {
     // Loaded on demand: a memory-broker server never loads ioredis.
     const { createRedisBroker } = await import("./redis.js");
-    return createRedisBroker({ url, limits });
+    return createRedisBroker({
+      url,
+      limits,
+      keyPrefix: keyPrefix ?? undefined,
+      unreadCounters: unreadCounters ?? false,
+    });
   },
 };
 

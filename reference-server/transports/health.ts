@@ -28,6 +28,10 @@ function effectiveSettings(ctx: ServerContext): EffectiveServerSettings {
     history: settings.history && { ...settings.history },
     maxBodyBytes: settings.maxBodyBytes,
     deliveryDelayMs: settings.deliveryDelayMs,
+    routing: settings.routing,
+    fanout: settings.fanout,
+    presenceEvents: settings.presenceEvents,
+    presenceBatchMs: settings.presenceBatchMs,
   };
 }
 
@@ -35,7 +39,7 @@ function effectiveSettings(ctx: ServerContext): EffectiveServerSettings {
 export function handleMetrics(ctx: ServerContext, res: ServerResponse): void {
   const connections = new Map<string, number>();
   for (const [transport, open] of ctx.connections) connections.set(transport, open.size);
-  const body = Buffer.from(ctx.metrics.render(connections));
+  const body = Buffer.from(ctx.metrics.render(connections, ctx.broker.operationCounts()));
   res.writeHead(200, {
     "content-type": "text/plain; version=0.0.4; charset=utf-8",
     "content-length": body.length,

@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { Gap } from "../../src/shared/protocol.js";
 import type { LiveConnection, ServerContext } from "../context.js";
+import { readAfter } from "../history.js";
 import { HttpError, parseChannel, parseCursor, parseUser, sendJson } from "../http.js";
 import type { Delivery, Membership, Subscriber } from "../hub.js";
 import { POLL_PAGE_LIMIT, pollResponse, sendPoll } from "./short-poll.js";
@@ -28,7 +29,10 @@ async function handleLongPoll(
   const timeoutMs = parseTimeoutS(query.get("timeout")) * 1000;
   ctx.touchPresence(channel, parseUser(query.get("user")));
 
-  const read = await ctx.broker.read(channel, since ?? 0, since === null ? 1 : POLL_PAGE_LIMIT);
+  const read =
+    since === null
+      ? await ctx.broker.read(channel, 0, 1)
+      : await readAfter(ctx.broker, channel, since, POLL_PAGE_LIMIT);
   // Without a cursor the poll waits for what is published from now on.
   const cursor = since ?? read.lastId;
   if (since !== null && (read.messages.length > 0 || read.gap)) {
@@ -117,7 +121,7 @@ class HeldPoll implements Subscriber, LiveConnection {
     }
     // Answer from history, not from the delivery that woke us: it batches
     // everything after the cursor and is never held by deliveryDelayMs again.
-    this.ctx.broker.read(this.channel, this.since, POLL_PAGE_LIMIT).then(
+    readAfter(this.ctx.broker, this.channel, this.since, POLL_PAGE_LIMIT).then(
       (read) => {
         if (!this.res.destroyed)
           sendPoll(this.ctx, this.res, "long-poll", pollResponse(this.since, read));

@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import { GAP_HEADER, type PollResponse } from "../../src/shared/protocol.js";
 import type { HistoryRead } from "../broker/types.js";
 import type { LiveConnection, ServerContext } from "../context.js";
+import { readAfter } from "../history.js";
 import { parseChannel, parseCursor, parseUser, sendJson } from "../http.js";
 import type { MountedTransport } from "./types.js";
 
@@ -39,7 +40,7 @@ async function handleShortPoll(
       sendPoll(ctx, res, "short-poll", { messages: [], cursor: lastId });
       return;
     }
-    const read = await ctx.broker.read(channel, since, POLL_PAGE_LIMIT);
+    const read = await readAfter(ctx.broker, channel, since, POLL_PAGE_LIMIT);
     sendPoll(ctx, res, "short-poll", pollResponse(since, read));
   } finally {
     inFlight.delete(token);
@@ -53,7 +54,9 @@ async function handleShortPoll(
  */
 export function pollResponse(since: number, read: HistoryRead): PollResponse {
   const last = read.messages.at(-1);
-  const cursor = last ? last.id : read.gap ? Math.max(since, read.gap.to) : since;
+  // After a reset the client's cursor means nothing here: it continues from this history's end.
+  const past = read.gap?.reset ? read.lastId : read.gap ? Math.max(since, read.gap.to) : since;
+  const cursor = last ? last.id : past;
   return read.gap
     ? { messages: read.messages, cursor, gap: read.gap }
     : { messages: read.messages, cursor };

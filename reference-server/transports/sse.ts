@@ -129,9 +129,7 @@ class EventStream implements Subscriber, LiveConnection {
   }
 
   gap(gap: Gap): void {
-    this.write(
-      Buffer.from(`event: gap\ndata: {"type":"gap","from":${gap.from},"to":${gap.to}}\n\n`),
-    );
+    this.write(Buffer.from(`event: gap\ndata: ${JSON.stringify({ type: "gap", ...gap })}\n\n`));
   }
 
   heartbeat(): void {

@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import type { Gap } from "../../src/shared/protocol.js";
 import type { LiveConnection, ServerContext } from "../context.js";
+import { fetchAnswer, MemberConnection, notifyFrame } from "../fanout.js";
 import { HttpError, parseChannel, parseCursor, parseUser, refuseUpgrade } from "../http.js";
 import type { Delivery, Membership, Subscriber } from "../hub.js";
 import type { MountedTransport, RouteMatch } from "./types.js";
@@ -77,6 +78,7 @@ export class WebSocketEndpoint {
 
 class WsSession implements Subscriber, LiveConnection {
   private membership: Membership | null = null;
+  private member: MemberConnection | null = null;
   private missedHeartbeats = 0;
   private closed = false;
 
@@ -96,13 +98,28 @@ class WsSession implements Subscriber, LiveConnection {
   }
 
   async open(since: number | null): Promise<void> {
-    this.ctx.connectionsOf("websocket").add(this);
-    this.ctx.touchPresence(this.channel, this.user);
+    const { ctx, channel, user } = this;
+    ctx.connectionsOf("websocket").add(this);
+    ctx.touchPresence(channel, user);
+    if (user !== null) ctx.presenceEvents?.joined(channel, user);
+    this.member = MemberConnection.open(ctx, channel, user, since);
     try {
-      const membership = await this.ctx.hub.join(this.channel, this, since);
-      if (this.closed) this.ctx.hub.leave(membership);
-      else this.membership = membership;
+      // Tiered: a returning member hears how much it missed before the missed messages come.
+      const unread = await this.member?.unreadFrame();
+      if (unread) this.send(unread);
+      // Read: the subscriber fetches what it has not read, so nothing is replayed to it here.
+      const read = ctx.settings.fanout === "read";
+      if (read) this.send(await notifyFrame(ctx, channel));
+      const membership = await ctx.hub.join(channel, this, read ? null : since);
+      if (this.closed) {
+        ctx.hub.leave(membership);
+        this.member?.close(membership.lastSentId);
+      } else {
+        this.membership = membership;
+      }
     } catch (error) {
+      this.member?.close(0);
+      this.member = null;
       this.fail(1011, `subscribe failed: ${String(error)}`);
     }
   }
@@ -111,8 +128,16 @@ class WsSession implements Subscriber, LiveConnection {
     if (this.send(delivery.wsFrame)) this.ctx.metrics.countOut("websocket", 1, 0);
   }
 
+  notify(delivery: Delivery): void {
+    this.send(delivery.notifyFrame);
+  }
+
+  presence(frame: Buffer): void {
+    this.send(frame);
+  }
+
   gap(gap: Gap): void {
-    this.send(Buffer.from(`{"type":"gap","from":${gap.from},"to":${gap.to}}`));
+    this.send(Buffer.from(JSON.stringify({ type: "gap", ...gap })));
   }
 
   heartbeat(): void {
@@ -177,12 +202,37 @@ class WsSession implements Subscriber, LiveConnection {
       case "publish":
         this.publish(fields);
         return;
+      case "fetch":
+        this.fetch(fields);
+        return;
       default:
         this.fail(
           CLOSE_UNSUPPORTED_DATA,
-          `unknown frame type ${JSON.stringify(fields.type) ?? "(missing)"}; expected one of publish, ping, pong`,
+          `unknown frame type ${JSON.stringify(fields.type) ?? "(missing)"}; expected one of publish, fetch, ping, pong`,
         );
     }
+  }
+
+  /** `{"type":"fetch","since":N}`: what the channel holds after N, as one batch frame. */
+  private fetch(fields: Record<string, unknown>): void {
+    const since = fields.since;
+    if (typeof since !== "number" || !Number.isSafeInteger(since) || since < 0) {
+      this.fail(
+        CLOSE_POLICY_VIOLATION,
+        `fetch "since" must be a non-negative integer message id, found ${JSON.stringify(since) ?? "nothing"}`,
+      );
+      return;
+    }
+    fetchAnswer(this.ctx, this.channel, since).then(
+      ({ frame, answer }) => {
+        if (this.send(frame)) this.ctx.metrics.countOut("websocket", answer.messages.length, 0);
+      },
+      (error: unknown) => {
+        this.send(
+          Buffer.from(JSON.stringify({ type: "error", error: `fetch failed: ${String(error)}` })),
+        );
+      },
+    );
   }
 
   private publish(fields: Record<string, unknown>): void {
@@ -221,7 +271,12 @@ class WsSession implements Subscriber, LiveConnection {
 
   private onClose(): void {
     this.closed = true;
-    if (this.membership) this.ctx.hub.leave(this.membership);
+    // Without a membership the join is still under way: open() settles the member's books.
+    if (this.membership) {
+      this.ctx.hub.leave(this.membership);
+      this.member?.close(this.membership.lastSentId);
+    }
+    if (this.user !== null) this.ctx.presenceEvents?.left(this.channel, this.user);
     this.ctx.connectionsOf("websocket").delete(this);
   }
 }
