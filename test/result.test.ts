@@ -54,6 +54,9 @@ function shard(upTo: number, counters: Partial<ShardReport["counters"]> = {}): S
     breakLog: [],
     window: { bytesIn: 9000, bytesOut: 1000, requests: 40, emptyPolls: 10, socketsOpen: 20 },
     eventLoopDelayP99Ms: 3,
+    instances: { deliveries: [upTo], connections: [2] },
+    catchUp: histogramOf(),
+    presenceLatency: histogramOf(),
   };
 }
 
@@ -90,6 +93,12 @@ function run(overrides: Partial<RunRecord> = {}, protocol: ProtocolName = "webso
       baseline: { cpuSeconds: 1, rssBytes: 100e6 },
       windowStart: { cpuSeconds: 2, rssBytes: 110e6 },
       windowEnd: { cpuSeconds: 2.5, rssBytes: 120e6 },
+    },
+    instanceCount: 1,
+    architecture: {
+      instanceCpuSeconds: null,
+      brokerOps: null,
+      presenceSamples: null,
     },
     ...overrides,
   });

@@ -54,7 +54,7 @@ export abstract class EventStreamClient implements TransportClient, SseParserCal
       this.handlers.onMessage(this.cursor, message.body);
     } else if (type === SSE_EVENT_GAP) {
       const gap = JSON.parse(data) as Gap;
-      this.handlers.onGap(String(gap.from), String(gap.to));
+      this.handlers.onGap(String(gap.from), String(gap.to), gap.reset === true);
     }
   }
 

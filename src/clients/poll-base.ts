@@ -105,7 +105,11 @@ export abstract class PollClientBase implements TransportClient {
 
   private deliver(answer: PollResponse, gapHeader: string | string[] | undefined): void {
     if (answer.gap) {
-      this.handlers.onGap(String(answer.gap.from), String(answer.gap.to));
+      this.handlers.onGap(
+        String(answer.gap.from),
+        String(answer.gap.to),
+        answer.gap.reset === true,
+      );
     } else if (typeof gapHeader === "string") {
       const dash = gapHeader.indexOf("-");
       if (dash > 0) this.handlers.onGap(gapHeader.slice(0, dash), gapHeader.slice(dash + 1));

@@ -98,7 +98,7 @@ export class EventSourceSseClient implements TransportClient {
       this.broke("malformed JSON in an SSE gap event");
       return;
     }
-    this.handlers.onGap(String(gap.from), String(gap.to));
+    this.handlers.onGap(String(gap.from), String(gap.to), gap.reset === true);
   };
 
   private broke(reason: string): void {

@@ -1,6 +1,6 @@
 import type { connect as netConnect } from "node:net";
 import WebSocket, { type RawData } from "ws";
-import type { ClientFrame, ServerFrame } from "../shared/protocol.js";
+import type { ClientFrame, PollResponse, ServerFrame } from "../shared/protocol.js";
 import { transport } from "../shared/transports.js";
 import { monoMs } from "../util/clock.js";
 import { queryString, routePath } from "./http.js";
@@ -27,6 +27,9 @@ export class WebSocketClient implements TransportClient {
   private ws: WebSocket | undefined;
   private ready = false;
   private closed = false;
+  /** Read fan-out: the highest id the server announced, and whether a fetch is out. */
+  private announcedId = 0;
+  private fetching = false;
 
   constructor(options: ClientOptions) {
     this.options = options;
@@ -112,12 +115,57 @@ export class WebSocketClient implements TransportClient {
         this.ws?.send(PONG_FRAME);
         break;
       case "gap":
-        this.handlers.onGap(String(frame.from), String(frame.to));
+        this.handlers.onGap(String(frame.from), String(frame.to), frame.reset === true);
+        break;
+      case "unread":
+        this.handlers.onUnread?.(frame.count, String(frame.lastId));
+        break;
+      case "notify":
+        this.onNotify(frame.lastId);
+        break;
+      case "batch":
+        this.onBatch(frame);
+        break;
+      case "presence":
+        this.handlers.onPresence?.(frame.events);
         break;
       default:
         break; // pong, ack, error: nothing for a subscriber to do
     }
   };
+
+  /** Read fan-out: something is new. A client without a cursor starts from the announced id. */
+  private onNotify(lastId: number): void {
+    if (this.cursor === undefined) {
+      this.cursor = String(lastId);
+      return;
+    }
+    this.announcedId = Math.max(this.announcedId, lastId);
+    this.fetchIfBehind();
+  }
+
+  private onBatch(batch: PollResponse): void {
+    this.fetching = false;
+    if (batch.gap) {
+      this.handlers.onGap(String(batch.gap.from), String(batch.gap.to), batch.gap.reset === true);
+    }
+    for (const message of batch.messages) {
+      this.cursor = String(message.id);
+      this.handlers.onMessage(this.cursor, message.body);
+    }
+    this.cursor = String(batch.cursor);
+    this.fetchIfBehind();
+  }
+
+  /** One fetch at a time; announcements that arrive meanwhile are read by the next one. */
+  private fetchIfBehind(): void {
+    const since = Number(this.cursor);
+    if (this.fetching || !(this.announcedId > since) || this.ws === undefined) return;
+    this.fetching = true;
+    this.context.counters.requests++;
+    const fetch: ClientFrame = { type: "fetch", since };
+    this.ws.send(JSON.stringify(fetch));
+  }
 
   private readonly onClose = (code: number, reason: Buffer): void => {
     this.broke(`closed with code ${code}${reason.length > 0 ? ` (${reason.toString()})` : ""}`);

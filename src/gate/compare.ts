@@ -9,9 +9,10 @@ import {
   type MetricUnit,
   splitMetricName,
 } from "../metrics/names.js";
+import { orderRunKeys } from "../metrics/run-keys.js";
 import type { HistogramSummary, ProtocolResult, RunResult } from "../metrics/types.js";
 import { badInput } from "../shared/errors.js";
-import { inTableOrder, type ProtocolName } from "../shared/transports.js";
+import type { ProtocolName } from "../shared/transports.js";
 
 export type Verdict = "ok" | "better" | "worse" | "regressed";
 
@@ -156,7 +157,7 @@ export function compareResults(
   warnings.push(...environmentWarnings(baseline, current));
   const timingFloorMs = options.timingFloorMs ?? DEFAULT_TIMING_FLOOR_MS;
   const rows: ComparisonRow[] = [];
-  const protocols = inTableOrder([
+  const protocols = orderRunKeys([
     ...Object.keys(baseline.protocols),
     ...Object.keys(current.protocols),
   ]);
@@ -272,7 +273,7 @@ export function medianResult(results: readonly RunResult[]): MedianResult {
 
   const result = structuredClone(first) as RunResult;
   const spread: Record<string, Spread> = {};
-  for (const protocol of inTableOrder(Object.keys(result.protocols))) {
+  for (const protocol of orderRunKeys(Object.keys(result.protocols))) {
     const target = result.protocols[protocol];
     if (target === undefined) continue;
     const runs = results

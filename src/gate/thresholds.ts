@@ -6,10 +6,11 @@ import {
   type MetricUnit,
   splitMetricName,
 } from "../metrics/names.js";
+import { orderRunKeys, splitRunKey } from "../metrics/run-keys.js";
 import type { RunResult } from "../metrics/types.js";
 import { formatPath, type Problem } from "../scenario/problem.js";
 import { badInput } from "../shared/errors.js";
-import { inTableOrder, type ProtocolName, transportNames } from "../shared/transports.js";
+import { type ProtocolName, transportNames } from "../shared/transports.js";
 
 /**
  * Pass/fail conditions on metrics, e.g. `websocket.latency.p99: "< 50ms"` or
@@ -105,7 +106,7 @@ function parseCondition(
 function parseKey(key: string): { protocol: ProtocolName | "*"; metric: MetricInfo } | string {
   const { protocol, path } = splitMetricName(key);
   if (protocol !== "*" && !isProtocolName(protocol)) {
-    return `unknown protocol "${protocol}"; expected one of ${transportNames().join(", ")}, or * for all`;
+    return `unknown protocol "${protocol}"; expected one of ${transportNames().join(", ")} (with @variant in a scenario with variants), or * for all`;
   }
   const metric = findMetric(path);
   if (!metric) return "unknown metric (see `rtbench metrics`)";
@@ -223,10 +224,7 @@ export function evaluateThresholds(map: ThresholdMap, result: RunResult): Thresh
   const outcomes: ThresholdOutcome[] = [];
   for (const threshold of parseThresholds(map)) {
     const { metric } = threshold;
-    const targets: ProtocolName[] =
-      threshold.protocol === "*"
-        ? inTableOrder(Object.keys(result.protocols))
-        : [threshold.protocol];
+    const targets = thresholdTargets(threshold.protocol, result);
     for (const condition of threshold.conditions) {
       let measured = 0;
       for (const protocol of targets) {
@@ -268,4 +266,19 @@ export function evaluateThresholds(map: ThresholdMap, result: RunResult): Thresh
     }
   }
   return outcomes;
+}
+
+/**
+ * The result keys a threshold's protocol covers: `*` every run; a transport
+ * without a variant every variant of it (`websocket` covers
+ * `websocket@sticky`); a full key itself.
+ */
+function thresholdTargets(protocol: ProtocolName | "*", result: RunResult): ProtocolName[] {
+  const keys = orderRunKeys(Object.keys(result.protocols));
+  if (protocol === "*") return keys;
+  if (splitRunKey(protocol).variant !== null) return [protocol];
+  const variants = keys.filter(
+    (key) => splitRunKey(key).protocol === protocol && splitRunKey(key).variant !== null,
+  );
+  return variants.length > 0 && !(protocol in result.protocols) ? variants : [protocol];
 }

@@ -7,7 +7,8 @@ import { createClientContext } from "../clients/types.js";
 import type { Scenario } from "../scenario/types.js";
 import type { ProtocolName } from "../shared/transports.js";
 import { monoMs } from "../util/clock.js";
-import { assignClients, channelNames } from "./assign.js";
+import { assignClients, channelNames, stickyRoutes } from "./assign.js";
+import { channelMembers, registerMembers } from "./members.js";
 import { ShardPool } from "./shards.js";
 import { planTimeline, type Timeline } from "./timeline.js";
 
@@ -28,6 +29,13 @@ export interface Clients {
   /** One publisher per server instance. */
   publishers: Publisher[];
   channels: string[];
+  /**
+   * Sticky routing: per channel (same order as `channels`), the instances in
+   * hash-ring failover order; null when clients spread round-robin.
+   */
+  routes: number[][] | null;
+  /** The instance that serves a channel (its ring instance, or the first). */
+  urlFor(channel: string): string;
   timeline: Timeline;
   /** Closes the publishers and stops the shards. */
   stop(): Promise<void>;
@@ -45,8 +53,24 @@ export async function clientsUp(
 ): Promise<Clients> {
   const shardCount =
     scenario.clients.shards || Math.ceil(scenario.clients.count / CLIENTS_PER_SHARD);
-  const pool = await ShardPool.start(shardCount);
   const channels = channelNames(scenario.clients.channelPrefix, scenario.clients.channels);
+  const sticky = scenario.target === null && scenario.server.routing === "sticky";
+  const ring = sticky ? stickyRoutes(channels, urls.length) : null;
+  const routes = ring ? channels.map((c) => ring.get(c) as number[]) : null;
+  const urlFor = (channel: string) => urls[ring?.get(channel)?.[0] ?? 0] as string;
+  const clients = assignClients({
+    count: scenario.clients.count,
+    channelNames: channels,
+    baseUrls: urls,
+    seed: scenario.seed,
+    skew: scenario.clients.channelSkew,
+    routing: sticky ? "sticky" : "pubsub",
+  });
+  if (scenario.target === null && scenario.server.fanout === "tiered") {
+    const { members, channelSkew } = scenario.clients;
+    await registerMembers(channelMembers(clients, channels, members, channelSkew), urlFor);
+  }
+  const pool = await ShardPool.start(shardCount);
   const publishers = createPublishers(scenario, urls);
   const stop = async () => {
     await Promise.all(publishers.map((p) => p.close().catch(() => {})));
@@ -68,7 +92,7 @@ export async function clientsUp(
     pool.begin({
       type: "start",
       protocol,
-      clients: assignClients(scenario.clients.count, channels, urls, scenario.seed),
+      clients,
       totalClients: scenario.clients.count,
       rampStartMs: timeline.rampStartMs,
       rampUpMs: scenario.clients.rampUpMs,
@@ -80,8 +104,14 @@ export async function clientsUp(
       urls,
       heartbeatIntervalMs: scenario.server.heartbeatIntervalMs,
       seed: scenario.seed,
+      churn: scenario.clients.churn && {
+        ...scenario.clients.churn,
+        startMs: timeline.measureStartMs,
+        endMs: timeline.measureEndMs,
+      },
+      logConnections: scenario.presence.sampleIntervalMs > 0,
     });
-    return { pool, publishers, channels, timeline, stop };
+    return { pool, publishers, channels, routes, urlFor, timeline, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Scenario } from "../scenario/types.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import { readServerSettings } from "./server-settings.js";
@@ -49,11 +50,15 @@ export async function environmentUp(
   }
 }
 
-/** The reference server instances for this run, on free loopback ports. */
+/**
+ * The reference server instances for this run, on free loopback ports. Each
+ * protocol run gets broker keys of its own, so nothing one run left in Redis
+ * (history, members online) is seen by the next.
+ */
 function startOwnServers(
   scenario: Scenario,
   redisUrl: string | null,
   log: (line: string) => void,
 ): Promise<ServerSet> {
-  return startServers(scenario, redisUrl, log);
+  return startServers(scenario, redisUrl, log, `rtbench:${randomBytes(4).toString("hex")}:`);
 }

@@ -1,9 +1,13 @@
 import type { LoopDelayMonitor } from "../metrics/loop-delay.js";
 import type { Scenario } from "../scenario/types.js";
 import { monoMs, sleepUntil } from "../util/clock.js";
+import { type BrokerOps, sampleBrokerOps } from "./broker-ops.js";
 import type { Clients } from "./clients-up.js";
 import type { Environment } from "./environment.js";
 import { type FaultRecord, type ServiceControl, startFaults } from "./faults.js";
+import { InstanceCpuTracker } from "./instance-load.js";
+import type { PresenceSample } from "./presence-audit.js";
+import { PresenceSampler } from "./presence-sampler.js";
 import { PublisherLoop } from "./publisher.js";
 import { type ServerSample, sampleServers } from "./servers.js";
 import { phaseAt, type RunPhase } from "./timeline.js";
@@ -16,6 +20,12 @@ export interface Observed {
   /** Server CPU and memory at the start and end of the window; null where not sampled. */
   windowStart: ServerSample | null;
   windowEnd: ServerSample | null;
+  /** CPU seconds of each instance in the window; null with one instance or a target. */
+  instanceCpuSeconds: (number | null)[] | null;
+  /** Broker operations at the start and end of the window; null where not known. */
+  brokerOps: { start: BrokerOps | null; end: BrokerOps | null } | null;
+  /** Presence lists sampled during the run (presence.sampleInterval); null when off. */
+  presenceSamples: PresenceSample[] | null;
 }
 
 export interface ObserveContext {
@@ -24,6 +34,8 @@ export interface ObserveContext {
   clients: Clients;
   /** Null when the run has no Redis of its own to restart. */
   redis: ServiceControl | null;
+  /** The broker's backing service (Redis), whose command counts are read; null for none. */
+  brokerUrl: string | null;
   loopDelay: LoopDelayMonitor;
   signal: AbortSignal;
   log: (line: string) => void;
@@ -49,6 +61,7 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     clients.channels,
     clients.publishers,
     scenario.publish.payloadBytes,
+    clients.routes,
   );
   const publishing = sleepUntil(timeline.publishStartMs, signal).then(() => publisher.run(signal));
   // Faults end with this protocol's run (a pending restart is not left to the next protocol).
@@ -73,22 +86,50 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
   }, 1000);
 
   // Only servers rtbench started are sampled: a target's cost is not ours to report.
-  const sample = () =>
-    env.servers && !signal.aborted ? sampleServers(env.urls) : Promise.resolve(null);
+  const ours = env.servers !== null;
+  const sample = () => (ours && !signal.aborted ? sampleServers(env.urls) : Promise.resolve(null));
+  const brokerOps = () =>
+    ours && !signal.aborted ? sampleBrokerOps(ctx.brokerUrl, env.urls) : Promise.resolve(null);
+  const cpu = ours && env.urls.length > 1 ? new InstanceCpuTracker(env.urls) : null;
+  const presence =
+    scenario.presence.sampleIntervalMs > 0
+      ? new PresenceSampler(clients.channels, clients.urlFor, scenario.presence.sampleIntervalMs)
+      : null;
   let windowStart: ServerSample | null = null;
   let windowEnd: ServerSample | null = null;
+  const observed: Omit<Observed, "publisher" | "faults" | "windowStart" | "windowEnd"> = {
+    instanceCpuSeconds: null,
+    brokerOps: null,
+    presenceSamples: null,
+  };
   try {
     await sleepUntil(timeline.measureStartMs, signal);
     ctx.loopDelay.reset();
+    presence?.start();
+    const opsAtStart = brokerOps();
+    cpu?.start();
     windowStart = await sample();
+    const startOps = await opsAtStart;
     await sleepUntil(timeline.measureEndMs, signal);
+    const opsAtEnd = brokerOps();
     windowEnd = await sample();
+    observed.brokerOps = ours ? { start: startOps, end: await opsAtEnd } : null;
+    observed.instanceCpuSeconds = (await cpu?.stop()) ?? null;
     await publishing;
     await sleepUntil(timeline.drainEndMs, signal);
   } finally {
     clearInterval(ticker);
     faultsDone.abort();
     signal.removeEventListener("abort", stopFaults);
+    await cpu?.stop();
+    await presence?.stop();
   }
-  return { publisher, faults: faults ? await faults.done : [], windowStart, windowEnd };
+  observed.presenceSamples = presence?.samples ?? null;
+  return {
+    publisher,
+    faults: faults ? await faults.done : [],
+    windowStart,
+    windowEnd,
+    ...observed,
+  };
 }

@@ -38,6 +38,11 @@ export class PublisherLoop {
     private readonly channels: string[],
     private readonly publishers: Publisher[],
     private readonly payloadBytes: number,
+    /**
+     * Sticky routing: per channel index, the publishers (instances) in
+     * failover order; without it messages take the publishers in turn.
+     */
+    private readonly routes: readonly (readonly number[])[] | null = null,
   ) {
     this.records = channels.map(() => []);
   }
@@ -77,9 +82,14 @@ export class PublisherLoop {
     (this.records[message.channelIndex] as PublishRecord[]).push(record);
     const body = buildBody(channel, message.seq, message.dueMs, sentMs, this.payloadBytes);
     this.inFlight++;
-    void this.publishWithFailover(index % this.publishers.length, channel, body).then((acked) =>
-      this.settle(record, acked),
-    );
+    const order = this.routes?.[message.channelIndex] ?? this.turn(index);
+    void this.publishWithFailover(order, channel, body).then((acked) => this.settle(record, acked));
+  }
+
+  /** Every publisher, from the one whose turn message `index` is. */
+  private turn(index: number): number[] {
+    const count = this.publishers.length;
+    return Array.from({ length: count }, (_, k) => (index + k) % count);
   }
 
   /**
@@ -89,13 +99,12 @@ export class PublisherLoop {
    * again would show up as a duplicate.
    */
   private async publishWithFailover(
-    first: number,
+    order: readonly number[],
     channel: string,
     body: unknown,
   ): Promise<boolean> {
-    const count = this.publishers.length;
-    for (let attempt = 0; attempt < Math.min(count, 2); attempt++) {
-      const i = this.pickUp(first + attempt);
+    for (let attempt = 0; attempt < Math.min(order.length, 2); attempt++) {
+      const i = this.pickUp(order, attempt);
       const outcome = await this.tryPublish(i, channel, body);
       if (outcome === "acked") return true;
       if (outcome === "timeout") return false;
@@ -104,15 +113,14 @@ export class PublisherLoop {
     return false;
   }
 
-  /** The first publisher from `start` on that is not marked down (or `start` if all are). */
-  private pickUp(start: number): number {
-    const count = this.publishers.length;
+  /** The first publisher of `order` from position `start` on that is not marked down (or that one if all are). */
+  private pickUp(order: readonly number[], start: number): number {
     const now = monoMs();
-    for (let k = 0; k < count; k++) {
-      const i = (start + k) % count;
+    for (let k = 0; k < order.length; k++) {
+      const i = order[(start + k) % order.length] as number;
       if ((this.downUntilMs[i] ?? 0) <= now) return i;
     }
-    return start % count;
+    return order[start % order.length] as number;
   }
 
   private tryPublish(

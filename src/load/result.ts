@@ -10,9 +10,12 @@ import {
   serverStallDetection,
   stallDetection,
 } from "./aggregate.js";
+import type { BrokerOps } from "./broker-ops.js";
 import type { Collected } from "./collect.js";
 import type { FaultRecord } from "./faults.js";
+import type { PresenceSample } from "./presence-audit.js";
 import type { PublishRecord } from "./publisher.js";
+import { architectureMetrics } from "./result-architecture.js";
 import type { ServerSample } from "./servers.js";
 import type { ShardReport } from "./shard-protocol.js";
 import { measuredWindow, type Timeline } from "./timeline.js";
@@ -35,6 +38,14 @@ export interface RunRecord {
     baseline: ServerSample | null;
     windowStart: ServerSample | null;
     windowEnd: ServerSample | null;
+  };
+  /** Server instances the clients were spread over. */
+  instanceCount: number;
+  /** Per-instance CPU, broker operations and presence lists observed during the run. */
+  architecture: {
+    instanceCpuSeconds: (number | null)[] | null;
+    brokerOps: { start: BrokerOps | null; end: BrokerOps | null } | null;
+    presenceSamples: PresenceSample[] | null;
   };
 }
 
@@ -73,6 +84,17 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     ),
     faults: run.faults,
     deliveriesPerSec: window.seconds > 0 ? counts.delivered / window.seconds : 0,
+    ...architectureMetrics({
+      reports,
+      instanceCount: run.instanceCount,
+      ...run.architecture,
+      published: counts.published,
+      windowSeconds: window.seconds,
+      churn: scenario.clients.churn !== null,
+      faults: run.faults,
+      faultClockStartMs: timeline.rampStartMs,
+      presenceEvents: counters.presenceEvents,
+    }),
   };
 }
 

@@ -1,8 +1,11 @@
 import os from "node:os";
 import { startLoopDelayMonitor } from "../metrics/loop-delay.js";
+import { runKey } from "../metrics/run-keys.js";
 import { type ProtocolResult, RESULT_SCHEMA_VERSION, type RunResult } from "../metrics/types.js";
-import type { Scenario } from "../scenario/types.js";
+import { scenarioServers } from "../scenario/server-section.js";
+import type { Scenario, Variant } from "../scenario/types.js";
 import { provideService } from "../services/registry.js";
+import { brokerInfo } from "../shared/brokers.js";
 import type { ProtocolName } from "../shared/transports.js";
 import { monoMs } from "../util/clock.js";
 import { gitCommit } from "../util/git.js";
@@ -16,6 +19,7 @@ import { buildProtocolResult } from "./result.js";
 import type { RunPhase } from "./timeline.js";
 
 export interface RunProgress {
+  /** The run's key: the protocol, or `protocol@variant`. */
   protocol: ProtocolName;
   phase: "starting" | RunPhase | "collecting";
   elapsedMs: number;
@@ -57,13 +61,26 @@ export async function runScenario(
   let broker: Broker = { url: null, control: null };
   try {
     broker = await brokerUp(scenario, options, log);
-    for (const protocol of scenario.protocols) {
-      if (signal.aborted) break;
-      try {
-        result.protocols[protocol] = await runProtocol(scenario, protocol, broker, signal, options);
-      } catch (error) {
-        result.error = `${protocol}: ${error instanceof Error ? error.message : String(error)}`;
-        break;
+    const variants: (Variant | null)[] = scenario.variants.length > 0 ? scenario.variants : [null];
+    runs: for (const protocol of scenario.protocols) {
+      for (const variant of variants) {
+        if (signal.aborted) break runs;
+        const key = runKey(protocol, variant?.name ?? null);
+        // A variant is the scenario with its own server settings.
+        const effective = variant ? { ...scenario, server: variant.server } : scenario;
+        try {
+          result.protocols[key] = await runProtocol(
+            effective,
+            protocol,
+            key,
+            broker,
+            signal,
+            options,
+          );
+        } catch (error) {
+          result.error = `${key}: ${error instanceof Error ? error.message : String(error)}`;
+          break runs;
+        }
       }
     }
   } catch (error) {
@@ -92,7 +109,11 @@ async function brokerUp(
   log: (line: string) => void,
 ): Promise<Broker> {
   if (scenario.target) return { url: null, control: null };
-  const provided = await provideService(scenario.server.broker, {
+  // One service for the whole run: the first broker among the variants that needs one.
+  const servers = scenarioServers(scenario);
+  const kind = (servers.find((s) => brokerInfo(s.broker).service !== null) ?? scenario.server)
+    .broker;
+  const provided = await provideService(kind, {
     url: options.redisUrl,
     env: process.env,
   });
@@ -115,14 +136,17 @@ async function brokerUp(
 async function runProtocol(
   scenario: Scenario,
   protocol: ProtocolName,
+  key: string,
   broker: Broker,
   signal: AbortSignal,
   options: RunOptions,
 ): Promise<ProtocolResult> {
-  const log = (line: string) => options.log?.(`${protocol}: ${line}`);
+  const log = (line: string) => options.log?.(`${key}: ${line}`);
+  // A variant on the memory broker does not use the run's Redis.
+  const brokerUrl = brokerInfo(scenario.server.broker).service !== null ? broker.url : null;
   const progress = (phase: RunProgress["phase"], elapsedMs = 0, totalMs = 0, clients?: Clients) =>
     options.onProgress?.({
-      protocol,
+      protocol: key,
       phase,
       elapsedMs,
       totalMs,
@@ -135,7 +159,7 @@ async function runProtocol(
   let clients: Clients | null = null;
   const loopDelay = startLoopDelayMonitor();
   try {
-    env = await environmentUp(scenario, broker.url, log);
+    env = await environmentUp(scenario, brokerUrl, log);
     clients = await clientsUp(scenario, protocol, env.urls);
     const up = clients;
     const { timeline } = up;
@@ -144,6 +168,7 @@ async function runProtocol(
       env,
       clients: up,
       redis: broker.control,
+      brokerUrl: env.servers ? brokerUrl : null,
       loopDelay,
       signal,
       log,
@@ -165,6 +190,12 @@ async function runProtocol(
         baseline: env.baseline,
         windowStart: observed.windowStart,
         windowEnd: observed.windowEnd,
+      },
+      instanceCount: env.urls.length,
+      architecture: {
+        instanceCpuSeconds: observed.instanceCpuSeconds,
+        brokerOps: observed.brokerOps,
+        presenceSamples: observed.presenceSamples,
       },
     });
   } finally {
@@ -202,6 +233,7 @@ function emptyResult(scenario: Scenario): RunResult {
       ratePerSec: scenario.publish.ratePerSec,
       payloadBytes: scenario.publish.payloadBytes,
       notes: [],
+      ...(scenario.variants.length > 0 ? { variants: scenario.variants.map((v) => v.name) } : {}),
     },
     protocols: {},
   };

@@ -2,6 +2,7 @@ import type { Counters } from "../metrics/counters.js";
 import type { ReconnectPolicy } from "../scenario/types.js";
 import type { ProtocolName, TransportSettings } from "../shared/transports.js";
 import type { ClientAssignment } from "./assign.js";
+import type { ChurnPlan } from "./churn.js";
 
 /**
  * Messages between the parent and a shard (a child process running a slice
@@ -26,8 +27,12 @@ export interface ShardStart {
   reconnect: ReconnectPolicy;
   /** The server's heartbeat interval: the client watchdog waits `reconnect.watchdogIntervals` of them. */
   heartbeatIntervalMs: number;
-  /** Seeds the backoff jitter. */
+  /** Seeds the backoff jitter and churn. */
   seed: number;
+  /** Clients leaving and coming back (clients.churn); absent: none. */
+  churn?: ChurnPlan | null;
+  /** Log when each client was connected (presence sampling compares with it). */
+  logConnections?: boolean;
 }
 
 /** Parent -> shard: stop the clients and report. */
@@ -79,6 +84,24 @@ export interface ShardReport {
     socketsOpen: number;
   };
   eventLoopDelayP99Ms: number;
+  /**
+   * Per server URL (index into `urls`): deliveries of messages scheduled in
+   * the window, and clients connected there when the window started.
+   */
+  instances: { deliveries: number[]; connections: number[] };
+  /** Churn: coming back -> the last message missed while away arrived (encoded). */
+  catchUp: string;
+  /** Presence events: the server's event time -> received (encoded; epoch clocks of one host). */
+  presenceLatency: string;
+  /** With `logConnections`: when each client was connected. */
+  connections?: ConnectionLog[];
+}
+
+/** One client's connected spans, monotonic ms: [ready, closed or broken], null while still open. */
+export interface ConnectionLog {
+  user: string;
+  channel: string;
+  spans: [number, number | null][];
 }
 
 export type ShardMessage = ShardProgress | ShardReport;

@@ -1,5 +1,5 @@
+import { runLabel } from "../metrics/run-keys.js";
 import type { ProtocolResult, RunResult } from "../metrics/types.js";
-import { transportLabel } from "../shared/transports.js";
 import { bannerLines, headerLine, noteLines, presentProtocols, rowsFor } from "./format.js";
 
 /**
@@ -8,7 +8,7 @@ import { bannerLines, headerLine, noteLines, presentProtocols, rowsFor } from ".
  */
 export function renderHtml(result: RunResult): string {
   const protocols = presentProtocols(result);
-  const head = ["metric", ...protocols.map((p) => transportLabel(p))]
+  const head = ["metric", ...protocols.map((p) => runLabel(p))]
     .map((h, i) => `<th${i > 0 ? ' class="n"' : ""}>${escapeHtml(h)}</th>`)
     .join("");
   const body = rowsFor(result)
