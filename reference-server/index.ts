@@ -43,6 +43,8 @@ export interface ReferenceServerOptions {
   presenceEvents?: boolean;
   /** Batch join/leave events per channel over this interval. Default 1000; 0 sends each at once. */
   presenceBatchMs?: number;
+  /** The default broker numbers every channel's messages above this (see BrokerOptions). */
+  idBase?: number;
 }
 
 export interface RunningServer {
@@ -82,6 +84,7 @@ export async function startReferenceServer(
     options.broker ??
     createMemoryBroker(history ?? DEFAULT_HISTORY, {
       unreadCounters: settings.fanout === "tiered",
+      idBase: options.idBase ?? 0,
     });
   // Every transport with a server half is mounted, and gets its set of open connections.
   const factories = new Map<string, ServerTransportFactory>();

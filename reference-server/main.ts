@@ -23,6 +23,7 @@ async function main(): Promise<void> {
     limits: history,
     keyPrefix: brokerKeyPrefix(args.brokerPrefix ?? null, routing, args.instanceId),
     unreadCounters: fanout === "tiered",
+    idBase: args.idBase ?? 0,
   });
 
   const options: ReferenceServerOptions = {

@@ -55,6 +55,14 @@ function memberContract(makeBroker: (options: BrokerOptions) => Promise<Broker>)
     expect(await broker.memberOnline("c", "a")).toEqual({ unread: 2, lastId: 5 });
   });
 
+  it("numbers from its id base, and marks the gap before it for a cursor from a lower base", async () => {
+    const broker = await make({ unreadCounters: false, idBase: 2_000_000 });
+    expect((await broker.publish("c", {})).id).toBe(2_000_001);
+    const read = await broker.read("c", 1_000_005, 10);
+    expect(read.messages.map((m) => m.id)).toEqual([2_000_001]);
+    expect(read.gap).toEqual({ from: 1_000_006, to: 2_000_000 });
+  });
+
   it("keeps no counters without tiered fan-out", async () => {
     const broker = await make({ unreadCounters: false });
     await broker.addMembers("c", ["a"]);

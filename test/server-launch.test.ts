@@ -31,6 +31,7 @@ const EVERY_FIELD: ServerLaunchSettings = {
   fanout: "tiered",
   presenceEvents: true,
   presenceBatchMs: 250,
+  idBase: 2_000_000_000_000,
 };
 
 function leafPaths(value: object, prefix: string[] = []): string[][] {
@@ -164,6 +165,7 @@ server:
         fanout: "tiered",
         presenceEvents: true,
         presenceBatchMs: 250,
+        idBase: (index + 1) * 1_000_000_000_000,
       })),
     );
   });

@@ -44,6 +44,7 @@ describe("GET /healthz", () => {
           fanout: "tiered",
           presenceEvents: true,
           presenceBatchMs: 250,
+          idBase: 0,
         }),
       ],
       readyPattern: SERVER_READY_PATTERN,

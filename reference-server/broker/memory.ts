@@ -28,7 +28,7 @@ export function createMemoryBroker(
 }
 
 class ChannelState {
-  lastId = 0;
+  lastId: number;
   /** Retained messages live in `history[head..]`; the prefix is dropped lazily. */
   history: Message[] = [];
   head = 0;
@@ -41,6 +41,10 @@ class ChannelState {
   readonly connections = new Map<string, number>();
   /** Offline members -> messages published while they were away. */
   readonly unread = new Map<string, number>();
+
+  constructor(idBase: number) {
+    this.lastId = idBase;
+  }
 
   /** Drops messages beyond the count and age limits. */
   prune(limits: HistoryLimits, nowMs: number): void {
@@ -102,7 +106,7 @@ class MemoryBroker implements Broker {
   async read(channel: string, since: number, limit = DEFAULT_READ_LIMIT): Promise<HistoryRead> {
     this.count("read");
     const state = this.channels.get(channel);
-    if (!state) return { messages: [], lastId: 0 };
+    if (!state) return { messages: [], lastId: this.options.idBase ?? 0 };
     state.prune(this.limits, nowEpochMs());
     const firstId = state.firstRetainedId();
     let gap: Gap | undefined;
@@ -226,7 +230,7 @@ class MemoryBroker implements Broker {
   private channel(name: string): ChannelState {
     let state = this.channels.get(name);
     if (!state) {
-      state = new ChannelState();
+      state = new ChannelState(this.options.idBase ?? 0);
       this.channels.set(name, state);
     }
     return state;

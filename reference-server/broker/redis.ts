@@ -29,6 +29,8 @@ export interface RedisBrokerOptions {
   log?: (line: string) => void;
   /** Tiered fan-out: count unread messages for offline members at publish (BrokerOptions). */
   unreadCounters?: boolean;
+  /** Ids of every channel start above this (BrokerOptions). */
+  idBase?: number;
 }
 
 /** Users per SADD when members are added in bulk. */
@@ -171,7 +173,7 @@ class RedisBroker implements Broker {
       ts - this.options.limits.maxAgeMs,
       this.pubsubChannel(channel),
       Math.max(1, Math.ceil(this.options.limits.maxAgeMs)),
-      this.highestIds.get(channel) ?? 0,
+      Math.max(this.highestIds.get(channel) ?? 0, this.options.idBase ?? 0),
     ] as const;
     const json = this.options.unreadCounters
       ? await this.commands.rtbenchPublishTiered(

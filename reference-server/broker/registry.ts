@@ -11,6 +11,8 @@ export interface BrokerSetup {
   keyPrefix?: string | null;
   /** Count unread messages for offline channel members at publish (tiered fan-out). */
   unreadCounters?: boolean;
+  /** Ids of every channel start above this (BrokerOptions). */
+  idBase?: number;
 }
 
 /**
@@ -18,9 +20,9 @@ export interface BrokerSetup {
  * `BrokerKind`: a new row there does not compile until it has a factory here.
  */
 const FACTORIES: Record<BrokerKind, (setup: BrokerSetup & { url: string }) => Promise<Broker>> = {
-  memory: async ({ limits, unreadCounters }) =>
-    createMemoryBroker(limits, { unreadCounters: unreadCounters ?? false }),
-  redis: async ({ url, limits, keyPrefix, unreadCounters }) => {
+  memory: async ({ limits, unreadCounters, idBase }) =>
+    createMemoryBroker(limits, { unreadCounters: unreadCounters ?? false, idBase: idBase ?? 0 }),
+  redis: async ({ url, limits, keyPrefix, unreadCounters, idBase }) => {
     // Loaded on demand: a memory-broker server never loads ioredis.
     const { createRedisBroker } = await import("./redis.js");
     return createRedisBroker({
@@ -28,6 +30,7 @@ const FACTORIES: Record<BrokerKind, (setup: BrokerSetup & { url: string }) => Pr
       limits,
       keyPrefix: keyPrefix ?? undefined,
       unreadCounters: unreadCounters ?? false,
+      idBase: idBase ?? 0,
     });
   },
 };

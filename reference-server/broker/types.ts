@@ -99,6 +99,11 @@ export interface BrokerOptions {
    * the id, so a member coming back at the same moment is counted exactly once.
    */
   unreadCounters: boolean;
+  /**
+   * Every channel's ids start above this (default 0): instances that share
+   * nothing number from different bases, so each can tell another's cursor.
+   */
+  idBase?: number;
 }
 export type Unsubscribe = () => void;
 

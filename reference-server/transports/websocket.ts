@@ -79,6 +79,12 @@ export class WebSocketEndpoint {
 class WsSession implements Subscriber, LiveConnection {
   private membership: Membership | null = null;
   private member: MemberConnection | null = null;
+  /**
+   * The last message id written to the socket: the hub's count moves on for
+   * offers that find the socket closing, and a member's unread bookkeeping
+   * must count those as not sent.
+   */
+  private sentId = 0;
   private missedHeartbeats = 0;
   private closed = false;
 
@@ -113,7 +119,7 @@ class WsSession implements Subscriber, LiveConnection {
       const membership = await ctx.hub.join(channel, this, read ? null : since);
       if (this.closed) {
         ctx.hub.leave(membership);
-        this.member?.close(membership.lastSentId);
+        this.member?.close(this.sentId);
       } else {
         this.membership = membership;
       }
@@ -125,7 +131,9 @@ class WsSession implements Subscriber, LiveConnection {
   }
 
   deliver(delivery: Delivery): void {
-    if (this.send(delivery.wsFrame)) this.ctx.metrics.countOut("websocket", 1, 0);
+    if (!this.send(delivery.wsFrame)) return;
+    this.sentId = delivery.id;
+    this.ctx.metrics.countOut("websocket", 1, 0);
   }
 
   notify(delivery: Delivery): void {
@@ -274,7 +282,7 @@ class WsSession implements Subscriber, LiveConnection {
     // Without a membership the join is still under way: open() settles the member's books.
     if (this.membership) {
       this.ctx.hub.leave(this.membership);
-      this.member?.close(this.membership.lastSentId);
+      this.member?.close(this.sentId);
     }
     if (this.user !== null) this.ctx.presenceEvents?.left(this.channel, this.user);
     this.ctx.connectionsOf("websocket").delete(this);

@@ -95,7 +95,6 @@ export class Fleet {
     if (this.watchdogMs > 0 && transport(spec.protocol).watchable) {
       this.watchdogTimer = this.clock.setInterval(() => this.scanForSilence(), WATCHDOG_SCAN_MS);
     }
-    this.planChurn();
   }
 
   /** Connects every client at its ramp-up slot; resolves when all attempts have started. */
@@ -112,6 +111,7 @@ export class Fleet {
     }
   }
 
+  /** The measured window starts: placement is noted, then churn (if any) begins. */
   markWindowStart(): void {
     this.windowStart = this.counterSnapshot();
     this.instanceConnections = this.spec.urls.map(() => 0);
@@ -120,6 +120,7 @@ export class Fleet {
       const i = subscriber.urlIndex;
       this.instanceConnections[i] = (this.instanceConnections[i] ?? 0) + 1;
     }
+    this.planChurn();
   }
 
   /** A delivery of a message scheduled in the window, by the instance it came through. */
@@ -201,11 +202,11 @@ export class Fleet {
 
   /**
    * Churn: at each wave, a fraction of this process's connected clients
-   * leave, each back `offlineForMs` later.
+   * leave, each back `offlineForMs` later. Planned when the window starts.
    */
   private planChurn(): void {
     const plan = this.spec.churn;
-    if (!plan) return;
+    if (!plan || this.closed || this.churnTimers.length > 0) return;
     for (const atMs of churnWaves(plan)) {
       const timer = this.clock.setTimeout(() => {
         if (this.closed) return;

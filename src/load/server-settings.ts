@@ -8,6 +8,13 @@ import { BROKER_KINDS } from "../shared/brokers.js";
 import type { EffectiveServerSettings, ServerLaunchSettings } from "../shared/server-launch.js";
 
 /**
+ * Under sticky routing instance i numbers messages from (i + 1) × this: far
+ * beyond what one run publishes, far below 2^53 for 16 instances. A client
+ * that fails over brings a cursor the next instance can tell is not its own.
+ */
+export const STICKY_ID_SPACING = 1_000_000_000_000;
+
+/**
  * One launch per instance of `server.instances`, each with every field of the
  * section. `port` is 0 here: the caller picks a free port per instance and
  * keeps it across restarts.
@@ -40,6 +47,7 @@ export function serverLaunches(
     fanout: server.fanout,
     presenceEvents: server.presenceEvents,
     presenceBatchMs: Math.round(server.presenceBatchMs),
+    idBase: server.routing === "sticky" ? (index + 1) * STICKY_ID_SPACING : 0,
   }));
 }
 

@@ -202,9 +202,15 @@ const PLACED_ROWS: readonly ReportRow[] = [
   },
 ];
 
-/** Figures per instance, joined: "120/40/40". */
-function perInstance(values: readonly (number | null)[] | undefined): string {
-  return values === undefined ? NA : values.map((v) => formatNumber(v)).join("/");
+/**
+ * Each instance's share of a figure in percent, joined: "60/20/20". Shares
+ * fit a column where three raw counts would not; the counts are in the JSON.
+ */
+function sharesPerInstance(values: readonly (number | null)[] | undefined): string {
+  if (values === undefined || values.some((v) => v === null)) return NA;
+  const total = (values as number[]).reduce((a, b) => a + b, 0);
+  if (total <= 0) return NA;
+  return (values as number[]).map((v) => Math.round((v / total) * 100)).join("/");
 }
 
 const sticky = (p: ProtocolResult) => p.server.settings?.routing === "sticky";
@@ -222,16 +228,20 @@ const percent = (share: number | null | undefined) =>
  */
 const ARCHITECTURE_ROWS: readonly ReportRow[] = [
   {
-    label: "clients per instance",
-    cell: (p) => perInstance(p.instances?.connections),
+    label: "clients % per instance",
+    cell: (p) => sharesPerInstance(p.instances?.connections),
     when: sticky,
   },
   {
-    label: "deliveries per instance",
-    cell: (p) => perInstance(p.instances?.deliveries),
+    label: "deliveries % per instance",
+    cell: (p) => sharesPerInstance(p.instances?.deliveries),
     when: sticky,
   },
-  { label: "CPU s per instance", cell: (p) => perInstance(p.instances?.cpuSeconds), when: sticky },
+  {
+    label: "CPU % per instance",
+    cell: (p) => sharesPerInstance(p.instances?.cpuSeconds),
+    when: sticky,
+  },
   {
     label: "imbalance clients max/mean",
     cell: (p) => formatNumber(p.imbalance?.connections),

@@ -41,6 +41,12 @@ export interface ServerLaunchSettings {
   presenceEvents: boolean;
   /** Join/leave events per channel are batched over this interval (0: sent at once). */
   presenceBatchMs: number;
+  /**
+   * Message ids of every channel start above this: instances that share
+   * nothing (sticky routing) number from different bases, so a cursor from
+   * one instance is recognised as foreign by another.
+   */
+  idBase: number;
 }
 
 export const SERVER_ROUTINGS = ["pubsub", "sticky"] as const;
@@ -124,6 +130,7 @@ const FLAGS: FlagTable<ServerLaunchSettings> = {
   fanout: choiceFlag("fanout", SERVER_FANOUTS),
   presenceEvents: switchFlag("presence-events"),
   presenceBatchMs: integerFlag("presence-batch-ms", 0),
+  idBase: integerFlag("id-base", 0),
 };
 
 /** The argv (after the entry script) that starts an instance with `settings`. */

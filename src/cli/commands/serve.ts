@@ -147,6 +147,7 @@ function instanceSettings(
     routing: "pubsub",
     fanout: flags.fanout,
     presenceEvents: flags.presenceEvents === true,
+    idBase: 0,
     presenceBatchMs:
       flags.presenceBatch === "0" ? 0 : durationFlag("--presence-batch", flags.presenceBatch),
   };
