@@ -1,4 +1,4 @@
-import { expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { assignClients, channelNames, stickyRoutes } from "../src/load/assign.js";
 import { runScenario } from "../src/load/run.js";
 import type { ProtocolResult } from "../src/metrics/types.js";
@@ -145,4 +145,46 @@ drain: 1500ms
     // Read: one fetch request per batch of news, counted as requests.
     expect(read?.requests).toBeGreaterThan(write?.requests ?? 0);
   }, 120_000);
+});
+
+describe("presence, measured", () => {
+  it("lists no ghost longer than the TTL plus one heartbeat after clients leave, and pushes joins and leaves", async () => {
+    const scenario = parseScenario(
+      `
+name: presence-audit
+protocols: [websocket]
+server: { heartbeatInterval: 500ms, presenceTtl: 1s, presenceEvents: true, presenceBatch: 200ms }
+clients:
+  count: 40
+  channels: 4
+  rampUp: 300ms
+  churn: { every: 2500ms, offlineFor: 2s, fraction: 0.4 }
+presence: { sampleInterval: 100ms }
+publish: { rate: 10/s, payloadBytes: 200 }
+duration: 6s
+warmup: 500ms
+drain: 1s
+`,
+      "presence-audit.yaml",
+    );
+    const result = await runScenario(scenario);
+    const r = result.protocols.websocket as ProtocolResult;
+    const presence = r.presence;
+    expect(presence).toBeTruthy();
+    if (!presence) return;
+    expect(presence.samples).toBeGreaterThan(100);
+    expect(r.churnLeaves).toBeGreaterThanOrEqual(30);
+    // Every leave was seen to end: gone from the list within TTL + one heartbeat
+    // (+ one sample interval, the audit's resolution, and the request's own time).
+    expect(presence.staleness.count).toBeGreaterThanOrEqual(r.churnLeaves - 2);
+    expect(presence.staleness.max).toBeLessThanOrEqual(1000 + 500 + 100 + 50);
+    // Ghosts exist (that is what a TTL costs) but only inside that bound.
+    expect(presence.ghosts).toBeGreaterThan(0);
+    expect(presence.missingShare ?? 1).toBeLessThan(0.01);
+    expect(r.lost).toBe(0);
+    // Joins and leaves reached the other members, in batches of 200 ms.
+    expect(r.presenceEvents).toBeGreaterThan(0);
+    expect(r.presenceEventsPerSec).toBeGreaterThan(0);
+    expect(r.presenceEventLatency?.p50).toBeLessThan(400);
+  }, 60_000);
 });
