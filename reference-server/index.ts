@@ -39,7 +39,7 @@ export interface ReferenceServerOptions {
   routing?: ServerRouting;
   /** Default write. The broker must count unread messages for tiered (its `unreadCounters` option). */
   fanout?: ServerFanout;
-  /** Push join/leave events to WebSocket subscribers. Default false. */
+  /** Push join/leave events to WebSocket and SSE subscribers. Default false. */
   presenceEvents?: boolean;
   /** Batch join/leave events per channel over this interval. Default 1000; 0 sends each at once. */
   presenceBatchMs?: number;

@@ -5,7 +5,15 @@ import { createRedisBroker } from "../reference-server/broker/redis.js";
 import type { Broker, BrokerOptions } from "../reference-server/broker/types.js";
 import { type RunningServer, startReferenceServer } from "../reference-server/index.js";
 import { describeRedis } from "./helpers/redis.js";
-import { type Frame, publish, sleep, WsCollector, wsUrl } from "./server-helpers.js";
+import {
+  type Frame,
+  publish,
+  SseReader,
+  sleep,
+  until,
+  WsCollector,
+  wsUrl,
+} from "./server-helpers.js";
 
 /**
  * The read and tiered fan-out strategies, membership and presence events:
@@ -225,5 +233,26 @@ describe("reference server: fan-out strategies over WebSocket", () => {
     // One frame carried them all: the batch, not one frame per event.
     const presenceFrames = watcher.frames.filter((f) => f.type === "presence");
     expect(presenceFrames.length).toBeLessThanOrEqual(2);
+  });
+
+  it("sends presence events to SSE subscribers too, one event each without batching", async () => {
+    const server = await start({ presenceEvents: true, presenceBatchMs: 0 });
+    const reader = await SseReader.open(`${server.url}/api/stream/room?user=w`);
+    try {
+      const joiner = await connect(server, "user=j");
+      await until(
+        reader,
+        () => reader.events.some((e) => e.event === "presence" && e.data.includes('"user":"j"')),
+        "an SSE presence event for j",
+      );
+      const event = reader.events.find((e) => e.event === "presence" && e.data.includes('"j"'));
+      expect(JSON.parse(event?.data ?? "{}")).toMatchObject({
+        type: "presence",
+        events: [{ user: "j", event: "join" }],
+      });
+      joiner.ws.close(1000);
+    } finally {
+      reader.close();
+    }
   });
 });

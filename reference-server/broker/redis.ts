@@ -318,7 +318,8 @@ class RedisBroker implements Broker {
     await this.subscriber.subscribe(feed.pubsubChannel);
     // The SUBSCRIBE reply came first, so every id above this baseline reaches us live.
     const page = await this.readRaw(feed.channel, Number.MAX_SAFE_INTEGER, 0);
-    feed.lastId = Math.max(feed.lastId, page.lastId);
+    // A channel nothing was published on yet starts at the id base, not below it.
+    feed.lastId = Math.max(feed.lastId, page.lastId, this.options.idBase ?? 0);
     feed.syncing = false;
     // A reconnect while subscribing, or a live message ahead of the baseline: read history.
     if (this.drainQueue(feed) || feed.refetch) void this.catchUp(feed);

@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Gap } from "../../src/shared/protocol.js";
+import { type Gap, SSE_EVENT_PRESENCE } from "../../src/shared/protocol.js";
 import type { LiveConnection, ServerContext } from "../context.js";
 import { parseChannel, parseCursor, parseUser } from "../http.js";
 import type { Delivery, Membership, Subscriber } from "../hub.js";
 import type { MountedTransport, RouteMatch } from "./types.js";
 
 const PING_FRAME = Buffer.from(": ping\n\n");
+const PRESENCE_HEAD = Buffer.from(`event: ${SSE_EVENT_PRESENCE}\ndata: `);
+const EVENT_END = Buffer.from("\n\n");
 
 /**
  * `GET /api/stream/C` over HTTP/1.1: a `text/event-stream` of the channel's
@@ -112,6 +114,7 @@ class EventStream implements Subscriber, LiveConnection {
     if (this.sink.isGone()) return;
     this.ctx.connectionsOf(this.transport).add(this);
     this.sink.onClose(() => this.onClose());
+    if (this.user !== null) this.ctx.presenceEvents?.joined(this.channel, this.user);
     try {
       const membership = await this.ctx.hub.join(this.channel, this, since);
       if (this.closed) this.ctx.hub.leave(membership);
@@ -130,6 +133,11 @@ class EventStream implements Subscriber, LiveConnection {
 
   gap(gap: Gap): void {
     this.write(Buffer.from(`event: gap\ndata: ${JSON.stringify({ type: "gap", ...gap })}\n\n`));
+  }
+
+  /** `event: presence` with the frame's JSON (one line: the frame has no newline). */
+  presence(frame: Buffer): void {
+    this.write(Buffer.concat([PRESENCE_HEAD, frame, EVENT_END]));
   }
 
   heartbeat(): void {
@@ -160,6 +168,7 @@ class EventStream implements Subscriber, LiveConnection {
   private onClose(): void {
     this.closed = true;
     if (this.membership) this.ctx.hub.leave(this.membership);
+    if (this.user !== null) this.ctx.presenceEvents?.left(this.channel, this.user);
     this.ctx.connectionsOf(this.transport).delete(this);
   }
 }

@@ -1,4 +1,11 @@
-import { type Gap, type Message, SSE_EVENT_GAP, SSE_EVENT_MESSAGE } from "../shared/protocol.js";
+import {
+  type Gap,
+  type Message,
+  type PresenceEvent,
+  SSE_EVENT_GAP,
+  SSE_EVENT_MESSAGE,
+  SSE_EVENT_PRESENCE,
+} from "../shared/protocol.js";
 import { monoMs } from "../util/clock.js";
 import { SseParser, type SseParserCallbacks } from "./sse-parser.js";
 import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } from "./types.js";
@@ -55,6 +62,9 @@ export abstract class EventStreamClient implements TransportClient, SseParserCal
     } else if (type === SSE_EVENT_GAP) {
       const gap = JSON.parse(data) as Gap;
       this.handlers.onGap(String(gap.from), String(gap.to), gap.reset === true);
+    } else if (type === SSE_EVENT_PRESENCE) {
+      const frame = JSON.parse(data) as { events: PresenceEvent[] };
+      this.handlers.onPresence?.(frame.events);
     }
   }
 

@@ -1,7 +1,14 @@
 import { performance } from "node:perf_hooks";
 import { type ErrorEvent, EventSource, type FetchLike } from "eventsource";
 import { type Client, fetch } from "undici";
-import { type Gap, type Message, SSE_EVENT_GAP, SSE_EVENT_MESSAGE } from "../shared/protocol.js";
+import {
+  type Gap,
+  type Message,
+  type PresenceEvent,
+  SSE_EVENT_GAP,
+  SSE_EVENT_MESSAGE,
+  SSE_EVENT_PRESENCE,
+} from "../shared/protocol.js";
 import { transport } from "../shared/transports.js";
 import { createTrackedClient, originOf, queryString, routePath } from "./http.js";
 import type { ClientHandlers, ClientOptions, TransportClient } from "./types.js";
@@ -73,6 +80,7 @@ export class EventSourceSseClient implements TransportClient {
       };
       source.addEventListener(SSE_EVENT_MESSAGE, this.onMessageEvent);
       source.addEventListener(SSE_EVENT_GAP, this.onGapEvent);
+      source.addEventListener(SSE_EVENT_PRESENCE, this.onPresenceEvent);
     });
   }
 
@@ -90,6 +98,15 @@ export class EventSourceSseClient implements TransportClient {
     const cursor = event.lastEventId === "" ? String(message.id) : event.lastEventId;
     this.cursor = cursor;
     this.handlers.onMessage(cursor, message.body);
+  };
+
+  private readonly onPresenceEvent = (event: MessageEvent): void => {
+    const frame = parseOrNull<{ events: PresenceEvent[] }>(event.data as string);
+    if (frame === null) {
+      this.broke("malformed JSON in an SSE presence event");
+      return;
+    }
+    this.handlers.onPresence?.(frame.events);
   };
 
   private readonly onGapEvent = (event: MessageEvent): void => {

@@ -132,6 +132,7 @@ export class Fleet {
   recordPresenceEvents(events: readonly PresenceEvent[]): void {
     const now = this.clock.now();
     if (now < this.spec.measureStartMs || now >= this.spec.measureEndMs) return;
+    this.counters.presenceFrames++;
     this.counters.presenceEvents += events.length;
     const epochNowMs = performance.timeOrigin + performance.now();
     for (const event of events) recordMs(this.presenceLatency, epochNowMs - event.ts);

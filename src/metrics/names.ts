@@ -169,6 +169,7 @@ const PLACED: readonly Row[] = [
   counterRow("churnLeaves"),
   counterRow("gaps"),
   counterRow("presenceEvents"),
+  counterRow("presenceFrames"),
   [
     "presenceEventsPerSec",
     "per-sec",

@@ -320,6 +320,14 @@ const ARCHITECTURE_ROWS: readonly ReportRow[] = [
     when: presenceEventsOn,
   },
   {
+    label: "presence frames / s",
+    cell: (p) =>
+      p.presenceEventsPerSec && p.presenceEvents
+        ? formatNumber((p.presenceEventsPerSec * (p.presenceFrames ?? 0)) / p.presenceEvents)
+        : NA,
+    when: presenceEventsOn,
+  },
+  {
     label: "presence event p50 ms",
     cell: (p) => (p.presenceEventLatency ? histogramCell(p.presenceEventLatency, "p50") : NA),
     when: presenceEventsOn,

@@ -80,7 +80,7 @@ export interface ServerOptions {
   routing: Routing;
   /** How a message reaches a channel's members. */
   fanout: FanoutStrategy;
-  /** Push join/leave events to the channel's WebSocket subscribers. */
+  /** Push join/leave events to the channel's WebSocket and SSE subscribers. */
   presenceEvents: boolean;
   /** Join/leave events are sent in one batch per channel per this interval (0: one by one). */
   presenceBatchMs: number;

@@ -83,6 +83,8 @@ export type ClientFrame =
 /** SSE event names used by the reference server (`event:` lines). */
 export const SSE_EVENT_MESSAGE = "message";
 export const SSE_EVENT_GAP = "gap";
+/** Join/leave events (server.presenceEvents): `data:` is the presence frame's JSON. */
+export const SSE_EVENT_PRESENCE = "presence";
 
 /**
  * Reference server routes that belong to no transport, as templates;

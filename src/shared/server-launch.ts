@@ -37,7 +37,7 @@ export interface ServerLaunchSettings {
    */
   routing: ServerRouting;
   fanout: ServerFanout;
-  /** Push join/leave events to WebSocket subscribers. */
+  /** Push join/leave events to WebSocket and SSE subscribers. */
   presenceEvents: boolean;
   /** Join/leave events per channel are batched over this interval (0: sent at once). */
   presenceBatchMs: number;

@@ -85,6 +85,7 @@ export function makeProtocolResult(
     unreadChecked: 0,
     unreadMismatches: 0,
     presenceEvents: 0,
+    presenceFrames: 0,
     peakConnectAttemptsPerSec: 0,
     stallDetection: null,
     serverStallDetection: null,

@@ -58,7 +58,7 @@ export function serveCommand(): Command {
         .choices(SERVER_FANOUTS)
         .default("write"),
     )
-    .option("--presence-events", "push join/leave events to WebSocket subscribers")
+    .option("--presence-events", "push join/leave events to WebSocket and SSE subscribers")
     .option(
       "--presence-batch <duration>",
       "batch join/leave events per channel over this interval",
