@@ -34,8 +34,11 @@ export interface Clients {
    * hash-ring failover order; null when clients spread round-robin.
    */
   routes: number[][] | null;
-  /** The instance that serves a channel (its ring instance, or the first). */
-  urlFor(channel: string): string;
+  /**
+   * The instances that serve a channel, in the order to ask them: its ring
+   * instance and the next ones (sticky), or every instance (they share the broker).
+   */
+  urlsFor(channel: string): string[];
   timeline: Timeline;
   /** Closes the publishers and stops the shards. */
   stop(): Promise<void>;
@@ -57,7 +60,8 @@ export async function clientsUp(
   const sticky = scenario.target === null && scenario.server.routing === "sticky";
   const ring = sticky ? stickyRoutes(channels, urls.length) : null;
   const routes = ring ? channels.map((c) => ring.get(c) as number[]) : null;
-  const urlFor = (channel: string) => urls[ring?.get(channel)?.[0] ?? 0] as string;
+  const urlsFor = (channel: string) =>
+    (ring?.get(channel) ?? urls.map((_, i) => i)).map((i) => urls[i] as string);
   const clients = assignClients({
     count: scenario.clients.count,
     channelNames: channels,
@@ -68,7 +72,10 @@ export async function clientsUp(
   });
   if (scenario.target === null && scenario.server.fanout === "tiered") {
     const { members, channelSkew } = scenario.clients;
-    await registerMembers(channelMembers(clients, channels, members, channelSkew), urlFor);
+    await registerMembers(
+      channelMembers(clients, channels, members, channelSkew),
+      (channel) => urlsFor(channel)[0] as string,
+    );
   }
   const pool = await ShardPool.start(shardCount);
   const publishers = createPublishers(scenario, urls);
@@ -111,7 +118,7 @@ export async function clientsUp(
       },
       logConnections: scenario.presence.sampleIntervalMs > 0,
     });
-    return { pool, publishers, channels, routes, urlFor, timeline, stop };
+    return { pool, publishers, channels, routes, urlsFor, timeline, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -93,7 +93,7 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
   const cpu = ours && env.urls.length > 1 ? new InstanceCpuTracker(env.urls) : null;
   const presence =
     scenario.presence.sampleIntervalMs > 0
-      ? new PresenceSampler(clients.channels, clients.urlFor, scenario.presence.sampleIntervalMs)
+      ? new PresenceSampler(clients.channels, clients.urlsFor, scenario.presence.sampleIntervalMs)
       : null;
   let windowStart: ServerSample | null = null;
   let windowEnd: ServerSample | null = null;

@@ -18,8 +18,8 @@ export class PresenceSampler {
 
   constructor(
     private readonly channels: readonly string[],
-    /** Where each channel's presence is asked (its instance under sticky routing). */
-    private readonly urlFor: (channel: string) => string,
+    /** Where each channel's presence is asked, in order: the next one when an instance is down. */
+    private readonly urlsFor: (channel: string) => string[],
     private readonly intervalMs: number,
   ) {}
 
@@ -52,16 +52,18 @@ export class PresenceSampler {
 
   private async sample(channel: string): Promise<void> {
     const path = ROUTES.presence.replace("{channel}", encodeURIComponent(channel));
-    const startMs = monoMs();
-    try {
-      const response = await fetch(`${this.urlFor(channel)}${path}`, {
-        signal: AbortSignal.timeout(2000),
-      });
-      const body = (await response.json()) as { users?: unknown };
-      if (!response.ok || !Array.isArray(body.users)) throw new Error(`status ${response.status}`);
-      this.samples.push({ channel, startMs, endMs: monoMs(), users: body.users.map(String) });
-    } catch {
-      this.failed++;
+    for (const url of this.urlsFor(channel)) {
+      const startMs = monoMs();
+      try {
+        const response = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(2000) });
+        const body = (await response.json()) as { users?: unknown };
+        if (!response.ok || !Array.isArray(body.users))
+          throw new Error(`status ${response.status}`);
+        this.samples.push({ channel, startMs, endMs: monoMs(), users: body.users.map(String) });
+        return;
+      } catch {
+        this.failed++;
+      }
     }
   }
 }
