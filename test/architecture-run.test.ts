@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { assignClients, channelNames, stickyRoutes } from "../src/load/assign.js";
 import { runScenario } from "../src/load/run.js";
 import type { ProtocolResult } from "../src/metrics/types.js";
@@ -147,13 +147,13 @@ drain: 1500ms
   }, 120_000);
 });
 
-describe("presence, measured", () => {
+describeRedis("presence over Redis, measured", (redis) => {
   it("lists no ghost longer than the TTL plus one heartbeat after clients leave, and pushes joins and leaves", async () => {
     const scenario = parseScenario(
       `
 name: presence-audit
 protocols: [websocket]
-server: { heartbeatInterval: 500ms, presenceTtl: 1s, presenceEvents: true, presenceBatch: 200ms }
+server: { instances: 2, broker: redis, heartbeatInterval: 500ms, presenceTtl: 1s, presenceEvents: true, presenceBatch: 200ms }
 clients:
   count: 40
   channels: 4
@@ -167,7 +167,7 @@ drain: 1s
 `,
       "presence-audit.yaml",
     );
-    const result = await runScenario(scenario);
+    const result = await runScenario(scenario, { redisUrl: redis.url });
     const r = result.protocols.websocket as ProtocolResult;
     const presence = r.presence;
     expect(presence).toBeTruthy();
