@@ -1,9 +1,11 @@
 import type { Socket } from "node:net";
+import type { ServerFanout, ServerRouting } from "../src/shared/server-launch.js";
 import type { Admission } from "./admission.js";
 import type { Broker, HistoryLimits } from "./broker/types.js";
 import type { Hub } from "./hub.js";
 import type { ServerLimits } from "./limits.js";
 import type { ServerMetrics } from "./metrics.js";
+import type { PresenceEvents } from "./presence-events.js";
 
 /** Settings every transport reads, resolved from ReferenceServerOptions. */
 export interface ServerSettings extends ServerLimits {
@@ -21,6 +23,12 @@ export interface ServerSettings extends ServerLimits {
   maxBufferedBytes: number;
   /** Fault-injection endpoints (`POST /admin/drop`) are mounted; off unless asked for. */
   admin: boolean;
+  /** sticky: this instance's broker is its own (what /healthz reports; the broker was made so). */
+  routing: ServerRouting;
+  /** How messages reach subscribers: push (write), notify and fetch (read), push plus unread counters (tiered). */
+  fanout: ServerFanout;
+  presenceEvents: boolean;
+  presenceBatchMs: number;
 }
 
 /** A connection the server keeps open: heartbeats go through it, shutdown ends it. */
@@ -60,4 +68,6 @@ export interface ServerContext {
   readonly pollSockets: Set<Socket>;
   /** Marks `user` present on `channel` (no-op for null); failures are logged, never thrown. */
   touchPresence(channel: string, user: string | null): void;
+  /** Join/leave events for subscribers (server.presenceEvents); null when off. */
+  readonly presenceEvents: PresenceEvents | null;
 }

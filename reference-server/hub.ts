@@ -1,5 +1,7 @@
 import type { Gap, Message } from "../src/shared/protocol.js";
+import type { ServerFanout } from "../src/shared/server-launch.js";
 import type { Broker, Unsubscribe } from "./broker/types.js";
+import { readAfter } from "./history.js";
 import { httpChunk, wsTextFrame } from "./wire.js";
 
 /** Messages read from history per broker call while a subscriber catches up. */
@@ -17,6 +19,7 @@ const DEFAULT_MAX_PENDING_BYTES = 8 * 1024 * 1024;
 export class Delivery {
   private sse: Buffer | undefined;
   private ws: Buffer | undefined;
+  private notice: Buffer | undefined;
   private sseChunk: Buffer | undefined;
   private wsWire: Buffer | undefined;
 
@@ -42,6 +45,12 @@ export class Delivery {
     return this.ws;
   }
 
+  /** Read fan-out: `{"type":"notify","lastId":N}`, the same bytes for every subscriber. */
+  get notifyFrame(): Buffer {
+    this.notice ??= Buffer.from(`{"type":"notify","lastId":${this.message.id}}`);
+    return this.notice;
+  }
+
   /** `wsFrame` inside its RFC 6455 frame header: the exact bytes every WebSocket gets. */
   get wsWireFrame(): Buffer {
     this.wsWire ??= wsTextFrame(this.wsFrame);
@@ -59,6 +68,10 @@ export class Delivery {
 export interface Subscriber {
   deliver(delivery: Delivery): void;
   gap(gap: Gap): void;
+  /** Read fan-out: told that `delivery` exists instead of sent it; without this, sent it. */
+  notify?(delivery: Delivery): void;
+  /** A presence event frame (`{"type":"presence",...}`), the same bytes for every subscriber. */
+  presence?(frame: Buffer): void;
   /**
    * Null while the subscriber's socket takes more; otherwise a promise that
    * settles once it drained or closed. History replay waits on it, so a
@@ -107,11 +120,20 @@ export class Membership {
     this.lastSentId = delivery.id;
     this.subscriber.deliver(delivery);
   }
+
+  /** Read fan-out: the subscriber hears that something is new, and fetches it itself. */
+  announce(delivery: Delivery): void {
+    if (!this.active) return;
+    if (this.subscriber.notify) this.subscriber.notify(delivery);
+    else this.offer(delivery);
+  }
 }
 
 class ChannelFeed {
   readonly members = new Set<Membership>();
   unsubscribe: Unsubscribe | null = null;
+  /** Stops presence signals for this channel; null while none are listened to. */
+  unsubscribeSignals: Promise<Unsubscribe> | null = null;
   /** Settles when the broker subscription is in place. */
   ready: Promise<void> | null = null;
 }
@@ -119,6 +141,10 @@ class ChannelFeed {
 export interface HubOptions {
   /** Test-only: hold every live delivery this long (one timer per message, not per subscriber). */
   deliveryDelayMs: number;
+  /** read: subscribers are told a message exists (`announce`) instead of sent it. Default write. */
+  fanout?: ServerFanout;
+  /** Pass the channel's presence signals (event batches) on to its subscribers. */
+  presenceEvents?: boolean;
   /** Live deliveries one catching-up subscriber may hold, in JSON bytes. */
   maxPendingBytes?: number;
 }
@@ -168,6 +194,7 @@ export class Hub {
     this.feeds.delete(membership.channel);
     // A subscription still being set up is dropped by feed() as soon as it exists.
     feed.unsubscribe?.();
+    feed.unsubscribeSignals?.then((stop) => stop()).catch(() => {});
   }
 
   /** Number of channels with a broker subscription (tests check ref-counting with it). */
@@ -186,12 +213,15 @@ export class Hub {
     let cursor = since;
     for (;;) {
       membership.overflowed = false;
-      const read = await this.broker.read(
+      const read = await readAfter(
+        this.broker,
         membership.channel,
         cursor,
         CATCH_UP_PAGE,
         CATCH_UP_PAGE_BYTES,
       );
+      // A cursor from another history: this one is sent from its start, ids restart.
+      if (read.gap?.reset) membership.lastSentId = 0;
       if (!membership.active) return;
       if (read.gap) subscriber.gap(read.gap);
       for (const [index, message] of read.messages.entries()) {
@@ -202,7 +232,7 @@ export class Hub {
         if (backlog) await backlog;
       }
       const last = read.messages.at(-1);
-      cursor = last ? last.id : read.gap ? read.gap.to : cursor;
+      cursor = last ? last.id : read.gap?.reset ? read.lastId : read.gap ? read.gap.to : cursor;
       membership.lastSentId = Math.max(membership.lastSentId, cursor);
       const progressed = read.messages.length > 0 || read.gap !== undefined;
       if ((cursor >= read.lastId || !progressed) && !membership.overflowed) return;
@@ -226,11 +256,31 @@ export class Hub {
     created.ready.catch(() => {
       if (this.feeds.get(channel) === created) this.feeds.delete(channel);
     });
+    if (this.options.presenceEvents) this.listenForPresence(channel, created);
     return created;
+  }
+
+  /** Presence event batches from every instance, passed on to this instance's subscribers. */
+  private listenForPresence(channel: string, feed: ChannelFeed): void {
+    feed.unsubscribeSignals = this.broker.subscribeSignals(channel, (json) => {
+      const frame = Buffer.from(json);
+      for (const membership of feed.members) {
+        if (membership.active) membership.subscriber.presence?.(frame);
+      }
+    });
+    feed.unsubscribeSignals
+      .then((stop) => {
+        // Everyone left while we were subscribing.
+        if (this.feeds.get(channel) !== feed) stop();
+      })
+      .catch((error: unknown) => {
+        process.stderr.write(`presence events on ${channel}: subscribe failed: ${String(error)}\n`);
+      });
   }
 
   private receive(feed: ChannelFeed, message: Message, json: string): void {
     const delivery = new Delivery(message, json);
+    const fanOut = this.options.fanout === "read" ? announceAll : offerAll;
     if (this.options.deliveryDelayMs > 0) {
       setTimeout(fanOut, this.options.deliveryDelayMs, feed, delivery);
     } else {
@@ -239,6 +289,10 @@ export class Hub {
   }
 }
 
-function fanOut(feed: ChannelFeed, delivery: Delivery): void {
+function offerAll(feed: ChannelFeed, delivery: Delivery): void {
   for (const membership of feed.members) membership.offer(delivery);
+}
+
+function announceAll(feed: ChannelFeed, delivery: Delivery): void {
+  for (const membership of feed.members) membership.announce(delivery);
 }

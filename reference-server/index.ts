@@ -1,5 +1,6 @@
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
+import type { ServerFanout, ServerRouting } from "../src/shared/server-launch.js";
 import { transport, transportNames } from "../src/shared/transports.js";
 import { Admission } from "./admission.js";
 import { createMemoryBroker } from "./broker/memory.js";
@@ -9,6 +10,7 @@ import { startHeartbeats } from "./heartbeats.js";
 import { Hub } from "./hub.js";
 import { resolveLimits, type ServerLimits } from "./limits.js";
 import { ServerMetrics } from "./metrics.js";
+import { PresenceEvents } from "./presence-events.js";
 import { createReferenceHttpServer } from "./server.js";
 import { serverTransportFactory } from "./transports/registry.js";
 import type { ServerTransportFactory } from "./transports/types.js";
@@ -39,6 +41,16 @@ export interface ReferenceServerOptions extends ServerLimitOptions {
   sseRetryMs?: number;
   /** Mount the fault-injection endpoints (`POST /admin/drop`). Default false: 404. */
   admin?: boolean;
+  /** Reported by /healthz; a sticky instance's broker is its own (the caller makes it so). Default pubsub. */
+  routing?: ServerRouting;
+  /** Default write. The broker must count unread messages for tiered (its `unreadCounters` option). */
+  fanout?: ServerFanout;
+  /** Push join/leave events to WebSocket and SSE subscribers. Default false. */
+  presenceEvents?: boolean;
+  /** Batch join/leave events per channel over this interval. Default 1000; 0 sends each at once. */
+  presenceBatchMs?: number;
+  /** The default broker numbers every channel's messages above this (see BrokerOptions). */
+  idBase?: number;
 }
 
 export interface RunningServer {
@@ -70,8 +82,17 @@ export async function startReferenceServer(
     maxBufferedBytes: 8 * 1024 * 1024,
     admin: options.admin ?? false,
     ...resolveLimits(options),
+    routing: options.routing ?? "pubsub",
+    fanout: options.fanout ?? "write",
+    presenceEvents: options.presenceEvents ?? false,
+    presenceBatchMs: options.presenceBatchMs ?? 1000,
   };
-  const broker = options.broker ?? createMemoryBroker(history ?? DEFAULT_HISTORY);
+  const broker =
+    options.broker ??
+    createMemoryBroker(history ?? DEFAULT_HISTORY, {
+      unreadCounters: settings.fanout === "tiered",
+      idBase: options.idBase ?? 0,
+    });
   // Every transport with a server half is mounted, and gets its set of open connections.
   const factories = new Map<string, ServerTransportFactory>();
   const connections = new Map<string, Set<LiveConnection>>();
@@ -85,7 +106,14 @@ export async function startReferenceServer(
   let presenceFailing = false;
   const ctx: ServerContext = {
     broker,
-    hub: new Hub(broker, { deliveryDelayMs: settings.deliveryDelayMs }),
+    hub: new Hub(broker, {
+      deliveryDelayMs: settings.deliveryDelayMs,
+      fanout: settings.fanout,
+      presenceEvents: settings.presenceEvents,
+    }),
+    presenceEvents: settings.presenceEvents
+      ? new PresenceEvents(broker, settings.presenceBatchMs)
+      : null,
     metrics: new ServerMetrics([...connections.keys()]),
     settings,
     admission: new Admission(settings.maxConnections),
@@ -144,6 +172,7 @@ export async function startReferenceServer(
     heartbeats.stop();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const mounted of transports) mounted.close?.();
+    ctx.presenceEvents?.close();
     for (const open of connections.values()) {
       for (const connection of [...open]) connection.shutdown();
     }

@@ -3,7 +3,12 @@
  * Parents (`rtbench serve`, `rtbench run`) wait for the "listening" line on stdout.
  */
 import { badInput, EXIT_CODES, RtbenchError } from "../src/shared/errors.js";
-import { formatReadyLine, parseServerArgs, serverUsage } from "../src/shared/server-launch.js";
+import {
+  formatReadyLine,
+  parseServerArgs,
+  type ServerRouting,
+  serverUsage,
+} from "../src/shared/server-launch.js";
 import { createBroker } from "./broker/registry.js";
 import { DEFAULT_HISTORY } from "./broker/types.js";
 import { type ReferenceServerOptions, startReferenceServer } from "./index.js";
@@ -13,10 +18,15 @@ async function main(): Promise<void> {
   const args = parseServerArgs(process.argv.slice(2));
   const history = { ...DEFAULT_HISTORY, ...args.history };
   const { redisCommandTimeoutMs, ...limits } = args.limits ?? {};
+  const routing = args.routing ?? "pubsub";
+  const fanout = args.fanout ?? "write";
   const broker = await createBroker(args.broker ?? "memory", {
     url: args.brokerUrl ?? null,
     limits: history,
     commandTimeoutMs: redisCommandTimeoutMs ?? undefined,
+    keyPrefix: brokerKeyPrefix(args.brokerPrefix ?? null, routing, args.instanceId),
+    unreadCounters: fanout === "tiered",
+    idBase: args.idBase ?? 0,
   });
   if ((limits.maxBodyDepth ?? 0) > MAX_BODY_DEPTH_LIMIT) {
     throw badInput(`--max-body-depth: expected at most ${MAX_BODY_DEPTH_LIMIT}`);
@@ -35,6 +45,10 @@ async function main(): Promise<void> {
     admin: args.admin ?? false,
     // Absent limits keep the server's defaults (reference-server/limits.ts).
     ...withoutNulls(limits),
+    routing,
+    fanout,
+    presenceEvents: args.presenceEvents ?? false,
+    presenceBatchMs: args.presenceBatchMs,
   };
   const server = await startReferenceServer(options);
   process.stdout.write(`${formatReadyLine(server.url)}\n`);
@@ -63,6 +77,19 @@ function withoutNulls(limits: Record<string, number | null | undefined>): Partia
   return Object.fromEntries(
     Object.entries(limits).filter(([, value]) => value !== null && value !== undefined),
   ) as Partial<ServerLimits>;
+}
+
+/**
+ * With sticky routing an instance shares nothing with the others: in a shared
+ * Redis its keys and pub/sub channels get a prefix of their own.
+ */
+function brokerKeyPrefix(
+  prefix: string | null,
+  routing: ServerRouting,
+  instanceId: string | undefined,
+): string | null {
+  if (routing !== "sticky") return prefix;
+  return `${prefix ?? "rtbench:"}instance-${instanceId ?? process.pid}:`;
 }
 
 main().catch((error: unknown) => {

@@ -35,8 +35,15 @@ export class ServerMetrics {
     this.bytesOut[transport] = (this.bytesOut[transport] ?? 0) + bytes;
   }
 
-  /** Prometheus text exposition; `connections` are the gauges by transport. */
-  render(connections: ReadonlyMap<string, number>): string {
+  /**
+   * Prometheus text exposition; `connections` are the gauges by transport,
+   * `brokerOps` the broker's own operation counts (memory; null for Redis,
+   * which counts its commands itself).
+   */
+  render(
+    connections: ReadonlyMap<string, number>,
+    brokerOps: Record<string, number> | null = null,
+  ): string {
     const lines: string[] = [];
     lines.push("# HELP rtbench_connections Open connections (in-flight requests for polls).");
     lines.push("# TYPE rtbench_connections gauge");
@@ -61,6 +68,15 @@ export class ServerMetrics {
     );
     lines.push("# TYPE rtbench_heartbeat_timeouts_total counter");
     lines.push(`rtbench_heartbeat_timeouts_total ${this.heartbeatTimeouts}`);
+    if (brokerOps !== null) {
+      lines.push(
+        "# HELP rtbench_broker_operations_total Operations of the in-process broker, by kind.",
+      );
+      lines.push("# TYPE rtbench_broker_operations_total counter");
+      for (const [op, count] of Object.entries(brokerOps)) {
+        lines.push(`rtbench_broker_operations_total{op="${op}"} ${count}`);
+      }
+    }
     const cpu = process.cpuUsage();
     lines.push("# HELP process_cpu_seconds_total User and system CPU time of this process.");
     lines.push("# TYPE process_cpu_seconds_total counter");

@@ -22,11 +22,14 @@ import {
 import { answerClientError, httpServerOptions, refuseExpectation } from "./http-limits.js";
 import { handleDrop, handleHeartbeatTimeouts, trackPollSocket } from "./transports/admin.js";
 import { handleHealth, handleMetrics } from "./transports/health.js";
+import { handleAddMembers, handleUnread } from "./transports/members.js";
 import { handlePresence } from "./transports/presence.js";
 import { handlePublish } from "./transports/publish.js";
 import type { MountedTransport, RouteMatch, ServerTransportFactory } from "./transports/types.js";
 
-const PRESENCE_PREFIX = ROUTES.presence.slice(0, ROUTES.presence.indexOf("{channel}"));
+const PRESENCE_PREFIX = routePrefix(ROUTES.presence);
+const MEMBERS_PREFIX = routePrefix(ROUTES.members);
+const UNREAD_PREFIX = routePrefix(ROUTES.unread);
 /** HTTP/2 streams one connection may carry at once; clients open more connections beyond it. */
 const MAX_CONCURRENT_STREAMS = 1000;
 
@@ -134,6 +137,20 @@ async function route(
     const channel = parseChannel(path.slice(PRESENCE_PREFIX.length), "URL path");
     return handlePresence(ctx, res, channel, url.searchParams);
   }
+  if (path.startsWith(MEMBERS_PREFIX)) {
+    allow(method, path, "PUT");
+    return handleAddMembers(
+      ctx,
+      req,
+      res,
+      parseChannel(path.slice(MEMBERS_PREFIX.length), "URL path"),
+    );
+  }
+  if (path.startsWith(UNREAD_PREFIX)) {
+    allow(method, path, "GET");
+    const channel = parseChannel(path.slice(UNREAD_PREFIX.length), "URL path");
+    return handleUnread(ctx, res, channel, url.searchParams);
+  }
   if (path === ROUTES.health) {
     allow(method, path, "GET");
     return handleHealth(ctx, res);
@@ -186,6 +203,11 @@ function match(
     }
   }
   return null;
+}
+
+/** The part of a route template before `{channel}`. */
+function routePrefix(template: string): string {
+  return template.slice(0, template.indexOf("{channel}"));
 }
 
 function allow(method: string, path: string, allowed: string): void {

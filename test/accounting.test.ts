@@ -43,6 +43,9 @@ function report(subscribers: ShardReport["subscribers"]): ShardReport {
     eventLoopDelayP99Ms: 0,
     load: null,
     connectErrors: [],
+    instances: { deliveries: [0], connections: [0] },
+    catchUp: "",
+    presenceLatency: "",
     timeline: {
       deliveries: [],
       latency: [],

@@ -70,6 +70,9 @@ function shard(upTo: number, counters: Partial<ShardReport["counters"]> = {}): S
       loopDelayP99Ms: [null, null, null],
       uncountedReceipts: [],
     },
+    instances: { deliveries: [upTo], connections: [2] },
+    catchUp: histogramOf(),
+    presenceLatency: histogramOf(),
   };
 }
 
@@ -119,6 +122,12 @@ function run(overrides: Partial<RunRecord> = {}, protocol: ProtocolName = "webso
       windowEnd: { cpuSeconds: 2.5, rssBytes: 120e6 },
     },
     seconds: { parentLoopDelayP99Ms: [], servers: [] },
+    instanceCount: 1,
+    architecture: {
+      instanceCpuSeconds: null,
+      brokerOps: null,
+      presenceSamples: null,
+    },
     ...overrides,
   });
 }

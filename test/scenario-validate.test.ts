@@ -82,7 +82,7 @@ const MALFORMED: [string, string, string][] = [
   [
     "instances > 1 with memory",
     "server: { instances: 2, broker: memory }",
-    'server.broker: expected a broker shared between instances (redis) when server.instances is 2 (a memory broker cannot share messages between processes), found "memory"',
+    'server.broker: expected a broker shared between instances (redis) when server.instances is 2 (a memory broker cannot share messages between processes; or routing: sticky, where instances share nothing), found "memory"',
   ],
   [
     "instances > 1 with the default broker",
@@ -300,7 +300,7 @@ describe("collecting problems", () => {
   it("reports unknown fields in JSON files too", () => {
     const error = problemsOf('{"clients": {"count": 10, "cuont": 5}}', "case.json");
     expect(error.details).toEqual([
-      "clients.cuont: unknown field; did you mean clients.count? (allowed here: count, rampUp, channels, channelPrefix, shards)",
+      "clients.cuont: unknown field; did you mean clients.count? (allowed here: count, rampUp, channels, channelPrefix, shards, channelSkew, members, churn)",
     ]);
   });
 });

@@ -53,13 +53,15 @@ describe("client assignment", () => {
   it("spreads clients evenly over channels and round-robin over servers, reproducibly", () => {
     const channels = channelNames("room-", 7);
     const urls = ["http://a", "http://b", "http://c"];
-    const clients = assignClients(100, channels, urls, 42);
+    const assign = (seed: number) =>
+      assignClients({ count: 100, channelNames: channels, baseUrls: urls, seed });
+    const clients = assign(42);
     const perChannel = new Map<string, number>();
     for (const c of clients) perChannel.set(c.channel, (perChannel.get(c.channel) ?? 0) + 1);
     expect([...perChannel.values()].sort()).toEqual([14, 14, 14, 14, 14, 15, 15]);
     expect(clients.filter((c) => c.baseUrl === "http://a")).toHaveLength(34);
-    expect(assignClients(100, channels, urls, 42)).toEqual(clients);
-    expect(assignClients(100, channels, urls, 43)).not.toEqual(clients);
+    expect(assign(42)).toEqual(clients);
+    expect(assign(43)).not.toEqual(clients);
   });
 });
 

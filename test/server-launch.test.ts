@@ -26,6 +26,12 @@ const EVERY_FIELD: ServerLaunchSettings = {
   deliveryDelayMs: 7,
   instanceId: "blue-3",
   admin: true,
+  brokerPrefix: "rtbench:run-7:",
+  routing: "sticky",
+  fanout: "tiered",
+  presenceEvents: true,
+  presenceBatchMs: 250,
+  idBase: 2_000_000_000_000,
   limits: {
     maxBodyDepth: 9,
     maxPollBatch: 11,
@@ -74,10 +80,14 @@ describe("server launch spec", () => {
       brokerUrl: null,
       presenceTtlMs: null,
       admin: false,
+      brokerPrefix: null,
+      presenceEvents: false,
     });
     expect(argv).not.toContain("--broker-url");
     expect(argv).not.toContain("--presence-ttl-ms");
     expect(argv).not.toContain("--admin");
+    expect(argv).not.toContain("--broker-prefix");
+    expect(argv).not.toContain("--presence-events");
     const parsed = parseServerArgs(argv);
     expect(parsed).not.toHaveProperty("presenceTtlMs");
     expect(parsed).not.toHaveProperty("brokerUrl");
@@ -98,6 +108,9 @@ describe("server launch spec", () => {
     );
     expect(badInputMessage(() => parseServerArgs(["--broker", "nats"]))).toBe(
       '--broker: expected one of memory, redis, found "nats"',
+    );
+    expect(badInputMessage(() => parseServerArgs(["--fanout", "push"]))).toBe(
+      '--fanout: expected one of write, read, tiered, found "push"',
     );
     expect(badInputMessage(() => parseServerArgs(["--redis-url", "redis://x"]))).toMatch(
       /Unknown option '--redis-url'/,
@@ -126,6 +139,7 @@ describe("serverLaunches: a scenario's server section to launch settings", () =>
     const scenario = parseScenario(
       `
 name: launch
+protocols: [websocket]
 server:
   instances: 2
   broker: redis
@@ -134,10 +148,14 @@ server:
   history: { maxCount: 50, maxAge: 1m }
   maxBodyBytes: 4096
   deliveryDelay: 15ms
+  routing: sticky
+  fanout: tiered
+  presenceEvents: true
+  presenceBatch: 250ms
 `,
       "launch.yaml",
     );
-    const launches = serverLaunches(scenario.server, "redis://127.0.0.1:6390");
+    const launches = serverLaunches(scenario.server, "redis://127.0.0.1:6390", "rtbench:r1:");
     expect(launches).toEqual(
       [0, 1].map((index) => ({
         port: 0,
@@ -151,6 +169,12 @@ server:
         deliveryDelayMs: 15,
         instanceId: String(index),
         admin: true,
+        brokerPrefix: "rtbench:r1:",
+        routing: "sticky",
+        fanout: "tiered",
+        presenceEvents: true,
+        presenceBatchMs: 250,
+        idBase: (index + 1) * 1_000_000_000_000,
         limits: {
           maxBodyDepth: 64,
           maxPollBatch: 1000,

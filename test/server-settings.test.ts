@@ -48,6 +48,12 @@ describe("GET /healthz", () => {
             redisCommandTimeoutMs: null,
           },
           admin: false,
+          brokerPrefix: null,
+          routing: "sticky",
+          fanout: "tiered",
+          presenceEvents: true,
+          presenceBatchMs: 250,
+          idBase: 0,
         }),
       ],
       readyPattern: SERVER_READY_PATTERN,
@@ -70,6 +76,10 @@ describe("GET /healthz", () => {
           maxBodyBytes: 4096,
           deliveryDelayMs: 3,
           limits: expect.objectContaining({ maxBodyDepth: 64, maxPollBatch: 1000 }),
+          routing: "sticky",
+          fanout: "tiered",
+          presenceEvents: true,
+          presenceBatchMs: 250,
         },
       });
       expect(await readServerSettings(url)).toEqual((health as { settings: unknown }).settings);
@@ -97,6 +107,10 @@ describe("GET /healthz", () => {
           requestTimeoutMs: 10_000,
           maxConnections: expect.any(Number),
         },
+        routing: "pubsub",
+        fanout: "write",
+        presenceEvents: false,
+        presenceBatchMs: 1000,
       });
     } finally {
       await server.close();
@@ -146,6 +160,10 @@ drain: 300ms
         maxBodyBytes: 65_536,
         deliveryDelayMs: 0,
         limits: expect.objectContaining({ writeTimeoutMs: 10_000 }),
+        routing: "pubsub",
+        fanout: "write",
+        presenceEvents: false,
+        presenceBatchMs: 1000,
       });
     }
 

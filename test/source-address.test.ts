@@ -13,13 +13,23 @@ import {
 describe("source addresses", () => {
   it("stay the system's choice until one server URL would carry too many clients", () => {
     const urls = ["http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3"];
-    const fits = assignClients(3 * CONNECTIONS_PER_SOURCE_ADDRESS, ["c"], urls, 1);
+    const fits = assignClients({
+      count: 3 * CONNECTIONS_PER_SOURCE_ADDRESS,
+      channelNames: ["c"],
+      baseUrls: urls,
+      seed: 1,
+    });
     expect(fits.every((c) => c.localAddress === undefined)).toBe(true);
   });
 
   it("past that, spread every client over 127.0.0.1, .2, ... at most the limit per address", () => {
     const count = 2 * CONNECTIONS_PER_SOURCE_ADDRESS + 10;
-    const clients = assignClients(count, ["a", "b"], ["http://127.0.0.1:9"], 1);
+    const clients = assignClients({
+      count,
+      channelNames: ["a", "b"],
+      baseUrls: ["http://127.0.0.1:9"],
+      seed: 1,
+    });
     const perAddress = new Map<string, number>();
     for (const c of clients) {
       perAddress.set(String(c.localAddress), (perAddress.get(String(c.localAddress)) ?? 0) + 1);

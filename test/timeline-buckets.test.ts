@@ -139,6 +139,9 @@ describe("buildTimeline", () => {
       eventLoopDelayP99Ms: 4,
       load: null,
       connectErrors: [],
+      instances: { deliveries: [0], connections: [0] },
+      catchUp: "",
+      presenceLatency: "",
       timeline: timelineReport,
     };
   }

@@ -22,12 +22,16 @@ export interface HistoryPage {
  * serialises.
  */
 export class ChannelHistory {
-  /** The last id assigned (0 before the first). */
-  lastId = 0;
+  /** The last id assigned (the id base, 0 unless given, before the first). */
+  lastId: number;
   /** Retained messages live in `messages[head..]` (and `jsons[head..]`); the prefix is dropped lazily. */
   private messages: Message[] = [];
   private jsons: string[] = [];
   private head = 0;
+
+  constructor(idBase = 0) {
+    this.lastId = idBase;
+  }
 
   nextId(): number {
     return ++this.lastId;

@@ -3,9 +3,12 @@ import { ChannelHistory } from "./memory-history.js";
 import type {
   Broker,
   BrokerHealth,
+  BrokerOptions,
   HistoryLimits,
   HistoryRead,
+  MemberReturn,
   MessageListener,
+  SignalListener,
   Unsubscribe,
 } from "./types.js";
 
@@ -16,28 +19,47 @@ const DEFAULT_READ_LIMIT = 1000;
  * The single-instance broker: a counter per channel, a bounded history, and
  * listeners called synchronously in publish order.
  */
-export function createMemoryBroker(limits: HistoryLimits): Broker {
-  return new MemoryBroker(limits);
+export function createMemoryBroker(
+  limits: HistoryLimits,
+  options: BrokerOptions = { unreadCounters: false },
+): Broker {
+  return new MemoryBroker(limits, options);
 }
 
 const HEALTHY: BrokerHealth = { state: "ok" };
 
 class ChannelState {
-  readonly history = new ChannelHistory();
+  readonly history: ChannelHistory;
   readonly listeners = new Set<MessageListener>();
   /** user -> expiry, epoch ms. */
   readonly presence = new Map<string, number>();
+  readonly signalListeners = new Set<SignalListener>();
+  readonly members = new Set<string>();
+  /** Online members -> their open connections. */
+  readonly connections = new Map<string, number>();
+  /** Offline members -> messages published while they were away. */
+  readonly unread = new Map<string, number>();
 
-  /** The channel name as a JSON string, spliced into every message's JSON. */
-  constructor(readonly nameJson: string) {}
+  constructor(
+    /** The channel name as a JSON string, spliced into every message's JSON. */
+    readonly nameJson: string,
+    idBase: number,
+  ) {
+    this.history = new ChannelHistory(idBase);
+  }
 }
 
 class MemoryBroker implements Broker {
   readonly kind = "memory";
   private readonly channels = new Map<string, ChannelState>();
   private closed = false;
+  /** Operations by kind, as `INFO commandstats` counts Redis commands. */
+  private readonly ops: Record<string, number> = {};
 
-  constructor(private readonly limits: HistoryLimits) {}
+  constructor(
+    private readonly limits: HistoryLimits,
+    private readonly options: BrokerOptions,
+  ) {}
 
   async publish(channel: string, body: unknown): Promise<Message> {
     if (this.closed) throw new Error("memory broker: publish after close");
@@ -52,6 +74,8 @@ class MemoryBroker implements Broker {
     const json = `{"id":${id},"channel":${state.nameJson},"ts":${JSON.stringify(ts)},"body":${bodyJson}}`;
     state.history.append(message, json);
     state.history.prune(this.limits, ts);
+    this.count("publish");
+    if (this.options.unreadCounters) this.countUnread(state);
     for (const listener of state.listeners) {
       try {
         listener(message, json);
@@ -69,8 +93,9 @@ class MemoryBroker implements Broker {
     limit = DEFAULT_READ_LIMIT,
     maxBytes = Number.POSITIVE_INFINITY,
   ): Promise<HistoryRead> {
+    this.count("read");
     const state = this.channels.get(channel);
-    if (!state) return { messages: [], jsons: [], lastId: 0 };
+    if (!state) return { messages: [], jsons: [], lastId: this.options.idBase ?? 0 };
     state.history.prune(this.limits, nowEpochMs());
     const { messages, jsons, gap } = state.history.read(since, Math.max(0, limit), maxBytes);
     const lastId = state.history.lastId;
@@ -78,6 +103,7 @@ class MemoryBroker implements Broker {
   }
 
   async subscribe(channel: string, listener: MessageListener): Promise<Unsubscribe> {
+    this.count("subscribe");
     const state = this.channel(channel);
     state.listeners.add(listener);
     return () => {
@@ -86,10 +112,12 @@ class MemoryBroker implements Broker {
   }
 
   async touchPresence(channel: string, user: string, ttlMs: number): Promise<void> {
+    this.count("touchPresence");
     this.channel(channel).presence.set(user, Date.now() + ttlMs);
   }
 
   async presence(channel: string): Promise<string[]> {
+    this.count("presence");
     const state = this.channels.get(channel);
     if (!state) return [];
     const nowMs = Date.now();
@@ -106,15 +134,92 @@ class MemoryBroker implements Broker {
     return HEALTHY;
   }
 
+  async addMembers(channel: string, users: readonly string[]): Promise<number> {
+    this.count("addMembers");
+    const state = this.channel(channel);
+    for (const user of users) state.members.add(user);
+    return state.members.size;
+  }
+
+  async memberOnline(channel: string, user: string): Promise<MemberReturn | null> {
+    this.count("memberOnline");
+    const state = this.channel(channel);
+    if (!state.members.has(user)) return null;
+    state.connections.set(user, (state.connections.get(user) ?? 0) + 1);
+    const unread = state.unread.get(user) ?? 0;
+    state.unread.delete(user);
+    return { unread, lastId: state.history.lastId };
+  }
+
+  async memberOffline(channel: string, user: string, lastSentId: number): Promise<void> {
+    this.count("memberOffline");
+    const state = this.channel(channel);
+    if (!state.members.has(user)) return;
+    const left = (state.connections.get(user) ?? 0) - 1;
+    if (left > 0) {
+      state.connections.set(user, left);
+      return;
+    }
+    state.connections.delete(user);
+    const unsent = state.history.lastId - lastSentId;
+    if (unsent > 0) state.unread.set(user, (state.unread.get(user) ?? 0) + unsent);
+  }
+
+  async unread(channel: string, user: string): Promise<number | null> {
+    this.count("unread");
+    const state = this.channels.get(channel);
+    if (!state?.members.has(user)) return null;
+    return state.unread.get(user) ?? 0;
+  }
+
+  async publishSignal(channel: string, json: string): Promise<void> {
+    this.count("signal");
+    for (const listener of this.channel(channel).signalListeners) {
+      try {
+        listener(json);
+      } catch (error) {
+        process.emitWarning(`memory broker: signal listener on ${channel} threw: ${String(error)}`);
+      }
+    }
+  }
+
+  async subscribeSignals(channel: string, listener: SignalListener): Promise<Unsubscribe> {
+    const state = this.channel(channel);
+    state.signalListeners.add(listener);
+    return () => {
+      state.signalListeners.delete(listener);
+    };
+  }
+
+  operationCounts(): Record<string, number> {
+    return { ...this.ops };
+  }
+
   async close(): Promise<void> {
     this.closed = true;
-    for (const state of this.channels.values()) state.listeners.clear();
+    for (const state of this.channels.values()) {
+      state.listeners.clear();
+      state.signalListeners.clear();
+    }
+  }
+
+  /** Tiered fan-out: one more unread message for each member that is offline. */
+  private countUnread(state: ChannelState): void {
+    for (const member of state.members) {
+      if (state.connections.has(member)) continue;
+      state.unread.set(member, (state.unread.get(member) ?? 0) + 1);
+      this.count("unreadIncrement");
+    }
+  }
+
+  private count(kind: string): void {
+    this.ops[kind] = (this.ops[kind] ?? 0) + 1;
   }
 
   private channel(name: string): ChannelState {
     let state = this.channels.get(name);
     if (!state) {
-      state = new ChannelState(JSON.stringify(name));
+      state = new ChannelState(JSON.stringify(name), this.options.idBase ?? 0);
       this.channels.set(name, state);
     }
     return state;

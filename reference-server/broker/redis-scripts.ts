@@ -8,6 +8,10 @@
  *   counter  string, the last id assigned
  *   history  sorted set, member = message JSON, score = id
  *   presence sorted set, member = user, score = expiry (epoch ms)
+ *   members  set of users (tiered fan-out)
+ *   conns    hash, online member -> its open connections
+ *   online   set of the online members (what SDIFF needs)
+ *   unread   hash, offline member -> messages published while it was away
  */
 
 // Drops the oldest history entries whose ts is before the cutoff. The ts is read
@@ -113,4 +117,49 @@ redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1
+`;
+
+/**
+ * Tiered fan-out: the publish script, then one HINCRBY per offline member,
+ * inside the same script. Done in a pipeline after the publish instead, a
+ * member coming back between the id assignment and its HINCRBY would read
+ * its counter without that message and find it counted again next time.
+ * KEYS: counter, history, members, online, unread. ARGV: as PUBLISH_SCRIPT.
+ */
+export const PUBLISH_TIERED_SCRIPT = PUBLISH_SCRIPT.replace(
+  "\nreturn json\n",
+  `
+for _, member in ipairs(redis.call('SDIFF', KEYS[3], KEYS[4])) do
+  redis.call('HINCRBY', KEYS[5], member, 1)
+end
+return json
+`,
+);
+
+/**
+ * A member's connection opened. KEYS: members, conns, online, unread, counter.
+ * ARGV: user. Returns { unread, lastId } and resets the counter, or nil for a non-member.
+ */
+export const MEMBER_ONLINE_SCRIPT = `
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return false end
+if redis.call('HINCRBY', KEYS[2], ARGV[1], 1) == 1 then redis.call('SADD', KEYS[3], ARGV[1]) end
+local unread = tonumber(redis.call('HGET', KEYS[4], ARGV[1]) or '0')
+redis.call('HDEL', KEYS[4], ARGV[1])
+local lastId = tonumber(redis.call('GET', KEYS[5]) or '0')
+return { unread, lastId }
+`;
+
+/**
+ * A member's connection closed. KEYS: members, conns, online, unread, counter.
+ * ARGV: user, last id it was sent. When its last connection closes it is
+ * offline, and what was published but not sent to it is unread.
+ */
+export const MEMBER_OFFLINE_SCRIPT = `
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return 0 end
+if redis.call('HINCRBY', KEYS[2], ARGV[1], -1) > 0 then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('SREM', KEYS[3], ARGV[1])
+local unsent = tonumber(redis.call('GET', KEYS[5]) or '0') - tonumber(ARGV[2])
+if unsent > 0 then redis.call('HINCRBY', KEYS[4], ARGV[1], unsent) end
+return unsent
 `;

@@ -7,13 +7,22 @@ import {
   InFlightLimit,
   RedisGuard,
 } from "./redis-guard.js";
-import { PUBLISH_SCRIPT, READ_SCRIPT, TOUCH_PRESENCE_SCRIPT } from "./redis-scripts.js";
+import {
+  MEMBER_OFFLINE_SCRIPT,
+  MEMBER_ONLINE_SCRIPT,
+  PUBLISH_SCRIPT,
+  PUBLISH_TIERED_SCRIPT,
+  READ_SCRIPT,
+  TOUCH_PRESENCE_SCRIPT,
+} from "./redis-scripts.js";
 import type {
   Broker,
   BrokerHealth,
   HistoryLimits,
   HistoryRead,
+  MemberReturn,
   MessageListener,
+  SignalListener,
   Unsubscribe,
 } from "./types.js";
 
@@ -27,7 +36,14 @@ export interface RedisBrokerOptions {
   log?: (line: string) => void;
   /** A command unanswered this long fails, and the request behind it gets a 503. */
   commandTimeoutMs?: number;
+  /** Tiered fan-out: count unread messages for offline members at publish (BrokerOptions). */
+  unreadCounters?: boolean;
+  /** Ids of every channel start above this (BrokerOptions). */
+  idBase?: number;
 }
+
+/** Users per SADD when members are added in bulk. */
+const MEMBERS_PER_COMMAND = 1000;
 
 /** Default page size of `read()` when the caller gives none (as the memory broker). */
 const DEFAULT_READ_LIMIT = 1000;
@@ -74,6 +90,9 @@ export async function createRedisBroker(options: RedisBrokerOptions): Promise<Br
   commands.defineCommand("rtbenchPublish", { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
   reads.defineCommand("rtbenchRead", { numberOfKeys: 2, lua: READ_SCRIPT });
   reads.defineCommand("rtbenchTouchPresence", { numberOfKeys: 1, lua: TOUCH_PRESENCE_SCRIPT });
+  commands.defineCommand("rtbenchPublishTiered", { numberOfKeys: 5, lua: PUBLISH_TIERED_SCRIPT });
+  commands.defineCommand("rtbenchMemberOnline", { numberOfKeys: 5, lua: MEMBER_ONLINE_SCRIPT });
+  commands.defineCommand("rtbenchMemberOffline", { numberOfKeys: 5, lua: MEMBER_OFFLINE_SCRIPT });
   const guard = new RedisGuard(
     { command: commands, read: reads, subscriber },
     commandTimeoutMs,
@@ -108,6 +127,9 @@ interface ScriptedRedis extends Redis {
     maxBytes: number,
   ): Promise<[number, number, string[]]>;
   rtbenchTouchPresence(key: string, user: string, nowMs: number, ttlMs: number): Promise<number>;
+  rtbenchPublishTiered(...keysThenArgv: (string | number)[]): Promise<string>;
+  rtbenchMemberOnline(...args: string[]): Promise<[number, number] | null>;
+  rtbenchMemberOffline(...args: (string | number)[]): Promise<number>;
 }
 
 /** One channel this instance listens to in Redis, shared by all its local listeners. */
@@ -131,6 +153,8 @@ class RedisBroker implements Broker {
   readonly kind = "redis";
   private readonly prefix: string;
   private readonly feeds = new Map<string, Feed>();
+  /** Signal listeners by pub/sub channel. */
+  private readonly signals = new Map<string, Set<SignalListener>>();
   /** Highest id this instance saw per channel: the floor for ids after Redis lost its data. */
   private readonly highestIds = new Map<string, number>();
   private closing = false;
@@ -161,12 +185,11 @@ class RedisBroker implements Broker {
 
   async publish(channel: string, body: unknown): Promise<Message> {
     const ts = nowEpochMs();
+    const keys = [this.key(channel, "id"), this.key(channel, "history")] as const;
     // Serialised before anything is sent: a body that cannot be serialised costs no id.
     const bodyJson = JSON.stringify(body) ?? "null";
-    const json = await this.guard.run("publish", () =>
-      this.commands.rtbenchPublish(
-        this.key(channel, "id"),
-        this.key(channel, "history"),
+    const argv = (deadlineMs: number) =>
+      [
         JSON.stringify(channel),
         JSON.stringify(ts),
         bodyJson,
@@ -174,10 +197,21 @@ class RedisBroker implements Broker {
         ts - this.options.limits.maxAgeMs,
         this.pubsubChannel(channel),
         Math.max(1, Math.ceil(this.options.limits.maxAgeMs)),
-        this.highestIds.get(channel) ?? 0,
-        Math.floor(this.guard.publishDeadlineMs()),
-      ),
-    );
+        Math.max(this.highestIds.get(channel) ?? 0, this.options.idBase ?? 0),
+        deadlineMs,
+      ] as const;
+    const json = await this.guard.run("publish", () => {
+      const deadlineMs = Math.floor(this.guard.publishDeadlineMs());
+      return this.options.unreadCounters
+        ? this.commands.rtbenchPublishTiered(
+            ...keys,
+            this.key(channel, "members"),
+            this.key(channel, "online"),
+            this.key(channel, "unread"),
+            ...argv(deadlineMs),
+          )
+        : this.commands.rtbenchPublish(...keys, ...argv(deadlineMs));
+    });
     const message = JSON.parse(json) as Message;
     this.noteId(channel, message.id);
     return message;
@@ -246,10 +280,79 @@ class RedisBroker implements Broker {
     return this.guard.health();
   }
 
+  async addMembers(channel: string, users: readonly string[]): Promise<number> {
+    const key = this.key(channel, "members");
+    const pipeline = this.commands.pipeline();
+    for (let i = 0; i < users.length; i += MEMBERS_PER_COMMAND) {
+      pipeline.sadd(key, ...users.slice(i, i + MEMBERS_PER_COMMAND));
+    }
+    pipeline.scard(key);
+    const replies = (await this.guard.run("presence", () => pipeline.exec())) ?? [];
+    const failed = replies.find(([error]) => error !== null);
+    if (failed) throw failed[0];
+    return Number(replies.at(-1)?.[1] ?? 0);
+  }
+
+  async memberOnline(channel: string, user: string): Promise<MemberReturn | null> {
+    const reply = await this.guard.run("presence", () =>
+      this.commands.rtbenchMemberOnline(...this.memberKeys(channel), user),
+    );
+    return reply === null ? null : { unread: Number(reply[0]), lastId: Number(reply[1]) };
+  }
+
+  async memberOffline(channel: string, user: string, lastSentId: number): Promise<void> {
+    await this.guard.run("presence", () =>
+      this.commands.rtbenchMemberOffline(...this.memberKeys(channel), user, lastSentId),
+    );
+  }
+
+  async unread(channel: string, user: string): Promise<number | null> {
+    const [member, count] = await this.guard.run("presence", () =>
+      Promise.all([
+        this.commands.sismember(this.key(channel, "members"), user),
+        this.commands.hget(this.key(channel, "unread"), user),
+      ]),
+    );
+    return member === 1 ? Number(count ?? 0) : null;
+  }
+
+  async publishSignal(channel: string, json: string): Promise<void> {
+    await this.guard.run("presence", () =>
+      this.commands.publish(this.signalChannel(channel), json),
+    );
+  }
+
+  async subscribeSignals(channel: string, listener: SignalListener): Promise<Unsubscribe> {
+    const pubsubChannel = this.signalChannel(channel);
+    let listeners = this.signals.get(pubsubChannel);
+    if (!listeners) {
+      listeners = new Set();
+      this.signals.set(pubsubChannel, listeners);
+      await this.guard.run("subscribe", () => this.subscriber.subscribe(pubsubChannel));
+    }
+    listeners.add(listener);
+    const subscribed = listeners;
+    return () => {
+      subscribed.delete(listener);
+      if (subscribed.size > 0 || this.signals.get(pubsubChannel) !== subscribed) return;
+      this.signals.delete(pubsubChannel);
+      if (this.closing) return;
+      this.subscriber.unsubscribe(pubsubChannel).catch((error: unknown) => {
+        this.log(`redis broker: UNSUBSCRIBE ${pubsubChannel} failed: ${errorText(error)}`);
+      });
+    };
+  }
+
+  /** Redis counts its own commands (INFO commandstats). */
+  operationCounts(): null {
+    return null;
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     this.guard.stop();
     this.feeds.clear();
+    this.signals.clear();
     await Promise.all([this.commands, this.reads, this.subscriber].map(closeConnection));
   }
 
@@ -260,7 +363,8 @@ class RedisBroker implements Broker {
     await this.guard.run("subscribe", () => this.subscriber.subscribe(feed.pubsubChannel));
     // The SUBSCRIBE reply came first, so every id above this baseline reaches us live.
     const page = await this.readRaw(feed.channel, Number.MAX_SAFE_INTEGER, 0, 0);
-    feed.lastId = Math.max(feed.lastId, page.lastId);
+    // A channel nothing was published on yet starts at the id base, not below it.
+    feed.lastId = Math.max(feed.lastId, page.lastId, this.options.idBase ?? 0);
     feed.syncing = false;
     // A reconnect while subscribing, or a live message ahead of the baseline: read history.
     if (this.drainQueue(feed) || feed.refetch) void this.catchUp(feed);
@@ -279,6 +383,11 @@ class RedisBroker implements Broker {
 
   /** The per-message path: in order -> deliver; duplicate -> drop; ahead -> fetch what is missing. */
   private onLive(pubsubChannel: string, json: string): void {
+    const signals = this.signals.get(pubsubChannel);
+    if (signals) {
+      for (const listener of signals) listener(json);
+      return;
+    }
     const feed = this.feeds.get(pubsubChannel);
     if (!feed) return;
     if (feed.syncing || feed.queued.length > 0) {
@@ -430,12 +539,23 @@ class RedisBroker implements Broker {
     if (id > (this.highestIds.get(channel) ?? 0)) this.highestIds.set(channel, id);
   }
 
-  private key(channel: string, part: "id" | "history" | "presence"): string {
+  private key(channel: string, part: KeyPart): string {
     return `${this.prefix}{${channel}}:${part}`;
+  }
+
+  /** KEYS of the member scripts: members, conns, online, unread, counter. */
+  private memberKeys(channel: string): string[] {
+    return (["members", "conns", "online", "unread", "id"] as const).map((part) =>
+      this.key(channel, part),
+    );
   }
 
   private pubsubChannel(channel: string): string {
     return `${this.prefix}messages:${channel}`;
+  }
+
+  private signalChannel(channel: string): string {
+    return `${this.prefix}signals:${channel}`;
   }
 
   /** One stderr line when a connection drops and one when it is back. */
@@ -461,6 +581,8 @@ class RedisBroker implements Broker {
     });
   }
 }
+
+type KeyPart = "id" | "history" | "presence" | "members" | "conns" | "online" | "unread";
 
 interface RawPage {
   lastId: number;

@@ -9,6 +9,12 @@ export interface BrokerSetup {
   limits: HistoryLimits;
   /** How long a command to the backing service may take (Redis); its default when absent. */
   commandTimeoutMs?: number;
+  /** Prepended to the broker's keys and channels (Redis); null: its default. */
+  keyPrefix?: string | null;
+  /** Count unread messages for offline channel members at publish (tiered fan-out). */
+  unreadCounters?: boolean;
+  /** Ids of every channel start above this (BrokerOptions). */
+  idBase?: number;
 }
 
 /**
@@ -16,11 +22,19 @@ export interface BrokerSetup {
  * `BrokerKind`: a new row there does not compile until it has a factory here.
  */
 const FACTORIES: Record<BrokerKind, (setup: BrokerSetup & { url: string }) => Promise<Broker>> = {
-  memory: async ({ limits }) => createMemoryBroker(limits),
-  redis: async ({ url, limits, commandTimeoutMs }) => {
+  memory: async ({ limits, unreadCounters, idBase }) =>
+    createMemoryBroker(limits, { unreadCounters: unreadCounters ?? false, idBase: idBase ?? 0 }),
+  redis: async ({ url, limits, commandTimeoutMs, keyPrefix, unreadCounters, idBase }) => {
     // Loaded on demand: a memory-broker server never loads ioredis.
     const { createRedisBroker } = await import("./redis.js");
-    return createRedisBroker({ url, limits, commandTimeoutMs });
+    return createRedisBroker({
+      url,
+      limits,
+      commandTimeoutMs,
+      keyPrefix: keyPrefix ?? undefined,
+      unreadCounters: unreadCounters ?? false,
+      idBase: idBase ?? 0,
+    });
   },
 };
 

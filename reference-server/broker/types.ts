@@ -42,6 +42,42 @@ export interface Broker {
   /** Whether the broker can serve now; `/healthz` reports it. */
   health(): BrokerHealth;
 
+  /** Adds `users` to the members of `channel`; resolves with how many members it has. */
+  addMembers(channel: string, users: readonly string[]): Promise<number>;
+
+  /**
+   * A member's connection opened: marks it online and takes its unread
+   * counter (which starts again at 0). `lastId` is the channel's last id at
+   * that moment: the counter covers what was published while it was offline
+   * up to that id. Null for a user who is not a member.
+   */
+  memberOnline(channel: string, user: string): Promise<MemberReturn | null>;
+
+  /**
+   * A member's connection closed after it was sent every message up to
+   * `lastSentId`: from now on it is offline (unless another of its
+   * connections is open), and messages up to the channel's last id that it
+   * was not sent count as unread too.
+   */
+  memberOffline(channel: string, user: string, lastSentId: number): Promise<void>;
+
+  /** A member's unread count, left as it is; null for a user who is not a member. */
+  unread(channel: string, user: string): Promise<number | null>;
+
+  /**
+   * Sends `json` to every instance's signal listeners of `channel` (presence
+   * event batches): not stored, no id, no resume.
+   */
+  publishSignal(channel: string, json: string): Promise<void>;
+
+  subscribeSignals(channel: string, listener: SignalListener): Promise<Unsubscribe>;
+
+  /**
+   * Operations performed so far, by kind, for a broker that counts its own
+   * (memory); null when its service counts them (Redis: INFO commandstats).
+   */
+  operationCounts(): Record<string, number> | null;
+
   close(): Promise<void>;
 }
 
@@ -70,6 +106,27 @@ export interface HistoryRead {
 }
 
 export type MessageListener = (message: Message, json: string) => void;
+export type SignalListener = (json: string) => void;
+
+/** What a returning member is told: its unread count, up to the channel's `lastId`. */
+export interface MemberReturn {
+  unread: number;
+  lastId: number;
+}
+
+export interface BrokerOptions {
+  /**
+   * Tiered fan-out: every publish adds one to the unread counter of each
+   * member of the channel that is offline, in the same step that assigns
+   * the id, so a member coming back at the same moment is counted exactly once.
+   */
+  unreadCounters: boolean;
+  /**
+   * Every channel's ids start above this (default 0): instances that share
+   * nothing number from different bases, so each can tell another's cursor.
+   */
+  idBase?: number;
+}
 export type Unsubscribe = () => void;
 
 export interface HistoryLimits {

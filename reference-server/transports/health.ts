@@ -42,6 +42,10 @@ function effectiveSettings(ctx: ServerContext): EffectiveServerSettings {
       requestTimeoutMs: settings.requestTimeoutMs,
       maxConnections: settings.maxConnections,
     },
+    routing: settings.routing,
+    fanout: settings.fanout,
+    presenceEvents: settings.presenceEvents,
+    presenceBatchMs: settings.presenceBatchMs,
   };
 }
 
@@ -49,7 +53,10 @@ function effectiveSettings(ctx: ServerContext): EffectiveServerSettings {
 export function handleMetrics(ctx: ServerContext, res: ServerResponse): void {
   const connections = new Map<string, number>();
   for (const [transport, open] of ctx.connections) connections.set(transport, open.size);
-  const body = Buffer.from(ctx.metrics.render(connections) + renderAdmissionMetrics(ctx.admission));
+  const body = Buffer.from(
+    ctx.metrics.render(connections, ctx.broker.operationCounts()) +
+      renderAdmissionMetrics(ctx.admission),
+  );
   res.writeHead(200, {
     "content-type": "text/plain; version=0.0.4; charset=utf-8",
     "content-length": body.length,

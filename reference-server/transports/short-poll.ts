@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import { GAP_HEADER, type Gap } from "../../src/shared/protocol.js";
 import type { HistoryRead } from "../broker/types.js";
 import type { LiveConnection, ServerContext } from "../context.js";
+import { readAfter } from "../history.js";
 import { parseChannel, parseCursor, parseUser, sendJsonText } from "../http.js";
 import { guardAnswer } from "../write-guard.js";
 import type { MountedTransport } from "./types.js";
@@ -55,7 +56,13 @@ export function readPollPage(
   channel: string,
   since: number,
 ): Promise<HistoryRead> {
-  return ctx.broker.read(channel, since, ctx.settings.maxPollBatch, ctx.settings.maxPollBytes);
+  return readAfter(
+    ctx.broker,
+    channel,
+    since,
+    ctx.settings.maxPollBatch,
+    ctx.settings.maxPollBytes,
+  );
 }
 
 /** A poll answer (`PollResponse` on the wire) with its messages still as JSON text. */
@@ -72,20 +79,28 @@ export interface PollAnswer {
  */
 export function pollResponse(since: number, read: HistoryRead): PollAnswer {
   const last = read.messages.at(-1);
-  const cursor = last ? last.id : read.gap ? Math.max(since, read.gap.to) : since;
+  // After a reset the client's cursor means nothing here: it continues from this history's end.
+  const past = read.gap?.reset ? read.lastId : read.gap ? Math.max(since, read.gap.to) : since;
+  const cursor = last ? last.id : past;
   return read.gap ? { jsons: read.jsons, cursor, gap: read.gap } : { jsons: read.jsons, cursor };
 }
 
-/** Writes `{"messages": [...], "cursor": N, "gap"?: {...}}`, splicing in the messages' JSON. */
+/** `{"messages": [...], "cursor": N, "gap"?: {...}}`, splicing in the messages' JSON. */
+export function pollAnswerJson({ jsons, cursor, gap }: PollAnswer): string {
+  const reset = gap?.reset ? ',"reset":true' : "";
+  const gapField = gap ? `,"gap":{"from":${gap.from},"to":${gap.to}${reset}}` : "";
+  return `{"messages":[${jsons.join(",")}],"cursor":${cursor}${gapField}}`;
+}
+
+/** Writes the poll answer (pollAnswerJson) with the gap in a header too. */
 export function sendPoll(
   ctx: ServerContext,
   res: ServerResponse,
   transport: string,
   answer: PollAnswer,
 ): void {
-  const { jsons, cursor, gap } = answer;
-  const gapField = gap ? `,"gap":{"from":${gap.from},"to":${gap.to}}` : "";
-  const text = `{"messages":[${jsons.join(",")}],"cursor":${cursor}${gapField}}`;
+  const { jsons, gap } = answer;
+  const text = pollAnswerJson(answer);
   const headers: Record<string, string> = gap ? { [GAP_HEADER]: `${gap.from}-${gap.to}` } : {};
   const bytes = sendJsonText(res, 200, text, headers);
   // A client that does not read its answer loses the connection, not the server its memory.

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Gap } from "../../src/shared/protocol.js";
+import { type Gap, SSE_EVENT_PRESENCE } from "../../src/shared/protocol.js";
 import type { LiveConnection, ServerContext } from "../context.js";
 import { parseChannel, parseCursor, parseUser } from "../http.js";
 import type { Delivery, Membership, Subscriber } from "../hub.js";
@@ -8,6 +8,8 @@ import { type Drainable, WriteDeadline } from "../write-guard.js";
 import type { MountedTransport, RouteMatch } from "./types.js";
 
 const PING_FRAME = Buffer.from(": ping\n\n");
+const PRESENCE_HEAD = Buffer.from(`event: ${SSE_EVENT_PRESENCE}\ndata: `);
+const EVENT_END = Buffer.from("\n\n");
 
 /**
  * `GET /api/stream/C` over HTTP/1.1: a `text/event-stream` of the channel's
@@ -134,6 +136,7 @@ class EventStream implements Subscriber, LiveConnection {
     if (this.sink.isGone()) return;
     this.ctx.connectionsOf(this.transport).add(this);
     this.sink.onClose(() => this.onClose());
+    if (this.user !== null) this.ctx.presenceEvents?.joined(this.channel, this.user);
     try {
       const membership = await this.ctx.hub.join(this.channel, this, since);
       if (this.closed) this.ctx.hub.leave(membership);
@@ -161,9 +164,12 @@ class EventStream implements Subscriber, LiveConnection {
   }
 
   gap(gap: Gap): void {
-    this.write(
-      Buffer.from(`event: gap\ndata: {"type":"gap","from":${gap.from},"to":${gap.to}}\n\n`),
-    );
+    this.write(Buffer.from(`event: gap\ndata: ${JSON.stringify({ type: "gap", ...gap })}\n\n`));
+  }
+
+  /** `event: presence` with the frame's JSON (one line: the frame has no newline). */
+  presence(frame: Buffer): void {
+    this.write(Buffer.concat([PRESENCE_HEAD, frame, EVENT_END]));
   }
 
   heartbeat(): void {
@@ -201,6 +207,7 @@ class EventStream implements Subscriber, LiveConnection {
     this.closed = true;
     this.deadline.clear();
     if (this.membership) this.ctx.hub.leave(this.membership);
+    if (this.user !== null) this.ctx.presenceEvents?.left(this.channel, this.user);
     this.ctx.connectionsOf(this.transport).delete(this);
   }
 }

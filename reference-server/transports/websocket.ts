@@ -4,6 +4,7 @@ import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import type { Gap } from "../../src/shared/protocol.js";
 import type { LiveConnection, ServerContext } from "../context.js";
+import { fetchAnswer, MemberConnection, notifyFrame } from "../fanout.js";
 import {
   checkJsonDepth,
   HttpError,
@@ -103,6 +104,13 @@ export class WebSocketEndpoint {
 
 class WsSession implements Subscriber, LiveConnection {
   private membership: Membership | null = null;
+  private member: MemberConnection | null = null;
+  /**
+   * The last message id written to the socket: the hub's count moves on for
+   * offers that find the socket closing, and a member's unread bookkeeping
+   * must count those as not sent.
+   */
+  private sentId = 0;
   private missedHeartbeats = 0;
   private closed = false;
   /** Deliveries go to the raw socket (see `deliver`); ws writes its own frames there too. */
@@ -129,13 +137,28 @@ class WsSession implements Subscriber, LiveConnection {
   }
 
   async open(since: number | null): Promise<void> {
-    this.ctx.connectionsOf("websocket").add(this);
-    this.ctx.touchPresence(this.channel, this.user);
+    const { ctx, channel, user } = this;
+    ctx.connectionsOf("websocket").add(this);
+    ctx.touchPresence(channel, user);
+    if (user !== null) ctx.presenceEvents?.joined(channel, user);
+    this.member = MemberConnection.open(ctx, channel, user, since);
     try {
-      const membership = await this.ctx.hub.join(this.channel, this, since);
-      if (this.closed) this.ctx.hub.leave(membership);
-      else this.membership = membership;
+      // Tiered: a returning member hears how much it missed before the missed messages come.
+      const unread = await this.member?.unreadFrame();
+      if (unread) this.send(unread);
+      // Read: the subscriber fetches what it has not read, so nothing is replayed to it here.
+      const read = ctx.settings.fanout === "read";
+      if (read) this.send(await notifyFrame(ctx, channel));
+      const membership = await ctx.hub.join(channel, this, read ? null : since);
+      if (this.closed) {
+        ctx.hub.leave(membership);
+        this.member?.close(this.sentId);
+      } else {
+        this.membership = membership;
+      }
     } catch (error) {
+      this.member?.close(0);
+      this.member = null;
       this.fail(1011, `subscribe failed: ${String(error)}`);
     }
   }
@@ -154,10 +177,19 @@ class WsSession implements Subscriber, LiveConnection {
     this.writer.write(delivery.wsWireFrame);
     this.deadline.afterWrite();
     this.ctx.metrics.countOut("websocket", 1, delivery.wsFrame.length);
+    this.sentId = delivery.id;
+  }
+
+  notify(delivery: Delivery): void {
+    this.send(delivery.notifyFrame);
+  }
+
+  presence(frame: Buffer): void {
+    this.send(frame);
   }
 
   gap(gap: Gap): void {
-    this.send(Buffer.from(`{"type":"gap","from":${gap.from},"to":${gap.to}}`));
+    this.send(Buffer.from(JSON.stringify({ type: "gap", ...gap })));
   }
 
   backlog(): Promise<void> | null {
@@ -240,12 +272,37 @@ class WsSession implements Subscriber, LiveConnection {
       case "publish":
         this.publish(fields);
         return;
+      case "fetch":
+        this.fetch(fields);
+        return;
       default:
         this.fail(
           CLOSE_UNSUPPORTED_DATA,
-          `unknown frame type ${JSON.stringify(fields.type) ?? "(missing)"}; expected one of publish, ping, pong`,
+          `unknown frame type ${JSON.stringify(fields.type) ?? "(missing)"}; expected one of publish, fetch, ping, pong`,
         );
     }
+  }
+
+  /** `{"type":"fetch","since":N}`: what the channel holds after N, as one batch frame. */
+  private fetch(fields: Record<string, unknown>): void {
+    const since = fields.since;
+    if (typeof since !== "number" || !Number.isSafeInteger(since) || since < 0) {
+      this.fail(
+        CLOSE_POLICY_VIOLATION,
+        `fetch "since" must be a non-negative integer message id, found ${JSON.stringify(since) ?? "nothing"}`,
+      );
+      return;
+    }
+    fetchAnswer(this.ctx, this.channel, since).then(
+      ({ frame, answer }) => {
+        if (this.send(frame)) this.ctx.metrics.countOut("websocket", answer.jsons.length, 0);
+      },
+      (error: unknown) => {
+        this.send(
+          Buffer.from(JSON.stringify({ type: "error", error: `fetch failed: ${String(error)}` })),
+        );
+      },
+    );
   }
 
   private publish(fields: Record<string, unknown>): void {
@@ -286,7 +343,12 @@ class WsSession implements Subscriber, LiveConnection {
   private onClose(): void {
     this.closed = true;
     this.deadline.clear();
-    if (this.membership) this.ctx.hub.leave(this.membership);
+    // Without a membership the join is still under way: open() settles the member's books.
+    if (this.membership) {
+      this.ctx.hub.leave(this.membership);
+      this.member?.close(this.sentId);
+    }
+    if (this.user !== null) this.ctx.presenceEvents?.left(this.channel, this.user);
     this.ctx.connectionsOf("websocket").delete(this);
   }
 }

@@ -1,3 +1,4 @@
+import type { PresenceEvent } from "../shared/protocol.js";
 import type { HttpAnswer } from "./http1-parser.js";
 import type { ClientOptions } from "./types.js";
 
@@ -17,8 +18,15 @@ import type { ClientOptions } from "./types.js";
 export interface WireSink {
   /** A message: the server's cursor for it (opaque) and the publisher's body. */
   message(id: string, body: unknown): void;
-  /** The server said ids `from`..`to` are gone. */
-  gap(from: string, to: string): void;
+  /**
+   * The server said ids `from`..`to` are gone. `reset`: the cursor was not
+   * from the server's history (another instance's); ids start again.
+   */
+  gap(from: string, to: string, reset?: boolean): void;
+  /** Tiered fan-out: a returning member missed `count` messages, up to id `lastId`. */
+  unread?(count: number, lastId: string): void;
+  /** Join and leave events on the channel (server.presenceEvents). */
+  presence?(events: readonly PresenceEvent[]): void;
   /** Something the target protocol has no place for (`what`: which, for debugging): ignored, counted. */
   unrecognised(what?: string): void;
 }
@@ -28,6 +36,10 @@ export interface WebSocketSink extends WireSink {
   reply(text: string | Buffer): void;
   /** The frame breaks the protocol: the connection is treated as broken. */
   malformed(reason: string): void;
+  /** Read fan-out: the server holds messages up to `lastId`; the client fetches what it has not read. */
+  announced?(lastId: string): void;
+  /** The answer to a fetch ended (its messages went to `message`); `cursor`: where to fetch from next. */
+  fetched?(cursor: string | undefined): void;
 }
 
 export interface WebSocketDialect {
@@ -39,6 +51,8 @@ export interface WebSocketDialect {
   subscribeFrame?(options: ClientOptions): string | undefined;
   /** One frame from the server. */
   frame(data: Buffer, isBinary: boolean, sink: WebSocketSink): void;
+  /** Read fan-out: the frame asking for the messages after `since` (none: the server has no fetch). */
+  fetchFrame?(since: string): string;
 }
 
 export interface EventStreamDialect {

@@ -1,3 +1,4 @@
+import type { PresenceEvent } from "../shared/protocol.js";
 import { monoMs } from "../util/clock.js";
 import type { EventStreamDialect, WireSink } from "./dialect.js";
 import { SseParser, type SseParserCallbacks } from "./sse-parser.js";
@@ -61,12 +62,16 @@ export abstract class EventStreamClient implements TransportClient, SseParserCal
     this.handlers.onMessage(id, body);
   }
 
-  gap(from: string, to: string): void {
-    this.handlers.onGap(from, to);
+  gap(from: string, to: string, reset?: boolean): void {
+    this.handlers.onGap(from, to, reset);
   }
 
   unrecognised(what?: string): void {
     this.handlers.onUnrecognised(what);
+  }
+
+  presence(events: readonly PresenceEvent[]): void {
+    this.handlers.onPresence?.(events);
   }
 
   onRetry(ms: number): void {

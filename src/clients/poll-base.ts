@@ -133,9 +133,9 @@ export abstract class PollClientBase implements TransportClient, HttpExchangeHan
     this.handlers.onMessage(id, body);
   }
 
-  gap(from: string, to: string): void {
+  gap(from: string, to: string, reset?: boolean): void {
     if (this.readyPendingSince !== null) this.markReady();
-    this.handlers.onGap(from, to);
+    this.handlers.onGap(from, to, reset);
   }
 
   unrecognised(what?: string): void {

@@ -3,9 +3,12 @@ import {
   GAP_HEADER,
   type Gap,
   type Message,
+  type PollResponse,
+  type PresenceEvent,
   type ServerFrame,
   SSE_EVENT_GAP,
   SSE_EVENT_MESSAGE,
+  SSE_EVENT_PRESENCE,
 } from "../shared/protocol.js";
 import { transport } from "../shared/transports.js";
 import type {
@@ -58,13 +61,44 @@ export const REFERENCE_WEBSOCKET: WebSocketDialect = {
         sink.reply(PONG_FRAME);
         break;
       case "gap":
-        sink.gap(String(frame.from), String(frame.to));
+        sink.gap(String(frame.from), String(frame.to), frame.reset === true);
+        break;
+      case "unread":
+        sink.unread?.(frame.count, String(frame.lastId));
+        break;
+      case "notify":
+        sink.announced?.(String(frame.lastId));
+        break;
+      case "batch":
+        readBatch(frame, sink);
+        break;
+      case "presence":
+        sink.presence?.(frame.events);
         break;
       default:
         break; // pong, ack, error: nothing for a subscriber to do
     }
   },
+
+  fetchFrame(since: string): string {
+    const fetch: ClientFrame = { type: "fetch", since: Number(since) };
+    return JSON.stringify(fetch);
+  },
 };
+
+/** Read fan-out: the answer to a fetch, shaped as a poll answer. */
+function readBatch(batch: PollResponse, sink: WebSocketSink): void {
+  if (batch.gap) sink.gap(String(batch.gap.from), String(batch.gap.to), batch.gap.reset === true);
+  const messages = Array.isArray(batch.messages) ? batch.messages : [];
+  for (const message of messages) {
+    if (typeof message === "object" && message !== null) {
+      sink.message(String(message.id), message.body);
+    } else sink.unrecognised("batch message that is not an object");
+  }
+  const cursor =
+    batch.cursor !== undefined && batch.cursor !== null ? String(batch.cursor) : undefined;
+  sink.fetched?.(cursor);
+}
 
 /** SSE over HTTP/1.1 (`sse`) or HTTP/2 (`sse-h2`): the route of that transport's row. */
 export function referenceEventStream(transportName: "sse" | "sse-h2"): EventStreamDialect {
@@ -75,16 +109,22 @@ export function referenceEventStream(transportName: "sse" | "sse-h2"): EventStre
 
     // Data that is not a JSON object is counted and skipped; the stream goes on.
     event(type, data, lastEventId, sink): void {
-      if (type !== SSE_EVENT_MESSAGE && type !== SSE_EVENT_GAP) return;
+      if (type !== SSE_EVENT_MESSAGE && type !== SSE_EVENT_GAP && type !== SSE_EVENT_PRESENCE) {
+        return;
+      }
       const parsed = parseObject(data);
       if (parsed === null) {
         sink.unrecognised(`SSE ${type} event whose data is not a JSON object`);
       } else if (type === SSE_EVENT_MESSAGE) {
         const message = parsed as unknown as Message;
         sink.message(lastEventId === "" ? String(message.id) : lastEventId, message.body);
-      } else {
+      } else if (type === SSE_EVENT_GAP) {
         const gap = parsed as unknown as Gap;
-        sink.gap(String(gap.from), String(gap.to));
+        sink.gap(String(gap.from), String(gap.to), gap.reset === true);
+      } else {
+        const frame = parsed as unknown as { events?: PresenceEvent[] };
+        if (Array.isArray(frame.events)) sink.presence?.(frame.events);
+        else sink.unrecognised("SSE presence event without events");
       }
     },
   };
@@ -132,7 +172,8 @@ export const REFERENCE_POLL: PollDialect = {
       sink.unrecognised("poll answer that is not {messages: [...]}");
       return { messages: 0, cursor: undefined };
     }
-    if (answer.gap) sink.gap(String(answer.gap.from), String(answer.gap.to));
+    if (answer.gap)
+      sink.gap(String(answer.gap.from), String(answer.gap.to), answer.gap.reset === true);
     else gapFromHeader(head, sink);
     const messages = answer.messages;
     for (let i = 0; i < messages.length; i++) {

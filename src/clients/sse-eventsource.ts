@@ -1,7 +1,12 @@
 import { performance } from "node:perf_hooks";
 import { type ErrorEvent, EventSource, type FetchLike } from "eventsource";
 import { type Client, fetch } from "undici";
-import { SSE_EVENT_GAP, SSE_EVENT_MESSAGE } from "../shared/protocol.js";
+import {
+  type PresenceEvent,
+  SSE_EVENT_GAP,
+  SSE_EVENT_MESSAGE,
+  SSE_EVENT_PRESENCE,
+} from "../shared/protocol.js";
 import type { EventStreamDialect, WireSink } from "./dialect.js";
 import { createTrackedClient, originOf } from "./http.js";
 import { REFERENCE_SSE } from "./reference-wire.js";
@@ -77,6 +82,7 @@ export class EventSourceSseClient implements TransportClient, WireSink {
       };
       source.addEventListener(SSE_EVENT_MESSAGE, this.onMessageEvent);
       source.addEventListener(SSE_EVENT_GAP, this.onGapEvent);
+      source.addEventListener(SSE_EVENT_PRESENCE, this.onPresenceEvent);
     });
   }
 
@@ -87,6 +93,10 @@ export class EventSourceSseClient implements TransportClient, WireSink {
 
   private readonly onMessageEvent = (event: MessageEvent): void => {
     this.onEvent(SSE_EVENT_MESSAGE, event);
+  };
+
+  private readonly onPresenceEvent = (event: MessageEvent): void => {
+    this.onEvent(SSE_EVENT_PRESENCE, event);
   };
 
   private readonly onGapEvent = (event: MessageEvent): void => {
@@ -109,12 +119,16 @@ export class EventSourceSseClient implements TransportClient, WireSink {
     this.handlers.onMessage(id, body);
   }
 
-  gap(from: string, to: string): void {
-    this.handlers.onGap(from, to);
+  gap(from: string, to: string, reset?: boolean): void {
+    this.handlers.onGap(from, to, reset);
   }
 
   unrecognised(what?: string): void {
     this.handlers.onUnrecognised(what);
+  }
+
+  presence(events: readonly PresenceEvent[]): void {
+    this.handlers.onPresence?.(events);
   }
 
   private broke(reason: string): void {

@@ -1,4 +1,5 @@
 import type { Socket } from "node:net";
+import type { PresenceEvent } from "../shared/protocol.js";
 import type { ProtocolName, TransportSettings } from "../shared/transports.js";
 
 /**
@@ -39,8 +40,15 @@ export interface ClientHandlers {
    * so take the receive time first thing.
    */
   onMessage(id: string, body: unknown): void;
-  /** The server said ids `from`..`to` are gone (resume older than history). */
-  onGap(from: string, to: string): void;
+  /**
+   * The server said ids `from`..`to` are gone (resume older than history).
+   * `reset`: the cursor was not from the server's history; ids start again.
+   */
+  onGap(from: string, to: string, reset?: boolean): void;
+  /** Tiered fan-out: a returning member missed `count` messages, up to id `lastId`. */
+  onUnread?(count: number, lastId: string): void;
+  /** Join and leave events on the channel (server.presenceEvents). */
+  onPresence?(events: readonly PresenceEvent[]): void;
   /**
    * Something arrived that the target protocol has no place for (a frame or
    * an event that is not JSON, a poll answer without its list, an item

@@ -1,3 +1,4 @@
+import type { PresenceEvent } from "../shared/protocol.js";
 import { monoMs } from "../util/clock.js";
 import type { WebSocketDialect, WebSocketSink } from "./dialect.js";
 import { httpTarget } from "./lean-http.js";
@@ -28,6 +29,9 @@ export class WebSocketClient implements TransportClient, LeanWebSocketHandler, W
   /** The upgrade request's path, for the error message when it is refused. */
   private path = "";
   private settleConnect: ((error?: Error) => void) | null = null;
+  /** Read fan-out: the highest id the server announced, and whether a fetch is out. */
+  private announcedId = 0;
+  private fetching = false;
 
   constructor(
     options: ClientOptions,
@@ -120,8 +124,33 @@ export class WebSocketClient implements TransportClient, LeanWebSocketHandler, W
     this.handlers.onMessage(id, body);
   }
 
-  gap(from: string, to: string): void {
-    this.handlers.onGap(from, to);
+  gap(from: string, to: string, reset?: boolean): void {
+    this.handlers.onGap(from, to, reset);
+  }
+
+  unread(count: number, lastId: string): void {
+    this.handlers.onUnread?.(count, lastId);
+  }
+
+  presence(events: readonly PresenceEvent[]): void {
+    this.handlers.onPresence?.(events);
+  }
+
+  /** Read fan-out: something is new. A client without a cursor starts from the announced id. */
+  announced(lastId: string): void {
+    if (this.cursor === undefined) {
+      this.cursor = lastId;
+      return;
+    }
+    this.announcedId = Math.max(this.announcedId, Number(lastId));
+    this.fetchIfBehind();
+  }
+
+  /** A fetch was answered (its messages came through `message`): `cursor` is where it ended. */
+  fetched(cursor: string | undefined): void {
+    this.fetching = false;
+    if (cursor !== undefined) this.cursor = cursor;
+    this.fetchIfBehind();
   }
 
   unrecognised(what?: string): void {
@@ -134,6 +163,17 @@ export class WebSocketClient implements TransportClient, LeanWebSocketHandler, W
 
   malformed(reason: string): void {
     this.broke(reason);
+  }
+
+  /** One fetch at a time; announcements that arrive meanwhile are read by the next one. */
+  private fetchIfBehind(): void {
+    const since = Number(this.cursor);
+    if (this.fetching || !(this.announcedId > since) || this.ws === undefined) return;
+    const frame = this.dialect.fetchFrame?.(String(since));
+    if (frame === undefined) return;
+    this.fetching = true;
+    this.context.counters.requests++;
+    this.ws.send(frame);
   }
 
   private broke(reason: string): void {

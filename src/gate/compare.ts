@@ -5,11 +5,12 @@ import {
   type MetricKind,
   type MetricUnit,
 } from "../metrics/names.js";
+import { orderRunKeys } from "../metrics/run-keys.js";
 import type { RunResult } from "../metrics/types.js";
 import type { MetricSelector } from "../scenario/comparison.js";
 import { formatDuration } from "../scenario/units.js";
 import { badInput } from "../shared/errors.js";
-import { inTableOrder, type ProtocolName } from "../shared/transports.js";
+import type { ProtocolName } from "../shared/transports.js";
 import { isJudged } from "./judged.js";
 import { noiseOf } from "./noise.js";
 import type { RepeatRecord } from "./repeat.js";
@@ -148,7 +149,7 @@ export function compareResults(
   const warnings = assertComparable(baseline, current);
   warnings.push(...environmentWarnings(baseline, current));
   const rows: ComparisonRow[] = [];
-  const protocols = inTableOrder([
+  const protocols = orderRunKeys([
     ...Object.keys(baseline.protocols),
     ...Object.keys(current.protocols),
   ]);

@@ -1,3 +1,4 @@
+import { splitRunKey } from "../metrics/run-keys.js";
 import type { RunResult } from "../metrics/types.js";
 import {
   isToleranceKey,
@@ -100,7 +101,9 @@ export function checkBaselineFor(scenario: Scenario, baseline: RunResult, file: 
     );
   }
   // Partial overlap is reported by compareResults; no overlap would pass vacuously.
-  if (!scenario.protocols.some((p) => baseline.protocols[p] !== undefined)) {
+  // Keys may carry a variant (`websocket@sticky`): the protocol is what must match.
+  const baselineProtocols = Object.keys(baseline.protocols).map((key) => splitRunKey(key).protocol);
+  if (!scenario.protocols.some((p) => baselineProtocols.includes(p))) {
     throw badInput(
       `${file}: expected a baseline with at least one of ${scenario.protocols.join(", ")}, found only ${Object.keys(baseline.protocols).join(", ") || "no protocol"}`,
     );

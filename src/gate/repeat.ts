@@ -1,8 +1,8 @@
 import { encodeHistogram, mergeHistograms } from "../metrics/histogram.js";
 import { getProtocolMetric, listMetrics } from "../metrics/names.js";
+import { orderRunKeys } from "../metrics/run-keys.js";
 import type { HistogramSummary, ProtocolResult, RunResult } from "../metrics/types.js";
 import { badInput } from "../shared/errors.js";
-import { inTableOrder } from "../shared/transports.js";
 import { assertComparable } from "./compare.js";
 import { median } from "./stats.js";
 
@@ -66,7 +66,7 @@ export function medianResult(results: readonly RunResult[]): MedianResult {
 
   const result = structuredClone(first) as RunResult;
   const spread: Record<string, Spread> = {};
-  for (const protocol of inTableOrder(Object.keys(result.protocols))) {
+  for (const protocol of orderRunKeys(Object.keys(result.protocols))) {
     const target = result.protocols[protocol];
     if (target === undefined) continue;
     const runs = results

@@ -1,7 +1,8 @@
 import { getProtocolMetric, type MetricUnit } from "../metrics/names.js";
+import { orderRunKeys, splitRunKey } from "../metrics/run-keys.js";
 import type { RunResult } from "../metrics/types.js";
 import { type Condition, parseThresholds, type ThresholdMap } from "../scenario/thresholds.js";
-import { inTableOrder, type ProtocolName } from "../shared/transports.js";
+import type { ProtocolName } from "../shared/transports.js";
 
 /** A failed threshold makes `rtbench run` exit 1. */
 export interface ThresholdOutcome {
@@ -44,10 +45,7 @@ export function evaluateThresholds(map: ThresholdMap, result: RunResult): Thresh
   const outcomes: ThresholdOutcome[] = [];
   for (const threshold of parseThresholds(map)) {
     const { metric } = threshold;
-    const targets: ProtocolName[] =
-      threshold.protocol === "*"
-        ? inTableOrder(Object.keys(result.protocols))
-        : [threshold.protocol];
+    const targets = thresholdTargets(threshold.protocol, result);
     for (const condition of threshold.conditions) {
       let measured = 0;
       for (const protocol of targets) {
@@ -102,4 +100,19 @@ export function evaluateThresholds(map: ThresholdMap, result: RunResult): Thresh
     }
   }
   return outcomes;
+}
+
+/**
+ * The result keys a threshold's protocol covers: `*` every run; a transport
+ * without a variant every variant of it (`websocket` covers
+ * `websocket@sticky`); a full key itself.
+ */
+function thresholdTargets(protocol: ProtocolName | "*", result: RunResult): ProtocolName[] {
+  const keys = orderRunKeys(Object.keys(result.protocols));
+  if (protocol === "*") return keys;
+  if (splitRunKey(protocol).variant !== null) return [protocol];
+  const variants = keys.filter(
+    (key) => splitRunKey(key).protocol === protocol && splitRunKey(key).variant !== null,
+  );
+  return variants.length > 0 && !(protocol in result.protocols) ? variants : [protocol];
 }

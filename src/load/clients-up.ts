@@ -5,7 +5,8 @@ import type { Scenario } from "../scenario/types.js";
 import { type ProtocolName, transport } from "../shared/transports.js";
 import { DEFAULT_TARGET_PROTOCOL, targetProtocol } from "../targets/registry.js";
 import { monoMs } from "../util/clock.js";
-import { assignClients, channelNames } from "./assign.js";
+import { assignClients, channelNames, stickyRoutes } from "./assign.js";
+import { channelMembers, registerMembers } from "./members.js";
 import { planShards, type ShardPlan } from "./shard-plan.js";
 import { ShardPool } from "./shards.js";
 import { planTimeline, type Timeline } from "./timeline.js";
@@ -22,6 +23,16 @@ export interface Clients {
   /** How many shards, from the work they do, and whether the machine holds the run. */
   plan: ShardPlan;
   channels: string[];
+  /**
+   * Sticky routing: per channel (same order as `channels`), the instances in
+   * hash-ring failover order; null when clients spread round-robin.
+   */
+  routes: number[][] | null;
+  /**
+   * The instances that serve a channel, in the order to ask them: its ring
+   * instance and the next ones (sticky), or every instance (they share the broker).
+   */
+  urlsFor(channel: string): string[];
   timeline: Timeline;
   /** Closes the publishers and stops the shards. */
   stop(): Promise<void>;
@@ -40,8 +51,28 @@ export async function clientsUp(
 ): Promise<Clients> {
   const plan = planFor(scenario, protocol);
   if (plan.warning !== null) log(plan.warning);
-  const pool = await ShardPool.start(plan.shards);
   const channels = channelNames(scenario.clients.channelPrefix, scenario.clients.channels);
+  const sticky = scenario.target === null && scenario.server.routing === "sticky";
+  const ring = sticky ? stickyRoutes(channels, urls.length) : null;
+  const routes = ring ? channels.map((c) => ring.get(c) as number[]) : null;
+  const urlsFor = (channel: string) =>
+    (ring?.get(channel) ?? urls.map((_, i) => i)).map((i) => urls[i] as string);
+  const clients = assignClients({
+    count: scenario.clients.count,
+    channelNames: channels,
+    baseUrls: urls,
+    seed: scenario.seed,
+    skew: scenario.clients.channelSkew,
+    routing: sticky ? "sticky" : "pubsub",
+  });
+  if (scenario.target === null && scenario.server.fanout === "tiered") {
+    const { members, channelSkew } = scenario.clients;
+    await registerMembers(
+      channelMembers(clients, channels, members, channelSkew),
+      (channel) => urlsFor(channel)[0] as string,
+    );
+  }
+  const pool = await ShardPool.start(plan.shards);
   const publishers = createPublishers(scenario, urls);
   const stop = async () => {
     await Promise.all(publishers.map((p) => p.close().catch(() => {})));
@@ -63,7 +94,7 @@ export async function clientsUp(
     pool.begin({
       type: "start",
       protocol,
-      clients: assignClients(scenario.clients.count, channels, urls, scenario.seed),
+      clients,
       totalClients: scenario.clients.count,
       rampStartMs: timeline.rampStartMs,
       rampUpMs: scenario.clients.rampUpMs,
@@ -80,8 +111,14 @@ export async function clientsUp(
         scenario.target && scenario.target.protocol !== DEFAULT_TARGET_PROTOCOL
           ? { protocol: scenario.target.protocol, wire: scenario.target.wire }
           : null,
+      churn: scenario.clients.churn && {
+        ...scenario.clients.churn,
+        startMs: timeline.measureStartMs,
+        endMs: timeline.measureEndMs,
+      },
+      logConnections: scenario.presence.sampleIntervalMs > 0,
     });
-    return { pool, publishers, plan, channels, timeline, stop };
+    return { pool, publishers, plan, channels, routes, urlsFor, timeline, stop };
   } catch (error) {
     await stop();
     throw error;

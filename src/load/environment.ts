@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Scenario, TargetOptions } from "../scenario/types.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import { targetProtocol } from "../targets/registry.js";
@@ -38,7 +39,9 @@ export async function environmentUp(
   const target = scenario.target;
   const servers =
     target === null
-      ? await startServers(scenario, redisUrl, log)
+      ? // Each protocol run gets broker keys of its own, so nothing one run left
+        // in Redis (history, members online) is seen by the next.
+        await startServers(scenario, redisUrl, log, `rtbench:${randomBytes(4).toString("hex")}:`)
       : target.command === null
         ? null
         : await startTarget(target, redisUrl, log);

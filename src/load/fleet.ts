@@ -6,16 +6,19 @@ import {
   type TransportClient,
 } from "../clients/types.js";
 import { type Counters, zeroCounters } from "../metrics/counters.js";
-import { createLatencyHistogram, encodeHistogram } from "../metrics/histogram.js";
+import { createLatencyHistogram, encodeHistogram, recordMs } from "../metrics/histogram.js";
 import type { ProcessLoad } from "../metrics/process-load.js";
+import type { PresenceEvent } from "../shared/protocol.js";
 import type { ProtocolName } from "../shared/transports.js";
 import { transport } from "../shared/transports.js";
 import { type Clock, realClock, type TimerHandle } from "../util/clock.js";
 import { classifyFailure } from "../util/failure.js";
 import { seededRandom } from "../util/random.js";
+import { churnWaves, pickLeavers } from "./churn.js";
 import { FleetTimeline } from "./fleet-timeline.js";
 import {
   BREAK_LOG_LIMIT,
+  type ConnectionLog,
   type ShardReport,
   type ShardStart,
   type UncountedPublishes,
@@ -52,6 +55,9 @@ export class Fleet {
   readonly connect = createLatencyHistogram();
   readonly reconnect = createLatencyHistogram();
   readonly outage = createLatencyHistogram();
+  /** Churn: coming back -> caught up with what was missed. */
+  readonly catchUp = createLatencyHistogram();
+  readonly presenceLatency = createLatencyHistogram();
   readonly counters: Counters = zeroCounters();
   readonly clock: Clock;
   readonly createClient: NonNullable<FleetOptions["createClient"]>;
@@ -66,6 +72,12 @@ export class Fleet {
   readonly breakLog: [number, number][] = [];
   /** Why connection attempts failed, by reason, with the first error's words. */
   private readonly connectErrors = new Map<string, { count: number; example: string }>();
+  /** Subscribers log their connected spans (presence sampling compares with them). */
+  readonly logsConnections: boolean;
+  /** Per URL index: deliveries in the window, and clients connected when it started. */
+  private readonly instanceDeliveries: number[];
+  private instanceConnections: number[];
+  private readonly churnTimers: TimerHandle[] = [];
   private readonly subscribers: Subscriber[];
   private windowStart = { bytesIn: 0, bytesOut: 0, requests: 0, emptyPolls: 0, socketsOpen: 0 };
   private windowEnd: typeof this.windowStart | null = null;
@@ -86,6 +98,9 @@ export class Fleet {
     this.watchdogMs = watchdogIntervals * spec.heartbeatIntervalMs;
     // A poll unanswered for the watchdog time is as dead as a silent stream.
     this.requestTimeoutMs = this.watchdogMs > 0 ? this.watchdogMs : 300_000;
+    this.logsConnections = spec.logConnections === true;
+    this.instanceDeliveries = spec.urls.map(() => 0);
+    this.instanceConnections = spec.urls.map(() => 0);
     this.subscribers = spec.clients.map((assignment) => new Subscriber(this, assignment));
     if (this.watchdogMs > 0 && transport(spec.protocol).watchable) {
       this.watchdogTimer = this.clock.setInterval(() => this.scanForSilence(), WATCHDOG_SCAN_MS);
@@ -107,10 +122,33 @@ export class Fleet {
     }
   }
 
+  /** The measured window starts: placement is noted, then churn (if any) begins. */
   markWindowStart(): void {
     this.windowStart = this.counterSnapshot();
     this.timeline.cut(this.clock.now(), this.windowStart);
     this.timeline.setInWindow(true);
+    this.instanceConnections = this.spec.urls.map(() => 0);
+    for (const subscriber of this.subscribers) {
+      if (!subscriber.isReady()) continue;
+      const i = subscriber.urlIndex;
+      this.instanceConnections[i] = (this.instanceConnections[i] ?? 0) + 1;
+    }
+    this.planChurn();
+  }
+
+  /** A delivery of a message scheduled in the window, by the instance it came through. */
+  countDelivery(urlIndex: number): void {
+    this.instanceDeliveries[urlIndex] = (this.instanceDeliveries[urlIndex] ?? 0) + 1;
+  }
+
+  /** Presence events received inside the window: counted, and timed from the server's stamp. */
+  recordPresenceEvents(events: readonly PresenceEvent[]): void {
+    const now = this.clock.now();
+    if (now < this.spec.measureStartMs || now >= this.spec.measureEndMs) return;
+    this.counters.presenceFrames++;
+    this.counters.presenceEvents += events.length;
+    const epochNowMs = performance.timeOrigin + performance.now();
+    for (const event of events) recordMs(this.presenceLatency, epochNowMs - event.ts);
   }
 
   markWindowEnd(): void {
@@ -125,6 +163,7 @@ export class Fleet {
 
   close(): void {
     this.closed = true;
+    for (const timer of this.churnTimers) this.clock.clearTimeout(timer);
     if (this.watchdogTimer) this.clock.clearInterval(this.watchdogTimer);
     for (const subscriber of this.subscribers) subscriber.stop();
   }
@@ -195,6 +234,10 @@ export class Fleet {
       load,
       connectErrors: [...this.connectErrors].map(([reason, e]) => ({ reason, ...e })),
       timeline: this.timeline.report(uncounted, loopDelayP99Ms),
+      instances: { deliveries: this.instanceDeliveries, connections: this.instanceConnections },
+      catchUp: encodeHistogram(this.catchUp),
+      presenceLatency: encodeHistogram(this.presenceLatency),
+      ...(this.logsConnections ? { connections: this.connectionLogs() } : {}),
     };
   }
 
@@ -204,6 +247,40 @@ export class Fleet {
    */
   cutSecond(): void {
     this.timeline.cut(this.clock.now(), this.counterSnapshot());
+  }
+
+  /**
+   * Churn: at each wave, a fraction of this process's connected clients
+   * leave, each back `offlineForMs` later. Planned when the window starts.
+   */
+  private planChurn(): void {
+    const plan = this.spec.churn;
+    if (!plan || this.closed || this.churnTimers.length > 0) return;
+    for (const atMs of churnWaves(plan)) {
+      const timer = this.clock.setTimeout(() => {
+        if (this.closed) return;
+        const ready = this.subscribers.filter((s) => s.isReady());
+        const leavers = pickLeavers(ready, plan.fraction, this.random);
+        for (const subscriber of leavers) subscriber.leave();
+        this.churnTimers.push(
+          this.clock.setTimeout(() => {
+            for (const subscriber of leavers) subscriber.comeBack();
+          }, plan.offlineForMs),
+        );
+      }, atMs - this.clock.now());
+      this.churnTimers.push(timer);
+    }
+  }
+
+  private connectionLogs(): ConnectionLog[] {
+    return this.subscribers.map((s) => {
+      const spans: [number, number | null][] = [];
+      for (let i = 0; i < s.spans.length; i += 2) {
+        const end = s.spans[i + 1] as number;
+        spans.push([s.spans[i] as number, Number.isNaN(end) ? null : end]);
+      }
+      return { user: s.assignment.user, channel: s.assignment.channel, spans };
+    });
   }
 
   private scanForSilence(): void {

@@ -1,19 +1,18 @@
 import type { LoopDelayMonitor } from "../metrics/loop-delay.js";
 import type { Scenario } from "../scenario/types.js";
 import { monoMs, sleepUntil } from "../util/clock.js";
+import { type BrokerOps, sampleBrokerOps } from "./broker-ops.js";
 import type { Clients } from "./clients-up.js";
 import type { Environment } from "./environment.js";
 import { type FaultRecord, type ServiceControl, startFaults } from "./faults.js";
 import { bucketCount } from "./fleet-timeline.js";
+import { InstanceCpuTracker } from "./instance-load.js";
 import type { LoadMonitor } from "./load-monitor.js";
 import { startLoopDelaySeconds } from "./loop-delay-seconds.js";
+import type { PresenceSample } from "./presence-audit.js";
+import { PresenceSampler } from "./presence-sampler.js";
 import { PublisherLoop } from "./publisher.js";
-import {
-  type BoundarySamples,
-  groupSampler,
-  type InstanceSampler,
-  sampleServerSeconds,
-} from "./server-seconds.js";
+import { type BoundarySamples, groupSampler, sampleServerSeconds } from "./server-seconds.js";
 import { type ServerSample, sampleServers } from "./servers.js";
 import { phaseAt, type RunPhase } from "./timeline.js";
 
@@ -29,6 +28,12 @@ export interface Observed {
   windowEnd: ServerSample | null;
   /** Per second: the parent's event-loop delay p99, and server samples at each boundary. */
   seconds: { parentLoopDelayP99Ms: (number | null)[]; servers: BoundarySamples };
+  /** CPU seconds of each instance in the window; null with one instance or a target. */
+  instanceCpuSeconds: (number | null)[] | null;
+  /** Broker operations at the start and end of the window; null where not known. */
+  brokerOps: { start: BrokerOps | null; end: BrokerOps | null } | null;
+  /** Presence lists sampled during the run (presence.sampleInterval); null when off. */
+  presenceSamples: PresenceSample[] | null;
 }
 
 export interface ObserveContext {
@@ -38,6 +43,8 @@ export interface ObserveContext {
   /** Null when the run has no Redis of its own to restart. */
   redis: ServiceControl | null;
   monitors: { loopDelay: LoopDelayMonitor; load: LoadMonitor };
+  /** The broker's backing service (Redis), whose command counts are read; null for none. */
+  brokerUrl: string | null;
   signal: AbortSignal;
   log: (line: string) => void;
   /** Called every second with the phase and the time since ramp start. */
@@ -64,6 +71,7 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     payloadBytes: scenario.publish.payloadBytes,
     ackTimeoutMs: scenario.publish.ackTimeoutMs,
     maxInFlight: scenario.publish.maxInFlight,
+    routes: clients.routes,
   });
   // Sends held back by a full set of slots may still leave during the drain, never after it.
   const publishing = sleepUntil(timeline.publishStartMs, signal).then(() =>
@@ -103,19 +111,39 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     ctx.onTick(phaseAt(timeline, now), now - timeline.rampStartMs);
   }, 1000);
 
+  const ours = servers !== null;
   const sample = () =>
     servers && !signal.aborted ? sampleServers(servers) : Promise.resolve(null);
+  const brokerOps = () =>
+    ours && !signal.aborted ? sampleBrokerOps(ctx.brokerUrl, env.urls) : Promise.resolve(null);
+  const cpu = ours && env.urls.length > 1 ? new InstanceCpuTracker(env.urls) : null;
+  const presence =
+    scenario.presence.sampleIntervalMs > 0
+      ? new PresenceSampler(clients.channels, clients.urlsFor, scenario.presence.sampleIntervalMs)
+      : null;
   let windowStart: ServerSample | null = null;
   let windowEnd: ServerSample | null = null;
   let parentLoopDelayP99Ms: (number | null)[] = [];
+  const observed: Pick<Observed, "instanceCpuSeconds" | "brokerOps" | "presenceSamples"> = {
+    instanceCpuSeconds: null,
+    brokerOps: null,
+    presenceSamples: null,
+  };
   try {
     await sleepUntil(timeline.measureStartMs, signal);
     ctx.monitors.loopDelay.reset();
     ctx.monitors.load.markWindowStart();
+    presence?.start();
+    const opsAtStart = brokerOps();
+    cpu?.start();
     windowStart = await sample();
+    const startOps = await opsAtStart;
     await sleepUntil(timeline.measureEndMs, signal);
     ctx.monitors.load.markWindowEnd();
+    const opsAtEnd = brokerOps();
     windowEnd = await sample();
+    observed.brokerOps = ours ? { start: startOps, end: await opsAtEnd } : null;
+    observed.instanceCpuSeconds = (await cpu?.stop()) ?? null;
     await publishing;
     await sleepUntil(timeline.drainEndMs, signal);
   } finally {
@@ -123,7 +151,10 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     faultsDone.abort();
     signal.removeEventListener("abort", stopFaults);
     parentLoopDelayP99Ms = loopDelaySeconds.stop();
+    await cpu?.stop();
+    await presence?.stop();
   }
+  observed.presenceSamples = presence?.samples ?? null;
   const serverSamples = await serverSeconds.done;
   return {
     publisher,
@@ -132,5 +163,6 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     windowStart,
     windowEnd,
     seconds: { parentLoopDelayP99Ms, servers: serverSamples },
+    ...observed,
   };
 }

@@ -50,6 +50,11 @@ export interface PublisherSettings {
   ackTimeoutMs: number;
   /** Publishes waiting for an answer at once, at most (like k6's maxVUs). */
   maxInFlight: number;
+  /**
+   * Sticky routing: per channel index, the publishers (instances) in
+   * failover order; without it messages take the publishers in turn.
+   */
+  routes?: readonly (readonly number[])[] | null;
 }
 
 /**
@@ -166,26 +171,27 @@ export class PublisherLoop {
     this.inFlight.set(record, abort);
     this.peakInFlight = Math.max(this.peakInFlight, this.inFlight.size);
     const body = buildBody(channel, message.seq, message.dueMs, sentMs, payloadBytes);
-    void this.publishWithFailover(index % publishers.length, channel, body, abort.signal).then(
-      (outcome) => this.settle(record, outcome),
+    const order = this.settings.routes?.[message.channelIndex] ?? turn(index, publishers.length);
+    void this.publishWithFailover(order, channel, body, abort.signal).then((outcome) =>
+      this.settle(record, outcome),
     );
   }
 
   /**
-   * Publishes through `first`, or, when that instance is known down or refuses,
+   * Publishes through `order[0]`, or, when that instance is known down or refuses,
    * through the next one (publishers fail over as clients do). A publish that
    * is slow to be answered is never sent again: the server may have stored
    * it, and a second copy would show up as a duplicate.
    */
   private async publishWithFailover(
-    first: number,
+    order: readonly number[],
     channel: string,
     body: unknown,
     signal: AbortSignal,
   ): Promise<"answered" | "refused" | "unanswered"> {
     const { publishers } = this.settings;
-    for (let attempt = 0; attempt < Math.min(publishers.length, 2); attempt++) {
-      const i = this.pickUp(first + attempt);
+    for (let attempt = 0; attempt < Math.min(order.length, 2); attempt++) {
+      const i = this.pickUp(order, attempt);
       try {
         await (publishers[i] as Publisher).publish(channel, body, signal);
         return "answered";
@@ -198,15 +204,14 @@ export class PublisherLoop {
     return "refused";
   }
 
-  /** The first publisher from `start` on that is not marked down (or `start` if all are). */
-  private pickUp(start: number): number {
-    const count = this.settings.publishers.length;
+  /** The first publisher of `order` from position `start` on that is not marked down (or that one if all are). */
+  private pickUp(order: readonly number[], start: number): number {
     const now = monoMs();
-    for (let k = 0; k < count; k++) {
-      const i = (start + k) % count;
+    for (let k = 0; k < order.length; k++) {
+      const i = order[(start + k) % order.length] as number;
       if ((this.downUntilMs[i] ?? 0) <= now) return i;
     }
-    return start % count;
+    return order[start % order.length] as number;
   }
 
   private noteRefusal(error: unknown): void {
@@ -232,4 +237,9 @@ export class PublisherLoop {
     const left = this.inFlight.size;
     if (left === 0 || left === this.settings.maxInFlight - 1) this.wakeAll();
   }
+}
+
+/** Every publisher, from the one whose turn message `index` is. */
+function turn(index: number, count: number): number[] {
+  return Array.from({ length: count }, (_, k) => (index + k) % count);
 }

@@ -11,9 +11,12 @@ import {
   serverStallDetection,
   stallDetection,
 } from "./aggregate.js";
+import type { BrokerOps } from "./broker-ops.js";
 import type { Collected } from "./collect.js";
 import type { FaultRecord } from "./faults.js";
+import type { PresenceSample } from "./presence-audit.js";
 import type { PublisherLoop } from "./publisher.js";
+import { architectureMetrics } from "./result-architecture.js";
 import { invalidReasons, saturationRecord } from "./result-verdicts.js";
 import type { BoundarySamples } from "./server-seconds.js";
 import type { ServerSample } from "./servers.js";
@@ -50,6 +53,14 @@ export interface RunRecord {
   };
   /** Per-second samples taken by the parent (observe.ts). */
   seconds: { parentLoopDelayP99Ms: (number | null)[]; servers: BoundarySamples };
+  /** Server instances the clients were spread over. */
+  instanceCount: number;
+  /** Per-instance CPU, broker operations and presence lists observed during the run. */
+  architecture: {
+    instanceCpuSeconds: (number | null)[] | null;
+    brokerOps: { start: BrokerOps | null; end: BrokerOps | null } | null;
+    presenceSamples: PresenceSample[] | null;
+  };
 }
 
 /** Stage 5 of a protocol's run: the result, from what was collected. No I/O. */
@@ -120,6 +131,17 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     ),
     faults: run.faults,
     deliveriesPerSec: window.seconds > 0 ? counts.delivered / window.seconds : 0,
+    ...architectureMetrics({
+      reports,
+      instanceCount: run.instanceCount,
+      ...run.architecture,
+      published: counts.published,
+      windowSeconds: window.seconds,
+      churn: scenario.clients.churn !== null,
+      faults: run.faults,
+      faultClockStartMs: timeline.rampStartMs,
+      presenceEvents: counters.presenceEvents,
+    }),
     timeline: buildTimeline({
       timeline,
       window,

@@ -1,8 +1,11 @@
 import os from "node:os";
 import { startLoopDelayMonitor } from "../metrics/loop-delay.js";
+import { runKey } from "../metrics/run-keys.js";
 import { type ProtocolResult, RESULT_SCHEMA_VERSION, type RunResult } from "../metrics/types.js";
-import type { Scenario } from "../scenario/types.js";
+import { scenarioServers } from "../scenario/server-section.js";
+import type { Scenario, Variant } from "../scenario/types.js";
 import { provideService } from "../services/registry.js";
+import { brokerInfo } from "../shared/brokers.js";
 import type { ProtocolName } from "../shared/transports.js";
 import { targetProtocol } from "../targets/registry.js";
 import { gitCommit } from "../util/git.js";
@@ -19,6 +22,7 @@ import { buildProtocolResult } from "./result.js";
 import type { RunPhase } from "./timeline.js";
 
 export interface RunProgress {
+  /** The run's key: the protocol, or `protocol@variant`. */
   protocol: ProtocolName;
   phase: "starting" | RunPhase | "collecting";
   elapsedMs: number;
@@ -60,26 +64,32 @@ export async function runScenario(
   let broker: Broker = { url: null, control: null };
   try {
     broker = await brokerUp(scenario, options, log);
-    for (const protocol of scenario.protocols) {
-      if (signal.aborted) break;
-      try {
-        const measured = await runProtocol(scenario, protocol, broker, signal, {
-          ...options,
-          // Free ports of a commanded target are known once it started: the result names them.
-          onTargetUrls: (urls) => {
-            if (result.setup.target?.length === 0) result.setup.target = urls.map(redactText);
-          },
-        });
-        result.protocols[protocol] = measured;
-        const warning = measured.saturation?.plan?.warning;
-        if (warning) result.setup.notes.push(`${protocol}: ${warning}`);
-      } catch (error) {
-        // Stopped while starting (Ctrl-C): a partial run, not a failed one.
-        if (signal.aborted) break;
-        result.error = redactText(
-          `${protocol}: ${error instanceof Error ? error.message : String(error)}`,
-        );
-        break;
+    const variants: (Variant | null)[] = scenario.variants.length > 0 ? scenario.variants : [null];
+    runs: for (const protocol of scenario.protocols) {
+      for (const variant of variants) {
+        if (signal.aborted) break runs;
+        const key = runKey(protocol, variant?.name ?? null);
+        // A variant is the scenario with its own server settings.
+        const effective = variant ? { ...scenario, server: variant.server } : scenario;
+        try {
+          const measured = await runProtocol(effective, protocol, key, broker, signal, {
+            ...options,
+            // Free ports of a commanded target are known once it started: the result names them.
+            onTargetUrls: (urls) => {
+              if (result.setup.target?.length === 0) result.setup.target = urls.map(redactText);
+            },
+          });
+          result.protocols[key] = measured;
+          const warning = measured.saturation?.plan?.warning;
+          if (warning) result.setup.notes.push(`${key}: ${warning}`);
+        } catch (error) {
+          // Stopped while starting (Ctrl-C): a partial run, not a failed one.
+          if (signal.aborted) break runs;
+          result.error = redactText(
+            `${key}: ${error instanceof Error ? error.message : String(error)}`,
+          );
+          break runs;
+        }
       }
     }
   } catch (error) {
@@ -117,11 +127,15 @@ async function brokerUp(
   log: (line: string) => void,
 ): Promise<Broker> {
   // A target started by command asks for Redis with {redisUrl} (a Socket.IO adapter, Nchan's storage).
+  // Without a target, one service for the whole run: the first broker among the variants that needs one.
   const kind = scenario.target
     ? scenario.target.command?.needsRedis
       ? "redis"
       : null
-    : scenario.server.broker;
+    : (
+        scenarioServers(scenario).find((s) => brokerInfo(s.broker).service !== null) ??
+        scenario.server
+      ).broker;
   if (kind === null) return { url: null, control: null };
   const provided = await provideService(kind, {
     url: options.redisUrl,
@@ -146,14 +160,20 @@ async function brokerUp(
 async function runProtocol(
   scenario: Scenario,
   protocol: ProtocolName,
+  key: string,
   broker: Broker,
   signal: AbortSignal,
   options: RunOptions & { onTargetUrls?: (urls: string[]) => void },
 ): Promise<ProtocolResult> {
-  const log = (line: string) => options.log?.(redactText(`${protocol}: ${line}`));
+  const log = (line: string) => options.log?.(redactText(`${key}: ${line}`));
+  // A variant on the memory broker does not use the run's Redis (a target may ask for it).
+  const brokerUrl =
+    scenario.target !== null || brokerInfo(scenario.server.broker).service !== null
+      ? broker.url
+      : null;
   const progress = (phase: RunProgress["phase"], elapsedMs = 0, totalMs = 0, clients?: Clients) =>
     options.onProgress?.({
-      protocol,
+      protocol: key,
       phase,
       elapsedMs,
       totalMs,
@@ -168,7 +188,7 @@ async function runProtocol(
   let load: LoadMonitor | null = null;
   const loopDelay = startLoopDelayMonitor();
   try {
-    env = await environmentUp(scenario, broker.url, log, signal);
+    env = await environmentUp(scenario, brokerUrl, log, signal);
     options.onTargetUrls?.(env.urls);
     load = new LoadMonitor(runProcesses(env.servers));
     clients = await clientsUp(scenario, protocol, env.urls, log);
@@ -180,6 +200,7 @@ async function runProtocol(
       clients: up,
       redis: broker.control,
       monitors: { loopDelay, load },
+      brokerUrl: env.servers ? brokerUrl : null,
       signal,
       log,
       onTick: (phase, elapsedMs) => progress(phase, elapsedMs, timeline.totalMs, up),
@@ -205,6 +226,12 @@ async function runProtocol(
         baseline: env.baseline,
         windowStart: observed.windowStart,
         windowEnd: observed.windowEnd,
+      },
+      instanceCount: env.urls.length,
+      architecture: {
+        instanceCpuSeconds: observed.instanceCpuSeconds,
+        brokerOps: observed.brokerOps,
+        presenceSamples: observed.presenceSamples,
       },
     });
   } finally {
@@ -258,6 +285,7 @@ function emptyResult(scenario: Scenario): RunResult {
       payloadBytes: scenario.publish.payloadBytes,
       notes: [],
       ...targetSetup(scenario),
+      ...(scenario.variants.length > 0 ? { variants: scenario.variants.map((v) => v.name) } : {}),
     },
     protocols: {},
   };

@@ -8,6 +8,13 @@ import { BROKER_KINDS } from "../shared/brokers.js";
 import type { EffectiveServerSettings, ServerLaunchSettings } from "../shared/server-launch.js";
 
 /**
+ * Under sticky routing instance i numbers messages from (i + 1) × this: far
+ * beyond what one run publishes, far below 2^53 for 16 instances. A client
+ * that fails over brings a cursor the next instance can tell is not its own.
+ */
+export const STICKY_ID_SPACING = 1_000_000_000_000;
+
+/**
  * One launch per instance of `server.instances`, each with every field of the
  * section. `port` is 0 here: the caller picks a free port per instance and
  * keeps it across restarts.
@@ -15,6 +22,8 @@ import type { EffectiveServerSettings, ServerLaunchSettings } from "../shared/se
 export function serverLaunches(
   server: ServerOptions,
   brokerUrl: string | null,
+  /** Keeps this run's keys apart from other runs sharing the broker's service. */
+  brokerPrefix: string | null = null,
 ): ServerLaunchSettings[] {
   return Array.from({ length: server.instances }, (_, index) => ({
     port: 0,
@@ -42,6 +51,12 @@ export function serverLaunches(
       maxConnections: server.maxConnections,
       redisCommandTimeoutMs: Math.ceil(server.redisCommandTimeoutMs),
     },
+    brokerPrefix,
+    routing: server.routing,
+    fanout: server.fanout,
+    presenceEvents: server.presenceEvents,
+    presenceBatchMs: Math.round(server.presenceBatchMs),
+    idBase: server.routing === "sticky" ? (index + 1) * STICKY_ID_SPACING : 0,
   }));
 }
 
@@ -72,6 +87,7 @@ function isEffectiveSettings(value: unknown): value is EffectiveServerSettings {
     "presenceTtlMs",
     "maxBodyBytes",
     "deliveryDelayMs",
+    "presenceBatchMs",
   ] as const;
   return (
     typeof s.instanceId === "string" &&

@@ -59,10 +59,13 @@ export async function startServers(
   brokerUrl: string | null,
   /** Receives what the instances print on stderr (Redis connection lost and back, errors). */
   log: (line: string) => void = () => {},
+  /** Keeps this set's broker keys apart from other runs' in a shared Redis. */
+  brokerPrefix: string | null = null,
 ): Promise<ServerSet> {
   const entry = compiledEntry("reference-server/main.js");
+  const launches = serverLaunches(scenario.server, brokerUrl, brokerPrefix);
   const started = await Promise.allSettled(
-    serverLaunches(scenario.server, brokerUrl).map(async (launch, i): Promise<Instance> => {
+    launches.map(async (launch, i): Promise<Instance> => {
       const args = [entry, ...buildServerArgs({ ...launch, port: await freePort() })];
       const name = `server instance ${i}`;
       const { handle, url } = await spawnInstance(name, args, log);

@@ -4,6 +4,7 @@ import type { ReconnectPolicy } from "../scenario/types.js";
 import type { ProtocolName, TransportSettings } from "../shared/transports.js";
 import type { TargetSpec } from "../targets/types.js";
 import type { ClientAssignment } from "./assign.js";
+import type { ChurnPlan } from "./churn.js";
 
 /**
  * Messages between the parent and a shard (a child process running a slice
@@ -33,13 +34,17 @@ export interface ShardStart {
    * `reconnect.watchdogIntervals` of them (0: not known, no watchdog).
    */
   heartbeatIntervalMs: number;
-  /** Seeds the backoff jitter. */
+  /** Seeds the backoff jitter and churn. */
   seed: number;
   /**
    * The target's protocol and wire when the server is not spoken to in the
    * reference protocol; absent or null: the transports' own clients.
    */
   target?: TargetSpec | null;
+  /** Clients leaving and coming back (clients.churn); absent: none. */
+  churn?: ChurnPlan | null;
+  /** Log when each client was connected (presence sampling compares with it). */
+  logConnections?: boolean;
 }
 
 /**
@@ -105,6 +110,24 @@ export interface ShardReport {
   /** Why connection attempts failed, by reason (first few reasons), with the first error's words. */
   connectErrors: { reason: string; count: number; example: string }[];
   timeline: ShardTimeline;
+  /**
+   * Per server URL (index into `urls`): deliveries of messages scheduled in
+   * the window, and clients connected there when the window started.
+   */
+  instances: { deliveries: number[]; connections: number[] };
+  /** Churn: coming back -> the last message missed while away arrived (encoded). */
+  catchUp: string;
+  /** Presence events: the server's event time -> received (encoded; epoch clocks of one host). */
+  presenceLatency: string;
+  /** With `logConnections`: when each client was connected. */
+  connections?: ConnectionLog[];
+}
+
+/** One client's connected spans, monotonic ms: [ready, closed or broken], null while still open. */
+export interface ConnectionLog {
+  user: string;
+  channel: string;
+  spans: [number, number | null][];
 }
 
 /**

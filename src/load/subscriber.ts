@@ -1,11 +1,13 @@
 import type { ClientHandlers, TransportClient } from "../clients/types.js";
 import { recordMs } from "../metrics/histogram.js";
 import { orderPosition, ReorderCounter, SeqTracker } from "../metrics/seq-tracker.js";
+import type { PresenceEvent } from "../shared/protocol.js";
 import type { TimerHandle } from "../util/clock.js";
 import type { ClientAssignment } from "./assign.js";
 import { backoffDelayMs } from "./backoff.js";
 import type { Fleet } from "./fleet.js";
 import { readStamp } from "./stamp.js";
+import { UnreadCheck } from "./unread-check.js";
 
 /**
  * One simulated subscriber of a fleet across all its connections: turns its
@@ -16,10 +18,14 @@ import { readStamp } from "./stamp.js";
 export class Subscriber implements ClientHandlers {
   readonly tracker = new SeqTracker();
   firstReadyMs: number | null = null;
-  private readonly order = new ReorderCounter();
+  /** Connected spans, flat [start, end, start, end...]; only when the fleet logs connections. */
+  readonly spans: number[] = [];
+  private order = new ReorderCounter();
   private client: TransportClient | null = null;
   private cursor: string | undefined;
-  private urlIndex: number;
+  /** URL indexes in failover order (the client's own first), and where in that list it is. */
+  private readonly route: number[];
+  private routePos = 0;
   private retryTimer: TimerHandle | null = null;
   private ready = false;
   /** Failed attempts since the last time the client was ready. */
@@ -32,17 +38,35 @@ export class Subscriber implements ClientHandlers {
   private serverRetryMs: number | undefined;
   /** The channel's slot in the fleet's receipt ledger (receipt-ledger.ts). */
   private readonly ledgerSlot: number;
+  /** Churn: away on purpose since this time (monotonic ms); null when not away. */
+  private awayAtMs: number | null = null;
+  /** Churn: came back at this time; messages sent before it are what it missed. */
+  private returnedAtMs: number | null = null;
+  private caughtUpAtMs: number | null = null;
+  private unreadCheck: UnreadCheck | null = null;
 
   constructor(
     private readonly fleet: Fleet,
     readonly assignment: ClientAssignment,
   ) {
-    this.urlIndex = Math.max(0, fleet.spec.urls.indexOf(assignment.baseUrl));
+    const count = fleet.spec.urls.length;
+    const own = Math.max(0, fleet.spec.urls.indexOf(assignment.baseUrl));
+    this.route = assignment.route ?? Array.from({ length: count }, (_, k) => (own + k) % count);
     this.ledgerSlot = fleet.timeline.ledger.slotOf(assignment.channel);
+  }
+
+  /** The instance (index into the run's URLs) this client is on or tries next. */
+  get urlIndex(): number {
+    return this.route[this.routePos] as number;
   }
 
   isBroken(): boolean {
     return this.brokenAtMs !== null;
+  }
+
+  /** Connected and not away. */
+  isReady(): boolean {
+    return this.ready;
   }
 
   /** One connection attempt to the current URL. */
@@ -73,8 +97,9 @@ export class Subscriber implements ClientHandlers {
       if (this.brokenAtMs === null) fleet.counters.connectFailures++;
       else fleet.counters.failedReconnects++;
       this.failures++;
-      // As a load balancer would: the next attempt goes to the next instance.
-      this.urlIndex = (this.urlIndex + 1) % spec.urls.length;
+      // As a load balancer would: the next attempt goes to the next instance of the route
+      // (round-robin, or the channel's next instance on the hash ring).
+      this.routePos = (this.routePos + 1) % this.route.length;
       this.retryLater();
     });
   }
@@ -82,10 +107,41 @@ export class Subscriber implements ClientHandlers {
   stop(): void {
     if (this.retryTimer) this.fleet.clock.clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    if (this.ready) this.fleet.open--;
+    if (this.ready) {
+      this.fleet.open--;
+      this.endSpan();
+    }
     this.ready = false;
+    this.finishReturn();
     this.client?.close();
     this.client = null;
+  }
+
+  /**
+   * Churn: leaves with a clean close (messages already on their way still
+   * arrive and count), to come back with `comeBack()`. Not a break.
+   */
+  leave(): void {
+    if (!this.ready || this.client === null) return;
+    const fleet = this.fleet;
+    this.ready = false;
+    fleet.open--;
+    fleet.counters.churnLeaves++;
+    fleet.timeline.connectedChanged(fleet.clock.now(), fleet.open);
+    this.endSpan();
+    this.finishReturn();
+    this.awayAtMs = fleet.clock.now();
+    this.client.close();
+    this.client = null;
+  }
+
+  /** Churn: back from `leave()`, resuming from the last message received. */
+  comeBack(): void {
+    if (this.awayAtMs === null) return;
+    this.awayAtMs = null;
+    this.returnedAtMs = this.fleet.clock.now();
+    this.caughtUpAtMs = null;
+    this.attempt();
   }
 
   onReady(connectMs: number): void {
@@ -95,6 +151,7 @@ export class Subscriber implements ClientHandlers {
     this.failures = 0;
     fleet.open++;
     fleet.timeline.connectedChanged(nowMs, fleet.open);
+    if (fleet.logsConnections) this.spans.push(nowMs, Number.NaN);
     if (this.firstReadyMs === null) {
       this.firstReadyMs = nowMs;
       recordMs(fleet.connect, connectMs);
@@ -126,6 +183,9 @@ export class Subscriber implements ClientHandlers {
       return;
     }
     if (this.order.add(orderPosition(id, stamp.seq))) fleet.counters.reordered++;
+    // Sent before this client came back: it missed it, and is caught up once the last such arrives.
+    if (this.returnedAtMs !== null && stamp.snt < this.returnedAtMs) this.caughtUpAtMs = nowMs;
+    if (this.unreadCheck?.see(Number(id))) this.finishUnreadCheck();
     if (stamp.sch >= fleet.spec.measureStartMs && stamp.sch < fleet.spec.measureEndMs) {
       const timeline = fleet.timeline;
       const bucket = timeline.bucketAt(nowMs);
@@ -135,6 +195,7 @@ export class Subscriber implements ClientHandlers {
       if (this.firstReadyMs !== null && stamp.snt >= this.firstReadyMs) {
         timeline.countDelivery(bucket, this.ledgerSlot, stamp.seq);
       }
+      fleet.countDelivery(this.urlIndex);
     }
   }
 
@@ -142,8 +203,23 @@ export class Subscriber implements ClientHandlers {
     this.fleet.counters.unrecognisedFrames++;
   }
 
-  onGap(): void {
-    // Loss across a gap shows up as missing sequence numbers; nothing to add here.
+  onGap(_from: string, _to: string, reset?: boolean): void {
+    // Loss across a gap shows up as missing sequence numbers; the marker itself is counted.
+    this.fleet.counters.gaps++;
+    // Ids start again (another instance's history): order is judged afresh.
+    if (reset) this.order = new ReorderCounter();
+  }
+
+  /** Tiered fan-out: checked only for a member coming back from churn, whose cursor is known. */
+  onUnread(count: number, lastId: string): void {
+    if (this.returnedAtMs === null || this.unreadCheck !== null || this.cursor === undefined)
+      return;
+    this.unreadCheck = new UnreadCheck(count, Number(lastId), Number(this.cursor));
+    if (this.unreadCheck.complete) this.finishUnreadCheck();
+  }
+
+  onPresence(events: readonly PresenceEvent[]): void {
+    this.fleet.recordPresenceEvents(events);
   }
 
   onBreak(): void {
@@ -153,6 +229,7 @@ export class Subscriber implements ClientHandlers {
     this.ready = false;
     fleet.open--;
     fleet.timeline.connectedChanged(fleet.clock.now(), fleet.open);
+    this.endSpan();
     fleet.logBreak(this.urlIndex);
     this.brokenAtMs = fleet.clock.now();
     // A subscriber that has not had a message yet has been out since the break.
@@ -175,6 +252,29 @@ export class Subscriber implements ClientHandlers {
     if (nowMs - Math.max(last, resumedAtMs) <= limitMs) return;
     this.fleet.counters.watchdogBreaks++;
     this.onBreak();
+  }
+
+  /** A return from churn is over (the client leaves again or stops): its catch-up time counts. */
+  private finishReturn(): void {
+    if (this.unreadCheck !== null) this.finishUnreadCheck();
+    if (this.returnedAtMs !== null && this.caughtUpAtMs !== null) {
+      recordMs(this.fleet.catchUp, this.caughtUpAtMs - this.returnedAtMs);
+    }
+    this.returnedAtMs = null;
+    this.caughtUpAtMs = null;
+  }
+
+  private finishUnreadCheck(): void {
+    const check = this.unreadCheck;
+    if (check === null) return;
+    this.unreadCheck = null;
+    this.fleet.counters.unreadChecked++;
+    if (!check.matches) this.fleet.counters.unreadMismatches++;
+  }
+
+  private endSpan(): void {
+    const last = this.spans.length - 1;
+    if (last >= 0 && Number.isNaN(this.spans[last])) this.spans[last] = this.fleet.clock.now();
   }
 
   private retryLater(): void {

@@ -98,6 +98,44 @@ export const COUNTERS = {
     better: "lower",
     inResult: false,
   },
+  gaps: {
+    description:
+      "gap markers received: the server said messages were gone (or, reset, that ids restarted)",
+    kind: "count",
+    better: "lower",
+    inResult: true,
+  },
+  churnLeaves: {
+    description: "times a client left on purpose (clients.churn) to come back later",
+    kind: "count",
+    better: null,
+    inResult: true,
+  },
+  unreadChecked: {
+    description: "returning members whose unread count was checked against what they had missed",
+    kind: "count",
+    better: null,
+    inResult: true,
+  },
+  unreadMismatches: {
+    description: "returning members whose unread count differed from the messages they had missed",
+    kind: "exact",
+    better: "lower",
+    inResult: true,
+  },
+  presenceFrames: {
+    description:
+      "presence frames (batches of join/leave events) received by the subscribers in the window",
+    kind: "count",
+    better: null,
+    inResult: true,
+  },
+  presenceEvents: {
+    description: "join/leave events received by the subscribers in the window",
+    kind: "count",
+    better: null,
+    inResult: true,
+  },
 } as const satisfies Record<string, CounterInfo>;
 
 export type CounterName = keyof typeof COUNTERS;

@@ -1,5 +1,6 @@
-import { isTransportName, type ProtocolName } from "../shared/transports.js";
+import type { ProtocolName } from "../shared/transports.js";
 import { COUNTER_NAMES, COUNTERS, type ResultCounterName } from "./counters.js";
+import { isRunKey } from "./run-keys.js";
 import type { ProtocolResult, RunResult } from "./types.js";
 
 /**
@@ -44,6 +45,12 @@ const HISTOGRAMS = [
   ["stallDetection", "stall fault -> break noticed by a client on that instance"],
   ["serverStallDetection", "stall-clients fault -> the server dropped a zombie client"],
   ["publishAck", "publish acknowledgement: send -> the server's answer, late ones included"],
+  ["catchUp", "churn: a client coming back -> the last message it missed arrived"],
+  [
+    "presenceEventLatency",
+    "presence events: the server saw a join or leave -> a subscriber got it",
+  ],
+  ["presence.staleness", "presence: a client left (or froze) -> gone from the presence list"],
 ] as const;
 
 const HISTOGRAM_FIELDS = [
@@ -171,7 +178,65 @@ const PLACED: readonly Row[] = [
     "lower",
     "most reconnect attempts in one second (thundering herd)",
   ],
+  ...instanceRows(),
+  [
+    "broker.operationsPerMessage",
+    "ratio",
+    "rate",
+    "lower",
+    "broker operations per published message (Redis commands, or the memory broker's own)",
+  ],
+  ["broker.operations", "count", "count", null, "broker operations in the window"],
+  counterRow("unreadChecked"),
+  counterRow("unreadMismatches"),
+  counterRow("churnLeaves"),
+  counterRow("gaps"),
+  counterRow("presenceEvents"),
+  counterRow("presenceFrames"),
+  [
+    "presenceEventsPerSec",
+    "per-sec",
+    "rate",
+    null,
+    "presence events (joins, leaves) received per second over all subscribers",
+  ],
+  ["presence.samples", "count", "count", null, "presence lists sampled"],
+  [
+    "presence.ghostShare",
+    "ratio",
+    "rate",
+    "lower",
+    "share of listed users that were gone (left or frozen) for the whole sample",
+  ],
+  [
+    "presence.missingShare",
+    "ratio",
+    "rate",
+    "lower",
+    "share of connected users that the presence list left out",
+  ],
+  ["presence.ghosts", "count", "count", "lower", "listed users that were gone"],
+  ["presence.missing", "count", "count", "lower", "connected users not listed"],
 ];
+
+/** How evenly the instances share the load: max / mean of each per-instance figure. */
+function instanceRows(): Row[] {
+  return (
+    [
+      ["connections", "clients connected"],
+      ["deliveries", "deliveries"],
+      ["cpuSeconds", "server CPU seconds"],
+    ] as const
+  ).map(
+    ([field, what]): Row => [
+      `imbalance.${field}`,
+      "ratio",
+      "rate",
+      "lower",
+      `${what} per instance, max / mean (1 is even)`,
+    ],
+  );
+}
 
 const TABLE: readonly Row[] = [...PLACED, ...unplacedCounterRows(PLACED)];
 
@@ -194,11 +259,12 @@ export function findMetric(path: string): MetricInfo | undefined {
   return BY_PATH.get(path);
 }
 
+/** A result key: a transport's name, or `name@variant` (metrics/run-keys.ts). */
 export function isProtocolName(name: string): name is ProtocolName {
-  return isTransportName(name);
+  return isRunKey(name);
 }
 
-/** Splits `websocket.latency.p99` into protocol and metric path (protocol names hold no dot). */
+/** Splits `websocket.latency.p99` (or `websocket@sticky.lost`) into its key and metric path: keys hold no dot. */
 export function splitMetricName(name: string): { protocol: string; path: string } {
   const dot = name.indexOf(".");
   if (dot < 0) return { protocol: name, path: "" };

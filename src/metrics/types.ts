@@ -63,8 +63,13 @@ export interface RunResult {
      * sent once written, and `publishFailed` is null (not known).
      */
     publishAcknowledged?: boolean;
+    /** The scenario's variants, in order; `protocols` keys are then `protocol@variant`. */
+    variants?: string[];
   };
-  /** By transport name, in the order the protocols ran. */
+  /**
+   * By run key, in the order the runs happened: the transport's name, or
+   * `name@variant` for a scenario with variants (metrics/run-keys.ts).
+   */
   protocols: Record<ProtocolName, ProtocolResult>;
 }
 
@@ -250,6 +255,66 @@ export interface ProtocolResult extends ResultCounters {
   };
   /** The run second by second. Absent in results written before rtbench recorded it. */
   timeline?: ProtocolTimeline;
+  /**
+   * Per server instance (in start order), when the run started more than
+   * one: the spread a router makes. Absent in results before rtbench measured it.
+   */
+  instances?: InstanceLoad | null;
+  /** max / mean of each per-instance figure: 1 is even; null with one instance. */
+  imbalance?: Imbalance | null;
+  /** Churn: a client coming back -> the last message it missed arrived; null without churn. */
+  catchUp?: HistogramSummary | null;
+  /** What the broker did in the window; null where rtbench cannot read it (a target). */
+  broker?: BrokerCost | null;
+  /** Presence events (joins, leaves) received per second in the window, over all subscribers. */
+  presenceEventsPerSec?: number | null;
+  /** Presence events: the server saw the join or leave -> a subscriber received it. */
+  presenceEventLatency?: HistogramSummary | null;
+  /** Presence lists against the clients rtbench knows; null when not sampled. */
+  presence?: PresenceAccuracy | null;
+}
+
+export interface InstanceLoad {
+  /** Clients connected to each instance when the measured window started. */
+  connections: number[];
+  /** Deliveries of messages scheduled in the window, by the instance they came through. */
+  deliveries: number[];
+  /** CPU seconds each instance spent in the window; null where it could not be sampled. */
+  cpuSeconds: (number | null)[];
+}
+
+export interface Imbalance {
+  connections: number | null;
+  deliveries: number | null;
+  cpuSeconds: number | null;
+}
+
+export interface BrokerCost {
+  /** Operations in the window, all kinds (Redis commands, scripts' own commands included). */
+  operations: number;
+  /** ÷ messages published (acknowledged) in the window. */
+  operationsPerMessage: number | null;
+  /** Operations in the window by kind: Redis command, or memory broker operation. */
+  byKind: Record<string, number>;
+}
+
+export interface PresenceAccuracy {
+  /** Presence lists sampled (one channel each). */
+  samples: number;
+  /** (user, sample) pairs listed, of rtbench's own users. */
+  listed: number;
+  /** Listed, but gone (left, or frozen) for the whole sample. */
+  ghosts: number;
+  ghostShare: number | null;
+  /** (user, sample) pairs where the user was connected throughout. */
+  connected: number;
+  /** Connected throughout, but not listed. */
+  missing: number;
+  missingShare: number | null;
+  /** A client leaving (or freezing) -> the first sample without it. */
+  staleness: HistogramSummary;
+  /** Leaves after which the user came back, or the run ended, before it disappeared. */
+  censored: number;
 }
 
 /**

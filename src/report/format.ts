@@ -1,7 +1,8 @@
 import { COUNTER_NAMES, counterInfo, type ResultCounterName } from "../metrics/counters.js";
 import type { MetricUnit } from "../metrics/names.js";
+import { orderRunKeys, runLabel } from "../metrics/run-keys.js";
 import type { HistogramSummary, ProtocolResult, RunResult } from "../metrics/types.js";
-import { inTableOrder, type ProtocolName, transportLabel } from "../shared/transports.js";
+import type { ProtocolName } from "../shared/transports.js";
 import {
   busiestCpu,
   hasVerdict,
@@ -245,6 +246,143 @@ const PLACED_ROWS: readonly ReportRow[] = [
   },
 ];
 
+/**
+ * Each instance's share of a figure in percent, joined: "60/20/20". Shares
+ * fit a column where three raw counts would not; the counts are in the JSON.
+ */
+function sharesPerInstance(values: readonly (number | null)[] | undefined): string {
+  if (values === undefined || values.some((v) => v === null)) return NA;
+  const total = (values as number[]).reduce((a, b) => a + b, 0);
+  if (total <= 0) return NA;
+  return (values as number[]).map((v) => Math.round((v / total) * 100)).join("/");
+}
+
+const sticky = (p: ProtocolResult) => p.server.settings?.routing === "sticky";
+const fanoutStrategy = (p: ProtocolResult) => (p.server.settings?.fanout ?? "write") !== "write";
+const churned = (p: ProtocolResult) => p.catchUp !== undefined && p.catchUp !== null;
+const sampledPresence = (p: ProtocolResult) => p.presence !== undefined && p.presence !== null;
+const presenceEventsOn = (p: ProtocolResult) => p.server.settings?.presenceEvents === true;
+const percent = (share: number | null | undefined) =>
+  share === null || share === undefined ? NA : formatNumber(share * 100);
+
+/**
+ * Rows about the server's architecture: how load spread over the instances
+ * (shown when a run used sticky routing), what the broker did per message
+ * (with a read or tiered fan-out), churn and unread counters, presence.
+ */
+const ARCHITECTURE_ROWS: readonly ReportRow[] = [
+  {
+    label: "clients % per instance",
+    cell: (p) => sharesPerInstance(p.instances?.connections),
+    when: sticky,
+  },
+  {
+    label: "deliveries % per instance",
+    cell: (p) => sharesPerInstance(p.instances?.deliveries),
+    when: sticky,
+  },
+  {
+    label: "CPU % per instance",
+    cell: (p) => sharesPerInstance(p.instances?.cpuSeconds),
+    when: sticky,
+  },
+  {
+    label: "imbalance clients max/mean",
+    cell: (p) => formatNumber(p.imbalance?.connections),
+    when: sticky,
+  },
+  {
+    label: "imbalance deliv. max/mean",
+    cell: (p) => formatNumber(p.imbalance?.deliveries),
+    when: sticky,
+  },
+  {
+    label: "imbalance CPU max/mean",
+    cell: (p) => formatNumber(p.imbalance?.cpuSeconds),
+    when: sticky,
+  },
+  { label: "gap markers", cell: (p) => formatCount(p.gaps), when: (p) => (p.gaps ?? 0) > 0 },
+  {
+    label: "broker ops / message",
+    cell: (p) => formatNumber(p.broker?.operationsPerMessage),
+    when: fanoutStrategy,
+  },
+  { label: "churn leaves", cell: (p) => formatCount(p.churnLeaves), when: churned },
+  {
+    label: "catch-up p50 ms",
+    cell: (p) => (p.catchUp ? histogramCell(p.catchUp, "p50") : NA),
+    when: churned,
+  },
+  {
+    label: "catch-up p99 ms",
+    cell: (p) => (p.catchUp ? histogramCell(p.catchUp, "p99") : NA),
+    when: churned,
+  },
+  {
+    label: "unread counts checked",
+    cell: (p) => formatCount(p.unreadChecked),
+    when: (p) => p.server.settings?.fanout === "tiered",
+  },
+  {
+    label: "unread mismatches",
+    cell: (p) => formatCount(p.unreadMismatches),
+    when: (p) => p.server.settings?.fanout === "tiered",
+  },
+  {
+    label: "presence samples",
+    cell: (p) => formatCount(p.presence?.samples),
+    when: sampledPresence,
+  },
+  {
+    label: "presence ghosts %",
+    cell: (p) => percent(p.presence?.ghostShare),
+    when: sampledPresence,
+  },
+  {
+    label: "presence missing %",
+    cell: (p) => percent(p.presence?.missingShare),
+    when: sampledPresence,
+  },
+  {
+    label: "presence stale p50 ms",
+    cell: (p) => (p.presence ? histogramCell(p.presence.staleness, "p50") : NA),
+    when: sampledPresence,
+  },
+  {
+    label: "presence stale max ms",
+    cell: (p) => (p.presence ? histogramCell(p.presence.staleness, "max") : NA),
+    when: sampledPresence,
+  },
+  {
+    label: "presence never gone",
+    cell: (p) => formatCount(p.presence?.censored),
+    when: sampledPresence,
+  },
+  {
+    label: "presence events / s",
+    cell: (p) => formatNumber(p.presenceEventsPerSec),
+    when: presenceEventsOn,
+  },
+  {
+    label: "presence frames / s",
+    cell: (p) =>
+      p.presenceEventsPerSec && p.presenceEvents
+        ? formatNumber((p.presenceEventsPerSec * (p.presenceFrames ?? 0)) / p.presenceEvents)
+        : NA,
+    when: presenceEventsOn,
+  },
+  {
+    label: "presence event p50 ms",
+    cell: (p) => (p.presenceEventLatency ? histogramCell(p.presenceEventLatency, "p50") : NA),
+    when: presenceEventsOn,
+  },
+  {
+    label: "presence event p99 ms",
+    cell: (p) => (p.presenceEventLatency ? histogramCell(p.presenceEventLatency, "p99") : NA),
+    when: presenceEventsOn,
+  },
+];
+
 /** Counters with a row that the list above does not place go at the end of the table. */
 function unplacedCounterRows(placed: readonly ReportRow[]): ReportRow[] {
   const labels = new Set(placed.map((row) => row.label));
@@ -256,7 +394,8 @@ function unplacedCounterRows(placed: readonly ReportRow[]): ReportRow[] {
 
 export const REPORT_ROWS: readonly ReportRow[] = [
   ...PLACED_ROWS,
-  ...unplacedCounterRows(PLACED_ROWS),
+  ...ARCHITECTURE_ROWS,
+  ...unplacedCounterRows([...PLACED_ROWS, ...ARCHITECTURE_ROWS]),
 ];
 
 /** The rows worth showing for this result: conditional rows appear when any protocol needs them. */
@@ -285,9 +424,9 @@ export function noteLines(result: RunResult): string[] {
   return result.setup.notes.map((note) => `note: ${note}`);
 }
 
-/** Protocols present in the result, in the canonical column order. */
+/** Runs present in the result (protocols, or protocol@variant), in the canonical column order. */
 export function presentProtocols(result: RunResult): ProtocolName[] {
-  return inTableOrder(Object.keys(result.protocols));
+  return orderRunKeys(Object.keys(result.protocols));
 }
 
 export function headerLine(result: RunResult): string {
@@ -332,7 +471,7 @@ function unreliableLine(result: RunResult): string {
     worstLagMs = Math.max(worstLagMs, g.publisherMaxLagMs ?? 0);
     if (g.eventLoopDelayLimitMs !== undefined) limitMs = g.eventLoopDelayLimitMs;
   }
-  const on = unhealthy.map((p) => transportLabel(p)).join(", ");
+  const on = unhealthy.map((p) => runLabel(p)).join(", ");
   const missingShards = unhealthy.reduce(
     (n, p) => n + ((result.protocols[p] as ProtocolResult).generator.missingShards ?? 0),
     0,

@@ -1,5 +1,5 @@
+import { runLabel } from "../metrics/run-keys.js";
 import type { ProtocolResult, RunResult } from "../metrics/types.js";
-import { transportLabel } from "../shared/transports.js";
 import { renderBarChart } from "./charts/bar-chart.js";
 import { type LineSeries, renderLineChart } from "./charts/line-chart.js";
 import { NINES_TICKS, wantsLog } from "./charts/scale.js";
@@ -55,7 +55,7 @@ export function latencyDistributionChart(
 export function latencySection(result: RunResult): string {
   const curves = presentProtocols(result).map((p) => ({
     key: p,
-    label: transportLabel(p),
+    label: runLabel(p),
     color: transportColor(p),
     hdr: (result.protocols[p] as ProtocolResult).latency.hdr,
   }));
@@ -191,7 +191,7 @@ export function costSection(result: RunResult): string {
   const bars = (value: (p: ProtocolResult) => number | null) =>
     protocols.map((name) => ({
       key: name,
-      label: transportLabel(name),
+      label: runLabel(name),
       color: transportColor(name),
       value: value(result.protocols[name] as ProtocolResult),
     }));

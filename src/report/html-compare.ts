@@ -1,6 +1,6 @@
 import type { Comparison, ComparisonRow } from "../gate/compare.js";
+import { orderRunKeys, runLabel } from "../metrics/run-keys.js";
 import type { ProtocolResult, RunResult } from "../metrics/types.js";
-import { inTableOrder, transportLabel } from "../shared/transports.js";
 import { escapeXml, transportColor } from "./charts/svg.js";
 import { formatValue, headerLine } from "./format.js";
 import { bannersHtml } from "./html.js";
@@ -65,14 +65,14 @@ function verdictRow(row: ComparisonRow): string {
 
 /** One percentile chart per transport measured on either side: baseline dashed, current solid. */
 function curvesSection(files: ComparedFiles): string {
-  const protocols = inTableOrder(
+  const protocols = orderRunKeys(
     new Set([
       ...Object.keys(files.baseline.result.protocols),
       ...Object.keys(files.current.result.protocols),
     ]),
   );
   const charts = protocols.map((protocol) => {
-    const label = transportLabel(protocol);
+    const label = runLabel(protocol);
     const color = transportColor(protocol);
     const side = (result: RunResult, name: string, dash?: "dashed") => {
       const p = result.protocols[protocol] as ProtocolResult | undefined;

@@ -1,5 +1,5 @@
+import { runLabel } from "../metrics/run-keys.js";
 import type { ProtocolTimeline, RunResult } from "../metrics/types.js";
-import { transportLabel } from "../shared/transports.js";
 import { escapeXml } from "./charts/svg.js";
 import { formatCount, formatNumber, NA } from "./format.js";
 import { faultBucket, faultMarkers, type Measured, withTimeline } from "./series.js";
@@ -56,7 +56,7 @@ export function faultSection(result: RunResult): string {
       formatCount(p.neverReconnected),
       formatCount(p.lost),
     ];
-    return `<tr><th scope="row">${escapeXml(transportLabel(m.protocol))}</th>${cells.map((c) => `<td class="n">${escapeXml(c)}</td>`).join("")}</tr>`;
+    return `<tr><th scope="row">${escapeXml(runLabel(m.protocol))}</th>${cells.map((c) => `<td class="n">${escapeXml(c)}</td>`).join("")}</tr>`;
   });
   const head = [
     "transport",

@@ -1,5 +1,5 @@
+import { runLabel } from "../metrics/run-keys.js";
 import type { ProtocolResult, RunResult } from "../metrics/types.js";
-import { transportLabel } from "../shared/transports.js";
 import { escapeXml, transportColor } from "./charts/svg.js";
 import {
   bannerLines,
@@ -67,7 +67,7 @@ export function summarySection(result: RunResult): string {
   const head = protocols
     .map(
       (p) =>
-        `<th class="n"><span class="swatch" style="background:${transportColor(p)}"></span>${escapeXml(transportLabel(p))}</th>`,
+        `<th class="n"><span class="swatch" style="background:${transportColor(p)}"></span>${escapeXml(runLabel(p))}</th>`,
     )
     .join("");
   const body = rowsFor(result)

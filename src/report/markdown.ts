@@ -1,7 +1,7 @@
 import type { Comparison } from "../gate/compare.js";
 import type { ThresholdOutcome } from "../gate/thresholds.js";
+import { runLabel } from "../metrics/run-keys.js";
 import type { ProtocolResult, RunResult } from "../metrics/types.js";
-import { transportLabel } from "../shared/transports.js";
 import {
   bannerLines,
   formatValue,
@@ -51,7 +51,7 @@ export function renderMarkdown(result: RunResult): string {
   } else {
     parts.push(
       markdownTable(
-        ["metric", ...protocols.map((p) => transportLabel(p))],
+        ["metric", ...protocols.map((p) => runLabel(p))],
         rowsFor(result).map((row) => [
           row.label,
           ...protocols.map((p) => row.cell(result.protocols[p] as ProtocolResult)),

@@ -1,6 +1,6 @@
 import { decodeHistogram } from "../metrics/histogram.js";
+import { runLabel } from "../metrics/run-keys.js";
 import type { ProtocolResult, ProtocolTimeline, RunResult } from "../metrics/types.js";
-import { transportLabel } from "../shared/transports.js";
 import type { LineSeries } from "./charts/line-chart.js";
 import type { DashStyle } from "./charts/svg.js";
 import { transportColor } from "./charts/svg.js";
@@ -52,7 +52,7 @@ export function timelineSeries(
     const seconds = timeline.bucketMs / 1000;
     return {
       key: protocol,
-      label: transportLabel(protocol),
+      label: runLabel(protocol),
       color: transportColor(protocol),
       ...style,
       step: seconds,

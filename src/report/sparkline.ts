@@ -1,5 +1,5 @@
+import { runLabel } from "../metrics/run-keys.js";
 import type { RunResult } from "../metrics/types.js";
-import { transportLabel } from "../shared/transports.js";
 import { formatNumber, wrap } from "./format.js";
 import { faultBucket, faultMarkers, withTimeline } from "./series.js";
 
@@ -55,7 +55,7 @@ export function timelineLines(result: RunResult, width = 80): string[] {
   ];
   for (const { protocol, result: p, timeline } of measured) {
     const line = sparkline(lowestPer(timeline.connectedMin, perChar), p.clients);
-    lines.push(`${transportLabel(protocol).padEnd(LABEL_WIDTH)} ${line}`);
+    lines.push(`${runLabel(protocol).padEnd(LABEL_WIDTH)} ${line}`);
   }
   return lines;
 }

@@ -1,6 +1,6 @@
 import type { Spread } from "../gate/repeat.js";
 import { findMetric, type MetricUnit } from "../metrics/names.js";
-import { inTableOrder } from "../shared/transports.js";
+import { orderRunKeys } from "../metrics/run-keys.js";
 import { formatNumber, formatValue, NA } from "./format.js";
 
 /**
@@ -44,7 +44,7 @@ function relativeSpread(s: Spread): string {
 /** Rows for the headline metrics present in `spread`, protocols in canonical order. */
 export function spreadRows(spread: Readonly<Record<string, Spread>>): SpreadRow[] {
   const rows: SpreadRow[] = [];
-  const protocols = inTableOrder(
+  const protocols = orderRunKeys(
     Object.keys(spread).map((name) => name.slice(0, name.indexOf("."))),
   );
   for (const protocol of protocols) {

@@ -1,8 +1,8 @@
 import Table from "cli-table3";
 import type { Comparison } from "../gate/compare.js";
 import type { ThresholdOutcome } from "../gate/thresholds.js";
+import { runLabel } from "../metrics/run-keys.js";
 import type { ProtocolResult, RunResult } from "../metrics/types.js";
-import { transportLabel } from "../shared/transports.js";
 import {
   bannerLines,
   formatValue,
@@ -35,6 +35,8 @@ const WIDTH = 80;
 const LABEL_WIDTH = 28;
 const VALUE_WIDTH = 11;
 const GAP = "  ";
+/** A variant's name goes under its transport's in the heading: columns stay 11 wide. */
+const HEADING_BREAK = "\n";
 
 // No outer borders and two-space gaps: four protocol columns fit 80 columns exactly.
 const PLAIN_CHARS = {
@@ -87,7 +89,7 @@ export function renderTable(result: RunResult, options: TableOptions = {}): stri
   const color = options.color === true;
   const protocols = presentProtocols(result);
   const table = new Table({
-    head: ["metric", ...protocols.map((p) => transportLabel(p))].map((h) =>
+    head: ["metric", ...protocols.map((p) => runLabel(p, HEADING_BREAK))].map((h) =>
       paint(color, ansi.bold, h),
     ),
     colWidths: [LABEL_WIDTH, ...protocols.map(() => VALUE_WIDTH)],

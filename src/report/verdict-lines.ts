@@ -1,5 +1,5 @@
+import { orderRunKeys, runLabel } from "../metrics/run-keys.js";
 import type { ProtocolResult, RunResult } from "../metrics/types.js";
-import { inTableOrder, transportLabel } from "../shared/transports.js";
 
 /**
  * The verdicts of a run in words, for every reporter (table, Markdown, HTML):
@@ -9,8 +9,8 @@ import { inTableOrder, transportLabel } from "../shared/transports.js";
  */
 
 function measured(result: RunResult): [string, ProtocolResult][] {
-  return inTableOrder(Object.keys(result.protocols)).map((p) => [
-    transportLabel(p),
+  return orderRunKeys(Object.keys(result.protocols)).map((p) => [
+    runLabel(p),
     result.protocols[p] as ProtocolResult,
   ]);
 }

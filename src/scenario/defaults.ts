@@ -21,11 +21,17 @@ export const SCENARIO_DEFAULTS = {
   "server.writeTimeout": "10s",
   "server.requestTimeout": "10s",
   "server.redisCommandTimeout": "2s",
+  "server.routing": "pubsub",
+  "server.fanout": "write",
+  "server.presenceEvents": false,
+  "server.presenceBatch": "1s",
   "clients.count": 100,
   "clients.rampUp": "5s",
   "clients.channels": 10,
   "clients.channelPrefix": "room-",
   "clients.shards": 0,
+  "clients.channelSkew": "even",
+  "clients.members": 0,
   "publish.rate": "10/s",
   "publish.payloadBytes": 256,
   "publish.via": "http",
@@ -41,6 +47,7 @@ export const SCENARIO_DEFAULTS = {
   "saturation.serverCpuShare": 0.9,
   "saturation.latencyRise": "100ms",
   "saturation.latencyRiseFactor": 2,
+  "presence.sampleInterval": "0ms",
 } as const;
 
 export type DefaultedPath = keyof typeof SCENARIO_DEFAULTS;
@@ -65,3 +72,12 @@ export const PUBLISH_VIA = ["http", "websocket"] as const;
 
 /** Reconnect jitter kinds: `reconnect.jitter`. */
 export const JITTER_KINDS = ["none", "full", "equal"] as const;
+
+/** `server.routing`. */
+export const ROUTINGS = ["pubsub", "sticky"] as const;
+
+/** `server.fanout`. */
+export const FANOUT_STRATEGIES = ["write", "read", "tiered"] as const;
+
+/** Transports that carry the read and tiered fan-out frames (notify, fetch, unread). */
+export const MEMBER_FANOUT_PROTOCOLS = ["websocket"] as const;

@@ -3,7 +3,9 @@
  * defaults, units to numbers, and the checks a JSON Schema cannot express
  * (relations between fields).
  */
-import { type BrokerKind, brokerInfo, sharedBrokers } from "../shared/brokers.js";
+
+import { splitMetricName } from "../metrics/names.js";
+import { splitRunKey } from "../metrics/run-keys.js";
 import {
   defaultTransportNames,
   isTransportName,
@@ -11,15 +13,22 @@ import {
   transportNames,
   transports,
 } from "../shared/transports.js";
+import { clientsProblems, readChannelSkew, readChurn } from "./clients-section.js";
 import { isToleranceKey, readCompareList } from "./comparison.js";
-import { type DefaultedPath, PRESENCE_TTL_HEARTBEATS, SCENARIO_DEFAULTS } from "./defaults.js";
 import { readFaults } from "./faults.js";
-import type { Problem } from "./problem.js";
+import { formatPath, type Problem } from "./problem.js";
+import { type Reader, reader } from "./reader.js";
 import { readReconnectPolicies } from "./reconnect.js";
+import {
+  readServerOptions,
+  readVariants,
+  scenarioServers,
+  serverSectionProblems,
+} from "./server-section.js";
 import { checkTargetTransports, readTarget } from "./target.js";
 import { thresholdProblems } from "./thresholds.js";
 import type { Scenario, TransportOptions } from "./types.js";
-import { formatDuration, parseDuration, parseRate } from "./units.js";
+import { formatDuration, parseDuration } from "./units.js";
 
 export interface ScenarioOverrides {
   /** Replaces `protocols` (e.g. from `--protocols`). */
@@ -47,12 +56,6 @@ export const MIN_PAYLOAD_BYTES = 128;
  */
 const POSITIVE_DURATIONS = [
   "duration",
-  "server.heartbeatInterval",
-  "server.presenceTtl",
-  "server.history.maxAge",
-  "server.writeTimeout",
-  "server.requestTimeout",
-  "server.redisCommandTimeout",
   "generator.maxEventLoopDelay",
   "publish.ackTimeout",
 ] as const;
@@ -67,8 +70,8 @@ export function normaliseScenario(
   const { isBad, overrides } = context;
   const read = reader(doc);
 
-  const heartbeatIntervalMs = read.duration("server.heartbeatInterval");
   const policies = readReconnectPolicies(doc, isBad, problems);
+  const variants = readVariants(doc);
   const scenario: Scenario = {
     name: (read.raw("name") as string | undefined) ?? context.defaultName,
     description: read.value("description"),
@@ -78,30 +81,8 @@ export function normaliseScenario(
       (read.raw("protocols") as ProtocolName[] | undefined) ??
       defaultTransportNames(),
     seed: read.value("seed"),
-    server: {
-      instances: read.value("server.instances"),
-      broker: read.value("server.broker") as BrokerKind,
-      history: {
-        maxCount: read.value("server.history.maxCount"),
-        maxAgeMs: read.duration("server.history.maxAge"),
-      },
-      heartbeatIntervalMs,
-      presenceTtlMs: read.durationOr(
-        "server.presenceTtl",
-        PRESENCE_TTL_HEARTBEATS * heartbeatIntervalMs,
-      ),
-      maxBodyBytes: read.value("server.maxBodyBytes"),
-      deliveryDelayMs: read.duration("server.deliveryDelay"),
-      // Resource limits; the same defaults as reference-server/limits.ts (a test keeps them equal).
-      maxBodyDepth: read.value("server.maxBodyDepth"),
-      maxPollBatch: read.value("server.maxPollBatch"),
-      maxPollBytes: read.value("server.maxPollBytes"),
-      writeTimeoutMs: read.duration("server.writeTimeout"),
-      requestTimeoutMs: read.duration("server.requestTimeout"),
-      // Absent: each instance derives it from its own open-file limit.
-      maxConnections: (read.raw("server.maxConnections") as number | undefined) ?? null,
-      redisCommandTimeoutMs: read.duration("server.redisCommandTimeout"),
-    },
+    server: readServerOptions(read),
+    variants: variants.map((v) => v.variant),
     // Read below, once the server's heartbeat interval is known.
     target: null,
     clients: {
@@ -110,6 +91,9 @@ export function normaliseScenario(
       channels: read.value("clients.channels"),
       channelPrefix: read.value("clients.channelPrefix"),
       shards: read.value("clients.shards"),
+      channelSkew: readChannelSkew(read.value("clients.channelSkew")),
+      members: read.value("clients.members"),
+      churn: readChurn(read),
     },
     publish: {
       ratePerSec: read.rate("publish.rate"),
@@ -136,6 +120,7 @@ export function normaliseScenario(
       latencyRiseMs: read.duration("saturation.latencyRise"),
       latencyRiseFactor: read.value("saturation.latencyRiseFactor"),
     },
+    presence: { sampleIntervalMs: read.duration("presence.sampleInterval") },
     thresholds: (doc.thresholds as Record<string, string> | undefined) ?? {},
     tolerances: {},
     compare: [],
@@ -144,19 +129,13 @@ export function normaliseScenario(
   const problem = (path: string, text: string) => problems.push({ path, text });
   scenario.target = readTarget(doc.target, {
     file: context.source.file,
-    serverHeartbeatMs: heartbeatIntervalMs,
+    serverHeartbeatMs: scenario.server.heartbeatIntervalMs,
     isBad,
     problems,
   });
   checkTargetTransports(scenario, doc, overrides, problems);
   const durationOf: Record<(typeof POSITIVE_DURATIONS)[number], number> = {
     duration: scenario.durationMs,
-    "server.heartbeatInterval": scenario.server.heartbeatIntervalMs,
-    "server.presenceTtl": scenario.server.presenceTtlMs,
-    "server.history.maxAge": scenario.server.history.maxAgeMs,
-    "server.writeTimeout": scenario.server.writeTimeoutMs,
-    "server.requestTimeout": scenario.server.requestTimeoutMs,
-    "server.redisCommandTimeout": scenario.server.redisCommandTimeoutMs,
     "generator.maxEventLoopDelay": scenario.generator.maxEventLoopDelayMs,
     "publish.ackTimeout": scenario.publish.ackTimeoutMs,
   };
@@ -175,18 +154,8 @@ export function normaliseScenario(
     }
   }
 
-  const { server, clients, publish } = scenario;
-  if (
-    !isBad("server.instances") &&
-    !isBad("server.broker") &&
-    server.instances > 1 &&
-    !brokerInfo(server.broker).shared
-  ) {
-    problem(
-      "server.broker",
-      `expected a broker shared between instances (${sharedBrokers().join(", ")}) when server.instances is ${server.instances} (a ${server.broker} broker cannot share messages between processes), found "${server.broker}"`,
-    );
-  }
+  const { clients } = scenario;
+  problems.push(...serverSectionProblems(doc, scenario, variants, isBad));
   if (doc.server !== undefined && doc.target !== undefined && doc.target !== null) {
     problem(
       "server",
@@ -218,29 +187,8 @@ export function normaliseScenario(
       `expected at most clients.count (${clients.count}) so that every channel has a subscriber, found ${clients.channels}`,
     );
   }
-  if (
-    !isBad("publish.payloadBytes") &&
-    !isBad("server.maxBodyBytes") &&
-    scenario.target === null &&
-    publish.payloadBytes > server.maxBodyBytes
-  ) {
-    problem(
-      "publish.payloadBytes",
-      `expected at most server.maxBodyBytes (${server.maxBodyBytes}), found ${publish.payloadBytes}`,
-    );
-  }
-  if (
-    !isBad("server.presenceTtl") &&
-    !isBad("server.heartbeatInterval") &&
-    server.presenceTtlMs > 0 &&
-    server.presenceTtlMs < server.heartbeatIntervalMs
-  ) {
-    problem(
-      "server.presenceTtl",
-      `expected at least server.heartbeatInterval (${formatDuration(server.heartbeatIntervalMs)}), or users would flicker out between heartbeats, found ${JSON.stringify(read.raw("server.presenceTtl"))}`,
-    );
-  }
-  scenario.faults = readFaults(doc.faults, scenario, isBad, problems);
+  problems.push(...clientsProblems(scenario, isBad));
+  scenario.faults = readFaults(doc.faults, faultLimits(scenario), isBad, problems);
   // Metric names and conditions are checked here, not at the end of a run:
   // a typo in a CI gate must fail before minutes of load, not after.
   const thresholds = doc.thresholds;
@@ -248,6 +196,7 @@ export function normaliseScenario(
     for (const found of thresholdProblems(thresholds as Record<string, unknown>)) {
       if (!isBad(found.entryPath)) problems.push({ path: found.path, text: found.text });
     }
+    problems.push(...variantKeyProblems(Object.keys(thresholds), scenario, isBad));
   }
   scenario.tolerances = readTolerances(doc.tolerances, isBad, problems);
   scenario.compare = readCompareList(doc.compare, isBad, problems);
@@ -260,7 +209,7 @@ export function normaliseScenario(
  * the transport's client untouched.
  */
 function readTransportSections(
-  read: ReturnType<typeof reader>,
+  read: Reader,
   policies: Record<string, Scenario["reconnect"]>,
 ): Record<ProtocolName, TransportOptions> {
   const sections: Record<ProtocolName, TransportOptions> = {};
@@ -303,65 +252,32 @@ function readTolerances(
   return tolerances;
 }
 
-/**
- * Reads dotted paths from the document, falling back to the field's default
- * (SCENARIO_DEFAULTS). Values are trusted to have the schema's type: fields
- * the schema rejected are reported already and their checks skipped.
- */
-function reader(doc: Doc) {
-  const raw = (path: string): unknown => {
-    let node: unknown = doc;
-    for (const key of path.split(".")) {
-      if (typeof node !== "object" || node === null || Array.isArray(node)) return undefined;
-      node = (node as Doc)[key];
-    }
-    return node;
-  };
-  const durationOr = (path: string, fallbackMs: number): number => {
-    const found = raw(path);
-    if (found === 0) return 0;
-    if (typeof found !== "string") return fallbackMs;
-    return tryParse(parseDuration, found, fallbackMs);
-  };
-  return {
-    raw,
-    /** The value at `path`, or its default; typed as the default (the schema checked the type). */
-    value<P extends DefaultedPath>(path: P): Widen<(typeof SCENARIO_DEFAULTS)[P]> {
-      const found = raw(path);
-      return (found === undefined ? SCENARIO_DEFAULTS[path] : found) as Widen<
-        (typeof SCENARIO_DEFAULTS)[P]
-      >;
-    },
-    /** A duration field in ms, or its default. */
-    duration(path: DefaultedPath): number {
-      return durationOr(path, parseDuration(String(SCENARIO_DEFAULTS[path])));
-    },
-    /** A duration whose default is not a constant (presenceTtl: three heartbeats). */
-    durationOr,
-    rate(path: DefaultedPath): number {
-      const fallback = parseRate(String(SCENARIO_DEFAULTS[path]));
-      const found = raw(path);
-      if (typeof found !== "string") return fallback;
-      return tryParse(parseRate, found, fallback);
-    },
-  };
+/** Threshold keys naming a variant (`websocket@sticky.lost`) must name one of the scenario's. */
+function variantKeyProblems(
+  keys: string[],
+  scenario: Scenario,
+  isBad: (path: string) => boolean,
+): Problem[] {
+  const names = scenario.variants.map((v) => v.name);
+  return keys.flatMap((key) => {
+    const path = formatPath(["thresholds", key]);
+    const { variant } = splitRunKey(splitMetricName(key).protocol);
+    if (variant === null || names.includes(variant) || isBad(path)) return [];
+    const expected =
+      names.length > 0 ? `one of ${names.join(", ")}` : "no variant (the scenario lists none)";
+    return [{ path, text: `unknown variant "${variant}"; expected ${expected}` }];
+  });
 }
 
-/** `"memory"` -> the field's type: literal defaults stand for their whole type. */
-type Widen<T> = T extends number
-  ? number
-  : T extends boolean
-    ? boolean
-    : T extends string
-      ? string
-      : T;
-
-function tryParse(parse: (text: string) => number, text: string, fallback: number): number {
-  try {
-    return parse(text);
-  } catch {
-    return fallback;
-  }
+/**
+ * What faults are checked against when variants differ: the fewest instances
+ * any variant starts, and Redis only if every variant has one.
+ */
+function faultLimits(scenario: Scenario): Scenario {
+  const servers = scenarioServers(scenario);
+  const instances = Math.min(...servers.map((s) => s.instances));
+  const broker = servers.find((s) => s.broker !== "redis")?.broker ?? scenario.server.broker;
+  return { ...scenario, server: { ...scenario.server, instances, broker } };
 }
 
 function isMapping(value: unknown): value is Doc {

@@ -194,6 +194,10 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 function deref(node: SchemaNode | undefined, root: SchemaNode): SchemaNode | undefined {
   if (node?.$ref === undefined) return node;
+  // A variant's `server` refers to the top-level section: "#/properties/server".
+  if (node.$ref.startsWith("#/properties/")) {
+    return root.properties?.[node.$ref.slice("#/properties/".length)];
+  }
   const name = node.$ref.slice("#/definitions/".length);
   return root.definitions?.[name];
 }

@@ -102,7 +102,7 @@ function parseCondition(
 function parseKey(key: string): { protocol: ProtocolName | "*"; metric: MetricInfo } | string {
   const { protocol, path } = splitMetricName(key);
   if (protocol !== "*" && !isProtocolName(protocol)) {
-    return `unknown protocol "${protocol}"; expected one of ${transportNames().join(", ")}, or * for all`;
+    return `unknown protocol "${protocol}"; expected one of ${transportNames().join(", ")} (with @variant in a scenario with variants), or * for all`;
   }
   const metric = findMetric(path);
   if (!metric) return "unknown metric (see `rtbench metrics`)";

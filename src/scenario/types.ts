@@ -21,6 +21,12 @@ export interface Scenario {
   seed: number;
 
   server: ServerOptions;
+  /**
+   * Server settings to run side by side, each with every protocol (result
+   * keys `websocket@sticky`); empty when the scenario lists none and the
+   * `server` section runs alone.
+   */
+  variants: Variant[];
   /** Set when the scenario measures an already running server instead of starting one. */
   target: TargetOptions | null;
   clients: ClientsOptions;
@@ -48,6 +54,8 @@ export interface Scenario {
   generator: GeneratorOptions;
   /** When a run says the server saturated (load/saturation.ts). */
   saturation: SaturationOptions;
+  /** Presence accuracy sampling (`presence.sampleInterval`); 0 turns it off. */
+  presence: { sampleIntervalMs: number };
   /** Metric path (or `*.metric`) -> condition, e.g. `"websocket.latency.p99": "< 50ms"`. */
   thresholds: Record<string, string>;
   /** Relative tolerances (fractions) for baseline comparisons, by kind, metric or full name. */
@@ -83,6 +91,34 @@ export interface ServerOptions {
   /** Null: each instance derives it from its open-file limit. */
   maxConnections: number | null;
   redisCommandTimeoutMs: number;
+  /**
+   * pubsub: clients spread over instances, messages fan out through the
+   * shared broker. sticky: every client and publisher of a channel goes to
+   * one instance (a hash ring of the channel id); instances share nothing.
+   */
+  routing: Routing;
+  /** How a message reaches a channel's members. */
+  fanout: FanoutStrategy;
+  /** Push join/leave events to the channel's WebSocket and SSE subscribers. */
+  presenceEvents: boolean;
+  /** Join/leave events are sent in one batch per channel per this interval (0: one by one). */
+  presenceBatchMs: number;
+}
+
+export type Routing = "pubsub" | "sticky";
+
+/**
+ * write: push every message to online subscribers. read: the server only
+ * stores and tells subscribers something is new; they fetch what they have
+ * not read. tiered: push to online members, count unread messages per
+ * offline member; a member coming back gets its count, then the messages.
+ */
+export type FanoutStrategy = "write" | "read" | "tiered";
+
+/** One column group of a scenario with `variants:`: a name and its complete server settings. */
+export interface Variant {
+  name: string;
+  server: ServerOptions;
 }
 
 export interface TargetOptions {
@@ -134,6 +170,29 @@ export interface ClientsOptions {
   channelPrefix: string;
   /** Child processes running the subscribers; 0 means choose from the client count. */
   shards: number;
+  /** How popular each channel is (subscribers per channel). */
+  channelSkew: ChannelSkew;
+  /**
+   * Channel members, online or not: the clients plus `members - count` that
+   * never connect (0: only the clients). Tiered fan-out keeps their unread counters.
+   */
+  members: number;
+  /** Clients going offline and coming back during the run; null: none. */
+  churn: ChurnOptions | null;
+}
+
+export type ChannelSkew =
+  | { kind: "even" }
+  /** Channel i (from 1) weighs 1 / i^exponent. */
+  | { kind: "zipf"; exponent: number }
+  | { kind: "weights"; weights: number[] };
+
+export interface ChurnOptions {
+  /** Every this often, `fraction` of the online clients leave... */
+  everyMs: number;
+  /** ...and come back this much later, resuming from their cursor. */
+  offlineForMs: number;
+  fraction: number;
 }
 
 export interface PublishOptions {

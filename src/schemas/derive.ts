@@ -42,7 +42,7 @@ export function deriveScenarioSchema(base: Json): Json {
   protocol.enum = names;
   protocol.description = `One of the transports: ${names.join(", ")}.`;
   const metricPath = schema.definitions.metricPath as Json;
-  metricPath.pattern = `^(?:\\*|${names.map(escapeRegExp).join("|")})(?:\\.[A-Za-z][A-Za-z0-9]*)+$`;
+  metricPath.pattern = `^(?:\\*|(?:${names.map(escapeRegExp).join("|")})${VARIANT_SUFFIX})(?:\\.[A-Za-z][A-Za-z0-9]*)+$`;
   const reconnect = schema.properties.reconnect as Json;
   reconnect.description = `How clients reconnect after a connection breaks (exponential backoff), for every protocol; ${listWords(sections)} may override single fields.`;
 
@@ -66,9 +66,11 @@ export function deriveResultSchema(base: Json): Json {
   protocols.properties = Object.fromEntries(
     transportNames().map((name) => [name, { $ref: "#/definitions/protocol" }]),
   );
-  // The gate's comparison rows name their protocol.
+  // A scenario with variants keys its runs `protocol@variant`.
+  protocols.patternProperties = { [runKeyPattern()]: { $ref: "#/definitions/protocol" } };
+  // The gate's comparison rows name their protocol (run key).
   const row = findComparisonRow(schema);
-  if (row) row.protocol = { enum: transportNames() };
+  if (row) row.protocol = { type: "string", pattern: runKeyPattern() };
   return schema;
 }
 
@@ -123,6 +125,13 @@ function findComparisonRow(schema: Json): Json | undefined {
   }
   const items = (node as Json | undefined)?.items as Json | undefined;
   return items?.properties as Json | undefined;
+}
+
+/** `@variant`, optional: variant names as metrics/run-keys.ts allows them. */
+const VARIANT_SUFFIX = "(?:@[a-z0-9][a-z0-9-]{0,23})?";
+
+function runKeyPattern(): string {
+  return `^(?:${transportNames().map(escapeRegExp).join("|")})${VARIANT_SUFFIX}$`;
 }
 
 function escapeRegExp(text: string): string {

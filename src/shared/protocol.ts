@@ -26,6 +26,14 @@ export interface Message {
 export interface Gap {
   from: number;
   to: number;
+  /**
+   * The client's cursor is beyond anything this history assigned: it came
+   * from another history (another instance's, under sticky routing after a
+   * failover, or a memory broker's before a restart). What follows restarts
+   * from the oldest message this history holds, and `from`..`to` is the part
+   * of this history that is gone (1..0: none).
+   */
+  reset?: true;
 }
 
 /** Short- and long-poll answer. `cursor` is what to send as `since` next time. */
@@ -39,6 +47,14 @@ export interface PollResponse {
 /** Header carrying the gap on poll answers too (`from-to`), for clients that skip the body. */
 export const GAP_HEADER = "x-rtbench-gap";
 
+/** One join or leave on a channel, as presence events carry it. */
+export interface PresenceEvent {
+  user: string;
+  event: "join" | "leave";
+  /** When the server saw it, epoch ms. */
+  ts: number;
+}
+
 /** Frames the server sends on a WebSocket. */
 export type ServerFrame =
   | ({ type: "message" } & Message)
@@ -46,17 +62,29 @@ export type ServerFrame =
   | { type: "pong" }
   | ({ type: "gap" } & Gap)
   | { type: "error"; error: string }
-  | { type: "ack"; ref: string | number | null; id: number };
+  | { type: "ack"; ref: string | number | null; id: number }
+  /** Tiered fan-out, to a returning member before anything else: messages it missed, up to `lastId`. */
+  | { type: "unread"; count: number; lastId: number }
+  /** Read fan-out: the channel has messages up to `lastId`; fetch what you have not read. */
+  | { type: "notify"; lastId: number }
+  /** The answer to a `fetch`, shaped as a poll answer. */
+  | ({ type: "batch" } & PollResponse)
+  /** Joins and leaves on the channel (server.presenceEvents), batched per interval. */
+  | { type: "presence"; events: PresenceEvent[] };
 
 /** Frames a client may send on a WebSocket. */
 export type ClientFrame =
   | { type: "publish"; ref?: string | number; body: unknown }
   | { type: "ping" }
-  | { type: "pong" };
+  | { type: "pong" }
+  /** Read fan-out: messages after `since`, answered with one `batch` frame. */
+  | { type: "fetch"; since: number };
 
 /** SSE event names used by the reference server (`event:` lines). */
 export const SSE_EVENT_MESSAGE = "message";
 export const SSE_EVENT_GAP = "gap";
+/** Join/leave events (server.presenceEvents): `data:` is the presence frame's JSON. */
+export const SSE_EVENT_PRESENCE = "presence";
 
 /**
  * Reference server routes that belong to no transport, as templates;
@@ -67,6 +95,10 @@ export const SSE_EVENT_GAP = "gap";
 export const ROUTES = {
   publish: "/api/messages",
   presence: "/api/presence/{channel}",
+  /** PUT `{"users": [...]}` adds channel members (tiered fan-out keeps their unread counts). */
+  members: "/api/members/{channel}",
+  /** GET `?user=U`: a member's unread count. */
+  unread: "/api/unread/{channel}",
   health: "/healthz",
   metrics: "/metrics",
 } as const;

@@ -28,6 +28,25 @@ export interface ServerLaunchSettings {
   instanceId: string;
   /** Mount the fault-injection endpoints (`POST /admin/drop`). */
   admin: boolean;
+  /** Prepended to the broker's keys (Redis), so runs sharing one Redis share no state; null: the broker's own. */
+  brokerPrefix: string | null;
+  /**
+   * pubsub: instances share the broker. sticky: each instance keeps its own
+   * (with Redis: its own key prefix), as when a load balancer pins every
+   * channel to one instance.
+   */
+  routing: ServerRouting;
+  fanout: ServerFanout;
+  /** Push join/leave events to WebSocket and SSE subscribers. */
+  presenceEvents: boolean;
+  /** Join/leave events per channel are batched over this interval (0: sent at once). */
+  presenceBatchMs: number;
+  /**
+   * Message ids of every channel start above this: instances that share
+   * nothing (sticky routing) number from different bases, so a cursor from
+   * one instance is recognised as foreign by another.
+   */
+  idBase: number;
   limits: LimitSettings;
 }
 
@@ -46,6 +65,12 @@ export interface LimitSettings {
   /** How long a Redis command may take before the request fails with 503. */
   redisCommandTimeoutMs: number | null;
 }
+
+export const SERVER_ROUTINGS = ["pubsub", "sticky"] as const;
+export type ServerRouting = (typeof SERVER_ROUTINGS)[number];
+/** write: push; read: notify, subscribers fetch; tiered: push to online members, unread counters for offline ones. */
+export const SERVER_FANOUTS = ["write", "read", "tiered"] as const;
+export type ServerFanout = (typeof SERVER_FANOUTS)[number];
 
 export interface HistorySettings {
   /** Messages kept per channel (0: none, every resume gets a gap). */
@@ -82,6 +107,10 @@ export interface EffectiveServerSettings {
     requestTimeoutMs: number;
     maxConnections: number;
   };
+  routing: ServerRouting;
+  fanout: ServerFanout;
+  presenceEvents: boolean;
+  presenceBatchMs: number;
 }
 
 /** One flag: its name without `--`, and how a value becomes argv and back. */
@@ -122,12 +151,13 @@ const FLAGS: FlagTable<ServerLaunchSettings> = {
   maxBodyBytes: integerFlag("max-body-bytes", 1),
   deliveryDelayMs: integerFlag("delivery-delay-ms", 0),
   instanceId: textFlag("instance-id", "ID"),
-  admin: {
-    name: "admin",
-    hint: null,
-    format: (on) => on,
-    parse: (raw) => raw === true,
-  },
+  admin: switchFlag("admin"),
+  brokerPrefix: nullable(textFlag("broker-prefix", "PREFIX")),
+  routing: choiceFlag("routing", SERVER_ROUTINGS),
+  fanout: choiceFlag("fanout", SERVER_FANOUTS),
+  presenceEvents: switchFlag("presence-events"),
+  presenceBatchMs: integerFlag("presence-batch-ms", 0),
+  idBase: integerFlag("id-base", 0),
   limits: {
     maxBodyDepth: nullable(integerFlag("max-body-depth", 1)),
     maxPollBatch: nullable(integerFlag("max-poll-batch", 1)),
@@ -238,6 +268,22 @@ function integerFlag(name: string, min: number): Flag<number> {
         throw badInput(`${flag}: expected an integer >= ${min}, found ${quote(raw)}`);
       }
       return value;
+    },
+  };
+}
+
+function switchFlag(name: string): Flag<boolean> {
+  return { name, hint: null, format: (on) => on, parse: (raw) => raw === true };
+}
+
+function choiceFlag<C extends string>(name: string, choices: readonly C[]): Flag<C> {
+  return {
+    name,
+    hint: choices.join("|"),
+    format: (value) => value,
+    parse(raw, flag) {
+      if ((choices as readonly unknown[]).includes(raw)) return raw as C;
+      throw badInput(`${flag}: expected one of ${choices.join(", ")}, found ${quote(raw)}`);
     },
   };
 }

@@ -26,6 +26,7 @@ import { renderSpreadMarkdown, renderSpreadTable } from "../../report/spread.js"
 import { renderComparisonTable, renderTable, renderThresholdTable } from "../../report/table.js";
 import { regressionLines, thresholdFailureLines } from "../../report/verdicts.js";
 import { loadScenario } from "../../scenario/load.js";
+import { scenarioServers } from "../../scenario/server-section.js";
 import type { Scenario } from "../../scenario/types.js";
 import { parseDuration } from "../../scenario/units.js";
 import { serviceFor } from "../../services/registry.js";
@@ -236,7 +237,11 @@ function parseOverrides(flags: RunFlags): { protocols?: ProtocolName[]; duration
  * than not at all. Multi-instance fan-out is then not measured.
  */
 function prepare(scenario: Scenario, flags: RunFlags): { scenario: Scenario; notes: string[] } {
-  const service = scenario.target ? null : serviceFor(scenario.server.broker);
+  // Variants may name a broker the top-level section does not: any that needs a service counts.
+  const kinds = scenarioServers(scenario).map((server) => server.broker);
+  const service = scenario.target
+    ? null
+    : (kinds.map((kind) => serviceFor(kind)).find((found) => found !== null) ?? null);
   if (service === null || process.env[service.urlEnv] || service.available()) {
     return { scenario, notes: [] };
   }
@@ -259,6 +264,10 @@ function prepare(scenario: Scenario, flags: RunFlags): { scenario: Scenario; not
     scenario: {
       ...scenario,
       server: { ...scenario.server, broker: "memory", instances: 1 },
+      variants: scenario.variants.map((v) => ({
+        ...v,
+        server: { ...v.server, broker: "memory", instances: 1 },
+      })),
       faults,
     },
     notes,

@@ -6,7 +6,9 @@ import { badInput, runFailed } from "../../shared/errors.js";
 import {
   buildServerArgs,
   parseReadyLine,
+  SERVER_FANOUTS,
   SERVER_READY_PATTERN,
+  type ServerFanout,
   type ServerLaunchSettings,
 } from "../../shared/server-launch.js";
 import { type ChildHandle, startChild, stopAllChildren } from "../../util/children.js";
@@ -24,6 +26,9 @@ interface ServeFlags {
   historyMaxCount: string;
   historyMaxAge: string;
   maxBodyBytes: string;
+  fanout: ServerFanout;
+  presenceEvents?: boolean;
+  presenceBatch: string;
 }
 
 /** `rtbench serve`: the reference server as N child processes, up until SIGINT, SIGTERM or SIGHUP. */
@@ -46,6 +51,20 @@ export function serveCommand(): Command {
     .option("--history-max-count <n>", "messages kept per channel for resume", "1000")
     .option("--history-max-age <duration>", "how long messages are kept for resume", "5m")
     .option("--max-body-bytes <n>", "largest accepted publish body or WebSocket frame", "65536")
+    .addOption(
+      new Option(
+        "--fanout <strategy>",
+        "write: push; read: notify, clients fetch; tiered: unread counters for offline members",
+      )
+        .choices(SERVER_FANOUTS)
+        .default("write"),
+    )
+    .option("--presence-events", "push join/leave events to WebSocket and SSE subscribers")
+    .option(
+      "--presence-batch <duration>",
+      "batch join/leave events per channel over this interval",
+      "1s",
+    )
     .action(async (flags: ServeFlags) => {
       await serve(flags);
     });
@@ -134,6 +153,14 @@ function instanceSettings(
       maxConnections: null,
       redisCommandTimeoutMs: null,
     },
+    brokerPrefix: null,
+    // Instances of `serve` share their broker; a load balancer in front decides about stickiness.
+    routing: "pubsub",
+    fanout: flags.fanout,
+    presenceEvents: flags.presenceEvents === true,
+    idBase: 0,
+    presenceBatchMs:
+      flags.presenceBatch === "0" ? 0 : durationFlag("--presence-batch", flags.presenceBatch),
   };
 }
 

@@ -30,8 +30,9 @@ export function validateCommand(): Command {
 
 function summarise(scenario: Scenario): string {
   const protocols = scenario.protocols.length;
+  const variants = scenario.variants.length;
   return [
-    `${scenario.name}: ${protocols} protocol${protocols === 1 ? "" : "s"}`,
+    `${scenario.name}: ${protocols} protocol${protocols === 1 ? "" : "s"}${variants > 0 ? ` x ${variants} variants` : ""}`,
     `${scenario.clients.count} clients`,
     formatDuration(scenario.durationMs),
   ].join(", ");

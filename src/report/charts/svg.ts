@@ -1,3 +1,4 @@
+import { splitRunKey } from "../../metrics/run-keys.js";
 import { transportNames } from "../../shared/transports.js";
 
 /** Text for HTML and SVG: element content and attribute values alike. */
@@ -26,8 +27,11 @@ const PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00
  * of a run of five.
  */
 export function transportColor(name: string): string {
-  const index = Math.max(0, transportNames().indexOf(name));
-  return PALETTE[index % PALETTE.length] as string;
+  const { protocol, variant } = splitRunKey(name);
+  const base = Math.max(0, transportNames().indexOf(protocol));
+  // A variant (`websocket@sticky`) gets a colour of its own, the same in every chart.
+  const offset = variant === null ? 0 : 1 + [...variant].reduce((h, c) => h + c.charCodeAt(0), 0);
+  return PALETTE[(base + offset) % PALETTE.length] as string;
 }
 
 /** Dash patterns that tell two series of one colour apart (p99 solid, p50 dashed). */
