@@ -141,6 +141,11 @@ describe("rtbench serve", () => {
         deliveryDelayMs: 0,
         // serve has no flags for the limits: the server's defaults.
         limits: expect.objectContaining({ maxBodyDepth: 64, writeTimeoutMs: 10_000 }),
+        // serve's instances share their broker; fan-out and presence events keep their defaults.
+        routing: "pubsub",
+        fanout: "write",
+        presenceEvents: false,
+        presenceBatchMs: 1000,
       });
       cli.kill("SIGTERM");
       const [code] = await exited;
