@@ -18,6 +18,7 @@ import type { Problem } from "./problem.js";
 import { readReconnectPolicies } from "./reconnect.js";
 import { checkTargetTransports, readTarget } from "./target.js";
 import { thresholdProblems } from "./thresholds.js";
+import type { TargetPlace } from "./target-place.js";
 import type { Scenario, TransportOptions } from "./types.js";
 import { formatDuration, parseDuration, parseRate } from "./units.js";
 
@@ -26,6 +27,8 @@ export interface ScenarioOverrides {
   protocols?: ProtocolName[];
   /** Replaces `duration` (e.g. from `--duration`). */
   durationMs?: number;
+  /** Puts the target at a URL or command (`rtbench ab`); the `server` section is dropped. */
+  target?: TargetPlace;
 }
 
 export interface NormaliseContext {
