@@ -8,12 +8,7 @@ import { bucketCount } from "./fleet-timeline.js";
 import type { LoadMonitor } from "./load-monitor.js";
 import { startLoopDelaySeconds } from "./loop-delay-seconds.js";
 import { PublisherLoop } from "./publisher.js";
-import {
-  type BoundarySamples,
-  groupSampler,
-  type InstanceSampler,
-  sampleServerSeconds,
-} from "./server-seconds.js";
+import { type BoundarySamples, groupSampler, sampleServerSeconds } from "./server-seconds.js";
 import { type ServerSample, sampleServers } from "./servers.js";
 import { phaseAt, type RunPhase } from "./timeline.js";
 

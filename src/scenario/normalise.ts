@@ -17,8 +17,8 @@ import { readFaults } from "./faults.js";
 import type { Problem } from "./problem.js";
 import { readReconnectPolicies } from "./reconnect.js";
 import { checkTargetTransports, readTarget } from "./target.js";
-import { thresholdProblems } from "./thresholds.js";
 import type { TargetPlace } from "./target-place.js";
+import { thresholdProblems } from "./thresholds.js";
 import type { Scenario, TransportOptions } from "./types.js";
 import { formatDuration, parseDuration, parseRate } from "./units.js";
 
