@@ -134,6 +134,15 @@ export function parseTolerances(flags: readonly string[]): Record<string, number
  * `--judge` flags (`latency.p95`, `websocket.latency.max`, comma-separated
  * or repeated): metrics judged besides the headline ones.
  */
+/** `--timing-floor MS`: timing changes below it never regress. */
+export function parseTimingFloor(text: string): number {
+  const ms = Number(text);
+  if (!Number.isFinite(ms) || ms < 0) {
+    throw badInput(`--timing-floor: expected a number of milliseconds >= 0, found "${text}"`);
+  }
+  return ms;
+}
+
 export function parseJudgeFlags(flags: readonly string[]): MetricSelector[] {
   const selectors: MetricSelector[] = [];
   for (const entry of flags.flatMap((flag) => flag.split(","))) {

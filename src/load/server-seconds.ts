@@ -1,5 +1,5 @@
 import { sleepUntil } from "../util/clock.js";
-import { sampleProcessGroups } from "../util/proc.js";
+import { processAlive, sampleProcessGroups } from "../util/proc.js";
 import { BUCKET_MS, bucketCount } from "./fleet-timeline.js";
 import type { ServerSet } from "./servers.js";
 
@@ -21,14 +21,14 @@ export type InstanceSampler = (instance: number) => Promise<InstanceSample | nul
 /**
  * The sampler over /proc: each instance's current process group, the same
  * reading for every server rtbench started (util/proc.ts). An instance
- * with no process left is down: null, not zeros.
+ * whose leader is gone is down: null, not zeros.
  */
 export function groupSampler(servers: Pick<ServerSet, "instances">): InstanceSampler {
   return async (instance) => {
     const group = servers.instances[instance]?.pid;
-    if (group === undefined) return null;
+    if (group === undefined || !(await processAlive(group))) return null;
     const sample = (await sampleProcessGroups([group]))?.get(group);
-    if (sample === undefined || sample.processes === 0) return null;
+    if (sample === undefined) return null;
     return { pid: group, cpuSeconds: sample.cpuSeconds, rssBytes: sample.rssBytes };
   };
 }

@@ -12,6 +12,7 @@ import { bundledScenarioFile, bundledScenarios } from "./bundled.js";
 import { normaliseScenario, overrideProblems, type ScenarioOverrides } from "./normalise.js";
 import { type Problem, problemLine } from "./problem.js";
 import { schemaProblems } from "./schema.js";
+import { withTargetPlace } from "./target-place.js";
 import type { Scenario } from "./types.js";
 import { yamlProblems } from "./yaml-errors.js";
 
@@ -58,6 +59,9 @@ export function parseScenario(text: string, file: string, overrides?: ScenarioOv
 function validate(text: string, file: string, sha: string, overrides: ScenarioOverrides): Scenario {
   const parsed = extname(file).toLowerCase() === ".json" ? parseJson(text) : parseYaml(text);
   if ("problems" in parsed) throw invalid(file, parsed.problems);
+  if (overrides.target !== undefined && isMapping(parsed.document)) {
+    parsed.document = withTargetPlace(parsed.document, overrides.target);
+  }
 
   const problems = [...overrideProblems(overrides), ...schemaProblems(parsed.document)];
   // Relations between fields are checked only once the document is a mapping;

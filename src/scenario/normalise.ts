@@ -26,6 +26,7 @@ import {
   serverSectionProblems,
 } from "./server-section.js";
 import { checkTargetTransports, readTarget } from "./target.js";
+import type { TargetPlace } from "./target-place.js";
 import { thresholdProblems } from "./thresholds.js";
 import type { Scenario, TransportOptions } from "./types.js";
 import { formatDuration, parseDuration } from "./units.js";
@@ -35,6 +36,8 @@ export interface ScenarioOverrides {
   protocols?: ProtocolName[];
   /** Replaces `duration` (e.g. from `--duration`). */
   durationMs?: number;
+  /** Puts the target at a URL or command (`rtbench ab`); the `server` section is dropped. */
+  target?: TargetPlace;
 }
 
 export interface NormaliseContext {

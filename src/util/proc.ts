@@ -119,6 +119,16 @@ export async function groupAlive(groupId: number): Promise<boolean> {
   return states.includes(true);
 }
 
+/**
+ * True while process `pid` runs; a zombie has exited. A server's group can
+ * outlive it (rtbench's lifeline watcher is in it), so "is the instance up"
+ * asks its leader.
+ */
+export async function processAlive(pid: number): Promise<boolean> {
+  const stat = await readStat(String(pid));
+  return stat !== null && stat.state !== "Z";
+}
+
 /** Sends `signal` to every process of the group (0: none, only asks); false when none is left. */
 export function signalGroup(groupId: number, signal: NodeJS.Signals | 0): boolean {
   try {

@@ -1,13 +1,13 @@
 import { appendFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { type ComparisonRow, compareResults } from "../../gate/compare.js";
-import { parseJudgeFlags, parseTolerances } from "../../gate/gate.js";
+import { parseJudgeFlags, parseTimingFloor, parseTolerances } from "../../gate/gate.js";
 import { readResultFile } from "../../gate/result-file.js";
 import { renderComparisonHtml } from "../../report/html-compare.js";
 import { renderComparisonMarkdown } from "../../report/markdown.js";
 import { renderComparisonTable } from "../../report/table.js";
 import { regressionLines } from "../../report/verdicts.js";
-import { badInput, RtbenchError } from "../../shared/errors.js";
+import { RtbenchError } from "../../shared/errors.js";
 
 function regressionError(
   regressions: readonly ComparisonRow[],
@@ -69,15 +69,8 @@ export function compareCommand(): Command {
     .action((baselineFile: string, currentFile: string, flags: CompareFlags) => {
       const tolerances = parseTolerances(flags.tolerance);
       const judge = parseJudgeFlags(flags.judge);
-      let timingFloorMs: number | undefined;
-      if (flags.timingFloor !== undefined) {
-        timingFloorMs = Number(flags.timingFloor);
-        if (!Number.isFinite(timingFloorMs) || timingFloorMs < 0) {
-          throw badInput(
-            `--timing-floor: expected a number of milliseconds >= 0, found "${flags.timingFloor}"`,
-          );
-        }
-      }
+      const timingFloorMs =
+        flags.timingFloor === undefined ? undefined : parseTimingFloor(flags.timingFloor);
       const baseline = readResultFile(baselineFile);
       const current = readResultFile(currentFile);
       const comparison = compareResults(baseline, current, { tolerances, timingFloorMs, judge });

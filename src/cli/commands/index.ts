@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { abCommand } from "./ab.js";
 import { compareCommand } from "./compare.js";
 import { initCommand } from "./init.js";
 import { metricsCommand } from "./metrics.js";
@@ -14,6 +15,7 @@ export function commands(): Command[] {
     serveCommand(),
     validateCommand(),
     compareCommand(),
+    abCommand(),
     reportCommand(),
     metricsCommand(),
     initCommand(),

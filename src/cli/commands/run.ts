@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { writeFile } from "node:fs/promises";
+import { basename, dirname, resolve } from "node:path";
 import { Command, Option } from "commander";
 import type { CompareOptions, Comparison } from "../../gate/compare.js";
 import {
@@ -8,12 +8,12 @@ import {
   evaluateGate,
   type GatedResult,
   parseJudgeFlags,
+  parseTimingFloor,
   parseTolerances,
 } from "../../gate/gate.js";
 import { type MedianResult, medianResult } from "../../gate/repeat.js";
 import { readResultFile } from "../../gate/result-file.js";
 import type { ThresholdOutcome } from "../../gate/thresholds.js";
-import { type RunProgress, runScenario } from "../../load/run.js";
 import type { RunResult } from "../../metrics/types.js";
 import { renderHtml } from "../../report/html.js";
 import { renderJson } from "../../report/json.js";
@@ -32,7 +32,7 @@ import { parseDuration } from "../../scenario/units.js";
 import { serviceFor } from "../../services/registry.js";
 import { badInput, EXIT_CODES, RtbenchError, runFailed } from "../../shared/errors.js";
 import { isTransportName, type ProtocolName, transportNames } from "../../shared/transports.js";
-import { stopAllChildren } from "../../util/children.js";
+import { measure, writeResult } from "../measure.js";
 
 interface RunFlags {
   protocols?: string;
@@ -168,15 +168,7 @@ function readGateSettings(files: string[], flags: RunFlags): GateSettings {
     tolerances: parseTolerances(flags.tolerance),
     judge: parseJudgeFlags(flags.judge),
   };
-  if (flags.timingFloor !== undefined) {
-    const timingFloorMs = Number(flags.timingFloor);
-    if (!Number.isFinite(timingFloorMs) || timingFloorMs < 0) {
-      throw badInput(
-        `--timing-floor: expected a number of milliseconds >= 0, found "${flags.timingFloor}"`,
-      );
-    }
-    compare.timingFloorMs = timingFloorMs;
-  }
+  if (flags.timingFloor !== undefined) compare.timingFloorMs = parseTimingFloor(flags.timingFloor);
   for (const [flag, file] of [
     ["--summary", flags.summary],
     ["--html", flags.html],
@@ -437,76 +429,7 @@ function printFailures(
   if (lines.length > 0) process.stderr.write(`${lines.join("\n")}\n`);
 }
 
-/** One run of the scenario, with the progress line and Ctrl-C handling; no output of its own. */
-async function measure(scenario: Scenario, notes: string[], flags: RunFlags): Promise<RunResult> {
-  const abort = new AbortController();
-  const interactive = process.stderr.isTTY === true && !flags.quiet;
-  let interrupts = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    interrupts++;
-    if (interrupts === 1) {
-      process.stderr.write(
-        `\n${signal}: stopping; collecting what was measured (again to force quit)\n`,
-      );
-      abort.abort();
-    } else {
-      void stopAllChildren(0).then(() => process.exit(130));
-    }
-  };
-  // A closed terminal (SIGHUP) stops the run like Ctrl-C: what was measured is kept.
-  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-  for (const name of signals) process.on(name, onSignal);
-  try {
-    const progress = new ProgressLine();
-    const result = await runScenario(scenario, {
-      signal: abort.signal,
-      notes,
-      log: flags.quiet
-        ? undefined
-        : (line) => process.stderr.write(`${clearLine(interactive)}${line}\n`),
-      onProgress: interactive
-        ? (p) => process.stderr.write(`\r${progress.format(p)}\x1b[K`)
-        : undefined,
-    });
-    if (interactive) process.stderr.write(clearLine(true));
-    return result;
-  } finally {
-    for (const name of signals) process.off(name, onSignal);
-  }
-}
-
 /** `--html FILE`: the same result as a page with charts. */
 async function writeHtml(result: RunResult, flags: RunFlags): Promise<void> {
   if (flags.html !== undefined) await writeFile(flags.html, renderHtml(result));
-}
-
-/** `tag` marks the file: "-partial", "-run2" (one of --repeat), "-median" (their median). */
-async function writeResult(result: RunResult, dir: string, tag: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  const stamp = result.startedAt.replace(/[:.]/g, "-");
-  const file = join(dir, `${result.scenario.name}-${stamp}${tag}.json`);
-  await writeFile(file, `${renderJson(result)}\n`);
-  return file;
-}
-
-/** The live line on an interactive stderr: phase, time, connections, messages per second. */
-class ProgressLine {
-  private lastReceived = 0;
-  private lastAtMs = 0;
-
-  format(p: RunProgress): string {
-    const now = Date.now();
-    const perSec =
-      this.lastAtMs > 0 && p.received >= this.lastReceived
-        ? ((p.received - this.lastReceived) * 1000) / (now - this.lastAtMs)
-        : 0;
-    this.lastReceived = p.received;
-    this.lastAtMs = now;
-    const seconds = (ms: number) => `${Math.round(ms / 1000)}s`;
-    return `${p.protocol} ${p.phase}  ${seconds(p.elapsedMs)}/${seconds(p.totalMs)}  open ${p.open}/${p.clients}  ${Math.round(perSec)} msg/s`;
-  }
-}
-
-function clearLine(interactive: boolean): string {
-  return interactive ? "\r\x1b[K" : "";
 }

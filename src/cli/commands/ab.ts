@@ -1,0 +1,204 @@
+import { appendFileSync } from "node:fs";
+import { Command } from "commander";
+import { type Comparison, compareResults } from "../../gate/compare.js";
+import {
+  type GatedResult,
+  parseJudgeFlags,
+  parseTimingFloor,
+  parseTolerances,
+} from "../../gate/gate.js";
+import { medianResult } from "../../gate/repeat.js";
+import type { RunResult } from "../../metrics/types.js";
+import { renderJson } from "../../report/json.js";
+import { renderComparisonMarkdown } from "../../report/markdown.js";
+import { renderComparisonTable } from "../../report/table.js";
+import { regressionLines } from "../../report/verdicts.js";
+import { loadScenario } from "../../scenario/load.js";
+import { readTargetPlace } from "../../scenario/target-place.js";
+import type { Scenario } from "../../scenario/types.js";
+import { badInput, EXIT_CODES, RtbenchError, runFailed } from "../../shared/errors.js";
+import { measure, writeResult } from "../measure.js";
+
+/**
+ * `rtbench ab`: one scenario against two servers on one machine, run
+ * interleaved (A B, B A, A B, ...), and the difference judged by the
+ * gate's test for repeated runs. Whatever the machine does meanwhile (a
+ * noisy neighbour, a thermal dip) falls on both sides alike, which is what
+ * makes an A/B in one CI job steadier than a baseline file from another day.
+ */
+
+interface AbFlags {
+  baselineTarget: string;
+  candidateTarget: string;
+  rounds: string;
+  out: string;
+  tolerance: string[];
+  judge: string[];
+  timingFloor?: string;
+  summary?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** Three runs a side is the least the rank test can call significant (p = 0.05). */
+const DEFAULT_ROUNDS = 3;
+const MAX_ROUNDS = 50;
+
+type Side = "baseline" | "candidate";
+
+export function abCommand(): Command {
+  return new Command("ab")
+    .description(
+      "run a scenario against two servers, interleaved, and judge the candidate against the baseline; exit 1 when it regressed",
+    )
+    .argument("<scenario>", "scenario file (or a bundled scenario's name)")
+    .requiredOption(
+      "--baseline-target <url|command>",
+      "the server to compare against: a running one's URL, or a command that starts one ({port} ...)",
+    )
+    .requiredOption("--candidate-target <url|command>", "the server under test, the same way")
+    .option("--rounds <n>", "runs per side, interleaved", String(DEFAULT_ROUNDS))
+    .option("--out <dir>", "directory for the result files", "results")
+    .option(
+      "--tolerance <key=pct>",
+      "relative tolerance by kind (timing, rate), metric or full name; repeatable",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option(
+      "--judge <metrics>",
+      "judge these metrics too (latency.p95, websocket.latency.max); comma-separated, repeatable",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option("--timing-floor <ms>", "timing changes below this many ms never regress (default 1)")
+    .option("--summary <file>", "append the comparison as Markdown (e.g. $GITHUB_STEP_SUMMARY)")
+    .option("--json", "print the comparison as JSON on stdout")
+    .option("--quiet", "no progress lines on stderr")
+    .addHelpText(
+      "after",
+      "\nA URL (http://...) is a running server; anything else is a shell command that\nstarts one, as target.command in a scenario ({port}, {instance}, {dir}, ...). The\nscenario's target keeps how the server speaks (protocol, templates, health);\nits server section, which describes the bundled server, is not used.\nThe candidate regresses as `rtbench compare` judges results of --repeat.",
+    )
+    .action(async (file: string, flags: AbFlags) => {
+      const rounds = readRounds(flags.rounds);
+      const compare = {
+        tolerances: parseTolerances(flags.tolerance),
+        judge: parseJudgeFlags(flags.judge),
+        ...(flags.timingFloor === undefined
+          ? {}
+          : { timingFloorMs: parseTimingFloor(flags.timingFloor) }),
+      };
+      // Both sides are checked before either runs: a typo must not cost a round.
+      const scenarios: Record<Side, Scenario> = {
+        baseline: await sideScenario(file, "--baseline-target", flags.baselineTarget),
+        candidate: await sideScenario(file, "--candidate-target", flags.candidateTarget),
+      };
+      const runs = await runInterleaved(scenarios, rounds, flags);
+      if (runs === null) {
+        process.exitCode = 130;
+        return;
+      }
+      const baseline = await medianOf(runs.baseline, "baseline", flags);
+      const candidate = await medianOf(runs.candidate, "candidate", flags);
+      if (baseline.status === "invalid" || candidate.status === "invalid") {
+        throw new RtbenchError(
+          "RUN_FAILED",
+          "nothing was measured on one side (see the result files): there is nothing to compare",
+        );
+      }
+      const comparison = compareResults(baseline, candidate, {
+        ...compare,
+        tolerances: { ...scenarios.candidate.tolerances, ...compare.tolerances },
+        judge: [...scenarios.candidate.compare, ...compare.judge],
+      });
+      report(comparison, flags);
+      if (comparison.regressions.length > 0) {
+        process.stderr.write(
+          `error: ${comparison.regressions.length} metric(s) regressed on the candidate\n${regressionLines(
+            comparison.regressions,
+          )
+            .map((line) => `  ${line}`)
+            .join("\n")}\n`,
+        );
+        process.exitCode = EXIT_CODES.THRESHOLD_FAILED;
+      }
+    });
+}
+
+function readRounds(text: string): number {
+  const rounds = Number(text);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > MAX_ROUNDS) {
+    throw badInput(
+      `--rounds: expected a whole number of runs per side from 1 to ${MAX_ROUNDS}, found "${text}"`,
+    );
+  }
+  return rounds;
+}
+
+async function sideScenario(file: string, flag: string, text: string): Promise<Scenario> {
+  if (text.trim() === "") throw badInput(`${flag}: expected a URL or a command, found ""`);
+  try {
+    return await loadScenario(file, { target: readTargetPlace(text) });
+  } catch (error) {
+    if (!(error instanceof RtbenchError)) throw error;
+    throw new RtbenchError(error.code, `${flag}: ${error.message}`, {
+      details: [...error.details],
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Rounds of one run per side, the side that goes first alternating (A B,
+ * B A, ...) so neither always runs on a warmer machine. Null when
+ * interrupted; the runs measured so far are written.
+ */
+async function runInterleaved(
+  scenarios: Record<Side, Scenario>,
+  rounds: number,
+  flags: AbFlags,
+): Promise<Record<Side, RunResult[]> | null> {
+  const runs: Record<Side, RunResult[]> = { baseline: [], candidate: [] };
+  for (let round = 1; round <= rounds; round++) {
+    const order: Side[] = round % 2 === 1 ? ["baseline", "candidate"] : ["candidate", "baseline"];
+    for (const side of order) {
+      if (!flags.quiet) process.stderr.write(`ab: round ${round} of ${rounds}, ${side}\n`);
+      const result = await measure(scenarios[side], [`ab ${side}, round ${round}`], flags);
+      const file = await writeResult(result, flags.out, `-${side}-run${round}`);
+      if (!flags.quiet) process.stderr.write(`result written to ${file}\n`);
+      if (result.status === "failed") {
+        throw runFailed(`${side}, round ${round}: the run failed: ${result.error ?? "unknown"}`);
+      }
+      if (result.status === "partial") return null;
+      runs[side].push(result);
+    }
+  }
+  return runs;
+}
+
+/** One side's runs as `run --repeat` gives them: medians, with every run's values kept. */
+async function medianOf(runs: RunResult[], side: Side, flags: AbFlags): Promise<GatedResult> {
+  const invalid = runs.find((r) => r.status === "invalid");
+  if (invalid !== undefined) return invalid;
+  if (runs.length === 1) return runs[0] as RunResult;
+  const { result, spread } = medianResult(runs);
+  const median: GatedResult = { ...result, repeat: { runs: runs.length, files: [], spread } };
+  // A median of N runs has no single second-by-second story: each run's file keeps its own.
+  for (const protocol of Object.values(median.protocols)) delete protocol.timeline;
+  const file = await writeResult(median, flags.out, `-${side}-median`);
+  if (!flags.quiet)
+    process.stderr.write(`${side}: median of ${runs.length} runs written to ${file}\n`);
+  return median;
+}
+
+function report(comparison: Comparison, flags: AbFlags): void {
+  if (flags.json) {
+    process.stdout.write(`${renderJson(comparison)}\n`);
+  } else {
+    const color = process.stdout.isTTY === true;
+    process.stdout.write(`${renderComparisonTable(comparison, { color })}\n`);
+  }
+  if (flags.summary !== undefined) {
+    appendFileSync(flags.summary, `${renderComparisonMarkdown(comparison)}\n`);
+  }
+}

@@ -1,0 +1,85 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { type RunProgress, runScenario } from "../load/run.js";
+import type { RunResult } from "../metrics/types.js";
+import { renderJson } from "../report/json.js";
+import type { Scenario } from "../scenario/types.js";
+import { stopAllChildren } from "../util/children.js";
+
+/**
+ * What the commands that run scenarios share (`run`, `ab`): one run with the
+ * live progress line and Ctrl-C handling, and its result file.
+ */
+
+/** One run of the scenario, with the progress line and Ctrl-C handling; no output of its own. */
+export async function measure(
+  scenario: Scenario,
+  notes: string[],
+  flags: { quiet?: boolean },
+): Promise<RunResult> {
+  const abort = new AbortController();
+  const interactive = process.stderr.isTTY === true && !flags.quiet;
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts === 1) {
+      process.stderr.write(
+        `\n${signal}: stopping; collecting what was measured (again to force quit)\n`,
+      );
+      abort.abort();
+    } else {
+      void stopAllChildren(0).then(() => process.exit(130));
+    }
+  };
+  // A closed terminal (SIGHUP) stops the run like Ctrl-C: what was measured is kept.
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  for (const name of signals) process.on(name, onSignal);
+  try {
+    const progress = new ProgressLine();
+    const result = await runScenario(scenario, {
+      signal: abort.signal,
+      notes,
+      log: flags.quiet
+        ? undefined
+        : (line) => process.stderr.write(`${clearLine(interactive)}${line}\n`),
+      onProgress: interactive
+        ? (p) => process.stderr.write(`\r${progress.format(p)}\x1b[K`)
+        : undefined,
+    });
+    if (interactive) process.stderr.write(clearLine(true));
+    return result;
+  } finally {
+    for (const name of signals) process.off(name, onSignal);
+  }
+}
+
+/** `tag` marks the file: "-partial", "-run2" (one of --repeat), "-median" (their median). */
+export async function writeResult(result: RunResult, dir: string, tag: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const stamp = result.startedAt.replace(/[:.]/g, "-");
+  const file = join(dir, `${result.scenario.name}-${stamp}${tag}.json`);
+  await writeFile(file, `${renderJson(result)}\n`);
+  return file;
+}
+
+/** The live line on an interactive stderr: phase, time, connections, messages per second. */
+class ProgressLine {
+  private lastReceived = 0;
+  private lastAtMs = 0;
+
+  format(p: RunProgress): string {
+    const now = Date.now();
+    const perSec =
+      this.lastAtMs > 0 && p.received >= this.lastReceived
+        ? ((p.received - this.lastReceived) * 1000) / (now - this.lastAtMs)
+        : 0;
+    this.lastReceived = p.received;
+    this.lastAtMs = now;
+    const seconds = (ms: number) => `${Math.round(ms / 1000)}s`;
+    return `${p.protocol} ${p.phase}  ${seconds(p.elapsedMs)}/${seconds(p.totalMs)}  open ${p.open}/${p.clients}  ${Math.round(perSec)} msg/s`;
+  }
+}
+
+function clearLine(interactive: boolean): string {
+  return interactive ? "\r\x1b[K" : "";
+}
