@@ -5,7 +5,7 @@ import { basename, join } from "node:path";
 import type { TargetCommand } from "../scenario/types.js";
 import { runFailed } from "../shared/errors.js";
 import { compileTemplate, fillTemplate } from "../targets/template.js";
-import { type ChildHandle, startChild } from "../util/children.js";
+import { type ChildHandle, isRunning, startChild } from "../util/children.js";
 import { sleep } from "../util/clock.js";
 import { freePort } from "../util/net.js";
 import { groupAlive, signalGroup } from "../util/proc.js";
@@ -203,10 +203,6 @@ async function stopGroup(handle: ChildHandle, signal: NodeJS.Signals, graceMs = 
   while (await groupAlive(group)) await sleep(25);
   await handle.exited;
   liveGroups.delete(group);
-}
-
-function isRunning(handle: ChildHandle): boolean {
-  return handle.process.exitCode === null && handle.process.signalCode === null;
 }
 
 class CommandedServers implements ServerSet {

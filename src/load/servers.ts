@@ -1,7 +1,7 @@
 import type { Scenario } from "../scenario/types.js";
 import { runFailed } from "../shared/errors.js";
 import { buildServerArgs, parseReadyLine, SERVER_READY_PATTERN } from "../shared/server-launch.js";
-import { type ChildHandle, startChild } from "../util/children.js";
+import { type ChildHandle, isRunning, startChild } from "../util/children.js";
 import { freePort } from "../util/net.js";
 import { compiledEntry } from "../util/paths.js";
 import { sampleProcessGroups } from "../util/proc.js";
@@ -95,10 +95,6 @@ async function spawnInstance(
     onStderr: (line) => log(`${name}: ${line}`),
   });
   return { handle, url: parseReadyLine(match[0]) as string };
-}
-
-function isRunning(handle: ChildHandle): boolean {
-  return handle.process.exitCode === null && handle.process.signalCode === null;
 }
 
 class ControlledServers implements ServerSet {

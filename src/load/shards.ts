@@ -1,4 +1,4 @@
-import { type ChildHandle, startChild } from "../util/children.js";
+import { type ChildHandle, isRunning, startChild } from "../util/children.js";
 import { compiledEntry } from "../util/paths.js";
 import type {
   ShardMessage,
@@ -156,10 +156,6 @@ const STDERR_TAIL_LINES = 20;
 function keepTail(tail: string[], line: string): void {
   tail.push(line);
   if (tail.length > STDERR_TAIL_LINES) tail.shift();
-}
-
-function isRunning(shard: ChildHandle): boolean {
-  return shard.process.exitCode === null && shard.process.signalCode === null;
 }
 
 /**

@@ -42,6 +42,11 @@ export interface StartChildOptions {
   onStderr?: (line: string) => void;
 }
 
+/** True until the process exited or was killed. */
+export function isRunning(handle: ChildHandle): boolean {
+  return handle.process.exitCode === null && handle.process.signalCode === null;
+}
+
 const live = new Set<ChildHandle>();
 
 /**

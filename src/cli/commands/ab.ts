@@ -1,12 +1,7 @@
 import { appendFileSync } from "node:fs";
 import { Command } from "commander";
 import { type Comparison, compareResults } from "../../gate/compare.js";
-import {
-  type GatedResult,
-  parseJudgeFlags,
-  parseTimingFloor,
-  parseTolerances,
-} from "../../gate/gate.js";
+import type { GatedResult } from "../../gate/gate.js";
 import { medianResult } from "../../gate/repeat.js";
 import type { RunResult } from "../../metrics/types.js";
 import { renderJson } from "../../report/json.js";
@@ -17,6 +12,7 @@ import { loadScenario } from "../../scenario/load.js";
 import { readTargetPlace } from "../../scenario/target-place.js";
 import type { Scenario } from "../../scenario/types.js";
 import { badInput, EXIT_CODES, RtbenchError, runFailed } from "../../shared/errors.js";
+import { addCompareOptions, readCompareOptions } from "../compare-options.js";
 import { measure, writeResult } from "../measure.js";
 
 /**
@@ -47,7 +43,7 @@ const MAX_ROUNDS = 50;
 type Side = "baseline" | "candidate";
 
 export function abCommand(): Command {
-  return new Command("ab")
+  const command = new Command("ab")
     .description(
       "run a scenario against two servers, interleaved, and judge the candidate against the baseline; exit 1 when it regressed",
     )
@@ -58,20 +54,8 @@ export function abCommand(): Command {
     )
     .requiredOption("--candidate-target <url|command>", "the server under test, the same way")
     .option("--rounds <n>", "runs per side, interleaved", String(DEFAULT_ROUNDS))
-    .option("--out <dir>", "directory for the result files", "results")
-    .option(
-      "--tolerance <key=pct>",
-      "relative tolerance by kind (timing, rate), metric or full name; repeatable",
-      (value: string, previous: string[]) => [...previous, value],
-      [] as string[],
-    )
-    .option(
-      "--judge <metrics>",
-      "judge these metrics too (latency.p95, websocket.latency.max); comma-separated, repeatable",
-      (value: string, previous: string[]) => [...previous, value],
-      [] as string[],
-    )
-    .option("--timing-floor <ms>", "timing changes below this many ms never regress (default 1)")
+    .option("--out <dir>", "directory for the result files", "results");
+  return addCompareOptions(command, "the baseline")
     .option("--summary <file>", "append the comparison as Markdown (e.g. $GITHUB_STEP_SUMMARY)")
     .option("--json", "print the comparison as JSON on stdout")
     .option("--quiet", "no progress lines on stderr")
@@ -81,13 +65,7 @@ export function abCommand(): Command {
     )
     .action(async (file: string, flags: AbFlags) => {
       const rounds = readRounds(flags.rounds);
-      const compare = {
-        tolerances: parseTolerances(flags.tolerance),
-        judge: parseJudgeFlags(flags.judge),
-        ...(flags.timingFloor === undefined
-          ? {}
-          : { timingFloorMs: parseTimingFloor(flags.timingFloor) }),
-      };
+      const compare = readCompareOptions(flags);
       // Both sides are checked before either runs: a typo must not cost a round.
       const scenarios: Record<Side, Scenario> = {
         baseline: await sideScenario(file, "--baseline-target", flags.baselineTarget),
@@ -109,7 +87,7 @@ export function abCommand(): Command {
       const comparison = compareResults(baseline, candidate, {
         ...compare,
         tolerances: { ...scenarios.candidate.tolerances, ...compare.tolerances },
-        judge: [...scenarios.candidate.compare, ...compare.judge],
+        judge: [...scenarios.candidate.compare, ...(compare.judge ?? [])],
       });
       report(comparison, flags);
       if (comparison.regressions.length > 0) {

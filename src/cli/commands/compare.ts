@@ -1,13 +1,13 @@
 import { appendFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { type ComparisonRow, compareResults } from "../../gate/compare.js";
-import { parseJudgeFlags, parseTimingFloor, parseTolerances } from "../../gate/gate.js";
 import { readResultFile } from "../../gate/result-file.js";
 import { renderComparisonHtml } from "../../report/html-compare.js";
 import { renderComparisonMarkdown } from "../../report/markdown.js";
 import { renderComparisonTable } from "../../report/table.js";
 import { regressionLines } from "../../report/verdicts.js";
 import { RtbenchError } from "../../shared/errors.js";
+import { addCompareOptions, readCompareOptions } from "../compare-options.js";
 
 function regressionError(
   regressions: readonly ComparisonRow[],
@@ -34,23 +34,11 @@ interface CompareFlags {
 }
 
 export function compareCommand(): Command {
-  return new Command("compare")
+  const command = new Command("compare")
     .description("compare a result against a baseline; exit 1 when a metric regressed")
     .argument("<baseline>", "baseline result JSON (e.g. a committed results/baseline.json)")
-    .argument("<current>", "current result JSON")
-    .option(
-      "--tolerance <key=pct>",
-      "relative tolerance by kind (timing, rate), metric (latency.p99) or full name (websocket.latency.p99); repeatable",
-      (value: string, previous: string[]) => [...previous, value],
-      [] as string[],
-    )
-    .option(
-      "--judge <metrics>",
-      "judge these metrics too (latency.p95, websocket.latency.max); comma-separated, repeatable",
-      (value: string, previous: string[]) => [...previous, value],
-      [] as string[],
-    )
-    .option("--timing-floor <ms>", "timing changes below this many ms never regress (default 1)")
+    .argument("<current>", "current result JSON");
+  return addCompareOptions(command)
     .option("--summary <file>", "append the comparison as Markdown (e.g. $GITHUB_STEP_SUMMARY)")
     .option("--json", "print the comparison as JSON on stdout (same as --format json)")
     .addOption(
@@ -67,13 +55,10 @@ export function compareCommand(): Command {
       "\nJudged by default: latency p50/p99, connect p99, lost, duplicates, reordered,\npublishFailed, bytes and requests per delivery, server CPU per 1k deliveries.\nCounts regress on any increase; timings and rates when worse beyond the tolerance\n(10%, server CPU 25%; timings also 1 ms) and beyond the noise (results of --repeat:\nMann-Whitney U and the median ratio's 95% interval; single runs: their spread or\nsampling error). Scenario tolerances and compare: lists do not apply here.",
     )
     .action((baselineFile: string, currentFile: string, flags: CompareFlags) => {
-      const tolerances = parseTolerances(flags.tolerance);
-      const judge = parseJudgeFlags(flags.judge);
-      const timingFloorMs =
-        flags.timingFloor === undefined ? undefined : parseTimingFloor(flags.timingFloor);
+      const options = readCompareOptions(flags);
       const baseline = readResultFile(baselineFile);
       const current = readResultFile(currentFile);
-      const comparison = compareResults(baseline, current, { tolerances, timingFloorMs, judge });
+      const comparison = compareResults(baseline, current, options);
 
       const format = flags.json ? "json" : flags.format;
       const render = {

@@ -3,14 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { Command, Option } from "commander";
 import type { CompareOptions, Comparison } from "../../gate/compare.js";
-import {
-  checkBaselineFor,
-  evaluateGate,
-  type GatedResult,
-  parseJudgeFlags,
-  parseTimingFloor,
-  parseTolerances,
-} from "../../gate/gate.js";
+import { checkBaselineFor, evaluateGate, type GatedResult } from "../../gate/gate.js";
 import { type MedianResult, medianResult } from "../../gate/repeat.js";
 import { readResultFile } from "../../gate/result-file.js";
 import type { ThresholdOutcome } from "../../gate/thresholds.js";
@@ -32,6 +25,7 @@ import { parseDuration } from "../../scenario/units.js";
 import { serviceFor } from "../../services/registry.js";
 import { badInput, EXIT_CODES, RtbenchError, runFailed } from "../../shared/errors.js";
 import { isTransportName, type ProtocolName, transportNames } from "../../shared/transports.js";
+import { addCompareOptions, readCompareOptions } from "../compare-options.js";
 import { measure, writeResult } from "../measure.js";
 
 interface RunFlags {
@@ -79,7 +73,7 @@ expected, a shard died: every threshold fails as "nothing measured"), 130 interr
 (a partial result is written).`;
 
 export function runCommand(): Command {
-  return new Command("run")
+  const command = new Command("run")
     .description("run scenario files, once per protocol, and print the comparison table")
     .argument("<files...>", "scenario files (YAML or JSON)")
     .option("--protocols <list>", `comma-separated subset of ${transportNames().join(",")}`)
@@ -87,20 +81,8 @@ export function runCommand(): Command {
     .addOption(new Option("--out <dir>", "where result JSON files are written").default("results"))
     .option("--json", "print the result JSON to stdout instead of the table")
     .option("--quiet", "no progress line and no notices on stderr")
-    .option("--baseline <file>", "compare with this result JSON; exit 1 when a metric regressed")
-    .option(
-      "--tolerance <key=pct>",
-      "relative tolerance for --baseline by kind (timing, rate), metric (latency.p99) or full name (websocket.latency.p99); repeatable",
-      (value: string, previous: string[]) => [...previous, value],
-      [] as string[],
-    )
-    .option(
-      "--judge <metrics>",
-      "judge these metrics against --baseline too (latency.p95, websocket.latency.max); comma-separated, repeatable",
-      (value: string, previous: string[]) => [...previous, value],
-      [] as string[],
-    )
-    .option("--timing-floor <ms>", "timing changes below this many ms never regress (default 1)")
+    .option("--baseline <file>", "compare with this result JSON; exit 1 when a metric regressed");
+  return addCompareOptions(command, "--baseline")
     .addOption(
       new Option("--repeat <n>", "run N times; gate on the medians and show the spread").default(
         "1",
@@ -164,11 +146,7 @@ function readGateSettings(files: string[], flags: RunFlags): GateSettings {
       `--repeat: expected a whole number of runs from 1 to ${MAX_REPEAT}, found "${flags.repeat}"`,
     );
   }
-  const compare: CompareOptions = {
-    tolerances: parseTolerances(flags.tolerance),
-    judge: parseJudgeFlags(flags.judge),
-  };
-  if (flags.timingFloor !== undefined) compare.timingFloorMs = parseTimingFloor(flags.timingFloor);
+  const compare = readCompareOptions(flags);
   for (const [flag, file] of [
     ["--summary", flags.summary],
     ["--html", flags.html],
