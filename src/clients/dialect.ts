@@ -103,3 +103,13 @@ export interface PollDialect {
    */
   answer(answer: HttpAnswer, sink: WireSink): PollAnswer;
 }
+
+/** One dialect of each part of a server's wire (`WireKind` on a transport's row). */
+export interface WireDialects {
+  websocket: WebSocketDialect;
+  "event-stream": EventStreamDialect;
+  poll: PollDialect;
+}
+
+/** What a client is built with: the dialect of the part it reads; none means the reference's. */
+export type ClientWire = Partial<WireDialects>;

@@ -1,6 +1,6 @@
-import type { PresenceEvent } from "../shared/protocol.js";
 import { monoMs } from "../util/clock.js";
-import type { EventStreamDialect, WireSink } from "./dialect.js";
+import type { EventStreamDialect } from "./dialect.js";
+import { HandlerSink } from "./handler-sink.js";
 import { SseParser, type SseParserCallbacks } from "./sse-parser.js";
 import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } from "./types.js";
 
@@ -11,9 +11,8 @@ import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } fr
  * the server's `retry:`, and note activity for the watchdog. Subclasses open
  * and close the stream; the dialect says where, and what the events mean.
  */
-export abstract class EventStreamClient implements TransportClient, SseParserCallbacks, WireSink {
+export abstract class EventStreamClient implements TransportClient, SseParserCallbacks {
   abstract readonly protocol: string;
-  cursor: string | undefined;
   /** The server's `retry:` advice in ms, for the reconnecting wrapper; undefined until sent. */
   retryMs: number | undefined;
   /** monoMs() of the last bytes received (heartbeat comments included), for a watchdog. */
@@ -25,6 +24,8 @@ export abstract class EventStreamClient implements TransportClient, SseParserCal
   protected ready = false;
   protected closed = false;
   private readonly parser: SseParser;
+  /** Where the dialect sends what it read; it keeps the cursor. */
+  private readonly sink: HandlerSink;
 
   constructor(
     options: ClientOptions,
@@ -33,8 +34,12 @@ export abstract class EventStreamClient implements TransportClient, SseParserCal
     this.options = options;
     this.handlers = options.handlers;
     this.context = options.context;
-    this.cursor = options.since;
+    this.sink = new HandlerSink(options.handlers, options.since);
     this.parser = new SseParser(this);
+  }
+
+  get cursor(): string | undefined {
+    return this.sink.cursor;
   }
 
   abstract connect(): Promise<void>;
@@ -52,26 +57,7 @@ export abstract class EventStreamClient implements TransportClient, SseParserCal
   // SseParserCallbacks, called by the parser with this client as the callbacks object.
 
   onEvent(type: string, data: string, lastEventId: string): void {
-    this.dialect.event(type, data, lastEventId, this);
-  }
-
-  // WireSink, called by the dialect with this client as the sink.
-
-  message(id: string, body: unknown): void {
-    this.cursor = id;
-    this.handlers.onMessage(id, body);
-  }
-
-  gap(from: string, to: string, reset?: boolean): void {
-    this.handlers.onGap(from, to, reset);
-  }
-
-  unrecognised(what?: string): void {
-    this.handlers.onUnrecognised(what);
-  }
-
-  presence(events: readonly PresenceEvent[]): void {
-    this.handlers.onPresence?.(events);
+    this.dialect.event(type, data, lastEventId, this.sink);
   }
 
   onRetry(ms: number): void {
@@ -106,4 +92,10 @@ export abstract class EventStreamClient implements TransportClient, SseParserCal
     this.abort();
     if (this.ready) this.handlers.onBreak(reason);
   }
+}
+
+/** Why a response head does not open an event stream; null when it does. */
+export function notAnEventStream(status: number | undefined, contentType: string): string | null {
+  if (status === 200 && contentType.startsWith("text/event-stream")) return null;
+  return `expected 200 text/event-stream, found ${status} ${contentType || "(no content-type)"}`;
 }

@@ -1,13 +1,9 @@
 import { performance } from "node:perf_hooks";
 import { type ErrorEvent, EventSource, type FetchLike } from "eventsource";
 import { type Client, fetch } from "undici";
-import {
-  type PresenceEvent,
-  SSE_EVENT_GAP,
-  SSE_EVENT_MESSAGE,
-  SSE_EVENT_PRESENCE,
-} from "../shared/protocol.js";
-import type { EventStreamDialect, WireSink } from "./dialect.js";
+import { SSE_EVENT_GAP, SSE_EVENT_MESSAGE, SSE_EVENT_PRESENCE } from "../shared/protocol.js";
+import type { EventStreamDialect } from "./dialect.js";
+import { HandlerSink } from "./handler-sink.js";
 import { createTrackedClient, originOf } from "./http.js";
 import { REFERENCE_SSE } from "./reference-wire.js";
 import type { ClientHandlers, ClientOptions, TransportClient } from "./types.js";
@@ -18,9 +14,8 @@ import type { ClientHandlers, ClientOptions, TransportClient } from "./types.js"
  * lean client. Its own reconnection is switched off by closing it on the
  * first error: reconnecting with backoff is the load runner's job.
  */
-export class EventSourceSseClient implements TransportClient, WireSink {
+export class EventSourceSseClient implements TransportClient {
   readonly protocol = "sse" as const;
-  cursor: string | undefined;
   // No `lastActivityMs`: heartbeat comments are invisible through the EventSource
   // API, so on a quiet channel a watchdog would call a healthy stream dead.
   // Without it the fleet's watchdog leaves this client alone.
@@ -32,6 +27,8 @@ export class EventSourceSseClient implements TransportClient, WireSink {
   private source: EventSource | undefined;
   private ready = false;
   private closed = false;
+  /** Where the dialect sends what it read; it keeps the cursor. */
+  private readonly sink: HandlerSink;
 
   constructor(
     options: ClientOptions,
@@ -39,12 +36,16 @@ export class EventSourceSseClient implements TransportClient, WireSink {
   ) {
     this.options = options;
     this.handlers = options.handlers;
-    this.cursor = options.since;
+    this.sink = new HandlerSink(options.handlers, options.since);
     // No body timeout: a quiet stream is normal, and silence is the load runner's watchdog's call.
     this.http = createTrackedClient(options.baseUrl, options.context.sockets, {
       headersTimeoutMs: 300_000,
       bodyTimeoutMs: 0,
     });
+  }
+
+  get cursor(): string | undefined {
+    return this.sink.cursor;
   }
 
   connect(): Promise<void> {
@@ -106,29 +107,10 @@ export class EventSourceSseClient implements TransportClient, WireSink {
   /** EventTarget listeners must not throw (Node reports it as an uncaught exception). */
   private onEvent(type: string, event: MessageEvent): void {
     try {
-      this.dialect.event(type, event.data as string, event.lastEventId, this);
+      this.dialect.event(type, event.data as string, event.lastEventId, this.sink);
     } catch {
       this.broke(`malformed JSON in an SSE ${type} event`);
     }
-  }
-
-  // WireSink, called by the dialect with this client as the sink.
-
-  message(id: string, body: unknown): void {
-    this.cursor = id;
-    this.handlers.onMessage(id, body);
-  }
-
-  gap(from: string, to: string, reset?: boolean): void {
-    this.handlers.onGap(from, to, reset);
-  }
-
-  unrecognised(what?: string): void {
-    this.handlers.onUnrecognised(what);
-  }
-
-  presence(events: readonly PresenceEvent[]): void {
-    this.handlers.onPresence?.(events);
   }
 
   private broke(reason: string): void {

@@ -2,7 +2,7 @@ import { type ClientHttp2Session, type ClientHttp2Stream, connect } from "node:h
 import { connect as netConnect } from "node:net";
 import { monoMs } from "../util/clock.js";
 import type { EventStreamDialect } from "./dialect.js";
-import { EventStreamClient } from "./event-stream.js";
+import { EventStreamClient, notAnEventStream } from "./event-stream.js";
 import { originOf } from "./http.js";
 import { REFERENCE_SSE_H2 } from "./reference-wire.js";
 import {
@@ -62,14 +62,9 @@ export class SseH2Client extends EventStreamClient {
       );
       stream.once("response", (head) => {
         clearTimeout(answerTimer);
-        const status = head[":status"];
-        const type = String(head["content-type"] ?? "");
-        if (status !== 200 || !type.startsWith("text/event-stream")) {
-          fail(
-            new Error(
-              `GET ${path} (HTTP/2): expected 200 text/event-stream, found ${status} ${type || "(no content-type)"}`,
-            ),
-          );
+        const problem = notAnEventStream(head[":status"], String(head["content-type"] ?? ""));
+        if (problem !== null) {
+          fail(new Error(`GET ${path} (HTTP/2): ${problem}`));
           return;
         }
         if (this.closed) {

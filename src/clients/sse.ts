@@ -2,7 +2,7 @@ import { type ClientRequest, request } from "node:http";
 import type { Socket } from "node:net";
 import { monoMs } from "../util/clock.js";
 import type { EventStreamDialect } from "./dialect.js";
-import { EventStreamClient } from "./event-stream.js";
+import { EventStreamClient, notAnEventStream } from "./event-stream.js";
 import { originOf } from "./http.js";
 import { REFERENCE_SSE } from "./reference-wire.js";
 import type { ClientOptions, TransportClient } from "./types.js";
@@ -45,16 +45,12 @@ export class SseClient extends EventStreamClient {
       req.once("close", () => clearTimeout(answerTimer));
       req.once("response", (res) => {
         clearTimeout(answerTimer);
-        const type = res.headers["content-type"] ?? "";
-        if (res.statusCode !== 200 || !type.startsWith("text/event-stream")) {
+        const problem = notAnEventStream(res.statusCode, res.headers["content-type"] ?? "");
+        if (problem !== null) {
           res.resume();
           req.destroy();
           this.closed = true;
-          reject(
-            new Error(
-              `GET ${url.pathname}: expected 200 text/event-stream, found ${res.statusCode} ${type || "(no content-type)"}`,
-            ),
-          );
+          reject(new Error(`GET ${url.pathname}: ${problem}`));
           return;
         }
         if (this.closed) {

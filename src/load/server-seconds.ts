@@ -1,4 +1,4 @@
-import { sleepUntil } from "../util/clock.js";
+import { monoMs, sleepUntil } from "../util/clock.js";
 import { processAlive, sampleProcessGroups } from "../util/proc.js";
 import { BUCKET_MS, bucketCount } from "./fleet-timeline.js";
 import type { ServerSet } from "./servers.js";
@@ -21,17 +21,28 @@ export type InstanceSampler = (instance: number) => Promise<InstanceSample | nul
 /**
  * The sampler over /proc: each instance's current process group, the same
  * reading for every server rtbench started (util/proc.ts). An instance
- * whose leader is gone is down: null, not zeros.
+ * whose leader is gone is down: null, not zeros. The instances of one
+ * boundary share one scan of /proc rather than one scan each.
  */
 export function groupSampler(servers: Pick<ServerSet, "instances">): InstanceSampler {
+  let scan: { atMs: number; samples: ReturnType<typeof sampleProcessGroups> } | null = null;
   return async (instance) => {
     const group = servers.instances[instance]?.pid;
     if (group === undefined || !(await processAlive(group))) return null;
-    const sample = (await sampleProcessGroups([group]))?.get(group);
+    if (scan === null || monoMs() - scan.atMs > SHARED_SCAN_MS) {
+      scan = {
+        atMs: monoMs(),
+        samples: sampleProcessGroups(servers.instances.map((handle) => handle.pid)),
+      };
+    }
+    const sample = (await scan.samples)?.get(group);
     if (sample === undefined) return null;
     return { pid: group, cpuSeconds: sample.cpuSeconds, rssBytes: sample.rssBytes };
   };
 }
+
+/** Samples asked for within this long of a scan are read from it (one boundary's instances). */
+const SHARED_SCAN_MS = 100;
 
 /**
  * Samples per instance at each second boundary of the timeline: boundary k

@@ -61,6 +61,9 @@ export type TransportSetting =
  */
 export type TransportSettings = Readonly<Record<string, number | string>>;
 
+/** The parts of a server's wire a client can read: its WebSocket frames, its event stream, its poll answers. */
+export type WireKind = "websocket" | "event-stream" | "poll";
+
 export interface TransportDescriptor {
   /** Protocol name in scenarios, results and metric names (`sse-h2`); no dots. */
   readonly name: string;
@@ -75,6 +78,12 @@ export interface TransportDescriptor {
    * long-lived response or connection carries every message.
    */
   readonly delivery: "poll" | "stream";
+  /**
+   * Which part of a server's wire its client reads (src/clients/dialect.ts):
+   * a target protocol that describes that part can offer this transport.
+   * Absent: the client speaks the reference protocol only.
+   */
+  readonly wire?: WireKind;
   /** The server sends heartbeats on this transport's open connections. */
   readonly serverHeartbeats: boolean;
   /**
@@ -107,6 +116,7 @@ const BUILTIN = [
     label: "short poll",
     description: "Short polling: a GET at a fixed interval, answered at once.",
     delivery: "poll",
+    wire: "poll",
     serverHeartbeats: false,
     watchable: false,
     route: { path: "/api/messages", channelIn: "query", over: "http1" },
@@ -128,6 +138,7 @@ const BUILTIN = [
     label: "long poll",
     description: "Long polling: the server holds each GET until a message exists or a timeout.",
     delivery: "poll",
+    wire: "poll",
     serverHeartbeats: false,
     watchable: false,
     route: { path: "/api/messages/poll", channelIn: "query", over: "http1" },
@@ -150,6 +161,7 @@ const BUILTIN = [
     label: "SSE",
     description: "Server-Sent Events over HTTP/1.1: one text/event-stream response per client.",
     delivery: "stream",
+    wire: "event-stream",
     serverHeartbeats: true,
     watchable: true,
     route: { path: "/api/stream/{channel}", channelIn: "path", over: "http1" },
@@ -172,6 +184,7 @@ const BUILTIN = [
     description:
       "Server-Sent Events over cleartext HTTP/2: many streams share one TCP connection, as a browser multiplexes them.",
     delivery: "stream",
+    wire: "event-stream",
     serverHeartbeats: true,
     watchable: true,
     route: { path: "/api/stream/{channel}", channelIn: "path", over: "h2c" },
@@ -194,6 +207,7 @@ const BUILTIN = [
     label: "WebSocket",
     description: "WebSocket: one upgraded connection per client, JSON text frames both ways.",
     delivery: "stream",
+    wire: "websocket",
     serverHeartbeats: true,
     watchable: true,
     route: { path: "/ws/chat/{channel}", channelIn: "path", over: "upgrade" },

@@ -1,11 +1,8 @@
-import type { EventStreamDialect, PollDialect, WebSocketDialect } from "../clients/dialect.js";
-import { createLongPollClient } from "../clients/long-poll.js";
-import { createShortPollClient } from "../clients/short-poll.js";
-import { createSseClient } from "../clients/sse.js";
-import { createEventSourceSseClient } from "../clients/sse-eventsource.js";
+import type { ClientWire, WireDialects } from "../clients/dialect.js";
+import { createClient } from "../clients/registry.js";
 import type { ClientFactory } from "../clients/types.js";
-import { createWebSocketClient } from "../clients/websocket.js";
 import type { Problem } from "../scenario/problem.js";
+import { transport, type WireKind } from "../shared/transports.js";
 import { unusedFieldProblems, wireProblems } from "./checks.js";
 import { customEventStream, customPoll, customWebSocket } from "./custom-wire.js";
 import { createTemplatePublisher } from "./http-publisher.js";
@@ -108,7 +105,7 @@ export const custom: TargetProtocol = {
   client(transport: string, wire: TargetWire): ClientFactory {
     return templateClient(transport, {
       websocket: () => customWebSocket(wire),
-      sse: () => customEventStream(wire),
+      "event-stream": () => customEventStream(wire),
       poll: () => customPoll(wire),
     });
   },
@@ -118,36 +115,13 @@ export const custom: TargetProtocol = {
   },
 };
 
-/** The dialects of one server, made for the one transport a shard runs. */
-export interface Dialects {
-  websocket(): WebSocketDialect;
-  sse(): EventStreamDialect;
-  poll(): PollDialect;
-}
+/** Makers of one server's dialects: only the one a shard's transport reads is made. */
+export type DialectMakers = { readonly [K in WireKind]: () => WireDialects[K] };
 
 /** The generic client of a transport, speaking the server's dialect (built once per shard). */
-export function templateClient(transport: string, dialects: Dialects): ClientFactory {
-  switch (transport) {
-    case "websocket": {
-      const dialect = dialects.websocket();
-      return (options) => createWebSocketClient(options, dialect);
-    }
-    case "sse": {
-      const dialect = dialects.sse();
-      return (options) =>
-        options.settings.client === "eventsource"
-          ? createEventSourceSseClient(options, dialect)
-          : createSseClient(options, dialect);
-    }
-    case "long-poll": {
-      const dialect = dialects.poll();
-      return (options) => createLongPollClient(options, dialect);
-    }
-    case "short-poll": {
-      const dialect = dialects.poll();
-      return (options) => createShortPollClient(options, dialect);
-    }
-    default:
-      throw new RangeError(`${transport} is not offered over this target's wire`);
-  }
+export function templateClient(name: string, dialects: DialectMakers): ClientFactory {
+  const kind = transport(name).wire;
+  if (kind === undefined) throw new RangeError(`${name} is not offered over this target's wire`);
+  const wire: ClientWire = { [kind]: dialects[kind]() };
+  return (options) => createClient(name, options, wire);
 }

@@ -91,7 +91,7 @@ export const nchan: TargetProtocol = {
   client(transport: string, wire: TargetWire) {
     return templateClient(transport, {
       websocket: () => nchanWebSocket(wire),
-      sse: () => nchanEventStream(wire),
+      "event-stream": () => nchanEventStream(wire),
       poll: () => nchanPoll(wire),
     });
   },

@@ -8,6 +8,7 @@ import type {
   ClientOptions,
   TransportClient,
 } from "../clients/types.js";
+import { transport } from "../shared/transports.js";
 import { monoMs } from "../util/clock.js";
 import { compilePointer, type Pointer, readPointer } from "./json-pointer.js";
 import type { SocketIoTemplate, TargetWire } from "./types.js";
@@ -125,7 +126,8 @@ export class SocketIoClient implements TransportClient {
       if (packet.type === CONNECT_PACKET) this.pid = String(packet.data?.pid ?? "");
     });
     socket.on(template.event, this.onEvent);
-    if (this.protocol === "long-poll") this.countEmptyPolls(socket);
+    // A polling engine transport: its empty answers are the cost to count, as for any poll.
+    if (transport(this.protocol).delivery === "poll") this.countEmptyPolls(socket);
     return new Promise<void>((resolve, reject) => {
       socket.once("connect", () => {
         if (this.closed) return;
