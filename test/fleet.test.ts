@@ -14,7 +14,7 @@ import type { ReconnectPolicy } from "../src/scenario/types.js";
 import type { ProtocolName } from "../src/shared/transports.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 
-type Outcome = "ready" | "fail";
+type Outcome = "ready" | "fail" | "source refused";
 
 /** A client whose connect succeeds or fails as scripted, and whose traffic the test sends. */
 class ScriptedClient implements TransportClient {
@@ -35,6 +35,12 @@ class ScriptedClient implements TransportClient {
 
   connect(): Promise<void> {
     if (this.outcome === "fail") return Promise.reject(new Error("connection refused"));
+    if (this.outcome === "source refused") {
+      // What Node says when a socket in TIME_WAIT still holds the endpoint towards that server.
+      const { address, port } = this.options.source ?? { address: "?", port: 0 };
+      const error = new Error(`connect EADDRNOTAVAIL 127.0.0.1:1 - Local (${address}:${port})`);
+      return Promise.reject(Object.assign(error, { code: "EADDRNOTAVAIL" }));
+    }
     if (this.reportsActivity) this.lastActivityMs = this.clock.now();
     this.options.handlers.onReady(1);
     return Promise.resolve();
@@ -75,6 +81,8 @@ interface Setup {
   /** Outcome of each attempt: attempt number (0-based over all clients) and URL. */
   script?: (attempt: number, url: string) => Outcome;
   reportsActivity?: boolean;
+  /** Give every client an explicit source endpoint. */
+  sources?: boolean;
 }
 
 function startFleet(setup: Setup = {}) {
@@ -89,6 +97,7 @@ function startFleet(setup: Setup = {}) {
       baseUrl: urls[index % urls.length] as string,
       channel: "c0",
       user: `u${index}`,
+      ...(setup.sources && { source: { address: "127.0.0.2", port: 10_000 + index } }),
     })),
     totalClients: count,
     rampStartMs: clock.now(),
@@ -164,6 +173,29 @@ describe("fleet reconnects", () => {
     const reconnect = histogram(report, "reconnect");
     expect(reconnect.count).toBe(1);
     expectNear(reconnect.max, 11_500);
+    fleet.close();
+  });
+
+  it("connects at once from the system's choice when its own source endpoint is refused", async () => {
+    // Ready; after a break the endpoint is refused once (a closing socket holds it).
+    const { clock, fleet, attempts, start, current } = startFleet({
+      sources: true,
+      script: (n) => (n === 1 ? "source refused" : "ready"),
+    });
+    await start();
+    expect(attempts[0]?.options.source).toEqual({ address: "127.0.0.2", port: 10_000 });
+    const brokenAtMs = clock.now();
+    current().drop();
+    await clock.advance(5_000);
+    expect(attempts.map((c) => c.createdAtMs - brokenAtMs)).toEqual([0, 500, 500]);
+    expect(attempts[2]?.options.source).toBeUndefined();
+    expect(fleet.open).toBe(1);
+    expect(fleet.report(0).counters).toMatchObject({
+      breaks: 1,
+      reconnectAttempts: 1,
+      failedReconnects: 0,
+      connectFailures: 0,
+    });
     fleet.close();
   });
 

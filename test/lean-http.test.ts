@@ -5,6 +5,7 @@ import { Http1ResponseReader, type HttpAnswer, headerValue } from "../src/client
 import { HttpConnection, type HttpExchangeHandler, httpTarget } from "../src/clients/lean-http.js";
 import { emptyAnswerCursor } from "../src/clients/poll-answer.js";
 import { SocketTracker } from "../src/clients/types.js";
+import { freePort } from "./helpers/ports.js";
 
 /** Feeds `wire` to a reader in pieces cut at `cuts` and returns what it answered. */
 function readAll(
@@ -231,7 +232,7 @@ describe("HttpConnection against real servers", () => {
     );
     const { handler, next } = recorder();
     const connection = new HttpConnection(
-      httpTarget(base, "127.0.0.2"),
+      httpTarget(base, { address: "127.0.0.2", port: await freePort("127.0.0.2") }),
       new SocketTracker(),
       handler,
     );

@@ -76,6 +76,29 @@ describe("PublisherLoop", () => {
     expect(loop.records[0]?.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   });
 
+  it("does not judge how far behind sends before the measured window were", async () => {
+    toy = await startToyServer({ ackDelayMs: 500 });
+    const publisher = makers.http(toy.url);
+    publishers.push(publisher);
+    const startMs = monoMs() + 50;
+    const loop = new PublisherLoop({
+      // As above, every send from the sixth on waits for a slot, but all before the window.
+      schedule: { startMs, endMs: startMs + 1000, ratePerSec: 20, channels: 2 },
+      channels: ["a", "b"],
+      publishers: [publisher],
+      payloadBytes: 200,
+      ackTimeoutMs: 400,
+      maxInFlight: 5,
+      judgedFromMs: startMs + 1000,
+    });
+    await loop.run(new AbortController().signal);
+    await loop.finish(monoMs() + 2000);
+    expect(loop.records.flat()).toHaveLength(20);
+    expect(loop.peakInFlight).toBe(5);
+    expect(loop.maxSlotWaitMs).toBe(0);
+    expect(loop.maxLagMs).toBe(0);
+  });
+
   it("gives up on unanswered publishes at the deadline: they are unanswered, not pending", async () => {
     toy = await startToyServer({ healthOnly: true });
     const publisher = makers.http(toy.url);

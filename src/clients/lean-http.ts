@@ -1,6 +1,6 @@
 import { connect, type Socket } from "node:net";
 import { Http1ResponseReader, type HttpAnswer, type HttpResponseHandler } from "./http1-parser.js";
-import type { SocketTracker } from "./types.js";
+import type { SocketTracker, SourceEndpoint } from "./types.js";
 
 /** Where a lean connection goes, resolved once from a base URL. */
 export interface HttpTarget {
@@ -8,11 +8,11 @@ export interface HttpTarget {
   port: number;
   /** The `host` header value. */
   authority: string;
-  /** Source address on this machine (127.0.0.2, ...), so one address's ephemeral ports do not limit a run. */
-  localAddress?: string;
+  /** Where the sockets connect from; undefined: the system picks. */
+  source?: SourceEndpoint;
 }
 
-export function httpTarget(baseUrl: string, localAddress?: string): HttpTarget {
+export function httpTarget(baseUrl: string, source?: SourceEndpoint): HttpTarget {
   const url = new URL(baseUrl);
   if (url.protocol !== "http:") {
     throw new Error(`lean HTTP client: expected an http: URL, found ${url.protocol} in ${baseUrl}`);
@@ -21,8 +21,16 @@ export function httpTarget(baseUrl: string, localAddress?: string): HttpTarget {
     host: url.hostname.replace(/^\[|\]$/g, ""),
     port: url.port === "" ? 80 : Number(url.port),
     authority: url.host,
-    localAddress,
+    source,
   };
+}
+
+/** A TCP connection to the target, from its source endpoint when it has one. */
+export function connectTcp(target: HttpTarget): Socket {
+  const { host, port, source } = target;
+  return source === undefined
+    ? connect({ host, port, noDelay: true })
+    : connect({ host, port, localAddress: source.address, localPort: source.port, noDelay: true });
 }
 
 /** What a lean connection reports; a poll client implements it with methods (no closure per request). */
@@ -111,8 +119,7 @@ export class HttpConnection implements HttpResponseHandler {
   }
 
   private open(): void {
-    const { host, port, localAddress } = this.target;
-    const socket = connect({ host, port, localAddress, noDelay: true });
+    const socket = connectTcp(this.target);
     this.socket = socket;
     this.socketError = null;
     this.answeredOnSocket = false;

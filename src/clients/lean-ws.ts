@@ -1,7 +1,7 @@
 import { createHash, randomFillSync } from "node:crypto";
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { headerValue } from "./http1-parser.js";
-import type { HttpTarget } from "./lean-http.js";
+import { connectTcp, type HttpTarget } from "./lean-http.js";
 import type { SocketTracker } from "./types.js";
 
 /**
@@ -73,12 +73,7 @@ export class LeanWebSocket {
     subprotocols: readonly string[] = [],
   ) {
     this.key = randomFillSync(KEY_BYTES).toString("base64");
-    const socket = connect({
-      host: target.host,
-      port: target.port,
-      localAddress: target.localAddress,
-      noDelay: true,
-    });
+    const socket = connectTcp(target);
     this.socket = socket;
     sockets.adopt(socket);
     socket.write(

@@ -44,7 +44,7 @@ export abstract class PollClientBase implements TransportClient, HttpExchangeHan
     this.timeoutMs = timeoutMs;
     this.requests = dialect.requests(options);
     this.connection = new HttpConnection(
-      httpTarget(options.baseUrl, options.localAddress),
+      httpTarget(options.baseUrl, options.source),
       options.context.sockets,
       this,
     );

@@ -33,7 +33,12 @@ export class SseClient extends EventStreamClient {
     this.context.counters.requests++;
 
     return new Promise<void>((resolve, reject) => {
-      const req = request(url, { agent: false, headers, localAddress: this.options.localAddress });
+      const source = this.options.source;
+      const req = request(url, {
+        agent: false,
+        headers,
+        ...(source && { localAddress: source.address, localPort: source.port }),
+      });
       this.req = req;
       req.once("socket", (socket: Socket) => this.context.sockets.track(socket));
       // A server that accepts TCP but never answers (stalled) must not hang an attempt.

@@ -73,6 +73,12 @@ export interface ClientContext {
   shared: Map<string, unknown>;
 }
 
+/** Where a client's sockets connect from: a loopback address and an explicit port. */
+export interface SourceEndpoint {
+  address: string;
+  port: number;
+}
+
 export interface ClientOptions {
   /** Base URL of the server instance, `http://127.0.0.1:8080`. */
   baseUrl: string;
@@ -80,11 +86,11 @@ export interface ClientOptions {
   /** Sent as `?user=` so presence can see the client. */
   user: string;
   /**
-   * Source address for the client's sockets (127.0.0.2, ...): past about
-   * 28,000 connections to one server port, one address runs out of
-   * ephemeral ports. Undefined: the system picks.
+   * Source address and port for the client's sockets, so that tens of
+   * thousands of connections to one server port never wait on the system's
+   * search for a free port (see load/assign.ts). Undefined: the system picks.
    */
-  localAddress?: string;
+  source?: SourceEndpoint;
   /** Resume after this cursor; undefined means "from now". */
   since?: string;
   /**

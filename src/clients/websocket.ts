@@ -60,7 +60,7 @@ export class WebSocketClient implements TransportClient, LeanWebSocketHandler, W
       };
       // A server that accepts TCP but never answers the upgrade (stalled) must not hang an attempt.
       this.ws = new LeanWebSocket(
-        httpTarget(options.baseUrl, options.localAddress),
+        httpTarget(options.baseUrl, options.source),
         this.path,
         this.context.sockets,
         this,

@@ -1,3 +1,4 @@
+import type { SourceEndpoint } from "../clients/types.js";
 import type { ChannelSkew, Routing } from "../scenario/types.js";
 import { seededRandom } from "../util/random.js";
 import { HashRing } from "./hash-ring.js";
@@ -9,10 +10,10 @@ export interface ClientAssignment {
   channel: string;
   user: string;
   /**
-   * Source address of the client's sockets (127.0.0.2, ...); absent when the
-   * run is small enough for the system's choice (see `sourceAddressOf`).
+   * Source address and port of the client's sockets; absent when the run is
+   * small enough for the system's choice (see `sourceOf`).
    */
-  localAddress?: string;
+  source?: SourceEndpoint;
   /**
    * Indexes into the run's URLs in the order a load balancer would try them
    * after a failed attempt, starting with the client's own instance. Absent:
@@ -22,30 +23,51 @@ export interface ClientAssignment {
 }
 
 /**
- * Connections one source address may carry when addresses are assigned.
- * Linux has about 28,000 ephemeral ports (32768-60999) per source address;
- * the margin leaves room for reconnects while old sockets still hold ports.
+ * Clients on one server URL past which every client gets its own source
+ * endpoint. Linux's connect() picks a source port from the even half of its
+ * ephemeral range first (about 14,100 ports of 32768-60999) and, once that
+ * half is used towards one destination, walks the whole half again on every
+ * further connect before it tries the odd one: measured on this kind of
+ * machine, 0.08 ms of kernel time per connect below 14,000 connections to a
+ * port and 0.77 ms past it, under the port table's locks, which every shard
+ * shares. A 50,000-client run stalled at 42,000 connections (3 ports) for
+ * 15 s that way. The margin leaves room for reconnects while closing sockets
+ * still hold their ports.
  */
-export const CONNECTIONS_PER_SOURCE_ADDRESS = 25_000;
+export const SYSTEM_PORTS_PER_URL = 10_000;
 
 /**
- * The loopback source address of client `index`, or undefined. A connection
- * the system binds itself is unique per destination, so each server port
- * takes about 28,000 from one address; past that many clients on one URL,
- * every client gets an explicit address, `CONNECTIONS_PER_SOURCE_ADDRESS`
- * clients per address whatever server they connect or reconnect to
- * (127.0.0.1, 127.0.0.2, ...). Only for loopback targets: elsewhere the
- * machine's own addresses are unknown here.
+ * Explicit source ports: 10000-31999, below the ephemeral range, so the
+ * system's own choices never take them. A bind to an explicit port costs the
+ * kernel no search, and one endpoint may serve connections to several
+ * servers (the socket is bound with SO_REUSEADDR, as Node binds them).
  */
-export function sourceAddressOf(
+export const FIRST_SOURCE_PORT = 10_000;
+export const SOURCE_PORTS_PER_ADDRESS = 22_000;
+
+/**
+ * The source endpoint of client `index`, or undefined for the system's
+ * choice. Past `SYSTEM_PORTS_PER_URL` clients on the busiest URL every client
+ * gets an endpoint of its own: 127.0.0.2:10000, 127.0.0.2:10001, ...,
+ * 127.0.0.3:10000, ... (127.0.0.1 is left to the system and to servers'
+ * listeners). A client the system refuses its endpoint to (a closing socket
+ * of its own still holds it) connects from the system's choice instead
+ * (see `isSourceRefused`). Only for loopback targets on Linux, where all of
+ * 127/8 answers: elsewhere the machine's addresses are not known here.
+ */
+export function sourceOf(
   index: number,
   clientsPerUrl: number,
   baseUrl: string,
-): string | undefined {
-  if (clientsPerUrl <= CONNECTIONS_PER_SOURCE_ADDRESS) return undefined;
+  platform: NodeJS.Platform = process.platform,
+): SourceEndpoint | undefined {
+  if (clientsPerUrl <= SYSTEM_PORTS_PER_URL || platform !== "linux") return undefined;
   if (!/^127\.\d+\.\d+\.\d+$/.test(new URL(baseUrl).hostname)) return undefined;
-  const slot = Math.floor(index / CONNECTIONS_PER_SOURCE_ADDRESS);
-  return `127.0.${Math.floor(slot / 250)}.${1 + (slot % 250)}`;
+  const slot = 1 + Math.floor(index / SOURCE_PORTS_PER_ADDRESS);
+  return {
+    address: `127.0.${Math.floor(slot / 250)}.${1 + (slot % 250)}`,
+    port: FIRST_SOURCE_PORT + (index % SOURCE_PORTS_PER_ADDRESS),
+  };
 }
 
 export interface AssignOptions {
@@ -86,13 +108,13 @@ export function assignClients(options: AssignOptions): ClientAssignment[] {
       route,
     };
   });
-  // Source addresses by the busiest URL: under sticky routing instances carry unequal shares.
+  // Source endpoints by the busiest URL: under sticky routing instances carry unequal shares.
   const perUrl = new Map<string, number>();
   for (const a of assignments) perUrl.set(a.baseUrl, (perUrl.get(a.baseUrl) ?? 0) + 1);
   const clientsPerUrl = Math.max(0, ...perUrl.values());
   for (const assignment of assignments) {
-    const localAddress = sourceAddressOf(assignment.index, clientsPerUrl, assignment.baseUrl);
-    if (localAddress !== undefined) assignment.localAddress = localAddress;
+    const source = sourceOf(assignment.index, clientsPerUrl, assignment.baseUrl);
+    if (source !== undefined) assignment.source = source;
   }
   return assignments;
 }

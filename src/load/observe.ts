@@ -71,6 +71,7 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     payloadBytes: scenario.publish.payloadBytes,
     ackTimeoutMs: scenario.publish.ackTimeoutMs,
     maxInFlight: scenario.publish.maxInFlight,
+    judgedFromMs: timeline.measureStartMs,
     routes: clients.routes,
   });
   // Sends held back by a full set of slots may still leave during the drain, never after it.

@@ -51,6 +51,13 @@ export interface PublisherSettings {
   /** Publishes waiting for an answer at once, at most (like k6's maxVUs). */
   maxInFlight: number;
   /**
+   * Start of the measured window (monotonic ms): a send behind schedule
+   * before it is not judged (`maxLagMs`, `maxSlotWaitMs`), as no latency is
+   * measured then; the warm-up is when ramp-up's last connections still
+   * load the machine. Default: every send is judged.
+   */
+  judgedFromMs?: number;
+  /**
    * Sticky routing: per channel index, the publishers (instances) in
    * failover order; without it messages take the publishers in turn.
    */
@@ -156,8 +163,9 @@ export class PublisherLoop {
     const channel = channels[message.channelIndex] as string;
     const sentMs = monoMs();
     const behindMs = sentMs - message.dueMs;
-    if (waitedForSlot) this.maxSlotWaitMs = Math.max(this.maxSlotWaitMs, behindMs);
-    else this.maxLagMs = Math.max(this.maxLagMs, behindMs);
+    const judged = message.dueMs >= (this.settings.judgedFromMs ?? Number.NEGATIVE_INFINITY);
+    if (judged && waitedForSlot) this.maxSlotWaitMs = Math.max(this.maxSlotWaitMs, behindMs);
+    else if (judged) this.maxLagMs = Math.max(this.maxLagMs, behindMs);
     const record: PublishRecord = {
       seq: message.seq,
       dueMs: message.dueMs,

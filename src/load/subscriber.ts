@@ -3,6 +3,7 @@ import { recordMs } from "../metrics/histogram.js";
 import { orderPosition, ReorderCounter, SeqTracker } from "../metrics/seq-tracker.js";
 import type { PresenceEvent } from "../shared/protocol.js";
 import type { TimerHandle } from "../util/clock.js";
+import { isSourceRefused } from "../util/failure.js";
 import type { ClientAssignment } from "./assign.js";
 import { backoffDelayMs } from "./backoff.js";
 import type { Fleet } from "./fleet.js";
@@ -69,19 +70,25 @@ export class Subscriber implements ClientHandlers {
     return this.ready;
   }
 
-  /** One connection attempt to the current URL. */
-  attempt(): void {
+  /**
+   * One connection attempt to the current URL. `sameAttempt`: the system
+   * refused the client's source endpoint, so the attempt goes out again from
+   * the system's choice and is not counted twice.
+   */
+  attempt(sameAttempt = false): void {
     const fleet = this.fleet;
     if (fleet.isClosed()) return;
     const { spec, context } = fleet;
-    if (this.brokenAtMs !== null) fleet.countAttempt();
-    fleet.timeline.countAttempt(fleet.clock.now());
+    if (!sameAttempt) {
+      if (this.brokenAtMs !== null) fleet.countAttempt();
+      fleet.timeline.countAttempt(fleet.clock.now());
+    }
     this.ready = false;
     const client = fleet.createClient(spec.protocol, {
       baseUrl: spec.urls[this.urlIndex] ?? this.assignment.baseUrl,
       channel: this.assignment.channel,
       user: this.assignment.user,
-      localAddress: this.assignment.localAddress,
+      source: this.assignment.source,
       since: spec.reconnect.resume ? this.cursor : undefined,
       settings: spec.settings,
       requestTimeoutMs: fleet.requestTimeoutMs,
@@ -93,6 +100,12 @@ export class Subscriber implements ClientHandlers {
       if (this.client !== client) return;
       this.client = null;
       client.close();
+      if (this.assignment.source !== undefined && isSourceRefused(error)) {
+        // A closing socket of this client's still holds its endpoint towards this server.
+        this.assignment.source = undefined;
+        this.attempt(true);
+        return;
+      }
       fleet.noteConnectError(error);
       if (this.brokenAtMs === null) fleet.counters.connectFailures++;
       else fleet.counters.failedReconnects++;

@@ -97,3 +97,17 @@ export function classifyFailure(error: unknown): Failure {
 function tlsAlertInText(text: string): boolean {
   return text.includes("\u0015\u0003");
 }
+
+/**
+ * The system refused a connection's explicit source endpoint: the address
+ * and port are taken (EADDRINUSE), or a socket in TIME_WAIT towards the same
+ * server still holds them (EADDRNOTAVAIL). Clients report errors as text in
+ * places, so the message counts as much as the code.
+ */
+export function isSourceRefused(error: unknown): boolean {
+  const { codes, messages } = chain(error);
+  return (
+    codes.some((code) => code === "EADDRINUSE" || code === "EADDRNOTAVAIL") ||
+    messages.some((message) => /\bEADDR(?:INUSE|NOTAVAIL)\b/.test(message))
+  );
+}
