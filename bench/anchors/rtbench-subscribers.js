@@ -23,8 +23,10 @@ const fleet = new Fleet({
   totalClients: count,
   rampStartMs: now,
   rampUpMs: count / 10,
+  // The window outlasts any anchor run (the fleet keeps a per-second timeline of it).
   measureStartMs: now,
-  measureEndMs: Number.POSITIVE_INFINITY,
+  measureEndMs: now + 10 * 60_000,
+  drainEndMs: now + 10 * 60_000 + 1000,
   settings: protocol === "sse" ? { client: "lean" } : {},
   urls: [baseUrl],
   reconnect: {

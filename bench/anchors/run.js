@@ -15,7 +15,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  cpuMsOf,
+  cpuSplitOf,
   machine,
   median,
   nchanInstalled,
@@ -95,10 +95,12 @@ async function deliveryRun(kind, subscribers) {
           ]);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     worker.start();
-    const serverCpuStart = cpuMsOf(server.pids());
+    const serverCpuStart = cpuSplitOf(server.pids());
     const published = await publishFor(server, CHANNELS, RATE, PUBLISH_SECONDS);
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const serverCpuMs = cpuMsOf(server.pids()) - serverCpuStart;
+    const serverCpuEnd = cpuSplitOf(server.pids());
+    const serverUserMs = serverCpuEnd.userMs - serverCpuStart.userMs;
+    const serverSystemMs = serverCpuEnd.systemMs - serverCpuStart.systemMs;
     const result = await worker.stop();
     await worker.done();
     return {
@@ -108,7 +110,9 @@ async function deliveryRun(kind, subscribers) {
       expected: published.published * (SUBSCRIBERS / CHANNELS),
       received: result.received,
       generatorUsPerDelivery: (result.cpuMs * 1000) / result.received,
-      serverUsPerDelivery: (serverCpuMs * 1000) / result.received,
+      serverUsPerDelivery: ((serverUserMs + serverSystemMs) * 1000) / result.received,
+      serverUserUsPerDelivery: (serverUserMs * 1000) / result.received,
+      serverSystemUsPerDelivery: (serverSystemMs * 1000) / result.received,
     };
   } finally {
     await server.stop();
@@ -198,6 +202,22 @@ export function renderAnchors(info, runs) {
   if (nchan.length > 0) {
     lines.push(
       `| server CPU µs per WebSocket delivery (reference server) | ${spread(refWs.map((d) => d.serverUsPerDelivery))} | Nchan (nginx, 1 worker) ${spread(nchan.map((d) => d.serverUsPerDelivery))} | ${spread(ratios(refWs, nchan, "serverUsPerDelivery"))} |`,
+    );
+  }
+  lines.push("");
+  lines.push(
+    "Server CPU µs per delivery split into user (the server's own code) and system (the kernel, mostly the socket write on loopback):",
+  );
+  lines.push("");
+  lines.push("| server | user | system | total |");
+  lines.push("|---|---|---|---|");
+  for (const [label, runsOfArm] of [
+    ["reference server", refWs],
+    ["naive Node broadcast", naive],
+    ...(nchan.length > 0 ? [["Nchan (nginx, 1 worker)", nchan]] : []),
+  ]) {
+    lines.push(
+      `| ${label} | ${spread(runsOfArm.map((d) => d.serverUserUsPerDelivery))} | ${spread(runsOfArm.map((d) => d.serverSystemUsPerDelivery))} | ${spread(runsOfArm.map((d) => d.serverUsPerDelivery))} |`,
     );
   }
   lines.push("");
