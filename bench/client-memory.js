@@ -46,8 +46,10 @@ function spec(protocol, from, to) {
     rampStartMs: now,
     // 4 connections per ms: fast, without a burst the server's accept queue would drop.
     rampUpMs: (to - from) / 4,
+    // The window outlasts the run (the fleet keeps a per-second timeline of it).
     measureStartMs: now,
-    measureEndMs: Number.POSITIVE_INFINITY,
+    measureEndMs: now + 10 * 60_000,
+    drainEndMs: now + 10 * 60_000 + 1000,
     settings: SETTINGS[protocol],
     urls: [baseUrl],
     reconnect: {

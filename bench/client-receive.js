@@ -69,7 +69,7 @@ function measure(label, feed) {
 const ws = createWebSocketClient(options());
 ws.ready = true;
 measure("websocket frame", () => {
-  for (let i = 0; i < messages; i++) ws.onFrame(frames[i % frames.length], false);
+  for (let i = 0; i < messages; i++) ws.onMessage(frames[i % frames.length], false);
 });
 
 const sse = createSseClient(options());

@@ -1,10 +1,13 @@
 /**
- * The anchors benchmark's subscriber workers still run against this version
- * of the fleet and the reference server, and count every delivery. CI does
- * not run benchmarks, so a change that broke them (a fleet option they do
- * not pass, say) would otherwise go unseen until the next `npm run bench`.
- * Small: 20 subscribers, 20 messages; the real sizes are the benchmark's.
+ * The benchmark scripts that drive rtbench's own modules still run against
+ * this version: the anchors' subscriber workers count every delivery, the
+ * memory and receive-path benchmarks finish. CI does not run benchmarks, so
+ * a change that broke them (a fleet option they do not pass, a renamed
+ * client method) would otherwise go unseen until the next `npm run bench`.
+ * Small sizes; the real ones are the benchmarks'.
  */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 
 interface AnchorServer {
@@ -31,7 +34,7 @@ interface AnchorLib {
 // Plain JavaScript outside the typed tree: imported by URL, typed by the interface above.
 const LIB_URL = new URL("../bench/anchors/lib.js", import.meta.url).href;
 
-describe("anchors benchmark workers", () => {
+describe("benchmark scripts", () => {
   const workers: Array<[string, (server: AnchorServer) => string[]]> = [
     ["bench/anchors/rtbench-subscribers.js", (server) => [server.url, "20", "2"]],
     ["bench/anchors/ws-subscribers.js", (server) => [server.wsTemplate, "20", "2"]],
@@ -55,5 +58,32 @@ describe("anchors benchmark workers", () => {
         await server.stop();
       }
     }, 60_000);
+  }
+
+  it("bench/client-memory.js connects its fleets and reports a cost per client", async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--expose-gc", "bench/client-memory.js", "500", "websocket"],
+      { cwd: new URL("..", import.meta.url).pathname, timeout: 60_000 },
+    );
+    const [row] = JSON.parse(stdout.trim().split("\n").at(-1) ?? "[]") as Array<{
+      connections: number;
+      rssKBPerClient: number;
+    }>;
+    expect(row?.connections).toBe(500);
+    expect(Number.isFinite(row?.rssKBPerClient)).toBe(true);
+  }, 90_000);
+
+  for (const [script, args] of [
+    ["bench/client-receive.js", ["2000", "1"]],
+    ["bench/fleet-receive.js", ["100", "10", "1"]],
+  ] as const) {
+    it(`${script} runs against this version's clients and fleet`, async () => {
+      const { stdout } = await promisify(execFile)(process.execPath, [script, ...args], {
+        cwd: new URL("..", import.meta.url).pathname,
+        timeout: 60_000,
+      });
+      expect(stdout).toMatch(/median \d+ ns CPU\/message/);
+    }, 90_000);
   }
 });
