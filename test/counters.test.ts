@@ -10,7 +10,8 @@ import {
   zeroCounters,
 } from "../src/metrics/counters.js";
 import { findMetric } from "../src/metrics/names.js";
-import { formatNumber, REPORT_ROWS } from "../src/report/format.js";
+import { formatNumber } from "../src/report/numbers.js";
+import { REPORT_ROWS } from "../src/report/rows.js";
 import { makeProtocolResult } from "./helpers/result-fixture.js";
 
 /** Counters with distinct values: counter i is (i + 1) * scale. */

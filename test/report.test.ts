@@ -2,13 +2,13 @@ import { describe, expect, it } from "vitest";
 import { compareResults } from "../src/gate/compare.js";
 import { medianResult } from "../src/gate/repeat.js";
 import { evaluateThresholds } from "../src/gate/thresholds.js";
-import { formatNumber } from "../src/report/format.js";
 import { renderHtml } from "../src/report/html.js";
 import {
   renderComparisonMarkdown,
   renderMarkdown,
   renderThresholdMarkdown,
 } from "../src/report/markdown.js";
+import { formatNumber } from "../src/report/numbers.js";
 import { renderComparisonTable, renderTable, renderThresholdTable } from "../src/report/table.js";
 import { regressionLines } from "../src/report/verdicts.js";
 import { latencySamples, makeResult } from "./helpers/result-fixture.js";

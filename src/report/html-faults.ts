@@ -1,7 +1,7 @@
 import { runLabel } from "../metrics/run-keys.js";
 import type { ProtocolTimeline, RunResult } from "../metrics/types.js";
 import { escapeXml } from "./charts/svg.js";
-import { formatCount, formatNumber, NA } from "./format.js";
+import { formatCount, formatNumber, NA } from "./numbers.js";
 import { faultBucket, faultMarkers, type Measured, withTimeline } from "./series.js";
 
 /**

@@ -1,17 +1,11 @@
 import { runLabel } from "../metrics/run-keys.js";
 import type { ProtocolResult, RunResult } from "../metrics/types.js";
 import { escapeXml, transportColor } from "./charts/svg.js";
-import {
-  bannerLines,
-  headerLine,
-  legendLines,
-  noteLines,
-  presentProtocols,
-  rowsFor,
-} from "./format.js";
+import { bannerLines, headerLine, legendLines, noteLines, presentProtocols } from "./format.js";
 import { costSection, latencySection, timelineSection } from "./html-charts.js";
 import { faultSection } from "./html-faults.js";
 import { htmlPage } from "./html-page.js";
+import { rowsFor } from "./rows.js";
 
 /**
  * A self-contained HTML page of a result, for a CI artifact or to share:

@@ -2,14 +2,9 @@ import type { Comparison } from "../gate/compare.js";
 import type { ThresholdOutcome } from "../gate/thresholds.js";
 import { runLabel } from "../metrics/run-keys.js";
 import type { ProtocolResult, RunResult } from "../metrics/types.js";
-import {
-  bannerLines,
-  formatValue,
-  headerLine,
-  legendLines,
-  presentProtocols,
-  rowsFor,
-} from "./format.js";
+import { bannerLines, headerLine, legendLines, presentProtocols } from "./format.js";
+import { formatValue } from "./numbers.js";
+import { rowsFor } from "./rows.js";
 import {
   COMPARISON_LEGEND,
   comparisonSummary,

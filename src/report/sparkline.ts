@@ -1,6 +1,7 @@
 import { runLabel } from "../metrics/run-keys.js";
 import type { RunResult } from "../metrics/types.js";
-import { formatNumber, wrap } from "./format.js";
+import { wrap } from "./format.js";
+import { formatNumber } from "./numbers.js";
 import { faultBucket, faultMarkers, withTimeline } from "./series.js";
 
 /**

@@ -1,7 +1,7 @@
 import type { Spread } from "../gate/repeat.js";
 import { findMetric, type MetricUnit } from "../metrics/names.js";
 import { orderRunKeys } from "../metrics/run-keys.js";
-import { formatNumber, formatValue, NA } from "./format.js";
+import { formatNumber, formatValue, NA } from "./numbers.js";
 
 /**
  * Reporters for `rtbench run --repeat N`: the headline metrics as medians

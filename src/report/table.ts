@@ -5,14 +5,14 @@ import { runLabel } from "../metrics/run-keys.js";
 import type { ProtocolResult, RunResult } from "../metrics/types.js";
 import {
   bannerLines,
-  formatValue,
   headerLine,
   legendLines,
   noteLines,
   presentProtocols,
-  rowsFor,
   wrap,
 } from "./format.js";
+import { formatValue } from "./numbers.js";
+import { rowsFor } from "./rows.js";
 import { timelineLines } from "./sparkline.js";
 import {
   COMPARISON_LEGEND,

@@ -1,6 +1,6 @@
 import type { ComparisonRow, Evidence } from "../gate/compare.js";
 import type { ThresholdOutcome } from "../gate/thresholds.js";
-import { formatNumber, formatValue } from "./format.js";
+import { formatNumber, formatValue } from "./numbers.js";
 
 /**
  * What every reporter says about a gate's verdicts: the change, the evidence

@@ -1,4 +1,4 @@
-import { formatNumber, NA } from "../format.js";
+import { formatNumber, NA } from "../numbers.js";
 import { figure, legendEntry } from "./line-chart.js";
 import { linearScale } from "./scale.js";
 import { escapeXml, px } from "./svg.js";

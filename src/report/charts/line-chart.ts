@@ -1,4 +1,4 @@
-import { formatNumber } from "../format.js";
+import { formatNumber } from "../numbers.js";
 import { linearScale, logScale, type Range, type Scale } from "./scale.js";
 import { DASH, type DashStyle, escapeXml, px } from "./svg.js";
 

@@ -1,0 +1,179 @@
+import { COUNTER_NAMES, counterInfo, type ResultCounterName } from "../metrics/counters.js";
+import type { ProtocolResult, RunResult } from "../metrics/types.js";
+import { ARCHITECTURE_ROWS } from "./architecture-rows.js";
+import { formatCount, formatNumber, histogramCell, NA } from "./numbers.js";
+import { busiestCpu, hasVerdict, verdictCell } from "./verdict-lines.js";
+
+/** The rows of the main table, in order, and which of them a result shows. */
+
+export interface ReportRow {
+  label: string;
+  cell(p: ProtocolResult): string;
+  /** Shown only when some protocol makes it interesting (reconnect rows: when a connection broke). */
+  when?(p: ProtocolResult): boolean;
+}
+
+const hadBreaks = (p: ProtocolResult) => p.breaks > 0 || p.connectFailures > 0;
+
+/** A counter's row, from its one definition (metrics/counters.ts); the list below only places it. */
+function counterRow(name: ResultCounterName): ReportRow {
+  const { row } = counterInfo(name);
+  if (row === undefined) throw new Error(`counter ${name} has no table row`);
+  const format = row.exact ? formatCount : formatNumber;
+  return {
+    label: row.label,
+    cell: (p) => format(p[name]),
+    ...(row.afterBreaks ? { when: hadBreaks } : {}),
+  };
+}
+
+const PLACED_ROWS: readonly ReportRow[] = [
+  { label: "latency p50 ms", cell: (p) => histogramCell(p.latency, "p50") },
+  { label: "latency p90 ms", cell: (p) => histogramCell(p.latency, "p90") },
+  { label: "latency p99 ms", cell: (p) => histogramCell(p.latency, "p99") },
+  { label: "latency max ms", cell: (p) => histogramCell(p.latency, "max") },
+  { label: "latency from send p99 ms", cell: (p) => histogramCell(p.latencyFromSend, "p99") },
+  { label: "connect p50 ms", cell: (p) => histogramCell(p.connect, "p50") },
+  { label: "connect p99 ms", cell: (p) => histogramCell(p.connect, "p99") },
+  {
+    label: "clients connected",
+    cell: (p) => `${formatNumber(p.connected)}/${formatNumber(p.clients)}`,
+  },
+  {
+    label: "delivered / expected",
+    cell: (p) => `${formatNumber(p.delivered)}/${formatNumber(p.expected)}`,
+  },
+  { label: "lost", cell: (p) => formatCount(p.lost) },
+  {
+    label: "in flight at interrupt",
+    cell: (p) => formatCount(p.inFlightAtInterrupt ?? null),
+    when: (p) => p.inFlightAtInterrupt !== undefined,
+  },
+  counterRow("duplicates"),
+  counterRow("reordered"),
+  { label: "publish failed", cell: (p) => formatCount(p.publishFailed) },
+  {
+    label: "publish acks late",
+    cell: (p) => formatCount(p.publishAcks?.late ?? null),
+    when: (p) => (p.publishAcks?.late ?? 0) > 0,
+  },
+  {
+    label: "publish never acked",
+    cell: (p) => formatCount(p.publishAcks?.unanswered ?? null),
+    when: (p) => (p.publishAcks?.unanswered ?? 0) > 0,
+  },
+  {
+    label: "publish ack p99 ms",
+    cell: (p) => (p.publishAck ? histogramCell(p.publishAck, "p99") : NA),
+    when: (p) => (p.publishAcks?.late ?? 0) + (p.publishAcks?.unanswered ?? 0) > 0,
+  },
+  {
+    label: "sends behind schedule ms",
+    cell: (p) => formatNumber(p.publisher?.maxSlotWaitMs ?? null),
+    when: (p) => (p.publisher?.maxSlotWaitMs ?? 0) > 0,
+  },
+  // What a server sent that its protocol has no place for; absent in older results.
+  { ...counterRow("unrecognisedFrames"), when: (p) => (p.unrecognisedFrames ?? 0) > 0 },
+  { label: "bytes per delivery", cell: (p) => formatNumber(p.bytesPerDelivery) },
+  { label: "requests per delivery", cell: (p) => formatNumber(p.requestsPerDelivery) },
+  { label: "TCP connections", cell: (p) => formatCount(p.tcpConnections) },
+  {
+    label: "empty polls %",
+    cell: (p) => (p.emptyPollShare === null ? NA : formatNumber(p.emptyPollShare * 100)),
+  },
+  {
+    label: "server CPU s / 1k deliveries",
+    cell: (p) => formatNumber(p.server.cpuSecondsPer1kDeliveries),
+  },
+  {
+    label: "server RSS / connection KB",
+    cell: (p) =>
+      p.server.rssBytesPerConnection === null
+        ? NA
+        : formatNumber(p.server.rssBytesPerConnection / 1024),
+  },
+  {
+    label: "generator loop delay p99 ms",
+    cell: (p) => formatNumber(p.generator.eventLoopDelayP99),
+  },
+  {
+    label: "generator busiest CPU %",
+    cell: (p) => formatNumber(busiestCpu(p, false)),
+    when: hasVerdict,
+  },
+  {
+    label: "server busiest CPU %",
+    cell: (p) => formatNumber(busiestCpu(p, true)),
+    when: hasVerdict,
+  },
+  { label: "verdict", cell: verdictCell, when: hasVerdict },
+  counterRow("breaks"),
+  counterRow("watchdogBreaks"),
+  { label: "reconnect p50 ms", cell: (p) => histogramCell(p.reconnect, "p50"), when: hadBreaks },
+  { label: "reconnect p99 ms", cell: (p) => histogramCell(p.reconnect, "p99"), when: hadBreaks },
+  { label: "outage p50 ms", cell: (p) => histogramCell(p.outage, "p50"), when: hadBreaks },
+  { label: "outage p99 ms", cell: (p) => histogramCell(p.outage, "p99"), when: hadBreaks },
+  {
+    label: "attempts per reconnect",
+    cell: (p) => formatNumber(p.attemptsPerReconnect),
+    when: hadBreaks,
+  },
+  counterRow("failedReconnects"),
+  counterRow("neverReconnected"),
+  {
+    label: "stall noticed p50 ms",
+    cell: (p) => (p.stallDetection ? histogramCell(p.stallDetection, "p50") : NA),
+    when: (p) => p.stallDetection !== null,
+  },
+  {
+    label: "stall noticed max ms",
+    cell: (p) => (p.stallDetection ? histogramCell(p.stallDetection, "max") : NA),
+    when: (p) => p.stallDetection !== null,
+  },
+  {
+    label: "stall noticed (clients)",
+    cell: (p) => formatNumber(p.stallDetection?.count ?? null),
+    when: (p) => p.stallDetection !== null,
+  },
+  {
+    label: "server noticed p50 ms",
+    cell: (p) => (p.serverStallDetection ? histogramCell(p.serverStallDetection, "p50") : NA),
+    when: (p) => p.serverStallDetection !== null,
+  },
+  {
+    label: "server noticed max ms",
+    cell: (p) => (p.serverStallDetection ? histogramCell(p.serverStallDetection, "max") : NA),
+    when: (p) => p.serverStallDetection !== null,
+  },
+  {
+    label: "server noticed (clients)",
+    cell: (p) => formatNumber(p.serverStallDetection?.count ?? null),
+    when: (p) => p.serverStallDetection !== null,
+  },
+  {
+    label: "peak reconnects / s",
+    cell: (p) => formatNumber(p.peakConnectAttemptsPerSec),
+    when: hadBreaks,
+  },
+];
+
+/** Counters with a row that the list above does not place go at the end of the table. */
+function unplacedCounterRows(placed: readonly ReportRow[]): ReportRow[] {
+  const labels = new Set(placed.map((row) => row.label));
+  return COUNTER_NAMES.filter((name): name is ResultCounterName => {
+    const { row } = counterInfo(name);
+    return counterInfo(name).inResult && row !== undefined && !labels.has(row.label);
+  }).map(counterRow);
+}
+
+export const REPORT_ROWS: readonly ReportRow[] = [
+  ...PLACED_ROWS,
+  ...ARCHITECTURE_ROWS,
+  ...unplacedCounterRows([...PLACED_ROWS, ...ARCHITECTURE_ROWS]),
+];
+
+/** The rows worth showing for this result: conditional rows appear when any protocol needs them. */
+export function rowsFor(result: RunResult): ReportRow[] {
+  const measured = Object.values(result.protocols);
+  return REPORT_ROWS.filter((row) => !row.when || measured.some((p) => row.when?.(p)));
+}
