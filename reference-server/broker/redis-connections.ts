@@ -1,0 +1,99 @@
+import { Redis } from "ioredis";
+import { RtbenchError } from "../../src/shared/errors.js";
+import { failFastOptions } from "./redis-guard.js";
+import {
+  MEMBER_OFFLINE_SCRIPT,
+  MEMBER_ONLINE_SCRIPT,
+  PUBLISH_SCRIPT,
+  PUBLISH_TIERED_SCRIPT,
+  READ_SCRIPT,
+  TOUCH_PRESENCE_SCRIPT,
+} from "./redis-scripts.js";
+
+/** The Redis broker's three connections, opened together, with its scripts defined. */
+
+/** A connection with the broker's Lua scripts as commands (redis-scripts.ts). */
+export interface ScriptedRedis extends Redis {
+  rtbenchPublish(
+    counterKey: string,
+    historyKey: string,
+    channelJson: string,
+    tsJson: string,
+    bodyJson: string,
+    maxCount: number,
+    cutoffMs: number,
+    pubsubChannel: string,
+    historyTtlMs: number,
+    floorId: number,
+    deadlineMs: number,
+  ): Promise<string>;
+  rtbenchRead(
+    counterKey: string,
+    historyKey: string,
+    since: number,
+    limit: number,
+    cutoffMs: number,
+    maxBytes: number,
+  ): Promise<[number, number, string[]]>;
+  rtbenchTouchPresence(key: string, user: string, nowMs: number, ttlMs: number): Promise<number>;
+  rtbenchPublishTiered(...keysThenArgv: (string | number)[]): Promise<string>;
+  rtbenchMemberOnline(...args: string[]): Promise<[number, number] | null>;
+  rtbenchMemberOffline(...args: (string | number)[]): Promise<number>;
+}
+
+export interface RedisConnections {
+  /** Publishes (and the health probe). */
+  commands: ScriptedRedis;
+  /** History reads and presence. */
+  reads: ScriptedRedis;
+  subscriber: Redis;
+}
+
+/** Connects all three or none; an unreachable Redis is a RUN_FAILED error. */
+export async function connectRedis(
+  url: string,
+  commandTimeoutMs: number,
+): Promise<RedisConnections> {
+  const commands = new Redis(url, failFastOptions(commandTimeoutMs)) as ScriptedRedis;
+  // History reads get their own connection: replies to a connection come in
+  // order, so a publish must not wait behind megabytes of poll answers.
+  const reads = new Redis(url, failFastOptions(commandTimeoutMs)) as ScriptedRedis;
+  const subscriber = new Redis(url, failFastOptions(commandTimeoutMs));
+  const all = [commands, reads, subscriber];
+  // Without a listener ioredis prints every connection error with a stack
+  // ("Unhandled error event"); keep the first one for the message instead.
+  let firstError: string | undefined;
+  const remember = (error: Error) => {
+    firstError ??= error.message;
+  };
+  for (const redis of all) redis.on("error", remember);
+  try {
+    await Promise.all(all.map((redis) => redis.connect()));
+  } catch (error) {
+    for (const redis of all) redis.disconnect();
+    const reason = firstError ?? (error instanceof Error ? error.message : String(error));
+    throw new RtbenchError("RUN_FAILED", `redis broker: cannot connect to ${url}: ${reason}`, {
+      cause: error,
+    });
+  }
+  for (const redis of all) redis.off("error", remember);
+  commands.defineCommand("rtbenchPublish", { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
+  reads.defineCommand("rtbenchRead", { numberOfKeys: 2, lua: READ_SCRIPT });
+  reads.defineCommand("rtbenchTouchPresence", { numberOfKeys: 1, lua: TOUCH_PRESENCE_SCRIPT });
+  commands.defineCommand("rtbenchPublishTiered", { numberOfKeys: 5, lua: PUBLISH_TIERED_SCRIPT });
+  commands.defineCommand("rtbenchMemberOnline", { numberOfKeys: 5, lua: MEMBER_ONLINE_SCRIPT });
+  commands.defineCommand("rtbenchMemberOffline", { numberOfKeys: 5, lua: MEMBER_OFFLINE_SCRIPT });
+  return { commands, reads, subscriber };
+}
+
+export async function closeConnection(redis: Redis): Promise<void> {
+  if (redis.status === "ready") {
+    try {
+      await redis.quit();
+      return;
+    } catch {
+      // fall through: the connection broke while quitting
+    }
+  }
+  redis.disconnect();
+}

@@ -1,0 +1,245 @@
+import type { Redis } from "ioredis";
+import type { Gap, Message } from "../../src/shared/protocol.js";
+import type { RedisGuard } from "./redis-guard.js";
+import type { MessageListener, Unsubscribe } from "./types.js";
+
+/**
+ * The Redis broker's live feeds: one pub/sub subscription per channel this
+ * instance has listeners on, kept gap-free across Redis reconnects by
+ * reading history for what went missing, and delivered in id order.
+ */
+
+/** Messages after `since` as Redis holds them, and the ids it no longer has. */
+export interface RawPage {
+  lastId: number;
+  jsons: string[];
+  gap?: Gap;
+}
+
+/** What the feeds need from the broker that owns them. */
+export interface FeedSource {
+  readonly subscriber: Redis;
+  readonly guard: RedisGuard;
+  /** The channel's first id (a sticky instance numbers from its own base). */
+  readonly idBase: number;
+  readPage(channel: string, since: number, limit: number, maxBytes: number): Promise<RawPage>;
+  pubsubChannel(channel: string): string;
+  /** A message id delivered on `channel` (the broker keeps the highest as a floor). */
+  noteId(channel: string, id: number): void;
+  closing(): boolean;
+  log(line: string): void;
+}
+
+/** History read per catch-up pass. */
+const CATCH_UP_BATCH = 500;
+
+/** One channel this instance listens to in Redis, shared by all its local listeners. */
+interface Feed {
+  readonly channel: string;
+  readonly pubsubChannel: string;
+  readonly listeners: Set<MessageListener>;
+  /** Highest id delivered to listeners (or the baseline at subscribe time). */
+  lastId: number;
+  /** Resolves once Redis confirmed the SUBSCRIBE and the baseline id is known. */
+  ready: Promise<void>;
+  /** True until ready, and while catching up from history: live messages wait in `queued`. */
+  syncing: boolean;
+  /** Set when more history must be read after the current catch-up pass. */
+  refetch: boolean;
+  /** Live message JSON received while syncing or after a gap, oldest first. */
+  queued: string[];
+}
+
+export class RedisFeeds {
+  private readonly feeds = new Map<string, Feed>();
+
+  constructor(private readonly source: FeedSource) {}
+
+  /** A local listener on `channel`: the first one subscribes in Redis, the last one to leave unsubscribes. */
+  async subscribe(channel: string, listener: MessageListener): Promise<Unsubscribe> {
+    const pubsubChannel = this.source.pubsubChannel(channel);
+    let feed = this.feeds.get(pubsubChannel);
+    if (!feed) {
+      const created: Feed = {
+        channel,
+        pubsubChannel,
+        listeners: new Set(),
+        lastId: 0,
+        ready: Promise.resolve(),
+        syncing: true,
+        refetch: false,
+        queued: [],
+      };
+      created.ready = this.openFeed(created);
+      this.feeds.set(pubsubChannel, created);
+      feed = created;
+    }
+    feed.listeners.add(listener);
+    try {
+      await feed.ready;
+    } catch (error) {
+      this.removeListener(feed, listener);
+      throw error;
+    }
+    const subscribed = feed;
+    return () => this.removeListener(subscribed, listener);
+  }
+
+  /** Every feed is dropped (the broker closes). */
+  clear(): void {
+    this.feeds.clear();
+  }
+
+  /** SUBSCRIBE, then take the channel's current id as the point "from now on". */
+  private async openFeed(feed: Feed): Promise<void> {
+    await this.source.guard.run("subscribe", () =>
+      this.source.subscriber.subscribe(feed.pubsubChannel),
+    );
+    // The SUBSCRIBE reply came first, so every id above this baseline reaches us live.
+    const page = await this.source.readPage(feed.channel, Number.MAX_SAFE_INTEGER, 0, 0);
+    // A channel nothing was published on yet starts at the id base, not below it.
+    feed.lastId = Math.max(feed.lastId, page.lastId, this.source.idBase);
+    feed.syncing = false;
+    // A reconnect while subscribing, or a live message ahead of the baseline: read history.
+    if (this.drainQueue(feed) || feed.refetch) void this.catchUp(feed);
+  }
+
+  private removeListener(feed: Feed, listener: MessageListener): void {
+    feed.listeners.delete(listener);
+    if (feed.listeners.size > 0 || this.feeds.get(feed.pubsubChannel) !== feed) return;
+    // The last local listener left: stop receiving this channel from Redis.
+    this.feeds.delete(feed.pubsubChannel);
+    if (this.source.closing()) return;
+    this.source.subscriber.unsubscribe(feed.pubsubChannel).catch((error: unknown) => {
+      this.source.log(`redis broker: UNSUBSCRIBE ${feed.channel} failed: ${errorText(error)}`);
+    });
+  }
+
+  /** The per-message path: in order -> deliver; duplicate -> drop; ahead -> fetch what is missing. */
+  onLive(pubsubChannel: string, json: string): void {
+    const feed = this.feeds.get(pubsubChannel);
+    if (!feed) return;
+    if (feed.syncing || feed.queued.length > 0) {
+      feed.queued.push(json);
+      if (!feed.syncing) void this.catchUp(feed);
+      return;
+    }
+    const message = JSON.parse(json) as Message;
+    if (message.id <= feed.lastId) return;
+    if (message.id === feed.lastId + 1) {
+      this.deliver(feed, message, json);
+      return;
+    }
+    // Ids between lastId and this one went missing on the way (a reconnect): read them first.
+    feed.queued.push(json);
+    void this.catchUp(feed);
+  }
+
+  /** After the subscriber connection came back, every feed reads what it missed. */
+  resyncAll(): void {
+    const feeds = [...this.feeds.values()];
+    if (feeds.length === 0) return;
+    // Our own SUBSCRIBE, queued behind ioredis's automatic re-subscribe, answers
+    // once Redis is sending us these channels again; only then is history read.
+    this.source.subscriber
+      .subscribe(...feeds.map((feed) => feed.pubsubChannel))
+      .then(() => {
+        for (const feed of feeds) {
+          if (this.feeds.get(feed.pubsubChannel) === feed) void this.catchUp(feed);
+        }
+      })
+      .catch((error: unknown) => {
+        this.source.log(`redis broker: re-subscribe after reconnect failed: ${errorText(error)}`);
+      });
+  }
+
+  /**
+   * Reads history after the feed's last id and delivers it, then the queued live
+   * messages, in id order. Runs once per feed at a time; a failed read (Redis
+   * away again) leaves the queue for the next reconnect or live message.
+   */
+  private async catchUp(feed: Feed): Promise<void> {
+    if (feed.syncing) {
+      feed.refetch = true;
+      return;
+    }
+    feed.syncing = true;
+    try {
+      let again = true;
+      while (again && this.feeds.get(feed.pubsubChannel) === feed && !this.source.closing()) {
+        feed.refetch = false;
+        const page = await this.source.readPage(
+          feed.channel,
+          feed.lastId,
+          CATCH_UP_BATCH,
+          Number.MAX_SAFE_INTEGER,
+        );
+        this.applyHistory(feed, page);
+        again = page.jsons.length === CATCH_UP_BATCH || feed.refetch || this.drainQueue(feed, page);
+      }
+    } catch (error) {
+      this.source.log(`redis broker: catching up on ${feed.channel} failed: ${errorText(error)}`);
+    } finally {
+      feed.syncing = false;
+    }
+  }
+
+  private applyHistory(feed: Feed, page: RawPage): void {
+    if (page.lastId < feed.lastId) {
+      this.source.log(
+        `redis broker: ${feed.channel}: Redis knows ids up to ${page.lastId} but ${feed.lastId} were delivered; Redis lost its data (restarted without persistence?)`,
+      );
+    }
+    if (page.gap && page.gap.to > feed.lastId) {
+      this.source.log(
+        `redis broker: ${feed.channel}: ids ${page.gap.from}..${page.gap.to} were published while disconnected and are no longer in history`,
+      );
+      feed.lastId = page.gap.to;
+    }
+    for (const json of page.jsons) {
+      const message = JSON.parse(json) as Message;
+      if (message.id > feed.lastId) this.deliver(feed, message, json);
+    }
+  }
+
+  /**
+   * Delivers queued live messages that continue the sequence. Returns true when
+   * the queue is stuck on a missing id that history may not have shown yet.
+   */
+  private drainQueue(feed: Feed, page?: RawPage): boolean {
+    const queued = feed.queued;
+    let index = 0;
+    for (; index < queued.length; index++) {
+      const json = queued[index] as string;
+      const message = JSON.parse(json) as Message;
+      if (message.id <= feed.lastId) continue;
+      if (message.id !== feed.lastId + 1) {
+        if (!page || page.lastId < message.id - 1) break;
+        // History was read after this id existed and still lacks its predecessors: they are gone.
+        this.source.log(
+          `redis broker: ${feed.channel}: ids ${feed.lastId + 1}..${message.id - 1} are missing from history`,
+        );
+      }
+      this.deliver(feed, message, json);
+    }
+    feed.queued = index === queued.length ? [] : queued.slice(index);
+    return feed.queued.length > 0;
+  }
+
+  private deliver(feed: Feed, message: Message, json: string): void {
+    feed.lastId = message.id;
+    this.source.noteId(feed.channel, message.id);
+    for (const listener of feed.listeners) {
+      try {
+        listener(message, json);
+      } catch (error) {
+        // One broken listener must not stop fan-out to the others.
+        this.source.log(`redis broker: listener on ${feed.channel} threw: ${errorText(error)}`);
+      }
+    }
+  }
+}
+
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
