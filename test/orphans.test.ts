@@ -48,6 +48,15 @@ function descendantsOf(root: number): number[] {
   return found;
 }
 
+/** The process's command name, or undefined when it exited since it was listed. */
+function commandOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}
+
 /** Running or stopped; a zombie (waiting for a reaper that may not exist in a container) is gone. */
 function stillThere(pid: number): boolean {
   const entry = processTable().get(pid);
@@ -105,7 +114,7 @@ describe.runIf(onLinux)("no orphans when rtbench is SIGKILLed", () => {
         );
         const descendants = descendantsOf(cli.pid as number);
         // comm, not cmdline: each child's lifeline watcher is a shell whose arguments name the child.
-        const names = descendants.map((pid) => readFileSync(`/proc/${pid}/comm`, "utf8").trim());
+        const names = descendants.map((pid) => commandOf(pid) ?? "(exited)");
         expect(names.filter((n) => n === "redis-server")).toHaveLength(1);
         expect(names.filter((n) => n === "node")).toHaveLength(2);
         expect(await killAndCheck(cli, descendants)).toEqual([]);
@@ -136,9 +145,7 @@ describe.runIf(onLinux)("no orphans when rtbench is SIGKILLed", () => {
     try {
       // The server instance and two shards: three node children of rtbench.
       const children = await waitFor("a server and two shards", () => {
-        const direct = descendantsOf(cli.pid as number).filter(
-          (pid) => readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "node",
-        );
+        const direct = descendantsOf(cli.pid as number).filter((pid) => commandOf(pid) === "node");
         return direct.length >= 3 ? direct : undefined;
       });
       const stalled = await waitFor("the stalled instance", () =>
