@@ -28,9 +28,9 @@ export interface ClientAssignment {
  * ephemeral range first (about 14,100 ports of 32768-60999) and, once that
  * half is used towards one destination, walks the whole half again on every
  * further connect before it tries the odd one: measured on this kind of
- * machine, 0.08 ms of kernel time per connect below 14,000 connections to a
- * port and 0.77 ms past it, under the port table's locks, which every shard
- * shares. A 50,000-client run stalled at 42,000 connections (3 ports) for
+ * machine, 0.03-0.07 ms of kernel time per connect below 14,000
+ * connections to a port and 0.77 ms past it, under the port table's locks,
+ * which every shard shares. A 50,000-client run stalled at 42,000 connections (3 ports) for
  * 15 s that way. The margin leaves room for reconnects while closing sockets
  * still hold their ports.
  */
