@@ -247,6 +247,33 @@ describeRedis("redis broker", (redis) => {
       expect(history.messages).toEqual(seen[0]?.messages);
     });
 
+    it("delivers what was published after its SUBSCRIBE while its baseline read waited behind others", async () => {
+      const { brokers, keyPrefix } = await instances(2);
+      const [a, b] = brokers as [Broker, Broker];
+      // A history big enough that reads of all of it keep a's read slots busy for a while.
+      const pad = "x".repeat(64 * 1024);
+      for (let n = 0; n < 100; n += 20) {
+        await Promise.all(range(1, 20).map(() => b.publish("big", { pad })));
+      }
+      const slowReads = range(1, 8).map(() => a.read("big", 0, 1000));
+      const seen = collector();
+      const subscribed = a.subscribe("live", seen.listener);
+      // As soon as Redis has a's SUBSCRIBE, publish: a's baseline read is still queued.
+      const client = inspector();
+      let listening = 0;
+      while (listening === 0) {
+        const reply = (await client.call("PUBSUB", "NUMSUB", `${keyPrefix}messages:live`)) as [
+          string,
+          number,
+        ];
+        listening = Number(reply[1]);
+      }
+      const published = await b.publish("live", "after the subscribe");
+      await Promise.all([subscribed, ...slowReads]);
+      await waitFor("the message published after the subscribe", () => seen.ids.length >= 1);
+      expect(seen.ids).toEqual([published.id]);
+    });
+
     it("subscribes in Redis only while a channel has local listeners", async () => {
       const { brokers, keyPrefix } = await instances(1);
       const broker = brokers[0] as Broker;

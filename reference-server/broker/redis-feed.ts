@@ -97,8 +97,12 @@ export class RedisFeeds {
     );
     // The SUBSCRIBE reply came first, so every id above this baseline reaches us live.
     const page = await this.source.readPage(feed.channel, Number.MAX_SAFE_INTEGER, 0, 0);
+    // The read may wait behind others (reads are limited in flight): what arrived live
+    // meanwhile was published after the SUBSCRIBE, so the baseline stays below it.
+    const firstLive = feed.queued.length > 0 ? idOf(feed.queued[0] as string) : Number.POSITIVE_INFINITY;
+    const baseline = Math.min(page.lastId, firstLive - 1);
     // A channel nothing was published on yet starts at the id base, not below it.
-    feed.lastId = Math.max(feed.lastId, page.lastId, this.source.idBase);
+    feed.lastId = Math.max(feed.lastId, baseline, this.source.idBase);
     feed.syncing = false;
     // A reconnect while subscribing, or a live message ahead of the baseline: read history.
     if (this.drainQueue(feed) || feed.refetch) void this.catchUp(feed);
@@ -238,6 +242,10 @@ export class RedisFeeds {
       }
     }
   }
+}
+
+function idOf(json: string): number {
+  return (JSON.parse(json) as Message).id;
 }
 
 export function errorText(error: unknown): string {
