@@ -99,7 +99,8 @@ export class RedisFeeds {
     const page = await this.source.readPage(feed.channel, Number.MAX_SAFE_INTEGER, 0, 0);
     // The read may wait behind others (reads are limited in flight): what arrived live
     // meanwhile was published after the SUBSCRIBE, so the baseline stays below it.
-    const firstLive = feed.queued.length > 0 ? idOf(feed.queued[0] as string) : Number.POSITIVE_INFINITY;
+    const firstLive =
+      feed.queued.length > 0 ? idOf(feed.queued[0] as string) : Number.POSITIVE_INFINITY;
     const baseline = Math.min(page.lastId, firstLive - 1);
     // A channel nothing was published on yet starts at the id base, not below it.
     feed.lastId = Math.max(feed.lastId, baseline, this.source.idBase);
