@@ -41,9 +41,13 @@ interface RequestQueue {
 /**
  * A keep-alive agent per client, as a browser tab has its own connections:
  * it registers every socket (bytes on the wire) and counts every request
- * (polls, posts, the WebSocket upgrade).
+ * (polls, posts, the WebSocket upgrade). It also remembers the connections it
+ * opened, upgraded ones included (http.Agent forgets those), so `cut` can
+ * drop them all.
  */
 export class TrackedAgent extends HttpAgent {
+  private readonly opened = new Set<NetSocket>();
+
   constructor(private readonly context: ClientContext) {
     super({ keepAlive: true });
   }
@@ -51,9 +55,20 @@ export class TrackedAgent extends HttpAgent {
   override createConnection(
     ...args: Parameters<HttpAgent["createConnection"]>
   ): ReturnType<HttpAgent["createConnection"]> {
-    const socket = super.createConnection(...args);
-    if (socket) this.context.sockets.track(socket as NetSocket);
+    const socket = super.createConnection(...args) as NetSocket | undefined;
+    if (socket) {
+      this.context.sockets.track(socket);
+      this.opened.add(socket);
+      socket.once("close", () => this.opened.delete(socket));
+    }
     return socket;
+  }
+
+  /** Destroys every connection this agent opened, at once: no closing handshake. */
+  cut(): void {
+    for (const socket of this.opened) socket.destroy();
+    this.opened.clear();
+    this.destroy();
   }
 
   addRequest(request: ClientRequest, options: unknown): void {
@@ -181,9 +196,17 @@ export class SocketIoClient implements TransportClient {
     });
   }
 
+  /**
+   * A broken connection is dropped at once, as the other WebSocket clients
+   * do. engine.io-client would start a closing handshake on it instead, which
+   * the server completes only after another round trip to this client; a
+   * reconnect can overtake it, and Socket.IO then refuses to recover the
+   * session because the old connection still looks open to it.
+   */
   private broke(reason: string): void {
     if (this.closed) return;
     this.shutdown();
+    this.agent.cut();
     if (this.ready) this.handlers.onBreak(reason);
   }
 
