@@ -17,12 +17,16 @@ import {
 } from "../src/clients/types.js";
 import type { ProtocolName, TransportSettings } from "../src/shared/transports.js";
 
-/** Keeps every tracked socket, so a test can check they were all closed. */
+/** Keeps every socket a client registers (tracked or adopted), so a test can check they were all closed. */
 class RecordingTracker extends SocketTracker {
   readonly sockets: Socket[] = [];
   override track(socket: Socket): void {
     this.sockets.push(socket);
     super.track(socket);
+  }
+  override adopt(socket: Socket): void {
+    this.sockets.push(socket);
+    super.adopt(socket);
   }
   allClosed(): boolean {
     return this.sockets.every((socket) => socket.destroyed);
