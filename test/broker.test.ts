@@ -202,11 +202,21 @@ describeRedis("redis broker", (redis) => {
     afterEach(async () => {
       await Promise.all(open.splice(0).map((closable) => closable.close()));
     });
-    const instances = async (count: number, log?: (line: string) => void) => {
+    const instances = async (
+      count: number,
+      log?: (line: string) => void,
+      commandTimeoutMs?: number,
+    ) => {
       const keyPrefix = `test:${randomUUID()}:`;
       const brokers: Broker[] = [];
       for (let i = 0; i < count; i++) {
-        const broker = await createRedisBroker({ url: redis.url, limits: ROOMY, keyPrefix, log });
+        const broker = await createRedisBroker({
+          url: redis.url,
+          limits: ROOMY,
+          keyPrefix,
+          log,
+          commandTimeoutMs,
+        });
         open.push(broker);
         brokers.push(broker);
       }
@@ -248,7 +258,9 @@ describeRedis("redis broker", (redis) => {
     });
 
     it("delivers what was published after its SUBSCRIBE while its baseline read waited behind others", async () => {
-      const { brokers, keyPrefix } = await instances(2);
+      // The slow reads are the point here, not Redis's speed: on a loaded machine
+      // they can take longer than the default 2 s command timeout.
+      const { brokers, keyPrefix } = await instances(2, undefined, 30_000);
       const [a, b] = brokers as [Broker, Broker];
       // A history big enough that reads of all of it keep a's read slots busy for a while.
       const pad = "x".repeat(64 * 1024);
