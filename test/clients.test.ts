@@ -16,6 +16,7 @@ import {
   SocketTracker,
 } from "../src/clients/types.js";
 import type { ProtocolName, TransportSettings } from "../src/shared/transports.js";
+import { sleep, waitFor } from "./helpers/wait.js";
 
 /** Keeps every socket a client registers (tracked or adopted), so a test can check they were all closed. */
 class RecordingTracker extends SocketTracker {
@@ -61,20 +62,6 @@ function createRecorder(): Recorder {
 
 function createContext(): ClientContext & { sockets: RecordingTracker } {
   return { ...createClientContext(), sockets: new RecordingTracker() };
-}
-
-/** Waits until `condition` holds, checking every 20 ms, for at most `timeoutMs`. */
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function connectionsGauge(baseUrl: string, transport: ProtocolName): Promise<number> {

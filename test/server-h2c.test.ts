@@ -2,6 +2,7 @@ import { type ClientHttp2Session, type ClientHttp2Stream, connect } from "node:h
 import { createConnection } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningServer, startReferenceServer } from "../reference-server/index.js";
+import { waitFor } from "./helpers/wait.js";
 import { publish } from "./server-helpers.js";
 
 /**
@@ -45,14 +46,6 @@ function get(path: string, headers: Record<string, string> = {}): Promise<Opened
   });
 }
 
-async function eventually(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe("HTTP/2 with prior knowledge on the HTTP/1.1 port", () => {
   it("streams a channel's events, with retry:, heartbeats and messages, many streams on one session", async () => {
     const streams = await Promise.all(
@@ -63,11 +56,8 @@ describe("HTTP/2 with prior knowledge on the HTTP/1.1 port", () => {
       expect(String(s.headers["content-type"])).toMatch(/^text\/event-stream/);
     }
     const sent = await publish(server.url, "h2-a", { hello: 1 });
-    await eventually(
-      () => streams.slice(0, 2).every((s) => s.text().includes('"hello":1')),
-      "both",
-    );
-    await eventually(() => streams.every((s) => s.text().includes(": ping")), "heartbeats");
+    await waitFor(() => streams.slice(0, 2).every((s) => s.text().includes('"hello":1')), "both");
+    await waitFor(() => streams.every((s) => s.text().includes(": ping")), "heartbeats");
     const [first] = streams as [Opened];
     expect(first.text()).toMatch(/^retry: \d+\n\n/);
     expect(first.text()).toContain(`id: ${sent.id}\nevent: message\n`);
@@ -82,7 +72,7 @@ describe("HTTP/2 with prior knowledge on the HTTP/1.1 port", () => {
     await publish(server.url, "h2-resume", { n: 2 });
     await publish(server.url, "h2-resume", { n: 3 });
     const s = await get("/api/stream/h2-resume", { "last-event-id": String(first.id) });
-    await eventually(() => s.text().includes('"n":3'), "the missed messages");
+    await waitFor(() => s.text().includes('"n":3'), "the missed messages");
     expect(s.text()).not.toContain('"n":1');
     expect(s.text().indexOf('"n":2')).toBeLessThan(s.text().indexOf('"n":3'));
     s.stream.close();
@@ -93,7 +83,7 @@ describe("HTTP/2 with prior knowledge on the HTTP/1.1 port", () => {
     expect(badChannel.status).toBe(400);
     const unknown = await get("/nothing-here");
     expect(unknown.status).toBe(404);
-    await eventually(() => unknown.text().length > 0, "the 404 body");
+    await waitFor(() => unknown.text().length > 0, "the 404 body");
     expect(JSON.parse(unknown.text())).toEqual({ error: expect.stringContaining("/nothing-here") });
     const ok = await get("/api/stream/h2-after-errors");
     expect(ok.status).toBe(200);

@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { SseClient } from "../src/clients/sse.js";
 import { type ClientOptions, createClientContext } from "../src/clients/types.js";
+import { waitFor } from "./helpers/wait.js";
 
 /**
  * The lean SSE client against a raw TCP server on 127.0.0.1 that writes
@@ -74,14 +75,6 @@ function chunk(text: string): string {
   return `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 describe("lean SSE client on raw HTTP/1.1", () => {
   it("reads a chunked stream written a byte at a time, then reports its end as a break", async () => {
     let requestHead = "";
@@ -107,7 +100,7 @@ describe("lean SSE client on raw HTTP/1.1", () => {
     });
     const { client, seen, context } = clientFor(baseUrl, { since: "41" });
     await client.connect();
-    await until(() => seen.breaks.length > 0, "the end of the stream");
+    await waitFor(() => seen.breaks.length > 0, "the end of the stream");
     expect(requestHead).toMatch(/^GET \/api\/stream\/room\?user=tester HTTP\/1\.1\r\n/);
     expect(requestHead).toMatch(/\r\nlast-event-id: 41\r\n/);
     expect(seen.ready).toBe(1);
@@ -134,7 +127,7 @@ describe("lean SSE client on raw HTTP/1.1", () => {
     );
     expect(seen.ready).toBe(0);
     expect(seen.breaks).toEqual([]);
-    await until(() => context.sockets.openCount === 0, "the socket to close");
+    await waitFor(() => context.sockets.openCount === 0, "the socket to close");
   });
 
   it("gives up on a server that accepts but never answers, after the request timeout", async () => {
@@ -143,7 +136,7 @@ describe("lean SSE client on raw HTTP/1.1", () => {
     const started = Date.now();
     await expect(client.connect()).rejects.toThrow(/no response within 300 ms/);
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
-    await until(() => context.sockets.openCount === 0, "the socket to close");
+    await waitFor(() => context.sockets.openCount === 0, "the socket to close");
   });
 
   it("refuses a Last-Event-ID with a line break instead of sending a forged header", async () => {

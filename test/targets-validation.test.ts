@@ -54,6 +54,16 @@ describe("target descriptions", () => {
     expect(one.protocols).toEqual(["short-poll", "long-poll", "sse", "websocket"]);
   });
 
+  it("takes publish.via values from the protocol: websocket only where its wire publishes that way", () => {
+    const via = "publish: { rate: 1/s, via: websocket }";
+    expect(parseScenario(`target: http://127.0.0.1:8080\n${via}`, "ref.yaml").publish.via).toBe(
+      "websocket",
+    );
+    expect(problemsOf(`target: { url: http://127.0.0.1:8090, protocol: nchan }\n${via}`)).toContain(
+      'publish.via: expected http for protocol nchan, found "websocket"',
+    );
+  });
+
   it("runs the default transports a protocol offers when none are listed", () => {
     const nchan = parseScenario(
       "target: { url: http://127.0.0.1:8090, protocol: nchan }",

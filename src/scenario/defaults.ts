@@ -69,6 +69,7 @@ export const RECONNECT_DEFAULTS = {
 
 /** How the publisher sends: `publish.via`. */
 export const PUBLISH_VIA = ["http", "websocket"] as const;
+export type PublishVia = (typeof PUBLISH_VIA)[number];
 
 /** Reconnect jitter kinds: `reconnect.jitter`. */
 export const JITTER_KINDS = ["none", "full", "equal"] as const;

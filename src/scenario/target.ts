@@ -214,14 +214,11 @@ export function checkTargetTransports(
       });
     });
   }
-  if (
-    doc.publish !== undefined &&
-    scenario.publish.via === "websocket" &&
-    protocol.name !== "reference"
-  ) {
+  const via = scenario.publish.via;
+  if (doc.publish !== undefined && !protocol.publishVia.includes(via)) {
     problems.push({
       path: "publish.via",
-      text: `expected http for protocol ${protocol.name} (publishing over WebSocket frames is the reference protocol's), found "websocket"`,
+      text: `expected ${protocol.publishVia.join(" or ")} for protocol ${protocol.name}, found ${JSON.stringify(via)}`,
     });
   }
 }

@@ -96,6 +96,7 @@ export const custom: TargetProtocol = {
   },
 
   acknowledges: () => true,
+  publishVia: ["http"],
   cannot: {
     drop: "a custom server has no route rtbench knows for closing its subscribers' connections",
     "stall-clients":

@@ -81,6 +81,7 @@ export const nchan: TargetProtocol = {
 
   offered: () => ["long-poll", "sse", "websocket"],
   acknowledges: () => true,
+  publishVia: ["http"],
   cannot: {
     drop: "Nchan has no route that closes a share of its subscribers' connections (DELETE on a channel also deletes its messages)",
     "stall-clients":

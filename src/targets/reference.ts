@@ -1,8 +1,19 @@
-import { createHttpPublisher, createWebSocketPublisher } from "../clients/publishers.js";
+import {
+  createHttpPublisher,
+  createWebSocketPublisher,
+  type Publisher,
+} from "../clients/publishers.js";
 import { createClient } from "../clients/registry.js";
 import type { ClientFactory } from "../clients/types.js";
+import { PUBLISH_VIA, type PublishVia } from "../scenario/defaults.js";
 import { transportNames } from "../shared/transports.js";
-import type { TargetProtocol } from "./types.js";
+import type { PublisherOptions, TargetProtocol } from "./types.js";
+
+/** The reference wire's publishers, one per `publish.via`. */
+const PUBLISHERS: Record<PublishVia, (url: string, options: PublisherOptions) => Publisher> = {
+  http: (url, { connections, context }) => createHttpPublisher(url, { connections, context }),
+  websocket: (url, { context }) => createWebSocketPublisher(url, { context }),
+};
 
 /**
  * rtbench's own wire protocol (src/shared/protocol.ts), spoken by the
@@ -19,14 +30,13 @@ export const reference: TargetProtocol = {
   resolve: () => ({}),
   offered: () => transportNames(),
   acknowledges: () => true,
+  publishVia: PUBLISH_VIA,
   cannot: {},
   client(transport: string): ClientFactory {
     // The transports' own registry: a transport registered by an extension works too.
     return (options) => createClient(transport, options);
   },
-  publisher(_wire, url, { connections, context, via }) {
-    return via === "websocket"
-      ? createWebSocketPublisher(url, { context })
-      : createHttpPublisher(url, { connections, context });
+  publisher(_wire, url, options) {
+    return PUBLISHERS[options.via](url, options);
   },
 };

@@ -68,7 +68,6 @@ export class TrackedAgent extends HttpAgent {
   cut(): void {
     for (const socket of this.opened) socket.destroy();
     this.opened.clear();
-    this.destroy();
   }
 
   addRequest(request: ClientRequest, options: unknown): void {

@@ -61,6 +61,7 @@ export const socketio: TargetProtocol = {
 
   offered: () => inTableOrder(Object.keys(ENGINE_TRANSPORT)),
   acknowledges: (wire) => wire.socketio?.ack !== false,
+  publishVia: ["http"],
   cannot: {
     drop: "Socket.IO has no route that closes a share of its clients' connections",
     "stall-clients":

@@ -1,5 +1,6 @@
 import type { Publisher } from "../clients/publishers.js";
 import type { ClientContext, ClientFactory } from "../clients/types.js";
+import type { PublishVia } from "../scenario/defaults.js";
 import type { Problem } from "../scenario/problem.js";
 
 /**
@@ -103,8 +104,8 @@ export interface PublisherOptions {
   connections: number;
   /** Where publisher bytes and requests are counted, apart from the subscribers'. */
   context: ClientContext;
-  /** `publish.via` (only the reference protocol publishes over its WebSocket). */
-  via: "http" | "websocket";
+  /** `publish.via`, one of the protocol's `publishVia`. */
+  via: PublishVia;
 }
 
 export interface TargetProtocol {
@@ -121,6 +122,8 @@ export interface TargetProtocol {
   offered(wire: TargetWire): string[];
   /** The server acknowledges each publish; else a publish counts as sent once written. */
   acknowledges(wire: TargetWire): boolean;
+  /** The `publish.via` values it takes; any other is a validation error. */
+  readonly publishVia: readonly PublishVia[];
   /** Why it cannot do a cooperative fault; absent when it can. */
   readonly cannot: Partial<Record<CooperativeFault, string>>;
   /**
