@@ -104,14 +104,17 @@ drain: 500ms
       runScenario(base),
       runScenario({ ...base, server: { ...base.server, deliveryDelayMs: delayMs } }),
     ]);
+    // The server holds each message with a timer, which never fires early but
+    // fires late by however long its process waits for a core: 0.3-1 ms beside
+    // a busy loop, 2.2 ms once in a full CI suite. So the median may move by a
+    // little more than the delay, never by noticeably less.
     for (const protocol of ["websocket", "sse"] as const) {
       const shift =
         (delayed.protocols[protocol]?.latency.p50 ?? 0) -
         (plain.protocols[protocol]?.latency.p50 ?? 0);
-      expect(
-        Math.abs(shift - delayMs),
-        `${protocol}: median moved by ${shift} ms`,
-      ).toBeLessThanOrEqual(2);
+      const message = `${protocol}: median moved by ${shift} ms`;
+      expect(shift, message).toBeGreaterThanOrEqual(delayMs - 1);
+      expect(shift, message).toBeLessThanOrEqual(delayMs + 5);
     }
   });
 });
