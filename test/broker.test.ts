@@ -185,6 +185,20 @@ function brokerContract(makeBroker: MakeBroker): void {
     expect(await broker.presence("lobby")).toEqual(["alice", "bob"]);
     expect(await broker.presence("elsewhere")).toEqual(["carol"]);
   });
+
+  it("keeps each touch's own TTL when touches arrive together", async () => {
+    const broker = await make();
+    await Promise.all([
+      broker.touchPresence("hall", "alice", 400),
+      broker.touchPresence("hall", "bob", 30_000),
+      broker.touchPresence("hall", "bob", 30_000),
+      broker.touchPresence("porch", "carol", 30_000),
+    ]);
+    expect(await broker.presence("hall")).toEqual(["alice", "bob"]);
+    await sleep(700);
+    expect(await broker.presence("hall")).toEqual(["bob"]);
+    expect(await broker.presence("porch")).toEqual(["carol"]);
+  });
 }
 
 describe("memory broker", () => {
@@ -284,6 +298,37 @@ describeRedis("redis broker", (redis) => {
       await Promise.all([subscribed, ...slowReads]);
       await waitFor("the message published after the subscribe", () => seen.ids.length >= 1);
       expect(seen.ids).toEqual([published.id]);
+    });
+
+    it("sends the presence touches of one moment together, and others see them once they resolve", async () => {
+      const { brokers } = await instances(2);
+      const [a, b] = brokers as [Broker, Broker];
+      const client = inspector();
+      const scriptCalls = async () => {
+        const stats = (await client.call("INFO", "commandstats")) as string;
+        return Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+      };
+      // The first touch loads the script into Redis; count from after it.
+      await a.touchPresence("warm", "up", 30_000);
+      const before = await scriptCalls();
+      const channels = ["north", "south", "east"];
+      const users = range(1, 100).map((n) => `user-${n}`);
+      await Promise.all(
+        channels.flatMap((channel) => users.map((user) => a.touchPresence(channel, user, 30_000))),
+      );
+      // 300 touches on 3 channels: one script call per channel, not one per touch.
+      expect((await scriptCalls()) - before).toBe(channels.length);
+      for (const channel of channels) {
+        expect(await b.presence(channel)).toEqual([...users].sort());
+      }
+    });
+
+    it("lists a touch of its own at once, before the batch would have left", async () => {
+      const { brokers } = await instances(1);
+      const broker = brokers[0] as Broker;
+      const touched = broker.touchPresence("lobby", "dana", 30_000);
+      expect(await broker.presence("lobby")).toEqual(["dana"]);
+      await touched;
     });
 
     it("subscribes in Redis only while a channel has local listeners", async () => {

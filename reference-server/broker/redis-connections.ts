@@ -1,4 +1,4 @@
-import { Redis } from "ioredis";
+import { type ChainableCommander, Redis } from "ioredis";
 import { RtbenchError } from "../../src/shared/errors.js";
 import { failFastOptions } from "./redis-guard.js";
 import {
@@ -35,10 +35,26 @@ export interface ScriptedRedis extends Redis {
     cutoffMs: number,
     maxBytes: number,
   ): Promise<[number, number, string[]]>;
-  rtbenchTouchPresence(key: string, user: string, nowMs: number, ttlMs: number): Promise<number>;
+  rtbenchTouchPresence(
+    key: string,
+    nowMs: number,
+    ttlMs: number,
+    ...users: string[]
+  ): Promise<number>;
   rtbenchPublishTiered(...keysThenArgv: (string | number)[]): Promise<string>;
   rtbenchMemberOnline(...args: string[]): Promise<[number, number] | null>;
   rtbenchMemberOffline(...args: (string | number)[]): Promise<number>;
+  pipeline(commands?: unknown[][]): ScriptedPipeline;
+}
+
+/** A pipeline of a {@link ScriptedRedis}: the scripts queue like any command. */
+export interface ScriptedPipeline extends ChainableCommander {
+  rtbenchTouchPresence(
+    key: string,
+    nowMs: number,
+    ttlMs: number,
+    ...users: string[]
+  ): ScriptedPipeline;
 }
 
 export interface RedisConnections {

@@ -107,16 +107,19 @@ return { lastId, oldestId, messages }
 `;
 
 /**
- * KEYS: presence. ARGV: user, now (epoch ms), ttl ms.
+ * KEYS: presence. ARGV: now (epoch ms), ttl ms, then the users touched.
  * The key's own TTL only ever grows, so a short touch never evicts a longer one.
+ * Returns how many users it touched.
  */
 export const TOUCH_PRESENCE_SCRIPT = `
-local now = tonumber(ARGV[2])
-local ttl = tonumber(ARGV[3])
-redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+local now = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[2])
+for i = 3, #ARGV do
+  redis.call('ZADD', KEYS[1], now + ttl, ARGV[i])
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-return 1
+return #ARGV - 2
 `;
 
 /**

@@ -2,12 +2,14 @@
 // one interface: publish, history reads, presence, members and signals over
 // the same connections. Its parts live beside it: the live feeds
 // (redis-feed.ts), the connections (redis-connections.ts), the Lua scripts
-// (redis-scripts.ts) and the timeouts and health probe (redis-guard.ts).
+// (redis-scripts.ts), the timeouts and health probe (redis-guard.ts) and the
+// batched presence touches (redis-presence.ts).
 import type { Redis } from "ioredis";
 import type { Gap, Message } from "../../src/shared/protocol.js";
 import { closeConnection, connectRedis, type ScriptedRedis } from "./redis-connections.js";
 import { errorText, type RawPage, RedisFeeds } from "./redis-feed.js";
 import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, InFlightLimit, RedisGuard } from "./redis-guard.js";
+import { PresenceBatcher } from "./redis-presence.js";
 import type {
   Broker,
   BrokerHealth,
@@ -79,6 +81,7 @@ class RedisBroker implements Broker {
   private readonly reads: ScriptedRedis;
   private readonly subscriber: Redis;
   private readonly readLimit = new InFlightLimit(MAX_READS_IN_FLIGHT);
+  private readonly touches: PresenceBatcher;
 
   constructor(
     connections: { commands: ScriptedRedis; reads: ScriptedRedis; subscriber: Redis },
@@ -89,6 +92,7 @@ class RedisBroker implements Broker {
     ({ commands: this.commands, reads: this.reads, subscriber: this.subscriber } = connections);
     const { commands, reads, subscriber } = connections;
     this.prefix = options.keyPrefix ?? "rtbench:";
+    this.touches = new PresenceBatcher(reads, guard);
     this.watch(commands, "command connection", () => {});
     this.watch(reads, "read connection", () => {});
     this.feeds = new RedisFeeds({
@@ -159,18 +163,13 @@ class RedisBroker implements Broker {
     return this.feeds.subscribe(channel, listener);
   }
 
-  async touchPresence(channel: string, user: string, ttlMs: number): Promise<void> {
-    await this.guard.run("presence", () =>
-      this.reads.rtbenchTouchPresence(
-        this.key(channel, "presence"),
-        user,
-        Date.now(),
-        Math.max(1, Math.ceil(ttlMs)),
-      ),
-    );
+  touchPresence(channel: string, user: string, ttlMs: number): Promise<void> {
+    return this.touches.touch(this.key(channel, "presence"), user, ttlMs);
   }
 
   async presence(channel: string): Promise<string[]> {
+    // This instance's own touches first: a client that just connected here is listed.
+    await this.touches.flush();
     const users = await this.guard.run("presence", () =>
       this.reads.zrangebyscore(this.key(channel, "presence"), `(${Date.now()}`, "+inf"),
     );
@@ -250,6 +249,9 @@ class RedisBroker implements Broker {
   }
 
   async close(): Promise<void> {
+    // Touches still waiting go out while the connections are open; a failure
+    // has reached their callers already.
+    await this.touches.flush().catch(() => {});
     this.closing = true;
     this.guard.stop();
     this.feeds.clear();
