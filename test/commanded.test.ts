@@ -82,7 +82,7 @@ describe("servers started from target.command", () => {
         expect(answer).toMatch(new RegExp(`^port=${port} instance=${i} dir=/.*/instance-${i}$`));
       });
       const group = set.instances[0]?.pid as number;
-      const samples = await sampleProcessGroups([group]);
+      const samples = sampleProcessGroups([group]);
       expect(samples?.get(group)?.processes).toBeGreaterThanOrEqual(3);
       expect((await sampleServers(set))?.rssBytes).toBeGreaterThan(10_000_000);
 
@@ -92,14 +92,14 @@ describe("servers started from target.command", () => {
       expect(await statesOf(group)).not.toContain("T");
 
       await set.kill(0);
-      expect(await groupAlive(group)).toBe(false);
+      expect(groupAlive(group)).toBe(false);
       await set.start(0);
       expect((await fetch(`${set.urls[0]}/healthz`)).ok).toBe(true);
       expect(set.instances[0]?.pid).not.toBe(group);
     } finally {
       const groups = set.instances.map((handle) => handle.pid);
       await set.stop();
-      for (const group of groups) expect(await groupAlive(group)).toBe(false);
+      for (const group of groups) expect(groupAlive(group)).toBe(false);
     }
   }, 30_000);
 

@@ -198,9 +198,9 @@ async function stopGroup(handle: ChildHandle, signal: NodeJS.Signals, graceMs = 
   signalGroup(group, "SIGCONT");
   signalGroup(group, signal);
   const deadline = Date.now() + graceMs;
-  while ((await groupAlive(group)) && Date.now() < deadline) await sleep(25);
-  if (await groupAlive(group)) signalGroup(group, "SIGKILL");
-  while (await groupAlive(group)) await sleep(25);
+  while (groupAlive(group) && Date.now() < deadline) await sleep(25);
+  if (groupAlive(group)) signalGroup(group, "SIGKILL");
+  while (groupAlive(group)) await sleep(25);
   await handle.exited;
   liveGroups.delete(group);
 }
@@ -230,7 +230,7 @@ class CommandedServers implements ServerSet {
   async start(index: number): Promise<void> {
     const instance = this.instance(index);
     if (this.stopped) throw runFailed(`cannot start ${instance.name}: the servers were stopped`);
-    if (isRunning(instance.handle) || (await groupAlive(instance.handle.pid))) {
+    if (isRunning(instance.handle) || groupAlive(instance.handle.pid)) {
       throw runFailed(`cannot start ${instance.name}: it still runs (pid ${instance.handle.pid})`);
     }
     try {

@@ -28,14 +28,14 @@ export function groupSampler(servers: Pick<ServerSet, "instances">): InstanceSam
   let scan: { atMs: number; samples: ReturnType<typeof sampleProcessGroups> } | null = null;
   return async (instance) => {
     const group = servers.instances[instance]?.pid;
-    if (group === undefined || !(await processAlive(group))) return null;
+    if (group === undefined || !processAlive(group)) return null;
     if (scan === null || monoMs() - scan.atMs > SHARED_SCAN_MS) {
       scan = {
         atMs: monoMs(),
         samples: sampleProcessGroups(servers.instances.map((handle) => handle.pid)),
       };
     }
-    const sample = (await scan.samples)?.get(group);
+    const sample = scan.samples?.get(group);
     if (sample === undefined) return null;
     return { pid: group, cpuSeconds: sample.cpuSeconds, rssBytes: sample.rssBytes };
   };

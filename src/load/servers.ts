@@ -242,7 +242,7 @@ export async function sampleServers(servers: ServerSet): Promise<ServerSample | 
 /** One sample per instance, in instance order (a stopped instance samples as zeros). */
 export async function sampleInstances(servers: ServerSet): Promise<ServerSample[] | null> {
   const groups = servers.instances.map((handle) => handle.pid);
-  const samples = await sampleProcessGroups(groups);
+  const samples = sampleProcessGroups(groups);
   if (samples === null) return null;
   return groups.map((group) => {
     const { cpuSeconds, rssBytes } = samples.get(group) as ServerSample;
