@@ -48,6 +48,17 @@ describe("waitHealthy: failure lines say why", () => {
     expect(await failureOf(url)).toMatch(/did not answer 200 within 300 ms: connection refused$/);
   });
 
+  it("asks the route it is given, and names it when it fails", async () => {
+    const url = await listen(
+      createHttpServer((req, res) => {
+        res.statusCode = req.url === "/ready" ? 200 : 404;
+        res.end();
+      }),
+    );
+    await waitHealthy([url], 300, undefined, "/ready");
+    expect(await failureOf(url)).toMatch(/\/healthz did not answer 200 within 300 ms: HTTP 404$/);
+  });
+
   it("HTTP status: the server answers 500", async () => {
     const url = await listen(
       createHttpServer((_req, res) => {

@@ -50,9 +50,12 @@ export async function environmentUp(
   };
   try {
     const urls = servers ? servers.urls : (target?.urls ?? []);
-    const reference = target === null || target.protocol === "reference";
-    // A commanded target waited for its own health check; a running one answers /healthz if it speaks ours.
-    if (reference && target?.command == null) await waitHealthy(urls, undefined, signal);
+    // A commanded target waited for its own health check; the reference servers
+    // and a running target are asked their protocol's health route, if it has one.
+    const { healthPath } = targetProtocol(target?.protocol ?? "reference");
+    if (healthPath !== undefined && target?.command == null) {
+      await waitHealthy(urls, undefined, signal, healthPath);
+    }
     // A target's settings are not ours to know.
     const settings = target === null ? await readServerSettings(urls[0] as string) : null;
     const baseline = servers ? await sampleServers(servers) : null;

@@ -3,32 +3,34 @@ import { runFailed } from "../shared/errors.js";
 import { classifyFailure, type Failure } from "../util/failure.js";
 import { redactText, splitCredentials } from "../util/redact.js";
 
-/** One /healthz request gets this long to answer. */
+/** One health request gets this long to answer. */
 const ATTEMPT_TIMEOUT_MS = 2000;
 const RETRY_MS = 100;
 const TLS_PROBE_MS = 1000;
 
 /**
- * Waits until every URL answers /healthz with 200. When one does not in
- * time, the error says why the last attempt failed: connection refused,
- * timed out, the HTTP status, not HTTP, TLS expected. Credentials in a URL
- * are sent as Basic authorization and never printed.
+ * Waits until every URL answers `path` (the reference protocol's /healthz)
+ * with 200. When one does not in time, the error says why the last attempt
+ * failed: connection refused, timed out, the HTTP status, not HTTP, TLS
+ * expected. Credentials in a URL are sent as Basic authorization and never
+ * printed.
  */
 export async function waitHealthy(
   urls: string[],
   timeoutMs = 15_000,
   signal?: AbortSignal,
+  path = "/healthz",
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (const url of urls) {
     const { url: bare, authorization } = splitCredentials(url);
     const headers: Record<string, string> = authorization ? { authorization } : {};
     for (;;) {
-      const failure = await checkHealth(`${bare}/healthz`, headers);
+      const failure = await checkHealth(`${bare}${path}`, headers);
       if (failure === null) break;
       if (Date.now() > deadline || signal?.aborted) {
         throw runFailed(
-          redactText(`${url}/healthz did not answer 200 within ${timeoutMs} ms: ${failure.reason}`),
+          redactText(`${url}${path} did not answer 200 within ${timeoutMs} ms: ${failure.reason}`),
         );
       }
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));

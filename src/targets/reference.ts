@@ -32,6 +32,7 @@ export const reference: TargetProtocol = {
   acknowledges: () => true,
   publishVia: PUBLISH_VIA,
   cannot: {},
+  healthPath: "/healthz",
   client(transport: string): ClientFactory {
     // The transports' own registry: a transport registered by an extension works too.
     return (options) => createClient(transport, options);

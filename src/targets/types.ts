@@ -127,6 +127,12 @@ export interface TargetProtocol {
   /** Why it cannot do a cooperative fault; absent when it can. */
   readonly cannot: Partial<Record<CooperativeFault, string>>;
   /**
+   * A route that answers 200 once a server can serve (the reference
+   * protocol's `/healthz`): a run waits for it on a server it did not start.
+   * Absent when the protocol has none; the first connections then tell.
+   */
+  readonly healthPath?: string;
+  /**
    * Placeholders it adds to `target.command` and `target.files`, by name,
    * worked out when the servers start (nchan: the module to load).
    */
