@@ -271,7 +271,33 @@ describeRedis("redis broker", (redis) => {
       expect(history.messages).toEqual(seen[0]?.messages);
     });
 
-    it("delivers what was published after its SUBSCRIBE while its baseline read waited behind others", async () => {
+    it("joins a channel without waiting for the history reads queued before it", async () => {
+      // Long reads again, so the read slots (4) and the read connection are busy.
+      const { brokers } = await instances(2, undefined, 30_000);
+      const [a, b] = brokers as [Broker, Broker];
+      const pad = "x".repeat(64 * 1024);
+      for (let n = 0; n < 100; n += 20) {
+        await Promise.all(range(1, 20).map(() => b.publish("big", { pad })));
+      }
+      let readsDone = 0;
+      const slowReads = range(1, 8).map(() =>
+        a.read("big", 0, 1000).then(() => {
+          readsDone++;
+        }),
+      );
+      const seen = collector();
+      await a.subscribe("fresh", seen.listener);
+      // Reads 5-8 are sent only as 1-4 are answered, and Redis answers a connection
+      // in order: a baseline read among them would have come back after all 8.
+      const readsDoneAtJoin = readsDone;
+      const published = await b.publish("fresh", "first");
+      await waitFor("the first message", () => seen.ids.length >= 1);
+      await Promise.all(slowReads);
+      expect(readsDoneAtJoin).toBeLessThan(8);
+      expect(seen.ids).toEqual([published.id]);
+    });
+
+    it("delivers what was published after its SUBSCRIBE while history reads kept the read slots busy", async () => {
       // The slow reads are the point here, not Redis's speed: on a loaded machine
       // they can take longer than the default 2 s command timeout.
       const { brokers, keyPrefix } = await instances(2, undefined, 30_000);

@@ -23,6 +23,11 @@ export interface FeedSource {
   /** The channel's first id (a sticky instance numbers from its own base). */
   readonly idBase: number;
   readPage(channel: string, since: number, limit: number, maxBytes: number): Promise<RawPage>;
+  /**
+   * The channel's last id, read apart from history pages: a new listener's
+   * first message must not wait behind other clients' catch-up reads.
+   */
+  lastId(channel: string): Promise<number>;
   pubsubChannel(channel: string): string;
   /** A message id delivered on `channel` (the broker keeps the highest as a floor). */
   noteId(channel: string, id: number): void;
@@ -96,12 +101,12 @@ export class RedisFeeds {
       this.source.subscriber.subscribe(feed.pubsubChannel),
     );
     // The SUBSCRIBE reply came first, so every id above this baseline reaches us live.
-    const page = await this.source.readPage(feed.channel, Number.MAX_SAFE_INTEGER, 0, 0);
-    // The read may wait behind others (reads are limited in flight): what arrived live
-    // meanwhile was published after the SUBSCRIBE, so the baseline stays below it.
+    const lastId = await this.source.lastId(feed.channel);
+    // What arrived live before the read was answered was published after the
+    // SUBSCRIBE, so the baseline stays below it.
     const firstLive =
       feed.queued.length > 0 ? idOf(feed.queued[0] as string) : Number.POSITIVE_INFINITY;
-    const baseline = Math.min(page.lastId, firstLive - 1);
+    const baseline = Math.min(lastId, firstLive - 1);
     // A channel nothing was published on yet starts at the id base, not below it.
     feed.lastId = Math.max(feed.lastId, baseline, this.source.idBase);
     feed.syncing = false;

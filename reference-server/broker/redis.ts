@@ -100,6 +100,7 @@ class RedisBroker implements Broker {
       guard,
       idBase: options.idBase ?? 0,
       readPage: (channel, since, limit, maxBytes) => this.readRaw(channel, since, limit, maxBytes),
+      lastId: (channel) => this.lastId(channel),
       pubsubChannel: (channel) => this.pubsubChannel(channel),
       noteId: (channel, id) => this.noteId(channel, id),
       closing: () => this.closing,
@@ -282,6 +283,15 @@ class RedisBroker implements Broker {
     let gap: Gap | undefined;
     if (since < lastId && since + 1 < oldestId) gap = { from: since + 1, to: oldestId - 1 };
     return { lastId, jsons, gap };
+  }
+
+  /**
+   * The channel's last id: one GET on the publish connection, so it never
+   * waits behind history pages in the read queue or on the read connection.
+   */
+  private async lastId(channel: string): Promise<number> {
+    const value = await this.guard.run("read", () => this.commands.get(this.key(channel, "id")));
+    return Number(value ?? 0);
   }
 
   private noteId(channel: string, id: number): void {
