@@ -106,14 +106,15 @@ drain: 500ms
     ]);
     // The server holds each message with a timer, which never fires early but
     // fires late by however long its process waits for a core: 0.3-1 ms beside
-    // a busy loop, 2.2 ms once in a full CI suite. So the median may move by a
-    // little more than the delay, never by noticeably less.
+    // a busy loop, 2.2 ms once in a full CI suite. So the median moves by a
+    // little more than the delay; by less only through noise in the two
+    // medians (1.2 ms less once, with three busy loops beside the suite).
     for (const protocol of ["websocket", "sse"] as const) {
       const shift =
         (delayed.protocols[protocol]?.latency.p50 ?? 0) -
         (plain.protocols[protocol]?.latency.p50 ?? 0);
       const message = `${protocol}: median moved by ${shift} ms`;
-      expect(shift, message).toBeGreaterThanOrEqual(delayMs - 1);
+      expect(shift, message).toBeGreaterThanOrEqual(delayMs - 3);
       expect(shift, message).toBeLessThanOrEqual(delayMs + 5);
     }
   });

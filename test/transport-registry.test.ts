@@ -204,7 +204,9 @@ describe("a transport added through the registries alone", () => {
       drainEndMs: now + 61_000,
       settings: { greeting: "hi" },
       urls: [server.url],
-      reconnect: { ...DEFAULT_RECONNECT, watchdogIntervals: 3, initialDelayMs: 5_000 },
+      // 1 s of silence breaks a client: a busy machine can hold a 100 ms heartbeat back
+      // by a few hundred ms (seen with three busy loops beside the suite).
+      reconnect: { ...DEFAULT_RECONNECT, watchdogIntervals: 10, initialDelayMs: 5_000 },
       heartbeatIntervalMs: 100,
       seed: 1,
     });
