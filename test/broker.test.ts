@@ -6,22 +6,11 @@ import { createRedisBroker } from "../reference-server/broker/redis.js";
 import type { Broker, HistoryLimits } from "../reference-server/broker/types.js";
 import type { Message } from "../src/shared/protocol.js";
 import { describeRedis } from "./helpers/redis.js";
+import { sleep, waitFor } from "./helpers/wait.js";
 
 type MakeBroker = (limits: HistoryLimits) => Promise<Broker>;
 
 const ROOMY: HistoryLimits = { maxCount: 1000, maxAgeMs: 60_000 };
-
-/** Polls until `done()` holds; fails with `what` after `timeoutMs` (a safety bound, not a timing claim). */
-async function waitFor(what: string, done: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Records what a listener received, checking the shared-bytes promise on every message. */
 function collector() {
@@ -144,7 +133,7 @@ function brokerContract(makeBroker: MakeBroker): void {
     const bodies = [{ text: "hi", nested: { a: [1, 2] } }, "plain", 42, null, { 'quote"d': "é" }];
     for (const body of bodies) await broker.publish("live", body);
 
-    await waitFor("5 live messages", () => first.ids.length >= 5 && second.ids.length >= 5);
+    await waitFor(() => first.ids.length >= 5 && second.ids.length >= 5, "5 live messages");
     expect(first.ids).toEqual([2, 3, 4, 5, 6]);
     expect(second.ids).toEqual([2, 3, 4, 5, 6]);
     expect(first.messages.map((m) => m.body)).toEqual(bodies);
@@ -160,12 +149,12 @@ function brokerContract(makeBroker: MakeBroker): void {
     const unsubscribe = await broker.subscribe("chat", leaving.listener);
     await broker.subscribe("chat", staying.listener);
     await broker.publish("chat", 1);
-    await waitFor("first message", () => leaving.ids.length === 1 && staying.ids.length === 1);
+    await waitFor(() => leaving.ids.length === 1 && staying.ids.length === 1, "first message");
 
     unsubscribe();
     await broker.publish("chat", 2);
     await broker.publish("chat", 3);
-    await waitFor("messages 2 and 3", () => staying.ids.length === 3);
+    await waitFor(() => staying.ids.length === 3, "messages 2 and 3");
     await sleep(100);
     expect(leaving.ids).toEqual([1]);
     expect(staying.ids).toEqual([1, 2, 3]);
@@ -257,8 +246,9 @@ describeRedis("redis broker", (redis) => {
 
       const assigned = [...fromA, ...fromB].map((m) => m.id).sort((x, y) => x - y);
       expect(assigned).toEqual(range(1, 2 * perInstance));
-      await waitFor("1000 messages on every subscriber", () =>
-        seen.every((c) => c.ids.length >= 2 * perInstance),
+      await waitFor(
+        () => seen.every((c) => c.ids.length >= 2 * perInstance),
+        "1000 messages on every subscriber",
       );
       for (const c of seen) {
         expect(c.ids).toEqual(range(1, 2 * perInstance));
@@ -291,7 +281,7 @@ describeRedis("redis broker", (redis) => {
       // in order: a baseline read among them would have come back after all 8.
       const readsDoneAtJoin = readsDone;
       const published = await b.publish("fresh", "first");
-      await waitFor("the first message", () => seen.ids.length >= 1);
+      await waitFor(() => seen.ids.length >= 1, "the first message");
       await Promise.all(slowReads);
       expect(readsDoneAtJoin).toBeLessThan(8);
       expect(seen.ids).toEqual([published.id]);
@@ -322,7 +312,7 @@ describeRedis("redis broker", (redis) => {
       }
       const published = await b.publish("live", "after the subscribe");
       await Promise.all([subscribed, ...slowReads]);
-      await waitFor("the message published after the subscribe", () => seen.ids.length >= 1);
+      await waitFor(() => seen.ids.length >= 1, "the message published after the subscribe");
       expect(seen.ids).toEqual([published.id]);
     });
 
@@ -394,16 +384,16 @@ describeRedis("redis broker", (redis) => {
       const seen = collector();
       await listening.subscribe("flaky", seen.listener);
       for (let n = 1; n <= 5; n++) await publishing.publish("flaky", { n });
-      await waitFor("the first 5 messages", () => seen.ids.length === 5);
+      await waitFor(() => seen.ids.length === 5, "the first 5 messages");
 
       // Cut the subscriber's connection (the only pub/sub client) and publish while it reconnects.
       const client = inspector();
       const killed = await client.call("CLIENT", "KILL", "TYPE", "pubsub");
       expect(killed).toBe(1);
       for (let n = 6; n <= 30; n++) await publishing.publish("flaky", { n });
-      await waitFor("30 messages after the reconnect", () => seen.ids.length >= 30);
+      await waitFor(() => seen.ids.length >= 30, "30 messages after the reconnect");
       for (let n = 31; n <= 40; n++) await publishing.publish("flaky", { n });
-      await waitFor("40 messages", () => seen.ids.length >= 40);
+      await waitFor(() => seen.ids.length >= 40, "40 messages");
 
       expect(seen.ids).toEqual(range(1, 40));
       expect(seen.badJson).toBe(0);
@@ -418,11 +408,12 @@ describeRedis("redis broker", (redis) => {
       const seen = collector();
       await broker.subscribe("restart", seen.listener);
       for (let n = 1; n <= 3; n++) await broker.publish("restart", { n });
-      await waitFor("3 messages", () => seen.ids.length === 3);
+      await waitFor(() => seen.ids.length === 3, "3 messages");
 
       await redis.restart();
-      await waitFor("the subscriber to reconnect", () =>
-        lines.some((line) => /subscriber connection .* is back/.test(line)),
+      await waitFor(
+        () => lines.some((line) => /subscriber connection .* is back/.test(line)),
+        "the subscriber to reconnect",
       );
       let published: Message | undefined;
       const deadline = Date.now() + 10_000;
@@ -432,7 +423,7 @@ describeRedis("redis broker", (redis) => {
         if (!published) await sleep(100);
       }
       expect(published?.id).toBe(4);
-      await waitFor("the 4th message", () => seen.ids.length === 4);
+      await waitFor(() => seen.ids.length === 4, "the 4th message");
       expect(seen.ids).toEqual([1, 2, 3, 4]);
     });
   });

@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { SseClient } from "../src/clients/sse.js";
 import { type ClientOptions, createClientContext } from "../src/clients/types.js";
-import { waitFor } from "./helpers/wait.js";
+import { sleep, waitFor } from "./helpers/wait.js";
 
 /**
  * The lean SSE client against a raw TCP server on 127.0.0.1 that writes
@@ -140,12 +140,15 @@ describe("lean SSE client on raw HTTP/1.1", () => {
   });
 
   it("refuses a Last-Event-ID with a line break instead of sending a forged header", async () => {
+    const baseUrl = await rawServer(() => {});
     let connections = 0;
-    const baseUrl = await rawServer(() => {
+    server?.on("connection", () => {
       connections++;
     });
     const { client } = clientFor(baseUrl, { since: "7\r\nx-forged: 1" });
     await expect(client.connect()).rejects.toThrow(/line break/);
+    // A connect made anyway would reach the server within this.
+    await sleep(200);
     expect(connections).toBe(0);
   });
 });

@@ -12,6 +12,9 @@ import {
 
 /** The Redis broker's three connections, opened together, with its scripts defined. */
 
+/** TOUCH_PRESENCE_SCRIPT's key and arguments. */
+type TouchPresenceArgs = [key: string, nowMs: number, ttlMs: number, ...users: string[]];
+
 /** A connection with the broker's Lua scripts as commands (redis-scripts.ts). */
 export interface ScriptedRedis extends Redis {
   rtbenchPublish(
@@ -35,12 +38,7 @@ export interface ScriptedRedis extends Redis {
     cutoffMs: number,
     maxBytes: number,
   ): Promise<[number, number, string[]]>;
-  rtbenchTouchPresence(
-    key: string,
-    nowMs: number,
-    ttlMs: number,
-    ...users: string[]
-  ): Promise<number>;
+  rtbenchTouchPresence(...args: TouchPresenceArgs): Promise<number>;
   rtbenchPublishTiered(...keysThenArgv: (string | number)[]): Promise<string>;
   rtbenchMemberOnline(...args: string[]): Promise<[number, number] | null>;
   rtbenchMemberOffline(...args: (string | number)[]): Promise<number>;
@@ -49,12 +47,7 @@ export interface ScriptedRedis extends Redis {
 
 /** A pipeline of a {@link ScriptedRedis}: the scripts queue like any command. */
 export interface ScriptedPipeline extends ChainableCommander {
-  rtbenchTouchPresence(
-    key: string,
-    nowMs: number,
-    ttlMs: number,
-    ...users: string[]
-  ): ScriptedPipeline;
+  rtbenchTouchPresence(...args: TouchPresenceArgs): ScriptedPipeline;
 }
 
 export interface RedisConnections {

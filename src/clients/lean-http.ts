@@ -33,6 +33,19 @@ export function connectTcp(target: HttpTarget): Socket {
     : connect({ host, port, localAddress: source.address, localPort: source.port, noDelay: true });
 }
 
+/** A GET's head for the target: request line, `host`, `headers` and the blank line. */
+export function getRequestHead(
+  target: HttpTarget,
+  pathAndQuery: string,
+  headers?: Readonly<Record<string, string>>,
+): string {
+  let head = `GET ${pathAndQuery} HTTP/1.1\r\nhost: ${target.authority}\r\n`;
+  if (headers !== undefined) {
+    for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
+  }
+  return `${head}\r\n`;
+}
+
 /** What a lean connection reports; a poll client implements it with methods (no closure per request). */
 export interface HttpExchangeHandler {
   onAnswer(answer: HttpAnswer): void;
@@ -77,11 +90,7 @@ export class HttpConnection implements HttpResponseHandler {
 
   /** The request head: `GET <path> HTTP/1.1`, `host`, any extra headers and the blank line. */
   requestHead(pathAndQuery: string, headers?: Readonly<Record<string, string>>): string {
-    let head = `GET ${pathAndQuery} HTTP/1.1\r\nhost: ${this.target.authority}\r\n`;
-    if (headers !== undefined) {
-      for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
-    }
-    return `${head}\r\n`;
+    return getRequestHead(this.target, pathAndQuery, headers);
   }
 
   /** Sends a request (a full head from `requestHead`); the answer or failure comes back once. */

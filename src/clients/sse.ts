@@ -4,9 +4,15 @@ import type { EventStreamDialect } from "./dialect.js";
 import { EventStreamClient, notAnEventStream } from "./event-stream.js";
 import { originOf } from "./http.js";
 import { Http1ResponseReader, type HttpResponseHandler, headerValue } from "./http1-parser.js";
-import { connectTcp, httpTarget } from "./lean-http.js";
+import { connectTcp, getRequestHead, httpTarget } from "./lean-http.js";
 import { REFERENCE_SSE } from "./reference-wire.js";
 import type { ClientOptions, TransportClient } from "./types.js";
+
+/** What an EventSource sends with its GET (plus `last-event-id` when resuming). */
+const STREAM_HEADERS: Readonly<Record<string, string>> = {
+  accept: "text/event-stream",
+  "cache-control": "no-cache",
+};
 
 /**
  * A lean SSE subscriber: one GET on a TCP connection of its own (as an
@@ -35,13 +41,14 @@ export class SseClient extends EventStreamClient implements HttpResponseHandler 
     const url = new URL(this.dialect.path(this.options), originOf(baseUrl));
     this.path = url.pathname;
     const target = httpTarget(url.origin, source);
-    let head = `GET ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${target.authority}\r\naccept: text/event-stream\r\ncache-control: no-cache\r\n`;
+    let headers: Readonly<Record<string, string>> = STREAM_HEADERS;
     if (since !== undefined) {
       // The cursor came from the server; a line break in it would forge headers.
       if (/[\r\n]/.test(since))
         return Promise.reject(new Error("a Last-Event-ID with a line break"));
-      head += `last-event-id: ${since}\r\n`;
+      headers = { ...STREAM_HEADERS, "last-event-id": since };
     }
+    const head = getRequestHead(target, `${url.pathname}${url.search}`, headers);
     this.startedAtMs = monoMs();
     this.context.counters.requests++;
     return new Promise<void>((resolve, reject) => {
@@ -60,7 +67,7 @@ export class SseClient extends EventStreamClient implements HttpResponseHandler 
       this.answerTimer = setTimeout(() => {
         this.failConnect(new Error(`GET ${this.path}: no response within ${requestTimeoutMs} ms`));
       }, requestTimeoutMs);
-      socket.write(`${head}\r\n`, "latin1");
+      socket.write(head, "latin1");
     });
   }
 

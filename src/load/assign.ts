@@ -31,8 +31,8 @@ export interface ClientAssignment {
  * machine, 0.03-0.07 ms of kernel time per connect below 14,000
  * connections to a port and 0.77 ms past it, under the port table's locks,
  * which every shard shares. A 50,000-client run stalled at 42,000
- * connections (3 ports) for 15 s that way. The margin leaves room for reconnects while closing sockets
- * still hold their ports.
+ * connections (3 ports) for 15 s that way. The margin leaves room for
+ * reconnects while closing sockets still hold their ports.
  */
 export const SYSTEM_PORTS_PER_URL = 10_000;
 
