@@ -1,5 +1,6 @@
 import { createHash, randomFillSync } from "node:crypto";
 import type { Socket } from "node:net";
+import { MAX_WS_MESSAGE_BYTES } from "./bounds.js";
 import { headerValue } from "./http1-parser.js";
 import { connectTcp, type HttpTarget } from "./lean-http.js";
 import type { SocketTracker } from "./types.js";
@@ -20,8 +21,6 @@ const HEAD_END = Buffer.from("\r\n\r\n");
 const EMPTY = Buffer.alloc(0);
 /** Refilled for every connection's key: one buffer, not one per connection. */
 const KEY_BYTES = Buffer.alloc(16);
-/** A message larger than this ends the connection (a subscriber never needs more). */
-const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 const OP_CONTINUATION = 0x0;
 const OP_TEXT = 0x1;
@@ -57,6 +56,8 @@ export class LeanWebSocket {
   private key: string | null;
   private pending: Buffer = EMPTY;
   private fragments: Buffer[] | null = null;
+  /** Bytes in `fragments`: a fragmented message is bounded as a whole, not frame by frame. */
+  private fragmentsBytes = 0;
   private fragmentsBinary = false;
   /** The upgrade's deadline, then the close handshake's. */
   private timer: NodeJS.Timeout | null = null;
@@ -201,7 +202,7 @@ export class LeanWebSocket {
       length = data.readUInt32BE(at + 2) * 2 ** 32 + data.readUInt32BE(at + 6);
       start = at + 10;
     }
-    if (length > MAX_MESSAGE_BYTES) {
+    if (length > MAX_WS_MESSAGE_BYTES) {
       this.fail(1009, "message too big");
       return data.length;
     }
@@ -220,11 +221,18 @@ export class LeanWebSocket {
           return;
         }
         this.fragments = [Buffer.from(payload)];
+        this.fragmentsBytes = payload.length;
         this.fragmentsBinary = opcode === OP_BINARY;
         return;
       case OP_CONTINUATION: {
         if (this.fragments === null) {
           this.fail(1002, "continuation frame without a message");
+          return;
+        }
+        this.fragmentsBytes += payload.length;
+        if (this.fragmentsBytes > MAX_WS_MESSAGE_BYTES) {
+          this.fragments = null;
+          this.fail(1009, "message too big");
           return;
         }
         this.fragments.push(Buffer.from(payload));

@@ -2,6 +2,7 @@ import type { ProcessLoad } from "../metrics/process-load.js";
 import type { ProtocolResult } from "../metrics/types.js";
 import { redactText } from "../util/redact.js";
 import type { DeliveryCounts } from "./aggregate.js";
+import { mergeReasonCounts } from "./reason-tally.js";
 import type { RunRecord } from "./result.js";
 import { judgeSaturation } from "./saturation.js";
 import { latencyThirds } from "./timeline-result.js";
@@ -77,19 +78,12 @@ export function invalidReasons(run: RunRecord, connected: number, expected: numb
   return reasons.map(redactText);
 }
 
-/** The most frequent reasons, with counts: "connection refused (x20); HTTP 500 (x3)". */
+/** The most frequent reasons, with counts: "connection refused x20; HTTP 500 (words) x3". */
 function errorSummary(errors: { reason: string; count: number; example?: string }[]): string {
-  const byReason = new Map<string, { count: number; example?: string }>();
-  for (const e of errors) {
-    const seen = byReason.get(e.reason);
-    if (seen) seen.count += e.count;
-    else byReason.set(e.reason, { count: e.count, example: e.example });
-  }
-  return [...byReason]
-    .sort((a, b) => b[1].count - a[1].count)
+  return mergeReasonCounts([errors.map((e) => ({ ...e, example: e.example ?? e.reason }))])
     .slice(0, 3)
-    .map(([reason, { count, example }]) => {
-      const words = example !== undefined && example !== reason ? ` (${example})` : "";
+    .map(({ reason, count, example }) => {
+      const words = example !== reason ? ` (${example})` : "";
       return `${reason}${words} x${count}`;
     })
     .join("; ");

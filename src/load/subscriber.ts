@@ -235,7 +235,7 @@ export class Subscriber implements ClientHandlers {
     this.fleet.recordPresenceEvents(events);
   }
 
-  onBreak(): void {
+  onBreak(reason: string): void {
     const fleet = this.fleet;
     const client = this.client;
     if (!this.ready || client === null) return;
@@ -243,7 +243,7 @@ export class Subscriber implements ClientHandlers {
     fleet.open--;
     fleet.timeline.connectedChanged(fleet.clock.now(), fleet.open);
     this.endSpan();
-    fleet.logBreak(this.urlIndex);
+    fleet.logBreak(this.urlIndex, reason);
     this.brokenAtMs = fleet.clock.now();
     // A subscriber that has not had a message yet has been out since the break.
     if (this.outageFromMs === null) this.outageFromMs = this.lastMessageMs ?? this.brokenAtMs;
@@ -264,7 +264,7 @@ export class Subscriber implements ClientHandlers {
     if (!this.ready || last === undefined || last === 0) return;
     if (nowMs - Math.max(last, resumedAtMs) <= limitMs) return;
     this.fleet.counters.watchdogBreaks++;
-    this.onBreak();
+    this.onBreak(`no traffic for over ${limitMs} ms (client watchdog)`);
   }
 
   /** A return from churn is over (the client leaves again or stops): its catch-up time counts. */
