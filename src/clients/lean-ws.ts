@@ -35,8 +35,8 @@ export interface LeanWebSocketHandler {
   onMessage(data: Buffer, isBinary: boolean): void;
   /** Any control frame or message arrived (pings included): the connection is alive. */
   onActivity?(): void;
-  /** The upgrade was refused: the status and the head of the answer. */
-  onRefused(status: number, reason: string): void;
+  /** The upgrade was refused: the status, the answer's first line and its header block. */
+  onRefused(status: number, reason: string, headers: string): void;
   /** The connection is gone (after open, or a failed attempt); called once. */
   onClose(code: number, reason: string): void;
 }
@@ -155,9 +155,11 @@ export class LeanWebSocket {
     }
     const head = data.toString("latin1", 0, end);
     const status = Number(head.slice(9, 12));
+    const firstLineEnd = head.indexOf("\r\n");
+    const headers = firstLineEnd < 0 ? "" : head.slice(firstLineEnd + 2);
     if (status !== 101) {
       this.state = LeanState.Closed;
-      this.handler.onRefused(status, head.slice(0, head.indexOf("\r\n")));
+      this.handler.onRefused(status, head.slice(0, firstLineEnd), headers);
       this.socket.destroy();
       return -1;
     }
@@ -165,8 +167,6 @@ export class LeanWebSocket {
       .update(this.key + ACCEPT_GUID)
       .digest("base64");
     this.key = null;
-    const firstLineEnd = head.indexOf("\r\n");
-    const headers = firstLineEnd < 0 ? "" : head.slice(firstLineEnd + 2);
     if (headerValue(headers, "sec-websocket-accept") !== expected) {
       this.fail(1002, "the server's Sec-WebSocket-Accept does not match the key");
       return -1;

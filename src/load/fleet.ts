@@ -219,8 +219,9 @@ export class Fleet {
       outage: encodeHistogram(this.outage),
       counters: {
         ...this.counters,
-        // A state at the end rather than an event count: taken now.
+        // States at the end rather than event counts: taken now.
         neverReconnected: this.subscribers.filter((s) => s.isBroken()).length,
+        neverConnected: this.subscribers.filter((s) => s.neverConnected()).length,
       },
       attemptsPerSecond: this.attemptsPerSecond,
       breakLog: this.breakLog,
