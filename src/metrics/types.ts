@@ -93,9 +93,10 @@ export interface HistogramSummary {
  */
 export interface ProtocolResult extends ResultCounters {
   /**
-   * `invalid` when nothing was measured: no client connected, nothing was
-   * expected, or a shard died. Every threshold on it fails. Absent in results
-   * written before it existed (read as measured).
+   * `invalid` when nothing was measured (no client connected, nothing was
+   * expected, or a shard died) or more than `clients.maxNeverConnectedShare`
+   * of the clients never connected. Every threshold on it fails. Absent in
+   * results written before it existed (read as measured).
    */
   status?: "measured" | "invalid";
   /** Why it is invalid, in the words of the errors seen (the shard's own included). */
