@@ -139,6 +139,18 @@ describe("LeanWebSocket against ws as the peer", () => {
     for (const socket of held) socket.destroy();
   });
 
+  it("cuts a fragmented message that grows past the message bound, with 1009", async () => {
+    const piece = Buffer.alloc(1024 * 1024, "f");
+    const base = await peer((ws) => {
+      // Fragments of 1 MB each, never the last one: each frame small, the message endless.
+      for (let i = 0; i < 70 && ws.readyState === ws.OPEN; i++) ws.send(piece, { fin: false });
+    });
+    const { events, handler } = recorder();
+    new LeanWebSocket(httpTarget(base), "/", new SocketTracker(), handler, 5_000);
+    await until(() => events.length >= 2, "open and close");
+    expect(events).toEqual(["open", "close:1009:message too big"]);
+  });
+
   it("keeps what a full server said: a 503's Retry-After, or the default wait after a 1013 close", async () => {
     const base = await peer((ws) => ws.close(1013, "full"));
     const breaks: string[] = [];
