@@ -12,6 +12,8 @@ import {
   MAX_SSE_EVENT_LENGTH,
   MAX_SSE_LINE_LENGTH,
 } from "../src/clients/bounds.js";
+import { createHttpPublisher } from "../src/clients/publishers.js";
+import { createClientContext } from "../src/clients/types.js";
 import { Fleet } from "../src/load/fleet.js";
 import type { ShardReport, ShardStart } from "../src/load/shard-protocol.js";
 import type { ProtocolName, TransportSettings } from "../src/shared/transports.js";
@@ -186,5 +188,28 @@ describe("rtbench's memory against a hostile server", () => {
     expect(report(f).breakReasons.map((r) => r.reason)).toEqual([
       `HTTP answer body longer than ${MAX_ANSWER_BYTES} bytes (client bound)`,
     ]);
+  });
+
+  it("fails a publish whose answer never ends, at the answer bound", async () => {
+    server = await startHostileServer((socket) => {
+      socket.write(
+        "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+      );
+      const body = "{".repeat(64 * 1024);
+      void pour(socket, Buffer.from(`${body.length.toString(16)}\r\n${body}\r\n`), 1024 * MB);
+    });
+    const rss = watchRss();
+    const publisher = createHttpPublisher(server.url, {
+      connections: 1,
+      context: createClientContext(),
+    });
+    try {
+      await expect(publisher.publish("c0", { n: 1 })).rejects.toThrow(/exceeded max size/i);
+    } finally {
+      await publisher.close();
+    }
+    const growth = rss.stop();
+    expect(server.bytesWritten).toBeLessThan(MAX_ANSWER_BYTES + 64 * MB);
+    expect(growth).toBeLessThan(2 * MAX_ANSWER_BYTES + RSS_SLACK);
   });
 });

@@ -27,7 +27,7 @@ export function createTrackedClient(
   return new Client(originOf(baseUrl), {
     connect: createTrackedConnector(sockets),
     pipelining: 1,
-    maxResponseSize: MAX_ANSWER_BYTES,
+    // No maxResponseSize: undici counts a whole response, and an EventSource's is endless.
     headersTimeout: timeouts?.headersTimeoutMs,
     bodyTimeout: timeouts?.bodyTimeoutMs,
   });
