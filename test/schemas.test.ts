@@ -17,16 +17,17 @@ import {
 } from "../src/schemas/derive.js";
 import { BROKER_KINDS } from "../src/shared/brokers.js";
 import { transportNames, transports } from "../src/shared/transports.js";
+import { DEFAULT_TARGET_PROTOCOL, targetProtocolNames } from "../src/targets/registry.js";
 
 describe("the committed JSON schemas", () => {
-  // Editors read the files; the code derives the transport parts from the rows.
+  // Editors read the files; the code derives the transport, broker and target-protocol parts.
   // When this fails, run `npm run schema` and commit the result.
-  it("scenario.schema.json is what the transport rows derive", () => {
+  it("scenario.schema.json is what the transport, broker and target-protocol rows derive", () => {
     const file = readJson(SCENARIO_SCHEMA_PATH);
     expect(deriveScenarioSchema(file)).toEqual(file);
   });
 
-  it("result.schema.json is what the transport rows derive", () => {
+  it("result.schema.json is what the transport, broker and target-protocol rows derive", () => {
     const file = readJson(RESULT_SCHEMA_PATH);
     expect(deriveResultSchema(file)).toEqual(file);
   });
@@ -104,6 +105,9 @@ describe("scenario defaults and enums: the code and the schema agree", () => {
     expect(at(schema, "publish.via")?.enum).toEqual([...PUBLISH_VIA]);
     expect(schema.definitions.protocol?.enum).toEqual(transportNames());
     expect(at(schema, "server.broker")?.enum).toEqual([...BROKER_KINDS]);
+    const targetProtocol = schema.definitions.targetServer?.properties?.protocol;
+    expect(targetProtocol?.enum).toEqual(targetProtocolNames());
+    expect(targetProtocol?.default).toBe(DEFAULT_TARGET_PROTOCOL);
     expect(schema.definitions.fault?.properties?.action?.enum).toEqual([...FAULT_ACTIONS]);
   });
 });
