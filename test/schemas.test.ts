@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   JITTER_KINDS,
@@ -15,6 +16,12 @@ import {
   readJson,
   SCENARIO_SCHEMA_PATH,
 } from "../src/schemas/derive.js";
+import {
+  SCENARIO_REFERENCE_PATH,
+  type Schema,
+  scenarioReference,
+  undocumentedDefaults,
+} from "../src/schemas/docs.js";
 import { BROKER_KINDS } from "../src/shared/brokers.js";
 import { transportNames, transports } from "../src/shared/transports.js";
 import { DEFAULT_TARGET_PROTOCOL, targetProtocolNames } from "../src/targets/registry.js";
@@ -47,6 +54,29 @@ describe("the committed JSON schemas", () => {
         expect(normalised, `${t.section}.${key}`).toBe(expected);
       }
     }
+  });
+});
+
+describe("docs/scenario-reference.md", () => {
+  // The page is generated from the committed schema's descriptions. When this
+  // fails, run `npm run docs` (or `npm run schema`) and commit the page.
+  const schema = readJson(SCENARIO_SCHEMA_PATH) as unknown as Schema;
+
+  it("is what the committed scenario schema generates, byte for byte", () => {
+    expect(readFileSync(SCENARIO_REFERENCE_PATH, "utf8")).toBe(scenarioReference(schema));
+  });
+
+  it("follows the schema: a changed description changes the page", () => {
+    const changed = structuredClone(schema);
+    const seed = changed.properties.seed as { description: string };
+    seed.description = "A description written by the drift test.";
+    const page = scenarioReference(changed);
+    expect(page).toContain("A description written by the drift test.");
+    expect(page).not.toBe(scenarioReference(schema));
+  });
+
+  it("states a default for every field (a value, a Default: sentence, or required)", () => {
+    expect(undocumentedDefaults(schema)).toEqual([]);
   });
 });
 
