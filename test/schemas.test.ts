@@ -17,6 +17,8 @@ import {
   SCENARIO_SCHEMA_PATH,
 } from "../src/schemas/derive.js";
 import {
+  METRIC_NAMES_PATH,
+  metricNamesPage,
   SCENARIO_REFERENCE_PATH,
   type Schema,
   scenarioReference,
@@ -77,6 +79,12 @@ describe("docs/scenario-reference.md", () => {
 
   it("states a default for every field (a value, a Default: sentence, or required)", () => {
     expect(undocumentedDefaults(schema)).toEqual([]);
+  });
+});
+
+describe("docs/metric-names.md", () => {
+  it("is what the metric table generates (run `npm run docs` when this fails)", () => {
+    expect(readFileSync(METRIC_NAMES_PATH, "utf8")).toBe(metricNamesPage());
   });
 });
 

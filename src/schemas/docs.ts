@@ -1,9 +1,11 @@
 /**
- * docs/scenario-reference.md, generated from schema/scenario.schema.json: the
- * schema's descriptions, types, defaults, enums and examples are the one
- * source for editor completion and for the page. `npm run docs` (and
- * `npm run schema`) rewrites the page; test/schemas.test.ts fails when the
- * committed page is not what the committed schema generates.
+ * The generated pages of docs/. scenario-reference.md comes from
+ * schema/scenario.schema.json: the schema's descriptions, types, defaults,
+ * enums and examples are the one source for editor completion and for the
+ * page. metric-names.md comes from the metric table (src/metrics/names.ts),
+ * as `rtbench metrics` prints it. `npm run docs` (and `npm run schema`)
+ * rewrites both; test/schemas.test.ts fails when a committed page is not
+ * what its source generates.
  *
  * Each top-level field gets a section with a table of itself and every field
  * below it (dotted paths, `[]` for list items). A definition with fields of
@@ -13,11 +15,14 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import { listMetrics } from "../metrics/names.js";
+import { transportNames } from "../shared/transports.js";
 import { packageRoot } from "../util/paths.js";
 import { readJson, SCENARIO_SCHEMA_PATH } from "./derive.js";
 import { headingSlug, tableCell } from "./markdown.js";
 
 export const SCENARIO_REFERENCE_PATH = join(packageRoot, "docs", "scenario-reference.md");
+export const METRIC_NAMES_PATH = join(packageRoot, "docs", "metric-names.md");
 
 interface Node {
   description?: string;
@@ -275,8 +280,40 @@ function refName(ref: string | undefined): string | undefined {
   return ref?.startsWith("#/definitions/") ? ref.slice("#/definitions/".length) : undefined;
 }
 
-/** Rewrites docs/scenario-reference.md from the committed schema (`npm run docs`). */
-export function writeScenarioReference(): void {
+/** The page listing every metric name, from the metric table. */
+export function metricNamesPage(): string {
+  const out = [
+    "<!-- Generated from src/metrics/names.ts by `npm run docs` (src/schemas/docs.ts): edit the metric table, not this page. -->",
+    "",
+    "# Metric names",
+    "",
+    "The names thresholds, `compare:` lists, `--judge` and `rtbench compare` use:",
+    `\`PROTOCOL.NAME\`, PROTOCOL one of ${transportNames()
+      .map((name) => `\`${name}\``)
+      .join(", ")}, a run key`,
+    "with its variant (`websocket@sticky`), or `*` for every run: `websocket.latency.p99`,",
+    "`*.lost`. `rtbench metrics` prints the same list. What each measures, and",
+    "when it is n/a: [Metrics](metrics.md).",
+    "",
+    "Kinds: **exact**: any increase is a regression; **timing**: compared with a",
+    "relative tolerance and a 1 ms floor; **rate**: compared with a relative",
+    "tolerance; **count**: descriptive, never a regression.",
+    "",
+    "| name | unit | kind | better | what it is |",
+    "| --- | --- | --- | --- | --- |",
+  ];
+  for (const m of listMetrics()) {
+    out.push(
+      `| \`${m.path}\` | ${m.unit} | ${m.kind} | ${m.better ?? "-"} | ${tableCell(m.description)} |`,
+    );
+  }
+  out.push("");
+  return out.join("\n");
+}
+
+/** Rewrites the generated pages of docs/ (`npm run docs`). */
+export function writeDocs(): void {
   const schema = readJson(SCENARIO_SCHEMA_PATH) as unknown as Schema;
   writeFileSync(SCENARIO_REFERENCE_PATH, scenarioReference(schema));
+  writeFileSync(METRIC_NAMES_PATH, metricNamesPage());
 }
