@@ -112,7 +112,8 @@ function sectionSchema(t: TransportDescriptor): Json {
   const properties: Record<string, Json> = {};
   for (const [key, setting] of Object.entries(t.settings)) properties[key] = settingSchema(setting);
   properties.reconnect = {
-    description: "Overrides of the top-level reconnect policy for this protocol, field by field. Default: the top-level reconnect policy as it is.",
+    description:
+      "Overrides of the top-level reconnect policy for this protocol, field by field. Default: the top-level reconnect policy as it is.",
     $ref: "#/definitions/reconnect",
   };
   return {
