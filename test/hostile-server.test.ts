@@ -92,6 +92,15 @@ const SSE_HEAD =
   "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\r\n";
 const EMPTY_POLL = '{"messages":[],"cursor":0}';
 
+/** A chunked JSON answer of 64 KB chunks without the last one: it never ends (1 GB at most). */
+function endlessChunkedAnswer(socket: Socket, status: string): void {
+  socket.write(
+    `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n`,
+  );
+  const body = "z".repeat(64 * 1024);
+  void pour(socket, Buffer.from(`${body.length.toString(16)}\r\n${body}\r\n`), 1024 * MB);
+}
+
 /** A first poll answered as the reference server would, so the client is ready; then `hostile`. */
 function pollServer(hostile: (socket: Socket) => void) {
   return startHostileServer((socket, index) => {
@@ -154,12 +163,7 @@ describe("rtbench's memory against a hostile server", () => {
 
   it("cuts two endless chunked poll answers at the answer bound, with the reason on the breaks", async () => {
     server = await pollServer((socket) => {
-      socket.write(
-        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
-      );
-      const body = "z".repeat(64 * 1024);
-      // Chunks without the last one: an answer that never ends (1 GB at most).
-      void pour(socket, Buffer.from(`${body.length.toString(16)}\r\n${body}\r\n`), 1024 * MB);
+      endlessChunkedAnswer(socket, "200 OK");
     });
     const rss = watchRss();
     const f = startFleet("short-poll", { intervalMs: 50 }, server.url, 2);
@@ -192,11 +196,7 @@ describe("rtbench's memory against a hostile server", () => {
 
   it("fails a publish whose answer never ends, at the answer bound", async () => {
     server = await startHostileServer((socket) => {
-      socket.write(
-        "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
-      );
-      const body = "{".repeat(64 * 1024);
-      void pour(socket, Buffer.from(`${body.length.toString(16)}\r\n${body}\r\n`), 1024 * MB);
+      endlessChunkedAnswer(socket, "201 Created");
     });
     const rss = watchRss();
     const publisher = createHttpPublisher(server.url, {
