@@ -1,11 +1,16 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RETRY_AFTER_MIN_S, RETRY_AFTER_SPREAD_S } from "../reference-server/admission.js";
+import { type RunningServer, startReferenceServer } from "../reference-server/index.js";
+import { createClient } from "../src/clients/registry.js";
 import {
   MAX_RETRY_AFTER_MS,
   parseRetryAfter,
   refusalWaitFromHead,
   refusalWaitMs,
 } from "../src/clients/retry-after.js";
+import { type ClientOptions, createClientContext } from "../src/clients/types.js";
 import { ADMISSION_JITTER, admissionDelayMs } from "../src/load/backoff.js";
+import type { TransportSettings } from "../src/shared/transports.js";
 
 describe("Retry-After", () => {
   const now = Date.parse("2026-12-07T06:00:00Z");
@@ -35,4 +40,50 @@ describe("Retry-After", () => {
     expect(admissionDelayMs(4000, () => 0)).toBe(4000);
     expect(admissionDelayMs(4000, () => 0.999_999)).toBeCloseTo(4000 * (1 + ADMISSION_JITTER), 1);
   });
+});
+
+describe("clients refused by a full reference server keep its Retry-After", () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    // Every subscriber is one connection too many.
+    server = await startReferenceServer({ maxConnections: 0 });
+  });
+  afterAll(() => server.close());
+
+  const options = (settings: TransportSettings): ClientOptions => ({
+    baseUrl: server.url,
+    channel: "full",
+    user: "u",
+    settings,
+    requestTimeoutMs: 5_000,
+    context: createClientContext(),
+    handlers: {
+      onReady() {},
+      onMessage() {},
+      onGap() {},
+      onUnrecognised() {},
+      onBreak() {},
+    },
+  });
+
+  for (const [name, make] of [
+    ["sse (lean)", () => createClient("sse", options({ client: "lean" }))],
+    ["sse (eventsource)", () => createClient("sse", options({ client: "eventsource" }))],
+    ["sse-h2", () => createClient("sse-h2", options({ streamsPerConnection: 10 }))],
+    ["websocket", () => createClient("websocket", options({}))],
+    ["short-poll", () => createClient("short-poll", options({ intervalMs: 1000 }))],
+    ["long-poll", () => createClient("long-poll", options({ timeoutMs: 1000 }))],
+  ] as const) {
+    it(name, async () => {
+      const client = make();
+      try {
+        await expect(client.connect()).rejects.toThrow(/503/);
+        // The reference server says 5 to 14 s.
+        expect(client.retryAfterMs).toBeGreaterThanOrEqual(RETRY_AFTER_MIN_S * 1000);
+        expect(client.retryAfterMs).toBeLessThan((RETRY_AFTER_MIN_S + RETRY_AFTER_SPREAD_S) * 1000);
+      } finally {
+        client.close();
+      }
+    });
+  }
 });
