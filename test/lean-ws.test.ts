@@ -5,8 +5,9 @@ import { WebSocketServer } from "ws";
 import { httpTarget } from "../src/clients/lean-http.js";
 import { LeanState, LeanWebSocket, type LeanWebSocketHandler } from "../src/clients/lean-ws.js";
 import { TRY_AGAIN_LATER_DEFAULT_MS } from "../src/clients/retry-after.js";
-import { createClientContext, SocketTracker } from "../src/clients/types.js";
+import { SocketTracker } from "../src/clients/types.js";
 import { WebSocketClient } from "../src/clients/websocket.js";
+import { clientOptions } from "./helpers/client-options.js";
 
 /** What a lean socket reported, in order. */
 function recorder() {
@@ -155,21 +156,7 @@ describe("LeanWebSocket against ws as the peer", () => {
     const base = await peer((ws) => ws.close(1013, "full"));
     const breaks: string[] = [];
     const client = (baseUrl: string) =>
-      new WebSocketClient({
-        baseUrl,
-        channel: "c",
-        user: "u",
-        settings: {},
-        requestTimeoutMs: 5_000,
-        context: createClientContext(),
-        handlers: {
-          onReady() {},
-          onMessage() {},
-          onGap() {},
-          onUnrecognised() {},
-          onBreak: (reason) => breaks.push(reason),
-        },
-      });
+      new WebSocketClient(clientOptions(baseUrl, {}, (reason) => breaks.push(reason)));
     const closed = client(base);
     await closed.connect();
     await until(() => breaks.length === 1, "the 1013 close");

@@ -8,9 +8,9 @@ import {
   refusalWaitFromHead,
   refusalWaitMs,
 } from "../src/clients/retry-after.js";
-import { type ClientOptions, createClientContext } from "../src/clients/types.js";
 import { ADMISSION_JITTER, admissionDelayMs } from "../src/load/backoff.js";
 import type { TransportSettings } from "../src/shared/transports.js";
+import { clientOptions } from "./helpers/client-options.js";
 
 describe("Retry-After", () => {
   const now = Date.parse("2026-12-07T06:00:00Z");
@@ -50,21 +50,7 @@ describe("clients refused by a full reference server keep its Retry-After", () =
   });
   afterAll(() => server.close());
 
-  const options = (settings: TransportSettings): ClientOptions => ({
-    baseUrl: server.url,
-    channel: "full",
-    user: "u",
-    settings,
-    requestTimeoutMs: 5_000,
-    context: createClientContext(),
-    handlers: {
-      onReady() {},
-      onMessage() {},
-      onGap() {},
-      onUnrecognised() {},
-      onBreak() {},
-    },
-  });
+  const options = (settings: TransportSettings) => clientOptions(server.url, settings);
 
   for (const [name, make] of [
     ["sse (lean)", () => createClient("sse", options({ client: "lean" }))],
