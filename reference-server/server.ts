@@ -260,6 +260,28 @@ function answerStreamError(stream: ServerHttp2Stream, error: unknown): void {
     ? known.message
     : `internal error: ${(error as Error)?.message ?? String(error)}`;
   const body = JSON.stringify({ error: message });
-  stream.respond({ ":status": status, "content-type": "application/json; charset=utf-8" });
+  stream.respond({
+    ...h2Headers(known?.headers),
+    ":status": status,
+    "content-type": "application/json; charset=utf-8",
+  });
   stream.end(body);
+}
+
+/** HTTP/1.1-only headers HTTP/2 forbids (RFC 9113 8.2.2); Node refuses a response carrying them. */
+const CONNECTION_HEADERS = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/** An error's headers (a 503's `retry-after`) as an HTTP/2 answer may carry them. */
+function h2Headers(headers: Record<string, string> | undefined): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name in headers) {
+    if (!CONNECTION_HEADERS.has(name)) kept[name] = headers[name] as string;
+  }
+  return kept;
 }

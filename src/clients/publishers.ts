@@ -3,6 +3,7 @@ import type { Pool } from "undici";
 import WebSocket, { type RawData } from "ws";
 import { type ClientFrame, type Message, ROUTES, type ServerFrame } from "../shared/protocol.js";
 import { transport } from "../shared/transports.js";
+import { MAX_WS_MESSAGE_BYTES } from "./bounds.js";
 import { createTrackedPool, errorText, routePath } from "./http.js";
 import type { ClientContext } from "./types.js";
 import { closeWebSocket, trackedConnection } from "./ws-socket.js";
@@ -147,6 +148,7 @@ class ChannelSocket {
     context.counters.requests++; // the upgrade request
     this.ws = new WebSocket(url, {
       perMessageDeflate: false,
+      maxPayload: MAX_WS_MESSAGE_BYTES,
       createConnection: trackedConnection(context.sockets) as typeof netConnect,
     });
     this.opened = new Promise<void>((resolve, reject) => {
