@@ -11,6 +11,7 @@ import {
 } from "../src/shared/server-launch.js";
 import { createBroker } from "./broker/registry.js";
 import { DEFAULT_HISTORY } from "./broker/types.js";
+import { collectAfterRelease } from "./gc.js";
 import { type ReferenceServerOptions, startReferenceServer } from "./index.js";
 import { MAX_BODY_DEPTH_LIMIT, type ServerLimits } from "./limits.js";
 
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
     keyPrefix: brokerKeyPrefix(args.brokerPrefix ?? null, routing, args.instanceId),
     unreadCounters: fanout === "tiered",
     idBase: args.idBase ?? 0,
+    onReleased: collectAfterRelease(),
   });
   if ((limits.maxBodyDepth ?? 0) > MAX_BODY_DEPTH_LIMIT) {
     throw badInput(`--max-body-depth: expected at most ${MAX_BODY_DEPTH_LIMIT}`);

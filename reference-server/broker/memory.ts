@@ -14,6 +14,12 @@ import type {
 
 /** Default page size of `read()` when the caller gives none. */
 const DEFAULT_READ_LIMIT = 1000;
+/**
+ * History is swept by age this often at most (half the age limit when that
+ * is shorter), so memory comes back from channels nobody uses again.
+ */
+const MAX_SWEEP_INTERVAL_MS = 10_000;
+const MIN_SWEEP_INTERVAL_MS = 100;
 
 /**
  * The single-instance broker: a counter per channel, a bounded history, and
@@ -22,7 +28,7 @@ const DEFAULT_READ_LIMIT = 1000;
 export function createMemoryBroker(
   limits: HistoryLimits,
   options: BrokerOptions = { unreadCounters: false },
-): Broker {
+): MemoryBroker {
   return new MemoryBroker(limits, options);
 }
 
@@ -47,19 +53,80 @@ class ChannelState {
   ) {
     this.history = new ChannelHistory(idBase);
   }
+
+  /** Holds nothing but its id counter: no history, nobody listening, present, or a member. */
+  get idle(): boolean {
+    return (
+      this.history.size === 0 &&
+      this.listeners.size === 0 &&
+      this.signalListeners.size === 0 &&
+      this.presence.size === 0 &&
+      this.members.size === 0
+    );
+  }
 }
 
-class MemoryBroker implements Broker {
+export class MemoryBroker implements Broker {
   readonly kind = "memory";
   private readonly channels = new Map<string, ChannelState>();
+  /**
+   * The last id of each channel that was forgotten (idle after a sweep): a
+   * number per name instead of its state, so ids stay increasing when it is
+   * used again.
+   */
+  private readonly forgottenLastIds = new Map<string, number>();
   private closed = false;
   /** Operations by kind, as `INFO commandstats` counts Redis commands. */
   private readonly ops: Record<string, number> = {};
+  private readonly sweepTimer: NodeJS.Timeout;
 
   constructor(
     private readonly limits: HistoryLimits,
     private readonly options: BrokerOptions,
-  ) {}
+  ) {
+    const intervalMs = Math.min(
+      MAX_SWEEP_INTERVAL_MS,
+      Math.max(MIN_SWEEP_INTERVAL_MS, limits.maxAgeMs / 2),
+    );
+    this.sweepTimer = setInterval(() => this.sweep(), intervalMs);
+    // The sweep alone must not keep a process alive.
+    this.sweepTimer.unref();
+  }
+
+  /** Channels with state (history, listeners, presence or members); forgotten ones are not counted. */
+  get channelCount(): number {
+    return this.channels.size;
+  }
+
+  /** Messages held in every channel's history. */
+  get retainedMessages(): number {
+    let count = 0;
+    for (const state of this.channels.values()) count += state.history.size;
+    return count;
+  }
+
+  /**
+   * Prunes every channel's history by age, not only when a channel is next
+   * used, and forgets the channels left idle: a burst of big messages on
+   * many channels is given back once it is older than the history age.
+   */
+  sweep(): void {
+    const nowMs = nowEpochMs();
+    const wallMs = Date.now();
+    let releasedChars = 0;
+    for (const [name, state] of this.channels) {
+      const before = state.history.retainedChars;
+      state.history.prune(this.limits, nowMs);
+      releasedChars += before - state.history.retainedChars;
+      for (const [user, expiresAtMs] of state.presence) {
+        if (expiresAtMs <= wallMs) state.presence.delete(user);
+      }
+      if (!state.idle) continue;
+      this.channels.delete(name);
+      this.forgottenLastIds.set(name, state.history.lastId);
+    }
+    if (releasedChars > 0) this.options.onReleased?.(releasedChars);
+  }
 
   async publish(channel: string, body: unknown): Promise<Message> {
     if (this.closed) throw new Error("memory broker: publish after close");
@@ -95,7 +162,7 @@ class MemoryBroker implements Broker {
   ): Promise<HistoryRead> {
     this.count("read");
     const state = this.channels.get(channel);
-    if (!state) return { messages: [], jsons: [], lastId: this.options.idBase ?? 0 };
+    if (!state) return { messages: [], jsons: [], lastId: this.idBase(channel) };
     state.history.prune(this.limits, nowEpochMs());
     const { messages, jsons, gap } = state.history.read(since, Math.max(0, limit), maxBytes);
     const lastId = state.history.lastId;
@@ -197,6 +264,7 @@ class MemoryBroker implements Broker {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.sweepTimer);
     for (const state of this.channels.values()) {
       state.listeners.clear();
       state.signalListeners.clear();
@@ -219,10 +287,16 @@ class MemoryBroker implements Broker {
   private channel(name: string): ChannelState {
     let state = this.channels.get(name);
     if (!state) {
-      state = new ChannelState(JSON.stringify(name), this.options.idBase ?? 0);
+      state = new ChannelState(JSON.stringify(name), this.idBase(name));
+      this.forgottenLastIds.delete(name);
       this.channels.set(name, state);
     }
     return state;
+  }
+
+  /** Where a channel without state numbers from: its last id when it was forgotten. */
+  private idBase(name: string): number {
+    return this.forgottenLastIds.get(name) ?? this.options.idBase ?? 0;
   }
 }
 
