@@ -84,7 +84,7 @@ describe("memory broker: history pruned by age on a timer", () => {
     // for as long as nobody came).
     const riseBytes = peakBytes - startBytes;
     let lastBytes = peakBytes;
-    const deadline = Date.now() + 8000;
+    const deadline = Date.now() + 12_000;
     while (Date.now() < deadline) {
       await sleep(500);
       lastBytes = await server.rssBytes();

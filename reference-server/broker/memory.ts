@@ -162,7 +162,14 @@ export class MemoryBroker implements Broker {
   ): Promise<HistoryRead> {
     this.count("read");
     const state = this.channels.get(channel);
-    if (!state) return { messages: [], jsons: [], lastId: this.idBase(channel) };
+    if (!state) {
+      // A forgotten channel had history once: what came after `since` was pruned.
+      const lastId = this.forgottenLastIds.get(channel);
+      if (lastId === undefined)
+        return { messages: [], jsons: [], lastId: this.options.idBase ?? 0 };
+      const gap = since < lastId ? { from: since + 1, to: lastId } : undefined;
+      return gap ? { messages: [], jsons: [], gap, lastId } : { messages: [], jsons: [], lastId };
+    }
     state.history.prune(this.limits, nowEpochMs());
     const { messages, jsons, gap } = state.history.read(since, Math.max(0, limit), maxBytes);
     const lastId = state.history.lastId;
