@@ -137,7 +137,9 @@ async function route(
     const channel = parseChannel(path.slice(PRESENCE_PREFIX.length), "URL path");
     return handlePresence(ctx, res, channel, url.searchParams);
   }
-  if (path.startsWith(MEMBERS_PREFIX)) {
+  // Members and unread counters exist for tiered fan-out only: otherwise a 404 like any unknown path.
+  const tiered = ctx.settings.fanout === "tiered";
+  if (tiered && path.startsWith(MEMBERS_PREFIX)) {
     allow(method, path, "PUT");
     return handleAddMembers(
       ctx,
@@ -146,7 +148,7 @@ async function route(
       parseChannel(path.slice(MEMBERS_PREFIX.length), "URL path"),
     );
   }
-  if (path.startsWith(UNREAD_PREFIX)) {
+  if (tiered && path.startsWith(UNREAD_PREFIX)) {
     allow(method, path, "GET");
     const channel = parseChannel(path.slice(UNREAD_PREFIX.length), "URL path");
     return handleUnread(ctx, res, channel, url.searchParams);

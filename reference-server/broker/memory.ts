@@ -1,15 +1,18 @@
 import type { Message } from "../../src/shared/protocol.js";
 import { ChannelHistory } from "./memory-history.js";
-import type {
-  Broker,
-  BrokerHealth,
-  BrokerOptions,
-  HistoryLimits,
-  HistoryRead,
-  MemberReturn,
-  MessageListener,
-  SignalListener,
-  Unsubscribe,
+import {
+  type Broker,
+  type BrokerHealth,
+  type BrokerOptions,
+  DEFAULT_MEMBER_LIMITS,
+  type HistoryLimits,
+  type HistoryRead,
+  MemberCapError,
+  type MemberLimits,
+  type MemberReturn,
+  type MessageListener,
+  type SignalListener,
+  type Unsubscribe,
 } from "./types.js";
 
 /** Default page size of `read()` when the caller gives none. */
@@ -45,6 +48,9 @@ class ChannelState {
   readonly connections = new Map<string, number>();
   /** Offline members -> messages published while they were away. */
   readonly unread = new Map<string, number>();
+  /** The members are forgotten after this (epoch ms) unless one is online; refreshed by every use. */
+  membersExpireAtMs = 0;
+  membersTtlMs = DEFAULT_MEMBER_LIMITS.ttlMs;
 
   constructor(
     /** The channel name as a JSON string, spliced into every message's JSON. */
@@ -79,6 +85,8 @@ export class MemoryBroker implements Broker {
   /** Operations by kind, as `INFO commandstats` counts Redis commands. */
   private readonly ops: Record<string, number> = {};
   private readonly sweepTimer: NodeJS.Timeout;
+  /** Members of every channel, against MemberLimits.maxTotal. */
+  private memberTotal = 0;
 
   constructor(
     private readonly limits: HistoryLimits,
@@ -120,6 +128,9 @@ export class MemoryBroker implements Broker {
       releasedChars += before - state.history.retainedChars;
       for (const [user, expiresAtMs] of state.presence) {
         if (expiresAtMs <= wallMs) state.presence.delete(user);
+      }
+      if (state.members.size > 0 && state.connections.size === 0) {
+        if (state.membersExpireAtMs <= wallMs) this.forgetMembers(state);
       }
       if (!state.idle) continue;
       this.channels.delete(name);
@@ -208,10 +219,40 @@ export class MemoryBroker implements Broker {
     return HEALTHY;
   }
 
-  async addMembers(channel: string, users: readonly string[]): Promise<number> {
+  /** How many members every channel holds together. */
+  get memberCount(): number {
+    return this.memberTotal;
+  }
+
+  async addMembers(
+    channel: string,
+    users: readonly string[],
+    limits: MemberLimits = DEFAULT_MEMBER_LIMITS,
+  ): Promise<number> {
     this.count("addMembers");
+    const existing = this.channels.get(channel)?.members;
+    let added = 0;
+    const seen = new Set<string>();
+    for (const user of users) {
+      if (!existing?.has(user) && !seen.has(user)) added++;
+      seen.add(user);
+    }
+    const size = existing?.size ?? 0;
+    if (size + added > limits.maxPerChannel) {
+      throw new MemberCapError(
+        `${channel} would have ${size + added} members, more than the ${limits.maxPerChannel} a channel may have`,
+      );
+    }
+    if (this.memberTotal + added > limits.maxTotal) {
+      throw new MemberCapError(
+        `the server would hold ${this.memberTotal + added} members, more than the ${limits.maxTotal} it keeps over all channels`,
+      );
+    }
     const state = this.channel(channel);
     for (const user of users) state.members.add(user);
+    this.memberTotal += added;
+    state.membersTtlMs = limits.ttlMs;
+    state.membersExpireAtMs = Date.now() + limits.ttlMs;
     return state.members.size;
   }
 
@@ -219,6 +260,7 @@ export class MemoryBroker implements Broker {
     this.count("memberOnline");
     const state = this.channel(channel);
     if (!state.members.has(user)) return null;
+    state.membersExpireAtMs = Date.now() + state.membersTtlMs;
     state.connections.set(user, (state.connections.get(user) ?? 0) + 1);
     const unread = state.unread.get(user) ?? 0;
     state.unread.delete(user);
@@ -229,6 +271,7 @@ export class MemoryBroker implements Broker {
     this.count("memberOffline");
     const state = this.channel(channel);
     if (!state.members.has(user)) return;
+    state.membersExpireAtMs = Date.now() + state.membersTtlMs;
     const left = (state.connections.get(user) ?? 0) - 1;
     if (left > 0) {
       state.connections.set(user, left);
@@ -276,6 +319,14 @@ export class MemoryBroker implements Broker {
       state.listeners.clear();
       state.signalListeners.clear();
     }
+  }
+
+  /** A channel's member list expired: its members, their unread counters and connections go. */
+  private forgetMembers(state: ChannelState): void {
+    this.memberTotal -= state.members.size;
+    state.members.clear();
+    state.unread.clear();
+    state.connections.clear();
   }
 
   /** Tiered fan-out: one more unread message for each member that is offline. */
