@@ -1,5 +1,6 @@
 import type { Socket } from "node:net";
 import type { ServerFanout, ServerRouting } from "../src/shared/server-launch.js";
+import type { AccessSettings } from "./access.js";
 import type { Admission } from "./admission.js";
 import type { Broker, HistoryLimits, MemberLimits } from "./broker/types.js";
 import type { Hub } from "./hub.js";
@@ -8,7 +9,7 @@ import type { ServerMetrics } from "./metrics.js";
 import type { PresenceEvents } from "./presence-events.js";
 
 /** Settings every transport reads, resolved from ReferenceServerOptions. */
-export interface ServerSettings extends ServerLimits {
+export interface ServerSettings extends ServerLimits, AccessSettings {
   instanceId: string;
   heartbeatIntervalMs: number;
   presenceTtlMs: number;

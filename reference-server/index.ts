@@ -57,6 +57,13 @@ export interface ReferenceServerOptions extends ServerLimitOptions {
   presenceBatchMs?: number;
   /** The default broker numbers every channel's messages above this (see BrokerOptions). */
   idBase?: number;
+  /**
+   * A token for the routes that change state (publish, members, admin):
+   * `Authorization: Bearer <token>`. Default none: anyone who can connect may.
+   */
+  auth?: string | null;
+  /** Browser origins let in besides the server's own (reference-server/access.ts). Default none. */
+  allowOrigins?: readonly string[];
   /** Caps and expiry of channel members (tiered fan-out); each part has a default. */
   memberLimits?: Partial<MemberLimits>;
 }
@@ -95,6 +102,8 @@ export async function startReferenceServer(
     presenceEvents: options.presenceEvents ?? false,
     presenceBatchMs: options.presenceBatchMs ?? 1000,
     members: { ...DEFAULT_MEMBER_LIMITS, ...options.memberLimits },
+    auth: options.auth || null,
+    allowOrigins: options.allowOrigins ?? [],
   };
   const broker =
     options.broker ??

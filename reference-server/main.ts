@@ -4,6 +4,7 @@
  */
 import { badInput, EXIT_CODES, RtbenchError } from "../src/shared/errors.js";
 import {
+  AUTH_TOKEN_ENV,
   formatReadyLine,
   parseServerArgs,
   type ServerRouting,
@@ -51,6 +52,8 @@ async function main(): Promise<void> {
     fanout,
     presenceEvents: args.presenceEvents ?? false,
     presenceBatchMs: args.presenceBatchMs,
+    auth: process.env[AUTH_TOKEN_ENV] || null,
+    allowOrigins: args.allowOrigins?.split(",").filter((origin) => origin !== "") ?? [],
   };
   const server = await startReferenceServer(options);
   process.stdout.write(`${formatReadyLine(server.url)}\n`);

@@ -28,6 +28,7 @@ const EVERY_FIELD: ServerLaunchSettings = {
   admin: true,
   brokerPrefix: "rtbench:run-7:",
   routing: "sticky",
+  allowOrigins: "https://a.example,http://b.example:8080",
   fanout: "tiered",
   presenceEvents: true,
   presenceBatchMs: 250,
