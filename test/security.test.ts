@@ -131,6 +131,55 @@ describe("reference server: the token", () => {
   });
 });
 
+/** The command lines of `pid`'s children, from /proc. */
+async function childCommandLines(pid: number): Promise<string[]> {
+  const lines: string[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, "utf8");
+      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (parent === pid) lines.push(await readFile(`/proc/${entry}/cmdline`, "utf8"));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return lines;
+}
+
+describe("rtbench serve --auth", () => {
+  it("starts instances that require the token, given in the environment (not on their command line)", async () => {
+    const { spawn } = await import("node:child_process");
+    const cli = spawn(process.execPath, [RTBENCH_BIN, "serve", "--port", "0"], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, RTBENCH_AUTH: TOKEN },
+    });
+    let stdout = "";
+    cli.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    cli.stderr.resume();
+    const exited = new Promise((resolve) => cli.once("exit", resolve));
+    try {
+      await waitFor(() => /^http:\S+\n/.test(stdout), "serve's URL line", 20_000);
+      const url = stdout.trim();
+      const body = JSON.stringify({ channel: "room", body: 1 });
+      const json = { "content-type": "application/json" };
+      expect((await post(url, json, body)).status).toBe(401);
+      expect((await post(url, { ...json, authorization: `Bearer ${TOKEN}` }, body)).status).toBe(
+        201,
+      );
+      // What every local user can read of the instance: its command line.
+      const lines = await childCommandLines(cli.pid as number);
+      expect(lines.length).toBeGreaterThan(0);
+      for (const line of lines) expect(line).not.toContain(TOKEN);
+    } finally {
+      cli.kill("SIGTERM");
+      await exited;
+    }
+  }, 30_000);
+});
+
 describe("reference server: a WebSocket publish burst with a bad frame", () => {
   it("acknowledges every message it stored before refusing the bad frame, and stores nothing after it", async () => {
     const server = await start();
