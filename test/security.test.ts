@@ -6,8 +6,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { type RunningServer, startReferenceServer } from "../reference-server/index.js";
 import { resultFileStem } from "../src/cli/measure.js";
+import { createClientContext } from "../src/clients/types.js";
 import { startCommandedServers } from "../src/load/commanded.js";
 import { parseScenario } from "../src/scenario/load.js";
+import { reference } from "../src/targets/reference.js";
 import { compileTemplate, fillShellTemplate } from "../src/targets/template.js";
 import { RTBENCH_BIN, runRtbench } from "./helpers/cli.js";
 import { waitFor } from "./helpers/wait.js";
@@ -147,6 +149,20 @@ async function childCommandLines(pid: number): Promise<string[]> {
   return lines;
 }
 
+describe("rtbench's publishers and the token", () => {
+  it.each(["http", "websocket"] as const)("publish via %s sends it", async (via) => {
+    const server = await start({ auth: TOKEN });
+    const context = createClientContext();
+    const options = { connections: 1, context, via };
+    const without = reference.publisher({}, server.url, options);
+    await expect(without.publish("room", { n: 1 })).rejects.toThrow(/401|token/);
+    await without.close();
+    const withToken = reference.publisher({}, server.url, { ...options, auth: TOKEN });
+    expect(await withToken.publish("room", { n: 2 })).toEqual({ id: "1" });
+    await withToken.close();
+  });
+});
+
 describe("rtbench serve --auth", () => {
   it("starts instances that require the token, given in the environment (not on their command line)", async () => {
     const { spawn } = await import("node:child_process");
@@ -276,17 +292,17 @@ drain: 500ms
     }
   }, 60_000);
 
-  it("a run against a server with a token sends it (publishes and the drop fault pass) and writes it nowhere", async () => {
+  it("a run against a server with a token sends it (members, WebSocket publishes and the drop fault pass) and writes it nowhere", async () => {
     const out = join(dir, "auth-results");
     const html = join(dir, "auth.html");
     const scenarioFile = join(dir, "auth.yaml");
     await writeFile(
       scenarioFile,
       `name: with/slash
-server: { auth: ${TOKEN} }
+server: { auth: ${TOKEN}, fanout: tiered }
 protocols: [websocket]
-clients: { count: 4, channels: 1, rampUp: 100ms, shards: 1 }
-publish: { rate: 20/s }
+clients: { count: 4, channels: 1, rampUp: 100ms, shards: 1, members: 8 }
+publish: { rate: 20/s, via: websocket }
 duration: 1500ms
 warmup: 200ms
 drain: 500ms
