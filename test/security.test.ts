@@ -11,6 +11,7 @@ import { startCommandedServers } from "../src/load/commanded.js";
 import { parseScenario } from "../src/scenario/load.js";
 import { reference } from "../src/targets/reference.js";
 import { compileTemplate, fillShellTemplate } from "../src/targets/template.js";
+import { redactStrings, scenarioSecrets } from "../src/util/redact.js";
 import { RTBENCH_BIN, runRtbench } from "./helpers/cli.js";
 import { waitFor } from "./helpers/wait.js";
 import { type Frame, WsCollector, wsUrl } from "./server-helpers.js";
@@ -326,6 +327,32 @@ faults: [{ at: 1s, action: drop, fraction: 1 }]
       expect(written).not.toContain(TOKEN);
     }
   }, 60_000);
+});
+
+describe("redaction", () => {
+  it("takes the secrets from the scenario and replaces them in text, not in encoded data", () => {
+    const secrets = scenarioSecrets({
+      server: { auth: "server-token-1" },
+      variants: [{ server: { auth: "variant-token-2" } }],
+      target: {
+        urls: ["http://bob:p%40ss-word@127.0.0.1:9000"],
+        wire: { publish: { headers: { "Content-Type": "application/json", "x-key": "k3y" } } },
+      },
+    });
+    expect(secrets.sort()).toEqual(
+      ["k3y", "p%40ss-word", "p@ss-word", "server-token-1", "variant-token-2"].sort(),
+    );
+    const result = {
+      scenario: { text: "auth: server-token-1\nx-key: k3y", sha256: "00k3y00" },
+      error: "POST http://bob:p%40ss-word@127.0.0.1:9000/x failed (p@ss-word)",
+      latency: { hdr: "AAk3yAA" },
+    };
+    expect(redactStrings(result, secrets)).toEqual({
+      scenario: { text: "auth: ***\nx-key: ***", sha256: "00k3y00" },
+      error: "POST http://***@127.0.0.1:9000/x failed (***)",
+      latency: { hdr: "AAk3yAA" },
+    });
+  });
 });
 
 describe("target.command placeholders", () => {

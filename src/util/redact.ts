@@ -75,9 +75,12 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
   return out;
 }
 
+/** Strings that are data, not text: a short secret must not garble a histogram, hash or time. */
+const DATA_KEYS = new Set(["hdr", "sha256", "startedAt", "finishedAt"]);
+
 /**
  * Every string in `value` (a result document) passed through redactSecrets,
- * in place; encoded histograms (`hdr`) are data, not text, and are left alone.
+ * in place, but those under DATA_KEYS.
  */
 export function redactStrings<T>(value: T, secrets: readonly string[]): T {
   const walk = (node: unknown): unknown => {
@@ -87,7 +90,7 @@ export function redactStrings<T>(value: T, secrets: readonly string[]): T {
     } else if (typeof node === "object" && node !== null) {
       const record = node as Record<string, unknown>;
       for (const key of Object.keys(record)) {
-        if (key !== "hdr") record[key] = walk(record[key]);
+        if (!DATA_KEYS.has(key)) record[key] = walk(record[key]);
       }
     }
     return node;
