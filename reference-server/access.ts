@@ -2,8 +2,8 @@
  * Who may call the reference server. It listens on 127.0.0.1 unless told
  * otherwise; on top of that:
  *
- * - a request from a browser page of another origin (an `Origin` header that
- *   is neither this server's own nor in `allowOrigins`) is refused with 403,
+ * - a request from a browser page (an `Origin` header) whose origin is not
+ *   in `allowOrigins` is refused with 403,
  *   WebSocket upgrades included: a page must not publish (`text/plain` POSTs
  *   need no preflight), drop clients or read streams through a visitor's
  *   browser. Requests without `Origin` (curl, rtbench, servers) pass.
@@ -19,7 +19,7 @@ import { HttpError } from "./http.js";
 export interface AccessSettings {
   /** The token state-changing routes need; null: none (the default). */
   auth: string | null;
-  /** Origins besides the server's own whose browser requests are let in (`https://app.example`). */
+  /** Origins whose browser requests are let in (`https://app.example`); no other origin is. */
   allowOrigins: readonly string[];
 }
 
@@ -29,12 +29,9 @@ export function originRefusal(
   settings: AccessSettings,
 ): HttpError | null {
   const origin = headers.origin;
-  if (origin === undefined) return null;
-  if (settings.allowOrigins.includes(origin)) return null;
-  const host = headers.host;
-  if (host !== undefined && (origin === `http://${host}` || origin === `https://${host}`)) {
-    return null;
-  }
+  if (origin === undefined || settings.allowOrigins.includes(origin)) return null;
+  // Not even the server's own origin passes: it serves no pages, and a page
+  // whose DNS name was rebound to this address would look like its own.
   return new HttpError(
     403,
     `requests from origin ${origin} are refused; a server started with server.allowOrigins (--allow-origin) lets listed origins in`,

@@ -62,7 +62,7 @@ export interface ReferenceServerOptions extends ServerLimitOptions {
    * `Authorization: Bearer <token>`. Default none: anyone who can connect may.
    */
   auth?: string | null;
-  /** Browser origins let in besides the server's own (reference-server/access.ts). Default none. */
+  /** Browser origins let in; requests from any other get 403 (reference-server/access.ts). Default none. */
   allowOrigins?: readonly string[];
   /** Caps and expiry of channel members (tiered fan-out); each part has a default. */
   memberLimits?: Partial<MemberLimits>;

@@ -105,7 +105,7 @@ export interface ServerOptions {
   presenceBatchMs: number;
   /** The token for publish, members and admin routes (Authorization: Bearer); null: none. */
   auth: string | null;
-  /** Browser origins let in besides the server's own. */
+  /** Browser origins let in; any other Origin header gets 403. */
   allowOrigins: string[];
 }
 

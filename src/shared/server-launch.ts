@@ -48,7 +48,7 @@ export interface ServerLaunchSettings {
    */
   idBase: number;
   /**
-   * Browser origins let in besides the server's own, comma-separated; null:
+   * Browser origins let in (no other is), comma-separated; null:
    * none. (The token, `server.auth`, is not here: it travels in the
    * environment, AUTH_TOKEN_ENV, never on a command line every local user can read.)
    */

@@ -74,7 +74,7 @@ export function serveCommand(): Command {
     )
     .option(
       "--allow-origin <origins>",
-      "browser origins to let in besides the server's own, comma-separated (https://app.example)",
+      "browser origins to let in (no other is), comma-separated (https://app.example)",
     )
     .action(async (flags: ServeFlags) => {
       await serve(flags);
