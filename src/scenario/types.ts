@@ -103,6 +103,10 @@ export interface ServerOptions {
   presenceEvents: boolean;
   /** Join/leave events are sent in one batch per channel per this interval (0: one by one). */
   presenceBatchMs: number;
+  /** The token for publish, members and admin routes (Authorization: Bearer); null: none. */
+  auth: string | null;
+  /** Browser origins let in; any other Origin header gets 403. */
+  allowOrigins: string[];
 }
 
 export type Routing = "pubsub" | "sticky";
