@@ -1,11 +1,26 @@
 import type { Socket } from "node:net";
 import { buildConnector, Client, Pool } from "undici";
 import { MAX_ANSWER_BYTES } from "./bounds.js";
+import type { ClientTlsState } from "./tls.js";
 import type { SocketTracker } from "./types.js";
 
-/** An undici connector that registers every socket it opens, so bytes come from the sockets. */
-export function createTrackedConnector(sockets: SocketTracker): buildConnector.connector {
-  const connect = buildConnector({});
+/**
+ * An undici connector that registers every socket it opens, so bytes come
+ * from the sockets. For https: origins it speaks TLS with the process's
+ * settings (undici keeps its own session cache per origin for resumption).
+ */
+export function createTrackedConnector(
+  sockets: SocketTracker,
+  tls?: ClientTlsState,
+): buildConnector.connector {
+  const settings = tls?.settings;
+  const connect = buildConnector({
+    // buildConnector hands its options to tls.connect.
+    ...(tls?.secureContext === undefined ? {} : { secureContext: tls.secureContext }),
+    rejectUnauthorized: settings === undefined ? undefined : !settings.insecure,
+    servername: settings?.servername,
+    maxCachedSessions: settings?.sessionResumption === false ? 0 : undefined,
+  });
   return (options, callback) => {
     connect(options, (error, socket) => {
       if (socket) sockets.track(socket as Socket);
@@ -23,9 +38,10 @@ export function createTrackedClient(
   baseUrl: string,
   sockets: SocketTracker,
   timeouts?: { headersTimeoutMs: number; bodyTimeoutMs: number },
+  tls?: ClientTlsState,
 ): Client {
   return new Client(originOf(baseUrl), {
-    connect: createTrackedConnector(sockets),
+    connect: createTrackedConnector(sockets, tls),
     pipelining: 1,
     // No maxResponseSize: undici counts a whole response, and an EventSource's is endless.
     headersTimeout: timeouts?.headersTimeoutMs,
@@ -43,9 +59,10 @@ export function createTrackedPool(
   baseUrl: string,
   sockets: SocketTracker,
   connections: number,
+  tls?: ClientTlsState,
 ): Pool {
   return new Pool(originOf(baseUrl), {
-    connect: createTrackedConnector(sockets),
+    connect: createTrackedConnector(sockets, tls),
     connections,
     pipelining: 1,
     // A publish answer is small: an endless one fails the publish, not the generator's memory.

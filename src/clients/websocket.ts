@@ -66,7 +66,7 @@ export class WebSocketClient implements TransportClient, LeanWebSocketHandler, W
       };
       // A server that accepts TCP but never answers the upgrade (stalled) must not hang an attempt.
       this.ws = new LeanWebSocket(
-        httpTarget(options.baseUrl, options.source),
+        httpTarget(options.baseUrl, options.source, options.context),
         this.path,
         this.context.sockets,
         this,

@@ -1,5 +1,12 @@
-import { type NetConnectOpts, connect as netConnect, type Socket } from "node:net";
+import {
+  type NetConnectOpts,
+  connect as netConnect,
+  type Socket,
+  type TcpNetConnectOpts,
+} from "node:net";
+import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import WebSocket from "ws";
+import { type ClientTlsState, tlsOptions } from "./tls.js";
 import type { SocketTracker } from "./types.js";
 
 /** How long a close handshake may take before the socket is cut. */
@@ -7,14 +14,28 @@ const CLOSE_HANDSHAKE_TIMEOUT_MS = 2_000;
 
 /**
  * A `createConnection` for ws: the socket is tracked from its first byte, so
- * the HTTP upgrade counts in bytes on the wire too.
+ * the HTTP upgrade counts in bytes on the wire too. With `tls` (a wss: URL)
+ * it speaks TLS with the process's settings (trust, SNI, resumption).
  */
-export function trackedConnection(sockets: SocketTracker): (options: NetConnectOpts) => Socket {
+export function trackedConnection(
+  sockets: SocketTracker,
+  tls?: ClientTlsState,
+): (options: NetConnectOpts) => Socket {
   return (options) => {
-    const socket = netConnect(options);
+    const socket =
+      tls === undefined
+        ? netConnect(options)
+        : tlsConnect({
+            ...(options as ConnectionOptions),
+            ...tlsOptions(tcpEndpoint(options as TcpNetConnectOpts), tls),
+          });
     sockets.track(socket);
     return socket;
   };
+}
+
+function tcpEndpoint(options: TcpNetConnectOpts) {
+  return { host: options.host ?? "localhost", port: options.port, secure: true };
 }
 
 /**
