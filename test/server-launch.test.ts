@@ -29,6 +29,8 @@ const EVERY_FIELD: ServerLaunchSettings = {
   brokerPrefix: "rtbench:run-7:",
   routing: "sticky",
   allowOrigins: "https://a.example,http://b.example:8080",
+  tlsCert: "/tmp/run-7/cert.pem",
+  tlsKey: "/tmp/run-7/key.pem",
   fanout: "tiered",
   presenceEvents: true,
   presenceBatchMs: 250,
@@ -177,6 +179,8 @@ server:
         presenceBatchMs: 250,
         idBase: (index + 1) * 1_000_000_000_000,
         allowOrigins: null,
+        tlsCert: null,
+        tlsKey: null,
         limits: {
           maxBodyDepth: 64,
           maxPollBatch: 1000,

@@ -55,6 +55,8 @@ describe("GET /healthz", () => {
           presenceBatchMs: 250,
           idBase: 0,
           allowOrigins: null,
+          tlsCert: null,
+          tlsKey: null,
         }),
       ],
       readyPattern: SERVER_READY_PATTERN,

@@ -19,6 +19,7 @@ import { interruptClock } from "./interrupt.js";
 import { LoadMonitor, runProcesses } from "./load-monitor.js";
 import { publishAndObserve } from "./observe.js";
 import { buildProtocolResult } from "./result.js";
+import { type RunTls, tlsUp } from "./run-tls.js";
 import type { RunPhase } from "./timeline.js";
 
 export interface RunProgress {
@@ -190,12 +191,14 @@ async function runProtocol(
   let env: Environment | null = null;
   let clients: Clients | null = null;
   let load: LoadMonitor | null = null;
+  let tls: RunTls | null = null;
   const loopDelay = startLoopDelayMonitor();
   try {
-    env = await environmentUp(scenario, brokerUrl, log, signal);
+    tls = tlsUp(scenario, log);
+    env = await environmentUp(scenario, brokerUrl, log, signal, tls.serverFiles);
     options.onTargetUrls?.(env.urls);
     load = new LoadMonitor(runProcesses(env.servers));
-    clients = await clientsUp(scenario, protocol, env.urls, log);
+    clients = await clientsUp(scenario, protocol, env.urls, log, tls.client);
     const up = clients;
     const { timeline } = up;
     const observed = await publishAndObserve({
@@ -243,6 +246,7 @@ async function runProtocol(
     load?.stop();
     await clients?.stop();
     await env?.stop();
+    tls?.stop();
   }
 }
 

@@ -28,6 +28,7 @@ import {
 import { checkTargetTransports, readTarget } from "./target.js";
 import type { TargetPlace } from "./target-place.js";
 import { thresholdProblems } from "./thresholds.js";
+import { resolveServerTls } from "./tls-section.js";
 import type { Scenario, TransportOptions } from "./types.js";
 import { formatDuration, parseDuration } from "./units.js";
 
@@ -138,6 +139,20 @@ export function normaliseScenario(
     problems,
   });
   checkTargetTransports(scenario, doc, overrides, problems);
+  scenario.server.tls = resolveServerTls(
+    scenario.server.tls,
+    "server.tls",
+    context.source.file,
+    problems,
+  );
+  for (const [index, variant] of scenario.variants.entries()) {
+    variant.server.tls = resolveServerTls(
+      variant.server.tls,
+      `variants[${index}].server.tls`,
+      context.source.file,
+      problems,
+    );
+  }
   const durationOf: Record<(typeof POSITIVE_DURATIONS)[number], number> = {
     duration: scenario.durationMs,
     "generator.maxEventLoopDelay": scenario.generator.maxEventLoopDelayMs,

@@ -17,6 +17,7 @@ import { placeholdersOf } from "../targets/template.js";
 import type { TargetWire } from "../targets/types.js";
 import type { ScenarioOverrides } from "./normalise.js";
 import { formatFound, type Problem } from "./problem.js";
+import { readTargetTls } from "./tls-section.js";
 import type { Scenario, TargetCommand, TargetOptions } from "./types.js";
 import { parseDuration } from "./units.js";
 
@@ -63,6 +64,7 @@ export function readTarget(raw: unknown, ctx: TargetContext): TargetOptions | nu
     command: null,
     heartbeatIntervalMs: ctx.serverHeartbeatMs,
     wire: {},
+    tls: null,
   });
   if (typeof raw === "string") return reference([raw]);
   if (Array.isArray(raw)) return reference(raw.map(String));
@@ -134,6 +136,7 @@ export function readTarget(raw: unknown, ctx: TargetContext): TargetOptions | nu
           ? ctx.serverHeartbeatMs
           : null,
     wire: protocol.resolve(given),
+    tls: readTargetTls(doc.tls, ctx.file, ctx.problems),
   };
 }
 

@@ -180,6 +180,8 @@ function instanceSettings(
     presenceBatchMs:
       flags.presenceBatch === "0" ? 0 : durationFlag("--presence-batch", flags.presenceBatch),
     allowOrigins: flags.allowOrigin ?? null,
+    tlsCert: null,
+    tlsKey: null,
   };
 }
 
