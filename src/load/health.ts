@@ -1,12 +1,14 @@
 import { connect as tlsConnect } from "node:tls";
 import { runFailed } from "../shared/errors.js";
-import { classifyFailure, type Failure } from "../util/failure.js";
+import { classifyFailure, type Failure, type FailureKind, TLS_REASONS } from "../util/failure.js";
 import { redactText, splitCredentials } from "../util/redact.js";
 
 /** One health request gets this long to answer. */
 const ATTEMPT_TIMEOUT_MS = 2000;
 const RETRY_MS = 100;
 const TLS_PROBE_MS = 1000;
+/** Failures that waiting does not mend: the run stops at the first, with its line. */
+const SETTLED: ReadonlySet<FailureKind> = new Set(["TLS certificate", "not TLS", "TLS expected"]);
 
 /**
  * Waits until every URL answers `path` (the reference protocol's /healthz)
@@ -28,6 +30,8 @@ export async function waitHealthy(
     for (;;) {
       const failure = await checkHealth(`${bare}${path}`, headers);
       if (failure === null) break;
+      if (SETTLED.has(failure.kind))
+        throw runFailed(redactText(`${url}${path}: ${failure.reason}`));
       if (Date.now() > deadline || signal?.aborted) {
         throw runFailed(
           redactText(`${url}${path} did not answer 200 within ${timeoutMs} ms: ${failure.reason}`),
@@ -53,7 +57,7 @@ async function checkHealth(url: string, headers: Record<string, string>): Promis
       (failure.kind === "connection reset" || failure.kind === "not HTTP") &&
       (await speaksTls(url))
     ) {
-      return { kind: "TLS expected", reason: "TLS expected: the server speaks TLS (https://?)" };
+      return { kind: "TLS expected", reason: TLS_REASONS.tlsExpected };
     }
     return failure;
   }
