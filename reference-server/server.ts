@@ -117,7 +117,7 @@ export function createReferenceHttpServer(
     session.on("error", () => {});
   });
   if (tls === undefined) serveH2cOnSamePort(server, h2, ctx.settings.requestTimeoutMs);
-  else serveH2OverAlpn(server as never, h2, () => ctx.metrics.tlsConnections++);
+  else serveH2OverAlpn(server as never, h2, (alpn) => ctx.metrics.tlsConnections[alpn]++);
   return { server, h2, h2Sessions, transports: routes.map((r) => r.mounted) };
 }
 

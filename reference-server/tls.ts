@@ -19,13 +19,21 @@ export const SERVER_ALPN = ["h2", "http/1.1"];
  * own "secureConnection" listener is taken off and called here for
  * HTTP/1.1 connections. `onSecure` counts each handshake that completed.
  */
-export function serveH2OverAlpn(https: HttpsServer, h2: Http2Server, onSecure: () => void): void {
+export function serveH2OverAlpn(
+  https: HttpsServer,
+  h2: Http2Server,
+  onSecure: (alpn: "h2" | "http/1.1") => void,
+): void {
   const takeHttp1 = https.listeners("secureConnection") as ((socket: TLSSocket) => void)[];
   https.removeAllListeners("secureConnection");
   https.on("secureConnection", (socket: TLSSocket) => {
-    onSecure();
-    if (socket.alpnProtocol === "h2") h2.emit("connection", socket);
-    else for (const listener of takeHttp1) listener.call(https, socket);
+    if (socket.alpnProtocol === "h2") {
+      onSecure("h2");
+      h2.emit("connection", socket);
+    } else {
+      onSecure("http/1.1");
+      for (const listener of takeHttp1) listener.call(https, socket);
+    }
   });
   // A client that fails its handshake (no trust, wrong version, plaintext) is its own business.
   https.on("tlsClientError", (_error, socket) => socket.destroy());
