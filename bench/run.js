@@ -12,6 +12,8 @@
 //   npm run bench -- anchors      rtbench next to autocannon, a minimal ws subscriber,
 //                                 a naive Node broadcast server and Nchan (anchors/run.js)
 //   npm run bench -- scale        50,000 WebSocket and 50,000 SSE clients (scale.js)
+//   npm run bench -- tls          20,000 WebSocket and 20,000 SSE clients, TLS next to
+//                                 plaintext, and memory per idle TLS client (tls.js)
 //   npm run bench -- all          fanout, storm, sweep, fuzz and noise
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -118,6 +120,7 @@ if (what === "fuzz" || what === "all") {
 if (what === "noise" || what === "all") noise();
 if (what === "anchors") await (await import("./anchors/run.js")).runAnchors(outDir);
 if (what === "scale") await (await import("./scale.js")).runScale(outDir, run);
+if (what === "tls") await (await import("./tls.js")).runTls(outDir, run, root);
 process.stderr.write(`bench: results in ${outDir}\n`);
 
 /**

@@ -197,7 +197,9 @@ server:
   // A field added to the scenario's server section must reach the server: changing it must
   // change what the instances are started with. The token is the exception: it travels in
   // the environment (serverEnv), never argv; test/security.test.ts runs a scenario with one.
-  const launched = leafPaths(server).filter((path) => path.join(".") !== "auth");
+  // So is tls: the run turns it into certificate files (load/run-tls.ts) whose paths the
+  // instances get; test/tls-run.test.ts runs a scenario with it.
+  const launched = leafPaths(server).filter((path) => !["auth", "tls"].includes(path.join(".")));
   it.each(launched.map((path) => [path.join(".")]))(
     "maps server.%s into the launch settings",
     (dotted) => {
