@@ -67,6 +67,8 @@ export interface ReferenceServerOptions extends ServerLimitOptions {
   allowOrigins?: readonly string[];
   /** Caps and expiry of channel members (tiered fan-out); each part has a default. */
   memberLimits?: Partial<MemberLimits>;
+  /** Accept permessage-deflate, compressing frames of at least this many bytes. Default null: refused. */
+  wsDeflateThreshold?: number | null;
   /**
    * Serve HTTPS (and HTTP/2 by ALPN) with this certificate and key (PEM).
    * Default none: plain HTTP, and HTTP/2 as h2c with prior knowledge.
@@ -110,6 +112,7 @@ export async function startReferenceServer(
     members: { ...DEFAULT_MEMBER_LIMITS, ...options.memberLimits },
     auth: options.auth || null,
     allowOrigins: options.allowOrigins ?? [],
+    wsDeflateThreshold: options.wsDeflateThreshold ?? null,
   };
   const broker =
     options.broker ??

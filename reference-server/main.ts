@@ -57,6 +57,7 @@ async function main(): Promise<void> {
     auth: process.env[AUTH_TOKEN_ENV] || null,
     allowOrigins: args.allowOrigins?.split(",").filter((origin) => origin !== "") ?? [],
     tls: readTlsFiles(args.tlsCert ?? null, args.tlsKey ?? null),
+    wsDeflateThreshold: args.wsDeflateThreshold ?? null,
   };
   const server = await startReferenceServer(options);
   process.stdout.write(`${formatReadyLine(server.url)}\n`);

@@ -50,12 +50,12 @@ const MALFORMED: [string, string, string][] = [
   [
     "unknown nested key",
     "publish: { speed: 10/s }",
-    "publish.speed: unknown field (allowed here: rate, payloadBytes, via, publishers, maxInFlight, ackTimeout)",
+    "publish.speed: unknown field (allowed here: rate, payloadBytes, payload, via, publishers, maxInFlight, ackTimeout)",
   ],
   [
     "unknown key in websocket",
     "websocket: { compress: true }",
-    "websocket.compress: unknown field (allowed here: reconnect)",
+    "websocket.compress: unknown field (allowed here: deflate, deflateThreshold, deflateNoContextTakeover, reconnect)",
   ],
   [
     "bad duration unit",

@@ -31,6 +31,7 @@ const EVERY_FIELD: ServerLaunchSettings = {
   allowOrigins: "https://a.example,http://b.example:8080",
   tlsCert: "/tmp/run-7/cert.pem",
   tlsKey: "/tmp/run-7/key.pem",
+  wsDeflateThreshold: 512,
   fanout: "tiered",
   presenceEvents: true,
   presenceBatchMs: 250,
@@ -181,6 +182,7 @@ server:
         allowOrigins: null,
         tlsCert: null,
         tlsKey: null,
+        wsDeflateThreshold: null,
         limits: {
           maxBodyDepth: 64,
           maxPollBatch: 1000,

@@ -57,6 +57,7 @@ describe("GET /healthz", () => {
           allowOrigins: null,
           tlsCert: null,
           tlsKey: null,
+          wsDeflateThreshold: null,
         }),
       ],
       readyPattern: SERVER_READY_PATTERN,

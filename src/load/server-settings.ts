@@ -26,6 +26,8 @@ export function serverLaunches(
   brokerPrefix: string | null = null,
   /** The certificate and key files every instance serves (server.tls); null: plain HTTP. */
   tlsFiles: { cert: string; key: string } | null = null,
+  /** websocket.deflate: the threshold the instances compress from; null: deflate refused. */
+  wsDeflateThreshold: number | null = null,
 ): ServerLaunchSettings[] {
   return Array.from({ length: server.instances }, (_, index) => ({
     port: 0,
@@ -62,6 +64,7 @@ export function serverLaunches(
     allowOrigins: server.allowOrigins.length > 0 ? server.allowOrigins.join(",") : null,
     tlsCert: tlsFiles?.cert ?? null,
     tlsKey: tlsFiles?.key ?? null,
+    wsDeflateThreshold,
   }));
 }
 

@@ -71,7 +71,14 @@ export async function startServers(
   tlsFiles: { cert: string; key: string } | null = null,
 ): Promise<ServerSet> {
   const entry = compiledEntry("reference-server/main.js");
-  const launches = serverLaunches(scenario.server, brokerUrl, brokerPrefix, tlsFiles);
+  const websocket = scenario.transports.websocket?.settings;
+  const launches = serverLaunches(
+    scenario.server,
+    brokerUrl,
+    brokerPrefix,
+    tlsFiles,
+    websocket?.deflate === "on" ? Number(websocket.deflateThreshold) : null,
+  );
   const auth = scenario.server.auth;
   const started = await Promise.allSettled(
     launches.map(async (launch, i): Promise<Instance> => {

@@ -103,6 +103,7 @@ export function normaliseScenario(
     publish: {
       ratePerSec: read.rate("publish.rate"),
       payloadBytes: read.value("publish.payloadBytes"),
+      payload: read.value("publish.payload") as Scenario["publish"]["payload"],
       via: read.value("publish.via") as Scenario["publish"]["via"],
       publishers: read.value("publish.publishers"),
       maxInFlight: read.value("publish.maxInFlight"),

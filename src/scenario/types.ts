@@ -3,6 +3,7 @@ import type { BrokerKind } from "../shared/brokers.js";
 import type { ProtocolName, TransportSettings } from "../shared/transports.js";
 import type { TargetWire } from "../targets/types.js";
 import type { MetricSelector } from "./comparison.js";
+import type { PublishPayload } from "./defaults.js";
 
 /**
  * A scenario after loading, validation and defaults: every field present,
@@ -220,6 +221,8 @@ export interface PublishOptions {
   /** Messages per second over the whole scenario, spread round-robin over channels. */
   ratePerSec: number;
   payloadBytes: number;
+  /** text (compressible) or random (incompressible) padding up to payloadBytes. */
+  payload: PublishPayload;
   via: "http" | "websocket";
   /** Deprecated and ignored: publishes open connections as needed, up to `maxInFlight`. */
   publishers: number;

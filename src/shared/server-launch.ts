@@ -60,6 +60,8 @@ export interface ServerLaunchSettings {
    */
   tlsCert: string | null;
   tlsKey: string | null;
+  /** WebSockets accept permessage-deflate, compressing frames of at least this size; null: refused. */
+  wsDeflateThreshold: number | null;
   limits: LimitSettings;
 }
 
@@ -188,6 +190,7 @@ const FLAGS: FlagTable<ServerLaunchSettings> = {
   allowOrigins: nullable(textFlag("allow-origin", "ORIGIN[,ORIGIN...]")),
   tlsCert: nullable(textFlag("tls-cert", "FILE")),
   tlsKey: nullable(textFlag("tls-key", "FILE")),
+  wsDeflateThreshold: nullable(integerFlag("ws-deflate-threshold", 0)),
   limits: {
     maxBodyDepth: nullable(integerFlag("max-body-depth", 1)),
     maxPollBatch: nullable(integerFlag("max-poll-batch", 1)),

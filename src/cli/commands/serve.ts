@@ -182,6 +182,7 @@ function instanceSettings(
     allowOrigins: flags.allowOrigin ?? null,
     tlsCert: null,
     tlsKey: null,
+    wsDeflateThreshold: null,
   };
 }
 
