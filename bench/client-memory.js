@@ -11,7 +11,8 @@
 //   node --expose-gc bench/client-memory.js [count=10000] [protocol=websocket]
 //
 // RTBENCH_TLS=1: the server serves TLS with a throwaway CA the clients trust
-// (the generator's memory per idle TLS client).
+// (the generator's memory per idle TLS client). RTBENCH_DEFLATE=1: WebSocket
+// clients and server negotiate permessage-deflate (websocket.deflate: on).
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,8 +24,11 @@ import { createThrowawayCertificates } from "../dist/src/util/throwaway-ca.js";
 
 const count = Number(process.argv[2] ?? 10000);
 const protocols = (process.argv[3] ?? "websocket").split(",");
+const deflate = process.env.RTBENCH_DEFLATE === "1";
 const SETTINGS = {
-  websocket: {},
+  websocket: deflate
+    ? { deflate: "on", deflateThreshold: 1024, deflateNoContextTakeover: "none" }
+    : { deflate: "off" },
   sse: { client: "lean" },
   "long-poll": { timeoutMs: 30_000 },
   "short-poll": { intervalMs: 5_000 },
@@ -42,7 +46,13 @@ if (certs !== null) {
 const port = await freePort();
 const server = spawn(
   process.execPath,
-  ["dist/reference-server/main.js", "--port", String(port), ...tlsArgs],
+  [
+    "dist/reference-server/main.js",
+    "--port",
+    String(port),
+    ...tlsArgs,
+    ...(deflate ? ["--ws-deflate-threshold", "1024"] : []),
+  ],
   { stdio: ["ignore", "pipe", "inherit"] },
 );
 await new Promise((resolve) => server.stdout.once("data", resolve));
@@ -114,7 +124,7 @@ for (const protocol of protocols) {
   const end = await settle();
   const added = count - first;
   rows.push({
-    client: `${protocol}${tls ? " (TLS)" : ""}`,
+    client: `${protocol}${tls ? " (TLS)" : ""}${deflate ? " (deflate)" : ""}`,
     connections: fleetA.open + fleetB.open,
     rssKBPerClient: kb((end.rss - mid.rss) / added),
     heapKBPerClient: kb((end.heapUsed - mid.heapUsed) / added),
