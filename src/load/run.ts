@@ -19,7 +19,7 @@ import { interruptClock } from "./interrupt.js";
 import { LoadMonitor, runProcesses } from "./load-monitor.js";
 import { publishAndObserve } from "./observe.js";
 import { buildProtocolResult } from "./result.js";
-import { type RunTls, tlsUp } from "./run-tls.js";
+import { INSECURE_WARNING, type RunTls, tlsUp } from "./run-tls.js";
 import type { RunPhase } from "./timeline.js";
 
 export interface RunProgress {
@@ -63,6 +63,8 @@ export async function runScenario(
   const log = (line: string) => options.log?.(redactSecrets(line, secrets));
   const result = emptyResult(scenario);
   result.setup.notes.push(...(options.notes ?? []));
+  // Unverified TLS measures whatever answered: the result says so, not only the log.
+  if (scenario.target?.tls?.insecure) result.setup.notes.push(INSECURE_WARNING);
   let broker: Broker = { url: null, control: null };
   try {
     broker = await brokerUp(scenario, options, log);
