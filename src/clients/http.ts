@@ -1,33 +1,51 @@
 import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { buildConnector, Client, Pool } from "undici";
 import { MAX_ANSWER_BYTES } from "./bounds.js";
-import type { ClientTlsState } from "./tls.js";
+import { type ClientTlsState, connectSocket } from "./tls.js";
 import type { SocketTracker } from "./types.js";
 
 /**
  * An undici connector that registers every socket it opens, so bytes come
- * from the sockets. For https: origins it speaks TLS with the process's
- * settings (undici keeps its own session cache per origin for resumption).
+ * from the sockets. For https: origins it speaks TLS through clients/tls.ts.
  */
 export function createTrackedConnector(
   sockets: SocketTracker,
   tls?: ClientTlsState,
 ): buildConnector.connector {
-  const settings = tls?.settings;
-  const connect = buildConnector({
-    // buildConnector hands its options to tls.connect.
-    ...(tls?.secureContext === undefined ? {} : { secureContext: tls.secureContext }),
-    rejectUnauthorized: settings === undefined ? undefined : !settings.insecure,
-    servername: settings?.servername,
-    maxCachedSessions: settings?.sessionResumption === false ? 0 : undefined,
-  });
+  const connect = buildConnector({});
   return (options, callback) => {
+    if (tls !== undefined && options.protocol === "https:") {
+      connectTls(options, tls, sockets, callback);
+      return;
+    }
     connect(options, (error, socket) => {
       if (socket) sockets.track(socket as Socket);
       if (error) callback(error, null);
       else callback(null, socket as Socket);
     });
   };
+}
+
+/**
+ * An https: connection through clients/tls.ts: the process's trust, SNI and
+ * sessions, and bytes counted from the TCP socket under TLS (the wire's).
+ */
+function connectTls(
+  options: buildConnector.Options,
+  tls: ClientTlsState,
+  sockets: SocketTracker,
+  callback: buildConnector.Callback,
+): void {
+  const target = { host: options.hostname, port: Number(options.port) || 443, secure: true };
+  const socket = connectSocket(target, tls, undefined) as TLSSocket;
+  sockets.track(socket);
+  const fail = (error: Error) => callback(error, null);
+  socket.once("error", fail);
+  socket.once("secureConnect", () => {
+    socket.off("error", fail);
+    callback(null, socket);
+  });
 }
 
 /**

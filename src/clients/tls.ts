@@ -96,13 +96,20 @@ export function connectSocket(
     return socket;
   }
   const state = tls ?? createClientTlsState();
-  const socket = tlsConnect(tlsOptions(target, state, alpn));
+  // TLS over a TCP socket of our own: its counts are the bytes on the wire (records,
+  // handshake, certificates), where the TLS socket's own are the plaintext.
+  const tcp = netConnect({ host, port, localAddress, localPort, noDelay: true });
+  const socket = tlsConnect({ ...tlsOptions(target, state, alpn), socket: tcp });
+  Object.defineProperties(socket, {
+    bytesRead: { get: () => tcp.bytesRead },
+    bytesWritten: { get: () => tcp.bytesWritten },
+  });
   const origin = `${host}:${port}`;
   if (state.settings.sessionResumption) {
     // TLS 1.3 sends tickets after the handshake; the newest one is offered next time.
     socket.on("session", (session: Buffer) => state.sessions.set(origin, session));
   }
-  if (phases !== undefined) timeSecure(socket, startedAt, phases, !alpn.includes("h2"));
+  if (phases !== undefined) timeSecure(tcp, socket, startedAt, phases, !alpn.includes("h2"));
   return socket;
 }
 
@@ -159,13 +166,14 @@ function timePlain(
 }
 
 function timeSecure(
+  tcp: Socket,
   socket: TLSSocket,
   startedAt: number,
   phases: ConnectPhaseRecorder,
   firstByte: boolean,
 ): void {
   let connectedAt = startedAt;
-  socket.once("connect", () => {
+  tcp.once("connect", () => {
     connectedAt = performance.now();
     phases.tcp(connectedAt - startedAt);
   });

@@ -4,9 +4,8 @@ import {
   type Socket,
   type TcpNetConnectOpts,
 } from "node:net";
-import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import WebSocket from "ws";
-import { type ClientTlsState, tlsOptions } from "./tls.js";
+import { type ClientTlsState, connectSocket } from "./tls.js";
 import type { SocketTracker } from "./types.js";
 
 /** How long a close handshake may take before the socket is cut. */
@@ -25,17 +24,20 @@ export function trackedConnection(
     const socket =
       tls === undefined
         ? netConnect(options)
-        : tlsConnect({
-            ...(options as ConnectionOptions),
-            ...tlsOptions(tcpEndpoint(options as TcpNetConnectOpts), tls),
-          });
+        : connectSocket(tcpEndpoint(options as TcpNetConnectOpts), tls, undefined);
     sockets.track(socket);
     return socket;
   };
 }
 
 function tcpEndpoint(options: TcpNetConnectOpts) {
-  return { host: options.host ?? "localhost", port: options.port, secure: true };
+  return {
+    host: options.host ?? "localhost",
+    port: options.port,
+    secure: true,
+    localAddress: options.localAddress,
+    localPort: options.localPort,
+  };
 }
 
 /**
