@@ -2,6 +2,7 @@ import type { Socket } from "node:net";
 import type { ServerFanout, ServerRouting } from "../src/shared/server-launch.js";
 import type { Admission } from "./admission.js";
 import type { Broker, HistoryLimits } from "./broker/types.js";
+import type { H2Limits } from "./h2-sessions.js";
 import type { Hub } from "./hub.js";
 import type { ServerLimits } from "./limits.js";
 import type { ServerMetrics } from "./metrics.js";
@@ -29,6 +30,8 @@ export interface ServerSettings extends ServerLimits {
   fanout: ServerFanout;
   presenceEvents: boolean;
   presenceBatchMs: number;
+  /** Limits of HTTP/2 sessions (SSE over h2c). */
+  h2: H2Limits;
 }
 
 /** A connection the server keeps open: heartbeats go through it, shutdown ends it. */

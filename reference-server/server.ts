@@ -10,6 +10,7 @@ import type { Duplex } from "node:stream";
 import { ROUTES } from "../src/shared/protocol.js";
 import { type TransportDescriptor, transport } from "../src/shared/transports.js";
 import type { ServerContext } from "./context.js";
+import { guardH2Sessions, h2ServerOptions } from "./h2-sessions.js";
 import { serveH2cOnSamePort } from "./h2c.js";
 import {
   asHttpError,
@@ -30,8 +31,6 @@ import type { MountedTransport, RouteMatch, ServerTransportFactory } from "./tra
 const PRESENCE_PREFIX = routePrefix(ROUTES.presence);
 const MEMBERS_PREFIX = routePrefix(ROUTES.members);
 const UNREAD_PREFIX = routePrefix(ROUTES.unread);
-/** HTTP/2 streams one connection may carry at once; clients open more connections beyond it. */
-const MAX_CONCURRENT_STREAMS = 1000;
 
 /** The servers with every transport mounted, plus what shutdown needs. */
 export interface MountedServer {
@@ -70,6 +69,9 @@ export function createReferenceHttpServer(
     route(ctx, routes, req, res).catch((error: unknown) => answerError(req, res, error));
   });
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node took its own error listener off the upgraded socket: a reset while
+    // it is refused or handed to ws would otherwise be an unhandled 'error'.
+    socket.on("error", destroySocket);
     const url = parseUrl(req.url);
     const found = match(routes, "upgrade", url);
     if (found?.route.mounted.upgrade === undefined) {
@@ -82,19 +84,14 @@ export function createReferenceHttpServer(
   server.on("clientError", (error, socket) => answerClientError(error, socket, ctx.settings));
   server.on("checkExpectation", refuseExpectation);
 
-  const h2 = createH2Server({ settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } });
+  const h2 = createH2Server(h2ServerOptions(ctx.settings.h2));
   h2.on("stream", (stream, headers) => {
     routeStream(routes, stream, headers).catch((error: unknown) =>
       answerStreamError(stream, error),
     );
   });
   const h2Sessions = new Set<ServerHttp2Session>();
-  h2.on("session", (session: ServerHttp2Session) => {
-    h2Sessions.add(session);
-    session.once("close", () => h2Sessions.delete(session));
-    // A session that breaks (reset, protocol error) ends its streams; nothing else to do.
-    session.on("error", () => {});
-  });
+  guardH2Sessions(h2, ctx.settings.h2, h2Sessions);
   serveH2cOnSamePort(server, h2, ctx.settings.requestTimeoutMs);
   return { server, h2, h2Sessions, transports: routes.map((r) => r.mounted) };
 }
@@ -218,6 +215,10 @@ function methodNotAllowed(method: string, path: string, allowed: string): HttpEr
   return new HttpError(405, `${method} is not allowed on ${path}; allowed: ${allowed}`, {
     allow: allowed,
   });
+}
+
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
 
 function parseUrl(raw: string | undefined): URL {

@@ -41,6 +41,7 @@ const EVERY_FIELD: ServerLaunchSettings = {
     maxConnections: 77,
     redisCommandTimeoutMs: 333,
   },
+  h2: { maxStreams: 42, idleTimeoutMs: 4321 },
 };
 
 function leafPaths(value: object, prefix: string[] = []): string[][] {
@@ -152,6 +153,7 @@ server:
   fanout: tiered
   presenceEvents: true
   presenceBatch: 250ms
+  h2: { maxStreams: 64, idleTimeout: 90s }
 `,
       "launch.yaml",
     );
@@ -184,6 +186,7 @@ server:
           maxConnections: null,
           redisCommandTimeoutMs: 2000,
         },
+        h2: { maxStreams: 64, idleTimeoutMs: 90_000 },
       })),
     );
   });

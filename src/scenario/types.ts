@@ -103,6 +103,8 @@ export interface ServerOptions {
   presenceEvents: boolean;
   /** Join/leave events are sent in one batch per channel per this interval (0: one by one). */
   presenceBatchMs: number;
+  /** HTTP/2 session limits (SSE over h2c). */
+  h2: { maxStreams: number; idleTimeoutMs: number };
 }
 
 export type Routing = "pubsub" | "sticky";

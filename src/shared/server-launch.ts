@@ -48,6 +48,15 @@ export interface ServerLaunchSettings {
    */
   idBase: number;
   limits: LimitSettings;
+  h2: H2Settings;
+}
+
+/** HTTP/2 session limits (SSE over h2c); null leaves the server's default. */
+export interface H2Settings {
+  /** SETTINGS_MAX_CONCURRENT_STREAMS, advertised and enforced. */
+  maxStreams: number | null;
+  /** A session with no open stream this long is closed. */
+  idleTimeoutMs: number | null;
 }
 
 /**
@@ -79,9 +88,10 @@ export interface HistorySettings {
 }
 
 /** What a parsed command line holds: flags left out are absent, and the server picks its defaults. */
-export type ServerLaunchArgs = Partial<Omit<ServerLaunchSettings, "history" | "limits">> & {
+export type ServerLaunchArgs = Partial<Omit<ServerLaunchSettings, "history" | "limits" | "h2">> & {
   history?: Partial<HistorySettings>;
   limits?: Partial<LimitSettings>;
+  h2?: Partial<H2Settings>;
 };
 
 /**
@@ -111,6 +121,8 @@ export interface EffectiveServerSettings {
   fanout: ServerFanout;
   presenceEvents: boolean;
   presenceBatchMs: number;
+  /** HTTP/2 session limits in force (absent in results of versions before they existed). */
+  h2?: { maxStreams: number; idleTimeoutMs: number };
 }
 
 /** One flag: its name without `--`, and how a value becomes argv and back. */
@@ -166,6 +178,10 @@ const FLAGS: FlagTable<ServerLaunchSettings> = {
     requestTimeoutMs: nullable(integerFlag("request-timeout-ms", 1)),
     maxConnections: nullable(integerFlag("max-connections", 1)),
     redisCommandTimeoutMs: nullable(integerFlag("redis-command-timeout-ms", 1)),
+  },
+  h2: {
+    maxStreams: nullable(integerFlag("h2-max-streams", 1)),
+    idleTimeoutMs: nullable(integerFlag("h2-idle-timeout-ms", 1)),
   },
 };
 
