@@ -21,6 +21,7 @@ import {
   sendError,
 } from "./http.js";
 import { answerClientError, httpServerOptions, refuseExpectation } from "./http-limits.js";
+import { oneAnswerAtATime } from "./pipelining.js";
 import { handleDrop, handleHeartbeatTimeouts, trackPollSocket } from "./transports/admin.js";
 import { handleHealth, handleMetrics } from "./transports/health.js";
 import { handleAddMembers, handleUnread } from "./transports/members.js";
@@ -65,9 +66,12 @@ export function createReferenceHttpServer(
       path: channelIn === "path" ? path.slice(0, path.indexOf("{channel}")) : path,
     };
   });
-  const server = createServer(httpServerOptions(ctx.settings), (req, res) => {
-    route(ctx, routes, req, res).catch((error: unknown) => answerError(req, res, error));
-  });
+  const server = createServer(
+    httpServerOptions(ctx.settings),
+    oneAnswerAtATime((req, res) => {
+      route(ctx, routes, req, res).catch((error: unknown) => answerError(req, res, error));
+    }),
+  );
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Node took its own error listener off the upgraded socket: a reset while
     // it is refused or handed to ws would otherwise be an unhandled 'error'.
