@@ -27,6 +27,18 @@ import { parseScenario } from "../src/scenario/load.js";
 import { RtbenchError } from "../src/shared/errors.js";
 import { startServerProcess } from "./helpers/server-process.js";
 
+/** The problems parsing `text` reports, one a line (it must fail with BAD_INPUT details). */
+function problemsOf(text: string, file: string): string {
+  let error: unknown;
+  try {
+    parseScenario(text, file);
+  } catch (caught) {
+    error = caught;
+  }
+  expect(error).toBeInstanceOf(RtbenchError);
+  return (error as RtbenchError).details.join("\n");
+}
+
 describe("server resource limits in scenarios", () => {
   it("default to what the reference server uses on its own", () => {
     const { server } = parseScenario("{}", "defaults.yaml");
@@ -48,14 +60,7 @@ describe("server resource limits in scenarios", () => {
       "server: { h2: { maxStreams: 50, idleTimeout: 0 } }",
       "sseH2: { streamsPerConnection: 80 }",
     ].join("\n");
-    let error: unknown;
-    try {
-      parseScenario(text, "h2.yaml");
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(RtbenchError);
-    const details = (error as RtbenchError).details.join("\n");
+    const details = problemsOf(text, "h2.yaml");
     expect(details).toContain(
       "sseH2.streamsPerConnection: expected at most server.h2.maxStreams (50)",
     );
@@ -71,14 +76,7 @@ describe("server resource limits in scenarios", () => {
       "  writeTimeout: 0",
       "  requestTimeout: soon",
     ].join("\n");
-    let error: unknown;
-    try {
-      parseScenario(text, "limits.yaml");
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(RtbenchError);
-    const details = (error as RtbenchError).details.join("\n");
+    const details = problemsOf(text, "limits.yaml");
     for (const field of [
       "server.maxBodyDepth",
       "server.maxPollBatch",
