@@ -11,7 +11,10 @@ import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ERROR_CODE,
+  FLAG,
   FRAME,
+  frame,
+  getHeaderBlock,
   getRequest,
   RawH2,
   readSettings,
@@ -144,6 +147,29 @@ describe("a reference server process against hostile clients", () => {
     await waitFor(refused, "the refusal");
     expect(raw.find(FRAME.HEADERS, extra)).toBeUndefined();
     expect(raw.frames.filter((f) => f.type === FRAME.HEADERS).length).toBe(MAX_STREAMS);
+    raw.destroy();
+    await expectAlive();
+  });
+
+  it("refuses a header list beyond SETTINGS_MAX_HEADER_LIST_SIZE without serving it", async () => {
+    const raw = await RawH2.open(port);
+    raw.write(SETTINGS_ACK);
+    await waitFor(() => raw.find(FRAME.SETTINGS) !== undefined, "the server's SETTINGS");
+    // A 40 KB path over HEADERS and two CONTINUATIONs (each frame within 16 KiB).
+    const block = getHeaderBlock(`/api/stream/${"x".repeat(40_000)}`);
+    raw.write(
+      frame(FRAME.HEADERS, FLAG.END_STREAM, 1, block.subarray(0, 16_000)),
+      frame(FRAME.CONTINUATION, 0, 1, block.subarray(16_000, 32_000)),
+      frame(FRAME.CONTINUATION, FLAG.END_HEADERS, 1, block.subarray(32_000)),
+    );
+    await waitFor(
+      () =>
+        raw.closed ||
+        raw.find(FRAME.RST_STREAM, 1) !== undefined ||
+        raw.find(FRAME.GOAWAY) !== undefined,
+      "the refusal",
+    );
+    expect(raw.find(FRAME.HEADERS, 1)).toBeUndefined();
     raw.destroy();
     await expectAlive();
   });
