@@ -6,9 +6,12 @@
  * answer /healthz, and at the end it must exit 0 on SIGTERM with no
  * unhandled 'error' on its stderr: an unheard 'error' event ends a Node process.
  */
+import { execFile } from "node:child_process";
 import { connect as connectH2, constants } from "node:http2";
 import { connect, type Socket } from "node:net";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findOnPath } from "../src/util/which.js";
 import {
   ERROR_CODE,
   FLAG,
@@ -27,6 +30,13 @@ import { sleep, waitFor } from "./helpers/wait.js";
 import { SseReader } from "./server-helpers.js";
 
 const MAX_STREAMS = 5;
+const H2LOAD = findOnPath("h2load");
+const execFileAsync = promisify(execFile);
+if (H2LOAD === undefined) {
+  process.stderr.write(
+    "\nh2load is not on PATH: its HTTP/2 check is SKIPPED (apt-get install nghttp2-client)\n\n",
+  );
+}
 const IDLE_TIMEOUT_MS = 1500;
 
 let server: ServerProcess;
@@ -215,6 +225,40 @@ describe("a reference server process against hostile clients", () => {
     await sleep(200);
     await expectAlive();
   });
+
+  // nghttp2's load tool as a second, independent HTTP/2 client, asking for 8 times the
+  // streams the server allows: only its first burst, sent before the server's SETTINGS
+  // arrive, may be refused (REFUSED_STREAM); after that it is held to the limit.
+  it.skipIf(H2LOAD === undefined)(
+    "serves h2load (nghttp2) asking for 40 streams per connection, refusing only its first burst",
+    async () => {
+      const connections = 4;
+      const wanted = 40;
+      const { stdout } = await execFileAsync(
+        H2LOAD as string,
+        [
+          "-n",
+          "2000",
+          "-c",
+          String(connections),
+          "-m",
+          String(wanted),
+          `${server.url}/api/stream/`,
+        ],
+        { timeout: 30_000 },
+      );
+      const totals =
+        /requests: (\d+) total, (\d+) started, (\d+) done, \d+ succeeded, \d+ failed, (\d+) errored, (\d+) timeout/.exec(
+          stdout,
+        );
+      const [total, started, done, errored, timedOut] = (totals?.slice(1) ?? []).map(Number);
+      expect([total, started, done, timedOut]).toEqual([2000, 2000, 2000, 0]);
+      expect(errored).toBeLessThanOrEqual(connections * (wanted - MAX_STREAMS));
+      // /api/stream/ names no channel: every answered stream gets the JSON 400, over HTTP/2.
+      expect(stdout).toContain(`status codes: 0 2xx, 0 3xx, ${2000 - (errored ?? 0)} 4xx, 0 5xx`);
+      await expectAlive();
+    },
+  );
 
   it("exits 0 on SIGTERM with no unhandled error on its stderr", async () => {
     await expectAlive();
