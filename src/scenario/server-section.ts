@@ -48,6 +48,9 @@ export function readServerOptions(read: Reader): ServerOptions {
       maxStreams: read.value("server.h2.maxStreams"),
       idleTimeoutMs: read.duration("server.h2.idleTimeout"),
     },
+    // No default to write down: absent is none.
+    auth: (read.raw("server.auth") as string | undefined) ?? null,
+    allowOrigins: (read.raw("server.allowOrigins") as string[] | undefined) ?? [],
   };
 }
 
