@@ -42,6 +42,7 @@ const EVERY_FIELD: ServerLaunchSettings = {
     maxConnections: 77,
     redisCommandTimeoutMs: 333,
   },
+  h2: { maxStreams: 42, idleTimeoutMs: 4321 },
 };
 
 function leafPaths(value: object, prefix: string[] = []): string[][] {
@@ -153,6 +154,7 @@ server:
   fanout: tiered
   presenceEvents: true
   presenceBatch: 250ms
+  h2: { maxStreams: 64, idleTimeout: 90s }
 `,
       "launch.yaml",
     );
@@ -186,6 +188,7 @@ server:
           maxConnections: null,
           redisCommandTimeoutMs: 2000,
         },
+        h2: { maxStreams: 64, idleTimeoutMs: 90_000 },
       })),
     );
   });

@@ -185,7 +185,7 @@ function portAnswers(origin: string, port: number): Promise<boolean> {
       resolve(answered);
     };
     socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
+    socket.on("error", () => done(false));
     socket.once("timeout", () => done(false));
   });
 }

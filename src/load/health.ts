@@ -73,7 +73,7 @@ function speaksTls(url: string): Promise<boolean> {
       resolve(answer);
     };
     socket.once("secureConnect", () => done(true));
-    socket.once("error", () => done(false));
+    socket.on("error", () => done(false));
     socket.once("timeout", () => done(false));
   });
 }

@@ -25,6 +25,8 @@ export const SCENARIO_DEFAULTS = {
   "server.fanout": "write",
   "server.presenceEvents": false,
   "server.presenceBatch": "1s",
+  "server.h2.maxStreams": 100,
+  "server.h2.idleTimeout": "30s",
   "clients.count": 100,
   "clients.rampUp": "5s",
   "clients.channels": 10,

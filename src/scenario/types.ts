@@ -103,6 +103,8 @@ export interface ServerOptions {
   presenceEvents: boolean;
   /** Join/leave events are sent in one batch per channel per this interval (0: one by one). */
   presenceBatchMs: number;
+  /** HTTP/2 session limits (SSE over h2c). */
+  h2: { maxStreams: number; idleTimeoutMs: number };
   /** The token for publish, members and admin routes (Authorization: Bearer); null: none. */
   auth: string | null;
   /** Browser origins let in; any other Origin header gets 403. */

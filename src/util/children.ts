@@ -92,12 +92,17 @@ export async function startChild(
     ],
   });
   // Never written to; an error on it only means the watcher is gone already.
-  child.stdin?.on("error", () => {});
+  child.stdin?.on("error", ignore);
+  // A pipe that breaks (the child's end closed under load) ends the lines it carried, not rtbench.
+  child.stdout?.on("error", ignore);
+  child.stderr?.on("error", ignore);
   if (child.pid === undefined) {
     // spawn reports ENOENT asynchronously; wait for it so the message is the real one.
     const error = await new Promise<Error>((resolve) => child.once("error", resolve));
     throw new Error(`could not start ${options.name} (${options.command}): ${error.message}`);
   }
+  // After the start: a signal that cannot be delivered (kill() on a gone process) emits 'error'.
+  child.on("error", ignore);
   const exited = new Promise<number | null>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
     else child.once("exit", (code) => resolve(code));
@@ -183,3 +188,5 @@ function forEachLine(stream: NodeJS.ReadableStream | null, onLine: (line: string
     }
   });
 }
+
+function ignore(): void {}

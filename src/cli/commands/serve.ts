@@ -171,6 +171,7 @@ function instanceSettings(
       maxConnections: null,
       redisCommandTimeoutMs: null,
     },
+    h2: { maxStreams: null, idleTimeoutMs: null },
     brokerPrefix: null,
     // Instances of `serve` share their broker; a load balancer in front decides about stickiness.
     routing: "pubsub",
