@@ -9,12 +9,11 @@ import type { RunResult } from "../../metrics/types.js";
 import { loadScenario } from "../../scenario/load.js";
 import { scenarioServers } from "../../scenario/server-section.js";
 import type { Scenario } from "../../scenario/types.js";
-import { parseDuration } from "../../scenario/units.js";
 import { serviceFor } from "../../services/registry.js";
 import { badInput, EXIT_CODES, RtbenchError, runFailed } from "../../shared/errors.js";
-import { isTransportName, type ProtocolName, transportNames } from "../../shared/transports.js";
 import { addCompareOptions, readCompareOptions } from "../compare-options.js";
 import { measure, writeResult } from "../measure.js";
+import { addRunOptions, type RunOptionFlags, readRunOverrides } from "../run-options.js";
 import {
   printFailures,
   printReport,
@@ -23,12 +22,8 @@ import {
   writeHtml,
 } from "../run-output.js";
 
-interface RunFlags {
-  protocols?: string;
-  duration?: string;
-  out: string;
+interface RunFlags extends RunOptionFlags {
   json?: boolean;
-  quiet?: boolean;
   baseline?: string;
   tolerance: string[];
   judge: string[];
@@ -70,12 +65,9 @@ expected, a shard died: every threshold fails as "nothing measured"), 130 interr
 export function runCommand(): Command {
   const command = new Command("run")
     .description("run scenario files, once per protocol, and print the comparison table")
-    .argument("<files...>", "scenario files (YAML or JSON)")
-    .option("--protocols <list>", `comma-separated subset of ${transportNames().join(",")}`)
-    .option("--duration <duration>", "override the scenario's duration, warmup included (e.g. 20s)")
-    .addOption(new Option("--out <dir>", "where result JSON files are written").default("results"))
+    .argument("<files...>", "scenario files (YAML or JSON)");
+  addRunOptions(command)
     .option("--json", "print the result JSON to stdout instead of the table")
-    .option("--quiet", "no progress line and no notices on stderr")
     .option("--baseline <file>", "compare with this result JSON; exit 1 when a metric regressed");
   return addCompareOptions(command, "--baseline")
     .addOption(
@@ -93,7 +85,7 @@ export function runCommand(): Command {
     )
     .addHelpText("after", GATE_HELP)
     .action(async (files: string[], flags: RunFlags) => {
-      const overrides = parseOverrides(flags);
+      const overrides = readRunOverrides(flags);
       const gate = readGateSettings(files, flags);
       const scenarios: Scenario[] = [];
       for (const file of files) scenarios.push(await loadScenario(file, overrides));
@@ -167,33 +159,6 @@ function readGateSettings(files: string[], flags: RunFlags): GateSettings {
     settings.baseline = { file: flags.baseline, result: readResultFile(flags.baseline) };
   }
   return settings;
-}
-
-function parseOverrides(flags: RunFlags): { protocols?: ProtocolName[]; durationMs?: number } {
-  const overrides: { protocols?: ProtocolName[]; durationMs?: number } = {};
-  if (flags.protocols !== undefined) {
-    const names = flags.protocols
-      .split(",")
-      .map((p) => p.trim())
-      .filter(Boolean);
-    const unknown = names.filter((p) => !isTransportName(p));
-    if (unknown.length > 0 || names.length === 0) {
-      throw badInput(
-        `--protocols: expected a comma-separated list of ${transportNames().join(", ")}, found "${flags.protocols}"`,
-      );
-    }
-    overrides.protocols = names;
-  }
-  if (flags.duration !== undefined) {
-    try {
-      overrides.durationMs = parseDuration(flags.duration);
-    } catch {
-      throw badInput(
-        `--duration: expected a duration like 500ms, 30s or 2m, found "${flags.duration}"`,
-      );
-    }
-  }
-  return overrides;
 }
 
 /**
