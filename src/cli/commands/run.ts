@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import { Command, Option } from "commander";
 import type { CompareOptions } from "../../gate/compare.js";
 import { checkBaselineFor, evaluateGate, type GatedResult } from "../../gate/gate.js";
+import { judgedHelpText, wrapWords } from "../../gate/judged.js";
 import { type MedianResult, medianResult } from "../../gate/repeat.js";
 import { readResultFile } from "../../gate/result-file.js";
 import type { RunResult } from "../../metrics/types.js";
@@ -44,18 +45,10 @@ const MAX_REPEAT = 100;
 
 const GATE_HELP = `
 CI gate:
-  thresholds in the scenario (e.g. websocket.latency.p99: "< 50ms", "*.lost": "== 0";
-  names: \`rtbench metrics\`) are checked after the run; a failure exits 1.
-  --baseline compares with an earlier result; a regression exits 1. Judged by
-  default per protocol: latency p50/p99, connect p99, lost, duplicates, reordered,
-  publishFailed, bytes and requests per delivery, server CPU per 1k deliveries
-  (more with the scenario's compare: list or --judge). Counts regress on any
-  increase; timings and rates only when worse beyond the tolerance (10%, server
-  CPU 25%; timings also 1 ms) AND beyond the noise: with --repeat on both sides
-  a Mann-Whitney U test (p <= 0.05) and the 95% interval of the median ratio,
-  otherwise the runs' spread or a percentile's sampling error.
-  --repeat N gates on N runs (median and per-run values) and shows the spread.
-  --summary "$GITHUB_STEP_SUMMARY" puts the tables on a GitHub Actions job page.
+${wrapWords(
+  `thresholds in the scenario (e.g. websocket.latency.p99: "< 50ms", "*.lost": "== 0"; names: \`rtbench metrics\`) are checked after the run; a failure exits 1. --baseline compares with an earlier result; a regression exits 1. ${judgedHelpText()} Noise: with --repeat on both sides a Mann-Whitney U test (p <= 0.05) and the 95% interval of the median ratio, otherwise the runs' spread or a percentile's sampling error. The scenario's compare: list or --judge adds metrics; its tolerances: or --tolerance change them. --repeat N gates on N runs (median and per-run values) and shows the spread. --summary "$GITHUB_STEP_SUMMARY" puts the tables on a GitHub Actions job page.`,
+  82,
+).replace(/^/gm, "  ")}
 
 Exit codes: 0 ok, 1 threshold failed or regression, 2 bad input (scenario, flags,
 baseline), 3 the run itself failed or measured nothing (no client connected, nothing
