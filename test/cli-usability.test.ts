@@ -3,7 +3,7 @@
  * `init`'s comments and `init --ci`, and the small messages that say what
  * to do next. The real bin in its own process.
  */
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -33,5 +33,33 @@ describe("--help states the tolerances the gate judges with", () => {
       if (own !== kindDefault) expect(help).toContain(`${metric.path} ${percent(own)}`);
     }
     expect(help).not.toContain("server CPU 25%");
+  });
+});
+
+describe("rtbench init", () => {
+  it("says target: URL is for reference-protocol servers and points at protocol: custom", async () => {
+    const project = await mkdtemp(join(dir, "init-"));
+    const run = await runRtbench(["init"], { cwd: project });
+    expect(run.code, run.stderr).toBe(0);
+    const text = (await readFile(join(project, "scenario.yaml"), "utf8")).replace(/\s*#\s*/g, " ");
+    expect(text).toContain("`target: http://host:port` works only for a server that speaks");
+    expect(text).toContain("protocol: custom");
+    expect(text).toContain("docs/own-server.md");
+  });
+
+  it("--ci next to an existing scenario adds the workflow without --force", async () => {
+    const project = await mkdtemp(join(dir, "init-ci-"));
+    const mine = "name: mine\nprotocols: [websocket]\n";
+    await writeFile(join(project, "mine.yaml"), mine);
+    const run = await runRtbench(["init", "mine", "--ci"], { cwd: project });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain("kept mine.yaml");
+    expect(await readFile(join(project, "mine.yaml"), "utf8")).toBe(mine);
+    const workflow = await readFile(join(project, ".github/workflows/rtbench.yml"), "utf8");
+    expect(workflow).toContain("SCENARIO_FILE: mine.yaml");
+    // The workflow itself is not overwritten without --force.
+    const again = await runRtbench(["init", "mine", "--ci"], { cwd: project });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(".github/workflows/rtbench.yml already exists");
   });
 });
