@@ -3,12 +3,16 @@
  * `init`'s comments and `init --ci`, and the small messages that say what
  * to do next. The real bin in its own process.
  */
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { toleranceFor } from "../src/gate/judged.js";
 import { listMetrics } from "../src/metrics/names.js";
+import { parseScenario } from "../src/scenario/load.js";
+import { scenarioWarnings } from "../src/scenario/warnings.js";
+import { freePort } from "../src/util/net.js";
+import { packageRoot } from "../src/util/paths.js";
 import { runRtbench } from "./helpers/cli.js";
 
 let dir: string;
@@ -61,5 +65,139 @@ describe("rtbench init", () => {
     const again = await runRtbench(["init", "mine", "--ci"], { cwd: project });
     expect(again.code).toBe(2);
     expect(again.stderr).toContain(".github/workflows/rtbench.yml already exists");
+  });
+});
+
+describe("warnings about what is valid but not meant", () => {
+  const base = [
+    "name: w",
+    "protocols: [websocket]",
+    "clients: { count: 4, channels: 2, rampUp: 1s }",
+    "duration: 10s",
+    "warmup: 2s",
+    "drain: 1s",
+  ].join("\n");
+
+  it("a fault outside the measured window, by its at or by --duration", () => {
+    const scenario = parseScenario(
+      `${base}\nfaults:\n  - { at: 500ms, action: restart, instance: 0 }\n  - { at: 5s, action: stall, instance: 0, for: 1s }\n  - { at: 11500ms, action: drop, fraction: 0.5 }\n  - { at: 12s, action: restart, instance: 0 }`,
+      "w.yaml",
+    );
+    const warnings = scenarioWarnings(scenario);
+    expect(warnings).toHaveLength(3);
+    expect(warnings[0]).toMatch(/^fault restart at 500ms is over before the measured window/);
+    expect(warnings[0]).toContain("the measured window is 3s to 11s from the start of ramp-up");
+    expect(warnings[1]).toMatch(/^fault drop at 11s500ms fires after the measured window/);
+    expect(warnings[2]).toMatch(/^fault restart at 12s never fires: the run ends at 12s/);
+    // --duration 5s moves the window's end: the stall at 5s is now after it.
+    const shorter = parseScenario(
+      `${base}\nfaults:\n  - { at: 5s, action: stall, instance: 0, for: 1s }`,
+      "w.yaml",
+      { durationMs: 4000 },
+    );
+    expect(scenarioWarnings(shorter)).toEqual([
+      expect.stringMatching(/^fault stall at 5s fires after the measured window: .* 3s to 5s /),
+    ]);
+  });
+
+  it("validate warns when target.command has no {port} and rtbench picks one", async () => {
+    const file = join(dir, "noport.yaml");
+    await writeFile(
+      file,
+      `${base}\ntarget: { command: "node server.js --port 8080", health: /healthz }\n`,
+    );
+    const run = await runRtbench(["validate", file]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(
+      `warning: ${file}: target.command has no {port}: rtbench picks a free port`,
+    );
+    const withPort = join(dir, "port.yaml");
+    await writeFile(
+      withPort,
+      `${base}\ntarget: { command: "node server.js --port {port}", health: /healthz }\n`,
+    );
+    expect((await runRtbench(["validate", withPort])).stderr).not.toContain("warning");
+  });
+});
+
+/** A target that can never answer fails before the run, fast, with the reason. */
+describe("targets that cannot work", () => {
+  const workload = [
+    "clients: { count: 4, channels: 2, rampUp: 200ms, shards: 1 }",
+    "publish: { rate: 10/s }",
+    "duration: 2s",
+    "warmup: 500ms",
+    "drain: 500ms",
+  ].join("\n");
+
+  it("a running custom target on a closed port: exit 3 at once, not a whole INVALID run", async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const file = join(dir, "closed.yaml");
+    await writeFile(
+      file,
+      [
+        "name: closed",
+        "protocols: [sse]",
+        "target:",
+        `  url: ${url}`,
+        "  protocol: custom",
+        '  publish: { method: POST, path: "/publish/{channel}", body: \'{"data":{body}}\' }',
+        '  sse: { path: "/events/{channel}" }',
+        '  message: { body: "/data" }',
+        workload,
+      ].join("\n"),
+    );
+    const run = await runRtbench(["run", file, "--out", join(dir, "closed-out")]);
+    expect(run.code, run.stderr).toBe(3);
+    expect(run.stderr).toContain(`${url}: no TCP connection (connection refused for 2000 ms`);
+    expect(run.stderr).not.toContain("nothing measured");
+    expect(run.elapsedMs).toBeLessThan(15_000);
+  });
+
+  it("a command that fails shows what it printed on stdout with its stderr", async () => {
+    const file = join(dir, "stdout.yaml");
+    await writeFile(
+      file,
+      [
+        "name: stdout",
+        "protocols: [websocket]",
+        "target:",
+        `  command: "echo 'fatal: cannot listen on {port} (printed on stdout)'; echo 'and on stderr' >&2; exit 1"`,
+        workload,
+      ].join("\n"),
+    );
+    const run = await runRtbench(["run", file, "--out", join(dir, "stdout-out")]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(
+      /exited with code 1 before .*: fatal: cannot listen on \d+ \(printed on stdout\)\nand on stderr/,
+    );
+  });
+
+  it("the Socket.IO example without socket.io says how to install it", async () => {
+    // A copy outside rtbench's folder resolves packages as a project without socket.io would.
+    const project = await mkdtemp(join(dir, "no-socketio-"));
+    await writeFile(join(project, "package.json"), '{"type":"module"}\n');
+    await copyFile(
+      join(packageRoot, "examples", "targets", "socketio-server.js"),
+      join(project, "socketio-server.js"),
+    );
+    const file = join(dir, "socketio.yaml");
+    await writeFile(
+      file,
+      [
+        "name: socketio",
+        "protocols: [websocket]",
+        "target:",
+        "  protocol: socketio",
+        `  command: "node ${join(project, "socketio-server.js")} --port {port}"`,
+        "  health: /healthz",
+        workload,
+      ].join("\n"),
+    );
+    const run = await runRtbench(["run", file, "--out", join(dir, "sio-out")]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain("needs the socket.io package");
+    expect(run.stderr).toContain("npm install socket.io");
+    expect(run.stderr).not.toContain("ERR_MODULE_NOT_FOUND");
   });
 });

@@ -13,6 +13,7 @@ import { loadScenario, type ScenarioOverrides } from "../../scenario/load.js";
 import { readTargetPlace } from "../../scenario/target-place.js";
 import type { ThresholdMap } from "../../scenario/thresholds.js";
 import type { Scenario } from "../../scenario/types.js";
+import { scenarioWarnings } from "../../scenario/warnings.js";
 import { badInput, EXIT_CODES, RtbenchError, runFailed } from "../../shared/errors.js";
 import { addCompareOptions, readCompareOptions } from "../compare-options.js";
 import { measure, writeResult } from "../measure.js";
@@ -76,6 +77,11 @@ export function abCommand(): Command {
         baseline: await sideScenario(file, "--baseline-target", flags.baselineTarget, overrides),
         candidate: await sideScenario(file, "--candidate-target", flags.candidateTarget, overrides),
       };
+      if (!flags.quiet) {
+        for (const warning of scenarioWarnings(scenarios.candidate)) {
+          process.stderr.write(`warning: ${file}: ${warning}\n`);
+        }
+      }
       const runs = await runInterleaved(scenarios, rounds, flags);
       if (runs === null) {
         process.exitCode = 130;

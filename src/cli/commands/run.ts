@@ -10,6 +10,7 @@ import type { RunResult } from "../../metrics/types.js";
 import { loadScenario } from "../../scenario/load.js";
 import { scenarioServers } from "../../scenario/server-section.js";
 import type { Scenario } from "../../scenario/types.js";
+import { scenarioWarnings } from "../../scenario/warnings.js";
 import { serviceFor } from "../../services/registry.js";
 import { badInput, EXIT_CODES, RtbenchError, runFailed } from "../../shared/errors.js";
 import { addCompareOptions, readCompareOptions } from "../compare-options.js";
@@ -81,7 +82,15 @@ export function runCommand(): Command {
       const overrides = readRunOverrides(flags);
       const gate = readGateSettings(files, flags);
       const scenarios: Scenario[] = [];
-      for (const file of files) scenarios.push(await loadScenario(file, overrides));
+      for (const file of files) {
+        const scenario = await loadScenario(file, overrides);
+        if (!flags.quiet) {
+          for (const warning of scenarioWarnings(scenario)) {
+            process.stderr.write(`warning: ${file}: ${warning}\n`);
+          }
+        }
+        scenarios.push(scenario);
+      }
       if (gate.baseline !== undefined) {
         const [scenario] = scenarios as [Scenario];
         const warnings = checkBaselineFor(scenario, gate.baseline.result, gate.baseline.file);
