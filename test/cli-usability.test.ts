@@ -7,13 +7,17 @@ import { copyFile, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ProgressLine } from "../src/cli/measure.js";
+import { type ComparisonRow, changePct, compareResults } from "../src/gate/compare.js";
 import { toleranceFor } from "../src/gate/judged.js";
 import { listMetrics } from "../src/metrics/names.js";
+import { formatChange } from "../src/report/verdicts.js";
 import { parseScenario } from "../src/scenario/load.js";
 import { scenarioWarnings } from "../src/scenario/warnings.js";
 import { freePort } from "../src/util/net.js";
 import { packageRoot } from "../src/util/paths.js";
 import { runRtbench } from "./helpers/cli.js";
+import { makeResult } from "./helpers/result-fixture.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -199,5 +203,49 @@ describe("targets that cannot work", () => {
     expect(run.stderr).toContain("needs the socket.io package");
     expect(run.stderr).toContain("npm install socket.io");
     expect(run.stderr).not.toContain("ERR_MODULE_NOT_FOUND");
+  });
+});
+
+describe("small words that matter", () => {
+  it("compare shows float residue as 0%, not -0.0000000000000666%", () => {
+    const baseline = makeResult({ protocols: { websocket: {} } });
+    const current = structuredClone(baseline);
+    (baseline.protocols.websocket as { bytesPerDelivery: number }).bytesPerDelivery = 0.1 + 0.2;
+    (current.protocols.websocket as { bytesPerDelivery: number }).bytesPerDelivery = 0.3;
+    const row = compareResults(baseline, current).rows.find(
+      (r) => r.metric === "websocket.bytesPerDelivery",
+    );
+    expect(row?.changePct).toBe(0);
+    expect(formatChange(row as ComparisonRow)).toBe("0%");
+    expect(changePct(100, 101)).toBeCloseTo(1, 10);
+  });
+
+  it("the progress line counts deliveries per second", () => {
+    const line = new ProgressLine();
+    const progress = {
+      protocol: "websocket",
+      phase: "measuring" as const,
+      elapsedMs: 5000,
+      totalMs: 10_000,
+      open: 10,
+      clients: 10,
+      received: 100,
+    };
+    line.format(progress, 1000);
+    expect(line.format({ ...progress, received: 600 }, 2000)).toMatch(/ 500 deliveries\/s$/);
+  });
+
+  it("variants[].name says the rule, and a missing baseline how to make one", async () => {
+    const file = join(dir, "variant.yaml");
+    await writeFile(file, "name: v\nprotocols: [websocket]\nvariants:\n  - name: Sticky_One\n");
+    const invalid = await runRtbench(["validate", file]);
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toContain(
+      'variants[0].name: expected lower-case words with dashes (a-z, 0-9 and -, up to 24 characters, not starting with a dash), like sticky or redis-2, found "Sticky_One"',
+    );
+    const missing = await runRtbench(["run", "quickstart", "--baseline", join(dir, "base.json")]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("base.json does not exist; make a baseline first");
+    expect(missing.stderr).toContain(`rtbench run quickstart --repeat 3 --out ${dir}`);
   });
 });

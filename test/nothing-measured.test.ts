@@ -80,7 +80,9 @@ describe("rtbench run against a broken target", () => {
     expect(outcome.stdout).toMatch(
       /INVALID \(nothing measured\) on WebSocket: no client connected/,
     );
+    // Each count says what it counts (it read "HTTP 500 x992" before).
     expect(outcome.stdout).toMatch(/HTTP 500/);
+    expect(outcome.stdout.replace(/\s+/g, " ")).toMatch(/found 500\) \(\d+ connect attempts\)/);
     expect(outcome.stdout).toMatch(/websocket\.lost\s+== 0\s+nothing measured\s+FAIL/);
     expect(outcome.stderr).toContain("error: 1 of 1 threshold failed");
     expect(outcome.stderr).toContain("error: nothing measured");

@@ -61,13 +61,16 @@ export function invalidReasons(run: RunRecord, connected: number, expected: numb
   if (connected === 0) {
     const errors = collected.reports.flatMap((r) => r.connectErrors);
     reasons.push(
-      `no client connected (0/${scenario.clients.count})${errors.length > 0 ? `: ${errorSummary(errors)}` : ""}`,
+      `no client connected (0/${scenario.clients.count})${errors.length > 0 ? `: ${errorSummary(errors, "connect attempts")}` : ""}`,
     );
   } else if (expected === 0) {
     const refusals = run.publisher.refusals;
     const why =
       refusals.size > 0
-        ? `: publishes refused: ${errorSummary([...refusals].map(([reason, e]) => ({ reason, ...e })))}`
+        ? `: publishes refused: ${errorSummary(
+            [...refusals].map(([reason, e]) => ({ reason, ...e })),
+            "publishes",
+          )}`
         : "";
     reasons.push(`no delivery was expected (nothing published was stored)${why}`);
   }
@@ -77,8 +80,14 @@ export function invalidReasons(run: RunRecord, connected: number, expected: numb
   return reasons.map(redactText);
 }
 
-/** The most frequent reasons, with counts: "connection refused (x20); HTTP 500 (x3)". */
-function errorSummary(errors: { reason: string; count: number; example?: string }[]): string {
+/**
+ * The most frequent reasons, each with what its count counts:
+ * "connection refused (20 connect attempts); HTTP 500 (3 connect attempts)".
+ */
+function errorSummary(
+  errors: { reason: string; count: number; example?: string }[],
+  counted: string,
+): string {
   const byReason = new Map<string, { count: number; example?: string }>();
   for (const e of errors) {
     const seen = byReason.get(e.reason);
@@ -90,7 +99,7 @@ function errorSummary(errors: { reason: string; count: number; example?: string 
     .slice(0, 3)
     .map(([reason, { count, example }]) => {
       const words = example !== undefined && example !== reason ? ` (${example})` : "";
-      return `${reason}${words} x${count}`;
+      return `${reason}${words} (${count} ${counted})`;
     })
     .join("; ");
 }

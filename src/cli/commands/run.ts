@@ -127,6 +127,19 @@ function naming(file: string, error: unknown): RtbenchError {
   return new RtbenchError(code, `${file}: ${message}`, { details: [...details], cause: error });
 }
 
+/** A baseline that does not exist yet: say how to make one, as the CI docs do. */
+function missingBaseline(file: string, scenario: string): RtbenchError {
+  const dir = dirname(file);
+  return badInput(
+    `--baseline: ${file} does not exist; make a baseline first (3 runs, on the machine that will compare):`,
+    [
+      `rtbench run ${scenario} --repeat 3 --out ${dir}`,
+      `mv ${dir}/<scenario name>-*-median.json ${file}`,
+      '(and commit it; see the README\'s "Baselines")',
+    ],
+  );
+}
+
 /** Flags of the gate, checked before any scenario runs: a bad baseline must not cost a run. */
 function readGateSettings(files: string[], flags: RunFlags): GateSettings {
   const repeat = Number(flags.repeat);
@@ -158,6 +171,7 @@ function readGateSettings(files: string[], flags: RunFlags): GateSettings {
         `--baseline: expected one scenario file (a baseline belongs to one scenario), found ${files.length}`,
       );
     }
+    if (!existsSync(flags.baseline)) throw missingBaseline(flags.baseline, files[0] as string);
     settings.baseline = { file: flags.baseline, result: readResultFile(flags.baseline) };
   }
   return settings;
