@@ -299,3 +299,28 @@ describe("the HTML report says what the terminal said", () => {
     expect(within(legend, (e) => e.tagName === "rect").length).toBeGreaterThan(0);
   });
 });
+
+describe("the deliveries chart", () => {
+  it("counts every delivery, with the expected ones dashed beside them", () => {
+    const withReceived: RunResult = structuredClone(storm);
+    for (const p of Object.values(withReceived.protocols)) {
+      const t = p.timeline as NonNullable<ProtocolResult["timeline"]>;
+      t.received = t.deliveries.map((d) => d + 7);
+    }
+    const figure = byIdOf(renderHtml(withReceived)).get("deliveries") as Element;
+    const lines = within(figure, (e) => attr(e, "data-series") === "websocket");
+    expect(lines).toHaveLength(2);
+    const dashed = lines.filter(
+      (g) =>
+        within(g, (e) => e.tagName === "path" && attr(e, "stroke-dasharray") !== undefined).length >
+        0,
+    );
+    expect(dashed).toHaveLength(1);
+    const legend = textOf(within(figure, (e) => attr(e, "class") === "legend")[0] as Element);
+    expect(legend).toContain("every delivery");
+    expect(legend).toContain("expected (counted in the window)");
+    // An older result without `received` keeps the one line per transport it had.
+    const old = byIdOf(renderHtml(storm)).get("deliveries") as Element;
+    expect(within(old, (e) => attr(e, "data-series") === "websocket")).toHaveLength(1);
+  });
+});

@@ -80,16 +80,47 @@ export function latencySection(result: RunResult): string {
       : [
           latencyOverTime(timeline, "p99", "latencyP99"),
           latencyOverTime(timeline, "p50", "latencyP50"),
-          renderLineChart({
-            ...timeline.common,
-            id: "deliveries",
-            title: "Deliveries per second",
-            y: { label: "deliveries / s", unit: "/s" },
-            series: timelineSeries(timeline.measured, (t, i) => perSecond(t.deliveries[i], t)),
-            note: "Expected messages received for the first time in each second.",
-          }),
+          deliveriesChart(timeline),
         ];
   return `<section id="latency"><h2>Latency and deliveries</h2><div class="charts">${[distribution, ...perSecondCharts].join("")}</div></section>`;
+}
+
+/**
+ * Every delivery per second (warmup and drain included), with the expected
+ * ones, which the window's figures count, as a dashed line beside it. A
+ * result from before `received` existed shows the expected ones alone.
+ */
+function deliveriesChart({ measured, common }: TimelineContext): string {
+  const expected = timelineSeries(measured, (t, i) => perSecond(t.deliveries[i], t), {
+    name: "expected",
+    dash: "dashed",
+  });
+  const withAll = measured.filter((m) => m.timeline.received !== undefined);
+  if (withAll.length === 0) {
+    return renderLineChart({
+      ...common,
+      id: "deliveries",
+      title: "Deliveries per second",
+      y: { label: "deliveries / s", unit: "/s" },
+      series: timelineSeries(measured, (t, i) => perSecond(t.deliveries[i], t)),
+      note: "Expected messages received for the first time in each second.",
+    });
+  }
+  const every = timelineSeries(withAll, (t, i) => perSecond(t.received?.[i], t), {
+    name: "every delivery",
+  });
+  return renderLineChart({
+    ...common,
+    id: "deliveries",
+    title: "Deliveries per second",
+    y: { label: "deliveries / s", unit: "/s" },
+    series: [...every, ...expected],
+    styles: [
+      { dash: "solid", label: "every delivery" },
+      { dash: "dashed", label: "expected (counted in the window)" },
+    ],
+    note: "Messages received for the first time in each second: all of them (warmup and drain too), and, dashed, the expected ones that the window's figures count.",
+  });
 }
 
 interface TimelineContext {
