@@ -78,7 +78,9 @@ describe("rtbench run against a broken target", () => {
     const outcome = await runRtbench(["run", file, "--out", join(dir, "all-500")]);
     expect(outcome.code).toBe(3);
     expect(outcome.stdout).toMatch(/INVALID on WebSocket: no client connected/);
+    // Each count says what it counts (it read "HTTP 500 x992" before).
     expect(outcome.stdout).toMatch(/HTTP 500/);
+    expect(outcome.stdout.replace(/\s+/g, " ")).toMatch(/found 500\) \(\d+ connect attempts\)/);
     expect(outcome.stdout).toMatch(/websocket\.lost\s+== 0\s+nothing measured\s+FAIL/);
     expect(outcome.stderr).toContain("error: 1 of 1 threshold failed");
     expect(outcome.stderr).toContain("error: nothing measured");

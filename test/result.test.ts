@@ -59,6 +59,7 @@ function shard(upTo: number, counters: Partial<ShardReport["counters"]> = {}): S
     breakReasons: [],
     timeline: {
       deliveries: [0, 0, 0],
+      received: [0, 0, 0],
       latency: ["", "", ""],
       breaks: [0, 0, 0],
       reconnects: [0, 0, 0],

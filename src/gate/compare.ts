@@ -62,10 +62,17 @@ export interface CompareOptions {
 /** A result as the gate reads it: `repeat` holds the per-run values of a `--repeat` median. */
 export type ComparedResult = RunResult & { repeat?: RepeatRecord };
 
-function changePct(baseline: number, current: number): number | null {
+/**
+ * Changes smaller than this many percent are floating-point residue (a
+ * median of equal values recomputed: -0.0000000000000666 %), shown as 0.
+ */
+const NEGLIGIBLE_CHANGE_PCT = 1e-9;
+
+export function changePct(baseline: number, current: number): number | null {
   if (baseline === current) return 0;
   if (baseline === 0) return null;
-  return ((current - baseline) / Math.abs(baseline)) * 100;
+  const pct = ((current - baseline) / Math.abs(baseline)) * 100;
+  return Math.abs(pct) < NEGLIGIBLE_CHANGE_PCT ? 0 : pct;
 }
 
 function environmentWarnings(baseline: RunResult, current: RunResult): string[] {

@@ -67,7 +67,7 @@ export function invalidReasons(
   const clients = scenario.clients.count;
   const reasons: string[] = [];
   const errors = collected.reports.flatMap((r) => r.connectErrors);
-  const why = errors.length > 0 ? `: ${errorSummary(errors)}` : "";
+  const why = errors.length > 0 ? `: ${errorSummary(errors, "connect attempts")}` : "";
   const maxShare = scenario.clients.maxNeverConnectedShare;
   if (connected === 0) {
     reasons.push(`no client connected (0/${clients})${why}`);
@@ -80,7 +80,10 @@ export function invalidReasons(
     const refusals = run.publisher.refusals;
     const why =
       refusals.size > 0
-        ? `: publishes refused: ${errorSummary([...refusals].map(([reason, e]) => ({ reason, ...e })))}`
+        ? `: publishes refused: ${errorSummary(
+            [...refusals].map(([reason, e]) => ({ reason, ...e })),
+            "publishes",
+          )}`
         : "";
     reasons.push(`no delivery was expected (nothing published was stored)${why}`);
   }
@@ -95,13 +98,19 @@ function percent(share: number): string {
   return `${Number((share * 100).toFixed(1))} %`;
 }
 
-/** The most frequent reasons, with counts: "connection refused x20; HTTP 500 (words) x3". */
-function errorSummary(errors: { reason: string; count: number; example?: string }[]): string {
+/**
+ * The most frequent reasons, each with what its count counts:
+ * "connection refused (20 connect attempts); HTTP 500 (words) (3 connect attempts)".
+ */
+function errorSummary(
+  errors: { reason: string; count: number; example?: string }[],
+  counted: string,
+): string {
   return mergeReasonCounts([errors.map((e) => ({ ...e, example: e.example ?? e.reason }))])
     .slice(0, 3)
     .map(({ reason, count, example }) => {
       const words = example !== reason ? ` (${example})` : "";
-      return `${reason}${words} x${count}`;
+      return `${reason}${words} (${count} ${counted})`;
     })
     .join("; ");
 }

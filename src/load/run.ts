@@ -11,13 +11,14 @@ import { targetProtocol } from "../targets/registry.js";
 import { gitCommit } from "../util/git.js";
 import { packageVersion } from "../util/paths.js";
 import { redactSecrets, redactStrings, redactText, scenarioSecrets } from "../util/redact.js";
-import { type Clients, clientsUp } from "./clients-up.js";
+import { type Clients, clientsUp, planFor } from "./clients-up.js";
 import { collect } from "./collect.js";
 import { type Environment, environmentUp } from "./environment.js";
 import { controlService, type ServiceControl } from "./faults.js";
 import { interruptClock } from "./interrupt.js";
 import { LoadMonitor, runProcesses } from "./load-monitor.js";
 import { publishAndObserve } from "./observe.js";
+import { preflightFor } from "./preflight.js";
 import { buildProtocolResult } from "./result.js";
 import type { RunPhase } from "./timeline.js";
 
@@ -80,6 +81,7 @@ export async function runScenario(
             onTargetUrls: (urls) => {
               if (result.setup.target?.length === 0) result.setup.target = urls.map(redactText);
             },
+            onNote: (note) => result.setup.notes.push(redactSecrets(note, secrets)),
           });
           result.protocols[key] = measured;
           const warning = measured.saturation?.plan?.warning;
@@ -167,7 +169,10 @@ async function runProtocol(
   key: string,
   broker: Broker,
   signal: AbortSignal,
-  options: RunOptions & { onTargetUrls?: (urls: string[]) => void },
+  options: RunOptions & {
+    onTargetUrls?: (urls: string[]) => void;
+    onNote?: (note: string) => void;
+  },
 ): Promise<ProtocolResult> {
   const log = (line: string) => options.log?.(redactText(`${key}: ${line}`));
   // A variant on the memory broker does not use the run's Redis (a target may ask for it).
@@ -194,6 +199,10 @@ async function runProtocol(
   try {
     env = await environmentUp(scenario, brokerUrl, log, signal);
     options.onTargetUrls?.(env.urls);
+    for (const warning of preflightFor(scenario, planFor(scenario, protocol).shards, env)) {
+      log(`preflight: ${warning}`);
+      options.onNote?.(`${key}: preflight: ${warning}`);
+    }
     load = new LoadMonitor(runProcesses(env.servers));
     clients = await clientsUp(scenario, protocol, env.urls, log);
     const up = clients;

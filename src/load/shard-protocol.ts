@@ -139,6 +139,8 @@ export interface ConnectionLog {
  */
 export interface ShardTimeline {
   deliveries: number[];
+  /** Every first receipt of a stamped message (fleet-timeline.ts). */
+  received: number[];
   /** Encoded latency histogram per second; "" for a second without any. */
   latency: string[];
   breaks: number[];

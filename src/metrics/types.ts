@@ -343,6 +343,11 @@ export interface ProtocolTimeline {
   };
   /** Expected messages first received in that second: sums to `delivered`. */
   deliveries: number[];
+  /**
+   * Every message first received in that second, expected or not (warmup,
+   * drain, sent before the subscriber was ready); absent in older results.
+   */
+  received?: number[];
   /** Delivery latencies recorded in that second (by receive time): sums to `latency.count`. */
   latencyCount: number[];
   /** Latency percentiles of that second's deliveries, ms; null for a second without any. */

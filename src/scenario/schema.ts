@@ -4,6 +4,7 @@
  * problem: path, what the schema expects there, what was found.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { VARIANT_NAME } from "../metrics/run-keys.js";
 import { deriveScenarioSchema, readJson, SCENARIO_SCHEMA_PATH } from "../schemas/derive.js";
 import { transportNames } from "../shared/transports.js";
 import { formatFound, formatPath, type Problem } from "./problem.js";
@@ -25,6 +26,7 @@ interface SchemaNode {
   maximum?: number;
   minLength?: number;
   minItems?: number;
+  pattern?: string;
   propertyNames?: SchemaNode;
   definitions?: Record<string, SchemaNode>;
 }
@@ -39,6 +41,12 @@ const EXPECTED_BY_DEFINITION: Record<string, string> = {
   payloadBytes: "an integer >= 128 (the publisher's stamp lives in the body)",
   metricPath: "a metric path like websocket.latency.p99 or *.lost",
   thresholdCondition: 'a condition like "< 50ms" or "== 0"',
+};
+
+/** Patterns of plain string fields, in words: a rule the user can follow, not the regex. */
+const EXPECTED_BY_PATTERN: Record<string, string> = {
+  [VARIANT_NAME.source]:
+    "lower-case words with dashes (a-z, 0-9 and -, up to 24 characters, not starting with a dash), like sticky or redis-2",
 };
 
 let compiled: { schema: SchemaNode; validate: ValidateFunction; transports: string } | undefined;
@@ -254,6 +262,9 @@ function describe(node: SchemaNode | undefined, root: SchemaNode): string {
     case "number":
       return describeNumber(node);
     case "string":
+      if (node.pattern !== undefined && EXPECTED_BY_PATTERN[node.pattern] !== undefined) {
+        return EXPECTED_BY_PATTERN[node.pattern] as string;
+      }
       return node.minLength ? "a non-empty string" : "a string";
     case "array": {
       const items = deref(node.items, root);

@@ -40,6 +40,8 @@ export interface StartChildOptions {
   ipc?: boolean;
   /** Called with each line the child prints on stderr (default: kept for the error message). */
   onStderr?: (line: string) => void;
+  /** Called with each line the child prints on stdout, the ready line included. */
+  onStdout?: (line: string) => void;
 }
 
 /** True until the process exited or was killed. */
@@ -136,6 +138,7 @@ export async function startChild(
         timeoutMs,
       );
       forEachLine(child.stdout, (line) => {
+        options.onStdout?.(line);
         const found = line.match(options.readyPattern);
         if (found) {
           clearTimeout(timer);
