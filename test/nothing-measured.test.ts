@@ -167,6 +167,10 @@ drain: 500ms
       expect(ws.invalidReasons?.join()).toMatch(
         /shard 0 died \(exit code 1\): Error: shard fell over on purpose/,
       );
+      // Its own error, not rtbench's load: no UNRELIABLE verdict about the generator.
+      expect(ws.generator.reliable).toBe(true);
+      expect(ws.saturation?.generator.saturated).toBe(false);
+      expect(result.reliable).toBe(true);
       const outcomes = evaluateThresholds(
         { "*.lost": "== 0", "websocket.connected": "> 0" },
         result,
