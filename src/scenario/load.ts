@@ -15,6 +15,7 @@ import { schemaFindings } from "./schema.js";
 import { withTargetPlace } from "./target-place.js";
 import type { Scenario } from "./types.js";
 import { schemaValidPart } from "./valid-part.js";
+import { scenarioWorkload } from "./workload.js";
 import { yamlProblems } from "./yaml-errors.js";
 
 export type { ScenarioOverrides } from "./normalise.js";
@@ -76,14 +77,24 @@ function validate(text: string, file: string, sha: string, overrides: ScenarioOv
       badPaths.some(
         (bad) => bad === path || bad.startsWith(`${path}.`) || bad.startsWith(`${path}[`),
       );
-    const { scenario, problems: relational } = normaliseScenario(usable, {
+    const context = {
       defaultName: basename(file, extname(file)),
       source: { file, sha256: sha, text },
       overrides,
       isBad,
-    });
+    };
+    const { scenario, problems: relational } = normaliseScenario(usable, context);
     problems.push(...relational);
-    if (problems.length === 0) return scenario;
+    if (problems.length === 0) {
+      // The file's workload, as a baseline made from the same file records it,
+      // whatever a flag overrode for this run (--duration is warned about apart).
+      const asWritten =
+        Object.keys(overrides).length === 0
+          ? scenario
+          : normaliseScenario(usable, { ...context, overrides: {} }).scenario;
+      scenario.source.workload = scenarioWorkload(asWritten);
+      return scenario;
+    }
   }
   if (isMapping(parsed.document)) sortByDocumentOrder(problems, Object.keys(parsed.document));
   throw invalid(file, problems);
