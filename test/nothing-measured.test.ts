@@ -167,10 +167,8 @@ drain: 500ms
       expect(ws.invalidReasons?.join()).toMatch(
         /shard 0 died \(exit code 1\): Error: shard fell over on purpose/,
       );
-      // Its own error, not rtbench's load: no UNRELIABLE verdict about the generator.
-      expect(ws.generator.reliable).toBe(true);
-      expect(ws.saturation?.generator.saturated).toBe(false);
-      expect(result.reliable).toBe(true);
+      // Its own error, not rtbench's load: not a reason to call the generator the limit.
+      expect(ws.saturation?.generator.reasons.join()).not.toMatch(/shard 0/);
       const outcomes = evaluateThresholds(
         { "*.lost": "== 0", "websocket.connected": "> 0" },
         result,

@@ -448,6 +448,11 @@ describe("loadScenario", () => {
       file,
       sha256: createHash("sha256").update(text).digest("hex"),
       text,
+      // What a baseline must share (src/scenario/workload.ts); its own tests check the fields.
+      workload: {
+        sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+        fields: expect.objectContaining({ "clients.count": 10 }),
+      },
     });
   });
 
