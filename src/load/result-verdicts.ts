@@ -52,12 +52,27 @@ export function saturationRecord(
 
 /**
  * Why a protocol's numbers measure nothing: no client connected, nothing was
- * expected, or a shard died. Empty when the run measured something. Each
- * reason says why in the words of the errors seen.
+ * expected, frames arrived but none was a message (a template that does not
+ * fit the server: counting its messages lost would blame the server), or a
+ * shard died. Empty when the run measured something. Each reason says why in
+ * the words of the errors seen.
  */
-export function invalidReasons(run: RunRecord, connected: number, expected: number): string[] {
+export function invalidReasons(
+  run: RunRecord,
+  connected: number,
+  counts: { expected: number; delivered: number },
+): string[] {
   const { collected, scenario } = run;
+  const { expected } = counts;
   const reasons: string[] = [];
+  const unrecognised = collected.reports.reduce((n, r) => n + r.counters.unrecognisedFrames, 0);
+  if (connected > 0 && counts.delivered === 0 && unrecognised > 0) {
+    const first = collected.reports.find((r) => r.firstUnrecognised)?.firstUnrecognised;
+    const shown = first ? `; the first: ${first.frame} (${first.what})` : "";
+    reasons.push(
+      `frames arrived but none was recognised as a message (${unrecognised} unrecognised)${shown}`,
+    );
+  }
   if (connected === 0) {
     const errors = collected.reports.flatMap((r) => r.connectErrors);
     reasons.push(

@@ -95,7 +95,7 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     ...reports.map((r) => r.eventLoopDelayP99Ms),
   );
   const saturation = saturationRecord(run, { acks, stored, ...counts }, window, eventLoopDelayP99);
-  const invalid = invalidReasons(run, connected, counts.expected);
+  const invalid = invalidReasons(run, connected, counts);
   return {
     status: invalid.length > 0 ? "invalid" : "measured",
     ...(invalid.length > 0 ? { invalidReasons: invalid } : {}),
