@@ -7,6 +7,7 @@
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { referenceEventStream } from "../src/clients/reference-wire.js";
 import { FRAME_SAMPLE_BYTES } from "../src/load/fleet.js";
 import { runScenario } from "../src/load/run.js";
 import type { ProtocolResult } from "../src/metrics/types.js";
@@ -93,7 +94,7 @@ describe("a template that does not fit the server", () => {
     expect(unnamed.unrecognisedFrames).toBeGreaterThan(0);
     const [reason] = unnamed.invalidReasons ?? [];
     expect(reason).toMatch(
-      /^frames arrived but none was recognised as a message \(\d+ unrecognised\); the first: event: update\ndata: \{"data":/,
+      /^frames arrived but none was recognised as a message \(\d+ unrecognised\); the first: event: update\\ndata: \{"data":/,
     );
     expect(reason).toMatch(/\(an SSE event whose name is not sse\.event \(message\)\)$/);
   }, 30_000);
@@ -110,4 +111,19 @@ describe("a template that does not fit the server", () => {
     expect(frame.endsWith("...")).toBe(true);
     expect(Buffer.byteLength(frame)).toBeLessThanOrEqual(FRAME_SAMPLE_BYTES + 3);
   }, 30_000);
+});
+
+describe("the reference protocol's SSE", () => {
+  it("counts events of a name it does not know as unrecognised, with what arrived", () => {
+    const seen: [string | undefined, unknown][] = [];
+    const sink = {
+      message: () => seen.push(["message", null]),
+      gap: () => {},
+      unrecognised: (what?: string, frame?: unknown) => seen.push([what, frame]),
+    };
+    referenceEventStream("sse").event("update", '{"data":1}', "", sink);
+    expect(seen).toEqual([
+      ["SSE event named other than message, gap or presence", 'event: update\ndata: {"data":1}'],
+    ]);
+  });
 });
