@@ -1,7 +1,7 @@
 /**
  * A run stopped by Ctrl-C judges only the messages that had the drain time to
- * arrive; its per-delivery figures must count bytes and requests over the
- * same span as the deliveries they are divided by, or a partial long-poll run
+ * arrive; its per-delivery figures must count bytes, requests and server CPU
+ * over the same span as the deliveries they are divided by, or a partial long-poll run
  * shows several times the bytes and requests per delivery of a full one and
  * `compare` calls it a regression. Real CLI processes, a real SIGINT.
  */
@@ -80,6 +80,11 @@ describe("a partial (interrupted) result", () => {
       );
       expect(ratio, metric).toBeGreaterThan(1 / FACTOR);
     }
+    // CPU time comes in 10 ms ticks over a few seconds: a looser factor, but a number.
+    const cpu = (r: ProtocolResult) => Number(r.server.cpuSecondsPer1kDeliveries);
+    expect(partial.poll.server.cpuSecondsPer1kDeliveries).not.toBeNull();
+    expect(cpu(partial.poll) / cpu(full.poll)).toBeLessThan(3);
+    expect(cpu(partial.poll) / cpu(full.poll)).toBeGreaterThan(1 / 3);
     const compared = await runRtbench(["compare", full.path, partial.path]);
     expect(compared.stdout + compared.stderr).not.toMatch(/REGRESSED/);
     expect(compared.code, compared.stdout).toBe(0);

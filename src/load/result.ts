@@ -81,9 +81,10 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
       ? null
       : countDeliveries(run.channels, run.publisher.records, reports, inFlight);
   const inFlightAtInterrupt = inFlightCounts?.lost;
-  // The shards count bytes and requests up to the stop, past the judged window
-  // of an interrupted run: per delivery, they are divided by the deliveries of
-  // that same span (the judged ones and those of the messages in flight).
+  // The shards count bytes and requests, and the servers' CPU is read, up to
+  // the stop, past the judged window of an interrupted run: per delivery, they
+  // are divided by the deliveries of that same span (the judged ones and those
+  // of the messages in flight).
   const trafficDeliveries = counts.delivered + (inFlightCounts?.delivered ?? 0);
   const connected = reports.reduce(
     (n, r) => n + r.subscribers.filter((s) => s.firstReadyMs !== null).length,
@@ -114,7 +115,7 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     publisher: publisherRecord(scenario, run.publisher),
     ...trafficCost(run.protocol, reports, trafficDeliveries),
     server: {
-      ...serverCost(run.samples, run.faults, counts.delivered, connected),
+      ...serverCost(run.samples, run.faults, trafficDeliveries, connected),
       settings: run.serverSettings,
     },
     generator: {
