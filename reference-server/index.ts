@@ -4,7 +4,13 @@ import type { ServerFanout, ServerRouting } from "../src/shared/server-launch.js
 import { transport, transportNames } from "../src/shared/transports.js";
 import { Admission } from "./admission.js";
 import { createMemoryBroker } from "./broker/memory.js";
-import { type Broker, DEFAULT_HISTORY, type HistoryLimits } from "./broker/types.js";
+import {
+  type Broker,
+  DEFAULT_HISTORY,
+  DEFAULT_MEMBER_LIMITS,
+  type HistoryLimits,
+  type MemberLimits,
+} from "./broker/types.js";
 import type { LiveConnection, ServerContext, ServerSettings } from "./context.js";
 import { startHeartbeats } from "./heartbeats.js";
 import { Hub } from "./hub.js";
@@ -51,6 +57,15 @@ export interface ReferenceServerOptions extends ServerLimitOptions {
   presenceBatchMs?: number;
   /** The default broker numbers every channel's messages above this (see BrokerOptions). */
   idBase?: number;
+  /**
+   * A token for the routes that change state (publish, members, admin):
+   * `Authorization: Bearer <token>`. Default none: anyone who can connect may.
+   */
+  auth?: string | null;
+  /** Browser origins let in; requests from any other get 403 (reference-server/access.ts). Default none. */
+  allowOrigins?: readonly string[];
+  /** Caps and expiry of channel members (tiered fan-out); each part has a default. */
+  memberLimits?: Partial<MemberLimits>;
 }
 
 export interface RunningServer {
@@ -86,6 +101,9 @@ export async function startReferenceServer(
     fanout: options.fanout ?? "write",
     presenceEvents: options.presenceEvents ?? false,
     presenceBatchMs: options.presenceBatchMs ?? 1000,
+    members: { ...DEFAULT_MEMBER_LIMITS, ...options.memberLimits },
+    auth: options.auth || null,
+    allowOrigins: options.allowOrigins ?? [],
   };
   const broker =
     options.broker ??

@@ -4,6 +4,7 @@
  */
 import { badInput, EXIT_CODES, RtbenchError } from "../src/shared/errors.js";
 import {
+  AUTH_TOKEN_ENV,
   formatReadyLine,
   parseServerArgs,
   type ServerRouting,
@@ -11,6 +12,7 @@ import {
 } from "../src/shared/server-launch.js";
 import { createBroker } from "./broker/registry.js";
 import { DEFAULT_HISTORY } from "./broker/types.js";
+import { collectAfterRelease } from "./gc.js";
 import { type ReferenceServerOptions, startReferenceServer } from "./index.js";
 import { MAX_BODY_DEPTH_LIMIT, type ServerLimits } from "./limits.js";
 
@@ -27,6 +29,7 @@ async function main(): Promise<void> {
     keyPrefix: brokerKeyPrefix(args.brokerPrefix ?? null, routing, args.instanceId),
     unreadCounters: fanout === "tiered",
     idBase: args.idBase ?? 0,
+    onReleased: collectAfterRelease(),
   });
   if ((limits.maxBodyDepth ?? 0) > MAX_BODY_DEPTH_LIMIT) {
     throw badInput(`--max-body-depth: expected at most ${MAX_BODY_DEPTH_LIMIT}`);
@@ -49,6 +52,8 @@ async function main(): Promise<void> {
     fanout,
     presenceEvents: args.presenceEvents ?? false,
     presenceBatchMs: args.presenceBatchMs,
+    auth: process.env[AUTH_TOKEN_ENV] || null,
+    allowOrigins: args.allowOrigins?.split(",").filter((origin) => origin !== "") ?? [],
   };
   const server = await startReferenceServer(options);
   process.stdout.write(`${formatReadyLine(server.url)}\n`);

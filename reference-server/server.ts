@@ -9,6 +9,7 @@ import {
 import type { Duplex } from "node:stream";
 import { ROUTES } from "../src/shared/protocol.js";
 import { type TransportDescriptor, transport } from "../src/shared/transports.js";
+import { originRefusal, requireToken } from "./access.js";
 import type { ServerContext } from "./context.js";
 import { serveH2cOnSamePort } from "./h2c.js";
 import {
@@ -70,6 +71,12 @@ export function createReferenceHttpServer(
     route(ctx, routes, req, res).catch((error: unknown) => answerError(req, res, error));
   });
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // A browser opens a WebSocket from any page: the Origin header is the only guard.
+    const refused = originRefusal(req.headers, ctx.settings);
+    if (refused) {
+      refuseUpgrade(socket, refused);
+      return;
+    }
     const url = parseUrl(req.url);
     const found = match(routes, "upgrade", url);
     if (found?.route.mounted.upgrade === undefined) {
@@ -108,8 +115,11 @@ async function route(
   const url = parseUrl(req.url);
   const path = url.pathname;
   const method = req.method ?? "GET";
+  const refused = originRefusal(req.headers, ctx.settings);
+  if (refused) throw refused;
 
   if (path === ROUTES.publish && method === "POST") {
+    requireToken(req.headers, ctx.settings);
     return handlePublish(ctx, req, res, url.searchParams);
   }
   const found = match(routes, "http1", url);
@@ -137,8 +147,11 @@ async function route(
     const channel = parseChannel(path.slice(PRESENCE_PREFIX.length), "URL path");
     return handlePresence(ctx, res, channel, url.searchParams);
   }
-  if (path.startsWith(MEMBERS_PREFIX)) {
+  // Members and unread counters exist for tiered fan-out only: otherwise a 404 like any unknown path.
+  const tiered = ctx.settings.fanout === "tiered";
+  if (tiered && path.startsWith(MEMBERS_PREFIX)) {
     allow(method, path, "PUT");
+    requireToken(req.headers, ctx.settings);
     return handleAddMembers(
       ctx,
       req,
@@ -146,7 +159,7 @@ async function route(
       parseChannel(path.slice(MEMBERS_PREFIX.length), "URL path"),
     );
   }
-  if (path.startsWith(UNREAD_PREFIX)) {
+  if (tiered && path.startsWith(UNREAD_PREFIX)) {
     allow(method, path, "GET");
     const channel = parseChannel(path.slice(UNREAD_PREFIX.length), "URL path");
     return handleUnread(ctx, res, channel, url.searchParams);
@@ -162,10 +175,12 @@ async function route(
   // Without --admin the routes do not exist: a 404 like any unknown path.
   if (path === "/admin/drop" && ctx.settings.admin) {
     allow(method, path, "POST");
+    requireToken(req.headers, ctx.settings);
     return handleDrop(ctx, req, res);
   }
   if (path === "/admin/heartbeat-timeouts" && ctx.settings.admin) {
     allow(method, path, "GET");
+    requireToken(req.headers, ctx.settings);
     return handleHeartbeatTimeouts(ctx, res);
   }
   throw new HttpError(404, `no route for ${method} ${path}`);
@@ -260,6 +275,28 @@ function answerStreamError(stream: ServerHttp2Stream, error: unknown): void {
     ? known.message
     : `internal error: ${(error as Error)?.message ?? String(error)}`;
   const body = JSON.stringify({ error: message });
-  stream.respond({ ":status": status, "content-type": "application/json; charset=utf-8" });
+  stream.respond({
+    ...h2Headers(known?.headers),
+    ":status": status,
+    "content-type": "application/json; charset=utf-8",
+  });
   stream.end(body);
+}
+
+/** HTTP/1.1-only headers HTTP/2 forbids (RFC 9113 8.2.2); Node refuses a response carrying them. */
+const CONNECTION_HEADERS = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/** An error's headers (a 503's `retry-after`) as an HTTP/2 answer may carry them. */
+function h2Headers(headers: Record<string, string> | undefined): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name in headers) {
+    if (!CONNECTION_HEADERS.has(name)) kept[name] = headers[name] as string;
+  }
+  return kept;
 }

@@ -43,6 +43,7 @@ function report(subscribers: ShardReport["subscribers"]): ShardReport {
     eventLoopDelayP99Ms: 0,
     load: null,
     connectErrors: [],
+    breakReasons: [],
     instances: { deliveries: [0], connections: [0] },
     catchUp: "",
     presenceLatency: "",

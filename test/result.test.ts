@@ -56,6 +56,7 @@ function shard(upTo: number, counters: Partial<ShardReport["counters"]> = {}): S
     eventLoopDelayP99Ms: 3,
     load: null,
     connectErrors: [],
+    breakReasons: [],
     timeline: {
       deliveries: [0, 0, 0],
       latency: ["", "", ""],

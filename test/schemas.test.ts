@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   JITTER_KINDS,
@@ -15,18 +16,27 @@ import {
   readJson,
   SCENARIO_SCHEMA_PATH,
 } from "../src/schemas/derive.js";
+import {
+  METRIC_NAMES_PATH,
+  metricNamesPage,
+  SCENARIO_REFERENCE_PATH,
+  type Schema,
+  scenarioReference,
+  undocumentedDefaults,
+} from "../src/schemas/docs.js";
 import { BROKER_KINDS } from "../src/shared/brokers.js";
 import { transportNames, transports } from "../src/shared/transports.js";
+import { DEFAULT_TARGET_PROTOCOL, targetProtocolNames } from "../src/targets/registry.js";
 
 describe("the committed JSON schemas", () => {
-  // Editors read the files; the code derives the transport parts from the rows.
+  // Editors read the files; the code derives the transport, broker and target-protocol parts.
   // When this fails, run `npm run schema` and commit the result.
-  it("scenario.schema.json is what the transport rows derive", () => {
+  it("scenario.schema.json is what the transport, broker and target-protocol rows derive", () => {
     const file = readJson(SCENARIO_SCHEMA_PATH);
     expect(deriveScenarioSchema(file)).toEqual(file);
   });
 
-  it("result.schema.json is what the transport rows derive", () => {
+  it("result.schema.json is what the transport, broker and target-protocol rows derive", () => {
     const file = readJson(RESULT_SCHEMA_PATH);
     expect(deriveResultSchema(file)).toEqual(file);
   });
@@ -46,6 +56,35 @@ describe("the committed JSON schemas", () => {
         expect(normalised, `${t.section}.${key}`).toBe(expected);
       }
     }
+  });
+});
+
+describe("docs/scenario-reference.md", () => {
+  // The page is generated from the committed schema's descriptions. When this
+  // fails, run `npm run docs` (or `npm run schema`) and commit the page.
+  const schema = readJson(SCENARIO_SCHEMA_PATH) as unknown as Schema;
+
+  it("is what the committed scenario schema generates, byte for byte", () => {
+    expect(readFileSync(SCENARIO_REFERENCE_PATH, "utf8")).toBe(scenarioReference(schema));
+  });
+
+  it("follows the schema: a changed description changes the page", () => {
+    const changed = structuredClone(schema);
+    const seed = changed.properties.seed as { description: string };
+    seed.description = "A description written by the drift test.";
+    const page = scenarioReference(changed);
+    expect(page).toContain("A description written by the drift test.");
+    expect(page).not.toBe(scenarioReference(schema));
+  });
+
+  it("states a default for every field (a value, a Default: sentence, or required)", () => {
+    expect(undocumentedDefaults(schema)).toEqual([]);
+  });
+});
+
+describe("docs/metric-names.md", () => {
+  it("is what the metric table generates (run `npm run docs` when this fails)", () => {
+    expect(readFileSync(METRIC_NAMES_PATH, "utf8")).toBe(metricNamesPage());
   });
 });
 
@@ -104,6 +143,9 @@ describe("scenario defaults and enums: the code and the schema agree", () => {
     expect(at(schema, "publish.via")?.enum).toEqual([...PUBLISH_VIA]);
     expect(schema.definitions.protocol?.enum).toEqual(transportNames());
     expect(at(schema, "server.broker")?.enum).toEqual([...BROKER_KINDS]);
+    const targetProtocol = schema.definitions.targetServer?.properties?.protocol;
+    expect(targetProtocol?.enum).toEqual(targetProtocolNames());
+    expect(targetProtocol?.default).toBe(DEFAULT_TARGET_PROTOCOL);
     expect(schema.definitions.fault?.properties?.action?.enum).toEqual([...FAULT_ACTIONS]);
   });
 });

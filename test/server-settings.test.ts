@@ -54,6 +54,7 @@ describe("GET /healthz", () => {
           presenceEvents: true,
           presenceBatchMs: 250,
           idBase: 0,
+          allowOrigins: null,
         }),
       ],
       readyPattern: SERVER_READY_PATTERN,

@@ -5,6 +5,7 @@ import type { EventStreamDialect } from "./dialect.js";
 import { EventStreamClient, notAnEventStream } from "./event-stream.js";
 import { originOf } from "./http.js";
 import { REFERENCE_SSE_H2 } from "./reference-wire.js";
+import { refusalWaitMs } from "./retry-after.js";
 import {
   type ClientContext,
   type ClientOptions,
@@ -64,6 +65,11 @@ export class SseH2Client extends EventStreamClient {
         clearTimeout(answerTimer);
         const problem = notAnEventStream(head[":status"], String(head["content-type"] ?? ""));
         if (problem !== null) {
+          const retryAfter = head["retry-after"];
+          this.retryAfterMs = refusalWaitMs(
+            head[":status"],
+            Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+          );
           fail(new Error(`GET ${path} (HTTP/2): ${problem}`));
           return;
         }

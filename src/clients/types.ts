@@ -29,6 +29,12 @@ export interface TransportClient {
   readonly lastActivityMs?: number;
   /** SSE: the server's `retry:` value, which a browser uses as its reconnect delay. */
   readonly retryMs?: number;
+  /**
+   * The server is full and said when to come back (a 503 or 429 with
+   * `Retry-After`, a WebSocket close 1013): the wait in ms, set when the
+   * attempt was refused or the connection closed (clients/retry-after.ts).
+   */
+  readonly retryAfterMs?: number;
 }
 
 export interface ClientHandlers {

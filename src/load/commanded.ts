@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { TargetCommand } from "../scenario/types.js";
 import { runFailed } from "../shared/errors.js";
-import { compileTemplate, fillTemplate } from "../targets/template.js";
+import { compileTemplate, fillShellTemplate, fillTemplate } from "../targets/template.js";
 import { type ChildHandle, isRunning, startChild } from "../util/children.js";
 import { sleep } from "../util/clock.js";
 import { freePort } from "../util/net.js";
@@ -92,7 +92,8 @@ async function startInstance(
     url: `${command.origin}:${port}`,
     port,
     dir,
-    line: fillTemplate(compileTemplate(command.line), values),
+    // Values are quoted in the command line (a path may hold `$(...)`), not in files.
+    line: fillShellTemplate(compileTemplate(command.line), values),
     handle: undefined as unknown as ChildHandle,
     paused: false,
     stderr: [],

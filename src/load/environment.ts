@@ -20,6 +20,8 @@ export interface Environment {
   baseline: ServerSample | null;
   /** What instance 0 runs with, defaults resolved; a target's settings are not ours to know. */
   settings: EffectiveServerSettings | null;
+  /** The token the reference servers require (`server.auth`); null: none, or a target. */
+  auth: string | null;
   /** Stops the servers rtbench started; a running target is left alone. */
   stop(): Promise<void>;
 }
@@ -59,7 +61,8 @@ export async function environmentUp(
     // A target's settings are not ours to know.
     const settings = target === null ? await readServerSettings(urls[0] as string) : null;
     const baseline = servers ? await sampleServers(servers) : null;
-    return { urls, servers, baseline, settings, stop };
+    const auth = target === null ? scenario.server.auth : null;
+    return { urls, servers, baseline, settings, auth, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -16,6 +16,7 @@ import type { Collected } from "./collect.js";
 import type { FaultRecord } from "./faults.js";
 import type { PresenceSample } from "./presence-audit.js";
 import type { PublisherLoop } from "./publisher.js";
+import { mergeReasonCounts } from "./reason-tally.js";
 import { architectureMetrics } from "./result-architecture.js";
 import { invalidReasons, saturationRecord } from "./result-verdicts.js";
 import type { BoundarySamples } from "./server-seconds.js";
@@ -96,7 +97,12 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     ...reports.map((r) => r.eventLoopDelayP99Ms),
   );
   const saturation = saturationRecord(run, { acks, stored, ...counts }, window, eventLoopDelayP99);
-  const invalid = invalidReasons(run, connected, counts);
+  const invalid = invalidReasons(run, {
+    connected,
+    neverConnected: counters.neverConnected,
+    expected: counts.expected,
+    delivered: counts.delivered,
+  });
   return {
     status: invalid.length > 0 ? "invalid" : "measured",
     ...(invalid.length > 0 ? { invalidReasons: invalid } : {}),
@@ -127,6 +133,7 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
       missingShards: collected.missing.length,
     },
     saturation,
+    breakReasons: mergeReasonCounts(reports.map((r) => r.breakReasons)),
     ...reconnectMetrics(reports, counters.reconnectAttempts),
     stallDetection: stallDetection(run.faults, timeline.rampStartMs, reports),
     serverStallDetection: serverStallDetection(

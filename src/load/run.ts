@@ -10,7 +10,7 @@ import type { ProtocolName } from "../shared/transports.js";
 import { targetProtocol } from "../targets/registry.js";
 import { gitCommit } from "../util/git.js";
 import { packageVersion } from "../util/paths.js";
-import { redactText } from "../util/redact.js";
+import { redactSecrets, redactStrings, redactText, scenarioSecrets } from "../util/redact.js";
 import { type Clients, clientsUp } from "./clients-up.js";
 import { collect } from "./collect.js";
 import { type Environment, environmentUp } from "./environment.js";
@@ -58,7 +58,8 @@ export async function runScenario(
   options: RunOptions = {},
 ): Promise<RunResult> {
   const signal = options.signal ?? new AbortController().signal;
-  const log = (line: string) => options.log?.(redactText(line));
+  const secrets = scenarioSecrets(scenario);
+  const log = (line: string) => options.log?.(redactSecrets(line, secrets));
   const result = emptyResult(scenario);
   result.setup.notes.push(...(options.notes ?? []));
   let broker: Broker = { url: null, control: null };
@@ -74,6 +75,7 @@ export async function runScenario(
         try {
           const measured = await runProtocol(effective, protocol, key, broker, signal, {
             ...options,
+            log: options.log && log,
             // Free ports of a commanded target are known once it started: the result names them.
             onTargetUrls: (urls) => {
               if (result.setup.target?.length === 0) result.setup.target = urls.map(redactText);
@@ -110,7 +112,9 @@ export async function runScenario(
           : "complete";
   result.reliable = measured.every((p) => p.generator.reliable);
   result.saturated = measured.some((p) => p.saturation?.server.saturated === true);
-  return result;
+  // Every file is written from the result (JSON, HTML, Markdown, job summary):
+  // secrets leave it here, scenario.text and error messages included.
+  return redactStrings(result, secrets);
 }
 
 /** The backing service of the scenario's broker, if it needs one. */

@@ -57,6 +57,7 @@ export function serverLaunches(
     presenceEvents: server.presenceEvents,
     presenceBatchMs: Math.round(server.presenceBatchMs),
     idBase: server.routing === "sticky" ? (index + 1) * STICKY_ID_SPACING : 0,
+    allowOrigins: server.allowOrigins.length > 0 ? server.allowOrigins.join(",") : null,
   }));
 }
 

@@ -5,6 +5,7 @@ import type { ProtocolName, TransportSettings } from "../shared/transports.js";
 import type { TargetSpec } from "../targets/types.js";
 import type { ClientAssignment } from "./assign.js";
 import type { ChurnPlan } from "./churn.js";
+import type { ReasonCount } from "./reason-tally.js";
 
 /**
  * Messages between the parent and a shard (a child process running a slice
@@ -116,7 +117,9 @@ export interface ShardReport {
   /** The shard process's CPU and event-loop utilisation; null when not sampled. */
   load: ProcessLoad | null;
   /** Why connection attempts failed, by reason (first few reasons), with the first error's words. */
-  connectErrors: { reason: string; count: number; example: string }[];
+  connectErrors: ReasonCount[];
+  /** Why ready connections broke, by reason (first few reasons), with the first break's words. */
+  breakReasons: ReasonCount[];
   timeline: ShardTimeline;
   /**
    * Per server URL (index into `urls`): deliveries of messages scheduled in

@@ -100,9 +100,10 @@ export interface HistogramSummary {
  */
 export interface ProtocolResult extends ResultCounters {
   /**
-   * `invalid` when nothing was measured: no client connected, nothing was
-   * expected, or a shard died. Every threshold on it fails. Absent in results
-   * written before it existed (read as measured).
+   * `invalid` when nothing was measured (no client connected, nothing was
+   * expected, or a shard died) or more than `clients.maxNeverConnectedShare`
+   * of the clients never connected. Every threshold on it fails. Absent in
+   * results written before it existed (read as measured).
    */
   status?: "measured" | "invalid";
   /** Why it is invalid, in the words of the errors seen (the shard's own included). */
@@ -206,6 +207,13 @@ export interface ProtocolResult extends ResultCounters {
     /** Shard processes that died or did not report: their clients are missing from every number. */
     missingShards?: number;
   };
+  /**
+   * Why ready connections broke, most frequent first (the first few reasons
+   * of each shard), with how often and the first break's words: "HTTP 503",
+   * "SSE line longer than 16777216 characters (client bound)". Absent in
+   * results written before rtbench recorded it.
+   */
+  breakReasons?: { reason: string; count: number; example: string }[];
   /** Breaks noticed -> ready again, backoff included. */
   reconnect: HistogramSummary;
   /** Per subscriber and break: last message before it -> first message after it. */

@@ -32,6 +32,7 @@ export const SCENARIO_DEFAULTS = {
   "clients.shards": 0,
   "clients.channelSkew": "even",
   "clients.members": 0,
+  "clients.maxNeverConnectedShare": 0.01,
   "publish.rate": "10/s",
   "publish.payloadBytes": 256,
   "publish.via": "http",

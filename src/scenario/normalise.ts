@@ -96,6 +96,7 @@ export function normaliseScenario(
       shards: read.value("clients.shards"),
       channelSkew: readChannelSkew(read.value("clients.channelSkew")),
       members: read.value("clients.members"),
+      maxNeverConnectedShare: read.value("clients.maxNeverConnectedShare"),
       churn: readChurn(read),
     },
     publish: {

@@ -43,6 +43,9 @@ export function readServerOptions(read: Reader): ServerOptions {
     fanout: read.value("server.fanout") as FanoutStrategy,
     presenceEvents: read.value("server.presenceEvents"),
     presenceBatchMs: read.duration("server.presenceBatch"),
+    // No default to write down: absent is none.
+    auth: (read.raw("server.auth") as string | undefined) ?? null,
+    allowOrigins: (read.raw("server.allowOrigins") as string[] | undefined) ?? [],
   };
 }
 

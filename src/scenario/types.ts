@@ -105,6 +105,10 @@ export interface ServerOptions {
   presenceEvents: boolean;
   /** Join/leave events are sent in one batch per channel per this interval (0: one by one). */
   presenceBatchMs: number;
+  /** The token for publish, members and admin routes (Authorization: Bearer); null: none. */
+  auth: string | null;
+  /** Browser origins let in; any other Origin header gets 403. */
+  allowOrigins: string[];
 }
 
 export type Routing = "pubsub" | "sticky";
@@ -179,6 +183,12 @@ export interface ClientsOptions {
    * never connect (0: only the clients). Tiered fan-out keeps their unread counters.
    */
   members: number;
+  /**
+   * The share of clients (0 to 1) that may never connect before a
+   * protocol's run is invalid: beyond it the numbers describe a smaller
+   * run than the scenario asked for (a full server refused the rest).
+   */
+  maxNeverConnectedShare: number;
   /** Clients going offline and coming back during the run; null: none. */
   churn: ChurnOptions | null;
 }
@@ -247,7 +257,11 @@ export interface ReconnectPolicy {
    * treated as dead. 0 turns the watchdog off.
    */
   watchdogIntervals: number;
-  /** SSE only: use the server's `retry:` value as the first delay, as a browser does. */
+  /**
+   * Do as the server says: SSE's `retry:` is the first delay (as a browser
+   * does), and a full server's wait (503/429 with Retry-After, WebSocket
+   * close 1013) replaces the backoff (load/backoff.ts, admissionDelayMs).
+   */
   honorServerRetry: boolean;
 }
 

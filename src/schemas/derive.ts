@@ -2,13 +2,16 @@
  * The parts of the two JSON schemas that describe transports are derived from
  * the transport rows (src/shared/transports.ts): the protocol enum and
  * default, one scenario section per transport with its settings, the metric
- * name pattern, and the result's per-protocol entries. The committed files
+ * name pattern, and the result's per-protocol entries. The broker enums come
+ * from the broker rows (src/shared/brokers.ts) and `target.protocol`'s from
+ * the target-protocol registry (src/targets/registry.ts). The committed files
  * under schema/ are what editors read; `npm run schema` rewrites them and a
  * test fails when they drift. At run time the scenario validator derives its
  * schema again, so a transport registered by an extension validates too.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { BROKER_KINDS, BROKERS } from "../shared/brokers.js";
 import {
   defaultTransportNames,
   type TransportDescriptor,
@@ -16,6 +19,11 @@ import {
   transportNames,
   transports,
 } from "../shared/transports.js";
+import {
+  DEFAULT_TARGET_PROTOCOL,
+  findTargetProtocol,
+  targetProtocolNames,
+} from "../targets/registry.js";
 import { packageRoot } from "../util/paths.js";
 
 export const SCENARIO_SCHEMA_PATH = join(packageRoot, "schema", "scenario.schema.json");
@@ -56,6 +64,20 @@ export function deriveScenarioSchema(base: Json): Json {
     }
   }
   schema.properties = properties;
+
+  const broker = (schema.properties.server as Json & { properties: Record<string, Json> })
+    .properties.broker as Json;
+  broker.enum = [...BROKER_KINDS];
+  broker.description = BROKERS.map((row) => `${row.kind}: ${row.description}.`).join(" ");
+  const targetServer = schema.definitions.targetServer as Json & {
+    properties: Record<string, Json>;
+  };
+  const targetProtocol = targetServer.properties.protocol as Json;
+  targetProtocol.enum = targetProtocolNames();
+  targetProtocol.default = DEFAULT_TARGET_PROTOCOL;
+  targetProtocol.description = `What the server speaks, which decides the transports it offers and the fields of target it reads. ${targetProtocolNames()
+    .map((name) => `${name}: ${findTargetProtocol(name)?.description}`)
+    .join(" ")}`;
   return schema;
 }
 
@@ -71,6 +93,18 @@ export function deriveResultSchema(base: Json): Json {
   // The gate's comparison rows name their protocol (run key).
   const row = findComparisonRow(schema);
   if (row) row.protocol = { type: "string", pattern: runKeyPattern() };
+  // Broker kinds from the broker rows: a run's setup also says `external` (a target).
+  const setup = (schema.properties.setup as Json | undefined)?.properties as
+    | Record<string, Json>
+    | undefined;
+  if (setup?.broker) setup.broker.enum = [...BROKER_KINDS, "external"];
+  if (setup?.targetProtocol) {
+    setup.targetProtocol.enum = targetProtocolNames();
+    setup.targetProtocol.description = `The target's protocol (${targetProtocolNames().join(", ")}); absent without a target`;
+  }
+  const definitions = schema.definitions as Record<string, Json> | undefined;
+  const settings = definitions?.serverSettings?.properties as Record<string, Json> | undefined;
+  if (settings?.broker) settings.broker.enum = [...BROKER_KINDS];
   return schema;
 }
 
@@ -78,7 +112,8 @@ function sectionSchema(t: TransportDescriptor): Json {
   const properties: Record<string, Json> = {};
   for (const [key, setting] of Object.entries(t.settings)) properties[key] = settingSchema(setting);
   properties.reconnect = {
-    description: "Overrides of the top-level reconnect policy for this protocol, field by field.",
+    description:
+      "Overrides of the top-level reconnect policy for this protocol, field by field. Default: the top-level reconnect policy as it is.",
     $ref: "#/definitions/reconnect",
   };
   return {

@@ -47,7 +47,27 @@ export interface ServerLaunchSettings {
    * one instance is recognised as foreign by another.
    */
   idBase: number;
+  /**
+   * Browser origins let in (no other is), comma-separated; null:
+   * none. (The token, `server.auth`, is not here: it travels in the
+   * environment, AUTH_TOKEN_ENV, never on a command line every local user can read.)
+   */
+  allowOrigins: string | null;
   limits: LimitSettings;
+}
+
+/** The variable that hands a server process its token (`server.auth`); unset or empty: none. */
+export const AUTH_TOKEN_ENV = "RTBENCH_SERVER_AUTH";
+
+/** The header that carries a server's token on publish and admin requests; none without one. */
+export function authHeaders(auth: string | null): Record<string, string> {
+  return auth === null ? {} : { authorization: `Bearer ${auth}` };
+}
+
+/** The environment of a server process started with `auth` (null: the parent's own, minus any token). */
+export function serverEnv(auth: string | null): NodeJS.ProcessEnv {
+  const { [AUTH_TOKEN_ENV]: _inherited, ...env } = process.env;
+  return auth === null ? env : { ...env, [AUTH_TOKEN_ENV]: auth };
 }
 
 /**
@@ -158,6 +178,7 @@ const FLAGS: FlagTable<ServerLaunchSettings> = {
   presenceEvents: switchFlag("presence-events"),
   presenceBatchMs: integerFlag("presence-batch-ms", 0),
   idBase: integerFlag("id-base", 0),
+  allowOrigins: nullable(textFlag("allow-origin", "ORIGIN[,ORIGIN...]")),
   limits: {
     maxBodyDepth: nullable(integerFlag("max-body-depth", 1)),
     maxPollBatch: nullable(integerFlag("max-poll-batch", 1)),

@@ -111,6 +111,8 @@ export interface PublisherOptions {
   context: ClientContext;
   /** `publish.via`, one of the protocol's `publishVia`. */
   via: PublishVia;
+  /** The reference server's token (`server.auth`), sent as Authorization: Bearer; null: none. */
+  auth?: string | null;
 }
 
 export interface TargetProtocol {

@@ -15,12 +15,12 @@ export interface CliOutcome {
 /** Runs `rtbench ...args` in its own process and collects what a user would see. */
 export function runRtbench(
   args: string[],
-  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<CliOutcome> {
   const startedMs = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [RTBENCH_BIN, ...args], {
-      cwd: packageRoot,
+      cwd: options.cwd ?? packageRoot,
       stdio: ["ignore", "pipe", "pipe"],
       timeout: options.timeoutMs ?? 40_000,
       env: { ...process.env, NO_COLOR: "1", ...options.env },
