@@ -6,6 +6,7 @@
  * `compare` calls it a regression. Real CLI processes, a real SIGINT.
  */
 import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,11 +14,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProtocolResult, RunResult } from "../src/metrics/types.js";
 import { packageRoot } from "../src/util/paths.js";
 import { RTBENCH_BIN, runRtbench } from "./helpers/cli.js";
+import { sleep, waitFor } from "./helpers/wait.js";
 
-/** Long enough that bytes counted past the judged window would show (3x at a 4.5 s stop). */
-const DRAIN = "3s";
-/** After start-up (1-5 s here, two runs at once) and warmup: a few seconds into the window. */
-const INTERRUPT_AFTER_MS = 10_000;
+/** Long enough that bytes counted past the judged window would show (~2x at the stop below). */
+const DRAIN = "2s";
+/**
+ * From the first shard process (the clients are coming up) to the SIGINT: past
+ * ramp-up (200 ms), warmup (500 ms) and the drain, a few seconds into the window.
+ */
+const INTERRUPT_AFTER_SHARD_MS = 6000;
 /** A sane factor between a partial and a full run of the same workload. */
 const FACTOR = 1.5;
 
@@ -42,8 +47,13 @@ warmup: 500ms
 drain: ${DRAIN}
 `;
 
-/** `rtbench run FILE --out DIR [...flags]`, interrupted by SIGINT after `afterMs` when given. */
-async function run(name: string, flags: string[], afterMs: number | null) {
+/**
+ * `rtbench run FILE --out DIR [...flags]`; with `interrupt`, SIGINT once the
+ * run's clients are up (its first shard process is seen) and `interrupt` ms
+ * more have passed: a fixed delay from the start would depend on how long a
+ * loaded machine takes to start the server.
+ */
+async function run(name: string, flags: string[], interrupt: number | null) {
   const file = join(dir, "lp.yaml");
   const out = join(dir, name);
   const child = spawn(
@@ -52,10 +62,19 @@ async function run(name: string, flags: string[], afterMs: number | null) {
     { cwd: packageRoot, stdio: "ignore", env: { ...process.env, NO_COLOR: "1" } },
   );
   const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-  const timer = afterMs === null ? null : setTimeout(() => child.kill("SIGINT"), afterMs);
   const killer = setTimeout(() => child.kill("SIGKILL"), 40_000);
+  if (interrupt !== null && child.pid !== undefined) {
+    const pid = child.pid;
+    await waitFor(() => hasShardChild(pid), "the run's first shard process", 30_000).catch(
+      (error: unknown) => {
+        child.kill("SIGKILL");
+        throw error;
+      },
+    );
+    await sleep(interrupt);
+    child.kill("SIGINT");
+  }
   const code = await exited;
-  if (timer) clearTimeout(timer);
   clearTimeout(killer);
   const [json] = (await readdir(out)).filter((f) => f.endsWith(".json"));
   const path = join(out, json as string);
@@ -63,11 +82,28 @@ async function run(name: string, flags: string[], afterMs: number | null) {
   return { code, path, result, poll: result.protocols["long-poll"] as ProtocolResult };
 }
 
+/** A child process of `pid` running the shard entry (src/load/shard-main). */
+function hasShardChild(pid: number): boolean {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (parent === pid && readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("shard-main")) {
+        return true;
+      }
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return false;
+}
+
 describe("a partial (interrupted) result", () => {
   it("has per-delivery figures within a sane factor of a full run's, and compare finds no regression", async () => {
     const [full, partial] = await Promise.all([
       run("full", ["--duration", "4s"], null),
-      run("partial", [], INTERRUPT_AFTER_MS),
+      run("partial", [], INTERRUPT_AFTER_SHARD_MS),
     ]);
     expect(full.code).toBe(0);
     expect(partial.code).toBe(130);
