@@ -67,7 +67,7 @@ publish: { rate: 20/s }
 duration: 4s
 warmup: 1s
 drain: 500ms
-saturation: { serverCpuShare: 0.2 }
+saturation: { serverCpuShare: 0.05 }
 `,
       join(dir, "spinning.yaml"),
     );
@@ -75,12 +75,13 @@ saturation: { serverCpuShare: 0.2 }
     const sse = result.protocols.sse as ProtocolResult;
     expect(sse.delivered).toBeGreaterThan(0);
     const server = sse.saturation?.processes.find((p) => p.role === "server");
-    // 20 publishes/s x 35 ms is ~70% of a core; the shell alone reads ~0%.
-    expect(server?.cpuShare).toBeGreaterThan(0.2);
-    expect(busiestCpu(sse, true)).toBeGreaterThan(20);
+    // 20 publishes/s x 35 ms is ~70% of a core (less on a crowded machine: the
+    // spin is by the wall clock); the shell that waits for it reads 0%.
+    expect(server?.cpuShare).toBeGreaterThan(0.05);
+    expect(busiestCpu(sse, true)).toBeGreaterThan(5);
     expect(sse.saturation?.server.saturated).toBe(true);
     expect(sse.saturation?.server.reasons.join()).toMatch(
-      /server instance 0 at \d+% CPU \(limit 20%\)/,
+      /server instance 0 at \d+% CPU \(limit 5%\)/,
     );
   }, 30_000);
 });
