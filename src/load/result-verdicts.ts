@@ -54,13 +54,15 @@ export function saturationRecord(
 /**
  * Why a protocol's numbers measure nothing, or not the run asked for: no
  * client connected, more than `clients.maxNeverConnectedShare` of them never
- * did (a full server refused them), nothing was expected, or a shard died.
- * Empty when the run measured what it should. Each reason says why in the
- * words of the errors seen.
+ * did (a full server refused them), nothing was expected, frames arrived but
+ * none was a message (a template that does not fit the server: counting its
+ * messages lost would blame the server), or a shard died. Empty when the run
+ * measured what it should. Each reason says why in the words of the errors
+ * seen.
  */
 export function invalidReasons(
   run: RunRecord,
-  counts: { connected: number; neverConnected: number; expected: number },
+  counts: { connected: number; neverConnected: number; expected: number; delivered: number },
 ): string[] {
   const { collected, scenario } = run;
   const { connected, neverConnected, expected } = counts;
@@ -69,6 +71,14 @@ export function invalidReasons(
   const errors = collected.reports.flatMap((r) => r.connectErrors);
   const why = errors.length > 0 ? `: ${errorSummary(errors, "connect attempts")}` : "";
   const maxShare = scenario.clients.maxNeverConnectedShare;
+  const unrecognised = collected.reports.reduce((n, r) => n + r.counters.unrecognisedFrames, 0);
+  if (connected > 0 && counts.delivered === 0 && unrecognised > 0) {
+    const first = collected.reports.find((r) => r.firstUnrecognised)?.firstUnrecognised;
+    const shown = first ? `; the first: ${first.frame} (${first.what})` : "";
+    reasons.push(
+      `frames arrived but none was recognised as a message (${unrecognised} unrecognised)${shown}`,
+    );
+  }
   if (connected === 0) {
     reasons.push(`no client connected (0/${clients})${why}`);
   } else if (clients > 0 && neverConnected / clients > maxShare) {

@@ -271,6 +271,7 @@ function emptyResult(scenario: Scenario): RunResult {
       file: scenario.source.file,
       sha256: scenario.source.sha256,
       text: scenario.source.text ?? null,
+      ...(scenario.source.workload ? { workload: scenario.source.workload } : {}),
     },
     environment: {
       node: process.version,

@@ -220,8 +220,8 @@ export class Subscriber implements ClientHandlers {
     }
   }
 
-  onUnrecognised(): void {
-    this.fleet.counters.unrecognisedFrames++;
+  onUnrecognised(what?: string, frame?: unknown): void {
+    this.fleet.countUnrecognised(what, frame);
   }
 
   onGap(_from: string, _to: string, reset?: boolean): void {

@@ -1,3 +1,4 @@
+import type { Workload } from "../scenario/workload.js";
 import type { BrokerKind } from "../shared/brokers.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import type { ProtocolName } from "../shared/transports.js";
@@ -20,6 +21,12 @@ export interface RunResult {
     sha256: string | null;
     /** The scenario file's text; absent in results written before rtbench recorded it. */
     text?: string | null;
+    /**
+     * What defines the workload (src/scenario/workload.ts): a baseline is
+     * compared when this matches, whatever comments or thresholds changed.
+     * Absent in results written before rtbench recorded it.
+     */
+    workload?: Workload;
   };
   environment: {
     node: string;

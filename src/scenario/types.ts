@@ -2,6 +2,7 @@ import type { BrokerKind } from "../shared/brokers.js";
 import type { ProtocolName, TransportSettings } from "../shared/transports.js";
 import type { TargetWire } from "../targets/types.js";
 import type { MetricSelector } from "./comparison.js";
+import type { Workload } from "./workload.js";
 
 /**
  * A scenario after loading, validation and defaults: every field present,
@@ -12,10 +13,11 @@ export interface Scenario {
   name: string;
   description: string;
   /**
-   * Where it was loaded from, the SHA-256 of the file's bytes, and its text
-   * (carried into the result so a report documents the run).
+   * Where it was loaded from, the SHA-256 of the file's bytes, its text
+   * (carried into the result so a report documents the run) and the workload
+   * it defines (what a baseline must share; absent for a hand-made Scenario).
    */
-  source: { file: string | null; sha256: string | null; text?: string | null };
+  source: { file: string | null; sha256: string | null; text?: string | null; workload?: Workload };
   protocols: ProtocolName[];
   /** Seeds channel assignment so that runs are reproducible. */
   seed: number;

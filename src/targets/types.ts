@@ -43,6 +43,11 @@ export interface PathTemplate {
   path: string;
 }
 
+/** `sse:` a path, and the event name(s) that carry messages (default: unnamed, "message"). */
+export interface EventStreamTemplate extends PathTemplate {
+  event?: string | string[];
+}
+
 /** `message:` JSON Pointers into a WebSocket frame, an SSE `data:` or a poll item. */
 export interface MessageTemplate {
   /** Where the published body is; "" is the whole document. */
@@ -79,7 +84,7 @@ export interface SocketIoTemplate {
 export interface TargetWire {
   publish?: PublishTemplate;
   websocket?: WebSocketTemplate;
-  sse?: PathTemplate;
+  sse?: EventStreamTemplate;
   longPoll?: PathTemplate;
   shortPoll?: PathTemplate;
   message?: MessageTemplate;
