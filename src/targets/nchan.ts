@@ -1,9 +1,9 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { formatFound, type Problem } from "../scenario/problem.js";
+import type { Problem } from "../scenario/problem.js";
 import { runFailed } from "../shared/errors.js";
-import { unusedFieldProblems, wireProblems } from "./checks.js";
+import { subfieldProblems, unusedFieldProblems, wireProblems } from "./checks.js";
 import { templateClient } from "./custom.js";
 import { createTemplatePublisher } from "./http-publisher.js";
 import { nchanEventStream, nchanPoll, nchanWebSocket } from "./nchan-wire.js";
@@ -50,18 +50,11 @@ export const nchan: TargetProtocol = {
   fields: FIELDS,
 
   problems(given: TargetWire): Problem[] {
-    const problems = [...unusedFieldProblems(given, "nchan", FIELDS), ...wireProblems(given)];
-    for (const [field, allowed] of Object.entries(SUBFIELDS)) {
-      const value = given[field as WireField] as Record<string, unknown> | undefined;
-      for (const key of Object.keys(value ?? {})) {
-        if (allowed.includes(key)) continue;
-        problems.push({
-          path: `target.${field}.${key}`,
-          text: `not used by protocol nchan (its resume and framing are Nchan's own; only ${allowed.join(", ")} can be set), found ${formatFound(value?.[key])}`,
-        });
-      }
-    }
-    return problems;
+    return [
+      ...unusedFieldProblems(given, "nchan", FIELDS),
+      ...wireProblems(given),
+      ...subfieldProblems(given, "nchan", SUBFIELDS, "its resume and framing are Nchan's own"),
+    ];
   },
 
   resolve(given: TargetWire): TargetWire {
