@@ -147,8 +147,13 @@ export function createOrigin({ control, keepAliveSeconds = 5, historyLimit = 100
       }
       // TEXT from a subscriber, PING, PONG: nothing to answer.
     }
+    // grip: `c:` TEXT events are control messages; message-prefix="": every other
+    // TEXT goes to the client as it is (the default would want an `m:` prefix).
     res
-      .writeHead(200, { "content-type": WS_EVENTS, "sec-websocket-extensions": "grip" })
+      .writeHead(200, {
+        "content-type": WS_EVENTS,
+        "sec-websocket-extensions": 'grip; message-prefix=""',
+      })
       .end(Buffer.concat(reply));
   }
 
