@@ -5,6 +5,7 @@
 //   node examples/targets/pushpin/launch.js --port {port} --dir {dir}
 //     [--keep-alive 5]   seconds between heartbeats on streams and WebSockets
 //     [--runner]         start Pushpin with its own runner (see below)
+//     [--log-level 1]    Pushpin's logs in {dir}/log: 1 warnings, 2 every request
 //
 // Pushpin listens for clients on 127.0.0.1:{port}; its publish API and the
 // origin take free loopback ports of their own. The config (pushpin.conf
@@ -17,12 +18,11 @@
 // others are stopped and this process exits with code 1.
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
 import { createServer as createTcpServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { createOrigin } from "./origin.js";
+import { createOriginServer } from "./origin.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: flags } = parseArgs({
@@ -31,6 +31,7 @@ const { values: flags } = parseArgs({
     dir: { type: "string" },
     "keep-alive": { type: "string", default: "5" },
     runner: { type: "boolean", default: false },
+    "log-level": { type: "string", default: "1" },
     pushpin: { type: "string", default: process.env.PUSHPIN ?? "pushpin" },
   },
 });
@@ -52,12 +53,10 @@ function freePort() {
 }
 
 const controlPort = await freePort();
-const origin = createServer(
-  createOrigin({
-    control: `http://127.0.0.1:${controlPort}`,
-    keepAliveSeconds: Number(flags["keep-alive"]),
-  }),
-);
+const origin = createOriginServer({
+  control: `http://127.0.0.1:${controlPort}`,
+  keepAliveSeconds: Number(flags["keep-alive"]),
+});
 await new Promise((resolve) => origin.listen(0, "127.0.0.1", resolve));
 const originPort = origin.address().port;
 
@@ -80,6 +79,7 @@ const log = join(flags.dir, "log");
 mkdirSync(run, { recursive: true });
 mkdirSync(log, { recursive: true });
 const conf = join(flags.dir, "pushpin.conf");
+const level = flags["log-level"];
 writeFileSync(
   join(run, "zurl.conf"),
   [
@@ -93,6 +93,8 @@ writeFileSync(
     "max_open_requests=2000",
     "buffer_size=200000",
     "timeout=600",
+    "in_hwm=1000",
+    "out_hwm=1000",
     "",
   ].join("\n"),
 );
@@ -102,7 +104,7 @@ const services = flags.runner
       [
         "condure",
         [
-          "--log-level=1",
+          `--log-level=${level}`,
           `--listen=127.0.0.1:${flags.port},stream`,
           `--zclient-stream=ipc://${run}/pushpin-condure`,
           "--buffer-size=8192",
@@ -114,7 +116,7 @@ const services = flags.runner
         [
           `--config=${join(run, "zurl.conf")}`,
           `--logfile=${join(log, "zurl.log")}`,
-          "--loglevel=1",
+          `--loglevel=${level}`,
         ],
       ],
       [
@@ -123,7 +125,7 @@ const services = flags.runner
           `--config=${conf}`,
           "--ipc-prefix=pushpin-",
           `--logfile=${join(log, "pushpin-proxy.log")}`,
-          "--loglevel=1",
+          `--loglevel=${level}`,
           "--quiet-check",
         ],
       ],
@@ -133,7 +135,7 @@ const services = flags.runner
           `--config=${conf}`,
           "--ipc-prefix=pushpin-",
           `--logfile=${join(log, "pushpin-handler.log")}`,
-          "--loglevel=1",
+          `--loglevel=${level}`,
         ],
       ],
     ];

@@ -222,6 +222,20 @@ export function createOrigin({ control, keepAliveSeconds = 5, historyLimit = 100
   };
 }
 
+/**
+ * The origin as an HTTP server. Pushpin keeps its connections to the origin
+ * open between requests; Node closes an idle one after 5 s by default, and a
+ * request Pushpin sends on a connection as it closes fails with a 502
+ * ("Error while proxying to origin"), so idle connections stay open longer
+ * than Pushpin keeps them.
+ */
+export function createOriginServer(options) {
+  const server = createServer(createOrigin(options));
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
+  return server;
+}
+
 function pollAnswer(entries, cursor, gap) {
   return JSON.stringify({ messages: entries.map((entry) => entry.poll), cursor, gap });
 }
@@ -272,10 +286,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       history: { type: "string", default: "1000" },
     },
   });
-  const handler = createOrigin({
+  createOriginServer({
     control: flags.control,
     keepAliveSeconds: Number(flags["keep-alive"]),
     historyLimit: Number(flags.history),
-  });
-  createServer(handler).listen(Number(flags.port), flags.host);
+  }).listen(Number(flags.port), flags.host);
 }
