@@ -8,6 +8,7 @@ import { templateClient } from "./custom.js";
 import { createTemplatePublisher } from "./http-publisher.js";
 import { nchanEventStream, nchanPoll, nchanWebSocket } from "./nchan-wire.js";
 import type { PublishTemplate, TargetProtocol, TargetWire, WireField } from "./types.js";
+import { type PresetPaths, resolvePresetPaths } from "./wire.js";
 
 /**
  * Nchan (nginx + the Nchan module): publish with `POST /pub?id={channel}`,
@@ -28,9 +29,7 @@ const SUBFIELDS: Partial<Record<WireField, readonly string[]>> = {
   message: ["body"],
 };
 
-const DEFAULT_WIRE: Required<
-  Pick<TargetWire, "publish" | "websocket" | "sse" | "longPoll" | "message">
-> = {
+const DEFAULT_WIRE: PresetPaths & Required<Pick<TargetWire, "message">> = {
   publish: {
     method: "POST",
     path: "/pub?id={channel}",
@@ -58,16 +57,8 @@ export const nchan: TargetProtocol = {
   },
 
   resolve(given: TargetWire): TargetWire {
-    const publish = given.publish;
     return {
-      publish: {
-        ...DEFAULT_WIRE.publish,
-        ...publish,
-        headers: { ...DEFAULT_WIRE.publish.headers, ...publish?.headers },
-      },
-      websocket: { ...DEFAULT_WIRE.websocket, ...given.websocket },
-      sse: { ...DEFAULT_WIRE.sse, ...given.sse },
-      longPoll: { ...DEFAULT_WIRE.longPoll, ...given.longPoll },
+      ...resolvePresetPaths(DEFAULT_WIRE, given),
       message: { ...DEFAULT_WIRE.message, ...given.message },
     };
   },

@@ -4,6 +4,7 @@ import { templateClient } from "./custom.js";
 import { createPushpinPublisher } from "./pushpin-publisher.js";
 import { pushpinEventStream, pushpinPoll, pushpinWebSocket } from "./pushpin-wire.js";
 import type { PublishTemplate, TargetProtocol, TargetWire, WireField } from "./types.js";
+import { type PresetPaths, resolvePresetPaths } from "./wire.js";
 
 /**
  * Pushpin, the GRIP reverse proxy (behind Fastly Fanout): clients hold long
@@ -26,7 +27,7 @@ const SUBFIELDS: Partial<Record<WireField, readonly string[]>> = {
   pushpin: ["control"],
 };
 
-const DEFAULT_WIRE: Required<Pick<TargetWire, "publish" | "websocket" | "sse" | "longPoll">> = {
+const DEFAULT_WIRE: PresetPaths = {
   publish: {
     method: "POST",
     path: "/publish/",
@@ -66,18 +67,7 @@ export const pushpin: TargetProtocol = {
   },
 
   resolve(given: TargetWire): TargetWire {
-    const publish = given.publish;
-    return {
-      publish: {
-        ...DEFAULT_WIRE.publish,
-        ...publish,
-        headers: { ...DEFAULT_WIRE.publish.headers, ...publish?.headers },
-      },
-      websocket: { ...DEFAULT_WIRE.websocket, ...given.websocket },
-      sse: { ...DEFAULT_WIRE.sse, ...given.sse },
-      longPoll: { ...DEFAULT_WIRE.longPoll, ...given.longPoll },
-      pushpin: { ...given.pushpin },
-    };
+    return { ...resolvePresetPaths(DEFAULT_WIRE, given), pushpin: { ...given.pushpin } };
   },
 
   offered: () => ["long-poll", "sse", "websocket"],

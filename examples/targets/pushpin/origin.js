@@ -15,7 +15,8 @@
 //        connection to C by a GRIP control message, replays after ID, pings.
 //   POST /publish/                    Pushpin's publish API request
 //        ({"items": [...]}): each item is kept in its channel's history,
-//        then the request goes on to Pushpin's control port as it is.
+//        then the request goes on to Pushpin's control port, each prev-id
+//        set to the id kept before it on that channel.
 //   GET  /healthz                     200 (through Pushpin: both are up).
 //
 // The items (rtbench's pushpin publisher writes them) carry the formats
@@ -157,29 +158,39 @@ export function createOrigin({ control, keepAliveSeconds = 5, historyLimit = 100
       .end(Buffer.concat(reply));
   }
 
-  /** Keeps each item in its channel's history, then hands the request to Pushpin as it is. */
-  function publish(res, body) {
+  /**
+   * Keeps each item in its channel's history, then hands the request on to
+   * Pushpin. Each item's prev-id becomes the id this origin kept before it
+   * on that channel: the chain Pushpin checks is then the history's own, and
+   * a publish that never got here (refused on the way) leaves no hole that
+   * Pushpin would wait for (message_wait) before delivering the next.
+   */
+  function publish(res, received) {
     let items;
     try {
-      items = JSON.parse(body.toString()).items;
+      items = JSON.parse(received.toString()).items;
       if (!Array.isArray(items)) throw new Error("no items");
-      for (const item of items) {
-        const { channel, id, formats } = item;
+      for (const { channel, id, formats } of items) {
         if (typeof channel !== "string" || typeof id !== "string" || typeof formats !== "object") {
           throw new Error("an item needs channel, id and formats");
         }
-        const poll = JSON.parse(formats["http-response"]?.body ?? "{}").messages?.[0];
-        historyOf(channel).add({
-          id,
-          poll,
-          sse: formats["http-stream"]?.content ?? "",
-          ws: formats["ws-message"]?.content ?? "",
-        });
       }
     } catch (error) {
       res.writeHead(400, JSON_TYPE).end(JSON.stringify({ error: `bad publish: ${error.message}` }));
       return;
     }
+    for (const item of items) {
+      const { channel, id, formats } = item;
+      const history = historyOf(channel);
+      item["prev-id"] = history.lastId;
+      history.add({
+        id,
+        poll: JSON.parse(formats["http-response"]?.body ?? "{}").messages?.[0],
+        sse: formats["http-stream"]?.content ?? "",
+        ws: formats["ws-message"]?.content ?? "",
+      });
+    }
+    const body = Buffer.from(JSON.stringify({ items }));
     const forward = request(controlUrl, {
       method: "POST",
       agent,
