@@ -8,18 +8,18 @@ import { PathTemplate } from "./wire.js";
 
 /**
  * Publishes through Pushpin's publish API: one `POST /publish/` per message
- * with one item, `{"items": [{channel, id, prev-id, formats}]}`, whose
- * formats say what each kind of subscriber gets: `http-response` answers a
- * held long poll, `http-stream` is appended to an SSE stream, `ws-message`
- * is sent to a WebSocket. Each carries the stamped body untouched, inside
- * the reference wire's shapes (pushpin-wire.ts reads them).
+ * with one item, `{"items": [{channel, id, formats}]}`, whose formats say
+ * what each kind of subscriber gets: `http-response` answers a held long
+ * poll, `http-stream` is appended to an SSE stream, `ws-message` is sent to
+ * a WebSocket. Each carries the stamped body untouched, inside the reference
+ * wire's shapes (pushpin-wire.ts reads them).
  *
- * The ids are the publisher's, as in GRIP: per channel, in publishing order,
- * with `prev-id` naming the one before ("0" before the first, the cursor the
- * example origin gives an empty channel). Pushpin uses them to put
- * out-of-order publishes back in order and to notice a subscription that
- * missed one (the origin then answers again from its history). A 2xx answer
- * acknowledges the publish.
+ * The ids are the publisher's, as in GRIP: per channel, in publishing order;
+ * they are the cursors subscribers resume from. No `prev-id`: the chain is
+ * the application's to know (the example origin adds the one it kept), and
+ * a chain the publisher wrote would name a publish that was refused on its
+ * way, which Pushpin then waits for (message_wait) before delivering the
+ * next. A 2xx answer acknowledges the publish.
  */
 export function createPushpinPublisher(
   controlUrl: string,
@@ -60,7 +60,6 @@ class PushpinPublisher implements Publisher {
     const previous = this.lastIds.get(channel) ?? 0;
     this.lastIds.set(channel, previous + 1);
     const id = `${this.prefix}${previous + 1}`;
-    const prevId = previous === 0 ? "0" : `${this.prefix}${previous}`;
     const path = this.path.fill(this.controlUrl, { channel });
     const headers: Record<string, string> = {};
     for (const [name, value] of this.headers) headers[name] = fillTemplate(value, { channel });
@@ -69,7 +68,7 @@ class PushpinPublisher implements Publisher {
       method: "POST",
       path,
       headers,
-      body: publishRequest(channel, id, prevId, JSON.stringify(body)),
+      body: publishRequest(channel, id, JSON.stringify(body)),
       signal,
     });
     const text = await response.body.text();
@@ -87,12 +86,7 @@ class PushpinPublisher implements Publisher {
 }
 
 /** The publish API request for one message; the body's JSON is written once and embedded. */
-export function publishRequest(
-  channel: string,
-  id: string,
-  prevId: string,
-  bodyJson: string,
-): string {
+export function publishRequest(channel: string, id: string, bodyJson: string): string {
   const idJson = JSON.stringify(id);
   const message = `{"type":"message","id":${idJson},"channel":${JSON.stringify(channel)},"body":${bodyJson}}`;
   return JSON.stringify({
@@ -100,7 +94,6 @@ export function publishRequest(
       {
         channel,
         id,
-        "prev-id": prevId,
         formats: {
           "http-response": {
             headers: { "content-type": "application/json" },
