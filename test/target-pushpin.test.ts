@@ -12,6 +12,7 @@ import type { TargetCommand } from "../src/scenario/types.js";
 import { targetProtocol } from "../src/targets/registry.js";
 import { packageRoot } from "../src/util/paths.js";
 import { describePushpin } from "./helpers/pushpin.js";
+import { expectEverythingDelivered } from "./helpers/targets.js";
 
 /**
  * A real Pushpin with the example GRIP origin in front (launch.js), started
@@ -61,22 +62,14 @@ function leftoverPushpin(): string[] {
 describePushpin("protocol pushpin against a real Pushpin and the example origin", () => {
   it("delivers everything over long polls, SSE and WebSocket, and samples Pushpin's cost", async () => {
     const result = await runScenario(pushpinScenario("duration: 2s\nwarmup: 500ms\ndrain: 1s"));
-    expect(result.error).toBeUndefined();
     expect(Object.keys(result.protocols)).toEqual(["long-poll", "sse", "websocket"]);
-    for (const [name, p] of Object.entries(result.protocols)) {
-      expect(p.connected, name).toBe(20);
-      expect(p.published, name).toBeGreaterThanOrEqual(25);
-      expect(p.publishFailed, name).toBe(0);
-      expect(p.expected, name).toBe(p.published * 10);
-      expect(p.delivered, name).toBe(p.expected);
-      expect(p.lost, name).toBe(0);
-      expect(p.duplicates, name).toBe(0);
-      expect(p.unrecognisedFrames, name).toBe(0);
-      // Pushpin's processes, the origin and the launcher, read from /proc.
-      expect(p.server.cpuSecondsPer1kDeliveries, name).toBeGreaterThan(0);
-    }
-    // A held long poll answers each message: about one request per delivery.
-    expect(result.protocols["long-poll"]?.requestsPerDelivery).toBeGreaterThanOrEqual(0.9);
+    // CPU: Pushpin's four processes, the origin and the launcher, read from /proc.
+    expectEverythingDelivered(result, { clients: 20, perChannel: 10, minPublished: 25 });
+    // A held long poll is answered by a publish; one that comes back after
+    // several is answered from the origin's history with all of them.
+    const polls = result.protocols["long-poll"]?.requestsPerDelivery ?? 0;
+    expect(polls).toBeGreaterThan(0);
+    expect(polls).toBeLessThan(1.5);
     expect(leftoverPushpin()).toEqual([]);
   }, 90_000);
 
