@@ -39,6 +39,7 @@ const WIRE_FIELDS = [
   "message",
   "poll",
   "socketio",
+  "pushpin",
 ] as const satisfies readonly (keyof TargetWire)[];
 
 /** Fields that only mean something when rtbench starts the server. */
