@@ -9,9 +9,9 @@
  * left to compare, and the refusal says so.
  */
 import { dirname, join } from "node:path";
-import type { RunResult } from "../metrics/types.js";
+import type { RunResult, Workload } from "../metrics/types.js";
 import { parseScenario } from "../scenario/load.js";
-import { type Workload, workloadChanges } from "../scenario/workload.js";
+import { workloadChanges } from "../scenario/workload.js";
 import { badInput } from "../shared/errors.js";
 
 type ScenarioRecord = RunResult["scenario"];

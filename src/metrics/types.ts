@@ -1,9 +1,19 @@
-import type { Workload } from "../scenario/workload.js";
 import type { BrokerKind } from "../shared/brokers.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import type { ProtocolName } from "../shared/transports.js";
 import type { ResultCounters } from "./counters.js";
 import type { ProcessLoad } from "./process-load.js";
+
+/**
+ * What a run's load was, apart from how it is labelled and judged: the
+ * normalised scenario's workload fields, so a baseline is compared by them.
+ */
+export interface Workload {
+  /** SHA-256 of the fields as canonical JSON (sorted keys). */
+  sha256: string;
+  /** Every workload field by path (`clients.count`, `faults[0].atMs`) with its value. */
+  fields: Record<string, unknown>;
+}
 
 /**
  * The result file: a public contract (schema/result.schema.json) read by CI

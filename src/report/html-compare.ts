@@ -3,9 +3,8 @@ import { orderRunKeys, runLabel } from "../metrics/run-keys.js";
 import type { ProtocolResult, RunResult } from "../metrics/types.js";
 import { escapeXml, transportColor } from "./charts/svg.js";
 import { headerLine } from "./format.js";
-import { bannersHtml } from "./html.js";
 import { latencyDistributionChart } from "./html-charts.js";
-import { htmlPage } from "./html-page.js";
+import { bannersHtml, htmlPage } from "./html-page.js";
 import { formatValue } from "./numbers.js";
 import {
   COMPARISON_LEGEND,

@@ -79,3 +79,8 @@ dl.env dd { margin: 0; font-variant-numeric: tabular-nums; overflow-wrap: anywhe
   th, td { padding: 0.15rem 0.4rem; }
 }
 `;
+
+/** Lines the reader must not miss (an unreliable or partial run), one loud paragraph each. */
+export function bannersHtml(lines: readonly string[]): string {
+  return lines.map((line) => `<p class="loud">${escapeXml(line)}</p>`).join("\n");
+}

@@ -7,7 +7,7 @@ import { costSection, latencySection, timelineSection } from "./html-charts.js";
 import { faultSection } from "./html-faults.js";
 import { gateSection } from "./html-gate.js";
 import { flagOverrides } from "./html-overrides.js";
-import { htmlPage } from "./html-page.js";
+import { bannersHtml, htmlPage } from "./html-page.js";
 import { rowsFor } from "./rows.js";
 
 /**
@@ -55,10 +55,6 @@ export function headerSection(result: RunResult): string {
           .join("")}</div>`
       : "",
   ].join("\n");
-}
-
-export function bannersHtml(lines: readonly string[]): string {
-  return lines.map((line) => `<p class="loud">${escapeXml(line)}</p>`).join("\n");
 }
 
 /** The same rows as the terminal table, transports as columns. */

@@ -1,8 +1,8 @@
+import type { Workload } from "../metrics/types.js";
 import type { BrokerKind } from "../shared/brokers.js";
 import type { ProtocolName, TransportSettings } from "../shared/transports.js";
 import type { TargetWire } from "../targets/types.js";
 import type { MetricSelector } from "./comparison.js";
-import type { Workload } from "./workload.js";
 
 /**
  * A scenario after loading, validation and defaults: every field present,

@@ -8,14 +8,8 @@
  */
 import { createHash } from "node:crypto";
 import { relative } from "node:path";
+import type { Workload } from "../metrics/types.js";
 import type { Scenario } from "./types.js";
-
-export interface Workload {
-  /** SHA-256 of the fields as canonical JSON (sorted keys). */
-  sha256: string;
-  /** Every workload field by path (`clients.count`, `faults[0].atMs`) with its value. */
-  fields: Record<string, unknown>;
-}
 
 /** Top-level fields of a Scenario that label or judge a run, or say where it came from. */
 const NOT_WORKLOAD: ReadonlySet<keyof Scenario> = new Set([
