@@ -51,13 +51,16 @@ describe("broker descriptors", () => {
       expect(service?.urlEnv).toMatch(/^[A-Z_]+$/);
     }
     expect(serviceFor("redis")?.command).toBe("redis-server");
+    expect(serviceFor("redis-streams")).toBe(serviceFor("redis"));
+    expect(serviceFor("nats")?.command).toBe("nats-server");
   });
 
   it("answers the questions validation and the CLI ask", () => {
-    expect(sharedBrokers()).toEqual(["redis"]);
+    expect(sharedBrokers()).toEqual(["redis", "redis-sharded", "redis-streams", "nats"]);
     expect(brokerInfo("memory")).toMatchObject({ shared: false, service: null });
     expect(isBrokerKind("redis")).toBe(true);
-    expect(isBrokerKind("nats")).toBe(false);
+    expect(isBrokerKind("nats")).toBe(true);
+    expect(isBrokerKind("kafka")).toBe(false);
   });
 
   it("more than one instance needs a shared broker, named from the rows", () => {

@@ -5,10 +5,12 @@ import type { Gap, Message } from "../../src/shared/protocol.js";
  * What stands behind the reference server's transports: id assignment,
  * per-channel history for resume, fan-out, and presence.
  *
- * Two implementations: `memory` (one instance) and `redis` (several instances
- * sharing ids, history and pub/sub). Adding a broker (NATS, Postgres
- * LISTEN/NOTIFY) is a new file implementing this interface, a row in
- * src/shared/brokers.ts and a factory in ./registry.ts.
+ * Implementations: `memory` (one instance); `redis`, `redis-sharded` and
+ * `redis-streams` (redis.ts: several instances sharing ids, history and
+ * fan-out through one Redis); `nats` (nats.ts: JetStream for ids and history,
+ * core subjects for fan-out). Adding a broker (Postgres LISTEN/NOTIFY) is a
+ * new file implementing this interface, a row in src/shared/brokers.ts and a
+ * factory in ./registry.ts.
  */
 export interface Broker {
   readonly kind: BrokerKind;

@@ -35,6 +35,27 @@ export const BROKERS = [
     description:
       "pub/sub fan-out and shared history between instances (rtbench starts redis-server)",
   },
+  {
+    kind: "redis-sharded",
+    shared: true,
+    service: "redis",
+    description:
+      "as redis, fanned out with sharded pub/sub (SPUBLISH/SSUBSCRIBE, Redis 7) on the channel's hash tag",
+  },
+  {
+    kind: "redis-streams",
+    shared: true,
+    service: "redis",
+    description:
+      "history in a Redis stream per channel (XADD MAXLEN ~), which every instance reads with a blocking XREAD",
+  },
+  {
+    kind: "nats",
+    shared: true,
+    service: "nats",
+    description:
+      "ids and history in a JetStream stream per channel, fan-out over core NATS subjects (rtbench starts nats-server -js)",
+  },
 ] as const satisfies readonly BrokerInfo[];
 
 export type BrokerKind = (typeof BROKERS)[number]["kind"];
