@@ -83,6 +83,7 @@ export async function startNatsServer(
       await handle.stop("SIGTERM", 5000);
       await rm(dir, { recursive: true, force: true });
     },
+    kill: () => handle.stop("SIGKILL", 5000),
     restart: async () => {
       await handle.stop("SIGTERM", 5000);
       return startNatsServer({ port, readyTimeoutMs: options.readyTimeoutMs }, dir);

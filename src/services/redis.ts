@@ -67,6 +67,7 @@ export async function startRedisServer(options: StartServiceOptions = {}): Promi
     port,
     pid: handle.pid,
     stop: () => handle.stop("SIGTERM", 5000),
+    kill: () => handle.stop("SIGKILL", 5000),
     restart: async () => {
       await handle.stop("SIGTERM", 5000);
       return startRedisServer({ port, readyTimeoutMs: options.readyTimeoutMs });
