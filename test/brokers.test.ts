@@ -80,6 +80,21 @@ describe("broker descriptors", () => {
     ).toMatchObject({ instances: 2, broker: "redis" });
   });
 
+  it("tiered fan-out over several instances needs a broker that shares members", () => {
+    let details = "";
+    try {
+      parseScenario(
+        "protocols: [websocket]\nserver: { instances: 2, broker: nats, fanout: tiered }\nclients: { count: 10, members: 100 }\n",
+        "tiered.yaml",
+      );
+    } catch (error) {
+      details = (error as RtbenchError).details.join("\n");
+    }
+    expect(details).toContain(
+      'server.fanout: expected a broker that shares channel members between instances (redis, redis-sharded, redis-streams) with fanout tiered and 2 instances (the nats broker keeps members and unread counters per instance), found broker "nats"',
+    );
+  });
+
   it("the server's registry creates a broker of each kind that needs no service", async () => {
     for (const row of BROKERS.filter((b) => b.service === null)) {
       const broker = await createBroker(row.kind, {

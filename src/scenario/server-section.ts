@@ -3,7 +3,7 @@
  * applied over the top-level one): reading them with their defaults, and the
  * checks between their fields and the rest of the scenario.
  */
-import { type BrokerKind, brokerInfo, sharedBrokers } from "../shared/brokers.js";
+import { BROKERS, type BrokerKind, brokerInfo, sharedBrokers } from "../shared/brokers.js";
 import type { ProtocolName } from "../shared/transports.js";
 import { MEMBER_FANOUT_PROTOCOLS, PRESENCE_TTL_HEARTBEATS } from "./defaults.js";
 import type { Problem } from "./problem.js";
@@ -146,6 +146,23 @@ export function serverProblems(server: ServerOptions, ctx: ServerCheckContext): 
     problem(
       "presenceTtl",
       `expected at least ${at("heartbeatInterval")} (${formatDuration(server.heartbeatIntervalMs)}), or users would flicker out between heartbeats, found ${found("presenceTtl")}`,
+    );
+  }
+  if (
+    !bad("instances", "broker", "fanout") &&
+    server.fanout === "tiered" &&
+    server.instances > 1 &&
+    !brokerInfo(server.broker).sharedMembers
+  ) {
+    problem(
+      "fanout",
+      `expected a broker that shares channel members between instances (${BROKERS.filter(
+        (b) => b.sharedMembers,
+      )
+        .map((b) => b.kind)
+        .join(
+          ", ",
+        )}) with fanout tiered and ${server.instances} instances (the ${server.broker} broker keeps members and unread counters per instance), found broker "${server.broker}"`,
     );
   }
   const allowed: readonly string[] = MEMBER_FANOUT_PROTOCOLS;
