@@ -35,22 +35,13 @@ import {
   type HistoryRead,
   type MemberReturn,
   type MessageListener,
+  type ServiceBrokerOptions,
   type SignalListener,
   type Unsubscribe,
 } from "./types.js";
 
-export interface NatsBrokerOptions {
-  /** `nats://host:port` */
-  url: string;
-  limits: HistoryLimits;
-  /** Prepended (made subject-safe) to every stream and subject, so runs and tests do not share state. */
-  keyPrefix?: string;
-  log?: (line: string) => void;
-  /** A request unanswered this long fails, and the request behind it gets a 503. */
-  commandTimeoutMs?: number;
-  unreadCounters?: boolean;
-  idBase?: number;
-}
+/** `url` is `nats://host:port`; `keyPrefix` is made subject-safe. */
+export type NatsBrokerOptions = ServiceBrokerOptions;
 
 const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
 /** Default page size of `read()` when the caller gives none (as the memory broker). */

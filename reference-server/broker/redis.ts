@@ -28,11 +28,12 @@ import type {
   HistoryRead,
   MemberReturn,
   MessageListener,
+  ServiceBrokerOptions,
   SignalListener,
   Unsubscribe,
 } from "./types.js";
 
-export interface RedisBrokerOptions {
+export interface RedisBrokerOptions extends ServiceBrokerOptions {
   /**
    * How messages are stored and fanned out (default `redis`): `redis` keeps
    * history in a sorted set and fans out with PUBLISH; `redis-sharded` the
@@ -40,19 +41,6 @@ export interface RedisBrokerOptions {
    * (XADD) that instances XREAD.
    */
   kind?: RedisKind;
-  /** `redis://host:port[/db]` */
-  url: string;
-  limits: HistoryLimits;
-  /** Prepended to every key and pub/sub channel, so runs and tests do not share state. */
-  keyPrefix?: string;
-  /** Where connection-state lines go (default: stderr). */
-  log?: (line: string) => void;
-  /** A command unanswered this long fails, and the request behind it gets a 503. */
-  commandTimeoutMs?: number;
-  /** Tiered fan-out: count unread messages for offline members at publish (BrokerOptions). */
-  unreadCounters?: boolean;
-  /** Ids of every channel start above this (BrokerOptions). */
-  idBase?: number;
 }
 
 /** Users per SADD when members are added in bulk. */

@@ -131,6 +131,23 @@ export interface BrokerOptions {
 }
 export type Unsubscribe = () => void;
 
+/** What a broker over a backing service (Redis, NATS) is created with. */
+export interface ServiceBrokerOptions {
+  /** Where the service listens: `redis://host:port[/db]`, `nats://host:port`. */
+  url: string;
+  limits: HistoryLimits;
+  /** Prepended to every key, stream and subject, so runs and tests do not share state. */
+  keyPrefix?: string;
+  /** Where connection-state lines go (default: stderr). */
+  log?: (line: string) => void;
+  /** A command unanswered this long fails, and the request behind it gets a 503. */
+  commandTimeoutMs?: number;
+  /** Tiered fan-out: count unread messages for offline members at publish (BrokerOptions). */
+  unreadCounters?: boolean;
+  /** Ids of every channel start above this (BrokerOptions). */
+  idBase?: number;
+}
+
 export interface HistoryLimits {
   /** Messages kept per channel. */
   maxCount: number;

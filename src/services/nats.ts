@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RtbenchError } from "../shared/errors.js";
-import { type ChildHandle, startChild } from "../util/children.js";
+import type { ChildHandle } from "../util/children.js";
 import { freePort } from "../util/net.js";
 import { findOnPath } from "../util/which.js";
+import { requireCommand, startServiceProcess } from "./process.js";
 import type { BackingService, RunningService, StartServiceOptions } from "./types.js";
 
 const COMMAND = "nats-server";
@@ -37,26 +37,21 @@ export async function startNatsServer(
   /** A store directory to reuse (a restart); a fresh temporary one when absent. */
   storeDir?: string,
 ): Promise<RunningService> {
-  const command = findOnPath(COMMAND);
-  if (command === undefined) {
-    throw new RtbenchError(
-      "RUN_FAILED",
-      `${COMMAND} is not installed; install it with ${INSTALL_HINT}`,
-    );
-  }
+  const program = requireCommand(COMMAND, INSTALL_HINT);
   const port = options.port ?? (await freePort());
   const dir = storeDir ?? (await mkdtemp(join(tmpdir(), "rtbench-nats-")));
   let handle: ChildHandle;
   try {
-    ({ handle } = await startChild({
-      name: `${COMMAND} on port ${port}`,
+    handle = await startServiceProcess({
+      command: COMMAND,
+      port,
       // nats-server logs to stderr; startChild looks for the ready line on stdout.
       // `exec` keeps the PID nats-server's own, so stop and SIGSTOP reach it.
-      command: "/bin/sh",
+      program: "/bin/sh",
       args: [
         "-c",
         'exec "$0" "$@" 2>&1',
-        command,
+        program,
         "-a",
         "127.0.0.1",
         "-p",
@@ -67,13 +62,10 @@ export async function startNatsServer(
       ],
       readyPattern: /Server is ready/,
       readyTimeoutMs: options.readyTimeoutMs ?? 15_000,
-    }));
+    });
   } catch (error) {
     if (storeDir === undefined) await rm(dir, { recursive: true, force: true });
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new RtbenchError("RUN_FAILED", `could not start ${COMMAND} on port ${port}: ${reason}`, {
-      cause: error,
-    });
+    throw error;
   }
   return {
     url: `nats://127.0.0.1:${port}`,
