@@ -31,7 +31,6 @@ import {
   type Broker,
   type BrokerHealth,
   BrokerUnavailableError,
-  type HistoryLimits,
   type HistoryRead,
   type MemberReturn,
   type MessageListener,

@@ -24,7 +24,6 @@ import { StreamFeeds } from "./redis-stream-feed.js";
 import type {
   Broker,
   BrokerHealth,
-  HistoryLimits,
   HistoryRead,
   MemberReturn,
   MessageListener,
