@@ -80,6 +80,27 @@ describe("broker descriptors", () => {
     ).toMatchObject({ instances: 2, broker: "redis" });
   });
 
+  it("nats without JetStream is refused with the reason", () => {
+    let details = "";
+    try {
+      parseScenario(
+        "server: { instances: 2, broker: nats, nats: { jetstream: false } }\n",
+        "core.yaml",
+      );
+    } catch (error) {
+      details = (error as RtbenchError).details.join("\n");
+    }
+    expect(details).toContain(
+      "server.nats.jetstream: expected true (the nats broker takes each channel's ids",
+    );
+    expect(
+      parseScenario(
+        "server: { instances: 2, broker: nats, nats: { jetstream: true } }\n",
+        "js.yaml",
+      ).server,
+    ).toMatchObject({ instances: 2, broker: "nats" });
+  });
+
   it("tiered fan-out over several instances needs a broker that shares members", () => {
     let details = "";
     try {

@@ -165,6 +165,12 @@ export function serverProblems(server: ServerOptions, ctx: ServerCheckContext): 
         )}) with fanout tiered and ${server.instances} instances (the ${server.broker} broker keeps members and unread counters per instance), found broker "${server.broker}"`,
     );
   }
+  if (!bad("nats.jetstream") && ctx.raw("server.nats.jetstream") === false) {
+    problem(
+      "nats.jetstream",
+      "expected true (the nats broker takes each channel's ids and history from a JetStream stream: the wire protocol's ids are gap-free and shared by every instance, and core NATS has no shared counter or store to take them from; its fan-out is core NATS either way), found false",
+    );
+  }
   const allowed: readonly string[] = MEMBER_FANOUT_PROTOCOLS;
   const others = ctx.protocols.filter((p) => !allowed.includes(p));
   if (!bad("fanout") && server.fanout !== "write" && others.length > 0) {
