@@ -250,15 +250,26 @@ export class RedisFeeds {
   private deliver(feed: Feed, message: Message, json: string): void {
     feed.lastId = message.id;
     this.source.noteId(feed.channel, message.id);
-    for (const listener of feed.listeners) {
-      try {
-        listener(message, json);
-      } catch (error) {
-        // One broken listener must not stop fan-out to the others.
-        this.source.log(
-          `${this.source.name}: listener on ${feed.channel} threw: ${errorText(error)}`,
-        );
-      }
+    callListeners(feed.listeners, message, json, (error) =>
+      this.source.log(
+        `${this.source.name}: listener on ${feed.channel} threw: ${errorText(error)}`,
+      ),
+    );
+  }
+}
+
+/** Calls every listener; one that throws must not stop fan-out to the others. */
+export function callListeners(
+  listeners: Set<MessageListener>,
+  message: Message,
+  json: string,
+  onError: (error: unknown) => void,
+): void {
+  for (const listener of listeners) {
+    try {
+      listener(message, json);
+    } catch (error) {
+      onError(error);
     }
   }
 }

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Message } from "../../src/shared/protocol.js";
-import { errorText } from "./redis-feed.js";
+import { callListeners, errorText } from "./redis-feed.js";
 import type { RedisGuard } from "./redis-guard.js";
 import type { MessageListener, Unsubscribe } from "./types.js";
 
@@ -152,15 +152,11 @@ export class StreamFeeds {
   private deliver(feed: StreamFeed, message: Message, json: string): void {
     feed.lastId = message.id;
     this.source.noteId(feed.channel, message.id);
-    for (const listener of feed.listeners) {
-      try {
-        listener(message, json);
-      } catch (error) {
-        this.source.log(
-          `redis-streams broker: listener on ${feed.channel} threw: ${errorText(error)}`,
-        );
-      }
-    }
+    callListeners(feed.listeners, message, json, (error) =>
+      this.source.log(
+        `redis-streams broker: listener on ${feed.channel} threw: ${errorText(error)}`,
+      ),
+    );
   }
 }
 

@@ -2,7 +2,7 @@ import { type BrokerKind, brokerInfo } from "../../src/shared/brokers.js";
 import { badInput } from "../../src/shared/errors.js";
 import { createMemoryBroker } from "./memory.js";
 import type { RedisKind } from "./redis-connections.js";
-import type { Broker, HistoryLimits } from "./types.js";
+import type { Broker, HistoryLimits, ServiceBrokerOptions } from "./types.js";
 
 export interface BrokerSetup {
   /** Where its backing service listens (`redis://...`, `nats://...`); null for a broker without one. */
@@ -28,42 +28,29 @@ const FACTORIES: Record<BrokerKind, (setup: BrokerSetup & { url: string }) => Pr
   redis: (setup) => redisBroker("redis", setup),
   "redis-sharded": (setup) => redisBroker("redis-sharded", setup),
   "redis-streams": (setup) => redisBroker("redis-streams", setup),
-  nats: async ({ url, limits, commandTimeoutMs, keyPrefix, unreadCounters, idBase }) => {
+  nats: async (setup) => {
     // Loaded on demand, as ioredis is.
     const { createNatsBroker } = await import("./nats.js");
-    return createNatsBroker({
-      url,
-      limits,
-      commandTimeoutMs,
-      keyPrefix: keyPrefix ?? undefined,
-      unreadCounters: unreadCounters ?? false,
-      idBase: idBase ?? 0,
-    });
+    return createNatsBroker(serviceBrokerOptions(setup));
   },
 };
 
-async function redisBroker(
-  kind: RedisKind,
-  {
-    url,
-    limits,
-    commandTimeoutMs,
-    keyPrefix,
-    unreadCounters,
-    idBase,
-  }: BrokerSetup & { url: string },
-): Promise<Broker> {
+async function redisBroker(kind: RedisKind, setup: BrokerSetup & { url: string }): Promise<Broker> {
   // Loaded on demand: a memory-broker server never loads ioredis.
   const { createRedisBroker } = await import("./redis.js");
-  return createRedisBroker({
-    kind,
-    url,
-    limits,
-    commandTimeoutMs,
-    keyPrefix: keyPrefix ?? undefined,
-    unreadCounters: unreadCounters ?? false,
-    idBase: idBase ?? 0,
-  });
+  return createRedisBroker({ kind, ...serviceBrokerOptions(setup) });
+}
+
+/** The setup of a broker over a backing service, its defaults applied. */
+function serviceBrokerOptions(setup: BrokerSetup & { url: string }): ServiceBrokerOptions {
+  return {
+    url: setup.url,
+    limits: setup.limits,
+    commandTimeoutMs: setup.commandTimeoutMs,
+    keyPrefix: setup.keyPrefix ?? undefined,
+    unreadCounters: setup.unreadCounters ?? false,
+    idBase: setup.idBase ?? 0,
+  };
 }
 
 /** Creates a broker of `kind`; one that needs a backing service must be given its URL. */
