@@ -2,6 +2,16 @@ import type { Server } from "node:http";
 import { HttpError } from "./http.js";
 
 /**
+ * The wait a refused subscriber is told (`Retry-After`, seconds): at least
+ * RETRY_AFTER_MIN_S, spread over RETRY_AFTER_SPREAD_S more so that a crowd
+ * refused together comes back spread out. A place frees only when a
+ * subscriber leaves, which takes seconds; a shorter wait only brings the
+ * crowd back to be refused again (rtbench's clients wait as told).
+ */
+export const RETRY_AFTER_MIN_S = 5;
+export const RETRY_AFTER_SPREAD_S = 10;
+
+/**
  * Admission control by open connections, which is what file descriptors are
  * spent on (keep-alive sockets between polls included). Only new subscribers
  * (streams, WebSockets, polls) are refused: publishes, /healthz and /metrics
@@ -37,8 +47,10 @@ export class Admission {
     throw new HttpError(
       503,
       `server is at its connection limit (${this.maxConnections} open connections); retry later`,
-      // Spread the retries of a refused crowd over a few seconds.
-      { "retry-after": String(1 + Math.floor(Math.random() * 5)), connection: "close" },
+      {
+        "retry-after": String(RETRY_AFTER_MIN_S + Math.floor(Math.random() * RETRY_AFTER_SPREAD_S)),
+        connection: "close",
+      },
     );
   }
 }

@@ -1,14 +1,16 @@
 import type { Socket } from "node:net";
 import type { ServerFanout, ServerRouting } from "../src/shared/server-launch.js";
+import type { AccessSettings } from "./access.js";
 import type { Admission } from "./admission.js";
-import type { Broker, HistoryLimits } from "./broker/types.js";
+import type { Broker, HistoryLimits, MemberLimits } from "./broker/types.js";
+import type { H2Limits } from "./h2-sessions.js";
 import type { Hub } from "./hub.js";
 import type { ServerLimits } from "./limits.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { PresenceEvents } from "./presence-events.js";
 
 /** Settings every transport reads, resolved from ReferenceServerOptions. */
-export interface ServerSettings extends ServerLimits {
+export interface ServerSettings extends ServerLimits, AccessSettings {
   instanceId: string;
   heartbeatIntervalMs: number;
   presenceTtlMs: number;
@@ -29,6 +31,10 @@ export interface ServerSettings extends ServerLimits {
   fanout: ServerFanout;
   presenceEvents: boolean;
   presenceBatchMs: number;
+  /** Limits of HTTP/2 sessions (SSE over h2c). */
+  h2: H2Limits;
+  /** Caps and expiry of `PUT /api/members/C` (mounted with tiered fan-out only). */
+  members: MemberLimits;
 }
 
 /** A connection the server keeps open: heartbeats go through it, shutdown ends it. */

@@ -4,6 +4,7 @@
  */
 import { badInput, EXIT_CODES, RtbenchError } from "../src/shared/errors.js";
 import {
+  AUTH_TOKEN_ENV,
   formatReadyLine,
   parseServerArgs,
   type ServerRouting,
@@ -11,8 +12,9 @@ import {
 } from "../src/shared/server-launch.js";
 import { createBroker } from "./broker/registry.js";
 import { DEFAULT_HISTORY } from "./broker/types.js";
+import { collectAfterRelease } from "./gc.js";
 import { type ReferenceServerOptions, startReferenceServer } from "./index.js";
-import { MAX_BODY_DEPTH_LIMIT, type ServerLimits } from "./limits.js";
+import { MAX_BODY_DEPTH_LIMIT } from "./limits.js";
 
 async function main(): Promise<void> {
   const args = parseServerArgs(process.argv.slice(2));
@@ -27,6 +29,7 @@ async function main(): Promise<void> {
     keyPrefix: brokerKeyPrefix(args.brokerPrefix ?? null, routing, args.instanceId),
     unreadCounters: fanout === "tiered",
     idBase: args.idBase ?? 0,
+    onReleased: collectAfterRelease(),
   });
   if ((limits.maxBodyDepth ?? 0) > MAX_BODY_DEPTH_LIMIT) {
     throw badInput(`--max-body-depth: expected at most ${MAX_BODY_DEPTH_LIMIT}`);
@@ -49,6 +52,9 @@ async function main(): Promise<void> {
     fanout,
     presenceEvents: args.presenceEvents ?? false,
     presenceBatchMs: args.presenceBatchMs,
+    h2: withoutNulls(args.h2 ?? {}),
+    auth: process.env[AUTH_TOKEN_ENV] || null,
+    allowOrigins: args.allowOrigins?.split(",").filter((origin) => origin !== "") ?? [],
   };
   const server = await startReferenceServer(options);
   process.stdout.write(`${formatReadyLine(server.url)}\n`);
@@ -73,10 +79,12 @@ async function main(): Promise<void> {
   process.on("SIGINT", stop);
 }
 
-function withoutNulls(limits: Record<string, number | null | undefined>): Partial<ServerLimits> {
+function withoutNulls<T extends Record<string, number | null | undefined>>(
+  values: T,
+): { [K in keyof T]?: number } {
   return Object.fromEntries(
-    Object.entries(limits).filter(([, value]) => value !== null && value !== undefined),
-  ) as Partial<ServerLimits>;
+    Object.entries(values).filter(([, value]) => value !== null && value !== undefined),
+  ) as { [K in keyof T]?: number };
 }
 
 /**

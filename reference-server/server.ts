@@ -9,7 +9,9 @@ import {
 import type { Duplex } from "node:stream";
 import { ROUTES } from "../src/shared/protocol.js";
 import { type TransportDescriptor, transport } from "../src/shared/transports.js";
+import { originRefusal, requireToken } from "./access.js";
 import type { ServerContext } from "./context.js";
+import { guardH2Sessions, h2ServerOptions } from "./h2-sessions.js";
 import { serveH2cOnSamePort } from "./h2c.js";
 import {
   asHttpError,
@@ -20,6 +22,7 @@ import {
   sendError,
 } from "./http.js";
 import { answerClientError, httpServerOptions, refuseExpectation } from "./http-limits.js";
+import { oneAnswerAtATime } from "./pipelining.js";
 import { handleDrop, handleHeartbeatTimeouts, trackPollSocket } from "./transports/admin.js";
 import { handleHealth, handleMetrics } from "./transports/health.js";
 import { handleAddMembers, handleUnread } from "./transports/members.js";
@@ -30,8 +33,6 @@ import type { MountedTransport, RouteMatch, ServerTransportFactory } from "./tra
 const PRESENCE_PREFIX = routePrefix(ROUTES.presence);
 const MEMBERS_PREFIX = routePrefix(ROUTES.members);
 const UNREAD_PREFIX = routePrefix(ROUTES.unread);
-/** HTTP/2 streams one connection may carry at once; clients open more connections beyond it. */
-const MAX_CONCURRENT_STREAMS = 1000;
 
 /** The servers with every transport mounted, plus what shutdown needs. */
 export interface MountedServer {
@@ -66,10 +67,22 @@ export function createReferenceHttpServer(
       path: channelIn === "path" ? path.slice(0, path.indexOf("{channel}")) : path,
     };
   });
-  const server = createServer(httpServerOptions(ctx.settings), (req, res) => {
-    route(ctx, routes, req, res).catch((error: unknown) => answerError(req, res, error));
-  });
+  const server = createServer(
+    httpServerOptions(ctx.settings),
+    oneAnswerAtATime((req, res) => {
+      route(ctx, routes, req, res).catch((error: unknown) => answerError(req, res, error));
+    }),
+  );
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node took its own error listener off the upgraded socket: a reset while
+    // it is refused or handed to ws would otherwise be an unhandled 'error'.
+    socket.on("error", destroySocket);
+    // A browser opens a WebSocket from any page: the Origin header is the only guard.
+    const refused = originRefusal(req.headers, ctx.settings);
+    if (refused) {
+      refuseUpgrade(socket, refused);
+      return;
+    }
     const url = parseUrl(req.url);
     const found = match(routes, "upgrade", url);
     if (found?.route.mounted.upgrade === undefined) {
@@ -82,19 +95,14 @@ export function createReferenceHttpServer(
   server.on("clientError", (error, socket) => answerClientError(error, socket, ctx.settings));
   server.on("checkExpectation", refuseExpectation);
 
-  const h2 = createH2Server({ settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } });
+  const h2 = createH2Server(h2ServerOptions(ctx.settings.h2));
   h2.on("stream", (stream, headers) => {
     routeStream(routes, stream, headers).catch((error: unknown) =>
       answerStreamError(stream, error),
     );
   });
   const h2Sessions = new Set<ServerHttp2Session>();
-  h2.on("session", (session: ServerHttp2Session) => {
-    h2Sessions.add(session);
-    session.once("close", () => h2Sessions.delete(session));
-    // A session that breaks (reset, protocol error) ends its streams; nothing else to do.
-    session.on("error", () => {});
-  });
+  guardH2Sessions(h2, ctx.settings.h2, h2Sessions);
   serveH2cOnSamePort(server, h2, ctx.settings.requestTimeoutMs);
   return { server, h2, h2Sessions, transports: routes.map((r) => r.mounted) };
 }
@@ -108,8 +116,11 @@ async function route(
   const url = parseUrl(req.url);
   const path = url.pathname;
   const method = req.method ?? "GET";
+  const refused = originRefusal(req.headers, ctx.settings);
+  if (refused) throw refused;
 
   if (path === ROUTES.publish && method === "POST") {
+    requireToken(req.headers, ctx.settings);
     return handlePublish(ctx, req, res, url.searchParams);
   }
   const found = match(routes, "http1", url);
@@ -137,8 +148,11 @@ async function route(
     const channel = parseChannel(path.slice(PRESENCE_PREFIX.length), "URL path");
     return handlePresence(ctx, res, channel, url.searchParams);
   }
-  if (path.startsWith(MEMBERS_PREFIX)) {
+  // Members and unread counters exist for tiered fan-out only: otherwise a 404 like any unknown path.
+  const tiered = ctx.settings.fanout === "tiered";
+  if (tiered && path.startsWith(MEMBERS_PREFIX)) {
     allow(method, path, "PUT");
+    requireToken(req.headers, ctx.settings);
     return handleAddMembers(
       ctx,
       req,
@@ -146,7 +160,7 @@ async function route(
       parseChannel(path.slice(MEMBERS_PREFIX.length), "URL path"),
     );
   }
-  if (path.startsWith(UNREAD_PREFIX)) {
+  if (tiered && path.startsWith(UNREAD_PREFIX)) {
     allow(method, path, "GET");
     const channel = parseChannel(path.slice(UNREAD_PREFIX.length), "URL path");
     return handleUnread(ctx, res, channel, url.searchParams);
@@ -162,10 +176,12 @@ async function route(
   // Without --admin the routes do not exist: a 404 like any unknown path.
   if (path === "/admin/drop" && ctx.settings.admin) {
     allow(method, path, "POST");
+    requireToken(req.headers, ctx.settings);
     return handleDrop(ctx, req, res);
   }
   if (path === "/admin/heartbeat-timeouts" && ctx.settings.admin) {
     allow(method, path, "GET");
+    requireToken(req.headers, ctx.settings);
     return handleHeartbeatTimeouts(ctx, res);
   }
   throw new HttpError(404, `no route for ${method} ${path}`);
@@ -220,6 +236,10 @@ function methodNotAllowed(method: string, path: string, allowed: string): HttpEr
   });
 }
 
+function destroySocket(this: Duplex): void {
+  this.destroy();
+}
+
 function parseUrl(raw: string | undefined): URL {
   try {
     return new URL(raw ?? "/", "http://localhost");
@@ -260,6 +280,28 @@ function answerStreamError(stream: ServerHttp2Stream, error: unknown): void {
     ? known.message
     : `internal error: ${(error as Error)?.message ?? String(error)}`;
   const body = JSON.stringify({ error: message });
-  stream.respond({ ":status": status, "content-type": "application/json; charset=utf-8" });
+  stream.respond({
+    ...h2Headers(known?.headers),
+    ":status": status,
+    "content-type": "application/json; charset=utf-8",
+  });
   stream.end(body);
+}
+
+/** HTTP/1.1-only headers HTTP/2 forbids (RFC 9113 8.2.2); Node refuses a response carrying them. */
+const CONNECTION_HEADERS = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/** An error's headers (a 503's `retry-after`) as an HTTP/2 answer may carry them. */
+function h2Headers(headers: Record<string, string> | undefined): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name in headers) {
+    if (!CONNECTION_HEADERS.has(name)) kept[name] = headers[name] as string;
+  }
+  return kept;
 }

@@ -43,11 +43,13 @@ function report(subscribers: ShardReport["subscribers"]): ShardReport {
     eventLoopDelayP99Ms: 0,
     load: null,
     connectErrors: [],
+    breakReasons: [],
     instances: { deliveries: [0], connections: [0] },
     catchUp: "",
     presenceLatency: "",
     timeline: {
       deliveries: [],
+      received: [],
       latency: [],
       breaks: [],
       reconnects: [],

@@ -41,13 +41,6 @@ const READERS_FILES: Record<string, string> = {
   "rtbench/server.yaml": "the reader's own scenario in the own-server CI workflow",
 };
 
-/**
- * Pages another branch writes (docs/security.md comes with the security
- * work): until the file exists a link to it passes; once it does, the link
- * and its anchors are checked like any other. Remove an entry once merged.
- */
-const PAGES_TO_COME = new Set(["docs/security.md"]);
-
 interface Page {
   file: string;
   text: string;
@@ -92,7 +85,6 @@ function linkProblem(page: Page, target: string): string | null {
       ? join(packageRoot, page.file)
       : resolve(dirname(join(packageRoot, page.file)), path);
   if (!existsSync(file)) {
-    if (PAGES_TO_COME.has(relative(packageRoot, file))) return null;
     return `${target}: no such file ${relative(packageRoot, file)}`;
   }
   if (anchor === null) return null;

@@ -2,9 +2,14 @@ import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { createMemoryBroker } from "../reference-server/broker/memory.js";
 import { createRedisBroker } from "../reference-server/broker/redis.js";
-import type { Broker, BrokerOptions } from "../reference-server/broker/types.js";
+import {
+  type Broker,
+  type BrokerOptions,
+  MemberCapError,
+} from "../reference-server/broker/types.js";
 import { type RunningServer, startReferenceServer } from "../reference-server/index.js";
 import { describeRedis } from "./helpers/redis.js";
+import { waitFor } from "./helpers/wait.js";
 import {
   type Frame,
   publish,
@@ -78,6 +83,16 @@ function memberContract(makeBroker: (options: BrokerOptions) => Promise<Broker>)
     expect(await broker.unread("c", "a")).toBe(0);
   });
 
+  it("refuses members past the cap of a channel, adding none of them", async () => {
+    const broker = await make();
+    const limits = { maxPerChannel: 3, maxTotal: 100, ttlMs: 60_000 };
+    expect(await broker.addMembers("c", ["a", "b"], limits)).toBe(2);
+    await expect(broker.addMembers("c", ["b", "x", "y"], limits)).rejects.toThrow(MemberCapError);
+    expect(await broker.unread("c", "x")).toBeNull();
+    // Members already there do not count twice, nor a user listed twice.
+    expect(await broker.addMembers("c", ["a", "b", "z", "z"], limits)).toBe(3);
+  });
+
   it("sends signals to every listener of the channel, and stops after unsubscribe", async () => {
     const broker = await make();
     const got: string[] = [];
@@ -103,6 +118,26 @@ describe("memory broker: members and signals", () => {
     await broker.publish("c", {});
     expect(broker.operationCounts()).toMatchObject({ publish: 2, unreadIncrement: 4 });
     await broker.close();
+  });
+  it("caps members over all channels and forgets a channel's members after their expiry while none is online", async () => {
+    // A short history age makes the sweep run every 100 ms.
+    const broker = createMemoryBroker({ maxCount: 10, maxAgeMs: 200 }, TIERED);
+    try {
+      const limits = { maxPerChannel: 10, maxTotal: 4, ttlMs: 300 };
+      await broker.addMembers("a", ["u1", "u2", "u3"], limits);
+      await expect(broker.addMembers("b", ["u1", "u2"], limits)).rejects.toThrow(/more than the 4/);
+      await broker.addMembers("b", ["u1"], limits);
+      expect(broker.memberCount).toBe(4);
+      // u1 is online on b: b keeps its members; a's expire.
+      await broker.memberOnline("b", "u1");
+      await waitFor(() => broker.memberCount === 1, "channel a's members expired", 5000);
+      expect(await broker.unread("a", "u2")).toBeNull();
+      expect(await broker.unread("b", "u1")).toBe(0);
+      await broker.memberOffline("b", "u1", 0);
+      await waitFor(() => broker.memberCount === 0, "channel b's members expired", 5000);
+    } finally {
+      await broker.close();
+    }
   });
 });
 
@@ -178,6 +213,27 @@ describe("reference server: fan-out strategies over WebSocket", () => {
       expect(await res.json()).toHaveProperty("error");
     }
     expect((await fetch(`${server.url}/api/members/room`)).status).toBe(405);
+  });
+
+  it("PUT /api/members/C exists only with tiered fan-out, and answers 409 past a cap", async () => {
+    for (const fanout of ["write", "read"] as const) {
+      const server = await start({ fanout });
+      expect((await putMembers(server, { users: ["u1"] })).status, fanout).toBe(404);
+      expect((await fetch(`${server.url}/api/unread/room?user=u1`)).status, fanout).toBe(404);
+    }
+    const server = await start({
+      fanout: "tiered",
+      memberLimits: { maxPerChannel: 5_000, maxTotal: 10_000 },
+    });
+    const users = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => `u${from + i}`);
+    expect((await putMembers(server, { users: users(0, 5000) })).status).toBe(200);
+    const refused = await putMembers(server, { users: users(5000, 1) });
+    expect(refused.status).toBe(409);
+    expect((await refused.json()) as { error: string }).toEqual({
+      error: "room would have 5001 members, more than the 5000 a channel may have",
+    });
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });
 
   it("read: subscribers are notified, fetch what they have not read, and a fresh one starts from now", async () => {

@@ -14,13 +14,17 @@ import type { ReconnectPolicy } from "../src/scenario/types.js";
 import type { ProtocolName } from "../src/shared/transports.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 
-type Outcome = "ready" | "fail" | "source refused";
+type Outcome = "ready" | "fail" | "source refused" | "full";
+
+/** What a full server tells a refused client (Retry-After: 3). */
+const FULL_RETRY_AFTER_MS = 3000;
 
 /** A client whose connect succeeds or fails as scripted, and whose traffic the test sends. */
 class ScriptedClient implements TransportClient {
   cursor: string | undefined;
   lastActivityMs: number | undefined;
   retryMs: number | undefined;
+  retryAfterMs: number | undefined;
   closed = false;
 
   constructor(
@@ -35,6 +39,10 @@ class ScriptedClient implements TransportClient {
 
   connect(): Promise<void> {
     if (this.outcome === "fail") return Promise.reject(new Error("connection refused"));
+    if (this.outcome === "full") {
+      this.retryAfterMs = FULL_RETRY_AFTER_MS;
+      return Promise.reject(new Error("expected status 200, found 503 (server is full)"));
+    }
     if (this.outcome === "source refused") {
       // What Node says when a socket in TIME_WAIT still holds the endpoint towards that server.
       const { address, port } = this.options.source ?? { address: "?", port: 0 };
@@ -173,6 +181,43 @@ describe("fleet reconnects", () => {
     const reconnect = histogram(report, "reconnect");
     expect(reconnect.count).toBe(1);
     expectNear(reconnect.max, 11_500);
+    fleet.close();
+  });
+
+  it("waits as a full server says (Retry-After, 1013), with jitter, instead of backing off", async () => {
+    // Refused twice by a full server, then let in; a normal failure after a break backs off.
+    const { clock, fleet, attempts, start } = startFleet({
+      clients: 20,
+      script: (n) => (n < 40 ? "full" : "ready"),
+    });
+    await start();
+    await clock.advance(2 * FULL_RETRY_AFTER_MS * 1.25 + 1);
+    expect(fleet.open).toBe(20);
+    for (let i = 0; i < 20; i++) {
+      const mine = attempts.filter((c) => c.options.user === `u${i}`).map((c) => c.createdAtMs);
+      expect(mine).toHaveLength(3);
+      for (let k = 1; k < 3; k++) {
+        const waitMs = (mine[k] as number) - (mine[k - 1] as number);
+        // Never sooner than told; up to ADMISSION_JITTER (25 %) later.
+        expect(waitMs).toBeGreaterThanOrEqual(FULL_RETRY_AFTER_MS);
+        expect(waitMs).toBeLessThanOrEqual(FULL_RETRY_AFTER_MS * 1.25);
+      }
+    }
+    const spread = attempts.slice(20, 40).map((c) => c.createdAtMs);
+    expect(new Set(spread).size).toBeGreaterThan(10);
+    expect(fleet.report(0).counters).toMatchObject({
+      connectFailures: 40,
+      admissionWaits: 40,
+      neverConnected: 0,
+    });
+    fleet.close();
+  });
+
+  it("counts every client a full server kept out as never connected", async () => {
+    const { clock, fleet, start } = startFleet({ clients: 3, script: () => "full" });
+    await start();
+    await clock.advance(1000);
+    expect(fleet.report(0).counters).toMatchObject({ neverConnected: 3, admissionWaits: 3 });
     fleet.close();
   });
 

@@ -83,6 +83,40 @@ describe("Http1ResponseReader", () => {
       readAll(Buffer.from("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n"), []),
     ).toThrow(/chunk size/);
   });
+
+  it("refuses a collected body past its bound: a long content-length at once, chunked and close-delimited as they grow", () => {
+    const bounded = (wire: string, cut: number) => {
+      const reader = new Http1ResponseReader({ onAnswer: () => {} }, 8);
+      const bytes = Buffer.from(wire);
+      reader.feed(bytes.subarray(0, cut));
+      reader.feed(bytes.subarray(cut));
+      reader.end();
+    };
+    const fits =
+      "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n4\r\nabcd\r\n4\r\nefgh\r\n0\r\n\r\n";
+    const cases = [
+      "HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n",
+      "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nabcde\r\n4\r\nfghi\r\n",
+      "HTTP/1.1 200 OK\r\n\r\nabcdefghi",
+    ];
+    for (let cut = 0; cut < 60; cut++) {
+      expect(() => bounded(fits, Math.min(cut, fits.length))).not.toThrow();
+      for (const wire of cases) {
+        expect(() => bounded(wire, Math.min(cut, wire.length)), wire).toThrow(
+          "HTTP answer body longer than 8 bytes (client bound)",
+        );
+      }
+    }
+    // A streamed body (SSE) is its reader's to bound, not this one's.
+    const streamed: Buffer[] = [];
+    const reader = new Http1ResponseReader(
+      { onAnswer: () => {}, onBodyChunk: (chunk) => streamed.push(chunk) },
+      8,
+    );
+    reader.streamBody = true;
+    reader.feed(Buffer.from("HTTP/1.1 200 OK\r\ncontent-length: 12\r\n\r\n0123456789ab"));
+    expect(Buffer.concat(streamed).toString()).toBe("0123456789ab");
+  });
 });
 
 describe("emptyAnswerCursor", () => {

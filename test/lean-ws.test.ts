@@ -4,7 +4,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import { httpTarget } from "../src/clients/lean-http.js";
 import { LeanState, LeanWebSocket, type LeanWebSocketHandler } from "../src/clients/lean-ws.js";
+import { TRY_AGAIN_LATER_DEFAULT_MS } from "../src/clients/retry-after.js";
 import { SocketTracker } from "../src/clients/types.js";
+import { WebSocketClient } from "../src/clients/websocket.js";
+import { clientOptions } from "./helpers/client-options.js";
 
 /** What a lean socket reported, in order. */
 function recorder() {
@@ -135,5 +138,39 @@ describe("LeanWebSocket against ws as the peer", () => {
     await until(() => events.length >= 1, "the handshake timeout");
     expect(events).toEqual(["close:1006:no upgrade answer in time"]);
     for (const socket of held) socket.destroy();
+  });
+
+  it("cuts a fragmented message that grows past the message bound, with 1009", async () => {
+    const piece = Buffer.alloc(1024 * 1024, "f");
+    const base = await peer((ws) => {
+      // Fragments of 1 MB each, never the last one: each frame small, the message endless.
+      for (let i = 0; i < 70 && ws.readyState === ws.OPEN; i++) ws.send(piece, { fin: false });
+    });
+    const { events, handler } = recorder();
+    new LeanWebSocket(httpTarget(base), "/", new SocketTracker(), handler, 5_000);
+    await until(() => events.length >= 2, "open and close");
+    expect(events).toEqual(["open", "close:1009:message too big"]);
+  });
+
+  it("keeps what a full server said: a 503's Retry-After, or the default wait after a 1013 close", async () => {
+    const base = await peer((ws) => ws.close(1013, "full"));
+    const breaks: string[] = [];
+    const client = (baseUrl: string) =>
+      new WebSocketClient(clientOptions(baseUrl, {}, (reason) => breaks.push(reason)));
+    const closed = client(base);
+    await closed.connect();
+    await until(() => breaks.length === 1, "the 1013 close");
+    expect(breaks).toEqual(["closed with code 1013 (full)"]);
+    expect(closed.retryAfterMs).toBe(TRY_AGAIN_LATER_DEFAULT_MS);
+
+    server?.removeAllListeners("upgrade");
+    server?.on("upgrade", (_req, socket) => {
+      socket.end(
+        "HTTP/1.1 503 Service Unavailable\r\nretry-after: 7\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+      );
+    });
+    const refused = client(base);
+    await expect(refused.connect()).rejects.toThrow(/found 503/);
+    expect(refused.retryAfterMs).toBe(7000);
   });
 });

@@ -300,7 +300,7 @@ describe("collecting problems", () => {
   it("reports unknown fields in JSON files too", () => {
     const error = problemsOf('{"clients": {"count": 10, "cuont": 5}}', "case.json");
     expect(error.details).toEqual([
-      "clients.cuont: unknown field; did you mean clients.count? (allowed here: count, rampUp, channels, channelPrefix, shards, channelSkew, members, churn)",
+      "clients.cuont: unknown field; did you mean clients.count? (allowed here: count, rampUp, channels, channelPrefix, shards, channelSkew, members, maxNeverConnectedShare, churn)",
     ]);
   });
 });
@@ -381,11 +381,29 @@ describe("defaults and units", () => {
 
   it("takes target URLs without their trailing slash", () => {
     const scenario = parseScenario(
-      "target: [http://127.0.0.1:8080/, https://example.com/base]",
+      "target: [http://127.0.0.1:8080/, http://example.com/base/]",
       "target.yaml",
     );
-    expect(scenario.target?.urls).toEqual(["http://127.0.0.1:8080", "https://example.com/base"]);
+    expect(scenario.target?.urls).toEqual(["http://127.0.0.1:8080", "http://example.com/base"]);
     expect(scenario.target?.protocol).toBe("reference");
+  });
+
+  it("refuses https:// targets until the clients speak TLS, in every form of target", () => {
+    const tls =
+      "TLS targets are not supported yet: rtbench's clients speak plain HTTP and WebSocket";
+    for (const [text, path] of [
+      ["target: https://example.com", "target"],
+      ["target: [http://127.0.0.1:8080, https://example.com]", "target[1]"],
+      ["target: { url: https://example.com }", "target.url"],
+      ["target: { urls: [https://example.com] }", "target.urls[0]"],
+      ["target: { url: https://127.0.0.1:8443, command: 'node s.js {port}' }", "target.url"],
+    ] as const) {
+      const details = problemsOf(text).details;
+      expect(details, text).toHaveLength(1);
+      expect(details[0]?.startsWith(`${path}: ${tls}; expected an http:// URL`), details[0]).toBe(
+        true,
+      );
+    }
   });
 
   it("applies overrides before the relational checks", () => {
@@ -430,6 +448,11 @@ describe("loadScenario", () => {
       file,
       sha256: createHash("sha256").update(text).digest("hex"),
       text,
+      // What a baseline must share (src/scenario/workload.ts); its own tests check the fields.
+      workload: {
+        sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+        fields: expect.objectContaining({ "clients.count": 10 }),
+      },
     });
   });
 

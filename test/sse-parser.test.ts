@@ -157,3 +157,35 @@ describe("SseParser against a whole-string oracle, split everywhere", () => {
     }
   });
 });
+
+describe("SseParser bounds", () => {
+  const limits = { maxLineLength: 10, maxEventLength: 25 };
+  /** Feeds `wire` cut at `cut` to a parser with small bounds; the error's message, or null. */
+  function overflowAt(wire: string, cut: number): string | null {
+    const parser = new SseParser({ onEvent: () => {} }, limits);
+    try {
+      parser.feed(Buffer.from(wire.slice(0, cut)));
+      parser.feed(Buffer.from(wire.slice(cut)));
+      return null;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+
+  it("throws past the longest line or event, wherever the reads are cut, and not at the bound", () => {
+    const atBound = "data: 1234\n\ndata: 1234\ndata: 1234\n\n"; // lines of 10, an event of 9
+    const longLine = "data: 12345\n\n";
+    const longUnended = "data: 12345";
+    const longEvent = "data: 1234\ndata: 1234\ndata: 1234\ndata: 1234\ndata: 1234\ndata: 1234\n";
+    for (let cut = 0; cut <= longEvent.length; cut++) {
+      expect(overflowAt(atBound, Math.min(cut, atBound.length))).toBeNull();
+      expect(overflowAt(longLine, Math.min(cut, longLine.length))).toBe(
+        "SSE line longer than 10 characters (client bound)",
+      );
+      expect(overflowAt(longUnended, Math.min(cut, longUnended.length))).toBe(
+        "SSE line longer than 10 characters (client bound)",
+      );
+      expect(overflowAt(longEvent, cut)).toBe("SSE event longer than 25 characters (client bound)");
+    }
+  });
+});

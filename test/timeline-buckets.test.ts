@@ -139,6 +139,7 @@ describe("buildTimeline", () => {
       eventLoopDelayP99Ms: 4,
       load: null,
       connectErrors: [],
+      breakReasons: [],
       instances: { deliveries: [0], connections: [0] },
       catchUp: "",
       presenceLatency: "",

@@ -24,10 +24,16 @@ export interface HistoryPage {
 export class ChannelHistory {
   /** The last id assigned (the id base, 0 unless given, before the first). */
   lastId: number;
-  /** Retained messages live in `messages[head..]` (and `jsons[head..]`); the prefix is dropped lazily. */
-  private messages: Message[] = [];
-  private jsons: string[] = [];
+  /**
+   * Retained messages live in `messages[head..]` (and `jsons[head..]`). A
+   * pruned slot is emptied at once, so its message can be collected; the
+   * array itself is shortened lazily.
+   */
+  private messages: (Message | undefined)[] = [];
+  private jsons: (string | undefined)[] = [];
   private head = 0;
+  /** JSON characters of the retained messages: about half the memory they hold. */
+  retainedChars = 0;
 
   constructor(idBase = 0) {
     this.lastId = idBase;
@@ -41,21 +47,31 @@ export class ChannelHistory {
   append(message: Message, json: string): void {
     this.messages.push(message);
     this.jsons.push(json);
+    this.retainedChars += json.length;
+  }
+
+  /** How many messages are retained. */
+  get size(): number {
+    return this.messages.length - this.head;
   }
 
   /** Drops messages beyond the count and age limits. */
   prune(limits: HistoryLimits, nowMs: number): void {
     const retained = this.messages.length - this.head;
-    if (retained > limits.maxCount) this.head += retained - limits.maxCount;
+    if (retained > limits.maxCount) this.drop(this.head + retained - limits.maxCount);
     const oldestAllowedMs = nowMs - limits.maxAgeMs;
-    while (
-      this.head < this.messages.length &&
-      (this.messages[this.head] as Message).ts < oldestAllowedMs
-    ) {
-      this.head++;
+    let stop = this.head;
+    while (stop < this.messages.length && (this.messages[stop] as Message).ts < oldestAllowedMs) {
+      stop++;
     }
-    // Compact once the dead prefix outweighs the live part, so shifting stays amortised O(1).
-    if (this.head > 1024 && this.head * 2 > this.messages.length) {
+    this.drop(stop);
+    if (this.head === this.messages.length) {
+      // Nothing retained: give the arrays back too.
+      this.messages = [];
+      this.jsons = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.messages.length) {
+      // Compact once the dead prefix outweighs the live part, so shifting stays amortised O(1).
       this.messages = this.messages.slice(this.head);
       this.jsons = this.jsons.slice(this.head);
       this.head = 0;
@@ -84,9 +100,20 @@ export class ChannelHistory {
       bytes += size;
       stop++;
     }
-    const messages = this.messages.slice(start, stop);
-    const jsons = this.jsons.slice(start, stop);
+    // Slots from `start` on are retained, never emptied.
+    const messages = this.messages.slice(start, stop) as Message[];
+    const jsons = this.jsons.slice(start, stop) as string[];
     return gap ? { messages, jsons, gap } : { messages, jsons };
+  }
+
+  /** Drops the retained messages before index `stop`. */
+  private drop(stop: number): void {
+    for (let i = this.head; i < stop; i++) {
+      this.retainedChars -= (this.jsons[i] as string).length;
+      this.messages[i] = undefined;
+      this.jsons[i] = undefined;
+    }
+    this.head = Math.max(this.head, stop);
   }
 
   /** Index of the first retained message with id > `since` (the length when none). */

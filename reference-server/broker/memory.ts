@@ -1,19 +1,28 @@
 import type { Message } from "../../src/shared/protocol.js";
 import { ChannelHistory } from "./memory-history.js";
-import type {
-  Broker,
-  BrokerHealth,
-  BrokerOptions,
-  HistoryLimits,
-  HistoryRead,
-  MemberReturn,
-  MessageListener,
-  SignalListener,
-  Unsubscribe,
+import {
+  type Broker,
+  type BrokerHealth,
+  type BrokerOptions,
+  DEFAULT_MEMBER_LIMITS,
+  type HistoryLimits,
+  type HistoryRead,
+  MemberCapError,
+  type MemberLimits,
+  type MemberReturn,
+  type MessageListener,
+  type SignalListener,
+  type Unsubscribe,
 } from "./types.js";
 
 /** Default page size of `read()` when the caller gives none. */
 const DEFAULT_READ_LIMIT = 1000;
+/**
+ * History is swept by age this often at most (half the age limit when that
+ * is shorter), so memory comes back from channels nobody uses again.
+ */
+const MAX_SWEEP_INTERVAL_MS = 10_000;
+const MIN_SWEEP_INTERVAL_MS = 100;
 
 /**
  * The single-instance broker: a counter per channel, a bounded history, and
@@ -22,7 +31,7 @@ const DEFAULT_READ_LIMIT = 1000;
 export function createMemoryBroker(
   limits: HistoryLimits,
   options: BrokerOptions = { unreadCounters: false },
-): Broker {
+): MemoryBroker {
   return new MemoryBroker(limits, options);
 }
 
@@ -39,6 +48,9 @@ class ChannelState {
   readonly connections = new Map<string, number>();
   /** Offline members -> messages published while they were away. */
   readonly unread = new Map<string, number>();
+  /** The members are forgotten after this (epoch ms) unless one is online; refreshed by every use. */
+  membersExpireAtMs = 0;
+  membersTtlMs = DEFAULT_MEMBER_LIMITS.ttlMs;
 
   constructor(
     /** The channel name as a JSON string, spliced into every message's JSON. */
@@ -47,19 +59,85 @@ class ChannelState {
   ) {
     this.history = new ChannelHistory(idBase);
   }
+
+  /** Holds nothing but its id counter: no history, nobody listening, present, or a member. */
+  get idle(): boolean {
+    return (
+      this.history.size === 0 &&
+      this.listeners.size === 0 &&
+      this.signalListeners.size === 0 &&
+      this.presence.size === 0 &&
+      this.members.size === 0
+    );
+  }
 }
 
-class MemoryBroker implements Broker {
+export class MemoryBroker implements Broker {
   readonly kind = "memory";
   private readonly channels = new Map<string, ChannelState>();
+  /**
+   * The last id of each channel that was forgotten (idle after a sweep): a
+   * number per name instead of its state, so ids stay increasing when it is
+   * used again.
+   */
+  private readonly forgottenLastIds = new Map<string, number>();
   private closed = false;
   /** Operations by kind, as `INFO commandstats` counts Redis commands. */
   private readonly ops: Record<string, number> = {};
+  private readonly sweepTimer: NodeJS.Timeout;
+  /** Members of every channel, against MemberLimits.maxTotal. */
+  private memberTotal = 0;
 
   constructor(
     private readonly limits: HistoryLimits,
     private readonly options: BrokerOptions,
-  ) {}
+  ) {
+    const intervalMs = Math.min(
+      MAX_SWEEP_INTERVAL_MS,
+      Math.max(MIN_SWEEP_INTERVAL_MS, limits.maxAgeMs / 2),
+    );
+    this.sweepTimer = setInterval(() => this.sweep(), intervalMs);
+    // The sweep alone must not keep a process alive.
+    this.sweepTimer.unref();
+  }
+
+  /** Channels with state (history, listeners, presence or members); forgotten ones are not counted. */
+  get channelCount(): number {
+    return this.channels.size;
+  }
+
+  /** Messages held in every channel's history. */
+  get retainedMessages(): number {
+    let count = 0;
+    for (const state of this.channels.values()) count += state.history.size;
+    return count;
+  }
+
+  /**
+   * Prunes every channel's history by age, not only when a channel is next
+   * used, and forgets the channels left idle: a burst of big messages on
+   * many channels is given back once it is older than the history age.
+   */
+  sweep(): void {
+    const nowMs = nowEpochMs();
+    const wallMs = Date.now();
+    let releasedChars = 0;
+    for (const [name, state] of this.channels) {
+      const before = state.history.retainedChars;
+      state.history.prune(this.limits, nowMs);
+      releasedChars += before - state.history.retainedChars;
+      for (const [user, expiresAtMs] of state.presence) {
+        if (expiresAtMs <= wallMs) state.presence.delete(user);
+      }
+      if (state.members.size > 0 && state.connections.size === 0) {
+        if (state.membersExpireAtMs <= wallMs) this.forgetMembers(state);
+      }
+      if (!state.idle) continue;
+      this.channels.delete(name);
+      this.forgottenLastIds.set(name, state.history.lastId);
+    }
+    if (releasedChars > 0) this.options.onReleased?.(releasedChars);
+  }
 
   async publish(channel: string, body: unknown): Promise<Message> {
     if (this.closed) throw new Error("memory broker: publish after close");
@@ -95,7 +173,14 @@ class MemoryBroker implements Broker {
   ): Promise<HistoryRead> {
     this.count("read");
     const state = this.channels.get(channel);
-    if (!state) return { messages: [], jsons: [], lastId: this.options.idBase ?? 0 };
+    if (!state) {
+      // A forgotten channel had history once: what came after `since` was pruned.
+      const lastId = this.forgottenLastIds.get(channel);
+      if (lastId === undefined)
+        return { messages: [], jsons: [], lastId: this.options.idBase ?? 0 };
+      const gap = since < lastId ? { from: since + 1, to: lastId } : undefined;
+      return gap ? { messages: [], jsons: [], gap, lastId } : { messages: [], jsons: [], lastId };
+    }
     state.history.prune(this.limits, nowEpochMs());
     const { messages, jsons, gap } = state.history.read(since, Math.max(0, limit), maxBytes);
     const lastId = state.history.lastId;
@@ -134,10 +219,40 @@ class MemoryBroker implements Broker {
     return HEALTHY;
   }
 
-  async addMembers(channel: string, users: readonly string[]): Promise<number> {
+  /** How many members every channel holds together. */
+  get memberCount(): number {
+    return this.memberTotal;
+  }
+
+  async addMembers(
+    channel: string,
+    users: readonly string[],
+    limits: MemberLimits = DEFAULT_MEMBER_LIMITS,
+  ): Promise<number> {
     this.count("addMembers");
+    const existing = this.channels.get(channel)?.members;
+    let added = 0;
+    const seen = new Set<string>();
+    for (const user of users) {
+      if (!existing?.has(user) && !seen.has(user)) added++;
+      seen.add(user);
+    }
+    const size = existing?.size ?? 0;
+    if (size + added > limits.maxPerChannel) {
+      throw new MemberCapError(
+        `${channel} would have ${size + added} members, more than the ${limits.maxPerChannel} a channel may have`,
+      );
+    }
+    if (this.memberTotal + added > limits.maxTotal) {
+      throw new MemberCapError(
+        `the server would hold ${this.memberTotal + added} members, more than the ${limits.maxTotal} it keeps over all channels`,
+      );
+    }
     const state = this.channel(channel);
     for (const user of users) state.members.add(user);
+    this.memberTotal += added;
+    state.membersTtlMs = limits.ttlMs;
+    state.membersExpireAtMs = Date.now() + limits.ttlMs;
     return state.members.size;
   }
 
@@ -145,6 +260,7 @@ class MemoryBroker implements Broker {
     this.count("memberOnline");
     const state = this.channel(channel);
     if (!state.members.has(user)) return null;
+    state.membersExpireAtMs = Date.now() + state.membersTtlMs;
     state.connections.set(user, (state.connections.get(user) ?? 0) + 1);
     const unread = state.unread.get(user) ?? 0;
     state.unread.delete(user);
@@ -155,6 +271,7 @@ class MemoryBroker implements Broker {
     this.count("memberOffline");
     const state = this.channel(channel);
     if (!state.members.has(user)) return;
+    state.membersExpireAtMs = Date.now() + state.membersTtlMs;
     const left = (state.connections.get(user) ?? 0) - 1;
     if (left > 0) {
       state.connections.set(user, left);
@@ -197,10 +314,19 @@ class MemoryBroker implements Broker {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.sweepTimer);
     for (const state of this.channels.values()) {
       state.listeners.clear();
       state.signalListeners.clear();
     }
+  }
+
+  /** A channel's member list expired: its members, their unread counters and connections go. */
+  private forgetMembers(state: ChannelState): void {
+    this.memberTotal -= state.members.size;
+    state.members.clear();
+    state.unread.clear();
+    state.connections.clear();
   }
 
   /** Tiered fan-out: one more unread message for each member that is offline. */
@@ -219,10 +345,16 @@ class MemoryBroker implements Broker {
   private channel(name: string): ChannelState {
     let state = this.channels.get(name);
     if (!state) {
-      state = new ChannelState(JSON.stringify(name), this.options.idBase ?? 0);
+      state = new ChannelState(JSON.stringify(name), this.idBase(name));
+      this.forgottenLastIds.delete(name);
       this.channels.set(name, state);
     }
     return state;
+  }
+
+  /** Where a channel without state numbers from: its last id when it was forgotten. */
+  private idBase(name: string): number {
+    return this.forgottenLastIds.get(name) ?? this.options.idBase ?? 0;
   }
 }
 

@@ -32,6 +32,7 @@ import {
   type BrokerHealth,
   BrokerUnavailableError,
   type HistoryRead,
+  type MemberLimits,
   type MemberReturn,
   type MessageListener,
   type ServiceBrokerOptions,
@@ -234,8 +235,8 @@ class NatsBroker implements Broker {
     return { state: "ok" };
   }
 
-  addMembers(channel: string, users: readonly string[]): Promise<number> {
-    return this.local.addMembers(channel, users);
+  addMembers(channel: string, users: readonly string[], limits?: MemberLimits): Promise<number> {
+    return this.local.addMembers(channel, users, limits);
   }
 
   memberOnline(channel: string, user: string): Promise<MemberReturn | null> {

@@ -21,15 +21,18 @@ import {
 } from "./redis-guard.js";
 import { PresenceBatcher } from "./redis-presence.js";
 import { StreamFeeds } from "./redis-stream-feed.js";
-import type {
-  Broker,
-  BrokerHealth,
-  HistoryRead,
-  MemberReturn,
-  MessageListener,
-  ServiceBrokerOptions,
-  SignalListener,
-  Unsubscribe,
+import {
+  type Broker,
+  type BrokerHealth,
+  DEFAULT_MEMBER_LIMITS,
+  type HistoryRead,
+  MemberCapError,
+  type MemberLimits,
+  type MemberReturn,
+  type MessageListener,
+  type ServiceBrokerOptions,
+  type SignalListener,
+  type Unsubscribe,
 } from "./types.js";
 
 export interface RedisBrokerOptions extends ServiceBrokerOptions {
@@ -249,12 +252,35 @@ class RedisBroker implements Broker {
     return this.guard.health();
   }
 
-  async addMembers(channel: string, users: readonly string[]): Promise<number> {
+  /**
+   * The cap per channel is checked before the add, not atomically with it:
+   * instances adding to one channel at once may pass it by one request each.
+   * No total over channels here: Redis bounds its memory itself (maxmemory).
+   */
+  async addMembers(
+    channel: string,
+    users: readonly string[],
+    limits: MemberLimits = DEFAULT_MEMBER_LIMITS,
+  ): Promise<number> {
     const key = this.key(channel, "members");
-    const pipeline = this.commands.pipeline();
-    for (let i = 0; i < users.length; i += MEMBERS_PER_COMMAND) {
-      pipeline.sadd(key, ...users.slice(i, i + MEMBERS_PER_COMMAND));
+    const unique = [...new Set(users)];
+    const [size, known] = await this.guard.run("presence", () =>
+      Promise.all([
+        this.commands.scard(key),
+        unique.length > 0 ? this.commands.smismember(key, ...unique) : Promise.resolve([]),
+      ]),
+    );
+    const after = size + unique.length - known.filter((member) => member === 1).length;
+    if (after > limits.maxPerChannel) {
+      throw new MemberCapError(
+        `${channel} would have ${after} members, more than the ${limits.maxPerChannel} a channel may have`,
+      );
     }
+    const pipeline = this.commands.pipeline();
+    for (let i = 0; i < unique.length; i += MEMBERS_PER_COMMAND) {
+      pipeline.sadd(key, ...unique.slice(i, i + MEMBERS_PER_COMMAND));
+    }
+    pipeline.pexpire(key, limits.ttlMs);
     pipeline.scard(key);
     const replies = (await this.guard.run("presence", () => pipeline.exec())) ?? [];
     const failed = replies.find(([error]) => error !== null);

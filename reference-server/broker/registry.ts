@@ -16,6 +16,8 @@ export interface BrokerSetup {
   unreadCounters?: boolean;
   /** Ids of every channel start above this (BrokerOptions). */
   idBase?: number;
+  /** Memory broker: history released by its sweep (BrokerOptions). */
+  onReleased?: (chars: number) => void;
 }
 
 /**
@@ -23,8 +25,12 @@ export interface BrokerSetup {
  * `BrokerKind`: a new row there does not compile until it has a factory here.
  */
 const FACTORIES: Record<BrokerKind, (setup: BrokerSetup & { url: string }) => Promise<Broker>> = {
-  memory: async ({ limits, unreadCounters, idBase }) =>
-    createMemoryBroker(limits, { unreadCounters: unreadCounters ?? false, idBase: idBase ?? 0 }),
+  memory: async ({ limits, unreadCounters, idBase, onReleased }) =>
+    createMemoryBroker(limits, {
+      unreadCounters: unreadCounters ?? false,
+      idBase: idBase ?? 0,
+      onReleased,
+    }),
   redis: (setup) => redisBroker("redis", setup),
   "redis-sharded": (setup) => redisBroker("redis-sharded", setup),
   "redis-streams": (setup) => redisBroker("redis-streams", setup),

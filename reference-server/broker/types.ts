@@ -44,8 +44,13 @@ export interface Broker {
   /** Whether the broker can serve now; `/healthz` reports it. */
   health(): BrokerHealth;
 
-  /** Adds `users` to the members of `channel`; resolves with how many members it has. */
-  addMembers(channel: string, users: readonly string[]): Promise<number>;
+  /**
+   * Adds `users` to the members of `channel`; resolves with how many members
+   * it has. Refuses all of them (MemberCapError) when that would pass a cap
+   * of `limits`; the channel's members are forgotten `limits.ttlMs` after the
+   * last add (memory: or the last time one came or left) while none is online.
+   */
+  addMembers(channel: string, users: readonly string[], limits?: MemberLimits): Promise<number>;
 
   /**
    * A member's connection opened: marks it online and takes its unread
@@ -81,6 +86,34 @@ export interface Broker {
   operationCounts(): Record<string, number> | null;
 
   close(): Promise<void>;
+}
+
+/** What one client may make the server remember through `PUT /api/members/C`. */
+export interface MemberLimits {
+  maxPerChannel: number;
+  /** Over every channel of this broker (memory; Redis is bounded by its own maxmemory). */
+  maxTotal: number;
+  ttlMs: number;
+}
+
+/**
+ * Enough for a tiered fan-out run of a million members on one instance
+ * (about 100 bytes each in the memory broker); a day to run it in.
+ */
+export const DEFAULT_MEMBER_LIMITS: MemberLimits = {
+  maxPerChannel: 1_000_000,
+  maxTotal: 2_000_000,
+  ttlMs: 24 * 3600_000,
+};
+
+/** Adding members would pass a cap: nothing was added. */
+export class MemberCapError extends Error {
+  readonly code = "MEMBER_CAP";
+
+  constructor(message: string) {
+    super(message);
+    this.name = "MemberCapError";
+  }
 }
 
 export type BrokerHealth = { state: "ok" } | { state: "unavailable"; reason: string };
@@ -128,6 +161,12 @@ export interface BrokerOptions {
    * nothing number from different bases, so each can tell another's cursor.
    */
   idBase?: number;
+  /**
+   * Called after a sweep of the memory broker's history released messages,
+   * with their JSON characters: the process may collect garbage now rather
+   * than at its next allocation burst (an idle process never collects).
+   */
+  onReleased?: (chars: number) => void;
 }
 export type Unsubscribe = () => void;
 

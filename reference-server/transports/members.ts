@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { MemberCapError } from "../broker/types.js";
 import type { ServerContext } from "../context.js";
 import { HttpError, parseUser, readJsonBody, sendJson } from "../http.js";
 
@@ -12,7 +13,9 @@ const MAX_MEMBERS_BODY_DEPTH = 2;
 /**
  * `PUT /api/members/C` `{"users": ["u1", ...]}`: adds channel members (a
  * member who is not connected is offline; tiered fan-out counts what it
- * misses). Answers `{"channel", "members": N}`, N the members it now has.
+ * misses). Answers `{"channel", "members": N}`, N the members it now has;
+ * 409 when a cap of `settings.members` would be passed (nothing is added).
+ * The route exists only with tiered fan-out.
  */
 export async function handleAddMembers(
   ctx: ServerContext,
@@ -35,7 +38,13 @@ export async function handleAddMembers(
     if (typeof user !== "string") throw new HttpError(400, `users[${i}] must be a string`);
     return parseUser(user) as string;
   });
-  const members = await ctx.broker.addMembers(channel, valid);
+  let members: number;
+  try {
+    members = await ctx.broker.addMembers(channel, valid, ctx.settings.members);
+  } catch (error) {
+    if (error instanceof MemberCapError) throw new HttpError(409, error.message);
+    throw error;
+  }
   sendJson(res, 200, { channel, members });
 }
 

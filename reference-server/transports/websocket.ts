@@ -3,6 +3,7 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import type { Gap } from "../../src/shared/protocol.js";
+import { authorized } from "../access.js";
 import type { LiveConnection, ServerContext } from "../context.js";
 import { fetchAnswer, MemberConnection, notifyFrame } from "../fanout.js";
 import {
@@ -91,8 +92,10 @@ export class WebSocketEndpoint {
       refuseUpgrade(socket, error instanceof HttpError ? error : new HttpError(400, String(error)));
       return;
     }
+    // Publish frames need the token (when the server has one) in the upgrade's Authorization header.
+    const mayPublish = authorized(req.headers, this.ctx.settings);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new WsSession(this.ctx, ws, socket as Socket, channel, user);
+      const session = new WsSession(this.ctx, ws, socket as Socket, channel, user, mayPublish);
       void session.open(since);
     });
   }
@@ -113,6 +116,11 @@ class WsSession implements Subscriber, LiveConnection {
   private sentId = 0;
   private missedHeartbeats = 0;
   private closed = false;
+  /** A frame was refused: later frames are ignored, the close waits for the acks in flight. */
+  private failed = false;
+  /** Publishes taken and not yet acknowledged (or refused). */
+  private publishesInFlight = 0;
+  private closeAfterAcks: (() => void) | null = null;
   /** Deliveries go to the raw socket (see `deliver`); ws writes its own frames there too. */
   private readonly writer: TickCorkedWriter;
   /** Timed on the raw socket: ws writes straight to it and has no 'drain' of its own. */
@@ -124,6 +132,7 @@ class WsSession implements Subscriber, LiveConnection {
     socket: Socket,
     private readonly channel: string,
     private readonly user: string | null,
+    private readonly mayPublish: boolean,
   ) {
     this.writer = new TickCorkedWriter(socket);
     this.deadline = new WriteDeadline(socket, ctx.settings.writeTimeoutMs, () => ws.terminate());
@@ -239,6 +248,8 @@ class WsSession implements Subscriber, LiveConnection {
   private onFrame(data: RawData, isBinary: boolean): void {
     // Any frame proves the client is alive, as a pong would.
     this.missedHeartbeats = 0;
+    // Frames that arrived in the same read as a refused one: not taken, not stored.
+    if (this.failed) return;
     if (isBinary) {
       this.fail(CLOSE_UNSUPPORTED_DATA, "binary frames are not supported; send JSON text frames");
       return;
@@ -318,26 +329,59 @@ class WsSession implements Subscriber, LiveConnection {
       this.fail(CLOSE_POLICY_VIOLATION, 'publish frames need a "body"');
       return;
     }
+    if (!this.mayPublish) {
+      // Refused, not closed: the socket may still subscribe.
+      this.send(
+        Buffer.from(
+          JSON.stringify({
+            type: "error",
+            ref,
+            error:
+              "publish needs the server's token: open the WebSocket with Authorization: Bearer <token>",
+          }),
+        ),
+      );
+      return;
+    }
+    this.publishesInFlight++;
     this.ctx.broker.publish(this.channel, fields.body).then(
       (message) => {
         this.ctx.metrics.messagesIn++;
         this.send(Buffer.from(JSON.stringify({ type: "ack", ref, id: message.id })));
+        this.publishSettled();
       },
       (error: unknown) => {
         const reason = error instanceof Error ? error.message : String(error);
         this.send(
           Buffer.from(JSON.stringify({ type: "error", ref, error: `publish failed: ${reason}` })),
         );
+        this.publishSettled();
       },
     );
   }
 
-  /** Tells the client what went wrong, then closes with `code`. */
+  private publishSettled(): void {
+    this.publishesInFlight--;
+    if (this.publishesInFlight === 0) this.closeAfterAcks?.();
+  }
+
+  /**
+   * Tells the client what went wrong, then closes with `code`, once every
+   * publish taken before the bad frame is acknowledged: a message that was
+   * stored is always acknowledged, so a publisher never sends it again.
+   */
   private fail(code: number, error: string): void {
+    if (this.failed) return;
+    this.failed = true;
     this.send(Buffer.from(JSON.stringify({ type: "error", error })));
-    // Close reasons are limited to 123 bytes; the error frame carries the full text.
-    this.ws.close(code, CLOSE_REASONS[code] ?? "error");
-    this.closed = true;
+    const close = () => {
+      this.closeAfterAcks = null;
+      // Close reasons are limited to 123 bytes; the error frame carries the full text.
+      this.ws.close(code, CLOSE_REASONS[code] ?? "error");
+      this.closed = true;
+    };
+    if (this.publishesInFlight === 0) close();
+    else this.closeAfterAcks = close;
   }
 
   private onClose(): void {

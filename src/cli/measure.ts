@@ -53,22 +53,40 @@ export async function measure(
   }
 }
 
-/** `tag` marks the file: "-partial", "-run2" (one of --repeat), "-median" (their median). */
+/**
+ * `tag` marks the file: "-partial", "-run2" (one of --repeat), "-median"
+ * (their median). The file is always directly in `dir`, named from the
+ * scenario's name made safe (resultFileStem).
+ */
 export async function writeResult(result: RunResult, dir: string, tag: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   const stamp = result.startedAt.replace(/[:.]/g, "-");
-  const file = join(dir, `${result.scenario.name}-${stamp}${tag}.json`);
+  const file = join(dir, `${resultFileStem(result.scenario.name)}-${stamp}${tag}.json`);
   await writeFile(file, `${renderJson(result)}\n`);
   return file;
 }
 
-/** The live line on an interactive stderr: phase, time, connections, messages per second. */
-class ProgressLine {
+/**
+ * A scenario's name as the start of a file name: anything but letters,
+ * digits, `_`, `-` and inner dots becomes `_`, so `../../x` or `a/b` can
+ * neither leave `--out` nor name a directory that does not exist (a name is
+ * a label, and need not be a file name: it is sanitised here, not refused).
+ */
+export function resultFileStem(name: string): string {
+  const safe = name.replace(/[^A-Za-z0-9_.-]/g, "_").replace(/^[.-]+/, "_");
+  return safe.replace(/\.{2,}/g, "_").slice(0, 100) || "scenario";
+}
+
+/**
+ * The live line on an interactive stderr: phase, time, connections, and
+ * deliveries per second (what subscribers received, over all of them: not
+ * the publish rate).
+ */
+export class ProgressLine {
   private lastReceived = 0;
   private lastAtMs = 0;
 
-  format(p: RunProgress): string {
-    const now = Date.now();
+  format(p: RunProgress, now = Date.now()): string {
     const perSec =
       this.lastAtMs > 0 && p.received >= this.lastReceived
         ? ((p.received - this.lastReceived) * 1000) / (now - this.lastAtMs)
@@ -76,7 +94,7 @@ class ProgressLine {
     this.lastReceived = p.received;
     this.lastAtMs = now;
     const seconds = (ms: number) => `${Math.round(ms / 1000)}s`;
-    return `${p.protocol} ${p.phase}  ${seconds(p.elapsedMs)}/${seconds(p.totalMs)}  open ${p.open}/${p.clients}  ${Math.round(perSec)} msg/s`;
+    return `${p.protocol} ${p.phase}  ${seconds(p.elapsedMs)}/${seconds(p.totalMs)}  open ${p.open}/${p.clients}  ${Math.round(perSec)} deliveries/s`;
   }
 }
 

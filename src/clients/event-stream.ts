@@ -15,6 +15,8 @@ export abstract class EventStreamClient implements TransportClient, SseParserCal
   abstract readonly protocol: string;
   /** The server's `retry:` advice in ms, for the reconnecting wrapper; undefined until sent. */
   retryMs: number | undefined;
+  /** A full server's 503 said to come back after this many ms (TransportClient.retryAfterMs). */
+  retryAfterMs: number | undefined;
   /** monoMs() of the last bytes received (heartbeat comments included), for a watchdog. */
   lastActivityMs = 0;
 

@@ -1,5 +1,6 @@
 import type { Socket } from "node:net";
 import { buildConnector, Client, Pool } from "undici";
+import { MAX_ANSWER_BYTES } from "./bounds.js";
 import type { SocketTracker } from "./types.js";
 
 /** An undici connector that registers every socket it opens, so bytes come from the sockets. */
@@ -26,6 +27,7 @@ export function createTrackedClient(
   return new Client(originOf(baseUrl), {
     connect: createTrackedConnector(sockets),
     pipelining: 1,
+    // No maxResponseSize: undici counts a whole response, and an EventSource's is endless.
     headersTimeout: timeouts?.headersTimeoutMs,
     bodyTimeout: timeouts?.bodyTimeoutMs,
   });
@@ -46,6 +48,8 @@ export function createTrackedPool(
     connect: createTrackedConnector(sockets),
     connections,
     pipelining: 1,
+    // A publish answer is small: an endless one fails the publish, not the generator's memory.
+    maxResponseSize: MAX_ANSWER_BYTES,
     headersTimeout: 0,
     bodyTimeout: 0,
   });

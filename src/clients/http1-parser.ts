@@ -4,7 +4,13 @@
  * of the connection. The common case (a whole answer in one read) costs one
  * `indexOf`, one short latin1 string for the head and a zero-copy slice for
  * the body; only answers split over reads are copied together.
+ *
+ * A body it collects is bounded (`maxBodyBytes`, bounds.ts): a longer
+ * `content-length`, or a chunked or close-delimited body that grows past
+ * it, throws (`boundCrossed`) and the owner drops the connection. Streamed
+ * bodies (SSE) are bounded by whoever reads them.
  */
+import { boundCrossed, MAX_ANSWER_BYTES } from "./bounds.js";
 
 /** What a complete answer looks like to the caller. */
 export interface HttpAnswer {
@@ -76,11 +82,17 @@ export class Http1ResponseReader {
   private closes = false;
   private remaining = 0;
   private parts: Buffer[] = [];
+  /** Bytes in `parts`: the collected body so far. */
+  private collected = 0;
   private streaming = false;
   /** Stream the body of the next answer (see HttpResponseHandler.onBodyChunk). */
   streamBody = false;
 
-  constructor(private readonly handler: HttpResponseHandler) {}
+  constructor(
+    private readonly handler: HttpResponseHandler,
+    /** The largest body collected for `onAnswer`; beyond it the reader throws. */
+    private readonly maxBodyBytes = MAX_ANSWER_BYTES,
+  ) {}
 
   /** True while an answer has started but not finished (a close now would cut it). */
   get midAnswer(): boolean {
@@ -120,7 +132,7 @@ export class Http1ResponseReader {
           } else if (this.remaining === 0 && this.parts.length === 0) {
             this.finish(piece);
           } else {
-            this.parts.push(Buffer.from(piece));
+            this.collect(piece);
             if (this.remaining === 0) this.finish(Buffer.concat(this.parts));
           }
           break;
@@ -137,7 +149,7 @@ export class Http1ResponseReader {
           at += take;
           this.remaining -= take;
           if (this.streaming) this.handler.onBodyChunk?.(piece);
-          else this.parts.push(Buffer.from(piece));
+          else this.collect(piece);
           if (this.remaining === 0) this.state = State.ChunkDataEnd;
           break;
         }
@@ -145,7 +157,7 @@ export class Http1ResponseReader {
           const piece = data.subarray(at);
           at = data.length;
           if (this.streaming) this.handler.onBodyChunk?.(piece);
-          else this.parts.push(Buffer.from(piece));
+          else this.collect(piece);
           break;
         }
       }
@@ -185,6 +197,7 @@ export class Http1ResponseReader {
     this.streaming = this.streamBody;
     this.streamBody = false;
     this.parts = [];
+    this.collected = 0;
     if (this.streaming) this.handler.onStreamHead?.(this.status, this.head);
     if (this.status < 200 || this.status === 204 || this.status === 304) {
       // 1xx are interim: the real answer follows; 204 and 304 have no body.
@@ -203,6 +216,8 @@ export class Http1ResponseReader {
       if (!Number.isSafeInteger(this.remaining) || this.remaining < 0) {
         throw new Error(`bad content-length ${JSON.stringify(length)}`);
       }
+      // Refused before a byte of it is kept.
+      if (!this.streaming && this.remaining > this.maxBodyBytes) this.overflow();
       this.state = this.remaining === 0 ? State.Head : State.Length;
       return;
     }
@@ -253,9 +268,23 @@ export class Http1ResponseReader {
     return next;
   }
 
+  /** Keeps a piece of a collected body, within the bound (copied: a piece must not pin its whole read). */
+  private collect(piece: Buffer): void {
+    this.collected += piece.length;
+    if (this.collected > this.maxBodyBytes) this.overflow();
+    this.parts.push(Buffer.from(piece));
+  }
+
+  private overflow(): never {
+    this.parts = [];
+    this.collected = 0;
+    throw boundCrossed("HTTP answer body", this.maxBodyBytes, "bytes");
+  }
+
   private finish(body: Buffer): void {
     this.state = State.Head;
     this.parts = [];
+    this.collected = 0;
     this.handler.onAnswer({ status: this.status, head: this.head, body, closes: this.closes });
   }
 

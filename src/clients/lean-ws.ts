@@ -1,5 +1,6 @@
 import { createHash, randomFillSync } from "node:crypto";
 import type { Socket } from "node:net";
+import { MAX_WS_MESSAGE_BYTES } from "./bounds.js";
 import { headerValue } from "./http1-parser.js";
 import { connectTcp, type HttpTarget } from "./lean-http.js";
 import type { SocketTracker } from "./types.js";
@@ -20,8 +21,6 @@ const HEAD_END = Buffer.from("\r\n\r\n");
 const EMPTY = Buffer.alloc(0);
 /** Refilled for every connection's key: one buffer, not one per connection. */
 const KEY_BYTES = Buffer.alloc(16);
-/** A message larger than this ends the connection (a subscriber never needs more). */
-const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 const OP_CONTINUATION = 0x0;
 const OP_TEXT = 0x1;
@@ -36,8 +35,8 @@ export interface LeanWebSocketHandler {
   onMessage(data: Buffer, isBinary: boolean): void;
   /** Any control frame or message arrived (pings included): the connection is alive. */
   onActivity?(): void;
-  /** The upgrade was refused: the status and the head of the answer. */
-  onRefused(status: number, reason: string): void;
+  /** The upgrade was refused: the status, the answer's first line and its header block. */
+  onRefused(status: number, reason: string, headers: string): void;
   /** The connection is gone (after open, or a failed attempt); called once. */
   onClose(code: number, reason: string): void;
 }
@@ -57,6 +56,8 @@ export class LeanWebSocket {
   private key: string | null;
   private pending: Buffer = EMPTY;
   private fragments: Buffer[] | null = null;
+  /** Bytes in `fragments`: a fragmented message is bounded as a whole, not frame by frame. */
+  private fragmentsBytes = 0;
   private fragmentsBinary = false;
   /** The upgrade's deadline, then the close handshake's. */
   private timer: NodeJS.Timeout | null = null;
@@ -154,9 +155,11 @@ export class LeanWebSocket {
     }
     const head = data.toString("latin1", 0, end);
     const status = Number(head.slice(9, 12));
+    const firstLineEnd = head.indexOf("\r\n");
+    const headers = firstLineEnd < 0 ? "" : head.slice(firstLineEnd + 2);
     if (status !== 101) {
       this.state = LeanState.Closed;
-      this.handler.onRefused(status, head.slice(0, head.indexOf("\r\n")));
+      this.handler.onRefused(status, head.slice(0, firstLineEnd), headers);
       this.socket.destroy();
       return -1;
     }
@@ -164,8 +167,6 @@ export class LeanWebSocket {
       .update(this.key + ACCEPT_GUID)
       .digest("base64");
     this.key = null;
-    const firstLineEnd = head.indexOf("\r\n");
-    const headers = firstLineEnd < 0 ? "" : head.slice(firstLineEnd + 2);
     if (headerValue(headers, "sec-websocket-accept") !== expected) {
       this.fail(1002, "the server's Sec-WebSocket-Accept does not match the key");
       return -1;
@@ -201,7 +202,7 @@ export class LeanWebSocket {
       length = data.readUInt32BE(at + 2) * 2 ** 32 + data.readUInt32BE(at + 6);
       start = at + 10;
     }
-    if (length > MAX_MESSAGE_BYTES) {
+    if (length > MAX_WS_MESSAGE_BYTES) {
       this.fail(1009, "message too big");
       return data.length;
     }
@@ -220,11 +221,18 @@ export class LeanWebSocket {
           return;
         }
         this.fragments = [Buffer.from(payload)];
+        this.fragmentsBytes = payload.length;
         this.fragmentsBinary = opcode === OP_BINARY;
         return;
       case OP_CONTINUATION: {
         if (this.fragments === null) {
           this.fail(1002, "continuation frame without a message");
+          return;
+        }
+        this.fragmentsBytes += payload.length;
+        if (this.fragmentsBytes > MAX_WS_MESSAGE_BYTES) {
+          this.fragments = null;
+          this.fail(1009, "message too big");
           return;
         }
         this.fragments.push(Buffer.from(payload));

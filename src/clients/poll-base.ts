@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks";
 import type { PollDialect, PollRequests, WireSink } from "./dialect.js";
 import type { HttpAnswer } from "./http1-parser.js";
 import { HttpConnection, type HttpExchangeHandler, httpTarget } from "./lean-http.js";
+import { refusalWaitFromHead } from "./retry-after.js";
 import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } from "./types.js";
 
 /**
@@ -14,6 +15,7 @@ import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } fr
 export abstract class PollClientBase implements TransportClient, HttpExchangeHandler, WireSink {
   abstract readonly protocol: string;
   cursor: string | undefined;
+  retryAfterMs: number | undefined;
 
   protected readonly options: ClientOptions;
   protected readonly handlers: ClientHandlers;
@@ -97,6 +99,8 @@ export abstract class PollClientBase implements TransportClient, HttpExchangeHan
 
   onAnswer(answer: HttpAnswer): void {
     if (this.closed) return;
+    // A full server's refusal: the dialect reports it as a failure; the wait it asked for stays here.
+    this.retryAfterMs = refusalWaitFromHead(answer.status, answer.head);
     let read: ReturnType<PollDialect["answer"]>;
     try {
       // The dialect checks the whole answer before it delivers anything.
@@ -138,9 +142,9 @@ export abstract class PollClientBase implements TransportClient, HttpExchangeHan
     this.handlers.onGap(from, to, reset);
   }
 
-  unrecognised(what?: string): void {
+  unrecognised(what?: string, frame?: unknown): void {
     if (this.readyPendingSince !== null) this.markReady();
-    this.handlers.onUnrecognised(what);
+    this.handlers.onUnrecognised(what, frame);
   }
 
   /** Ready at the first answer's first message (or its end): onReady comes before any message. */

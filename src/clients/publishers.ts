@@ -3,6 +3,7 @@ import type { Pool } from "undici";
 import WebSocket, { type RawData } from "ws";
 import { type ClientFrame, type Message, ROUTES, type ServerFrame } from "../shared/protocol.js";
 import { transport } from "../shared/transports.js";
+import { MAX_WS_MESSAGE_BYTES } from "./bounds.js";
 import { createTrackedPool, errorText, routePath } from "./http.js";
 import type { ClientContext } from "./types.js";
 import { closeWebSocket, trackedConnection } from "./ws-socket.js";
@@ -31,22 +32,26 @@ const PONG_FRAME = JSON.stringify(PONG);
  */
 export function createHttpPublisher(
   baseUrl: string,
-  options: { connections: number; context: ClientContext },
+  /** `headers`: sent with every publish (the server's token). */
+  options: { connections: number; context: ClientContext; headers?: Record<string, string> },
 ): Publisher {
-  return new HttpPublisher(baseUrl, options.connections, options.context);
+  return new HttpPublisher(baseUrl, options.connections, options.context, options.headers ?? {});
 }
 
 class HttpPublisher implements Publisher {
   private readonly pool: Pool;
   private readonly path: string;
+  private readonly headers: Record<string, string>;
 
   constructor(
     baseUrl: string,
     connections: number,
     private readonly context: ClientContext,
+    headers: Record<string, string>,
   ) {
     this.pool = createTrackedPool(baseUrl, context.sockets, Math.max(1, connections));
     this.path = routePath(baseUrl, ROUTES.publish);
+    this.headers = { "content-type": "application/json", ...headers };
   }
 
   async publish(channel: string, body: unknown, signal?: AbortSignal): Promise<{ id: string }> {
@@ -54,7 +59,7 @@ class HttpPublisher implements Publisher {
     const response = await this.pool.request({
       method: "POST",
       path: this.path,
-      headers: { "content-type": "application/json" },
+      headers: this.headers,
       body: JSON.stringify({ channel, body }),
       signal,
     });
@@ -92,9 +97,10 @@ class HttpPublisher implements Publisher {
 /** Publish frames over one WebSocket per channel, opened on the first publish to it. */
 export function createWebSocketPublisher(
   baseUrl: string,
-  options: { context: ClientContext },
+  /** `headers`: sent with each socket's upgrade request (the server's token). */
+  options: { context: ClientContext; headers?: Record<string, string> },
 ): Publisher {
-  return new WebSocketPublisher(baseUrl, options.context);
+  return new WebSocketPublisher(baseUrl, options.context, options.headers ?? {});
 }
 
 interface PendingAck {
@@ -109,13 +115,14 @@ class WebSocketPublisher implements Publisher {
   constructor(
     private readonly baseUrl: string,
     private readonly context: ClientContext,
+    private readonly headers: Record<string, string>,
   ) {}
 
   async publish(channel: string, body: unknown, signal?: AbortSignal): Promise<{ id: string }> {
     if (this.closed) throw new Error("publish after the WebSocket publisher was closed");
     let socket = this.channels.get(channel);
     if (!socket || socket.isDone) {
-      socket = new ChannelSocket(this.baseUrl, channel, this.context);
+      socket = new ChannelSocket(this.baseUrl, channel, this.context, this.headers);
       this.channels.set(channel, socket);
     }
     return socket.publish(body, signal);
@@ -141,12 +148,15 @@ class ChannelSocket {
     baseUrl: string,
     private readonly channel: string,
     context: ClientContext,
+    headers: Record<string, string>,
   ) {
     const url = new URL(routePath(baseUrl, transport("websocket").route.path, channel), baseUrl);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     context.counters.requests++; // the upgrade request
     this.ws = new WebSocket(url, {
       perMessageDeflate: false,
+      maxPayload: MAX_WS_MESSAGE_BYTES,
+      headers,
       createConnection: trackedConnection(context.sockets) as typeof netConnect,
     });
     this.opened = new Promise<void>((resolve, reject) => {

@@ -6,6 +6,7 @@ import type { EventStreamDialect } from "./dialect.js";
 import { HandlerSink } from "./handler-sink.js";
 import { createTrackedClient, originOf } from "./http.js";
 import { REFERENCE_SSE } from "./reference-wire.js";
+import { refusalWaitMs } from "./retry-after.js";
 import type { ClientHandlers, ClientOptions, TransportClient } from "./types.js";
 
 /**
@@ -16,6 +17,8 @@ import type { ClientHandlers, ClientOptions, TransportClient } from "./types.js"
  */
 export class EventSourceSseClient implements TransportClient {
   readonly protocol = "sse" as const;
+  /** A full server's 503 said to come back after this many ms (TransportClient.retryAfterMs). */
+  retryAfterMs: number | undefined;
   // No `lastActivityMs`: heartbeat comments are invisible through the EventSource
   // API, so on a quiet channel a watchdog would call a healthy stream dead.
   // Without it the fleet's watchdog leaves this client alone.
@@ -60,7 +63,14 @@ export class EventSourceSseClient implements TransportClient {
         since !== undefined && !("Last-Event-ID" in init.headers)
           ? { ...init.headers, "Last-Event-ID": since }
           : init.headers;
-      return fetch(input, { ...init, headers, dispatcher }) as unknown as ReturnType<FetchLike>;
+      return fetch(input, { ...init, headers, dispatcher }).then((response) => {
+        // The EventSource API tells only the status; a full server's wait is in a header.
+        this.retryAfterMs = refusalWaitMs(
+          response.status,
+          response.headers.get("retry-after") ?? undefined,
+        );
+        return response;
+      }) as unknown as ReturnType<FetchLike>;
     };
 
     return new Promise<void>((resolve, reject) => {

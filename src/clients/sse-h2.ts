@@ -5,6 +5,7 @@ import type { EventStreamDialect } from "./dialect.js";
 import { EventStreamClient, notAnEventStream } from "./event-stream.js";
 import { originOf } from "./http.js";
 import { REFERENCE_SSE_H2 } from "./reference-wire.js";
+import { refusalWaitMs } from "./retry-after.js";
 import {
   type ClientContext,
   type ClientOptions,
@@ -64,6 +65,11 @@ export class SseH2Client extends EventStreamClient {
         clearTimeout(answerTimer);
         const problem = notAnEventStream(head[":status"], String(head["content-type"] ?? ""));
         if (problem !== null) {
+          const retryAfter = head["retry-after"];
+          this.retryAfterMs = refusalWaitMs(
+            head[":status"],
+            Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+          );
           fail(new Error(`GET ${path} (HTTP/2): ${problem}`));
           return;
         }
@@ -145,6 +151,13 @@ class PooledSession {
   get usable(): boolean {
     return !this.session.closed && !this.session.destroyed;
   }
+
+  /** Streams this session may carry: `wanted`, or fewer when the server allows fewer. */
+  room(wanted: number): number {
+    // Before the server's SETTINGS arrive this is the protocol's "unlimited".
+    const allowed = this.session.remoteSettings.maxConcurrentStreams ?? wanted;
+    return Math.min(wanted, allowed);
+  }
 }
 
 class SessionPool {
@@ -159,7 +172,7 @@ class SessionPool {
       sessions = [];
       this.byOrigin.set(origin, sessions);
     }
-    let pooled = sessions.find((s) => s.usable && s.streams < maxStreams);
+    let pooled = sessions.find((s) => s.usable && s.streams < s.room(maxStreams));
     if (pooled === undefined) {
       pooled = new PooledSession(this.open(origin));
       sessions.push(pooled);

@@ -6,7 +6,12 @@
  * UTF-8 character, or between the CR and the LF of a CRLF. It keeps only the
  * unfinished line and the event being built; complete lines are scanned in
  * place, so the cost per byte is a character comparison.
+ *
+ * What it keeps is bounded (bounds.ts): a line or an event longer than its
+ * bound throws (`boundCrossed`), and its owner cuts the stream, so a server
+ * that never ends a line cannot take the generator's memory.
  */
+import { boundCrossed, MAX_SSE_EVENT_LENGTH, MAX_SSE_LINE_LENGTH } from "./bounds.js";
 
 export interface SseParserCallbacks {
   /** A complete event. `type` defaults to "message"; `lastEventId` persists across events. */
@@ -23,6 +28,17 @@ const SPACE = 32;
 const BOM = 0xfeff;
 const DIGITS_ONLY = /^[0-9]+$/;
 
+/** The parser's bounds, in characters; the defaults are bounds.ts's. */
+export interface SseParserLimits {
+  maxLineLength: number;
+  maxEventLength: number;
+}
+
+const DEFAULT_LIMITS: SseParserLimits = {
+  maxLineLength: MAX_SSE_LINE_LENGTH,
+  maxEventLength: MAX_SSE_EVENT_LENGTH,
+};
+
 export class SseParser {
   private readonly callbacks: SseParserCallbacks;
   // ignoreBOM keeps the BOM in the text, so one rule strips it for Buffers and strings alike.
@@ -37,7 +53,10 @@ export class SseParser {
   private eventType = "";
   private lastEventIdBuffer = "";
 
-  constructor(callbacks: SseParserCallbacks) {
+  constructor(
+    callbacks: SseParserCallbacks,
+    private readonly limits: SseParserLimits = DEFAULT_LIMITS,
+  ) {
     this.callbacks = callbacks;
   }
 
@@ -75,7 +94,10 @@ export class SseParser {
       }
       lineStart = i + 1;
     }
-    if (lineStart < length) this.pending += text.slice(lineStart);
+    if (lineStart < length) {
+      this.pending += text.slice(lineStart);
+      if (this.pending.length > this.limits.maxLineLength) this.overflow("SSE line");
+    }
   }
 
   /** Forgets everything, including the last event id: for a new stream. */
@@ -91,6 +113,7 @@ export class SseParser {
   }
 
   private processLine(line: string): void {
+    if (line.length > this.limits.maxLineLength) this.overflow("SSE line");
     if (line.length === 0) {
       this.dispatch();
       return;
@@ -118,6 +141,7 @@ export class SseParser {
           this.data = value;
           this.hasData = true;
         }
+        if (this.data.length > this.limits.maxEventLength) this.overflow("SSE event");
         break;
       case "event":
         this.eventType = value;
@@ -131,6 +155,15 @@ export class SseParser {
       default:
         break; // unknown fields are ignored
     }
+  }
+
+  /** A bound was crossed: what was kept goes at once (the stream is cut next), then the error. */
+  private overflow(what: "SSE line" | "SSE event"): never {
+    const limit = what === "SSE line" ? this.limits.maxLineLength : this.limits.maxEventLength;
+    this.pending = "";
+    this.data = "";
+    this.hasData = false;
+    throw boundCrossed(what, limit, "characters");
   }
 
   private dispatch(): void {

@@ -6,6 +6,7 @@ import { originOf } from "./http.js";
 import { Http1ResponseReader, type HttpResponseHandler, headerValue } from "./http1-parser.js";
 import { connectTcp, getRequestHead, httpTarget } from "./lean-http.js";
 import { REFERENCE_SSE } from "./reference-wire.js";
+import { refusalWaitFromHead } from "./retry-after.js";
 import type { ClientOptions, TransportClient } from "./types.js";
 
 /** What an EventSource sends with its GET (plus `last-event-id` when resuming). */
@@ -95,6 +96,7 @@ export class SseClient extends EventStreamClient implements HttpResponseHandler 
     clearTimeout(this.answerTimer);
     const problem = notAnEventStream(status, headerValue(head, "content-type") ?? "");
     if (problem !== null) {
+      this.retryAfterMs = refusalWaitFromHead(status, head);
       this.closed = true;
       this.socket?.destroy();
       settle.reject(new Error(`GET ${this.path}: ${problem}`));

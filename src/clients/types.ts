@@ -29,6 +29,12 @@ export interface TransportClient {
   readonly lastActivityMs?: number;
   /** SSE: the server's `retry:` value, which a browser uses as its reconnect delay. */
   readonly retryMs?: number;
+  /**
+   * The server is full and said when to come back (a 503 or 429 with
+   * `Retry-After`, a WebSocket close 1013): the wait in ms, set when the
+   * attempt was refused or the connection closed (clients/retry-after.ts).
+   */
+  readonly retryAfterMs?: number;
 }
 
 export interface ClientHandlers {
@@ -53,9 +59,9 @@ export interface ClientHandlers {
    * Something arrived that the target protocol has no place for (a frame or
    * an event that is not JSON, a poll answer without its list, an item
    * without a body): ignored, counted, and never a reason to crash. `what`
-   * says which, for debugging.
+   * says which; `frame` is what arrived (see WireSink.unrecognised).
    */
-  onUnrecognised(what?: string): void;
+  onUnrecognised(what?: string, frame?: unknown): void;
   /** The connection broke (close, error, missed heartbeats) after it was ready. */
   onBreak(reason: string): void;
 }

@@ -4,6 +4,11 @@ import type { WebSocketDialect, WebSocketSink } from "./dialect.js";
 import { httpTarget } from "./lean-http.js";
 import { LeanState, LeanWebSocket, type LeanWebSocketHandler } from "./lean-ws.js";
 import { REFERENCE_WEBSOCKET } from "./reference-wire.js";
+import {
+  CLOSE_TRY_AGAIN_LATER,
+  refusalWaitFromHead,
+  TRY_AGAIN_LATER_DEFAULT_MS,
+} from "./retry-after.js";
 import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } from "./types.js";
 
 /**
@@ -17,6 +22,7 @@ export class WebSocketClient implements TransportClient, LeanWebSocketHandler, W
   cursor: string | undefined;
   /** monoMs() of the last frame received (pings included), for the fleet's watchdog. */
   lastActivityMs = 0;
+  retryAfterMs: number | undefined;
 
   /** Until the socket is open: a client holds no more than it needs while connected. */
   private options: ClientOptions | null;
@@ -97,7 +103,8 @@ export class WebSocketClient implements TransportClient, LeanWebSocketHandler, W
     this.lastActivityMs = monoMs();
   }
 
-  onRefused(status: number): void {
+  onRefused(status: number, _reason: string, headers: string): void {
+    this.retryAfterMs = refusalWaitFromHead(status, headers);
     this.closed = true;
     this.settleConnect?.(
       new Error(`GET ${this.path}: expected 101 Switching Protocols, found ${status}`),
@@ -109,6 +116,7 @@ export class WebSocketClient implements TransportClient, LeanWebSocketHandler, W
   }
 
   onClose(code: number, reason: string): void {
+    if (code === CLOSE_TRY_AGAIN_LATER) this.retryAfterMs = TRY_AGAIN_LATER_DEFAULT_MS;
     if (this.settleConnect) {
       this.closed = true;
       this.settleConnect(new Error(reason || `connection closed with code ${code} before open`));
@@ -153,8 +161,8 @@ export class WebSocketClient implements TransportClient, LeanWebSocketHandler, W
     this.fetchIfBehind();
   }
 
-  unrecognised(what?: string): void {
-    this.handlers.onUnrecognised(what);
+  unrecognised(what?: string, frame?: unknown): void {
+    this.handlers.onUnrecognised(what, frame);
   }
 
   reply(text: string | Buffer): void {

@@ -70,6 +70,7 @@ export async function clientsUp(
     await registerMembers(
       channelMembers(clients, channels, members, channelSkew),
       (channel) => urlsFor(channel)[0] as string,
+      scenario.server.auth,
     );
   }
   const pool = await ShardPool.start(plan.shards);
@@ -157,7 +158,13 @@ function createPublishers(scenario: Scenario, urls: string[]): Publisher[] {
   const context = createClientContext();
   const protocol = targetProtocol(scenario.target?.protocol ?? DEFAULT_TARGET_PROTOCOL);
   const wire = scenario.target?.wire ?? {};
-  const options = { connections: scenario.publish.maxInFlight, context, via: scenario.publish.via };
+  const options = {
+    connections: scenario.publish.maxInFlight,
+    context,
+    via: scenario.publish.via,
+    // The reference server's token; a target's credentials are its own (URL, headers).
+    auth: scenario.target === null ? scenario.server.auth : null,
+  };
   return urls.map((url) => protocol.publisher(wire, url, options));
 }
 

@@ -47,7 +47,7 @@ export async function collect(
   const interrupted = stoppedAtMs !== null;
   const zombieTimeoutsMs =
     env.servers && observed.faults.some((f) => f.action === "stall-clients")
-      ? await heartbeatTimeouts(env.urls)
+      ? await heartbeatTimeouts(env.urls, env.auth)
       : [];
   const parentLoopDelayP99Ms = monitors.loopDelay.p99Ms();
   const loads = monitors.load.summaries();

@@ -3,7 +3,7 @@ import type { Scenario, TargetOptions } from "../scenario/types.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import { targetProtocol } from "../targets/registry.js";
 import { startCommandedServers } from "./commanded.js";
-import { waitHealthy } from "./health.js";
+import { waitHealthy, waitListening } from "./health.js";
 import { readServerSettings } from "./server-settings.js";
 import { type ServerSample, type ServerSet, sampleServers, startServers } from "./servers.js";
 
@@ -20,6 +20,8 @@ export interface Environment {
   baseline: ServerSample | null;
   /** What instance 0 runs with, defaults resolved; a target's settings are not ours to know. */
   settings: EffectiveServerSettings | null;
+  /** The token the reference servers require (`server.auth`); null: none, or a target. */
+  auth: string | null;
   /** Stops the servers rtbench started; a running target is left alone. */
   stop(): Promise<void>;
 }
@@ -51,15 +53,19 @@ export async function environmentUp(
   try {
     const urls = servers ? servers.urls : (target?.urls ?? []);
     // A commanded target waited for its own health check; the reference servers
-    // and a running target are asked their protocol's health route, if it has one.
+    // and a running target are asked their protocol's health route, if it has
+    // one, and a running target without one must at least accept a connection.
     const { healthPath } = targetProtocol(target?.protocol ?? "reference");
     if (healthPath !== undefined && target?.command == null) {
       await waitHealthy(urls, undefined, signal, healthPath);
+    } else if (target !== null && target.command === null) {
+      await waitListening(urls, undefined, signal);
     }
     // A target's settings are not ours to know.
     const settings = target === null ? await readServerSettings(urls[0] as string) : null;
     const baseline = servers ? await sampleServers(servers) : null;
-    return { urls, servers, baseline, settings, stop };
+    const auth = target === null ? scenario.server.auth : null;
+    return { urls, servers, baseline, settings, auth, stop };
   } catch (error) {
     await stop();
     throw error;

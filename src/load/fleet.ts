@@ -16,12 +16,14 @@ import { classifyFailure } from "../util/failure.js";
 import { seededRandom } from "../util/random.js";
 import { churnWaves, pickLeavers } from "./churn.js";
 import { FleetTimeline } from "./fleet-timeline.js";
+import { breakReasonKey, ReasonTally } from "./reason-tally.js";
 import {
   BREAK_LOG_LIMIT,
   type ConnectionLog,
   type ShardReport,
   type ShardStart,
   type UncountedPublishes,
+  type UnrecognisedFrame,
 } from "./shard-protocol.js";
 import { Subscriber } from "./subscriber.js";
 
@@ -34,6 +36,8 @@ export const WATCHDOG_SCAN_MS = 250;
 export const PAUSE_DETECT_MS = WATCHDOG_SCAN_MS * 4;
 /** Connect failure reasons kept; more reasons are only counted in connectFailures. */
 const CONNECT_ERROR_REASONS_KEPT = 5;
+/** Break reasons kept; more reasons are only counted in breaks. */
+const BREAK_REASONS_KEPT = 8;
 
 export interface FleetOptions {
   /** Time and timers; a test passes a manual clock. Default: the real ones. */
@@ -71,7 +75,11 @@ export class Fleet {
   readonly attemptsPerSecond: Record<string, number> = {};
   readonly breakLog: [number, number][] = [];
   /** Why connection attempts failed, by reason, with the first error's words. */
-  private readonly connectErrors = new Map<string, { count: number; example: string }>();
+  private readonly connectErrors = new ReasonTally(CONNECT_ERROR_REASONS_KEPT);
+  /** Why ready connections broke, by reason, with the first break's words. */
+  private readonly breakReasons = new ReasonTally(BREAK_REASONS_KEPT);
+  /** The first thing received that was not a message, kept to show when nothing was. */
+  private firstUnrecognised: UnrecognisedFrame | null = null;
   /** Subscribers log their connected spans (presence sampling compares with them). */
   readonly logsConnections: boolean;
   /** Per URL index: deliveries in the window, and clients connected when it started. */
@@ -136,6 +144,14 @@ export class Fleet {
     this.planChurn();
   }
 
+  /** Counts a frame that was not a message; the first is kept (cut short) to show the user. */
+  countUnrecognised(what: string | undefined, frame: unknown): void {
+    this.counters.unrecognisedFrames++;
+    if (this.firstUnrecognised === null) {
+      this.firstUnrecognised = { what: what ?? "not a message", frame: frameSample(frame) };
+    }
+  }
+
   /** A delivery of a message scheduled in the window, by the instance it came through. */
   countDelivery(urlIndex: number): void {
     this.instanceDeliveries[urlIndex] = (this.instanceDeliveries[urlIndex] ?? 0) + 1;
@@ -175,17 +191,14 @@ export class Fleet {
   }
 
   noteConnectError(error: unknown): void {
-    const { reason } = classifyFailure(error);
-    const seen = this.connectErrors.get(reason);
-    if (seen !== undefined) seen.count++;
-    else if (this.connectErrors.size < CONNECT_ERROR_REASONS_KEPT) {
-      const example = error instanceof Error ? error.message : String(error);
-      this.connectErrors.set(reason, { count: 1, example });
-    }
+    const example = error instanceof Error ? error.message : String(error);
+    this.connectErrors.add(classifyFailure(error).reason, example);
   }
 
-  logBreak(urlIndex: number): void {
+  /** A ready connection broke, for `reason` (the client's words). */
+  logBreak(urlIndex: number, reason: string): void {
     this.counters.breaks++;
+    this.breakReasons.add(breakReasonKey(reason), reason);
     this.timeline.countBreak(this.clock.now());
     if (this.breakLog.length < BREAK_LOG_LIMIT) this.breakLog.push([this.clock.now(), urlIndex]);
   }
@@ -217,8 +230,9 @@ export class Fleet {
       outage: encodeHistogram(this.outage),
       counters: {
         ...this.counters,
-        // A state at the end rather than an event count: taken now.
+        // States at the end rather than event counts: taken now.
         neverReconnected: this.subscribers.filter((s) => s.isBroken()).length,
+        neverConnected: this.subscribers.filter((s) => s.neverConnected()).length,
       },
       attemptsPerSecond: this.attemptsPerSecond,
       breakLog: this.breakLog,
@@ -232,11 +246,13 @@ export class Fleet {
       },
       eventLoopDelayP99Ms,
       load,
-      connectErrors: [...this.connectErrors].map(([reason, e]) => ({ reason, ...e })),
+      connectErrors: this.connectErrors.toJSON(),
+      breakReasons: this.breakReasons.toJSON(),
       timeline: this.timeline.report(uncounted, loopDelayP99Ms),
       instances: { deliveries: this.instanceDeliveries, connections: this.instanceConnections },
       catchUp: encodeHistogram(this.catchUp),
       presenceLatency: encodeHistogram(this.presenceLatency),
+      firstUnrecognised: this.firstUnrecognised,
       ...(this.logsConnections ? { connections: this.connectionLogs() } : {}),
     };
   }
@@ -298,4 +314,23 @@ export class Fleet {
     const { requests, emptyPolls } = this.context.counters;
     return { bytesIn, bytesOut, requests, emptyPolls, socketsOpen: this.context.sockets.openCount };
   }
+}
+
+/** What is shown of an unrecognised frame: enough to see its shape, never a whole payload. */
+export const FRAME_SAMPLE_BYTES = 200;
+
+/**
+ * The frame as one line of text (bytes as UTF-8, a parsed item as JSON, a
+ * line break as the two characters backslash and n), cut to FRAME_SAMPLE_BYTES.
+ */
+function frameSample(frame: unknown): string {
+  let text: string;
+  if (typeof frame === "string") text = frame;
+  else if (Buffer.isBuffer(frame)) text = frame.toString("utf8");
+  else if (frame === undefined) return "";
+  else text = JSON.stringify(frame) ?? String(frame);
+  text = text.replace(/\r?\n/g, "\\n");
+  const bytes = Buffer.from(text, "utf8");
+  if (bytes.length <= FRAME_SAMPLE_BYTES) return text;
+  return `${bytes.subarray(0, FRAME_SAMPLE_BYTES).toString("utf8")}...`;
 }

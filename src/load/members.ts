@@ -7,6 +7,7 @@
 
 import type { ChannelSkew } from "../scenario/types.js";
 import { ROUTES } from "../shared/protocol.js";
+import { authHeaders } from "../shared/server-launch.js";
 import type { ClientAssignment } from "./assign.js";
 import { channelWeights, spreadByWeight } from "./assign.js";
 
@@ -39,13 +40,15 @@ export function channelMembers(
 export async function registerMembers(
   members: ReadonlyMap<string, readonly string[]>,
   urlFor: (channel: string) => string,
+  /** The server's token (`server.auth`); null: none. */
+  auth: string | null,
 ): Promise<void> {
   for (const [channel, users] of members) {
     const path = ROUTES.members.replace("{channel}", encodeURIComponent(channel));
     for (let i = 0; i < users.length; i += USERS_PER_REQUEST) {
       const response = await fetch(`${urlFor(channel)}${path}`, {
         method: "PUT",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...authHeaders(auth) },
         body: JSON.stringify({ users: users.slice(i, i + USERS_PER_REQUEST) }),
         signal: AbortSignal.timeout(10_000),
       });

@@ -10,14 +10,15 @@ import type { ProtocolName } from "../shared/transports.js";
 import { targetProtocol } from "../targets/registry.js";
 import { gitCommit } from "../util/git.js";
 import { packageVersion } from "../util/paths.js";
-import { redactText } from "../util/redact.js";
-import { type Clients, clientsUp } from "./clients-up.js";
+import { redactSecrets, redactStrings, redactText, scenarioSecrets } from "../util/redact.js";
+import { type Clients, clientsUp, planFor } from "./clients-up.js";
 import { collect } from "./collect.js";
 import { type Environment, environmentUp } from "./environment.js";
 import { controlService, type ServiceControl } from "./faults.js";
 import { interruptClock } from "./interrupt.js";
 import { LoadMonitor, runProcesses } from "./load-monitor.js";
 import { publishAndObserve } from "./observe.js";
+import { preflightFor } from "./preflight.js";
 import { buildProtocolResult } from "./result.js";
 import type { RunPhase } from "./timeline.js";
 
@@ -58,7 +59,8 @@ export async function runScenario(
   options: RunOptions = {},
 ): Promise<RunResult> {
   const signal = options.signal ?? new AbortController().signal;
-  const log = (line: string) => options.log?.(redactText(line));
+  const secrets = scenarioSecrets(scenario);
+  const log = (line: string) => options.log?.(redactSecrets(line, secrets));
   const result = emptyResult(scenario);
   result.setup.notes.push(...(options.notes ?? []));
   const services = new Map<ServiceName, Broker>();
@@ -75,10 +77,12 @@ export async function runScenario(
           const broker = brokerFor(effective, services);
           const measured = await runProtocol(effective, protocol, key, broker, signal, {
             ...options,
+            log: options.log && log,
             // Free ports of a commanded target are known once it started: the result names them.
             onTargetUrls: (urls) => {
               if (result.setup.target?.length === 0) result.setup.target = urls.map(redactText);
             },
+            onNote: (note) => result.setup.notes.push(redactSecrets(note, secrets)),
           });
           result.protocols[key] = measured;
           const warning = measured.saturation?.plan?.warning;
@@ -111,7 +115,9 @@ export async function runScenario(
           : "complete";
   result.reliable = measured.every((p) => p.generator.reliable);
   result.saturated = measured.some((p) => p.saturation?.server.saturated === true);
-  return result;
+  // Every file is written from the result (JSON, HTML, Markdown, job summary):
+  // secrets leave it here, scenario.text and error messages included.
+  return redactStrings(result, secrets);
 }
 
 /** The backing service of the scenario's broker, if it needs one. */
@@ -190,7 +196,10 @@ async function runProtocol(
   key: string,
   broker: Broker,
   signal: AbortSignal,
-  options: RunOptions & { onTargetUrls?: (urls: string[]) => void },
+  options: RunOptions & {
+    onTargetUrls?: (urls: string[]) => void;
+    onNote?: (note: string) => void;
+  },
 ): Promise<ProtocolResult> {
   const log = (line: string) => options.log?.(redactText(`${key}: ${line}`));
   // A variant on the memory broker does not use the run's Redis (a target may ask for it).
@@ -217,6 +226,10 @@ async function runProtocol(
   try {
     env = await environmentUp(scenario, brokerUrl, log, signal);
     options.onTargetUrls?.(env.urls);
+    for (const warning of preflightFor(scenario, planFor(scenario, protocol).shards, env)) {
+      log(`preflight: ${warning}`);
+      options.onNote?.(`${key}: preflight: ${warning}`);
+    }
     load = new LoadMonitor(runProcesses(env.servers));
     clients = await clientsUp(scenario, protocol, env.urls, log);
     const up = clients;
@@ -285,6 +298,7 @@ function emptyResult(scenario: Scenario): RunResult {
       file: scenario.source.file,
       sha256: scenario.source.sha256,
       text: scenario.source.text ?? null,
+      ...(scenario.source.workload ? { workload: scenario.source.workload } : {}),
     },
     environment: {
       node: process.version,

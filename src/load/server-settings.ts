@@ -51,12 +51,17 @@ export function serverLaunches(
       maxConnections: server.maxConnections,
       redisCommandTimeoutMs: Math.ceil(server.redisCommandTimeoutMs),
     },
+    h2: {
+      maxStreams: server.h2.maxStreams,
+      idleTimeoutMs: Math.ceil(server.h2.idleTimeoutMs),
+    },
     brokerPrefix,
     routing: server.routing,
     fanout: server.fanout,
     presenceEvents: server.presenceEvents,
     presenceBatchMs: Math.round(server.presenceBatchMs),
     idBase: server.routing === "sticky" ? (index + 1) * STICKY_ID_SPACING : 0,
+    allowOrigins: server.allowOrigins.length > 0 ? server.allowOrigins.join(",") : null,
   }));
 }
 

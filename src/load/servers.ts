@@ -1,6 +1,12 @@
 import type { Scenario } from "../scenario/types.js";
 import { runFailed } from "../shared/errors.js";
-import { buildServerArgs, parseReadyLine, SERVER_READY_PATTERN } from "../shared/server-launch.js";
+import {
+  authHeaders,
+  buildServerArgs,
+  parseReadyLine,
+  SERVER_READY_PATTERN,
+  serverEnv,
+} from "../shared/server-launch.js";
 import { type ChildHandle, isRunning, startChild } from "../util/children.js";
 import { freePort } from "../util/net.js";
 import { compiledEntry } from "../util/paths.js";
@@ -64,11 +70,12 @@ export async function startServers(
 ): Promise<ServerSet> {
   const entry = compiledEntry("reference-server/main.js");
   const launches = serverLaunches(scenario.server, brokerUrl, brokerPrefix);
+  const auth = scenario.server.auth;
   const started = await Promise.allSettled(
     launches.map(async (launch, i): Promise<Instance> => {
       const args = [entry, ...buildServerArgs({ ...launch, port: await freePort() })];
       const name = `server instance ${i}`;
-      const { handle, url } = await spawnInstance(name, args, log);
+      const { handle, url } = await spawnInstance(name, args, auth, log);
       return { name, args, url, handle, paused: false };
     }),
   );
@@ -79,18 +86,20 @@ export async function startServers(
     const reason = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
     throw runFailed(`the reference server would not start: ${reason}`, failed.reason);
   }
-  return new ControlledServers(ok, log);
+  return new ControlledServers(ok, auth, log);
 }
 
 async function spawnInstance(
   name: string,
   args: string[],
+  auth: string | null,
   log: (line: string) => void,
 ): Promise<{ handle: ChildHandle; url: string }> {
   const { handle, match } = await startChild({
     name,
     command: process.execPath,
     args,
+    env: serverEnv(auth),
     readyPattern: SERVER_READY_PATTERN,
     onStderr: (line) => log(`${name}: ${line}`),
   });
@@ -103,6 +112,8 @@ class ControlledServers implements ServerSet {
 
   constructor(
     private readonly set: Instance[],
+    /** The token the instances require (`server.auth`); null: none. */
+    private readonly auth: string | null,
     private readonly log: (line: string) => void,
   ) {
     this.urls = set.map((instance) => instance.url);
@@ -126,7 +137,7 @@ class ControlledServers implements ServerSet {
     }
     let started: { handle: ChildHandle; url: string };
     try {
-      started = await spawnInstance(instance.name, instance.args, this.log);
+      started = await spawnInstance(instance.name, instance.args, this.auth, this.log);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw runFailed(
@@ -166,7 +177,7 @@ class ControlledServers implements ServerSet {
 
   async drop(index: number | "all", fraction: number): Promise<number> {
     const targets = index === "all" ? this.set : [this.instance(index)];
-    const answers = await Promise.allSettled(targets.map((t) => postDrop(t, fraction)));
+    const answers = await Promise.allSettled(targets.map((t) => postDrop(t, fraction, this.auth)));
     const failures = answers.flatMap((a) => (a.status === "rejected" ? [a.reason] : []));
     if (failures.length > 0) {
       const reasons = failures.map((f) => (f instanceof Error ? f.message : String(f)));
@@ -200,13 +211,15 @@ class ControlledServers implements ServerSet {
 export async function postDrop(
   instance: { name: string; url: string },
   fraction: number,
+  /** The server's token (`server.auth`); null: none. */
+  auth: string | null = null,
 ): Promise<number> {
   const url = `${instance.url}/admin/drop`;
   let response: Response;
   try {
     response = await fetch(url, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...authHeaders(auth) },
       body: JSON.stringify({ fraction }),
       signal: AbortSignal.timeout(DROP_TIMEOUT_MS),
     });
@@ -254,11 +267,12 @@ export async function sampleInstances(servers: ServerSet): Promise<ServerSample[
  * When each instance dropped connections for missing heartbeats (monotonic
  * ms), from the reference server's admin endpoint; empty where unavailable.
  */
-export async function heartbeatTimeouts(urls: string[]): Promise<number[]> {
+export async function heartbeatTimeouts(urls: string[], auth: string | null): Promise<number[]> {
   const all: number[] = [];
   for (const url of urls) {
     try {
       const response = await fetch(`${url}/admin/heartbeat-timeouts`, {
+        headers: authHeaders(auth),
         signal: AbortSignal.timeout(5000),
       });
       if (!response.ok) continue;

@@ -5,6 +5,7 @@ import type { ProtocolName, TransportSettings } from "../shared/transports.js";
 import type { TargetSpec } from "../targets/types.js";
 import type { ClientAssignment } from "./assign.js";
 import type { ChurnPlan } from "./churn.js";
+import type { ReasonCount } from "./reason-tally.js";
 
 /**
  * Messages between the parent and a shard (a child process running a slice
@@ -77,6 +78,14 @@ export interface SubscriberReport {
   received: number[][];
 }
 
+/** Something a client received that its target protocol had no place for. */
+export interface UnrecognisedFrame {
+  /** Why it was not a message: `nothing at message.body "/body"`. */
+  what: string;
+  /** What arrived, as text, cut short. */
+  frame: string;
+}
+
 export interface ShardReport {
   type: "report";
   subscribers: SubscriberReport[];
@@ -108,7 +117,9 @@ export interface ShardReport {
   /** The shard process's CPU and event-loop utilisation; null when not sampled. */
   load: ProcessLoad | null;
   /** Why connection attempts failed, by reason (first few reasons), with the first error's words. */
-  connectErrors: { reason: string; count: number; example: string }[];
+  connectErrors: ReasonCount[];
+  /** Why ready connections broke, by reason (first few reasons), with the first break's words. */
+  breakReasons: ReasonCount[];
   timeline: ShardTimeline;
   /**
    * Per server URL (index into `urls`): deliveries of messages scheduled in
@@ -119,6 +130,8 @@ export interface ShardReport {
   catchUp: string;
   /** Presence events: the server's event time -> received (encoded; epoch clocks of one host). */
   presenceLatency: string;
+  /** The first frame or event that was not a message (its sample cut short), null when none was. */
+  firstUnrecognised?: UnrecognisedFrame | null;
   /** With `logConnections`: when each client was connected. */
   connections?: ConnectionLog[];
 }
@@ -136,6 +149,8 @@ export interface ConnectionLog {
  */
 export interface ShardTimeline {
   deliveries: number[];
+  /** Every first receipt of a stamped message (fleet-timeline.ts). */
+  received: number[];
   /** Encoded latency histogram per second; "" for a second without any. */
   latency: string[];
   breaks: number[];

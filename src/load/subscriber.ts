@@ -5,7 +5,7 @@ import type { PresenceEvent } from "../shared/protocol.js";
 import type { TimerHandle } from "../util/clock.js";
 import { isSourceRefused } from "../util/failure.js";
 import type { ClientAssignment } from "./assign.js";
-import { backoffDelayMs } from "./backoff.js";
+import { admissionDelayMs, backoffDelayMs } from "./backoff.js";
 import type { Fleet } from "./fleet.js";
 import { readStamp } from "./stamp.js";
 import { UnreadCheck } from "./unread-check.js";
@@ -29,6 +29,7 @@ export class Subscriber implements ClientHandlers {
   private routePos = 0;
   private retryTimer: TimerHandle | null = null;
   private ready = false;
+  private attempted = false;
   /** Failed attempts since the last time the client was ready. */
   private failures = 0;
   /** When the current break was noticed (monotonic ms); null while connected. */
@@ -65,6 +66,11 @@ export class Subscriber implements ClientHandlers {
     return this.brokenAtMs !== null;
   }
 
+  /** Tried, and never got in (a client whose ramp-up slot never came did not try). */
+  neverConnected(): boolean {
+    return this.attempted && this.firstReadyMs === null;
+  }
+
   /** Connected and not away. */
   isReady(): boolean {
     return this.ready;
@@ -84,6 +90,7 @@ export class Subscriber implements ClientHandlers {
       fleet.timeline.countAttempt(fleet.clock.now());
     }
     this.ready = false;
+    this.attempted = true;
     const client = fleet.createClient(spec.protocol, {
       baseUrl: spec.urls[this.urlIndex] ?? this.assignment.baseUrl,
       channel: this.assignment.channel,
@@ -113,7 +120,7 @@ export class Subscriber implements ClientHandlers {
       // As a load balancer would: the next attempt goes to the next instance of the route
       // (round-robin, or the channel's next instance on the hash ring).
       this.routePos = (this.routePos + 1) % this.route.length;
-      this.retryLater();
+      this.retryLater(client.retryAfterMs);
     });
   }
 
@@ -195,13 +202,14 @@ export class Subscriber implements ClientHandlers {
       fleet.counters.duplicates++;
       return;
     }
+    const timeline = fleet.timeline;
+    const bucket = timeline.bucketAt(nowMs);
+    timeline.countReceipt(bucket);
     if (this.order.add(orderPosition(id, stamp.seq))) fleet.counters.reordered++;
     // Sent before this client came back: it missed it, and is caught up once the last such arrives.
     if (this.returnedAtMs !== null && stamp.snt < this.returnedAtMs) this.caughtUpAtMs = nowMs;
     if (this.unreadCheck?.see(Number(id))) this.finishUnreadCheck();
     if (stamp.sch >= fleet.spec.measureStartMs && stamp.sch < fleet.spec.measureEndMs) {
-      const timeline = fleet.timeline;
-      const bucket = timeline.bucketAt(nowMs);
       recordMs(timeline.latencyIn(bucket), nowMs - stamp.sch);
       recordMs(fleet.latencyFromSend, nowMs - stamp.snt);
       // Expected of this subscriber (load/aggregate.ts): sent once it was first ready.
@@ -212,8 +220,8 @@ export class Subscriber implements ClientHandlers {
     }
   }
 
-  onUnrecognised(): void {
-    this.fleet.counters.unrecognisedFrames++;
+  onUnrecognised(what?: string, frame?: unknown): void {
+    this.fleet.countUnrecognised(what, frame);
   }
 
   onGap(_from: string, _to: string, reset?: boolean): void {
@@ -235,7 +243,7 @@ export class Subscriber implements ClientHandlers {
     this.fleet.recordPresenceEvents(events);
   }
 
-  onBreak(): void {
+  onBreak(reason: string): void {
     const fleet = this.fleet;
     const client = this.client;
     if (!this.ready || client === null) return;
@@ -243,7 +251,7 @@ export class Subscriber implements ClientHandlers {
     fleet.open--;
     fleet.timeline.connectedChanged(fleet.clock.now(), fleet.open);
     this.endSpan();
-    fleet.logBreak(this.urlIndex);
+    fleet.logBreak(this.urlIndex, reason);
     this.brokenAtMs = fleet.clock.now();
     // A subscriber that has not had a message yet has been out since the break.
     if (this.outageFromMs === null) this.outageFromMs = this.lastMessageMs ?? this.brokenAtMs;
@@ -251,7 +259,7 @@ export class Subscriber implements ClientHandlers {
     this.serverRetryMs = client.retryMs;
     this.client = null;
     client.close();
-    this.retryLater();
+    this.retryLater(client.retryAfterMs);
   }
 
   /**
@@ -264,7 +272,7 @@ export class Subscriber implements ClientHandlers {
     if (!this.ready || last === undefined || last === 0) return;
     if (nowMs - Math.max(last, resumedAtMs) <= limitMs) return;
     this.fleet.counters.watchdogBreaks++;
-    this.onBreak();
+    this.onBreak(`no traffic for over ${limitMs} ms (client watchdog)`);
   }
 
   /** A return from churn is over (the client leaves again or stops): its catch-up time counts. */
@@ -290,7 +298,8 @@ export class Subscriber implements ClientHandlers {
     if (last >= 0 && Number.isNaN(this.spans[last])) this.spans[last] = this.fleet.clock.now();
   }
 
-  private retryLater(): void {
+  /** Plans the next attempt; `toldMs`: a full server said when to come back (retry-after.ts). */
+  private retryLater(toldMs?: number): void {
     const fleet = this.fleet;
     if (fleet.isClosed() || this.retryTimer) return;
     const policy = fleet.spec.reconnect;
@@ -298,11 +307,17 @@ export class Subscriber implements ClientHandlers {
       fleet.counters.gaveUp++;
       return;
     }
-    const firstDelayMs =
-      policy.honorServerRetry && this.serverRetryMs !== undefined
-        ? this.serverRetryMs
-        : policy.initialDelayMs;
-    const delayMs = backoffDelayMs(policy, this.failures + 1, fleet.random, firstDelayMs);
+    let delayMs: number;
+    if (policy.honorServerRetry && toldMs !== undefined) {
+      fleet.counters.admissionWaits++;
+      delayMs = admissionDelayMs(toldMs, fleet.random);
+    } else {
+      const firstDelayMs =
+        policy.honorServerRetry && this.serverRetryMs !== undefined
+          ? this.serverRetryMs
+          : policy.initialDelayMs;
+      delayMs = backoffDelayMs(policy, this.failures + 1, fleet.random, firstDelayMs);
+    }
     this.retryTimer = fleet.clock.setTimeout(() => {
       this.retryTimer = null;
       this.attempt();

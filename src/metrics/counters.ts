@@ -58,6 +58,21 @@ export const COUNTERS = {
     better: "lower",
     inResult: true,
   },
+  neverConnected: {
+    description:
+      "clients that never became ready (refused, or a server that never answered), at the end",
+    kind: "exact",
+    better: "lower",
+    inResult: true,
+    row: { label: "never connected", exact: true, afterBreaks: true },
+  },
+  admissionWaits: {
+    description:
+      "retries that waited as a full server said (503 or 429 with Retry-After, WebSocket close 1013) instead of backing off",
+    kind: "count",
+    better: null,
+    inResult: true,
+  },
   breaks: {
     description: "connections that broke after they were ready",
     kind: "count",

@@ -163,6 +163,8 @@ const PLACED: readonly Row[] = [
   ],
   ["publisher.notSent", "count", "count", "lower", "scheduled messages never sent"],
   counterRow("connectFailures"),
+  counterRow("neverConnected"),
+  counterRow("admissionWaits"),
   counterRow("breaks"),
   ["deliveriesPerSec", "per-sec", "rate", "higher", "messages delivered per second"],
   ["reconnects", "count", "count", null, "successful reconnects after a break"],

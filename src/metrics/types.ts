@@ -1,3 +1,4 @@
+import type { Workload } from "../scenario/workload.js";
 import type { BrokerKind } from "../shared/brokers.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import type { ProtocolName } from "../shared/transports.js";
@@ -20,6 +21,12 @@ export interface RunResult {
     sha256: string | null;
     /** The scenario file's text; absent in results written before rtbench recorded it. */
     text?: string | null;
+    /**
+     * What defines the workload (src/scenario/workload.ts): a baseline is
+     * compared when this matches, whatever comments or thresholds changed.
+     * Absent in results written before rtbench recorded it.
+     */
+    workload?: Workload;
   };
   environment: {
     node: string;
@@ -93,9 +100,10 @@ export interface HistogramSummary {
  */
 export interface ProtocolResult extends ResultCounters {
   /**
-   * `invalid` when nothing was measured: no client connected, nothing was
-   * expected, or a shard died. Every threshold on it fails. Absent in results
-   * written before it existed (read as measured).
+   * `invalid` when nothing was measured (no client connected, nothing was
+   * expected, or a shard died) or more than `clients.maxNeverConnectedShare`
+   * of the clients never connected. Every threshold on it fails. Absent in
+   * results written before it existed (read as measured).
    */
   status?: "measured" | "invalid";
   /** Why it is invalid, in the words of the errors seen (the shard's own included). */
@@ -199,6 +207,13 @@ export interface ProtocolResult extends ResultCounters {
     /** Shard processes that died or did not report: their clients are missing from every number. */
     missingShards?: number;
   };
+  /**
+   * Why ready connections broke, most frequent first (the first few reasons
+   * of each shard), with how often and the first break's words: "HTTP 503",
+   * "SSE line longer than 16777216 characters (client bound)". Absent in
+   * results written before rtbench recorded it.
+   */
+  breakReasons?: { reason: string; count: number; example: string }[];
   /** Breaks noticed -> ready again, backoff included. */
   reconnect: HistogramSummary;
   /** Per subscriber and break: last message before it -> first message after it. */
@@ -335,6 +350,11 @@ export interface ProtocolTimeline {
   };
   /** Expected messages first received in that second: sums to `delivered`. */
   deliveries: number[];
+  /**
+   * Every message first received in that second, expected or not (warmup,
+   * drain, sent before the subscriber was ready); absent in older results.
+   */
+  received?: number[];
   /** Delivery latencies recorded in that second (by receive time): sums to `latency.count`. */
   latencyCount: number[];
   /** Latency percentiles of that second's deliveries, ms; null for a second without any. */

@@ -3,9 +3,9 @@ import type { ProtocolResult, RunResult } from "../metrics/types.js";
 
 /**
  * The verdicts of a run in words, for every reporter (table, Markdown, HTML):
- * INVALID (nothing measured), UNRELIABLE (rtbench saturated: the numbers may
- * be its own) and SATURATED (the server was the limit: a finding), each with
- * its evidence. Pure.
+ * INVALID (nothing measured, or far fewer clients than asked for),
+ * UNRELIABLE (rtbench saturated: the numbers may be its own) and SATURATED
+ * (the server was the limit: a finding), each with its evidence. Pure.
  */
 
 function measured(result: RunResult): [string, ProtocolResult][] {
@@ -15,14 +15,11 @@ function measured(result: RunResult): [string, ProtocolResult][] {
   ]);
 }
 
-/** One line per protocol that measured nothing, with why. */
+/** One line per protocol whose numbers do not describe the run asked for, with why. */
 export function invalidLines(result: RunResult): string[] {
   return measured(result)
     .filter(([, p]) => p.status === "invalid")
-    .map(
-      ([label, p]) =>
-        `INVALID (nothing measured) on ${label}: ${(p.invalidReasons ?? []).join("; ")}`,
-    );
+    .map(([label, p]) => `INVALID on ${label}: ${(p.invalidReasons ?? []).join("; ")}`);
 }
 
 /**

@@ -43,6 +43,14 @@ export function readServerOptions(read: Reader): ServerOptions {
     fanout: read.value("server.fanout") as FanoutStrategy,
     presenceEvents: read.value("server.presenceEvents"),
     presenceBatchMs: read.duration("server.presenceBatch"),
+    // The same defaults as reference-server/h2-sessions.ts.
+    h2: {
+      maxStreams: read.value("server.h2.maxStreams"),
+      idleTimeoutMs: read.duration("server.h2.idleTimeout"),
+    },
+    // No default to write down: absent is none.
+    auth: (read.raw("server.auth") as string | undefined) ?? null,
+    allowOrigins: (read.raw("server.allowOrigins") as string[] | undefined) ?? [],
   };
 }
 
@@ -71,11 +79,11 @@ export function readVariants(doc: Doc): VariantEntry[] {
 function mergeServer(base: unknown, over: unknown): Doc {
   const b = isDoc(base) ? base : {};
   const o = isDoc(over) ? over : {};
-  const history = {
-    ...(isDoc(b.history) ? b.history : {}),
-    ...(isDoc(o.history) ? o.history : {}),
-  };
-  return { ...b, ...o, history };
+  const group = (key: string) => ({
+    ...(isDoc(b[key]) ? b[key] : {}),
+    ...(isDoc(o[key]) ? o[key] : {}),
+  });
+  return { ...b, ...o, history: group("history"), h2: group("h2") };
 }
 
 function isDoc(value: unknown): value is Doc {
@@ -92,6 +100,8 @@ export interface ServerCheckContext {
   payloadBytes: number;
   /** A target is measured: the server settings do not apply. */
   hasTarget: boolean;
+  /** `sseH2.streamsPerConnection` when sse-h2 runs, else null. */
+  h2StreamsPerConnection: number | null;
 }
 
 /** The checks of one server section that a schema cannot make. */
@@ -110,6 +120,7 @@ export function serverProblems(server: ServerOptions, ctx: ServerCheckContext): 
     ["writeTimeout", server.writeTimeoutMs],
     ["requestTimeout", server.requestTimeoutMs],
     ["redisCommandTimeout", server.redisCommandTimeoutMs],
+    ["h2.idleTimeout", server.h2.idleTimeoutMs],
   ];
   for (const [field, valueMs] of positive) {
     if (!bad(field) && !(valueMs > 0)) {
@@ -171,6 +182,18 @@ export function serverProblems(server: ServerOptions, ctx: ServerCheckContext): 
       "expected true (the nats broker takes each channel's ids and history from a JetStream stream: the wire protocol's ids are gap-free and shared by every instance, and core NATS has no shared counter or store to take them from; its fan-out is core NATS either way), found false",
     );
   }
+  if (
+    !bad("h2.maxStreams") &&
+    !ctx.isBad("sseH2.streamsPerConnection") &&
+    !ctx.hasTarget &&
+    ctx.h2StreamsPerConnection !== null &&
+    ctx.h2StreamsPerConnection > server.h2.maxStreams
+  ) {
+    problems.push({
+      path: "sseH2.streamsPerConnection",
+      text: `expected at most ${at("h2.maxStreams")} (${server.h2.maxStreams}): the server refuses streams beyond it, found ${ctx.h2StreamsPerConnection}`,
+    });
+  }
   const allowed: readonly string[] = MEMBER_FANOUT_PROTOCOLS;
   const others = ctx.protocols.filter((p) => !allowed.includes(p));
   if (!bad("fanout") && server.fanout !== "write" && others.length > 0) {
@@ -194,6 +217,7 @@ export function serverSectionProblems(
     target: unknown;
     protocols: ProtocolName[];
     publish: { payloadBytes: number };
+    transports: Partial<Record<ProtocolName, { settings: Readonly<Record<string, unknown>> }>>;
   },
   variants: VariantEntry[],
   isBad: (path: string) => boolean,
@@ -204,6 +228,9 @@ export function serverSectionProblems(
     protocols: scenario.protocols,
     payloadBytes: scenario.publish.payloadBytes,
     hasTarget: scenario.target !== null,
+    h2StreamsPerConnection: scenario.protocols.includes("sse-h2")
+      ? Number(scenario.transports["sse-h2"]?.settings.streamsPerConnection)
+      : null,
   };
   if (variants.length === 0) return serverProblems(scenario.server, { ...base, where: "server" });
   const problems: Problem[] = [];

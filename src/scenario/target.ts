@@ -39,6 +39,7 @@ const WIRE_FIELDS = [
   "message",
   "poll",
   "socketio",
+  "pushpin",
 ] as const satisfies readonly (keyof TargetWire)[];
 
 /** Fields that only mean something when rtbench starts the server. */
@@ -92,9 +93,9 @@ export function readTarget(raw: unknown, ctx: TargetContext): TargetOptions | nu
     ["target.url", url],
     ...(urls ?? []).map((u, i) => [`target.urls[${i}]`, u]),
   ] as [string, string | undefined][]) {
-    if (value !== undefined && !URL.canParse(value)) {
-      problem(path, `expected a valid http:// or https:// URL, found ${formatFound(value)}`);
-    }
+    if (value === undefined) continue;
+    const found = targetUrlProblem(value);
+    if (found !== null) problem(path, found);
   }
 
   let command: TargetCommand | null = null;
@@ -221,6 +222,21 @@ export function checkTargetTransports(
       text: `expected ${protocol.publishVia.join(" or ")} for protocol ${protocol.name}, found ${JSON.stringify(via)}`,
     });
   }
+}
+
+/**
+ * What is wrong with a target's base URL, or null. The schema admits https://
+ * (where TLS will go); until the clients speak TLS it is refused here, before
+ * a run, instead of failing in every client process.
+ */
+export function targetUrlProblem(url: string): string | null {
+  if (!URL.canParse(url)) {
+    return `expected a valid http:// or https:// URL, found ${formatFound(url)}`;
+  }
+  if (new URL(url).protocol === "https:") {
+    return `TLS targets are not supported yet: rtbench's clients speak plain HTTP and WebSocket; expected an http:// URL (a port that serves without TLS, e.g. behind your TLS terminator), found ${formatFound(url)}`;
+  }
+  return null;
 }
 
 /** The instances' base URLs when the ports are known up front. */

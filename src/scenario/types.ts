@@ -2,6 +2,7 @@ import type { BrokerKind } from "../shared/brokers.js";
 import type { ProtocolName, TransportSettings } from "../shared/transports.js";
 import type { TargetWire } from "../targets/types.js";
 import type { MetricSelector } from "./comparison.js";
+import type { Workload } from "./workload.js";
 
 /**
  * A scenario after loading, validation and defaults: every field present,
@@ -12,10 +13,11 @@ export interface Scenario {
   name: string;
   description: string;
   /**
-   * Where it was loaded from, the SHA-256 of the file's bytes, and its text
-   * (carried into the result so a report documents the run).
+   * Where it was loaded from, the SHA-256 of the file's bytes, its text
+   * (carried into the result so a report documents the run) and the workload
+   * it defines (what a baseline must share; absent for a hand-made Scenario).
    */
-  source: { file: string | null; sha256: string | null; text?: string | null };
+  source: { file: string | null; sha256: string | null; text?: string | null; workload?: Workload };
   protocols: ProtocolName[];
   /** Seeds channel assignment so that runs are reproducible. */
   seed: number;
@@ -103,6 +105,12 @@ export interface ServerOptions {
   presenceEvents: boolean;
   /** Join/leave events are sent in one batch per channel per this interval (0: one by one). */
   presenceBatchMs: number;
+  /** HTTP/2 session limits (SSE over h2c). */
+  h2: { maxStreams: number; idleTimeoutMs: number };
+  /** The token for publish, members and admin routes (Authorization: Bearer); null: none. */
+  auth: string | null;
+  /** Browser origins let in; any other Origin header gets 403. */
+  allowOrigins: string[];
 }
 
 export type Routing = "pubsub" | "sticky";
@@ -177,6 +185,12 @@ export interface ClientsOptions {
    * never connect (0: only the clients). Tiered fan-out keeps their unread counters.
    */
   members: number;
+  /**
+   * The share of clients (0 to 1) that may never connect before a
+   * protocol's run is invalid: beyond it the numbers describe a smaller
+   * run than the scenario asked for (a full server refused the rest).
+   */
+  maxNeverConnectedShare: number;
   /** Clients going offline and coming back during the run; null: none. */
   churn: ChurnOptions | null;
 }
@@ -245,7 +259,11 @@ export interface ReconnectPolicy {
    * treated as dead. 0 turns the watchdog off.
    */
   watchdogIntervals: number;
-  /** SSE only: use the server's `retry:` value as the first delay, as a browser does. */
+  /**
+   * Do as the server says: SSE's `retry:` is the first delay (as a browser
+   * does), and a full server's wait (503/429 with Retry-After, WebSocket
+   * close 1013) replaces the backoff (load/backoff.ts, admissionDelayMs).
+   */
   honorServerRetry: boolean;
 }
 

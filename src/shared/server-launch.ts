@@ -47,7 +47,36 @@ export interface ServerLaunchSettings {
    * one instance is recognised as foreign by another.
    */
   idBase: number;
+  /**
+   * Browser origins let in (no other is), comma-separated; null:
+   * none. (The token, `server.auth`, is not here: it travels in the
+   * environment, AUTH_TOKEN_ENV, never on a command line every local user can read.)
+   */
+  allowOrigins: string | null;
   limits: LimitSettings;
+  h2: H2Settings;
+}
+
+/** HTTP/2 session limits (SSE over h2c); null leaves the server's default. */
+export interface H2Settings {
+  /** SETTINGS_MAX_CONCURRENT_STREAMS, advertised and enforced. */
+  maxStreams: number | null;
+  /** A session with no open stream this long is closed. */
+  idleTimeoutMs: number | null;
+}
+
+/** The variable that hands a server process its token (`server.auth`); unset or empty: none. */
+export const AUTH_TOKEN_ENV = "RTBENCH_SERVER_AUTH";
+
+/** The header that carries a server's token on publish and admin requests; none without one. */
+export function authHeaders(auth: string | null): Record<string, string> {
+  return auth === null ? {} : { authorization: `Bearer ${auth}` };
+}
+
+/** The environment of a server process started with `auth` (null: the parent's own, minus any token). */
+export function serverEnv(auth: string | null): NodeJS.ProcessEnv {
+  const { [AUTH_TOKEN_ENV]: _inherited, ...env } = process.env;
+  return auth === null ? env : { ...env, [AUTH_TOKEN_ENV]: auth };
 }
 
 /**
@@ -79,9 +108,10 @@ export interface HistorySettings {
 }
 
 /** What a parsed command line holds: flags left out are absent, and the server picks its defaults. */
-export type ServerLaunchArgs = Partial<Omit<ServerLaunchSettings, "history" | "limits">> & {
+export type ServerLaunchArgs = Partial<Omit<ServerLaunchSettings, "history" | "limits" | "h2">> & {
   history?: Partial<HistorySettings>;
   limits?: Partial<LimitSettings>;
+  h2?: Partial<H2Settings>;
 };
 
 /**
@@ -111,6 +141,8 @@ export interface EffectiveServerSettings {
   fanout: ServerFanout;
   presenceEvents: boolean;
   presenceBatchMs: number;
+  /** HTTP/2 session limits in force (absent in results of versions before they existed). */
+  h2?: { maxStreams: number; idleTimeoutMs: number };
 }
 
 /** One flag: its name without `--`, and how a value becomes argv and back. */
@@ -158,6 +190,7 @@ const FLAGS: FlagTable<ServerLaunchSettings> = {
   presenceEvents: switchFlag("presence-events"),
   presenceBatchMs: integerFlag("presence-batch-ms", 0),
   idBase: integerFlag("id-base", 0),
+  allowOrigins: nullable(textFlag("allow-origin", "ORIGIN[,ORIGIN...]")),
   limits: {
     maxBodyDepth: nullable(integerFlag("max-body-depth", 1)),
     maxPollBatch: nullable(integerFlag("max-poll-batch", 1)),
@@ -166,6 +199,10 @@ const FLAGS: FlagTable<ServerLaunchSettings> = {
     requestTimeoutMs: nullable(integerFlag("request-timeout-ms", 1)),
     maxConnections: nullable(integerFlag("max-connections", 1)),
     redisCommandTimeoutMs: nullable(integerFlag("redis-command-timeout-ms", 1)),
+  },
+  h2: {
+    maxStreams: nullable(integerFlag("h2-max-streams", 1)),
+    idleTimeoutMs: nullable(integerFlag("h2-idle-timeout-ms", 1)),
   },
 };
 

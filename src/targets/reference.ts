@@ -6,13 +6,16 @@ import {
 import { createClient } from "../clients/registry.js";
 import type { ClientFactory } from "../clients/types.js";
 import { PUBLISH_VIA, type PublishVia } from "../scenario/defaults.js";
+import { authHeaders } from "../shared/server-launch.js";
 import { transportNames } from "../shared/transports.js";
 import type { PublisherOptions, TargetProtocol } from "./types.js";
 
 /** The reference wire's publishers, one per `publish.via`. */
 const PUBLISHERS: Record<PublishVia, (url: string, options: PublisherOptions) => Publisher> = {
-  http: (url, { connections, context }) => createHttpPublisher(url, { connections, context }),
-  websocket: (url, { context }) => createWebSocketPublisher(url, { context }),
+  http: (url, { connections, context, auth }) =>
+    createHttpPublisher(url, { connections, context, headers: authHeaders(auth ?? null) }),
+  websocket: (url, { context, auth }) =>
+    createWebSocketPublisher(url, { context, headers: authHeaders(auth ?? null) }),
 };
 
 /**

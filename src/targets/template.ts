@@ -53,3 +53,54 @@ export function listPlaceholders(names: readonly string[]): string {
   if (braced.length <= 1) return braced.join("");
   return `${braced.slice(0, -1).join(", ")} or ${braced.at(-1)}`;
 }
+
+type ShellQuoting = "none" | "single" | "double";
+
+/**
+ * The template as a shell command line: every value is quoted for where its
+ * placeholder stands (bare, inside '...' or inside "..."), so a directory
+ * named `$(touch x)` or `a b` is one word of text and never runs. The
+ * literal text is the user's own shell and is left as written.
+ */
+export function fillShellTemplate(
+  template: Template,
+  values: Readonly<Record<string, string>>,
+): string {
+  const { parts } = template;
+  let out = parts[0] as string;
+  let quoting = shellQuotingAfter(out, "none");
+  for (let i = 1; i < parts.length; i += 2) {
+    const value = values[parts[i] as string];
+    if (value === undefined) throw new RangeError(`no value for placeholder {${parts[i]}}`);
+    const literal = parts[i + 1] as string;
+    out += shellQuote(value, quoting) + literal;
+    quoting = shellQuotingAfter(literal, quoting);
+  }
+  return out;
+}
+
+function shellQuote(value: string, quoting: ShellQuoting): string {
+  if (quoting === "single") return value.replaceAll("'", `'\\''`);
+  if (quoting === "double") return value.replace(/["\\$`]/g, "\\$&");
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Where `text`, read from `quoting` on, leaves the shell: inside quotes or not. */
+function shellQuotingAfter(text: string, quoting: ShellQuoting): ShellQuoting {
+  let state = quoting;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (state === "single") {
+      if (c === "'") state = "none";
+    } else if (c === "\\") {
+      i++; // an escaped character, bare or in "...", is literal
+    } else if (state === "double") {
+      if (c === '"') state = "none";
+    } else if (c === "'") {
+      state = "single";
+    } else if (c === '"') {
+      state = "double";
+    }
+  }
+  return state;
+}

@@ -80,6 +80,8 @@ export function makeProtocolResult(
     attemptsPerReconnect: null,
     failedReconnects: 0,
     neverReconnected: 0,
+    neverConnected: 0,
+    admissionWaits: 0,
     watchdogBreaks: 0,
     gaps: 0,
     churnLeaves: 0,

@@ -1,4 +1,13 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { Command } from "commander";
 import { badInput } from "../../shared/errors.js";
@@ -29,26 +38,71 @@ export function initCommand(): Command {
         );
       }
       const file = `${scenarioName}.yaml`;
-      const targets = flags.ci ? [file, WORKFLOW_TARGET] : [file];
+      // `init --ci` next to a scenario the user already has adds the workflow for it:
+      // the scenario is theirs and is kept; only the workflow must be new (or --force).
+      const keepScenario = flags.ci === true && !flags.force && existsSync(file);
+      const targets = [...(keepScenario ? [] : [file]), ...(flags.ci ? [WORKFLOW_TARGET] : [])];
+      const links = targets.flatMap(symbolicLinksOn);
+      if (links.length > 0) {
+        throw badInput(
+          `init: ${links.join(" and ")} is a symbolic link; init does not write through links (remove it, or run init elsewhere)`,
+        );
+      }
       const existing = targets.filter((target) => existsSync(target));
       if (existing.length > 0 && !flags.force) {
         throw badInput(`init: ${existing.join(" and ")} already exists (--force overwrites)`);
       }
       const schema = schemaReference(file);
-      writeFileSync(file, starterScenario(scenarioName, file, schema.path));
-      process.stdout.write(`wrote ${file}\n`);
+      if (keepScenario) {
+        process.stdout.write(`kept ${file} (it exists; the workflow runs it)\n`);
+      } else {
+        writeOwnFile(file, starterScenario(scenarioName, file, schema.path));
+        process.stdout.write(`wrote ${file}\n`);
+      }
       if (flags.ci) {
         mkdirSync(dirname(WORKFLOW_TARGET), { recursive: true });
-        writeFileSync(WORKFLOW_TARGET, workflowFor(scenarioName, file));
+        writeOwnFile(WORKFLOW_TARGET, workflowFor(scenarioName, file));
         process.stdout.write(`wrote ${WORKFLOW_TARGET}\n`);
       }
-      if (schema.outsideProject) {
+      if (schema.outsideProject && !keepScenario) {
         process.stderr.write(
           `note: rtbench is not installed in this project, so the $schema line points to ${schema.path}; after \`npm install --save-dev rtbench\`, run init again for a path that works on every machine\n`,
         );
       }
       process.stdout.write(nextSteps(scenarioName, file, flags.ci === true));
     });
+}
+
+/** `path` and the directories on the way to it (from here) that are symbolic links. */
+function symbolicLinksOn(path: string): string[] {
+  const parts = path.split(/[\\/]/);
+  const links: string[] = [];
+  for (let i = 1; i <= parts.length; i++) {
+    const prefix = parts.slice(0, i).join("/");
+    try {
+      if (lstatSync(prefix).isSymbolicLink()) links.push(prefix);
+    } catch {
+      break; // does not exist: nothing further on exists either
+    }
+  }
+  return links;
+}
+
+/**
+ * Writes `text` to `path`, never through a symbolic link: O_NOFOLLOW makes
+ * the open fail (ELOOP) if a link appeared there since it was checked.
+ */
+function writeOwnFile(path: string, text: string): void {
+  const fd = openSync(
+    path,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+    0o644,
+  );
+  try {
+    writeFileSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The schema as seen from the new file: ./node_modules/rtbench/schema/... once installed. */

@@ -10,6 +10,7 @@ import {
   SERVER_READY_PATTERN,
   type ServerFanout,
   type ServerLaunchSettings,
+  serverEnv,
 } from "../../shared/server-launch.js";
 import { type ChildHandle, startChild, stopAllChildren } from "../../util/children.js";
 import { whenLauncherExits } from "../../util/launcher.js";
@@ -29,6 +30,8 @@ interface ServeFlags {
   fanout: ServerFanout;
   presenceEvents?: boolean;
   presenceBatch: string;
+  auth?: string;
+  allowOrigin?: string;
 }
 
 /** `rtbench serve`: the reference server as N child processes, up until SIGINT, SIGTERM or SIGHUP. */
@@ -68,6 +71,14 @@ export function serveCommand(): Command {
       "batch join/leave events per channel over this interval",
       "1s",
     )
+    .option(
+      "--auth <token>",
+      "require Authorization: Bearer <token> on publish, members and admin routes (or set RTBENCH_AUTH)",
+    )
+    .option(
+      "--allow-origin <origins>",
+      "browser origins to let in (no other is), comma-separated (https://app.example)",
+    )
     .action(async (flags: ServeFlags) => {
       await serve(flags);
     });
@@ -80,6 +91,8 @@ async function serve(flags: ServeFlags): Promise<void> {
     throw badInput(`--port: ${port} + ${instances} instances goes past port 65535`);
   }
   const settings = instanceSettings(flags);
+  // The environment keeps the token out of `ps` for anyone who starts serve that way.
+  const auth = flags.auth ?? (process.env.RTBENCH_AUTH || null);
   if (!brokerInfo(flags.broker).shared && instances > 1) {
     process.stderr.write(
       `note: with --broker ${flags.broker} each instance has its own messages; use --broker ${sharedBrokers().join(" or ")} to share them\n`,
@@ -99,12 +112,17 @@ async function serve(flags: ServeFlags): Promise<void> {
     }
     const children = await Promise.all(
       Array.from({ length: instances }, (_, i) =>
-        startInstance(entry, i, {
-          ...settings,
-          port: port === 0 ? 0 : port + i,
-          brokerUrl: provided?.url ?? null,
-          instanceId: `instance-${i + 1}`,
-        }),
+        startInstance(
+          entry,
+          i,
+          {
+            ...settings,
+            port: port === 0 ? 0 : port + i,
+            brokerUrl: provided?.url ?? null,
+            instanceId: `instance-${i + 1}`,
+          },
+          auth,
+        ),
       ),
     );
     for (const { url } of children) process.stdout.write(`${url}\n`);
@@ -158,6 +176,7 @@ function instanceSettings(
       maxConnections: null,
       redisCommandTimeoutMs: null,
     },
+    h2: { maxStreams: null, idleTimeoutMs: null },
     brokerPrefix: null,
     // Instances of `serve` share their broker; a load balancer in front decides about stickiness.
     routing: "pubsub",
@@ -166,6 +185,7 @@ function instanceSettings(
     idBase: 0,
     presenceBatchMs:
       flags.presenceBatch === "0" ? 0 : durationFlag("--presence-batch", flags.presenceBatch),
+    allowOrigins: flags.allowOrigin ?? null,
   };
 }
 
@@ -173,6 +193,7 @@ async function startInstance(
   entry: string,
   index: number,
   settings: ServerLaunchSettings,
+  auth: string | null,
 ): Promise<{ url: string; handle: ChildHandle }> {
   const name = `reference server instance ${index + 1}`;
   try {
@@ -180,6 +201,7 @@ async function startInstance(
       name,
       command: process.execPath,
       args: [entry, ...buildServerArgs(settings)],
+      env: serverEnv(auth),
       readyPattern: SERVER_READY_PATTERN,
       onStderr: (line) => process.stderr.write(`[instance ${index + 1}] ${line}\n`),
     });
