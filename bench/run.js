@@ -12,6 +12,8 @@
 //   npm run bench -- anchors      rtbench next to autocannon, a minimal ws subscriber,
 //                                 a naive Node broadcast server and Nchan (anchors/run.js)
 //   npm run bench -- scale        50,000 WebSocket and 50,000 SSE clients (scale.js)
+//   npm run bench -- brokers      each broker's added latency over memory, its own round
+//                                 trip, and its CPU per delivery (brokers.js)
 //   npm run bench -- all          fanout, storm, sweep, fuzz and noise
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -118,6 +120,7 @@ if (what === "fuzz" || what === "all") {
 if (what === "noise" || what === "all") noise();
 if (what === "anchors") await (await import("./anchors/run.js")).runAnchors(outDir);
 if (what === "scale") await (await import("./scale.js")).runScale(outDir, run);
+if (what === "brokers") await (await import("./brokers.js")).runBrokers(outDir);
 process.stderr.write(`bench: results in ${outDir}\n`);
 
 /**

@@ -82,12 +82,12 @@ const MALFORMED: [string, string, string][] = [
   [
     "instances > 1 with memory",
     "server: { instances: 2, broker: memory }",
-    'server.broker: expected a broker shared between instances (redis) when server.instances is 2 (a memory broker cannot share messages between processes; or routing: sticky, where instances share nothing), found "memory"',
+    'server.broker: expected a broker shared between instances (redis, redis-sharded, redis-streams, nats) when server.instances is 2 (a memory broker cannot share messages between processes; or routing: sticky, where instances share nothing), found "memory"',
   ],
   [
     "instances > 1 with the default broker",
     "server: { instances: 4 }",
-    "server.broker: expected a broker shared between instances (redis) when server.instances is 4",
+    "server.broker: expected a broker shared between instances (redis, redis-sharded, redis-streams, nats) when server.instances is 4",
   ],
   [
     "too many instances",

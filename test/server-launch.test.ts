@@ -108,8 +108,8 @@ describe("server launch spec", () => {
     expect(badInputMessage(() => parseServerArgs(["--history-max-count", "1.5"]))).toBe(
       '--history-max-count: expected an integer >= 0, found "1.5"',
     );
-    expect(badInputMessage(() => parseServerArgs(["--broker", "nats"]))).toBe(
-      '--broker: expected one of memory, redis, found "nats"',
+    expect(badInputMessage(() => parseServerArgs(["--broker", "kafka"]))).toBe(
+      '--broker: expected one of memory, redis, redis-sharded, redis-streams, nats, found "kafka"',
     );
     expect(badInputMessage(() => parseServerArgs(["--fanout", "push"]))).toBe(
       '--fanout: expected one of write, read, tiered, found "push"',

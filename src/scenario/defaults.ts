@@ -21,6 +21,7 @@ export const SCENARIO_DEFAULTS = {
   "server.writeTimeout": "10s",
   "server.requestTimeout": "10s",
   "server.redisCommandTimeout": "2s",
+  "server.nats.jetstream": true,
   "server.routing": "pubsub",
   "server.fanout": "write",
   "server.presenceEvents": false,

@@ -3,7 +3,7 @@
  * applied over the top-level one): reading them with their defaults, and the
  * checks between their fields and the rest of the scenario.
  */
-import { type BrokerKind, brokerInfo, sharedBrokers } from "../shared/brokers.js";
+import { BROKERS, type BrokerKind, brokerInfo, sharedBrokers } from "../shared/brokers.js";
 import type { ProtocolName } from "../shared/transports.js";
 import { MEMBER_FANOUT_PROTOCOLS, PRESENCE_TTL_HEARTBEATS } from "./defaults.js";
 import type { Problem } from "./problem.js";
@@ -157,6 +157,29 @@ export function serverProblems(server: ServerOptions, ctx: ServerCheckContext): 
     problem(
       "presenceTtl",
       `expected at least ${at("heartbeatInterval")} (${formatDuration(server.heartbeatIntervalMs)}), or users would flicker out between heartbeats, found ${found("presenceTtl")}`,
+    );
+  }
+  if (
+    !bad("instances", "broker", "fanout") &&
+    server.fanout === "tiered" &&
+    server.instances > 1 &&
+    !brokerInfo(server.broker).sharedMembers
+  ) {
+    problem(
+      "fanout",
+      `expected a broker that shares channel members between instances (${BROKERS.filter(
+        (b) => b.sharedMembers,
+      )
+        .map((b) => b.kind)
+        .join(
+          ", ",
+        )}) with fanout tiered and ${server.instances} instances (the ${server.broker} broker keeps members and unread counters per instance), found broker "${server.broker}"`,
+    );
+  }
+  if (!bad("nats.jetstream") && ctx.raw("server.nats.jetstream") === false) {
+    problem(
+      "nats.jetstream",
+      "expected true (the nats broker takes each channel's ids and history from a JetStream stream: the wire protocol's ids are gap-free and shared by every instance, and core NATS has no shared counter or store to take them from; its fan-out is core NATS either way), found false",
     );
   }
   if (

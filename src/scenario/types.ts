@@ -274,6 +274,15 @@ export type Fault =
   | { action: "stall"; atMs: number; instance: InstanceRef; forMs: number }
   | { action: "redis-restart"; atMs: number; forMs: number }
   /**
+   * The broker's backing service (Redis, NATS) that rtbench started:
+   * broker-freeze SIGSTOPs it for `forMs` (then SIGCONT); broker-stop
+   * SIGKILLs it and starts it again after `forMs` on the same port (and, for
+   * NATS, the same JetStream store); broker-restart stops it gracefully and
+   * starts it again at once.
+   */
+  | { action: "broker-freeze" | "broker-stop"; atMs: number; forMs: number }
+  | { action: "broker-restart"; atMs: number }
+  /**
    * SIGSTOP rtbench's own client processes for `forMs`: their connections
    * stay open but answer nothing (zombie clients), which only the server's
    * heartbeats can detect.

@@ -198,6 +198,7 @@ function prepare(scenario: Scenario, flags: RunFlags): { scenario: Scenario; not
   const faults = scenario.faults.filter(
     (f) =>
       f.action !== "redis-restart" &&
+      !f.action.startsWith("broker-") &&
       !("instance" in f && typeof f.instance === "number" && f.instance > 0),
   );
   if (faults.length < scenario.faults.length) {
