@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { createHash, randomFillSync } from "node:crypto";
 import type { Socket } from "node:net";
 import { MAX_WS_MESSAGE_BYTES } from "./bounds.js";
@@ -13,7 +14,11 @@ import type { SocketTracker } from "./types.js";
  * 5.5 KB of resident memory per idle connection here), which decides how
  * many simulated clients one machine holds. Text frames are handed over as
  * Buffers; fragmented messages are joined; pings are answered; frames it
- * sends are masked, as the protocol requires of clients.
+ * sends are masked, as the protocol requires of clients. A server that
+ * breaks RFC 6455 (reserved bits or opcodes, fragmented or oversized
+ * control frames, text that is not UTF-8, bad close codes) gets the
+ * connection failed with a close frame naming the fault (1002, 1007, 1009),
+ * as test/ws-conformance.test.ts checks case by case.
  */
 
 const ACCEPT_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -21,6 +26,9 @@ const HEAD_END = Buffer.from("\r\n\r\n");
 const EMPTY = Buffer.alloc(0);
 /** Refilled for every connection's key: one buffer, not one per connection. */
 const KEY_BYTES = Buffer.alloc(16);
+
+/** How long a failed connection waits for the server to close TCP after our close frame. */
+const FAIL_GRACE_MS = 2000;
 
 const OP_CONTINUATION = 0x0;
 const OP_TEXT = 0x1;
@@ -63,6 +71,8 @@ export class LeanWebSocket {
   private timer: NodeJS.Timeout | null = null;
   private closeCode = 1006;
   private closeReason = "";
+  /** A close frame came in, or the connection was failed: later bytes are not read. */
+  private inputDone = false;
 
   constructor(
     target: HttpTarget,
@@ -125,6 +135,7 @@ export class LeanWebSocket {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.inputDone) return;
     let data = chunk;
     if (this.pending.length > 0) {
       data = Buffer.concat([this.pending, chunk]);
@@ -135,7 +146,7 @@ export class LeanWebSocket {
       at = this.readUpgrade(data);
       if (at < 0) return;
     }
-    while (at < data.length && this.state !== LeanState.Closed) {
+    while (at < data.length && !this.inputDone) {
       const next = this.readFrame(data, at);
       if (next < 0) {
         this.pending = Buffer.from(data.subarray(at));
@@ -202,6 +213,11 @@ export class LeanWebSocket {
       length = data.readUInt32BE(at + 2) * 2 ** 32 + data.readUInt32BE(at + 6);
       start = at + 10;
     }
+    // Control frames are never fragmented and carry at most 125 bytes (RFC 6455 5.5).
+    if (b0 & 0x08 && (length > 125 || (b0 & 0x80) === 0)) {
+      this.fail(1002, "control frame fragmented or longer than 125 bytes");
+      return data.length;
+    }
     if (length > MAX_WS_MESSAGE_BYTES) {
       this.fail(1009, "message too big");
       return data.length;
@@ -216,8 +232,14 @@ export class LeanWebSocket {
     switch (opcode) {
       case OP_TEXT:
       case OP_BINARY:
-        if (fin && this.fragments === null) {
-          this.handler.onMessage(payload, opcode === OP_BINARY);
+        if (this.fragments !== null) {
+          this.fail(1002, "a new message began before the fragmented one ended");
+          return;
+        }
+        if (fin) {
+          // isUtf8 is native and allocation-free: the one check text needs per message.
+          if (opcode === OP_TEXT && !isUtf8(payload)) this.fail(1007, "text message is not UTF-8");
+          else this.handler.onMessage(payload, opcode === OP_BINARY);
           return;
         }
         this.fragments = [Buffer.from(payload)];
@@ -239,7 +261,8 @@ export class LeanWebSocket {
         if (!fin) return;
         const message = Buffer.concat(this.fragments);
         this.fragments = null;
-        this.handler.onMessage(message, this.fragmentsBinary);
+        if (!this.fragmentsBinary && !isUtf8(message)) this.fail(1007, "text message is not UTF-8");
+        else this.handler.onMessage(message, this.fragmentsBinary);
         return;
       }
       case OP_PING:
@@ -248,24 +271,59 @@ export class LeanWebSocket {
       case OP_PONG:
         return;
       case OP_CLOSE:
-        this.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
-        this.closeReason = payload.length > 2 ? payload.toString("utf8", 2) : "";
-        if (this.state === LeanState.Open) {
-          this.state = LeanState.Closing;
-          this.socket.end(maskedFrame(OP_CLOSE, payload.subarray(0, 2)));
-        } else {
-          this.socket.end();
-        }
+        this.onCloseFrame(payload);
         return;
       default:
         this.fail(1002, `unknown opcode ${opcode}`);
     }
   }
 
+  /** The server's close: checked (RFC 6455 5.5.1, 7.4), then answered with its code. */
+  private onCloseFrame(payload: Buffer): void {
+    if (payload.length === 1) {
+      this.fail(1002, "close frame with a 1-byte payload");
+      return;
+    }
+    if (payload.length >= 2 && !validCloseCode(payload.readUInt16BE(0))) {
+      this.fail(1002, `invalid close code ${payload.readUInt16BE(0)}`);
+      return;
+    }
+    if (!isUtf8(payload.subarray(2))) {
+      this.fail(1007, "close reason is not UTF-8");
+      return;
+    }
+    this.inputDone = true;
+    this.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
+    this.closeReason = payload.length > 2 ? payload.toString("utf8", 2) : "";
+    if (this.state === LeanState.Open) {
+      this.state = LeanState.Closing;
+      this.socket.end(maskedFrame(OP_CLOSE, payload.subarray(0, 2)));
+    } else {
+      this.socket.end();
+    }
+  }
+
+  /**
+   * Fails the connection (RFC 6455 7.1.7): once open, a close frame with
+   * `code` tells the server why, and the server has `FAIL_GRACE_MS` to
+   * close the TCP connection; what it sends meanwhile is not read.
+   */
   private fail(code: number, reason: string): void {
     this.closeCode = code;
     this.closeReason = reason;
-    this.socket.destroy();
+    this.inputDone = true;
+    this.fragments = null;
+    if (this.state !== LeanState.Open) {
+      this.socket.destroy();
+      return;
+    }
+    this.state = LeanState.Closing;
+    const payload = Buffer.allocUnsafe(2);
+    payload.writeUInt16BE(code, 0);
+    this.socket.end(maskedFrame(OP_CLOSE, payload));
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.socket.destroy(), FAIL_GRACE_MS);
+    this.timer.unref();
   }
 
   private onSocketClose(): void {
@@ -274,6 +332,18 @@ export class LeanWebSocket {
     this.state = LeanState.Closed;
     if (!wasRefused) this.handler.onClose(this.closeCode, this.closeReason);
   }
+}
+
+/**
+ * Close codes a peer may send (RFC 6455 7.4.1 and the IANA registry, as ws
+ * has them): 1004-1006 and 1015 are reserved for local use, 1012-1014 were
+ * registered after the RFC (1013 is the reference server's "try again later").
+ */
+export function validCloseCode(code: number): boolean {
+  return (
+    (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
+    (code >= 3000 && code <= 4999)
+  );
 }
 
 /** One masked frame with FIN set. A client's frames are masked; the key need not be secret here. */
