@@ -12,9 +12,11 @@
 //   npm run bench -- anchors      rtbench next to autocannon, a minimal ws subscriber,
 //                                 a naive Node broadcast server and Nchan (anchors/run.js)
 //   npm run bench -- scale        50,000 WebSocket and 50,000 SSE clients (scale.js)
+//   npm run bench -- conformance  WebSocket conformance after Autobahn's cases: the reference
+//                                 server (fuzzing client) and the lean client (fuzzing server)
 //   npm run bench -- all          fanout, storm, sweep, fuzz and noise
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -115,6 +117,7 @@ if (what === "fuzz" || what === "all") {
   }
   if (child.status !== 0) process.exitCode = 1;
 }
+if (what === "conformance") conformance();
 if (what === "noise" || what === "all") noise();
 if (what === "anchors") await (await import("./anchors/run.js")).runAnchors(outDir);
 if (what === "scale") await (await import("./scale.js")).runScale(outDir, run);
@@ -163,6 +166,34 @@ function noise() {
   }
   writeFileSync(join(outDir, "noise.json"), `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(`\n## noise\n\n${JSON.stringify(summary, null, 2)}\n`);
+}
+
+/**
+ * The conformance suite of npm test with section 9 up to 16 MB messages; it
+ * writes conformance.json (every case, verdict and reason) and
+ * conformance.md (the summary docs/benchmarks.md keeps a copy of).
+ */
+function conformance() {
+  const child = spawnSync(
+    process.execPath,
+    [join(root, "node_modules", "vitest", "vitest.mjs"), "run", "test/ws-conformance.test.ts"],
+    {
+      cwd: root,
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        RTBENCH_CONFORMANCE_FULL: "1",
+        RTBENCH_CONFORMANCE_REPORT: outDir,
+      },
+      timeout: 10 * 60_000,
+    },
+  );
+  writeFileSync(join(outDir, "conformance.txt"), `${child.stdout}\n${child.stderr}`);
+  const summary = join(outDir, "conformance.md");
+  process.stdout.write(
+    `\n## conformance (vitest exit ${child.status})\n\n${existsSync(summary) ? readFileSync(summary, "utf8") : child.stderr}`,
+  );
+  if (child.status !== 0) process.exitCode = 1;
 }
 
 function jsonIn(dir) {

@@ -58,10 +58,7 @@ afterAll(async () => {
 async function runAll(peer: Peer): Promise<CaseResult[]> {
   const cases = conformanceCases({ maxMessageBytes: peer.maxMessageBytes, largest: LARGEST });
   const results: CaseResult[] = [];
-  for (const c of cases) {
-    results.push(await runCase(peer, c));
-    if (process.env.DEBUG_CONF) process.stderr.write(`${JSON.stringify(results.at(-1))}\n`);
-  }
+  for (const c of cases) results.push(await runCase(peer, c));
   reports.push({
     peer: peer.name === "server" ? "reference server" : "lean client",
     cases: results,
@@ -73,18 +70,46 @@ function notOk(results: CaseResult[], verdict: string): string[] {
   return results.filter((r) => r.verdict === verdict).map((r) => `${r.id} ${r.title}: ${r.detail}`);
 }
 
-describe("WebSocket conformance (Autobahn's sections)", () => {
-  it("the reference server, with a fuzzing client: no case fails", async () => {
-    const results = await runAll(referenceServerPeer(server.url, SERVER_MAX_MESSAGE_BYTES));
-    process.stderr.write(markdownSummary(reports.slice(-1), "reference server"));
-    expect(results.length).toBeGreaterThan(150);
-    expect(notOk(results, "FAILED")).toEqual([]);
-  }, 60_000);
+const ids = (results: CaseResult[], verdict: string) =>
+  results.filter((r) => r.verdict === verdict).map((r) => r.id);
 
-  it("rtbench's lean WebSocket client, with a fuzzing server: no case fails", async () => {
-    const results = await runAll(await Promise.resolve(client));
-    process.stderr.write(markdownSummary(reports.slice(-1), "lean client"));
-    expect(results.length).toBeGreaterThan(150);
-    expect(notOk(results, "FAILED")).toEqual([]);
-  }, 60_000);
+/**
+ * The cases allowed not to be OK, each with its reason in the report: both
+ * peers check UTF-8 when a fragmented message ends, not fragment by
+ * fragment (6.4.x, as ws does), and close codes 1012-1014 are valid since
+ * their IANA registration though Autobahn's cases call them invalid. Any
+ * other case slipping to NON-STRICT (say, failing without a close frame)
+ * fails this test.
+ */
+const NON_STRICT = ["6.4.1", "6.4.2", "6.4.3"];
+const INFORMATIONAL = ["7.13.1", "7.13.2", "7.13.3"];
+/** Generous: a loaded 2-core machine; the fast suite takes ~4 s per peer. */
+const TIMEOUT_MS = FULL ? 600_000 : 60_000;
+
+describe("WebSocket conformance (Autobahn's sections)", () => {
+  it(
+    "the reference server, with a fuzzing client: no case fails",
+    async () => {
+      const results = await runAll(referenceServerPeer(server.url, SERVER_MAX_MESSAGE_BYTES));
+      process.stderr.write(markdownSummary(reports.slice(-1), "reference server"));
+      expect(results.length).toBeGreaterThan(150);
+      expect(notOk(results, "FAILED")).toEqual([]);
+      expect(ids(results, "NON-STRICT")).toEqual(NON_STRICT);
+      expect(ids(results, "INFORMATIONAL")).toEqual(INFORMATIONAL);
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    "rtbench's lean WebSocket client, with a fuzzing server: no case fails",
+    async () => {
+      const results = await runAll(client);
+      process.stderr.write(markdownSummary(reports.slice(-1), "lean client"));
+      expect(results.length).toBeGreaterThan(150);
+      expect(notOk(results, "FAILED")).toEqual([]);
+      expect(ids(results, "NON-STRICT")).toEqual(NON_STRICT);
+      expect(ids(results, "INFORMATIONAL")).toEqual(INFORMATIONAL);
+    },
+    TIMEOUT_MS,
+  );
 });
