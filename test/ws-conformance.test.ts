@@ -74,14 +74,14 @@ const ids = (results: CaseResult[], verdict: string) =>
   results.filter((r) => r.verdict === verdict).map((r) => r.id);
 
 /**
- * The cases allowed not to be OK, each with its reason in the report: both
- * peers check UTF-8 when a fragmented message ends, not fragment by
- * fragment (6.4.x, as ws does), and close codes 1012-1014 are valid since
- * their IANA registration though Autobahn's cases call them invalid. Any
- * other case slipping to NON-STRICT (say, failing without a close frame)
- * fails this test.
+ * The cases allowed not to be OK, each with its reason in the report: ws
+ * (the reference server's WebSocket layer) checks UTF-8 when a fragmented
+ * message ends, not fragment by fragment (6.4.x; the lean client fails
+ * fast), and close codes 1012-1014 are valid since their IANA registration
+ * though Autobahn's cases call them invalid. Any other case slipping to
+ * NON-STRICT (say, failing without a close frame) fails this test.
  */
-const NON_STRICT = ["6.4.1", "6.4.2", "6.4.3"];
+const SERVER_NON_STRICT = ["6.4.1", "6.4.2", "6.4.3"];
 const INFORMATIONAL = ["7.13.1", "7.13.2", "7.13.3"];
 /** Generous: a loaded 2-core machine; the fast suite takes ~4 s per peer. */
 const TIMEOUT_MS = FULL ? 600_000 : 60_000;
@@ -94,7 +94,7 @@ describe("WebSocket conformance (Autobahn's sections)", () => {
       process.stderr.write(markdownSummary(reports.slice(-1), "reference server"));
       expect(results.length).toBeGreaterThan(150);
       expect(notOk(results, "FAILED")).toEqual([]);
-      expect(ids(results, "NON-STRICT")).toEqual(NON_STRICT);
+      expect(ids(results, "NON-STRICT")).toEqual(SERVER_NON_STRICT);
       expect(ids(results, "INFORMATIONAL")).toEqual(INFORMATIONAL);
     },
     TIMEOUT_MS,
@@ -107,7 +107,7 @@ describe("WebSocket conformance (Autobahn's sections)", () => {
       process.stderr.write(markdownSummary(reports.slice(-1), "lean client"));
       expect(results.length).toBeGreaterThan(150);
       expect(notOk(results, "FAILED")).toEqual([]);
-      expect(ids(results, "NON-STRICT")).toEqual(NON_STRICT);
+      expect(notOk(results, "NON-STRICT")).toEqual([]);
       expect(ids(results, "INFORMATIONAL")).toEqual(INFORMATIONAL);
     },
     TIMEOUT_MS,

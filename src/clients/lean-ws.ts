@@ -67,6 +67,8 @@ export class LeanWebSocket {
   /** Bytes in `fragments`: a fragmented message is bounded as a whole, not frame by frame. */
   private fragmentsBytes = 0;
   private fragmentsBinary = false;
+  /** A fragmented text message's last bytes that begin a character the next fragment ends. */
+  private utf8Tail: Buffer = EMPTY;
   /** The upgrade's deadline, then the close handshake's. */
   private timer: NodeJS.Timeout | null = null;
   private closeCode = 1006;
@@ -242,6 +244,8 @@ export class LeanWebSocket {
           else this.handler.onMessage(payload, opcode === OP_BINARY);
           return;
         }
+        this.utf8Tail = EMPTY;
+        if (opcode === OP_TEXT && !this.fragmentIsUtf8(payload, false)) return;
         this.fragments = [Buffer.from(payload)];
         this.fragmentsBytes = payload.length;
         this.fragmentsBinary = opcode === OP_BINARY;
@@ -257,12 +261,12 @@ export class LeanWebSocket {
           this.fail(1009, "message too big");
           return;
         }
+        if (!this.fragmentsBinary && !this.fragmentIsUtf8(payload, fin)) return;
         this.fragments.push(Buffer.from(payload));
         if (!fin) return;
         const message = Buffer.concat(this.fragments);
         this.fragments = null;
-        if (!this.fragmentsBinary && !isUtf8(message)) this.fail(1007, "text message is not UTF-8");
-        else this.handler.onMessage(message, this.fragmentsBinary);
+        this.handler.onMessage(message, this.fragmentsBinary);
         return;
       }
       case OP_PING:
@@ -276,6 +280,23 @@ export class LeanWebSocket {
       default:
         this.fail(1002, `unknown opcode ${opcode}`);
     }
+  }
+
+  /**
+   * Fails fast on a fragmented text message that is not UTF-8: each fragment
+   * is checked when it comes, not the message when it ends (Autobahn 6.4),
+   * a character cut at a fragment's end with the next fragment. Only
+   * fragmented messages pay for this; a whole frame is checked in one call.
+   */
+  private fragmentIsUtf8(payload: Buffer, fin: boolean): boolean {
+    const bytes = this.utf8Tail.length > 0 ? Buffer.concat([this.utf8Tail, payload]) : payload;
+    const cut = fin ? 0 : incompleteTail(bytes);
+    const tail = cut > 0 ? Buffer.from(bytes.subarray(bytes.length - cut)) : EMPTY;
+    this.utf8Tail = tail;
+    if (isUtf8(bytes.subarray(0, bytes.length - cut)) && (cut === 0 || couldStartUtf8(tail)))
+      return true;
+    this.fail(1007, "text message is not UTF-8");
+    return false;
   }
 
   /** The server's close: checked (RFC 6455 5.5.1, 7.4), then answered with its code. */
@@ -313,6 +334,7 @@ export class LeanWebSocket {
     this.closeReason = reason;
     this.inputDone = true;
     this.fragments = null;
+    this.utf8Tail = EMPTY;
     if (this.state !== LeanState.Open) {
       this.socket.destroy();
       return;
@@ -344,6 +366,32 @@ export function validCloseCode(code: number): boolean {
     (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
     (code >= 3000 && code <= 4999)
   );
+}
+
+/** How many bytes at the end begin a UTF-8 character that needs more (0 when none). */
+function incompleteTail(bytes: Buffer): number {
+  for (let back = 1; back <= 3 && back <= bytes.length; back++) {
+    const byte = bytes[bytes.length - back] as number;
+    if ((byte & 0xc0) === 0x80) continue; // a continuation byte: its lead is further back
+    const need = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return need > back ? back : 0;
+  }
+  return 0;
+}
+
+/**
+ * Whether the start of a character can still become valid UTF-8: it is
+ * completed with the smallest continuation bytes its lead allows (RFC 3629:
+ * E0 needs A0 or more, F0 needs 90 or more) and checked, so F4 90 (beyond
+ * U+10FFFF) or ED A0 (a surrogate) fail before the rest arrives.
+ */
+function couldStartUtf8(start: Buffer): boolean {
+  const lead = start[0] as number;
+  const probe = Buffer.alloc(lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2, 0x80);
+  start.copy(probe);
+  if (start.length === 1 && lead === 0xe0) probe[1] = 0xa0;
+  if (start.length === 1 && lead === 0xf0) probe[1] = 0x90;
+  return isUtf8(probe);
 }
 
 /** One masked frame with FIN set. A client's frames are masked; the key need not be secret here. */
