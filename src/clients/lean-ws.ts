@@ -63,6 +63,10 @@ export class LeanWebSocket {
   /** The handshake key, until the server's answer to it is checked. */
   private key: string | null;
   private pending: Buffer = EMPTY;
+  /** Bytes of `pending` filled, when it was made for one whole frame still arriving; else -1. */
+  private pendingFill = -1;
+  /** Set by `readFrame` when a frame's header is in but not all its payload: the frame's size. */
+  private incompleteSize = 0;
   private fragments: Buffer[] | null = null;
   /** Bytes in `fragments`: a fragmented message is bounded as a whole, not frame by frame. */
   private fragmentsBytes = 0;
@@ -139,7 +143,19 @@ export class LeanWebSocket {
   private onData(chunk: Buffer): void {
     if (this.inputDone) return;
     let data = chunk;
-    if (this.pending.length > 0) {
+    if (this.pendingFill >= 0) {
+      // A frame of known size is arriving into a buffer made for it: each
+      // byte is copied once, however many reads a large frame takes.
+      const frame = this.pending;
+      const taken = chunk.copy(frame, this.pendingFill);
+      this.pendingFill += taken;
+      if (this.pendingFill < frame.length) return;
+      this.pending = EMPTY;
+      this.pendingFill = -1;
+      this.readFrame(frame, 0);
+      if (taken === chunk.length) return;
+      data = chunk.subarray(taken);
+    } else if (this.pending.length > 0) {
       data = Buffer.concat([this.pending, chunk]);
       this.pending = EMPTY;
     }
@@ -151,10 +167,20 @@ export class LeanWebSocket {
     while (at < data.length && !this.inputDone) {
       const next = this.readFrame(data, at);
       if (next < 0) {
-        this.pending = Buffer.from(data.subarray(at));
+        this.keep(data, at);
         return;
       }
       at = next;
+    }
+  }
+
+  /** Keeps an incomplete frame: once its header is in, in a buffer of the whole frame's size. */
+  private keep(data: Buffer, at: number): void {
+    if (this.incompleteSize > 0) {
+      this.pending = Buffer.allocUnsafe(this.incompleteSize);
+      this.pendingFill = data.copy(this.pending, 0, at);
+    } else {
+      this.pending = Buffer.from(data.subarray(at));
     }
   }
 
@@ -193,7 +219,7 @@ export class LeanWebSocket {
 
   /** One frame starting at `at`; returns the offset after it, or -1 when it is not complete yet. */
   private readFrame(data: Buffer, at: number): number {
-    if (data.length - at < 2) return -1;
+    if (data.length - at < 2) return this.headerIncomplete();
     const b0 = data[at] as number;
     const b1 = data[at + 1] as number;
     if (b1 & 0x80) {
@@ -207,11 +233,11 @@ export class LeanWebSocket {
     let length = b1 & 0x7f;
     let start = at + 2;
     if (length === 126) {
-      if (data.length - at < 4) return -1;
+      if (data.length - at < 4) return this.headerIncomplete();
       length = data.readUInt16BE(at + 2);
       start = at + 4;
     } else if (length === 127) {
-      if (data.length - at < 10) return -1;
+      if (data.length - at < 10) return this.headerIncomplete();
       length = data.readUInt32BE(at + 2) * 2 ** 32 + data.readUInt32BE(at + 6);
       start = at + 10;
     }
@@ -224,10 +250,18 @@ export class LeanWebSocket {
       this.fail(1009, "message too big");
       return data.length;
     }
-    if (data.length - start < length) return -1;
+    if (data.length - start < length) {
+      this.incompleteSize = start + length - at;
+      return -1;
+    }
     this.handler.onActivity?.();
     this.onFrame(b0 & 0x0f, (b0 & 0x80) !== 0, data.subarray(start, start + length));
     return start + length;
+  }
+
+  private headerIncomplete(): number {
+    this.incompleteSize = 0;
+    return -1;
   }
 
   private onFrame(opcode: number, fin: boolean, payload: Buffer): void {
@@ -335,6 +369,8 @@ export class LeanWebSocket {
     this.inputDone = true;
     this.fragments = null;
     this.utf8Tail = EMPTY;
+    this.pending = EMPTY;
+    this.pendingFill = -1;
     if (this.state !== LeanState.Open) {
       this.socket.destroy();
       return;
