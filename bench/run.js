@@ -94,22 +94,11 @@ if (what === "fuzz" || what === "all") {
   const inputs = process.env.RTBENCH_FUZZ_INPUTS ?? "5000";
   const seed = process.env.RTBENCH_FUZZ_SEED ?? String(Date.now() % 1_000_000);
   process.stderr.write(`bench: fuzz: ${inputs} inputs per category, seed ${seed}\n`);
-  const child = spawnSync(
-    process.execPath,
-    [join(root, "node_modules", "vitest", "vitest.mjs"), "run", "test/fuzz.test.ts"],
-    {
-      cwd: root,
-      encoding: "utf8",
-      env: {
-        ...process.env,
-        RTBENCH_FUZZ_INPUTS: inputs,
-        RTBENCH_FUZZ_SEED: seed,
-        RTBENCH_FUZZ_REPORT: outDir,
-      },
-      timeout: 30 * 60_000,
-    },
-  );
-  writeFileSync(join(outDir, "fuzz.txt"), `${child.stdout}\n${child.stderr}`);
+  const child = vitest("test/fuzz.test.ts", "fuzz.txt", {
+    RTBENCH_FUZZ_INPUTS: inputs,
+    RTBENCH_FUZZ_SEED: seed,
+    RTBENCH_FUZZ_REPORT: outDir,
+  });
   for (const file of readdirSync(outDir).filter((f) => /^fuzz-.*\.json$/.test(f))) {
     process.stdout.write(
       `\n## ${file} (vitest exit ${child.status})\n\n${readFileSync(join(outDir, file), "utf8")}`,
@@ -174,26 +163,27 @@ function noise() {
  * conformance.md (the summary docs/benchmarks.md keeps a copy of).
  */
 function conformance() {
-  const child = spawnSync(
-    process.execPath,
-    [join(root, "node_modules", "vitest", "vitest.mjs"), "run", "test/ws-conformance.test.ts"],
-    {
-      cwd: root,
-      encoding: "utf8",
-      env: {
-        ...process.env,
-        RTBENCH_CONFORMANCE_FULL: "1",
-        RTBENCH_CONFORMANCE_REPORT: outDir,
-      },
-      timeout: 10 * 60_000,
-    },
-  );
-  writeFileSync(join(outDir, "conformance.txt"), `${child.stdout}\n${child.stderr}`);
+  const child = vitest("test/ws-conformance.test.ts", "conformance.txt", {
+    RTBENCH_CONFORMANCE_FULL: "1",
+    RTBENCH_CONFORMANCE_REPORT: outDir,
+  });
   const summary = join(outDir, "conformance.md");
   process.stdout.write(
     `\n## conformance (vitest exit ${child.status})\n\n${existsSync(summary) ? readFileSync(summary, "utf8") : child.stderr}`,
   );
   if (child.status !== 0) process.exitCode = 1;
+}
+
+/** One test file of npm test, scaled up by `env`; its output is kept in `outDir/log`. */
+function vitest(file, log, env) {
+  const child = spawnSync(
+    process.execPath,
+    [join(root, "node_modules", "vitest", "vitest.mjs"), "run", file],
+    // Bounded: no benchmark may run for more than 30 minutes.
+    { cwd: root, encoding: "utf8", env: { ...process.env, ...env }, timeout: 30 * 60_000 },
+  );
+  writeFileSync(join(outDir, log), `${child.stdout}\n${child.stderr}`);
+  return child;
 }
 
 function jsonIn(dir) {

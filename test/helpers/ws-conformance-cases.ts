@@ -331,25 +331,18 @@ function section5(): ConformanceCase[] {
     pongs,
     end,
   });
+  /** Raw frames only, which the peer must fail with 1002. */
+  const failing = (n: number, title: string, steps: Step[]) =>
+    c(n, title, [], () => steps, [], [], FAIL_1002);
   const cases = [
-    c(
-      1,
-      "ping in two fragments",
-      [],
-      () => [raw(OP.PING, "fragment1", false), raw(OP.CONTINUATION, "fragment2", true)],
-      [],
-      [],
-      FAIL_1002,
-    ),
-    c(
-      2,
-      "pong in two fragments",
-      [],
-      () => [raw(OP.PONG, "fragment1", false), raw(OP.CONTINUATION, "fragment2", true)],
-      [],
-      [],
-      FAIL_1002,
-    ),
+    failing(1, "ping in two fragments", [
+      raw(OP.PING, "fragment1", false),
+      raw(OP.CONTINUATION, "fragment2", true),
+    ]),
+    failing(2, "pong in two fragments", [
+      raw(OP.PONG, "fragment1", false),
+      raw(OP.CONTINUATION, "fragment2", true),
+    ]),
   ];
   [undefined, 997, 1].forEach((chop, i) => {
     const how = chop === undefined ? "" : chop === 1 ? ", one byte at a time" : ", chopped";
@@ -431,41 +424,20 @@ function section5(): ConformanceCase[] {
       [],
       FAIL_1002,
     ),
-    c(
-      16,
-      "continuation (no FIN), text (no FIN), continuation (FIN)",
-      [],
-      () => [
-        raw(OP.CONTINUATION, "fragment1", false),
-        raw(OP.TEXT, "fragment2", false),
-        raw(OP.CONTINUATION, "fragment3", true),
-      ],
-      [],
-      [],
-      FAIL_1002,
-    ),
-    c(
-      17,
-      "continuation (FIN), text (no FIN), continuation (FIN)",
-      [],
-      () => [
-        raw(OP.CONTINUATION, "fragment1", true),
-        raw(OP.TEXT, "fragment2", false),
-        raw(OP.CONTINUATION, "fragment3", true),
-      ],
-      [],
-      [],
-      FAIL_1002,
-    ),
-    c(
-      18,
-      "text (no FIN), then a new text message before the first ends",
-      [],
-      () => [raw(OP.TEXT, "fragment1", false), raw(OP.TEXT, "fragment2", true)],
-      [],
-      [],
-      FAIL_1002,
-    ),
+    failing(16, "continuation (no FIN), text (no FIN), continuation (FIN)", [
+      raw(OP.CONTINUATION, "fragment1", false),
+      raw(OP.TEXT, "fragment2", false),
+      raw(OP.CONTINUATION, "fragment3", true),
+    ]),
+    failing(17, "continuation (FIN), text (no FIN), continuation (FIN)", [
+      raw(OP.CONTINUATION, "fragment1", true),
+      raw(OP.TEXT, "fragment2", false),
+      raw(OP.CONTINUATION, "fragment3", true),
+    ]),
+    failing(18, "text (no FIN), then a new text message before the first ends", [
+      raw(OP.TEXT, "fragment1", false),
+      raw(OP.TEXT, "fragment2", true),
+    ]),
   );
   [undefined, 1].forEach((chop, i) => {
     cases.push(
@@ -525,18 +497,24 @@ const INVALID_UTF8: [string, number[]][] = [
   ["3-byte sequence cut short at the end (E1 BD)", [0xe1, 0xbd]],
 ];
 
-function section6(): ConformanceCase[] {
-  const cases: ConformanceCase[] = [];
-  const c = (
+/** A function that adds a case of `section` without pongs to `cases`, by id. */
+function adder(section: number, cases: ConformanceCase[]) {
+  return (
     id: string,
     title: string,
     messages: Msg[],
     steps: (m: Resolved[]) => Step[],
     delivered: number[],
     end: End,
-  ) => {
-    cases.push({ id, section: 6, title, messages, steps, delivered, pongs: [], end });
+    informational?: string,
+  ): void => {
+    cases.push({ id, section, title, messages, steps, delivered, pongs: [], end, informational });
   };
+}
+
+function section6(): ConformanceCase[] {
+  const cases: ConformanceCase[] = [];
+  const c = adder(6, cases);
   c("6.1.1", "empty text message", [{ size: 0 }], ([m]) => [whole(m as Resolved)], [0], OPEN);
   c(
     "6.1.2",
@@ -651,27 +629,7 @@ function section7(): ConformanceCase[] {
   const cases: ConformanceCase[] = [];
   const hello = text("Hello, world!");
   const echo1000: End = { kind: "echo", codes: [1000] };
-  const c = (
-    id: string,
-    title: string,
-    messages: Msg[],
-    steps: (m: Resolved[]) => Step[],
-    delivered: number[],
-    end: End,
-    informational?: string,
-  ) => {
-    cases.push({
-      id,
-      section: 7,
-      title,
-      messages,
-      steps,
-      delivered,
-      pongs: [],
-      end,
-      informational,
-    });
-  };
+  const c = adder(7, cases);
   c(
     "7.1.1",
     "text message, then close 1000",
