@@ -124,4 +124,18 @@ describe("baseline check by workload", () => {
     expect(flagged.durationMs).toBe(10_000);
     expect(flagged.source.workload).toEqual(scenarioOf(WRITTEN).source.workload);
   });
+
+  it("compares two servers on purpose (ab): only the target may differ", () => {
+    const nchan = `${WRITTEN}target: { protocol: nchan, url: "http://127.0.0.1:9001" }\n`;
+    const other = nchan.replace("9001", "9002");
+    const moreOther = other.replace("count: 10", "count: 20");
+    expect(() => compareResults(resultOf(nchan), resultOf(other))).toThrow(RtbenchError);
+    expect(
+      compareResults(resultOf(nchan), resultOf(other), { serversDiffer: true }).warnings,
+    ).not.toContainEqual(expect.stringMatching(/workload/));
+    const error = refusal(() =>
+      compareResults(resultOf(nchan), resultOf(moreOther), { serversDiffer: true }),
+    );
+    expect(error.details[0]).toMatch(/clients\.count: 10 -> 20/);
+  });
 });

@@ -58,6 +58,11 @@ export interface CompareOptions {
   timingFloorMs?: number;
   /** Metrics judged besides the headline ones (a scenario's `compare:`, `--judge`). */
   judge?: readonly MetricSelector[];
+  /**
+   * The two sides measured different servers on purpose (`rtbench ab`): their
+   * `target` is not part of what must match, the rest of the workload is.
+   */
+  serversDiffer?: boolean;
 }
 
 /** A result as the gate reads it: `repeat` holds the per-run values of a `--repeat` median. */
@@ -116,7 +121,11 @@ function environmentWarnings(baseline: RunResult, current: RunResult): string[] 
 }
 
 /** Refuses results that cannot be compared; returns warnings for those that can, with doubts. */
-export function assertComparable(baseline: RunResult, current: RunResult): string[] {
+export function assertComparable(
+  baseline: RunResult,
+  current: RunResult,
+  options: Pick<CompareOptions, "serversDiffer"> = {},
+): string[] {
   if (baseline.schemaVersion !== current.schemaVersion) {
     throw badInput(
       `cannot compare results with different schemaVersion (baseline ${baseline.schemaVersion}, current ${current.schemaVersion})`,
@@ -127,6 +136,7 @@ export function assertComparable(baseline: RunResult, current: RunResult): strin
     current: current.scenario,
     baselineFile: null,
     refusal: "cannot compare results of different scenarios: expected the same workload",
+    except: options.serversDiffer ? ["target"] : [],
   });
 }
 
@@ -148,7 +158,7 @@ export function compareResults(
   current: ComparedResult,
   options: CompareOptions = {},
 ): Comparison {
-  const warnings = assertComparable(baseline, current);
+  const warnings = assertComparable(baseline, current, options);
   warnings.push(...environmentWarnings(baseline, current));
   const rows: ComparisonRow[] = [];
   const protocols = orderRunKeys([

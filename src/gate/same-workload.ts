@@ -26,6 +26,8 @@ export interface WorkloadSides {
   baselineFile: string | null;
   /** Starts the refusal: `base.json: expected a baseline of chat.yaml` or `cannot compare results`. */
   refusal: string;
+  /** Top-level fields left out of the match (`target` when two servers are compared on purpose). */
+  except?: readonly string[];
 }
 
 /**
@@ -38,7 +40,13 @@ export function checkSameWorkload(sides: WorkloadSides): string[] {
   const after = workloadOf(current);
   if (before !== null && after !== null) {
     if (before.sha256 === after.sha256) return [];
-    const changes = workloadChanges(before.fields, after.fields);
+    const except = sides.except ?? [];
+    const changes = workloadChanges(
+      fieldsExcept(before.fields, except),
+      fieldsExcept(after.fields, except),
+    );
+    // Only the fields left out differ: the same workload.
+    if (changes.length === 0) return [];
     const shown = changes.slice(0, MAX_CHANGES_SHOWN);
     if (changes.length > shown.length) shown.push(`... and ${changes.length - shown.length} more`);
     throw badInput(
@@ -57,6 +65,20 @@ export function checkSameWorkload(sides: WorkloadSides): string[] {
     `${sides.refusal}, found a result of another scenario (scenario.sha256 differs), and ${old} records no workload to tell whether the load itself changed (an older rtbench wrote it)`,
     [`baseline: ${baseline.name} ${b}`, `current:  ${current.name} ${c}`, refreshLine(sides)],
   );
+}
+
+/** The fields outside the given top-level ones (`target`, and `target.url`, `target.command`...). */
+function fieldsExcept(
+  fields: Record<string, unknown>,
+  except: readonly string[],
+): Record<string, unknown> {
+  if (except.length === 0) return fields;
+  const kept: Record<string, unknown> = {};
+  for (const [path, value] of Object.entries(fields)) {
+    const top = path.split(/[.[]/, 1)[0] as string;
+    if (!except.includes(top)) kept[path] = value;
+  }
+  return kept;
 }
 
 /** The record's workload, or the one its scenario text defines (results of an older rtbench). */

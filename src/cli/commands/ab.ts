@@ -100,6 +100,8 @@ export function abCommand(): Command {
         ...compare,
         tolerances: { ...scenarios.candidate.tolerances, ...compare.tolerances },
         judge: [...scenarios.candidate.compare, ...(compare.judge ?? [])],
+        // The two sides run the same scenario against two servers: only the target may differ.
+        serversDiffer: true,
       });
       report(comparison, { baseline, candidate }, flags);
       const failedThresholds = reportThresholds({ baseline, candidate });
