@@ -7,8 +7,13 @@
 // format. Needs dist/ (`npx tsc -p tsconfig.json`).
 //
 //   node bench/client-receive.js [messages=200000] [repeats=7]
+import { createHash } from "node:crypto";
+import { createServer } from "node:net";
+import { wsTextFrame } from "../dist/reference-server/wire.js";
+import { httpTarget } from "../dist/src/clients/lean-http.js";
+import { LeanWebSocket } from "../dist/src/clients/lean-ws.js";
 import { createSseClient } from "../dist/src/clients/sse.js";
-import { createClientContext } from "../dist/src/clients/types.js";
+import { createClientContext, SocketTracker } from "../dist/src/clients/types.js";
 import { createWebSocketClient } from "../dist/src/clients/websocket.js";
 
 const messages = Number(process.argv[2] ?? 200_000);
@@ -77,3 +82,42 @@ sse.ready = true;
 measure("sse chunk", () => {
   for (let i = 0; i < messages; i++) sse.onData(chunks[i % chunks.length]);
 });
+
+// The lean WebSocket client's frame reader on the same frames: a chunk of
+// 1,000 server frames parsed in place (lengths, checks, UTF-8 validation of
+// text) and handed to a handler, as a socket's 'data' would. It needs an open
+// connection, so a local server answers the upgrade first.
+const leanFrames = Buffer.concat(frames.map((f) => wsTextFrame(f)));
+const leanServer = createServer((socket) => {
+  socket.once("data", (head) => {
+    const key = /sec-websocket-key: (\S+)/i.exec(head.toString())[1];
+    const accept = createHash("sha1")
+      .update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+      .digest("base64");
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${accept}\r\n\r\n`,
+    );
+  });
+});
+await new Promise((resolve) => leanServer.listen(0, "127.0.0.1", resolve));
+const lean = await new Promise((resolve) => {
+  const socket = new LeanWebSocket(
+    httpTarget(`http://127.0.0.1:${leanServer.address().port}`),
+    "/",
+    new SocketTracker(),
+    {
+      onOpen: () => resolve(socket),
+      onMessage() {
+        received++;
+      },
+      onRefused() {},
+      onClose() {},
+    },
+    5000,
+  );
+});
+measure("lean websocket frame", () => {
+  for (let i = 0; i < messages; i += 1000) lean.onData(leanFrames);
+});
+lean.terminate();
+leanServer.close();

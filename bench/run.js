@@ -14,9 +14,13 @@
 //   npm run bench -- scale        50,000 WebSocket and 50,000 SSE clients (scale.js)
 //   npm run bench -- tls          20,000 WebSocket and 20,000 SSE clients, TLS next to
 //                                 plaintext, and memory per idle TLS client (tls.js)
+//   npm run bench -- brokers      each broker's added latency over memory, its own round
+//                                 trip, and its CPU per delivery (brokers.js)
+//   npm run bench -- conformance  WebSocket conformance after Autobahn's cases: the reference
+//                                 server (fuzzing client) and the lean client (fuzzing server)
 //   npm run bench -- all          fanout, storm, sweep, fuzz and noise
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -94,22 +98,11 @@ if (what === "fuzz" || what === "all") {
   const inputs = process.env.RTBENCH_FUZZ_INPUTS ?? "5000";
   const seed = process.env.RTBENCH_FUZZ_SEED ?? String(Date.now() % 1_000_000);
   process.stderr.write(`bench: fuzz: ${inputs} inputs per category, seed ${seed}\n`);
-  const child = spawnSync(
-    process.execPath,
-    [join(root, "node_modules", "vitest", "vitest.mjs"), "run", "test/fuzz.test.ts"],
-    {
-      cwd: root,
-      encoding: "utf8",
-      env: {
-        ...process.env,
-        RTBENCH_FUZZ_INPUTS: inputs,
-        RTBENCH_FUZZ_SEED: seed,
-        RTBENCH_FUZZ_REPORT: outDir,
-      },
-      timeout: 30 * 60_000,
-    },
-  );
-  writeFileSync(join(outDir, "fuzz.txt"), `${child.stdout}\n${child.stderr}`);
+  const child = vitest("test/fuzz.test.ts", "fuzz.txt", {
+    RTBENCH_FUZZ_INPUTS: inputs,
+    RTBENCH_FUZZ_SEED: seed,
+    RTBENCH_FUZZ_REPORT: outDir,
+  });
   for (const file of readdirSync(outDir).filter((f) => /^fuzz-.*\.json$/.test(f))) {
     process.stdout.write(
       `\n## ${file} (vitest exit ${child.status})\n\n${readFileSync(join(outDir, file), "utf8")}`,
@@ -117,10 +110,12 @@ if (what === "fuzz" || what === "all") {
   }
   if (child.status !== 0) process.exitCode = 1;
 }
+if (what === "conformance") conformance();
 if (what === "noise" || what === "all") noise();
 if (what === "anchors") await (await import("./anchors/run.js")).runAnchors(outDir);
 if (what === "scale") await (await import("./scale.js")).runScale(outDir, run);
 if (what === "tls") await (await import("./tls.js")).runTls(outDir, run, root);
+if (what === "brokers") await (await import("./brokers.js")).runBrokers(outDir);
 process.stderr.write(`bench: results in ${outDir}\n`);
 
 /**
@@ -166,6 +161,35 @@ function noise() {
   }
   writeFileSync(join(outDir, "noise.json"), `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(`\n## noise\n\n${JSON.stringify(summary, null, 2)}\n`);
+}
+
+/**
+ * The conformance suite of npm test with section 9 up to 16 MB messages; it
+ * writes conformance.json (every case, verdict and reason) and
+ * conformance.md (the summary docs/benchmarks.md keeps a copy of).
+ */
+function conformance() {
+  const child = vitest("test/ws-conformance.test.ts", "conformance.txt", {
+    RTBENCH_CONFORMANCE_FULL: "1",
+    RTBENCH_CONFORMANCE_REPORT: outDir,
+  });
+  const summary = join(outDir, "conformance.md");
+  process.stdout.write(
+    `\n## conformance (vitest exit ${child.status})\n\n${existsSync(summary) ? readFileSync(summary, "utf8") : child.stderr}`,
+  );
+  if (child.status !== 0) process.exitCode = 1;
+}
+
+/** One test file of npm test, scaled up by `env`; its output is kept in `outDir/log`. */
+function vitest(file, log, env) {
+  const child = spawnSync(
+    process.execPath,
+    [join(root, "node_modules", "vitest", "vitest.mjs"), "run", file],
+    // Bounded: no benchmark may run for more than 30 minutes.
+    { cwd: root, encoding: "utf8", env: { ...process.env, ...env }, timeout: 30 * 60_000 },
+  );
+  writeFileSync(join(outDir, log), `${child.stdout}\n${child.stderr}`);
+  return child;
 }
 
 function jsonIn(dir) {

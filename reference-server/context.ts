@@ -3,6 +3,7 @@ import type { ServerFanout, ServerRouting } from "../src/shared/server-launch.js
 import type { AccessSettings } from "./access.js";
 import type { Admission } from "./admission.js";
 import type { Broker, HistoryLimits, MemberLimits } from "./broker/types.js";
+import type { H2Limits } from "./h2-sessions.js";
 import type { Hub } from "./hub.js";
 import type { ServerLimits } from "./limits.js";
 import type { ServerMetrics } from "./metrics.js";
@@ -30,6 +31,8 @@ export interface ServerSettings extends ServerLimits, AccessSettings {
   fanout: ServerFanout;
   presenceEvents: boolean;
   presenceBatchMs: number;
+  /** Limits of HTTP/2 sessions (SSE over h2c). */
+  h2: H2Limits;
   /** Caps and expiry of `PUT /api/members/C` (mounted with tiered fan-out only). */
   members: MemberLimits;
   /**

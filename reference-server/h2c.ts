@@ -27,10 +27,19 @@ export function serveH2cOnSamePort(
   http1.removeAllListeners("connection");
   http1.on("connection", (socket: Socket) => {
     sniff(socket, firstBytesTimeoutMs, (isH2) => {
-      if (isH2) h2.emit("connection", socket);
-      else for (const listener of takeHttp1) listener.call(http1, socket);
+      if (isH2) {
+        // The HTTP/1.1 server's sockets are half-open (allowHalfOpen): HTTP/2
+        // has no use for that, and a session whose client sent FIN would
+        // otherwise stay open, its descriptor in CLOSE-WAIT, for good.
+        socket.once("end", destroyOnEnd);
+        h2.emit("connection", socket);
+      } else for (const listener of takeHttp1) listener.call(http1, socket);
     });
   });
+}
+
+function destroyOnEnd(this: Socket): void {
+  this.destroy();
 }
 
 function sniff(socket: Socket, timeoutMs: number, decide: (isH2: boolean) => void): void {

@@ -12,6 +12,11 @@ import {
   type MemberLimits,
 } from "./broker/types.js";
 import type { LiveConnection, ServerContext, ServerSettings } from "./context.js";
+import {
+  DEFAULT_H2_IDLE_TIMEOUT_MS,
+  DEFAULT_H2_MAX_STREAMS,
+  type H2Limits,
+} from "./h2-sessions.js";
 import { startHeartbeats } from "./heartbeats.js";
 import { Hub } from "./hub.js";
 import { resolveLimits, type ServerLimits } from "./limits.js";
@@ -24,6 +29,7 @@ import type { ServerTransportFactory } from "./transports/types.js";
 
 export { createMemoryBroker } from "./broker/memory.js";
 export type { Broker, HistoryLimits } from "./broker/types.js";
+export type { H2Limits } from "./h2-sessions.js";
 
 /** Resource limits (see ServerLimits); each has a default. */
 export type ServerLimitOptions = Partial<ServerLimits>;
@@ -58,6 +64,8 @@ export interface ReferenceServerOptions extends ServerLimitOptions {
   presenceBatchMs?: number;
   /** The default broker numbers every channel's messages above this (see BrokerOptions). */
   idBase?: number;
+  /** HTTP/2 session limits; default 100 streams, 30 s idle. */
+  h2?: Partial<H2Limits>;
   /**
    * A token for the routes that change state (publish, members, admin):
    * `Authorization: Bearer <token>`. Default none: anyone who can connect may.
@@ -109,6 +117,10 @@ export async function startReferenceServer(
     fanout: options.fanout ?? "write",
     presenceEvents: options.presenceEvents ?? false,
     presenceBatchMs: options.presenceBatchMs ?? 1000,
+    h2: {
+      maxStreams: options.h2?.maxStreams ?? DEFAULT_H2_MAX_STREAMS,
+      idleTimeoutMs: options.h2?.idleTimeoutMs ?? DEFAULT_H2_IDLE_TIMEOUT_MS,
+    },
     members: { ...DEFAULT_MEMBER_LIMITS, ...options.memberLimits },
     auth: options.auth || null,
     allowOrigins: options.allowOrigins ?? [],

@@ -15,7 +15,7 @@ import { createBroker } from "./broker/registry.js";
 import { DEFAULT_HISTORY } from "./broker/types.js";
 import { collectAfterRelease } from "./gc.js";
 import { type ReferenceServerOptions, startReferenceServer } from "./index.js";
-import { MAX_BODY_DEPTH_LIMIT, type ServerLimits } from "./limits.js";
+import { MAX_BODY_DEPTH_LIMIT } from "./limits.js";
 import type { ServerTlsOptions } from "./tls.js";
 
 async function main(): Promise<void> {
@@ -54,6 +54,7 @@ async function main(): Promise<void> {
     fanout,
     presenceEvents: args.presenceEvents ?? false,
     presenceBatchMs: args.presenceBatchMs,
+    h2: withoutNulls(args.h2 ?? {}),
     auth: process.env[AUTH_TOKEN_ENV] || null,
     allowOrigins: args.allowOrigins?.split(",").filter((origin) => origin !== "") ?? [],
     tls: readTlsFiles(args.tlsCert ?? null, args.tlsKey ?? null),
@@ -96,10 +97,12 @@ function readTlsFiles(cert: string | null, key: string | null): ServerTlsOptions
   return { cert: read("--tls-cert", cert), key: read("--tls-key", key) };
 }
 
-function withoutNulls(limits: Record<string, number | null | undefined>): Partial<ServerLimits> {
+function withoutNulls<T extends Record<string, number | null | undefined>>(
+  values: T,
+): { [K in keyof T]?: number } {
   return Object.fromEntries(
-    Object.entries(limits).filter(([, value]) => value !== null && value !== undefined),
-  ) as Partial<ServerLimits>;
+    Object.entries(values).filter(([, value]) => value !== null && value !== undefined),
+  ) as { [K in keyof T]?: number };
 }
 
 /**

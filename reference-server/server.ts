@@ -12,6 +12,7 @@ import { ROUTES } from "../src/shared/protocol.js";
 import { type TransportDescriptor, transport } from "../src/shared/transports.js";
 import { originRefusal, requireToken } from "./access.js";
 import type { ServerContext } from "./context.js";
+import { guardH2Sessions, h2ServerOptions } from "./h2-sessions.js";
 import { serveH2cOnSamePort } from "./h2c.js";
 import {
   asHttpError,
@@ -22,6 +23,7 @@ import {
   sendError,
 } from "./http.js";
 import { answerClientError, httpServerOptions, refuseExpectation } from "./http-limits.js";
+import { oneAnswerAtATime } from "./pipelining.js";
 import { SERVER_ALPN, type ServerTlsOptions, serveH2OverAlpn } from "./tls.js";
 import { handleDrop, handleHeartbeatTimeouts, trackPollSocket } from "./transports/admin.js";
 import { handleHealth, handleMetrics } from "./transports/health.js";
@@ -33,8 +35,6 @@ import type { MountedTransport, RouteMatch, ServerTransportFactory } from "./tra
 const PRESENCE_PREFIX = routePrefix(ROUTES.presence);
 const MEMBERS_PREFIX = routePrefix(ROUTES.members);
 const UNREAD_PREFIX = routePrefix(ROUTES.unread);
-/** HTTP/2 streams one connection may carry at once; clients open more connections beyond it. */
-const MAX_CONCURRENT_STREAMS = 1000;
 
 /** The servers with every transport mounted, plus what shutdown needs. */
 export interface MountedServer {
@@ -79,12 +79,15 @@ export function createReferenceHttpServer(
   // An HTTPS server is an HTTP server on TLS sockets: the same requests, upgrades and timeouts.
   const server =
     tls === undefined
-      ? createServer(httpServerOptions(ctx.settings), handle)
+      ? createServer(httpServerOptions(ctx.settings), oneAnswerAtATime(handle))
       : (createHttpsServer(
           { ...httpServerOptions(ctx.settings), ...tls, ALPNProtocols: SERVER_ALPN },
-          handle,
+          oneAnswerAtATime(handle),
         ) as unknown as Server);
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node took its own error listener off the upgraded socket: a reset while
+    // it is refused or handed to ws would otherwise be an unhandled 'error'.
+    socket.on("error", destroySocket);
     // A browser opens a WebSocket from any page: the Origin header is the only guard.
     const refused = originRefusal(req.headers, ctx.settings);
     if (refused) {
@@ -103,19 +106,14 @@ export function createReferenceHttpServer(
   server.on("clientError", (error, socket) => answerClientError(error, socket, ctx.settings));
   server.on("checkExpectation", refuseExpectation);
 
-  const h2 = createH2Server({ settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } });
+  const h2 = createH2Server(h2ServerOptions(ctx.settings.h2));
   h2.on("stream", (stream, headers) => {
     routeStream(routes, stream, headers).catch((error: unknown) =>
       answerStreamError(stream, error),
     );
   });
   const h2Sessions = new Set<ServerHttp2Session>();
-  h2.on("session", (session: ServerHttp2Session) => {
-    h2Sessions.add(session);
-    session.once("close", () => h2Sessions.delete(session));
-    // A session that breaks (reset, protocol error) ends its streams; nothing else to do.
-    session.on("error", () => {});
-  });
+  guardH2Sessions(h2, ctx.settings.h2, h2Sessions);
   if (tls === undefined) serveH2cOnSamePort(server, h2, ctx.settings.requestTimeoutMs);
   else serveH2OverAlpn(server as never, h2, (alpn) => ctx.metrics.tlsConnections[alpn]++);
   return { server, h2, h2Sessions, transports: routes.map((r) => r.mounted) };
@@ -248,6 +246,10 @@ function methodNotAllowed(method: string, path: string, allowed: string): HttpEr
   return new HttpError(405, `${method} is not allowed on ${path}; allowed: ${allowed}`, {
     allow: allowed,
   });
+}
+
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
 
 function parseUrl(raw: string | undefined): URL {

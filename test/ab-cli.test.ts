@@ -101,38 +101,65 @@ describe("rtbench ab", () => {
     expect(candidate.protocols.websocket?.lost).toBe(0);
   }, 160_000);
 
-  it("gives no verdict when both sides run the same server", async () => {
+  // The same server on both sides: no regression. The run flags are run's own (--protocols,
+  // --duration), and the scenario's thresholds are judged on both sides: a threshold every
+  // run fails makes ab exit 1 (one ab run checks all three, to keep the suite short).
+  it("same server on both sides: no regression, run's flags, thresholds judged on both", async () => {
+    const gated = join(dir, "gated.yaml");
+    await writeFile(
+      gated,
+      `${await readFile(scenario, "utf8")}\nthresholds:\n  "*.lost": "== 0"\n  "*.delivered": "== 0"\n`,
+    );
+    const out = join(dir, "gated");
     const outcome = await runRtbench(
       [
         "ab",
-        scenario,
+        gated,
         "--baseline-target",
         SERVER,
         "--candidate-target",
         SERVER,
+        "--protocols",
+        "sse",
+        "--duration",
+        "1500ms",
         "--out",
-        join(dir, "unchanged"),
+        out,
         "--quiet",
       ],
       { timeoutMs: 150_000 },
     );
     expect(outcome.stdout).toMatch(/no regression in \d+ judged metrics/);
-    expect(outcome.code).toBe(0);
+    expect(outcome.stderr).not.toContain("regressed");
+    expect(outcome.code).toBe(1);
+    expect(outcome.stderr).toContain("error: the candidate fails 1 of the scenario's threshold");
+    expect(outcome.stderr).toContain("note: the baseline fails 1 of the scenario's threshold");
+    expect(outcome.stdout).toMatch(/candidate: thresholds[\s\S]*sse\.delivered/);
+    const files = await readdir(out);
+    const median = JSON.parse(
+      await readFile(
+        join(out, files.find((f) => f.endsWith("-candidate-median.json")) as string),
+        "utf8",
+      ),
+    ) as RunResult & { gate: { passed: boolean } };
+    expect(Object.keys(median.protocols)).toEqual(["sse"]);
+    expect(median.setup.durationMs).toBe(1500);
+    expect(median.gate.passed).toBe(false);
   }, 160_000);
 
   it("refuses bad flags before anything runs (exit 2)", async () => {
-    const rounds = await runRtbench([
-      "ab",
-      scenario,
-      "--baseline-target",
-      SERVER,
-      "--candidate-target",
-      SERVER,
-      "--rounds",
-      "0",
-    ]);
+    const both = ["ab", scenario, "--baseline-target", SERVER, "--candidate-target", SERVER];
+    const rounds = await runRtbench([...both, "--rounds", "0"]);
     expect(rounds.code).toBe(2);
     expect(rounds.stderr).toContain("--rounds: expected a whole number of runs per side");
+    // One or two rounds cannot give the rank test a significant answer: refused with the reason.
+    const few = await runRtbench([...both, "--rounds", "1"]);
+    expect(few.code).toBe(2);
+    expect(few.stderr).toContain("--rounds: expected at least 3 runs per side, found 1");
+    expect(few.stderr).toContain("smallest p-value with 1 against 1 is 0.50");
+    const flags = await runRtbench([...both, "--protocols", "websockets"]);
+    expect(flags.code).toBe(2);
+    expect(flags.stderr).toContain("--protocols: expected a comma-separated list of");
     const missing = await runRtbench(["ab", scenario, "--baseline-target", SERVER]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("--candidate-target");

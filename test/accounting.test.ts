@@ -52,6 +52,7 @@ function report(subscribers: ShardReport["subscribers"]): ShardReport {
     presenceLatency: "",
     timeline: {
       deliveries: [],
+      received: [],
       latency: [],
       breaks: [],
       reconnects: [],

@@ -59,7 +59,11 @@ clients: { channelSkew: zipf(1.2), members: 500, churn: { every: 10s, offlineFor
       "variants: [{ name: a }, { name: a }]",
       "variants[1].name: expected each variant name once",
     ],
-    ["a bad variant name", "variants: [{ name: Sticky }]", "variants[0].name: expected a string"],
+    [
+      "a bad variant name",
+      "variants: [{ name: Sticky }]",
+      "variants[0].name: expected lower-case words with dashes",
+    ],
     [
       "tiered fan-out with SSE",
       "protocols: [sse, websocket]\nserver: { fanout: tiered }",

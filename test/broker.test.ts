@@ -2,10 +2,13 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { createMemoryBroker } from "../reference-server/broker/memory.js";
+import { createNatsBroker } from "../reference-server/broker/nats.js";
 import { createRedisBroker } from "../reference-server/broker/redis.js";
 import type { Broker, HistoryLimits } from "../reference-server/broker/types.js";
+import { natsService } from "../src/services/nats.js";
 import type { Message } from "../src/shared/protocol.js";
 import { describeRedis } from "./helpers/redis.js";
+import { describeService, type ServiceFixture } from "./helpers/services.js";
 import { sleep, waitFor } from "./helpers/wait.js";
 
 type MakeBroker = (limits: HistoryLimits) => Promise<Broker>;
@@ -190,14 +193,120 @@ function brokerContract(makeBroker: MakeBroker): void {
   });
 }
 
+/** Several instances of one broker kind sharing a key prefix, as `rtbench run` starts them. */
+type MakeInstance = (keyPrefix: string, log?: (line: string) => void) => Promise<Broker>;
+
+/**
+ * What every broker shared between instances must do: one gap-free id
+ * sequence for every subscriber on every instance while several instances
+ * publish at once, and ids that keep increasing across a restart of the
+ * backing service (whether or not it kept its data).
+ */
+function sharedBrokerContract(makeInstance: MakeInstance, service: ServiceFixture): void {
+  const open: Broker[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((broker) => broker.close()));
+  });
+  const instances = async (count: number, log?: (line: string) => void) => {
+    const keyPrefix = `test:${randomUUID()}:`;
+    const brokers: Broker[] = [];
+    for (let i = 0; i < count; i++) {
+      const broker = await makeInstance(keyPrefix, log);
+      open.push(broker);
+      brokers.push(broker);
+    }
+    return { brokers, keyPrefix };
+  };
+
+  it("gives every subscriber on every instance one gap-free id sequence while 3 instances publish at once", async () => {
+    const { brokers } = await instances(3);
+    const seen = [collector(), collector(), collector(), collector()];
+    for (const [index, c] of seen.entries()) {
+      await (brokers[index % brokers.length] as Broker).subscribe("busy", c.listener);
+    }
+    const perInstance = 150;
+    const total = perInstance * brokers.length;
+    const published = await Promise.all(
+      brokers.map((broker, index) =>
+        Promise.all(range(1, perInstance).map((n) => broker.publish("busy", { from: index, n }))),
+      ),
+    );
+    const assigned = published
+      .flat()
+      .map((m) => m.id)
+      .sort((x, y) => x - y);
+    expect(assigned).toEqual(range(1, total));
+    await waitFor(() => seen.every((c) => c.ids.length >= total), `${total} messages everywhere`);
+    for (const c of seen) {
+      expect(c.ids).toEqual(range(1, total));
+      expect(c.badJson).toBe(0);
+    }
+    // Every subscriber saw the same bytes in the same order, and history agrees.
+    expect(seen[1]?.messages).toEqual(seen[0]?.messages);
+    expect(seen[3]?.messages).toEqual(seen[0]?.messages);
+    const history = await (brokers[1] as Broker).read("busy", 0, total);
+    expect(history.messages).toEqual(seen[0]?.messages);
+  });
+
+  it("keeps ids increasing, and delivering, after its service restarts", async () => {
+    const lines: string[] = [];
+    const { brokers } = await instances(2, (line) => lines.push(line));
+    const [listening, publishing] = brokers as [Broker, Broker];
+    const seen = collector();
+    await listening.subscribe("restart", seen.listener);
+    for (let n = 1; n <= 3; n++) await publishing.publish("restart", { n });
+    await waitFor(() => seen.ids.length === 3, "3 messages");
+
+    await service.restart();
+    let published: Message | undefined;
+    const deadline = Date.now() + 15_000;
+    while (!published && Date.now() < deadline) {
+      // The connections may still be reconnecting: retry, bounded.
+      published = await publishing.publish("restart", { n: 4 }).catch(() => undefined);
+      if (!published) await sleep(100);
+    }
+    expect(published?.id).toBe(4);
+    await waitFor(() => seen.ids.length === 4, "the 4th message");
+    expect(seen.ids).toEqual([1, 2, 3, 4]);
+    expect(lines.some((line) => /lost|reconnect/.test(line))).toBe(true);
+  });
+}
+
 describe("memory broker", () => {
   brokerContract(async (limits) => createMemoryBroker(limits));
+});
+
+for (const kind of ["redis-sharded", "redis-streams"] as const) {
+  describeRedis(`${kind} broker`, (redis) => {
+    brokerContract((limits) =>
+      createRedisBroker({ kind, url: redis.url, limits, keyPrefix: `test:${randomUUID()}:` }),
+    );
+    sharedBrokerContract(
+      (keyPrefix, log) =>
+        createRedisBroker({ kind, url: redis.url, limits: ROOMY, keyPrefix, log }),
+      redis,
+    );
+  });
+}
+
+describeService(natsService, "nats broker", (nats) => {
+  brokerContract((limits) =>
+    createNatsBroker({ url: nats.url, limits, keyPrefix: `test-${randomUUID()}` }),
+  );
+  sharedBrokerContract(
+    (keyPrefix, log) => createNatsBroker({ url: nats.url, limits: ROOMY, keyPrefix, log }),
+    nats,
+  );
 });
 
 describeRedis("redis broker", (redis) => {
   // A fresh key prefix per broker keeps tests apart on the one redis-server of this file.
   brokerContract((limits) =>
     createRedisBroker({ url: redis.url, limits, keyPrefix: `test:${randomUUID()}:` }),
+  );
+  sharedBrokerContract(
+    (keyPrefix, log) => createRedisBroker({ url: redis.url, limits: ROOMY, keyPrefix, log }),
+    redis,
   );
 
   describe("across instances", () => {
@@ -230,36 +339,6 @@ describeRedis("redis broker", (redis) => {
       open.push({ close: () => client.quit() });
       return client;
     };
-
-    it("gives every subscriber on every instance one gap-free id sequence under concurrent publishing", async () => {
-      const { brokers } = await instances(2);
-      const [a, b] = brokers as [Broker, Broker];
-      const seen = [collector(), collector(), collector()];
-      await a.subscribe("busy", (seen[0] as ReturnType<typeof collector>).listener);
-      await b.subscribe("busy", (seen[1] as ReturnType<typeof collector>).listener);
-      await b.subscribe("busy", (seen[2] as ReturnType<typeof collector>).listener);
-
-      const perInstance = 500;
-      const publishAll = (broker: Broker, from: string) =>
-        Promise.all(range(1, perInstance).map((n) => broker.publish("busy", { from, n })));
-      const [fromA, fromB] = await Promise.all([publishAll(a, "a"), publishAll(b, "b")]);
-
-      const assigned = [...fromA, ...fromB].map((m) => m.id).sort((x, y) => x - y);
-      expect(assigned).toEqual(range(1, 2 * perInstance));
-      await waitFor(
-        () => seen.every((c) => c.ids.length >= 2 * perInstance),
-        "1000 messages on every subscriber",
-      );
-      for (const c of seen) {
-        expect(c.ids).toEqual(range(1, 2 * perInstance));
-        expect(c.badJson).toBe(0);
-      }
-      // Every subscriber saw the same bytes in the same order.
-      expect(seen[1]?.messages).toEqual(seen[0]?.messages);
-      // History agrees with what was delivered live.
-      const history = await a.read("busy", 0, 2 * perInstance);
-      expect(history.messages).toEqual(seen[0]?.messages);
-    });
 
     it("joins a channel without waiting for the history reads queued before it", async () => {
       // Long reads again, so the read slots (4) and the read connection are busy.
@@ -399,32 +478,6 @@ describeRedis("redis broker", (redis) => {
       expect(seen.badJson).toBe(0);
       expect(lines.some((line) => /subscriber connection .* lost/.test(line))).toBe(true);
       expect(lines.some((line) => /subscriber connection .* is back/.test(line))).toBe(true);
-    });
-
-    it("keeps ids increasing after Redis restarts and loses its data", async () => {
-      const lines: string[] = [];
-      const { brokers } = await instances(1, (line) => lines.push(line));
-      const broker = brokers[0] as Broker;
-      const seen = collector();
-      await broker.subscribe("restart", seen.listener);
-      for (let n = 1; n <= 3; n++) await broker.publish("restart", { n });
-      await waitFor(() => seen.ids.length === 3, "3 messages");
-
-      await redis.restart();
-      await waitFor(
-        () => lines.some((line) => /subscriber connection .* is back/.test(line)),
-        "the subscriber to reconnect",
-      );
-      let published: Message | undefined;
-      const deadline = Date.now() + 10_000;
-      while (!published && Date.now() < deadline) {
-        // The command connection may still be reconnecting: retry, bounded.
-        published = await broker.publish("restart", { n: 4 }).catch(() => undefined);
-        if (!published) await sleep(100);
-      }
-      expect(published?.id).toBe(4);
-      await waitFor(() => seen.ids.length === 4, "the 4th message");
-      expect(seen.ids).toEqual([1, 2, 3, 4]);
     });
   });
 });

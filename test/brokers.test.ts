@@ -51,13 +51,16 @@ describe("broker descriptors", () => {
       expect(service?.urlEnv).toMatch(/^[A-Z_]+$/);
     }
     expect(serviceFor("redis")?.command).toBe("redis-server");
+    expect(serviceFor("redis-streams")).toBe(serviceFor("redis"));
+    expect(serviceFor("nats")?.command).toBe("nats-server");
   });
 
   it("answers the questions validation and the CLI ask", () => {
-    expect(sharedBrokers()).toEqual(["redis"]);
+    expect(sharedBrokers()).toEqual(["redis", "redis-sharded", "redis-streams", "nats"]);
     expect(brokerInfo("memory")).toMatchObject({ shared: false, service: null });
     expect(isBrokerKind("redis")).toBe(true);
-    expect(isBrokerKind("nats")).toBe(false);
+    expect(isBrokerKind("nats")).toBe(true);
+    expect(isBrokerKind("kafka")).toBe(false);
   });
 
   it("more than one instance needs a shared broker, named from the rows", () => {
@@ -75,6 +78,42 @@ describe("broker descriptors", () => {
     expect(
       parseScenario("server: { instances: 2, broker: redis }\n", "two.yaml").server,
     ).toMatchObject({ instances: 2, broker: "redis" });
+  });
+
+  it("nats without JetStream is refused with the reason", () => {
+    let details = "";
+    try {
+      parseScenario(
+        "server: { instances: 2, broker: nats, nats: { jetstream: false } }\n",
+        "core.yaml",
+      );
+    } catch (error) {
+      details = (error as RtbenchError).details.join("\n");
+    }
+    expect(details).toContain(
+      "server.nats.jetstream: expected true (the nats broker takes each channel's ids",
+    );
+    expect(
+      parseScenario(
+        "server: { instances: 2, broker: nats, nats: { jetstream: true } }\n",
+        "js.yaml",
+      ).server,
+    ).toMatchObject({ instances: 2, broker: "nats" });
+  });
+
+  it("tiered fan-out over several instances needs a broker that shares members", () => {
+    let details = "";
+    try {
+      parseScenario(
+        "protocols: [websocket]\nserver: { instances: 2, broker: nats, fanout: tiered }\nclients: { count: 10, members: 100 }\n",
+        "tiered.yaml",
+      );
+    } catch (error) {
+      details = (error as RtbenchError).details.join("\n");
+    }
+    expect(details).toContain(
+      'server.fanout: expected a broker that shares channel members between instances (redis, redis-sharded, redis-streams) with fanout tiered and 2 instances (the nats broker keeps members and unread counters per instance), found broker "nats"',
+    );
   });
 
   it("the server's registry creates a broker of each kind that needs no service", async () => {

@@ -64,7 +64,8 @@ describe("bundled scenarios by name", () => {
       encoding: "utf8",
     });
     expect(run.status).toBe(2);
-    expect(run.stderr).toContain("or a bundled scenario: chat, dashboard, fanout");
+    expect(run.stderr).toMatch(/or a bundled scenario: (\w[\w-]*, )*chat, dashboard, fanout, /);
+    expect(run.stderr).toContain(" quickstart, ");
   });
 });
 

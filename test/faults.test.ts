@@ -3,12 +3,20 @@
  * built: `npx tsc -p tsconfig.json`) and a real redis-server.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { type FaultRecord, type ServiceControl, startFaults } from "../src/load/faults.js";
+import {
+  controlService,
+  type FaultRecord,
+  type ServiceControl,
+  startFaults,
+} from "../src/load/faults.js";
 import { type ServerSet, startServers } from "../src/load/servers.js";
 import { parseScenario } from "../src/scenario/load.js";
 import type { Scenario } from "../src/scenario/types.js";
+import { natsService } from "../src/services/nats.js";
+import { redisService } from "../src/services/redis.js";
 import { monoMs } from "../src/util/clock.js";
 import { describeRedis } from "./helpers/redis.js";
+import { itService } from "./helpers/services.js";
 import { WsCollector, wsUrl } from "./server-helpers.js";
 
 let servers: ServerSet | null = null;
@@ -149,7 +157,14 @@ describeRedis("fault injection over Redis (two instances)", (redis) => {
     servers = await startServers(scenario, redis.url);
     const [first, second] = servers.urls as [string, string];
     const subscriber = await WsCollector.open(wsUrl(second, "/ws/chat/redis-fault"));
-    const control: ServiceControl = { stop: () => redis.stop(), start: () => redis.restart() };
+    const control: ServiceControl = {
+      stop: () => redis.stop(),
+      start: () => redis.restart(),
+      crash: () => redis.stop(),
+      restart: () => redis.restart(),
+      freeze: () => {},
+      thaw: () => {},
+    };
     try {
       const done = inject(scenario, servers, control);
       await sleep(700);
@@ -179,13 +194,71 @@ describeRedis("fault injection over Redis (two instances)", (redis) => {
   }, 30_000);
 });
 
+describe("broker faults on the service rtbench started (two instances)", () => {
+  const cases = [
+    { kind: "redis-streams", service: redisService },
+    { kind: "nats", service: natsService },
+  ] as const;
+  for (const { kind, service } of cases) {
+    itService(
+      service,
+      `${kind}: broker-freeze refuses publishes until SIGCONT, broker-stop brings it back on the same port, delivery resumes`,
+      async () => {
+        const scenario = scenarioWith(
+          `server: { instances: 2, broker: ${kind}, redisCommandTimeout: 500ms }\nfaults: [{ at: 200ms, action: broker-freeze, for: 1500ms }, { at: 2500ms, action: broker-stop, for: 500ms }]`,
+        );
+        const control = controlService(await service.start());
+        try {
+          servers = await startServers(scenario, control.url);
+          const [first, second] = servers.urls as [string, string];
+          const before = await publishOnce(first, 2000, "before");
+          expect(before).toBe(201);
+          const subscriber = await WsCollector.open(wsUrl(second, "/ws/chat/redis-fault"));
+          try {
+            const done = inject(scenario, servers, control);
+            await sleep(600);
+            // Frozen: the broker holds the publish until the server gives up on it.
+            expect(await publishOnce(first, 3000, "frozen")).not.toBe(201);
+            const records = await done;
+            expect(records.map((r) => [r.action, r.error])).toEqual([
+              ["broker-freeze", undefined],
+              ["broker-stop", undefined],
+            ]);
+            let after: number | string = "not tried";
+            for (let attempt = 0; attempt < 40 && after !== 201; attempt++) {
+              after = await publishOnce(first, 2000, "after");
+              if (after !== 201) await sleep(250);
+            }
+            expect(after).toBe(201);
+            await subscriber.waitFor(
+              (frame) =>
+                frame.type === "message" && (frame.body as { step?: string }).step === "after",
+              "the message published after both faults",
+              10_000,
+            );
+          } finally {
+            subscriber.close();
+          }
+        } finally {
+          await control.stop();
+        }
+      },
+      30_000,
+    );
+  }
+});
+
 /** One publish: its HTTP status, or why it got none (a hang is cut off at `timeoutMs`). */
-async function publishOnce(url: string, timeoutMs: number): Promise<number | string> {
+async function publishOnce(
+  url: string,
+  timeoutMs: number,
+  step?: string,
+): Promise<number | string> {
   try {
     const res = await fetch(`${url}/api/messages`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ channel: "redis-fault", body: { after: true } }),
+      body: JSON.stringify({ channel: "redis-fault", body: step ? { step } : { after: true } }),
       signal: AbortSignal.timeout(timeoutMs),
     });
     await res.arrayBuffer();

@@ -4,7 +4,7 @@ import { createServer as createHttpsServer } from "node:https";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { waitHealthy } from "../src/load/health.js";
+import { waitHealthy, waitListening } from "../src/load/health.js";
 import { classifyFailure } from "../src/util/failure.js";
 import { freePort } from "../src/util/net.js";
 import { redactText, splitCredentials } from "../src/util/redact.js";
@@ -56,7 +56,7 @@ describe("waitHealthy: failure lines say why", () => {
       }),
     );
     await waitHealthy([url], 300, undefined, "/ready");
-    expect(await failureOf(url)).toMatch(/\/healthz did not answer 200 within 300 ms: HTTP 404$/);
+    expect(await failureOf(url)).toMatch(/\/healthz: HTTP 404: the server has no \/healthz route/);
   });
 
   it("HTTP status: the server answers 500", async () => {
@@ -116,6 +116,73 @@ describe("waitHealthy: failure lines say why", () => {
     const line = await failureOf(refused);
     expect(line).not.toContain("s3cret");
     expect(line).toContain("http://***@127.0.0.1:");
+  });
+});
+
+/**
+ * What waiting cannot change fails at once, with the full 15 s allowed: the
+ * bound below is generous (a busy machine) and still far under 15 s.
+ */
+describe("waitHealthy: permanent conditions fail at once", () => {
+  const FAST_MS = 8000;
+
+  async function timed(url: string): Promise<{ message: string; elapsedMs: number }> {
+    const started = Date.now();
+    const message = await failureOf(url, 15_000);
+    return { message, elapsedMs: Date.now() - started };
+  }
+
+  it("404: the server has no health route (not the reference protocol)", async () => {
+    const url = await listen(
+      createHttpServer((_req, res) => {
+        res.statusCode = 404;
+        res.end();
+      }),
+    );
+    const { message, elapsedMs } = await timed(url);
+    expect(message).toContain("/healthz: HTTP 404: the server has no /healthz route");
+    expect(message).toContain("target.protocol: custom");
+    expect(elapsedMs).toBeLessThan(FAST_MS);
+  });
+
+  it("refused: nothing listens, after a short grace", async () => {
+    const { message, elapsedMs } = await timed(`http://127.0.0.1:${await freePort()}`);
+    expect(message).toMatch(/: connection refused for 2000 ms: nothing listens there/);
+    expect(elapsedMs).toBeGreaterThanOrEqual(2000);
+    expect(elapsedMs).toBeLessThan(FAST_MS);
+  });
+
+  it("refused at first, then listening: the grace lets a starting server come up", async () => {
+    const port = await freePort();
+    const server = createHttpServer((_req, res) => res.end("ok"));
+    setTimeout(() => {
+      servers.push(server);
+      server.listen(port, "127.0.0.1");
+    }, 500);
+    await waitHealthy([`http://127.0.0.1:${port}`], 15_000);
+  });
+
+  it("TLS on an http:// URL", async () => {
+    const dir = join(import.meta.dirname, "fixtures", "tls");
+    const url = await listen(
+      createHttpsServer(
+        { key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) },
+        (_req, res) => res.end("ok"),
+      ),
+    );
+    const { message, elapsedMs } = await timed(url);
+    expect(message).toMatch(/: TLS expected/);
+    expect(elapsedMs).toBeLessThan(FAST_MS);
+  });
+});
+
+describe("waitListening: a running target without a health route", () => {
+  it("passes when something accepts, and names a closed port", async () => {
+    await waitListening([await listen(createNetServer(() => {}))], 500);
+    const url = `http://127.0.0.1:${await freePort()}`;
+    await expect(waitListening([url], 300)).rejects.toThrow(
+      `${url}: no TCP connection (connection refused for 300 ms: nothing listens there`,
+    );
   });
 });
 

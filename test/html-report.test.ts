@@ -1,9 +1,11 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compareResults } from "../src/gate/compare.js";
+import { evaluateGate, type GatedResult } from "../src/gate/gate.js";
 import { readResultFile } from "../src/gate/result-file.js";
 import type { ProtocolResult, RunResult } from "../src/metrics/types.js";
 import { NINES_TICKS, niceStep, ninesPosition } from "../src/report/charts/scale.js";
+import { transportColor, transportMarker } from "../src/report/charts/svg.js";
 import { renderHtml } from "../src/report/html.js";
 import { renderComparisonHtml } from "../src/report/html-compare.js";
 import { percentileCurve } from "../src/report/series.js";
@@ -36,6 +38,8 @@ const LINE_CHARTS = [
 const TIMELINE_CHARTS = LINE_CHARTS.slice(1);
 const BAR_CHARTS = ["bytes-per-delivery", "requests-per-delivery", "server-cpu-per-1k"];
 
+const byIdOf = (html: string) => charts(html);
+
 function charts(html: string): Map<string, Element> {
   const page = parsePage(html);
   expect(page.errors).toEqual([]);
@@ -66,7 +70,10 @@ describe("the HTML report of a reconnect-storm run", () => {
   });
 
   it("parses cleanly and has every chart, each with data for every transport", () => {
-    expect([...byId.keys()].sort()).toEqual([...LINE_CHARTS, ...BAR_CHARTS].sort());
+    // Server CPU per delivery is n/a for every transport here: that chart is left out.
+    expect([...byId.keys()].sort()).toEqual(
+      [...LINE_CHARTS, ...BAR_CHARTS.filter((id) => id !== "server-cpu-per-1k")].sort(),
+    );
     for (const id of LINE_CHARTS) {
       const series = seriesIn(byId.get(id) as Element);
       for (const p of protocols) expect(Number(series.get(p)), `${id}: ${p}`).toBeGreaterThan(0);
@@ -75,10 +82,13 @@ describe("the HTML report of a reconnect-storm run", () => {
       const series = seriesIn(byId.get(id) as Element);
       for (const p of protocols) expect(series.get(p), `${id}: ${p}`).not.toBe("");
     }
-    // A killed instance restarts its CPU counter: that cost is n/a, and says so.
-    const cpu = seriesIn(byId.get("server-cpu-per-1k") as Element);
-    expect([...cpu.keys()]).toEqual(protocols);
-    expect(textOf(byId.get("server-cpu-per-1k") as Element)).toContain("n/a");
+    // A killed instance restarts its CPU counter: that cost is n/a everywhere, and one line says so.
+    const leftOut = parsePage(html).elements.find(
+      (e) => attr(e, "data-left-out") === "server-cpu-per-1k",
+    );
+    expect(textOf(leftOut as Element)).toContain(
+      "Server CPU per 1,000 deliveries: n/a for every transport (n/a where a server was restarted",
+    );
   });
 
   it("labels both axes with units and gives every chart a legend naming each transport", () => {
@@ -228,5 +238,89 @@ describe("the terminal's timeline lines", () => {
       expect(line.length).toBeLessThanOrEqual(80);
     }
     expect(renderTable(makeResult())).not.toContain("clients connected, 1 char");
+  });
+});
+
+describe("the HTML report says what the terminal said", () => {
+  it("shows the gate's verdict: thresholds and the baseline comparison", () => {
+    const gated: GatedResult = structuredClone(storm);
+    const { record } = evaluateGate(gated, {
+      thresholds: { "*.lost": "== 0", "websocket.latency.p99": "< 0.001ms" },
+      baseline: { file: "results/baselines/storm.json", result: storm },
+    });
+    gated.gate = record;
+    const page = parsePage(renderHtml(gated));
+    const gate = page.elements.find((e) => attr(e, "id") === "gate") as Element;
+    const text = textOf(gate);
+    expect(text).toContain("gate FAILED");
+    expect(text).toMatch(/Thresholds: \d+ of \d+ passed/);
+    expect(text).toContain("websocket.latency.p99");
+    expect(text).toContain("FAIL");
+    expect(text).toContain("Against the baseline results/baselines/storm.json");
+    expect(text).toMatch(/no regression in \d+ judged metrics/);
+    // A result without a gate has no such section.
+    expect(renderHtml(storm)).not.toContain('id="gate"');
+  });
+
+  it("says when a flag overrode the scenario file (--duration, --protocols)", () => {
+    const shortened: RunResult = structuredClone(storm);
+    shortened.setup.durationMs = 5000;
+    shortened.scenario.text = `${storm.scenario.text}\nprotocols: [short-poll, long-poll, sse, websocket]\n`;
+    delete shortened.protocols.sse;
+    const env = textOf(
+      parsePage(renderHtml(shortened)).elements.find(
+        (e) => attr(e, "id") === "environment",
+      ) as Element,
+    );
+    expect(env).toContain(
+      "overridden by a flag: duration: 5s in this run, 25s in the file (--duration)",
+    );
+    expect(env).toContain("protocols: short-poll, long-poll, websocket in this run");
+    expect(renderHtml(storm)).not.toContain("overridden by a flag");
+  });
+
+  it("tells the two blues apart by marker, on the lines and in the legend", () => {
+    const figure = byIdOf(renderHtml(storm)).get("latency-p99") as Element;
+    const shapesOf = (key: string) =>
+      new Set(
+        within(figure, (e) => attr(e, "data-series") === key).flatMap((g) =>
+          within(
+            g,
+            (e) => ["rect", "circle", "path"].includes(e.tagName) && attr(e, "fill") !== "none",
+          ).map((e) => e.tagName),
+        ),
+      );
+    expect(transportColor("long-poll")).not.toBe(transportColor("websocket"));
+    expect(transportMarker("long-poll")).toBe("square");
+    expect(transportMarker("websocket")).toBe("cross");
+    expect(shapesOf("long-poll")).toContain("rect");
+    expect(shapesOf("websocket")).not.toContain("rect");
+    const legend = within(figure, (e) => attr(e, "class") === "legend")[0] as Element;
+    expect(within(legend, (e) => e.tagName === "rect").length).toBeGreaterThan(0);
+  });
+});
+
+describe("the deliveries chart", () => {
+  it("counts every delivery, with the expected ones dashed beside them", () => {
+    const withReceived: RunResult = structuredClone(storm);
+    for (const p of Object.values(withReceived.protocols)) {
+      const t = p.timeline as NonNullable<ProtocolResult["timeline"]>;
+      t.received = t.deliveries.map((d) => d + 7);
+    }
+    const figure = byIdOf(renderHtml(withReceived)).get("deliveries") as Element;
+    const lines = within(figure, (e) => attr(e, "data-series") === "websocket");
+    expect(lines).toHaveLength(2);
+    const dashed = lines.filter(
+      (g) =>
+        within(g, (e) => e.tagName === "path" && attr(e, "stroke-dasharray") !== undefined).length >
+        0,
+    );
+    expect(dashed).toHaveLength(1);
+    const legend = textOf(within(figure, (e) => attr(e, "class") === "legend")[0] as Element);
+    expect(legend).toContain("every delivery");
+    expect(legend).toContain("expected (counted in the window)");
+    // An older result without `received` keeps the one line per transport it had.
+    const old = byIdOf(renderHtml(storm)).get("deliveries") as Element;
+    expect(within(old, (e) => attr(e, "data-series") === "websocket")).toHaveLength(1);
   });
 });

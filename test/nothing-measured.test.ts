@@ -78,7 +78,9 @@ describe("rtbench run against a broken target", () => {
     const outcome = await runRtbench(["run", file, "--out", join(dir, "all-500")]);
     expect(outcome.code).toBe(3);
     expect(outcome.stdout).toMatch(/INVALID on WebSocket: no client connected/);
+    // Each count says what it counts (it read "HTTP 500 x992" before).
     expect(outcome.stdout).toMatch(/HTTP 500/);
+    expect(outcome.stdout.replace(/\s+/g, " ")).toMatch(/found 500\) \(\d+ connect attempts\)/);
     expect(outcome.stdout).toMatch(/websocket\.lost\s+== 0\s+nothing measured\s+FAIL/);
     expect(outcome.stderr).toContain("error: 1 of 1 threshold failed");
     expect(outcome.stderr).toContain("error: nothing measured");
@@ -165,6 +167,8 @@ drain: 500ms
       expect(ws.invalidReasons?.join()).toMatch(
         /shard 0 died \(exit code 1\): Error: shard fell over on purpose/,
       );
+      // Its own error, not rtbench's load: not a reason to call the generator the limit.
+      expect(ws.saturation?.generator.reasons.join()).not.toMatch(/shard 0/);
       const outcomes = evaluateThresholds(
         { "*.lost": "== 0", "websocket.connected": "> 0" },
         result,

@@ -62,6 +62,7 @@ function shard(upTo: number, counters: Partial<ShardReport["counters"]> = {}): S
     breakReasons: [],
     timeline: {
       deliveries: [0, 0, 0],
+      received: [0, 0, 0],
       latency: ["", "", ""],
       breaks: [0, 0, 0],
       reconnects: [0, 0, 0],
@@ -181,12 +182,21 @@ describe("buildProtocolResult", () => {
   it("is unreliable when a shard did not report or the generator lagged", () => {
     const collected = {
       reports: [shard(30)],
-      missing: [{ name: "shard 1", reason: "died (exit code 1): TypeError: boom" }],
+      missing: [{ name: "shard 1", reason: "did not report within 15000 ms", crashed: false }],
       loads: [],
       parentLoopDelayP99Ms: 2,
       zombieTimeoutsMs: [],
     };
     expect(run({ collected }).generator).toMatchObject({ reliable: false, missingShards: 1 });
+    // A crash on its own error is the run's invalid reason, not the generator's load.
+    const crashed = {
+      ...collected,
+      missing: [{ name: "shard 1", reason: "died (exit code 1): TypeError: boom", crashed: true }],
+    };
+    expect(run({ collected: crashed }).generator).toMatchObject({
+      reliable: true,
+      missingShards: 1,
+    });
     const lagging = { ...publisher, maxLagMs: scenario.generator.maxEventLoopDelayMs + 1 };
     expect(run({ publisher: lagging }).generator.reliable).toBe(false);
   });

@@ -65,9 +65,18 @@ const CASES: [
     { generator: /publisher 80\.0 ms behind schedule with a slot free/, server: null },
   ],
   [
-    "a shard that died",
-    { missingShards: [{ name: "shard 1", reason: "died (exit code 1): Error: x" }] },
-    { generator: /shard 1 died \(exit code 1\): Error: x; its clients are missing/, server: null },
+    "a shard killed under load",
+    { missingShards: [{ name: "shard 1", reason: "died (killed by SIGKILL)", crashed: false }] },
+    { generator: /shard 1 died \(killed by SIGKILL\); its clients are missing/, server: null },
+  ],
+  [
+    "a shard that crashed on its own error (the run is invalid, the generator not the limit)",
+    {
+      missingShards: [
+        { name: "shard 1", reason: "died (exit code 1): TypeError: bad URL", crashed: true },
+      ],
+    },
+    { generator: null, server: null },
   ],
   [
     "a server near a full core",

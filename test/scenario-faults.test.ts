@@ -61,7 +61,7 @@ faults:
     [
       "unknown action",
       "{ at: 1s, action: explode }",
-      'faults[0].action: expected one of kill, restart, drop, stall, redis-restart, stall-clients, found "explode"',
+      'faults[0].action: expected one of kill, restart, drop, stall, redis-restart, stall-clients, broker-freeze, broker-stop, broker-restart, found "explode"',
     ],
     [
       "instance out of range",
@@ -116,7 +116,7 @@ faults:
     [
       "missing action",
       "{ at: 1s }",
-      "faults[0].action: expected one of kill, restart, drop, stall, redis-restart, stall-clients, found nothing",
+      "faults[0].action: expected one of kill, restart, drop, stall, redis-restart, stall-clients, broker-freeze, broker-stop, broker-restart, found nothing",
     ],
     [
       "a field another action takes",
@@ -146,6 +146,26 @@ faults:
   it("rejects redis-restart without broker: redis", () => {
     expect(problemsOf("faults: [{ at: 1s, action: redis-restart, for: 1s }]")).toEqual([
       'faults[0].action: expected server.broker: redis for redis-restart (the memory broker has no Redis to restart), found broker "memory"',
+    ]);
+  });
+
+  it("takes the broker faults on a broker with a service, and rejects them on memory", () => {
+    const faults =
+      "faults: [{ at: 1s, action: broker-freeze, for: 2s }, { at: 4s, action: broker-stop, for: 1s }, { at: 6s, action: broker-restart }]";
+    expect(
+      parseScenario(`server: { instances: 2, broker: nats }\n${faults}\n`, "f.yaml").faults,
+    ).toEqual([
+      { action: "broker-freeze", atMs: 1000, forMs: 2000 },
+      { action: "broker-stop", atMs: 4000, forMs: 1000 },
+      { action: "broker-restart", atMs: 6000 },
+    ]);
+    expect(problemsOf("faults: [{ at: 1s, action: broker-freeze, for: 1s }]")).toEqual([
+      'faults[0].action: expected a server.broker with a backing service (redis, redis-sharded, redis-streams, nats) for broker-freeze, found broker "memory" (nothing outside the server to freeze)',
+    ]);
+    expect(
+      problemsOf("server: { broker: redis }\nfaults: [{ at: 1s, action: broker-stop }]"),
+    ).toEqual([
+      "faults[0].for: expected a duration like 500ms, 30s or 2m (how long it lasts), found nothing",
     ]);
   });
 

@@ -82,12 +82,12 @@ const MALFORMED: [string, string, string][] = [
   [
     "instances > 1 with memory",
     "server: { instances: 2, broker: memory }",
-    'server.broker: expected a broker shared between instances (redis) when server.instances is 2 (a memory broker cannot share messages between processes; or routing: sticky, where instances share nothing), found "memory"',
+    'server.broker: expected a broker shared between instances (redis, redis-sharded, redis-streams, nats) when server.instances is 2 (a memory broker cannot share messages between processes; or routing: sticky, where instances share nothing), found "memory"',
   ],
   [
     "instances > 1 with the default broker",
     "server: { instances: 4 }",
-    "server.broker: expected a broker shared between instances (redis) when server.instances is 4",
+    "server.broker: expected a broker shared between instances (redis, redis-sharded, redis-streams, nats) when server.instances is 4",
   ],
   [
     "too many instances",
@@ -381,11 +381,48 @@ describe("defaults and units", () => {
 
   it("takes target URLs without their trailing slash", () => {
     const scenario = parseScenario(
-      "target: [http://127.0.0.1:8080/, https://example.com/base]",
+      "target: [http://127.0.0.1:8080/, http://example.com/base/]",
       "target.yaml",
     );
-    expect(scenario.target?.urls).toEqual(["http://127.0.0.1:8080", "https://example.com/base"]);
+    expect(scenario.target?.urls).toEqual(["http://127.0.0.1:8080", "http://example.com/base"]);
     expect(scenario.target?.protocol).toBe("reference");
+  });
+
+  it("takes https:// targets in every form of target, and target.tls with its CA file", () => {
+    for (const text of [
+      "target: https://example.com",
+      "target: [http://127.0.0.1:8080, https://example.com]",
+      "target: { url: https://example.com }",
+      "target: { urls: [https://example.com] }",
+      "target: { url: https://127.0.0.1:8443, command: 'node s.js {port}' }",
+    ]) {
+      expect(() => parseScenario(text, "tls.yaml"), text).not.toThrow();
+    }
+    const file = join(import.meta.dirname, "fixtures", "tls", "s.yaml");
+    const scenario = parseScenario(
+      "target: { url: https://127.0.0.1:8443, tls: { ca: cert.pem, servername: localhost } }",
+      file,
+    );
+    expect(scenario.target?.tls?.ca).toContain("-----BEGIN CERTIFICATE-----");
+    expect(scenario.target?.tls).toMatchObject({
+      servername: "localhost",
+      insecure: false,
+      sessionResumption: true,
+    });
+    // A missing file is named, and a key file is never shown.
+    expect(problemsOf("target: { url: https://h, tls: { ca: nope.pem } }").details[0]).toMatch(
+      /^target\.tls\.ca: expected a PEM file \(relative to the scenario file\), found no file at .*nope\.pem$/,
+    );
+    const wrong = problemsOf("server: { tls: { cert: key.pem, key: cert.pem } }", file).details;
+    expect(wrong).toEqual([
+      expect.stringMatching(
+        /^server\.tls\.cert: expected a PEM file with "BEGIN CERTIFICATE", found none in /,
+      ),
+      expect.stringMatching(
+        /^server\.tls\.key: expected a PEM file with "PRIVATE KEY", found none in /,
+      ),
+    ]);
+    expect(wrong.join("\n")).not.toMatch(/MII/);
   });
 
   it("applies overrides before the relational checks", () => {
@@ -430,6 +467,11 @@ describe("loadScenario", () => {
       file,
       sha256: createHash("sha256").update(text).digest("hex"),
       text,
+      // What a baseline must share (src/scenario/workload.ts); its own tests check the fields.
+      workload: {
+        sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+        fields: expect.objectContaining({ "clients.count": 10 }),
+      },
     });
   });
 

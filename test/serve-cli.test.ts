@@ -141,6 +141,7 @@ describe("rtbench serve", () => {
         deliveryDelayMs: 0,
         // serve has no flags for the limits: the server's defaults.
         limits: expect.objectContaining({ maxBodyDepth: 64, writeTimeoutMs: 10_000 }),
+        h2: { maxStreams: 100, idleTimeoutMs: 30_000 },
         // serve's instances share their broker; fan-out and presence events keep their defaults.
         routing: "pubsub",
         fanout: "write",

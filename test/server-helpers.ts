@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from "node:events";
 import { type ClientRequest, type IncomingMessage, request } from "node:http";
+import { type ClientHttp2Session, connect as connectH2 } from "node:http2";
 import WebSocket, { type ClientOptions } from "ws";
 import type { Message, PollResponse } from "../src/shared/protocol.js";
 
@@ -72,6 +73,7 @@ export class SseReader extends EventEmitter {
   response: IncomingMessage | null = null;
   private buffered = "";
   private req: ClientRequest | null = null;
+  private h2: ClientHttp2Session | null = null;
 
   static async open(url: string, headers: Record<string, string> = {}): Promise<SseReader> {
     const reader = new SseReader();
@@ -86,6 +88,27 @@ export class SseReader extends EventEmitter {
       });
       reader.req.on("error", reject);
       reader.req.end();
+    });
+    return reader;
+  }
+
+  /** The same stream over cleartext HTTP/2 (prior knowledge), on a session of its own. */
+  static async openH2(url: string): Promise<SseReader> {
+    const { origin, pathname, search } = new URL(url);
+    const reader = new SseReader();
+    const session = connectH2(origin);
+    reader.h2 = session;
+    session.on("error", () => reader.finish());
+    await new Promise<void>((resolve, reject) => {
+      const stream = session.request({ ":path": pathname + search, accept: "text/event-stream" });
+      stream.setEncoding("utf8");
+      stream.once("response", () => resolve());
+      stream.on("data", (chunk: string) => reader.feed(chunk));
+      stream.on("end", () => reader.finish());
+      stream.on("error", (error) => {
+        reader.finish();
+        reject(error);
+      });
     });
     return reader;
   }
@@ -105,6 +128,7 @@ export class SseReader extends EventEmitter {
 
   close(): void {
     this.req?.destroy();
+    this.h2?.destroy();
   }
 
   private feed(chunk: string): void {

@@ -45,6 +45,7 @@ const EVERY_FIELD: ServerLaunchSettings = {
     maxConnections: 77,
     redisCommandTimeoutMs: 333,
   },
+  h2: { maxStreams: 42, idleTimeoutMs: 4321 },
 };
 
 function leafPaths(value: object, prefix: string[] = []): string[][] {
@@ -110,8 +111,8 @@ describe("server launch spec", () => {
     expect(badInputMessage(() => parseServerArgs(["--history-max-count", "1.5"]))).toBe(
       '--history-max-count: expected an integer >= 0, found "1.5"',
     );
-    expect(badInputMessage(() => parseServerArgs(["--broker", "nats"]))).toBe(
-      '--broker: expected one of memory, redis, found "nats"',
+    expect(badInputMessage(() => parseServerArgs(["--broker", "kafka"]))).toBe(
+      '--broker: expected one of memory, redis, redis-sharded, redis-streams, nats, found "kafka"',
     );
     expect(badInputMessage(() => parseServerArgs(["--fanout", "push"]))).toBe(
       '--fanout: expected one of write, read, tiered, found "push"',
@@ -156,6 +157,7 @@ server:
   fanout: tiered
   presenceEvents: true
   presenceBatch: 250ms
+  h2: { maxStreams: 64, idleTimeout: 90s }
 `,
       "launch.yaml",
     );
@@ -192,6 +194,7 @@ server:
           maxConnections: null,
           redisCommandTimeoutMs: 2000,
         },
+        h2: { maxStreams: 64, idleTimeoutMs: 90_000 },
       })),
     );
   });

@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS } from "../reference-server/broker/redis-guard.js";
 import {
+  DEFAULT_H2_IDLE_TIMEOUT_MS,
+  DEFAULT_H2_MAX_STREAMS,
+} from "../reference-server/h2-sessions.js";
+import {
   DEFAULT_MAX_BODY_DEPTH,
   DEFAULT_MAX_POLL_BATCH,
   DEFAULT_MAX_POLL_BYTES,
@@ -23,6 +27,18 @@ import { parseScenario } from "../src/scenario/load.js";
 import { RtbenchError } from "../src/shared/errors.js";
 import { startServerProcess } from "./helpers/server-process.js";
 
+/** The problems parsing `text` reports, one a line (it must fail with BAD_INPUT details). */
+function problemsOf(text: string, file: string): string {
+  let error: unknown;
+  try {
+    parseScenario(text, file);
+  } catch (caught) {
+    error = caught;
+  }
+  expect(error).toBeInstanceOf(RtbenchError);
+  return (error as RtbenchError).details.join("\n");
+}
+
 describe("server resource limits in scenarios", () => {
   it("default to what the reference server uses on its own", () => {
     const { server } = parseScenario("{}", "defaults.yaml");
@@ -34,7 +50,21 @@ describe("server resource limits in scenarios", () => {
       requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
       maxConnections: null,
       redisCommandTimeoutMs: DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+      h2: { maxStreams: DEFAULT_H2_MAX_STREAMS, idleTimeoutMs: DEFAULT_H2_IDLE_TIMEOUT_MS },
     });
+  });
+
+  it("refuse more SSE streams per HTTP/2 connection than server.h2.maxStreams allows", () => {
+    const text = [
+      "protocols: [sse-h2]",
+      "server: { h2: { maxStreams: 50, idleTimeout: 0 } }",
+      "sseH2: { streamsPerConnection: 80 }",
+    ].join("\n");
+    const details = problemsOf(text, "h2.yaml");
+    expect(details).toContain(
+      "sseH2.streamsPerConnection: expected at most server.h2.maxStreams (50)",
+    );
+    expect(details).toContain("server.h2.idleTimeout: expected a duration above 0");
   });
 
   it("are refused out of range, naming the field", () => {
@@ -46,14 +76,7 @@ describe("server resource limits in scenarios", () => {
       "  writeTimeout: 0",
       "  requestTimeout: soon",
     ].join("\n");
-    let error: unknown;
-    try {
-      parseScenario(text, "limits.yaml");
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(RtbenchError);
-    const details = (error as RtbenchError).details.join("\n");
+    const details = problemsOf(text, "limits.yaml");
     for (const field of [
       "server.maxBodyDepth",
       "server.maxPollBatch",

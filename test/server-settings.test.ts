@@ -47,6 +47,7 @@ describe("GET /healthz", () => {
             maxConnections: null,
             redisCommandTimeoutMs: null,
           },
+          h2: { maxStreams: 50, idleTimeoutMs: null },
           admin: false,
           brokerPrefix: null,
           routing: "sticky",
@@ -84,6 +85,7 @@ describe("GET /healthz", () => {
           fanout: "tiered",
           presenceEvents: true,
           presenceBatchMs: 250,
+          h2: { maxStreams: 50, idleTimeoutMs: 30_000 },
         },
       });
       expect(await readServerSettings(url)).toEqual((health as { settings: unknown }).settings);
@@ -115,6 +117,7 @@ describe("GET /healthz", () => {
         fanout: "write",
         presenceEvents: false,
         presenceBatchMs: 1000,
+        h2: { maxStreams: 100, idleTimeoutMs: 30_000 },
       });
     } finally {
       await server.close();
@@ -168,6 +171,7 @@ drain: 300ms
         fanout: "write",
         presenceEvents: false,
         presenceBatchMs: 1000,
+        h2: { maxStreams: 100, idleTimeoutMs: 30_000 },
       });
     }
 

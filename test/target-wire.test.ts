@@ -136,8 +136,15 @@ describe("custom dialects", () => {
       "9",
       sink,
     );
+    // Another event name is not a message: counted as unrecognised, as any stranger.
     customEventStream(CUSTOM).event("ping", "{}", "", sink);
-    expect(events).toEqual(['message 5 "x"', 'message 9 "y"']);
+    customEventStream({ ...CUSTOM, sse: { path: "/e", event: ["update", "ping"] } }).event(
+      "ping",
+      '{"seq":6,"data":"z"}',
+      "",
+      sink,
+    );
+    expect(events).toEqual(['message 5 "x"', 'message 9 "y"', "unrecognised", 'message 6 "z"']);
   });
 
   it("read poll answers: items by pointer, the next cursor, strangers counted, errors thrown before delivery", () => {

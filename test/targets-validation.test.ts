@@ -77,6 +77,31 @@ describe("target descriptions", () => {
     expect(socketio.protocols).toEqual(["long-poll", "websocket"]);
   });
 
+  it("reads pushpin's paths, publish headers and publish API, filling in the example origin's defaults", () => {
+    const pushpin = parseScenario(
+      `target:
+  url: http://127.0.0.1:7999
+  protocol: pushpin
+  sse: { path: "/events/{channel}" }
+  publish: { path: /publish/, headers: { authorization: "Bearer k" } }
+  pushpin: { control: "http://127.0.0.1:5561" }`,
+      "p.yaml",
+    );
+    expect(pushpin.protocols).toEqual(["long-poll", "sse", "websocket"]);
+    expect(pushpin.target?.wire).toEqual({
+      publish: {
+        method: "POST",
+        path: "/publish/",
+        body: "{body}",
+        headers: { "content-type": "application/json", authorization: "Bearer k" },
+      },
+      websocket: { path: "/ws/{channel}" },
+      sse: { path: "/events/{channel}" },
+      longPoll: { path: "/poll/{channel}" },
+      pushpin: { control: "http://127.0.0.1:5561" },
+    });
+  });
+
   it("gives command instances consecutive ports from url, or free ports without one", () => {
     const ported = parseScenario(
       'target: { url: "http://127.0.0.1:8090", protocol: nchan, command: "nginx -p {dir}/", instances: 3 }',
@@ -122,6 +147,21 @@ describe("wrong target descriptions are refused before anything starts, naming t
       'target.websocket.path: unknown placeholder {chanel}: expected only {channel} or {user}, found "/live?topic={chanel}"',
       'target.message.body: expected a JSON Pointer (RFC 6901) like "/data" or "" for the whole document, found "data"',
       'target.poll: expected {list: <JSON Pointer>} for polling, saying where the list of messages is in a poll answer (e.g. "/items"), found nothing',
+    ]);
+  });
+
+  it("what protocol pushpin writes itself: the publish body, a resume template, message pointers", () => {
+    expect(
+      problemsOf(`target:
+  url: http://127.0.0.1:7999
+  protocol: pushpin
+  publish: { path: /publish/, body: "{body}" }
+  websocket: { path: "/ws/{channel}", resume: "&after={cursor}" }
+  message: { body: /data }`),
+    ).toEqual([
+      'target.message: not used by protocol pushpin (it reads publish, websocket, sse, longPoll, pushpin), found {"body":"/data"}',
+      'target.publish.body: not used by protocol pushpin (its publish items, resume and framing are Pushpin\'s own; only path, headers can be set), found "{body}"',
+      'target.websocket.resume: not used by protocol pushpin (its publish items, resume and framing are Pushpin\'s own; only path can be set), found "&after={cursor}"',
     ]);
   });
 

@@ -84,6 +84,19 @@ describe("the per-second timeline of a real run", () => {
     });
   });
 
+  it("counts every delivery per second too: warmup's and drain's, beside the expected ones", () => {
+    each((p, t) => {
+      const received = t.received as number[];
+      expect(received).toHaveLength(t.buckets);
+      // Every expected delivery is a delivery; warmup (500 ms to 1.5 s) delivers uncounted ones.
+      expect(sum(received)).toBeGreaterThan(p.delivered);
+      for (let i = 0; i < t.buckets; i++) {
+        expect(received[i], `second ${i}`).toBeGreaterThanOrEqual(t.deliveries[i] as number);
+      }
+      expect(received[1]).toBeGreaterThan(t.deliveries[1] as number);
+    });
+  });
+
   it("puts the kill's breaks in the second it fired, and shows the clients down", () => {
     each((p, t) => {
       const kill = p.faults.find((f) => f.action === "kill");

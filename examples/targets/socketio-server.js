@@ -16,7 +16,27 @@
 // GET /healthz answers 200 once the server listens.
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
-import { Server } from "socket.io";
+
+/**
+ * socket.io is not one of rtbench's own dependencies (rtbench needs only the
+ * client): without it, say how to install it instead of a module-not-found
+ * stack.
+ */
+async function importOrExplain(name) {
+  try {
+    return await import(name);
+  } catch (error) {
+    if (error?.code !== "ERR_MODULE_NOT_FOUND" || !String(error.message).includes(`'${name}'`)) {
+      throw error;
+    }
+    process.stderr.write(
+      `socketio-server.js needs the ${name} package, which is not installed here: run \`npm install ${name}\` in the project that runs rtbench (in a clone of rtbench, \`npm install\` installs it as a dev dependency)\n`,
+    );
+    process.exit(2);
+  }
+}
+
+const { Server } = await importOrExplain("socket.io");
 
 const { values: flags } = parseArgs({
   options: {
@@ -47,8 +67,8 @@ const io = new Server(http, {
 
 if (flags.redis) {
   // Imported only when used: one instance needs neither Redis nor the adapter.
-  const { createAdapter } = await import("@socket.io/redis-adapter");
-  const { Redis } = await import("ioredis");
+  const { createAdapter } = await importOrExplain("@socket.io/redis-adapter");
+  const { Redis } = await importOrExplain("ioredis");
   const pub = new Redis(flags.redis);
   const sub = pub.duplicate();
   io.adapter(createAdapter(pub, sub));

@@ -7,8 +7,31 @@ import {
   PUBLISH_SCRIPT,
   PUBLISH_TIERED_SCRIPT,
   READ_SCRIPT,
+  SPUBLISH_SCRIPT,
+  SPUBLISH_TIERED_SCRIPT,
+  STREAM_PUBLISH_SCRIPT,
+  STREAM_PUBLISH_TIERED_SCRIPT,
+  STREAM_READ_SCRIPT,
   TOUCH_PRESENCE_SCRIPT,
 } from "./redis-scripts.js";
+
+/** The Redis brokers: one set of connections and scripts, three ways to store and fan out. */
+export type RedisKind = "redis" | "redis-sharded" | "redis-streams";
+
+/** The publish and read scripts of each Redis broker kind (redis-scripts.ts). */
+const SCRIPTS: Record<RedisKind, { publish: string; publishTiered: string; read: string }> = {
+  redis: { publish: PUBLISH_SCRIPT, publishTiered: PUBLISH_TIERED_SCRIPT, read: READ_SCRIPT },
+  "redis-sharded": {
+    publish: SPUBLISH_SCRIPT,
+    publishTiered: SPUBLISH_TIERED_SCRIPT,
+    read: READ_SCRIPT,
+  },
+  "redis-streams": {
+    publish: STREAM_PUBLISH_SCRIPT,
+    publishTiered: STREAM_PUBLISH_TIERED_SCRIPT,
+    read: STREAM_READ_SCRIPT,
+  },
+};
 
 /** The Redis broker's three connections, opened together, with its scripts defined. */
 
@@ -37,6 +60,8 @@ export interface ScriptedRedis extends Redis {
     limit: number,
     cutoffMs: number,
     maxBytes: number,
+    /** redis-streams only: the count limit reads apply (MAXLEN ~ keeps a few more). */
+    maxCount: number,
   ): Promise<[number, number, string[]]>;
   rtbenchTouchPresence(...args: TouchPresenceArgs): Promise<number>;
   rtbenchPublishTiered(...keysThenArgv: (string | number)[]): Promise<string>;
@@ -62,6 +87,7 @@ export interface RedisConnections {
 export async function connectRedis(
   url: string,
   commandTimeoutMs: number,
+  kind: RedisKind = "redis",
 ): Promise<RedisConnections> {
   const commands = new Redis(url, failFastOptions(commandTimeoutMs)) as ScriptedRedis;
   // History reads get their own connection: replies to a connection come in
@@ -86,10 +112,11 @@ export async function connectRedis(
     });
   }
   for (const redis of all) redis.off("error", remember);
-  commands.defineCommand("rtbenchPublish", { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
-  reads.defineCommand("rtbenchRead", { numberOfKeys: 2, lua: READ_SCRIPT });
+  const scripts = SCRIPTS[kind];
+  commands.defineCommand("rtbenchPublish", { numberOfKeys: 2, lua: scripts.publish });
+  reads.defineCommand("rtbenchRead", { numberOfKeys: 2, lua: scripts.read });
   reads.defineCommand("rtbenchTouchPresence", { numberOfKeys: 1, lua: TOUCH_PRESENCE_SCRIPT });
-  commands.defineCommand("rtbenchPublishTiered", { numberOfKeys: 5, lua: PUBLISH_TIERED_SCRIPT });
+  commands.defineCommand("rtbenchPublishTiered", { numberOfKeys: 5, lua: scripts.publishTiered });
   commands.defineCommand("rtbenchMemberOnline", { numberOfKeys: 5, lua: MEMBER_ONLINE_SCRIPT });
   commands.defineCommand("rtbenchMemberOffline", { numberOfKeys: 5, lua: MEMBER_OFFLINE_SCRIPT });
   return { commands, reads, subscriber };

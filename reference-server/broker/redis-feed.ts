@@ -1,12 +1,11 @@
-import type { Redis } from "ioredis";
 import type { Gap, Message } from "../../src/shared/protocol.js";
-import type { RedisGuard } from "./redis-guard.js";
 import type { MessageListener, Unsubscribe } from "./types.js";
 
 /**
- * The Redis broker's live feeds: one pub/sub subscription per channel this
- * instance has listeners on, kept gap-free across Redis reconnects by
- * reading history for what went missing, and delivered in id order.
+ * Live feeds over fire-and-forget pub/sub (Redis PUBLISH or SPUBLISH, core
+ * NATS) with the history in a store: one subscription per channel this
+ * instance has listeners on, kept gap-free across reconnects by reading
+ * history for what went missing, and delivered in id order.
  */
 
 /** Messages after `since` as Redis holds them, and the ids it no longer has. */
@@ -18,8 +17,13 @@ export interface RawPage {
 
 /** What the feeds need from the broker that owns them. */
 export interface FeedSource {
-  readonly subscriber: Redis;
-  readonly guard: RedisGuard;
+  /** How log lines start ("redis broker"). */
+  readonly name: string;
+  /**
+   * Subscribes to (or leaves) pub/sub channels; a subscribe resolves once the
+   * broker confirmed it, so everything published afterwards arrives live.
+   */
+  upstream(action: "subscribe" | "unsubscribe", channels: string[]): Promise<unknown>;
   /** The channel's first id (a sticky instance numbers from its own base). */
   readonly idBase: number;
   readPage(channel: string, since: number, limit: number, maxBytes: number): Promise<RawPage>;
@@ -97,9 +101,7 @@ export class RedisFeeds {
 
   /** SUBSCRIBE, then take the channel's current id as the point "from now on". */
   private async openFeed(feed: Feed): Promise<void> {
-    await this.source.guard.run("subscribe", () =>
-      this.source.subscriber.subscribe(feed.pubsubChannel),
-    );
+    await this.source.upstream("subscribe", [feed.pubsubChannel]);
     // The SUBSCRIBE reply came first, so every id above this baseline reaches us live.
     const lastId = await this.source.lastId(feed.channel);
     // What arrived live before the read was answered was published after the
@@ -120,8 +122,10 @@ export class RedisFeeds {
     // The last local listener left: stop receiving this channel from Redis.
     this.feeds.delete(feed.pubsubChannel);
     if (this.source.closing()) return;
-    this.source.subscriber.unsubscribe(feed.pubsubChannel).catch((error: unknown) => {
-      this.source.log(`redis broker: UNSUBSCRIBE ${feed.channel} failed: ${errorText(error)}`);
+    this.source.upstream("unsubscribe", [feed.pubsubChannel]).catch((error: unknown) => {
+      this.source.log(
+        `${this.source.name}: UNSUBSCRIBE ${feed.channel} failed: ${errorText(error)}`,
+      );
     });
   }
 
@@ -151,15 +155,20 @@ export class RedisFeeds {
     if (feeds.length === 0) return;
     // Our own SUBSCRIBE, queued behind ioredis's automatic re-subscribe, answers
     // once Redis is sending us these channels again; only then is history read.
-    this.source.subscriber
-      .subscribe(...feeds.map((feed) => feed.pubsubChannel))
+    this.source
+      .upstream(
+        "subscribe",
+        feeds.map((feed) => feed.pubsubChannel),
+      )
       .then(() => {
         for (const feed of feeds) {
           if (this.feeds.get(feed.pubsubChannel) === feed) void this.catchUp(feed);
         }
       })
       .catch((error: unknown) => {
-        this.source.log(`redis broker: re-subscribe after reconnect failed: ${errorText(error)}`);
+        this.source.log(
+          `${this.source.name}: re-subscribe after reconnect failed: ${errorText(error)}`,
+        );
       });
   }
 
@@ -188,7 +197,9 @@ export class RedisFeeds {
         again = page.jsons.length === CATCH_UP_BATCH || feed.refetch || this.drainQueue(feed, page);
       }
     } catch (error) {
-      this.source.log(`redis broker: catching up on ${feed.channel} failed: ${errorText(error)}`);
+      this.source.log(
+        `${this.source.name}: catching up on ${feed.channel} failed: ${errorText(error)}`,
+      );
     } finally {
       feed.syncing = false;
     }
@@ -197,12 +208,12 @@ export class RedisFeeds {
   private applyHistory(feed: Feed, page: RawPage): void {
     if (page.lastId < feed.lastId) {
       this.source.log(
-        `redis broker: ${feed.channel}: Redis knows ids up to ${page.lastId} but ${feed.lastId} were delivered; Redis lost its data (restarted without persistence?)`,
+        `${this.source.name}: ${feed.channel}: Redis knows ids up to ${page.lastId} but ${feed.lastId} were delivered; Redis lost its data (restarted without persistence?)`,
       );
     }
     if (page.gap && page.gap.to > feed.lastId) {
       this.source.log(
-        `redis broker: ${feed.channel}: ids ${page.gap.from}..${page.gap.to} were published while disconnected and are no longer in history`,
+        `${this.source.name}: ${feed.channel}: ids ${page.gap.from}..${page.gap.to} were published while disconnected and are no longer in history`,
       );
       feed.lastId = page.gap.to;
     }
@@ -227,7 +238,7 @@ export class RedisFeeds {
         if (!page || page.lastId < message.id - 1) break;
         // History was read after this id existed and still lacks its predecessors: they are gone.
         this.source.log(
-          `redis broker: ${feed.channel}: ids ${feed.lastId + 1}..${message.id - 1} are missing from history`,
+          `${this.source.name}: ${feed.channel}: ids ${feed.lastId + 1}..${message.id - 1} are missing from history`,
         );
       }
       this.deliver(feed, message, json);
@@ -239,13 +250,26 @@ export class RedisFeeds {
   private deliver(feed: Feed, message: Message, json: string): void {
     feed.lastId = message.id;
     this.source.noteId(feed.channel, message.id);
-    for (const listener of feed.listeners) {
-      try {
-        listener(message, json);
-      } catch (error) {
-        // One broken listener must not stop fan-out to the others.
-        this.source.log(`redis broker: listener on ${feed.channel} threw: ${errorText(error)}`);
-      }
+    callListeners(feed.listeners, message, json, (error) =>
+      this.source.log(
+        `${this.source.name}: listener on ${feed.channel} threw: ${errorText(error)}`,
+      ),
+    );
+  }
+}
+
+/** Calls every listener; one that throws must not stop fan-out to the others. */
+export function callListeners(
+  listeners: Set<MessageListener>,
+  message: Message,
+  json: string,
+  onError: (error: unknown) => void,
+): void {
+  for (const listener of listeners) {
+    try {
+      listener(message, json);
+    } catch (error) {
+      onError(error);
     }
   }
 }

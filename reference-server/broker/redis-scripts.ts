@@ -129,15 +129,99 @@ return #ARGV - 2
  * its counter without that message and find it counted again next time.
  * KEYS: counter, history, members, online, unread. ARGV: as PUBLISH_SCRIPT.
  */
-export const PUBLISH_TIERED_SCRIPT = PUBLISH_SCRIPT.replace(
-  "\nreturn json\n",
-  `
+export const PUBLISH_TIERED_SCRIPT = withUnreadCounting(PUBLISH_SCRIPT);
+
+/** `script` (a publish script returning `json`) that also counts unread messages, as above. */
+function withUnreadCounting(script: string): string {
+  return script.replace(
+    "\nreturn json\n",
+    `
 for _, member in ipairs(redis.call('SDIFF', KEYS[3], KEYS[4])) do
   redis.call('HINCRBY', KEYS[5], member, 1)
 end
 return json
 `,
+  );
+}
+
+/**
+ * The `redis-sharded` broker: the same script with SPUBLISH (Redis 7 sharded
+ * pub/sub). Its channel carries the `{channel}` hash tag of the keys, so in a
+ * cluster the message stays on the shard that owns the channel's slot instead
+ * of being copied to every node as PUBLISH is.
+ */
+export const SPUBLISH_SCRIPT = PUBLISH_SCRIPT.replace(
+  "redis.call('PUBLISH', ARGV[6], json)",
+  "redis.call('SPUBLISH', ARGV[6], json)",
 );
+export const SPUBLISH_TIERED_SCRIPT = withUnreadCounting(SPUBLISH_SCRIPT);
+
+// --- redis-streams --------------------------------------------------------
+// History is a stream whose entry ids are the message ids: entry `<id>-0`
+// holds field `m` = the message JSON. XADD with an explicit id keeps the
+// integer, gap-free ids the wire protocol needs (from the same INCR counter),
+// and instances read the live feed from the stream itself with XREAD.
+
+// The stream's oldest entries whose ts is before the cutoff are deleted, as
+// TRIM_BY_AGE does for the sorted set. Returns the oldest id left (nil: none).
+const STREAM_TRIM_BY_AGE = `
+local function trimByAge(key, cutoffMs)
+  while true do
+    local head = redis.call('XRANGE', key, '-', '+', 'COUNT', 1)
+    if not head[1] then return nil end
+    local ts = tonumber(string.match(head[1][2][2], '"ts":([^,]+),'))
+    if ts == nil or ts >= cutoffMs then return tonumber(string.match(head[1][1], '^(%d+)')) end
+    redis.call('XDEL', key, head[1][1])
+  end
+end
+`;
+
+/**
+ * KEYS: counter, stream. ARGV: as PUBLISH_SCRIPT (ARGV[6], the pub/sub
+ * channel, is unused: instances XREAD the stream).
+ * `MAXLEN ~` lets Redis trim whole radix-tree nodes only (cheap; up to about
+ * 100 entries more than maxCount stay); reads hide what is beyond maxCount.
+ */
+export const STREAM_PUBLISH_SCRIPT = PUBLISH_SCRIPT.replace(TRIM_BY_AGE, STREAM_TRIM_BY_AGE)
+  .replace(
+    "redis.call('ZADD', KEYS[2], id, json)\nredis.call('ZREMRANGEBYRANK', KEYS[2], 0, -tonumber(ARGV[4]) - 1)",
+    "redis.call('XADD', KEYS[2], 'MAXLEN', '~', math.max(1, tonumber(ARGV[4])), string.format('%d', id) .. '-0', 'm', json)",
+  )
+  .replace("redis.call('PUBLISH', ARGV[6], json)\n", "");
+export const STREAM_PUBLISH_TIERED_SCRIPT = withUnreadCounting(STREAM_PUBLISH_SCRIPT);
+
+/**
+ * KEYS: counter, stream. ARGV: since, limit, age cutoff, maxBytes, maxCount.
+ * Returns what READ_SCRIPT returns. The oldest id a reader may see is the
+ * later of the stream's first entry and lastId - maxCount + 1 (MAXLEN ~ keeps
+ * a little more than maxCount).
+ */
+export const STREAM_READ_SCRIPT = `${STREAM_TRIM_BY_AGE}
+local oldest = trimByAge(KEYS[2], tonumber(ARGV[3]))
+local lastId = tonumber(redis.call('GET', KEYS[1]) or '0')
+local oldestId = oldest or (lastId + 1)
+local countFloor = lastId - tonumber(ARGV[5]) + 1
+if oldestId < countFloor then oldestId = countFloor end
+local limit = tonumber(ARGV[2])
+local maxBytes = tonumber(ARGV[4])
+local messages = {}
+local bytes = 0
+local from = math.max(tonumber(ARGV[1]) + 1, oldestId)
+local want = 1
+while #messages < limit and from <= lastId do
+  local batch = redis.call('XRANGE', KEYS[2], string.format('%d', from) .. '-0', '+', 'COUNT', want)
+  for _, entry in ipairs(batch) do
+    local json = entry[2][2]
+    if #messages > 0 and bytes + #json > maxBytes then return { lastId, oldestId, messages } end
+    messages[#messages + 1] = json
+    bytes = bytes + #json
+  end
+  if #batch < want then break end
+  from = tonumber(string.match(batch[#batch][1], '^(%d+)')) + 1
+  want = math.min(limit - #messages, math.max(1, math.floor((maxBytes - bytes) * #messages / bytes)))
+end
+return { lastId, oldestId, messages }
+`;
 
 /**
  * A member's connection opened. KEYS: members, conns, online, unread, counter.

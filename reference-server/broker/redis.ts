@@ -4,40 +4,45 @@
 // (redis-feed.ts), the connections (redis-connections.ts), the Lua scripts
 // (redis-scripts.ts), the timeouts and health probe (redis-guard.ts) and the
 // batched presence touches (redis-presence.ts).
-import type { Redis } from "ioredis";
+import { Redis } from "ioredis";
 import type { Gap, Message } from "../../src/shared/protocol.js";
-import { closeConnection, connectRedis, type ScriptedRedis } from "./redis-connections.js";
+import {
+  closeConnection,
+  connectRedis,
+  type RedisKind,
+  type ScriptedRedis,
+} from "./redis-connections.js";
 import { errorText, type RawPage, RedisFeeds } from "./redis-feed.js";
-import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, InFlightLimit, RedisGuard } from "./redis-guard.js";
+import {
+  DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+  failFastOptions,
+  InFlightLimit,
+  RedisGuard,
+} from "./redis-guard.js";
 import { PresenceBatcher } from "./redis-presence.js";
+import { StreamFeeds } from "./redis-stream-feed.js";
 import {
   type Broker,
   type BrokerHealth,
   DEFAULT_MEMBER_LIMITS,
-  type HistoryLimits,
   type HistoryRead,
   MemberCapError,
   type MemberLimits,
   type MemberReturn,
   type MessageListener,
+  type ServiceBrokerOptions,
   type SignalListener,
   type Unsubscribe,
 } from "./types.js";
 
-export interface RedisBrokerOptions {
-  /** `redis://host:port[/db]` */
-  url: string;
-  limits: HistoryLimits;
-  /** Prepended to every key and pub/sub channel, so runs and tests do not share state. */
-  keyPrefix?: string;
-  /** Where connection-state lines go (default: stderr). */
-  log?: (line: string) => void;
-  /** A command unanswered this long fails, and the request behind it gets a 503. */
-  commandTimeoutMs?: number;
-  /** Tiered fan-out: count unread messages for offline members at publish (BrokerOptions). */
-  unreadCounters?: boolean;
-  /** Ids of every channel start above this (BrokerOptions). */
-  idBase?: number;
+export interface RedisBrokerOptions extends ServiceBrokerOptions {
+  /**
+   * How messages are stored and fanned out (default `redis`): `redis` keeps
+   * history in a sorted set and fans out with PUBLISH; `redis-sharded` the
+   * same with SPUBLISH/SSUBSCRIBE; `redis-streams` keeps history in a stream
+   * (XADD) that instances XREAD.
+   */
+  kind?: RedisKind;
 }
 
 /** Users per SADD when members are added in bulk. */
@@ -56,22 +61,36 @@ const MAX_READS_IN_FLIGHT = 4;
 export async function createRedisBroker(options: RedisBrokerOptions): Promise<Broker> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
-  const { commands, reads, subscriber } = await connectRedis(options.url, commandTimeoutMs);
+  const kind = options.kind ?? "redis";
+  const { commands, reads, subscriber } = await connectRedis(options.url, commandTimeoutMs, kind);
+  // redis-streams: XREAD BLOCK holds a connection of its own.
+  let streamReader: Redis | null = null;
+  if (kind === "redis-streams") {
+    streamReader = new Redis(options.url, failFastOptions(commandTimeoutMs));
+    streamReader.on("error", () => {});
+    await streamReader.connect();
+  }
   const guard = new RedisGuard(
-    { command: commands, read: reads, subscriber },
+    { command: commands, read: reads, subscriber, ...(streamReader ? { streamReader } : {}) },
     commandTimeoutMs,
     options.url,
   );
   // The first probe measures Redis's clock before any publish needs a deadline.
   await guard.probe();
   guard.start();
-  return new RedisBroker({ commands, reads, subscriber }, guard, options, log);
+  return new RedisBroker({ commands, reads, subscriber, streamReader }, guard, options, log);
+}
+
+/** What the broker's live path needs from either kind of feed. */
+interface LiveFeeds {
+  subscribe(channel: string, listener: MessageListener): Promise<Unsubscribe>;
+  clear(): void;
 }
 
 class RedisBroker implements Broker {
-  readonly kind = "redis";
+  readonly kind: RedisKind;
   private readonly prefix: string;
-  private readonly feeds: RedisFeeds;
+  private readonly feeds: LiveFeeds;
   /** Signal listeners by pub/sub channel. */
   private readonly signals = new Map<string, Set<SignalListener>>();
   /** Highest id this instance saw per channel: the floor for ids after Redis lost its data. */
@@ -83,37 +102,86 @@ class RedisBroker implements Broker {
   /** History reads and presence. */
   private readonly reads: ScriptedRedis;
   private readonly subscriber: Redis;
+  private readonly streamReader: Redis | null;
   private readonly readLimit = new InFlightLimit(MAX_READS_IN_FLIGHT);
   private readonly touches: PresenceBatcher;
 
   constructor(
-    connections: { commands: ScriptedRedis; reads: ScriptedRedis; subscriber: Redis },
+    connections: {
+      commands: ScriptedRedis;
+      reads: ScriptedRedis;
+      subscriber: Redis;
+      streamReader: Redis | null;
+    },
     private readonly guard: RedisGuard,
     private readonly options: RedisBrokerOptions,
     private readonly log: (line: string) => void,
   ) {
-    ({ commands: this.commands, reads: this.reads, subscriber: this.subscriber } = connections);
-    const { commands, reads, subscriber } = connections;
+    ({
+      commands: this.commands,
+      reads: this.reads,
+      subscriber: this.subscriber,
+      streamReader: this.streamReader,
+    } = connections);
+    const { commands, reads, subscriber, streamReader } = connections;
+    this.kind = options.kind ?? "redis";
     this.prefix = options.keyPrefix ?? "rtbench:";
     this.touches = new PresenceBatcher(reads, guard);
     this.watch(commands, "command connection", () => {});
     this.watch(reads, "read connection", () => {});
-    this.feeds = new RedisFeeds({
-      subscriber,
-      guard,
-      idBase: options.idBase ?? 0,
-      readPage: (channel, since, limit, maxBytes) => this.readRaw(channel, since, limit, maxBytes),
-      lastId: (channel) => this.lastId(channel),
-      pubsubChannel: (channel) => this.pubsubChannel(channel),
-      noteId: (channel, id) => this.noteId(channel, id),
-      closing: () => this.closing,
-      log,
-    });
-    this.watch(subscriber, "subscriber connection", () => this.feeds.resyncAll());
+    const idBase = options.idBase ?? 0;
+    const lastId = (channel: string) => this.lastId(channel);
+    const noteId = (channel: string, id: number) => this.noteId(channel, id);
+    let pubsubFeeds: RedisFeeds | null = null;
+    if (streamReader !== null) {
+      this.watch(streamReader, "stream reader connection", () => {});
+      this.feeds = new StreamFeeds({
+        reader: streamReader,
+        control: commands,
+        guard,
+        idBase,
+        streamKey: (channel) => this.key(channel, "history"),
+        lastId,
+        noteId,
+        log,
+      });
+    } else {
+      const sharded = this.kind === "redis-sharded";
+      pubsubFeeds = new RedisFeeds({
+        name: `${this.kind} broker`,
+        upstream: (action, channels) => {
+          if (action === "unsubscribe") {
+            return sharded
+              ? subscriber.sunsubscribe(...channels)
+              : subscriber.unsubscribe(...channels);
+          }
+          return guard.run("subscribe", () =>
+            sharded ? subscriber.ssubscribe(...channels) : subscriber.subscribe(...channels),
+          );
+        },
+        idBase,
+        readPage: (channel, since, limit, maxBytes) =>
+          this.readRaw(channel, since, limit, maxBytes),
+        lastId,
+        pubsubChannel: (channel) => this.pubsubChannel(channel),
+        noteId,
+        closing: () => this.closing,
+        log,
+      });
+      // SSUBSCRIBE deliveries arrive as "smessage"; signals stay on classic pub/sub.
+      if (sharded) {
+        subscriber.on("smessage", (channel: string, json: string) =>
+          pubsubFeeds?.onLive(channel, json),
+        );
+      }
+      this.feeds = pubsubFeeds;
+    }
+    const feeds = pubsubFeeds;
+    this.watch(subscriber, "subscriber connection", () => feeds?.resyncAll());
     subscriber.on("message", (pubsubChannel: string, json: string) => {
       const signals = this.signals.get(pubsubChannel);
       if (signals) for (const listener of signals) listener(json);
-      else this.feeds.onLive(pubsubChannel, json);
+      else feeds?.onLive(pubsubChannel, json);
     });
   }
 
@@ -283,6 +351,8 @@ class RedisBroker implements Broker {
     this.guard.stop();
     this.feeds.clear();
     this.signals.clear();
+    // The stream reader may sit in XREAD BLOCK, and a QUIT would wait behind it.
+    this.streamReader?.disconnect();
     await Promise.all([this.commands, this.reads, this.subscriber].map(closeConnection));
   }
 
@@ -303,6 +373,7 @@ class RedisBroker implements Broker {
           Math.max(0, Math.floor(limit)),
           nowEpochMs() - this.options.limits.maxAgeMs,
           Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.floor(maxBytes))),
+          this.options.limits.maxCount,
         ),
       ),
     );
@@ -336,7 +407,10 @@ class RedisBroker implements Broker {
   }
 
   private pubsubChannel(channel: string): string {
-    return `${this.prefix}messages:${channel}`;
+    // A sharded channel carries the keys' hash tag, so it lives on their shard.
+    return this.kind === "redis-sharded"
+      ? `${this.prefix}{${channel}}:messages`
+      : `${this.prefix}messages:${channel}`;
   }
 
   private signalChannel(channel: string): string {

@@ -5,10 +5,12 @@ import type { Gap, Message } from "../../src/shared/protocol.js";
  * What stands behind the reference server's transports: id assignment,
  * per-channel history for resume, fan-out, and presence.
  *
- * Two implementations: `memory` (one instance) and `redis` (several instances
- * sharing ids, history and pub/sub). Adding a broker (NATS, Postgres
- * LISTEN/NOTIFY) is a new file implementing this interface, a row in
- * src/shared/brokers.ts and a factory in ./registry.ts.
+ * Implementations: `memory` (one instance); `redis`, `redis-sharded` and
+ * `redis-streams` (redis.ts: several instances sharing ids, history and
+ * fan-out through one Redis); `nats` (nats.ts: JetStream for ids and history,
+ * core subjects for fan-out). Adding a broker (Postgres LISTEN/NOTIFY) is a
+ * new file implementing this interface, a row in src/shared/brokers.ts and a
+ * factory in ./registry.ts.
  */
 export interface Broker {
   readonly kind: BrokerKind;
@@ -167,6 +169,23 @@ export interface BrokerOptions {
   onReleased?: (chars: number) => void;
 }
 export type Unsubscribe = () => void;
+
+/** What a broker over a backing service (Redis, NATS) is created with. */
+export interface ServiceBrokerOptions {
+  /** Where the service listens: `redis://host:port[/db]`, `nats://host:port`. */
+  url: string;
+  limits: HistoryLimits;
+  /** Prepended to every key, stream and subject, so runs and tests do not share state. */
+  keyPrefix?: string;
+  /** Where connection-state lines go (default: stderr). */
+  log?: (line: string) => void;
+  /** A command unanswered this long fails, and the request behind it gets a 503. */
+  commandTimeoutMs?: number;
+  /** Tiered fan-out: count unread messages for offline members at publish (BrokerOptions). */
+  unreadCounters?: boolean;
+  /** Ids of every channel start above this (BrokerOptions). */
+  idBase?: number;
+}
 
 export interface HistoryLimits {
   /** Messages kept per channel. */

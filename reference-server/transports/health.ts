@@ -46,6 +46,7 @@ function effectiveSettings(ctx: ServerContext): EffectiveServerSettings {
     fanout: settings.fanout,
     presenceEvents: settings.presenceEvents,
     presenceBatchMs: settings.presenceBatchMs,
+    h2: { ...settings.h2 },
   };
 }
 

@@ -1,5 +1,6 @@
 import { constants, type ServerHttp2Stream } from "node:http2";
 import type { ServerContext } from "../context.js";
+import { resetStream } from "../h2-sessions.js";
 import { type EventSink, openEventStream, readStreamRequest } from "./sse.js";
 import type { MountedTransport } from "./types.js";
 
@@ -33,7 +34,7 @@ function streamSink(stream: ServerHttp2Stream): EventSink {
     // END_STREAM: the client sees a clean end and reconnects, as after an HTTP/1.1 stream ends.
     end: () => stream.end(),
     // RST_STREAM with CANCEL: an abrupt end of this stream only; its session carries others.
-    destroy: () => stream.close(constants.NGHTTP2_CANCEL),
+    destroy: () => resetStream(stream, constants.NGHTTP2_CANCEL),
     isGone: () => stream.destroyed || stream.closed,
     onClose: (listener) => stream.once("close", listener),
   };

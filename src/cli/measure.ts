@@ -77,13 +77,16 @@ export function resultFileStem(name: string): string {
   return safe.replace(/\.{2,}/g, "_").slice(0, 100) || "scenario";
 }
 
-/** The live line on an interactive stderr: phase, time, connections, messages per second. */
-class ProgressLine {
+/**
+ * The live line on an interactive stderr: phase, time, connections, and
+ * deliveries per second (what subscribers received, over all of them: not
+ * the publish rate).
+ */
+export class ProgressLine {
   private lastReceived = 0;
   private lastAtMs = 0;
 
-  format(p: RunProgress): string {
-    const now = Date.now();
+  format(p: RunProgress, now = Date.now()): string {
     const perSec =
       this.lastAtMs > 0 && p.received >= this.lastReceived
         ? ((p.received - this.lastReceived) * 1000) / (now - this.lastAtMs)
@@ -91,7 +94,7 @@ class ProgressLine {
     this.lastReceived = p.received;
     this.lastAtMs = now;
     const seconds = (ms: number) => `${Math.round(ms / 1000)}s`;
-    return `${p.protocol} ${p.phase}  ${seconds(p.elapsedMs)}/${seconds(p.totalMs)}  open ${p.open}/${p.clients}  ${Math.round(perSec)} msg/s`;
+    return `${p.protocol} ${p.phase}  ${seconds(p.elapsedMs)}/${seconds(p.totalMs)}  open ${p.open}/${p.clients}  ${Math.round(perSec)} deliveries/s`;
   }
 }
 

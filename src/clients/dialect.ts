@@ -27,8 +27,12 @@ export interface WireSink {
   unread?(count: number, lastId: string): void;
   /** Join and leave events on the channel (server.presenceEvents). */
   presence?(events: readonly PresenceEvent[]): void;
-  /** Something the target protocol has no place for (`what`: which, for debugging): ignored, counted. */
-  unrecognised(what?: string): void;
+  /**
+   * Something the target protocol has no place for: ignored, counted. `what`
+   * says which; `frame` is what arrived (text, bytes or the parsed item), so a
+   * run that recognises nothing can show the first one.
+   */
+  unrecognised(what?: string, frame?: unknown): void;
 }
 
 export interface WebSocketSink extends WireSink {

@@ -25,8 +25,8 @@ export class HandlerSink implements WireSink {
     this.handlers.onGap(from, to, reset);
   }
 
-  unrecognised(what?: string): void {
-    this.handlers.onUnrecognised(what);
+  unrecognised(what?: string, frame?: unknown): void {
+    this.handlers.onUnrecognised(what, frame);
   }
 
   presence(events: readonly PresenceEvent[]): void {

@@ -142,9 +142,9 @@ export abstract class PollClientBase implements TransportClient, HttpExchangeHan
     this.handlers.onGap(from, to, reset);
   }
 
-  unrecognised(what?: string): void {
+  unrecognised(what?: string, frame?: unknown): void {
     if (this.readyPendingSince !== null) this.markReady();
-    this.handlers.onUnrecognised(what);
+    this.handlers.onUnrecognised(what, frame);
   }
 
   /** Ready at the first answer's first message (or its end): onReady comes before any message. */

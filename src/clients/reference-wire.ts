@@ -48,9 +48,10 @@ export const REFERENCE_WEBSOCKET: WebSocketDialect = {
 
   frame(data: Buffer, isBinary: boolean, sink: WebSocketSink): void {
     if (isBinary) return;
-    const frame = parseObject(data.toString()) as ServerFrame | null;
+    const text = data.toString();
+    const frame = parseObject(text) as ServerFrame | null;
     if (frame === null) {
-      sink.unrecognised("WebSocket frame that is not a JSON object");
+      sink.unrecognised("WebSocket frame that is not a JSON object", text);
       return;
     }
     switch (frame.type) {
@@ -93,12 +94,14 @@ function readBatch(batch: PollResponse, sink: WebSocketSink): void {
   for (const message of messages) {
     if (typeof message === "object" && message !== null) {
       sink.message(String(message.id), message.body);
-    } else sink.unrecognised("batch message that is not an object");
+    } else sink.unrecognised("batch message that is not an object", message);
   }
   const cursor =
     batch.cursor !== undefined && batch.cursor !== null ? String(batch.cursor) : undefined;
   sink.fetched?.(cursor);
 }
+
+const UNKNOWN_SSE_EVENT = `SSE event named other than ${SSE_EVENT_MESSAGE}, ${SSE_EVENT_GAP} or ${SSE_EVENT_PRESENCE}`;
 
 /** SSE over HTTP/1.1 (`sse`) or HTTP/2 (`sse-h2`): the route of that transport's row. */
 export function referenceEventStream(transportName: "sse" | "sse-h2"): EventStreamDialect {
@@ -107,14 +110,15 @@ export function referenceEventStream(transportName: "sse" | "sse-h2"): EventStre
       return `${routePath(baseUrl, transport(transportName).route.path, channel)}?${queryString({ user })}`;
     },
 
-    // Data that is not a JSON object is counted and skipped; the stream goes on.
+    // Events of other names, and data that is not a JSON object, are counted and skipped.
     event(type, data, lastEventId, sink): void {
       if (type !== SSE_EVENT_MESSAGE && type !== SSE_EVENT_GAP && type !== SSE_EVENT_PRESENCE) {
+        sink.unrecognised(UNKNOWN_SSE_EVENT, `event: ${type}\ndata: ${data}`);
         return;
       }
       const parsed = parseObject(data);
       if (parsed === null) {
-        sink.unrecognised(`SSE ${type} event whose data is not a JSON object`);
+        sink.unrecognised(`SSE ${type} event whose data is not a JSON object`, data);
       } else if (type === SSE_EVENT_MESSAGE) {
         const message = parsed as unknown as Message;
         sink.message(lastEventId === "" ? String(message.id) : lastEventId, message.body);
@@ -124,7 +128,7 @@ export function referenceEventStream(transportName: "sse" | "sse-h2"): EventStre
       } else {
         const frame = parsed as unknown as { events?: PresenceEvent[] };
         if (Array.isArray(frame.events)) sink.presence?.(frame.events);
-        else sink.unrecognised("SSE presence event without events");
+        else sink.unrecognised("SSE presence event without events", data);
       }
     },
   };
@@ -169,7 +173,7 @@ export const REFERENCE_POLL: PollDialect = {
     const answer = parsePollAnswer(body);
     if (answer === null) {
       // Answered, but not with a poll answer: counted, and the next poll goes out as usual.
-      sink.unrecognised("poll answer that is not {messages: [...]}");
+      sink.unrecognised("poll answer that is not {messages: [...]}", body);
       return { messages: 0, cursor: undefined };
     }
     if (answer.gap)
@@ -180,7 +184,7 @@ export const REFERENCE_POLL: PollDialect = {
       const message = messages[i];
       if (typeof message === "object" && message !== null) {
         sink.message(String(message.id), message.body);
-      } else sink.unrecognised("poll answer message that is not an object");
+      } else sink.unrecognised("poll answer message that is not an object", message);
     }
     const cursor =
       answer.cursor !== undefined && answer.cursor !== null ? String(answer.cursor) : undefined;

@@ -156,6 +156,13 @@ class PooledSession {
   get usable(): boolean {
     return !this.session.closed && !this.session.destroyed;
   }
+
+  /** Streams this session may carry: `wanted`, or fewer when the server allows fewer. */
+  room(wanted: number): number {
+    // Before the server's SETTINGS arrive this is the protocol's "unlimited".
+    const allowed = this.session.remoteSettings.maxConcurrentStreams ?? wanted;
+    return Math.min(wanted, allowed);
+  }
 }
 
 class SessionPool {
@@ -174,7 +181,7 @@ class SessionPool {
       sessions = [];
       this.byOrigin.set(origin, sessions);
     }
-    let pooled = sessions.find((s) => s.usable && s.streams < maxStreams);
+    let pooled = sessions.find((s) => s.usable && s.streams < s.room(maxStreams));
     if (pooled === undefined) {
       pooled = new PooledSession(this.open(origin));
       sessions.push(pooled);

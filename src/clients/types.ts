@@ -60,9 +60,9 @@ export interface ClientHandlers {
    * Something arrived that the target protocol has no place for (a frame or
    * an event that is not JSON, a poll answer without its list, an item
    * without a body): ignored, counted, and never a reason to crash. `what`
-   * says which, for debugging.
+   * says which; `frame` is what arrived (see WireSink.unrecognised).
    */
-  onUnrecognised(what?: string): void;
+  onUnrecognised(what?: string, frame?: unknown): void;
   /** The connection broke (close, error, missed heartbeats) after it was ready. */
   onBreak(reason: string): void;
 }

@@ -176,8 +176,8 @@ export class WebSocketClient implements TransportClient, LeanWebSocketHandler, W
     this.fetchIfBehind();
   }
 
-  unrecognised(what?: string): void {
-    this.handlers.onUnrecognised(what);
+  unrecognised(what?: string, frame?: unknown): void {
+    this.handlers.onUnrecognised(what, frame);
   }
 
   reply(text: string | Buffer): void {

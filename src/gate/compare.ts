@@ -14,6 +14,7 @@ import type { ProtocolName } from "../shared/transports.js";
 import { isJudged } from "./judged.js";
 import { noiseOf } from "./noise.js";
 import type { RepeatRecord } from "./repeat.js";
+import { checkSameWorkload } from "./same-workload.js";
 import { type Evidence, judgeRow, type Verdict } from "./verdict.js";
 
 export type { Evidence, Verdict } from "./verdict.js";
@@ -57,15 +58,27 @@ export interface CompareOptions {
   timingFloorMs?: number;
   /** Metrics judged besides the headline ones (a scenario's `compare:`, `--judge`). */
   judge?: readonly MetricSelector[];
+  /**
+   * The two sides measured different servers on purpose (`rtbench ab`): their
+   * `target` is not part of what must match, the rest of the workload is.
+   */
+  serversDiffer?: boolean;
 }
 
 /** A result as the gate reads it: `repeat` holds the per-run values of a `--repeat` median. */
 export type ComparedResult = RunResult & { repeat?: RepeatRecord };
 
-function changePct(baseline: number, current: number): number | null {
+/**
+ * Changes smaller than this many percent are floating-point residue (a
+ * median of equal values recomputed: -0.0000000000000666 %), shown as 0.
+ */
+const NEGLIGIBLE_CHANGE_PCT = 1e-9;
+
+export function changePct(baseline: number, current: number): number | null {
   if (baseline === current) return 0;
   if (baseline === 0) return null;
-  return ((current - baseline) / Math.abs(baseline)) * 100;
+  const pct = ((current - baseline) / Math.abs(baseline)) * 100;
+  return Math.abs(pct) < NEGLIGIBLE_CHANGE_PCT ? 0 : pct;
 }
 
 function environmentWarnings(baseline: RunResult, current: RunResult): string[] {
@@ -108,24 +121,23 @@ function environmentWarnings(baseline: RunResult, current: RunResult): string[] 
 }
 
 /** Refuses results that cannot be compared; returns warnings for those that can, with doubts. */
-export function assertComparable(baseline: RunResult, current: RunResult): string[] {
+export function assertComparable(
+  baseline: RunResult,
+  current: RunResult,
+  options: Pick<CompareOptions, "serversDiffer"> = {},
+): string[] {
   if (baseline.schemaVersion !== current.schemaVersion) {
     throw badInput(
       `cannot compare results with different schemaVersion (baseline ${baseline.schemaVersion}, current ${current.schemaVersion})`,
     );
   }
-  const b = baseline.scenario.sha256;
-  const c = current.scenario.sha256;
-  if (b !== null && c !== null && b !== c) {
-    throw badInput("cannot compare results of different scenarios (scenario.sha256 differs)", [
-      `baseline: ${baseline.scenario.name} ${b}`,
-      `current:  ${current.scenario.name} ${c}`,
-    ]);
-  }
-  if (b === null || c === null) {
-    return ["a result has no scenario.sha256: cannot verify both ran the same scenario"];
-  }
-  return [];
+  return checkSameWorkload({
+    baseline: baseline.scenario,
+    current: current.scenario,
+    baselineFile: null,
+    refusal: "cannot compare results of different scenarios: expected the same workload",
+    except: options.serversDiffer ? ["target"] : [],
+  });
 }
 
 function sideOf(result: ComparedResult) {
@@ -146,7 +158,7 @@ export function compareResults(
   current: ComparedResult,
   options: CompareOptions = {},
 ): Comparison {
-  const warnings = assertComparable(baseline, current);
+  const warnings = assertComparable(baseline, current, options);
   warnings.push(...environmentWarnings(baseline, current));
   const rows: ComparisonRow[] = [];
   const protocols = orderRunKeys([

@@ -18,6 +18,7 @@ import {
   parseTolerance,
 } from "./compare.js";
 import type { RepeatRecord } from "./repeat.js";
+import { checkSameWorkload } from "./same-workload.js";
 import { evaluateThresholds, type ThresholdOutcome } from "./thresholds.js";
 
 /**
@@ -82,18 +83,19 @@ export function evaluateGate(result: RunResult, input: GateInput): GateOutcome {
  * Returns warnings for differences that make numbers less comparable.
  */
 export function checkBaselineFor(scenario: Scenario, baseline: RunResult, file: string): string[] {
-  const expected = scenario.source.sha256;
-  const found = baseline.scenario.sha256;
-  if (expected !== null && found !== null && expected !== found) {
-    throw badInput(
-      `${file}: expected a baseline of ${scenario.source.file ?? scenario.name}, found a result of another scenario (scenario.sha256 differs)`,
-      [`baseline: ${baseline.scenario.name} ${found}`, `scenario: ${scenario.name} ${expected}`],
-    );
-  }
-  const warnings: string[] = [];
-  if (found === null || expected === null) {
-    warnings.push(`${file} has no scenario.sha256: cannot verify it ran the same scenario`);
-  }
+  const { source } = scenario;
+  const warnings = checkSameWorkload({
+    baseline: baseline.scenario,
+    current: {
+      name: scenario.name,
+      file: source.file,
+      sha256: source.sha256,
+      text: source.text ?? null,
+      ...(source.workload ? { workload: source.workload } : {}),
+    },
+    baselineFile: file,
+    refusal: `${file}: expected a baseline of ${source.file ?? scenario.name}`,
+  });
   const setup = baseline.setup;
   if (setup.durationMs !== scenario.durationMs) {
     warnings.push(

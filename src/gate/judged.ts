@@ -91,3 +91,40 @@ export function toleranceFor(
   if (own !== undefined) return own;
   return metric.kind === "timing" || metric.kind === "rate" ? DEFAULT_TOLERANCES[metric.kind] : 0;
 }
+
+/**
+ * The judged set and its tolerances in words, for `run --help` and
+ * `compare --help`: written from the tables above, so the help cannot state
+ * a tolerance the gate does not use.
+ */
+export function judgedHelpText(): string {
+  const percent = (fraction: number) => `${Math.round(fraction * 1000) / 10}%`;
+  const { timing, rate } = DEFAULT_TOLERANCES;
+  const base =
+    timing === rate ? percent(timing) : `timings ${percent(timing)}, rates ${percent(rate)}`;
+  const own = Object.entries(METRIC_DEFAULT_TOLERANCES)
+    .map(([path, fraction]) => `${path} ${percent(fraction)}`)
+    .join(", ");
+  return [
+    `Judged by default per protocol: ${HEADLINE_METRICS.join(", ")}.`,
+    "Counts regress on any increase; timings and rates only when worse beyond the",
+    `tolerance (${base}; ${own}; timing changes under ${DEFAULT_TIMING_FLOOR_MS} ms never regress)`,
+    "AND beyond the noise.",
+  ].join(" ");
+}
+
+/** Help text wrapped at `width` columns, breaking between words. */
+export function wrapWords(text: string, width = 84): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/)) {
+    if (line !== "" && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === "" ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== "") lines.push(line);
+  return lines.join("\n");
+}

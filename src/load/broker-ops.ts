@@ -17,7 +17,9 @@ export async function sampleBrokerOps(
   brokerUrl: string | null,
   serverUrls: readonly string[],
 ): Promise<BrokerOps | null> {
-  return brokerUrl !== null ? redisCommandStats(brokerUrl) : memoryBrokerOps(serverUrls);
+  if (brokerUrl === null) return memoryBrokerOps(serverUrls);
+  // Redis counts its commands; NATS has no such count on its client port.
+  return brokerUrl.startsWith("redis") ? redisCommandStats(brokerUrl) : null;
 }
 
 export function brokerCost(

@@ -1,5 +1,4 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { TargetCommand } from "../scenario/types.js";
@@ -7,7 +6,7 @@ import { runFailed } from "../shared/errors.js";
 import { compileTemplate, fillShellTemplate, fillTemplate } from "../targets/template.js";
 import { type ChildHandle, isRunning, startChild } from "../util/children.js";
 import { sleep } from "../util/clock.js";
-import { freePort } from "../util/net.js";
+import { freePort, tcpConnectError } from "../util/net.js";
 import { groupAlive, signalGroup } from "../util/proc.js";
 import { postDrop, type ServerSet } from "./servers.js";
 
@@ -30,7 +29,8 @@ export interface CommandedServerOptions {
 /** A line the wrapper prints before running the command: the process is up (not yet healthy). */
 const STARTED_LINE = "rtbench-command-started";
 const STOP_GRACE_MS = 5000;
-const STDERR_TAIL_LINES = 20;
+/** The last lines of a command's output (stdout and stderr, in order) kept to show when it fails. */
+const OUTPUT_TAIL_LINES = 20;
 
 /** Every group a run started, so that an exit without cleanup still takes its workers along. */
 const liveGroups = new Set<number>();
@@ -46,7 +46,8 @@ interface Instance {
   line: string;
   handle: ChildHandle;
   paused: boolean;
-  stderr: string[];
+  /** The command's last lines, stdout and stderr as they came: what a failure shows. */
+  output: string[];
 }
 
 /** Starts every instance and waits until each is healthy; stops them all if one fails. */
@@ -96,7 +97,7 @@ async function startInstance(
     line: fillShellTemplate(compileTemplate(command.line), values),
     handle: undefined as unknown as ChildHandle,
     paused: false,
-    stderr: [],
+    output: [],
   };
   if (await portAnswers(command.origin, port)) {
     throw new Error(
@@ -110,7 +111,11 @@ async function startInstance(
 /** Runs the instance's command and waits until it is healthy (or fails, or times out). */
 async function spawnInstance(instance: Instance, options: CommandedServerOptions): Promise<void> {
   const { command, log } = options;
-  instance.stderr = [];
+  instance.output = [];
+  const keep = (line: string) => {
+    instance.output.push(line);
+    if (instance.output.length > OUTPUT_TAIL_LINES) instance.output.shift();
+  };
   const { handle } = await startChild({
     name: instance.name,
     command: "/bin/sh",
@@ -119,9 +124,12 @@ async function spawnInstance(instance: Instance, options: CommandedServerOptions
     // /proc samples reach the command's whole tree.
     readyPattern: new RegExp(`^${STARTED_LINE}$`),
     onStderr: (line) => {
-      instance.stderr.push(line);
-      if (instance.stderr.length > STDERR_TAIL_LINES) instance.stderr.shift();
+      keep(line);
       log(`${instance.name}: ${line}`);
+    },
+    // A server that reports its failure on stdout (many do) is shown with it too.
+    onStdout: (line) => {
+      if (line !== STARTED_LINE) keep(line);
     },
   });
   instance.handle = handle;
@@ -148,7 +156,7 @@ async function waitReady(instance: Instance, command: TargetCommand): Promise<vo
   });
   for (;;) {
     if (exitCode !== undefined) {
-      const tail = instance.stderr.length > 0 ? `: ${instance.stderr.join("\n")}` : "";
+      const tail = instance.output.length > 0 ? `: ${instance.output.join("\n")}` : "";
       throw new Error(
         `${instance.name} (${instance.line}) exited with code ${exitCode} before a ${what}${tail}`,
       );
@@ -175,19 +183,8 @@ async function healthy(instance: Instance, health: string | null): Promise<boole
 }
 
 /** True when something accepts a TCP connection on the port. */
-function portAnswers(origin: string, port: number): Promise<boolean> {
-  const host = new URL(origin).hostname.replace(/^\[|\]$/g, "");
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.setTimeout(1000);
-    const done = (answered: boolean) => {
-      socket.destroy();
-      resolve(answered);
-    };
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-    socket.once("timeout", () => done(false));
-  });
+async function portAnswers(origin: string, port: number): Promise<boolean> {
+  return (await tcpConnectError(new URL(origin).hostname, port)) === null;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Scenario, TargetOptions } from "../scenario/types.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import { targetProtocol } from "../targets/registry.js";
 import { startCommandedServers } from "./commanded.js";
-import { waitHealthy } from "./health.js";
+import { waitHealthy, waitListening } from "./health.js";
 import { readServerSettings } from "./server-settings.js";
 import { type ServerSample, type ServerSet, sampleServers, startServers } from "./servers.js";
 
@@ -61,10 +61,13 @@ export async function environmentUp(
   try {
     const urls = servers ? servers.urls : (target?.urls ?? []);
     // A commanded target waited for its own health check; the reference servers
-    // and a running target are asked their protocol's health route, if it has one.
+    // and a running target are asked their protocol's health route, if it has
+    // one, and a running target without one must at least accept a connection.
     const { healthPath } = targetProtocol(target?.protocol ?? "reference");
     if (healthPath !== undefined && target?.command == null) {
       await waitHealthy(urls, undefined, signal, healthPath);
+    } else if (target !== null && target.command === null) {
+      await waitListening(urls, undefined, signal);
     }
     // A target's settings are not ours to know.
     const settings = target === null ? await readServerSettings(urls[0] as string) : null;

@@ -11,19 +11,29 @@ import type { ServerSet } from "./servers.js";
 import { faultTimeMs } from "./timeline.js";
 
 /**
- * Stops and starts the broker's backing service (Redis) that the run started,
- * on the same port; what it held is gone afterwards.
+ * The broker's backing service (Redis, NATS) that the run started, always on
+ * the same port. `stop` also removes what it stored (the run's final
+ * cleanup; redis-restart); `crash` keeps it for the next `start`.
  */
 export interface ServiceControl {
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** SIGKILL: the process dies as in a crash; its data directory stays. */
+  crash(): Promise<void>;
+  /** Graceful stop, then start again at once (same port, same data directory). */
+  restart(): Promise<void>;
+  /** SIGSTOP: it holds its connections and answers nothing. */
+  freeze(): void;
+  /** SIGCONT after freeze(); a no-op otherwise. */
+  thaw(): void;
 }
 
 export interface FaultContext {
   servers: ServerSet;
   /**
-   * The backing service `redis-restart` acts on; null when the run has none of
-   * its own (memory broker, or an external REDIS_URL).
+   * The broker's backing service that `redis-restart` and the broker-* faults
+   * act on (Redis or NATS); null when the run has none of its own (memory
+   * broker, or an external REDIS_URL / NATS_URL).
    */
   redis: ServiceControl | null;
   /** The run's own client processes, for `stall-clients`. */
@@ -86,7 +96,7 @@ function resolveInstance(
   instanceCount: number,
   random: () => number,
 ): number | "all" | null {
-  if (fault.action === "redis-restart" || fault.action === "stall-clients") return null;
+  if (!("instance" in fault)) return null;
   if (fault.instance === "random") return Math.floor(random() * instanceCount);
   return fault.instance;
 }
@@ -134,6 +144,28 @@ async function fire(
       record.endedAtMs = elapsed(ctx);
       return;
     }
+    case "broker-freeze": {
+      const service = brokerService(fault.action, ctx);
+      service.freeze();
+      // Thawed on abort too: a stopped process ignores SIGTERM and would hang the cleanup.
+      await sleep(fault.forMs, signal);
+      service.thaw();
+      record.endedAtMs = elapsed(ctx);
+      return;
+    }
+    case "broker-stop": {
+      const service = brokerService(fault.action, ctx);
+      await service.crash();
+      await sleep(fault.forMs, signal);
+      if (signal.aborted) return;
+      await service.start();
+      record.endedAtMs = elapsed(ctx);
+      return;
+    }
+    case "broker-restart":
+      await brokerService(fault.action, ctx).restart();
+      record.endedAtMs = elapsed(ctx);
+      return;
     case "stall-clients": {
       if (ctx.clients === null) throw new Error("stall-clients needs the run's client processes");
       ctx.clients.pause();
@@ -146,13 +178,26 @@ async function fire(
   }
 }
 
+function brokerService(action: string, ctx: FaultContext): ServiceControl {
+  if (ctx.redis === null) {
+    throw new Error(`${action} needs a broker service that rtbench started (none here)`);
+  }
+  return ctx.redis;
+}
+
 function elapsed(ctx: FaultContext): number {
   return monoMs() - ctx.startMs;
 }
 
 function describeFault(fault: Fault, instance: number | "all" | null): string {
   const where =
-    instance === null ? "redis" : instance === "all" ? "all instances" : `instance ${instance}`;
+    instance === null
+      ? fault.action.startsWith("broker-")
+        ? "the broker"
+        : "redis"
+      : instance === "all"
+        ? "all instances"
+        : `instance ${instance}`;
   switch (fault.action) {
     case "kill":
       return fault.restartAfterMs === null
@@ -168,6 +213,12 @@ function describeFault(fault: Fault, instance: number | "all" | null): string {
       return `stop redis for ${fault.forMs} ms`;
     case "stall-clients":
       return `stall the clients (rtbench's own shards) for ${fault.forMs} ms`;
+    case "broker-freeze":
+      return `freeze ${where} (SIGSTOP) for ${fault.forMs} ms`;
+    case "broker-stop":
+      return `kill ${where} (SIGKILL), start it again after ${fault.forMs} ms`;
+    case "broker-restart":
+      return `restart ${where} (SIGTERM, then start)`;
   }
 }
 
@@ -180,9 +231,16 @@ function describeFault(fault: Fault, instance: number | "all" | null): string {
 export function controlService(server: RunningService): ServiceControl & { readonly url: string } {
   let current = server;
   let down = false;
+  let frozen = false;
+  const thaw = () => {
+    if (!frozen) return;
+    frozen = false;
+    signalProcess(current.pid, "SIGCONT");
+  };
   return {
     url: server.url,
     async stop() {
+      thaw();
       down = true;
       await current.stop();
     },
@@ -192,5 +250,31 @@ export function controlService(server: RunningService): ServiceControl & { reado
       current = await current.restart();
       down = false;
     },
+    async crash() {
+      thaw();
+      down = true;
+      await current.kill();
+    },
+    async restart() {
+      thaw();
+      down = true;
+      current = await current.restart();
+      down = false;
+    },
+    freeze() {
+      if (down || frozen) return;
+      frozen = true;
+      signalProcess(current.pid, "SIGSTOP");
+    },
+    thaw,
   };
+}
+
+/** Sends `signal` to a process rtbench started; one that already exited is left alone. */
+function signalProcess(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
+  }
 }

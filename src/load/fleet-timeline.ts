@@ -37,6 +37,9 @@ export interface TrafficSnapshot {
  *   was acknowledged (load/aggregate.ts), so each counts; with the parent's
  *   correction for a window an interrupt cut short (receipt-ledger.ts),
  *   they sum to `delivered`;
+ * - `received`: every first receipt of a stamped message, warmup, drain and
+ *   messages sent before the subscriber was ready included (`deliveries`
+ *   are the part of it that is counted);
  * - `latency`: the delivery-latency histogram per second of receipt; merged,
  *   they are the total histogram itself;
  * - `breaks`, `reconnects` (successful), `attempts` (every attempt started);
@@ -49,6 +52,7 @@ export class FleetTimeline {
   readonly buckets: number;
   readonly ledger = new ReceiptLedger();
   readonly deliveries: number[];
+  readonly received: number[];
   readonly breaks: number[];
   readonly reconnects: number[];
   readonly attempts: number[];
@@ -69,6 +73,7 @@ export class FleetTimeline {
     this.buckets = bucketCount(rampStartMs, endMs);
     const zeros = () => new Array<number>(this.buckets).fill(0);
     this.deliveries = zeros();
+    this.received = zeros();
     this.breaks = zeros();
     this.reconnects = zeros();
     this.attempts = zeros();
@@ -98,6 +103,11 @@ export class FleetTimeline {
   countDelivery(b: number, slot: number, seq: number): void {
     (this.deliveries[b] as number)++;
     this.ledger.add(slot, seq, b);
+  }
+
+  /** A first receipt of any stamped message, in bucket `b`. Hot path. */
+  countReceipt(b: number): void {
+    (this.received[b] as number)++;
   }
 
   /** A connection attempt started at `nowMs` (first connect, retry or reconnect). */
@@ -167,6 +177,7 @@ export class FleetTimeline {
     }
     return {
       deliveries: this.deliveries,
+      received: this.received,
       latency: this.latency.map((h) => (h === undefined ? "" : encodeHistogram(h))),
       breaks: this.breaks,
       reconnects: this.reconnects,

@@ -24,6 +24,7 @@ import {
   type ShardReport,
   type ShardStart,
   type UncountedPublishes,
+  type UnrecognisedFrame,
 } from "./shard-protocol.js";
 import { Subscriber } from "./subscriber.js";
 
@@ -82,6 +83,8 @@ export class Fleet {
   private readonly connectErrors = new ReasonTally(CONNECT_ERROR_REASONS_KEPT);
   /** Why ready connections broke, by reason, with the first break's words. */
   private readonly breakReasons = new ReasonTally(BREAK_REASONS_KEPT);
+  /** The first thing received that was not a message, kept to show when nothing was. */
+  private firstUnrecognised: UnrecognisedFrame | null = null;
   /** Subscribers log their connected spans (presence sampling compares with them). */
   readonly logsConnections: boolean;
   /** Per URL index: deliveries in the window, and clients connected when it started. */
@@ -162,6 +165,14 @@ export class Fleet {
       this.instanceConnections[i] = (this.instanceConnections[i] ?? 0) + 1;
     }
     this.planChurn();
+  }
+
+  /** Counts a frame that was not a message; the first is kept (cut short) to show the user. */
+  countUnrecognised(what: string | undefined, frame: unknown): void {
+    this.counters.unrecognisedFrames++;
+    if (this.firstUnrecognised === null) {
+      this.firstUnrecognised = { what: what ?? "not a message", frame: frameSample(frame) };
+    }
   }
 
   /** A delivery of a message scheduled in the window, by the instance it came through. */
@@ -267,6 +278,7 @@ export class Fleet {
       instances: { deliveries: this.instanceDeliveries, connections: this.instanceConnections },
       catchUp: encodeHistogram(this.catchUp),
       presenceLatency: encodeHistogram(this.presenceLatency),
+      firstUnrecognised: this.firstUnrecognised,
       ...(this.logsConnections ? { connections: this.connectionLogs() } : {}),
     };
   }
@@ -328,4 +340,23 @@ export class Fleet {
     const { requests, emptyPolls } = this.context.counters;
     return { bytesIn, bytesOut, requests, emptyPolls, socketsOpen: this.context.sockets.openCount };
   }
+}
+
+/** What is shown of an unrecognised frame: enough to see its shape, never a whole payload. */
+export const FRAME_SAMPLE_BYTES = 200;
+
+/**
+ * The frame as one line of text (bytes as UTF-8, a parsed item as JSON, a
+ * line break as the two characters backslash and n), cut to FRAME_SAMPLE_BYTES.
+ */
+function frameSample(frame: unknown): string {
+  let text: string;
+  if (typeof frame === "string") text = frame;
+  else if (Buffer.isBuffer(frame)) text = frame.toString("utf8");
+  else if (frame === undefined) return "";
+  else text = JSON.stringify(frame) ?? String(frame);
+  text = text.replace(/\r?\n/g, "\\n");
+  const bytes = Buffer.from(text, "utf8");
+  if (bytes.length <= FRAME_SAMPLE_BYTES) return text;
+  return `${bytes.subarray(0, FRAME_SAMPLE_BYTES).toString("utf8")}...`;
 }

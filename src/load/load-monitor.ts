@@ -1,11 +1,6 @@
-import {
-  type CpuReader,
-  LoadRecorder,
-  ownCpu,
-  type ProcessLoad,
-  procCpu,
-} from "../metrics/process-load.js";
+import { type CpuReader, LoadRecorder, ownCpu, type ProcessLoad } from "../metrics/process-load.js";
 import { monoMs } from "../util/clock.js";
+import { groupReader } from "./server-seconds.js";
 import type { ServerSet } from "./servers.js";
 
 /** One process the parent watches, and where its CPU time comes from. */
@@ -58,16 +53,26 @@ export class LoadMonitor {
   }
 }
 
-/** The parent itself, and each instance of `servers` by its current PID (a restart changes it). */
+/**
+ * The parent itself, and each instance of `servers` as its whole process
+ * group, by its current leader (a restart changes it): the cost rows read the
+ * same groups, so nginx's workers or a server behind `sh -c` count, not the
+ * master or the shell that waits for them.
+ */
 export function runProcesses(servers: ServerSet | null): WatchedProcess[] {
   const watched: WatchedProcess[] = [
     { role: "publisher", name: "rtbench (publisher)", read: ownCpu(), ownLoop: true },
   ];
-  servers?.urls.forEach((_, i) => {
+  if (servers === null) return watched;
+  const read = groupReader(servers);
+  servers.urls.forEach((_, i) => {
     watched.push({
       role: "server",
       name: `server instance ${i}`,
-      read: procCpu(() => servers.instances[i]?.pid ?? null),
+      read: () => {
+        const sample = read(i);
+        return sample?.pid == null ? null : { id: sample.pid, cpuMs: sample.cpuSeconds * 1000 };
+      },
       ownLoop: false,
     });
   });

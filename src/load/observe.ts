@@ -114,8 +114,10 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
   }, 1000);
 
   const ours = servers !== null;
-  const sample = () =>
-    servers && !signal.aborted ? sampleServers(servers) : Promise.resolve(null);
+  // `evenIfStopped`: an interrupted run's window ends at the stop, and its
+  // server cost is read over that same span as its traffic (load/result.ts).
+  const sample = (evenIfStopped = false) =>
+    servers && (evenIfStopped || !signal.aborted) ? sampleServers(servers) : Promise.resolve(null);
   const brokerOps = () =>
     ours && !signal.aborted ? sampleBrokerOps(ctx.brokerUrl, env.urls) : Promise.resolve(null);
   const cpu = ours && env.urls.length > 1 ? new InstanceCpuTracker(env.urls) : null;
@@ -143,7 +145,7 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     await sleepUntil(timeline.measureEndMs, signal);
     ctx.monitors.load.markWindowEnd();
     const opsAtEnd = brokerOps();
-    windowEnd = await sample();
+    windowEnd = await sample(true);
     observed.brokerOps = ours ? { start: startOps, end: await opsAtEnd } : null;
     observed.instanceCpuSeconds = (await cpu?.stop()) ?? null;
     await publishing;

@@ -54,21 +54,31 @@ export function saturationRecord(
 /**
  * Why a protocol's numbers measure nothing, or not the run asked for: no
  * client connected, more than `clients.maxNeverConnectedShare` of them never
- * did (a full server refused them), nothing was expected, or a shard died.
- * Empty when the run measured what it should. Each reason says why in the
- * words of the errors seen.
+ * did (a full server refused them), nothing was expected, frames arrived but
+ * none was a message (a template that does not fit the server: counting its
+ * messages lost would blame the server), or a shard died. Empty when the run
+ * measured what it should. Each reason says why in the words of the errors
+ * seen.
  */
 export function invalidReasons(
   run: RunRecord,
-  counts: { connected: number; neverConnected: number; expected: number },
+  counts: { connected: number; neverConnected: number; expected: number; delivered: number },
 ): string[] {
   const { collected, scenario } = run;
   const { connected, neverConnected, expected } = counts;
   const clients = scenario.clients.count;
   const reasons: string[] = [];
   const errors = collected.reports.flatMap((r) => r.connectErrors);
-  const why = errors.length > 0 ? `: ${errorSummary(errors)}` : "";
+  const why = errors.length > 0 ? `: ${errorSummary(errors, "connect attempts")}` : "";
   const maxShare = scenario.clients.maxNeverConnectedShare;
+  const unrecognised = collected.reports.reduce((n, r) => n + r.counters.unrecognisedFrames, 0);
+  if (connected > 0 && counts.delivered === 0 && unrecognised > 0) {
+    const first = collected.reports.find((r) => r.firstUnrecognised)?.firstUnrecognised;
+    const shown = first ? `; the first: ${first.frame} (${first.what})` : "";
+    reasons.push(
+      `frames arrived but none was recognised as a message (${unrecognised} unrecognised)${shown}`,
+    );
+  }
   if (connected === 0) {
     reasons.push(`no client connected (0/${clients})${why}`);
   } else if (clients > 0 && neverConnected / clients > maxShare) {
@@ -80,7 +90,10 @@ export function invalidReasons(
     const refusals = run.publisher.refusals;
     const why =
       refusals.size > 0
-        ? `: publishes refused: ${errorSummary([...refusals].map(([reason, e]) => ({ reason, ...e })))}`
+        ? `: publishes refused: ${errorSummary(
+            [...refusals].map(([reason, e]) => ({ reason, ...e })),
+            "publishes",
+          )}`
         : "";
     reasons.push(`no delivery was expected (nothing published was stored)${why}`);
   }
@@ -95,13 +108,19 @@ function percent(share: number): string {
   return `${Number((share * 100).toFixed(1))} %`;
 }
 
-/** The most frequent reasons, with counts: "connection refused x20; HTTP 500 (words) x3". */
-function errorSummary(errors: { reason: string; count: number; example?: string }[]): string {
+/**
+ * The most frequent reasons, each with what its count counts:
+ * "connection refused (20 connect attempts); HTTP 500 (words) (3 connect attempts)".
+ */
+function errorSummary(
+  errors: { reason: string; count: number; example?: string }[],
+  counted: string,
+): string {
   return mergeReasonCounts([errors.map((e) => ({ ...e, example: e.example ?? e.reason }))])
     .slice(0, 3)
     .map(({ reason, count, example }) => {
       const words = example !== reason ? ` (${example})` : "";
-      return `${reason}${words} x${count}`;
+      return `${reason}${words} (${count} ${counted})`;
     })
     .join("; ");
 }

@@ -77,10 +77,16 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
   );
   // After an interrupt, what had no time to arrive is neither expected nor lost.
   const inFlight = inFlightWindow(timeline, run.stoppedAtMs);
-  const inFlightAtInterrupt =
+  const inFlightCounts =
     inFlight === null
-      ? undefined
-      : countDeliveries(run.channels, run.publisher.records, reports, inFlight).lost;
+      ? null
+      : countDeliveries(run.channels, run.publisher.records, reports, inFlight);
+  const inFlightAtInterrupt = inFlightCounts?.lost;
+  // The shards count bytes and requests, and the servers' CPU is read, up to
+  // the stop, past the judged window of an interrupted run: per delivery, they
+  // are divided by the deliveries of that same span (the judged ones and those
+  // of the messages in flight).
+  const trafficDeliveries = counts.delivered + (inFlightCounts?.delivered ?? 0);
   const connected = reports.reduce(
     (n, r) => n + r.subscribers.filter((s) => s.firstReadyMs !== null).length,
     0,
@@ -95,6 +101,7 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     connected,
     neverConnected: counters.neverConnected,
     expected: counts.expected,
+    delivered: counts.delivered,
   });
   return {
     status: invalid.length > 0 ? "invalid" : "measured",
@@ -115,9 +122,9 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     publishAck: publishAckLatency(run.publisher.records, window),
     publishAcks: acks,
     publisher: publisherRecord(scenario, run.publisher),
-    ...trafficCost(run.protocol, reports, counts.delivered),
+    ...trafficCost(run.protocol, reports, trafficDeliveries),
     server: {
-      ...serverCost(run.samples, run.faults, counts.delivered, connected),
+      ...serverCost(run.samples, run.faults, trafficDeliveries, connected),
       settings: run.serverSettings,
     },
     generator: {

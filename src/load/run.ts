@@ -5,19 +5,20 @@ import { type ProtocolResult, RESULT_SCHEMA_VERSION, type RunResult } from "../m
 import { scenarioServers } from "../scenario/server-section.js";
 import type { Scenario, Variant } from "../scenario/types.js";
 import { provideService } from "../services/registry.js";
-import { brokerInfo } from "../shared/brokers.js";
+import { type BrokerKind, brokerInfo, type ServiceName } from "../shared/brokers.js";
 import type { ProtocolName } from "../shared/transports.js";
 import { targetProtocol } from "../targets/registry.js";
 import { gitCommit } from "../util/git.js";
 import { packageVersion } from "../util/paths.js";
 import { redactSecrets, redactStrings, redactText, scenarioSecrets } from "../util/redact.js";
-import { type Clients, clientsUp } from "./clients-up.js";
+import { type Clients, clientsUp, planFor } from "./clients-up.js";
 import { collect } from "./collect.js";
 import { type Environment, environmentUp } from "./environment.js";
 import { controlService, type ServiceControl } from "./faults.js";
 import { interruptClock } from "./interrupt.js";
 import { LoadMonitor, runProcesses } from "./load-monitor.js";
 import { publishAndObserve } from "./observe.js";
+import { preflightFor } from "./preflight.js";
 import { buildProtocolResult } from "./result.js";
 import { INSECURE_WARNING, type RunTls, tlsUp } from "./run-tls.js";
 import type { RunPhase } from "./timeline.js";
@@ -65,17 +66,18 @@ export async function runScenario(
   result.setup.notes.push(...(options.notes ?? []));
   // Unverified TLS measures whatever answered: the result says so, not only the log.
   if (scenario.target?.tls?.insecure) result.setup.notes.push(INSECURE_WARNING);
-  let broker: Broker = { url: null, control: null };
+  const services = new Map<ServiceName, Broker>();
   try {
-    broker = await brokerUp(scenario, options, log);
+    await brokersUp(scenario, options, log, services);
     const variants: (Variant | null)[] = scenario.variants.length > 0 ? scenario.variants : [null];
     runs: for (const protocol of scenario.protocols) {
       for (const variant of variants) {
         if (signal.aborted) break runs;
         const key = runKey(protocol, variant?.name ?? null);
         // A variant is the scenario with its own server settings.
-        const effective = variant ? { ...scenario, server: variant.server } : scenario;
+        const effective = variant ? withVariant(scenario, variant, result.setup.notes) : scenario;
         try {
+          const broker = brokerFor(effective, services);
           const measured = await runProtocol(effective, protocol, key, broker, signal, {
             ...options,
             log: options.log && log,
@@ -83,6 +85,7 @@ export async function runScenario(
             onTargetUrls: (urls) => {
               if (result.setup.target?.length === 0) result.setup.target = urls.map(redactText);
             },
+            onNote: (note) => result.setup.notes.push(redactSecrets(note, secrets)),
           });
           result.protocols[key] = measured;
           const warning = measured.saturation?.plan?.warning;
@@ -100,7 +103,7 @@ export async function runScenario(
   } catch (error) {
     result.error = redactText(error instanceof Error ? error.message : String(error));
   } finally {
-    await broker.control?.stop();
+    for (const { control } of services.values()) await control?.stop();
   }
   result.finishedAt = new Date().toISOString();
   // A failed run still returns what the protocols before the failure measured.
@@ -124,40 +127,66 @@ export async function runScenario(
 interface Broker {
   /** The backing service's URL (Redis); null for the memory broker or a target. */
   url: string | null;
-  /** Only a service rtbench started itself can be restarted by a `redis-restart` fault. */
+  /** Only a service rtbench started itself can be hit by a `redis-restart` or broker-* fault. */
   control: ServiceControl | null;
 }
 
-async function brokerUp(
+/**
+ * The scenario with `variant`'s server settings. A variant whose broker has no
+ * backing service (memory) runs without the broker-* faults, and the result says so.
+ */
+function withVariant(scenario: Scenario, variant: Variant, notes: string[]): Scenario {
+  if (brokerInfo(variant.server.broker).service !== null) {
+    return { ...scenario, server: variant.server };
+  }
+  const faults = scenario.faults.filter((f) => !f.action.startsWith("broker-"));
+  const skipped = scenario.faults.length - faults.length;
+  const note = `variant ${variant.name}: ${skipped} broker fault(s) not applied (the ${variant.server.broker} broker has no service to act on)`;
+  if (skipped > 0 && !notes.includes(note)) notes.push(note);
+  return { ...scenario, server: variant.server, faults };
+}
+
+/**
+ * The backing services the run needs, by name: one per service among the
+ * variants' brokers (a scenario comparing redis and nats starts both), or the
+ * Redis a target started by command asks for with {redisUrl} (a Socket.IO
+ * adapter, Nchan's storage).
+ */
+async function brokersUp(
   scenario: Scenario,
   options: RunOptions,
   log: (line: string) => void,
-): Promise<Broker> {
-  // A target started by command asks for Redis with {redisUrl} (a Socket.IO adapter, Nchan's storage).
-  // Without a target, one service for the whole run: the first broker among the variants that needs one.
-  const kind = scenario.target
+  up: Map<ServiceName, Broker>,
+): Promise<void> {
+  const kinds: BrokerKind[] = scenario.target
     ? scenario.target.command?.needsRedis
-      ? "redis"
-      : null
-    : (
-        scenarioServers(scenario).find((s) => brokerInfo(s.broker).service !== null) ??
-        scenario.server
-      ).broker;
-  if (kind === null) return { url: null, control: null };
-  const provided = await provideService(kind, {
-    url: options.redisUrl,
-    env: process.env,
-  });
-  if (provided === null) return { url: null, control: null };
-  log(
-    provided.started
-      ? `started ${provided.service.command} at ${provided.url}`
-      : `using ${provided.service.title} at ${provided.url}`,
-  );
-  return {
-    url: provided.url,
-    control: provided.started ? controlService(provided.started) : null,
-  };
+      ? ["redis"]
+      : []
+    : scenarioServers(scenario).map((s) => s.broker);
+  for (const kind of kinds) {
+    const service = brokerInfo(kind).service;
+    if (service === null || up.has(service)) continue;
+    const provided = await provideService(kind, {
+      url: service === "redis" ? options.redisUrl : undefined,
+      env: process.env,
+    });
+    if (provided === null) continue;
+    log(
+      provided.started
+        ? `started ${provided.service.command} at ${provided.url}`
+        : `using ${provided.service.title} at ${provided.url}`,
+    );
+    up.set(service, {
+      url: provided.url,
+      control: provided.started ? controlService(provided.started) : null,
+    });
+  }
+}
+
+/** The service a run (the scenario, or one variant of it) uses; none for the memory broker. */
+function brokerFor(scenario: Scenario, up: Map<ServiceName, Broker>): Broker {
+  const service = scenario.target ? "redis" : brokerInfo(scenario.server.broker).service;
+  return (service !== null ? up.get(service) : undefined) ?? { url: null, control: null };
 }
 
 /**
@@ -170,7 +199,10 @@ async function runProtocol(
   key: string,
   broker: Broker,
   signal: AbortSignal,
-  options: RunOptions & { onTargetUrls?: (urls: string[]) => void },
+  options: RunOptions & {
+    onTargetUrls?: (urls: string[]) => void;
+    onNote?: (note: string) => void;
+  },
 ): Promise<ProtocolResult> {
   const log = (line: string) => options.log?.(redactText(`${key}: ${line}`));
   // A variant on the memory broker does not use the run's Redis (a target may ask for it).
@@ -199,6 +231,10 @@ async function runProtocol(
     tls = tlsUp(scenario, log);
     env = await environmentUp(scenario, brokerUrl, log, signal, tls.serverFiles);
     options.onTargetUrls?.(env.urls);
+    for (const warning of preflightFor(scenario, planFor(scenario, protocol).shards, env)) {
+      log(`preflight: ${warning}`);
+      options.onNote?.(`${key}: preflight: ${warning}`);
+    }
     load = new LoadMonitor(runProcesses(env.servers));
     clients = await clientsUp(scenario, protocol, env.urls, log, tls.client);
     const up = clients;
@@ -268,6 +304,7 @@ function emptyResult(scenario: Scenario): RunResult {
       file: scenario.source.file,
       sha256: scenario.source.sha256,
       text: scenario.source.text ?? null,
+      ...(scenario.source.workload ? { workload: scenario.source.workload } : {}),
     },
     environment: {
       node: process.version,

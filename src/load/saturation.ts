@@ -24,7 +24,7 @@ export interface SaturationEvidence {
   /** Worst send delay behind schedule with a slot free (the event loop woke late), ms. */
   publisherLagMs: number;
   /** Shards that left no report, with why. */
-  missingShards: { name: string; reason: string }[];
+  missingShards: { name: string; reason: string; crashed: boolean }[];
   /** Mean latency of the first and last third of the window; null when it cannot be told. */
   latencyThirds: { firstMs: number; lastMs: number } | null;
   /** Faults fired in the run: latency jumps and answers wait then, so only CPU is judged. */
@@ -56,7 +56,10 @@ export function judgeSaturation(e: SaturationEvidence): {
 function generatorReasons(e: SaturationEvidence): string[] {
   const limits = e.generator;
   const reasons: string[] = [];
+  // A shard that crashed on an error makes the run invalid (invalidReasons); only
+  // one killed or silent under load says the generator was the limit.
   for (const shard of e.missingShards) {
+    if (shard.crashed) continue;
     reasons.push(`${shard.name} ${shard.reason}; its clients are missing from the numbers`);
   }
   for (const p of e.processes) {

@@ -25,8 +25,20 @@ export type InstanceSampler = (instance: number) => Promise<InstanceSample | nul
  * boundary share one scan of /proc rather than one scan each.
  */
 export function groupSampler(servers: Pick<ServerSet, "instances">): InstanceSampler {
+  const read = groupReader(servers);
+  return async (instance) => read(instance);
+}
+
+/**
+ * groupSampler's reading, synchronous: what the load monitor reads each
+ * second too, so the busiest-CPU figures and the saturation verdict see the
+ * same processes as the cost rows (a command's whole tree, not its shell).
+ */
+export function groupReader(
+  servers: Pick<ServerSet, "instances">,
+): (instance: number) => InstanceSample | null {
   let scan: { atMs: number; samples: ReturnType<typeof sampleProcessGroups> } | null = null;
-  return async (instance) => {
+  return (instance) => {
     const group = servers.instances[instance]?.pid;
     if (group === undefined || !processAlive(group)) return null;
     if (scan === null || monoMs() - scan.atMs > SHARED_SCAN_MS) {

@@ -55,6 +55,10 @@ export function serverLaunches(
       maxConnections: server.maxConnections,
       redisCommandTimeoutMs: Math.ceil(server.redisCommandTimeoutMs),
     },
+    h2: {
+      maxStreams: server.h2.maxStreams,
+      idleTimeoutMs: Math.ceil(server.h2.idleTimeoutMs),
+    },
     brokerPrefix,
     routing: server.routing,
     fanout: server.fanout,

@@ -81,6 +81,14 @@ export interface SubscriberReport {
   received: number[][];
 }
 
+/** Something a client received that its target protocol had no place for. */
+export interface UnrecognisedFrame {
+  /** Why it was not a message: `nothing at message.body "/body"`. */
+  what: string;
+  /** What arrived, as text, cut short. */
+  frame: string;
+}
+
 export interface ShardReport {
   type: "report";
   subscribers: SubscriberReport[];
@@ -129,6 +137,8 @@ export interface ShardReport {
   catchUp: string;
   /** Presence events: the server's event time -> received (encoded; epoch clocks of one host). */
   presenceLatency: string;
+  /** The first frame or event that was not a message (its sample cut short), null when none was. */
+  firstUnrecognised?: UnrecognisedFrame | null;
   /** With `logConnections`: when each client was connected. */
   connections?: ConnectionLog[];
 }
@@ -146,6 +156,8 @@ export interface ConnectionLog {
  */
 export interface ShardTimeline {
   deliveries: number[];
+  /** Every first receipt of a stamped message (fleet-timeline.ts). */
+  received: number[];
   /** Encoded latency histogram per second; "" for a second without any. */
   latency: string[];
   breaks: number[];

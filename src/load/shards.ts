@@ -125,7 +125,13 @@ export class ShardPool {
     this.shards.forEach((shard, i) => {
       const report = this.reports.get(i);
       if (report) reports.push(report);
-      else missing.push({ name: shard.name, reason: missingReasons.get(i) ?? "no report" });
+      else {
+        missing.push({
+          name: shard.name,
+          reason: missingReasons.get(i) ?? "no report",
+          crashed: shard.process.exitCode !== null && shard.process.exitCode !== 0,
+        });
+      }
     });
     return { reports, missing };
   }
@@ -149,6 +155,12 @@ export interface MissingShard {
   name: string;
   /** "died (exit code 1): TypeError: ...", or "did not report within 15000 ms". */
   reason: string;
+  /**
+   * It exited with an error of its own (a configuration or code error), not
+   * killed by a signal (out of memory, SIGKILL) nor too busy to answer: what
+   * it says is why the run is invalid, not a sign of rtbench's own load.
+   */
+  crashed: boolean;
 }
 
 const STDERR_TAIL_LINES = 20;

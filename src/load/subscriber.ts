@@ -202,13 +202,14 @@ export class Subscriber implements ClientHandlers {
       fleet.counters.duplicates++;
       return;
     }
+    const timeline = fleet.timeline;
+    const bucket = timeline.bucketAt(nowMs);
+    timeline.countReceipt(bucket);
     if (this.order.add(orderPosition(id, stamp.seq))) fleet.counters.reordered++;
     // Sent before this client came back: it missed it, and is caught up once the last such arrives.
     if (this.returnedAtMs !== null && stamp.snt < this.returnedAtMs) this.caughtUpAtMs = nowMs;
     if (this.unreadCheck?.see(Number(id))) this.finishUnreadCheck();
     if (stamp.sch >= fleet.spec.measureStartMs && stamp.sch < fleet.spec.measureEndMs) {
-      const timeline = fleet.timeline;
-      const bucket = timeline.bucketAt(nowMs);
       recordMs(timeline.latencyIn(bucket), nowMs - stamp.sch);
       recordMs(fleet.latencyFromSend, nowMs - stamp.snt);
       // Expected of this subscriber (load/aggregate.ts): sent once it was first ready.
@@ -219,8 +220,8 @@ export class Subscriber implements ClientHandlers {
     }
   }
 
-  onUnrecognised(): void {
-    this.fleet.counters.unrecognisedFrames++;
+  onUnrecognised(what?: string, frame?: unknown): void {
+    this.fleet.countUnrecognised(what, frame);
   }
 
   onGap(_from: string, _to: string, reset?: boolean): void {

@@ -41,6 +41,7 @@ export function buildTimeline(input: TimelineInput): ProtocolTimeline {
       drainEndMs: since(timeline.drainEndMs),
     },
     deliveries: countedDeliveries(sum("deliveries"), input),
+    received: sum("received"),
     ...latency,
     connected: sum("connected"),
     connectedMin: sum("connectedMin"),
@@ -65,6 +66,7 @@ export function buildTimeline(input: TimelineInput): ProtocolTimeline {
 
 type SummedSeries =
   | "deliveries"
+  | "received"
   | "breaks"
   | "reconnects"
   | "attempts"

@@ -34,16 +34,6 @@ export function ownCpu(): CpuReader {
  */
 const MS_PER_TICK = 10;
 
-/** Another process on this host, from /proc/<pid>/stat; `pid()` is asked each time (a restart changes it). */
-export function procCpu(pid: () => number | null): CpuReader {
-  return () => {
-    const id = pid();
-    if (id === null) return null;
-    const cpuMs = procStatCpuMs(id);
-    return cpuMs === null ? null : { id, cpuMs };
-  };
-}
-
 /** utime + stime of /proc/<pid>/stat in ms; null when the process is gone or not on Linux. */
 export function procStatCpuMs(pid: number): number | null {
   let text: string;
@@ -81,6 +71,19 @@ export interface ProcessLoad {
  * and between the window marks. A reading from a different process (a
  * restart) gives no share for that second and makes the window's unknown.
  */
+/**
+ * CPU time between two readings as a share of one core; null when the count
+ * went down: a process group's sum drops when a member exits unreaped, and
+ * that second's share is then unknown, not negative.
+ */
+function cpuShare(
+  from: { reading: CpuReading; atMs: number },
+  to: { reading: CpuReading; atMs: number },
+): number | null {
+  const usedMs = to.reading.cpuMs - from.reading.cpuMs;
+  return usedMs >= 0 ? usedMs / (to.atMs - from.atMs) : null;
+}
+
 export class LoadRecorder {
   readonly perSecond: (number | null)[] = [];
   private last: { reading: CpuReading; atMs: number } | null = null;
@@ -104,7 +107,7 @@ export class LoadRecorder {
     const last = this.last;
     let share: number | null = null;
     if (current && last && current.reading.id === last.reading.id && current.atMs > last.atMs) {
-      share = (current.reading.cpuMs - last.reading.cpuMs) / (current.atMs - last.atMs);
+      share = cpuShare(last, current);
     }
     this.perSecond.push(share);
     if (this.inWindow) this.windowSeconds.push(share);
@@ -125,10 +128,7 @@ export class LoadRecorder {
     const end = this.take();
     const sameProcess = start && end && start.reading.id === end.reading.id;
     this.windowEnd = {
-      cpuShare:
-        sameProcess && end.atMs > start.atMs
-          ? (end.reading.cpuMs - start.reading.cpuMs) / (end.atMs - start.atMs)
-          : null,
+      cpuShare: sameProcess && end.atMs > start.atMs ? cpuShare(start, end) : null,
       elu: this.ownLoop && start ? performance.eventLoopUtilization(start.elu).utilization : null,
     };
   }

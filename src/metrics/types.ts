@@ -5,6 +5,17 @@ import type { ResultCounters } from "./counters.js";
 import type { ProcessLoad } from "./process-load.js";
 
 /**
+ * What a run's load was, apart from how it is labelled and judged: the
+ * normalised scenario's workload fields, so a baseline is compared by them.
+ */
+export interface Workload {
+  /** SHA-256 of the fields as canonical JSON (sorted keys). */
+  sha256: string;
+  /** Every workload field by path (`clients.count`, `faults[0].atMs`) with its value. */
+  fields: Record<string, unknown>;
+}
+
+/**
  * The result file: a public contract (schema/result.schema.json) read by CI
  * scripts and `rtbench compare`. Renaming a field needs a new schemaVersion.
  * Times are milliseconds (floats), sizes bytes.
@@ -20,6 +31,12 @@ export interface RunResult {
     sha256: string | null;
     /** The scenario file's text; absent in results written before rtbench recorded it. */
     text?: string | null;
+    /**
+     * What defines the workload (src/scenario/workload.ts): a baseline is
+     * compared when this matches, whatever comments or thresholds changed.
+     * Absent in results written before rtbench recorded it.
+     */
+    workload?: Workload;
   };
   environment: {
     node: string;
@@ -353,6 +370,11 @@ export interface ProtocolTimeline {
   };
   /** Expected messages first received in that second: sums to `delivered`. */
   deliveries: number[];
+  /**
+   * Every message first received in that second, expected or not (warmup,
+   * drain, sent before the subscriber was ready); absent in older results.
+   */
+  received?: number[];
   /** Delivery latencies recorded in that second (by receive time): sums to `latency.count`. */
   latencyCount: number[];
   /** Latency percentiles of that second's deliveries, ms; null for a second without any. */

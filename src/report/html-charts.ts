@@ -3,7 +3,7 @@ import type { ProtocolResult, RunResult } from "../metrics/types.js";
 import { renderBarChart } from "./charts/bar-chart.js";
 import { type LineSeries, renderLineChart } from "./charts/line-chart.js";
 import { NINES_TICKS, wantsLog } from "./charts/scale.js";
-import { transportColor } from "./charts/svg.js";
+import { escapeXml, type MarkerShape, transportColor, transportMarker } from "./charts/svg.js";
 import { presentProtocols } from "./format.js";
 import {
   faultMarkers,
@@ -25,7 +25,14 @@ import {
 
 /** Latency by percentile, every transport on one chart, as HdrHistogram plots it. */
 export function latencyDistributionChart(
-  curves: readonly { key: string; label: string; color: string; dash?: "dashed"; hdr: string }[],
+  curves: readonly {
+    key: string;
+    label: string;
+    color: string;
+    dash?: "dashed";
+    marker?: MarkerShape;
+    hdr: string;
+  }[],
   options: { id: string; title: string; note?: string },
 ): string {
   const series: LineSeries[] = curves.map((c) => ({
@@ -33,6 +40,7 @@ export function latencyDistributionChart(
     label: c.label,
     color: c.color,
     ...(c.dash ? { dash: c.dash } : {}),
+    ...(c.marker ? { marker: c.marker } : {}),
     points: percentileCurve(c.hdr),
   }));
   const values = series.flatMap((s) => s.points.map((p) => p[1] ?? 0));
@@ -57,6 +65,7 @@ export function latencySection(result: RunResult): string {
     key: p,
     label: runLabel(p),
     color: transportColor(p),
+    marker: transportMarker(p),
     hdr: (result.protocols[p] as ProtocolResult).latency.hdr,
   }));
   const distribution = latencyDistributionChart(curves, {
@@ -71,16 +80,47 @@ export function latencySection(result: RunResult): string {
       : [
           latencyOverTime(timeline, "p99", "latencyP99"),
           latencyOverTime(timeline, "p50", "latencyP50"),
-          renderLineChart({
-            ...timeline.common,
-            id: "deliveries",
-            title: "Deliveries per second",
-            y: { label: "deliveries / s", unit: "/s" },
-            series: timelineSeries(timeline.measured, (t, i) => perSecond(t.deliveries[i], t)),
-            note: "Expected messages received for the first time in each second.",
-          }),
+          deliveriesChart(timeline),
         ];
   return `<section id="latency"><h2>Latency and deliveries</h2><div class="charts">${[distribution, ...perSecondCharts].join("")}</div></section>`;
+}
+
+/**
+ * Every delivery per second (warmup and drain included), with the expected
+ * ones, which the window's figures count, as a dashed line beside it. A
+ * result from before `received` existed shows the expected ones alone.
+ */
+function deliveriesChart({ measured, common }: TimelineContext): string {
+  const expected = timelineSeries(measured, (t, i) => perSecond(t.deliveries[i], t), {
+    name: "expected",
+    dash: "dashed",
+  });
+  const withAll = measured.filter((m) => m.timeline.received !== undefined);
+  if (withAll.length === 0) {
+    return renderLineChart({
+      ...common,
+      id: "deliveries",
+      title: "Deliveries per second",
+      y: { label: "deliveries / s", unit: "/s" },
+      series: timelineSeries(measured, (t, i) => perSecond(t.deliveries[i], t)),
+      note: "Expected messages received for the first time in each second.",
+    });
+  }
+  const every = timelineSeries(withAll, (t, i) => perSecond(t.received?.[i], t), {
+    name: "every delivery",
+  });
+  return renderLineChart({
+    ...common,
+    id: "deliveries",
+    title: "Deliveries per second",
+    y: { label: "deliveries / s", unit: "/s" },
+    series: [...every, ...expected],
+    styles: [
+      { dash: "solid", label: "every delivery" },
+      { dash: "dashed", label: "expected (counted in the window)" },
+    ],
+    note: "Messages received for the first time in each second: all of them (warmup and drain too), and, dashed, the expected ones that the window's figures count.",
+  });
 }
 
 interface TimelineContext {
@@ -140,7 +180,7 @@ export function timelineSection(result: RunResult): string {
         { dash: "dashed", label: "breaks" },
       ],
     }),
-    renderLineChart({
+    lineChartWithValues({
       ...common,
       id: "server-cpu",
       title: "Server CPU",
@@ -157,7 +197,7 @@ export function timelineSection(result: RunResult): string {
       note: "The worst of the generator's processes in each second. Above the scenario's limit, timings taken then are distorted.",
     }),
   ];
-  return `<section id="timeline"><h2>Connections over time</h2><div class="charts">${charts.join("")}</div></section>`;
+  return `<section id="timeline"><h2>Connections over time</h2><div class="charts">${charts.filter((c) => c !== "").join("")}</div></section>`;
 }
 
 /** The scenario's limit on the generator's loop delay, as a line on the chart. */
@@ -196,20 +236,20 @@ export function costSection(result: RunResult): string {
       value: value(result.protocols[name] as ProtocolResult),
     }));
   const charts = [
-    renderBarChart({
+    barChartWithValues({
       id: "bytes-per-delivery",
       title: "Bytes per delivery",
       axisLabel: "bytes on the wire per delivery (B)",
       bars: bars((p) => p.bytesPerDelivery),
       note: "Both directions, headers included, over the measured window.",
     }),
-    renderBarChart({
+    barChartWithValues({
       id: "requests-per-delivery",
       title: "Requests per delivery",
       axisLabel: "HTTP requests per delivery",
       bars: bars((p) => p.requestsPerDelivery),
     }),
-    renderBarChart({
+    barChartWithValues({
       id: "server-cpu-per-1k",
       title: "Server CPU per 1,000 deliveries",
       axisLabel: "CPU seconds per 1k deliveries (s)",
@@ -218,4 +258,19 @@ export function costSection(result: RunResult): string {
     }),
   ];
   return `<section id="cost"><h2>Cost per delivery</h2><div class="charts bars">${charts.join("")}</div></section>`;
+}
+
+/**
+ * A chart whose every value is n/a (server CPU of a target rtbench did not
+ * start, requests of streams that make none... ) says nothing: left out.
+ */
+function lineChartWithValues(spec: Parameters<typeof renderLineChart>[0]): string {
+  const any = spec.series.some((s) => s.points.some((p) => p[1] !== null && p[1] !== undefined));
+  return any ? renderLineChart(spec) : "";
+}
+
+function barChartWithValues(spec: Parameters<typeof renderBarChart>[0]): string {
+  if (spec.bars.some((b) => b.value !== null)) return renderBarChart(spec);
+  // Said in one line, so the reader knows the cost was not measured rather than missing.
+  return `<p class="note" data-left-out="${escapeXml(spec.id)}">${escapeXml(spec.title)}: n/a for every transport${spec.note ? ` (${spec.note})` : ""}, so no chart.</p>`;
 }

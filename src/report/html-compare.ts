@@ -3,9 +3,8 @@ import { orderRunKeys, runLabel } from "../metrics/run-keys.js";
 import type { ProtocolResult, RunResult } from "../metrics/types.js";
 import { escapeXml, transportColor } from "./charts/svg.js";
 import { headerLine } from "./format.js";
-import { bannersHtml } from "./html.js";
 import { latencyDistributionChart } from "./html-charts.js";
-import { htmlPage } from "./html-page.js";
+import { bannersHtml, htmlPage } from "./html-page.js";
 import { formatValue } from "./numbers.js";
 import {
   COMPARISON_LEGEND,
@@ -58,7 +57,7 @@ function verdictSection(comparison: Comparison, all: boolean): string {
   return `<section id="verdicts"><h2>Verdicts</h2><p class="note">${shown}</p><div class="scroll"><table><thead><tr>${head}</tr></thead><tbody>${rows.join("\n")}</tbody></table></div><p class="note">${escapeXml(COMPARISON_LEGEND)}</p></section>`;
 }
 
-function verdictRow(row: ComparisonRow): string {
+export function verdictRow(row: ComparisonRow): string {
   const verdict = row.verdict === "regressed" ? "REGRESSED" : row.verdict;
   const cls = VERDICT_CLASS[row.verdict];
   return `<tr><td><code>${escapeXml(row.metric)}</code></td><td class="n">${escapeXml(formatValue(row.baseline, row.unit))}</td><td class="n">${escapeXml(formatValue(row.current, row.unit))}</td><td class="n">${escapeXml(formatChange(row))}</td><td>${escapeXml(formatEvidence(row))}</td><td${cls ? ` class="${cls}"` : ""}>${escapeXml(verdict)}</td></tr>`;

@@ -36,6 +36,7 @@ p { margin: 0.35rem 0; }
 .loud { color: #b00020; font-weight: 700; border-left: 4px solid #b00020; padding: 0.35rem 0.75rem; background: #fdecee; }
 .notes p { color: var(--muted); }
 td.loud-cell { color: #b00020; font-weight: 700; }
+.pass { color: #0b6e2a; border-left: 4px solid #0b6e2a; padding: 0.35rem 0.75rem; background: #e9f6ee; }
 td.warn-cell { color: #8a5300; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: 0.2rem 0.75rem; border-bottom: 1px solid var(--rule); text-align: left; vertical-align: top; }
@@ -78,3 +79,8 @@ dl.env dd { margin: 0; font-variant-numeric: tabular-nums; overflow-wrap: anywhe
   th, td { padding: 0.15rem 0.4rem; }
 }
 `;
+
+/** Lines the reader must not miss (an unreliable or partial run), one loud paragraph each. */
+export function bannersHtml(lines: readonly string[]): string {
+  return lines.map((line) => `<p class="loud">${escapeXml(line)}</p>`).join("\n");
+}

@@ -1,10 +1,13 @@
+import type { GatedResult } from "../gate/gate.js";
 import { runLabel } from "../metrics/run-keys.js";
 import type { ProtocolResult, RunResult } from "../metrics/types.js";
 import { escapeXml, transportColor } from "./charts/svg.js";
 import { bannerLines, headerLine, legendLines, noteLines, presentProtocols } from "./format.js";
 import { costSection, latencySection, timelineSection } from "./html-charts.js";
 import { faultSection } from "./html-faults.js";
-import { htmlPage } from "./html-page.js";
+import { gateSection } from "./html-gate.js";
+import { flagOverrides } from "./html-overrides.js";
+import { bannersHtml, htmlPage } from "./html-page.js";
 import { rowsFor } from "./rows.js";
 
 /**
@@ -14,20 +17,26 @@ import { rowsFor } from "./rows.js";
  * that document the run. Charts are inline SVG drawn here; the page runs no
  * script and fetches nothing. A composition of small pure sections.
  */
-export function renderHtml(result: RunResult): string {
+export function renderHtml(result: GatedResult): string {
   const title = headerLine(result);
   const measured = presentProtocols(result).length > 0;
   const sections = measured
     ? [
         headerSection(result),
         summarySection(result),
+        gateSection(result),
         faultSection(result),
         latencySection(result),
         timelineSection(result),
         costSection(result),
         environmentSection(result),
       ]
-    : [headerSection(result), summarySection(result), environmentSection(result)];
+    : [
+        headerSection(result),
+        summarySection(result),
+        gateSection(result),
+        environmentSection(result),
+      ];
   return htmlPage(`rtbench: ${title}`, sections.filter((s) => s !== "").join("\n"));
 }
 
@@ -46,10 +55,6 @@ export function headerSection(result: RunResult): string {
           .join("")}</div>`
       : "",
   ].join("\n");
-}
-
-export function bannersHtml(lines: readonly string[]): string {
-  return lines.map((line) => `<p class="loud">${escapeXml(line)}</p>`).join("\n");
 }
 
 /** The same rows as the terminal table, transports as columns. */
@@ -106,9 +111,12 @@ export function environmentSection(result: RunResult): string {
   ];
   const dl = entries.map(([k, v]) => `<dt>${escapeXml(k)}</dt><dd>${escapeXml(v)}</dd>`).join("");
   const text = result.scenario.text;
+  const overrides = flagOverrides(result)
+    .map((line) => `<p class="loud">overridden by a flag: ${escapeXml(line)}</p>`)
+    .join("");
   const scenario =
     typeof text === "string"
-      ? `<h3>Scenario</h3><pre>${escapeXml(text)}</pre>`
+      ? `<h3>Scenario</h3>${overrides}<pre>${escapeXml(text)}</pre>`
       : `<h3>Scenario</h3><p class="note">The scenario text is not in this result (written by an older rtbench, or not read from a file).</p>`;
   return `<section id="environment"><h2>Environment</h2><dl class="env">${dl}</dl>${scenario}</section>`;
 }

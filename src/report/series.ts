@@ -3,7 +3,7 @@ import { runLabel } from "../metrics/run-keys.js";
 import type { ProtocolResult, ProtocolTimeline, RunResult } from "../metrics/types.js";
 import type { LineSeries } from "./charts/line-chart.js";
 import type { DashStyle } from "./charts/svg.js";
-import { transportColor } from "./charts/svg.js";
+import { transportColor, transportMarker } from "./charts/svg.js";
 import { presentProtocols } from "./format.js";
 
 /**
@@ -54,6 +54,7 @@ export function timelineSeries(
       key: protocol,
       label: runLabel(protocol),
       color: transportColor(protocol),
+      marker: transportMarker(protocol),
       ...style,
       step: seconds,
       points: Array.from(

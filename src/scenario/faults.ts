@@ -2,9 +2,11 @@
  * The scenario's `faults:` list to `Fault[]`, with the checks the schema
  * cannot make: which fields each action takes, instance indexes within
  * `server.instances` (or `target.instances`), Redis present for
- * redis-restart, what a target's protocol can take, and every fault inside
+ * redis-restart, a backing service for the broker-* faults, what a target's
+ * protocol can take, and every fault inside
  * the run (`at` counts from the start of ramp-up).
  */
+import { BROKERS, brokerInfo } from "../shared/brokers.js";
 import { targetProtocol } from "../targets/registry.js";
 import { formatFound, type Problem } from "./problem.js";
 import type { Fault, InstanceRef, Scenario } from "./types.js";
@@ -20,7 +22,13 @@ const FIELDS_BY_ACTION: Record<Action, readonly string[]> = {
   stall: ["instance", "for"],
   "redis-restart": ["for"],
   "stall-clients": ["for"],
+  "broker-freeze": ["for"],
+  "broker-stop": ["for"],
+  "broker-restart": [],
 };
+
+/** The faults that act on the broker's backing service rather than on a server instance. */
+const BROKER_ACTIONS: readonly Action[] = ["broker-freeze", "broker-stop", "broker-restart"];
 
 /** Every fault action (the schema's `fault.action` enum must be this list). */
 export const FAULT_ACTIONS = Object.keys(FIELDS_BY_ACTION) as Action[];
@@ -109,6 +117,9 @@ function readFault(item: unknown, path: string, limits: Limits, problems: Proble
       `expected server.broker: redis for redis-restart (the memory broker has no Redis to restart), found broker ${JSON.stringify(scenario.server.broker)}`,
     );
   }
+  if (BROKER_ACTIONS.includes(action)) {
+    brokerFaultProblem(action, limits, problem);
+  }
   const refusal =
     target !== null && (action === "drop" || action === "stall-clients")
       ? targetProtocol(target.protocol).cannot[action]
@@ -141,7 +152,44 @@ function readFault(item: unknown, path: string, limits: Limits, problems: Proble
       return { action, atMs, instance: instance as InstanceRef, forMs: forMs as number };
     case "redis-restart":
     case "stall-clients":
+    case "broker-freeze":
+    case "broker-stop":
       return { action, atMs, forMs: forMs as number };
+    case "broker-restart":
+      return { action, atMs };
+  }
+}
+
+/** A broker-* fault needs a broker with a backing service that rtbench starts. */
+function brokerFaultProblem(
+  action: Action,
+  { scenario, isBad }: Limits,
+  problem: (field: string, text: string) => void,
+): void {
+  const target = scenario.target;
+  if (target !== null) {
+    if (!target.command?.needsRedis) {
+      problem(
+        "action",
+        `expected {redisUrl} in target.command or its files for ${action} (rtbench acts only on a broker it provides), found none`,
+      );
+    }
+    return;
+  }
+  if (isBad("server.broker")) return;
+  // With variants, those on a broker without a service run without the broker faults
+  // (load/run.ts): a memory baseline can sit in the same table.
+  if (scenario.variants.some((v) => brokerInfo(v.server.broker).service !== null)) return;
+  const broker = scenario.server.broker;
+  if (brokerInfo(broker).service === null) {
+    problem(
+      "action",
+      `expected a server.broker with a backing service (${BROKERS.filter((b) => b.service !== null)
+        .map((b) => b.kind)
+        .join(
+          ", ",
+        )}) for ${action}, found broker ${JSON.stringify(broker)} (nothing outside the server to ${action.slice(7)})`,
+    );
   }
 }
 

@@ -11,9 +11,11 @@ import { RtbenchError } from "../shared/errors.js";
 import { bundledScenarioFile, bundledScenarios } from "./bundled.js";
 import { normaliseScenario, overrideProblems, type ScenarioOverrides } from "./normalise.js";
 import { type Problem, problemLine } from "./problem.js";
-import { schemaProblems } from "./schema.js";
+import { schemaFindings } from "./schema.js";
 import { withTargetPlace } from "./target-place.js";
 import type { Scenario } from "./types.js";
+import { schemaValidPart } from "./valid-part.js";
+import { scenarioWorkload } from "./workload.js";
 import { yamlProblems } from "./yaml-errors.js";
 
 export type { ScenarioOverrides } from "./normalise.js";
@@ -63,25 +65,38 @@ function validate(text: string, file: string, sha: string, overrides: ScenarioOv
     parsed.document = withTargetPlace(parsed.document, overrides.target);
   }
 
-  const problems = [...overrideProblems(overrides), ...schemaProblems(parsed.document)];
-  // Relations between fields are checked only once the document is a mapping;
-  // a field the schema already rejected is left out of them (see isBad).
-  if (isMapping(parsed.document)) {
+  const findings = schemaFindings(parsed.document);
+  const problems = [...overrideProblems(overrides), ...findings.map((found) => found.problem)];
+  // Relations between fields are checked only on what the schema accepts: a
+  // rejected value is cut out before anything reads it, and checks at or
+  // below it are skipped (isBad).
+  const usable = isMapping(parsed.document) ? schemaValidPart(parsed.document, findings) : null;
+  if (isMapping(parsed.document) && usable !== null) {
     const badPaths = problems.map((problem) => problem.path);
     const isBad = (path: string) =>
       badPaths.some(
         (bad) => bad === path || bad.startsWith(`${path}.`) || bad.startsWith(`${path}[`),
       );
-    const { scenario, problems: relational } = normaliseScenario(parsed.document, {
+    const context = {
       defaultName: basename(file, extname(file)),
       source: { file, sha256: sha, text },
       overrides,
       isBad,
-    });
+    };
+    const { scenario, problems: relational } = normaliseScenario(usable, context);
     problems.push(...relational);
-    if (problems.length === 0) return scenario;
-    sortByDocumentOrder(problems, Object.keys(parsed.document));
+    if (problems.length === 0) {
+      // The file's workload, as a baseline made from the same file records it,
+      // whatever a flag overrode for this run (--duration is warned about apart).
+      const asWritten =
+        Object.keys(overrides).length === 0
+          ? scenario
+          : normaliseScenario(usable, { ...context, overrides: {} }).scenario;
+      scenario.source.workload = scenarioWorkload(asWritten);
+      return scenario;
+    }
   }
+  if (isMapping(parsed.document)) sortByDocumentOrder(problems, Object.keys(parsed.document));
   throw invalid(file, problems);
 }
 

@@ -25,7 +25,7 @@ import {
   scenarioServers,
   serverSectionProblems,
 } from "./server-section.js";
-import { checkTargetTransports, readTarget } from "./target.js";
+import { checkTargetTransports, readTarget, targetUrlProblem } from "./target.js";
 import type { TargetPlace } from "./target-place.js";
 import { thresholdProblems } from "./thresholds.js";
 import { resolveServerTls } from "./tls-section.js";
@@ -185,9 +185,9 @@ export function normaliseScenario(
   if (scenario.target !== null && !isBad("target") && !isMapping(doc.target)) {
     // The schema's pattern checks the shape; the URL parser catches the rest (ports, hosts).
     scenario.target.urls.forEach((url, index) => {
-      if (URL.canParse(url)) return;
-      const path = Array.isArray(doc.target) ? `target[${index}]` : "target";
-      problem(path, `expected a valid http:// or https:// URL, found ${JSON.stringify(url)}`);
+      const found = targetUrlProblem(url);
+      if (found === null) return;
+      problem(Array.isArray(doc.target) ? `target[${index}]` : "target", found);
     });
   }
   if (

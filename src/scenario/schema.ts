@@ -4,6 +4,7 @@
  * problem: path, what the schema expects there, what was found.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { VARIANT_NAME } from "../metrics/run-keys.js";
 import { deriveScenarioSchema, readJson, SCENARIO_SCHEMA_PATH } from "../schemas/derive.js";
 import { transportNames } from "../shared/transports.js";
 import { formatFound, formatPath, type Problem } from "./problem.js";
@@ -25,6 +26,7 @@ interface SchemaNode {
   maximum?: number;
   minLength?: number;
   minItems?: number;
+  pattern?: string;
   propertyNames?: SchemaNode;
   definitions?: Record<string, SchemaNode>;
 }
@@ -41,6 +43,12 @@ const EXPECTED_BY_DEFINITION: Record<string, string> = {
   thresholdCondition: 'a condition like "< 50ms" or "== 0"',
 };
 
+/** Patterns of plain string fields, in words: a rule the user can follow, not the regex. */
+const EXPECTED_BY_PATTERN: Record<string, string> = {
+  [VARIANT_NAME.source]:
+    "lower-case words with dashes (a-z, 0-9 and -, up to 24 characters, not starting with a dash), like sticky or redis-2",
+};
+
 let compiled: { schema: SchemaNode; validate: ValidateFunction; transports: string } | undefined;
 
 /** The schema file with its transport parts derived from the registered transports. */
@@ -55,18 +63,31 @@ function validator(): { schema: SchemaNode; validate: ValidateFunction } {
   return compiled;
 }
 
+/** A structural problem with the place it names, as segments (`["target", "urls", 0]`). */
+export interface SchemaFinding {
+  problem: Problem;
+  segments: (string | number)[];
+}
+
 /** Every structural problem of `data`, one per path, in the order ajv finds them. */
 export function schemaProblems(data: unknown): Problem[] {
+  return schemaFindings(data).map((finding) => finding.problem);
+}
+
+/** schemaProblems with each problem's place as segments, so a caller can cut the value out. */
+export function schemaFindings(data: unknown): SchemaFinding[] {
   const { schema, validate } = validator();
   if (validate(data)) return [];
   const errors = validate.errors ?? [];
-  const problems = new Map<string, Problem>();
+  const findings = new Map<string, SchemaFinding>();
   const suppressed = alternativesWithDeeperErrors(errors);
   for (const error of errors) {
-    const problem = translate(error, data, schema, suppressed);
-    if (problem !== null && !problems.has(problem.path)) problems.set(problem.path, problem);
+    const finding = translate(error, data, schema, suppressed);
+    if (finding !== null && !findings.has(finding.problem.path)) {
+      findings.set(finding.problem.path, finding);
+    }
   }
-  return [...problems.values()];
+  return [...findings.values()];
 }
 
 /**
@@ -96,16 +117,20 @@ function translate(
   data: unknown,
   schema: SchemaNode,
   suppressed: Set<string>,
-): Problem | null {
+): SchemaFinding | null {
   const segments = pointerSegments(error.instancePath, data);
+  const at = (place: (string | number)[], text: string): SchemaFinding => ({
+    problem: { path: formatPath(place), text },
+    segments: place,
+  });
   const badKey =
     error.keyword === "propertyNames" ? String(error.params.propertyName) : error.propertyName;
   if (badKey !== undefined) {
     const expected = describe(schemaAt(schema, segments)?.propertyNames, schema);
-    return {
-      path: formatPath([...segments, badKey]),
-      text: `expected ${expected} as the key, found ${formatFound(badKey)}`,
-    };
+    return at(
+      [...segments, badKey],
+      `expected ${expected} as the key, found ${formatFound(badKey)}`,
+    );
   }
   if (error.keyword === "additionalProperties") {
     // deref: a mapping reached through "$ref" (a list item, a shared definition) lists its own fields.
@@ -113,19 +138,19 @@ function translate(
     const key = String(error.params.additionalProperty);
     const guess = suggestField(key, segments, allowed, fieldPaths(schema));
     const hint = guess === undefined ? "" : `; did you mean ${guess}?`;
-    return {
-      path: formatPath([...segments, key]),
-      text: `unknown field${hint} (allowed here: ${allowed.join(", ") || "none"})`,
-    };
+    return at(
+      [...segments, key],
+      `unknown field${hint} (allowed here: ${allowed.join(", ") || "none"})`,
+    );
   }
   if (error.keyword === "uniqueItems") {
     const first = Math.min(Number(error.params.i), Number(error.params.j));
     const again = Math.max(Number(error.params.i), Number(error.params.j));
     const found = formatFound((valueAt(data, segments) as unknown[])[again]);
-    return {
-      path: formatPath([...segments, again]),
-      text: `expected each item once, found ${found} again (also at ${formatPath([...segments, first])})`,
-    };
+    return at(
+      [...segments, again],
+      `expected each item once, found ${found} again (also at ${formatPath([...segments, first])})`,
+    );
   }
   if (suppressed.has(error.instancePath)) return null;
   // The line describes the whole schema at the path, not the one keyword that
@@ -134,10 +159,7 @@ function translate(
     segments.length === 0
       ? "a mapping of scenario fields"
       : describe(schemaAt(schema, segments), schema);
-  return {
-    path: formatPath(segments),
-    text: `expected ${expected}, found ${formatFound(valueAt(data, segments))}`,
-  };
+  return at(segments, `expected ${expected}, found ${formatFound(valueAt(data, segments))}`);
 }
 
 let allFieldPaths: string[][] | undefined;
@@ -254,6 +276,9 @@ function describe(node: SchemaNode | undefined, root: SchemaNode): string {
     case "number":
       return describeNumber(node);
     case "string":
+      if (node.pattern !== undefined && EXPECTED_BY_PATTERN[node.pattern] !== undefined) {
+        return EXPECTED_BY_PATTERN[node.pattern] as string;
+      }
       return node.minLength ? "a non-empty string" : "a string";
     case "array": {
       const items = deref(node.items, root);

@@ -3,7 +3,7 @@
  * applied over the top-level one): reading them with their defaults, and the
  * checks between their fields and the rest of the scenario.
  */
-import { type BrokerKind, brokerInfo, sharedBrokers } from "../shared/brokers.js";
+import { BROKERS, type BrokerKind, brokerInfo, sharedBrokers } from "../shared/brokers.js";
 import type { ProtocolName } from "../shared/transports.js";
 import { MEMBER_FANOUT_PROTOCOLS, PRESENCE_TTL_HEARTBEATS } from "./defaults.js";
 import type { Problem } from "./problem.js";
@@ -44,6 +44,11 @@ export function readServerOptions(read: Reader): ServerOptions {
     fanout: read.value("server.fanout") as FanoutStrategy,
     presenceEvents: read.value("server.presenceEvents"),
     presenceBatchMs: read.duration("server.presenceBatch"),
+    // The same defaults as reference-server/h2-sessions.ts.
+    h2: {
+      maxStreams: read.value("server.h2.maxStreams"),
+      idleTimeoutMs: read.duration("server.h2.idleTimeout"),
+    },
     // No default to write down: absent is none.
     auth: (read.raw("server.auth") as string | undefined) ?? null,
     allowOrigins: (read.raw("server.allowOrigins") as string[] | undefined) ?? [],
@@ -77,11 +82,11 @@ export function readVariants(doc: Doc): VariantEntry[] {
 function mergeServer(base: unknown, over: unknown): Doc {
   const b = isDoc(base) ? base : {};
   const o = isDoc(over) ? over : {};
-  const history = {
-    ...(isDoc(b.history) ? b.history : {}),
-    ...(isDoc(o.history) ? o.history : {}),
-  };
-  return { ...b, ...o, history };
+  const group = (key: string) => ({
+    ...(isDoc(b[key]) ? b[key] : {}),
+    ...(isDoc(o[key]) ? o[key] : {}),
+  });
+  return { ...b, ...o, history: group("history"), h2: group("h2") };
 }
 
 function isDoc(value: unknown): value is Doc {
@@ -98,6 +103,8 @@ export interface ServerCheckContext {
   payloadBytes: number;
   /** A target is measured: the server settings do not apply. */
   hasTarget: boolean;
+  /** `sseH2.streamsPerConnection` when sse-h2 runs, else null. */
+  h2StreamsPerConnection: number | null;
 }
 
 /** The checks of one server section that a schema cannot make. */
@@ -116,6 +123,7 @@ export function serverProblems(server: ServerOptions, ctx: ServerCheckContext): 
     ["writeTimeout", server.writeTimeoutMs],
     ["requestTimeout", server.requestTimeoutMs],
     ["redisCommandTimeout", server.redisCommandTimeoutMs],
+    ["h2.idleTimeout", server.h2.idleTimeoutMs],
   ];
   for (const [field, valueMs] of positive) {
     if (!bad(field) && !(valueMs > 0)) {
@@ -154,6 +162,41 @@ export function serverProblems(server: ServerOptions, ctx: ServerCheckContext): 
       `expected at least ${at("heartbeatInterval")} (${formatDuration(server.heartbeatIntervalMs)}), or users would flicker out between heartbeats, found ${found("presenceTtl")}`,
     );
   }
+  if (
+    !bad("instances", "broker", "fanout") &&
+    server.fanout === "tiered" &&
+    server.instances > 1 &&
+    !brokerInfo(server.broker).sharedMembers
+  ) {
+    problem(
+      "fanout",
+      `expected a broker that shares channel members between instances (${BROKERS.filter(
+        (b) => b.sharedMembers,
+      )
+        .map((b) => b.kind)
+        .join(
+          ", ",
+        )}) with fanout tiered and ${server.instances} instances (the ${server.broker} broker keeps members and unread counters per instance), found broker "${server.broker}"`,
+    );
+  }
+  if (!bad("nats.jetstream") && ctx.raw("server.nats.jetstream") === false) {
+    problem(
+      "nats.jetstream",
+      "expected true (the nats broker takes each channel's ids and history from a JetStream stream: the wire protocol's ids are gap-free and shared by every instance, and core NATS has no shared counter or store to take them from; its fan-out is core NATS either way), found false",
+    );
+  }
+  if (
+    !bad("h2.maxStreams") &&
+    !ctx.isBad("sseH2.streamsPerConnection") &&
+    !ctx.hasTarget &&
+    ctx.h2StreamsPerConnection !== null &&
+    ctx.h2StreamsPerConnection > server.h2.maxStreams
+  ) {
+    problems.push({
+      path: "sseH2.streamsPerConnection",
+      text: `expected at most ${at("h2.maxStreams")} (${server.h2.maxStreams}): the server refuses streams beyond it, found ${ctx.h2StreamsPerConnection}`,
+    });
+  }
   const allowed: readonly string[] = MEMBER_FANOUT_PROTOCOLS;
   const others = ctx.protocols.filter((p) => !allowed.includes(p));
   if (!bad("fanout") && server.fanout !== "write" && others.length > 0) {
@@ -177,6 +220,7 @@ export function serverSectionProblems(
     target: unknown;
     protocols: ProtocolName[];
     publish: { payloadBytes: number };
+    transports: Partial<Record<ProtocolName, { settings: Readonly<Record<string, unknown>> }>>;
   },
   variants: VariantEntry[],
   isBad: (path: string) => boolean,
@@ -187,6 +231,9 @@ export function serverSectionProblems(
     protocols: scenario.protocols,
     payloadBytes: scenario.publish.payloadBytes,
     hasTarget: scenario.target !== null,
+    h2StreamsPerConnection: scenario.protocols.includes("sse-h2")
+      ? Number(scenario.transports["sse-h2"]?.settings.streamsPerConnection)
+      : null,
   };
   if (variants.length === 0) return serverProblems(scenario.server, { ...base, where: "server" });
   const problems: Problem[] = [];

@@ -40,6 +40,7 @@ const WIRE_FIELDS = [
   "message",
   "poll",
   "socketio",
+  "pushpin",
 ] as const satisfies readonly (keyof TargetWire)[];
 
 /** Fields that only mean something when rtbench starts the server. */
@@ -94,9 +95,9 @@ export function readTarget(raw: unknown, ctx: TargetContext): TargetOptions | nu
     ["target.url", url],
     ...(urls ?? []).map((u, i) => [`target.urls[${i}]`, u]),
   ] as [string, string | undefined][]) {
-    if (value !== undefined && !URL.canParse(value)) {
-      problem(path, `expected a valid http:// or https:// URL, found ${formatFound(value)}`);
-    }
+    if (value === undefined) continue;
+    const found = targetUrlProblem(value);
+    if (found !== null) problem(path, found);
   }
 
   let command: TargetCommand | null = null;
@@ -224,6 +225,18 @@ export function checkTargetTransports(
       text: `expected ${protocol.publishVia.join(" or ")} for protocol ${protocol.name}, found ${JSON.stringify(via)}`,
     });
   }
+}
+
+/** What is wrong with a target's base URL, or null. https:// speaks TLS (`target.tls`). */
+export function targetUrlProblem(url: string): string | null {
+  if (!URL.canParse(url)) {
+    return `expected a valid http:// or https:// URL, found ${formatFound(url)}`;
+  }
+  const { protocol } = new URL(url);
+  if (protocol !== "http:" && protocol !== "https:") {
+    return `expected an http:// or https:// URL, found ${formatFound(url)}`;
+  }
+  return null;
 }
 
 /** The instances' base URLs when the ports are known up front. */

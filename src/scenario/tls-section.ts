@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { type ClientTlsSettings, DEFAULT_CLIENT_TLS } from "../clients/tls.js";
+import type { ClientTlsSettings } from "../clients/tls.js";
 import type { Problem } from "./problem.js";
 import type { ServerTls } from "./types.js";
 
@@ -65,11 +65,6 @@ export function resolveServerTls(
     keyFile: check("key", tls.keyFile, "PRIVATE KEY-----"),
     caFile: tls.caFile === null ? null : check("ca", tls.caFile, PEM_CERTIFICATE),
   };
-}
-
-/** The default client settings for a target without `tls`. */
-export function clientTlsOrDefault(settings: ClientTlsSettings | null): ClientTlsSettings {
-  return settings ?? DEFAULT_CLIENT_TLS;
 }
 
 function fileFrom(scenarioFile: string | null, file: string): string {

@@ -1,4 +1,5 @@
 import type { ClientTlsSettings } from "../clients/tls.js";
+import type { Workload } from "../metrics/types.js";
 import type { BrokerKind } from "../shared/brokers.js";
 import type { ProtocolName, TransportSettings } from "../shared/transports.js";
 import type { TargetWire } from "../targets/types.js";
@@ -14,10 +15,11 @@ export interface Scenario {
   name: string;
   description: string;
   /**
-   * Where it was loaded from, the SHA-256 of the file's bytes, and its text
-   * (carried into the result so a report documents the run).
+   * Where it was loaded from, the SHA-256 of the file's bytes, its text
+   * (carried into the result so a report documents the run) and the workload
+   * it defines (what a baseline must share; absent for a hand-made Scenario).
    */
-  source: { file: string | null; sha256: string | null; text?: string | null };
+  source: { file: string | null; sha256: string | null; text?: string | null; workload?: Workload };
   protocols: ProtocolName[];
   /** Seeds channel assignment so that runs are reproducible. */
   seed: number;
@@ -105,6 +107,8 @@ export interface ServerOptions {
   presenceEvents: boolean;
   /** Join/leave events are sent in one batch per channel per this interval (0: one by one). */
   presenceBatchMs: number;
+  /** HTTP/2 session limits (SSE over h2c). */
+  h2: { maxStreams: number; idleTimeoutMs: number };
   /** The token for publish, members and admin routes (Authorization: Bearer); null: none. */
   auth: string | null;
   /** Browser origins let in; any other Origin header gets 403. */
@@ -283,6 +287,15 @@ export type Fault =
   | { action: "drop"; atMs: number; fraction: number; instance: InstanceRef | "all" }
   | { action: "stall"; atMs: number; instance: InstanceRef; forMs: number }
   | { action: "redis-restart"; atMs: number; forMs: number }
+  /**
+   * The broker's backing service (Redis, NATS) that rtbench started:
+   * broker-freeze SIGSTOPs it for `forMs` (then SIGCONT); broker-stop
+   * SIGKILLs it and starts it again after `forMs` on the same port (and, for
+   * NATS, the same JetStream store); broker-restart stops it gracefully and
+   * starts it again at once.
+   */
+  | { action: "broker-freeze" | "broker-stop"; atMs: number; forMs: number }
+  | { action: "broker-restart"; atMs: number }
   /**
    * SIGSTOP rtbench's own client processes for `forMs`: their connections
    * stay open but answer nothing (zombie clients), which only the server's

@@ -1,7 +1,6 @@
-import { RtbenchError } from "../shared/errors.js";
-import { type ChildHandle, startChild } from "../util/children.js";
 import { freePort } from "../util/net.js";
 import { findOnPath } from "../util/which.js";
+import { requireCommand, startServiceProcess } from "./process.js";
 import type { BackingService, RunningService, StartServiceOptions } from "./types.js";
 
 const COMMAND = "redis-server";
@@ -25,48 +24,36 @@ export function redisServerAvailable(): boolean {
 }
 
 export async function startRedisServer(options: StartServiceOptions = {}): Promise<RunningService> {
-  const command = findOnPath(COMMAND);
-  if (command === undefined) {
-    throw new RtbenchError(
-      "RUN_FAILED",
-      `${COMMAND} is not installed; install it with ${INSTALL_HINT}`,
-    );
-  }
+  const program = requireCommand(COMMAND, INSTALL_HINT);
   const port = options.port ?? (await freePort());
-  let handle: ChildHandle;
-  try {
-    ({ handle } = await startChild({
-      name: `${COMMAND} on port ${port}`,
-      command,
-      args: [
-        "--port",
-        String(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--daemonize",
-        "no",
-        // Benchmarks publish bursts; a client falling behind must not be cut off by the default limits.
-        "--client-output-buffer-limit",
-        "pubsub 0 0 0",
-      ],
-      readyPattern: /Ready to accept connections/,
-      readyTimeoutMs: options.readyTimeoutMs ?? 15_000,
-    }));
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new RtbenchError("RUN_FAILED", `could not start ${COMMAND} on port ${port}: ${reason}`, {
-      cause: error,
-    });
-  }
+  const handle = await startServiceProcess({
+    command: COMMAND,
+    port,
+    program,
+    args: [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--daemonize",
+      "no",
+      // Benchmarks publish bursts; a client falling behind must not be cut off by the default limits.
+      "--client-output-buffer-limit",
+      "pubsub 0 0 0",
+    ],
+    readyPattern: /Ready to accept connections/,
+    readyTimeoutMs: options.readyTimeoutMs ?? 15_000,
+  });
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     pid: handle.pid,
     stop: () => handle.stop("SIGTERM", 5000),
+    kill: () => handle.stop("SIGKILL", 5000),
     restart: async () => {
       await handle.stop("SIGTERM", 5000);
       return startRedisServer({ port, readyTimeoutMs: options.readyTimeoutMs });

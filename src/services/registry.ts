@@ -1,9 +1,13 @@
 import { type BrokerKind, brokerInfo, type ServiceName } from "../shared/brokers.js";
+import { natsService } from "./nats.js";
 import { redisService } from "./redis.js";
 import type { BackingService, RunningService } from "./types.js";
 
 /** One backing service per name a broker row in src/shared/brokers.ts can ask for. */
-export const SERVICES: Record<ServiceName, BackingService> = { redis: redisService };
+export const SERVICES: Record<ServiceName, BackingService> = {
+  redis: redisService,
+  nats: natsService,
+};
 
 /** The backing service broker `kind` needs, or null when it runs inside the server. */
 export function serviceFor(kind: BrokerKind): BackingService | null {

@@ -33,11 +33,17 @@ export interface RunningService {
   readonly url: string;
   readonly port: number;
   readonly pid: number;
-  /** Stops it by its PID (SIGTERM, then SIGKILL). Safe to call twice. */
+  /** Stops it by its PID (SIGTERM, then SIGKILL) and removes what it stored. Safe to call twice. */
   stop(): Promise<void>;
   /**
-   * Stops it if it still runs, then starts a fresh one on the same port
-   * (fault injection). Whatever it held is gone afterwards.
+   * SIGKILLs it, as a crash would, and keeps its data directory (NATS's
+   * JetStream store) for restart(). Safe to call twice.
+   */
+  kill(): Promise<void>;
+  /**
+   * Stops it if it still runs, then starts it again on the same port (fault
+   * injection). Redis (no persistence) comes back empty; NATS comes back
+   * with its JetStream store.
    */
   restart(): Promise<RunningService>;
 }

@@ -15,6 +15,11 @@ export interface BrokerInfo {
   readonly kind: string;
   /** Several server instances can share its ids, history and fan-out. */
   readonly shared: boolean;
+  /**
+   * Presence and channel members (unread counters, fanout: tiered) are shared
+   * between instances too; false: each instance keeps its own.
+   */
+  readonly sharedMembers: boolean;
   /** The backing service it connects to (started by rtbench unless a URL is given), or null. */
   readonly service: string | null;
   /** One line for help texts and the scenario schema. */
@@ -25,15 +30,41 @@ export const BROKERS = [
   {
     kind: "memory",
     shared: false,
+    sharedMembers: false,
     service: null,
     description: "one process, nothing to install",
   },
   {
     kind: "redis",
     shared: true,
+    sharedMembers: true,
     service: "redis",
     description:
       "pub/sub fan-out and shared history between instances (rtbench starts redis-server)",
+  },
+  {
+    kind: "redis-sharded",
+    shared: true,
+    sharedMembers: true,
+    service: "redis",
+    description:
+      "as redis, fanned out with sharded pub/sub (SPUBLISH/SSUBSCRIBE, Redis 7) on the channel's hash tag",
+  },
+  {
+    kind: "redis-streams",
+    shared: true,
+    sharedMembers: true,
+    service: "redis",
+    description:
+      "history in a Redis stream per channel (XADD MAXLEN ~), which every instance reads with a blocking XREAD",
+  },
+  {
+    kind: "nats",
+    shared: true,
+    sharedMembers: false,
+    service: "nats",
+    description:
+      "ids and history in a JetStream stream per channel, fan-out over core NATS subjects (rtbench starts nats-server -js)",
   },
 ] as const satisfies readonly BrokerInfo[];
 

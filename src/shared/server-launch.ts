@@ -63,6 +63,15 @@ export interface ServerLaunchSettings {
   /** WebSockets accept permessage-deflate, compressing frames of at least this size; null: refused. */
   wsDeflateThreshold: number | null;
   limits: LimitSettings;
+  h2: H2Settings;
+}
+
+/** HTTP/2 session limits (SSE over h2c); null leaves the server's default. */
+export interface H2Settings {
+  /** SETTINGS_MAX_CONCURRENT_STREAMS, advertised and enforced. */
+  maxStreams: number | null;
+  /** A session with no open stream this long is closed. */
+  idleTimeoutMs: number | null;
 }
 
 /** The variable that hands a server process its token (`server.auth`); unset or empty: none. */
@@ -108,9 +117,10 @@ export interface HistorySettings {
 }
 
 /** What a parsed command line holds: flags left out are absent, and the server picks its defaults. */
-export type ServerLaunchArgs = Partial<Omit<ServerLaunchSettings, "history" | "limits">> & {
+export type ServerLaunchArgs = Partial<Omit<ServerLaunchSettings, "history" | "limits" | "h2">> & {
   history?: Partial<HistorySettings>;
   limits?: Partial<LimitSettings>;
+  h2?: Partial<H2Settings>;
 };
 
 /**
@@ -140,6 +150,8 @@ export interface EffectiveServerSettings {
   fanout: ServerFanout;
   presenceEvents: boolean;
   presenceBatchMs: number;
+  /** HTTP/2 session limits in force (absent in results of versions before they existed). */
+  h2?: { maxStreams: number; idleTimeoutMs: number };
 }
 
 /** One flag: its name without `--`, and how a value becomes argv and back. */
@@ -199,6 +211,10 @@ const FLAGS: FlagTable<ServerLaunchSettings> = {
     requestTimeoutMs: nullable(integerFlag("request-timeout-ms", 1)),
     maxConnections: nullable(integerFlag("max-connections", 1)),
     redisCommandTimeoutMs: nullable(integerFlag("redis-command-timeout-ms", 1)),
+  },
+  h2: {
+    maxStreams: nullable(integerFlag("h2-max-streams", 1)),
+    idleTimeoutMs: nullable(integerFlag("h2-idle-timeout-ms", 1)),
   },
 };
 

@@ -63,6 +63,31 @@ export function unusedFieldProblems(
     }));
 }
 
+/**
+ * Sub-fields a preset protocol does not read (`target.websocket.resume` for
+ * nchan): `allowed` lists, per field, the ones it does; `why` says why the
+ * rest are its own.
+ */
+export function subfieldProblems(
+  given: TargetWire,
+  protocol: string,
+  allowed: Partial<Record<WireField, readonly string[]>>,
+  why: string,
+): Problem[] {
+  const problems: Problem[] = [];
+  for (const [field, names] of Object.entries(allowed)) {
+    const value = given[field as WireField] as Record<string, unknown> | undefined;
+    for (const key of Object.keys(value ?? {})) {
+      if (names.includes(key)) continue;
+      problems.push({
+        path: `target.${field}.${key}`,
+        text: `not used by protocol ${protocol} (${why}; only ${names.join(", ")} can be set), found ${formatFound(value?.[key])}`,
+      });
+    }
+  }
+  return problems;
+}
+
 /** Problems of the templates and pointers any protocol may be given. */
 export function wireProblems(given: TargetWire): Problem[] {
   const problems: Problem[] = [];

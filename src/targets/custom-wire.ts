@@ -30,20 +30,26 @@ import {
 class MessageReader {
   private readonly body: Pointer;
   private readonly id: Pointer | null;
+  /** Why a document was not a message, in the words a user fixes the template with. */
+  private readonly noBody: string;
+  private readonly notJson = "not JSON";
 
   constructor(wire: TargetWire) {
-    this.body = compilePointer(wire.message?.body ?? "");
+    const body = wire.message?.body ?? "";
+    this.body = compilePointer(body);
     this.id = wire.message?.id === undefined ? null : compilePointer(wire.message.id);
+    this.noBody = `nothing at message.body ${JSON.stringify(body)}`;
   }
 
   /**
    * Delivers one message document and returns its cursor (`fallbackId`
-   * when `message.id` is not set); null when it carried no body.
+   * when `message.id` is not set); null when it carried no body. `raw` is
+   * what arrived (the text, or the item itself), shown when nothing fits.
    */
-  read(document: unknown, fallbackId: string, sink: WireSink): string | null {
+  read(document: unknown, fallbackId: string, sink: WireSink, raw: unknown): string | null {
     const body = document === undefined ? undefined : readPointer(document, this.body);
     if (body === undefined) {
-      sink.unrecognised();
+      sink.unrecognised(document === undefined ? this.notJson : this.noBody, raw);
       return null;
     }
     const id = this.id === null ? fallbackId : cursorText(readPointer(document, this.id));
@@ -78,10 +84,11 @@ export function customWebSocket(wire: TargetWire): WebSocketDialect {
       : undefined,
     frame(data: Buffer, isBinary: boolean, sink: WebSocketSink): void {
       if (isBinary) {
-        sink.unrecognised();
+        sink.unrecognised("a binary frame", data);
         return;
       }
-      reader.read(parseJsonOrUndefined(data.toString()), "", sink);
+      const text = data.toString();
+      reader.read(parseJsonOrUndefined(text), "", sink, text);
     },
   };
 }
@@ -91,12 +98,19 @@ export function customEventStream(wire: TargetWire): EventStreamDialect {
   if (template === undefined) throw new RangeError("no sse template");
   const path = new PathTemplate(template.path);
   const reader = new MessageReader(wire);
+  // An unnamed event's type is "message" (the EventSource rule), so that is the default.
+  const names = typeof template.event === "string" ? [template.event] : (template.event ?? []);
+  const carriers = new Set(names.length > 0 ? names : ["message"]);
+  const otherName = `an SSE event whose name is not sse.event (${[...carriers].join(", ")})`;
   return {
     path: (options) => path.fill(options.baseUrl, values(options, options.since)),
     event(type, data, lastEventId, sink): void {
-      // Named events (a server's own pings, notices) are not messages; unnamed ones are.
-      if (type !== "message") return;
-      reader.read(parseJsonOrUndefined(data), lastEventId, sink);
+      // Events of other names (a server's pings, notices) are not messages: counted, as any stranger.
+      if (!carriers.has(type)) {
+        sink.unrecognised(otherName, `event: ${type}\ndata: ${data}`);
+        return;
+      }
+      reader.read(parseJsonOrUndefined(data), lastEventId, sink, data);
     },
   };
 }
@@ -132,7 +146,7 @@ export function customPoll(wire: TargetWire): PollDialect {
       let messages = 0;
       let lastId = "";
       for (const item of items) {
-        const id = reader.read(item, "", sink);
+        const id = reader.read(item, "", sink, item);
         if (id === null) continue;
         messages++;
         lastId = id;

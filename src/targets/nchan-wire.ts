@@ -27,7 +27,7 @@ function deliver(text: string, id: string, body: Pointer, sink: WireSink): boole
   const document = parseJsonOrUndefined(text);
   const value = document === undefined ? undefined : readPointer(document, body);
   if (value === undefined) {
-    sink.unrecognised();
+    sink.unrecognised(document === undefined ? "not JSON" : "nothing at message.body", text);
     return false;
   }
   sink.message(id, value);
@@ -55,7 +55,7 @@ export function nchanWebSocket(wire: TargetWire): WebSocketDialect {
       // "id: <id>\n[content-type: <type>\n]\n<message>"
       const end = text.indexOf("\n\n");
       if (!text.startsWith("id: ") || end < 0) {
-        sink.unrecognised();
+        sink.unrecognised("WebSocket frame without Nchan's id: header", isBinary ? data : text);
         return;
       }
       const idEnd = text.indexOf("\n");

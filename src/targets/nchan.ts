@@ -1,13 +1,14 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { formatFound, type Problem } from "../scenario/problem.js";
+import type { Problem } from "../scenario/problem.js";
 import { runFailed } from "../shared/errors.js";
-import { unusedFieldProblems, wireProblems } from "./checks.js";
+import { subfieldProblems, unusedFieldProblems, wireProblems } from "./checks.js";
 import { templateClient } from "./custom.js";
 import { createTemplatePublisher } from "./http-publisher.js";
 import { nchanEventStream, nchanPoll, nchanWebSocket } from "./nchan-wire.js";
 import type { PublishTemplate, TargetProtocol, TargetWire, WireField } from "./types.js";
+import { type PresetPaths, resolvePresetPaths } from "./wire.js";
 
 /**
  * Nchan (nginx + the Nchan module): publish with `POST /pub?id={channel}`,
@@ -28,9 +29,7 @@ const SUBFIELDS: Partial<Record<WireField, readonly string[]>> = {
   message: ["body"],
 };
 
-const DEFAULT_WIRE: Required<
-  Pick<TargetWire, "publish" | "websocket" | "sse" | "longPoll" | "message">
-> = {
+const DEFAULT_WIRE: PresetPaths & Required<Pick<TargetWire, "message">> = {
   publish: {
     method: "POST",
     path: "/pub?id={channel}",
@@ -50,31 +49,16 @@ export const nchan: TargetProtocol = {
   fields: FIELDS,
 
   problems(given: TargetWire): Problem[] {
-    const problems = [...unusedFieldProblems(given, "nchan", FIELDS), ...wireProblems(given)];
-    for (const [field, allowed] of Object.entries(SUBFIELDS)) {
-      const value = given[field as WireField] as Record<string, unknown> | undefined;
-      for (const key of Object.keys(value ?? {})) {
-        if (allowed.includes(key)) continue;
-        problems.push({
-          path: `target.${field}.${key}`,
-          text: `not used by protocol nchan (its resume and framing are Nchan's own; only ${allowed.join(", ")} can be set), found ${formatFound(value?.[key])}`,
-        });
-      }
-    }
-    return problems;
+    return [
+      ...unusedFieldProblems(given, "nchan", FIELDS),
+      ...wireProblems(given),
+      ...subfieldProblems(given, "nchan", SUBFIELDS, "its resume and framing are Nchan's own"),
+    ];
   },
 
   resolve(given: TargetWire): TargetWire {
-    const publish = given.publish;
     return {
-      publish: {
-        ...DEFAULT_WIRE.publish,
-        ...publish,
-        headers: { ...DEFAULT_WIRE.publish.headers, ...publish?.headers },
-      },
-      websocket: { ...DEFAULT_WIRE.websocket, ...given.websocket },
-      sse: { ...DEFAULT_WIRE.sse, ...given.sse },
-      longPoll: { ...DEFAULT_WIRE.longPoll, ...given.longPoll },
+      ...resolvePresetPaths(DEFAULT_WIRE, given),
       message: { ...DEFAULT_WIRE.message, ...given.message },
     };
   },

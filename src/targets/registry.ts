@@ -1,12 +1,13 @@
 import type { ClientOptions, TransportClient } from "../clients/types.js";
 import { custom } from "./custom.js";
 import { nchan } from "./nchan.js";
+import { pushpin } from "./pushpin.js";
 import { reference } from "./reference.js";
 import { socketio } from "./socketio.js";
 import type { TargetProtocol, TargetSpec } from "./types.js";
 
 /** Every target protocol, by its name in `target.protocol`; the first is the default. */
-const PROTOCOLS: readonly TargetProtocol[] = [reference, nchan, socketio, custom];
+const PROTOCOLS: readonly TargetProtocol[] = [reference, nchan, socketio, pushpin, custom];
 
 const byName = new Map(PROTOCOLS.map((protocol) => [protocol.name, protocol]));
 

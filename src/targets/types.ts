@@ -8,7 +8,7 @@ import type { Problem } from "../scenario/problem.js";
  * envelopes: for each transport whether the server offers it, how to
  * subscribe and resume, how to publish, and where the published body sits in
  * what arrives. One descriptor per protocol (reference, nchan, socketio,
- * custom), one row each in registry.ts; the runner asks descriptors, never
+ * pushpin, custom), one row each in registry.ts; the runner asks descriptors, never
  * names.
  *
  * The wire fields below are plain data: they are validated in the parent,
@@ -43,6 +43,11 @@ export interface PathTemplate {
   path: string;
 }
 
+/** `sse:` a path, and the event name(s) that carry messages (default: unnamed, "message"). */
+export interface EventStreamTemplate extends PathTemplate {
+  event?: string | string[];
+}
+
 /** `message:` JSON Pointers into a WebSocket frame, an SSE `data:` or a poll item. */
 export interface MessageTemplate {
   /** Where the published body is; "" is the whole document. */
@@ -75,16 +80,27 @@ export interface SocketIoTemplate {
   ack: boolean;
 }
 
+/** `pushpin:` where Pushpin's publish API is. */
+export interface PushpinTemplate {
+  /**
+   * The base URL of Pushpin's publish API (its control port, `/publish/`
+   * under it); absent: the target's own URL, where an origin in front
+   * (examples/targets/pushpin/origin.js) takes publishes and passes them on.
+   */
+  control?: string;
+}
+
 /** A target's wire fields, as the scenario gives them and as a protocol resolves them. */
 export interface TargetWire {
   publish?: PublishTemplate;
   websocket?: WebSocketTemplate;
-  sse?: PathTemplate;
+  sse?: EventStreamTemplate;
   longPoll?: PathTemplate;
   shortPoll?: PathTemplate;
   message?: MessageTemplate;
   poll?: PollAnswerTemplate;
   socketio?: SocketIoTemplate;
+  pushpin?: PushpinTemplate;
 }
 
 export type WireField = keyof TargetWire;

@@ -1,5 +1,6 @@
 import { basePathOf } from "../clients/http.js";
 import { compileTemplate, fillTemplate, type Template } from "./template.js";
+import type { TargetWire } from "./types.js";
 
 /**
  * Filling a target's templates: values go into URLs URL-encoded and into
@@ -76,4 +77,22 @@ export function parseJsonOrUndefined(text: string): unknown {
 /** A cursor value read from a message: strings and numbers as text; anything else is no cursor. */
 export function cursorText(value: unknown): string {
   return typeof value === "string" || typeof value === "number" ? String(value) : "";
+}
+
+/** The publish request and subscriber paths of a preset protocol (nchan, pushpin). */
+export type PresetPaths = Required<Pick<TargetWire, "publish" | "websocket" | "sse" | "longPoll">>;
+
+/** A preset's paths and publish request with the scenario's fields over its defaults (headers merged). */
+export function resolvePresetPaths(defaults: PresetPaths, given: TargetWire): PresetPaths {
+  const publish = given.publish;
+  return {
+    publish: {
+      ...defaults.publish,
+      ...publish,
+      headers: { ...defaults.publish.headers, ...publish?.headers },
+    },
+    websocket: { ...defaults.websocket, ...given.websocket },
+    sse: { ...defaults.sse, ...given.sse },
+    longPoll: { ...defaults.longPoll, ...given.longPoll },
+  };
 }

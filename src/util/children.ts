@@ -40,6 +40,8 @@ export interface StartChildOptions {
   ipc?: boolean;
   /** Called with each line the child prints on stderr (default: kept for the error message). */
   onStderr?: (line: string) => void;
+  /** Called with each line the child prints on stdout, the ready line included. */
+  onStdout?: (line: string) => void;
 }
 
 /** True until the process exited or was killed. */
@@ -92,12 +94,17 @@ export async function startChild(
     ],
   });
   // Never written to; an error on it only means the watcher is gone already.
-  child.stdin?.on("error", () => {});
+  child.stdin?.on("error", ignore);
+  // A pipe that breaks (the child's end closed under load) ends the lines it carried, not rtbench.
+  child.stdout?.on("error", ignore);
+  child.stderr?.on("error", ignore);
   if (child.pid === undefined) {
     // spawn reports ENOENT asynchronously; wait for it so the message is the real one.
     const error = await new Promise<Error>((resolve) => child.once("error", resolve));
     throw new Error(`could not start ${options.name} (${options.command}): ${error.message}`);
   }
+  // After the start: a signal that cannot be delivered (kill() on a gone process) emits 'error'.
+  child.on("error", ignore);
   const exited = new Promise<number | null>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
     else child.once("exit", (code) => resolve(code));
@@ -131,6 +138,7 @@ export async function startChild(
         timeoutMs,
       );
       forEachLine(child.stdout, (line) => {
+        options.onStdout?.(line);
         const found = line.match(options.readyPattern);
         if (found) {
           clearTimeout(timer);
@@ -183,3 +191,5 @@ function forEachLine(stream: NodeJS.ReadableStream | null, onLine: (line: string
     }
   });
 }
+
+function ignore(): void {}

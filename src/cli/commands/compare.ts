@@ -1,6 +1,7 @@
 import { appendFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { type ComparisonRow, compareResults } from "../../gate/compare.js";
+import { judgedHelpText, wrapWords } from "../../gate/judged.js";
 import { readResultFile } from "../../gate/result-file.js";
 import { renderComparisonHtml } from "../../report/html-compare.js";
 import { renderComparisonMarkdown } from "../../report/markdown.js";
@@ -52,7 +53,9 @@ export function compareCommand(): Command {
     .option("--all", "show every compared metric, not only the judged ones and a few others")
     .addHelpText(
       "after",
-      "\nJudged by default: latency p50/p99, connect p99, lost, duplicates, reordered,\npublishFailed, bytes and requests per delivery, server CPU per 1k deliveries.\nCounts regress on any increase; timings and rates when worse beyond the tolerance\n(10%, server CPU 25%; timings also 1 ms) and beyond the noise (results of --repeat:\nMann-Whitney U and the median ratio's 95% interval; single runs: their spread or\nsampling error). Scenario tolerances and compare: lists do not apply here.",
+      `\n${wrapWords(
+        `${judgedHelpText()} Noise: results of --repeat by Mann-Whitney U and the median ratio's 95% interval; single runs by their spread or sampling error. Scenario tolerances and compare: lists do not apply here (use --tolerance and --judge).`,
+      )}`,
     )
     .action((baselineFile: string, currentFile: string, flags: CompareFlags) => {
       const options = readCompareOptions(flags);

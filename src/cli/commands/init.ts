@@ -38,7 +38,10 @@ export function initCommand(): Command {
         );
       }
       const file = `${scenarioName}.yaml`;
-      const targets = flags.ci ? [file, WORKFLOW_TARGET] : [file];
+      // `init --ci` next to a scenario the user already has adds the workflow for it:
+      // the scenario is theirs and is kept; only the workflow must be new (or --force).
+      const keepScenario = flags.ci === true && !flags.force && existsSync(file);
+      const targets = [...(keepScenario ? [] : [file]), ...(flags.ci ? [WORKFLOW_TARGET] : [])];
       const links = targets.flatMap(symbolicLinksOn);
       if (links.length > 0) {
         throw badInput(
@@ -50,14 +53,18 @@ export function initCommand(): Command {
         throw badInput(`init: ${existing.join(" and ")} already exists (--force overwrites)`);
       }
       const schema = schemaReference(file);
-      writeOwnFile(file, starterScenario(scenarioName, file, schema.path));
-      process.stdout.write(`wrote ${file}\n`);
+      if (keepScenario) {
+        process.stdout.write(`kept ${file} (it exists; the workflow runs it)\n`);
+      } else {
+        writeOwnFile(file, starterScenario(scenarioName, file, schema.path));
+        process.stdout.write(`wrote ${file}\n`);
+      }
       if (flags.ci) {
         mkdirSync(dirname(WORKFLOW_TARGET), { recursive: true });
         writeOwnFile(WORKFLOW_TARGET, workflowFor(scenarioName, file));
         process.stdout.write(`wrote ${WORKFLOW_TARGET}\n`);
       }
-      if (schema.outsideProject) {
+      if (schema.outsideProject && !keepScenario) {
         process.stderr.write(
           `note: rtbench is not installed in this project, so the $schema line points to ${schema.path}; after \`npm install --save-dev rtbench\`, run init again for a path that works on every machine\n`,
         );

@@ -3,18 +3,19 @@ import { dirname, resolve } from "node:path";
 import { Command, Option } from "commander";
 import type { CompareOptions } from "../../gate/compare.js";
 import { checkBaselineFor, evaluateGate, type GatedResult } from "../../gate/gate.js";
+import { judgedHelpText, wrapWords } from "../../gate/judged.js";
 import { type MedianResult, medianResult } from "../../gate/repeat.js";
 import { readResultFile } from "../../gate/result-file.js";
 import type { RunResult } from "../../metrics/types.js";
 import { loadScenario } from "../../scenario/load.js";
 import { scenarioServers } from "../../scenario/server-section.js";
 import type { Scenario } from "../../scenario/types.js";
-import { parseDuration } from "../../scenario/units.js";
+import { scenarioWarnings } from "../../scenario/warnings.js";
 import { serviceFor } from "../../services/registry.js";
 import { badInput, EXIT_CODES, RtbenchError, runFailed } from "../../shared/errors.js";
-import { isTransportName, type ProtocolName, transportNames } from "../../shared/transports.js";
 import { addCompareOptions, readCompareOptions } from "../compare-options.js";
 import { measure, writeResult } from "../measure.js";
+import { addRunOptions, type RunOptionFlags, readRunOverrides } from "../run-options.js";
 import {
   printFailures,
   printReport,
@@ -23,12 +24,8 @@ import {
   writeHtml,
 } from "../run-output.js";
 
-interface RunFlags {
-  protocols?: string;
-  duration?: string;
-  out: string;
+interface RunFlags extends RunOptionFlags {
   json?: boolean;
-  quiet?: boolean;
   baseline?: string;
   tolerance: string[];
   judge: string[];
@@ -49,18 +46,10 @@ const MAX_REPEAT = 100;
 
 const GATE_HELP = `
 CI gate:
-  thresholds in the scenario (e.g. websocket.latency.p99: "< 50ms", "*.lost": "== 0";
-  names: \`rtbench metrics\`) are checked after the run; a failure exits 1.
-  --baseline compares with an earlier result; a regression exits 1. Judged by
-  default per protocol: latency p50/p99, connect p99, lost, duplicates, reordered,
-  publishFailed, bytes and requests per delivery, server CPU per 1k deliveries
-  (more with the scenario's compare: list or --judge). Counts regress on any
-  increase; timings and rates only when worse beyond the tolerance (10%, server
-  CPU 25%; timings also 1 ms) AND beyond the noise: with --repeat on both sides
-  a Mann-Whitney U test (p <= 0.05) and the 95% interval of the median ratio,
-  otherwise the runs' spread or a percentile's sampling error.
-  --repeat N gates on N runs (median and per-run values) and shows the spread.
-  --summary "$GITHUB_STEP_SUMMARY" puts the tables on a GitHub Actions job page.
+${wrapWords(
+  `thresholds in the scenario (e.g. websocket.latency.p99: "< 50ms", "*.lost": "== 0"; names: \`rtbench metrics\`) are checked after the run; a failure exits 1. --baseline compares with an earlier result; a regression exits 1. ${judgedHelpText()} Noise: with --repeat on both sides a Mann-Whitney U test (p <= 0.05) and the 95% interval of the median ratio, otherwise the runs' spread or a percentile's sampling error. The scenario's compare: list or --judge adds metrics; its tolerances: or --tolerance change them. --repeat N gates on N runs (median and per-run values) and shows the spread. --summary "$GITHUB_STEP_SUMMARY" puts the tables on a GitHub Actions job page.`,
+  82,
+).replace(/^/gm, "  ")}
 
 Exit codes: 0 ok, 1 threshold failed or regression, 2 bad input (scenario, flags,
 baseline), 3 the run itself failed or measured nothing (no client connected, nothing
@@ -70,12 +59,9 @@ expected, a shard died: every threshold fails as "nothing measured"), 130 interr
 export function runCommand(): Command {
   const command = new Command("run")
     .description("run scenario files, once per protocol, and print the comparison table")
-    .argument("<files...>", "scenario files (YAML or JSON)")
-    .option("--protocols <list>", `comma-separated subset of ${transportNames().join(",")}`)
-    .option("--duration <duration>", "override the scenario's duration, warmup included (e.g. 20s)")
-    .addOption(new Option("--out <dir>", "where result JSON files are written").default("results"))
+    .argument("<files...>", "scenario files (YAML or JSON)");
+  addRunOptions(command)
     .option("--json", "print the result JSON to stdout instead of the table")
-    .option("--quiet", "no progress line and no notices on stderr")
     .option("--baseline <file>", "compare with this result JSON; exit 1 when a metric regressed");
   return addCompareOptions(command, "--baseline")
     .addOption(
@@ -93,10 +79,18 @@ export function runCommand(): Command {
     )
     .addHelpText("after", GATE_HELP)
     .action(async (files: string[], flags: RunFlags) => {
-      const overrides = parseOverrides(flags);
+      const overrides = readRunOverrides(flags);
       const gate = readGateSettings(files, flags);
       const scenarios: Scenario[] = [];
-      for (const file of files) scenarios.push(await loadScenario(file, overrides));
+      for (const file of files) {
+        const scenario = await loadScenario(file, overrides);
+        if (!flags.quiet) {
+          for (const warning of scenarioWarnings(scenario)) {
+            process.stderr.write(`warning: ${file}: ${warning}\n`);
+          }
+        }
+        scenarios.push(scenario);
+      }
       if (gate.baseline !== undefined) {
         const [scenario] = scenarios as [Scenario];
         const warnings = checkBaselineFor(scenario, gate.baseline.result, gate.baseline.file);
@@ -133,6 +127,19 @@ function naming(file: string, error: unknown): RtbenchError {
   return new RtbenchError(code, `${file}: ${message}`, { details: [...details], cause: error });
 }
 
+/** A baseline that does not exist yet: say how to make one, as the CI docs do. */
+function missingBaseline(file: string, scenario: string): RtbenchError {
+  const dir = dirname(file);
+  return badInput(
+    `--baseline: ${file} does not exist; make a baseline first (3 runs, on the machine that will compare):`,
+    [
+      `rtbench run ${scenario} --repeat 3 --out ${dir}`,
+      `mv ${dir}/<scenario name>-*-median.json ${file}`,
+      '(and commit it; see the README\'s "Baselines")',
+    ],
+  );
+}
+
 /** Flags of the gate, checked before any scenario runs: a bad baseline must not cost a run. */
 function readGateSettings(files: string[], flags: RunFlags): GateSettings {
   const repeat = Number(flags.repeat);
@@ -164,36 +171,10 @@ function readGateSettings(files: string[], flags: RunFlags): GateSettings {
         `--baseline: expected one scenario file (a baseline belongs to one scenario), found ${files.length}`,
       );
     }
+    if (!existsSync(flags.baseline)) throw missingBaseline(flags.baseline, files[0] as string);
     settings.baseline = { file: flags.baseline, result: readResultFile(flags.baseline) };
   }
   return settings;
-}
-
-function parseOverrides(flags: RunFlags): { protocols?: ProtocolName[]; durationMs?: number } {
-  const overrides: { protocols?: ProtocolName[]; durationMs?: number } = {};
-  if (flags.protocols !== undefined) {
-    const names = flags.protocols
-      .split(",")
-      .map((p) => p.trim())
-      .filter(Boolean);
-    const unknown = names.filter((p) => !isTransportName(p));
-    if (unknown.length > 0 || names.length === 0) {
-      throw badInput(
-        `--protocols: expected a comma-separated list of ${transportNames().join(", ")}, found "${flags.protocols}"`,
-      );
-    }
-    overrides.protocols = names;
-  }
-  if (flags.duration !== undefined) {
-    try {
-      overrides.durationMs = parseDuration(flags.duration);
-    } catch {
-      throw badInput(
-        `--duration: expected a duration like 500ms, 30s or 2m, found "${flags.duration}"`,
-      );
-    }
-  }
-  return overrides;
 }
 
 /**
@@ -217,6 +198,7 @@ function prepare(scenario: Scenario, flags: RunFlags): { scenario: Scenario; not
   const faults = scenario.faults.filter(
     (f) =>
       f.action !== "redis-restart" &&
+      !f.action.startsWith("broker-") &&
       !("instance" in f && typeof f.instance === "number" && f.instance > 0),
   );
   if (faults.length < scenario.faults.length) {

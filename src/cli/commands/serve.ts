@@ -53,7 +53,10 @@ export function serveCommand(): Command {
         .choices(BROKER_KINDS)
         .default("memory"),
     )
-    .option("--redis-url <url>", "Redis to use with --broker redis (default: start a redis-server)")
+    .option(
+      "--redis-url <url>",
+      "Redis to use with a redis broker (default: start a redis-server; nats starts a nats-server)",
+    )
     .option("--heartbeat-interval <duration>", "WebSocket/SSE heartbeat interval", "30s")
     .option("--presence-ttl <duration>", "how long presence lasts (default: 3 heartbeat intervals)")
     .option("--history-max-count <n>", "messages kept per channel for resume", "1000")
@@ -117,7 +120,9 @@ async function serve(flags: ServeFlags): Promise<void> {
     );
   }
   try {
-    const provided = await provideService(flags.broker, { url: flags.redisUrl });
+    // --redis-url names a Redis: a nats broker starts its own nats-server all the same.
+    const redisUrl = brokerInfo(flags.broker).service === "redis" ? flags.redisUrl : undefined;
+    const provided = await provideService(flags.broker, { url: redisUrl });
     if (provided?.started) {
       const { service, started } = provided;
       process.stderr.write(`started ${service.command} (pid ${started.pid}) at ${started.url}\n`);
@@ -206,6 +211,7 @@ function instanceSettings(
       maxConnections: null,
       redisCommandTimeoutMs: null,
     },
+    h2: { maxStreams: null, idleTimeoutMs: null },
     brokerPrefix: null,
     // Instances of `serve` share their broker; a load balancer in front decides about stickiness.
     routing: "pubsub",

@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { loadScenario } from "../../scenario/load.js";
 import type { Scenario } from "../../scenario/types.js";
 import { formatDuration } from "../../scenario/units.js";
+import { scenarioWarnings } from "../../scenario/warnings.js";
 import { EXIT_CODES, RtbenchError } from "../../shared/errors.js";
 
 /** `rtbench validate FILE...`: checks scenario files without running them; exit 2 if any is invalid. */
@@ -15,6 +16,9 @@ export function validateCommand(): Command {
         try {
           const scenario = await loadScenario(file);
           process.stdout.write(`ok  ${file} (${summarise(scenario)})\n`);
+          for (const warning of scenarioWarnings(scenario)) {
+            process.stderr.write(`warning: ${file}: ${warning}\n`);
+          }
         } catch (error) {
           if (!(error instanceof RtbenchError) || error.code !== "BAD_INPUT") throw error;
           invalid += 1;

@@ -1,6 +1,9 @@
 import { formatNumber } from "../numbers.js";
 import { linearScale, logScale, type Range, type Scale } from "./scale.js";
-import { DASH, type DashStyle, escapeXml, px } from "./svg.js";
+import { DASH, type DashStyle, escapeXml, type MarkerShape, markerSvg, px } from "./svg.js";
+
+/** Markers per line: enough to follow it, few enough not to hide it. */
+const MARKERS_PER_LINE = 8;
 
 /**
  * A line chart as inline SVG with an HTML legend: pure, `(spec) => string`.
@@ -18,6 +21,8 @@ export interface LineSeries {
   name?: string;
   color: string;
   dash?: DashStyle;
+  /** Drawn at a few points along the line and in the legend: tells lines of like colours apart. */
+  marker?: MarkerShape;
   /** [x, y]; a null y breaks the line. */
   points: readonly (readonly [number, number | null])[];
   /**
@@ -177,12 +182,27 @@ function seriesPath(s: LineSeries, x: Scale, y: Scale, unit = ""): string {
     }
     drawn++;
   });
+  if (s.marker !== undefined) dots.push(...lineMarkers(s, s.marker, x, y));
   const title = `${s.label}${s.name ? ` ${s.name}` : ""}`;
   const dash = s.dash && DASH[s.dash] ? ` stroke-dasharray="${DASH[s.dash]}"` : "";
   const unitText = unit ? ` ${unit}` : "";
   const peak = Math.max(...s.points.map((p) => p[1] ?? Number.NEGATIVE_INFINITY));
   const hover = Number.isFinite(peak) ? `, highest ${formatNumber(peak)}${unitText}` : "";
   return `<g class="series" data-series="${escapeXml(s.key)}" data-points="${drawn}"><title>${escapeXml(title + hover)}</title><path d="${commands.join("")}" fill="none" stroke="${s.color}" stroke-width="2"${dash} stroke-linejoin="round"/>${dots.join("")}</g>`;
+}
+
+/** Markers at evenly spaced drawn points (a step's middle), each series offset so they do not stack. */
+function lineMarkers(s: LineSeries, shape: MarkerShape, x: Scale, y: Scale): string[] {
+  const drawn = s.points.filter(([, yv]) => yv !== null && Number.isFinite(yv));
+  if (drawn.length === 0) return [];
+  const every = Math.max(1, Math.floor(drawn.length / MARKERS_PER_LINE));
+  const shift = s.key.length % every;
+  const markers: string[] = [];
+  for (let i = shift; i < drawn.length; i += every) {
+    const [xv, yv] = drawn[i] as readonly [number, number];
+    markers.push(markerSvg(shape, x.at(xv + (s.step ?? 0) / 2), y.at(yv), s.color));
+  }
+  return markers;
 }
 
 function band(b: { from: number; to: number; label: string }, x: Scale & Range): string {
@@ -210,7 +230,7 @@ function legend(spec: LineChartSpec): string {
   for (const s of spec.series) {
     if (seen.has(s.key)) continue;
     seen.add(s.key);
-    entries.push(legendEntry(s.label, s.color, s.dash ?? ""));
+    entries.push(legendEntry(s.label, s.color, s.dash ?? "", s.marker));
   }
   for (const style of spec.styles ?? []) entries.push(legendEntry(style.label, "#555", style.dash));
   if ((spec.markers ?? []).length > 0) {
@@ -224,7 +244,13 @@ function legend(spec: LineChartSpec): string {
   return `<ul class="legend">${entries.join("")}</ul>`;
 }
 
-export function legendEntry(label: string, color: string, dash: DashStyle | ""): string {
+export function legendEntry(
+  label: string,
+  color: string,
+  dash: DashStyle | "",
+  marker?: MarkerShape,
+): string {
   const dashAttr = dash && DASH[dash] ? ` stroke-dasharray="${DASH[dash]}"` : "";
-  return `<li><svg width="26" height="12" aria-hidden="true"><line x1="1" x2="25" y1="6" y2="6" stroke="${color}" stroke-width="2.5"${dashAttr}/></svg>${escapeXml(label)}</li>`;
+  const shape = marker === undefined ? "" : markerSvg(marker, 13, 6, color);
+  return `<li><svg width="26" height="12" aria-hidden="true"><line x1="1" x2="25" y1="6" y2="6" stroke="${color}" stroke-width="2.5"${dashAttr}/>${shape}</svg>${escapeXml(label)}</li>`;
 }

@@ -1,0 +1,30 @@
+import { expect } from "vitest";
+import type { RunResult } from "../../src/metrics/types.js";
+
+/**
+ * What a clean run against a real target shows on every transport: every
+ * client connected, every publish acknowledged and delivered once to each
+ * subscriber of its channel, nothing unreadable, and the server's own CPU
+ * sampled from /proc (rtbench started it).
+ */
+export function expectEverythingDelivered(
+  result: RunResult,
+  {
+    clients,
+    perChannel,
+    minPublished,
+  }: { clients: number; perChannel: number; minPublished: number },
+): void {
+  expect(result.error).toBeUndefined();
+  for (const [name, p] of Object.entries(result.protocols)) {
+    expect(p.connected, name).toBe(clients);
+    expect(p.published, name).toBeGreaterThanOrEqual(minPublished);
+    expect(p.publishFailed, name).toBe(0);
+    expect(p.expected, name).toBe(p.published * perChannel);
+    expect(p.delivered, name).toBe(p.expected);
+    expect(p.lost, name).toBe(0);
+    expect(p.duplicates, name).toBe(0);
+    expect(p.unrecognisedFrames, name).toBe(0);
+    expect(p.server.cpuSecondsPer1kDeliveries, name).toBeGreaterThan(0);
+  }
+}
