@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { createMemoryBroker } from "../reference-server/broker/memory.js";
@@ -8,7 +9,7 @@ import type { Broker, HistoryLimits } from "../reference-server/broker/types.js"
 import { natsService } from "../src/services/nats.js";
 import type { Message } from "../src/shared/protocol.js";
 import { describeRedis } from "./helpers/redis.js";
-import { describeService, type ServiceFixture } from "./helpers/services.js";
+import { describeService, itService, type ServiceFixture } from "./helpers/services.js";
 import { sleep, waitFor } from "./helpers/wait.js";
 
 type MakeBroker = (limits: HistoryLimits) => Promise<Broker>;
@@ -143,6 +144,28 @@ function brokerContract(makeBroker: MakeBroker): void {
     expect(first.badJson).toBe(0);
     expect(second.badJson).toBe(0);
     expect(first.messages.every((m) => m.channel === "live")).toBe(true);
+  });
+
+  it("stores a publish repeating a dedupe key once, and answers it with the first message", async () => {
+    const broker = await make();
+    const seen = collector();
+    await broker.subscribe("retry", seen.listener);
+    const first = await broker.publish("retry", { n: 1 }, "run-a:retry:1");
+    const again = await broker.publish("retry", { n: 1 }, "run-a:retry:1");
+    const other = await broker.publish("retry", { n: 2 }, "run-a:retry:2");
+    // The key is the channel's: the same key elsewhere is a message of its own.
+    const elsewhere = await broker.publish("retry-b", { n: 1 }, "run-a:retry:1");
+    const unkeyed = await broker.publish("retry", { n: 3 });
+    expect(again).toEqual(first);
+    expect([first.id, other.id, unkeyed.id, elsewhere.id]).toEqual([1, 2, 3, 1]);
+    await waitFor(() => seen.ids.length >= 3, "3 live messages");
+    await sleep(100);
+    expect(seen.ids).toEqual([1, 2, 3]);
+    expect((await broker.read("retry", 0)).messages.map((m) => m.body)).toEqual([
+      { n: 1 },
+      { n: 2 },
+      { n: 3 },
+    ]);
   });
 
   it("stops delivering to a listener once it unsubscribed", async () => {
@@ -481,3 +504,57 @@ describeRedis("redis broker", (redis) => {
     });
   });
 });
+
+describe("a frozen broker's late publish", () => {
+  itService(
+    natsService,
+    "nats stores a publish once when it was answered 503 while frozen and sent again",
+    async () => {
+      const nats = await natsService.start();
+      let broker: Broker | undefined;
+      try {
+        broker = await createNatsBroker({
+          url: nats.url,
+          limits: ROOMY,
+          keyPrefix: `test-${randomUUID()}`,
+          commandTimeoutMs: 500,
+          log: () => {},
+        });
+        await broker.publish("frozen", { n: 1 }, "run:frozen:1");
+        // SIGSTOP: the publish sits in nats-server's socket, unanswered, until SIGCONT.
+        process.kill(nats.pid, "SIGSTOP");
+        try {
+          await waitFor(() => "T".includes(processState(nats.pid)), "nats-server stopped");
+          await expect(broker.publish("frozen", { n: 2 }, "run:frozen:2")).rejects.toThrow(
+            /may or may not have been stored/,
+          );
+        } finally {
+          process.kill(nats.pid, "SIGCONT");
+        }
+        // The publisher retries with the same key, as rtbench's does after a 503.
+        let retried: Message | undefined;
+        for (let attempt = 0; !retried && attempt < 50; attempt++) {
+          retried = await broker.publish("frozen", { n: 2 }, "run:frozen:2").catch(() => undefined);
+          if (!retried) await sleep(100);
+        }
+        expect(retried?.id).toBe(2);
+        const stored = await broker.read("frozen", 0);
+        expect(stored.messages.map((m) => m.body)).toEqual([{ n: 1 }, { n: 2 }]);
+        expect(stored.lastId).toBe(2);
+      } finally {
+        await broker?.close();
+        await nats.stop();
+      }
+    },
+    30_000,
+  );
+});
+
+/** A process's state letter from /proc (T: stopped); "" where /proc is not there. */
+function processState(pid: number): string {
+  try {
+    return /\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, "utf8"))?.[1] ?? "";
+  } catch {
+    return "";
+  }
+}

@@ -157,17 +157,29 @@ class NatsBroker implements Broker {
     void this.watchStatus();
   }
 
-  async publish(channel: string, body: unknown): Promise<Message> {
+  async publish(channel: string, body: unknown, dedupeKey?: string): Promise<Message> {
     // Serialised before anything is sent: a body that cannot be serialised costs no id.
     const bodyJson = JSON.stringify(body) ?? "null";
     const log = this.channel(channel);
-    const append = () => this.append(log, bodyJson, body);
+    const append = () => this.append(log, bodyJson, body, dedupeKey);
     const appended = log.appending.then(append, append);
     log.appending = appended.catch(() => {});
     return appended;
   }
 
-  private async append(log: ChannelLog, bodyJson: string, body: unknown): Promise<Message> {
+  /**
+   * A `dedupeKey` goes out as the JetStream message id (`Nats-Msg-Id`): the
+   * stream stores a repeat within its duplicate window (2 min by default, at
+   * most the history's max age) once. That covers the copy a frozen server
+   * stores when it wakes, after this publish was answered 503 and the
+   * publisher sent it again.
+   */
+  private async append(
+    log: ChannelLog,
+    bodyJson: string,
+    body: unknown,
+    dedupeKey: string | undefined,
+  ): Promise<Message> {
     await this.ensureStream(log);
     const ts = nowEpochMs();
     for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
@@ -178,8 +190,10 @@ class NatsBroker implements Broker {
         const ack = await this.js.publish(log.subject, json, {
           expect: { lastSequence: lastSeq },
           timeout: this.timeoutMs,
+          ...(dedupeKey === undefined ? {} : { msgID: dedupeKey }),
         });
         this.silentSinceMs = null;
+        if (ack.duplicate) return await this.storedCopy(log, ack.seq, json);
         log.lastSeq = ack.seq;
         // Fire-and-forget fan-out; what it loses the feeds read back from the stream.
         this.nc.publish(log.live, json);
@@ -194,6 +208,16 @@ class NatsBroker implements Broker {
     throw new BrokerUnavailableError(
       `NATS publish on ${JSON.stringify(JSON.parse(log.nameJson))} lost the race for the next id ${MAX_APPEND_ATTEMPTS} times; the message was not stored`,
     );
+  }
+
+  /** The message a repeated key stored first; trimmed meanwhile, its id with the repeat's body. */
+  private async storedCopy(log: ChannelLog, seq: number, repeatJson: string): Promise<Message> {
+    const stored = await this.request("read", () =>
+      this.jsm.direct.getMessage(log.stream, { seq }),
+    );
+    const message = JSON.parse(stored?.string() ?? repeatJson) as Message;
+    message.id = this.idBase + seq;
+    return message;
   }
 
   async read(

@@ -52,6 +52,8 @@ export interface ScriptedRedis extends Redis {
     historyTtlMs: number,
     floorId: number,
     deadlineMs: number,
+    dedupeKey: string,
+    dedupeWindowMs: number,
   ): Promise<string>;
   rtbenchRead(
     counterKey: string,

@@ -24,6 +24,7 @@ import { StreamFeeds } from "./redis-stream-feed.js";
 import {
   type Broker,
   type BrokerHealth,
+  DEDUPE_WINDOW_MS,
   DEFAULT_MEMBER_LIMITS,
   type HistoryRead,
   MemberCapError,
@@ -185,7 +186,7 @@ class RedisBroker implements Broker {
     });
   }
 
-  async publish(channel: string, body: unknown): Promise<Message> {
+  async publish(channel: string, body: unknown, dedupeKey?: string): Promise<Message> {
     const ts = nowEpochMs();
     const keys = [this.key(channel, "id"), this.key(channel, "history")] as const;
     // Serialised before anything is sent: a body that cannot be serialised costs no id.
@@ -201,6 +202,8 @@ class RedisBroker implements Broker {
         Math.max(1, Math.ceil(this.options.limits.maxAgeMs)),
         Math.max(this.highestIds.get(channel) ?? 0, this.options.idBase ?? 0),
         deadlineMs,
+        dedupeKey === undefined ? "" : `${this.key(channel, "dedupe")}:${dedupeKey}`,
+        DEDUPE_WINDOW_MS,
       ] as const;
     const json = await this.guard.run("publish", () => {
       const deadlineMs = Math.floor(this.guard.publishDeadlineMs());
@@ -441,7 +444,7 @@ class RedisBroker implements Broker {
   }
 }
 
-type KeyPart = "id" | "history" | "presence" | "members" | "conns" | "online" | "unread";
+type KeyPart = "id" | "history" | "dedupe" | "presence" | "members" | "conns" | "online" | "unread";
 
 /** Epoch milliseconds with the sub-millisecond fraction the message model asks for. */
 function nowEpochMs(): number {

@@ -15,8 +15,13 @@ import type { Gap, Message } from "../../src/shared/protocol.js";
 export interface Broker {
   readonly kind: BrokerKind;
 
-  /** Assigns the next id of `channel`, stores the message in history and fans it out. */
-  publish(channel: string, body: unknown): Promise<Message>;
+  /**
+   * Assigns the next id of `channel`, stores the message in history and fans it out.
+   * With a `dedupeKey` already used on the channel within {@link DEDUPE_WINDOW_MS}
+   * it stores and fans out nothing and returns the message stored under that key:
+   * a publisher that retries after a timeout or a 503 creates no duplicate.
+   */
+  publish(channel: string, body: unknown, dedupeKey?: string): Promise<Message>;
 
   /**
    * Messages of `channel` with id > `since`, oldest first, at most `limit` of
@@ -87,6 +92,12 @@ export interface Broker {
 
   close(): Promise<void>;
 }
+
+/**
+ * How long a publish's dedupe key (`Idempotency-Key`) is remembered: the
+ * default duplicate window of NATS JetStream, far longer than any retry.
+ */
+export const DEDUPE_WINDOW_MS = 120_000;
 
 /** What one client may make the server remember through `PUT /api/members/C`. */
 export interface MemberLimits {
