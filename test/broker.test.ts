@@ -7,7 +7,7 @@ import { createNatsBroker } from "../reference-server/broker/nats.js";
 import { createRedisBroker } from "../reference-server/broker/redis.js";
 import type { Broker, HistoryLimits } from "../reference-server/broker/types.js";
 import { natsService } from "../src/services/nats.js";
-import type { Message } from "../src/shared/protocol.js";
+import type { Gap, Message } from "../src/shared/protocol.js";
 import { describeRedis } from "./helpers/redis.js";
 import { describeService, itService, type ServiceFixture } from "./helpers/services.js";
 import { sleep, waitFor } from "./helpers/wait.js";
@@ -292,6 +292,48 @@ function sharedBrokerContract(makeInstance: MakeInstance, service: ServiceFixtur
     await waitFor(() => seen.ids.length === 4, "the 4th message");
     expect(seen.ids).toEqual([1, 2, 3, 4]);
     expect(lines.some((line) => /lost|reconnect/.test(line))).toBe(true);
+  });
+
+  it("never gives a listener an id again, nor loses a message silently, when an instance that knows fewer ids publishes first after a restart", async () => {
+    const lines: string[] = [];
+    const { brokers, keyPrefix } = await instances(1, (line) => lines.push(line));
+    const listening = brokers[0] as Broker;
+    const seen = collector();
+    const gaps: Gap[] = [];
+    await listening.subscribe("amnesia", seen.listener, (gap) => gaps.push(gap));
+    for (let n = 1; n <= 5; n++) await listening.publish("amnesia", { n });
+    await waitFor(() => seen.ids.length === 5, "5 messages");
+
+    // Redis comes back empty; NATS with its store.
+    await service.restart();
+    // An instance that never saw the channel (its id floor is 0) publishes first.
+    const late = await makeInstance(keyPrefix, (line) => lines.push(line));
+    open.push(late);
+    const published: Message[] = [];
+    const deadline = Date.now() + 15_000;
+    while (published.length < 3 && Date.now() < deadline) {
+      const message = await late.publish("amnesia", { late: published.length + 1 }).catch(() => {
+        return undefined;
+      });
+      if (message) published.push(message);
+      else await sleep(100);
+    }
+    expect(published).toHaveLength(3);
+    // Delivered, or inside a gap the listener was told of: nothing else.
+    const accounted = (id: number) =>
+      seen.messages.some((m) => m.id === id && (m.body as { late?: number }).late !== undefined) ||
+      gaps.some((gap) => gap.from <= id && id <= gap.to);
+    await waitFor(
+      () => published.every((m) => accounted(m.id)),
+      `ids ${published.map((m) => m.id).join(", ")} delivered or marked; delivered ${seen.ids.join(", ")}; gaps ${JSON.stringify(gaps)}`,
+    );
+    // Once the listening instance caught up, ids continue above everything it delivered.
+    const after = await late.publish("amnesia", { late: 4 });
+    expect(after.id).toBeGreaterThan(5);
+    await waitFor(() => seen.ids.includes(after.id), `id ${after.id} delivered`);
+    for (let i = 1; i < seen.ids.length; i++) {
+      expect(seen.ids[i]).toBeGreaterThan(seen.ids[i - 1] as number);
+    }
   });
 }
 

@@ -31,6 +31,7 @@ import {
   type Broker,
   type BrokerHealth,
   BrokerUnavailableError,
+  type GapListener,
   type HistoryRead,
   type MemberLimits,
   type MemberReturn,
@@ -231,8 +232,8 @@ class NatsBroker implements Broker {
     return gap ? { messages, jsons, gap, lastId } : { messages, jsons, lastId };
   }
 
-  subscribe(channel: string, listener: MessageListener): Promise<Unsubscribe> {
-    return this.feeds.subscribe(channel, listener);
+  subscribe(channel: string, listener: MessageListener, onGap?: GapListener): Promise<Unsubscribe> {
+    return this.feeds.subscribe(channel, listener, onGap);
   }
 
   touchPresence(channel: string, user: string, ttlMs: number): Promise<void> {

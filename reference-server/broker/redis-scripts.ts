@@ -245,6 +245,31 @@ return { lastId, oldestId, messages }
 `;
 
 /**
+ * KEYS: counter. ARGV: floor id. Raises the counter to the floor when it is
+ * below (Redis lost its data and an instance knows ids were delivered up to
+ * the floor); returns the counter as it was.
+ */
+export const RAISE_COUNTER_SCRIPT = `
+local before = tonumber(redis.call('GET', KEYS[1]) or '0')
+if before < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return before
+`;
+
+/**
+ * KEYS: epoch. ARGV: a new random epoch. Returns the stored epoch, storing
+ * the new one first when there is none: every instance of a run reads the same
+ * value until Redis loses its data, then all adopt the first new one written.
+ */
+export const EPOCH_SCRIPT = `
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+  redis.call('SET', KEYS[1], ARGV[1])
+  epoch = ARGV[1]
+end
+return epoch
+`;
+
+/**
  * A member's connection opened. KEYS: members, conns, online, unread, counter.
  * ARGV: user. Returns { unread, lastId } and resets the counter, or nil for a non-member.
  */

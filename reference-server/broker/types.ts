@@ -37,8 +37,13 @@ export interface Broker {
    * transports can share bytes across subscribers.
    * Returns a function that removes this listener. The broker subscribes
    * upstream (Redis) only while a channel has at least one listener.
+   *
+   * `onGap` hears of live messages this listener will never be given: ids
+   * the backbone lost while this instance was cut off, or ids the backbone
+   * handed out again after it lost its data (a Redis restarted without
+   * persistence). Ids given to the listener only ever increase.
    */
-  subscribe(channel: string, listener: MessageListener): Promise<Unsubscribe>;
+  subscribe(channel: string, listener: MessageListener, onGap?: GapListener): Promise<Unsubscribe>;
 
   /** Marks `user` present on `channel` for `ttlMs`. */
   touchPresence(channel: string, user: string, ttlMs: number): Promise<void>;
@@ -152,6 +157,7 @@ export interface HistoryRead {
 }
 
 export type MessageListener = (message: Message, json: string) => void;
+export type GapListener = (gap: Gap) => void;
 export type SignalListener = (json: string) => void;
 
 /** What a returning member is told: its unread count, up to the channel's `lastId`. */
