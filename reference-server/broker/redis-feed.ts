@@ -226,10 +226,11 @@ export class RedisFeeds {
       `${this.source.name}: ${feed.channel}: the store lost its data (restarted without persistence?); ids continue above ${feed.lastId}`,
     );
     if (before <= 0) return;
-    const to = Math.min(before, feed.lastId);
+    // Since the loss, the store handed out ids from its first message up to `before`.
     const first = await this.source.readPage(feed.channel, 0, 1, 1);
-    const from = Math.min(first.jsons[0] === undefined ? to : idOf(first.jsons[0]), to);
-    this.gap(feed, { from, to });
+    const from = first.jsons[0] === undefined ? 1 : idOf(first.jsons[0]);
+    const to = Math.min(before, feed.lastId);
+    if (from <= to) this.gap(feed, { from, to });
   }
 
   /**

@@ -163,10 +163,11 @@ export class StreamFeeds {
       `redis-streams broker: ${feed.channel}: Redis lost its data (restarted without persistence?); ids continue above ${feed.lastId}`,
     );
     if (before <= 0) return;
-    const to = Math.min(before, feed.lastId);
+    // Since the loss, the stream was given ids from its first entry up to `before`.
     const [first] = (await this.source.reader.xrange(feed.key, "-", "+", "COUNT", 1)) ?? [];
-    const from = Math.min(first ? Number.parseInt(first[0], 10) : to, to);
-    this.gap(feed, { from, to });
+    const from = first ? Number.parseInt(first[0], 10) : 1;
+    const to = Math.min(before, feed.lastId);
+    if (from <= to) this.gap(feed, { from, to });
   }
 
   private gap(feed: StreamFeed, gap: Gap): void {
