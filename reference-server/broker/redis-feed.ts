@@ -226,9 +226,10 @@ export class RedisFeeds {
       `${this.source.name}: ${feed.channel}: the store lost its data (restarted without persistence?); ids continue above ${feed.lastId}`,
     );
     if (before <= 0) return;
-    // Since the loss, the store handed out ids from its first message up to `before`.
-    const first = await this.source.readPage(feed.channel, 0, 1, 1);
-    const from = first.jsons[0] === undefined ? 1 : idOf(first.jsons[0]);
+    // What the store holds is what was published since the loss; `before`
+    // may also be another instance's raise, which stored no message.
+    const first = (await this.source.readPage(feed.channel, 0, 1, 1)).jsons[0];
+    const from = first === undefined ? Number.POSITIVE_INFINITY : idOf(first);
     const to = Math.min(before, feed.lastId);
     if (from <= to) this.gap(feed, { from, to });
   }

@@ -163,9 +163,10 @@ export class StreamFeeds {
       `redis-streams broker: ${feed.channel}: Redis lost its data (restarted without persistence?); ids continue above ${feed.lastId}`,
     );
     if (before <= 0) return;
-    // Since the loss, the stream was given ids from its first entry up to `before`.
+    // What the stream holds was added since the loss; `before` may also be
+    // another instance's raise, which added no entry.
     const [first] = (await this.source.reader.xrange(feed.key, "-", "+", "COUNT", 1)) ?? [];
-    const from = first ? Number.parseInt(first[0], 10) : 1;
+    const from = first ? Number.parseInt(first[0], 10) : Number.POSITIVE_INFINITY;
     const to = Math.min(before, feed.lastId);
     if (from <= to) this.gap(feed, { from, to });
   }
