@@ -31,6 +31,7 @@ import {
   type Broker,
   type BrokerHealth,
   BrokerUnavailableError,
+  type GapListener,
   type HistoryRead,
   type MemberLimits,
   type MemberReturn,
@@ -157,17 +158,29 @@ class NatsBroker implements Broker {
     void this.watchStatus();
   }
 
-  async publish(channel: string, body: unknown): Promise<Message> {
+  async publish(channel: string, body: unknown, dedupeKey?: string): Promise<Message> {
     // Serialised before anything is sent: a body that cannot be serialised costs no id.
     const bodyJson = JSON.stringify(body) ?? "null";
     const log = this.channel(channel);
-    const append = () => this.append(log, bodyJson, body);
+    const append = () => this.append(log, bodyJson, body, dedupeKey);
     const appended = log.appending.then(append, append);
     log.appending = appended.catch(() => {});
     return appended;
   }
 
-  private async append(log: ChannelLog, bodyJson: string, body: unknown): Promise<Message> {
+  /**
+   * A `dedupeKey` goes out as the JetStream message id (`Nats-Msg-Id`): the
+   * stream stores a repeat within its duplicate window (2 min by default, at
+   * most the history's max age) once. That covers the copy a frozen server
+   * stores when it wakes, after this publish was answered 503 and the
+   * publisher sent it again.
+   */
+  private async append(
+    log: ChannelLog,
+    bodyJson: string,
+    body: unknown,
+    dedupeKey: string | undefined,
+  ): Promise<Message> {
     await this.ensureStream(log);
     const ts = nowEpochMs();
     for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
@@ -178,8 +191,10 @@ class NatsBroker implements Broker {
         const ack = await this.js.publish(log.subject, json, {
           expect: { lastSequence: lastSeq },
           timeout: this.timeoutMs,
+          ...(dedupeKey === undefined ? {} : { msgID: dedupeKey }),
         });
         this.silentSinceMs = null;
+        if (ack.duplicate) return await this.storedCopy(log, ack.seq, json);
         log.lastSeq = ack.seq;
         // Fire-and-forget fan-out; what it loses the feeds read back from the stream.
         this.nc.publish(log.live, json);
@@ -196,6 +211,16 @@ class NatsBroker implements Broker {
     );
   }
 
+  /** The message a repeated key stored first; trimmed meanwhile, its id with the repeat's body. */
+  private async storedCopy(log: ChannelLog, seq: number, repeatJson: string): Promise<Message> {
+    const stored = await this.request("read", () =>
+      this.jsm.direct.getMessage(log.stream, { seq }),
+    );
+    const message = JSON.parse(stored?.string() ?? repeatJson) as Message;
+    message.id = this.idBase + seq;
+    return message;
+  }
+
   async read(
     channel: string,
     since: number,
@@ -207,8 +232,8 @@ class NatsBroker implements Broker {
     return gap ? { messages, jsons, gap, lastId } : { messages, jsons, lastId };
   }
 
-  subscribe(channel: string, listener: MessageListener): Promise<Unsubscribe> {
-    return this.feeds.subscribe(channel, listener);
+  subscribe(channel: string, listener: MessageListener, onGap?: GapListener): Promise<Unsubscribe> {
+    return this.feeds.subscribe(channel, listener, onGap);
   }
 
   touchPresence(channel: string, user: string, ttlMs: number): Promise<void> {
