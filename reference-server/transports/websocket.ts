@@ -11,6 +11,7 @@ import {
   HttpError,
   parseChannel,
   parseCursor,
+  parseIdempotencyKey,
   parseUser,
   refuseUpgrade,
 } from "../http.js";
@@ -339,6 +340,13 @@ class WsSession implements Subscriber, LiveConnection {
       this.fail(CLOSE_POLICY_VIOLATION, 'publish frames need a "body"');
       return;
     }
+    let key: string | undefined;
+    try {
+      key = parseIdempotencyKey(fields.key, 'publish "key"');
+    } catch (error) {
+      this.fail(CLOSE_POLICY_VIOLATION, (error as Error).message);
+      return;
+    }
     if (!this.mayPublish) {
       // Refused, not closed: the socket may still subscribe.
       this.send(
@@ -354,7 +362,7 @@ class WsSession implements Subscriber, LiveConnection {
       return;
     }
     this.publishesInFlight++;
-    this.ctx.broker.publish(this.channel, fields.body).then(
+    this.ctx.broker.publish(this.channel, fields.body, key).then(
       (message) => {
         this.ctx.metrics.messagesIn++;
         this.send(Buffer.from(JSON.stringify({ type: "ack", ref, id: message.id })));

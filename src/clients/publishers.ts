@@ -1,7 +1,13 @@
 import type { connect as netConnect } from "node:net";
 import type { Pool } from "undici";
 import WebSocket, { type RawData } from "ws";
-import { type ClientFrame, type Message, ROUTES, type ServerFrame } from "../shared/protocol.js";
+import {
+  type ClientFrame,
+  IDEMPOTENCY_KEY_HEADER,
+  type Message,
+  ROUTES,
+  type ServerFrame,
+} from "../shared/protocol.js";
 import { transport } from "../shared/transports.js";
 import { MAX_WS_MESSAGE_BYTES } from "./bounds.js";
 import { createTrackedPool, errorText, routePath } from "./http.js";
@@ -16,9 +22,18 @@ import { closeWebSocket, trackedConnection } from "./ws-socket.js";
  * Publishes never wait for each other: each is its own request (or frame),
  * however long earlier ones take to be answered. `signal` gives up on one
  * (it then rejects); `close` gives up on every one still unanswered.
+ *
+ * `key` is the publish's idempotency key: the reference server stores a
+ * repeat of it once (HTTP `Idempotency-Key`, WebSocket `key`); targets that
+ * have no such thing ignore it.
  */
 export interface Publisher {
-  publish(channel: string, body: unknown, signal?: AbortSignal): Promise<{ id: string }>;
+  publish(
+    channel: string,
+    body: unknown,
+    signal?: AbortSignal,
+    key?: string,
+  ): Promise<{ id: string }>;
   close(): Promise<void>;
 }
 
@@ -54,12 +69,18 @@ class HttpPublisher implements Publisher {
     this.headers = { "content-type": "application/json", ...headers };
   }
 
-  async publish(channel: string, body: unknown, signal?: AbortSignal): Promise<{ id: string }> {
+  async publish(
+    channel: string,
+    body: unknown,
+    signal?: AbortSignal,
+    key?: string,
+  ): Promise<{ id: string }> {
     this.context.counters.requests++;
     const response = await this.pool.request({
       method: "POST",
       path: this.path,
-      headers: this.headers,
+      headers:
+        key === undefined ? this.headers : { ...this.headers, [IDEMPOTENCY_KEY_HEADER]: key },
       body: JSON.stringify({ channel, body }),
       signal,
     });
@@ -118,14 +139,19 @@ class WebSocketPublisher implements Publisher {
     private readonly headers: Record<string, string>,
   ) {}
 
-  async publish(channel: string, body: unknown, signal?: AbortSignal): Promise<{ id: string }> {
+  async publish(
+    channel: string,
+    body: unknown,
+    signal?: AbortSignal,
+    key?: string,
+  ): Promise<{ id: string }> {
     if (this.closed) throw new Error("publish after the WebSocket publisher was closed");
     let socket = this.channels.get(channel);
     if (!socket || socket.isDone) {
       socket = new ChannelSocket(this.baseUrl, channel, this.context, this.headers);
       this.channels.set(channel, socket);
     }
-    return socket.publish(body, signal);
+    return socket.publish(body, signal, key);
   }
 
   async close(): Promise<void> {
@@ -194,12 +220,13 @@ class ChannelSocket {
   }
 
   /** Frames go out at once; acks come back by `ref`, in whatever order and time the server takes. */
-  async publish(body: unknown, signal?: AbortSignal): Promise<{ id: string }> {
+  async publish(body: unknown, signal?: AbortSignal, key?: string): Promise<{ id: string }> {
     await abortable(this.opened, signal);
     if (this.done) throw new Error(this.doneReason);
     signal?.throwIfAborted();
     const ref = this.nextRef++;
-    const publish: ClientFrame = { type: "publish", ref, body };
+    const publish: ClientFrame =
+      key === undefined ? { type: "publish", ref, body } : { type: "publish", ref, body, key };
     const frame = JSON.stringify(publish);
     return new Promise((resolve, reject) => {
       const onAbort = () => {

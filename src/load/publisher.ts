@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Publisher } from "../clients/publishers.js";
 import type { PublishPayload } from "../scenario/defaults.js";
 import { monoMs } from "../util/clock.js";
@@ -94,6 +95,8 @@ export class PublisherLoop {
   private readonly downUntilMs: number[] = [];
   /** Sleepers to wake when an answer frees a slot (or the run gives up). */
   private readonly wakers = new Set<() => void>();
+  /** Prefixes every idempotency key: this run's, not a previous run's on the same server. */
+  private readonly runToken = randomBytes(6).toString("base64url");
 
   constructor(private readonly settings: PublisherSettings) {
     this.records = settings.channels.map(() => []);
@@ -183,7 +186,10 @@ export class PublisherLoop {
     this.peakInFlight = Math.max(this.peakInFlight, this.inFlight.size);
     const body = buildBody(channel, message.seq, message.dueMs, sentMs, payloadBytes, payload);
     const order = this.settings.routes?.[message.channelIndex] ?? turn(index, publishers.length);
-    void this.publishWithFailover(order, channel, body, abort.signal).then((outcome) =>
+    // The body's unique key, made unique across runs too: a server that lives
+    // longer than one run must not take this run's `room-0:1` for the last one's.
+    const key = `${this.runToken}:${body.k}`;
+    void this.publishWithFailover(order, channel, body, key, abort.signal).then((outcome) =>
       this.settle(record, outcome),
     );
   }
@@ -198,13 +204,16 @@ export class PublisherLoop {
     order: readonly number[],
     channel: string,
     body: unknown,
+    key: string,
     signal: AbortSignal,
   ): Promise<"answered" | "refused" | "unanswered"> {
     const { publishers } = this.settings;
     for (let attempt = 0; attempt < Math.min(order.length, 2); attempt++) {
       const i = this.pickUp(order, attempt);
       try {
-        await (publishers[i] as Publisher).publish(channel, body, signal);
+        // The same idempotency key on the retry: if the refused attempt was
+        // stored after all (a frozen broker woke), the server stores it once.
+        await (publishers[i] as Publisher).publish(channel, body, signal, key);
         return "answered";
       } catch (error) {
         if (signal.aborted) return "unanswered";
