@@ -64,7 +64,7 @@ class HttpPublisher implements Publisher {
     private readonly context: ClientContext,
     headers: Record<string, string>,
   ) {
-    this.pool = createTrackedPool(baseUrl, context.sockets, Math.max(1, connections));
+    this.pool = createTrackedPool(baseUrl, context.sockets, Math.max(1, connections), context.tls);
     this.path = routePath(baseUrl, ROUTES.publish);
     this.headers = { "content-type": "application/json", ...headers };
   }
@@ -177,13 +177,17 @@ class ChannelSocket {
     headers: Record<string, string>,
   ) {
     const url = new URL(routePath(baseUrl, transport("websocket").route.path, channel), baseUrl);
-    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    const secure = url.protocol === "https:";
+    url.protocol = secure ? "wss:" : "ws:";
     context.counters.requests++; // the upgrade request
     this.ws = new WebSocket(url, {
       perMessageDeflate: false,
       maxPayload: MAX_WS_MESSAGE_BYTES,
       headers,
-      createConnection: trackedConnection(context.sockets) as typeof netConnect,
+      createConnection: trackedConnection(
+        context.sockets,
+        secure ? context.tls : undefined,
+      ) as typeof netConnect,
     });
     this.opened = new Promise<void>((resolve, reject) => {
       this.ws.once("open", resolve);

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Publisher } from "../clients/publishers.js";
+import type { PublishPayload } from "../scenario/defaults.js";
 import { monoMs } from "../util/clock.js";
 import { classifyFailure } from "../util/failure.js";
 import { dueRange, type Schedule, scheduledMessage, scheduleLength } from "./schedule.js";
@@ -47,6 +48,8 @@ export interface PublisherSettings {
   /** One per server instance; messages go to them round-robin. */
   publishers: Publisher[];
   payloadBytes: number;
+  /** text or random padding (publish.payload); default text. */
+  payload?: PublishPayload;
   /** An acknowledgement later than this is `late` (the server is behind). */
   ackTimeoutMs: number;
   /** Publishes waiting for an answer at once, at most (like k6's maxVUs). */
@@ -161,7 +164,7 @@ export class PublisherLoop {
   }
 
   private send(index: number, waitedForSlot: boolean): void {
-    const { schedule, channels, publishers, payloadBytes } = this.settings;
+    const { schedule, channels, publishers, payloadBytes, payload } = this.settings;
     const message = scheduledMessage(schedule, index);
     const channel = channels[message.channelIndex] as string;
     const sentMs = monoMs();
@@ -181,7 +184,7 @@ export class PublisherLoop {
     const abort = new AbortController();
     this.inFlight.set(record, abort);
     this.peakInFlight = Math.max(this.peakInFlight, this.inFlight.size);
-    const body = buildBody(channel, message.seq, message.dueMs, sentMs, payloadBytes);
+    const body = buildBody(channel, message.seq, message.dueMs, sentMs, payloadBytes, payload);
     const order = this.settings.routes?.[message.channelIndex] ?? turn(index, publishers.length);
     // The body's unique key, made unique across runs too: a server that lives
     // longer than one run must not take this run's `room-0:1` for the last one's.

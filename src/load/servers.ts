@@ -67,9 +67,18 @@ export async function startServers(
   log: (line: string) => void = () => {},
   /** Keeps this set's broker keys apart from other runs' in a shared Redis. */
   brokerPrefix: string | null = null,
+  /** The certificate and key every instance serves (server.tls); null: plain HTTP. */
+  tlsFiles: { cert: string; key: string } | null = null,
 ): Promise<ServerSet> {
   const entry = compiledEntry("reference-server/main.js");
-  const launches = serverLaunches(scenario.server, brokerUrl, brokerPrefix);
+  const websocket = scenario.transports.websocket?.settings;
+  const launches = serverLaunches(
+    scenario.server,
+    brokerUrl,
+    brokerPrefix,
+    tlsFiles,
+    websocket?.deflate === "on" ? Number(websocket.deflateThreshold) : null,
+  );
   const auth = scenario.server.auth;
   const started = await Promise.allSettled(
     launches.map(async (launch, i): Promise<Instance> => {
