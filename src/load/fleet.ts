@@ -9,6 +9,7 @@ import {
 import { type Counters, zeroCounters } from "../metrics/counters.js";
 import { createLatencyHistogram, encodeHistogram, recordMs } from "../metrics/histogram.js";
 import type { ProcessLoad } from "../metrics/process-load.js";
+import { errorText } from "../shared/errors.js";
 import type { PresenceEvent } from "../shared/protocol.js";
 import type { ProtocolName } from "../shared/transports.js";
 import { transport } from "../shared/transports.js";
@@ -214,7 +215,7 @@ export class Fleet {
   }
 
   noteConnectError(error: unknown): void {
-    const example = error instanceof Error ? error.message : String(error);
+    const example = errorText(error);
     this.connectErrors.add(classifyFailure(error).reason, example);
   }
 

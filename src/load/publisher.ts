@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Publisher } from "../clients/publishers.js";
 import type { PublishPayload } from "../scenario/defaults.js";
+import { errorText } from "../shared/errors.js";
 import { monoMs } from "../util/clock.js";
 import { classifyFailure } from "../util/failure.js";
 import { dueRange, type Schedule, scheduledMessage, scheduleLength } from "./schedule.js";
@@ -239,7 +240,7 @@ export class PublisherLoop {
     const seen = this.refusals.get(reason);
     if (seen !== undefined) seen.count++;
     else if (this.refusals.size < REFUSAL_REASONS_KEPT) {
-      const example = error instanceof Error ? error.message : String(error);
+      const example = errorText(error);
       this.refusals.set(reason, { count: 1, example });
     }
   }

@@ -6,6 +6,7 @@ import { scenarioServers } from "../scenario/server-section.js";
 import type { Scenario, Variant } from "../scenario/types.js";
 import { provideService } from "../services/registry.js";
 import { type BrokerKind, brokerInfo, type ServiceName } from "../shared/brokers.js";
+import { errorText } from "../shared/errors.js";
 import type { ProtocolName } from "../shared/transports.js";
 import { targetProtocol } from "../targets/registry.js";
 import { gitCommit } from "../util/git.js";
@@ -93,15 +94,13 @@ export async function runScenario(
         } catch (error) {
           // Stopped while starting (Ctrl-C): a partial run, not a failed one.
           if (signal.aborted) break runs;
-          result.error = redactText(
-            `${key}: ${error instanceof Error ? error.message : String(error)}`,
-          );
+          result.error = redactText(`${key}: ${errorText(error)}`);
           break runs;
         }
       }
     }
   } catch (error) {
-    result.error = redactText(error instanceof Error ? error.message : String(error));
+    result.error = redactText(errorText(error));
   } finally {
     for (const { control } of services.values()) await control?.stop();
   }

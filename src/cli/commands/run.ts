@@ -12,7 +12,7 @@ import { scenarioServers } from "../../scenario/server-section.js";
 import type { Scenario } from "../../scenario/types.js";
 import { scenarioWarnings } from "../../scenario/warnings.js";
 import { serviceFor } from "../../services/registry.js";
-import { badInput, EXIT_CODES, RtbenchError, runFailed } from "../../shared/errors.js";
+import { badInput, EXIT_CODES, errorText, RtbenchError, runFailed } from "../../shared/errors.js";
 import { addCompareOptions, readCompareOptions } from "../compare-options.js";
 import { measure, writeResult } from "../measure.js";
 import { addRunOptions, type RunOptionFlags, readRunOverrides } from "../run-options.js";
@@ -120,7 +120,7 @@ export function runCommand(): Command {
 
 /** An error while running one of several files says which one. */
 function naming(file: string, error: unknown): RtbenchError {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorText(error);
   if (message.startsWith(`${file}:`)) return error as RtbenchError;
   const code = error instanceof RtbenchError ? error.code : "RUN_FAILED";
   const details = error instanceof RtbenchError ? error.details : [];
