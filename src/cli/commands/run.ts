@@ -52,8 +52,9 @@ ${wrapWords(
 ).replace(/^/gm, "  ")}
 
 Exit codes: 0 ok, 1 threshold failed or regression, 2 bad input (scenario, flags,
-baseline), 3 the run itself failed or measured nothing (no client connected, nothing
-expected, a shard died: every threshold fails as "nothing measured"), 130 interrupted
+baseline), 3 the run itself failed or was invalid (no client connected, nothing expected,
+no message recognised, a shard died, too many clients never connected: every
+threshold fails as "run invalid"), 130 interrupted
 (a partial result is written).`;
 
 export function runCommand(): Command {
@@ -308,7 +309,7 @@ async function runGated(
     const lines = Object.entries(final.protocols)
       .filter(([, p]) => p.status === "invalid")
       .map(([name, p]) => `  ${name}: ${(p.invalidReasons ?? []).join("; ")}`);
-    process.stderr.write(`error: nothing measured\n${lines.join("\n")}\n`);
+    process.stderr.write(`error: invalid run, its numbers are not a measurement\n${lines.join("\n")}\n`);
     return "invalid";
   }
   return record.passed ? "passed" : "failed";
