@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { FaultRecord } from "../src/load/faults.js";
 import type { PublishRecord } from "../src/load/publisher.js";
-import { buildProtocolResult, type RunRecord } from "../src/load/result.js";
+import { buildProtocolResult } from "../src/load/result.js";
+import type { RunRecord } from "../src/load/run-record.js";
 import type { ShardReport } from "../src/load/shard-protocol.js";
 import { planTimeline } from "../src/load/timeline.js";
 import { zeroCounters } from "../src/metrics/counters.js";

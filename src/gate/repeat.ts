@@ -3,7 +3,7 @@ import { getProtocolMetric, listMetrics } from "../metrics/names.js";
 import { orderRunKeys } from "../metrics/run-keys.js";
 import type { HistogramSummary, ProtocolResult, RunResult } from "../metrics/types.js";
 import { badInput } from "../shared/errors.js";
-import { assertComparable } from "./compare.js";
+import { assertComparable } from "./same-workload.js";
 import { median } from "./stats.js";
 
 /**

@@ -27,6 +27,7 @@ import {
   type UnrecognisedFrame,
 } from "./shard-protocol.js";
 import { Subscriber } from "./subscriber.js";
+import type { SubscriberFleet } from "./subscriber-fleet.js";
 
 /** How often the client-side watchdog looks for silent connections. */
 export const WATCHDOG_SCAN_MS = 250;
@@ -52,7 +53,7 @@ export interface FleetOptions {
  * schedule, turns their events into metrics, and reconnects a client whose
  * connection broke, following the scenario's reconnect policy.
  */
-export class Fleet {
+export class Fleet implements SubscriberFleet {
   readonly context: ClientContext;
   /** Per-second series; also holds the delivery-latency histograms, one per second. */
   readonly timeline: FleetTimeline;

@@ -1,7 +1,6 @@
 import { resultCounters, sumCounters } from "../metrics/counters.js";
 import type { ProtocolResult } from "../metrics/types.js";
 import type { Scenario } from "../scenario/types.js";
-import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import { type ProtocolName, transport } from "../shared/transports.js";
 import {
   countDeliveries,
@@ -11,58 +10,15 @@ import {
   serverStallDetection,
   stallDetection,
 } from "./aggregate.js";
-import type { BrokerOps } from "./broker-ops.js";
-import type { Collected } from "./collect.js";
 import type { FaultRecord } from "./faults.js";
-import type { PresenceSample } from "./presence-audit.js";
-import type { PublisherLoop } from "./publisher.js";
 import { mergeReasonCounts } from "./reason-tally.js";
 import { architectureMetrics } from "./result-architecture.js";
 import { invalidReasons, saturationRecord } from "./result-verdicts.js";
-import type { BoundarySamples } from "./server-seconds.js";
+import type { RunRecord } from "./run-record.js";
 import type { ServerSample } from "./servers.js";
-import type { ShardPlan } from "./shard-plan.js";
 import type { ShardReport } from "./shard-protocol.js";
-import { inFlightWindow, measuredWindow, type Timeline } from "./timeline.js";
+import { inFlightWindow, measuredWindow } from "./timeline.js";
 import { buildTimeline } from "./timeline-result.js";
-
-/** Everything a protocol's result is computed from. */
-export interface RunRecord {
-  scenario: Scenario;
-  protocol: ProtocolName;
-  timeline: Timeline;
-  /** When an interrupted run stopped (monotonic ms); null when it ran to the end. */
-  stoppedAtMs: number | null;
-  channels: string[];
-  /** The shard plan the run went by; absent where a caller did not plan. */
-  plan?: ShardPlan;
-  publisher: Pick<
-    PublisherLoop,
-    "records" | "maxLagMs" | "maxSlotWaitMs" | "peakInFlight" | "notSent" | "refusals"
-  >;
-  faults: FaultRecord[];
-  collected: Collected;
-  /** What the servers rtbench started run with (from /healthz); null against a target. */
-  serverSettings: EffectiveServerSettings | null;
-  /** False when the target does not acknowledge publishes (each counted as sent once written). */
-  publishAcknowledged?: boolean;
-  /** Server samples before the clients, and at the start and end of the window. */
-  samples: {
-    baseline: ServerSample | null;
-    windowStart: ServerSample | null;
-    windowEnd: ServerSample | null;
-  };
-  /** Per-second samples taken by the parent (observe.ts). */
-  seconds: { parentLoopDelayP99Ms: (number | null)[]; servers: BoundarySamples };
-  /** Server instances the clients were spread over. */
-  instanceCount: number;
-  /** Per-instance CPU, broker operations and presence lists observed during the run. */
-  architecture: {
-    instanceCpuSeconds: (number | null)[] | null;
-    brokerOps: { start: BrokerOps | null; end: BrokerOps | null } | null;
-    presenceSamples: PresenceSample[] | null;
-  };
-}
 
 /** Stage 5 of a protocol's run: the result, from what was collected. No I/O. */
 export function buildProtocolResult(run: RunRecord): ProtocolResult {

@@ -1,6 +1,6 @@
 import type { ProtocolResult } from "../metrics/types.js";
 import { formatCount, formatNumber, histogramCell, NA } from "./numbers.js";
-import type { ReportRow } from "./rows.js";
+import type { ReportRow } from "./row.js";
 
 /** The table's rows about the server's architecture: routing, fan-out, churn, presence. */
 

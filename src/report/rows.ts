@@ -2,16 +2,12 @@ import { COUNTER_NAMES, counterInfo, type ResultCounterName } from "../metrics/c
 import type { HistogramSummary, ProtocolResult, RunResult } from "../metrics/types.js";
 import { ARCHITECTURE_ROWS } from "./architecture-rows.js";
 import { formatCount, formatNumber, histogramCell, NA } from "./numbers.js";
+import type { ReportRow } from "./row.js";
 import { busiestCpu, hasVerdict, verdictCell } from "./verdict-lines.js";
 
-/** The rows of the main table, in order, and which of them a result shows. */
+export type { ReportRow } from "./row.js";
 
-export interface ReportRow {
-  label: string;
-  cell(p: ProtocolResult): string;
-  /** Shown only when some protocol makes it interesting (reconnect rows: when a connection broke). */
-  when?(p: ProtocolResult): boolean;
-}
+/** The rows of the main table, in order, and which of them a result shows. */
 
 const hadBreaks = (p: ProtocolResult) => p.breaks > 0 || p.connectFailures > 0;
 /** The split of connect is shown for runs over TLS, where the handshake is the news. */
