@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { countDeliveries, publishAckLatency } from "../src/load/aggregate.js";
-import type { PublishOutcome, PublishRecord } from "../src/load/publisher.js";
-import type { ShardReport } from "../src/load/shard-protocol.js";
 import { zeroCounters } from "../src/metrics/counters.js";
 import { SeqTracker } from "../src/metrics/seq-tracker.js";
+import type { PublishOutcome, PublishRecord } from "../src/run-model/publish-record.js";
+import type { ShardReport } from "../src/run-model/shard-report.js";
 import { seededRandom } from "../src/util/random.js";
 
 /**

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { FaultRecord } from "../src/load/faults.js";
-import type { PublishRecord } from "../src/load/publisher.js";
 import { buildProtocolResult } from "../src/load/result.js";
 import type { RunRecord } from "../src/load/run-record.js";
-import type { ShardReport } from "../src/load/shard-protocol.js";
-import { planTimeline } from "../src/load/timeline.js";
 import { zeroCounters } from "../src/metrics/counters.js";
 import { createLatencyHistogram, encodeHistogram, recordMs } from "../src/metrics/histogram.js";
+import type { PublishRecord } from "../src/run-model/publish-record.js";
+import type { ShardReport } from "../src/run-model/shard-report.js";
+import { planTimeline } from "../src/run-model/timeline.js";
 import { parseScenario } from "../src/scenario/load.js";
 import type { ProtocolName } from "../src/shared/transports.js";
 

@@ -6,14 +6,10 @@ import {
 } from "../metrics/histogram.js";
 import { SeqTracker } from "../metrics/seq-tracker.js";
 import type { HistogramSummary } from "../metrics/types.js";
+import type { PublishRecord } from "../run-model/publish-record.js";
+import type { ShardReport } from "../run-model/shard-report.js";
+import type { Window } from "../run-model/timeline.js";
 import type { FaultRecord } from "./faults.js";
-import type { PublishRecord } from "./publisher.js";
-import type { ShardReport } from "./shard-protocol.js";
-
-export interface Window {
-  startMs: number;
-  endMs: number;
-}
 
 export interface DeliveryCounts {
   /**

@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import type { Publisher } from "../clients/publishers.js";
 import { type ClientTlsSettings, createClientTlsState } from "../clients/tls.js";
 import { createClientContext } from "../clients/types.js";
+import { planTimeline, type Timeline } from "../run-model/timeline.js";
 import type { Scenario } from "../scenario/types.js";
 import { type ProtocolName, transport } from "../shared/transports.js";
 import { DEFAULT_TARGET_PROTOCOL, targetProtocol } from "../targets/registry.js";
@@ -10,7 +11,6 @@ import { assignClients, channelNames, stickyRoutes } from "./assign.js";
 import { channelMembers, registerMembers } from "./members.js";
 import { planShards, type ShardPlan } from "./shard-plan.js";
 import { ShardPool } from "./shards.js";
-import { planTimeline, type Timeline } from "./timeline.js";
 
 /** Time between telling shards to start and the first client connecting, so every shard has the plan. */
 const START_DELAY_MS = 300;

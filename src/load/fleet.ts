@@ -9,6 +9,13 @@ import {
 import { type Counters, zeroCounters } from "../metrics/counters.js";
 import { createLatencyHistogram, encodeHistogram, recordMs } from "../metrics/histogram.js";
 import type { ProcessLoad } from "../metrics/process-load.js";
+import {
+  BREAK_LOG_LIMIT,
+  type ConnectionLog,
+  type ShardReport,
+  type UncountedPublishes,
+  type UnrecognisedFrame,
+} from "../run-model/shard-report.js";
 import type { PresenceEvent } from "../shared/protocol.js";
 import type { ProtocolName } from "../shared/transports.js";
 import { transport } from "../shared/transports.js";
@@ -18,14 +25,7 @@ import { seededRandom } from "../util/random.js";
 import { churnWaves, pickLeavers } from "./churn.js";
 import { FleetTimeline } from "./fleet-timeline.js";
 import { breakReasonKey, ReasonTally } from "./reason-tally.js";
-import {
-  BREAK_LOG_LIMIT,
-  type ConnectionLog,
-  type ShardReport,
-  type ShardStart,
-  type UncountedPublishes,
-  type UnrecognisedFrame,
-} from "./shard-protocol.js";
+import type { ShardStart } from "./shard-protocol.js";
 import { Subscriber } from "./subscriber.js";
 import type { SubscriberFleet } from "./subscriber-fleet.js";
 

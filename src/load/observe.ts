@@ -1,20 +1,20 @@
 import type { LoopDelayMonitor } from "../metrics/loop-delay.js";
+import type { BoundarySamples, ServerSample } from "../run-model/server-sample.js";
+import { bucketCount, phaseAt, type RunPhase } from "../run-model/timeline.js";
 import type { Scenario } from "../scenario/types.js";
 import { monoMs, sleepUntil } from "../util/clock.js";
 import { type BrokerOps, sampleBrokerOps } from "./broker-ops.js";
 import type { Clients } from "./clients-up.js";
 import type { Environment } from "./environment.js";
 import { type FaultRecord, type ServiceControl, startFaults } from "./faults.js";
-import { bucketCount } from "./fleet-timeline.js";
 import { InstanceCpuTracker } from "./instance-load.js";
 import type { LoadMonitor } from "./load-monitor.js";
 import { startLoopDelaySeconds } from "./loop-delay-seconds.js";
 import type { PresenceSample } from "./presence-audit.js";
 import { PresenceSampler } from "./presence-sampler.js";
 import { PublisherLoop } from "./publisher.js";
-import { type BoundarySamples, groupSampler, sampleServerSeconds } from "./server-seconds.js";
-import { type ServerSample, sampleServers } from "./servers.js";
-import { phaseAt, type RunPhase } from "./timeline.js";
+import { groupSampler, sampleServerSeconds } from "./server-seconds.js";
+import { sampleServers } from "./servers.js";
 
 /** What happened while the clients ran. */
 export interface Observed {

@@ -11,12 +11,12 @@ import {
   summarizeHistogram,
 } from "../metrics/histogram.js";
 import type { PresenceAccuracy, ProtocolResult } from "../metrics/types.js";
+import type { ShardReport } from "../run-model/shard-report.js";
 import type { BrokerOps } from "./broker-ops.js";
 import { brokerCost } from "./broker-ops.js";
 import type { FaultRecord } from "./faults.js";
 import { imbalance, sumByInstance } from "./instance-load.js";
 import { auditPresence, type PresenceSample } from "./presence-audit.js";
-import type { ShardReport } from "./shard-protocol.js";
 
 /** A fresh connection this young may not be in the presence list yet without being missing. */
 export const PRESENCE_GRACE_MS = 250;

@@ -1,5 +1,8 @@
 import { resultCounters, sumCounters } from "../metrics/counters.js";
 import type { ProtocolResult } from "../metrics/types.js";
+import type { ServerSample } from "../run-model/server-sample.js";
+import type { ShardReport } from "../run-model/shard-report.js";
+import { inFlightWindow, measuredWindow } from "../run-model/timeline.js";
 import type { Scenario } from "../scenario/types.js";
 import { type ProtocolName, transport } from "../shared/transports.js";
 import {
@@ -15,9 +18,6 @@ import { mergeReasonCounts } from "./reason-tally.js";
 import { architectureMetrics } from "./result-architecture.js";
 import { invalidReasons, saturationRecord } from "./result-verdicts.js";
 import type { RunRecord } from "./run-record.js";
-import type { ServerSample } from "./servers.js";
-import type { ShardReport } from "./shard-protocol.js";
-import { inFlightWindow, measuredWindow } from "./timeline.js";
 import { buildTimeline } from "./timeline-result.js";
 
 /** Stage 5 of a protocol's run: the result, from what was collected. No I/O. */

@@ -1,3 +1,5 @@
+import type { BoundarySamples, ServerSample } from "../run-model/server-sample.js";
+import type { Timeline } from "../run-model/timeline.js";
 import type { Scenario } from "../scenario/types.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import type { ProtocolName } from "../shared/transports.js";
@@ -6,10 +8,7 @@ import type { Collected } from "./collect.js";
 import type { FaultRecord } from "./faults.js";
 import type { PresenceSample } from "./presence-audit.js";
 import type { PublisherLoop } from "./publisher.js";
-import type { BoundarySamples } from "./server-seconds.js";
-import type { ServerSample } from "./servers.js";
 import type { ShardPlan } from "./shard-plan.js";
-import type { Timeline } from "./timeline.js";
 
 /** Everything a protocol's result is computed from. */
 export interface RunRecord {

@@ -5,10 +5,10 @@
  */
 import { startLoopDelayMonitor } from "../metrics/loop-delay.js";
 import { LoadRecorder, ownCpu } from "../metrics/process-load.js";
+import { bucketCount } from "../run-model/timeline.js";
 import { targetClients } from "../targets/registry.js";
 import { monoMs } from "../util/clock.js";
 import { Fleet } from "./fleet.js";
-import { bucketCount } from "./fleet-timeline.js";
 import { type LoopDelaySeconds, startLoopDelaySeconds } from "./loop-delay-seconds.js";
 import type { ParentMessage, ShardMessage } from "./shard-protocol.js";
 import { startTestBusyLoop, testFailureAtWindowStart } from "./shard-test-hooks.js";
