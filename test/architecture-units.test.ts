@@ -5,7 +5,7 @@ import { churnWaves, pickLeavers } from "../src/load/churn.js";
 import { imbalanceOf } from "../src/load/instance-load.js";
 import { auditPresence, withoutFreezes } from "../src/load/presence-audit.js";
 import { UnreadCheck } from "../src/load/unread-check.js";
-import { getMetric, listMetrics } from "../src/metrics/names.js";
+import { getMetric, listMetrics } from "../src/measures/names.js";
 import { orderRunKeys, runKey, runLabel, splitRunKey } from "../src/metrics/run-keys.js";
 import { renderTable } from "../src/report/table.js";
 import { parseScenario } from "../src/scenario/load.js";

@@ -36,7 +36,7 @@ describe("the committed JSON schemas", () => {
     expect(deriveScenarioSchema(file)).toEqual(file);
   });
 
-  it("result.schema.json is what the transport, broker and target-protocol rows derive", () => {
+  it("result.schema.json is what the transport, broker, target-protocol and measure rows derive", () => {
     const file = readJson(RESULT_SCHEMA_PATH);
     expect(deriveResultSchema(file)).toEqual(file);
   });

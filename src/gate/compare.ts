@@ -4,7 +4,7 @@ import {
   type MetricInfo,
   type MetricKind,
   type MetricUnit,
-} from "../metrics/names.js";
+} from "../measures/names.js";
 import { orderRunKeys } from "../metrics/run-keys.js";
 import type { RunResult } from "../metrics/types.js";
 import type { MetricSelector } from "../scenario/comparison.js";

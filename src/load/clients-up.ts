@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import type { Publisher } from "../clients/publishers.js";
 import { type ClientTlsSettings, createClientTlsState } from "../clients/tls.js";
 import { createClientContext } from "../clients/types.js";
+import { shardMeasureModules } from "../measures/registry.js";
 import { planTimeline, type Timeline } from "../run-model/timeline.js";
 import type { Scenario } from "../scenario/types.js";
 import { type ProtocolName, transport } from "../shared/transports.js";
@@ -121,6 +122,7 @@ export async function clientsUp(
         endMs: timeline.measureEndMs,
       },
       logConnections: scenario.presence.sampleIntervalMs > 0,
+      measureModules: shardMeasureModules(),
       tls,
     });
     return { pool, publishers, plan, channels, routes, urlsFor, timeline, stop };

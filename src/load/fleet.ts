@@ -6,6 +6,8 @@ import {
   createClientContext,
   type TransportClient,
 } from "../clients/types.js";
+import { measures } from "../measures/registry.js";
+import { ShardMeasures } from "../measures/shard.js";
 import { type Counters, zeroCounters } from "../metrics/counters.js";
 import { createLatencyHistogram, encodeHistogram, recordMs } from "../metrics/histogram.js";
 import type { ProcessLoad } from "../metrics/process-load.js";
@@ -59,10 +61,8 @@ export class Fleet implements SubscriberFleet {
   readonly timeline: FleetTimeline;
   readonly latencyFromSend = createLatencyHistogram();
   readonly connect = createLatencyHistogram();
-  /** The phases of every connection the clients open (clients/tls.ts ConnectPhaseRecorder). */
-  readonly connectTcp = createLatencyHistogram();
-  readonly tlsHandshake = createLatencyHistogram();
-  readonly connectHttp = createLatencyHistogram();
+  /** The registered measures' shard side; also records every connection's phases (clients/tls.ts). */
+  readonly measures: ShardMeasures;
   readonly reconnect = createLatencyHistogram();
   readonly outage = createLatencyHistogram();
   /** Churn: coming back -> caught up with what was missed. */
@@ -106,7 +106,12 @@ export class Fleet implements SubscriberFleet {
   ) {
     this.clock = options.clock ?? realClock;
     this.context = createClientContext(createClientTlsState(spec.tls ?? undefined));
-    this.context.phases = this;
+    this.measures = new ShardMeasures(measures(), {
+      measureStartMs: spec.measureStartMs,
+      measureEndMs: spec.measureEndMs,
+      now: () => this.clock.now(),
+    });
+    this.context.phases = this.measures;
     this.createClient = options.createClient ?? createClient;
     this.random = seededRandom(spec.seed + (spec.clients[0]?.index ?? 0));
     this.timeline = new FleetTimeline(spec.rampStartMs, spec.drainEndMs);
@@ -122,22 +127,6 @@ export class Fleet implements SubscriberFleet {
       this.watchdogTimer = this.clock.setInterval(() => this.scanForSilence(), WATCHDOG_SCAN_MS);
     }
     this.timeline.cut(this.clock.now(), this.counterSnapshot());
-  }
-
-  // ConnectPhaseRecorder: methods, not closures, and nothing per call but the record.
-
-  tcp(ms: number): void {
-    recordMs(this.connectTcp, ms);
-  }
-
-  tls(ms: number, resumed: boolean): void {
-    recordMs(this.tlsHandshake, ms);
-    if (resumed) this.counters.tlsResumedHandshakes++;
-    else this.counters.tlsFullHandshakes++;
-  }
-
-  http(ms: number): void {
-    recordMs(this.connectHttp, ms);
   }
 
   /** Connects every client at its ramp-up slot; resolves when all attempts have started. */
@@ -222,6 +211,7 @@ export class Fleet implements SubscriberFleet {
   /** A ready connection broke, for `reason` (the client's words). */
   logBreak(urlIndex: number, reason: string): void {
     this.counters.breaks++;
+    this.measures.broke(this.clock.now(), reason);
     this.breakReasons.add(breakReasonKey(reason), reason);
     this.timeline.countBreak(this.clock.now());
     if (this.breakLog.length < BREAK_LOG_LIMIT) this.breakLog.push([this.clock.now(), urlIndex]);
@@ -250,9 +240,6 @@ export class Fleet implements SubscriberFleet {
       latency: encodeHistogram(this.timeline.totalLatency()),
       latencyFromSend: encodeHistogram(this.latencyFromSend),
       connect: encodeHistogram(this.connect),
-      connectTcp: encodeHistogram(this.connectTcp),
-      tlsHandshake: encodeHistogram(this.tlsHandshake),
-      connectHttp: encodeHistogram(this.connectHttp),
       reconnect: encodeHistogram(this.reconnect),
       outage: encodeHistogram(this.outage),
       counters: {
@@ -281,6 +268,7 @@ export class Fleet implements SubscriberFleet {
       presenceLatency: encodeHistogram(this.presenceLatency),
       firstUnrecognised: this.firstUnrecognised,
       ...(this.logsConnections ? { connections: this.connectionLogs() } : {}),
+      measures: this.measures.report(),
     };
   }
 

@@ -1,3 +1,5 @@
+import { type ProbeResults, Probes } from "../measures/parent.js";
+import { measures } from "../measures/registry.js";
 import type { LoopDelayMonitor } from "../metrics/loop-delay.js";
 import type { BoundarySamples, ServerSample } from "../run-model/server-sample.js";
 import { bucketCount, phaseAt, type RunPhase } from "../run-model/timeline.js";
@@ -34,6 +36,8 @@ export interface Observed {
   brokerOps: { start: BrokerOps | null; end: BrokerOps | null } | null;
   /** Presence lists sampled during the run (presence.sampleInterval); null when off. */
   presenceSamples: PresenceSample[] | null;
+  /** What the registered measures' probes saw, by measure (measures/parent.ts). */
+  measures: ProbeResults;
 }
 
 export interface ObserveContext {
@@ -108,12 +112,20 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     sample: groupSampler(servers ?? { instances: [] }),
     signal,
   });
+  const ours = servers !== null;
+  const probes = new Probes(measures(), {
+    timeline,
+    urls: env.urls,
+    ownServers: ours,
+    signal,
+    log: ctx.log,
+  });
   const ticker = setInterval(() => {
     const now = monoMs();
     ctx.onTick(phaseAt(timeline, now), now - timeline.rampStartMs);
+    probes.second(Math.floor((now - timeline.rampStartMs) / 1000));
   }, 1000);
 
-  const ours = servers !== null;
   // `evenIfStopped`: an interrupted run's window ends at the stop, and its
   // server cost is read over that same span as its traffic (load/result.ts).
   const sample = (evenIfStopped = false) =>
@@ -140,12 +152,16 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     presence?.start();
     const opsAtStart = brokerOps();
     cpu?.start();
+    const probesAtStart = probes.windowStart();
     windowStart = await sample();
     const startOps = await opsAtStart;
+    await probesAtStart;
     await sleepUntil(timeline.measureEndMs, signal);
     ctx.monitors.load.markWindowEnd();
     const opsAtEnd = brokerOps();
+    const probesAtEnd = probes.windowEnd();
     windowEnd = await sample(true);
+    await probesAtEnd;
     observed.brokerOps = ours ? { start: startOps, end: await opsAtEnd } : null;
     observed.instanceCpuSeconds = (await cpu?.stop()) ?? null;
     await publishing;
@@ -168,5 +184,6 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     windowEnd,
     seconds: { parentLoopDelayP99Ms, servers: serverSamples },
     ...observed,
+    measures: await probes.finish(),
   };
 }

@@ -1,3 +1,5 @@
+import { measureFragments } from "../measures/parent.js";
+import { measures } from "../measures/registry.js";
 import { resultCounters, sumCounters } from "../metrics/counters.js";
 import type { ProtocolResult } from "../metrics/types.js";
 import type { ServerSample } from "../run-model/server-sample.js";
@@ -72,9 +74,17 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     latency: mergeField(reports, "latency"),
     latencyFromSend: mergeField(reports, "latencyFromSend"),
     connect: mergeField(reports, "connect"),
-    connectTcp: mergeField(reports, "connectTcp"),
-    tlsHandshake: mergeField(reports, "tlsHandshake"),
-    connectHttp: mergeField(reports, "connectHttp"),
+    // Every registered measure's fields (src/measures/), names as they always were.
+    ...measureFragments(
+      measures(),
+      reports.map((r) => r.measures),
+      run.measures ?? {},
+      {
+        windowSeconds: window.seconds,
+        connected,
+        delivered: trafficDeliveries,
+      },
+    ),
     publishAck: publishAckLatency(run.publisher.records, window),
     publishAcks: acks,
     publisher: publisherRecord(scenario, run.publisher),

@@ -1,3 +1,4 @@
+import type { ProbeResults } from "../measures/parent.js";
 import type { BoundarySamples, ServerSample } from "../run-model/server-sample.js";
 import type { Timeline } from "../run-model/timeline.js";
 import type { Scenario } from "../scenario/types.js";
@@ -40,6 +41,8 @@ export interface RunRecord {
   seconds: { parentLoopDelayP99Ms: (number | null)[]; servers: BoundarySamples };
   /** Server instances the clients were spread over. */
   instanceCount: number;
+  /** What the registered measures' probes saw (measures/parent.ts), by measure; absent: none ran. */
+  measures?: ProbeResults;
   /** Per-instance CPU, broker operations and presence lists observed during the run. */
   architecture: {
     instanceCpuSeconds: (number | null)[] | null;

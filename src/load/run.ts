@@ -278,6 +278,7 @@ async function runProtocol(
         brokerOps: observed.brokerOps,
         presenceSamples: observed.presenceSamples,
       },
+      measures: observed.measures,
     });
   } finally {
     loopDelay.stop();

@@ -45,6 +45,8 @@ export interface ShardStart {
   churn?: ChurnPlan | null;
   /** Log when each client was connected (presence sampling compares with it). */
   logConnections?: boolean;
+  /** URLs of modules of measures registered by an extension, imported before the clients start. */
+  measureModules?: string[];
   /** How clients speak TLS to https:// and wss:// servers (a CA's PEM, never a key); absent: defaults. */
   tls?: ClientTlsSettings | null;
 }

@@ -1,4 +1,5 @@
 import type { ClientContext, ClientOptions, TransportClient } from "../clients/types.js";
+import type { ShardMeasures } from "../measures/shard.js";
 import type { Counters } from "../metrics/counters.js";
 import type { LatencyHistogram } from "../metrics/histogram.js";
 import type { PresenceEvent } from "../shared/protocol.js";
@@ -27,6 +28,8 @@ export interface SubscriberFleet {
   readonly reconnect: LatencyHistogram;
   readonly outage: LatencyHistogram;
   readonly catchUp: LatencyHistogram;
+  /** The registered measures' shard side, told when a connection becomes ready. */
+  readonly measures: Pick<ShardMeasures, "ready">;
   /** Connections ready now, and messages received so far: the shard's progress. */
   open: number;
   received: number;

@@ -171,6 +171,7 @@ export class Subscriber implements ClientHandlers {
     this.failures = 0;
     fleet.open++;
     fleet.timeline.connectedChanged(nowMs, fleet.open);
+    fleet.measures.ready(nowMs);
     if (fleet.logsConnections) this.spans.push(nowMs, Number.NaN);
     if (this.firstReadyMs === null) {
       this.firstReadyMs = nowMs;

@@ -40,10 +40,6 @@ export interface ShardReport {
   latency: string;
   latencyFromSend: string;
   connect: string;
-  /** Every connection's TCP connect, TLS handshake and HTTP (to the first byte) times. */
-  connectTcp: string;
-  tlsHandshake: string;
-  connectHttp: string;
   /** Break noticed -> ready again, and last message before -> first message after (encoded). */
   reconnect: string;
   outage: string;
@@ -85,6 +81,18 @@ export interface ShardReport {
   firstUnrecognised?: UnrecognisedFrame | null;
   /** With `logConnections`: when each client was connected. */
   connections?: ConnectionLog[];
+  /** What each registered measure recorded (src/measures/), by measure name. */
+  measures: Record<string, MeasurePart>;
+}
+
+/**
+ * One measure's record in one shard: counts (summed over shards) and
+ * timings (encoded HdrHistograms, merged as histograms), by the names the
+ * measure declared.
+ */
+export interface MeasurePart {
+  counts: Record<string, number>;
+  timings: Record<string, string>;
 }
 
 /** One client's connected spans, monotonic ms: [ready, closed or broken], null while still open. */

@@ -4,7 +4,7 @@
  * (relations between fields).
  */
 
-import { splitMetricName } from "../metrics/names.js";
+import { splitMetricName } from "../measures/names.js";
 import { splitRunKey } from "../metrics/run-keys.js";
 import { formatPath, type Problem } from "../shared/problem.js";
 import {

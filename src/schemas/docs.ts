@@ -15,7 +15,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { listMetrics } from "../metrics/names.js";
+import { listMetrics } from "../measures/names.js";
 import { transportNames } from "../shared/transports.js";
 import { packageRoot } from "../util/paths.js";
 import { readJson, SCENARIO_SCHEMA_PATH } from "./derive.js";
