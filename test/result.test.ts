@@ -129,7 +129,6 @@ function run(overrides: Partial<RunRecord> = {}, protocol: ProtocolName = "webso
     instanceCount: 1,
     architecture: {
       instanceCpuSeconds: null,
-      brokerOps: null,
       presenceSamples: null,
     },
     ...overrides,

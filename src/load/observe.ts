@@ -5,7 +5,6 @@ import type { BoundarySamples, ServerSample } from "../run-model/server-sample.j
 import { bucketCount, phaseAt, type RunPhase } from "../run-model/timeline.js";
 import type { Scenario } from "../scenario/types.js";
 import { monoMs, sleepUntil } from "../util/clock.js";
-import { type BrokerOps, sampleBrokerOps } from "./broker-ops.js";
 import type { Clients } from "./clients-up.js";
 import type { Environment } from "./environment.js";
 import { type FaultRecord, type ServiceControl, startFaults } from "./faults.js";
@@ -32,8 +31,6 @@ export interface Observed {
   seconds: { parentLoopDelayP99Ms: (number | null)[]; servers: BoundarySamples };
   /** CPU seconds of each instance in the window; null with one instance or a target. */
   instanceCpuSeconds: (number | null)[] | null;
-  /** Broker operations at the start and end of the window; null where not known. */
-  brokerOps: { start: BrokerOps | null; end: BrokerOps | null } | null;
   /** Presence lists sampled during the run (presence.sampleInterval); null when off. */
   presenceSamples: PresenceSample[] | null;
   /** What the registered measures' probes saw, by measure (measures/parent.ts). */
@@ -117,6 +114,7 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     timeline,
     urls: env.urls,
     ownServers: ours,
+    brokerUrl: ctx.brokerUrl,
     signal,
     log: ctx.log,
   });
@@ -130,8 +128,6 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
   // server cost is read over that same span as its traffic (load/result.ts).
   const sample = (evenIfStopped = false) =>
     servers && (evenIfStopped || !signal.aborted) ? sampleServers(servers) : Promise.resolve(null);
-  const brokerOps = () =>
-    ours && !signal.aborted ? sampleBrokerOps(ctx.brokerUrl, env.urls) : Promise.resolve(null);
   const cpu = ours && env.urls.length > 1 ? new InstanceCpuTracker(env.urls) : null;
   const presence =
     scenario.presence.sampleIntervalMs > 0
@@ -140,9 +136,8 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
   let windowStart: ServerSample | null = null;
   let windowEnd: ServerSample | null = null;
   let parentLoopDelayP99Ms: (number | null)[] = [];
-  const observed: Pick<Observed, "instanceCpuSeconds" | "brokerOps" | "presenceSamples"> = {
+  const observed: Pick<Observed, "instanceCpuSeconds" | "presenceSamples"> = {
     instanceCpuSeconds: null,
-    brokerOps: null,
     presenceSamples: null,
   };
   try {
@@ -150,19 +145,15 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     ctx.monitors.loopDelay.reset();
     ctx.monitors.load.markWindowStart();
     presence?.start();
-    const opsAtStart = brokerOps();
-    cpu?.start();
     const probesAtStart = probes.windowStart();
+    cpu?.start();
     windowStart = await sample();
-    const startOps = await opsAtStart;
     await probesAtStart;
     await sleepUntil(timeline.measureEndMs, signal);
     ctx.monitors.load.markWindowEnd();
-    const opsAtEnd = brokerOps();
     const probesAtEnd = probes.windowEnd();
     windowEnd = await sample(true);
     await probesAtEnd;
-    observed.brokerOps = ours ? { start: startOps, end: await opsAtEnd } : null;
     observed.instanceCpuSeconds = (await cpu?.stop()) ?? null;
     await publishing;
     await sleepUntil(timeline.drainEndMs, signal);

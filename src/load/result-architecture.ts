@@ -1,8 +1,8 @@
 /**
  * The parts of a protocol's result that measure the server's architecture
- * rather than the transport: how load spread over the instances, what the
- * broker did per message, how churned clients caught up, and how true the
- * presence lists were. Pure, like result.ts.
+ * rather than the transport: how load spread over the instances, how
+ * churned clients caught up, and how true the presence lists were (what the
+ * broker did is a measure: measures/broker-cost.ts). Pure, like result.ts.
  */
 import {
   createLatencyHistogram,
@@ -12,8 +12,6 @@ import {
 } from "../metrics/histogram.js";
 import type { PresenceAccuracy, ProtocolResult } from "../metrics/types.js";
 import type { ShardReport } from "../run-model/shard-report.js";
-import type { BrokerOps } from "./broker-ops.js";
-import { brokerCost } from "./broker-ops.js";
 import type { FaultRecord } from "./faults.js";
 import { imbalance, sumByInstance } from "./instance-load.js";
 import { auditPresence, type PresenceSample } from "./presence-audit.js";
@@ -26,7 +24,6 @@ export interface ArchitectureInput {
   /** Server instances of the run. */
   instanceCount: number;
   instanceCpuSeconds: (number | null)[] | null;
-  brokerOps: { start: BrokerOps | null; end: BrokerOps | null } | null;
   presenceSamples: PresenceSample[] | null;
   /** Messages published (acknowledged) in the window. */
   published: number;
@@ -44,7 +41,6 @@ export type ArchitectureMetrics = Pick<
   | "instances"
   | "imbalance"
   | "catchUp"
-  | "broker"
   | "presenceEventsPerSec"
   | "presenceEventLatency"
   | "presence"
@@ -71,8 +67,6 @@ export function architectureMetrics(input: ArchitectureInput): ArchitectureMetri
     instances,
     imbalance: instances && imbalance(instances),
     catchUp: input.churn ? summarizeEncoded(reports.map((r) => r.catchUp)) : null,
-    broker:
-      input.brokerOps && brokerCost(input.brokerOps.start, input.brokerOps.end, input.published),
     presenceEventsPerSec:
       input.windowSeconds > 0 ? input.presenceEvents / input.windowSeconds : null,
     presenceEventLatency: presenceLatency.count > 0 ? presenceLatency : null,

@@ -83,6 +83,7 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
         windowSeconds: window.seconds,
         connected,
         delivered: trafficDeliveries,
+        published: counts.published,
       },
     ),
     publishAck: publishAckLatency(run.publisher.records, window),

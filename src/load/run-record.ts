@@ -4,7 +4,6 @@ import type { Timeline } from "../run-model/timeline.js";
 import type { Scenario } from "../scenario/types.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import type { ProtocolName } from "../shared/transports.js";
-import type { BrokerOps } from "./broker-ops.js";
 import type { Collected } from "./collect.js";
 import type { FaultRecord } from "./faults.js";
 import type { PresenceSample } from "./presence-audit.js";
@@ -43,10 +42,9 @@ export interface RunRecord {
   instanceCount: number;
   /** What the registered measures' probes saw (measures/parent.ts), by measure; absent: none ran. */
   measures?: ProbeResults;
-  /** Per-instance CPU, broker operations and presence lists observed during the run. */
+  /** Per-instance CPU and presence lists observed during the run. */
   architecture: {
     instanceCpuSeconds: (number | null)[] | null;
-    brokerOps: { start: BrokerOps | null; end: BrokerOps | null } | null;
     presenceSamples: PresenceSample[] | null;
   };
 }

@@ -275,7 +275,6 @@ async function runProtocol(
       instanceCount: env.urls.length,
       architecture: {
         instanceCpuSeconds: observed.instanceCpuSeconds,
-        brokerOps: observed.brokerOps,
         presenceSamples: observed.presenceSamples,
       },
       measures: observed.measures,

@@ -1,4 +1,4 @@
-import type { HistogramSummary } from "../metrics/types.js";
+import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
 import type { Timeline } from "../run-model/timeline.js";
 import type { MetricInfo } from "./metric-info.js";
 
@@ -34,7 +34,7 @@ export interface Measure<Fragment extends object = Record<string, unknown>, Prob
   /** Its properties of the result schema's `protocol` object, by field name (JSON Schema). */
   schema: Readonly<Record<string, JsonSchema>>;
   /** Its rows in the result table (terminal, Markdown, HTML), if any. */
-  rows?: MeasureRows<Fragment>;
+  rows?: MeasureRows;
 }
 
 /** A measure whatever its fragment and probe data: what the registry holds. */
@@ -93,6 +93,8 @@ export interface ProbeContext {
   urls: readonly string[];
   /** True when rtbench started the servers (it may read their processes); false against a target. */
   ownServers: boolean;
+  /** The broker's backing service (Redis), whose operation counts can be read; null: none. */
+  brokerUrl: string | null;
   signal: AbortSignal;
   log(line: string): void;
 }
@@ -128,6 +130,8 @@ export interface ResultContext<ProbeData> {
   connected: number;
   /** Deliveries over the span the traffic was counted in (per-delivery costs divide by it). */
   delivered: number;
+  /** Messages of the window the server stored (acknowledged, or received by someone). */
+  published: number;
 }
 
 /**
@@ -135,20 +139,21 @@ export interface ResultContext<ProbeData> {
  * `after` (at the end when no row has that label). The table, the
  * Markdown and the HTML report all show them.
  */
-export interface MeasureRows<Fragment> {
+export interface MeasureRows {
   after?: string;
-  rows: readonly MeasureRow<Fragment>[];
+  rows: readonly MeasureRow[];
 }
 
-export interface MeasureRow<Fragment> {
+/**
+ * A row reads one protocol's result, the measure's own fields included
+ * (MeasureResults); results written before the measure existed lack them.
+ */
+export interface MeasureRow {
   label: string;
-  /**
-   * The cell's number. null: not measured (shown "n/a"); undefined: nothing
-   * to show (shown "-"). Older results lack the fields: hence Partial.
-   */
-  value(fragment: Partial<Fragment>): number | null | undefined;
+  /** The cell's number. null: not measured (shown "n/a"); undefined: nothing to show (shown "-"). */
+  value(result: ProtocolResult): number | null | undefined;
   /** `number`: 3 significant digits (the default); `count`: every digit. */
   format?: "number" | "count";
   /** Shown only when some protocol of the result makes it interesting. */
-  when?(fragment: Partial<Fragment>): boolean;
+  when?(result: ProtocolResult): boolean;
 }

@@ -1,3 +1,4 @@
+import { brokerCostMeasure } from "./broker-cost.js";
 import type { AnyMeasure, Measure } from "./measure.js";
 import { tlsConnect } from "./tls-connect.js";
 
@@ -6,7 +7,7 @@ import { tlsConnect } from "./tls-connect.js";
  * metrics and rows appear. A new measure is a file next to this one and a
  * line here (docs/development.md, "Adding a measure").
  */
-const BUILT_IN: readonly AnyMeasure[] = [tlsConnect];
+const BUILT_IN: readonly AnyMeasure[] = [tlsConnect, brokerCostMeasure];
 
 interface Registered {
   measure: AnyMeasure;

@@ -1,4 +1,4 @@
-import type { HistogramSummary } from "../metrics/types.js";
+import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
 import type { Measure, MeasureRow } from "./measure.js";
 import { histogramMetrics } from "./metric-info.js";
 
@@ -29,11 +29,11 @@ const RESUMED =
   "TLS handshakes of the subscribers' connections that resumed an earlier session (target.tls.sessionResumption)";
 
 /** The split is shown for runs over TLS, where the handshake is the news. */
-const usedTls = (r: Partial<TlsConnectResult>) => (r.tlsHandshake?.count ?? 0) > 0;
+const usedTls = (r: ProtocolResult) => (r.tlsHandshake?.count ?? 0) > 0;
 const p99 = (h: HistogramSummary | undefined) =>
   h === undefined || h.count === 0 ? undefined : h.p99;
 const phaseRow = (label: string, field: "connectTcp" | "tlsHandshake" | "connectHttp") =>
-  ({ label, value: (r) => p99(r[field]), when: usedTls }) satisfies MeasureRow<TlsConnectResult>;
+  ({ label, value: (r) => p99(r[field]), when: usedTls }) satisfies MeasureRow;
 
 export const tlsConnect: Measure<TlsConnectResult> = {
   name: "tls-connect",

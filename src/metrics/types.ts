@@ -299,8 +299,6 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
   imbalance?: Imbalance | null;
   /** Churn: a client coming back -> the last message it missed arrived; null without churn. */
   catchUp?: HistogramSummary | null;
-  /** What the broker did in the window; null where rtbench cannot read it (a target). */
-  broker?: BrokerCost | null;
   /** Presence events (joins, leaves) received per second in the window, over all subscribers. */
   presenceEventsPerSec?: number | null;
   /** Presence events: the server saw the join or leave -> a subscriber received it. */
@@ -322,15 +320,6 @@ export interface Imbalance {
   connections: number | null;
   deliveries: number | null;
   cpuSeconds: number | null;
-}
-
-export interface BrokerCost {
-  /** Operations in the window, all kinds (Redis commands, scripts' own commands included). */
-  operations: number;
-  /** ÷ messages published (acknowledged) in the window. */
-  operationsPerMessage: number | null;
-  /** Operations in the window by kind: Redis command, or memory broker operation. */
-  byKind: Record<string, number>;
 }
 
 export interface PresenceAccuracy {

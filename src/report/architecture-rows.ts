@@ -16,7 +16,6 @@ function sharesPerInstance(values: readonly (number | null)[] | undefined): stri
 }
 
 const sticky = (p: ProtocolResult) => p.server.settings?.routing === "sticky";
-const fanoutStrategy = (p: ProtocolResult) => (p.server.settings?.fanout ?? "write") !== "write";
 const churned = (p: ProtocolResult) => p.catchUp !== undefined && p.catchUp !== null;
 const sampledPresence = (p: ProtocolResult) => p.presence !== undefined && p.presence !== null;
 const presenceEventsOn = (p: ProtocolResult) => p.server.settings?.presenceEvents === true;
@@ -60,11 +59,6 @@ export const ARCHITECTURE_ROWS: readonly ReportRow[] = [
     when: sticky,
   },
   { label: "gap markers", cell: (p) => formatCount(p.gaps), when: (p) => (p.gaps ?? 0) > 0 },
-  {
-    label: "broker ops / message",
-    cell: (p) => formatNumber(p.broker?.operationsPerMessage),
-    when: fanoutStrategy,
-  },
   { label: "churn leaves", cell: (p) => formatCount(p.churnLeaves), when: churned },
   {
     label: "catch-up p50 ms",

@@ -5,8 +5,7 @@ import type { ReportRow } from "./row.js";
 
 /**
  * The table with each registered measure's rows (src/measures/) placed
- * after the row its `after` names, or at the end. A measure's row reads its
- * own fragment of the result: the protocol's result is that fragment and more.
+ * after the row its `after` names, or at the end.
  */
 export function withMeasureRows(
   table: readonly ReportRow[],
@@ -26,15 +25,14 @@ export function withMeasureRows(
   return [...rows, ...atEnd];
 }
 
-function reportRow(row: MeasureRow<object>): ReportRow {
+function reportRow(row: MeasureRow): ReportRow {
   const format = row.format === "count" ? formatCount : formatNumber;
-  const fragment = (p: ProtocolResult) => p as Partial<object>;
   return {
     label: row.label,
     cell: (p) => {
-      const value = row.value(fragment(p));
+      const value = row.value(p);
       return value === undefined ? "-" : format(value);
     },
-    ...(row.when ? { when: (p: ProtocolResult) => row.when?.(fragment(p)) === true } : {}),
+    ...(row.when ? { when: (p: ProtocolResult) => row.when?.(p) === true } : {}),
   };
 }
