@@ -47,7 +47,6 @@ function report(subscribers: ShardReport["subscribers"]): ShardReport {
     breakReasons: [],
     instances: { deliveries: [0], connections: [0] },
     catchUp: "",
-    presenceLatency: "",
     timeline: {
       deliveries: [],
       received: [],

@@ -76,7 +76,6 @@ function shard(upTo: number, counters: Partial<ShardReport["counters"]> = {}): S
     },
     instances: { deliveries: [upTo], connections: [2] },
     catchUp: histogramOf(),
-    presenceLatency: histogramOf(),
   };
 }
 

@@ -143,7 +143,6 @@ describe("buildTimeline", () => {
       breakReasons: [],
       instances: { deliveries: [0], connections: [0] },
       catchUp: "",
-      presenceLatency: "",
       timeline: timelineReport,
     };
   }

@@ -9,7 +9,7 @@ import {
 import { measures } from "../measures/registry.js";
 import { ShardMeasures } from "../measures/shard.js";
 import { type Counters, zeroCounters } from "../metrics/counters.js";
-import { createLatencyHistogram, encodeHistogram, recordMs } from "../metrics/histogram.js";
+import { createLatencyHistogram, encodeHistogram } from "../metrics/histogram.js";
 import type { ProcessLoad } from "../metrics/process-load.js";
 import {
   BREAK_LOG_LIMIT,
@@ -18,7 +18,6 @@ import {
   type UncountedPublishes,
   type UnrecognisedFrame,
 } from "../run-model/shard-report.js";
-import type { PresenceEvent } from "../shared/protocol.js";
 import type { ProtocolName } from "../shared/transports.js";
 import { transport } from "../shared/transports.js";
 import { type Clock, realClock, type TimerHandle } from "../util/clock.js";
@@ -67,7 +66,6 @@ export class Fleet implements SubscriberFleet {
   readonly outage = createLatencyHistogram();
   /** Churn: coming back -> caught up with what was missed. */
   readonly catchUp = createLatencyHistogram();
-  readonly presenceLatency = createLatencyHistogram();
   readonly counters: Counters = zeroCounters();
   readonly clock: Clock;
   readonly createClient: NonNullable<FleetOptions["createClient"]>;
@@ -170,16 +168,6 @@ export class Fleet implements SubscriberFleet {
     this.instanceDeliveries[urlIndex] = (this.instanceDeliveries[urlIndex] ?? 0) + 1;
   }
 
-  /** Presence events received inside the window: counted, and timed from the server's stamp. */
-  recordPresenceEvents(events: readonly PresenceEvent[]): void {
-    const now = this.clock.now();
-    if (now < this.spec.measureStartMs || now >= this.spec.measureEndMs) return;
-    this.counters.presenceFrames++;
-    this.counters.presenceEvents += events.length;
-    const epochNowMs = performance.timeOrigin + performance.now();
-    for (const event of events) recordMs(this.presenceLatency, epochNowMs - event.ts);
-  }
-
   markWindowEnd(): void {
     this.windowEnd = this.counterSnapshot();
     this.timeline.cut(this.clock.now(), this.windowEnd);
@@ -265,7 +253,6 @@ export class Fleet implements SubscriberFleet {
       timeline: this.timeline.report(uncounted, loopDelayP99Ms),
       instances: { deliveries: this.instanceDeliveries, connections: this.instanceConnections },
       catchUp: encodeHistogram(this.catchUp),
-      presenceLatency: encodeHistogram(this.presenceLatency),
       firstUnrecognised: this.firstUnrecognised,
       ...(this.logsConnections ? { connections: this.connectionLogs() } : {}),
       measures: this.measures.report(),

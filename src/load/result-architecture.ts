@@ -33,17 +33,11 @@ export interface ArchitectureInput {
   faults: FaultRecord[];
   /** Fault records count from here (monotonic ms): the start of ramp-up. */
   faultClockStartMs: number;
-  presenceEvents: number;
 }
 
 export type ArchitectureMetrics = Pick<
   ProtocolResult,
-  | "instances"
-  | "imbalance"
-  | "catchUp"
-  | "presenceEventsPerSec"
-  | "presenceEventLatency"
-  | "presence"
+  "instances" | "imbalance" | "catchUp" | "presence"
 >;
 
 export function architectureMetrics(input: ArchitectureInput): ArchitectureMetrics {
@@ -62,14 +56,10 @@ export function architectureMetrics(input: ArchitectureInput): ArchitectureMetri
           cpuSeconds: input.instanceCpuSeconds ?? Array.from({ length: instanceCount }, () => null),
         }
       : null;
-  const presenceLatency = summarizeEncoded(reports.map((r) => r.presenceLatency));
   return {
     instances,
     imbalance: instances && imbalance(instances),
     catchUp: input.churn ? summarizeEncoded(reports.map((r) => r.catchUp)) : null,
-    presenceEventsPerSec:
-      input.windowSeconds > 0 ? input.presenceEvents / input.windowSeconds : null,
-    presenceEventLatency: presenceLatency.count > 0 ? presenceLatency : null,
     presence: input.presenceSamples && presenceAccuracy(input),
   };
 }

@@ -123,7 +123,6 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
       churn: scenario.clients.churn !== null,
       faults: run.faults,
       faultClockStartMs: timeline.rampStartMs,
-      presenceEvents: counters.presenceEvents,
     }),
     timeline: buildTimeline({
       timeline,

@@ -2,7 +2,6 @@ import type { ClientContext, ClientOptions, TransportClient } from "../clients/t
 import type { ShardMeasures } from "../measures/shard.js";
 import type { Counters } from "../metrics/counters.js";
 import type { LatencyHistogram } from "../metrics/histogram.js";
-import type { PresenceEvent } from "../shared/protocol.js";
 import type { ProtocolName } from "../shared/transports.js";
 import type { Clock } from "../util/clock.js";
 import type { FleetTimeline } from "./fleet-timeline.js";
@@ -28,8 +27,8 @@ export interface SubscriberFleet {
   readonly reconnect: LatencyHistogram;
   readonly outage: LatencyHistogram;
   readonly catchUp: LatencyHistogram;
-  /** The registered measures' shard side, told when a connection becomes ready. */
-  readonly measures: Pick<ShardMeasures, "ready">;
+  /** The registered measures' shard side, told of the events they handle. */
+  readonly measures: Pick<ShardMeasures, "ready" | "presence">;
   /** Connections ready now, and messages received so far: the shard's progress. */
   open: number;
   received: number;
@@ -39,5 +38,4 @@ export interface SubscriberFleet {
   countUnrecognised(what: string | undefined, frame: unknown): void;
   noteConnectError(error: unknown): void;
   logBreak(urlIndex: number, reason: string): void;
-  recordPresenceEvents(events: readonly PresenceEvent[]): void;
 }

@@ -241,7 +241,7 @@ export class Subscriber implements ClientHandlers {
   }
 
   onPresence(events: readonly PresenceEvent[]): void {
-    this.fleet.recordPresenceEvents(events);
+    this.fleet.measures.presence(events);
   }
 
   onBreak(reason: string): void {

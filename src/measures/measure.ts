@@ -1,5 +1,6 @@
 import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
 import type { Timeline } from "../run-model/timeline.js";
+import type { PresenceEvent } from "../shared/protocol.js";
 import type { MetricInfo } from "./metric-info.js";
 
 /**
@@ -84,6 +85,8 @@ export interface MeasureHandlers {
   ready?(nowMs: number): void;
   /** A ready connection broke, for `reason` (the client's words). */
   broke?(nowMs: number, reason: string): void;
+  /** Presence events (joins, leaves) arrived in one frame (server.presenceEvents). */
+  presence?(events: readonly PresenceEvent[]): void;
 }
 
 /** What a probe is given: when things happen, where the servers are, and whether they are rtbench's. */

@@ -37,10 +37,6 @@ const HISTOGRAMS = [
   ["serverStallDetection", "stall-clients fault -> the server dropped a zombie client"],
   ["publishAck", "publish acknowledgement: send -> the server's answer, late ones included"],
   ["catchUp", "churn: a client coming back -> the last message it missed arrived"],
-  [
-    "presenceEventLatency",
-    "presence events: the server saw a join or leave -> a subscriber got it",
-  ],
   ["presence.staleness", "presence: a client left (or froze) -> gone from the presence list"],
 ] as const;
 
@@ -160,15 +156,6 @@ const PLACED: readonly Row[] = [
   counterRow("unreadMismatches"),
   counterRow("churnLeaves"),
   counterRow("gaps"),
-  counterRow("presenceEvents"),
-  counterRow("presenceFrames"),
-  [
-    "presenceEventsPerSec",
-    "per-sec",
-    "rate",
-    null,
-    "presence events (joins, leaves) received per second over all subscribers",
-  ],
   ["presence.samples", "count", "count", null, "presence lists sampled"],
   [
     "presence.ghostShare",

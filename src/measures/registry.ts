@@ -1,5 +1,6 @@
 import { brokerCostMeasure } from "./broker-cost.js";
 import type { AnyMeasure, Measure } from "./measure.js";
+import { presenceEvents } from "./presence-events.js";
 import { tlsConnect } from "./tls-connect.js";
 
 /**
@@ -7,7 +8,7 @@ import { tlsConnect } from "./tls-connect.js";
  * metrics and rows appear. A new measure is a file next to this one and a
  * line here (docs/development.md, "Adding a measure").
  */
-const BUILT_IN: readonly AnyMeasure[] = [tlsConnect, brokerCostMeasure];
+const BUILT_IN: readonly AnyMeasure[] = [tlsConnect, brokerCostMeasure, presenceEvents];
 
 interface Registered {
   measure: AnyMeasure;

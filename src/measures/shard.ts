@@ -5,6 +5,7 @@ import {
   recordMs,
 } from "../metrics/histogram.js";
 import type { MeasurePart } from "../run-model/shard-report.js";
+import type { PresenceEvent } from "../shared/protocol.js";
 import type { AnyMeasure, MeasureHandlers, ShardContext, ShardTally } from "./measure.js";
 
 /**
@@ -20,6 +21,7 @@ export class ShardMeasures {
   private readonly onHttp: MeasureHandlers[] = [];
   private readonly onReady: MeasureHandlers[] = [];
   private readonly onBroke: MeasureHandlers[] = [];
+  private readonly onPresence: MeasureHandlers[] = [];
 
   constructor(list: readonly AnyMeasure[], context: ShardContext) {
     for (const measure of list) {
@@ -32,6 +34,7 @@ export class ShardMeasures {
       if (handlers.http) this.onHttp.push(handlers);
       if (handlers.ready) this.onReady.push(handlers);
       if (handlers.broke) this.onBroke.push(handlers);
+      if (handlers.presence) this.onPresence.push(handlers);
     }
   }
 
@@ -53,6 +56,10 @@ export class ShardMeasures {
 
   broke(nowMs: number, reason: string): void {
     for (const h of this.onBroke) h.broke?.(nowMs, reason);
+  }
+
+  presence(events: readonly PresenceEvent[]): void {
+    for (const h of this.onPresence) h.presence?.(events);
   }
 
   /** Every measure's part of the shard report: plain JSON, histograms encoded. */

@@ -138,19 +138,6 @@ export const COUNTERS = {
     better: "lower",
     inResult: true,
   },
-  presenceFrames: {
-    description:
-      "presence frames (batches of join/leave events) received by the subscribers in the window",
-    kind: "count",
-    better: null,
-    inResult: true,
-  },
-  presenceEvents: {
-    description: "join/leave events received by the subscribers in the window",
-    kind: "count",
-    better: null,
-    inResult: true,
-  },
 } as const satisfies Record<string, CounterInfo>;
 
 export type CounterName = keyof typeof COUNTERS;

@@ -299,10 +299,6 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
   imbalance?: Imbalance | null;
   /** Churn: a client coming back -> the last message it missed arrived; null without churn. */
   catchUp?: HistogramSummary | null;
-  /** Presence events (joins, leaves) received per second in the window, over all subscribers. */
-  presenceEventsPerSec?: number | null;
-  /** Presence events: the server saw the join or leave -> a subscriber received it. */
-  presenceEventLatency?: HistogramSummary | null;
   /** Presence lists against the clients rtbench knows; null when not sampled. */
   presence?: PresenceAccuracy | null;
 }

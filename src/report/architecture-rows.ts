@@ -18,7 +18,6 @@ function sharesPerInstance(values: readonly (number | null)[] | undefined): stri
 const sticky = (p: ProtocolResult) => p.server.settings?.routing === "sticky";
 const churned = (p: ProtocolResult) => p.catchUp !== undefined && p.catchUp !== null;
 const sampledPresence = (p: ProtocolResult) => p.presence !== undefined && p.presence !== null;
-const presenceEventsOn = (p: ProtocolResult) => p.server.settings?.presenceEvents === true;
 const percent = (share: number | null | undefined) =>
   share === null || share === undefined ? NA : formatNumber(share * 100);
 
@@ -109,28 +108,5 @@ export const ARCHITECTURE_ROWS: readonly ReportRow[] = [
     label: "presence never gone",
     cell: (p) => formatCount(p.presence?.censored),
     when: sampledPresence,
-  },
-  {
-    label: "presence events / s",
-    cell: (p) => formatNumber(p.presenceEventsPerSec),
-    when: presenceEventsOn,
-  },
-  {
-    label: "presence frames / s",
-    cell: (p) =>
-      p.presenceEventsPerSec && p.presenceEvents
-        ? formatNumber((p.presenceEventsPerSec * (p.presenceFrames ?? 0)) / p.presenceEvents)
-        : NA,
-    when: presenceEventsOn,
-  },
-  {
-    label: "presence event p50 ms",
-    cell: (p) => (p.presenceEventLatency ? histogramCell(p.presenceEventLatency, "p50") : NA),
-    when: presenceEventsOn,
-  },
-  {
-    label: "presence event p99 ms",
-    cell: (p) => (p.presenceEventLatency ? histogramCell(p.presenceEventLatency, "p99") : NA),
-    when: presenceEventsOn,
   },
 ];

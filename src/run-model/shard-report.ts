@@ -75,8 +75,6 @@ export interface ShardReport {
   instances: { deliveries: number[]; connections: number[] };
   /** Churn: coming back -> the last message missed while away arrived (encoded). */
   catchUp: string;
-  /** Presence events: the server's event time -> received (encoded; epoch clocks of one host). */
-  presenceLatency: string;
   /** The first frame or event that was not a message (its sample cut short), null when none was. */
   firstUnrecognised?: UnrecognisedFrame | null;
   /** With `logConnections`: when each client was connected. */
