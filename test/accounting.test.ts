@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { countDeliveries, publishAckLatency } from "../src/load/aggregate.js";
+import { countDeliveries } from "../src/load/aggregate.js";
+import { publishAckLatency } from "../src/measures/publish-ack.js";
 import { zeroCounters } from "../src/metrics/counters.js";
 import { SeqTracker } from "../src/metrics/seq-tracker.js";
 import type { PublishOutcome, PublishRecord } from "../src/run-model/publish-record.js";

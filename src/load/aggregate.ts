@@ -122,18 +122,6 @@ function subscribersByChannel(reports: ShardReport[]): Map<string, ChannelSubscr
   return byChannel;
 }
 
-/** Send -> acknowledgement of the window's acknowledged messages, late ones included. */
-export function publishAckLatency(records: PublishRecord[][], window: Window): HistogramSummary {
-  const histogram = createLatencyHistogram();
-  for (const channel of records) {
-    for (const record of channel) {
-      if (record.dueMs < window.startMs || record.dueMs >= window.endMs) continue;
-      if (record.ackMs !== null) recordMs(histogram, record.ackMs);
-    }
-  }
-  return summarizeHistogram(histogram);
-}
-
 /** Records are in send order, so `sentMs` does not decrease: binary search. */
 function firstSentAtOrAfter(records: PublishRecord[], timeMs: number): number {
   let lo = 0;

@@ -1,5 +1,6 @@
 import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
-import type { Timeline } from "../run-model/timeline.js";
+import type { PublishRecord } from "../run-model/publish-record.js";
+import type { Timeline, Window } from "../run-model/timeline.js";
 import type { PresenceEvent } from "../shared/protocol.js";
 import type { MetricInfo } from "./metric-info.js";
 
@@ -135,6 +136,9 @@ export interface ResultContext<ProbeData> {
   delivered: number;
   /** Messages of the window the server stored (acknowledged, or received by someone). */
   published: number;
+  /** The measured window (monotonic ms), and the publisher's record of every message, per channel. */
+  window: Window;
+  records: readonly (readonly PublishRecord[])[];
 }
 
 /**

@@ -1,6 +1,7 @@
 import { brokerCostMeasure } from "./broker-cost.js";
 import type { AnyMeasure, Measure } from "./measure.js";
 import { presenceEvents } from "./presence-events.js";
+import { publishAck } from "./publish-ack.js";
 import { tlsConnect } from "./tls-connect.js";
 
 /**
@@ -8,7 +9,7 @@ import { tlsConnect } from "./tls-connect.js";
  * metrics and rows appear. A new measure is a file next to this one and a
  * line here (docs/development.md, "Adding a measure").
  */
-const BUILT_IN: readonly AnyMeasure[] = [tlsConnect, brokerCostMeasure, presenceEvents];
+const BUILT_IN: readonly AnyMeasure[] = [tlsConnect, publishAck, brokerCostMeasure, presenceEvents];
 
 interface Registered {
   measure: AnyMeasure;

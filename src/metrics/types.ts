@@ -157,11 +157,6 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
   latency: HistogramSummary;
   latencyFromSend: HistogramSummary;
   connect: HistogramSummary;
-  /**
-   * Send -> the server's acknowledgement, for the window's acknowledged
-   * publishes, late ones included. Absent in results written before it was.
-   */
-  publishAck?: HistogramSummary;
   /** What the publisher heard back about the window's messages. */
   publishAcks?: {
     /** Within `publisher.ackTimeoutMs`. */

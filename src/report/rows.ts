@@ -61,11 +61,6 @@ const PLACED_ROWS: readonly ReportRow[] = [
     when: (p) => (p.publishAcks?.unanswered ?? 0) > 0,
   },
   {
-    label: "publish ack p99 ms",
-    cell: (p) => (p.publishAck ? histogramCell(p.publishAck, "p99") : NA),
-    when: (p) => (p.publishAcks?.late ?? 0) + (p.publishAcks?.unanswered ?? 0) > 0,
-  },
-  {
     label: "sends behind schedule ms",
     cell: (p) => formatNumber(p.publisher?.maxSlotWaitMs ?? null),
     when: (p) => (p.publisher?.maxSlotWaitMs ?? 0) > 0,
