@@ -55,27 +55,14 @@ export interface ObserveContext {
 /**
  * Stage 3 of a protocol's run: publishes on schedule, fires the faults,
  * ticks progress, and samples the servers at the edges of the measured
- * window; returns at the end of the drain (or at once on abort).
+ * window; returns at the end of the drain (or at once on abort). Longer
+ * than most: it is the one place where everything the parent does at the
+ * window's edges (monitors, servers, the measures' probes) is put in order.
  */
 export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> {
   const { scenario, env, clients, signal } = ctx;
   const { timeline } = clients;
-  const publisher = new PublisherLoop({
-    schedule: {
-      startMs: timeline.publishStartMs,
-      endMs: timeline.measureEndMs,
-      ratePerSec: scenario.publish.ratePerSec,
-      channels: clients.channels.length,
-    },
-    channels: clients.channels,
-    publishers: clients.publishers,
-    payloadBytes: scenario.publish.payloadBytes,
-    payload: scenario.publish.payload,
-    ackTimeoutMs: scenario.publish.ackTimeoutMs,
-    maxInFlight: scenario.publish.maxInFlight,
-    judgedFromMs: timeline.measureStartMs,
-    routes: clients.routes,
-  });
+  const publisher = publisherFor(scenario, clients);
   // Sends held back by a full set of slots may still leave during the drain, never after it.
   const publishing = sleepUntil(timeline.publishStartMs, signal).then(() =>
     publisher.run(signal, timeline.drainEndMs),
@@ -84,18 +71,7 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
   const faultsDone = new AbortController();
   const stopFaults = () => faultsDone.abort();
   signal.addEventListener("abort", stopFaults, { once: true });
-  const faults =
-    env.servers && scenario.faults.length > 0
-      ? startFaults(scenario.faults, {
-          servers: env.servers,
-          redis: ctx.redis,
-          clients: clients.pool,
-          startMs: timeline.rampStartMs,
-          seed: scenario.seed,
-          signal: faultsDone.signal,
-          log: ctx.log,
-        })
-      : null;
+  const faults = faultsFor(ctx, faultsDone.signal);
   const loopDelaySeconds = startLoopDelaySeconds(
     timeline.rampStartMs,
     bucketCount(timeline.rampStartMs, timeline.drainEndMs),
@@ -177,4 +153,40 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     ...observed,
     measures: await probes.finish(),
   };
+}
+
+/** The publisher of this run, on the schedule from publish start to the end of the window. */
+function publisherFor(scenario: Scenario, clients: Clients): PublisherLoop {
+  const { timeline } = clients;
+  return new PublisherLoop({
+    schedule: {
+      startMs: timeline.publishStartMs,
+      endMs: timeline.measureEndMs,
+      ratePerSec: scenario.publish.ratePerSec,
+      channels: clients.channels.length,
+    },
+    channels: clients.channels,
+    publishers: clients.publishers,
+    payloadBytes: scenario.publish.payloadBytes,
+    payload: scenario.publish.payload,
+    ackTimeoutMs: scenario.publish.ackTimeoutMs,
+    maxInFlight: scenario.publish.maxInFlight,
+    judgedFromMs: timeline.measureStartMs,
+    routes: clients.routes,
+  });
+}
+
+/** The scenario's faults, started on the servers rtbench runs; null when there are none. */
+function faultsFor(ctx: ObserveContext, signal: AbortSignal) {
+  const { scenario, env, clients } = ctx;
+  if (!env.servers || scenario.faults.length === 0) return null;
+  return startFaults(scenario.faults, {
+    servers: env.servers,
+    redis: ctx.redis,
+    clients: clients.pool,
+    startMs: clients.timeline.rampStartMs,
+    seed: scenario.seed,
+    signal,
+    log: ctx.log,
+  });
 }

@@ -1,10 +1,10 @@
 import { measureFragments } from "../measures/parent.js";
 import { measures } from "../measures/registry.js";
 import { resultCounters, sumCounters } from "../metrics/counters.js";
-import type { ProtocolResult } from "../metrics/types.js";
+import type { MeasureResults, ProtocolResult } from "../metrics/types.js";
 import type { ServerSample } from "../run-model/server-sample.js";
 import type { ShardReport } from "../run-model/shard-report.js";
-import { inFlightWindow, measuredWindow } from "../run-model/timeline.js";
+import { inFlightWindow, measuredWindow, type Window } from "../run-model/timeline.js";
 import type { Scenario } from "../scenario/types.js";
 import { type ProtocolName, transport } from "../shared/transports.js";
 import {
@@ -74,19 +74,11 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     latencyFromSend: mergeField(reports, "latencyFromSend"),
     connect: mergeField(reports, "connect"),
     // Every registered measure's fields (src/measures/), names as they always were.
-    ...measureFragments(
-      measures(),
-      reports.map((r) => r.measures),
-      run.measures ?? {},
-      {
-        windowSeconds: window.seconds,
-        connected,
-        delivered: trafficDeliveries,
-        published: counts.published,
-        window,
-        records: run.publisher.records,
-      },
-    ),
+    ...measureFields(run, window, {
+      connected,
+      delivered: trafficDeliveries,
+      published: counts.published,
+    }),
     publishAcks: acks,
     publisher: publisherRecord(scenario, run.publisher),
     ...trafficCost(run.protocol, reports, trafficDeliveries),
@@ -135,6 +127,20 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
       servers: run.seconds.servers,
     }),
   };
+}
+
+/** The registered measures' fields, from the shards' parts and what the probes saw. */
+function measureFields(
+  run: RunRecord,
+  window: Window & { seconds: number },
+  counts: { connected: number; delivered: number; published: number },
+): MeasureResults {
+  return measureFragments(
+    measures(),
+    run.collected.reports.map((r) => r.measures),
+    run.measures ?? {},
+    { ...counts, window, windowSeconds: window.seconds, records: run.publisher.records },
+  );
 }
 
 /** How the publisher kept its schedule, and what it was told when a publish was refused. */
