@@ -116,3 +116,24 @@ describe("a measure registered through the registry alone", () => {
     }
   });
 });
+
+describe("registerMeasure refuses", () => {
+  const base = { description: "a test", result: () => ({}), metrics: [] };
+
+  it("a second measure of one name, or one whose result field another measure has", () => {
+    expect(() => registerMeasure({ ...base, name: "tls-connect", schema: {} })).toThrow(
+      /already registered/,
+    );
+    expect(() =>
+      registerMeasure({ ...base, name: "tls-again", schema: { tlsHandshake: {} } }),
+    ).toThrow(/result field tlsHandshake is already another measure's/);
+  });
+
+  it("a measure with a shard side but no module the shards can import", () => {
+    const shard = { counts: [], timings: [], handlers: () => ({}) };
+    expect(() => registerMeasure({ ...base, name: "no-module", schema: {}, shard })).toThrow(
+      /register it with the URL of its module/,
+    );
+    expect(measures().some((m) => m.name === "no-module")).toBe(false);
+  });
+});

@@ -43,6 +43,13 @@ export function registerMeasure<F extends object, P>(
   if (registered.some((r) => r.measure.name === measure.name)) {
     throw new Error(`measure ${JSON.stringify(measure.name)} is already registered`);
   }
+  const taken = new Set(measures().flatMap((m) => Object.keys(m.schema)));
+  const clash = Object.keys(measure.schema).find((field) => taken.has(field));
+  if (clash !== undefined) {
+    throw new Error(
+      `measure ${JSON.stringify(measure.name)}: result field ${clash} is already another measure's`,
+    );
+  }
   if (measure.shard && module === undefined) {
     throw new Error(
       `measure ${JSON.stringify(measure.name)} records in shards: register it with the URL of its module`,
