@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ProgressLine } from "../src/cli/measure.js";
 import { type ComparisonRow, changePct, compareResults } from "../src/gate/compare.js";
 import { toleranceFor } from "../src/gate/judged.js";
-import { listMetrics } from "../src/metrics/names.js";
+import { listMetrics } from "../src/measures/names.js";
 import { formatChange } from "../src/report/verdicts.js";
 import { parseScenario } from "../src/scenario/load.js";
 import { scenarioWarnings } from "../src/scenario/warnings.js";

@@ -1,4 +1,4 @@
-import { getProtocolMetric, type MetricUnit } from "../metrics/names.js";
+import { getProtocolMetric, type MetricUnit } from "../measures/names.js";
 import { orderRunKeys, splitRunKey } from "../metrics/run-keys.js";
 import type { RunResult } from "../metrics/types.js";
 import { type Condition, parseThresholds, type ThresholdMap } from "../scenario/thresholds.js";

@@ -2,6 +2,8 @@ import { availableParallelism } from "node:os";
 import type { Publisher } from "../clients/publishers.js";
 import { type ClientTlsSettings, createClientTlsState } from "../clients/tls.js";
 import { createClientContext } from "../clients/types.js";
+import { shardMeasureModules } from "../measures/registry.js";
+import { planTimeline, type Timeline } from "../run-model/timeline.js";
 import type { Scenario } from "../scenario/types.js";
 import { type ProtocolName, transport } from "../shared/transports.js";
 import { DEFAULT_TARGET_PROTOCOL, targetProtocol } from "../targets/registry.js";
@@ -10,7 +12,6 @@ import { assignClients, channelNames, stickyRoutes } from "./assign.js";
 import { channelMembers, registerMembers } from "./members.js";
 import { planShards, type ShardPlan } from "./shard-plan.js";
 import { ShardPool } from "./shards.js";
-import { planTimeline, type Timeline } from "./timeline.js";
 
 /** Time between telling shards to start and the first client connecting, so every shard has the plan. */
 const START_DELAY_MS = 300;
@@ -121,6 +122,7 @@ export async function clientsUp(
         endMs: timeline.measureEndMs,
       },
       logConnections: scenario.presence.sampleIntervalMs > 0,
+      measureModules: shardMeasureModules(),
       tls,
     });
     return { pool, publishers, plan, channels, routes, urlsFor, timeline, stop };

@@ -3,13 +3,14 @@
  * server instances (and Redis) a run started, and records what happened, so
  * a report can put each reconnect storm next to its cause.
  */
+
+import { faultTimeMs } from "../run-model/timeline.js";
 import type { Fault } from "../scenario/types.js";
 import type { RunningService } from "../services/types.js";
 import { errorText } from "../shared/errors.js";
 import { monoMs, sleep, sleepUntil } from "../util/clock.js";
 import { seededRandom } from "../util/random.js";
 import type { ServerSet } from "./servers.js";
-import { faultTimeMs } from "./timeline.js";
 
 /**
  * The broker's backing service (Redis, NATS) that the run started, always on

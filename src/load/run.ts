@@ -2,6 +2,8 @@ import os from "node:os";
 import { startLoopDelayMonitor } from "../metrics/loop-delay.js";
 import { runKey } from "../metrics/run-keys.js";
 import { type ProtocolResult, RESULT_SCHEMA_VERSION, type RunResult } from "../metrics/types.js";
+import { interruptClock } from "../run-model/interrupt.js";
+import type { RunPhase } from "../run-model/timeline.js";
 import { scenarioServers } from "../scenario/server-section.js";
 import type { Scenario, Variant } from "../scenario/types.js";
 import { provideService } from "../services/registry.js";
@@ -16,13 +18,11 @@ import { type Clients, clientsUp, planFor } from "./clients-up.js";
 import { collect } from "./collect.js";
 import { type Environment, environmentUp } from "./environment.js";
 import { controlService, type ServiceControl } from "./faults.js";
-import { interruptClock } from "./interrupt.js";
 import { LoadMonitor, runProcesses } from "./load-monitor.js";
 import { publishAndObserve } from "./observe.js";
 import { preflightFor } from "./preflight.js";
 import { buildProtocolResult } from "./result.js";
 import { INSECURE_WARNING, type RunTls, tlsUp } from "./run-tls.js";
-import type { RunPhase } from "./timeline.js";
 
 export interface RunProgress {
   /** The run's key: the protocol, or `protocol@variant`. */
@@ -274,9 +274,9 @@ async function runProtocol(
       instanceCount: env.urls.length,
       architecture: {
         instanceCpuSeconds: observed.instanceCpuSeconds,
-        brokerOps: observed.brokerOps,
         presenceSamples: observed.presenceSamples,
       },
+      measures: observed.measures,
     });
   } finally {
     loopDelay.stop();

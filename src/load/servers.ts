@@ -1,3 +1,4 @@
+import type { ServerSample } from "../run-model/server-sample.js";
 import type { Scenario } from "../scenario/types.js";
 import { errorText, runFailed } from "../shared/errors.js";
 import {
@@ -39,11 +40,6 @@ export interface ServerSet {
   drop(index: number | "all", fraction: number): Promise<number>;
   /** Stops every instance's current process (a paused one is resumed first, so SIGTERM lands). */
   stop(): Promise<void>;
-}
-
-export interface ServerSample {
-  cpuSeconds: number;
-  rssBytes: number;
 }
 
 const STOP_GRACE_MS = 5000;

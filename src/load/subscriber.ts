@@ -6,8 +6,8 @@ import type { TimerHandle } from "../util/clock.js";
 import { isSourceRefused } from "../util/failure.js";
 import type { ClientAssignment } from "./assign.js";
 import { admissionDelayMs, backoffDelayMs } from "./backoff.js";
-import type { Fleet } from "./fleet.js";
 import { readStamp } from "./stamp.js";
+import type { SubscriberFleet } from "./subscriber-fleet.js";
 import { UnreadCheck } from "./unread-check.js";
 
 /**
@@ -48,7 +48,7 @@ export class Subscriber implements ClientHandlers {
   private unreadCheck: UnreadCheck | null = null;
 
   constructor(
-    private readonly fleet: Fleet,
+    private readonly fleet: SubscriberFleet,
     readonly assignment: ClientAssignment,
   ) {
     const count = fleet.spec.urls.length;
@@ -171,6 +171,7 @@ export class Subscriber implements ClientHandlers {
     this.failures = 0;
     fleet.open++;
     fleet.timeline.connectedChanged(nowMs, fleet.open);
+    fleet.measures.ready(nowMs);
     if (fleet.logsConnections) this.spans.push(nowMs, Number.NaN);
     if (this.firstReadyMs === null) {
       this.firstReadyMs = nowMs;
@@ -240,7 +241,7 @@ export class Subscriber implements ClientHandlers {
   }
 
   onPresence(events: readonly PresenceEvent[]): void {
-    this.fleet.recordPresenceEvents(events);
+    this.fleet.measures.presence(events);
   }
 
   onBreak(reason: string): void {

@@ -8,17 +8,17 @@ import { readFile } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import { parseDocument } from "yaml";
 import { errorText, RtbenchError } from "../shared/errors.js";
+import { type Problem, problemLine } from "../shared/problem.js";
 import { bundledScenarioFile, bundledScenarios } from "./bundled.js";
-import { normaliseScenario, overrideProblems, type ScenarioOverrides } from "./normalise.js";
-import { type Problem, problemLine } from "./problem.js";
+import { normaliseScenario, overrideProblems } from "./normalise.js";
 import { schemaFindings } from "./schema.js";
 import { withTargetPlace } from "./target-place.js";
-import type { Scenario } from "./types.js";
+import type { Scenario, ScenarioOverrides } from "./types.js";
 import { schemaValidPart } from "./valid-part.js";
 import { scenarioWorkload } from "./workload.js";
 import { yamlProblems } from "./yaml-errors.js";
 
-export type { ScenarioOverrides } from "./normalise.js";
+export type { ScenarioOverrides } from "./types.js";
 
 const YAML_EXTENSIONS = new Set([".yaml", ".yml"]);
 
