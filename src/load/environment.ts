@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Scenario, TargetOptions } from "../scenario/types.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
+import { type RunningProxy, sampleProxy, startProxy } from "../proxy/proxy.js";
 import { targetProtocol } from "../targets/registry.js";
 import { startCommandedServers } from "./commanded.js";
 import { waitHealthy, waitListening } from "./health.js";
@@ -11,6 +12,12 @@ import { type ServerSample, type ServerSet, sampleServers, startServers } from "
 export interface Environment {
   /** One base URL per server instance. */
   urls: string[];
+  /** Where clients and publishers connect: the proxy's one URL when there is one, else `urls`. */
+  clientUrls: string[];
+  /** The proxy in front of the instances (`server.proxy`); null: none. */
+  proxy: RunningProxy | null;
+  /** The proxy's CPU and memory before any client connected; null without a proxy. */
+  proxyBaseline: ServerSample | null;
   /**
    * The instances rtbench started (faults act on them): the reference
    * server's, or a target's from `target.command`; null against a running target.
@@ -47,7 +54,9 @@ export async function environmentUp(
       : target.command === null
         ? null
         : await startTarget(target, redisUrl, log);
+  let proxy: RunningProxy | null = null;
   const stop = async () => {
+    await proxy?.stop();
     await servers?.stop();
   };
   try {
@@ -63,9 +72,13 @@ export async function environmentUp(
     }
     // A target's settings are not ours to know.
     const settings = target === null ? await readServerSettings(urls[0] as string) : null;
+    const options = target === null ? scenario.server.proxy : null;
+    if (options !== null) proxy = await startProxy(options, urls, log);
     const baseline = servers ? await sampleServers(servers) : null;
+    const proxyBaseline = proxy ? sampleProxy(proxy) : null;
     const auth = target === null ? scenario.server.auth : null;
-    return { urls, servers, baseline, settings, auth, stop };
+    const clientUrls = proxy ? [proxy.url] : urls;
+    return { urls, clientUrls, proxy, proxyBaseline, servers, baseline, settings, auth, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -231,7 +231,7 @@ async function runProtocol(
       options.onNote?.(`${key}: preflight: ${warning}`);
     }
     load = new LoadMonitor(runProcesses(env.servers));
-    clients = await clientsUp(scenario, protocol, env.urls, log);
+    clients = await clientsUp(scenario, protocol, env.clientUrls, log);
     const up = clients;
     const { timeline } = up;
     const observed = await publishAndObserve({

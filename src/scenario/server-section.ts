@@ -8,7 +8,15 @@ import type { ProtocolName } from "../shared/transports.js";
 import { MEMBER_FANOUT_PROTOCOLS, PRESENCE_TTL_HEARTBEATS } from "./defaults.js";
 import type { Problem } from "./problem.js";
 import { type Reader, reader } from "./reader.js";
-import type { FanoutStrategy, Routing, ServerOptions, Variant } from "./types.js";
+import type {
+  FanoutStrategy,
+  ProxyBalance,
+  ProxyKind,
+  ProxyOptions,
+  Routing,
+  ServerOptions,
+  Variant,
+} from "./types.js";
 import { formatDuration } from "./units.js";
 
 type Doc = Record<string, unknown>;
@@ -51,6 +59,19 @@ export function readServerOptions(read: Reader): ServerOptions {
     // No default to write down: absent is none.
     auth: (read.raw("server.auth") as string | undefined) ?? null,
     allowOrigins: (read.raw("server.allowOrigins") as string[] | undefined) ?? [],
+    proxy: readProxyOptions(read),
+  };
+}
+
+/** `server.proxy` with its defaults; null when absent (clients connect to the instances). */
+function readProxyOptions(read: Reader): ProxyOptions | null {
+  if (read.raw("server.proxy") === undefined) return null;
+  return {
+    kind: read.raw("server.proxy.kind") as ProxyKind,
+    balance: read.value("server.proxy.balance") as ProxyBalance,
+    buffering: read.value("server.proxy.buffering") === "on",
+    idleTimeoutMs: read.duration("server.proxy.idleTimeout"),
+    tls: read.value("server.proxy.tls") as boolean,
   };
 }
 
@@ -83,7 +104,10 @@ function mergeServer(base: unknown, over: unknown): Doc {
     ...(isDoc(b[key]) ? b[key] : {}),
     ...(isDoc(o[key]) ? o[key] : {}),
   });
-  return { ...b, ...o, history: group("history"), h2: group("h2") };
+  const merged: Doc = { ...b, ...o, history: group("history"), h2: group("h2") };
+  // A proxy is merged field by field only when one side has it: absent stays absent.
+  if (isDoc(b.proxy) && isDoc(o.proxy)) merged.proxy = group("proxy");
+  return merged;
 }
 
 function isDoc(value: unknown): value is Doc {
@@ -194,12 +218,59 @@ export function serverProblems(server: ServerOptions, ctx: ServerCheckContext): 
       text: `expected at most ${at("h2.maxStreams")} (${server.h2.maxStreams}): the server refuses streams beyond it, found ${ctx.h2StreamsPerConnection}`,
     });
   }
+  problems.push(...proxyProblems(server, ctx, at));
   const allowed: readonly string[] = MEMBER_FANOUT_PROTOCOLS;
   const others = ctx.protocols.filter((p) => !allowed.includes(p));
   if (!bad("fanout") && server.fanout !== "write" && others.length > 0) {
     problem(
       "fanout",
       `expected protocols to be ${allowed.join(", ")} only with fanout ${server.fanout} (its notify, fetch and unread frames are WebSocket frames), found protocols ${others.join(", ")}`,
+    );
+  }
+  return problems;
+}
+
+/** The proxy settings a schema cannot check: what is not available, and what cannot pass it. */
+function proxyProblems(
+  server: ServerOptions,
+  ctx: ServerCheckContext,
+  at: (field: string) => string,
+): Problem[] {
+  const proxy = server.proxy;
+  if (proxy === null || ctx.isBad(at("proxy")) || ctx.isBad("server.proxy")) return [];
+  const problems: Problem[] = [];
+  const problem = (field: string, text: string) =>
+    problems.push({ path: at(`proxy.${field}`), text });
+  if (proxy.tls) {
+    problem(
+      "tls",
+      "expected false: TLS termination at the proxy needs server.tls support (a generated CA the clients trust), which this version does not have yet, found true",
+    );
+  }
+  if (proxy.kind === "haproxy" && proxy.buffering) {
+    problem(
+      "buffering",
+      'expected "off" with kind haproxy: HAProxy does not buffer responses (it forwards each chunk as it comes; http-buffer-request is for request bodies), found "on"',
+    );
+  }
+  if (!ctx.isBad(at("proxy.idleTimeout")) && !(proxy.idleTimeoutMs > 0)) {
+    problem("idleTimeout", `expected a duration above 0, found ${JSON.stringify(ctx.raw("server.proxy.idleTimeout"))}`);
+  }
+  if (
+    !ctx.isBad(at("routing")) &&
+    server.routing === "sticky" &&
+    server.instances > 1 &&
+    proxy.balance !== "hash-channel"
+  ) {
+    problem(
+      "balance",
+      `expected hash-channel with routing sticky and ${server.instances} instances (clients reach the instances through the proxy, and only its hash keeps a channel's subscribers and publisher on the instance that holds it), found "${proxy.balance}"`,
+    );
+  }
+  if (ctx.protocols.includes("sse-h2")) {
+    problem(
+      "kind",
+      `expected protocols without sse-h2 behind a proxy (its HTTP/2 is cleartext with prior knowledge, which neither proxy takes from a client on the port it serves HTTP/1.1 on; browsers reach HTTP/2 through a proxy over TLS with ALPN, which needs server.tls), found protocols ${ctx.protocols.join(", ")}`,
     );
   }
   return problems;

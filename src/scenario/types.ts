@@ -111,6 +111,22 @@ export interface ServerOptions {
   auth: string | null;
   /** Browser origins let in; any other Origin header gets 403. */
   allowOrigins: string[];
+  /** A reverse proxy rtbench starts in front of the instances; null: clients connect directly. */
+  proxy: ProxyOptions | null;
+}
+
+export type ProxyKind = "nginx" | "haproxy";
+export type ProxyBalance = "round-robin" | "least-conn" | "hash-channel";
+
+export interface ProxyOptions {
+  kind: ProxyKind;
+  balance: ProxyBalance;
+  /** Buffer streamed responses (nginx only; the server's X-Accel-Buffering is ignored). */
+  buffering: boolean;
+  /** How long the proxy keeps a connection on which nothing moves. */
+  idleTimeoutMs: number;
+  /** TLS termination at the proxy; refused until server.tls exists. */
+  tls: boolean;
 }
 
 export type Routing = "pubsub" | "sticky";
