@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { type RunningProxy, sampleProxy, startProxy } from "../proxy/proxy.js";
 import type { Scenario, TargetOptions } from "../scenario/types.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
-import { type RunningProxy, sampleProxy, startProxy } from "../proxy/proxy.js";
 import { targetProtocol } from "../targets/registry.js";
 import { startCommandedServers } from "./commanded.js";
 import { waitHealthy, waitListening } from "./health.js";

@@ -1,4 +1,5 @@
 import type { LoopDelayMonitor } from "../metrics/loop-delay.js";
+import { sampleProxy } from "../proxy/proxy.js";
 import type { Scenario } from "../scenario/types.js";
 import { monoMs, sleepUntil } from "../util/clock.js";
 import { type BrokerOps, sampleBrokerOps } from "./broker-ops.js";
@@ -26,6 +27,8 @@ export interface Observed {
   /** Server CPU and memory at the start and end of the window; null where not sampled. */
   windowStart: ServerSample | null;
   windowEnd: ServerSample | null;
+  /** The proxy's CPU and memory at the same two points; null without a proxy. */
+  proxyWindow: { start: ServerSample | null; end: ServerSample | null } | null;
   /** Per second: the parent's event-loop delay p99, and server samples at each boundary. */
   seconds: { parentLoopDelayP99Ms: (number | null)[]; servers: BoundarySamples };
   /** CPU seconds of each instance in the window; null with one instance or a target. */
@@ -126,6 +129,10 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
       : null;
   let windowStart: ServerSample | null = null;
   let windowEnd: ServerSample | null = null;
+  const proxy = env.proxy;
+  const proxyWindow = proxy
+    ? { start: null as ServerSample | null, end: null as ServerSample | null }
+    : null;
   let parentLoopDelayP99Ms: (number | null)[] = [];
   const observed: Pick<Observed, "instanceCpuSeconds" | "brokerOps" | "presenceSamples"> = {
     instanceCpuSeconds: null,
@@ -140,11 +147,13 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     const opsAtStart = brokerOps();
     cpu?.start();
     windowStart = await sample();
+    if (proxy && proxyWindow) proxyWindow.start = sampleProxy(proxy);
     const startOps = await opsAtStart;
     await sleepUntil(timeline.measureEndMs, signal);
     ctx.monitors.load.markWindowEnd();
     const opsAtEnd = brokerOps();
     windowEnd = await sample(true);
+    if (proxy && proxyWindow) proxyWindow.end = sampleProxy(proxy);
     observed.brokerOps = ours ? { start: startOps, end: await opsAtEnd } : null;
     observed.instanceCpuSeconds = (await cpu?.stop()) ?? null;
     await publishing;
@@ -165,6 +174,7 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     faults: faults ? await faults.done : [],
     windowStart,
     windowEnd,
+    proxyWindow,
     seconds: { parentLoopDelayP99Ms, servers: serverSamples },
     ...observed,
   };

@@ -1,6 +1,6 @@
 import { resultCounters, sumCounters } from "../metrics/counters.js";
 import type { ProtocolResult } from "../metrics/types.js";
-import type { Scenario } from "../scenario/types.js";
+import type { ProxyKind, Scenario } from "../scenario/types.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import { type ProtocolName, transport } from "../shared/transports.js";
 import {
@@ -51,6 +51,15 @@ export interface RunRecord {
     baseline: ServerSample | null;
     windowStart: ServerSample | null;
     windowEnd: ServerSample | null;
+  };
+  /** The proxy in front of the instances and its samples (the same three points); absent: none. */
+  proxy?: {
+    kind: ProxyKind;
+    samples: {
+      baseline: ServerSample | null;
+      windowStart: ServerSample | null;
+      windowEnd: ServerSample | null;
+    };
   };
   /** Per-second samples taken by the parent (observe.ts). */
   seconds: { parentLoopDelayP99Ms: (number | null)[]; servers: BoundarySamples };
@@ -120,6 +129,15 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     publishAcks: acks,
     publisher: publisherRecord(scenario, run.publisher),
     ...trafficCost(run.protocol, reports, trafficDeliveries),
+    ...(run.proxy
+      ? {
+          proxy: {
+            kind: run.proxy.kind,
+            // Restarts of instances do not touch the proxy's counters.
+            ...serverCost(run.proxy.samples, [], trafficDeliveries, connected),
+          },
+        }
+      : {}),
     server: {
       ...serverCost(run.samples, run.faults, trafficDeliveries, connected),
       settings: run.serverSettings,
@@ -198,7 +216,7 @@ function trafficCost(protocol: ProtocolName, reports: ShardReport[], delivered: 
   };
 }
 
-/** The servers' CPU per delivery and memory per connection; null where it cannot be known. */
+/** The servers' (or the proxy's) CPU per delivery and memory per connection; null where it cannot be known. */
 function serverCost(
   samples: RunRecord["samples"],
   faults: FaultRecord[],

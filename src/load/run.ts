@@ -267,7 +267,20 @@ async function runProtocol(
         windowStart: observed.windowStart,
         windowEnd: observed.windowEnd,
       },
-      instanceCount: env.urls.length,
+      ...(env.proxy && scenario.server.proxy
+        ? {
+            proxy: {
+              kind: scenario.server.proxy.kind,
+              samples: {
+                baseline: env.proxyBaseline,
+                windowStart: observed.proxyWindow?.start ?? null,
+                windowEnd: observed.proxyWindow?.end ?? null,
+              },
+            },
+          }
+        : {}),
+      // Behind a proxy the clients cannot tell which instance serves them: no per-instance spread.
+      instanceCount: env.clientUrls.length,
       architecture: {
         instanceCpuSeconds: observed.instanceCpuSeconds,
         brokerOps: observed.brokerOps,

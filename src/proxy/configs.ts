@@ -38,6 +38,9 @@ export function nginxConfig(input: ProxyConfigInput): string {
       // would turn buffering off again per response: on must really buffer.
       "      proxy_buffering on;\n      proxy_ignore_headers X-Accel-Buffering;\n"
     : "      proxy_buffering off;\n";
+  // A request that failed on its instance must not be retried on another one:
+  // with hash-channel that instance does not hold the channel (routing sticky).
+  const retry = options.balance === "hash-channel" ? "      proxy_next_upstream off;\n" : "";
   return `${input.asRoot ? "user root;\n" : ""}worker_processes 1;
 worker_rlimit_nofile ${MAX_CONNECTIONS * 2};
 daemon off;
@@ -82,7 +85,7 @@ ${balance}${upstreams.map((u) => `    server ${u} max_fails=0;\n`).join("")}    
 ${buffering}      proxy_read_timeout ${timeout};
       proxy_send_timeout ${timeout};
       proxy_connect_timeout 5s;
-    }
+${retry}    }
   }
 }
 `;

@@ -9,8 +9,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ProxyOptions } from "../scenario/types.js";
-import { runFailed } from "../shared/errors.js";
 import { requireCommand } from "../services/process.js";
+import { runFailed } from "../shared/errors.js";
 import { type ChildHandle, startChild } from "../util/children.js";
 import { freePort, tcpConnectError } from "../util/net.js";
 import { groupAlive, sampleProcessGroups, signalGroup } from "../util/proc.js";
@@ -113,7 +113,8 @@ async function waitListening(handle: ChildHandle, port: number, output: string[]
       throw new Error(`it exited with code ${exitCode}: ${output.slice(-5).join("\n")}`);
     }
     if ((await tcpConnectError("127.0.0.1", port)) === null) return;
-    if (Date.now() > deadline) throw new Error(`no connection on port ${port} within ${START_TIMEOUT_MS} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`no connection on port ${port} within ${START_TIMEOUT_MS} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

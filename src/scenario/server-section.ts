@@ -254,7 +254,10 @@ function proxyProblems(
     );
   }
   if (!ctx.isBad(at("proxy.idleTimeout")) && !(proxy.idleTimeoutMs > 0)) {
-    problem("idleTimeout", `expected a duration above 0, found ${JSON.stringify(ctx.raw("server.proxy.idleTimeout"))}`);
+    problem(
+      "idleTimeout",
+      `expected a duration above 0, found ${JSON.stringify(ctx.raw("server.proxy.idleTimeout"))}`,
+    );
   }
   if (
     !ctx.isBad(at("routing")) &&
