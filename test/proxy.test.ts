@@ -1,10 +1,15 @@
 import { execFileSync } from "node:child_process";
-import { expect, it } from "vitest";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { runScenario } from "../src/load/run.js";
 import type { ProtocolResult, RunResult } from "../src/metrics/types.js";
 import { nginxConfig } from "../src/proxy/configs.js";
 import { parseScenario } from "../src/scenario/load.js";
 import type { ProxyKind } from "../src/scenario/types.js";
+import { RtbenchError } from "../src/shared/errors.js";
+import { runRtbench } from "./helpers/cli.js";
 import { describeProxy } from "./helpers/proxy.js";
 
 /**
@@ -172,4 +177,93 @@ it("tells nginx to buffer streams even though the reference server asks it not t
   expect(on).toMatch(/proxy_buffering on;\n\s*proxy_ignore_headers X-Accel-Buffering;/);
   expect(off).toMatch(/proxy_buffering off;/);
   expect(off).not.toMatch(/proxy_ignore_headers/);
+});
+
+describe("server.proxy settings that cannot run", () => {
+  /** The problem lines parsing `text` reports (fails the test when it parses). */
+  function problemsOf(text: string): string[] {
+    try {
+      parseScenario(text, "proxy.yaml");
+    } catch (error) {
+      if (error instanceof RtbenchError) return error.details;
+      throw error;
+    }
+    throw new Error(`expected a problem with:\n${text}`);
+  }
+
+  it.each([
+    [
+      "TLS at the proxy before server.tls exists",
+      "server: { proxy: { kind: nginx, tls: true } }",
+      "server.proxy.tls: expected false: TLS termination at the proxy needs server.tls support",
+    ],
+    [
+      "buffering with HAProxy, which has none",
+      'server: { proxy: { kind: haproxy, buffering: "on" } }',
+      'server.proxy.buffering: expected "off" with kind haproxy',
+    ],
+    [
+      "sse-h2 behind a proxy",
+      "protocols: [sse-h2]\nserver: { proxy: { kind: nginx } }",
+      "server.proxy.kind: expected protocols without sse-h2 behind a proxy",
+    ],
+    [
+      "sticky instances behind a proxy that does not hash the channel",
+      "server: { instances: 2, routing: sticky, proxy: { kind: nginx, balance: least-conn } }",
+      "server.proxy.balance: expected hash-channel with routing sticky and 2 instances",
+    ],
+    [
+      "a proxy in front of a target",
+      "target: http://127.0.0.1:9\nserver: { proxy: { kind: nginx } }",
+      "server: expected no server section when target is set: server.proxy goes in front of the reference instances only",
+    ],
+    [
+      "no kind",
+      "server: { proxy: { balance: least-conn } }",
+      "server.proxy.kind: expected nginx or haproxy, found nothing",
+    ],
+    [
+      "an unknown kind",
+      "server: { proxy: { kind: envoy } }",
+      'server.proxy.kind: expected one of nginx, haproxy, found "envoy"',
+    ],
+  ])("%s", (_what, text, line) => {
+    const details = problemsOf(`name: p\n${text}\n`);
+    expect(
+      details.some((d) => d.startsWith(line)),
+      details.join("\n"),
+    ).toBe(true);
+  });
+
+  it("a variant's proxy settings are merged over the top-level proxy, field by field", () => {
+    const scenario = parseScenario(
+      `name: p
+server: { proxy: { kind: nginx, idleTimeout: 5s } }
+variants:
+  - { name: buffered, server: { proxy: { buffering: "on" } } }
+  - { name: plain, server: {} }
+`,
+      "proxy.yaml",
+    );
+    expect(scenario.variants.map((v) => v.server.proxy)).toEqual([
+      { kind: "nginx", balance: "round-robin", buffering: true, idleTimeoutMs: 5000, tls: false },
+      { kind: "nginx", balance: "round-robin", buffering: false, idleTimeoutMs: 5000, tls: false },
+    ]);
+  });
+
+  it("exits 2 with one line naming the setting", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rtbench-proxy-cli-"));
+    try {
+      const file = join(dir, "tls.yaml");
+      await writeFile(file, "name: p\nserver: { proxy: { kind: haproxy, tls: true } }\n");
+      const { code, stderr } = await runRtbench(["validate", file]);
+      expect(code).toBe(2);
+      expect(stderr).toMatch(
+        /server\.proxy\.tls: expected false: TLS termination at the proxy needs server\.tls support/,
+      );
+      expect(stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -241,6 +241,11 @@ function proxyProblems(
   const problems: Problem[] = [];
   const problem = (field: string, text: string) =>
     problems.push({ path: at(`proxy.${field}`), text });
+  // Not required by the schema: a variant's proxy may name only what it changes.
+  if ((proxy.kind as ProxyOptions["kind"] | undefined) === undefined) {
+    problem("kind", "expected nginx or haproxy, found nothing");
+    return problems;
+  }
   if (proxy.tls) {
     problem(
       "tls",
