@@ -252,12 +252,6 @@ function proxyProblems(
       "expected false: TLS termination at the proxy needs server.tls support (a generated CA the clients trust), which this version does not have yet, found true",
     );
   }
-  if (proxy.kind === "haproxy" && proxy.buffering) {
-    problem(
-      "buffering",
-      'expected "off" with kind haproxy: HAProxy does not buffer responses (it forwards each chunk as it comes; http-buffer-request is for request bodies), found "on"',
-    );
-  }
   if (!ctx.isBad(at("proxy.idleTimeout")) && !(proxy.idleTimeoutMs > 0)) {
     problem(
       "idleTimeout",
