@@ -9,26 +9,54 @@
 // transport per process for RSS figures that do not depend on the order.
 //
 //   node --expose-gc bench/client-memory.js [count=10000] [protocol=websocket]
+//
+// RTBENCH_TLS=1: the server serves TLS with a throwaway CA the clients trust
+// (the generator's memory per idle TLS client). RTBENCH_DEFLATE=1: WebSocket
+// clients and server negotiate permessage-deflate (websocket.deflate: on).
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Fleet } from "../dist/src/load/fleet.js";
 import { monoMs } from "../dist/src/util/clock.js";
 import { freePort } from "../dist/src/util/net.js";
+import { createThrowawayCertificates } from "../dist/src/util/throwaway-ca.js";
 
 const count = Number(process.argv[2] ?? 10000);
 const protocols = (process.argv[3] ?? "websocket").split(",");
+const deflate = process.env.RTBENCH_DEFLATE === "1";
 const SETTINGS = {
-  websocket: {},
+  websocket: deflate
+    ? { deflate: "on", deflateThreshold: 1024, deflateNoContextTakeover: "none" }
+    : { deflate: "off" },
   sse: { client: "lean" },
   "long-poll": { timeoutMs: 30_000 },
   "short-poll": { intervalMs: 5_000 },
 };
 
+const tls = process.env.RTBENCH_TLS === "1";
+const certs = tls ? createThrowawayCertificates() : null;
+const certDir = mkdtempSync(join(tmpdir(), "rtbench-memory-"));
+const tlsArgs = [];
+if (certs !== null) {
+  writeFileSync(join(certDir, "cert.pem"), certs.certPem, { mode: 0o600 });
+  writeFileSync(join(certDir, "key.pem"), certs.keyPem, { mode: 0o600 });
+  tlsArgs.push("--tls-cert", join(certDir, "cert.pem"), "--tls-key", join(certDir, "key.pem"));
+}
 const port = await freePort();
-const server = spawn(process.execPath, ["dist/reference-server/main.js", "--port", String(port)], {
-  stdio: ["ignore", "pipe", "inherit"],
-});
+const server = spawn(
+  process.execPath,
+  [
+    "dist/reference-server/main.js",
+    "--port",
+    String(port),
+    ...tlsArgs,
+    ...(deflate ? ["--ws-deflate-threshold", "1024"] : []),
+  ],
+  { stdio: ["ignore", "pipe", "inherit"] },
+);
 await new Promise((resolve) => server.stdout.once("data", resolve));
-const baseUrl = `http://127.0.0.1:${port}`;
+const baseUrl = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function spec(protocol, from, to) {
@@ -64,6 +92,7 @@ function spec(protocol, from, to) {
     },
     heartbeatIntervalMs: 30_000,
     seed: 1,
+    tls: certs === null ? null : { ca: certs.caPem, insecure: false, sessionResumption: true },
   };
 }
 
@@ -95,7 +124,7 @@ for (const protocol of protocols) {
   const end = await settle();
   const added = count - first;
   rows.push({
-    client: protocol,
+    client: `${protocol}${tls ? " (TLS)" : ""}${deflate ? " (deflate)" : ""}`,
     connections: fleetA.open + fleetB.open,
     rssKBPerClient: kb((end.rss - mid.rss) / added),
     heapKBPerClient: kb((end.heapUsed - mid.heapUsed) / added),
@@ -109,3 +138,4 @@ for (const protocol of protocols) {
 console.table(rows);
 process.stdout.write(`${JSON.stringify(rows)}\n`);
 server.kill("SIGTERM");
+rmSync(certDir, { recursive: true, force: true });

@@ -12,6 +12,8 @@
 //   npm run bench -- anchors      rtbench next to autocannon, a minimal ws subscriber,
 //                                 a naive Node broadcast server and Nchan (anchors/run.js)
 //   npm run bench -- scale        50,000 WebSocket and 50,000 SSE clients (scale.js)
+//   npm run bench -- tls          20,000 WebSocket and 20,000 SSE clients, TLS next to
+//                                 plaintext, and memory per idle TLS client (tls.js)
 //   npm run bench -- brokers      each broker's added latency over memory, its own round
 //                                 trip, and its CPU per delivery (brokers.js)
 //   npm run bench -- conformance  WebSocket conformance after Autobahn's cases: the reference
@@ -112,6 +114,7 @@ if (what === "conformance") conformance();
 if (what === "noise" || what === "all") noise();
 if (what === "anchors") await (await import("./anchors/run.js")).runAnchors(outDir);
 if (what === "scale") await (await import("./scale.js")).runScale(outDir, run);
+if (what === "tls") await (await import("./tls.js")).runTls(outDir, run, root);
 if (what === "brokers") await (await import("./brokers.js")).runBrokers(outDir);
 process.stderr.write(`bench: results in ${outDir}\n`);
 

@@ -35,6 +35,11 @@ export interface ServerSettings extends ServerLimits, AccessSettings {
   h2: H2Limits;
   /** Caps and expiry of `PUT /api/members/C` (mounted with tiered fan-out only). */
   members: MemberLimits;
+  /**
+   * WebSockets accept permessage-deflate when a client offers it, compressing
+   * frames of at least this many bytes; null: the extension is refused.
+   */
+  wsDeflateThreshold: number | null;
 }
 
 /** A connection the server keeps open: heartbeats go through it, shutdown ends it. */

@@ -1,6 +1,6 @@
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
-import { CHANNEL_PATTERN } from "../src/shared/protocol.js";
+import { CHANNEL_PATTERN, MAX_IDEMPOTENCY_KEY_CHARS } from "../src/shared/protocol.js";
 import { BrokerUnavailableError } from "./broker/types.js";
 import { findExcessNesting } from "./json-depth.js";
 
@@ -73,6 +73,25 @@ export function parseChannel(raw: string | null | undefined, where: string): str
     throw new HttpError(
       400,
       `${where}: channel must match ${CHANNEL_PATTERN.source}, found ${JSON.stringify(raw.slice(0, 140))}`,
+    );
+  }
+  return raw;
+}
+
+/**
+ * A publish's idempotency key (header or WebSocket `key` field): absent is
+ * undefined; otherwise 1 to MAX_IDEMPOTENCY_KEY_CHARS printable ASCII characters.
+ */
+export function parseIdempotencyKey(raw: unknown, where: string): string | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (
+    typeof raw !== "string" ||
+    !/^[\x21-\x7e]+$/.test(raw) ||
+    raw.length > MAX_IDEMPOTENCY_KEY_CHARS
+  ) {
+    throw new HttpError(
+      400,
+      `${where} must be 1 to ${MAX_IDEMPOTENCY_KEY_CHARS} printable ASCII characters without spaces, found ${JSON.stringify(typeof raw === "string" ? raw.slice(0, 40) : typeof raw)}`,
     );
   }
   return raw;

@@ -246,7 +246,11 @@ export class Hub {
     feed = created;
     this.feeds.set(channel, created);
     created.ready = this.broker
-      .subscribe(channel, (message, json) => this.receive(created, message, json))
+      .subscribe(
+        channel,
+        (message, json) => this.receive(created, message, json),
+        (gap) => gapAll(created, gap),
+      )
       .then((unsubscribe) => {
         created.unsubscribe = unsubscribe;
         // Everyone left while we were subscribing.
@@ -286,6 +290,16 @@ export class Hub {
     } else {
       fanOut(feed, delivery);
     }
+  }
+}
+
+/**
+ * The backbone lost live messages: every subscriber that is live is told.
+ * One still catching up reads history, which says what it lacks itself.
+ */
+function gapAll(feed: ChannelFeed, gap: Gap): void {
+  for (const membership of feed.members) {
+    if (membership.active && membership.pending === null) membership.subscriber.gap(gap);
   }
 }
 

@@ -23,6 +23,7 @@ import { resolveLimits, type ServerLimits } from "./limits.js";
 import { ServerMetrics } from "./metrics.js";
 import { PresenceEvents } from "./presence-events.js";
 import { createReferenceHttpServer } from "./server.js";
+import type { ServerTlsOptions } from "./tls.js";
 import { serverTransportFactory } from "./transports/registry.js";
 import type { ServerTransportFactory } from "./transports/types.js";
 
@@ -74,6 +75,13 @@ export interface ReferenceServerOptions extends ServerLimitOptions {
   allowOrigins?: readonly string[];
   /** Caps and expiry of channel members (tiered fan-out); each part has a default. */
   memberLimits?: Partial<MemberLimits>;
+  /** Accept permessage-deflate, compressing frames of at least this many bytes. Default null: refused. */
+  wsDeflateThreshold?: number | null;
+  /**
+   * Serve HTTPS (and HTTP/2 by ALPN) with this certificate and key (PEM).
+   * Default none: plain HTTP, and HTTP/2 as h2c with prior knowledge.
+   */
+  tls?: ServerTlsOptions;
 }
 
 export interface RunningServer {
@@ -116,6 +124,7 @@ export async function startReferenceServer(
     members: { ...DEFAULT_MEMBER_LIMITS, ...options.memberLimits },
     auth: options.auth || null,
     allowOrigins: options.allowOrigins ?? [],
+    wsDeflateThreshold: options.wsDeflateThreshold ?? null,
   };
   const broker =
     options.broker ??
@@ -175,7 +184,7 @@ export async function startReferenceServer(
     },
   };
 
-  const { server, h2Sessions, transports } = createReferenceHttpServer(ctx, factories);
+  const { server, h2Sessions, transports } = createReferenceHttpServer(ctx, factories, options.tls);
   // Every accepted socket counts, HTTP/1.1 and HTTP/2 alike.
   ctx.admission.track(server);
   // A deep accept queue (the kernel caps it at net.core.somaxconn): Node's
@@ -221,7 +230,7 @@ export async function startReferenceServer(
   };
 
   return {
-    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    url: `${options.tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`,
     port,
     close() {
       closing ??= close();

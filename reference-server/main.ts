@@ -2,7 +2,8 @@
  * Process entry for one reference-server instance (`dist/reference-server/main.js`).
  * Parents (`rtbench serve`, `rtbench run`) wait for the "listening" line on stdout.
  */
-import { badInput, EXIT_CODES, RtbenchError } from "../src/shared/errors.js";
+import { readFileSync } from "node:fs";
+import { badInput, EXIT_CODES, errorText, RtbenchError } from "../src/shared/errors.js";
 import {
   AUTH_TOKEN_ENV,
   formatReadyLine,
@@ -15,6 +16,7 @@ import { DEFAULT_HISTORY } from "./broker/types.js";
 import { collectAfterRelease } from "./gc.js";
 import { type ReferenceServerOptions, startReferenceServer } from "./index.js";
 import { MAX_BODY_DEPTH_LIMIT } from "./limits.js";
+import type { ServerTlsOptions } from "./tls.js";
 
 async function main(): Promise<void> {
   const args = parseServerArgs(process.argv.slice(2));
@@ -55,6 +57,8 @@ async function main(): Promise<void> {
     h2: withoutNulls(args.h2 ?? {}),
     auth: process.env[AUTH_TOKEN_ENV] || null,
     allowOrigins: args.allowOrigins?.split(",").filter((origin) => origin !== "") ?? [],
+    tls: readTlsFiles(args.tlsCert ?? null, args.tlsKey ?? null),
+    wsDeflateThreshold: args.wsDeflateThreshold ?? null,
   };
   const server = await startReferenceServer(options);
   process.stdout.write(`${formatReadyLine(server.url)}\n`);
@@ -79,6 +83,20 @@ async function main(): Promise<void> {
   process.on("SIGINT", stop);
 }
 
+/** The certificate and key (PEM) named by --tls-cert and --tls-key; both or neither. */
+function readTlsFiles(cert: string | null, key: string | null): ServerTlsOptions | undefined {
+  if (cert === null && key === null) return undefined;
+  if (cert === null || key === null) throw badInput("--tls-cert and --tls-key go together");
+  const read = (flag: string, file: string) => {
+    try {
+      return readFileSync(file, "utf8");
+    } catch (error) {
+      throw badInput(`${flag}: cannot read ${file}: ${(error as Error).message}`);
+    }
+  };
+  return { cert: read("--tls-cert", cert), key: read("--tls-key", key) };
+}
+
 function withoutNulls<T extends Record<string, number | null | undefined>>(
   values: T,
 ): { [K in keyof T]?: number } {
@@ -101,9 +119,7 @@ function brokerKeyPrefix(
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(
-    `rtbench-server: ${error instanceof Error ? error.message : String(error)}\n`,
-  );
+  process.stderr.write(`rtbench-server: ${errorText(error)}\n`);
   if (error instanceof RtbenchError && error.code === "BAD_INPUT")
     process.stderr.write(`usage: main.js ${serverUsage()}\n`);
   process.exit(error instanceof RtbenchError ? EXIT_CODES[error.code] : EXIT_CODES.RUN_FAILED);

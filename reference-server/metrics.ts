@@ -8,6 +8,8 @@ const HEARTBEAT_TIMEOUT_LOG_LIMIT = 100_000;
 export class ServerMetrics {
   messagesIn = 0;
   heartbeatTimeouts = 0;
+  /** TLS connections accepted (server.tls), by the protocol ALPN chose: h2 or http/1.1. */
+  tlsConnections = { h2: 0, "http/1.1": 0 };
   /**
    * When each connection was dropped for missing heartbeats, in ms of the
    * monotonic clock (process.hrtime), which every process on the host shares:
@@ -68,6 +70,11 @@ export class ServerMetrics {
     );
     lines.push("# TYPE rtbench_heartbeat_timeouts_total counter");
     lines.push(`rtbench_heartbeat_timeouts_total ${this.heartbeatTimeouts}`);
+    lines.push("# HELP rtbench_tls_connections_total TLS connections accepted (handshake done).");
+    lines.push("# TYPE rtbench_tls_connections_total counter");
+    for (const [alpn, count] of Object.entries(this.tlsConnections)) {
+      lines.push(`rtbench_tls_connections_total{alpn="${alpn}"} ${count}`);
+    }
     if (brokerOps !== null) {
       lines.push(
         "# HELP rtbench_broker_operations_total Operations of the in-process broker, by kind.",

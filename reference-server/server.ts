@@ -6,6 +6,7 @@ import {
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from "node:http2";
+import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import { ROUTES } from "../src/shared/protocol.js";
 import { type TransportDescriptor, transport } from "../src/shared/transports.js";
@@ -23,6 +24,7 @@ import {
 } from "./http.js";
 import { answerClientError, httpServerOptions, refuseExpectation } from "./http-limits.js";
 import { oneAnswerAtATime } from "./pipelining.js";
+import { SERVER_ALPN, type ServerTlsOptions, serveH2OverAlpn } from "./tls.js";
 import { handleDrop, handleHeartbeatTimeouts, trackPollSocket } from "./transports/admin.js";
 import { handleHealth, handleMetrics } from "./transports/health.js";
 import { handleAddMembers, handleUnread } from "./transports/members.js";
@@ -53,10 +55,14 @@ interface TransportRoute {
   path: string;
 }
 
-/** Mounts each transport's server half and builds the servers that route to them. */
+/**
+ * Mounts each transport's server half and builds the servers that route to
+ * them. With `tls` the port speaks HTTPS, and HTTP/2 by ALPN instead of h2c.
+ */
 export function createReferenceHttpServer(
   ctx: ServerContext,
   factories: ReadonlyMap<string, ServerTransportFactory>,
+  tls?: ServerTlsOptions,
 ): MountedServer {
   const routes: TransportRoute[] = [...factories].map(([name, mount]) => {
     const descriptor = transport(name);
@@ -67,12 +73,17 @@ export function createReferenceHttpServer(
       path: channelIn === "path" ? path.slice(0, path.indexOf("{channel}")) : path,
     };
   });
-  const server = createServer(
-    httpServerOptions(ctx.settings),
-    oneAnswerAtATime((req, res) => {
-      route(ctx, routes, req, res).catch((error: unknown) => answerError(req, res, error));
-    }),
-  );
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    route(ctx, routes, req, res).catch((error: unknown) => answerError(req, res, error));
+  };
+  // An HTTPS server is an HTTP server on TLS sockets: the same requests, upgrades and timeouts.
+  const server =
+    tls === undefined
+      ? createServer(httpServerOptions(ctx.settings), oneAnswerAtATime(handle))
+      : (createHttpsServer(
+          { ...httpServerOptions(ctx.settings), ...tls, ALPNProtocols: SERVER_ALPN },
+          oneAnswerAtATime(handle),
+        ) as unknown as Server);
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Node took its own error listener off the upgraded socket: a reset while
     // it is refused or handed to ws would otherwise be an unhandled 'error'.
@@ -103,7 +114,8 @@ export function createReferenceHttpServer(
   });
   const h2Sessions = new Set<ServerHttp2Session>();
   guardH2Sessions(h2, ctx.settings.h2, h2Sessions);
-  serveH2cOnSamePort(server, h2, ctx.settings.requestTimeoutMs);
+  if (tls === undefined) serveH2cOnSamePort(server, h2, ctx.settings.requestTimeoutMs);
+  else serveH2OverAlpn(server as never, h2, (alpn) => ctx.metrics.tlsConnections[alpn]++);
   return { server, h2, h2Sessions, transports: routes.map((r) => r.mounted) };
 }
 

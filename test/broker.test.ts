@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { createMemoryBroker } from "../reference-server/broker/memory.js";
@@ -6,9 +7,9 @@ import { createNatsBroker } from "../reference-server/broker/nats.js";
 import { createRedisBroker } from "../reference-server/broker/redis.js";
 import type { Broker, HistoryLimits } from "../reference-server/broker/types.js";
 import { natsService } from "../src/services/nats.js";
-import type { Message } from "../src/shared/protocol.js";
+import type { Gap, Message } from "../src/shared/protocol.js";
 import { describeRedis } from "./helpers/redis.js";
-import { describeService, type ServiceFixture } from "./helpers/services.js";
+import { describeService, itService, type ServiceFixture } from "./helpers/services.js";
 import { sleep, waitFor } from "./helpers/wait.js";
 
 type MakeBroker = (limits: HistoryLimits) => Promise<Broker>;
@@ -145,6 +146,28 @@ function brokerContract(makeBroker: MakeBroker): void {
     expect(first.messages.every((m) => m.channel === "live")).toBe(true);
   });
 
+  it("stores a publish repeating a dedupe key once, and answers it with the first message", async () => {
+    const broker = await make();
+    const seen = collector();
+    await broker.subscribe("retry", seen.listener);
+    const first = await broker.publish("retry", { n: 1 }, "run-a:retry:1");
+    const again = await broker.publish("retry", { n: 1 }, "run-a:retry:1");
+    const other = await broker.publish("retry", { n: 2 }, "run-a:retry:2");
+    // The key is the channel's: the same key elsewhere is a message of its own.
+    const elsewhere = await broker.publish("retry-b", { n: 1 }, "run-a:retry:1");
+    const unkeyed = await broker.publish("retry", { n: 3 });
+    expect(again).toEqual(first);
+    expect([first.id, other.id, unkeyed.id, elsewhere.id]).toEqual([1, 2, 3, 1]);
+    await waitFor(() => seen.ids.length >= 3, "3 live messages");
+    await sleep(100);
+    expect(seen.ids).toEqual([1, 2, 3]);
+    expect((await broker.read("retry", 0)).messages.map((m) => m.body)).toEqual([
+      { n: 1 },
+      { n: 2 },
+      { n: 3 },
+    ]);
+  });
+
   it("stops delivering to a listener once it unsubscribed", async () => {
     const broker = await make();
     const leaving = collector();
@@ -202,7 +225,12 @@ type MakeInstance = (keyPrefix: string, log?: (line: string) => void) => Promise
  * publish at once, and ids that keep increasing across a restart of the
  * backing service (whether or not it kept its data).
  */
-function sharedBrokerContract(makeInstance: MakeInstance, service: ServiceFixture): void {
+function sharedBrokerContract(
+  makeInstance: MakeInstance,
+  service: ServiceFixture,
+  /** Whether a restart of the service empties it (Redis without persistence). */
+  restartLosesData = true,
+): void {
   const open: Broker[] = [];
   afterEach(async () => {
     await Promise.all(open.splice(0).map((broker) => broker.close()));
@@ -253,22 +281,89 @@ function sharedBrokerContract(makeInstance: MakeInstance, service: ServiceFixtur
     const { brokers } = await instances(2, (line) => lines.push(line));
     const [listening, publishing] = brokers as [Broker, Broker];
     const seen = collector();
-    await listening.subscribe("restart", seen.listener);
+    const gaps: Gap[] = [];
+    await listening.subscribe("restart", seen.listener, (gap) => gaps.push(gap));
     for (let n = 1; n <= 3; n++) await publishing.publish("restart", { n });
     await waitFor(() => seen.ids.length === 3, "3 messages");
 
     await service.restart();
-    let published: Message | undefined;
-    const deadline = Date.now() + 15_000;
-    while (!published && Date.now() < deadline) {
-      // The connections may still be reconnecting: retry, bounded.
-      published = await publishing.publish("restart", { n: 4 }).catch(() => undefined);
-      if (!published) await sleep(100);
-    }
+    const published = await publishUntilTaken(publishing, "restart", { n: 4 });
     expect(published?.id).toBe(4);
     await waitFor(() => seen.ids.length === 4, "the 4th message");
     expect(seen.ids).toEqual([1, 2, 3, 4]);
+    // Ids continued above everything delivered: nothing to mark.
+    expect(gaps).toEqual([]);
     expect(lines.some((line) => /lost|reconnect/.test(line))).toBe(true);
+  });
+
+  it.runIf(restartLosesData)(
+    "marks no gap after a restart when every instance knew every id",
+    async () => {
+      const lines: string[] = [];
+      const { brokers } = await instances(2, (line) => lines.push(line));
+      const [first, second] = brokers as [Broker, Broker];
+      const seen = [collector(), collector()];
+      const gaps: Gap[] = [];
+      for (const [index, broker] of brokers.entries()) {
+        await broker.subscribe(
+          "quiet",
+          (seen[index] as ReturnType<typeof collector>).listener,
+          (gap) => gaps.push(gap),
+        );
+      }
+      for (let n = 1; n <= 5; n++) await first.publish("quiet", { n });
+      await waitFor(() => seen.every((c) => c.ids.length === 5), "5 messages on both");
+
+      await service.restart();
+      // Both instances raised the counter before anyone publishes: the second
+      // found it at 5 with no message stored since the loss, which is no gap.
+      await waitFor(
+        () => lines.filter((line) => /quiet: .*lost its data/.test(line)).length === 2,
+        "both instances noticed the loss",
+      );
+      const after = await publishUntilTaken(second, "quiet", { n: 6 });
+      expect(after?.id).toBe(6);
+      await waitFor(() => seen.every((c) => c.ids.length === 6), "the 6th message on both");
+      expect(gaps).toEqual([]);
+    },
+  );
+
+  it("never gives a listener an id again, nor loses a message silently, when an instance that knows fewer ids publishes first after a restart", async () => {
+    const lines: string[] = [];
+    const { brokers, keyPrefix } = await instances(1, (line) => lines.push(line));
+    const listening = brokers[0] as Broker;
+    const seen = collector();
+    const gaps: Gap[] = [];
+    await listening.subscribe("amnesia", seen.listener, (gap) => gaps.push(gap));
+    for (let n = 1; n <= 5; n++) await listening.publish("amnesia", { n });
+    await waitFor(() => seen.ids.length === 5, "5 messages");
+
+    // Redis comes back empty; NATS with its store.
+    await service.restart();
+    // An instance that never saw the channel (its id floor is 0) publishes first.
+    const late = await makeInstance(keyPrefix, (line) => lines.push(line));
+    open.push(late);
+    const published: Message[] = [];
+    for (let n = 1; n <= 3; n++) {
+      const message = await publishUntilTaken(late, "amnesia", { late: n });
+      if (message) published.push(message);
+    }
+    expect(published).toHaveLength(3);
+    // Delivered, or inside a gap the listener was told of: nothing else.
+    const accounted = (id: number) =>
+      seen.messages.some((m) => m.id === id && (m.body as { late?: number }).late !== undefined) ||
+      gaps.some((gap) => gap.from <= id && id <= gap.to);
+    await waitFor(
+      () => published.every((m) => accounted(m.id)),
+      `ids ${published.map((m) => m.id).join(", ")} delivered or marked; delivered ${seen.ids.join(", ")}; gaps ${JSON.stringify(gaps)}`,
+    );
+    // Once the listening instance caught up, ids continue above everything it delivered.
+    const after = await late.publish("amnesia", { late: 4 });
+    expect(after.id).toBeGreaterThan(5);
+    await waitFor(() => seen.ids.includes(after.id), `id ${after.id} delivered`);
+    for (let i = 1; i < seen.ids.length; i++) {
+      expect(seen.ids[i]).toBeGreaterThan(seen.ids[i - 1] as number);
+    }
   });
 }
 
@@ -296,6 +391,7 @@ describeService(natsService, "nats broker", (nats) => {
   sharedBrokerContract(
     (keyPrefix, log) => createNatsBroker({ url: nats.url, limits: ROOMY, keyPrefix, log }),
     nats,
+    false,
   );
 });
 
@@ -481,3 +577,69 @@ describeRedis("redis broker", (redis) => {
     });
   });
 });
+
+describe("a frozen broker's late publish", () => {
+  itService(
+    natsService,
+    "nats stores a publish once when it was answered 503 while frozen and sent again",
+    async () => {
+      const nats = await natsService.start();
+      let broker: Broker | undefined;
+      try {
+        broker = await createNatsBroker({
+          url: nats.url,
+          limits: ROOMY,
+          keyPrefix: `test-${randomUUID()}`,
+          commandTimeoutMs: 500,
+          log: () => {},
+        });
+        await broker.publish("frozen", { n: 1 }, "run:frozen:1");
+        // SIGSTOP: the publish sits in nats-server's socket, unanswered, until SIGCONT.
+        process.kill(nats.pid, "SIGSTOP");
+        try {
+          await waitFor(() => "T".includes(processState(nats.pid)), "nats-server stopped");
+          await expect(broker.publish("frozen", { n: 2 }, "run:frozen:2")).rejects.toThrow(
+            /may or may not have been stored/,
+          );
+        } finally {
+          process.kill(nats.pid, "SIGCONT");
+        }
+        // The publisher retries with the same key, as rtbench's does after a 503.
+        const retried = await publishUntilTaken(broker, "frozen", { n: 2 }, "run:frozen:2");
+        expect(retried?.id).toBe(2);
+        const stored = await broker.read("frozen", 0);
+        expect(stored.messages.map((m) => m.body)).toEqual([{ n: 1 }, { n: 2 }]);
+        expect(stored.lastId).toBe(2);
+      } finally {
+        await broker?.close();
+        await nats.stop();
+      }
+    },
+    30_000,
+  );
+});
+
+/** Publishes until the broker takes it (its connections may be reconnecting), for up to 15 s. */
+async function publishUntilTaken(
+  broker: Broker,
+  channel: string,
+  body: unknown,
+  key?: string,
+): Promise<Message | undefined> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const message = await broker.publish(channel, body, key).catch(() => undefined);
+    if (message) return message;
+    await sleep(100);
+  }
+  return undefined;
+}
+
+/** A process's state letter from /proc (T: stopped); "" where /proc is not there. */
+function processState(pid: number): string {
+  try {
+    return /\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, "utf8"))?.[1] ?? "";
+  } catch {
+    return "";
+  }
+}

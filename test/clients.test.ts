@@ -335,6 +335,20 @@ describe("publishers", () => {
     await expect(publisher.publish("bad channel!", {})).rejects.toThrow(/400.*channel/);
   });
 
+  it("both publishers send the idempotency key: a repeat gets the first id back", async () => {
+    const channel = freshChannel();
+    const first = await publisher.publish(channel, { n: 1 }, undefined, "run:k:1");
+    expect(await publisher.publish(channel, { n: 1 }, undefined, "run:k:1")).toEqual(first);
+    const wsPublisher = createWebSocketPublisher(server.url, { context: createContext() });
+    try {
+      expect(await wsPublisher.publish(channel, { n: 1 }, undefined, "run:k:1")).toEqual(first);
+      expect((await wsPublisher.publish(channel, { n: 2 }, undefined, "run:k:2")).id).toBe("2");
+    } finally {
+      await wsPublisher.close();
+    }
+    expect((await publisher.publish(channel, { n: 3 })).id).toBe("3");
+  });
+
   it("WebSocket publisher gets ids back from acks, on two channels, and subscribers see them", async () => {
     const context = createContext();
     const wsPublisher = createWebSocketPublisher(server.url, { context });

@@ -96,7 +96,7 @@ describe("waitHealthy: failure lines say why", () => {
     expect(await failureOf(url)).toMatch(/: TLS expected/);
     // With https:// the handshake works, and the self-signed certificate is what fails.
     expect(await failureOf(url.replace("http:", "https:"))).toMatch(
-      /: TLS certificate not accepted \(DEPTH_ZERO_SELF_SIGNED_CERT\)$/,
+      /: TLS certificate not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\): .*target\.tls\.ca/,
     );
   });
 

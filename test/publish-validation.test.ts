@@ -15,8 +15,12 @@ function nestedPublish(channel: string, depth: number): string {
   return `{"channel":${JSON.stringify(channel)},"body":${body}}`;
 }
 
-async function post(url: string, body: string): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(`${url}/api/messages`, { method: "POST", body });
+async function post(
+  url: string,
+  body: string,
+  headers?: Record<string, string>,
+): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(`${url}/api/messages`, { method: "POST", body, headers });
   return { status: res.status, json: await res.json() };
 }
 
@@ -73,6 +77,33 @@ function validationSuite(start: () => Promise<{ server: RunningServer; broker?: 
     expect(answer.status).toBe(201);
     expect((answer.json as Message).id).toBe(1);
     await expectContiguous(url, channel, 1);
+  });
+
+  it("a repeated Idempotency-Key (HTTP header or WebSocket key) is stored once; a bad one gets 400", async () => {
+    const channel = `idem-${Date.now()}`;
+    const body = JSON.stringify({ channel, body: { n: 1 } });
+    const first = await post(url, body, { "idempotency-key": "run:idem:1" });
+    const again = await post(url, body, { "idempotency-key": "run:idem:1" });
+    expect(first.status).toBe(201);
+    expect(again).toEqual(first);
+    const bad = await post(url, body, { "idempotency-key": "x".repeat(201) });
+    expect(bad.status).toBe(400);
+    expect((bad.json as { error: string }).error).toMatch(/Idempotency-Key must be 1 to 200/);
+
+    const publisher = await WsCollector.open(wsUrl(url, `/ws/chat/${channel}`));
+    publisher.send({ type: "publish", ref: 1, body: { n: 2 }, key: "run:idem:2" });
+    publisher.send({ type: "publish", ref: 2, body: { n: 2 }, key: "run:idem:2" });
+    publisher.send({ type: "publish", ref: 3, body: { n: 1 }, key: "run:idem:1" });
+    await publisher.waitFor((f) => f.type === "ack" && f.ref === 3, "the third ack");
+    const acks = publisher.frames.filter((f) => f.type === "ack").map((f) => [f.ref, f.id]);
+    expect(acks).toEqual([
+      [1, 2],
+      [2, 2],
+      [3, 1],
+    ]);
+    publisher.send({ type: "publish", ref: 4, body: 0, key: 7 });
+    expect(await publisher.waitForClose()).toBe(1008);
+    await expectContiguous(url, channel, 2);
   });
 
   it("a WebSocket publish frame nested too deep closes with 1009 and takes no id", async () => {

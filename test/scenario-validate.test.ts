@@ -50,12 +50,12 @@ const MALFORMED: [string, string, string][] = [
   [
     "unknown nested key",
     "publish: { speed: 10/s }",
-    "publish.speed: unknown field (allowed here: rate, payloadBytes, via, publishers, maxInFlight, ackTimeout)",
+    "publish.speed: unknown field (allowed here: rate, payloadBytes, payload, via, publishers, maxInFlight, ackTimeout)",
   ],
   [
     "unknown key in websocket",
     "websocket: { compress: true }",
-    "websocket.compress: unknown field (allowed here: reconnect)",
+    "websocket.compress: unknown field (allowed here: deflate, deflateThreshold, deflateNoContextTakeover, reconnect)",
   ],
   [
     "bad duration unit",
@@ -388,22 +388,41 @@ describe("defaults and units", () => {
     expect(scenario.target?.protocol).toBe("reference");
   });
 
-  it("refuses https:// targets until the clients speak TLS, in every form of target", () => {
-    const tls =
-      "TLS targets are not supported yet: rtbench's clients speak plain HTTP and WebSocket";
-    for (const [text, path] of [
-      ["target: https://example.com", "target"],
-      ["target: [http://127.0.0.1:8080, https://example.com]", "target[1]"],
-      ["target: { url: https://example.com }", "target.url"],
-      ["target: { urls: [https://example.com] }", "target.urls[0]"],
-      ["target: { url: https://127.0.0.1:8443, command: 'node s.js {port}' }", "target.url"],
-    ] as const) {
-      const details = problemsOf(text).details;
-      expect(details, text).toHaveLength(1);
-      expect(details[0]?.startsWith(`${path}: ${tls}; expected an http:// URL`), details[0]).toBe(
-        true,
-      );
+  it("takes https:// targets in every form of target, and target.tls with its CA file", () => {
+    for (const text of [
+      "target: https://example.com",
+      "target: [http://127.0.0.1:8080, https://example.com]",
+      "target: { url: https://example.com }",
+      "target: { urls: [https://example.com] }",
+      "target: { url: https://127.0.0.1:8443, command: 'node s.js {port}' }",
+    ]) {
+      expect(() => parseScenario(text, "tls.yaml"), text).not.toThrow();
     }
+    const file = join(import.meta.dirname, "fixtures", "tls", "s.yaml");
+    const scenario = parseScenario(
+      "target: { url: https://127.0.0.1:8443, tls: { ca: cert.pem, servername: localhost } }",
+      file,
+    );
+    expect(scenario.target?.tls?.ca).toContain("-----BEGIN CERTIFICATE-----");
+    expect(scenario.target?.tls).toMatchObject({
+      servername: "localhost",
+      insecure: false,
+      sessionResumption: true,
+    });
+    // A missing file is named, and a key file is never shown.
+    expect(problemsOf("target: { url: https://h, tls: { ca: nope.pem } }").details[0]).toMatch(
+      /^target\.tls\.ca: expected a PEM file \(relative to the scenario file\), found no file at .*nope\.pem$/,
+    );
+    const wrong = problemsOf("server: { tls: { cert: key.pem, key: cert.pem } }", file).details;
+    expect(wrong).toEqual([
+      expect.stringMatching(
+        /^server\.tls\.cert: expected a PEM file with "BEGIN CERTIFICATE", found none in /,
+      ),
+      expect.stringMatching(
+        /^server\.tls\.key: expected a PEM file with "PRIVATE KEY", found none in /,
+      ),
+    ]);
+    expect(wrong.join("\n")).not.toMatch(/MII/);
   });
 
   it("applies overrides before the relational checks", () => {

@@ -1,3 +1,4 @@
+import { deflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { assignClients, channelNames } from "../src/load/assign.js";
 import { dueRange, type Schedule, scheduledMessage, scheduleLength } from "../src/load/schedule.js";
@@ -67,11 +68,18 @@ describe("client assignment", () => {
 
 describe("message stamp", () => {
   it("pads the body to the payload size and reads back", () => {
-    for (const payloadBytes of [128, 256, 1000, 4096]) {
-      const body = buildBody("room-12", 345, 123456.789, 123457.5, payloadBytes);
-      expect(Buffer.byteLength(JSON.stringify(body))).toBe(payloadBytes);
-      expect(readStamp(body)).toMatchObject({ seq: 345, sch: 123456.789, snt: 123457.5 });
+    for (const payload of ["text", "random"] as const) {
+      for (const payloadBytes of [128, 256, 1000, 4096]) {
+        const body = buildBody("room-12", 345, 123456.789, 123457.5, payloadBytes, payload);
+        expect(Buffer.byteLength(JSON.stringify(body))).toBe(payloadBytes);
+        expect(readStamp(body)).toMatchObject({ seq: 345, sch: 123456.789, snt: 123457.5 });
+      }
     }
+    // Text compresses, random does not: what publish.payload is for.
+    const size = (payload: "text" | "random") =>
+      deflateRawSync(JSON.stringify(buildBody("c", 1, 1, 1, 4096, payload))).length;
+    expect(size("text")).toBeLessThan(4096 / 10);
+    expect(size("random")).toBeGreaterThan(4096 * 0.7);
     expect(readStamp({ hello: 1 })).toBeNull();
     expect(readStamp("text")).toBeNull();
   });

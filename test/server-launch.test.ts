@@ -29,6 +29,9 @@ const EVERY_FIELD: ServerLaunchSettings = {
   brokerPrefix: "rtbench:run-7:",
   routing: "sticky",
   allowOrigins: "https://a.example,http://b.example:8080",
+  tlsCert: "/tmp/run-7/cert.pem",
+  tlsKey: "/tmp/run-7/key.pem",
+  wsDeflateThreshold: 512,
   fanout: "tiered",
   presenceEvents: true,
   presenceBatchMs: 250,
@@ -179,6 +182,9 @@ server:
         presenceBatchMs: 250,
         idBase: (index + 1) * 1_000_000_000_000,
         allowOrigins: null,
+        tlsCert: null,
+        tlsKey: null,
+        wsDeflateThreshold: null,
         limits: {
           maxBodyDepth: 64,
           maxPollBatch: 1000,
@@ -196,7 +202,9 @@ server:
   // A field added to the scenario's server section must reach the server: changing it must
   // change what the instances are started with. The token is the exception: it travels in
   // the environment (serverEnv), never argv; test/security.test.ts runs a scenario with one.
-  const launched = leafPaths(server).filter((path) => path.join(".") !== "auth");
+  // So is tls: the run turns it into certificate files (load/run-tls.ts) whose paths the
+  // instances get; test/tls-run.test.ts runs a scenario with it.
+  const launched = leafPaths(server).filter((path) => !["auth", "tls"].includes(path.join(".")));
   it.each(launched.map((path) => [path.join(".")]))(
     "maps server.%s into the launch settings",
     (dotted) => {

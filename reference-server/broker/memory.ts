@@ -4,6 +4,7 @@ import {
   type Broker,
   type BrokerHealth,
   type BrokerOptions,
+  DEDUPE_WINDOW_MS,
   DEFAULT_MEMBER_LIMITS,
   type HistoryLimits,
   type HistoryRead,
@@ -87,6 +88,8 @@ export class MemoryBroker implements Broker {
   private readonly sweepTimer: NodeJS.Timeout;
   /** Members of every channel, against MemberLimits.maxTotal. */
   private memberTotal = 0;
+  /** Publishes' idempotency keys seen within the window, and what each stored. */
+  private readonly dedupe = new DedupeWindow();
 
   constructor(
     private readonly limits: HistoryLimits,
@@ -139,8 +142,10 @@ export class MemoryBroker implements Broker {
     if (releasedChars > 0) this.options.onReleased?.(releasedChars);
   }
 
-  async publish(channel: string, body: unknown): Promise<Message> {
+  async publish(channel: string, body: unknown, dedupeKey?: string): Promise<Message> {
     if (this.closed) throw new Error("memory broker: publish after close");
+    const seen = dedupeKey === undefined ? undefined : this.dedupe.get(channel, dedupeKey);
+    if (seen) return seen;
     // Serialise before taking an id: a body that cannot be serialised fails
     // here and leaves no hole in the channel's ids.
     const bodyJson = JSON.stringify(body) ?? "null";
@@ -152,6 +157,7 @@ export class MemoryBroker implements Broker {
     const json = `{"id":${id},"channel":${state.nameJson},"ts":${JSON.stringify(ts)},"body":${bodyJson}}`;
     state.history.append(message, json);
     state.history.prune(this.limits, ts);
+    if (dedupeKey !== undefined) this.dedupe.set(channel, dedupeKey, message);
     this.count("publish");
     if (this.options.unreadCounters) this.countUnread(state);
     for (const listener of state.listeners) {
@@ -361,4 +367,32 @@ export class MemoryBroker implements Broker {
 /** Epoch milliseconds with the sub-millisecond fraction the message model asks for. */
 function nowEpochMs(): number {
   return performance.timeOrigin + performance.now();
+}
+
+/** Keys remembered at most; past it the oldest go first (a retry comes within seconds). */
+const MAX_DEDUPE_KEYS = 100_000;
+
+/**
+ * The memory broker's idempotency keys: channel and key -> the message stored,
+ * for DEDUPE_WINDOW_MS, in insertion order so the oldest are dropped first.
+ */
+class DedupeWindow {
+  private readonly entries = new Map<string, { message: Message; expiresAtMs: number }>();
+
+  get(channel: string, key: string): Message | undefined {
+    const entry = this.entries.get(`${channel}\n${key}`);
+    return entry && entry.expiresAtMs > Date.now() ? entry.message : undefined;
+  }
+
+  set(channel: string, key: string, message: Message): void {
+    const nowMs = Date.now();
+    for (const [oldest, entry] of this.entries) {
+      if (entry.expiresAtMs > nowMs && this.entries.size < MAX_DEDUPE_KEYS) break;
+      this.entries.delete(oldest);
+    }
+    const name = `${channel}\n${key}`;
+    // Re-set after expiry: to the end, where the newest are.
+    this.entries.delete(name);
+    this.entries.set(name, { message, expiresAtMs: nowMs + DEDUPE_WINDOW_MS });
+  }
 }

@@ -2,10 +2,11 @@
 //
 // Each channel is a JetStream stream of its own, so the stream's sequence IS
 // the channel's id (plus the id base): gap-free, per channel, shared by every
-// instance. A publish appends with "expected last sequence" (optimistic
-// concurrency: two instances racing for the same id, one wins and the other
-// retries with the next), then the stored JSON goes out on a core subject,
-// fire-and-forget, to every instance listening. What the core subject loses
+// instance, and assigned by JetStream as it stores the message, so instances
+// publishing at once never race for an id. The stored entry is the message
+// without its id (the sequence is the id; a reader splices it back in); the
+// whole message goes out on a core subject, fire-and-forget, to every
+// instance listening. What the core subject loses
 // (a reconnect, a slow consumer) the feeds read back from the stream
 // (redis-feed.ts does the same over Redis pub/sub).
 //
@@ -23,14 +24,15 @@ import {
   StorageType,
 } from "@nats-io/jetstream";
 import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { RtbenchError } from "../../src/shared/errors.js";
+import { errorText, RtbenchError } from "../../src/shared/errors.js";
 import type { Gap, Message } from "../../src/shared/protocol.js";
 import { createMemoryBroker } from "./memory.js";
-import { errorText, type RawPage, RedisFeeds } from "./redis-feed.js";
+import { type RawPage, RedisFeeds } from "./redis-feed.js";
 import {
   type Broker,
   type BrokerHealth,
   BrokerUnavailableError,
+  type GapListener,
   type HistoryRead,
   type MemberLimits,
   type MemberReturn,
@@ -48,10 +50,6 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
 const DEFAULT_READ_LIMIT = 1000;
 /** Direct gets sent at once while reading a page. */
 const READ_BATCH = 64;
-/** Lost races for the next id before a publish gives up (other instances publish too fast). */
-const MAX_APPEND_ATTEMPTS = 100;
-/** JetStream's "wrong last sequence" API error. */
-const WRONG_LAST_SEQUENCE = 10071;
 const STREAM_NOT_FOUND = 10059;
 
 /** Connects (with JetStream) before resolving; an unreachable NATS is a RUN_FAILED error. */
@@ -103,10 +101,6 @@ interface ChannelLog {
   readonly nameJson: string;
   /** Resolves once the stream exists; null until asked. */
   created: Promise<void> | null;
-  /** The stream's last sequence as this instance last saw it; null: ask the stream. */
-  lastSeq: number | null;
-  /** This instance's publishes on the channel, one at a time (each needs the previous one's sequence). */
-  appending: Promise<unknown>;
 }
 
 class NatsBroker implements Broker {
@@ -157,43 +151,52 @@ class NatsBroker implements Broker {
     void this.watchStatus();
   }
 
-  async publish(channel: string, body: unknown): Promise<Message> {
+  async publish(channel: string, body: unknown, dedupeKey?: string): Promise<Message> {
     // Serialised before anything is sent: a body that cannot be serialised costs no id.
     const bodyJson = JSON.stringify(body) ?? "null";
-    const log = this.channel(channel);
-    const append = () => this.append(log, bodyJson, body);
-    const appended = log.appending.then(append, append);
-    log.appending = appended.catch(() => {});
-    return appended;
+    return this.append(this.channel(channel), bodyJson, body, dedupeKey);
   }
 
-  private async append(log: ChannelLog, bodyJson: string, body: unknown): Promise<Message> {
+  /**
+   * A `dedupeKey` goes out as the JetStream message id (`Nats-Msg-Id`): the
+   * stream stores a repeat within its duplicate window (2 min by default, at
+   * most the history's max age) once. That covers the copy a frozen server
+   * stores when it wakes, after this publish was answered 503 and the
+   * publisher sent it again.
+   */
+  private async append(
+    log: ChannelLog,
+    bodyJson: string,
+    body: unknown,
+    dedupeKey: string | undefined,
+  ): Promise<Message> {
     await this.ensureStream(log);
     const ts = nowEpochMs();
-    for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
-      const lastSeq = log.lastSeq ?? (await this.streamState(log)).last;
-      const id = this.idBase + lastSeq + 1;
-      const json = `{"id":${id},"channel":${log.nameJson},"ts":${JSON.stringify(ts)},"body":${bodyJson}}`;
-      try {
-        const ack = await this.js.publish(log.subject, json, {
-          expect: { lastSequence: lastSeq },
-          timeout: this.timeoutMs,
-        });
-        this.silentSinceMs = null;
-        log.lastSeq = ack.seq;
-        // Fire-and-forget fan-out; what it loses the feeds read back from the stream.
-        this.nc.publish(log.live, json);
-        return { id, channel: JSON.parse(log.nameJson) as string, ts, body: body ?? null };
-      } catch (error) {
-        log.lastSeq = null;
-        // Another instance took this id: read the stream's last sequence and try the next.
-        if (apiCode(error) === WRONG_LAST_SEQUENCE) continue;
-        throw this.unavailable("publish", error);
-      }
+    const stored = `{"channel":${log.nameJson},"ts":${JSON.stringify(ts)},"body":${bodyJson}}`;
+    try {
+      const ack = await this.js.publish(log.subject, stored, {
+        timeout: this.timeoutMs,
+        ...(dedupeKey === undefined ? {} : { msgID: dedupeKey }),
+      });
+      this.silentSinceMs = null;
+      if (ack.duplicate) return await this.storedCopy(log, ack.seq, stored);
+      const id = this.idBase + ack.seq;
+      // Fire-and-forget fan-out; what it loses the feeds read back from the stream.
+      this.nc.publish(log.live, withId(id, stored));
+      return { id, channel: JSON.parse(log.nameJson) as string, ts, body: body ?? null };
+    } catch (error) {
+      throw this.unavailable("publish", error);
     }
-    throw new BrokerUnavailableError(
-      `NATS publish on ${JSON.stringify(JSON.parse(log.nameJson))} lost the race for the next id ${MAX_APPEND_ATTEMPTS} times; the message was not stored`,
+  }
+
+  /** The message a repeated key stored first; trimmed meanwhile, its id with the repeat's body. */
+  private async storedCopy(log: ChannelLog, seq: number, repeatStored: string): Promise<Message> {
+    const stored = await this.request("read", () =>
+      this.jsm.direct.getMessage(log.stream, { seq }),
     );
+    const message = JSON.parse(stored?.string() ?? repeatStored) as Message;
+    message.id = this.idBase + seq;
+    return message;
   }
 
   async read(
@@ -207,8 +210,8 @@ class NatsBroker implements Broker {
     return gap ? { messages, jsons, gap, lastId } : { messages, jsons, lastId };
   }
 
-  subscribe(channel: string, listener: MessageListener): Promise<Unsubscribe> {
-    return this.feeds.subscribe(channel, listener);
+  subscribe(channel: string, listener: MessageListener, onGap?: GapListener): Promise<Unsubscribe> {
+    return this.feeds.subscribe(channel, listener, onGap);
   }
 
   touchPresence(channel: string, user: string, ttlMs: number): Promise<void> {
@@ -321,12 +324,14 @@ class NatsBroker implements Broker {
         Promise.all(batch.map((s) => this.jsm.direct.getMessage(log.stream, { seq: s }))),
       );
       for (const [index, message] of stored.entries()) {
-        const json = message?.string();
+        const entry = message?.string();
+        const entrySeq = batch[index] as number;
         // Gone from the stream, or older than maxAge: before everything a reader may see.
-        if (json === undefined || tsOf(json) < cutoffMs) {
-          if (jsons.length === 0) oldestSeq = Math.max(oldestSeq, (batch[index] as number) + 1);
+        if (entry === undefined || tsOf(entry) < cutoffMs) {
+          if (jsons.length === 0) oldestSeq = Math.max(oldestSeq, entrySeq + 1);
           continue;
         }
+        const json = withId(this.idBase + entrySeq, entry);
         if (jsons.length >= limit || (jsons.length > 0 && bytes + json.length > maxBytes)) {
           full = true;
           break;
@@ -351,7 +356,6 @@ class NatsBroker implements Broker {
   private async streamState(log: ChannelLog): Promise<{ first: number; last: number }> {
     try {
       const info = await this.request("read", () => this.jsm.streams.info(log.stream));
-      log.lastSeq = info.state.last_seq;
       return { first: info.state.first_seq, last: info.state.last_seq };
     } catch (error) {
       if (apiCode(error) === STREAM_NOT_FOUND) {
@@ -453,8 +457,6 @@ class NatsBroker implements Broker {
         signal: `${this.prefix}.s.${token}`,
         nameJson: JSON.stringify(name),
         created: null,
-        lastSeq: null,
-        appending: Promise.resolve(),
       };
       this.channels.set(name, log);
     }
@@ -469,6 +471,11 @@ function apiCode(error: unknown): number | undefined {
   if (typeof api?.err_code === "number") return api.err_code;
   const code = (error as { code?: unknown }).code;
   return typeof code === "number" && code >= 10000 ? code : undefined;
+}
+
+/** A stored entry (`{"channel":..,"ts":..,"body":..}`) as the message JSON with its id first. */
+function withId(id: number, stored: string): string {
+  return `{"id":${id},${stored.slice(1)}`;
 }
 
 /** The `ts` of a message JSON (its first `"ts":` is the field; see redis-scripts.ts). */

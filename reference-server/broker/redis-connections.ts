@@ -1,11 +1,13 @@
 import { type ChainableCommander, Redis } from "ioredis";
-import { RtbenchError } from "../../src/shared/errors.js";
+import { errorText, RtbenchError } from "../../src/shared/errors.js";
 import { failFastOptions } from "./redis-guard.js";
 import {
+  EPOCH_SCRIPT,
   MEMBER_OFFLINE_SCRIPT,
   MEMBER_ONLINE_SCRIPT,
   PUBLISH_SCRIPT,
   PUBLISH_TIERED_SCRIPT,
+  RAISE_COUNTER_SCRIPT,
   READ_SCRIPT,
   SPUBLISH_SCRIPT,
   SPUBLISH_TIERED_SCRIPT,
@@ -52,6 +54,8 @@ export interface ScriptedRedis extends Redis {
     historyTtlMs: number,
     floorId: number,
     deadlineMs: number,
+    dedupeKey: string,
+    dedupeWindowMs: number,
   ): Promise<string>;
   rtbenchRead(
     counterKey: string,
@@ -64,6 +68,8 @@ export interface ScriptedRedis extends Redis {
     maxCount: number,
   ): Promise<[number, number, string[]]>;
   rtbenchTouchPresence(...args: TouchPresenceArgs): Promise<number>;
+  rtbenchRaiseCounter(counterKey: string, floorId: number): Promise<number>;
+  rtbenchEpoch(epochKey: string, candidate: string): Promise<string>;
   rtbenchPublishTiered(...keysThenArgv: (string | number)[]): Promise<string>;
   rtbenchMemberOnline(...args: string[]): Promise<[number, number] | null>;
   rtbenchMemberOffline(...args: (string | number)[]): Promise<number>;
@@ -106,7 +112,7 @@ export async function connectRedis(
     await Promise.all(all.map((redis) => redis.connect()));
   } catch (error) {
     for (const redis of all) redis.disconnect();
-    const reason = firstError ?? (error instanceof Error ? error.message : String(error));
+    const reason = firstError ?? errorText(error);
     throw new RtbenchError("RUN_FAILED", `redis broker: cannot connect to ${url}: ${reason}`, {
       cause: error,
     });
@@ -117,6 +123,8 @@ export async function connectRedis(
   reads.defineCommand("rtbenchRead", { numberOfKeys: 2, lua: scripts.read });
   reads.defineCommand("rtbenchTouchPresence", { numberOfKeys: 1, lua: TOUCH_PRESENCE_SCRIPT });
   commands.defineCommand("rtbenchPublishTiered", { numberOfKeys: 5, lua: scripts.publishTiered });
+  commands.defineCommand("rtbenchRaiseCounter", { numberOfKeys: 1, lua: RAISE_COUNTER_SCRIPT });
+  commands.defineCommand("rtbenchEpoch", { numberOfKeys: 1, lua: EPOCH_SCRIPT });
   commands.defineCommand("rtbenchMemberOnline", { numberOfKeys: 5, lua: MEMBER_ONLINE_SCRIPT });
   commands.defineCommand("rtbenchMemberOffline", { numberOfKeys: 5, lua: MEMBER_OFFLINE_SCRIPT });
   return { commands, reads, subscriber };

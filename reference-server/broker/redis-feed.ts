@@ -1,5 +1,6 @@
+import { errorText } from "../../src/shared/errors.js";
 import type { Gap, Message } from "../../src/shared/protocol.js";
-import type { MessageListener, Unsubscribe } from "./types.js";
+import type { GapListener, MessageListener, Unsubscribe } from "./types.js";
 
 /**
  * Live feeds over fire-and-forget pub/sub (Redis PUBLISH or SPUBLISH, core
@@ -35,6 +36,16 @@ export interface FeedSource {
   pubsubChannel(channel: string): string;
   /** A message id delivered on `channel` (the broker keeps the highest as a floor). */
   noteId(channel: string, id: number): void;
+  /**
+   * Whether the store lost its data since this instance last looked (a Redis
+   * restarted without persistence), after a reconnect. Absent: never asked.
+   */
+  dataLost?(): Promise<boolean>;
+  /**
+   * Raises the channel's id counter to at least `floorId`, so ids continue
+   * above what was delivered; resolves with the counter as it was before.
+   */
+  raiseCounter?(channel: string, floorId: number): Promise<number>;
   closing(): boolean;
   log(line: string): void;
 }
@@ -47,6 +58,7 @@ interface Feed {
   readonly channel: string;
   readonly pubsubChannel: string;
   readonly listeners: Set<MessageListener>;
+  readonly gapListeners: Set<GapListener>;
   /** Highest id delivered to listeners (or the baseline at subscribe time). */
   lastId: number;
   /** Resolves once Redis confirmed the SUBSCRIBE and the baseline id is known. */
@@ -55,6 +67,11 @@ interface Feed {
   syncing: boolean;
   /** Set when more history must be read after the current catch-up pass. */
   refetch: boolean;
+  /**
+   * The subscriber connection dropped: live messages wait in `queued` until
+   * the store was checked for lost data (their ids may have been reused).
+   */
+  suspended: boolean;
   /** Live message JSON received while syncing or after a gap, oldest first. */
   queued: string[];
 }
@@ -65,7 +82,11 @@ export class RedisFeeds {
   constructor(private readonly source: FeedSource) {}
 
   /** A local listener on `channel`: the first one subscribes in Redis, the last one to leave unsubscribes. */
-  async subscribe(channel: string, listener: MessageListener): Promise<Unsubscribe> {
+  async subscribe(
+    channel: string,
+    listener: MessageListener,
+    onGap?: GapListener,
+  ): Promise<Unsubscribe> {
     const pubsubChannel = this.source.pubsubChannel(channel);
     let feed = this.feeds.get(pubsubChannel);
     if (!feed) {
@@ -73,10 +94,12 @@ export class RedisFeeds {
         channel,
         pubsubChannel,
         listeners: new Set(),
+        gapListeners: new Set(),
         lastId: 0,
         ready: Promise.resolve(),
         syncing: true,
         refetch: false,
+        suspended: false,
         queued: [],
       };
       created.ready = this.openFeed(created);
@@ -84,14 +107,15 @@ export class RedisFeeds {
       feed = created;
     }
     feed.listeners.add(listener);
+    if (onGap) feed.gapListeners.add(onGap);
     try {
       await feed.ready;
     } catch (error) {
-      this.removeListener(feed, listener);
+      this.removeListener(feed, listener, onGap);
       throw error;
     }
     const subscribed = feed;
-    return () => this.removeListener(subscribed, listener);
+    return () => this.removeListener(subscribed, listener, onGap);
   }
 
   /** Every feed is dropped (the broker closes). */
@@ -116,8 +140,9 @@ export class RedisFeeds {
     if (this.drainQueue(feed) || feed.refetch) void this.catchUp(feed);
   }
 
-  private removeListener(feed: Feed, listener: MessageListener): void {
+  private removeListener(feed: Feed, listener: MessageListener, onGap?: GapListener): void {
     feed.listeners.delete(listener);
+    if (onGap) feed.gapListeners.delete(onGap);
     if (feed.listeners.size > 0 || this.feeds.get(feed.pubsubChannel) !== feed) return;
     // The last local listener left: stop receiving this channel from Redis.
     this.feeds.delete(feed.pubsubChannel);
@@ -133,9 +158,9 @@ export class RedisFeeds {
   onLive(pubsubChannel: string, json: string): void {
     const feed = this.feeds.get(pubsubChannel);
     if (!feed) return;
-    if (feed.syncing || feed.queued.length > 0) {
+    if (feed.syncing || feed.suspended || feed.queued.length > 0) {
       feed.queued.push(json);
-      if (!feed.syncing) void this.catchUp(feed);
+      if (!feed.syncing && !feed.suspended) void this.catchUp(feed);
       return;
     }
     const message = JSON.parse(json) as Message;
@@ -149,6 +174,16 @@ export class RedisFeeds {
     void this.catchUp(feed);
   }
 
+  /**
+   * The subscriber connection dropped: live messages wait until resyncAll()
+   * has checked whether the store lost its data, so none is taken for a
+   * duplicate (and dropped) because the store handed its id out again.
+   */
+  suspendAll(): void {
+    if (!this.source.dataLost) return;
+    for (const feed of this.feeds.values()) feed.suspended = true;
+  }
+
   /** After the subscriber connection came back, every feed reads what it missed. */
   resyncAll(): void {
     const feeds = [...this.feeds.values()];
@@ -160,16 +195,44 @@ export class RedisFeeds {
         "subscribe",
         feeds.map((feed) => feed.pubsubChannel),
       )
-      .then(() => {
+      .then(async () => {
+        const lost = (await this.source.dataLost?.()) ?? false;
         for (const feed of feeds) {
-          if (this.feeds.get(feed.pubsubChannel) === feed) void this.catchUp(feed);
+          if (lost && this.feeds.get(feed.pubsubChannel) === feed) await this.afterDataLoss(feed);
+          feed.suspended = false;
         }
       })
       .catch((error: unknown) => {
+        for (const feed of feeds) feed.suspended = false;
         this.source.log(
           `${this.source.name}: re-subscribe after reconnect failed: ${errorText(error)}`,
         );
+      })
+      .finally(() => {
+        for (const feed of feeds) {
+          if (this.feeds.get(feed.pubsubChannel) === feed) void this.catchUp(feed);
+        }
       });
+  }
+
+  /**
+   * The store came back empty. Ids continue above what this feed delivered
+   * (the counter is raised to it), and ids the store handed out again in the
+   * meantime, at or below it, are a gap: their messages are never delivered
+   * here, since a listener's ids only increase.
+   */
+  private async afterDataLoss(feed: Feed): Promise<void> {
+    const before = (await this.source.raiseCounter?.(feed.channel, feed.lastId)) ?? 0;
+    this.source.log(
+      `${this.source.name}: ${feed.channel}: the store lost its data (restarted without persistence?); ids continue above ${feed.lastId}`,
+    );
+    if (before <= 0) return;
+    // What the store holds is what was published since the loss; `before`
+    // may also be another instance's raise, which stored no message.
+    const first = (await this.source.readPage(feed.channel, 0, 1, 1)).jsons[0];
+    const from = first === undefined ? Number.POSITIVE_INFINITY : idOf(first);
+    const to = Math.min(before, feed.lastId);
+    if (from <= to) this.gap(feed, { from, to });
   }
 
   /**
@@ -208,13 +271,14 @@ export class RedisFeeds {
   private applyHistory(feed: Feed, page: RawPage): void {
     if (page.lastId < feed.lastId) {
       this.source.log(
-        `${this.source.name}: ${feed.channel}: Redis knows ids up to ${page.lastId} but ${feed.lastId} were delivered; Redis lost its data (restarted without persistence?)`,
+        `${this.source.name}: ${feed.channel}: the store knows ids up to ${page.lastId} but ${feed.lastId} were delivered; it lost its data (restarted without persistence?)`,
       );
     }
     if (page.gap && page.gap.to > feed.lastId) {
       this.source.log(
         `${this.source.name}: ${feed.channel}: ids ${page.gap.from}..${page.gap.to} were published while disconnected and are no longer in history`,
       );
+      this.gap(feed, { from: Math.max(page.gap.from, feed.lastId + 1), to: page.gap.to });
       feed.lastId = page.gap.to;
     }
     for (const json of page.jsons) {
@@ -240,11 +304,17 @@ export class RedisFeeds {
         this.source.log(
           `${this.source.name}: ${feed.channel}: ids ${feed.lastId + 1}..${message.id - 1} are missing from history`,
         );
+        this.gap(feed, { from: feed.lastId + 1, to: message.id - 1 });
       }
       this.deliver(feed, message, json);
     }
     feed.queued = index === queued.length ? [] : queued.slice(index);
     return feed.queued.length > 0;
+  }
+
+  /** Tells the feed's listeners of ids they will never be given. */
+  private gap(feed: Feed, gap: Gap): void {
+    for (const listener of feed.gapListeners) listener(gap);
   }
 
   private deliver(feed: Feed, message: Message, json: string): void {
@@ -276,8 +346,4 @@ export function callListeners(
 
 function idOf(json: string): number {
   return (JSON.parse(json) as Message).id;
-}
-
-export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -35,8 +35,16 @@ end
 /**
  * KEYS: counter, history.
  * ARGV: channel as JSON, ts as JSON number, body as JSON, maxCount, age cutoff (epoch ms),
- *       pub/sub channel, history TTL ms, id floor, deadline (epoch ms, Redis's clock).
+ *       pub/sub channel, history TTL ms, id floor, deadline (epoch ms, Redis's clock),
+ *       dedupe key name ('' for none), dedupe window ms.
  * Returns the message JSON, exactly as published, or the error `RTBENCH_LATE <ms>`.
+ *
+ * The dedupe key (a publish's Idempotency-Key, under the channel's hash tag so
+ * it shares the slot; an ARGV rather than a KEY so the scripts keep a fixed key
+ * count) holds the id it stored, for the window: a repeat returns that message
+ * from history and stores nothing. It is one more key per publish only when a
+ * key is given. A message trimmed from history meanwhile is answered with its id
+ * and the repeat's body and ts.
  *
  * The floor is the highest id the calling instance has seen on the channel: after
  * Redis lost its data (a restart without persistence) ids continue above it
@@ -55,6 +63,14 @@ local lateMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - t
 if lateMs > 0 then
   return redis.error_reply('RTBENCH_LATE ' .. string.format('%d', lateMs))
 end
+if ARGV[10] ~= '' then
+  local seenId = redis.call('GET', ARGV[10])
+  if seenId then
+    local stored = redis.call('ZRANGEBYSCORE', KEYS[2], seenId, seenId)[1]
+    if stored then return stored end
+    return '{"id":' .. seenId .. ',"channel":' .. ARGV[1] .. ',"ts":' .. ARGV[2] .. ',"body":' .. ARGV[3] .. '}'
+  end
+end
 local id = redis.call('INCR', KEYS[1])
 local floor = tonumber(ARGV[8])
 if id <= floor then
@@ -63,6 +79,7 @@ if id <= floor then
 end
 local json = '{"id":' .. string.format('%d', id) .. ',"channel":' .. ARGV[1] ..
   ',"ts":' .. ARGV[2] .. ',"body":' .. ARGV[3] .. '}'
+if ARGV[10] ~= '' then redis.call('SET', ARGV[10], id, 'PX', ARGV[11]) end
 redis.call('ZADD', KEYS[2], id, json)
 redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -tonumber(ARGV[4]) - 1)
 trimByAge(KEYS[2], tonumber(ARGV[5]))
@@ -187,6 +204,10 @@ export const STREAM_PUBLISH_SCRIPT = PUBLISH_SCRIPT.replace(TRIM_BY_AGE, STREAM_
     "redis.call('ZADD', KEYS[2], id, json)\nredis.call('ZREMRANGEBYRANK', KEYS[2], 0, -tonumber(ARGV[4]) - 1)",
     "redis.call('XADD', KEYS[2], 'MAXLEN', '~', math.max(1, tonumber(ARGV[4])), string.format('%d', id) .. '-0', 'm', json)",
   )
+  .replace(
+    "redis.call('ZRANGEBYSCORE', KEYS[2], seenId, seenId)[1]",
+    "(redis.call('XRANGE', KEYS[2], seenId .. '-0', seenId .. '-0')[1] or {nil, {}})[2][2]",
+  )
   .replace("redis.call('PUBLISH', ARGV[6], json)\n", "");
 export const STREAM_PUBLISH_TIERED_SCRIPT = withUnreadCounting(STREAM_PUBLISH_SCRIPT);
 
@@ -221,6 +242,31 @@ while #messages < limit and from <= lastId do
   want = math.min(limit - #messages, math.max(1, math.floor((maxBytes - bytes) * #messages / bytes)))
 end
 return { lastId, oldestId, messages }
+`;
+
+/**
+ * KEYS: counter. ARGV: floor id. Raises the counter to the floor when it is
+ * below (Redis lost its data and an instance knows ids were delivered up to
+ * the floor); returns the counter as it was.
+ */
+export const RAISE_COUNTER_SCRIPT = `
+local before = tonumber(redis.call('GET', KEYS[1]) or '0')
+if before < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return before
+`;
+
+/**
+ * KEYS: epoch. ARGV: a new random epoch. Returns the stored epoch, storing
+ * the new one first when there is none: every instance of a run reads the same
+ * value until Redis loses its data, then all adopt the first new one written.
+ */
+export const EPOCH_SCRIPT = `
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+  redis.call('SET', KEYS[1], ARGV[1])
+  epoch = ARGV[1]
+end
+return epoch
 `;
 
 /**

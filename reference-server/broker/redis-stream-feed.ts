@@ -1,8 +1,9 @@
 import type { Redis } from "ioredis";
-import type { Message } from "../../src/shared/protocol.js";
-import { callListeners, errorText } from "./redis-feed.js";
+import { errorText } from "../../src/shared/errors.js";
+import type { Gap, Message } from "../../src/shared/protocol.js";
+import { callListeners } from "./redis-feed.js";
 import type { RedisGuard } from "./redis-guard.js";
-import type { MessageListener, Unsubscribe } from "./types.js";
+import type { GapListener, MessageListener, Unsubscribe } from "./types.js";
 
 /**
  * The `redis-streams` broker's live feeds: one loop per instance that reads
@@ -23,6 +24,10 @@ export interface StreamFeedSource {
   streamKey(channel: string): string;
   lastId(channel: string): Promise<number>;
   noteId(channel: string, id: number): void;
+  /** As FeedSource.dataLost (redis-feed.ts): asked on each new reader connection. */
+  dataLost(): Promise<boolean>;
+  /** As FeedSource.raiseCounter: resolves with the counter before. */
+  raiseCounter(channel: string, floorId: number): Promise<number>;
   log(line: string): void;
 }
 
@@ -35,6 +40,7 @@ interface StreamFeed {
   readonly channel: string;
   readonly key: string;
   readonly listeners: Set<MessageListener>;
+  readonly gapListeners: Set<GapListener>;
   /** Highest id delivered (or the baseline at subscribe time). */
   lastId: number;
 }
@@ -52,7 +58,11 @@ export class StreamFeeds {
 
   constructor(private readonly source: StreamFeedSource) {}
 
-  async subscribe(channel: string, listener: MessageListener): Promise<Unsubscribe> {
+  async subscribe(
+    channel: string,
+    listener: MessageListener,
+    onGap?: GapListener,
+  ): Promise<Unsubscribe> {
     const key = this.source.streamKey(channel);
     let feed = this.feeds.get(key);
     if (!feed) {
@@ -60,15 +70,17 @@ export class StreamFeeds {
       const lastId = Math.max(await this.source.lastId(channel), this.source.idBase);
       feed = this.feeds.get(key);
       if (!feed) {
-        feed = { channel, key, listeners: new Set(), lastId };
+        feed = { channel, key, listeners: new Set(), gapListeners: new Set(), lastId };
         this.feeds.set(key, feed);
         this.restartRead();
       }
     }
     feed.listeners.add(listener);
+    if (onGap) feed.gapListeners.add(onGap);
     const subscribed = feed;
     return () => {
       subscribed.listeners.delete(listener);
+      if (onGap) subscribed.gapListeners.delete(onGap);
       // The next XREAD leaves it out; one more batch of it may arrive and is dropped.
       if (subscribed.listeners.size === 0 && this.feeds.get(key) === subscribed) {
         this.feeds.delete(key);
@@ -98,6 +110,8 @@ export class StreamFeeds {
   private async loop(): Promise<void> {
     const blockMs = Math.max(1, Math.floor(this.source.guard.commandTimeoutMs / 2));
     let clientId: number | null = null;
+    /** The first connection needs no check: nothing was delivered before it. */
+    let started = false;
     while (!this.closing) {
       if (this.feeds.size === 0) {
         await new Promise<void>((resolve) => {
@@ -108,7 +122,15 @@ export class StreamFeeds {
       }
       const feeds = [...this.feeds.values()];
       try {
-        clientId ??= Number(await this.source.reader.client("ID"));
+        if (clientId === null) {
+          // A new connection: Redis may have restarted empty, so check before
+          // reading on from ids it may have handed out again.
+          clientId = Number(await this.source.reader.client("ID"));
+          if (started && (await this.source.dataLost())) {
+            for (const feed of feeds) await this.afterDataLoss(feed);
+          }
+          started = true;
+        }
         this.blockedClientId = clientId;
         const reply = (await this.source.reader.xread(
           "COUNT",
@@ -131,6 +153,29 @@ export class StreamFeeds {
     }
   }
 
+  /**
+   * The stream came back empty: ids continue above what this feed delivered,
+   * and the ones handed out again at or below it are a gap (XREAD from the
+   * feed's last id would skip them silently).
+   */
+  private async afterDataLoss(feed: StreamFeed): Promise<void> {
+    const before = await this.source.raiseCounter(feed.channel, feed.lastId);
+    this.source.log(
+      `redis-streams broker: ${feed.channel}: Redis lost its data (restarted without persistence?); ids continue above ${feed.lastId}`,
+    );
+    if (before <= 0) return;
+    // What the stream holds was added since the loss; `before` may also be
+    // another instance's raise, which added no entry.
+    const [first] = (await this.source.reader.xrange(feed.key, "-", "+", "COUNT", 1)) ?? [];
+    const from = first ? Number.parseInt(first[0], 10) : Number.POSITIVE_INFINITY;
+    const to = Math.min(before, feed.lastId);
+    if (from <= to) this.gap(feed, { from, to });
+  }
+
+  private gap(feed: StreamFeed, gap: Gap): void {
+    for (const listener of feed.gapListeners) listener(gap);
+  }
+
   private deliverReply(reply: [string, [string, string[]][]][]): void {
     for (const [key, entries] of reply) {
       const feed = this.feeds.get(key);
@@ -142,6 +187,7 @@ export class StreamFeeds {
           this.source.log(
             `redis-streams broker: ${feed.channel}: ids ${feed.lastId + 1}..${id - 1} are no longer in the stream`,
           );
+          this.gap(feed, { from: feed.lastId + 1, to: id - 1 });
         }
         const json = fields[1] as string;
         this.deliver(feed, JSON.parse(json) as Message, json);

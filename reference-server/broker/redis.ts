@@ -4,7 +4,10 @@
 // (redis-feed.ts), the connections (redis-connections.ts), the Lua scripts
 // (redis-scripts.ts), the timeouts and health probe (redis-guard.ts) and the
 // batched presence touches (redis-presence.ts).
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
+import { errorText } from "../../src/shared/errors.js";
 import type { Gap, Message } from "../../src/shared/protocol.js";
 import {
   closeConnection,
@@ -12,7 +15,7 @@ import {
   type RedisKind,
   type ScriptedRedis,
 } from "./redis-connections.js";
-import { errorText, type RawPage, RedisFeeds } from "./redis-feed.js";
+import { type RawPage, RedisFeeds } from "./redis-feed.js";
 import {
   DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
   failFastOptions,
@@ -24,7 +27,9 @@ import { StreamFeeds } from "./redis-stream-feed.js";
 import {
   type Broker,
   type BrokerHealth,
+  DEDUPE_WINDOW_MS,
   DEFAULT_MEMBER_LIMITS,
+  type GapListener,
   type HistoryRead,
   MemberCapError,
   type MemberLimits,
@@ -78,12 +83,22 @@ export async function createRedisBroker(options: RedisBrokerOptions): Promise<Br
   // The first probe measures Redis's clock before any publish needs a deadline.
   await guard.probe();
   guard.start();
-  return new RedisBroker({ commands, reads, subscriber, streamReader }, guard, options, log);
+  const broker = new RedisBroker(
+    { commands, reads, subscriber, streamReader },
+    guard,
+    options,
+    log,
+  );
+  await broker.dataLost();
+  return broker;
 }
+
+/** Attempts, 100 ms apart, to read the epoch after a reconnect (the command connection may lag). */
+const EPOCH_ATTEMPTS = 50;
 
 /** What the broker's live path needs from either kind of feed. */
 interface LiveFeeds {
-  subscribe(channel: string, listener: MessageListener): Promise<Unsubscribe>;
+  subscribe(channel: string, listener: MessageListener, onGap?: GapListener): Promise<Unsubscribe>;
   clear(): void;
 }
 
@@ -96,6 +111,8 @@ class RedisBroker implements Broker {
   /** Highest id this instance saw per channel: the floor for ids after Redis lost its data. */
   private readonly highestIds = new Map<string, number>();
   private closing = false;
+  /** Redis's data epoch as last read (EPOCH_SCRIPT); "" before the first read. */
+  private epoch = "";
 
   /** Publishes (and the health probe). */
   private readonly commands: ScriptedRedis;
@@ -132,6 +149,11 @@ class RedisBroker implements Broker {
     const idBase = options.idBase ?? 0;
     const lastId = (channel: string) => this.lastId(channel);
     const noteId = (channel: string, id: number) => this.noteId(channel, id);
+    const dataLost = () => this.dataLost();
+    const raiseCounter = (channel: string, floorId: number) =>
+      this.guard.run("publish", () =>
+        this.commands.rtbenchRaiseCounter(this.key(channel, "id"), floorId),
+      );
     let pubsubFeeds: RedisFeeds | null = null;
     if (streamReader !== null) {
       this.watch(streamReader, "stream reader connection", () => {});
@@ -143,6 +165,8 @@ class RedisBroker implements Broker {
         streamKey: (channel) => this.key(channel, "history"),
         lastId,
         noteId,
+        dataLost,
+        raiseCounter,
         log,
       });
     } else {
@@ -165,6 +189,8 @@ class RedisBroker implements Broker {
         lastId,
         pubsubChannel: (channel) => this.pubsubChannel(channel),
         noteId,
+        dataLost,
+        raiseCounter,
         closing: () => this.closing,
         log,
       });
@@ -177,7 +203,12 @@ class RedisBroker implements Broker {
       this.feeds = pubsubFeeds;
     }
     const feeds = pubsubFeeds;
-    this.watch(subscriber, "subscriber connection", () => feeds?.resyncAll());
+    this.watch(
+      subscriber,
+      "subscriber connection",
+      () => feeds?.resyncAll(),
+      () => feeds?.suspendAll(),
+    );
     subscriber.on("message", (pubsubChannel: string, json: string) => {
       const signals = this.signals.get(pubsubChannel);
       if (signals) for (const listener of signals) listener(json);
@@ -185,7 +216,7 @@ class RedisBroker implements Broker {
     });
   }
 
-  async publish(channel: string, body: unknown): Promise<Message> {
+  async publish(channel: string, body: unknown, dedupeKey?: string): Promise<Message> {
     const ts = nowEpochMs();
     const keys = [this.key(channel, "id"), this.key(channel, "history")] as const;
     // Serialised before anything is sent: a body that cannot be serialised costs no id.
@@ -201,6 +232,8 @@ class RedisBroker implements Broker {
         Math.max(1, Math.ceil(this.options.limits.maxAgeMs)),
         Math.max(this.highestIds.get(channel) ?? 0, this.options.idBase ?? 0),
         deadlineMs,
+        dedupeKey === undefined ? "" : `${this.key(channel, "dedupe")}:${dedupeKey}`,
+        DEDUPE_WINDOW_MS,
       ] as const;
     const json = await this.guard.run("publish", () => {
       const deadlineMs = Math.floor(this.guard.publishDeadlineMs());
@@ -231,8 +264,8 @@ class RedisBroker implements Broker {
     return gap ? { messages, jsons, gap, lastId } : { messages, jsons, lastId };
   }
 
-  subscribe(channel: string, listener: MessageListener): Promise<Unsubscribe> {
-    return this.feeds.subscribe(channel, listener);
+  subscribe(channel: string, listener: MessageListener, onGap?: GapListener): Promise<Unsubscribe> {
+    return this.feeds.subscribe(channel, listener, onGap);
   }
 
   touchPresence(channel: string, user: string, ttlMs: number): Promise<void> {
@@ -417,8 +450,30 @@ class RedisBroker implements Broker {
     return `${this.prefix}signals:${channel}`;
   }
 
+  /**
+   * Whether Redis lost its data since the last call: its epoch key, written
+   * by the first instance to find it missing, changed. Not Redis's run_id: a
+   * Redis restarted with persistence has a new run_id and all its data.
+   */
+  async dataLost(): Promise<boolean> {
+    let current: string | undefined;
+    for (let attempt = 0; current === undefined; attempt++) {
+      try {
+        current = await this.guard.run("read", () =>
+          this.commands.rtbenchEpoch(`${this.prefix}epoch`, randomUUID()),
+        );
+      } catch (error) {
+        if (attempt + 1 >= EPOCH_ATTEMPTS || this.closing) throw error;
+        await sleep(100);
+      }
+    }
+    const lost = this.epoch !== "" && current !== this.epoch;
+    this.epoch = current;
+    return lost;
+  }
+
   /** One stderr line when a connection drops and one when it is back. */
-  private watch(redis: Redis, name: string, onBack: () => void): void {
+  private watch(redis: Redis, name: string, onBack: () => void, onLost?: () => void): void {
     let lost = false;
     let lastError = "";
     redis.on("error", (error: Error) => {
@@ -427,6 +482,7 @@ class RedisBroker implements Broker {
     redis.on("close", () => {
       if (lost || this.closing) return;
       lost = true;
+      onLost?.();
       this.log(
         `redis broker: ${name} to ${this.options.url} lost${lastError ? ` (${lastError})` : ""}; reconnecting`,
       );
@@ -441,7 +497,7 @@ class RedisBroker implements Broker {
   }
 }
 
-type KeyPart = "id" | "history" | "presence" | "members" | "conns" | "online" | "unread";
+type KeyPart = "id" | "history" | "dedupe" | "presence" | "members" | "conns" | "online" | "unread";
 
 /** Epoch milliseconds with the sub-millisecond fraction the message model asks for. */
 function nowEpochMs(): number {

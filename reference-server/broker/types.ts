@@ -15,8 +15,13 @@ import type { Gap, Message } from "../../src/shared/protocol.js";
 export interface Broker {
   readonly kind: BrokerKind;
 
-  /** Assigns the next id of `channel`, stores the message in history and fans it out. */
-  publish(channel: string, body: unknown): Promise<Message>;
+  /**
+   * Assigns the next id of `channel`, stores the message in history and fans it out.
+   * With a `dedupeKey` already used on the channel within {@link DEDUPE_WINDOW_MS}
+   * it stores and fans out nothing and returns the message stored under that key:
+   * a publisher that retries after a timeout or a 503 creates no duplicate.
+   */
+  publish(channel: string, body: unknown, dedupeKey?: string): Promise<Message>;
 
   /**
    * Messages of `channel` with id > `since`, oldest first, at most `limit` of
@@ -32,8 +37,13 @@ export interface Broker {
    * transports can share bytes across subscribers.
    * Returns a function that removes this listener. The broker subscribes
    * upstream (Redis) only while a channel has at least one listener.
+   *
+   * `onGap` hears of live messages this listener will never be given: ids
+   * the backbone lost while this instance was cut off, or ids the backbone
+   * handed out again after it lost its data (a Redis restarted without
+   * persistence). Ids given to the listener only ever increase.
    */
-  subscribe(channel: string, listener: MessageListener): Promise<Unsubscribe>;
+  subscribe(channel: string, listener: MessageListener, onGap?: GapListener): Promise<Unsubscribe>;
 
   /** Marks `user` present on `channel` for `ttlMs`. */
   touchPresence(channel: string, user: string, ttlMs: number): Promise<void>;
@@ -88,6 +98,12 @@ export interface Broker {
   close(): Promise<void>;
 }
 
+/**
+ * How long a publish's dedupe key (`Idempotency-Key`) is remembered: the
+ * default duplicate window of NATS JetStream, far longer than any retry.
+ */
+export const DEDUPE_WINDOW_MS = 120_000;
+
 /** What one client may make the server remember through `PUT /api/members/C`. */
 export interface MemberLimits {
   maxPerChannel: number;
@@ -141,6 +157,7 @@ export interface HistoryRead {
 }
 
 export type MessageListener = (message: Message, json: string) => void;
+export type GapListener = (gap: Gap) => void;
 export type SignalListener = (json: string) => void;
 
 /** What a returning member is told: its unread count, up to the channel's `lastId`. */

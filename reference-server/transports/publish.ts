@@ -1,8 +1,20 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { IDEMPOTENCY_KEY_HEADER } from "../../src/shared/protocol.js";
 import type { ServerContext } from "../context.js";
-import { HttpError, parseChannel, parseUser, readJsonBody, sendJson } from "../http.js";
+import {
+  HttpError,
+  parseChannel,
+  parseIdempotencyKey,
+  parseUser,
+  readJsonBody,
+  sendJson,
+} from "../http.js";
 
-/** `POST /api/messages` `{"channel", "body"}` -> 201 with the stored message. */
+/**
+ * `POST /api/messages` `{"channel", "body"}` -> 201 with the stored message.
+ * An `Idempotency-Key` the channel saw within the broker's window answers
+ * 201 with the message stored the first time, and stores nothing.
+ */
 export async function handlePublish(
   ctx: ServerContext,
   req: IncomingMessage,
@@ -10,6 +22,7 @@ export async function handlePublish(
   query: URLSearchParams,
 ): Promise<void> {
   const user = parseUser(query.get("user"));
+  const key = parseIdempotencyKey(req.headers[IDEMPOTENCY_KEY_HEADER], "Idempotency-Key");
   const payload = await readJsonBody(req, ctx.settings.maxBodyBytes, ctx.settings.maxBodyDepth);
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
     throw new HttpError(
@@ -24,7 +37,7 @@ export async function handlePublish(
   const channel = parseChannel(fields.channel, "request body");
   if (!("body" in fields)) throw new HttpError(400, `"body" is required (any JSON value)`);
 
-  const message = await ctx.broker.publish(channel, fields.body);
+  const message = await ctx.broker.publish(channel, fields.body, key);
   ctx.metrics.messagesIn++;
   ctx.touchPresence(channel, user);
   sendJson(res, 201, message);

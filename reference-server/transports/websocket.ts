@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import { errorText } from "../../src/shared/errors.js";
 import type { Gap } from "../../src/shared/protocol.js";
 import { authorized } from "../access.js";
 import type { LiveConnection, ServerContext } from "../context.js";
@@ -11,6 +12,7 @@ import {
   HttpError,
   parseChannel,
   parseCursor,
+  parseIdempotencyKey,
   parseUser,
   refuseUpgrade,
 } from "../http.js";
@@ -60,7 +62,12 @@ export class WebSocketEndpoint {
       noServer: true,
       // Oversized frames are refused by ws itself with close code 1009.
       maxPayload: ctx.settings.maxBodyBytes,
-      perMessageDeflate: false,
+      // Refused unless asked for: a zlib context per connection each way costs memory.
+      // A client's no_context_takeover requests are honoured.
+      perMessageDeflate:
+        ctx.settings.wsDeflateThreshold === null
+          ? false
+          : { threshold: ctx.settings.wsDeflateThreshold },
       clientTracking: false,
     });
     // A broken handshake (method, Upgrade, key, version, subprotocols) gets the
@@ -121,6 +128,8 @@ class WsSession implements Subscriber, LiveConnection {
   /** Publishes taken and not yet acknowledged (or refused). */
   private publishesInFlight = 0;
   private closeAfterAcks: (() => void) | null = null;
+  /** permessage-deflate was negotiated: every frame goes through ws, which compresses it. */
+  private readonly deflate: boolean;
   /** Deliveries go to the raw socket (see `deliver`); ws writes its own frames there too. */
   private readonly writer: TickCorkedWriter;
   /** Timed on the raw socket: ws writes straight to it and has no 'drain' of its own. */
@@ -135,6 +144,7 @@ class WsSession implements Subscriber, LiveConnection {
     private readonly mayPublish: boolean,
   ) {
     this.writer = new TickCorkedWriter(socket);
+    this.deflate = ws.extensions.includes("permessage-deflate");
     this.deadline = new WriteDeadline(socket, ctx.settings.writeTimeoutMs, () => ws.terminate());
     ws.on("message", (data, isBinary) => this.onFrame(data, isBinary));
     ws.on("pong", () => {
@@ -183,7 +193,9 @@ class WsSession implements Subscriber, LiveConnection {
     // The common case in a few field reads; the full check when the socket is backed up.
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     if (this.writer.bufferedBytes > 0 && !this.writable()) return;
-    this.writer.write(delivery.wsWireFrame);
+    // A deflate connection's frames are compressed by ws, in its order: all go through it.
+    if (this.deflate) this.ws.send(delivery.wsFrame, { binary: false });
+    else this.writer.write(delivery.wsWireFrame);
     this.deadline.afterWrite();
     this.ctx.metrics.countOut("websocket", 1, delivery.wsFrame.length);
     this.sentId = delivery.id;
@@ -329,6 +341,13 @@ class WsSession implements Subscriber, LiveConnection {
       this.fail(CLOSE_POLICY_VIOLATION, 'publish frames need a "body"');
       return;
     }
+    let key: string | undefined;
+    try {
+      key = parseIdempotencyKey(fields.key, 'publish "key"');
+    } catch (error) {
+      this.fail(CLOSE_POLICY_VIOLATION, (error as Error).message);
+      return;
+    }
     if (!this.mayPublish) {
       // Refused, not closed: the socket may still subscribe.
       this.send(
@@ -344,14 +363,14 @@ class WsSession implements Subscriber, LiveConnection {
       return;
     }
     this.publishesInFlight++;
-    this.ctx.broker.publish(this.channel, fields.body).then(
+    this.ctx.broker.publish(this.channel, fields.body, key).then(
       (message) => {
         this.ctx.metrics.messagesIn++;
         this.send(Buffer.from(JSON.stringify({ type: "ack", ref, id: message.id })));
         this.publishSettled();
       },
       (error: unknown) => {
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = errorText(error);
         this.send(
           Buffer.from(JSON.stringify({ type: "error", ref, error: `publish failed: ${reason}` })),
         );

@@ -1,18 +1,51 @@
 import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { buildConnector, Client, Pool } from "undici";
 import { MAX_ANSWER_BYTES } from "./bounds.js";
+import { type ClientTlsState, connectSocket } from "./tls.js";
 import type { SocketTracker } from "./types.js";
 
-/** An undici connector that registers every socket it opens, so bytes come from the sockets. */
-export function createTrackedConnector(sockets: SocketTracker): buildConnector.connector {
+/**
+ * An undici connector that registers every socket it opens, so bytes come
+ * from the sockets. For https: origins it speaks TLS through clients/tls.ts.
+ */
+export function createTrackedConnector(
+  sockets: SocketTracker,
+  tls?: ClientTlsState,
+): buildConnector.connector {
   const connect = buildConnector({});
   return (options, callback) => {
+    if (tls !== undefined && options.protocol === "https:") {
+      connectTls(options, tls, sockets, callback);
+      return;
+    }
     connect(options, (error, socket) => {
       if (socket) sockets.track(socket as Socket);
       if (error) callback(error, null);
       else callback(null, socket as Socket);
     });
   };
+}
+
+/**
+ * An https: connection through clients/tls.ts: the process's trust, SNI and
+ * sessions, and bytes counted from the TCP socket under TLS (the wire's).
+ */
+function connectTls(
+  options: buildConnector.Options,
+  tls: ClientTlsState,
+  sockets: SocketTracker,
+  callback: buildConnector.Callback,
+): void {
+  const target = { host: options.hostname, port: Number(options.port) || 443, secure: true };
+  const socket = connectSocket(target, tls, undefined) as TLSSocket;
+  sockets.track(socket);
+  const fail = (error: Error) => callback(error, null);
+  socket.once("error", fail);
+  socket.once("secureConnect", () => {
+    socket.off("error", fail);
+    callback(null, socket);
+  });
 }
 
 /**
@@ -23,9 +56,10 @@ export function createTrackedClient(
   baseUrl: string,
   sockets: SocketTracker,
   timeouts?: { headersTimeoutMs: number; bodyTimeoutMs: number },
+  tls?: ClientTlsState,
 ): Client {
   return new Client(originOf(baseUrl), {
-    connect: createTrackedConnector(sockets),
+    connect: createTrackedConnector(sockets, tls),
     pipelining: 1,
     // No maxResponseSize: undici counts a whole response, and an EventSource's is endless.
     headersTimeout: timeouts?.headersTimeoutMs,
@@ -43,9 +77,10 @@ export function createTrackedPool(
   baseUrl: string,
   sockets: SocketTracker,
   connections: number,
+  tls?: ClientTlsState,
 ): Pool {
   return new Pool(originOf(baseUrl), {
-    connect: createTrackedConnector(sockets),
+    connect: createTrackedConnector(sockets, tls),
     connections,
     pipelining: 1,
     // A publish answer is small: an endless one fails the publish, not the generator's memory.
@@ -88,7 +123,7 @@ export function queryString(params: Record<string, string | undefined>): string 
 }
 
 /** Reads an error answer's `{"error": "..."}` text, or the raw text, for messages a user sees. */
-export function errorText(raw: string): string {
+export function errorAnswerText(raw: string): string {
   try {
     const parsed = JSON.parse(raw) as { error?: unknown };
     if (typeof parsed.error === "string") return parsed.error;

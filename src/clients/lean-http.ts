@@ -1,6 +1,7 @@
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { Http1ResponseReader, type HttpAnswer, type HttpResponseHandler } from "./http1-parser.js";
-import type { SocketTracker, SourceEndpoint } from "./types.js";
+import { type ClientTlsState, type ConnectPhaseRecorder, connectSocket } from "./tls.js";
+import type { ClientContext, SocketTracker, SourceEndpoint } from "./types.js";
 
 /** Where a lean connection goes, resolved once from a base URL. */
 export interface HttpTarget {
@@ -10,27 +11,49 @@ export interface HttpTarget {
   authority: string;
   /** Where the sockets connect from; undefined: the system picks. */
   source?: SourceEndpoint;
+  /** An https: (or wss:) URL: the connection speaks TLS. */
+  secure: boolean;
+  /** The process's TLS settings and sessions (ClientContext.tls); undefined: defaults. */
+  tls?: ClientTlsState;
+  /** Where each connection's TCP, TLS and HTTP times go (ClientContext.phases). */
+  phases?: ConnectPhaseRecorder;
 }
 
-export function httpTarget(baseUrl: string, source?: SourceEndpoint): HttpTarget {
+/**
+ * Where a lean connection to `baseUrl` goes (http: or https:, ws: or wss:).
+ * `context` brings the process's TLS state and the connect-phase recorder.
+ */
+export function httpTarget(
+  baseUrl: string,
+  source?: SourceEndpoint,
+  context?: Pick<ClientContext, "tls" | "phases">,
+): HttpTarget {
   const url = new URL(baseUrl);
-  if (url.protocol !== "http:") {
-    throw new Error(`lean HTTP client: expected an http: URL, found ${url.protocol} in ${baseUrl}`);
+  const secure = url.protocol === "https:" || url.protocol === "wss:";
+  if (!secure && url.protocol !== "http:" && url.protocol !== "ws:") {
+    throw new Error(
+      `lean HTTP client: expected an http: or https: URL, found ${url.protocol} in ${baseUrl}`,
+    );
   }
   return {
     host: url.hostname.replace(/^\[|\]$/g, ""),
-    port: url.port === "" ? 80 : Number(url.port),
+    port: url.port === "" ? (secure ? 443 : 80) : Number(url.port),
     authority: url.host,
     source,
+    secure,
+    tls: context?.tls,
+    phases: context?.phases,
   };
 }
 
-/** A TCP connection to the target, from its source endpoint when it has one. */
+/** A TCP (or TLS) connection to the target, from its source endpoint when it has one. */
 export function connectTcp(target: HttpTarget): Socket {
-  const { host, port, source } = target;
-  return source === undefined
-    ? connect({ host, port, noDelay: true })
-    : connect({ host, port, localAddress: source.address, localPort: source.port, noDelay: true });
+  const { host, port, source, secure } = target;
+  return connectSocket(
+    { host, port, secure, localAddress: source?.address, localPort: source?.port },
+    target.tls,
+    target.phases,
+  );
 }
 
 /** A GET's head for the target: request line, `host`, `headers` and the blank line. */

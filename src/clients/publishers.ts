@@ -1,10 +1,16 @@
 import type { connect as netConnect } from "node:net";
 import type { Pool } from "undici";
 import WebSocket, { type RawData } from "ws";
-import { type ClientFrame, type Message, ROUTES, type ServerFrame } from "../shared/protocol.js";
+import {
+  type ClientFrame,
+  IDEMPOTENCY_KEY_HEADER,
+  type Message,
+  ROUTES,
+  type ServerFrame,
+} from "../shared/protocol.js";
 import { transport } from "../shared/transports.js";
 import { MAX_WS_MESSAGE_BYTES } from "./bounds.js";
-import { createTrackedPool, errorText, routePath } from "./http.js";
+import { createTrackedPool, errorAnswerText, routePath } from "./http.js";
 import type { ClientContext } from "./types.js";
 import { closeWebSocket, trackedConnection } from "./ws-socket.js";
 
@@ -16,9 +22,18 @@ import { closeWebSocket, trackedConnection } from "./ws-socket.js";
  * Publishes never wait for each other: each is its own request (or frame),
  * however long earlier ones take to be answered. `signal` gives up on one
  * (it then rejects); `close` gives up on every one still unanswered.
+ *
+ * `key` is the publish's idempotency key: the reference server stores a
+ * repeat of it once (HTTP `Idempotency-Key`, WebSocket `key`); targets that
+ * have no such thing ignore it.
  */
 export interface Publisher {
-  publish(channel: string, body: unknown, signal?: AbortSignal): Promise<{ id: string }>;
+  publish(
+    channel: string,
+    body: unknown,
+    signal?: AbortSignal,
+    key?: string,
+  ): Promise<{ id: string }>;
   close(): Promise<void>;
 }
 
@@ -49,26 +64,32 @@ class HttpPublisher implements Publisher {
     private readonly context: ClientContext,
     headers: Record<string, string>,
   ) {
-    this.pool = createTrackedPool(baseUrl, context.sockets, Math.max(1, connections));
+    this.pool = createTrackedPool(baseUrl, context.sockets, Math.max(1, connections), context.tls);
     this.path = routePath(baseUrl, ROUTES.publish);
     this.headers = { "content-type": "application/json", ...headers };
   }
 
-  async publish(channel: string, body: unknown, signal?: AbortSignal): Promise<{ id: string }> {
+  async publish(
+    channel: string,
+    body: unknown,
+    signal?: AbortSignal,
+    key?: string,
+  ): Promise<{ id: string }> {
     this.context.counters.requests++;
     const response = await this.pool.request({
       method: "POST",
       // The channel in the query too (the server reads the body's): a proxy
       // that hashes on the channel (server.proxy.balance) cannot read bodies.
       path: `${this.path}?channel=${encodeURIComponent(channel)}`,
-      headers: this.headers,
+      headers:
+        key === undefined ? this.headers : { ...this.headers, [IDEMPOTENCY_KEY_HEADER]: key },
       body: JSON.stringify({ channel, body }),
       signal,
     });
     const text = await response.body.text();
     if (response.statusCode < 200 || response.statusCode > 299) {
       throw new Error(
-        `POST ${this.path} (channel ${channel}): expected status 201, found ${response.statusCode} (${errorText(text)})`,
+        `POST ${this.path} (channel ${channel}): expected status 201, found ${response.statusCode} (${errorAnswerText(text)})`,
       );
     }
     let stored: Partial<Message> | null = null;
@@ -120,14 +141,19 @@ class WebSocketPublisher implements Publisher {
     private readonly headers: Record<string, string>,
   ) {}
 
-  async publish(channel: string, body: unknown, signal?: AbortSignal): Promise<{ id: string }> {
+  async publish(
+    channel: string,
+    body: unknown,
+    signal?: AbortSignal,
+    key?: string,
+  ): Promise<{ id: string }> {
     if (this.closed) throw new Error("publish after the WebSocket publisher was closed");
     let socket = this.channels.get(channel);
     if (!socket || socket.isDone) {
       socket = new ChannelSocket(this.baseUrl, channel, this.context, this.headers);
       this.channels.set(channel, socket);
     }
-    return socket.publish(body, signal);
+    return socket.publish(body, signal, key);
   }
 
   async close(): Promise<void> {
@@ -153,13 +179,17 @@ class ChannelSocket {
     headers: Record<string, string>,
   ) {
     const url = new URL(routePath(baseUrl, transport("websocket").route.path, channel), baseUrl);
-    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    const secure = url.protocol === "https:";
+    url.protocol = secure ? "wss:" : "ws:";
     context.counters.requests++; // the upgrade request
     this.ws = new WebSocket(url, {
       perMessageDeflate: false,
       maxPayload: MAX_WS_MESSAGE_BYTES,
       headers,
-      createConnection: trackedConnection(context.sockets) as typeof netConnect,
+      createConnection: trackedConnection(
+        context.sockets,
+        secure ? context.tls : undefined,
+      ) as typeof netConnect,
     });
     this.opened = new Promise<void>((resolve, reject) => {
       this.ws.once("open", resolve);
@@ -192,12 +222,13 @@ class ChannelSocket {
   }
 
   /** Frames go out at once; acks come back by `ref`, in whatever order and time the server takes. */
-  async publish(body: unknown, signal?: AbortSignal): Promise<{ id: string }> {
+  async publish(body: unknown, signal?: AbortSignal, key?: string): Promise<{ id: string }> {
     await abortable(this.opened, signal);
     if (this.done) throw new Error(this.doneReason);
     signal?.throwIfAborted();
     const ref = this.nextRef++;
-    const publish: ClientFrame = { type: "publish", ref, body };
+    const publish: ClientFrame =
+      key === undefined ? { type: "publish", ref, body } : { type: "publish", ref, body, key };
     const frame = JSON.stringify(publish);
     return new Promise((resolve, reject) => {
       const onAbort = () => {

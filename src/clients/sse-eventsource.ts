@@ -41,10 +41,12 @@ export class EventSourceSseClient implements TransportClient {
     this.handlers = options.handlers;
     this.sink = new HandlerSink(options.handlers, options.since);
     // No body timeout: a quiet stream is normal, and silence is the load runner's watchdog's call.
-    this.http = createTrackedClient(options.baseUrl, options.context.sockets, {
-      headersTimeoutMs: 300_000,
-      bodyTimeoutMs: 0,
-    });
+    this.http = createTrackedClient(
+      options.baseUrl,
+      options.context.sockets,
+      { headersTimeoutMs: 300_000, bodyTimeoutMs: 0 },
+      options.context.tls,
+    );
   }
 
   get cursor(): string | undefined {

@@ -1,11 +1,11 @@
 import { type ClientHttp2Session, type ClientHttp2Stream, connect } from "node:http2";
-import { connect as netConnect } from "node:net";
 import { monoMs } from "../util/clock.js";
 import type { EventStreamDialect } from "./dialect.js";
 import { EventStreamClient, notAnEventStream } from "./event-stream.js";
 import { originOf } from "./http.js";
 import { REFERENCE_SSE_H2 } from "./reference-wire.js";
 import { refusalWaitMs } from "./retry-after.js";
+import { type ClientTlsState, type ConnectPhaseRecorder, connectSocket } from "./tls.js";
 import {
   type ClientContext,
   type ClientOptions,
@@ -15,11 +15,13 @@ import {
 } from "./types.js";
 
 /**
- * SSE over cleartext HTTP/2: the same event stream as `sse`, but each
+ * SSE over HTTP/2: the same event stream as `sse`, but each
  * client's subscription is one stream of a shared HTTP/2 session, as a
  * browser multiplexes every EventSource of an origin over one connection.
  * A session carries up to `streamsPerConnection` streams; the next client
  * opens another session. Bytes are counted from the sessions' sockets.
+ * An https: target gets HTTP/2 over TLS negotiated by ALPN, as browsers
+ * speak it; an http: target gets cleartext h2c with prior knowledge.
  */
 export class SseH2Client extends EventStreamClient {
   readonly protocol = "sse-h2";
@@ -133,11 +135,14 @@ interface SessionLease {
   release(): void;
 }
 
+/** What an sse-h2 connection offers by ALPN: HTTP/2 only (a browser would fall back to 1.1). */
+const H2_ALPN = ["h2"] as const;
+
 /** The HTTP/2 sessions of one generator process, shared by its sse-h2 clients. */
 function sessionPool(context: ClientContext): SessionPool {
   let pool = context.shared.get("sse-h2") as SessionPool | undefined;
   if (pool === undefined) {
-    pool = new SessionPool(context.sockets);
+    pool = new SessionPool(context.sockets, context.tls, context.phases);
     context.shared.set("sse-h2", pool);
   }
   return pool;
@@ -163,7 +168,11 @@ class PooledSession {
 class SessionPool {
   private readonly byOrigin = new Map<string, PooledSession[]>();
 
-  constructor(private readonly sockets: SocketTracker) {}
+  constructor(
+    private readonly sockets: SocketTracker,
+    private readonly tls: ClientTlsState,
+    private readonly phases: ConnectPhaseRecorder | undefined,
+  ) {}
 
   /** A place in a session to `origin` that has room, opening a session when none has. */
   lease(origin: string, maxStreams: number): SessionLease {
@@ -197,12 +206,14 @@ class SessionPool {
   }
 
   private open(origin: string): ClientHttp2Session {
-    const { hostname, port } = new URL(origin);
+    const { hostname, port, protocol } = new URL(origin);
+    const secure = protocol === "https:";
     const session = connect(origin, {
       // Our own socket, so its bytes are counted from the first one (the preface).
       createConnection: () => {
         const host = hostname.startsWith("[") ? hostname.slice(1, -1) : hostname;
-        const socket = netConnect({ host, port: Number(port) || 80 });
+        const target = { host, port: Number(port) || (secure ? 443 : 80), secure };
+        const socket = connectSocket(target, this.tls, this.phases, H2_ALPN);
         this.sockets.track(socket);
         return socket;
       },

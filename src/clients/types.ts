@@ -1,6 +1,7 @@
 import type { Socket } from "node:net";
 import type { PresenceEvent } from "../shared/protocol.js";
 import type { ProtocolName, TransportSettings } from "../shared/transports.js";
+import { type ClientTlsState, type ConnectPhaseRecorder, createClientTlsState } from "./tls.js";
 
 /**
  * One simulated subscriber. Every transport's client implements this
@@ -77,6 +78,10 @@ export interface ClientContext {
    * transport name (HTTP/2 sessions that carry many clients' streams).
    */
   shared: Map<string, unknown>;
+  /** TLS for https:// and wss:// targets: settings and the sessions kept for resumption. */
+  tls: ClientTlsState;
+  /** Where each connection's TCP, TLS handshake and HTTP times go; undefined: not recorded. */
+  phases?: ConnectPhaseRecorder;
 }
 
 /** Where a client's sockets connect from: a loopback address and an explicit port. */
@@ -125,11 +130,12 @@ export function numberSetting(options: ClientOptions, field: string): number {
 }
 
 /** A fresh context for one generator process. */
-export function createClientContext(): ClientContext {
+export function createClientContext(tls: ClientTlsState = createClientTlsState()): ClientContext {
   return {
     sockets: new SocketTracker(),
     counters: { requests: 0, emptyPolls: 0 },
     shared: new Map(),
+    tls,
   };
 }
 

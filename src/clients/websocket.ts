@@ -10,11 +10,13 @@ import {
   TRY_AGAIN_LATER_DEFAULT_MS,
 } from "./retry-after.js";
 import type { ClientContext, ClientHandlers, ClientOptions, TransportClient } from "./types.js";
+import { DeflateWebSocket, deflateOffer } from "./ws-deflate.js";
 
 /**
  * A WebSocket subscriber over the lean client (lean-ws.ts), without
  * per-message deflate (browsers offer it, but it costs memory per
- * connection and blurs the byte counts). Its dialect says where to connect
+ * connection); with `websocket.deflate: on` over ws-deflate.ts, which
+ * negotiates and speaks it. Its dialect says where to connect
  * and what the frames mean (the reference server's by default).
  */
 export class WebSocketClient implements TransportClient, LeanWebSocketHandler, WebSocketSink {
@@ -28,7 +30,7 @@ export class WebSocketClient implements TransportClient, LeanWebSocketHandler, W
   private options: ClientOptions | null;
   private readonly handlers: ClientHandlers;
   private readonly context: ClientContext;
-  private ws: LeanWebSocket | undefined;
+  private ws: LeanWebSocket | DeflateWebSocket | undefined;
   private ready = false;
   private closed = false;
   private startedAtMs = 0;
@@ -65,14 +67,27 @@ export class WebSocketClient implements TransportClient, LeanWebSocketHandler, W
         else resolve();
       };
       // A server that accepts TCP but never answers the upgrade (stalled) must not hang an attempt.
-      this.ws = new LeanWebSocket(
-        httpTarget(options.baseUrl, options.source),
-        this.path,
-        this.context.sockets,
-        this,
-        options.requestTimeoutMs,
-        this.dialect.subprotocols,
-      );
+      const target = httpTarget(options.baseUrl, options.source, options.context);
+      const { deflate, deflateThreshold, deflateNoContextTakeover } = options.settings;
+      this.ws =
+        deflate === "on"
+          ? new DeflateWebSocket(
+              target,
+              this.path,
+              this.context.sockets,
+              this,
+              options.requestTimeoutMs,
+              this.dialect.subprotocols ?? [],
+              deflateOffer(Number(deflateThreshold ?? 1024), String(deflateNoContextTakeover)),
+            )
+          : new LeanWebSocket(
+              target,
+              this.path,
+              this.context.sockets,
+              this,
+              options.requestTimeoutMs,
+              this.dialect.subprotocols,
+            );
     });
   }
 

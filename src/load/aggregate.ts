@@ -153,7 +153,15 @@ function firstSentAtOrAfter(records: PublishRecord[], timeMs: number): number {
 /** Merges one encoded histogram field of every shard report, losslessly. */
 export function mergeField(
   reports: ShardReport[],
-  field: "latency" | "latencyFromSend" | "connect" | "reconnect" | "outage",
+  field:
+    | "latency"
+    | "latencyFromSend"
+    | "connect"
+    | "connectTcp"
+    | "tlsHandshake"
+    | "connectHttp"
+    | "reconnect"
+    | "outage",
 ): HistogramSummary {
   return summarizeEncoded(reports.map((r) => r[field]));
 }

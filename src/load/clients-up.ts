@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import type { Publisher } from "../clients/publishers.js";
+import { type ClientTlsSettings, createClientTlsState } from "../clients/tls.js";
 import { createClientContext } from "../clients/types.js";
 import type { Scenario } from "../scenario/types.js";
 import { type ProtocolName, transport } from "../shared/transports.js";
@@ -48,6 +49,8 @@ export async function clientsUp(
   protocol: ProtocolName,
   urls: string[],
   log: (line: string) => void = () => {},
+  /** How clients and publishers speak TLS to https:// servers; null: the defaults. */
+  tls: ClientTlsSettings | null = null,
 ): Promise<Clients> {
   const plan = planFor(scenario, protocol);
   if (plan.warning !== null) log(plan.warning);
@@ -74,7 +77,7 @@ export async function clientsUp(
     );
   }
   const pool = await ShardPool.start(plan.shards);
-  const publishers = createPublishers(scenario, urls);
+  const publishers = createPublishers(scenario, urls, tls);
   const stop = async () => {
     await Promise.all(publishers.map((p) => p.close().catch(() => {})));
     await pool.stop();
@@ -118,6 +121,7 @@ export async function clientsUp(
         endMs: timeline.measureEndMs,
       },
       logConnections: scenario.presence.sampleIntervalMs > 0,
+      tls,
     });
     return { pool, publishers, plan, channels, routes, urlsFor, timeline, stop };
   } catch (error) {
@@ -154,8 +158,12 @@ export function planFor(scenario: Scenario, protocol: ProtocolName): ShardPlan {
  * Each instance's pool may hold every publish in flight at once: the cap is
  * the publisher loop's, over all instances.
  */
-function createPublishers(scenario: Scenario, urls: string[]): Publisher[] {
-  const context = createClientContext();
+function createPublishers(
+  scenario: Scenario,
+  urls: string[],
+  tls: ClientTlsSettings | null,
+): Publisher[] {
+  const context = createClientContext(createClientTlsState(tls ?? undefined));
   const protocol = targetProtocol(scenario.target?.protocol ?? DEFAULT_TARGET_PROTOCOL);
   const wire = scenario.target?.wire ?? {};
   const options = {

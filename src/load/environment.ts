@@ -44,13 +44,21 @@ export async function environmentUp(
   redisUrl: string | null,
   log: (line: string) => void,
   signal?: AbortSignal,
+  /** The certificate and key the reference instances serve (server.tls); null: plain HTTP. */
+  tlsFiles: { cert: string; key: string } | null = null,
 ): Promise<Environment> {
   const target = scenario.target;
   const servers =
     target === null
       ? // Each protocol run gets broker keys of its own, so nothing one run left
         // in Redis (history, members online) is seen by the next.
-        await startServers(scenario, redisUrl, log, `rtbench:${randomBytes(4).toString("hex")}:`)
+        await startServers(
+          scenario,
+          redisUrl,
+          log,
+          `rtbench:${randomBytes(4).toString("hex")}:`,
+          tlsFiles,
+        )
       : target.command === null
         ? null
         : await startTarget(target, redisUrl, log);

@@ -5,6 +5,7 @@
  */
 import type { Fault } from "../scenario/types.js";
 import type { RunningService } from "../services/types.js";
+import { errorText } from "../shared/errors.js";
 import { monoMs, sleep, sleepUntil } from "../util/clock.js";
 import { seededRandom } from "../util/random.js";
 import type { ServerSet } from "./servers.js";
@@ -83,7 +84,7 @@ export function startFaults(faults: Fault[], ctx: FaultContext): RunningFaults {
       try {
         await fire(fault, instance, record, ctx);
       } catch (error) {
-        record.error = error instanceof Error ? error.message : String(error);
+        record.error = errorText(error);
         ctx.log(`fault ${fault.action} failed: ${record.error}`);
       }
     }),

@@ -1,4 +1,5 @@
 import { createClient } from "../clients/registry.js";
+import { createClientTlsState } from "../clients/tls.js";
 import {
   type ClientContext,
   type ClientOptions,
@@ -8,6 +9,7 @@ import {
 import { type Counters, zeroCounters } from "../metrics/counters.js";
 import { createLatencyHistogram, encodeHistogram, recordMs } from "../metrics/histogram.js";
 import type { ProcessLoad } from "../metrics/process-load.js";
+import { errorText } from "../shared/errors.js";
 import type { PresenceEvent } from "../shared/protocol.js";
 import type { ProtocolName } from "../shared/transports.js";
 import { transport } from "../shared/transports.js";
@@ -52,11 +54,15 @@ export interface FleetOptions {
  * connection broke, following the scenario's reconnect policy.
  */
 export class Fleet {
-  readonly context: ClientContext = createClientContext();
+  readonly context: ClientContext;
   /** Per-second series; also holds the delivery-latency histograms, one per second. */
   readonly timeline: FleetTimeline;
   readonly latencyFromSend = createLatencyHistogram();
   readonly connect = createLatencyHistogram();
+  /** The phases of every connection the clients open (clients/tls.ts ConnectPhaseRecorder). */
+  readonly connectTcp = createLatencyHistogram();
+  readonly tlsHandshake = createLatencyHistogram();
+  readonly connectHttp = createLatencyHistogram();
   readonly reconnect = createLatencyHistogram();
   readonly outage = createLatencyHistogram();
   /** Churn: coming back -> caught up with what was missed. */
@@ -99,6 +105,8 @@ export class Fleet {
     options: FleetOptions = {},
   ) {
     this.clock = options.clock ?? realClock;
+    this.context = createClientContext(createClientTlsState(spec.tls ?? undefined));
+    this.context.phases = this;
     this.createClient = options.createClient ?? createClient;
     this.random = seededRandom(spec.seed + (spec.clients[0]?.index ?? 0));
     this.timeline = new FleetTimeline(spec.rampStartMs, spec.drainEndMs);
@@ -114,6 +122,22 @@ export class Fleet {
       this.watchdogTimer = this.clock.setInterval(() => this.scanForSilence(), WATCHDOG_SCAN_MS);
     }
     this.timeline.cut(this.clock.now(), this.counterSnapshot());
+  }
+
+  // ConnectPhaseRecorder: methods, not closures, and nothing per call but the record.
+
+  tcp(ms: number): void {
+    recordMs(this.connectTcp, ms);
+  }
+
+  tls(ms: number, resumed: boolean): void {
+    recordMs(this.tlsHandshake, ms);
+    if (resumed) this.counters.tlsResumedHandshakes++;
+    else this.counters.tlsFullHandshakes++;
+  }
+
+  http(ms: number): void {
+    recordMs(this.connectHttp, ms);
   }
 
   /** Connects every client at its ramp-up slot; resolves when all attempts have started. */
@@ -191,7 +215,7 @@ export class Fleet {
   }
 
   noteConnectError(error: unknown): void {
-    const example = error instanceof Error ? error.message : String(error);
+    const example = errorText(error);
     this.connectErrors.add(classifyFailure(error).reason, example);
   }
 
@@ -226,6 +250,9 @@ export class Fleet {
       latency: encodeHistogram(this.timeline.totalLatency()),
       latencyFromSend: encodeHistogram(this.latencyFromSend),
       connect: encodeHistogram(this.connect),
+      connectTcp: encodeHistogram(this.connectTcp),
+      tlsHandshake: encodeHistogram(this.tlsHandshake),
+      connectHttp: encodeHistogram(this.connectHttp),
       reconnect: encodeHistogram(this.reconnect),
       outage: encodeHistogram(this.outage),
       counters: {

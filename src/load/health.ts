@@ -1,6 +1,6 @@
 import { connect as tlsConnect } from "node:tls";
 import { runFailed } from "../shared/errors.js";
-import { classifyFailure, type Failure } from "../util/failure.js";
+import { classifyFailure, type Failure, TLS_REASONS } from "../util/failure.js";
 import { tcpConnectError } from "../util/net.js";
 import { redactText, splitCredentials } from "../util/redact.js";
 
@@ -62,7 +62,14 @@ function permanentReason(
   if (failure.kind === "HTTP status" && failure.reason === "HTTP 404") {
     return `HTTP 404: the server has no ${path} route, so it does not speak rtbench's reference protocol (for another server set target.protocol: custom, nchan or socketio; see "Measuring your own server")`;
   }
-  if (failure.kind === "TLS expected" || failure.kind === "not TLS") return failure.reason;
+  // TLS mistakes are settings, and waiting does not mend them (util/failure.ts says which).
+  if (
+    failure.kind === "TLS expected" ||
+    failure.kind === "not TLS" ||
+    failure.kind === "TLS certificate"
+  ) {
+    return failure.reason;
+  }
   if (refusedSinceMs !== null && Date.now() - refusedSinceMs >= refusedGraceMs) {
     return `connection refused for ${refusedGraceMs} ms: nothing listens there (is the server running, on this port?)`;
   }
@@ -115,7 +122,7 @@ async function checkHealth(url: string, headers: Record<string, string>): Promis
       (failure.kind === "connection reset" || failure.kind === "not HTTP") &&
       (await speaksTls(url))
     ) {
-      return { kind: "TLS expected", reason: "TLS expected: the server speaks TLS (https://?)" };
+      return { kind: "TLS expected", reason: TLS_REASONS.tlsExpected };
     }
     return failure;
   }

@@ -72,6 +72,7 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     channels: clients.channels,
     publishers: clients.publishers,
     payloadBytes: scenario.publish.payloadBytes,
+    payload: scenario.publish.payload,
     ackTimeoutMs: scenario.publish.ackTimeoutMs,
     maxInFlight: scenario.publish.maxInFlight,
     judgedFromMs: timeline.measureStartMs,

@@ -1,4 +1,7 @@
+import { randomBytes } from "node:crypto";
 import type { Publisher } from "../clients/publishers.js";
+import type { PublishPayload } from "../scenario/defaults.js";
+import { errorText } from "../shared/errors.js";
 import { monoMs } from "../util/clock.js";
 import { classifyFailure } from "../util/failure.js";
 import { dueRange, type Schedule, scheduledMessage, scheduleLength } from "./schedule.js";
@@ -46,6 +49,8 @@ export interface PublisherSettings {
   /** One per server instance; messages go to them round-robin. */
   publishers: Publisher[];
   payloadBytes: number;
+  /** text or random padding (publish.payload); default text. */
+  payload?: PublishPayload;
   /** An acknowledgement later than this is `late` (the server is behind). */
   ackTimeoutMs: number;
   /** Publishes waiting for an answer at once, at most (like k6's maxVUs). */
@@ -91,6 +96,8 @@ export class PublisherLoop {
   private readonly downUntilMs: number[] = [];
   /** Sleepers to wake when an answer frees a slot (or the run gives up). */
   private readonly wakers = new Set<() => void>();
+  /** Prefixes every idempotency key: this run's, not a previous run's on the same server. */
+  private readonly runToken = randomBytes(6).toString("base64url");
 
   constructor(private readonly settings: PublisherSettings) {
     this.records = settings.channels.map(() => []);
@@ -158,7 +165,7 @@ export class PublisherLoop {
   }
 
   private send(index: number, waitedForSlot: boolean): void {
-    const { schedule, channels, publishers, payloadBytes } = this.settings;
+    const { schedule, channels, publishers, payloadBytes, payload } = this.settings;
     const message = scheduledMessage(schedule, index);
     const channel = channels[message.channelIndex] as string;
     const sentMs = monoMs();
@@ -178,9 +185,12 @@ export class PublisherLoop {
     const abort = new AbortController();
     this.inFlight.set(record, abort);
     this.peakInFlight = Math.max(this.peakInFlight, this.inFlight.size);
-    const body = buildBody(channel, message.seq, message.dueMs, sentMs, payloadBytes);
+    const body = buildBody(channel, message.seq, message.dueMs, sentMs, payloadBytes, payload);
     const order = this.settings.routes?.[message.channelIndex] ?? turn(index, publishers.length);
-    void this.publishWithFailover(order, channel, body, abort.signal).then((outcome) =>
+    // The body's unique key, made unique across runs too: a server that lives
+    // longer than one run must not take this run's `room-0:1` for the last one's.
+    const key = `${this.runToken}:${body.k}`;
+    void this.publishWithFailover(order, channel, body, key, abort.signal).then((outcome) =>
       this.settle(record, outcome),
     );
   }
@@ -195,13 +205,16 @@ export class PublisherLoop {
     order: readonly number[],
     channel: string,
     body: unknown,
+    key: string,
     signal: AbortSignal,
   ): Promise<"answered" | "refused" | "unanswered"> {
     const { publishers } = this.settings;
     for (let attempt = 0; attempt < Math.min(order.length, 2); attempt++) {
       const i = this.pickUp(order, attempt);
       try {
-        await (publishers[i] as Publisher).publish(channel, body, signal);
+        // The same idempotency key on the retry: if the refused attempt was
+        // stored after all (a frozen broker woke), the server stores it once.
+        await (publishers[i] as Publisher).publish(channel, body, signal, key);
         return "answered";
       } catch (error) {
         if (signal.aborted) return "unanswered";
@@ -227,7 +240,7 @@ export class PublisherLoop {
     const seen = this.refusals.get(reason);
     if (seen !== undefined) seen.count++;
     else if (this.refusals.size < REFUSAL_REASONS_KEPT) {
-      const example = error instanceof Error ? error.message : String(error);
+      const example = errorText(error);
       this.refusals.set(reason, { count: 1, example });
     }
   }

@@ -6,6 +6,7 @@ import { scenarioServers } from "../scenario/server-section.js";
 import type { Scenario, Variant } from "../scenario/types.js";
 import { provideService } from "../services/registry.js";
 import { type BrokerKind, brokerInfo, type ServiceName } from "../shared/brokers.js";
+import { errorText } from "../shared/errors.js";
 import type { ProtocolName } from "../shared/transports.js";
 import { targetProtocol } from "../targets/registry.js";
 import { gitCommit } from "../util/git.js";
@@ -20,6 +21,7 @@ import { LoadMonitor, runProcesses } from "./load-monitor.js";
 import { publishAndObserve } from "./observe.js";
 import { preflightFor } from "./preflight.js";
 import { buildProtocolResult } from "./result.js";
+import { INSECURE_WARNING, type RunTls, tlsUp } from "./run-tls.js";
 import type { RunPhase } from "./timeline.js";
 
 export interface RunProgress {
@@ -63,6 +65,8 @@ export async function runScenario(
   const log = (line: string) => options.log?.(redactSecrets(line, secrets));
   const result = emptyResult(scenario);
   result.setup.notes.push(...(options.notes ?? []));
+  // Unverified TLS measures whatever answered: the result says so, not only the log.
+  if (scenario.target?.tls?.insecure) result.setup.notes.push(INSECURE_WARNING);
   const services = new Map<ServiceName, Broker>();
   try {
     await brokersUp(scenario, options, log, services);
@@ -90,15 +94,13 @@ export async function runScenario(
         } catch (error) {
           // Stopped while starting (Ctrl-C): a partial run, not a failed one.
           if (signal.aborted) break runs;
-          result.error = redactText(
-            `${key}: ${error instanceof Error ? error.message : String(error)}`,
-          );
+          result.error = redactText(`${key}: ${errorText(error)}`);
           break runs;
         }
       }
     }
   } catch (error) {
-    result.error = redactText(error instanceof Error ? error.message : String(error));
+    result.error = redactText(errorText(error));
   } finally {
     for (const { control } of services.values()) await control?.stop();
   }
@@ -222,16 +224,18 @@ async function runProtocol(
   let env: Environment | null = null;
   let clients: Clients | null = null;
   let load: LoadMonitor | null = null;
+  let tls: RunTls | null = null;
   const loopDelay = startLoopDelayMonitor();
   try {
-    env = await environmentUp(scenario, brokerUrl, log, signal);
+    tls = tlsUp(scenario, log);
+    env = await environmentUp(scenario, brokerUrl, log, signal, tls.serverFiles);
     options.onTargetUrls?.(env.urls);
     for (const warning of preflightFor(scenario, planFor(scenario, protocol).shards, env)) {
       log(`preflight: ${warning}`);
       options.onNote?.(`${key}: preflight: ${warning}`);
     }
     load = new LoadMonitor(runProcesses(env.servers));
-    clients = await clientsUp(scenario, protocol, env.clientUrls, log);
+    clients = await clientsUp(scenario, protocol, env.clientUrls, log, tls.client);
     const up = clients;
     const { timeline } = up;
     const observed = await publishAndObserve({
@@ -292,6 +296,7 @@ async function runProtocol(
     load?.stop();
     await clients?.stop();
     await env?.stop();
+    tls?.stop();
   }
 }
 

@@ -24,6 +24,10 @@ export function serverLaunches(
   brokerUrl: string | null,
   /** Keeps this run's keys apart from other runs sharing the broker's service. */
   brokerPrefix: string | null = null,
+  /** The certificate and key files every instance serves (server.tls); null: plain HTTP. */
+  tlsFiles: { cert: string; key: string } | null = null,
+  /** websocket.deflate: the threshold the instances compress from; null: deflate refused. */
+  wsDeflateThreshold: number | null = null,
 ): ServerLaunchSettings[] {
   return Array.from({ length: server.instances }, (_, index) => ({
     port: 0,
@@ -62,6 +66,9 @@ export function serverLaunches(
     presenceBatchMs: Math.round(server.presenceBatchMs),
     idBase: server.routing === "sticky" ? (index + 1) * STICKY_ID_SPACING : 0,
     allowOrigins: server.allowOrigins.length > 0 ? server.allowOrigins.join(",") : null,
+    tlsCert: tlsFiles?.cert ?? null,
+    tlsKey: tlsFiles?.key ?? null,
+    wsDeflateThreshold,
   }));
 }
 

@@ -1,5 +1,5 @@
 import type { Scenario } from "../scenario/types.js";
-import { runFailed } from "../shared/errors.js";
+import { errorText, runFailed } from "../shared/errors.js";
 import {
   authHeaders,
   buildServerArgs,
@@ -67,9 +67,18 @@ export async function startServers(
   log: (line: string) => void = () => {},
   /** Keeps this set's broker keys apart from other runs' in a shared Redis. */
   brokerPrefix: string | null = null,
+  /** The certificate and key every instance serves (server.tls); null: plain HTTP. */
+  tlsFiles: { cert: string; key: string } | null = null,
 ): Promise<ServerSet> {
   const entry = compiledEntry("reference-server/main.js");
-  const launches = serverLaunches(scenario.server, brokerUrl, brokerPrefix);
+  const websocket = scenario.transports.websocket?.settings;
+  const launches = serverLaunches(
+    scenario.server,
+    brokerUrl,
+    brokerPrefix,
+    tlsFiles,
+    websocket?.deflate === "on" ? Number(websocket.deflateThreshold) : null,
+  );
   const auth = scenario.server.auth;
   const started = await Promise.allSettled(
     launches.map(async (launch, i): Promise<Instance> => {
@@ -83,7 +92,7 @@ export async function startServers(
   const failed = started.find((s) => s.status === "rejected") as PromiseRejectedResult | undefined;
   if (failed) {
     await Promise.all(ok.map((s) => s.handle.stop()));
-    const reason = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
+    const reason = errorText(failed.reason);
     throw runFailed(`the reference server would not start: ${reason}`, failed.reason);
   }
   return new ControlledServers(ok, auth, log);
@@ -139,7 +148,7 @@ class ControlledServers implements ServerSet {
     try {
       started = await spawnInstance(instance.name, instance.args, this.auth, this.log);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorText(error);
       throw runFailed(
         `${instance.name} would not start again on ${instance.url}: ${reason}`,
         error,
@@ -180,7 +189,7 @@ class ControlledServers implements ServerSet {
     const answers = await Promise.allSettled(targets.map((t) => postDrop(t, fraction, this.auth)));
     const failures = answers.flatMap((a) => (a.status === "rejected" ? [a.reason] : []));
     if (failures.length > 0) {
-      const reasons = failures.map((f) => (f instanceof Error ? f.message : String(f)));
+      const reasons = failures.map((f) => errorText(f));
       throw runFailed(`drop failed: ${reasons.join("; ")}`, failures[0]);
     }
     return answers.reduce((sum, a) => sum + (a.status === "fulfilled" ? a.value : 0), 0);

@@ -1,3 +1,4 @@
+import type { ClientTlsSettings } from "../clients/tls.js";
 import type { Counters } from "../metrics/counters.js";
 import type { ProcessLoad } from "../metrics/process-load.js";
 import type { ReconnectPolicy } from "../scenario/types.js";
@@ -46,6 +47,8 @@ export interface ShardStart {
   churn?: ChurnPlan | null;
   /** Log when each client was connected (presence sampling compares with it). */
   logConnections?: boolean;
+  /** How clients speak TLS to https:// and wss:// servers (a CA's PEM, never a key); absent: defaults. */
+  tls?: ClientTlsSettings | null;
 }
 
 /**
@@ -93,6 +96,10 @@ export interface ShardReport {
   latency: string;
   latencyFromSend: string;
   connect: string;
+  /** Every connection's TCP connect, TLS handshake and HTTP (to the first byte) times. */
+  connectTcp: string;
+  tlsHandshake: string;
+  connectHttp: string;
   /** Break noticed -> ready again, and last message before -> first message after (encoded). */
   reconnect: string;
   outage: string;

@@ -148,6 +148,16 @@ export interface ProtocolResult extends ResultCounters {
   latencyFromSend: HistogramSummary;
   connect: HistogramSummary;
   /**
+   * `connect` split, per TCP connection the subscribers opened (reconnects
+   * too): TCP (SYN -> established), the TLS handshake (empty over plain
+   * HTTP), HTTP (handshake done -> the server's first byte: the upgrade
+   * answer or the response head; not timed for sse-h2, whose session reads
+   * the socket itself). Absent in results written before they were.
+   */
+  connectTcp?: HistogramSummary;
+  tlsHandshake?: HistogramSummary;
+  connectHttp?: HistogramSummary;
+  /**
    * Send -> the server's acknowledgement, for the window's acknowledged
    * publishes, late ones included. Absent in results written before it was.
    */

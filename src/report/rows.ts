@@ -1,5 +1,5 @@
 import { COUNTER_NAMES, counterInfo, type ResultCounterName } from "../metrics/counters.js";
-import type { ProtocolResult, RunResult } from "../metrics/types.js";
+import type { HistogramSummary, ProtocolResult, RunResult } from "../metrics/types.js";
 import { ARCHITECTURE_ROWS } from "./architecture-rows.js";
 import { formatCount, formatNumber, histogramCell, NA } from "./numbers.js";
 import { busiestCpu, hasVerdict, verdictCell } from "./verdict-lines.js";
@@ -14,6 +14,10 @@ export interface ReportRow {
 }
 
 const hadBreaks = (p: ProtocolResult) => p.breaks > 0 || p.connectFailures > 0;
+/** The split of connect is shown for runs over TLS, where the handshake is the news. */
+const usedTls = (p: ProtocolResult) => (p.tlsHandshake?.count ?? 0) > 0;
+const phaseCell = (h: HistogramSummary | undefined) =>
+  h === undefined || h.count === 0 ? "-" : histogramCell(h, "p99");
 
 /** A counter's row, from its one definition (metrics/counters.ts); the list below only places it. */
 function counterRow(name: ResultCounterName): ReportRow {
@@ -35,6 +39,11 @@ const PLACED_ROWS: readonly ReportRow[] = [
   { label: "latency from send p99 ms", cell: (p) => histogramCell(p.latencyFromSend, "p99") },
   { label: "connect p50 ms", cell: (p) => histogramCell(p.connect, "p50") },
   { label: "connect p99 ms", cell: (p) => histogramCell(p.connect, "p99") },
+  { label: "  TCP p99 ms", cell: (p) => phaseCell(p.connectTcp), when: usedTls },
+  { label: "  TLS handshake p99 ms", cell: (p) => phaseCell(p.tlsHandshake), when: usedTls },
+  { label: "  HTTP p99 ms", cell: (p) => phaseCell(p.connectHttp), when: usedTls },
+  { ...counterRow("tlsFullHandshakes"), when: usedTls },
+  { ...counterRow("tlsResumedHandshakes"), when: usedTls },
   {
     label: "clients connected",
     cell: (p) => `${formatNumber(p.connected)}/${formatNumber(p.clients)}`,

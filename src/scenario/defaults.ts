@@ -44,6 +44,7 @@ export const SCENARIO_DEFAULTS = {
   "publish.rate": "10/s",
   "publish.payloadBytes": 256,
   "publish.via": "http",
+  "publish.payload": "text",
   "publish.publishers": 1,
   "publish.maxInFlight": 1000,
   "publish.ackTimeout": "5s",
@@ -75,6 +76,10 @@ export const RECONNECT_DEFAULTS = {
   watchdog: 3,
   honorServerRetry: true,
 } as const;
+
+/** What fills a message body up to its size: `publish.payload`. */
+export const PUBLISH_PAYLOADS = ["text", "random"] as const;
+export type PublishPayload = (typeof PUBLISH_PAYLOADS)[number];
 
 /** How the publisher sends: `publish.via`. */
 export const PUBLISH_VIA = ["http", "websocket"] as const;

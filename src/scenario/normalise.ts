@@ -28,6 +28,7 @@ import {
 import { checkTargetTransports, readTarget, targetUrlProblem } from "./target.js";
 import type { TargetPlace } from "./target-place.js";
 import { thresholdProblems } from "./thresholds.js";
+import { resolveServerTls } from "./tls-section.js";
 import type { Scenario, TransportOptions } from "./types.js";
 import { formatDuration, parseDuration } from "./units.js";
 
@@ -102,6 +103,7 @@ export function normaliseScenario(
     publish: {
       ratePerSec: read.rate("publish.rate"),
       payloadBytes: read.value("publish.payloadBytes"),
+      payload: read.value("publish.payload") as Scenario["publish"]["payload"],
       via: read.value("publish.via") as Scenario["publish"]["via"],
       publishers: read.value("publish.publishers"),
       maxInFlight: read.value("publish.maxInFlight"),
@@ -138,6 +140,20 @@ export function normaliseScenario(
     problems,
   });
   checkTargetTransports(scenario, doc, overrides, problems);
+  scenario.server.tls = resolveServerTls(
+    scenario.server.tls,
+    "server.tls",
+    context.source.file,
+    problems,
+  );
+  for (const [index, variant] of scenario.variants.entries()) {
+    variant.server.tls = resolveServerTls(
+      variant.server.tls,
+      `variants[${index}].server.tls`,
+      context.source.file,
+      problems,
+    );
+  }
   const durationOf: Record<(typeof POSITIVE_DURATIONS)[number], number> = {
     duration: scenario.durationMs,
     "generator.maxEventLoopDelay": scenario.generator.maxEventLoopDelayMs,

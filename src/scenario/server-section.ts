@@ -8,6 +8,7 @@ import type { ProtocolName } from "../shared/transports.js";
 import { MEMBER_FANOUT_PROTOCOLS, PRESENCE_TTL_HEARTBEATS } from "./defaults.js";
 import type { Problem } from "./problem.js";
 import { type Reader, reader } from "./reader.js";
+import { serverTlsOf } from "./tls-section.js";
 import type {
   FanoutStrategy,
   ProxyBalance,
@@ -59,6 +60,8 @@ export function readServerOptions(read: Reader): ServerOptions {
     // No default to write down: absent is none.
     auth: (read.raw("server.auth") as string | undefined) ?? null,
     allowOrigins: (read.raw("server.allowOrigins") as string[] | undefined) ?? [],
+    // Paths as written; normalise resolves them from the scenario file.
+    tls: serverTlsOf(read.raw("server.tls")),
     proxy: readProxyOptions(read),
   };
 }

@@ -17,6 +17,7 @@ import { placeholdersOf } from "../targets/template.js";
 import type { TargetWire } from "../targets/types.js";
 import type { ScenarioOverrides } from "./normalise.js";
 import { formatFound, type Problem } from "./problem.js";
+import { readTargetTls } from "./tls-section.js";
 import type { Scenario, TargetCommand, TargetOptions } from "./types.js";
 import { parseDuration } from "./units.js";
 
@@ -64,6 +65,7 @@ export function readTarget(raw: unknown, ctx: TargetContext): TargetOptions | nu
     command: null,
     heartbeatIntervalMs: ctx.serverHeartbeatMs,
     wire: {},
+    tls: null,
   });
   if (typeof raw === "string") return reference([raw]);
   if (Array.isArray(raw)) return reference(raw.map(String));
@@ -135,6 +137,7 @@ export function readTarget(raw: unknown, ctx: TargetContext): TargetOptions | nu
           ? ctx.serverHeartbeatMs
           : null,
     wire: protocol.resolve(given),
+    tls: readTargetTls(doc.tls, ctx.file, ctx.problems),
   };
 }
 
@@ -224,17 +227,14 @@ export function checkTargetTransports(
   }
 }
 
-/**
- * What is wrong with a target's base URL, or null. The schema admits https://
- * (where TLS will go); until the clients speak TLS it is refused here, before
- * a run, instead of failing in every client process.
- */
+/** What is wrong with a target's base URL, or null. https:// speaks TLS (`target.tls`). */
 export function targetUrlProblem(url: string): string | null {
   if (!URL.canParse(url)) {
     return `expected a valid http:// or https:// URL, found ${formatFound(url)}`;
   }
-  if (new URL(url).protocol === "https:") {
-    return `TLS targets are not supported yet: rtbench's clients speak plain HTTP and WebSocket; expected an http:// URL (a port that serves without TLS, e.g. behind your TLS terminator), found ${formatFound(url)}`;
+  const { protocol } = new URL(url);
+  if (protocol !== "http:" && protocol !== "https:") {
+    return `expected an http:// or https:// URL, found ${formatFound(url)}`;
   }
   return null;
 }

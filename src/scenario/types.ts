@@ -1,8 +1,10 @@
+import type { ClientTlsSettings } from "../clients/tls.js";
 import type { Workload } from "../metrics/types.js";
 import type { BrokerKind } from "../shared/brokers.js";
 import type { ProtocolName, TransportSettings } from "../shared/transports.js";
 import type { TargetWire } from "../targets/types.js";
 import type { MetricSelector } from "./comparison.js";
+import type { PublishPayload } from "./defaults.js";
 
 /**
  * A scenario after loading, validation and defaults: every field present,
@@ -111,6 +113,8 @@ export interface ServerOptions {
   auth: string | null;
   /** Browser origins let in; any other Origin header gets 403. */
   allowOrigins: string[];
+  /** HTTPS (and HTTP/2 by ALPN): a throwaway CA made at start, or the user's files; null: plain HTTP. */
+  tls: ServerTls;
   /** A reverse proxy rtbench starts in front of the instances; null: clients connect directly. */
   proxy: ProxyOptions | null;
 }
@@ -128,6 +132,12 @@ export interface ProxyOptions {
   /** TLS termination at the proxy; refused until server.tls exists. */
   tls: boolean;
 }
+
+/** `server.tls`: `"throwaway"` for `true`; files as absolute paths once validated. */
+export type ServerTls =
+  | "throwaway"
+  | { certFile: string; keyFile: string; caFile: string | null }
+  | null;
 
 export type Routing = "pubsub" | "sticky";
 
@@ -163,6 +173,8 @@ export interface TargetOptions {
   heartbeatIntervalMs: number | null;
   /** The protocol's wire: its defaults with the scenario's fields over them. */
   wire: TargetWire;
+  /** `target.tls` with its CA file read; null: the defaults (system trust, SNI from the URL). */
+  tls: ClientTlsSettings | null;
 }
 
 /** A server rtbench starts: `instances` runs of one command line. */
@@ -229,6 +241,8 @@ export interface PublishOptions {
   /** Messages per second over the whole scenario, spread round-robin over channels. */
   ratePerSec: number;
   payloadBytes: number;
+  /** text (compressible) or random (incompressible) padding up to payloadBytes. */
+  payload: PublishPayload;
   via: "http" | "websocket";
   /** Deprecated and ignored: publishes open connections as needed, up to `maxInFlight`. */
   publishers: number;

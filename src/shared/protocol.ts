@@ -46,6 +46,14 @@ export interface PollResponse {
 
 /** Header carrying the gap on poll answers too (`from-to`), for clients that skip the body. */
 export const GAP_HEADER = "x-rtbench-gap";
+/**
+ * Optional publish header: a publish repeating a key the server saw on the
+ * channel within its window (2 min) is not stored again; the answer is the
+ * message stored the first time (201, same id).
+ */
+export const IDEMPOTENCY_KEY_HEADER = "idempotency-key";
+/** Longest idempotency key accepted (rtbench's are a run token, a channel and a number). */
+export const MAX_IDEMPOTENCY_KEY_CHARS = 200;
 
 /** One join or leave on a channel, as presence events carry it. */
 export interface PresenceEvent {
@@ -74,7 +82,8 @@ export type ServerFrame =
 
 /** Frames a client may send on a WebSocket. */
 export type ClientFrame =
-  | { type: "publish"; ref?: string | number; body: unknown }
+  /** `key`: as the HTTP `Idempotency-Key` header, a repeated key is stored once. */
+  | { type: "publish"; ref?: string | number; body: unknown; key?: string }
   | { type: "ping" }
   | { type: "pong" }
   /** Read fan-out: messages after `since`, answered with one `batch` frame. */

@@ -53,6 +53,15 @@ export interface ServerLaunchSettings {
    * environment, AUTH_TOKEN_ENV, never on a command line every local user can read.)
    */
   allowOrigins: string | null;
+  /**
+   * PEM files of the certificate and its key: the instance serves HTTPS
+   * (and HTTP/2 by ALPN); null: plain HTTP. Paths only: key material never
+   * travels on a command line.
+   */
+  tlsCert: string | null;
+  tlsKey: string | null;
+  /** WebSockets accept permessage-deflate, compressing frames of at least this size; null: refused. */
+  wsDeflateThreshold: number | null;
   limits: LimitSettings;
   h2: H2Settings;
 }
@@ -191,6 +200,9 @@ const FLAGS: FlagTable<ServerLaunchSettings> = {
   presenceBatchMs: integerFlag("presence-batch-ms", 0),
   idBase: integerFlag("id-base", 0),
   allowOrigins: nullable(textFlag("allow-origin", "ORIGIN[,ORIGIN...]")),
+  tlsCert: nullable(textFlag("tls-cert", "FILE")),
+  tlsKey: nullable(textFlag("tls-key", "FILE")),
+  wsDeflateThreshold: nullable(integerFlag("ws-deflate-threshold", 0)),
   limits: {
     maxBodyDepth: nullable(integerFlag("max-body-depth", 1)),
     maxPollBatch: nullable(integerFlag("max-poll-batch", 1)),

@@ -182,7 +182,7 @@ const BUILTIN = [
     section: "sseH2",
     label: "SSE HTTP/2",
     description:
-      "Server-Sent Events over cleartext HTTP/2: many streams share one TCP connection, as a browser multiplexes them.",
+      "Server-Sent Events over HTTP/2 (by ALPN over TLS for https://, h2c with prior knowledge for http://): many streams share one TCP connection, as a browser multiplexes them.",
     delivery: "stream",
     wire: "event-stream",
     serverHeartbeats: true,
@@ -212,7 +212,33 @@ const BUILTIN = [
     watchable: true,
     route: { path: "/ws/chat/{channel}", channelIn: "path", over: "upgrade" },
     runByDefault: true,
-    settings: {},
+    settings: {
+      deflate: {
+        kind: "choice",
+        field: "deflate",
+        default: "off",
+        choices: ["off", "on"],
+        description:
+          "on: clients offer permessage-deflate (RFC 7692) and the reference server accepts it, so frames are compressed both ways, with a zlib context per connection on each side; these clients use the ws package, where off uses rtbench's lean client.",
+      },
+      deflateThreshold: {
+        kind: "integer",
+        field: "deflateThreshold",
+        default: 1024,
+        minimum: 0,
+        maximum: 1048576,
+        description:
+          "With deflate: on, frames shorter than this many bytes are sent uncompressed (the reference server's and the clients' threshold).",
+      },
+      deflateNoContextTakeover: {
+        kind: "choice",
+        field: "deflateNoContextTakeover",
+        default: "none",
+        choices: ["none", "server", "client", "both"],
+        description:
+          "With deflate: on, which side resets its compression context after every message (server_no_context_takeover, client_no_context_takeover): less memory kept per connection, worse compression.",
+      },
+    },
   },
 ] as const satisfies readonly TransportDescriptor[];
 

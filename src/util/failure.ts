@@ -31,7 +31,35 @@ const TIMEOUT_CODES = new Set([
   "ABORT_ERR",
 ]);
 const RESET_CODES = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
-const CERT_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/;
+const CERT_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|UNABLE_TO_GET_ISSUER/;
+/** Certificate errors a different trust fixes: no chain to a trusted CA. */
+const UNTRUSTED_CODE = /SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
+
+/**
+ * TLS failures a user fixes with a setting: each reason names the cause and
+ * the setting (or URL) that fixes it, in one line. Only the error's code is
+ * shown, never a certificate's content or key material.
+ */
+export const TLS_REASONS = {
+  notTls: "not TLS: the server answered in plain text; use http:// (ws://) in the target URL",
+  tlsExpected: "TLS expected: the server speaks TLS; use https:// (wss://) in the target URL",
+  untrusted: (code: string) =>
+    `TLS certificate not trusted (${code}): its CA is not one the client trusts; set target.tls.ca to the CA's PEM file (target.tls.insecure: true skips the check)`,
+  expired: (code: string) =>
+    `TLS certificate expired or not yet valid (${code}): the server needs a current certificate (target.tls.insecure: true skips the check)`,
+  wrongHost: (code: string) =>
+    `TLS certificate is for another host name (${code}): set target.tls.servername to a name it lists, or use that name in the URL`,
+  other: (code: string) =>
+    `TLS certificate not accepted (${code}) (target.tls.ca, target.tls.servername or target.tls.insecure)`,
+} as const;
+
+function certificateReason(code: string): string {
+  if (UNTRUSTED_CODE.test(code)) return TLS_REASONS.untrusted(code);
+  if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID")
+    return TLS_REASONS.expired(code);
+  if (code.includes("ALTNAME")) return TLS_REASONS.wrongHost(code);
+  return TLS_REASONS.other(code);
+}
 const TLS_WRONG_VERSION = /wrong version number|WRONG_VERSION_NUMBER|packet length too long/i;
 
 /** The codes and messages of an error and of its causes (undici wraps the socket's error). */
@@ -63,16 +91,16 @@ export function classifyFailure(error: unknown): Failure {
     return { kind: "host not found", reason: "host not found" };
   }
   if (TLS_WRONG_VERSION.test(text) || has("ERR_SSL_WRONG_VERSION_NUMBER")) {
-    return { kind: "not TLS", reason: "not TLS: the server answered in plain text (http://?)" };
+    return { kind: "not TLS", reason: TLS_REASONS.notTls };
   }
   if (codes.some((c) => c.startsWith("HPE_")) || /parse error|invalid http/i.test(text)) {
     return tlsAlertInText(text)
-      ? { kind: "TLS expected", reason: "TLS expected: the server speaks TLS (https://?)" }
+      ? { kind: "TLS expected", reason: TLS_REASONS.tlsExpected }
       : { kind: "not HTTP", reason: "not HTTP: the answer was not an HTTP response" };
   }
   const certificate = codes.find((c) => CERT_CODE.test(c));
   if (certificate !== undefined) {
-    return { kind: "TLS certificate", reason: `TLS certificate not accepted (${certificate})` };
+    return { kind: "TLS certificate", reason: certificateReason(certificate) };
   }
   // "expected status 201, found 500": the status found, not the one expected.
   const status =

@@ -16,7 +16,7 @@ const CANDIDATES = [
   "/usr/bin/google-chrome",
 ];
 
-const FLAGS = [
+export const CHROMIUM_FLAGS = [
   "--headless",
   "--no-sandbox",
   "--disable-gpu",
@@ -58,7 +58,7 @@ export async function checkPageInBrowser(
   writeFileSync(file, html);
   const browser = await chromium.launchPersistentContext(join(dir, "profile"), {
     executablePath,
-    args: FLAGS,
+    args: CHROMIUM_FLAGS,
     headless: true,
     viewport: { width: options.width ?? 1366, height: 900 },
   });

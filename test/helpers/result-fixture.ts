@@ -82,6 +82,8 @@ export function makeProtocolResult(
     neverReconnected: 0,
     neverConnected: 0,
     admissionWaits: 0,
+    tlsFullHandshakes: 0,
+    tlsResumedHandshakes: 0,
     watchdogBreaks: 0,
     gaps: 0,
     churnLeaves: 0,

@@ -25,6 +25,9 @@ export function expectEverythingDelivered(
     expect(p.lost, name).toBe(0);
     expect(p.duplicates, name).toBe(0);
     expect(p.unrecognisedFrames, name).toBe(0);
-    expect(p.server.cpuSecondsPer1kDeliveries, name).toBeGreaterThan(0);
+    // Sampled (a number, not n/a). Not "above 0": /proc counts CPU in 10 ms ticks,
+    // and nginx spends less than one tick on the ~500 deliveries of these runs.
+    expect(p.server.cpuSecondsPer1kDeliveries, name).toBeTypeOf("number");
+    expect(p.server.cpuSecondsPer1kDeliveries, name).toBeGreaterThanOrEqual(0);
   }
 }

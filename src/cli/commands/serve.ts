@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Command, Option } from "commander";
 import { parseDuration } from "../../scenario/units.js";
 import { provideService } from "../../services/registry.js";
@@ -15,6 +18,7 @@ import {
 import { type ChildHandle, startChild, stopAllChildren } from "../../util/children.js";
 import { whenLauncherExits } from "../../util/launcher.js";
 import { compiledEntry } from "../../util/paths.js";
+import { createThrowawayCertificates } from "../../util/throwaway-ca.js";
 
 interface ServeFlags {
   port: string;
@@ -32,6 +36,7 @@ interface ServeFlags {
   presenceBatch: string;
   auth?: string;
   allowOrigin?: string;
+  tls?: boolean;
 }
 
 /** `rtbench serve`: the reference server as N child processes, up until SIGINT, SIGTERM or SIGHUP. */
@@ -79,6 +84,10 @@ export function serveCommand(): Command {
       "--allow-origin <origins>",
       "browser origins to let in (no other is), comma-separated (https://app.example)",
     )
+    .option(
+      "--tls",
+      "serve HTTPS and wss:// (HTTP/2 by ALPN) with a throwaway CA made now; its certificate's path is printed, and removed at exit",
+    )
     .action(async (flags: ServeFlags) => {
       await serve(flags);
     });
@@ -102,6 +111,14 @@ async function serve(flags: ServeFlags): Promise<void> {
   const entry = compiledEntry("reference-server/main.js");
   // Listen for signals from the start, so Ctrl-C during startup still stops what was started.
   const signal = waitForSignal();
+  const tls = flags.tls ? throwawayTlsFiles() : null;
+  if (tls !== null) {
+    settings.tlsCert = tls.cert;
+    settings.tlsKey = tls.key;
+    process.stderr.write(
+      `TLS: a throwaway CA for localhost, 127.0.0.1 and ::1; trust ${tls.ca} (target.tls.ca; curl --http1.1 --cacert: over HTTP/2 only the SSE stream route answers); removed at exit\n`,
+    );
+  }
   try {
     // --redis-url names a Redis: a nats broker starts its own nats-server all the same.
     const redisUrl = brokerInfo(flags.broker).service === "redis" ? flags.redisUrl : undefined;
@@ -140,7 +157,25 @@ async function serve(flags: ServeFlags): Promise<void> {
   } finally {
     signal.dispose();
     await stopAllChildren();
+    if (tls !== null) rmSync(tls.dir, { recursive: true, force: true });
   }
+}
+
+/** A throwaway CA and certificate in a private temporary directory. */
+function throwawayTlsFiles(): { dir: string; cert: string; key: string; ca: string } {
+  const made = createThrowawayCertificates();
+  const dir = mkdtempSync(join(tmpdir(), "rtbench-serve-tls-"));
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text, { mode: 0o600 });
+    return path;
+  };
+  return {
+    dir,
+    cert: file("cert.pem", made.certPem),
+    key: file("key.pem", made.keyPem),
+    ca: file("ca.pem", made.caPem),
+  };
 }
 
 /** What every instance shares, from the flags (port, broker URL and id are per instance). */
@@ -186,6 +221,9 @@ function instanceSettings(
     presenceBatchMs:
       flags.presenceBatch === "0" ? 0 : durationFlag("--presence-batch", flags.presenceBatch),
     allowOrigins: flags.allowOrigin ?? null,
+    tlsCert: null,
+    tlsKey: null,
+    wsDeflateThreshold: null,
   };
 }
 
