@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runScenario } from "../src/load/run.js";
 import type { ProtocolResult, RunResult } from "../src/metrics/types.js";
-import { nginxConfig } from "../src/proxy/configs.js";
+import { haproxyConfig, nginxConfig } from "../src/proxy/configs.js";
 import { parseScenario } from "../src/scenario/load.js";
 import type { ProxyKind } from "../src/scenario/types.js";
 import { RtbenchError } from "../src/shared/errors.js";
@@ -120,6 +120,58 @@ drain: 1500ms`,
   });
 }
 
+/** Every TLS connection a subscriber opened was handshaken and timed apart from TCP. */
+function expectHandshakes(result: RunResult): void {
+  for (const [name, p] of Object.entries(result.protocols) as [string, ProtocolResult][]) {
+    const handshakes = p.tlsFullHandshakes + p.tlsResumedHandshakes;
+    expect(handshakes, name).toBeGreaterThan(0);
+    expect(p.tlsHandshake?.count, name).toBe(handshakes);
+    expect(p.tlsHandshake?.min, name).toBeGreaterThan(0);
+  }
+}
+
+describeProxy("nginx", "TLS terminated at nginx, plaintext instances behind it", () => {
+  it("passes every transport exactly over TLS, sse-h2 as HTTP/2 by ALPN", async () => {
+    // The instances' /metrics answer plain HTTP: the proxy alone speaks TLS.
+    const watch = watchInstances("sse");
+    const result = await runScenario(
+      proxied(
+        "{ kind: nginx, balance: hash-channel, tls: true }",
+        `protocols: [short-poll, long-poll, sse, sse-h2, websocket]
+sseH2: { streamsPerConnection: 5 }
+duration: 1s
+warmup: 200ms
+drain: 1500ms`,
+      ),
+      { log: watch.log },
+    );
+    watch.stop();
+    expectExact(result);
+    expectHandshakes(result);
+    // sse's 20 streams and sse-h2's 20, which nginx passes on as HTTP/1.1 SSE.
+    expect([...watch.peaks.values()].reduce((a, b) => a + b, 0)).toBe(2 * CLIENTS);
+    // HTTP/2 between the clients and nginx: 5 streams share each TLS connection.
+    expect(result.protocols["sse-h2"]?.tcpConnections).toBe(CLIENTS / 5);
+    expect(leftoverProxies()).toEqual([]);
+  }, 60_000);
+});
+
+describeProxy("haproxy", "TLS at HAProxy re-encrypted to TLS instances (server.tls)", () => {
+  it("passes SSE and WebSocket exactly, verifying the instances with the run's CA", async () => {
+    const result = await runScenario(
+      proxied(
+        "{ kind: haproxy, balance: hash-channel, tls: true }\n  tls: true",
+        `protocols: [sse, websocket]
+duration: 1s
+warmup: 200ms
+drain: 1500ms`,
+      ),
+    );
+    expectExact(result);
+    expectHandshakes(result);
+  }, 60_000);
+});
+
 describeProxy("nginx", "nginx's settings, measured through it", () => {
   it("cuts idle streams and WebSockets below the heartbeat interval, and resume loses nothing", async () => {
     // Heartbeats every 5 s, the proxy gives up after 600 ms of silence; the
@@ -189,6 +241,37 @@ it("tells nginx to buffer streams even though the reference server asks it not t
   expect(off).not.toMatch(/proxy_ignore_headers/);
 });
 
+it("tells both proxies to serve TLS and to verify TLS instances with the run's CA", () => {
+  const input = {
+    port: 1,
+    upstreams: ["127.0.0.1:2"],
+    dir: "/tmp/x",
+    asRoot: false,
+    options: {
+      kind: "nginx",
+      balance: "round-robin",
+      buffering: false,
+      idleTimeoutMs: 1000,
+      tls: true,
+    },
+    front: { cert: "/t/cert.pem", key: "/t/key.pem", pem: "/x/front.pem" },
+    upstreamCa: "/t/ca.pem",
+  } as const;
+  const nginx = nginxConfig(input);
+  expect(nginx).toMatch(/listen 127\.0\.0\.1:1 backlog=4096 ssl http2;/);
+  expect(nginx).toMatch(/proxy_pass https:\/\/rtbench_instances;/);
+  expect(nginx).toMatch(/proxy_ssl_verify on;\n\s*proxy_ssl_trusted_certificate \/t\/ca\.pem;/);
+  const haproxy = haproxyConfig(input);
+  expect(haproxy).toMatch(/bind 127\.0\.0\.1:1 ssl crt \/x\/front\.pem alpn h2,http\/1\.1/);
+  expect(haproxy).toMatch(
+    /server instance0 127\.0\.0\.1:2 ssl verify required ca-file \/t\/ca\.pem/,
+  );
+  // Without server.tls the instances are plain HTTP behind the proxy.
+  expect(nginxConfig({ ...input, upstreamCa: null })).toMatch(
+    /proxy_pass http:\/\/rtbench_instances;/,
+  );
+});
+
 describe("server.proxy settings that cannot run", () => {
   /** The problem lines parsing `text` reports (fails the test when it parses). */
   function problemsOf(text: string): string[] {
@@ -203,14 +286,9 @@ describe("server.proxy settings that cannot run", () => {
 
   it.each([
     [
-      "TLS at the proxy before server.tls exists",
-      "server: { proxy: { kind: nginx, tls: true } }",
-      "server.proxy.tls: expected false: TLS termination at the proxy needs server.tls support",
-    ],
-    [
-      "sse-h2 behind a proxy",
+      "sse-h2 behind a proxy without TLS",
       "protocols: [sse-h2]\nserver: { proxy: { kind: nginx } }",
-      "server.proxy.kind: expected protocols without sse-h2 behind a proxy",
+      "server.proxy.tls: expected true with sse-h2 behind a proxy",
     ],
     [
       "sticky instances behind a proxy that does not hash the channel",
@@ -259,13 +337,11 @@ variants:
   it("exits 2 with one line naming the setting", async () => {
     const dir = await mkdtemp(join(tmpdir(), "rtbench-proxy-cli-"));
     try {
-      const file = join(dir, "tls.yaml");
-      await writeFile(file, "name: p\nserver: { proxy: { kind: haproxy, tls: true } }\n");
+      const file = join(dir, "h2.yaml");
+      await writeFile(file, "name: p\nprotocols: [sse-h2]\nserver: { proxy: { kind: haproxy } }\n");
       const { code, stderr } = await runRtbench(["validate", file]);
       expect(code).toBe(2);
-      expect(stderr).toMatch(
-        /server\.proxy\.tls: expected false: TLS termination at the proxy needs server\.tls support/,
-      );
+      expect(stderr).toMatch(/server\.proxy\.tls: expected true with sse-h2 behind a proxy/);
       expect(stderr).not.toMatch(/\n\s+at /);
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { ProxyTls } from "../proxy/configs.js";
 import { type RunningProxy, sampleProxy, startProxy } from "../proxy/proxy.js";
 import type { Scenario, TargetOptions } from "../scenario/types.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
@@ -46,6 +47,8 @@ export async function environmentUp(
   signal?: AbortSignal,
   /** The certificate and key the reference instances serve (server.tls); null: plain HTTP. */
   tlsFiles: { cert: string; key: string } | null = null,
+  /** TLS at the proxy and towards TLS instances (server.proxy.tls, server.tls). */
+  proxyTls: ProxyTls = { front: null, upstreamCa: null },
 ): Promise<Environment> {
   const target = scenario.target;
   const servers =
@@ -81,7 +84,7 @@ export async function environmentUp(
     // A target's settings are not ours to know.
     const settings = target === null ? await readServerSettings(urls[0] as string) : null;
     const options = target === null ? scenario.server.proxy : null;
-    if (options !== null) proxy = await startProxy(options, urls, log);
+    if (options !== null) proxy = await startProxy(options, urls, log, proxyTls);
     const baseline = servers ? await sampleServers(servers) : null;
     const proxyBaseline = proxy ? sampleProxy(proxy) : null;
     const auth = target === null ? scenario.server.auth : null;

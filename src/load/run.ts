@@ -228,7 +228,7 @@ async function runProtocol(
   const loopDelay = startLoopDelayMonitor();
   try {
     tls = tlsUp(scenario, log);
-    env = await environmentUp(scenario, brokerUrl, log, signal, tls.serverFiles);
+    env = await environmentUp(scenario, brokerUrl, log, signal, tls.serverFiles, tls.proxy);
     options.onTargetUrls?.(env.urls);
     for (const warning of preflightFor(scenario, planFor(scenario, protocol).shards, env)) {
       log(`preflight: ${warning}`);

@@ -5,16 +5,35 @@
  */
 import type { ProxyOptions } from "../scenario/types.js";
 
+/** TLS at the proxy: what it serves its clients, and how it reaches TLS instances. */
+export interface ProxyTls {
+  /** The certificate and key (PEM files) the proxy serves; null: plain HTTP at the proxy. */
+  front: { cert: string; key: string } | null;
+  /** The CA file that verifies the instances' certificate (server.tls); null: plain HTTP to them. */
+  upstreamCa: string | null;
+}
+
+/**
+ * The name the proxy checks on the instances' certificate when it
+ * re-encrypts: the throwaway certificate names localhost, and nginx matches
+ * host names only (not the 127.0.0.1 it dials).
+ */
+export const UPSTREAM_TLS_NAME = "localhost";
+
 export interface ProxyConfigInput {
   options: ProxyOptions;
   /** Where the proxy listens (127.0.0.1). */
   port: number;
   /** The instances behind it, as `host:port`. */
-  upstreams: string[];
+  upstreams: readonly string[];
   /** The run's scratch directory: pid file, logs and nginx's temp files. */
   dir: string;
   /** nginx as root switches its workers to `nobody`, who cannot write the scratch directory. */
   asRoot: boolean;
+  /** TLS towards the clients: the files, and `pem` (certificate then key) for HAProxy; null: plain. */
+  front?: { cert: string; key: string; pem: string } | null;
+  /** The CA file to verify TLS instances with (server.tls: re-encrypt); null: plain to them. */
+  upstreamCa?: string | null;
 }
 
 /** Connections each proxy process accepts; far above what a test or a small run opens. */
@@ -27,7 +46,28 @@ const MAX_CONNECTIONS = 65536;
  */
 export function nginxConfig(input: ProxyConfigInput): string {
   const { options, port, upstreams, dir } = input;
+  const front = input.front ?? null;
+  const upstreamCa = input.upstreamCa ?? null;
   const timeout = `${Math.max(1, Math.round(options.idleTimeoutMs))}ms`;
+  // TLS at the proxy: HTTP/2 by ALPN to clients that offer it (sse-h2), 1.1 to the others.
+  const listen =
+    front === null
+      ? `    listen 127.0.0.1:${port} backlog=4096;\n`
+      : `    listen 127.0.0.1:${port} backlog=4096 ssl http2;
+    ssl_certificate ${front.cert};
+    ssl_certificate_key ${front.key};
+    ssl_session_cache shared:rtbench_tls:10m;
+`;
+  // Re-encrypting to TLS instances: verified with the run's CA, sessions reused.
+  const upstreamTls =
+    upstreamCa === null
+      ? ""
+      : `      proxy_ssl_verify on;
+      proxy_ssl_trusted_certificate ${upstreamCa};
+      proxy_ssl_name ${UPSTREAM_TLS_NAME};
+      proxy_ssl_server_name on;
+      proxy_ssl_session_reuse on;
+`;
   const balance = {
     "round-robin": "",
     "least-conn": "    least_conn;\n",
@@ -75,9 +115,9 @@ http {
 ${balance}${upstreams.map((u) => `    server ${u} max_fails=0;\n`).join("")}    keepalive 64;
   }
   server {
-    listen 127.0.0.1:${port} backlog=4096;
-    location / {
-      proxy_pass http://rtbench_instances;
+${listen}    location / {
+      proxy_pass ${upstreamCa === null ? "http" : "https"}://rtbench_instances;
+${upstreamTls}
       proxy_http_version 1.1;
       proxy_set_header Host $http_host;
       proxy_set_header Upgrade $http_upgrade;
@@ -102,6 +142,13 @@ ${retry}    }
  */
 export function haproxyConfig(input: ProxyConfigInput): string {
   const { options, port, upstreams } = input;
+  const front = input.front ?? null;
+  const upstreamCa = input.upstreamCa ?? null;
+  const bind = front === null ? "" : ` ssl crt ${front.pem} alpn h2,http/1.1`;
+  const serverTls =
+    upstreamCa === null
+      ? ""
+      : ` ssl verify required ca-file ${upstreamCa} verifyhost ${UPSTREAM_TLS_NAME} sni str(${UPSTREAM_TLS_NAME}) alpn http/1.1`;
   const timeout = `${Math.max(1, Math.round(options.idleTimeoutMs))}ms`;
   const balance = {
     "round-robin": "  balance roundrobin\n",
@@ -131,8 +178,8 @@ ${options.buffering ? "" : "  option http-no-delay\n"}  log global
   timeout http-request 10s
   timeout http-keep-alive ${timeout}
 frontend rtbench
-  bind 127.0.0.1:${port}
+  bind 127.0.0.1:${port}${bind}
   default_backend rtbench_instances
 backend rtbench_instances
-${balance}${channelRules}${upstreams.map((u, i) => `  server instance${i} ${u}\n`).join("")}`;
+${balance}${channelRules}${upstreams.map((u, i) => `  server instance${i} ${u}${serverTls}\n`).join("")}`;
 }

@@ -5,7 +5,7 @@
  * removed at the end; its process group is stopped at the end and on Ctrl-C
  * (util/children.ts); clients and publishers connect to it.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ProxyOptions } from "../scenario/types.js";
@@ -14,10 +14,10 @@ import { runFailed } from "../shared/errors.js";
 import { type ChildHandle, startChild } from "../util/children.js";
 import { freePort, tcpConnectError } from "../util/net.js";
 import { groupAlive, sampleProcessGroups, signalGroup } from "../util/proc.js";
-import { haproxyConfig, nginxConfig, type ProxyConfigInput } from "./configs.js";
+import { haproxyConfig, nginxConfig, type ProxyConfigInput, type ProxyTls } from "./configs.js";
 
 export interface RunningProxy {
-  /** What clients connect to, `http://127.0.0.1:PORT`. */
+  /** What clients connect to, `http://127.0.0.1:PORT` (https with server.proxy.tls). */
   url: string;
   /** The proxy's process (the group leader: nginx's master, HAProxy itself). */
   handle: ChildHandle;
@@ -59,6 +59,7 @@ export async function startProxy(
   options: ProxyOptions,
   instanceUrls: readonly string[],
   log: (line: string) => void = () => {},
+  tls: ProxyTls = { front: null, upstreamCa: null },
 ): Promise<RunningProxy> {
   const program = PROGRAMS[options.kind];
   const path = requireCommand(program.command, program.installHint);
@@ -67,7 +68,22 @@ export async function startProxy(
   const file = join(dir, `${options.kind}.conf`);
   const upstreams = instanceUrls.map((url) => new URL(url).host);
   const asRoot = process.getuid?.() === 0;
-  await writeFile(file, program.config({ options, port, upstreams, dir, asRoot }));
+  // HAProxy reads the certificate and its key from one file.
+  const front = tls.front && {
+    ...tls.front,
+    pem: join(dir, "front.pem"),
+  };
+  if (front !== null) {
+    const [cert, key] = await Promise.all([
+      readFile(front.cert, "utf8"),
+      readFile(front.key, "utf8"),
+    ]);
+    await writeFile(front.pem, `${cert.trimEnd()}\n${key}`, { mode: 0o600 });
+  }
+  await writeFile(
+    file,
+    program.config({ options, port, upstreams, dir, asRoot, front, upstreamCa: tls.upstreamCa }),
+  );
   const name = `${options.kind} proxy on port ${port}`;
   const output: string[] = [];
   let handle: ChildHandle;
@@ -99,7 +115,7 @@ export async function startProxy(
     throw runFailed(`could not start ${name}: ${(error as Error).message}`, error);
   }
   log(`started ${name} in front of ${upstreams.join(", ")}`);
-  return { url: `http://127.0.0.1:${port}`, handle, stop };
+  return { url: `${front ? "https" : "http"}://127.0.0.1:${port}`, handle, stop };
 }
 
 async function waitListening(handle: ChildHandle, port: number, output: string[]): Promise<void> {

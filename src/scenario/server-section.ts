@@ -249,12 +249,6 @@ function proxyProblems(
     problem("kind", "expected nginx or haproxy, found nothing");
     return problems;
   }
-  if (proxy.tls) {
-    problem(
-      "tls",
-      "expected false: TLS termination at the proxy needs server.tls support (a generated CA the clients trust), which this version does not have yet, found true",
-    );
-  }
   if (!ctx.isBad(at("proxy.idleTimeout")) && !(proxy.idleTimeoutMs > 0)) {
     problem(
       "idleTimeout",
@@ -272,10 +266,10 @@ function proxyProblems(
       `expected hash-channel with routing sticky and ${server.instances} instances (clients reach the instances through the proxy, and only its hash keeps a channel's subscribers and publisher on the instance that holds it), found "${proxy.balance}"`,
     );
   }
-  if (ctx.protocols.includes("sse-h2")) {
+  if (ctx.protocols.includes("sse-h2") && !proxy.tls) {
     problem(
-      "kind",
-      `expected protocols without sse-h2 behind a proxy (its HTTP/2 is cleartext with prior knowledge, which neither proxy takes from a client on the port it serves HTTP/1.1 on; browsers reach HTTP/2 through a proxy over TLS with ALPN, which needs server.tls), found protocols ${ctx.protocols.join(", ")}`,
+      "tls",
+      `expected true with sse-h2 behind a proxy (its HTTP/2 is then negotiated by ALPN, as browsers reach it; without TLS it is cleartext with prior knowledge, which neither proxy takes on the port it serves HTTP/1.1 on), found false with protocols ${ctx.protocols.join(", ")}`,
     );
   }
   return problems;

@@ -129,7 +129,11 @@ export interface ProxyOptions {
   buffering: boolean;
   /** How long the proxy keeps a connection on which nothing moves. */
   idleTimeoutMs: number;
-  /** TLS termination at the proxy; refused until server.tls exists. */
+  /**
+   * TLS termination at the proxy (a throwaway CA's certificate, or server.tls's
+   * files); the instances behind it stay plaintext unless server.tls, which
+   * makes the proxy re-encrypt.
+   */
   tls: boolean;
 }
 
