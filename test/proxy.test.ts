@@ -1,11 +1,14 @@
 import { execFileSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import { type AddressInfo, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runScenario } from "../src/load/run.js";
 import type { ProtocolResult, RunResult } from "../src/metrics/types.js";
 import { haproxyConfig, nginxConfig } from "../src/proxy/configs.js";
+import { startProxy } from "../src/proxy/proxy.js";
 import { parseScenario } from "../src/scenario/load.js";
 import type { ProxyKind } from "../src/scenario/types.js";
 import { RtbenchError } from "../src/shared/errors.js";
@@ -231,6 +234,7 @@ it("tells nginx to buffer streams even though the reference server asks it not t
     kind: "nginx",
     balance: "round-robin",
     idleTimeoutMs: 1000,
+    blockUpgrade: false,
     tls: false,
   } as const;
   const on = nginxConfig({ ...base, options: { ...options, buffering: true } });
@@ -252,6 +256,7 @@ it("tells both proxies to serve TLS and to verify TLS instances with the run's C
       balance: "round-robin",
       buffering: false,
       idleTimeoutMs: 1000,
+      blockUpgrade: false,
       tls: true,
     },
     front: { cert: "/t/cert.pem", key: "/t/key.pem", pem: "/x/front.pem" },
@@ -271,6 +276,58 @@ it("tells both proxies to serve TLS and to verify TLS instances with the run's C
     /proxy_pass http:\/\/rtbench_instances;/,
   );
 });
+
+for (const kind of ["nginx", "haproxy"] as ProxyKind[]) {
+  describeProxy(kind, `${kind} with blockUpgrade`, () => {
+    it("refuses WebSocket upgrades with 403 and passes plain requests", async () => {
+      const upstream = createServer((_req, res) => res.end("plain"));
+      upstream.on("upgrade", (_req, socket) =>
+        socket.end("HTTP/1.1 101 Switching Protocols\r\n\r\n"),
+      );
+      await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+      const { port } = upstream.address() as AddressInfo;
+      const proxy = await startProxy(
+        {
+          kind,
+          balance: "round-robin",
+          buffering: false,
+          idleTimeoutMs: 5000,
+          blockUpgrade: true,
+          tls: false,
+        },
+        [`http://127.0.0.1:${port}`],
+      );
+      try {
+        const plain = await fetch(`${proxy.url}/api/stream/a`);
+        expect(plain.status).toBe(200);
+        expect(await plain.text()).toBe("plain");
+        const upgrade = await rawRequest(
+          proxy.url,
+          "GET /ws/chat/a HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+            "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        );
+        expect(upgrade).toMatch(/^HTTP\/1\.[01] 403 /);
+      } finally {
+        await proxy.stop();
+        upstream.close();
+      }
+    }, 20_000);
+  });
+}
+
+/** The first line of what `base` answers to `request`, sent as is over TCP. */
+async function rawRequest(base: string, request: string): Promise<string> {
+  const url = new URL(base);
+  const socket = connect(Number(url.port), url.hostname);
+  socket.write(request);
+  let text = "";
+  for await (const chunk of socket) {
+    text += String(chunk);
+    if (text.includes("\r\n")) break;
+  }
+  socket.destroy();
+  return text.split("\r\n")[0] as string;
+}
 
 describe("server.proxy settings that cannot run", () => {
   /** The problem lines parsing `text` reports (fails the test when it parses). */
@@ -329,8 +386,22 @@ variants:
       "proxy.yaml",
     );
     expect(scenario.variants.map((v) => v.server.proxy)).toEqual([
-      { kind: "nginx", balance: "round-robin", buffering: true, idleTimeoutMs: 5000, tls: false },
-      { kind: "nginx", balance: "round-robin", buffering: false, idleTimeoutMs: 5000, tls: false },
+      {
+        kind: "nginx",
+        balance: "round-robin",
+        buffering: true,
+        idleTimeoutMs: 5000,
+        blockUpgrade: false,
+        tls: false,
+      },
+      {
+        kind: "nginx",
+        balance: "round-robin",
+        buffering: false,
+        idleTimeoutMs: 5000,
+        blockUpgrade: false,
+        tls: false,
+      },
     ]);
   });
 

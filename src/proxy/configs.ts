@@ -78,6 +78,10 @@ export function nginxConfig(input: ProxyConfigInput): string {
       // would turn buffering off again per response: on must really buffer.
       "      proxy_buffering on;\n      proxy_ignore_headers X-Accel-Buffering;\n"
     : "      proxy_buffering off;\n";
+  // A restrictive proxy: no WebSocket through it (return is safe inside if).
+  const block = options.blockUpgrade
+    ? '      if ($http_upgrade != "") {\n        return 403;\n      }\n'
+    : "";
   // A request that failed on its instance must not be retried on another one:
   // with hash-channel that instance does not hold the channel (routing sticky).
   const retry = options.balance === "hash-channel" ? "      proxy_next_upstream off;\n" : "";
@@ -116,7 +120,7 @@ ${balance}${upstreams.map((u) => `    server ${u} max_fails=0;\n`).join("")}    
   }
   server {
 ${listen}    location / {
-      proxy_pass ${upstreamCa === null ? "http" : "https"}://rtbench_instances;
+${block}      proxy_pass ${upstreamCa === null ? "http" : "https"}://rtbench_instances;
 ${upstreamTls}
       proxy_http_version 1.1;
       proxy_set_header Host $http_host;
@@ -164,6 +168,9 @@ export function haproxyConfig(input: ProxyConfigInput): string {
           "",
         ].join("\n")
       : "";
+  const block = options.blockUpgrade
+    ? "  http-request deny deny_status 403 if { hdr(upgrade) -m found }\n"
+    : "";
   // No maxconn: HAProxy derives it from the open-file limit it is given.
   return `global
   log stderr format raw local0 warning
@@ -179,7 +186,7 @@ ${options.buffering ? "" : "  option http-no-delay\n"}  log global
   timeout http-keep-alive ${timeout}
 frontend rtbench
   bind 127.0.0.1:${port}${bind}
-  default_backend rtbench_instances
+${block}  default_backend rtbench_instances
 backend rtbench_instances
 ${balance}${channelRules}${upstreams.map((u, i) => `  server instance${i} ${u}${serverTls}\n`).join("")}`;
 }

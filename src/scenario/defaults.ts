@@ -32,6 +32,7 @@ export const SCENARIO_DEFAULTS = {
   "server.proxy.balance": "round-robin",
   "server.proxy.buffering": "off",
   "server.proxy.idleTimeout": "60s",
+  "server.proxy.blockUpgrade": false,
   "server.proxy.tls": false,
   "clients.count": 100,
   "clients.rampUp": "5s",

@@ -74,6 +74,7 @@ function readProxyOptions(read: Reader): ProxyOptions | null {
     balance: read.value("server.proxy.balance") as ProxyBalance,
     buffering: read.value("server.proxy.buffering") === "on",
     idleTimeoutMs: read.duration("server.proxy.idleTimeout"),
+    blockUpgrade: read.value("server.proxy.blockUpgrade") as boolean,
     tls: read.value("server.proxy.tls") as boolean,
   };
 }

@@ -129,6 +129,8 @@ export interface ProxyOptions {
   buffering: boolean;
   /** How long the proxy keeps a connection on which nothing moves. */
   idleTimeoutMs: number;
+  /** Refuse WebSocket upgrades with 403 (a restrictive corporate proxy). */
+  blockUpgrade: boolean;
   /**
    * TLS termination at the proxy (a throwaway CA's certificate, or server.tls's
    * files); the instances behind it stay plaintext unless server.tls, which
