@@ -123,7 +123,24 @@ drain: 1500ms`,
   });
 }
 
-/** Every TLS connection a subscriber opened was handshaken and timed apart from TCP. */
+/**
+ * A short run of `protocols` through `proxy` (its YAML, then any further
+ * server lines), exact, where every TLS connection a subscriber opened was
+ * handshaken and timed apart from TCP.
+ */
+async function exactOverTls(proxy: string, protocols: string, log?: (line: string) => void) {
+  const result = await runScenario(
+    proxied(
+      proxy,
+      `protocols: [${protocols}]\nsseH2: { streamsPerConnection: 5 }\nduration: 1s\nwarmup: 200ms\ndrain: 1500ms`,
+    ),
+    { log },
+  );
+  expectExact(result);
+  expectHandshakes(result);
+  return result;
+}
+
 function expectHandshakes(result: RunResult): void {
   for (const [name, p] of Object.entries(result.protocols) as [string, ProtocolResult][]) {
     const handshakes = p.tlsFullHandshakes + p.tlsResumedHandshakes;
@@ -137,20 +154,12 @@ describeProxy("nginx", "TLS terminated at nginx, plaintext instances behind it",
   it("passes every transport exactly over TLS, sse-h2 as HTTP/2 by ALPN", async () => {
     // The instances' /metrics answer plain HTTP: the proxy alone speaks TLS.
     const watch = watchInstances("sse");
-    const result = await runScenario(
-      proxied(
-        "{ kind: nginx, balance: hash-channel, tls: true }",
-        `protocols: [short-poll, long-poll, sse, sse-h2, websocket]
-sseH2: { streamsPerConnection: 5 }
-duration: 1s
-warmup: 200ms
-drain: 1500ms`,
-      ),
-      { log: watch.log },
+    const result = await exactOverTls(
+      "{ kind: nginx, balance: hash-channel, tls: true }",
+      "short-poll, long-poll, sse, sse-h2, websocket",
+      watch.log,
     );
     watch.stop();
-    expectExact(result);
-    expectHandshakes(result);
     // sse's 20 streams and sse-h2's 20, which nginx passes on as HTTP/1.1 SSE.
     expect([...watch.peaks.values()].reduce((a, b) => a + b, 0)).toBe(2 * CLIENTS);
     // HTTP/2 between the clients and nginx: 5 streams share each TLS connection.
@@ -161,17 +170,11 @@ drain: 1500ms`,
 
 describeProxy("haproxy", "TLS at HAProxy re-encrypted to TLS instances (server.tls)", () => {
   it("passes SSE and WebSocket exactly, verifying the instances with the run's CA", async () => {
-    const result = await runScenario(
-      proxied(
-        "{ kind: haproxy, balance: hash-channel, tls: true }\n  tls: true",
-        `protocols: [sse, websocket]
-duration: 1s
-warmup: 200ms
-drain: 1500ms`,
-      ),
+    // The server line after the proxy's: the instances serve TLS too.
+    await exactOverTls(
+      "{ kind: haproxy, balance: hash-channel, tls: true }\n  tls: true",
+      "sse, websocket",
     );
-    expectExact(result);
-    expectHandshakes(result);
   }, 60_000);
 });
 
