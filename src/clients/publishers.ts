@@ -78,7 +78,9 @@ class HttpPublisher implements Publisher {
     this.context.counters.requests++;
     const response = await this.pool.request({
       method: "POST",
-      path: this.path,
+      // The channel in the query too (the server reads the body's): a proxy
+      // that hashes on the channel (server.proxy.balance) cannot read bodies.
+      path: `${this.path}?channel=${encodeURIComponent(channel)}`,
       headers:
         key === undefined ? this.headers : { ...this.headers, [IDEMPOTENCY_KEY_HEADER]: key },
       body: JSON.stringify({ channel, body }),

@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import type { ProxyTls } from "../proxy/configs.js";
+import { type RunningProxy, sampleProxy, startProxy } from "../proxy/proxy.js";
 import type { ServerSample } from "../run-model/server-sample.js";
 import type { Scenario, TargetOptions } from "../scenario/types.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
@@ -12,6 +14,12 @@ import { type ServerSet, sampleServers, startServers } from "./servers.js";
 export interface Environment {
   /** One base URL per server instance. */
   urls: string[];
+  /** Where clients and publishers connect: the proxy's one URL when there is one, else `urls`. */
+  clientUrls: string[];
+  /** The proxy in front of the instances (`server.proxy`); null: none. */
+  proxy: RunningProxy | null;
+  /** The proxy's CPU and memory before any client connected; null without a proxy. */
+  proxyBaseline: ServerSample | null;
   /**
    * The instances rtbench started (faults act on them): the reference
    * server's, or a target's from `target.command`; null against a running target.
@@ -40,6 +48,8 @@ export async function environmentUp(
   signal?: AbortSignal,
   /** The certificate and key the reference instances serve (server.tls); null: plain HTTP. */
   tlsFiles: { cert: string; key: string } | null = null,
+  /** TLS at the proxy and towards TLS instances (server.proxy.tls, server.tls). */
+  proxyTls: ProxyTls = { front: null, upstreamCa: null },
 ): Promise<Environment> {
   const target = scenario.target;
   const servers =
@@ -56,7 +66,9 @@ export async function environmentUp(
       : target.command === null
         ? null
         : await startTarget(target, redisUrl, log);
+  let proxy: RunningProxy | null = null;
   const stop = async () => {
+    await proxy?.stop();
     await servers?.stop();
   };
   try {
@@ -72,9 +84,13 @@ export async function environmentUp(
     }
     // A target's settings are not ours to know.
     const settings = target === null ? await readServerSettings(urls[0] as string) : null;
+    const options = target === null ? scenario.server.proxy : null;
+    if (options !== null) proxy = await startProxy(options, urls, log, proxyTls);
     const baseline = servers ? await sampleServers(servers) : null;
+    const proxyBaseline = proxy ? sampleProxy(proxy) : null;
     const auth = target === null ? scenario.server.auth : null;
-    return { urls, servers, baseline, settings, auth, stop };
+    const clientUrls = proxy ? [proxy.url] : urls;
+    return { urls, clientUrls, proxy, proxyBaseline, servers, baseline, settings, auth, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -1,6 +1,7 @@
 import { type ProbeResults, Probes } from "../measures/parent.js";
 import { measures } from "../measures/registry.js";
 import type { LoopDelayMonitor } from "../metrics/loop-delay.js";
+import { sampleProxy } from "../proxy/proxy.js";
 import type { BoundarySamples, ServerSample } from "../run-model/server-sample.js";
 import { bucketCount, phaseAt, type RunPhase } from "../run-model/timeline.js";
 import type { Scenario } from "../scenario/types.js";
@@ -27,6 +28,8 @@ export interface Observed {
   /** Server CPU and memory at the start and end of the window; null where not sampled. */
   windowStart: ServerSample | null;
   windowEnd: ServerSample | null;
+  /** The proxy's CPU and memory at the same two points; null without a proxy. */
+  proxyWindow: { start: ServerSample | null; end: ServerSample | null } | null;
   /** Per second: the parent's event-loop delay p99, and server samples at each boundary. */
   seconds: { parentLoopDelayP99Ms: (number | null)[]; servers: BoundarySamples };
   /** CPU seconds of each instance in the window; null with one instance or a target. */
@@ -111,6 +114,10 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
       : null;
   let windowStart: ServerSample | null = null;
   let windowEnd: ServerSample | null = null;
+  const proxy = env.proxy;
+  const proxyWindow = proxy
+    ? { start: null as ServerSample | null, end: null as ServerSample | null }
+    : null;
   let parentLoopDelayP99Ms: (number | null)[] = [];
   const observed: Pick<Observed, "instanceCpuSeconds" | "presenceSamples"> = {
     instanceCpuSeconds: null,
@@ -124,11 +131,13 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     const probesAtStart = probes.windowStart();
     cpu?.start();
     windowStart = await sample();
+    if (proxy && proxyWindow) proxyWindow.start = sampleProxy(proxy);
     await probesAtStart;
     await sleepUntil(timeline.measureEndMs, signal);
     ctx.monitors.load.markWindowEnd();
     const probesAtEnd = probes.windowEnd();
     windowEnd = await sample(true);
+    if (proxy && proxyWindow) proxyWindow.end = sampleProxy(proxy);
     await probesAtEnd;
     observed.instanceCpuSeconds = (await cpu?.stop()) ?? null;
     await publishing;
@@ -149,6 +158,7 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     faults: faults ? await faults.done : [],
     windowStart,
     windowEnd,
+    proxyWindow,
     seconds: { parentLoopDelayP99Ms, servers: serverSamples },
     ...observed,
     measures: await probes.finish(),

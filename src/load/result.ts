@@ -82,6 +82,15 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     publishAcks: acks,
     publisher: publisherRecord(scenario, run.publisher),
     ...trafficCost(run.protocol, reports, trafficDeliveries),
+    ...(run.proxy
+      ? {
+          proxy: {
+            kind: run.proxy.kind,
+            // Restarts of instances do not touch the proxy's counters.
+            ...serverCost(run.proxy.samples, [], trafficDeliveries, connected),
+          },
+        }
+      : {}),
     server: {
       ...serverCost(run.samples, run.faults, trafficDeliveries, connected),
       settings: run.serverSettings,
@@ -173,7 +182,7 @@ function trafficCost(protocol: ProtocolName, reports: ShardReport[], delivered: 
   };
 }
 
-/** The servers' CPU per delivery and memory per connection; null where it cannot be known. */
+/** The servers' (or the proxy's) CPU per delivery and memory per connection; null where it cannot be known. */
 function serverCost(
   samples: RunRecord["samples"],
   faults: FaultRecord[],

@@ -1,7 +1,7 @@
 import type { ProbeResults } from "../measures/parent.js";
 import type { BoundarySamples, ServerSample } from "../run-model/server-sample.js";
 import type { Timeline } from "../run-model/timeline.js";
-import type { Scenario } from "../scenario/types.js";
+import type { ProxyKind, Scenario } from "../scenario/types.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import type { ProtocolName } from "../shared/transports.js";
 import type { Collected } from "./collect.js";
@@ -35,6 +35,15 @@ export interface RunRecord {
     baseline: ServerSample | null;
     windowStart: ServerSample | null;
     windowEnd: ServerSample | null;
+  };
+  /** The proxy in front of the instances and its samples (the same three points); absent: none. */
+  proxy?: {
+    kind: ProxyKind;
+    samples: {
+      baseline: ServerSample | null;
+      windowStart: ServerSample | null;
+      windowEnd: ServerSample | null;
+    };
   };
   /** Per-second samples taken by the parent (observe.ts). */
   seconds: { parentLoopDelayP99Ms: (number | null)[]; servers: BoundarySamples };

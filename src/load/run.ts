@@ -228,14 +228,14 @@ async function runProtocol(
   const loopDelay = startLoopDelayMonitor();
   try {
     tls = tlsUp(scenario, log);
-    env = await environmentUp(scenario, brokerUrl, log, signal, tls.serverFiles);
+    env = await environmentUp(scenario, brokerUrl, log, signal, tls.serverFiles, tls.proxy);
     options.onTargetUrls?.(env.urls);
     for (const warning of preflightFor(scenario, planFor(scenario, protocol).shards, env)) {
       log(`preflight: ${warning}`);
       options.onNote?.(`${key}: preflight: ${warning}`);
     }
     load = new LoadMonitor(runProcesses(env.servers));
-    clients = await clientsUp(scenario, protocol, env.urls, log, tls.client);
+    clients = await clientsUp(scenario, protocol, env.clientUrls, log, tls.client);
     const up = clients;
     const { timeline } = up;
     const observed = await publishAndObserve({
@@ -271,7 +271,20 @@ async function runProtocol(
         windowStart: observed.windowStart,
         windowEnd: observed.windowEnd,
       },
-      instanceCount: env.urls.length,
+      ...(env.proxy && scenario.server.proxy
+        ? {
+            proxy: {
+              kind: scenario.server.proxy.kind,
+              samples: {
+                baseline: env.proxyBaseline,
+                windowStart: observed.proxyWindow?.start ?? null,
+                windowEnd: observed.proxyWindow?.end ?? null,
+              },
+            },
+          }
+        : {}),
+      // Behind a proxy the clients cannot tell which instance serves them: no per-instance spread.
+      instanceCount: env.clientUrls.length,
       architecture: {
         instanceCpuSeconds: observed.instanceCpuSeconds,
         presenceSamples: observed.presenceSamples,

@@ -89,6 +89,20 @@ const PLACED: readonly Row[] = [
     "server CPU seconds per 1,000 deliveries",
   ],
   [
+    "proxy.cpuSecondsPer1kDeliveries",
+    "cpu-s",
+    "rate",
+    "lower",
+    "proxy (server.proxy) CPU seconds per 1,000 deliveries",
+  ],
+  [
+    "proxy.rssBytesPerConnection",
+    "bytes",
+    "rate",
+    "lower",
+    "proxy (server.proxy) resident memory per open connection",
+  ],
+  [
     "server.rssBytesPerConnection",
     "bytes",
     "rate",

@@ -198,6 +198,15 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
   tcpConnections?: number;
   requestsPerDelivery: number | null;
   emptyPollShare: number | null;
+  /**
+   * The proxy rtbench started in front of the instances (`server.proxy`),
+   * its own cost apart from the servers'; absent without a proxy.
+   */
+  proxy?: {
+    kind: "nginx" | "haproxy";
+    cpuSecondsPer1kDeliveries: number | null;
+    rssBytesPerConnection: number | null;
+  };
   server: {
     cpuSecondsPer1kDeliveries: number | null;
     rssBytesPerConnection: number | null;

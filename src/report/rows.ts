@@ -75,6 +75,19 @@ const PLACED_ROWS: readonly ReportRow[] = [
     cell: (p) => (p.emptyPollShare === null ? NA : formatNumber(p.emptyPollShare * 100)),
   },
   {
+    label: "proxy CPU s / 1k deliveries",
+    cell: (p) => formatNumber(p.proxy?.cpuSecondsPer1kDeliveries ?? null),
+    when: (p) => p.proxy !== undefined,
+  },
+  {
+    label: "proxy RSS / connection KB",
+    cell: (p) =>
+      (p.proxy?.rssBytesPerConnection ?? null) === null
+        ? NA
+        : formatNumber((p.proxy?.rssBytesPerConnection as number) / 1024),
+    when: (p) => p.proxy !== undefined,
+  },
+  {
     label: "server CPU s / 1k deliveries",
     cell: (p) => formatNumber(p.server.cpuSecondsPer1kDeliveries),
   },

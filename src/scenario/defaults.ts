@@ -28,6 +28,12 @@ export const SCENARIO_DEFAULTS = {
   "server.presenceBatch": "1s",
   "server.h2.maxStreams": 100,
   "server.h2.idleTimeout": "30s",
+  // Read only when server.proxy is given (absent: no proxy).
+  "server.proxy.balance": "round-robin",
+  "server.proxy.buffering": "off",
+  "server.proxy.idleTimeout": "60s",
+  "server.proxy.blockUpgrade": false,
+  "server.proxy.tls": false,
   "clients.count": 100,
   "clients.rampUp": "5s",
   "clients.channels": 10,

@@ -167,9 +167,12 @@ export function normaliseScenario(
   const { clients } = scenario;
   problems.push(...serverSectionProblems(doc, scenario, variants, isBad));
   if (doc.server !== undefined && doc.target !== undefined && doc.target !== null) {
+    const proxied = isMapping(doc.server) && doc.server.proxy !== undefined;
     problem(
       "server",
-      "expected no server section when target is set (rtbench measures the running target and starts no server), found both",
+      proxied
+        ? "expected no server section when target is set: server.proxy goes in front of the reference instances only (a target's servers, target.command ones included, cannot be put behind it yet), found server.proxy with target"
+        : "expected no server section when target is set (rtbench measures the running target and starts no server), found both",
     );
   }
   if (scenario.target !== null && !isBad("target") && !isMapping(doc.target)) {

@@ -9,7 +9,15 @@ import type { ProtocolName } from "../shared/transports.js";
 import { MEMBER_FANOUT_PROTOCOLS, PRESENCE_TTL_HEARTBEATS } from "./defaults.js";
 import { type Reader, reader } from "./reader.js";
 import { serverTlsOf } from "./tls-section.js";
-import type { FanoutStrategy, Routing, ServerOptions, Variant } from "./types.js";
+import type {
+  FanoutStrategy,
+  ProxyBalance,
+  ProxyKind,
+  ProxyOptions,
+  Routing,
+  ServerOptions,
+  Variant,
+} from "./types.js";
 import { formatDuration } from "./units.js";
 
 type Doc = Record<string, unknown>;
@@ -54,6 +62,20 @@ export function readServerOptions(read: Reader): ServerOptions {
     allowOrigins: (read.raw("server.allowOrigins") as string[] | undefined) ?? [],
     // Paths as written; normalise resolves them from the scenario file.
     tls: serverTlsOf(read.raw("server.tls")),
+    proxy: readProxyOptions(read),
+  };
+}
+
+/** `server.proxy` with its defaults; null when absent (clients connect to the instances). */
+function readProxyOptions(read: Reader): ProxyOptions | null {
+  if (read.raw("server.proxy") === undefined) return null;
+  return {
+    kind: read.raw("server.proxy.kind") as ProxyKind,
+    balance: read.value("server.proxy.balance") as ProxyBalance,
+    buffering: read.value("server.proxy.buffering") === "on",
+    idleTimeoutMs: read.duration("server.proxy.idleTimeout"),
+    blockUpgrade: read.value("server.proxy.blockUpgrade") as boolean,
+    tls: read.value("server.proxy.tls") as boolean,
   };
 }
 
@@ -86,7 +108,10 @@ function mergeServer(base: unknown, over: unknown): Doc {
     ...(isDoc(b[key]) ? b[key] : {}),
     ...(isDoc(o[key]) ? o[key] : {}),
   });
-  return { ...b, ...o, history: group("history"), h2: group("h2") };
+  const merged: Doc = { ...b, ...o, history: group("history"), h2: group("h2") };
+  // A proxy is merged field by field only when one side has it: absent stays absent.
+  if (isDoc(b.proxy) && isDoc(o.proxy)) merged.proxy = group("proxy");
+  return merged;
 }
 
 function isDoc(value: unknown): value is Doc {
@@ -197,12 +222,55 @@ export function serverProblems(server: ServerOptions, ctx: ServerCheckContext): 
       text: `expected at most ${at("h2.maxStreams")} (${server.h2.maxStreams}): the server refuses streams beyond it, found ${ctx.h2StreamsPerConnection}`,
     });
   }
+  problems.push(...proxyProblems(server, ctx, at));
   const allowed: readonly string[] = MEMBER_FANOUT_PROTOCOLS;
   const others = ctx.protocols.filter((p) => !allowed.includes(p));
   if (!bad("fanout") && server.fanout !== "write" && others.length > 0) {
     problem(
       "fanout",
       `expected protocols to be ${allowed.join(", ")} only with fanout ${server.fanout} (its notify, fetch and unread frames are WebSocket frames), found protocols ${others.join(", ")}`,
+    );
+  }
+  return problems;
+}
+
+/** The proxy settings a schema cannot check: what is not available, and what cannot pass it. */
+function proxyProblems(
+  server: ServerOptions,
+  ctx: ServerCheckContext,
+  at: (field: string) => string,
+): Problem[] {
+  const proxy = server.proxy;
+  if (proxy === null || ctx.isBad(at("proxy")) || ctx.isBad("server.proxy")) return [];
+  const problems: Problem[] = [];
+  const problem = (field: string, text: string) =>
+    problems.push({ path: at(`proxy.${field}`), text });
+  // Not required by the schema: a variant's proxy may name only what it changes.
+  if ((proxy.kind as ProxyOptions["kind"] | undefined) === undefined) {
+    problem("kind", "expected nginx or haproxy, found nothing");
+    return problems;
+  }
+  if (!ctx.isBad(at("proxy.idleTimeout")) && !(proxy.idleTimeoutMs > 0)) {
+    problem(
+      "idleTimeout",
+      `expected a duration above 0, found ${JSON.stringify(ctx.raw("server.proxy.idleTimeout"))}`,
+    );
+  }
+  if (
+    !ctx.isBad(at("routing")) &&
+    server.routing === "sticky" &&
+    server.instances > 1 &&
+    proxy.balance !== "hash-channel"
+  ) {
+    problem(
+      "balance",
+      `expected hash-channel with routing sticky and ${server.instances} instances (clients reach the instances through the proxy, and only its hash keeps a channel's subscribers and publisher on the instance that holds it), found "${proxy.balance}"`,
+    );
+  }
+  if (ctx.protocols.includes("sse-h2") && !proxy.tls) {
+    problem(
+      "tls",
+      `expected true with sse-h2 behind a proxy (its HTTP/2 is then negotiated by ALPN, as browsers reach it; without TLS it is cleartext with prior knowledge, which neither proxy takes on the port it serves HTTP/1.1 on), found false with protocols ${ctx.protocols.join(", ")}`,
     );
   }
   return problems;

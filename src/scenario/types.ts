@@ -116,6 +116,28 @@ export interface ServerOptions {
   allowOrigins: string[];
   /** HTTPS (and HTTP/2 by ALPN): a throwaway CA made at start, or the user's files; null: plain HTTP. */
   tls: ServerTls;
+  /** A reverse proxy rtbench starts in front of the instances; null: clients connect directly. */
+  proxy: ProxyOptions | null;
+}
+
+export type ProxyKind = "nginx" | "haproxy";
+export type ProxyBalance = "round-robin" | "least-conn" | "hash-channel";
+
+export interface ProxyOptions {
+  kind: ProxyKind;
+  balance: ProxyBalance;
+  /** Buffer streamed responses (nginx only; the server's X-Accel-Buffering is ignored). */
+  buffering: boolean;
+  /** How long the proxy keeps a connection on which nothing moves. */
+  idleTimeoutMs: number;
+  /** Refuse WebSocket upgrades with 403 (a restrictive corporate proxy). */
+  blockUpgrade: boolean;
+  /**
+   * TLS termination at the proxy (a throwaway CA's certificate, or server.tls's
+   * files); the instances behind it stay plaintext unless server.tls, which
+   * makes the proxy re-encrypt.
+   */
+  tls: boolean;
 }
 
 /** `server.tls`: `"throwaway"` for `true`; files as absolute paths once validated. */

@@ -309,7 +309,9 @@ async function runGated(
     const lines = Object.entries(final.protocols)
       .filter(([, p]) => p.status === "invalid")
       .map(([name, p]) => `  ${name}: ${(p.invalidReasons ?? []).join("; ")}`);
-    process.stderr.write(`error: invalid run, its numbers are not a measurement\n${lines.join("\n")}\n`);
+    process.stderr.write(
+      `error: invalid run, its numbers are not a measurement\n${lines.join("\n")}\n`,
+    );
     return "invalid";
   }
   return record.passed ? "passed" : "failed";
