@@ -17,7 +17,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Fleet } from "../dist/src/load/fleet.js";
+import { Fleet } from "../dist/src/load/fleet/fleet.js";
 import { monoMs } from "../dist/src/util/clock.js";
 import { freePort } from "../dist/src/util/net.js";
 import { createThrowawayCertificates } from "../dist/src/util/throwaway-ca.js";

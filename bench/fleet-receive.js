@@ -6,7 +6,7 @@
 // Needs dist/ (`npx tsc -p tsconfig.json`).
 //
 //   node bench/fleet-receive.js [subscribers=1000] [rounds=300] [repeats=7]
-import { Fleet } from "../dist/src/load/fleet.js";
+import { Fleet } from "../dist/src/load/fleet/fleet.js";
 import { monoMs } from "../dist/src/util/clock.js";
 
 const subscribers = Number(process.argv[2] ?? 1000);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countDeliveries } from "../src/load/aggregate.js";
+import { countDeliveries } from "../src/load/result/aggregate.js";
 import { publishAckLatency } from "../src/measures/publish-ack.js";
 import { zeroCounters } from "../src/metrics/counters.js";
 import { SeqTracker } from "../src/metrics/seq-tracker.js";

@@ -1,6 +1,6 @@
 import { expect, it } from "vitest";
-import { assignClients, channelNames, stickyRoutes } from "../src/load/assign.js";
 import { runScenario } from "../src/load/run.js";
+import { assignClients, channelNames, stickyRoutes } from "../src/load/shards/assign.js";
 import type { ProtocolResult } from "../src/metrics/types.js";
 import { parseScenario } from "../src/scenario/load.js";
 import { describeRedis } from "./helpers/redis.js";

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { evaluateThresholds } from "../src/gate/thresholds.js";
-import { churnWaves, pickLeavers } from "../src/load/churn.js";
-import { imbalanceOf } from "../src/load/instance-load.js";
-import { auditPresence, withoutFreezes } from "../src/load/presence-audit.js";
-import { UnreadCheck } from "../src/load/unread-check.js";
+import { UnreadCheck } from "../src/load/fleet/unread-check.js";
+import { auditPresence, withoutFreezes } from "../src/load/presence/presence-audit.js";
+import { imbalanceOf } from "../src/load/servers/instance-load.js";
+import { churnWaves, pickLeavers } from "../src/load/shards/churn.js";
 import { parseCommandStats } from "../src/measures/broker-cost.js";
 import { getMetric, listMetrics } from "../src/measures/names.js";
 import { orderRunKeys, runKey, runLabel, splitRunKey } from "../src/metrics/run-keys.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoffDelayMs } from "../src/load/backoff.js";
+import { backoffDelayMs } from "../src/load/fleet/backoff.js";
 import type { ReconnectPolicy } from "../src/scenario/types.js";
 import { seededRandom } from "../src/util/random.js";
 

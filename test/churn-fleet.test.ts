@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from "vitest";
 import type { ClientOptions, TransportClient } from "../src/clients/types.js";
-import { Fleet } from "../src/load/fleet.js";
-import type { ShardStart } from "../src/load/shard-protocol.js";
-import { buildBody } from "../src/load/stamp.js";
+import { Fleet } from "../src/load/fleet/fleet.js";
+import { buildBody } from "../src/load/publisher/stamp.js";
+import type { ShardStart } from "../src/load/shards/shard-protocol.js";
 import { summarizeEncoded } from "../src/metrics/histogram.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 

@@ -8,8 +8,8 @@ import {
   type FaultRecord,
   type ServiceControl,
   startFaults,
-} from "../src/load/faults.js";
-import { type ServerSet, startServers } from "../src/load/servers.js";
+} from "../src/load/faults/faults.js";
+import { type ServerSet, startServers } from "../src/load/servers/servers.js";
 import { parseScenario } from "../src/scenario/load.js";
 import type { Scenario } from "../src/scenario/types.js";
 import { natsService } from "../src/services/nats.js";

@@ -5,8 +5,8 @@ import {
   channelWeights,
   spreadByWeight,
   stickyRoutes,
-} from "../src/load/assign.js";
-import { HashRing, hash32 } from "../src/load/hash-ring.js";
+} from "../src/load/shards/assign.js";
+import { HashRing, hash32 } from "../src/load/shards/hash-ring.js";
 
 /** The ring the slow way: every point of every node, the nearest one clockwise wins. */
 function naiveOwner(nodes: number[], virtualNodes: number, key: string): number {

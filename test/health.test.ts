@@ -4,7 +4,7 @@ import { createServer as createHttpsServer } from "node:https";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { waitHealthy, waitListening } from "../src/load/health.js";
+import { waitHealthy, waitListening } from "../src/load/servers/health.js";
 import { classifyFailure } from "../src/util/failure.js";
 import { freePort } from "../src/util/net.js";
 import { redactText, splitCredentials } from "../src/util/redact.js";

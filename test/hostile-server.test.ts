@@ -14,8 +14,8 @@ import {
 } from "../src/clients/bounds.js";
 import { createHttpPublisher } from "../src/clients/publishers.js";
 import { createClientContext } from "../src/clients/types.js";
-import { Fleet } from "../src/load/fleet.js";
-import type { ShardStart } from "../src/load/shard-protocol.js";
+import { Fleet } from "../src/load/fleet/fleet.js";
+import type { ShardStart } from "../src/load/shards/shard-protocol.js";
 import type { ShardReport } from "../src/run-model/shard-report.js";
 import type { ProtocolName, TransportSettings } from "../src/shared/transports.js";
 import { monoMs } from "../src/util/clock.js";

@@ -2,7 +2,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type PreflightInput, preflightWarnings, readSystemLimits } from "../src/load/preflight.js";
+import {
+  type PreflightInput,
+  preflightWarnings,
+  readSystemLimits,
+} from "../src/load/stages/preflight.js";
 import type { RunResult } from "../src/metrics/types.js";
 import { runRtbench } from "./helpers/cli.js";
 

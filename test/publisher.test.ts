@@ -5,7 +5,7 @@ import {
   type Publisher,
 } from "../src/clients/publishers.js";
 import { createClientContext } from "../src/clients/types.js";
-import { PublisherLoop } from "../src/load/publisher.js";
+import { PublisherLoop } from "../src/load/publisher/publisher.js";
 import { monoMs } from "../src/util/clock.js";
 import { startToyServer, type ToyServer } from "./helpers/toy-server.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { FaultRecord } from "../src/load/faults.js";
-import { buildProtocolResult } from "../src/load/result.js";
-import type { RunRecord } from "../src/load/run-record.js";
+import type { FaultRecord } from "../src/load/faults/faults.js";
+import { buildProtocolResult } from "../src/load/result/result.js";
+import type { RunRecord } from "../src/load/result/run-record.js";
 import { zeroCounters } from "../src/metrics/counters.js";
 import { createLatencyHistogram, encodeHistogram, recordMs } from "../src/metrics/histogram.js";
 import type { PublishRecord } from "../src/run-model/publish-record.js";

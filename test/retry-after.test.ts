@@ -8,7 +8,7 @@ import {
   refusalWaitFromHead,
   refusalWaitMs,
 } from "../src/clients/retry-after.js";
-import { ADMISSION_JITTER, admissionDelayMs } from "../src/load/backoff.js";
+import { ADMISSION_JITTER, admissionDelayMs } from "../src/load/fleet/backoff.js";
 import type { TransportSettings } from "../src/shared/transports.js";
 import { clientOptions } from "./helpers/client-options.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { judgeSaturation, type SaturationEvidence } from "../src/load/saturation.js";
+import { judgeSaturation, type SaturationEvidence } from "../src/load/result/saturation.js";
 import type { ProcessLoad } from "../src/metrics/process-load.js";
 import { parseScenario } from "../src/scenario/load.js";
 

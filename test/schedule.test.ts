@@ -1,8 +1,13 @@
 import { deflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { assignClients, channelNames } from "../src/load/assign.js";
-import { dueRange, type Schedule, scheduledMessage, scheduleLength } from "../src/load/schedule.js";
-import { buildBody, readStamp } from "../src/load/stamp.js";
+import {
+  dueRange,
+  type Schedule,
+  scheduledMessage,
+  scheduleLength,
+} from "../src/load/publisher/schedule.js";
+import { buildBody, readStamp } from "../src/load/publisher/stamp.js";
+import { assignClients, channelNames } from "../src/load/shards/assign.js";
 
 /** The obvious version: walk time forward message by message. */
 function naiveSchedule(schedule: Schedule) {

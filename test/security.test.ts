@@ -7,7 +7,7 @@ import WebSocket from "ws";
 import { type RunningServer, startReferenceServer } from "../reference-server/index.js";
 import { resultFileStem } from "../src/cli/measure.js";
 import { createClientContext } from "../src/clients/types.js";
-import { startCommandedServers } from "../src/load/commanded.js";
+import { startCommandedServers } from "../src/load/servers/commanded.js";
 import { parseScenario } from "../src/scenario/load.js";
 import { reference } from "../src/targets/reference.js";
 import { compileTemplate, fillShellTemplate } from "../src/targets/template.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { serverLaunches } from "../src/load/server-settings.js";
+import { serverLaunches } from "../src/load/servers/server-settings.js";
 import { parseScenario } from "../src/scenario/load.js";
 import type { ServerOptions } from "../src/scenario/types.js";
 import { RtbenchError } from "../src/shared/errors.js";
@@ -202,7 +202,7 @@ server:
   // A field added to the scenario's server section must reach the server: changing it must
   // change what the instances are started with. The token is the exception: it travels in
   // the environment (serverEnv), never argv; test/security.test.ts runs a scenario with one.
-  // So is tls: the run turns it into certificate files (load/run-tls.ts) whose paths the
+  // So is tls: the run turns it into certificate files (load/servers/run-tls.ts) whose paths the
   // instances get; test/tls-run.test.ts runs a scenario with it.
   const launched = leafPaths(server).filter((path) => !["auth", "tls"].includes(path.join(".")));
   it.each(launched.map((path) => [path.join(".")]))(

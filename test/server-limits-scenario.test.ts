@@ -11,7 +11,7 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_WRITE_TIMEOUT_MS,
 } from "../reference-server/limits.js";
-import { serverLaunches } from "../src/load/server-settings.js";
+import { serverLaunches } from "../src/load/servers/server-settings.js";
 import { buildServerArgs, type ServerLaunchSettings } from "../src/shared/server-launch.js";
 
 const LIMIT_FLAGS = [

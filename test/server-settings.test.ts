@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { createMemoryBroker, startReferenceServer } from "../reference-server/index.js";
 import { readResultFile } from "../src/gate/result-file.js";
 import { runScenario } from "../src/load/run.js";
-import { readServerSettings } from "../src/load/server-settings.js";
+import { readServerSettings } from "../src/load/servers/server-settings.js";
 import { parseScenario } from "../src/scenario/load.js";
 import {
   buildServerArgs,

@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { planFor } from "../src/load/clients-up.js";
-import { MAX_CLIENTS_PER_SHARD, planShards, type ShardPlanInput } from "../src/load/shard-plan.js";
+import {
+  MAX_CLIENTS_PER_SHARD,
+  planShards,
+  type ShardPlanInput,
+} from "../src/load/shards/shard-plan.js";
+import { planFor } from "../src/load/stages/clients-up.js";
 import { parseScenario } from "../src/scenario/load.js";
 
 /** Shards sized by the work they do, and a machine that cannot hold a run said so up front. */

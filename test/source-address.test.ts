@@ -20,7 +20,7 @@ import {
   SOURCE_PORTS_PER_ADDRESS,
   SYSTEM_PORTS_PER_URL,
   sourceOf,
-} from "../src/load/assign.js";
+} from "../src/load/shards/assign.js";
 import type { ProtocolName } from "../src/shared/transports.js";
 import { isSourceRefused } from "../src/util/failure.js";
 import { freePort } from "./helpers/ports.js";

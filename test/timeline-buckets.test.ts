@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { countDeliveries } from "../src/load/aggregate.js";
-import { uncountedPublishes } from "../src/load/collect.js";
-import { FleetTimeline } from "../src/load/fleet-timeline.js";
-import { ReceiptLedger } from "../src/load/receipt-ledger.js";
-import { cpuMsPerSecond } from "../src/load/server-seconds.js";
-import { buildTimeline } from "../src/load/timeline-result.js";
+import { FleetTimeline } from "../src/load/fleet/fleet-timeline.js";
+import { ReceiptLedger } from "../src/load/fleet/receipt-ledger.js";
+import { countDeliveries } from "../src/load/result/aggregate.js";
+import { buildTimeline } from "../src/load/result/timeline-result.js";
+import { cpuMsPerSecond } from "../src/load/servers/server-seconds.js";
+import { uncountedPublishes } from "../src/load/stages/collect.js";
 import { zeroCounters } from "../src/metrics/counters.js";
 import { encodeHistogram, summarizeEncoded } from "../src/metrics/histogram.js";
 import { SeqTracker } from "../src/metrics/seq-tracker.js";

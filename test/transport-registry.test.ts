@@ -17,7 +17,7 @@ import {
   createClientContext,
   type TransportClient,
 } from "../src/clients/types.js";
-import { Fleet } from "../src/load/fleet.js";
+import { Fleet } from "../src/load/fleet/fleet.js";
 import { renderTable } from "../src/report/table.js";
 import { parseScenario } from "../src/scenario/load.js";
 import { DEFAULT_RECONNECT } from "../src/scenario/reconnect.js";

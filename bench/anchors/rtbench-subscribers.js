@@ -4,7 +4,7 @@
 // under the same IPC protocol as ws-subscribers.js.
 //
 //   node bench/anchors/rtbench-subscribers.js <baseUrl> <count> <channels> [protocol=websocket]
-import { Fleet } from "../../dist/src/load/fleet.js";
+import { Fleet } from "../../dist/src/load/fleet/fleet.js";
 import { monoMs } from "../../dist/src/util/clock.js";
 
 const [baseUrl, countArg, channelsArg, protocol = "websocket"] = process.argv.slice(2);

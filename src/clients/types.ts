@@ -99,7 +99,7 @@ export interface ClientOptions {
   /**
    * Source address and port for the client's sockets, so that tens of
    * thousands of connections to one server port never wait on the system's
-   * search for a free port (see load/assign.ts). Undefined: the system picks.
+   * search for a free port (see load/shards/assign.ts). Undefined: the system picks.
    */
   source?: SourceEndpoint;
   /** Resume after this cursor; undefined means "from now". */

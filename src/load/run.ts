@@ -14,15 +14,15 @@ import { targetProtocol } from "../targets/registry.js";
 import { gitCommit } from "../util/git.js";
 import { packageVersion } from "../util/paths.js";
 import { redactSecrets, redactStrings, redactText, scenarioSecrets } from "../util/redact.js";
-import { type Clients, clientsUp, planFor } from "./clients-up.js";
-import { collect } from "./collect.js";
-import { type Environment, environmentUp } from "./environment.js";
-import { controlService, type ServiceControl } from "./faults.js";
-import { LoadMonitor, runProcesses } from "./load-monitor.js";
-import { publishAndObserve } from "./observe.js";
-import { preflightFor } from "./preflight.js";
-import { buildProtocolResult } from "./result.js";
-import { INSECURE_WARNING, type RunTls, tlsUp } from "./run-tls.js";
+import { controlService, type ServiceControl } from "./faults/faults.js";
+import { buildProtocolResult } from "./result/result.js";
+import { LoadMonitor, runProcesses } from "./servers/load-monitor.js";
+import { INSECURE_WARNING, type RunTls, tlsUp } from "./servers/run-tls.js";
+import { type Clients, clientsUp, planFor } from "./stages/clients-up.js";
+import { collect } from "./stages/collect.js";
+import { type Environment, environmentUp } from "./stages/environment.js";
+import { publishAndObserve } from "./stages/observe.js";
+import { preflightFor } from "./stages/preflight.js";
 
 export interface RunProgress {
   /** The run's key: the protocol, or `protocol@variant`. */

@@ -11,8 +11,8 @@ import type {
 
 /**
  * The measures' side of the parent: their probes while the clients run
- * (load/observe.ts calls the hooks), and their fragments of the result
- * from the shards' parts and what the probes saw (load/result.ts).
+ * (load/stages/observe.ts calls the hooks), and their fragments of the result
+ * from the shards' parts and what the probes saw (load/result/result.ts).
  */
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));

@@ -34,7 +34,7 @@ export function measuresVersion(): number {
  * Adds a measure (an extension, or a test's). A measure with a shard side
  * runs in the shards too, which are other processes: `module` is the URL of
  * an ES module whose `measure` export is this measure, and each shard
- * imports it before its clients start (load/shard-main.ts).
+ * imports it before its clients start (load/fleet/shard-main.ts).
  */
 export function registerMeasure<F extends object, P>(
   measure: Measure<F, P>,

@@ -143,7 +143,7 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
   publishFailed: number | null;
   /**
    * Per subscriber, the stored messages of its channel scheduled in the
-   * window and sent after it was first ready (load/aggregate.ts).
+   * window and sent after it was first ready (load/result/aggregate.ts).
    */
   expected: number;
   /** Expected messages received at least once: delivered + lost = expected. */
@@ -275,7 +275,7 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
     generator: { saturated: boolean; reasons: string[] };
     server: { saturated: boolean; reasons: string[] };
     /**
-     * The shard plan, from the expected work (load/shard-plan.ts): cores'
+     * The shard plan, from the expected work (load/shards/shard-plan.ts): cores'
      * worth of client and server work, busy processes, and the warning given
      * up front when this machine could not hold the run.
      */

@@ -1,7 +1,7 @@
 /**
  * What became of one message the publisher sent. Whether the server stored
  * it is decided later, with the subscribers' reports: a message someone
- * received was stored whatever its outcome here (load/aggregate.ts).
+ * received was stored whatever its outcome here (load/result/aggregate.ts).
  *
  * - `pending`: still waiting for the server's answer;
  * - `acked`: acknowledged within the acknowledgement timeout;

@@ -1,7 +1,7 @@
 /**
  * What the parent reads off the server processes rtbench started: CPU and
- * memory at the edges of the window (load/servers.ts) and at every second
- * boundary (load/server-seconds.ts).
+ * memory at the edges of the window (load/servers/servers.ts) and at every second
+ * boundary (load/servers/server-seconds.ts).
  */
 
 /** CPU and memory of a group of server processes (every instance summed) at one moment. */

@@ -7,7 +7,7 @@ import type { ProcessLoad } from "../metrics/process-load.js";
  * Plain JSON, histograms encoded (metrics/histogram.ts), so it crosses the
  * process boundary as it is and merges losslessly in the parent. Times are
  * monotonic ms, which every process on the host shares (util/clock.ts).
- * The messages that carry it are in load/shard-protocol.ts.
+ * The messages that carry it are in load/shards/shard-protocol.ts.
  */
 
 /**
@@ -101,7 +101,7 @@ export interface ConnectionLog {
 }
 
 /**
- * One shard's per-second series (load/fleet-timeline.ts says what each
+ * One shard's per-second series (load/fleet/fleet-timeline.ts says what each
  * counts); index i is second i from the start of ramp-up.
  */
 export interface ShardTimeline {

@@ -57,7 +57,7 @@ export interface Scenario {
   faults: Fault[];
 
   generator: GeneratorOptions;
-  /** When a run says the server saturated (load/saturation.ts). */
+  /** When a run says the server saturated (load/result/saturation.ts). */
   saturation: SaturationOptions;
   /** Presence accuracy sampling (`presence.sampleInterval`); 0 turns it off. */
   presence: { sampleIntervalMs: number };
@@ -299,7 +299,7 @@ export interface ReconnectPolicy {
   /**
    * Do as the server says: SSE's `retry:` is the first delay (as a browser
    * does), and a full server's wait (503/429 with Retry-After, WebSocket
-   * close 1013) replaces the backoff (load/backoff.ts, admissionDelayMs).
+   * close 1013) replaces the backoff (load/fleet/backoff.ts, admissionDelayMs).
    */
   honorServerRetry: boolean;
 }

@@ -1,0 +1,327 @@
+import type { ClientHandlers, TransportClient } from "../../clients/types.js";
+import { recordMs } from "../../metrics/histogram.js";
+import { orderPosition, ReorderCounter, SeqTracker } from "../../metrics/seq-tracker.js";
+import type { PresenceEvent } from "../../shared/protocol.js";
+import type { TimerHandle } from "../../util/clock.js";
+import { isSourceRefused } from "../../util/failure.js";
+import { readStamp } from "../publisher/stamp.js";
+import type { ClientAssignment } from "../shards/assign.js";
+import { admissionDelayMs, backoffDelayMs } from "./backoff.js";
+import type { SubscriberFleet } from "./subscriber-fleet.js";
+import { UnreadCheck } from "./unread-check.js";
+
+/**
+ * One simulated subscriber of a fleet across all its connections: turns its
+ * client's events into the fleet's metrics and decides when and where to
+ * reconnect. Its handlers are methods, so receiving a message allocates no
+ * closure.
+ */
+export class Subscriber implements ClientHandlers {
+  readonly tracker = new SeqTracker();
+  firstReadyMs: number | null = null;
+  /** Connected spans, flat [start, end, start, end...]; only when the fleet logs connections. */
+  readonly spans: number[] = [];
+  private order = new ReorderCounter();
+  private client: TransportClient | null = null;
+  private cursor: string | undefined;
+  /** URL indexes in failover order (the client's own first), and where in that list it is. */
+  private readonly route: number[];
+  private routePos = 0;
+  private retryTimer: TimerHandle | null = null;
+  private ready = false;
+  private attempted = false;
+  /** Failed attempts since the last time the client was ready. */
+  private failures = 0;
+  /** When the current break was noticed (monotonic ms); null while connected. */
+  private brokenAtMs: number | null = null;
+  private lastMessageMs: number | null = null;
+  /** Start of the outage to record at the first message after a reconnect. */
+  private outageFromMs: number | null = null;
+  private serverRetryMs: number | undefined;
+  /** The channel's slot in the fleet's receipt ledger (receipt-ledger.ts). */
+  private readonly ledgerSlot: number;
+  /** Churn: away on purpose since this time (monotonic ms); null when not away. */
+  private awayAtMs: number | null = null;
+  /** Churn: came back at this time; messages sent before it are what it missed. */
+  private returnedAtMs: number | null = null;
+  private caughtUpAtMs: number | null = null;
+  private unreadCheck: UnreadCheck | null = null;
+
+  constructor(
+    private readonly fleet: SubscriberFleet,
+    readonly assignment: ClientAssignment,
+  ) {
+    const count = fleet.spec.urls.length;
+    const own = Math.max(0, fleet.spec.urls.indexOf(assignment.baseUrl));
+    this.route = assignment.route ?? Array.from({ length: count }, (_, k) => (own + k) % count);
+    this.ledgerSlot = fleet.timeline.ledger.slotOf(assignment.channel);
+  }
+
+  /** The instance (index into the run's URLs) this client is on or tries next. */
+  get urlIndex(): number {
+    return this.route[this.routePos] as number;
+  }
+
+  isBroken(): boolean {
+    return this.brokenAtMs !== null;
+  }
+
+  /** Tried, and never got in (a client whose ramp-up slot never came did not try). */
+  neverConnected(): boolean {
+    return this.attempted && this.firstReadyMs === null;
+  }
+
+  /** Connected and not away. */
+  isReady(): boolean {
+    return this.ready;
+  }
+
+  /**
+   * One connection attempt to the current URL. `sameAttempt`: the system
+   * refused the client's source endpoint, so the attempt goes out again from
+   * the system's choice and is not counted twice.
+   */
+  attempt(sameAttempt = false): void {
+    const fleet = this.fleet;
+    if (fleet.isClosed()) return;
+    const { spec, context } = fleet;
+    if (!sameAttempt) {
+      if (this.brokenAtMs !== null) fleet.countAttempt();
+      fleet.timeline.countAttempt(fleet.clock.now());
+    }
+    this.ready = false;
+    this.attempted = true;
+    const client = fleet.createClient(spec.protocol, {
+      baseUrl: spec.urls[this.urlIndex] ?? this.assignment.baseUrl,
+      channel: this.assignment.channel,
+      user: this.assignment.user,
+      source: this.assignment.source,
+      since: spec.reconnect.resume ? this.cursor : undefined,
+      settings: spec.settings,
+      requestTimeoutMs: fleet.requestTimeoutMs,
+      handlers: this,
+      context,
+    });
+    this.client = client;
+    client.connect().catch((error: unknown) => {
+      if (this.client !== client) return;
+      this.client = null;
+      client.close();
+      if (this.assignment.source !== undefined && isSourceRefused(error)) {
+        // A closing socket of this client's still holds its endpoint towards this server.
+        this.assignment.source = undefined;
+        this.attempt(true);
+        return;
+      }
+      fleet.noteConnectError(error);
+      if (this.brokenAtMs === null) fleet.counters.connectFailures++;
+      else fleet.counters.failedReconnects++;
+      this.failures++;
+      // As a load balancer would: the next attempt goes to the next instance of the route
+      // (round-robin, or the channel's next instance on the hash ring).
+      this.routePos = (this.routePos + 1) % this.route.length;
+      this.retryLater(client.retryAfterMs);
+    });
+  }
+
+  stop(): void {
+    if (this.retryTimer) this.fleet.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    if (this.ready) {
+      this.fleet.open--;
+      this.endSpan();
+    }
+    this.ready = false;
+    this.finishReturn();
+    this.client?.close();
+    this.client = null;
+  }
+
+  /**
+   * Churn: leaves with a clean close (messages already on their way still
+   * arrive and count), to come back with `comeBack()`. Not a break.
+   */
+  leave(): void {
+    if (!this.ready || this.client === null) return;
+    const fleet = this.fleet;
+    this.ready = false;
+    fleet.open--;
+    fleet.counters.churnLeaves++;
+    fleet.timeline.connectedChanged(fleet.clock.now(), fleet.open);
+    this.endSpan();
+    this.finishReturn();
+    this.awayAtMs = fleet.clock.now();
+    this.client.close();
+    this.client = null;
+  }
+
+  /** Churn: back from `leave()`, resuming from the last message received. */
+  comeBack(): void {
+    if (this.awayAtMs === null) return;
+    this.awayAtMs = null;
+    this.returnedAtMs = this.fleet.clock.now();
+    this.caughtUpAtMs = null;
+    this.attempt();
+  }
+
+  onReady(connectMs: number): void {
+    const fleet = this.fleet;
+    const nowMs = fleet.clock.now();
+    this.ready = true;
+    this.failures = 0;
+    fleet.open++;
+    fleet.timeline.connectedChanged(nowMs, fleet.open);
+    fleet.measures.ready(nowMs);
+    if (fleet.logsConnections) this.spans.push(nowMs, Number.NaN);
+    if (this.firstReadyMs === null) {
+      this.firstReadyMs = nowMs;
+      recordMs(fleet.connect, connectMs);
+    }
+    if (this.brokenAtMs !== null) {
+      recordMs(fleet.reconnect, nowMs - this.brokenAtMs);
+      fleet.timeline.countReconnect(nowMs);
+      this.brokenAtMs = null;
+    }
+  }
+
+  onMessage(id: string, body: unknown): void {
+    const fleet = this.fleet;
+    const nowMs = fleet.clock.now();
+    fleet.received++;
+    this.cursor = id;
+    this.lastMessageMs = nowMs;
+    if (this.outageFromMs !== null) {
+      recordMs(fleet.outage, nowMs - this.outageFromMs);
+      this.outageFromMs = null;
+    }
+    const stamp = readStamp(body);
+    if (stamp === null) {
+      fleet.counters.unstamped++;
+      return;
+    }
+    if (this.tracker.add(stamp.seq) === "duplicate") {
+      fleet.counters.duplicates++;
+      return;
+    }
+    const timeline = fleet.timeline;
+    const bucket = timeline.bucketAt(nowMs);
+    timeline.countReceipt(bucket);
+    if (this.order.add(orderPosition(id, stamp.seq))) fleet.counters.reordered++;
+    // Sent before this client came back: it missed it, and is caught up once the last such arrives.
+    if (this.returnedAtMs !== null && stamp.snt < this.returnedAtMs) this.caughtUpAtMs = nowMs;
+    if (this.unreadCheck?.see(Number(id))) this.finishUnreadCheck();
+    if (stamp.sch >= fleet.spec.measureStartMs && stamp.sch < fleet.spec.measureEndMs) {
+      recordMs(timeline.latencyIn(bucket), nowMs - stamp.sch);
+      recordMs(fleet.latencyFromSend, nowMs - stamp.snt);
+      // Expected of this subscriber (load/result/aggregate.ts): sent once it was first ready.
+      if (this.firstReadyMs !== null && stamp.snt >= this.firstReadyMs) {
+        timeline.countDelivery(bucket, this.ledgerSlot, stamp.seq);
+      }
+      fleet.countDelivery(this.urlIndex);
+    }
+  }
+
+  onUnrecognised(what?: string, frame?: unknown): void {
+    this.fleet.countUnrecognised(what, frame);
+  }
+
+  onGap(_from: string, _to: string, reset?: boolean): void {
+    // Loss across a gap shows up as missing sequence numbers; the marker itself is counted.
+    this.fleet.counters.gaps++;
+    // Ids start again (another instance's history): order is judged afresh.
+    if (reset) this.order = new ReorderCounter();
+  }
+
+  /** Tiered fan-out: checked only for a member coming back from churn, whose cursor is known. */
+  onUnread(count: number, lastId: string): void {
+    if (this.returnedAtMs === null || this.unreadCheck !== null || this.cursor === undefined)
+      return;
+    this.unreadCheck = new UnreadCheck(count, Number(lastId), Number(this.cursor));
+    if (this.unreadCheck.complete) this.finishUnreadCheck();
+  }
+
+  onPresence(events: readonly PresenceEvent[]): void {
+    this.fleet.measures.presence(events);
+  }
+
+  onBreak(reason: string): void {
+    const fleet = this.fleet;
+    const client = this.client;
+    if (!this.ready || client === null) return;
+    this.ready = false;
+    fleet.open--;
+    fleet.timeline.connectedChanged(fleet.clock.now(), fleet.open);
+    this.endSpan();
+    fleet.logBreak(this.urlIndex, reason);
+    this.brokenAtMs = fleet.clock.now();
+    // A subscriber that has not had a message yet has been out since the break.
+    if (this.outageFromMs === null) this.outageFromMs = this.lastMessageMs ?? this.brokenAtMs;
+    if (client.cursor !== undefined) this.cursor = client.cursor;
+    this.serverRetryMs = client.retryMs;
+    this.client = null;
+    client.close();
+    this.retryLater(client.retryAfterMs);
+  }
+
+  /**
+   * Watchdog: a ready streaming connection silent for longer than `limitMs`
+   * is dead. Silence before `resumedAtMs` (this process was not running)
+   * does not count.
+   */
+  checkSilence(nowMs: number, resumedAtMs: number, limitMs: number): void {
+    const last = this.client?.lastActivityMs;
+    if (!this.ready || last === undefined || last === 0) return;
+    if (nowMs - Math.max(last, resumedAtMs) <= limitMs) return;
+    this.fleet.counters.watchdogBreaks++;
+    this.onBreak(`no traffic for over ${limitMs} ms (client watchdog)`);
+  }
+
+  /** A return from churn is over (the client leaves again or stops): its catch-up time counts. */
+  private finishReturn(): void {
+    if (this.unreadCheck !== null) this.finishUnreadCheck();
+    if (this.returnedAtMs !== null && this.caughtUpAtMs !== null) {
+      recordMs(this.fleet.catchUp, this.caughtUpAtMs - this.returnedAtMs);
+    }
+    this.returnedAtMs = null;
+    this.caughtUpAtMs = null;
+  }
+
+  private finishUnreadCheck(): void {
+    const check = this.unreadCheck;
+    if (check === null) return;
+    this.unreadCheck = null;
+    this.fleet.counters.unreadChecked++;
+    if (!check.matches) this.fleet.counters.unreadMismatches++;
+  }
+
+  private endSpan(): void {
+    const last = this.spans.length - 1;
+    if (last >= 0 && Number.isNaN(this.spans[last])) this.spans[last] = this.fleet.clock.now();
+  }
+
+  /** Plans the next attempt; `toldMs`: a full server said when to come back (retry-after.ts). */
+  private retryLater(toldMs?: number): void {
+    const fleet = this.fleet;
+    if (fleet.isClosed() || this.retryTimer) return;
+    const policy = fleet.spec.reconnect;
+    if (this.brokenAtMs !== null && this.failures >= policy.maxRetries) {
+      fleet.counters.gaveUp++;
+      return;
+    }
+    let delayMs: number;
+    if (policy.honorServerRetry && toldMs !== undefined) {
+      fleet.counters.admissionWaits++;
+      delayMs = admissionDelayMs(toldMs, fleet.random);
+    } else {
+      const firstDelayMs =
+        policy.honorServerRetry && this.serverRetryMs !== undefined
+          ? this.serverRetryMs
+          : policy.initialDelayMs;
+      delayMs = backoffDelayMs(policy, this.failures + 1, fleet.random, firstDelayMs);
+    }
+    this.retryTimer = fleet.clock.setTimeout(() => {
+      this.retryTimer = null;
+      this.attempt();
+    }, delayMs);
+  }
+}

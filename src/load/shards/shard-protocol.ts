@@ -1,0 +1,69 @@
+import type { ClientTlsSettings } from "../../clients/tls.js";
+import type { ShardReport, UncountedPublishes } from "../../run-model/shard-report.js";
+import type { ReconnectPolicy } from "../../scenario/types.js";
+import type { ProtocolName, TransportSettings } from "../../shared/transports.js";
+import type { TargetSpec } from "../../targets/types.js";
+import type { ClientAssignment } from "./assign.js";
+import type { ChurnPlan } from "./churn.js";
+
+/**
+ * Messages between the parent and a shard (a child process running a slice
+ * of the simulated clients). Times are monotonic ms, which every process on
+ * the host shares (see util/clock.ts).
+ */
+export interface ShardStart {
+  type: "start";
+  protocol: ProtocolName;
+  clients: ClientAssignment[];
+  /** Total clients over all shards: client i connects at rampStartMs + i * rampUpMs / totalClients. */
+  totalClients: number;
+  rampStartMs: number;
+  rampUpMs: number;
+  /** Latency is recorded for messages scheduled in [measureStartMs, measureEndMs). */
+  measureStartMs: number;
+  measureEndMs: number;
+  /** End of the drain: the per-second timeline runs from `rampStartMs` to here. */
+  drainEndMs: number;
+  /** The transport's scenario settings, for its clients (passed through untouched). */
+  settings: TransportSettings;
+  /** Every server URL: a client whose instance is down reconnects to the next one. */
+  urls: string[];
+  reconnect: ReconnectPolicy;
+  /**
+   * The server's heartbeat interval: the client watchdog waits
+   * `reconnect.watchdogIntervals` of them (0: not known, no watchdog).
+   */
+  heartbeatIntervalMs: number;
+  /** Seeds the backoff jitter and churn. */
+  seed: number;
+  /**
+   * The target's protocol and wire when the server is not spoken to in the
+   * reference protocol; absent or null: the transports' own clients.
+   */
+  target?: TargetSpec | null;
+  /** Clients leaving and coming back (clients.churn); absent: none. */
+  churn?: ChurnPlan | null;
+  /** Log when each client was connected (presence sampling compares with it). */
+  logConnections?: boolean;
+  /** URLs of modules of measures registered by an extension, imported before the clients start. */
+  measureModules?: string[];
+  /** How clients speak TLS to https:// and wss:// servers (a CA's PEM, never a key); absent: defaults. */
+  tls?: ClientTlsSettings | null;
+}
+
+/** Parent -> shard: stop the clients and report. */
+export interface ShardFinish {
+  type: "finish";
+  /** The shard says in which seconds it counted these as deliveries (fleet-timeline.ts). */
+  uncounted: UncountedPublishes;
+}
+
+export type ParentMessage = ShardStart | ShardFinish;
+
+export interface ShardProgress {
+  type: "progress";
+  open: number;
+  received: number;
+}
+
+export type ShardMessage = ShardProgress | ShardReport;

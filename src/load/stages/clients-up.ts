@@ -1,0 +1,185 @@
+import { availableParallelism } from "node:os";
+import type { Publisher } from "../../clients/publishers.js";
+import { type ClientTlsSettings, createClientTlsState } from "../../clients/tls.js";
+import { createClientContext } from "../../clients/types.js";
+import { shardMeasureModules } from "../../measures/registry.js";
+import { planTimeline, type Timeline } from "../../run-model/timeline.js";
+import type { Scenario } from "../../scenario/types.js";
+import { type ProtocolName, transport } from "../../shared/transports.js";
+import { DEFAULT_TARGET_PROTOCOL, targetProtocol } from "../../targets/registry.js";
+import { monoMs } from "../../util/clock.js";
+import { assignClients, channelNames, stickyRoutes } from "../shards/assign.js";
+import { channelMembers, registerMembers } from "../shards/members.js";
+import { planShards, type ShardPlan } from "../shards/shard-plan.js";
+import { ShardPool } from "../shards/shards.js";
+
+/** Time between telling shards to start and the first client connecting, so every shard has the plan. */
+const START_DELAY_MS = 300;
+
+/** The generator's side of a protocol's run, started and told when to do what. */
+export interface Clients {
+  /** The shard processes running the subscribers. */
+  pool: ShardPool;
+  /** One publisher per server instance. */
+  publishers: Publisher[];
+  /** How many shards, from the work they do, and whether the machine holds the run. */
+  plan: ShardPlan;
+  channels: string[];
+  /**
+   * Sticky routing: per channel (same order as `channels`), the instances in
+   * hash-ring failover order; null when clients spread round-robin.
+   */
+  routes: number[][] | null;
+  /**
+   * The instances that serve a channel, in the order to ask them: its ring
+   * instance and the next ones (sticky), or every instance (they share the broker).
+   */
+  urlsFor(channel: string): string[];
+  timeline: Timeline;
+  /** Closes the publishers and stops the shards. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Stage 2 of a protocol's run: starts the shard processes and the
+ * publishers, plans the run's timeline from now, and tells every shard its
+ * clients and the plan.
+ */
+export async function clientsUp(
+  scenario: Scenario,
+  protocol: ProtocolName,
+  urls: string[],
+  log: (line: string) => void = () => {},
+  /** How clients and publishers speak TLS to https:// servers; null: the defaults. */
+  tls: ClientTlsSettings | null = null,
+): Promise<Clients> {
+  const plan = planFor(scenario, protocol);
+  if (plan.warning !== null) log(plan.warning);
+  const channels = channelNames(scenario.clients.channelPrefix, scenario.clients.channels);
+  const sticky = scenario.target === null && scenario.server.routing === "sticky";
+  const ring = sticky ? stickyRoutes(channels, urls.length) : null;
+  const routes = ring ? channels.map((c) => ring.get(c) as number[]) : null;
+  const urlsFor = (channel: string) =>
+    (ring?.get(channel) ?? urls.map((_, i) => i)).map((i) => urls[i] as string);
+  const clients = assignClients({
+    count: scenario.clients.count,
+    channelNames: channels,
+    baseUrls: urls,
+    seed: scenario.seed,
+    skew: scenario.clients.channelSkew,
+    routing: sticky ? "sticky" : "pubsub",
+  });
+  if (scenario.target === null && scenario.server.fanout === "tiered") {
+    const { members, channelSkew } = scenario.clients;
+    await registerMembers(
+      channelMembers(clients, channels, members, channelSkew),
+      (channel) => urlsFor(channel)[0] as string,
+      scenario.server.auth,
+    );
+  }
+  const pool = await ShardPool.start(plan.shards);
+  const publishers = createPublishers(scenario, urls, tls);
+  const stop = async () => {
+    await Promise.all(publishers.map((p) => p.close().catch(() => {})));
+    await pool.stop();
+  };
+
+  try {
+    const timeline = planTimeline({
+      nowMs: monoMs(),
+      startDelayMs: START_DELAY_MS,
+      rampUpMs: scenario.clients.rampUpMs,
+      warmupMs: scenario.warmupMs,
+      durationMs: scenario.durationMs,
+      drainMs: scenario.drainMs,
+      faultsAtMs: scenario.faults.map((f) => f.atMs),
+    });
+    const section = scenario.transports[protocol];
+    if (section === undefined) throw new Error(`no scenario section for transport ${protocol}`);
+    pool.begin({
+      type: "start",
+      protocol,
+      clients,
+      totalClients: scenario.clients.count,
+      rampStartMs: timeline.rampStartMs,
+      rampUpMs: scenario.clients.rampUpMs,
+      measureStartMs: timeline.measureStartMs,
+      measureEndMs: timeline.measureEndMs,
+      drainEndMs: timeline.drainEndMs,
+      // The transport's own section, passed through untouched to its clients.
+      settings: section.settings,
+      reconnect: section.reconnect,
+      urls,
+      heartbeatIntervalMs: heartbeatIntervalMs(scenario),
+      seed: scenario.seed,
+      target:
+        scenario.target && scenario.target.protocol !== DEFAULT_TARGET_PROTOCOL
+          ? { protocol: scenario.target.protocol, wire: scenario.target.wire }
+          : null,
+      churn: scenario.clients.churn && {
+        ...scenario.clients.churn,
+        startMs: timeline.measureStartMs,
+        endMs: timeline.measureEndMs,
+      },
+      logConnections: scenario.presence.sampleIntervalMs > 0,
+      measureModules: shardMeasureModules(),
+      tls,
+    });
+    return { pool, publishers, plan, channels, routes, urlsFor, timeline, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** The shard plan of one protocol's run: its expected deliveries and requests per second. */
+export function planFor(scenario: Scenario, protocol: ProtocolName): ShardPlan {
+  const { count, channels, shards } = scenario.clients;
+  const row = transport(protocol);
+  const perChannelPerSec = scenario.publish.ratePerSec / channels;
+  const deliveriesPerSec = perChannelPerSec * count;
+  const settings = scenario.transports[protocol]?.settings ?? {};
+  const requestsPerSec =
+    row.requestsPerClientPerSec !== undefined
+      ? count * row.requestsPerClientPerSec(settings, perChannelPerSec)
+      : row.delivery === "poll"
+        ? deliveriesPerSec
+        : 0;
+  return planShards({
+    clients: count,
+    deliveriesPerSec,
+    requestsPerSec,
+    cores: availableParallelism(),
+    serverInstances: scenario.target ? 0 : scenario.server.instances,
+    requestedShards: shards,
+  });
+}
+
+/**
+ * Publishers count their bytes and requests apart from the subscribers'.
+ * Each instance's pool may hold every publish in flight at once: the cap is
+ * the publisher loop's, over all instances.
+ */
+function createPublishers(
+  scenario: Scenario,
+  urls: string[],
+  tls: ClientTlsSettings | null,
+): Publisher[] {
+  const context = createClientContext(createClientTlsState(tls ?? undefined));
+  const protocol = targetProtocol(scenario.target?.protocol ?? DEFAULT_TARGET_PROTOCOL);
+  const wire = scenario.target?.wire ?? {};
+  const options = {
+    connections: scenario.publish.maxInFlight,
+    context,
+    via: scenario.publish.via,
+    // The reference server's token; a target's credentials are its own (URL, headers).
+    auth: scenario.target === null ? scenario.server.auth : null,
+  };
+  return urls.map((url) => protocol.publisher(wire, url, options));
+}
+
+/** What the client watchdog counts in: the server's heartbeats, 0 when a target's are not known. */
+function heartbeatIntervalMs(scenario: Scenario): number {
+  if (scenario.target === null) return scenario.server.heartbeatIntervalMs;
+  return scenario.target.heartbeatIntervalMs ?? 0;
+}
