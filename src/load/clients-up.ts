@@ -115,6 +115,10 @@ export async function clientsUp(
         scenario.target && scenario.target.protocol !== DEFAULT_TARGET_PROTOCOL
           ? { protocol: scenario.target.protocol, wire: scenario.target.wire }
           : null,
+      network: scenario.clients.network && {
+        mix: scenario.clients.network,
+        originMs: timeline.rampStartMs,
+      },
       churn: scenario.clients.churn && {
         ...scenario.clients.churn,
         startMs: timeline.measureStartMs,

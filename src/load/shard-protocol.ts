@@ -6,6 +6,7 @@ import type { ProtocolName, TransportSettings } from "../shared/transports.js";
 import type { TargetSpec } from "../targets/types.js";
 import type { ClientAssignment } from "./assign.js";
 import type { ChurnPlan } from "./churn.js";
+import type { NetworkPlan } from "./network-plan.js";
 import type { ReasonCount } from "./reason-tally.js";
 
 /**
@@ -43,6 +44,8 @@ export interface ShardStart {
    * reference protocol; absent or null: the transports' own clients.
    */
   target?: TargetSpec | null;
+  /** The networks clients sit behind (clients.network); absent or null: none (loopback). */
+  network?: NetworkPlan | null;
   /** Clients leaving and coming back (clients.churn); absent: none. */
   churn?: ChurnPlan | null;
   /** Log when each client was connected (presence sampling compares with it). */

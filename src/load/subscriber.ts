@@ -1,3 +1,4 @@
+import type { ClientNetwork } from "../clients/shaped-socket.js";
 import type { ClientHandlers, TransportClient } from "../clients/types.js";
 import { recordMs } from "../metrics/histogram.js";
 import { orderPosition, ReorderCounter, SeqTracker } from "../metrics/seq-tracker.js";
@@ -7,6 +8,7 @@ import { isSourceRefused } from "../util/failure.js";
 import type { ClientAssignment } from "./assign.js";
 import { admissionDelayMs, backoffDelayMs } from "./backoff.js";
 import type { Fleet } from "./fleet.js";
+import { networkOf } from "./network-plan.js";
 import { readStamp } from "./stamp.js";
 import { UnreadCheck } from "./unread-check.js";
 
@@ -46,11 +48,14 @@ export class Subscriber implements ClientHandlers {
   private returnedAtMs: number | null = null;
   private caughtUpAtMs: number | null = null;
   private unreadCheck: UnreadCheck | null = null;
+  /** The network this client sits behind, shared by its connections; undefined: loopback. */
+  readonly network: ClientNetwork | undefined;
 
   constructor(
     private readonly fleet: Fleet,
     readonly assignment: ClientAssignment,
   ) {
+    this.network = networkOf(fleet.spec, assignment.index);
     const count = fleet.spec.urls.length;
     const own = Math.max(0, fleet.spec.urls.indexOf(assignment.baseUrl));
     this.route = assignment.route ?? Array.from({ length: count }, (_, k) => (own + k) % count);
@@ -101,6 +106,7 @@ export class Subscriber implements ClientHandlers {
       requestTimeoutMs: fleet.requestTimeoutMs,
       handlers: this,
       context,
+      network: this.network,
     });
     this.client = client;
     client.connect().catch((error: unknown) => {
@@ -184,6 +190,10 @@ export class Subscriber implements ClientHandlers {
   }
 
   onMessage(id: string, body: unknown): void {
+    // Broken and not yet back: the connection given up for dead is still closing, and
+    // what it brings now (a network that came back under it) an application has already
+    // dropped with it, as a browser drops messages on a socket it closed.
+    if (this.brokenAtMs !== null) return;
     const fleet = this.fleet;
     const nowMs = fleet.clock.now();
     fleet.received++;

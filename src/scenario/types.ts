@@ -1,3 +1,4 @@
+import type { NetworkShare } from "../clients/network-profile.js";
 import type { ClientTlsSettings } from "../clients/tls.js";
 import type { Workload } from "../metrics/types.js";
 import type { BrokerKind } from "../shared/brokers.js";
@@ -205,6 +206,8 @@ export interface ClientsOptions {
   maxNeverConnectedShare: number;
   /** Clients going offline and coming back during the run; null: none. */
   churn: ChurnOptions | null;
+  /** The networks clients sit behind (`clients.network`), as a mix; null: loopback, unshaped. */
+  network: NetworkShare[] | null;
 }
 
 export type ChannelSkew =
