@@ -126,6 +126,19 @@ describe("clients.network: the scenario", () => {
     ]);
     expect(problemsOf("clients: { network: { latency: 1 } }")[0]).toMatch(/^clients\.network/);
   });
+
+  it("checks a flap's times, and refuses it on clients it cannot shape", () => {
+    expect(
+      problemsOf(
+        "protocols: [websocket, sse-h2]\nfaults:\n  - { at: 1s, action: flap, every: 2s, offlineFor: 3s, fraction: 0.5 }\n  - { at: 1s, action: flap, every: 10s, offlineFor: 2s, jitter: 5s }",
+      ),
+    ).toEqual([
+      'faults[0].offlineFor: expected a duration above 0 and below every (2s), found "3s"',
+      "faults[0].action: expected clients rtbench can shape, found protocol sse-h2: sse-h2 carries many clients' streams on one shared connection, so no client has a network of its own",
+      'faults[1].jitter: expected at most half of every - offlineFor (4s), so one client\'s outages never overlap, found "5s"',
+      "faults[1].action: expected clients rtbench can shape, found protocol sse-h2: sse-h2 carries many clients' streams on one shared connection, so no client has a network of its own",
+    ]);
+  });
 });
 
 describe("clients.network: latency", () => {

@@ -61,7 +61,7 @@ faults:
     [
       "unknown action",
       "{ at: 1s, action: explode }",
-      'faults[0].action: expected one of kill, restart, drop, stall, redis-restart, stall-clients, broker-freeze, broker-stop, broker-restart, found "explode"',
+      'faults[0].action: expected one of kill, restart, drop, stall, redis-restart, stall-clients, broker-freeze, broker-stop, broker-restart, flap, found "explode"',
     ],
     [
       "instance out of range",
@@ -116,7 +116,7 @@ faults:
     [
       "missing action",
       "{ at: 1s }",
-      "faults[0].action: expected one of kill, restart, drop, stall, redis-restart, stall-clients, broker-freeze, broker-stop, broker-restart, found nothing",
+      "faults[0].action: expected one of kill, restart, drop, stall, redis-restart, stall-clients, broker-freeze, broker-stop, broker-restart, flap, found nothing",
     ],
     [
       "a field another action takes",
@@ -131,7 +131,7 @@ faults:
     [
       "a field no action takes",
       "{ at: 1s, action: kill, instance: 0, signal: 9 }",
-      "faults[0].signal: unknown field (allowed here: at, action, instance, restartAfter, fraction, for)",
+      "faults[0].signal: unknown field (allowed here: at, action, instance, restartAfter, fraction, for, every, offlineFor, jitter)",
     ],
     [
       "at not a duration",

@@ -37,6 +37,8 @@ export class ClientNetwork {
   private readonly blackholeFromMs: number;
   /** Extra outages [from, to) in monotonic ms, ascending (flap faults); consumed as time passes. */
   private readonly outages: number[] = [];
+  /** When each extra outage ends, ascending (kept: the subscriber times its catch-up from them). */
+  readonly returnsMs: number[] = [];
 
   constructor(
     readonly profile: NetworkProfile,
@@ -52,7 +54,12 @@ export class ClientNetwork {
 
   /** Takes the network away over [fromMs, toMs) (monotonic ms). */
   addOutage(fromMs: number, toMs: number): void {
-    this.outages.push(fromMs, toMs);
+    let at = this.outages.length;
+    while (at > 0 && (this.outages[at - 2] as number) > fromMs) at -= 2;
+    this.outages.splice(at, 0, fromMs, toMs);
+    at = this.returnsMs.length;
+    while (at > 0 && (this.returnsMs[at - 1] as number) > toMs) at--;
+    this.returnsMs.splice(at, 0, toMs);
   }
 
   /** When the network is down at `nowMs`, when it comes back; 0 when it is up. */

@@ -2,12 +2,13 @@ import { availableParallelism } from "node:os";
 import type { Publisher } from "../clients/publishers.js";
 import { type ClientTlsSettings, createClientTlsState } from "../clients/tls.js";
 import { createClientContext } from "../clients/types.js";
-import type { Scenario } from "../scenario/types.js";
+import type { Fault, Scenario } from "../scenario/types.js";
 import { type ProtocolName, transport } from "../shared/transports.js";
 import { DEFAULT_TARGET_PROTOCOL, targetProtocol } from "../targets/registry.js";
 import { monoMs } from "../util/clock.js";
 import { assignClients, channelNames, stickyRoutes } from "./assign.js";
 import { channelMembers, registerMembers } from "./members.js";
+import type { FlapPlan } from "./network-plan.js";
 import { planShards, type ShardPlan } from "./shard-plan.js";
 import { ShardPool } from "./shards.js";
 import { planTimeline, type Timeline } from "./timeline.js";
@@ -119,6 +120,7 @@ export async function clientsUp(
         mix: scenario.clients.network,
         originMs: timeline.rampStartMs,
       },
+      flaps: flapPlans(scenario.faults, timeline.rampStartMs, timeline.measureEndMs),
       churn: scenario.clients.churn && {
         ...scenario.clients.churn,
         startMs: timeline.measureStartMs,
@@ -132,6 +134,24 @@ export async function clientsUp(
     await stop();
     throw error;
   }
+}
+
+/** The run's flap faults in monotonic ms: from `at` (after ramp-up starts) to the window's end. */
+function flapPlans(faults: readonly Fault[], rampStartMs: number, endMs: number): FlapPlan[] {
+  const plans: FlapPlan[] = [];
+  for (const fault of faults) {
+    if (fault.action !== "flap") continue;
+    const { everyMs, offlineForMs, fraction, jitterMs } = fault;
+    plans.push({
+      startMs: rampStartMs + fault.atMs,
+      endMs,
+      everyMs,
+      offlineForMs,
+      fraction,
+      jitterMs,
+    });
+  }
+  return plans;
 }
 
 /** The shard plan of one protocol's run: its expected deliveries and requests per second. */

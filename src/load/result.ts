@@ -153,7 +153,8 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
       ...run.architecture,
       published: counts.published,
       windowSeconds: window.seconds,
-      churn: scenario.clients.churn !== null,
+      // Clients come back from churn, or from a flap: both time their catch-up.
+      churn: scenario.clients.churn !== null || scenario.faults.some((f) => f.action === "flap"),
       faults: run.faults,
       faultClockStartMs: timeline.rampStartMs,
       presenceEvents: counters.presenceEvents,

@@ -6,7 +6,7 @@ import type { ProtocolName, TransportSettings } from "../shared/transports.js";
 import type { TargetSpec } from "../targets/types.js";
 import type { ClientAssignment } from "./assign.js";
 import type { ChurnPlan } from "./churn.js";
-import type { NetworkPlan } from "./network-plan.js";
+import type { FlapPlan, NetworkPlan } from "./network-plan.js";
 import type { ReasonCount } from "./reason-tally.js";
 
 /**
@@ -46,6 +46,8 @@ export interface ShardStart {
   target?: TargetSpec | null;
   /** The networks clients sit behind (clients.network); absent or null: none (loopback). */
   network?: NetworkPlan | null;
+  /** Flap faults: clients whose network goes away now and then; absent: none. */
+  flaps?: FlapPlan[];
   /** Clients leaving and coming back (clients.churn); absent: none. */
   churn?: ChurnPlan | null;
   /** Log when each client was connected (presence sampling compares with it). */

@@ -50,6 +50,10 @@ export class Subscriber implements ClientHandlers {
   private unreadCheck: UnreadCheck | null = null;
   /** The network this client sits behind, shared by its connections; undefined: loopback. */
   readonly network: ClientNetwork | undefined;
+  /** The next of the network's returns (flap outages' ends) not yet taken as a return. */
+  private nextReturn = 0;
+  /** A reconnect resumed here (monotonic ms): messages sent before it came from history. */
+  private resumedAtMs: number | null = null;
 
   constructor(
     private readonly fleet: Fleet,
@@ -182,6 +186,7 @@ export class Subscriber implements ClientHandlers {
       this.firstReadyMs = nowMs;
       recordMs(fleet.connect, connectMs);
     }
+    this.resumedAtMs = this.brokenAtMs !== null && fleet.spec.reconnect.resume ? nowMs : null;
     if (this.brokenAtMs !== null) {
       recordMs(fleet.reconnect, nowMs - this.brokenAtMs);
       fleet.timeline.countReconnect(nowMs);
@@ -199,6 +204,10 @@ export class Subscriber implements ClientHandlers {
     fleet.received++;
     this.cursor = id;
     this.lastMessageMs = nowMs;
+    const returns = this.network?.returnsMs;
+    if (returns !== undefined && nowMs >= (returns[this.nextReturn] ?? Number.POSITIVE_INFINITY)) {
+      this.flapReturn(returns, nowMs);
+    }
     if (this.outageFromMs !== null) {
       recordMs(fleet.outage, nowMs - this.outageFromMs);
       this.outageFromMs = null;
@@ -216,6 +225,7 @@ export class Subscriber implements ClientHandlers {
     const bucket = timeline.bucketAt(nowMs);
     timeline.countReceipt(bucket);
     if (this.order.add(orderPosition(id, stamp.seq))) fleet.counters.reordered++;
+    if (this.resumedAtMs !== null && stamp.snt < this.resumedAtMs) fleet.counters.resumeRecovered++;
     // Sent before this client came back: it missed it, and is caught up once the last such arrives.
     if (this.returnedAtMs !== null && stamp.snt < this.returnedAtMs) this.caughtUpAtMs = nowMs;
     if (this.unreadCheck?.see(Number(id))) this.finishUnreadCheck();
@@ -283,6 +293,20 @@ export class Subscriber implements ClientHandlers {
     if (nowMs - Math.max(last, resumedAtMs) <= limitMs) return;
     this.fleet.counters.watchdogBreaks++;
     this.onBreak(`no traffic for over ${limitMs} ms (client watchdog)`);
+  }
+
+  /**
+   * The network came back from a flap (noticed at the first message after):
+   * timed like a return from churn, from the outage's end to the last
+   * message sent before it arriving (the replay, with resume).
+   */
+  private flapReturn(returns: readonly number[], nowMs: number): void {
+    this.finishReturn();
+    while (this.nextReturn < returns.length && (returns[this.nextReturn] as number) <= nowMs) {
+      this.returnedAtMs = returns[this.nextReturn] as number;
+      this.nextReturn++;
+    }
+    this.caughtUpAtMs = null;
   }
 
   /** A return from churn is over (the client leaves again or stops): its catch-up time counts. */

@@ -48,7 +48,10 @@ const HISTOGRAMS = [
   ["stallDetection", "stall fault -> break noticed by a client on that instance"],
   ["serverStallDetection", "stall-clients fault -> the server dropped a zombie client"],
   ["publishAck", "publish acknowledgement: send -> the server's answer, late ones included"],
-  ["catchUp", "churn: a client coming back -> the last message it missed arrived"],
+  [
+    "catchUp",
+    "churn or a flap fault: a client (or its network) coming back -> the last message it missed arrived",
+  ],
   [
     "presenceEventLatency",
     "presence events: the server saw a join or leave -> a subscriber got it",

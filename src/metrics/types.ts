@@ -297,7 +297,10 @@ export interface ProtocolResult extends ResultCounters {
   instances?: InstanceLoad | null;
   /** max / mean of each per-instance figure: 1 is even; null with one instance. */
   imbalance?: Imbalance | null;
-  /** Churn: a client coming back -> the last message it missed arrived; null without churn. */
+  /**
+   * Churn or a flap fault: a client (or its network) coming back -> the last
+   * message it missed arrived; null without churn or flaps.
+   */
   catchUp?: HistogramSummary | null;
   /** What the broker did in the window; null where rtbench cannot read it (a target). */
   broker?: BrokerCost | null;

@@ -77,6 +77,11 @@ export const ARCHITECTURE_ROWS: readonly ReportRow[] = [
     when: churned,
   },
   {
+    label: "catch-up max ms",
+    cell: (p) => (p.catchUp ? histogramCell(p.catchUp, "max") : NA),
+    when: churned,
+  },
+  {
     label: "unread counts checked",
     cell: (p) => formatCount(p.unreadChecked),
     when: (p) => p.server.settings?.fanout === "tiered",

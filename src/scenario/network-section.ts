@@ -103,10 +103,20 @@ export function networkProblems(scenario: Scenario, isBad: (path: string) => boo
       });
     }
   });
+  problems.push(...unshapeableProblems(scenario, "clients.network"));
+  return problems;
+}
+
+/**
+ * Why some of the scenario's clients cannot sit behind a shaped network
+ * (clients.network, a flap fault), one problem at `path` per reason.
+ */
+export function unshapeableProblems(scenario: Scenario, path: string): Problem[] {
+  const problems: Problem[] = [];
   const refusal = scenario.target && targetProtocol(scenario.target.protocol).networkRefusal;
   if (refusal) {
     problems.push({
-      path: "clients.network",
+      path,
       text: `expected clients rtbench can shape: target.protocol ${scenario.target?.protocol}: ${refusal}`,
     });
   }
@@ -120,7 +130,7 @@ export function networkProblems(scenario: Scenario, isBad: (path: string) => boo
         : row.networkRefusal(settings);
     if (why !== null) {
       problems.push({
-        path: "clients.network",
+        path,
         text: `expected clients rtbench can shape, found protocol ${name}: ${why}`,
       });
     }

@@ -304,7 +304,22 @@ export type Fault =
    * stay open but answer nothing (zombie clients), which only the server's
    * heartbeats can detect.
    */
-  | { action: "stall-clients"; atMs: number; forMs: number };
+  | { action: "stall-clients"; atMs: number; forMs: number }
+  /**
+   * From `at` to the end of the measured window, `fraction` of the clients
+   * each lose their network for `offlineForMs` every `everyMs`, on a
+   * staggered schedule of their own (each start moved by up to ± `jitterMs`),
+   * as mobile clients do. The connection stalls (clients/shaped-socket.ts),
+   * then breaks when a heartbeat says so.
+   */
+  | {
+      action: "flap";
+      atMs: number;
+      everyMs: number;
+      offlineForMs: number;
+      fraction: number;
+      jitterMs: number;
+    };
 
 /** A server instance by index (0-based), or one picked at random (seeded) when the fault fires. */
 export type InstanceRef = number | "random";
