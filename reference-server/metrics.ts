@@ -10,6 +10,15 @@ export class ServerMetrics {
   heartbeatTimeouts = 0;
   /** Streams cut because the client did not take what was written within the write timeout. */
   writeTimeouts = 0;
+  /** When each stream was cut for its write timeout (monotonic ms, as `heartbeatTimeoutLog`). */
+  readonly writeTimeoutLog: number[] = [];
+
+  recordWriteTimeout(): void {
+    this.writeTimeouts++;
+    if (this.writeTimeoutLog.length < HEARTBEAT_TIMEOUT_LOG_LIMIT) {
+      this.writeTimeoutLog.push(Number(process.hrtime.bigint()) / 1e6);
+    }
+  }
   /** TLS connections accepted (server.tls), by the protocol ALPN chose: h2 or http/1.1. */
   tlsConnections = { h2: 0, "http/1.1": 0 };
   /**

@@ -127,6 +127,19 @@ describe("clients.network: the scenario", () => {
     expect(problemsOf("clients: { network: { latency: 1 } }")[0]).toMatch(/^clients\.network/);
   });
 
+  it("reads clients.slow and checks it", () => {
+    expect(
+      parseScenario("clients: { count: 10, slow: { fraction: 0.1, down: 1KB/s } }", "s.yaml")
+        .clients.slow,
+    ).toEqual({ count: 0, fraction: 0.1, downBytesPerSec: 1024 });
+    expect(
+      problemsOf("clients: { count: 10, slow: { count: 2, fraction: 0.1, down: 1KB/s } }"),
+    ).toEqual(["clients.slow: expected one of count or fraction, found both"]);
+    expect(problemsOf("clients: { count: 10, slow: { count: 10, down: 1KB/s } }")).toEqual([
+      "clients.slow.count: expected fewer than clients.count (10), so some clients are fast, found 10",
+    ]);
+  });
+
   it("checks a flap's times, and refuses it on clients it cannot shape", () => {
     expect(
       problemsOf(

@@ -128,7 +128,7 @@ class EventStream implements Subscriber, LiveConnection {
     private readonly user: string | null,
   ) {
     this.deadline = new WriteDeadline(sink.writable, ctx.settings.writeTimeoutMs, () => {
-      ctx.metrics.writeTimeouts++;
+      ctx.metrics.recordWriteTimeout();
       sink.destroy();
     });
   }

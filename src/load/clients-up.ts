@@ -20,6 +20,8 @@ const START_DELAY_MS = 300;
 export interface Clients {
   /** The shard processes running the subscribers. */
   pool: ShardPool;
+  /** Some clients are slow consumers (clients.slow): the servers' write timeouts are asked for. */
+  slow: boolean;
   /** One publisher per server instance. */
   publishers: Publisher[];
   /** How many shards, from the work they do, and whether the machine holds the run. */
@@ -121,6 +123,7 @@ export async function clientsUp(
         originMs: timeline.rampStartMs,
       },
       flaps: flapPlans(scenario.faults, timeline.rampStartMs, timeline.measureEndMs),
+      slow: scenario.clients.slow,
       churn: scenario.clients.churn && {
         ...scenario.clients.churn,
         startMs: timeline.measureStartMs,
@@ -129,7 +132,17 @@ export async function clientsUp(
       logConnections: scenario.presence.sampleIntervalMs > 0,
       tls,
     });
-    return { pool, publishers, plan, channels, routes, urlsFor, timeline, stop };
+    return {
+      pool,
+      slow: scenario.clients.slow !== null,
+      publishers,
+      plan,
+      channels,
+      routes,
+      urlsFor,
+      timeline,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

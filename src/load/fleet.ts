@@ -245,6 +245,7 @@ export class Fleet {
         channel: s.assignment.channel,
         firstReadyMs: s.firstReadyMs,
         received: s.tracker.toJSON(),
+        ...s.slowWatch?.report(),
       })),
       latency: encodeHistogram(this.timeline.totalLatency()),
       latencyFromSend: encodeHistogram(this.latencyFromSend),

@@ -1,6 +1,7 @@
 import { type NetworkShare, PERFECT_NETWORK, profileOf } from "../clients/network-profile.js";
 import { ClientNetwork } from "../clients/shaped-socket.js";
 import { seededRandom } from "../util/random.js";
+import { isSlow, type SlowPlan } from "./slow-consumers.js";
 
 /** `clients.network` as a shard gets it: the mix, and when the clients' networks start. */
 export interface NetworkPlan {
@@ -24,6 +25,7 @@ export interface FlapPlan {
 export interface NetworkSpec {
   network?: NetworkPlan | null;
   flaps?: FlapPlan[];
+  slow?: SlowPlan | null;
   seed: number;
 }
 
@@ -35,7 +37,12 @@ export interface NetworkSpec {
  */
 export function networkOf(spec: NetworkSpec, index: number): ClientNetwork | undefined {
   const plan = spec.network;
-  const profile = plan ? profileOf(plan.mix, index) : null;
+  let profile = plan ? profileOf(plan.mix, index) : null;
+  if (isSlow(spec.slow, index)) {
+    // A slow consumer: its network as the mix says, with the slow downlink.
+    const base = profile ?? { name: "loopback", ...PERFECT_NETWORK };
+    profile = { ...base, name: "slow", downBytesPerSec: spec.slow?.downBytesPerSec ?? 0 };
+  }
   const flaps = (spec.flaps ?? []).filter((flap) => flapped(flap, index));
   if (profile === null && flaps.length === 0) return undefined;
   const network = new ClientNetwork(

@@ -23,6 +23,7 @@ import type { BoundarySamples } from "./server-seconds.js";
 import type { ServerSample } from "./servers.js";
 import type { ShardPlan } from "./shard-plan.js";
 import type { ShardReport } from "./shard-protocol.js";
+import { slowConsumerResult } from "./slow-consumers.js";
 import { inFlightWindow, measuredWindow, type Timeline } from "./timeline.js";
 import { buildTimeline } from "./timeline-result.js";
 
@@ -69,7 +70,7 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
   const { scenario, timeline, collected } = run;
   const { reports } = collected;
   const window = measuredWindow(timeline, run.stoppedAtMs);
-  const { acks, stored, ...counts } = countDeliveries(
+  const { acks, stored, slow, ...counts } = countDeliveries(
     run.channels,
     run.publisher.records,
     reports,
@@ -96,7 +97,12 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     collected.parentLoopDelayP99Ms,
     ...reports.map((r) => r.eventLoopDelayP99Ms),
   );
-  const saturation = saturationRecord(run, { acks, stored, ...counts }, window, eventLoopDelayP99);
+  const saturation = saturationRecord(
+    run,
+    { acks, stored, slow, ...counts },
+    window,
+    eventLoopDelayP99,
+  );
   const invalid = invalidReasons(run, {
     connected,
     neverConnected: counters.neverConnected,
@@ -146,6 +152,17 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
       scenario.server.heartbeatIntervalMs,
     ),
     faults: run.faults,
+    ...(scenario.clients.slow === null
+      ? {}
+      : {
+          slowConsumers: slowConsumerResult(
+            reports.flatMap((r) => r.subscribers),
+            slow,
+            timeline.measureStartMs,
+            rssGrowth(run.samples, run.faults),
+            collected.writeTimeoutsMs,
+          ),
+        }),
     deliveriesPerSec: window.seconds > 0 ? counts.delivered / window.seconds : 0,
     ...architectureMetrics({
       reports,
@@ -220,6 +237,14 @@ function serverCost(
         : null,
     rssBytesPerConnection: rssPerConnection(samples.baseline, end, connected),
   };
+}
+
+/** The servers' RSS growth over the window (bytes); null when not sampled or a process restarted. */
+function rssGrowth(samples: RunRecord["samples"], faults: FaultRecord[]): number | null {
+  const restarted = faults.some((f) => f.action === "kill" || f.action === "restart");
+  const { windowStart, windowEnd } = samples;
+  if (restarted || !windowStart || !windowEnd) return null;
+  return windowEnd.rssBytes - windowStart.rssBytes;
 }
 
 /**

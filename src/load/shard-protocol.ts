@@ -8,6 +8,7 @@ import type { ClientAssignment } from "./assign.js";
 import type { ChurnPlan } from "./churn.js";
 import type { FlapPlan, NetworkPlan } from "./network-plan.js";
 import type { ReasonCount } from "./reason-tally.js";
+import type { SlowPlan } from "./slow-consumers.js";
 
 /**
  * Messages between the parent and a shard (a child process running a slice
@@ -48,6 +49,8 @@ export interface ShardStart {
   network?: NetworkPlan | null;
   /** Flap faults: clients whose network goes away now and then; absent: none. */
   flaps?: FlapPlan[];
+  /** Slow consumers among the clients (clients.slow); absent or null: none. */
+  slow?: SlowPlan | null;
   /** Clients leaving and coming back (clients.churn); absent: none. */
   churn?: ChurnPlan | null;
   /** Log when each client was connected (presence sampling compares with it). */
@@ -84,6 +87,12 @@ export interface SubscriberReport {
   firstReadyMs: number | null;
   /** Received per-channel sequence numbers, as closed intervals [[lo, hi], ...]. */
   received: number[][];
+  /** With clients.slow: whether this client is a slow one (absent without slow consumers). */
+  slow?: boolean;
+  /** With clients.slow, a fast client: its worst delivery latency in the window (ms). */
+  worstLatencyMs?: number;
+  /** With clients.slow, a slow client: when the server cut it (monotonic ms), null if never. */
+  cutAtMs?: number | null;
 }
 
 /** Something a client received that its target protocol had no place for. */

@@ -9,6 +9,7 @@ import type { ClientAssignment } from "./assign.js";
 import { admissionDelayMs, backoffDelayMs } from "./backoff.js";
 import type { Fleet } from "./fleet.js";
 import { networkOf } from "./network-plan.js";
+import { isSlow, SlowConsumerWatch } from "./slow-consumers.js";
 import { readStamp } from "./stamp.js";
 import { UnreadCheck } from "./unread-check.js";
 
@@ -54,12 +55,16 @@ export class Subscriber implements ClientHandlers {
   private nextReturn = 0;
   /** A reconnect resumed here (monotonic ms): messages sent before it came from history. */
   private resumedAtMs: number | null = null;
+  /** With clients.slow: whether this one is slow, its worst latency or when it was cut. */
+  readonly slowWatch: SlowConsumerWatch | null;
 
   constructor(
     private readonly fleet: Fleet,
     readonly assignment: ClientAssignment,
   ) {
     this.network = networkOf(fleet.spec, assignment.index);
+    const slow = fleet.spec.slow;
+    this.slowWatch = slow ? new SlowConsumerWatch(isSlow(slow, assignment.index)) : null;
     const count = fleet.spec.urls.length;
     const own = Math.max(0, fleet.spec.urls.indexOf(assignment.baseUrl));
     this.route = assignment.route ?? Array.from({ length: count }, (_, k) => (own + k) % count);
@@ -231,6 +236,7 @@ export class Subscriber implements ClientHandlers {
     if (this.unreadCheck?.see(Number(id))) this.finishUnreadCheck();
     if (stamp.sch >= fleet.spec.measureStartMs && stamp.sch < fleet.spec.measureEndMs) {
       recordMs(timeline.latencyIn(bucket), nowMs - stamp.sch);
+      this.slowWatch?.delivered(nowMs - stamp.sch);
       recordMs(fleet.latencyFromSend, nowMs - stamp.snt);
       // Expected of this subscriber (load/aggregate.ts): sent once it was first ready.
       if (this.firstReadyMs !== null && stamp.snt >= this.firstReadyMs) {
@@ -273,6 +279,7 @@ export class Subscriber implements ClientHandlers {
     this.endSpan();
     fleet.logBreak(this.urlIndex, reason);
     this.brokenAtMs = fleet.clock.now();
+    this.slowWatch?.broke(reason, this.brokenAtMs);
     // A subscriber that has not had a message yet has been out since the break.
     if (this.outageFromMs === null) this.outageFromMs = this.lastMessageMs ?? this.brokenAtMs;
     if (client.cursor !== undefined) this.cursor = client.cursor;

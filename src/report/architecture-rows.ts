@@ -18,6 +18,7 @@ function sharesPerInstance(values: readonly (number | null)[] | undefined): stri
 const sticky = (p: ProtocolResult) => p.server.settings?.routing === "sticky";
 const fanoutStrategy = (p: ProtocolResult) => (p.server.settings?.fanout ?? "write") !== "write";
 const churned = (p: ProtocolResult) => p.catchUp !== undefined && p.catchUp !== null;
+const slowRun = (p: ProtocolResult) => p.slowConsumers !== undefined && p.slowConsumers !== null;
 const sampledPresence = (p: ProtocolResult) => p.presence !== undefined && p.presence !== null;
 const presenceEventsOn = (p: ProtocolResult) => p.server.settings?.presenceEvents === true;
 const percent = (share: number | null | undefined) =>
@@ -64,6 +65,51 @@ export const ARCHITECTURE_ROWS: readonly ReportRow[] = [
     label: "broker ops / message",
     cell: (p) => formatNumber(p.broker?.operationsPerMessage),
     when: fanoutStrategy,
+  },
+  {
+    label: "fast stuck >100ms",
+    cell: (p) => {
+      const s = p.slowConsumers;
+      return s ? `${formatNumber(s.fastStuck)}/${formatNumber(s.fastClients)}` : NA;
+    },
+    when: slowRun,
+  },
+  {
+    label: "fast worst ms",
+    cell: (p) => formatNumber(p.slowConsumers?.fastWorstMs),
+    when: slowRun,
+  },
+  {
+    label: "slow delivered",
+    cell: (p) => {
+      const s = p.slowConsumers;
+      return s ? `${formatNumber(s.slowDelivered)}/${formatNumber(s.slowExpected)}` : NA;
+    },
+    when: slowRun,
+  },
+  {
+    label: "slow cut by server",
+    cell: (p) => {
+      const s = p.slowConsumers;
+      return s ? `${formatNumber(s.cut)}/${formatNumber(s.slowClients)}` : NA;
+    },
+    when: slowRun,
+  },
+  {
+    label: "  first cut s",
+    cell: (p) => {
+      const atMs = p.slowConsumers?.firstCutMs;
+      return atMs === null || atMs === undefined ? NA : formatNumber(atMs / 1000);
+    },
+    when: slowRun,
+  },
+  {
+    label: "server RSS / slow KB",
+    cell: (p) => {
+      const bytes = p.slowConsumers?.serverRssPerSlowClient;
+      return bytes === null || bytes === undefined ? NA : formatNumber(bytes / 1024);
+    },
+    when: slowRun,
   },
   { label: "churn leaves", cell: (p) => formatCount(p.churnLeaves), when: churned },
   {

@@ -12,6 +12,7 @@ import {
   PERFECT_NETWORK,
   parseBandwidth,
 } from "../clients/network-profile.js";
+import type { SlowPlan } from "../load/slow-consumers.js";
 import { findTransport } from "../shared/transports.js";
 import { targetProtocol } from "../targets/registry.js";
 import type { Problem } from "./problem.js";
@@ -80,11 +81,22 @@ function bandwidth(value: unknown, fallback: number): number {
   }
 }
 
-/** Checks between `clients.network` and the rest of the scenario. */
+/** `clients.slow` (shaped as the schema says), or null when absent. */
+export function readSlow(raw: unknown): SlowPlan | null {
+  if (typeof raw !== "object" || raw === null) return null;
+  const { count, fraction, down } = raw as Doc;
+  return {
+    count: typeof count === "number" ? count : 0,
+    fraction: typeof fraction === "number" ? fraction : 0,
+    downBytesPerSec: bandwidth(down, 0),
+  };
+}
+
+/** Checks between `clients.network` or `clients.slow` and the rest of the scenario. */
 export function networkProblems(scenario: Scenario, isBad: (path: string) => boolean): Problem[] {
+  const problems = slowProblems(scenario, isBad);
   const mix = scenario.clients.network;
-  if (mix === null || isBad("clients.network")) return [];
-  const problems: Problem[] = [];
+  if (mix === null || isBad("clients.network")) return problems;
   const total = mix.reduce((sum, share) => sum + share.fraction, 0);
   if (total > 1 + 1e-9) {
     problems.push({
@@ -104,6 +116,28 @@ export function networkProblems(scenario: Scenario, isBad: (path: string) => boo
     }
   });
   problems.push(...unshapeableProblems(scenario, "clients.network"));
+  return problems;
+}
+
+function slowProblems(scenario: Scenario, isBad: (path: string) => boolean): Problem[] {
+  const slow = scenario.clients.slow;
+  if (slow === null || isBad("clients.slow")) return [];
+  const problems: Problem[] = [];
+  if (slow.count > 0 === slow.fraction > 0) {
+    problems.push({
+      path: "clients.slow",
+      text: `expected one of count or fraction, found ${slow.count > 0 ? "both" : "neither"}`,
+    });
+  } else if (!isBad("clients.count") && slow.count >= scenario.clients.count) {
+    problems.push({
+      path: "clients.slow.count",
+      text: `expected fewer than clients.count (${scenario.clients.count}), so some clients are fast, found ${slow.count}`,
+    });
+  }
+  if (!(slow.downBytesPerSec > 0)) {
+    problems.push({ path: "clients.slow.down", text: "expected a bandwidth above 0" });
+  }
+  problems.push(...unshapeableProblems(scenario, "clients.slow"));
   return problems;
 }
 

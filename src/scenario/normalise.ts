@@ -16,7 +16,7 @@ import {
 import { clientsProblems, readChannelSkew, readChurn } from "./clients-section.js";
 import { isToleranceKey, readCompareList } from "./comparison.js";
 import { readFaults } from "./faults.js";
-import { networkProblems, readNetwork } from "./network-section.js";
+import { networkProblems, readNetwork, readSlow } from "./network-section.js";
 import { formatPath, type Problem } from "./problem.js";
 import { type Reader, reader } from "./reader.js";
 import { readReconnectPolicies } from "./reconnect.js";
@@ -101,6 +101,7 @@ export function normaliseScenario(
       maxNeverConnectedShare: read.value("clients.maxNeverConnectedShare"),
       churn: readChurn(read),
       network: readNetwork(read.raw("clients.network")),
+      slow: readSlow(read.raw("clients.slow")),
     },
     publish: {
       ratePerSec: read.rate("publish.rate"),

@@ -1,5 +1,6 @@
 import type { NetworkShare } from "../clients/network-profile.js";
 import type { ClientTlsSettings } from "../clients/tls.js";
+import type { SlowPlan } from "../load/slow-consumers.js";
 import type { Workload } from "../metrics/types.js";
 import type { BrokerKind } from "../shared/brokers.js";
 import type { ProtocolName, TransportSettings } from "../shared/transports.js";
@@ -208,6 +209,8 @@ export interface ClientsOptions {
   churn: ChurnOptions | null;
   /** The networks clients sit behind (`clients.network`), as a mix; null: loopback, unshaped. */
   network: NetworkShare[] | null;
+  /** Slow consumers among the clients (`clients.slow`); null: none. */
+  slow: SlowPlan | null;
 }
 
 export type ChannelSkew =
