@@ -11,9 +11,9 @@ import { type ClientHandlers, createClientContext } from "../src/clients/types.j
 import { runScenario } from "../src/load/run.js";
 import type { ProtocolResult } from "../src/metrics/types.js";
 import { parseScenario } from "../src/scenario/load.js";
-import { RtbenchError } from "../src/shared/errors.js";
 import { monoMs, sleepUntil } from "../src/util/clock.js";
 import { createThrowawayCertificates } from "../src/util/throwaway-ca.js";
+import { problemsOf } from "./helpers/scenario-problems.js";
 import { waitFor } from "./helpers/wait.js";
 
 /**
@@ -36,16 +36,6 @@ longPoll: { timeout: 5s }
 `,
     "network.yaml",
   );
-}
-
-function problemsOf(text: string): string[] {
-  try {
-    parseScenario(text, "case.yaml");
-  } catch (error) {
-    if (error instanceof RtbenchError) return error.details;
-    throw error;
-  }
-  throw new Error(`expected the scenario to be invalid:\n${text}`);
 }
 
 describe("clients.network: the scenario", () => {

@@ -1,18 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseScenario } from "../src/scenario/load.js";
 import { DEFAULT_RECONNECT } from "../src/scenario/reconnect.js";
-import { RtbenchError } from "../src/shared/errors.js";
-
-/** The detail lines of the RtbenchError that parsing `text` throws. */
-function problemsOf(text: string): string[] {
-  try {
-    parseScenario(text, "case.yaml");
-  } catch (error) {
-    if (error instanceof RtbenchError) return error.details;
-    throw error;
-  }
-  throw new Error(`expected the scenario to be invalid:\n${text}`);
-}
+import { problemsOf } from "./helpers/scenario-problems.js";
 
 const TWO_INSTANCES = "server: { instances: 2, broker: redis }\nclients: { rampUp: 5s }\n";
 

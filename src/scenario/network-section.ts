@@ -16,6 +16,7 @@ import type { SlowPlan } from "../load/slow-consumers.js";
 import { findTransport } from "../shared/transports.js";
 import { targetProtocol } from "../targets/registry.js";
 import type { Problem } from "./problem.js";
+import { tryParse } from "./reader.js";
 import type { Scenario } from "./types.js";
 import { parseDuration } from "./units.js";
 
@@ -63,22 +64,17 @@ function presetFields(name: string): NetworkFields {
 }
 
 // Values the schema rejected are reported already; they read as the fallback here.
-function ms(value: unknown, fallback: number): number {
+function parsed(parse: (text: string) => number, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  try {
-    return value === 0 ? 0 : parseDuration(String(value));
-  } catch {
-    return fallback;
-  }
+  return value === 0 ? 0 : tryParse(parse, String(value), fallback);
+}
+
+function ms(value: unknown, fallback: number): number {
+  return parsed(parseDuration, value, fallback);
 }
 
 function bandwidth(value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  try {
-    return value === 0 ? 0 : parseBandwidth(String(value));
-  } catch {
-    return fallback;
-  }
+  return parsed(parseBandwidth, value, fallback);
 }
 
 /** `clients.slow` (shaped as the schema says), or null when absent. */
