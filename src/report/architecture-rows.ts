@@ -111,7 +111,12 @@ export const ARCHITECTURE_ROWS: readonly ReportRow[] = [
     },
     when: slowRun,
   },
-  { label: "churn leaves", cell: (p) => formatCount(p.churnLeaves), when: churned },
+  {
+    label: "churn leaves",
+    cell: (p) => formatCount(p.churnLeaves),
+    // A flap times catch-up too; the row is about churn.
+    when: (p) => churned(p) && (p.churnLeaves ?? 0) > 0,
+  },
   {
     label: "catch-up p50 ms",
     cell: (p) => (p.catchUp ? histogramCell(p.catchUp, "p50") : NA),
