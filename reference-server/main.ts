@@ -3,7 +3,7 @@
  * Parents (`rtbench serve`, `rtbench run`) wait for the "listening" line on stdout.
  */
 import { readFileSync } from "node:fs";
-import { badInput, EXIT_CODES, RtbenchError } from "../src/shared/errors.js";
+import { badInput, EXIT_CODES, errorText, RtbenchError } from "../src/shared/errors.js";
 import {
   AUTH_TOKEN_ENV,
   formatReadyLine,
@@ -119,9 +119,7 @@ function brokerKeyPrefix(
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(
-    `rtbench-server: ${error instanceof Error ? error.message : String(error)}\n`,
-  );
+  process.stderr.write(`rtbench-server: ${errorText(error)}\n`);
   if (error instanceof RtbenchError && error.code === "BAD_INPUT")
     process.stderr.write(`usage: main.js ${serverUsage()}\n`);
   process.exit(error instanceof RtbenchError ? EXIT_CODES[error.code] : EXIT_CODES.RUN_FAILED);

@@ -21,7 +21,9 @@ export { readResultFile } from "./gate/result-file.js";
 export { compareSamples, type SampleComparison } from "./gate/stats.js";
 export { evaluateThresholds, type ThresholdOutcome } from "./gate/thresholds.js";
 export { type RunOptions, type RunProgress, runScenario } from "./load/run.js";
-export { getMetric, listMetrics, type MetricInfo } from "./metrics/names.js";
+export type { Measure } from "./measures/measure.js";
+export { getMetric, listMetrics, type MetricInfo } from "./measures/names.js";
+export { registerMeasure, unregisterMeasure } from "./measures/registry.js";
 export type {
   HistogramSummary,
   ProtocolResult,

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { countDeliveries, publishAckLatency } from "../src/load/aggregate.js";
-import type { PublishOutcome, PublishRecord } from "../src/load/publisher.js";
-import type { ShardReport } from "../src/load/shard-protocol.js";
+import { countDeliveries } from "../src/load/aggregate.js";
+import { publishAckLatency } from "../src/measures/publish-ack.js";
 import { zeroCounters } from "../src/metrics/counters.js";
 import { SeqTracker } from "../src/metrics/seq-tracker.js";
+import type { PublishOutcome, PublishRecord } from "../src/run-model/publish-record.js";
+import type { ShardReport } from "../src/run-model/shard-report.js";
 import { seededRandom } from "../src/util/random.js";
 
 /**
@@ -34,9 +35,7 @@ function report(subscribers: ShardReport["subscribers"]): ShardReport {
     latency: "",
     latencyFromSend: "",
     connect: "",
-    connectTcp: "",
-    tlsHandshake: "",
-    connectHttp: "",
+    measures: {},
     reconnect: "",
     outage: "",
     counters: zeroCounters(),
@@ -49,7 +48,6 @@ function report(subscribers: ShardReport["subscribers"]): ShardReport {
     breakReasons: [],
     instances: { deliveries: [0], connections: [0] },
     catchUp: "",
-    presenceLatency: "",
     timeline: {
       deliveries: [],
       received: [],

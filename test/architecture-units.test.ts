@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { evaluateThresholds } from "../src/gate/thresholds.js";
-import { parseCommandStats } from "../src/load/broker-ops.js";
 import { churnWaves, pickLeavers } from "../src/load/churn.js";
 import { imbalanceOf } from "../src/load/instance-load.js";
 import { auditPresence, withoutFreezes } from "../src/load/presence-audit.js";
 import { UnreadCheck } from "../src/load/unread-check.js";
-import { getMetric, listMetrics } from "../src/metrics/names.js";
+import { parseCommandStats } from "../src/measures/broker-cost.js";
+import { getMetric, listMetrics } from "../src/measures/names.js";
 import { orderRunKeys, runKey, runLabel, splitRunKey } from "../src/metrics/run-keys.js";
 import { renderTable } from "../src/report/table.js";
 import { parseScenario } from "../src/scenario/load.js";

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { type ComparedResult, compareResults, parseTolerance } from "../src/gate/compare.js";
 import { HEADLINE_METRICS } from "../src/gate/judged.js";
 import { medianResult } from "../src/gate/repeat.js";
-import { getMetric } from "../src/metrics/names.js";
+import { getMetric } from "../src/measures/names.js";
 import { RtbenchError } from "../src/shared/errors.js";
 import { latencySamples, makeResult } from "./helpers/result-fixture.js";
 

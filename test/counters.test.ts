@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { findMetric } from "../src/measures/names.js";
 import {
   COUNTER_NAMES,
   COUNTERS,
@@ -9,9 +10,8 @@ import {
   sumCounters,
   zeroCounters,
 } from "../src/metrics/counters.js";
-import { findMetric } from "../src/metrics/names.js";
 import { formatNumber } from "../src/report/numbers.js";
-import { REPORT_ROWS } from "../src/report/rows.js";
+import { reportRows } from "../src/report/rows.js";
 import { makeProtocolResult } from "./helpers/result-fixture.js";
 
 /** Counters with distinct values: counter i is (i + 1) * scale. */
@@ -67,7 +67,7 @@ describe("fleet counters, one definition", () => {
     for (const name of COUNTER_NAMES) {
       const { row } = counterInfo(name);
       if (row === undefined) continue;
-      const rows = REPORT_ROWS.filter((r) => r.label === row.label);
+      const rows = reportRows().filter((r) => r.label === row.label);
       expect(rows, name).toHaveLength(1);
       const value = (result as unknown as Record<string, number>)[name] as number;
       const cell = rows[0]?.cell(result);

@@ -8,8 +8,9 @@
 import { describe, expect, it } from "vitest";
 import type { ClientOptions, TransportClient } from "../src/clients/types.js";
 import { Fleet, PAUSE_DETECT_MS, WATCHDOG_SCAN_MS } from "../src/load/fleet.js";
-import type { ShardReport, ShardStart } from "../src/load/shard-protocol.js";
+import type { ShardStart } from "../src/load/shard-protocol.js";
 import { summarizeEncoded } from "../src/metrics/histogram.js";
+import type { ShardReport } from "../src/run-model/shard-report.js";
 import type { ReconnectPolicy } from "../src/scenario/types.js";
 import type { ProtocolName } from "../src/shared/transports.js";
 import { ManualClock } from "./helpers/manual-clock.js";

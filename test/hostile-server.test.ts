@@ -15,7 +15,8 @@ import {
 import { createHttpPublisher } from "../src/clients/publishers.js";
 import { createClientContext } from "../src/clients/types.js";
 import { Fleet } from "../src/load/fleet.js";
-import type { ShardReport, ShardStart } from "../src/load/shard-protocol.js";
+import type { ShardStart } from "../src/load/shard-protocol.js";
+import type { ShardReport } from "../src/run-model/shard-report.js";
 import type { ProtocolName, TransportSettings } from "../src/shared/transports.js";
 import { monoMs } from "../src/util/clock.js";
 import {

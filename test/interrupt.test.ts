@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { interruptedWindow } from "../src/load/interrupt.js";
 import { runScenario } from "../src/load/run.js";
+import { interruptedWindow } from "../src/run-model/interrupt.js";
 import { parseScenario } from "../src/scenario/load.js";
 
 describe("interruptedWindow", () => {

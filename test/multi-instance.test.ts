@@ -7,16 +7,7 @@ import type { Broker } from "../reference-server/broker/types.js";
 import { type RunningServer, startReferenceServer } from "../reference-server/index.js";
 import type { Message, PollResponse } from "../src/shared/protocol.js";
 import { describeRedis } from "./helpers/redis.js";
-
-/** Polls until `done()` holds; fails with `what` after `timeoutMs` (a safety bound, not a timing claim). */
-async function waitFor(what: string, done: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { waitFor } from "./helpers/wait.js";
 
 const range = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -157,8 +148,10 @@ describeRedis("reference servers sharing one Redis", (redis) => {
     expect(shortPoll.status).toBe(200);
     expect(await shortPoll.json()).toEqual({ messages: published, cursor: 3 });
 
-    await waitFor("3 messages over WebSocket and SSE on B", () =>
-      [ws, sse].every((r) => r.messages.length >= 3),
+    await waitFor(
+      () => [ws, sse].every((r) => r.messages.length >= 3),
+      "3 messages over WebSocket and SSE on B",
+      15_000,
     );
     expect(ws.messages).toEqual(published);
     expect(sse.messages).toEqual(published);
@@ -193,8 +186,10 @@ describeRedis("reference servers sharing one Redis", (redis) => {
     const total = 2 * perInstance;
     expect([...fromA, ...fromB].sort((x, y) => x - y)).toEqual(range(1, total));
 
-    await waitFor(`${total} messages on every subscriber`, () =>
-      subscribers.every((s) => s.messages.length >= total),
+    await waitFor(
+      () => subscribers.every((s) => s.messages.length >= total),
+      `${total} messages on every subscriber`,
+      15_000,
     );
     const reference = subscribers[0]?.messages ?? [];
     expect(reference.map((m) => m.id)).toEqual(range(1, total));

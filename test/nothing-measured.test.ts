@@ -66,13 +66,13 @@ describe("rtbench run against a broken target", () => {
     const ws = result.protocols.websocket as ProtocolResult;
     expect(ws.invalidReasons?.join()).toMatch(/no client connected \(0\/10\)/);
     expect(ws.publishAcks?.unanswered).toBeGreaterThan(0);
-    expect(outcome.stderr).toContain("error: nothing measured");
+    expect(outcome.stderr).toContain("error: invalid run, its numbers are not a measurement");
     const [file] = readdirSync(out);
     expect(file).toMatch(/-invalid\.json$/);
     expect(readResultFile(join(out, file as string)).status).toBe("invalid");
   });
 
-  it("exits non-zero with 'nothing measured' against a target that answers 500 to everything", async () => {
+  it("exits 3 as an invalid run against a target that answers 500 to everything", async () => {
     toy = await startToyServer({ failEverything: true });
     const file = scenarioFile("all-500", toy.url, 'thresholds: { "*.lost": "== 0" }');
     const outcome = await runRtbench(["run", file, "--out", join(dir, "all-500")]);
@@ -81,9 +81,9 @@ describe("rtbench run against a broken target", () => {
     // Each count says what it counts (it read "HTTP 500 x992" before).
     expect(outcome.stdout).toMatch(/HTTP 500/);
     expect(outcome.stdout.replace(/\s+/g, " ")).toMatch(/found 500\) \(\d+ connect attempts\)/);
-    expect(outcome.stdout).toMatch(/websocket\.lost\s+== 0\s+nothing measured\s+FAIL/);
+    expect(outcome.stdout).toMatch(/websocket\.lost\s+== 0\s+run invalid\s+FAIL/);
     expect(outcome.stderr).toContain("error: 1 of 1 threshold failed");
-    expect(outcome.stderr).toContain("error: nothing measured");
+    expect(outcome.stderr).toContain("error: invalid run, its numbers are not a measurement");
     expect(outcome.stderr).not.toMatch(/\n\s+at /);
   });
 
@@ -174,8 +174,8 @@ drain: 500ms
         result,
       );
       expect(outcomes.map((o) => [o.pass, o.note])).toEqual([
-        [false, "nothing measured"],
-        [false, "nothing measured"],
+        [false, "run invalid"],
+        [false, "run invalid"],
       ]);
     } finally {
       if (previous === undefined) delete process.env.RTBENCH_TEST_SHARD_FAIL;

@@ -64,7 +64,9 @@ describe("preflight", () => {
     expect(warnings[0]).toContain(
       "admission: about 20000 clients are planned per server instance (40000 over 2), and each admits 17900",
     );
-    expect(warnings[0]).toContain("the other 2100 get 503 or close 1013 and retry");
+    expect(warnings[0]).toContain(
+      "the other 2100 are refused (HTTP 503 with Retry-After, before any WebSocket upgrade) and retry",
+    );
     expect(
       warningsFor({
         clients: 40_000,

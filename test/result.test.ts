@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { FaultRecord } from "../src/load/faults.js";
-import type { PublishRecord } from "../src/load/publisher.js";
-import { buildProtocolResult, type RunRecord } from "../src/load/result.js";
-import type { ShardReport } from "../src/load/shard-protocol.js";
-import { planTimeline } from "../src/load/timeline.js";
+import { buildProtocolResult } from "../src/load/result.js";
+import type { RunRecord } from "../src/load/run-record.js";
 import { zeroCounters } from "../src/metrics/counters.js";
 import { createLatencyHistogram, encodeHistogram, recordMs } from "../src/metrics/histogram.js";
+import type { PublishRecord } from "../src/run-model/publish-record.js";
+import type { ShardReport } from "../src/run-model/shard-report.js";
+import { planTimeline } from "../src/run-model/timeline.js";
 import { parseScenario } from "../src/scenario/load.js";
 import type { ProtocolName } from "../src/shared/transports.js";
 
@@ -47,9 +48,7 @@ function shard(upTo: number, counters: Partial<ShardReport["counters"]> = {}): S
     latency: histogramOf(5, 6),
     latencyFromSend: histogramOf(4),
     connect: histogramOf(2),
-    connectTcp: histogramOf(1),
-    tlsHandshake: histogramOf(1),
-    connectHttp: histogramOf(1),
+    measures: {},
     reconnect: histogramOf(100, 300),
     outage: histogramOf(400),
     counters: { ...zeroCounters(), ...counters },
@@ -77,7 +76,6 @@ function shard(upTo: number, counters: Partial<ShardReport["counters"]> = {}): S
     },
     instances: { deliveries: [upTo], connections: [2] },
     catchUp: histogramOf(),
-    presenceLatency: histogramOf(),
   };
 }
 
@@ -130,7 +128,6 @@ function run(overrides: Partial<RunRecord> = {}, protocol: ProtocolName = "webso
     instanceCount: 1,
     architecture: {
       instanceCpuSeconds: null,
-      brokerOps: null,
       presenceSamples: null,
     },
     ...overrides,

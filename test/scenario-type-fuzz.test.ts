@@ -10,9 +10,9 @@
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { parseScenario } from "../src/scenario/load.js";
-import { formatPath } from "../src/scenario/problem.js";
 import { deriveScenarioSchema, readJson, SCENARIO_SCHEMA_PATH } from "../src/schemas/derive.js";
 import { RtbenchError } from "../src/shared/errors.js";
+import { formatPath } from "../src/shared/problem.js";
 import { runRtbench } from "./helpers/cli.js";
 
 interface SchemaNode {

@@ -3,7 +3,6 @@ import { describe, expect, it } from "vitest";
 import {
   JITTER_KINDS,
   PRESENCE_TTL_HEARTBEATS,
-  PUBLISH_VIA,
   RECONNECT_DEFAULTS,
   SCENARIO_DEFAULTS,
 } from "../src/scenario/defaults.js";
@@ -27,6 +26,7 @@ import {
 import { BROKER_KINDS } from "../src/shared/brokers.js";
 import { transportNames, transports } from "../src/shared/transports.js";
 import { DEFAULT_TARGET_PROTOCOL, targetProtocolNames } from "../src/targets/registry.js";
+import { PUBLISH_VIA } from "../src/targets/types.js";
 
 describe("the committed JSON schemas", () => {
   // Editors read the files; the code derives the transport, broker and target-protocol parts.
@@ -36,7 +36,7 @@ describe("the committed JSON schemas", () => {
     expect(deriveScenarioSchema(file)).toEqual(file);
   });
 
-  it("result.schema.json is what the transport, broker and target-protocol rows derive", () => {
+  it("result.schema.json is what the transport, broker, target-protocol and measure rows derive", () => {
     const file = readJson(RESULT_SCHEMA_PATH);
     expect(deriveResultSchema(file)).toEqual(file);
   });

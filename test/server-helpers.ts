@@ -199,8 +199,13 @@ export class WsCollector extends EventEmitter {
     return this.frames.filter((f) => f.type === "message").map((f) => f.id as number);
   }
 
-  waitForMessages(count: number): Promise<void> {
-    return until(this, () => this.messageIds.length >= count, `${count} WebSocket messages`);
+  waitForMessages(count: number, timeoutMs?: number): Promise<void> {
+    return until(
+      this,
+      () => this.messageIds.length >= count,
+      `${count} WebSocket messages`,
+      timeoutMs,
+    );
   }
 
   waitFor(predicate: (frame: Frame) => boolean, what: string, timeoutMs?: number): Promise<Frame> {

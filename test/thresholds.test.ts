@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { evaluateThresholds } from "../src/gate/thresholds.js";
-import { getMetric, listMetrics } from "../src/metrics/names.js";
+import { getMetric, listMetrics } from "../src/measures/names.js";
 import { parseThresholds, validateThresholds } from "../src/scenario/thresholds.js";
 import { RtbenchError } from "../src/shared/errors.js";
 import { makeResult } from "./helpers/result-fixture.js";

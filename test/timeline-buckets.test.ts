@@ -2,15 +2,15 @@ import { describe, expect, it } from "vitest";
 import { countDeliveries } from "../src/load/aggregate.js";
 import { uncountedPublishes } from "../src/load/collect.js";
 import { FleetTimeline } from "../src/load/fleet-timeline.js";
-import type { PublishRecord } from "../src/load/publisher.js";
 import { ReceiptLedger } from "../src/load/receipt-ledger.js";
 import { cpuMsPerSecond } from "../src/load/server-seconds.js";
-import type { ShardReport } from "../src/load/shard-protocol.js";
-import { measuredWindow, planTimeline } from "../src/load/timeline.js";
 import { buildTimeline } from "../src/load/timeline-result.js";
 import { zeroCounters } from "../src/metrics/counters.js";
 import { encodeHistogram, summarizeEncoded } from "../src/metrics/histogram.js";
 import { SeqTracker } from "../src/metrics/seq-tracker.js";
+import type { PublishRecord } from "../src/run-model/publish-record.js";
+import type { ShardReport } from "../src/run-model/shard-report.js";
+import { measuredWindow, planTimeline } from "../src/run-model/timeline.js";
 
 /**
  * The per-second timeline's arithmetic, without processes: the fleet-side
@@ -130,9 +130,7 @@ describe("buildTimeline", () => {
       latency: encodeHistogram(t.totalLatency()),
       latencyFromSend: encodeHistogram(t.totalLatency()),
       connect: encodeHistogram(t.totalLatency()),
-      connectTcp: encodeHistogram(t.totalLatency()),
-      tlsHandshake: encodeHistogram(t.totalLatency()),
-      connectHttp: encodeHistogram(t.totalLatency()),
+      measures: {},
       reconnect: encodeHistogram(t.totalLatency()),
       outage: encodeHistogram(t.totalLatency()),
       counters: zeroCounters(),
@@ -145,7 +143,6 @@ describe("buildTimeline", () => {
       breakReasons: [],
       instances: { deliveries: [0], connections: [0] },
       catchUp: "",
-      presenceLatency: "",
       timeline: timelineReport,
     };
   }

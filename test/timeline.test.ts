@@ -5,7 +5,7 @@ import {
   planTimeline,
   type Timeline,
   type TimelineInput,
-} from "../src/load/timeline.js";
+} from "../src/run-model/timeline.js";
 
 const BASE: TimelineInput = {
   nowMs: 10_000,

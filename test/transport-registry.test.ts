@@ -30,6 +30,7 @@ import {
 } from "../src/shared/transports.js";
 import { monoMs } from "../src/util/clock.js";
 import { makeResult } from "./helpers/result-fixture.js";
+import { waitFor } from "./helpers/wait.js";
 
 /**
  * A sixth transport added the way an extension would: a row, a client and a
@@ -243,11 +244,3 @@ describe("a transport added through the registries alone", () => {
     expect(header).toMatch(/^metric\s+WebSocket\s+Toy$/);
   });
 });
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -24,10 +24,10 @@ import {
   StorageType,
 } from "@nats-io/jetstream";
 import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { RtbenchError } from "../../src/shared/errors.js";
+import { errorText, RtbenchError } from "../../src/shared/errors.js";
 import type { Gap, Message } from "../../src/shared/protocol.js";
 import { createMemoryBroker } from "./memory.js";
-import { errorText, type RawPage, RedisFeeds } from "./redis-feed.js";
+import { type RawPage, RedisFeeds } from "./redis-feed.js";
 import {
   type Broker,
   type BrokerHealth,

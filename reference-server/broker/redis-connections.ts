@@ -1,5 +1,5 @@
 import { type ChainableCommander, Redis } from "ioredis";
-import { RtbenchError } from "../../src/shared/errors.js";
+import { errorText, RtbenchError } from "../../src/shared/errors.js";
 import { failFastOptions } from "./redis-guard.js";
 import {
   EPOCH_SCRIPT,
@@ -112,7 +112,7 @@ export async function connectRedis(
     await Promise.all(all.map((redis) => redis.connect()));
   } catch (error) {
     for (const redis of all) redis.disconnect();
-    const reason = firstError ?? (error instanceof Error ? error.message : String(error));
+    const reason = firstError ?? errorText(error);
     throw new RtbenchError("RUN_FAILED", `redis broker: cannot connect to ${url}: ${reason}`, {
       cause: error,
     });

@@ -1,3 +1,4 @@
+import { errorText } from "../../src/shared/errors.js";
 import type { Gap, Message } from "../../src/shared/protocol.js";
 import type { GapListener, MessageListener, Unsubscribe } from "./types.js";
 
@@ -345,8 +346,4 @@ export function callListeners(
 
 function idOf(json: string): number {
   return (JSON.parse(json) as Message).id;
-}
-
-export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

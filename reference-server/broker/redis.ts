@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
+import { errorText } from "../../src/shared/errors.js";
 import type { Gap, Message } from "../../src/shared/protocol.js";
 import {
   closeConnection,
@@ -14,7 +15,7 @@ import {
   type RedisKind,
   type ScriptedRedis,
 } from "./redis-connections.js";
-import { errorText, type RawPage, RedisFeeds } from "./redis-feed.js";
+import { type RawPage, RedisFeeds } from "./redis-feed.js";
 import {
   DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
   failFastOptions,

@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import { errorText } from "../../src/shared/errors.js";
 import type { Gap } from "../../src/shared/protocol.js";
 import { authorized } from "../access.js";
 import type { LiveConnection, ServerContext } from "../context.js";
@@ -372,7 +373,7 @@ class WsSession implements Subscriber, LiveConnection {
         this.publishSettled();
       },
       (error: unknown) => {
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = errorText(error);
         this.send(
           Buffer.from(JSON.stringify({ type: "error", ref, error: `publish failed: ${reason}` })),
         );

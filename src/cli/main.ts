@@ -1,5 +1,5 @@
 import { Command, CommanderError } from "commander";
-import { EXIT_CODES, RtbenchError } from "../shared/errors.js";
+import { EXIT_CODES, errorText, RtbenchError } from "../shared/errors.js";
 import { packageVersion } from "../util/paths.js";
 import { redactText } from "../util/redact.js";
 import { commands } from "./commands/index.js";
@@ -63,7 +63,7 @@ function reportError(error: unknown, verbose: boolean): number {
     if (verbose && error.stack) process.stderr.write(`${redactText(error.stack)}\n`);
     return EXIT_CODES[error.code];
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorText(error);
   process.stderr.write(`error: ${redactText(message)}\n`);
   if (verbose && error instanceof Error && error.stack)
     process.stderr.write(`${redactText(error.stack)}\n`);

@@ -123,7 +123,7 @@ export function queryString(params: Record<string, string | undefined>): string 
 }
 
 /** Reads an error answer's `{"error": "..."}` text, or the raw text, for messages a user sees. */
-export function errorText(raw: string): string {
+export function errorAnswerText(raw: string): string {
   try {
     const parsed = JSON.parse(raw) as { error?: unknown };
     if (typeof parsed.error === "string") return parsed.error;

@@ -10,7 +10,7 @@ import {
 } from "../shared/protocol.js";
 import { transport } from "../shared/transports.js";
 import { MAX_WS_MESSAGE_BYTES } from "./bounds.js";
-import { createTrackedPool, errorText, routePath } from "./http.js";
+import { createTrackedPool, errorAnswerText, routePath } from "./http.js";
 import type { ClientContext } from "./types.js";
 import { closeWebSocket, trackedConnection } from "./ws-socket.js";
 
@@ -87,7 +87,7 @@ class HttpPublisher implements Publisher {
     const text = await response.body.text();
     if (response.statusCode < 200 || response.statusCode > 299) {
       throw new Error(
-        `POST ${this.path} (channel ${channel}): expected status 201, found ${response.statusCode} (${errorText(text)})`,
+        `POST ${this.path} (channel ${channel}): expected status 201, found ${response.statusCode} (${errorAnswerText(text)})`,
       );
     }
     let stored: Partial<Message> | null = null;

@@ -20,7 +20,7 @@ import type {
   WireSink,
 } from "./dialect.js";
 import { parseObject } from "./frame.js";
-import { errorText, queryString, routePath } from "./http.js";
+import { errorAnswerText, queryString, routePath } from "./http.js";
 import { headerValue } from "./http1-parser.js";
 import { emptyAnswerCursor, parsePollAnswer } from "./poll-answer.js";
 import type { ClientOptions } from "./types.js";
@@ -163,7 +163,7 @@ export const REFERENCE_POLL: PollDialect = {
 
   answer({ status, head, body }, sink) {
     if (status !== 200) {
-      throw new Error(`expected status 200, found ${status} (${errorText(body.toString())})`);
+      throw new Error(`expected status 200, found ${status} (${errorAnswerText(body.toString())})`);
     }
     const emptyCursor = emptyAnswerCursor(body);
     if (emptyCursor !== null) {

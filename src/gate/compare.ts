@@ -4,7 +4,7 @@ import {
   type MetricInfo,
   type MetricKind,
   type MetricUnit,
-} from "../metrics/names.js";
+} from "../measures/names.js";
 import { orderRunKeys } from "../metrics/run-keys.js";
 import type { RunResult } from "../metrics/types.js";
 import type { MetricSelector } from "../scenario/comparison.js";
@@ -14,7 +14,7 @@ import type { ProtocolName } from "../shared/transports.js";
 import { isJudged } from "./judged.js";
 import { noiseOf } from "./noise.js";
 import type { RepeatRecord } from "./repeat.js";
-import { checkSameWorkload } from "./same-workload.js";
+import { assertComparable } from "./same-workload.js";
 import { type Evidence, judgeRow, type Verdict } from "./verdict.js";
 
 export type { Evidence, Verdict } from "./verdict.js";
@@ -118,26 +118,6 @@ function environmentWarnings(baseline: RunResult, current: RunResult): string[] 
     );
   }
   return warnings;
-}
-
-/** Refuses results that cannot be compared; returns warnings for those that can, with doubts. */
-export function assertComparable(
-  baseline: RunResult,
-  current: RunResult,
-  options: Pick<CompareOptions, "serversDiffer"> = {},
-): string[] {
-  if (baseline.schemaVersion !== current.schemaVersion) {
-    throw badInput(
-      `cannot compare results with different schemaVersion (baseline ${baseline.schemaVersion}, current ${current.schemaVersion})`,
-    );
-  }
-  return checkSameWorkload({
-    baseline: baseline.scenario,
-    current: current.scenario,
-    baselineFile: null,
-    refusal: "cannot compare results of different scenarios: expected the same workload",
-    except: options.serversDiffer ? ["target"] : [],
-  });
 }
 
 function sideOf(result: ComparedResult) {

@@ -1,4 +1,4 @@
-import type { MetricInfo } from "../metrics/names.js";
+import type { MetricInfo } from "../measures/names.js";
 import { type MetricSelector, selects } from "../scenario/comparison.js";
 import type { ProtocolName } from "../shared/transports.js";
 

@@ -1,5 +1,5 @@
+import { getProtocolMetric } from "../measures/names.js";
 import { decodeHistogram } from "../metrics/histogram.js";
-import { getProtocolMetric } from "../metrics/names.js";
 import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
 import type { ProtocolName } from "../shared/transports.js";
 import type { Spread } from "./repeat.js";

@@ -1,9 +1,9 @@
+import { getProtocolMetric, listMetrics } from "../measures/names.js";
 import { encodeHistogram, mergeHistograms } from "../metrics/histogram.js";
-import { getProtocolMetric, listMetrics } from "../metrics/names.js";
 import { orderRunKeys } from "../metrics/run-keys.js";
 import type { HistogramSummary, ProtocolResult, RunResult } from "../metrics/types.js";
 import { badInput } from "../shared/errors.js";
-import { assertComparable } from "./compare.js";
+import { assertComparable } from "./same-workload.js";
 import { median } from "./stats.js";
 
 /**

@@ -103,3 +103,23 @@ function refreshLine(sides: WorkloadSides): string {
   const files = (tag: string) => join(dir, `${current.name}-*-${tag}.json`);
   return `make a new baseline (3 runs, on the machine that gates): npx rtbench run ${file} --repeat 3 --out ${dir} && mv ${files("median")} ${target} && rm ${files("run*")}`;
 }
+
+/** Refuses results that cannot be compared; returns warnings for those that can, with doubts. */
+export function assertComparable(
+  baseline: RunResult,
+  current: RunResult,
+  options: { serversDiffer?: boolean } = {},
+): string[] {
+  if (baseline.schemaVersion !== current.schemaVersion) {
+    throw badInput(
+      `cannot compare results with different schemaVersion (baseline ${baseline.schemaVersion}, current ${current.schemaVersion})`,
+    );
+  }
+  return checkSameWorkload({
+    baseline: baseline.scenario,
+    current: current.scenario,
+    baselineFile: null,
+    refusal: "cannot compare results of different scenarios: expected the same workload",
+    except: options.serversDiffer ? ["target"] : [],
+  });
+}

@@ -1,3 +1,5 @@
+import { seededRandom } from "../util/random.js";
+
 /**
  * The statistics of the gate, on plain lists of per-run values: a one-sided
  * Mann-Whitney U test and a bootstrap confidence interval of the ratio of
@@ -186,7 +188,7 @@ export function bootstrapMedianRatio(
   level = DEFAULT_LEVEL,
   iterations = DEFAULT_ITERATIONS,
 ): [number, number] {
-  const random = mulberry32(0x5eed);
+  const random = seededRandom(0x5eed);
   const ratios: number[] = [];
   const resampledMedian = (values: readonly number[]) => {
     const draw = Array.from(
@@ -206,16 +208,4 @@ export function bootstrapMedianRatio(
   const at = (q: number) =>
     ratios[Math.min(ratios.length - 1, Math.max(0, Math.floor(q * ratios.length)))] as number;
   return [at(tail), at(1 - tail)];
-}
-
-/** A small seeded PRNG (public domain); Math.random cannot be seeded. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

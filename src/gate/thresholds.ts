@@ -1,4 +1,4 @@
-import { getProtocolMetric, type MetricUnit } from "../metrics/names.js";
+import { getProtocolMetric, type MetricUnit } from "../measures/names.js";
 import { orderRunKeys, splitRunKey } from "../metrics/run-keys.js";
 import type { RunResult } from "../metrics/types.js";
 import { type Condition, parseThresholds, type ThresholdMap } from "../scenario/thresholds.js";
@@ -53,7 +53,7 @@ export function evaluateThresholds(map: ThresholdMap, result: RunResult): Thresh
         const actual =
           protocolResult === undefined ? null : getProtocolMetric(protocolResult, metric.path);
         const name = `${protocol}.${metric.path}`;
-        // A run that measured nothing passes nothing: "lost == 0" of zero deliveries proves nothing.
+        // An invalid run passes nothing: "lost == 0" of zero deliveries proves nothing.
         if (protocolResult?.status === "invalid") {
           measured++;
           outcomes.push({
@@ -62,7 +62,7 @@ export function evaluateThresholds(map: ThresholdMap, result: RunResult): Thresh
             actual,
             unit: metric.unit,
             pass: false,
-            note: "nothing measured",
+            note: "run invalid",
           });
           continue;
         }

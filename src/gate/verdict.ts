@@ -1,4 +1,4 @@
-import type { MetricInfo } from "../metrics/names.js";
+import type { MetricInfo } from "../measures/names.js";
 import { DEFAULT_TIMING_FLOOR_MS, judgeableFromSingleRuns, toleranceFor } from "./judged.js";
 import type { Noise } from "./noise.js";
 import { compareSamples, MIN_RUNS_FOR_TEST } from "./stats.js";

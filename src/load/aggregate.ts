@@ -6,14 +6,10 @@ import {
 } from "../metrics/histogram.js";
 import { SeqTracker } from "../metrics/seq-tracker.js";
 import type { HistogramSummary } from "../metrics/types.js";
+import type { PublishRecord } from "../run-model/publish-record.js";
+import type { ShardReport } from "../run-model/shard-report.js";
+import type { Window } from "../run-model/timeline.js";
 import type { FaultRecord } from "./faults.js";
-import type { PublishRecord } from "./publisher.js";
-import type { ShardReport } from "./shard-protocol.js";
-
-export interface Window {
-  startMs: number;
-  endMs: number;
-}
 
 export interface DeliveryCounts {
   /**
@@ -139,18 +135,6 @@ function subscribersByChannel(reports: ShardReport[]): Map<string, ChannelSubscr
   return byChannel;
 }
 
-/** Send -> acknowledgement of the window's acknowledged messages, late ones included. */
-export function publishAckLatency(records: PublishRecord[][], window: Window): HistogramSummary {
-  const histogram = createLatencyHistogram();
-  for (const channel of records) {
-    for (const record of channel) {
-      if (record.dueMs < window.startMs || record.dueMs >= window.endMs) continue;
-      if (record.ackMs !== null) recordMs(histogram, record.ackMs);
-    }
-  }
-  return summarizeHistogram(histogram);
-}
-
 /** Records are in send order, so `sentMs` does not decrease: binary search. */
 function firstSentAtOrAfter(records: PublishRecord[], timeMs: number): number {
   let lo = 0;
@@ -166,15 +150,7 @@ function firstSentAtOrAfter(records: PublishRecord[], timeMs: number): number {
 /** Merges one encoded histogram field of every shard report, losslessly. */
 export function mergeField(
   reports: ShardReport[],
-  field:
-    | "latency"
-    | "latencyFromSend"
-    | "connect"
-    | "connectTcp"
-    | "tlsHandshake"
-    | "connectHttp"
-    | "reconnect"
-    | "outage",
+  field: "latency" | "latencyFromSend" | "connect" | "reconnect" | "outage",
 ): HistogramSummary {
   return summarizeEncoded(reports.map((r) => r[field]));
 }

@@ -2,6 +2,8 @@ import { availableParallelism } from "node:os";
 import type { Publisher } from "../clients/publishers.js";
 import { type ClientTlsSettings, createClientTlsState } from "../clients/tls.js";
 import { createClientContext } from "../clients/types.js";
+import { shardMeasureModules } from "../measures/registry.js";
+import { planTimeline, type Timeline } from "../run-model/timeline.js";
 import type { Fault, Scenario } from "../scenario/types.js";
 import { type ProtocolName, transport } from "../shared/transports.js";
 import { DEFAULT_TARGET_PROTOCOL, targetProtocol } from "../targets/registry.js";
@@ -11,7 +13,6 @@ import { channelMembers, registerMembers } from "./members.js";
 import type { FlapPlan } from "./network-plan.js";
 import { planShards, type ShardPlan } from "./shard-plan.js";
 import { ShardPool } from "./shards.js";
-import { planTimeline, type Timeline } from "./timeline.js";
 
 /** Time between telling shards to start and the first client connecting, so every shard has the plan. */
 const START_DELAY_MS = 300;
@@ -130,6 +131,7 @@ export async function clientsUp(
         endMs: timeline.measureEndMs,
       },
       logConnections: scenario.presence.sampleIntervalMs > 0,
+      measureModules: shardMeasureModules(),
       tls,
     });
     return {

@@ -1,15 +1,15 @@
 import type { LoopDelayMonitor } from "../metrics/loop-delay.js";
 import type { ProcessLoad } from "../metrics/process-load.js";
+import type { PublishRecord } from "../run-model/publish-record.js";
+import type { ShardReport, UncountedPublishes } from "../run-model/shard-report.js";
+import { measuredWindow } from "../run-model/timeline.js";
 import { monoMs } from "../util/clock.js";
 import type { Clients } from "./clients-up.js";
 import type { Environment } from "./environment.js";
 import type { LoadMonitor } from "./load-monitor.js";
 import type { Observed } from "./observe.js";
-import type { PublishRecord } from "./publisher.js";
 import { heartbeatTimeouts } from "./servers.js";
-import type { ShardReport, UncountedPublishes } from "./shard-protocol.js";
 import type { MissingShard } from "./shards.js";
-import { measuredWindow } from "./timeline.js";
 
 /** After an interrupt, how long the publishes still in flight get to be answered. */
 const INTERRUPTED_ANSWER_MS = 500;

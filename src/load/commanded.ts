@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { TargetCommand } from "../scenario/types.js";
-import { runFailed } from "../shared/errors.js";
+import { errorText, runFailed } from "../shared/errors.js";
 import { compileTemplate, fillShellTemplate, fillTemplate } from "../targets/template.js";
 import { type ChildHandle, isRunning, startChild } from "../util/children.js";
 import { sleep } from "../util/clock.js";
@@ -62,7 +62,7 @@ export async function startCommandedServers(options: CommandedServerOptions): Pr
   const set = new CommandedServers(ok, root, options);
   if (failed) {
     await set.stop();
-    const reason = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
+    const reason = errorText(failed.reason);
     throw runFailed(`the target would not start: ${reason}`, failed.reason);
   }
   return set;
@@ -234,7 +234,7 @@ class CommandedServers implements ServerSet {
     try {
       await spawnInstance(instance, this.options);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorText(error);
       throw runFailed(
         `${instance.name} would not start again on ${instance.url}: ${reason}`,
         error,

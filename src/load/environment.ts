@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
+import type { ServerSample } from "../run-model/server-sample.js";
 import type { Scenario, TargetOptions } from "../scenario/types.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import { targetProtocol } from "../targets/registry.js";
 import { startCommandedServers } from "./commanded.js";
 import { waitHealthy, waitListening } from "./health.js";
 import { readServerSettings } from "./server-settings.js";
-import { type ServerSample, type ServerSet, sampleServers, startServers } from "./servers.js";
+import { type ServerSet, sampleServers, startServers } from "./servers.js";
 
 /** The servers one protocol's run talks to, up and answering. */
 export interface Environment {

@@ -3,12 +3,14 @@
  * server instances (and Redis) a run started, and records what happened, so
  * a report can put each reconnect storm next to its cause.
  */
+
+import { faultTimeMs } from "../run-model/timeline.js";
 import type { Fault } from "../scenario/types.js";
 import type { RunningService } from "../services/types.js";
+import { errorText } from "../shared/errors.js";
 import { monoMs, sleep, sleepUntil } from "../util/clock.js";
 import { seededRandom } from "../util/random.js";
 import type { ServerSet } from "./servers.js";
-import { faultTimeMs } from "./timeline.js";
 
 /**
  * The broker's backing service (Redis, NATS) that the run started, always on
@@ -83,7 +85,7 @@ export function startFaults(faults: Fault[], ctx: FaultContext): RunningFaults {
       try {
         await fire(fault, instance, record, ctx);
       } catch (error) {
-        record.error = error instanceof Error ? error.message : String(error);
+        record.error = errorText(error);
         ctx.log(`fault ${fault.action} failed: ${record.error}`);
       }
     }),

@@ -4,16 +4,9 @@ import {
   type LatencyHistogram,
   mergeHistograms,
 } from "../metrics/histogram.js";
+import type { ShardTimeline, UncountedPublishes } from "../run-model/shard-report.js";
+import { BUCKET_MS, bucketCount } from "../run-model/timeline.js";
 import { ReceiptLedger } from "./receipt-ledger.js";
-import type { ShardTimeline, UncountedPublishes } from "./shard-protocol.js";
-
-/** Width of one timeline bucket. */
-export const BUCKET_MS = 1000;
-
-/** How many one-second buckets cover `[startMs, endMs)`; at least one. */
-export function bucketCount(startMs: number, endMs: number): number {
-  return Math.max(1, Math.ceil((endMs - startMs) / BUCKET_MS));
-}
 
 /** Counters sampled from the sockets and the client context, not counted per event. */
 export interface TrafficSnapshot {

@@ -6,10 +6,19 @@ import {
   createClientContext,
   type TransportClient,
 } from "../clients/types.js";
+import { measures } from "../measures/registry.js";
+import { ShardMeasures } from "../measures/shard.js";
 import { type Counters, zeroCounters } from "../metrics/counters.js";
-import { createLatencyHistogram, encodeHistogram, recordMs } from "../metrics/histogram.js";
+import { createLatencyHistogram, encodeHistogram } from "../metrics/histogram.js";
 import type { ProcessLoad } from "../metrics/process-load.js";
-import type { PresenceEvent } from "../shared/protocol.js";
+import {
+  BREAK_LOG_LIMIT,
+  type ConnectionLog,
+  type ShardReport,
+  type UncountedPublishes,
+  type UnrecognisedFrame,
+} from "../run-model/shard-report.js";
+import { errorText } from "../shared/errors.js";
 import type { ProtocolName } from "../shared/transports.js";
 import { transport } from "../shared/transports.js";
 import { type Clock, realClock, type TimerHandle } from "../util/clock.js";
@@ -18,15 +27,9 @@ import { seededRandom } from "../util/random.js";
 import { churnWaves, pickLeavers } from "./churn.js";
 import { FleetTimeline } from "./fleet-timeline.js";
 import { breakReasonKey, ReasonTally } from "./reason-tally.js";
-import {
-  BREAK_LOG_LIMIT,
-  type ConnectionLog,
-  type ShardReport,
-  type ShardStart,
-  type UncountedPublishes,
-  type UnrecognisedFrame,
-} from "./shard-protocol.js";
+import type { ShardStart } from "./shard-protocol.js";
 import { Subscriber } from "./subscriber.js";
+import type { SubscriberFleet } from "./subscriber-fleet.js";
 
 /** How often the client-side watchdog looks for silent connections. */
 export const WATCHDOG_SCAN_MS = 250;
@@ -52,21 +55,18 @@ export interface FleetOptions {
  * schedule, turns their events into metrics, and reconnects a client whose
  * connection broke, following the scenario's reconnect policy.
  */
-export class Fleet {
+export class Fleet implements SubscriberFleet {
   readonly context: ClientContext;
   /** Per-second series; also holds the delivery-latency histograms, one per second. */
   readonly timeline: FleetTimeline;
   readonly latencyFromSend = createLatencyHistogram();
   readonly connect = createLatencyHistogram();
-  /** The phases of every connection the clients open (clients/tls.ts ConnectPhaseRecorder). */
-  readonly connectTcp = createLatencyHistogram();
-  readonly tlsHandshake = createLatencyHistogram();
-  readonly connectHttp = createLatencyHistogram();
+  /** The registered measures' shard side; also records every connection's phases (clients/tls.ts). */
+  readonly measures: ShardMeasures;
   readonly reconnect = createLatencyHistogram();
   readonly outage = createLatencyHistogram();
   /** Churn: coming back -> caught up with what was missed. */
   readonly catchUp = createLatencyHistogram();
-  readonly presenceLatency = createLatencyHistogram();
   readonly counters: Counters = zeroCounters();
   readonly clock: Clock;
   readonly createClient: NonNullable<FleetOptions["createClient"]>;
@@ -105,7 +105,12 @@ export class Fleet {
   ) {
     this.clock = options.clock ?? realClock;
     this.context = createClientContext(createClientTlsState(spec.tls ?? undefined));
-    this.context.phases = this;
+    this.measures = new ShardMeasures(measures(), {
+      measureStartMs: spec.measureStartMs,
+      measureEndMs: spec.measureEndMs,
+      now: () => this.clock.now(),
+    });
+    this.context.phases = this.measures;
     this.createClient = options.createClient ?? createClient;
     this.random = seededRandom(spec.seed + (spec.clients[0]?.index ?? 0));
     this.timeline = new FleetTimeline(spec.rampStartMs, spec.drainEndMs);
@@ -121,22 +126,6 @@ export class Fleet {
       this.watchdogTimer = this.clock.setInterval(() => this.scanForSilence(), WATCHDOG_SCAN_MS);
     }
     this.timeline.cut(this.clock.now(), this.counterSnapshot());
-  }
-
-  // ConnectPhaseRecorder: methods, not closures, and nothing per call but the record.
-
-  tcp(ms: number): void {
-    recordMs(this.connectTcp, ms);
-  }
-
-  tls(ms: number, resumed: boolean): void {
-    recordMs(this.tlsHandshake, ms);
-    if (resumed) this.counters.tlsResumedHandshakes++;
-    else this.counters.tlsFullHandshakes++;
-  }
-
-  http(ms: number): void {
-    recordMs(this.connectHttp, ms);
   }
 
   /** Connects every client at its ramp-up slot; resolves when all attempts have started. */
@@ -180,16 +169,6 @@ export class Fleet {
     this.instanceDeliveries[urlIndex] = (this.instanceDeliveries[urlIndex] ?? 0) + 1;
   }
 
-  /** Presence events received inside the window: counted, and timed from the server's stamp. */
-  recordPresenceEvents(events: readonly PresenceEvent[]): void {
-    const now = this.clock.now();
-    if (now < this.spec.measureStartMs || now >= this.spec.measureEndMs) return;
-    this.counters.presenceFrames++;
-    this.counters.presenceEvents += events.length;
-    const epochNowMs = performance.timeOrigin + performance.now();
-    for (const event of events) recordMs(this.presenceLatency, epochNowMs - event.ts);
-  }
-
   markWindowEnd(): void {
     this.windowEnd = this.counterSnapshot();
     this.timeline.cut(this.clock.now(), this.windowEnd);
@@ -214,13 +193,14 @@ export class Fleet {
   }
 
   noteConnectError(error: unknown): void {
-    const example = error instanceof Error ? error.message : String(error);
+    const example = errorText(error);
     this.connectErrors.add(classifyFailure(error).reason, example);
   }
 
   /** A ready connection broke, for `reason` (the client's words). */
   logBreak(urlIndex: number, reason: string): void {
     this.counters.breaks++;
+    this.measures.broke(this.clock.now(), reason);
     this.breakReasons.add(breakReasonKey(reason), reason);
     this.timeline.countBreak(this.clock.now());
     if (this.breakLog.length < BREAK_LOG_LIMIT) this.breakLog.push([this.clock.now(), urlIndex]);
@@ -250,9 +230,6 @@ export class Fleet {
       latency: encodeHistogram(this.timeline.totalLatency()),
       latencyFromSend: encodeHistogram(this.latencyFromSend),
       connect: encodeHistogram(this.connect),
-      connectTcp: encodeHistogram(this.connectTcp),
-      tlsHandshake: encodeHistogram(this.tlsHandshake),
-      connectHttp: encodeHistogram(this.connectHttp),
       reconnect: encodeHistogram(this.reconnect),
       outage: encodeHistogram(this.outage),
       counters: {
@@ -278,9 +255,9 @@ export class Fleet {
       timeline: this.timeline.report(uncounted, loopDelayP99Ms),
       instances: { deliveries: this.instanceDeliveries, connections: this.instanceConnections },
       catchUp: encodeHistogram(this.catchUp),
-      presenceLatency: encodeHistogram(this.presenceLatency),
       firstUnrecognised: this.firstUnrecognised,
       ...(this.logsConnections ? { connections: this.connectionLogs() } : {}),
+      measures: this.measures.report(),
     };
   }
 

@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { BUCKET_MS } from "../run-model/timeline.js";
 import { monoMs } from "../util/clock.js";
-import { BUCKET_MS } from "./fleet-timeline.js";
 
 const NS_PER_MS = 1e6;
 

@@ -1,20 +1,21 @@
+import { type ProbeResults, Probes } from "../measures/parent.js";
+import { measures } from "../measures/registry.js";
 import type { LoopDelayMonitor } from "../metrics/loop-delay.js";
+import type { BoundarySamples, ServerSample } from "../run-model/server-sample.js";
+import { bucketCount, phaseAt, type RunPhase } from "../run-model/timeline.js";
 import type { Scenario } from "../scenario/types.js";
 import { monoMs, sleepUntil } from "../util/clock.js";
-import { type BrokerOps, sampleBrokerOps } from "./broker-ops.js";
 import type { Clients } from "./clients-up.js";
 import type { Environment } from "./environment.js";
 import { type FaultRecord, type ServiceControl, startFaults } from "./faults.js";
-import { bucketCount } from "./fleet-timeline.js";
 import { InstanceCpuTracker } from "./instance-load.js";
 import type { LoadMonitor } from "./load-monitor.js";
 import { startLoopDelaySeconds } from "./loop-delay-seconds.js";
 import type { PresenceSample } from "./presence-audit.js";
 import { PresenceSampler } from "./presence-sampler.js";
 import { PublisherLoop } from "./publisher.js";
-import { type BoundarySamples, groupSampler, sampleServerSeconds } from "./server-seconds.js";
-import { type ServerSample, sampleServers } from "./servers.js";
-import { phaseAt, type RunPhase } from "./timeline.js";
+import { groupSampler, sampleServerSeconds } from "./server-seconds.js";
+import { sampleServers } from "./servers.js";
 
 /** What happened while the clients ran. */
 export interface Observed {
@@ -30,10 +31,10 @@ export interface Observed {
   seconds: { parentLoopDelayP99Ms: (number | null)[]; servers: BoundarySamples };
   /** CPU seconds of each instance in the window; null with one instance or a target. */
   instanceCpuSeconds: (number | null)[] | null;
-  /** Broker operations at the start and end of the window; null where not known. */
-  brokerOps: { start: BrokerOps | null; end: BrokerOps | null } | null;
   /** Presence lists sampled during the run (presence.sampleInterval); null when off. */
   presenceSamples: PresenceSample[] | null;
+  /** What the registered measures' probes saw, by measure (measures/parent.ts). */
+  measures: ProbeResults;
 }
 
 export interface ObserveContext {
@@ -54,27 +55,14 @@ export interface ObserveContext {
 /**
  * Stage 3 of a protocol's run: publishes on schedule, fires the faults,
  * ticks progress, and samples the servers at the edges of the measured
- * window; returns at the end of the drain (or at once on abort).
+ * window; returns at the end of the drain (or at once on abort). Longer
+ * than most: it is the one place where everything the parent does at the
+ * window's edges (monitors, servers, the measures' probes) is put in order.
  */
 export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> {
   const { scenario, env, clients, signal } = ctx;
   const { timeline } = clients;
-  const publisher = new PublisherLoop({
-    schedule: {
-      startMs: timeline.publishStartMs,
-      endMs: timeline.measureEndMs,
-      ratePerSec: scenario.publish.ratePerSec,
-      channels: clients.channels.length,
-    },
-    channels: clients.channels,
-    publishers: clients.publishers,
-    payloadBytes: scenario.publish.payloadBytes,
-    payload: scenario.publish.payload,
-    ackTimeoutMs: scenario.publish.ackTimeoutMs,
-    maxInFlight: scenario.publish.maxInFlight,
-    judgedFromMs: timeline.measureStartMs,
-    routes: clients.routes,
-  });
+  const publisher = publisherFor(scenario, clients);
   // Sends held back by a full set of slots may still leave during the drain, never after it.
   const publishing = sleepUntil(timeline.publishStartMs, signal).then(() =>
     publisher.run(signal, timeline.drainEndMs),
@@ -83,18 +71,7 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
   const faultsDone = new AbortController();
   const stopFaults = () => faultsDone.abort();
   signal.addEventListener("abort", stopFaults, { once: true });
-  const faults =
-    env.servers && scenario.faults.length > 0
-      ? startFaults(scenario.faults, {
-          servers: env.servers,
-          redis: ctx.redis,
-          clients: clients.pool,
-          startMs: timeline.rampStartMs,
-          seed: scenario.seed,
-          signal: faultsDone.signal,
-          log: ctx.log,
-        })
-      : null;
+  const faults = faultsFor(ctx, faultsDone.signal);
   const loopDelaySeconds = startLoopDelaySeconds(
     timeline.rampStartMs,
     bucketCount(timeline.rampStartMs, timeline.drainEndMs),
@@ -108,18 +85,25 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     sample: groupSampler(servers ?? { instances: [] }),
     signal,
   });
+  const ours = servers !== null;
+  const probes = new Probes(measures(), {
+    timeline,
+    urls: env.urls,
+    ownServers: ours,
+    brokerUrl: ctx.brokerUrl,
+    signal,
+    log: ctx.log,
+  });
   const ticker = setInterval(() => {
     const now = monoMs();
     ctx.onTick(phaseAt(timeline, now), now - timeline.rampStartMs);
+    probes.second(Math.floor((now - timeline.rampStartMs) / 1000));
   }, 1000);
 
-  const ours = servers !== null;
   // `evenIfStopped`: an interrupted run's window ends at the stop, and its
   // server cost is read over that same span as its traffic (load/result.ts).
   const sample = (evenIfStopped = false) =>
     servers && (evenIfStopped || !signal.aborted) ? sampleServers(servers) : Promise.resolve(null);
-  const brokerOps = () =>
-    ours && !signal.aborted ? sampleBrokerOps(ctx.brokerUrl, env.urls) : Promise.resolve(null);
   const cpu = ours && env.urls.length > 1 ? new InstanceCpuTracker(env.urls) : null;
   const presence =
     scenario.presence.sampleIntervalMs > 0
@@ -128,9 +112,8 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
   let windowStart: ServerSample | null = null;
   let windowEnd: ServerSample | null = null;
   let parentLoopDelayP99Ms: (number | null)[] = [];
-  const observed: Pick<Observed, "instanceCpuSeconds" | "brokerOps" | "presenceSamples"> = {
+  const observed: Pick<Observed, "instanceCpuSeconds" | "presenceSamples"> = {
     instanceCpuSeconds: null,
-    brokerOps: null,
     presenceSamples: null,
   };
   try {
@@ -138,15 +121,15 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     ctx.monitors.loopDelay.reset();
     ctx.monitors.load.markWindowStart();
     presence?.start();
-    const opsAtStart = brokerOps();
+    const probesAtStart = probes.windowStart();
     cpu?.start();
     windowStart = await sample();
-    const startOps = await opsAtStart;
+    await probesAtStart;
     await sleepUntil(timeline.measureEndMs, signal);
     ctx.monitors.load.markWindowEnd();
-    const opsAtEnd = brokerOps();
+    const probesAtEnd = probes.windowEnd();
     windowEnd = await sample(true);
-    observed.brokerOps = ours ? { start: startOps, end: await opsAtEnd } : null;
+    await probesAtEnd;
     observed.instanceCpuSeconds = (await cpu?.stop()) ?? null;
     await publishing;
     await sleepUntil(timeline.drainEndMs, signal);
@@ -168,5 +151,42 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     windowEnd,
     seconds: { parentLoopDelayP99Ms, servers: serverSamples },
     ...observed,
+    measures: await probes.finish(),
   };
+}
+
+/** The publisher of this run, on the schedule from publish start to the end of the window. */
+function publisherFor(scenario: Scenario, clients: Clients): PublisherLoop {
+  const { timeline } = clients;
+  return new PublisherLoop({
+    schedule: {
+      startMs: timeline.publishStartMs,
+      endMs: timeline.measureEndMs,
+      ratePerSec: scenario.publish.ratePerSec,
+      channels: clients.channels.length,
+    },
+    channels: clients.channels,
+    publishers: clients.publishers,
+    payloadBytes: scenario.publish.payloadBytes,
+    payload: scenario.publish.payload,
+    ackTimeoutMs: scenario.publish.ackTimeoutMs,
+    maxInFlight: scenario.publish.maxInFlight,
+    judgedFromMs: timeline.measureStartMs,
+    routes: clients.routes,
+  });
+}
+
+/** The scenario's faults, started on the servers rtbench runs; null when there are none. */
+function faultsFor(ctx: ObserveContext, signal: AbortSignal) {
+  const { scenario, env, clients } = ctx;
+  if (!env.servers || scenario.faults.length === 0) return null;
+  return startFaults(scenario.faults, {
+    servers: env.servers,
+    redis: ctx.redis,
+    clients: clients.pool,
+    startMs: clients.timeline.rampStartMs,
+    seed: scenario.seed,
+    signal,
+    log: ctx.log,
+  });
 }

@@ -88,7 +88,7 @@ function admissionWarnings(
   const admits = input.admitsPerInstance;
   if (admits === null || perInstance <= admits) return [];
   return [
-    `admission: about ${perInstance} clients are planned per server instance (${input.clients} over ${instances}), and each admits ${admits} open connections (server.maxConnections; by default 90 % of its open-file limit - 100): the other ${perInstance - admits} get 503 or close 1013 and retry; ${RAISE_OPEN_FILES} (the instances inherit it), add instances (server.instances with broker: redis), or plan fewer clients`,
+    `admission: about ${perInstance} clients are planned per server instance (${input.clients} over ${instances}), and each admits ${admits} open connections (server.maxConnections; by default 90 % of its open-file limit - 100): the other ${perInstance - admits} are refused (HTTP 503 with Retry-After, before any WebSocket upgrade) and retry; ${RAISE_OPEN_FILES} (the instances inherit it), add instances (server.instances with broker: redis), or plan fewer clients`,
   ];
 }
 

@@ -11,7 +11,7 @@
  *   A user that comes back before it disappears was never seen to go
  *   (counted as `censored`).
  */
-import type { ConnectionLog } from "./shard-protocol.js";
+import type { ConnectionLog } from "../run-model/shard-report.js";
 
 export interface PresenceSample {
   channel: string;

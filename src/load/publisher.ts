@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { Publisher } from "../clients/publishers.js";
+import type { PublishRecord } from "../run-model/publish-record.js";
 import type { PublishPayload } from "../scenario/defaults.js";
+import { errorText } from "../shared/errors.js";
 import { monoMs } from "../util/clock.js";
 import { classifyFailure } from "../util/failure.js";
 import { dueRange, type Schedule, scheduledMessage, scheduleLength } from "./schedule.js";
@@ -10,37 +12,6 @@ import { buildBody } from "./stamp.js";
 const PUBLISHER_DOWN_MS = 1_000;
 /** Refusal reasons kept word for word; more are only counted. */
 const REFUSAL_REASONS_KEPT = 5;
-
-/**
- * What became of one message the publisher sent. Whether the server stored
- * it is decided later, with the subscribers' reports: a message someone
- * received was stored whatever its outcome here (load/aggregate.ts).
- *
- * - `pending`: still waiting for the server's answer;
- * - `acked`: acknowledged within the acknowledgement timeout;
- * - `late`: acknowledged, but after the timeout;
- * - `refused`: every instance tried answered with an error (status, reset);
- * - `unanswered`: no answer by the end of the run (drain, plus the
- *   acknowledgement timeout for the last sends).
- */
-export type PublishOutcome = "pending" | "acked" | "late" | "refused" | "unanswered";
-
-/**
- * The publisher's record of one message, kept per channel in send order
- * (`PublisherLoop.records`). Times are monotonic ms (util/clock.ts): per-second
- * publish counts, for instance, are the records bucketed by `sentMs`.
- */
-export interface PublishRecord {
-  /** Per-channel sequence number, from 1, as in the body's stamp. */
-  seq: number;
-  /** When the schedule said to send it. */
-  dueMs: number;
-  /** When it was sent; later than `dueMs` when the publisher fell behind. */
-  sentMs: number;
-  /** Send -> the server's acknowledgement, ms; null until (or unless) it came. */
-  ackMs: number | null;
-  outcome: PublishOutcome;
-}
 
 export interface PublisherSettings {
   schedule: Schedule;
@@ -239,7 +210,7 @@ export class PublisherLoop {
     const seen = this.refusals.get(reason);
     if (seen !== undefined) seen.count++;
     else if (this.refusals.size < REFUSAL_REASONS_KEPT) {
-      const example = error instanceof Error ? error.message : String(error);
+      const example = errorText(error);
       this.refusals.set(reason, { count: 1, example });
     }
   }

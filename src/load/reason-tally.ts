@@ -1,11 +1,5 @@
+import type { ReasonCount } from "../run-model/shard-report.js";
 import { classifyFailure } from "../util/failure.js";
-
-/** How often one reason was seen, with the words of its first occurrence. */
-export interface ReasonCount {
-  reason: string;
-  count: number;
-  example: string;
-}
 
 /**
  * Counts events (failed connects, breaks) by reason, keeping the first few

@@ -1,8 +1,8 @@
 /**
  * The parts of a protocol's result that measure the server's architecture
- * rather than the transport: how load spread over the instances, what the
- * broker did per message, how churned clients caught up, and how true the
- * presence lists were. Pure, like result.ts.
+ * rather than the transport: how load spread over the instances, how
+ * churned clients caught up, and how true the presence lists were (what the
+ * broker did is a measure: measures/broker-cost.ts). Pure, like result.ts.
  */
 import {
   createLatencyHistogram,
@@ -11,12 +11,10 @@ import {
   summarizeHistogram,
 } from "../metrics/histogram.js";
 import type { PresenceAccuracy, ProtocolResult } from "../metrics/types.js";
-import type { BrokerOps } from "./broker-ops.js";
-import { brokerCost } from "./broker-ops.js";
+import type { ShardReport } from "../run-model/shard-report.js";
 import type { FaultRecord } from "./faults.js";
 import { imbalance, sumByInstance } from "./instance-load.js";
 import { auditPresence, type PresenceSample } from "./presence-audit.js";
-import type { ShardReport } from "./shard-protocol.js";
 
 /** A fresh connection this young may not be in the presence list yet without being missing. */
 export const PRESENCE_GRACE_MS = 250;
@@ -26,7 +24,6 @@ export interface ArchitectureInput {
   /** Server instances of the run. */
   instanceCount: number;
   instanceCpuSeconds: (number | null)[] | null;
-  brokerOps: { start: BrokerOps | null; end: BrokerOps | null } | null;
   presenceSamples: PresenceSample[] | null;
   /** Messages published (acknowledged) in the window. */
   published: number;
@@ -36,18 +33,11 @@ export interface ArchitectureInput {
   faults: FaultRecord[];
   /** Fault records count from here (monotonic ms): the start of ramp-up. */
   faultClockStartMs: number;
-  presenceEvents: number;
 }
 
 export type ArchitectureMetrics = Pick<
   ProtocolResult,
-  | "instances"
-  | "imbalance"
-  | "catchUp"
-  | "broker"
-  | "presenceEventsPerSec"
-  | "presenceEventLatency"
-  | "presence"
+  "instances" | "imbalance" | "catchUp" | "presence"
 >;
 
 export function architectureMetrics(input: ArchitectureInput): ArchitectureMetrics {
@@ -66,16 +56,10 @@ export function architectureMetrics(input: ArchitectureInput): ArchitectureMetri
           cpuSeconds: input.instanceCpuSeconds ?? Array.from({ length: instanceCount }, () => null),
         }
       : null;
-  const presenceLatency = summarizeEncoded(reports.map((r) => r.presenceLatency));
   return {
     instances,
     imbalance: instances && imbalance(instances),
     catchUp: input.churn ? summarizeEncoded(reports.map((r) => r.catchUp)) : null,
-    broker:
-      input.brokerOps && brokerCost(input.brokerOps.start, input.brokerOps.end, input.published),
-    presenceEventsPerSec:
-      input.windowSeconds > 0 ? input.presenceEvents / input.windowSeconds : null,
-    presenceEventLatency: presenceLatency.count > 0 ? presenceLatency : null,
     presence: input.presenceSamples && presenceAccuracy(input),
   };
 }

@@ -3,7 +3,7 @@ import type { ProtocolResult } from "../metrics/types.js";
 import { redactText } from "../util/redact.js";
 import type { DeliveryCounts } from "./aggregate.js";
 import { mergeReasonCounts } from "./reason-tally.js";
-import type { RunRecord } from "./result.js";
+import type { RunRecord } from "./run-record.js";
 import { judgeSaturation } from "./saturation.js";
 import { latencyThirds } from "./timeline-result.js";
 

@@ -1,69 +1,26 @@
+import { measureFragments } from "../measures/parent.js";
+import { measures } from "../measures/registry.js";
 import { resultCounters, sumCounters } from "../metrics/counters.js";
-import type { ProtocolResult } from "../metrics/types.js";
+import type { MeasureResults, ProtocolResult } from "../metrics/types.js";
+import type { ServerSample } from "../run-model/server-sample.js";
+import type { ShardReport } from "../run-model/shard-report.js";
+import { inFlightWindow, measuredWindow, type Window } from "../run-model/timeline.js";
 import type { Scenario } from "../scenario/types.js";
-import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import { type ProtocolName, transport } from "../shared/transports.js";
 import {
   countDeliveries,
   mergeField,
-  publishAckLatency,
   reconnectMetrics,
   serverStallDetection,
   stallDetection,
 } from "./aggregate.js";
-import type { BrokerOps } from "./broker-ops.js";
-import type { Collected } from "./collect.js";
 import type { FaultRecord } from "./faults.js";
-import type { PresenceSample } from "./presence-audit.js";
-import type { PublisherLoop } from "./publisher.js";
 import { mergeReasonCounts } from "./reason-tally.js";
 import { architectureMetrics } from "./result-architecture.js";
 import { invalidReasons, saturationRecord } from "./result-verdicts.js";
-import type { BoundarySamples } from "./server-seconds.js";
-import type { ServerSample } from "./servers.js";
-import type { ShardPlan } from "./shard-plan.js";
-import type { ShardReport } from "./shard-protocol.js";
+import type { RunRecord } from "./run-record.js";
 import { slowConsumerResult } from "./slow-consumers.js";
-import { inFlightWindow, measuredWindow, type Timeline } from "./timeline.js";
 import { buildTimeline } from "./timeline-result.js";
-
-/** Everything a protocol's result is computed from. */
-export interface RunRecord {
-  scenario: Scenario;
-  protocol: ProtocolName;
-  timeline: Timeline;
-  /** When an interrupted run stopped (monotonic ms); null when it ran to the end. */
-  stoppedAtMs: number | null;
-  channels: string[];
-  /** The shard plan the run went by; absent where a caller did not plan. */
-  plan?: ShardPlan;
-  publisher: Pick<
-    PublisherLoop,
-    "records" | "maxLagMs" | "maxSlotWaitMs" | "peakInFlight" | "notSent" | "refusals"
-  >;
-  faults: FaultRecord[];
-  collected: Collected;
-  /** What the servers rtbench started run with (from /healthz); null against a target. */
-  serverSettings: EffectiveServerSettings | null;
-  /** False when the target does not acknowledge publishes (each counted as sent once written). */
-  publishAcknowledged?: boolean;
-  /** Server samples before the clients, and at the start and end of the window. */
-  samples: {
-    baseline: ServerSample | null;
-    windowStart: ServerSample | null;
-    windowEnd: ServerSample | null;
-  };
-  /** Per-second samples taken by the parent (observe.ts). */
-  seconds: { parentLoopDelayP99Ms: (number | null)[]; servers: BoundarySamples };
-  /** Server instances the clients were spread over. */
-  instanceCount: number;
-  /** Per-instance CPU, broker operations and presence lists observed during the run. */
-  architecture: {
-    instanceCpuSeconds: (number | null)[] | null;
-    brokerOps: { start: BrokerOps | null; end: BrokerOps | null } | null;
-    presenceSamples: PresenceSample[] | null;
-  };
-}
 
 /** Stage 5 of a protocol's run: the result, from what was collected. No I/O. */
 export function buildProtocolResult(run: RunRecord): ProtocolResult {
@@ -122,10 +79,12 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     latency: mergeField(reports, "latency"),
     latencyFromSend: mergeField(reports, "latencyFromSend"),
     connect: mergeField(reports, "connect"),
-    connectTcp: mergeField(reports, "connectTcp"),
-    tlsHandshake: mergeField(reports, "tlsHandshake"),
-    connectHttp: mergeField(reports, "connectHttp"),
-    publishAck: publishAckLatency(run.publisher.records, window),
+    // Every registered measure's fields (src/measures/), names as they always were.
+    ...measureFields(run, window, {
+      connected,
+      delivered: trafficDeliveries,
+      published: counts.published,
+    }),
     publishAcks: acks,
     publisher: publisherRecord(scenario, run.publisher),
     ...trafficCost(run.protocol, reports, trafficDeliveries),
@@ -174,7 +133,6 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
       churn: scenario.clients.churn !== null || scenario.faults.some((f) => f.action === "flap"),
       faults: run.faults,
       faultClockStartMs: timeline.rampStartMs,
-      presenceEvents: counters.presenceEvents,
     }),
     timeline: buildTimeline({
       timeline,
@@ -187,6 +145,20 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
       servers: run.seconds.servers,
     }),
   };
+}
+
+/** The registered measures' fields, from the shards' parts and what the probes saw. */
+function measureFields(
+  run: RunRecord,
+  window: Window & { seconds: number },
+  counts: { connected: number; delivered: number; published: number },
+): MeasureResults {
+  return measureFragments(
+    measures(),
+    run.collected.reports.map((r) => r.measures),
+    run.measures ?? {},
+    { ...counts, window, windowSeconds: window.seconds, records: run.publisher.records },
+  );
 }
 
 /** How the publisher kept its schedule, and what it was told when a publish was refused. */

@@ -2,10 +2,13 @@ import os from "node:os";
 import { startLoopDelayMonitor } from "../metrics/loop-delay.js";
 import { runKey } from "../metrics/run-keys.js";
 import { type ProtocolResult, RESULT_SCHEMA_VERSION, type RunResult } from "../metrics/types.js";
+import { interruptClock } from "../run-model/interrupt.js";
+import type { RunPhase } from "../run-model/timeline.js";
 import { scenarioServers } from "../scenario/server-section.js";
 import type { Scenario, Variant } from "../scenario/types.js";
 import { provideService } from "../services/registry.js";
 import { type BrokerKind, brokerInfo, type ServiceName } from "../shared/brokers.js";
+import { errorText } from "../shared/errors.js";
 import type { ProtocolName } from "../shared/transports.js";
 import { targetProtocol } from "../targets/registry.js";
 import { gitCommit } from "../util/git.js";
@@ -15,13 +18,11 @@ import { type Clients, clientsUp, planFor } from "./clients-up.js";
 import { collect } from "./collect.js";
 import { type Environment, environmentUp } from "./environment.js";
 import { controlService, type ServiceControl } from "./faults.js";
-import { interruptClock } from "./interrupt.js";
 import { LoadMonitor, runProcesses } from "./load-monitor.js";
 import { publishAndObserve } from "./observe.js";
 import { preflightFor } from "./preflight.js";
 import { buildProtocolResult } from "./result.js";
 import { INSECURE_WARNING, type RunTls, tlsUp } from "./run-tls.js";
-import type { RunPhase } from "./timeline.js";
 
 export interface RunProgress {
   /** The run's key: the protocol, or `protocol@variant`. */
@@ -93,15 +94,13 @@ export async function runScenario(
         } catch (error) {
           // Stopped while starting (Ctrl-C): a partial run, not a failed one.
           if (signal.aborted) break runs;
-          result.error = redactText(
-            `${key}: ${error instanceof Error ? error.message : String(error)}`,
-          );
+          result.error = redactText(`${key}: ${errorText(error)}`);
           break runs;
         }
       }
     }
   } catch (error) {
-    result.error = redactText(error instanceof Error ? error.message : String(error));
+    result.error = redactText(errorText(error));
   } finally {
     for (const { control } of services.values()) await control?.stop();
   }
@@ -275,9 +274,9 @@ async function runProtocol(
       instanceCount: env.urls.length,
       architecture: {
         instanceCpuSeconds: observed.instanceCpuSeconds,
-        brokerOps: observed.brokerOps,
         presenceSamples: observed.presenceSamples,
       },
+      measures: observed.measures,
     });
   } finally {
     loopDelay.stop();

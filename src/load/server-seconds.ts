@@ -1,15 +1,8 @@
+import type { BoundarySamples, InstanceSample } from "../run-model/server-sample.js";
+import { BUCKET_MS, bucketCount } from "../run-model/timeline.js";
 import { monoMs, sleepUntil } from "../util/clock.js";
 import { processAlive, sampleProcessGroups } from "../util/proc.js";
-import { BUCKET_MS, bucketCount } from "./fleet-timeline.js";
 import type { ServerSet } from "./servers.js";
-
-/** CPU and memory of one server process at one moment. */
-export interface InstanceSample {
-  /** The process sampled; a new pid means the instance was restarted. Null when unknown. */
-  pid: number | null;
-  cpuSeconds: number;
-  rssBytes: number;
-}
 
 /**
  * Reads one instance's CPU and memory now; null when it cannot (the
@@ -55,13 +48,6 @@ export function groupReader(
 
 /** Samples asked for within this long of a scan are read from it (one boundary's instances). */
 const SHARED_SCAN_MS = 100;
-
-/**
- * Samples per instance at each second boundary of the timeline: boundary k
- * is `startMs + k s`, and the last one is `endMs` itself. Second i of the
- * timeline lies between boundaries i and i + 1.
- */
-export type BoundarySamples = (InstanceSample | null)[][];
 
 /** A sample not back by then is missing: a stalled instance must not hold up the next second. */
 const SAMPLE_DEADLINE_MS = 900;

@@ -1,5 +1,6 @@
+import type { ServerSample } from "../run-model/server-sample.js";
 import type { Scenario } from "../scenario/types.js";
-import { runFailed } from "../shared/errors.js";
+import { errorText, runFailed } from "../shared/errors.js";
 import {
   authHeaders,
   buildServerArgs,
@@ -39,11 +40,6 @@ export interface ServerSet {
   drop(index: number | "all", fraction: number): Promise<number>;
   /** Stops every instance's current process (a paused one is resumed first, so SIGTERM lands). */
   stop(): Promise<void>;
-}
-
-export interface ServerSample {
-  cpuSeconds: number;
-  rssBytes: number;
 }
 
 const STOP_GRACE_MS = 5000;
@@ -92,7 +88,7 @@ export async function startServers(
   const failed = started.find((s) => s.status === "rejected") as PromiseRejectedResult | undefined;
   if (failed) {
     await Promise.all(ok.map((s) => s.handle.stop()));
-    const reason = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
+    const reason = errorText(failed.reason);
     throw runFailed(`the reference server would not start: ${reason}`, failed.reason);
   }
   return new ControlledServers(ok, auth, log);
@@ -148,7 +144,7 @@ class ControlledServers implements ServerSet {
     try {
       started = await spawnInstance(instance.name, instance.args, this.auth, this.log);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorText(error);
       throw runFailed(
         `${instance.name} would not start again on ${instance.url}: ${reason}`,
         error,
@@ -189,7 +185,7 @@ class ControlledServers implements ServerSet {
     const answers = await Promise.allSettled(targets.map((t) => postDrop(t, fraction, this.auth)));
     const failures = answers.flatMap((a) => (a.status === "rejected" ? [a.reason] : []));
     if (failures.length > 0) {
-      const reasons = failures.map((f) => (f instanceof Error ? f.message : String(f)));
+      const reasons = failures.map((f) => errorText(f));
       throw runFailed(`drop failed: ${reasons.join("; ")}`, failures[0]);
     }
     return answers.reduce((sum, a) => sum + (a.status === "fulfilled" ? a.value : 0), 0);

@@ -3,14 +3,15 @@
  * clients. It takes orders over IPC (shard-protocol.ts) and reports encoded
  * histograms and counters, which the parent merges losslessly.
  */
+import { importMeasureModules } from "../measures/registry.js";
 import { startLoopDelayMonitor } from "../metrics/loop-delay.js";
 import { LoadRecorder, ownCpu } from "../metrics/process-load.js";
+import { bucketCount } from "../run-model/timeline.js";
 import { targetClients } from "../targets/registry.js";
 import { monoMs } from "../util/clock.js";
 import { Fleet } from "./fleet.js";
-import { bucketCount } from "./fleet-timeline.js";
 import { type LoopDelaySeconds, startLoopDelaySeconds } from "./loop-delay-seconds.js";
-import type { ParentMessage, ShardMessage } from "./shard-protocol.js";
+import type { ParentMessage, ShardMessage, ShardStart } from "./shard-protocol.js";
 import { startTestBusyLoop, testFailureAtWindowStart } from "./shard-test-hooks.js";
 
 const send = (message: ShardMessage) => process.send?.(message);
@@ -32,32 +33,9 @@ let loopDelaySeconds: LoopDelaySeconds | null = null;
 
 process.on("message", (message: ParentMessage) => {
   if (message.type === "start") {
-    const spec = message;
-    fleet = new Fleet(
-      spec,
-      spec.target ? { createClient: targetClients(spec.target, spec.protocol) } : {},
-    );
-    const current = fleet;
-    loopDelaySeconds = startLoopDelaySeconds(
-      spec.rampStartMs,
-      bucketCount(spec.rampStartMs, spec.drainEndMs),
-      () => current.cutSecond(),
-    );
-    at(spec.measureStartMs, () => {
-      current.markWindowStart();
-      loopDelay.reset();
-      load.markWindowStart();
-      testFailureAtWindowStart();
-    });
-    at(spec.measureEndMs, () => {
-      current.markWindowEnd();
-      load.markWindowEnd();
-    });
-    progressTimer = setInterval(
-      () => send({ type: "progress", open: current.open, received: current.received }),
-      1000,
-    );
-    void current.rampUp(abort.signal);
+    // An extension's measures are registered in the parent; this process imports them
+    // too. A module that fails to load kills the shard, which the parent reports.
+    void importMeasureModules(message.measureModules ?? []).then(() => start(message));
   } else if (message.type === "finish") {
     abort.abort();
     if (progressTimer) clearInterval(progressTimer);
@@ -78,6 +56,34 @@ process.on("message", (message: ParentMessage) => {
     process.send?.(report, () => process.disconnect?.());
   }
 });
+
+function start(spec: ShardStart): void {
+  fleet = new Fleet(
+    spec,
+    spec.target ? { createClient: targetClients(spec.target, spec.protocol) } : {},
+  );
+  const current = fleet;
+  loopDelaySeconds = startLoopDelaySeconds(
+    spec.rampStartMs,
+    bucketCount(spec.rampStartMs, spec.drainEndMs),
+    () => current.cutSecond(),
+  );
+  at(spec.measureStartMs, () => {
+    current.markWindowStart();
+    loopDelay.reset();
+    load.markWindowStart();
+    testFailureAtWindowStart();
+  });
+  at(spec.measureEndMs, () => {
+    current.markWindowEnd();
+    load.markWindowEnd();
+  });
+  progressTimer = setInterval(
+    () => send({ type: "progress", open: current.open, received: current.received }),
+    1000,
+  );
+  void current.rampUp(abort.signal);
+}
 
 function at(timeMs: number, action: () => void) {
   setTimeout(action, Math.max(0, timeMs - monoMs()));

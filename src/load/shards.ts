@@ -1,11 +1,7 @@
+import type { ShardReport, UncountedPublishes } from "../run-model/shard-report.js";
 import { type ChildHandle, isRunning, startChild } from "../util/children.js";
 import { compiledEntry } from "../util/paths.js";
-import type {
-  ShardMessage,
-  ShardReport,
-  ShardStart,
-  UncountedPublishes,
-} from "./shard-protocol.js";
+import type { ShardMessage, ShardStart } from "./shard-protocol.js";
 
 /**
  * The parent's side of the shards: child processes that each run a slice of

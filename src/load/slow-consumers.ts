@@ -1,5 +1,5 @@
 import type { SlowConsumerResult } from "../metrics/types.js";
-import type { SubscriberReport } from "./shard-protocol.js";
+import type { SubscriberReport } from "../run-model/shard-report.js";
 
 /**
  * Slow consumers (`clients.slow`): some clients read at a trickle among fast

@@ -7,10 +7,10 @@ import type { TimerHandle } from "../util/clock.js";
 import { isSourceRefused } from "../util/failure.js";
 import type { ClientAssignment } from "./assign.js";
 import { admissionDelayMs, backoffDelayMs } from "./backoff.js";
-import type { Fleet } from "./fleet.js";
 import { networkOf } from "./network-plan.js";
 import { isSlow, SlowConsumerWatch } from "./slow-consumers.js";
 import { readStamp } from "./stamp.js";
+import type { SubscriberFleet } from "./subscriber-fleet.js";
 import { UnreadCheck } from "./unread-check.js";
 
 /**
@@ -59,7 +59,7 @@ export class Subscriber implements ClientHandlers {
   readonly slowWatch: SlowConsumerWatch | null;
 
   constructor(
-    private readonly fleet: Fleet,
+    private readonly fleet: SubscriberFleet,
     readonly assignment: ClientAssignment,
   ) {
     this.network = networkOf(fleet.spec, assignment.index);
@@ -186,6 +186,7 @@ export class Subscriber implements ClientHandlers {
     this.failures = 0;
     fleet.open++;
     fleet.timeline.connectedChanged(nowMs, fleet.open);
+    fleet.measures.ready(nowMs);
     if (fleet.logsConnections) this.spans.push(nowMs, Number.NaN);
     if (this.firstReadyMs === null) {
       this.firstReadyMs = nowMs;
@@ -266,7 +267,7 @@ export class Subscriber implements ClientHandlers {
   }
 
   onPresence(events: readonly PresenceEvent[]): void {
-    this.fleet.recordPresenceEvents(events);
+    this.fleet.measures.presence(events);
   }
 
   onBreak(reason: string): void {

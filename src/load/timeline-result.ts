@@ -1,11 +1,11 @@
 import { mergeHistograms } from "../metrics/histogram.js";
 import type { ProtocolTimeline } from "../metrics/types.js";
-import type { Window } from "./aggregate.js";
-import { BUCKET_MS, bucketCount } from "./fleet-timeline.js";
-import type { PublishRecord } from "./publisher.js";
-import { type BoundarySamples, cpuMsPerSecond } from "./server-seconds.js";
-import type { ShardReport, ShardTimeline } from "./shard-protocol.js";
-import type { Timeline } from "./timeline.js";
+import type { PublishRecord } from "../run-model/publish-record.js";
+import type { BoundarySamples } from "../run-model/server-sample.js";
+import type { ShardReport, ShardTimeline } from "../run-model/shard-report.js";
+import type { Timeline, Window } from "../run-model/timeline.js";
+import { BUCKET_MS, bucketCount } from "../run-model/timeline.js";
+import { cpuMsPerSecond } from "./server-seconds.js";
 
 /** Everything the per-second timeline of one protocol's run is built from. */
 export interface TimelineInput {

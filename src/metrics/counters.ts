@@ -146,35 +146,6 @@ export const COUNTERS = {
     better: "lower",
     inResult: true,
   },
-  presenceFrames: {
-    description:
-      "presence frames (batches of join/leave events) received by the subscribers in the window",
-    kind: "count",
-    better: null,
-    inResult: true,
-  },
-  presenceEvents: {
-    description: "join/leave events received by the subscribers in the window",
-    kind: "count",
-    better: null,
-    inResult: true,
-  },
-  tlsFullHandshakes: {
-    description:
-      "TLS handshakes of the subscribers' connections with a certificate check (no session to resume)",
-    kind: "count",
-    better: null,
-    inResult: true,
-    row: { label: "TLS handshakes full", exact: false, afterBreaks: false },
-  },
-  tlsResumedHandshakes: {
-    description:
-      "TLS handshakes of the subscribers' connections that resumed an earlier session (target.tls.sessionResumption)",
-    kind: "count",
-    better: null,
-    inResult: true,
-    row: { label: "TLS handshakes resumed", exact: false, afterBreaks: false },
-  },
 } as const satisfies Record<string, CounterInfo>;
 
 export type CounterName = keyof typeof COUNTERS;

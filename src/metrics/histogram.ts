@@ -4,6 +4,7 @@ import {
   encodeIntoCompressedBase64,
   type Histogram,
 } from "hdr-histogram-js";
+import { errorText } from "../shared/errors.js";
 import type { HistogramSummary } from "./types.js";
 
 /**
@@ -65,7 +66,7 @@ export function decodeHistogram(encoded: string): LatencyHistogram {
   try {
     decoded = decodeFromCompressedBase64(encoded, 32, false);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorText(error);
     throw new Error(`not an encoded HdrHistogram (${reason})`);
   }
   // Decoded histograms do not auto-resize; copy into one that does so merges never throw.

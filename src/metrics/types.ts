@@ -105,10 +105,20 @@ export interface HistogramSummary {
 }
 
 /**
- * One protocol's numbers. The clients' counters (duplicates, reordered,
- * breaks, ...) come from metrics/counters.ts, which describes each.
+ * The fields the registered measures add to a protocol's result: each
+ * measure's file (src/measures/) adds its own fragment here by declaration
+ * merging (`declare module "../metrics/types.js"`), so a new measure needs
+ * no edit of this file.
  */
-export interface ProtocolResult extends ResultCounters {
+// biome-ignore lint/suspicious/noEmptyInterface: filled by the measures' declaration merging
+export interface MeasureResults {}
+
+/**
+ * One protocol's numbers. The clients' counters (duplicates, reordered,
+ * breaks, ...) come from metrics/counters.ts, which describes each; the
+ * measures' fields from src/measures/ (MeasureResults).
+ */
+export interface ProtocolResult extends ResultCounters, MeasureResults {
   /**
    * `invalid` when nothing was measured (no client connected, nothing was
    * expected, or a shard died) or more than `clients.maxNeverConnectedShare`
@@ -147,21 +157,6 @@ export interface ProtocolResult extends ResultCounters {
   latency: HistogramSummary;
   latencyFromSend: HistogramSummary;
   connect: HistogramSummary;
-  /**
-   * `connect` split, per TCP connection the subscribers opened (reconnects
-   * too): TCP (SYN -> established), the TLS handshake (empty over plain
-   * HTTP), HTTP (handshake done -> the server's first byte: the upgrade
-   * answer or the response head; not timed for sse-h2, whose session reads
-   * the socket itself). Absent in results written before they were.
-   */
-  connectTcp?: HistogramSummary;
-  tlsHandshake?: HistogramSummary;
-  connectHttp?: HistogramSummary;
-  /**
-   * Send -> the server's acknowledgement, for the window's acknowledged
-   * publishes, late ones included. Absent in results written before it was.
-   */
-  publishAck?: HistogramSummary;
   /** What the publisher heard back about the window's messages. */
   publishAcks?: {
     /** Within `publisher.ackTimeoutMs`. */
@@ -304,12 +299,6 @@ export interface ProtocolResult extends ResultCounters {
    * message it missed arrived; null without churn or flaps.
    */
   catchUp?: HistogramSummary | null;
-  /** What the broker did in the window; null where rtbench cannot read it (a target). */
-  broker?: BrokerCost | null;
-  /** Presence events (joins, leaves) received per second in the window, over all subscribers. */
-  presenceEventsPerSec?: number | null;
-  /** Presence events: the server saw the join or leave -> a subscriber received it. */
-  presenceEventLatency?: HistogramSummary | null;
   /** Presence lists against the clients rtbench knows; null when not sampled. */
   presence?: PresenceAccuracy | null;
 }
@@ -327,15 +316,6 @@ export interface Imbalance {
   connections: number | null;
   deliveries: number | null;
   cpuSeconds: number | null;
-}
-
-export interface BrokerCost {
-  /** Operations in the window, all kinds (Redis commands, scripts' own commands included). */
-  operations: number;
-  /** ÷ messages published (acknowledged) in the window. */
-  operationsPerMessage: number | null;
-  /** Operations in the window by kind: Redis command, or memory broker operation. */
-  byKind: Record<string, number>;
 }
 
 export interface PresenceAccuracy {

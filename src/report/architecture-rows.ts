@@ -1,6 +1,6 @@
 import type { ProtocolResult } from "../metrics/types.js";
 import { formatCount, formatNumber, histogramCell, NA } from "./numbers.js";
-import type { ReportRow } from "./rows.js";
+import type { ReportRow } from "./row.js";
 
 /** The table's rows about the server's architecture: routing, fan-out, churn, presence. */
 
@@ -16,11 +16,9 @@ function sharesPerInstance(values: readonly (number | null)[] | undefined): stri
 }
 
 const sticky = (p: ProtocolResult) => p.server.settings?.routing === "sticky";
-const fanoutStrategy = (p: ProtocolResult) => (p.server.settings?.fanout ?? "write") !== "write";
 const churned = (p: ProtocolResult) => p.catchUp !== undefined && p.catchUp !== null;
 const slowRun = (p: ProtocolResult) => p.slowConsumers !== undefined && p.slowConsumers !== null;
 const sampledPresence = (p: ProtocolResult) => p.presence !== undefined && p.presence !== null;
-const presenceEventsOn = (p: ProtocolResult) => p.server.settings?.presenceEvents === true;
 const percent = (share: number | null | undefined) =>
   share === null || share === undefined ? NA : formatNumber(share * 100);
 
@@ -61,11 +59,6 @@ export const ARCHITECTURE_ROWS: readonly ReportRow[] = [
     when: sticky,
   },
   { label: "gap markers", cell: (p) => formatCount(p.gaps), when: (p) => (p.gaps ?? 0) > 0 },
-  {
-    label: "broker ops / message",
-    cell: (p) => formatNumber(p.broker?.operationsPerMessage),
-    when: fanoutStrategy,
-  },
   {
     label: "fast stuck >100ms",
     cell: (p) => {
@@ -171,28 +164,5 @@ export const ARCHITECTURE_ROWS: readonly ReportRow[] = [
     label: "presence never gone",
     cell: (p) => formatCount(p.presence?.censored),
     when: sampledPresence,
-  },
-  {
-    label: "presence events / s",
-    cell: (p) => formatNumber(p.presenceEventsPerSec),
-    when: presenceEventsOn,
-  },
-  {
-    label: "presence frames / s",
-    cell: (p) =>
-      p.presenceEventsPerSec && p.presenceEvents
-        ? formatNumber((p.presenceEventsPerSec * (p.presenceFrames ?? 0)) / p.presenceEvents)
-        : NA,
-    when: presenceEventsOn,
-  },
-  {
-    label: "presence event p50 ms",
-    cell: (p) => (p.presenceEventLatency ? histogramCell(p.presenceEventLatency, "p50") : NA),
-    when: presenceEventsOn,
-  },
-  {
-    label: "presence event p99 ms",
-    cell: (p) => (p.presenceEventLatency ? histogramCell(p.presenceEventLatency, "p99") : NA),
-    when: presenceEventsOn,
   },
 ];

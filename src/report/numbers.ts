@@ -1,4 +1,4 @@
-import type { MetricUnit } from "../metrics/names.js";
+import type { MetricUnit } from "../measures/names.js";
 import type { HistogramSummary } from "../metrics/types.js";
 
 /**

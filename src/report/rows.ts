@@ -1,23 +1,17 @@
+import { measures } from "../measures/registry.js";
 import { COUNTER_NAMES, counterInfo, type ResultCounterName } from "../metrics/counters.js";
-import type { HistogramSummary, ProtocolResult, RunResult } from "../metrics/types.js";
+import type { ProtocolResult, RunResult } from "../metrics/types.js";
 import { ARCHITECTURE_ROWS } from "./architecture-rows.js";
+import { withMeasureRows } from "./measure-rows.js";
 import { formatCount, formatNumber, histogramCell, NA } from "./numbers.js";
+import type { ReportRow } from "./row.js";
 import { busiestCpu, hasVerdict, verdictCell } from "./verdict-lines.js";
+
+export type { ReportRow } from "./row.js";
 
 /** The rows of the main table, in order, and which of them a result shows. */
 
-export interface ReportRow {
-  label: string;
-  cell(p: ProtocolResult): string;
-  /** Shown only when some protocol makes it interesting (reconnect rows: when a connection broke). */
-  when?(p: ProtocolResult): boolean;
-}
-
 const hadBreaks = (p: ProtocolResult) => p.breaks > 0 || p.connectFailures > 0;
-/** The split of connect is shown for runs over TLS, where the handshake is the news. */
-const usedTls = (p: ProtocolResult) => (p.tlsHandshake?.count ?? 0) > 0;
-const phaseCell = (h: HistogramSummary | undefined) =>
-  h === undefined || h.count === 0 ? "-" : histogramCell(h, "p99");
 
 /** A counter's row, from its one definition (metrics/counters.ts); the list below only places it. */
 function counterRow(name: ResultCounterName): ReportRow {
@@ -39,11 +33,6 @@ const PLACED_ROWS: readonly ReportRow[] = [
   { label: "latency from send p99 ms", cell: (p) => histogramCell(p.latencyFromSend, "p99") },
   { label: "connect p50 ms", cell: (p) => histogramCell(p.connect, "p50") },
   { label: "connect p99 ms", cell: (p) => histogramCell(p.connect, "p99") },
-  { label: "  TCP p99 ms", cell: (p) => phaseCell(p.connectTcp), when: usedTls },
-  { label: "  TLS handshake p99 ms", cell: (p) => phaseCell(p.tlsHandshake), when: usedTls },
-  { label: "  HTTP p99 ms", cell: (p) => phaseCell(p.connectHttp), when: usedTls },
-  { ...counterRow("tlsFullHandshakes"), when: usedTls },
-  { ...counterRow("tlsResumedHandshakes"), when: usedTls },
   {
     label: "clients connected",
     cell: (p) => `${formatNumber(p.connected)}/${formatNumber(p.clients)}`,
@@ -76,11 +65,6 @@ const PLACED_ROWS: readonly ReportRow[] = [
     label: "publish never acked",
     cell: (p) => formatCount(p.publishAcks?.unanswered ?? null),
     when: (p) => (p.publishAcks?.unanswered ?? 0) > 0,
-  },
-  {
-    label: "publish ack p99 ms",
-    cell: (p) => (p.publishAck ? histogramCell(p.publishAck, "p99") : NA),
-    when: (p) => (p.publishAcks?.late ?? 0) + (p.publishAcks?.unanswered ?? 0) > 0,
   },
   {
     label: "sends behind schedule ms",
@@ -181,14 +165,19 @@ function unplacedCounterRows(placed: readonly ReportRow[]): ReportRow[] {
   }).map(counterRow);
 }
 
-export const REPORT_ROWS: readonly ReportRow[] = [
+const TABLE_ROWS: readonly ReportRow[] = [
   ...PLACED_ROWS,
   ...ARCHITECTURE_ROWS,
   ...unplacedCounterRows([...PLACED_ROWS, ...ARCHITECTURE_ROWS]),
 ];
 
+/** Every row, the registered measures' rows placed among them (src/measures/). */
+export function reportRows(): ReportRow[] {
+  return withMeasureRows(TABLE_ROWS, measures());
+}
+
 /** The rows worth showing for this result: conditional rows appear when any protocol needs them. */
 export function rowsFor(result: RunResult): ReportRow[] {
   const measured = Object.values(result.protocols);
-  return REPORT_ROWS.filter((row) => !row.when || measured.some((p) => row.when?.(p)));
+  return reportRows().filter((row) => !row.when || measured.some((p) => row.when?.(p)));
 }

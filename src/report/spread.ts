@@ -1,5 +1,5 @@
 import type { Spread } from "../gate/repeat.js";
-import { findMetric, type MetricUnit } from "../metrics/names.js";
+import { findMetric, type MetricUnit } from "../measures/names.js";
 import { orderRunKeys } from "../metrics/run-keys.js";
 import { formatNumber, formatValue, NA } from "./numbers.js";
 

@@ -2,7 +2,7 @@
  * The parts of the `clients` section beyond plain values: channel skew,
  * members and churn, with the checks between them and the rest.
  */
-import type { Problem } from "./problem.js";
+import type { Problem } from "../shared/problem.js";
 import type { Reader } from "./reader.js";
 import type { ChannelSkew, ChurnOptions, Scenario } from "./types.js";
 import { formatDuration, parseDuration } from "./units.js";

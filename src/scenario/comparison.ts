@@ -4,7 +4,7 @@
  * rest of the scenario, so a typo fails before minutes of load; the gate
  * applies them after the run.
  */
-import { findMetric, isProtocolName, splitMetricName } from "../metrics/names.js";
+import { findMetric, isProtocolName, splitMetricName } from "../measures/names.js";
 import { type ProtocolName, transportNames } from "../shared/transports.js";
 
 /**

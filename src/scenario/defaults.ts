@@ -76,10 +76,6 @@ export const RECONNECT_DEFAULTS = {
 export const PUBLISH_PAYLOADS = ["text", "random"] as const;
 export type PublishPayload = (typeof PUBLISH_PAYLOADS)[number];
 
-/** How the publisher sends: `publish.via`. */
-export const PUBLISH_VIA = ["http", "websocket"] as const;
-export type PublishVia = (typeof PUBLISH_VIA)[number];
-
 /** Reconnect jitter kinds: `reconnect.jitter`. */
 export const JITTER_KINDS = ["none", "full", "equal"] as const;
 

@@ -7,9 +7,9 @@
  * the run (`at` counts from the start of ramp-up).
  */
 import { BROKERS, brokerInfo } from "../shared/brokers.js";
+import { formatFound, type Problem } from "../shared/problem.js";
 import { targetProtocol } from "../targets/registry.js";
 import { unshapeableProblems } from "./network-section.js";
-import { formatFound, type Problem } from "./problem.js";
 import type { Fault, InstanceRef, Scenario } from "./types.js";
 import { DURATION_EXPECTED, formatDuration, parseDuration } from "./units.js";
 

@@ -7,18 +7,18 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import { parseDocument } from "yaml";
-import { RtbenchError } from "../shared/errors.js";
+import { errorText, RtbenchError } from "../shared/errors.js";
+import { type Problem, problemLine } from "../shared/problem.js";
 import { bundledScenarioFile, bundledScenarios } from "./bundled.js";
-import { normaliseScenario, overrideProblems, type ScenarioOverrides } from "./normalise.js";
-import { type Problem, problemLine } from "./problem.js";
+import { normaliseScenario, overrideProblems } from "./normalise.js";
 import { schemaFindings } from "./schema.js";
 import { withTargetPlace } from "./target-place.js";
-import type { Scenario } from "./types.js";
+import type { Scenario, ScenarioOverrides } from "./types.js";
 import { schemaValidPart } from "./valid-part.js";
 import { scenarioWorkload } from "./workload.js";
 import { yamlProblems } from "./yaml-errors.js";
 
-export type { ScenarioOverrides } from "./normalise.js";
+export type { ScenarioOverrides } from "./types.js";
 
 const YAML_EXTENSIONS = new Set([".yaml", ".yml"]);
 
@@ -133,7 +133,7 @@ function parseJson(text: string): Parsed {
   try {
     return { document: JSON.parse(text) };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorText(error);
     const offset = /at position (\d+)/.exec(message);
     const position = offset ? Number(offset[1]) : text.length;
     const before = text.slice(0, position).split("\n");
@@ -163,5 +163,5 @@ function readFailure(error: unknown): string {
   if (code === "ENOENT") return "no such file";
   if (code === "EISDIR") return "it is a directory";
   if (code === "EACCES") return "permission denied";
-  return error instanceof Error ? error.message : String(error);
+  return errorText(error);
 }

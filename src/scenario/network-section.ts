@@ -13,9 +13,9 @@ import {
   parseBandwidth,
 } from "../clients/network-profile.js";
 import type { SlowPlan } from "../load/slow-consumers.js";
+import type { Problem } from "../shared/problem.js";
 import { findTransport } from "../shared/transports.js";
 import { targetProtocol } from "../targets/registry.js";
-import type { Problem } from "./problem.js";
 import { tryParse } from "./reader.js";
 import type { Scenario } from "./types.js";
 import { parseDuration } from "./units.js";

@@ -4,8 +4,9 @@
  * (relations between fields).
  */
 
-import { splitMetricName } from "../metrics/names.js";
+import { splitMetricName } from "../measures/names.js";
 import { splitRunKey } from "../metrics/run-keys.js";
+import { formatPath, type Problem } from "../shared/problem.js";
 import {
   defaultTransportNames,
   isTransportName,
@@ -17,7 +18,6 @@ import { clientsProblems, readChannelSkew, readChurn } from "./clients-section.j
 import { isToleranceKey, readCompareList } from "./comparison.js";
 import { readFaults } from "./faults.js";
 import { networkProblems, readNetwork, readSlow } from "./network-section.js";
-import { formatPath, type Problem } from "./problem.js";
 import { type Reader, reader } from "./reader.js";
 import { readReconnectPolicies } from "./reconnect.js";
 import {
@@ -27,20 +27,10 @@ import {
   serverSectionProblems,
 } from "./server-section.js";
 import { checkTargetTransports, readTarget, targetUrlProblem } from "./target.js";
-import type { TargetPlace } from "./target-place.js";
 import { thresholdProblems } from "./thresholds.js";
 import { resolveServerTls } from "./tls-section.js";
-import type { Scenario, TransportOptions } from "./types.js";
+import type { Scenario, ScenarioOverrides, TransportOptions } from "./types.js";
 import { formatDuration, parseDuration } from "./units.js";
-
-export interface ScenarioOverrides {
-  /** Replaces `protocols` (e.g. from `--protocols`). */
-  protocols?: ProtocolName[];
-  /** Replaces `duration` (e.g. from `--duration`). */
-  durationMs?: number;
-  /** Puts the target at a URL or command (`rtbench ab`); the `server` section is dropped. */
-  target?: TargetPlace;
-}
 
 export interface NormaliseContext {
   /** Used when the file has no `name`. */

@@ -2,9 +2,10 @@
  * The scenario's `reconnect:` policy and the per-transport overrides
  * (`websocket: { reconnect: { jitter: none } }`), merged field by field over it.
  */
+
+import type { Problem } from "../shared/problem.js";
 import { transports } from "../shared/transports.js";
 import { RECONNECT_DEFAULTS } from "./defaults.js";
-import type { Problem } from "./problem.js";
 import type { ReconnectPolicy } from "./types.js";
 import { formatDuration, parseDuration } from "./units.js";
 

@@ -6,8 +6,8 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { VARIANT_NAME } from "../metrics/run-keys.js";
 import { deriveScenarioSchema, readJson, SCENARIO_SCHEMA_PATH } from "../schemas/derive.js";
+import { formatFound, formatPath, type Problem } from "../shared/problem.js";
 import { transportNames } from "../shared/transports.js";
-import { formatFound, formatPath, type Problem } from "./problem.js";
 import { suggestField } from "./suggest.js";
 import { DURATION_EXPECTED, RATE_EXPECTED } from "./units.js";
 

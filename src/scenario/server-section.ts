@@ -4,9 +4,9 @@
  * checks between their fields and the rest of the scenario.
  */
 import { BROKERS, type BrokerKind, brokerInfo, sharedBrokers } from "../shared/brokers.js";
+import type { Problem } from "../shared/problem.js";
 import type { ProtocolName } from "../shared/transports.js";
 import { MEMBER_FANOUT_PROTOCOLS, PRESENCE_TTL_HEARTBEATS } from "./defaults.js";
-import type { Problem } from "./problem.js";
 import { type Reader, reader } from "./reader.js";
 import { serverTlsOf } from "./tls-section.js";
 import type { FanoutStrategy, Routing, ServerOptions, Variant } from "./types.js";

@@ -1,4 +1,4 @@
-import { formatPath } from "./problem.js";
+import { formatPath } from "../shared/problem.js";
 
 /**
  * The field the user probably meant by an unknown `key`: a near spelling

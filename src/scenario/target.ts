@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { formatFound, type Problem } from "../shared/problem.js";
 import { defaultTransportNames, isTransportName, type ProtocolName } from "../shared/transports.js";
 import { templateProblems } from "../targets/checks.js";
 import {
@@ -15,10 +16,8 @@ import {
 } from "../targets/registry.js";
 import { placeholdersOf } from "../targets/template.js";
 import type { TargetWire } from "../targets/types.js";
-import type { ScenarioOverrides } from "./normalise.js";
-import { formatFound, type Problem } from "./problem.js";
 import { readTargetTls } from "./tls-section.js";
-import type { Scenario, TargetCommand, TargetOptions } from "./types.js";
+import type { Scenario, ScenarioOverrides, TargetCommand, TargetOptions } from "./types.js";
 import { parseDuration } from "./units.js";
 
 /** Placeholders every command and file may use; a protocol may add its own. */

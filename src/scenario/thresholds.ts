@@ -4,10 +4,10 @@ import {
   type MetricInfo,
   type MetricUnit,
   splitMetricName,
-} from "../metrics/names.js";
+} from "../measures/names.js";
 import { badInput } from "../shared/errors.js";
+import { formatPath, type Problem } from "../shared/problem.js";
 import { type ProtocolName, transportNames } from "../shared/transports.js";
-import { formatPath, type Problem } from "./problem.js";
 
 /**
  * The threshold language of a scenario: pass/fail conditions on metrics, e.g.

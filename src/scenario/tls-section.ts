@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { ClientTlsSettings } from "../clients/tls.js";
-import type { Problem } from "./problem.js";
+import type { Problem } from "../shared/problem.js";
 import type { ServerTls } from "./types.js";
 
 type Doc = Record<string, unknown>;

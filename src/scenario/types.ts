@@ -7,6 +7,7 @@ import type { ProtocolName, TransportSettings } from "../shared/transports.js";
 import type { TargetWire } from "../targets/types.js";
 import type { MetricSelector } from "./comparison.js";
 import type { PublishPayload } from "./defaults.js";
+import type { TargetPlace } from "./target-place.js";
 
 /**
  * A scenario after loading, validation and defaults: every field present,
@@ -326,3 +327,13 @@ export type Fault =
 
 /** A server instance by index (0-based), or one picked at random (seeded) when the fault fires. */
 export type InstanceRef = number | "random";
+
+/** What the command line changes in a scenario after it is read. */
+export interface ScenarioOverrides {
+  /** Replaces `protocols` (e.g. from `--protocols`). */
+  protocols?: ProtocolName[];
+  /** Replaces `duration` (e.g. from `--duration`). */
+  durationMs?: number;
+  /** Puts the target at a URL or command (`rtbench ab`); the `server` section is dropped. */
+  target?: TargetPlace;
+}

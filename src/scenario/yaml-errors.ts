@@ -1,5 +1,5 @@
 import type { YAMLError } from "yaml";
-import type { Problem } from "./problem.js";
+import type { Problem } from "../shared/problem.js";
 
 /**
  * The YAML parser's errors in rtbench's words, on the line the user has to

@@ -4,7 +4,9 @@
  * default, one scenario section per transport with its settings, the metric
  * name pattern, and the result's per-protocol entries. The broker enums come
  * from the broker rows (src/shared/brokers.ts) and `target.protocol`'s from
- * the target-protocol registry (src/targets/registry.ts). The committed files
+ * the target-protocol registry (src/targets/registry.ts), and each measure's
+ * fields of a protocol's result from the measure rows (src/measures/registry.ts).
+ * The committed files
  * under schema/ are what editors read; `npm run schema` rewrites them and a
  * test fails when they drift. At run time the scenario validator derives its
  * schema again, so a transport registered by an extension validates too.
@@ -12,6 +14,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { NETWORK_PRESETS } from "../clients/network-profile.js";
+import { measures } from "../measures/registry.js";
 import { BROKER_KINDS, BROKERS } from "../shared/brokers.js";
 import {
   defaultTransportNames,
@@ -109,7 +112,25 @@ export function deriveResultSchema(base: Json): Json {
   const definitions = schema.definitions as Record<string, Json> | undefined;
   const settings = definitions?.serverSettings?.properties as Record<string, Json> | undefined;
   if (settings?.broker) settings.broker.enum = [...BROKER_KINDS];
+  const protocol = definitions?.protocol?.properties as Record<string, Json> | undefined;
+  if (protocol) deriveMeasureProperties(protocol);
   return schema;
+}
+
+/** Marks a result property generated from a measure row, so a rewrite can find it again. */
+const MEASURE_GENERATED = "generated from the measure rows in src/measures/registry.ts";
+
+/**
+ * Each registered measure's fields of a protocol's result, from its own
+ * schema part: rewritten where they stand (a new one goes last), and those
+ * of a measure no longer registered dropped.
+ */
+function deriveMeasureProperties(properties: Record<string, Json>): void {
+  const parts = new Map(measures().flatMap((m) => Object.entries(m.schema)));
+  for (const [key, value] of Object.entries(properties)) {
+    if (value.$comment === MEASURE_GENERATED && !parts.has(key)) delete properties[key];
+  }
+  for (const [key, part] of parts) properties[key] = { $comment: MEASURE_GENERATED, ...part };
 }
 
 function sectionSchema(t: TransportDescriptor): Json {

@@ -2,7 +2,7 @@
  * The generated pages of docs/. scenario-reference.md comes from
  * schema/scenario.schema.json: the schema's descriptions, types, defaults,
  * enums and examples are the one source for editor completion and for the
- * page. metric-names.md comes from the metric table (src/metrics/names.ts),
+ * page. metric-names.md comes from the metric table (src/measures/names.ts and the measure rows),
  * as `rtbench metrics` prints it. `npm run docs` (and `npm run schema`)
  * rewrites both; test/schemas.test.ts fails when a committed page is not
  * what its source generates.
@@ -15,7 +15,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { listMetrics } from "../metrics/names.js";
+import { listMetrics } from "../measures/names.js";
 import { transportNames } from "../shared/transports.js";
 import { packageRoot } from "../util/paths.js";
 import { readJson, SCENARIO_SCHEMA_PATH } from "./derive.js";
@@ -283,7 +283,7 @@ function refName(ref: string | undefined): string | undefined {
 /** The page listing every metric name, from the metric table. */
 export function metricNamesPage(): string {
   const out = [
-    "<!-- Generated from src/metrics/names.ts by `npm run docs` (src/schemas/docs.ts): edit the metric table, not this page. -->",
+    "<!-- Generated from src/measures/names.ts and the measure rows by `npm run docs` (src/schemas/docs.ts): edit the metric table or the measure, not this page. -->",
     "",
     "# Metric names",
     "",

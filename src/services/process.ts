@@ -1,4 +1,4 @@
-import { RtbenchError } from "../shared/errors.js";
+import { errorText, RtbenchError } from "../shared/errors.js";
 import { type ChildHandle, startChild } from "../util/children.js";
 import { findOnPath } from "../util/which.js";
 
@@ -37,7 +37,7 @@ export async function startServiceProcess(options: {
     });
     return handle;
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorText(error);
     throw new RtbenchError("RUN_FAILED", `could not start ${command} on port ${port}: ${reason}`, {
       cause: error,
     });

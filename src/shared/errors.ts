@@ -34,3 +34,8 @@ export function badInput(message: string, details?: string[]): RtbenchError {
 export function runFailed(message: string, cause?: unknown): RtbenchError {
   return new RtbenchError("RUN_FAILED", message, { cause });
 }
+
+/** The message of anything thrown: an Error's message, or the thrown value as text. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,4 +1,4 @@
-import { formatFound, formatPath, type Problem } from "../scenario/problem.js";
+import { formatFound, formatPath, type Problem } from "../shared/problem.js";
 import { isJsonPointer } from "./json-pointer.js";
 import { listPlaceholders, unknownPlaceholders } from "./template.js";
 import type { TargetWire, WireField } from "./types.js";

@@ -6,7 +6,7 @@ import type {
   WebSocketSink,
   WireSink,
 } from "../clients/dialect.js";
-import { errorText } from "../clients/http.js";
+import { errorAnswerText } from "../clients/http.js";
 import type { ClientOptions } from "../clients/types.js";
 import { compilePointer, type Pointer, readPointer } from "./json-pointer.js";
 import type { TargetWire } from "./types.js";
@@ -134,7 +134,7 @@ export function customPoll(wire: TargetWire): PollDialect {
       const text = body.toString();
       if (status === 204 || status === 304) return { messages: 0, cursor: undefined };
       if (status < 200 || status > 299) {
-        throw new Error(`expected a 2xx status, found ${status} (${errorText(text)})`);
+        throw new Error(`expected a 2xx status, found ${status} (${errorAnswerText(text)})`);
       }
       const document = parseJsonOrUndefined(text);
       const items = document === undefined ? undefined : readPointer(document, list);

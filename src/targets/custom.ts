@@ -1,7 +1,7 @@
 import type { ClientWire, WireDialects } from "../clients/dialect.js";
 import { createClient } from "../clients/registry.js";
 import type { ClientFactory } from "../clients/types.js";
-import type { Problem } from "../scenario/problem.js";
+import type { Problem } from "../shared/problem.js";
 import { transport, type WireKind } from "../shared/transports.js";
 import { unusedFieldProblems, wireProblems } from "./checks.js";
 import { customEventStream, customPoll, customWebSocket } from "./custom-wire.js";

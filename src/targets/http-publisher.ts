@@ -1,5 +1,5 @@
 import type { Pool } from "undici";
-import { createTrackedPool, errorText } from "../clients/http.js";
+import { createTrackedPool, errorAnswerText } from "../clients/http.js";
 import type { Publisher } from "../clients/publishers.js";
 import type { ClientContext } from "../clients/types.js";
 import { compileTemplate, fillTemplate, type Template } from "./template.js";
@@ -56,7 +56,7 @@ class TemplatePublisher implements Publisher {
     const text = await response.body.text();
     if (response.statusCode < 200 || response.statusCode > 299) {
       throw new Error(
-        `${this.template.method} ${path}: expected a 2xx status, found ${response.statusCode} (${errorText(text)})`,
+        `${this.template.method} ${path}: expected a 2xx status, found ${response.statusCode} (${errorAnswerText(text)})`,
       );
     }
     return { id: "" };

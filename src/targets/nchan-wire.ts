@@ -5,7 +5,7 @@ import type {
   WebSocketSink,
   WireSink,
 } from "../clients/dialect.js";
-import { errorText } from "../clients/http.js";
+import { errorAnswerText } from "../clients/http.js";
 import { headerValue } from "../clients/http1-parser.js";
 import { compilePointer, type Pointer, readPointer } from "./json-pointer.js";
 import type { TargetWire } from "./types.js";
@@ -116,7 +116,9 @@ export function nchanPoll(wire: TargetWire): PollDialect {
       // 304: nothing newer (an interval poll); 408: the hold timed out (nchan_subscriber_timeout).
       if (status === 304 || status === 408) return { messages: 0, cursor: undefined };
       if (status !== 200) {
-        throw new Error(`expected status 200, 304 or 408, found ${status} (${errorText(text)})`);
+        throw new Error(
+          `expected status 200, 304 or 408, found ${status} (${errorAnswerText(text)})`,
+        );
       }
       const id = messageIdOf(headerValue(head, "last-modified"), headerValue(head, "etag"));
       const delivered = deliver(text, id, body, sink);

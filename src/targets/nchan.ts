@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Problem } from "../scenario/problem.js";
 import { runFailed } from "../shared/errors.js";
+import type { Problem } from "../shared/problem.js";
 import { subfieldProblems, unusedFieldProblems, wireProblems } from "./checks.js";
 import { templateClient } from "./custom.js";
 import { createTemplatePublisher } from "./http-publisher.js";

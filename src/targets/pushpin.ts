@@ -1,4 +1,4 @@
-import { formatFound, type Problem } from "../scenario/problem.js";
+import { formatFound, type Problem } from "../shared/problem.js";
 import { subfieldProblems, unusedFieldProblems, wireProblems } from "./checks.js";
 import { templateClient } from "./custom.js";
 import { createPushpinPublisher } from "./pushpin-publisher.js";

@@ -5,10 +5,14 @@ import {
 } from "../clients/publishers.js";
 import { createClient } from "../clients/registry.js";
 import type { ClientFactory } from "../clients/types.js";
-import { PUBLISH_VIA, type PublishVia } from "../scenario/defaults.js";
 import { authHeaders } from "../shared/server-launch.js";
 import { transportNames } from "../shared/transports.js";
-import type { PublisherOptions, TargetProtocol } from "./types.js";
+import {
+  PUBLISH_VIA,
+  type PublisherOptions,
+  type PublishVia,
+  type TargetProtocol,
+} from "./types.js";
 
 /** The reference wire's publishers, one per `publish.via`. */
 const PUBLISHERS: Record<PublishVia, (url: string, options: PublisherOptions) => Publisher> = {

@@ -1,4 +1,4 @@
-import { formatFound, type Problem } from "../scenario/problem.js";
+import { formatFound, type Problem } from "../shared/problem.js";
 import { inTableOrder } from "../shared/transports.js";
 import { unusedFieldProblems, wireProblems } from "./checks.js";
 import { compileSocketIoWire, ENGINE_TRANSPORT, SocketIoClient } from "./socketio-client.js";

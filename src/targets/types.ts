@@ -1,7 +1,10 @@
 import type { Publisher } from "../clients/publishers.js";
 import type { ClientContext, ClientFactory } from "../clients/types.js";
-import type { PublishVia } from "../scenario/defaults.js";
-import type { Problem } from "../scenario/problem.js";
+import type { Problem } from "../shared/problem.js";
+
+/** How the publisher sends: `publish.via`; which of them a protocol offers is its `publishVia`. */
+export const PUBLISH_VIA = ["http", "websocket"] as const;
+export type PublishVia = (typeof PUBLISH_VIA)[number];
 
 /**
  * A target protocol maps rtbench's transports onto a server's routes and

@@ -177,17 +177,36 @@ process.on("exit", () => {
   for (const handle of live) handle.process.kill("SIGKILL");
 });
 
-function forEachLine(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void) {
+/**
+ * A line longer than this is cut: a child that prints without newlines
+ * (a binary dump, a runaway log) must not grow rtbench's memory. The first
+ * MAX_LINE characters are passed on, marked, and the rest of that line is
+ * dropped.
+ */
+export const MAX_LINE = 64 * 1024;
+
+/** Calls `onLine` with each line of `stream` (without its newline), each at most MAX_LINE characters. */
+export function forEachLine(
+  stream: NodeJS.ReadableStream | null,
+  onLine: (line: string) => void,
+): void {
   if (!stream) return;
   let buffered = "";
+  let dropping = false; // inside a line already cut: drop up to its newline
   stream.setEncoding("utf8");
   stream.on("data", (chunk: string) => {
     buffered += chunk;
     let newline = buffered.indexOf("\n");
     while (newline !== -1) {
-      onLine(buffered.slice(0, newline).replace(/\r$/, ""));
+      if (!dropping) onLine(buffered.slice(0, newline).replace(/\r$/, ""));
+      dropping = false;
       buffered = buffered.slice(newline + 1);
       newline = buffered.indexOf("\n");
+    }
+    if (buffered.length > MAX_LINE) {
+      if (!dropping) onLine(`${buffered.slice(0, MAX_LINE)} [line cut at ${MAX_LINE} characters]`);
+      dropping = true;
+      buffered = "";
     }
   });
 }

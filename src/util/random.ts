@@ -1,4 +1,4 @@
-/** mulberry32: a tiny seeded PRNG, so channel assignment is reproducible from `seed`. */
+/** mulberry32 (public domain): a tiny seeded PRNG, for what must be reproducible from a seed (channel assignment, the gate's bootstrap); Math.random cannot be seeded. */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { listMetrics } from "../../metrics/names.js";
+import { listMetrics } from "../../measures/names.js";
 import { transportNames } from "../../shared/transports.js";
 
 const KIND_HELP = `

@@ -12,7 +12,7 @@ import { scenarioServers } from "../../scenario/server-section.js";
 import type { Scenario } from "../../scenario/types.js";
 import { scenarioWarnings } from "../../scenario/warnings.js";
 import { serviceFor } from "../../services/registry.js";
-import { badInput, EXIT_CODES, RtbenchError, runFailed } from "../../shared/errors.js";
+import { badInput, EXIT_CODES, errorText, RtbenchError, runFailed } from "../../shared/errors.js";
 import { addCompareOptions, readCompareOptions } from "../compare-options.js";
 import { measure, writeResult } from "../measure.js";
 import { addRunOptions, type RunOptionFlags, readRunOverrides } from "../run-options.js";
@@ -52,8 +52,9 @@ ${wrapWords(
 ).replace(/^/gm, "  ")}
 
 Exit codes: 0 ok, 1 threshold failed or regression, 2 bad input (scenario, flags,
-baseline), 3 the run itself failed or measured nothing (no client connected, nothing
-expected, a shard died: every threshold fails as "nothing measured"), 130 interrupted
+baseline), 3 the run itself failed or was invalid (no client connected, nothing expected,
+no message recognised, a shard died, too many clients never connected: every
+threshold fails as "run invalid"), 130 interrupted
 (a partial result is written).`;
 
 export function runCommand(): Command {
@@ -120,7 +121,7 @@ export function runCommand(): Command {
 
 /** An error while running one of several files says which one. */
 function naming(file: string, error: unknown): RtbenchError {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorText(error);
   if (message.startsWith(`${file}:`)) return error as RtbenchError;
   const code = error instanceof RtbenchError ? error.code : "RUN_FAILED";
   const details = error instanceof RtbenchError ? error.details : [];
@@ -308,7 +309,9 @@ async function runGated(
     const lines = Object.entries(final.protocols)
       .filter(([, p]) => p.status === "invalid")
       .map(([name, p]) => `  ${name}: ${(p.invalidReasons ?? []).join("; ")}`);
-    process.stderr.write(`error: nothing measured\n${lines.join("\n")}\n`);
+    process.stderr.write(
+      `error: invalid run, its numbers are not a measurement\n${lines.join("\n")}\n`,
+    );
     return "invalid";
   }
   return record.passed ? "passed" : "failed";

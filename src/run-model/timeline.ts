@@ -103,3 +103,17 @@ function windowOf(timeline: Timeline): { startMs: number; endMs: number; drainMs
     drainMs: timeline.drainEndMs - timeline.measureEndMs,
   };
 }
+
+/** A span of monotonic ms, start included, end excluded: the measured window, or a part of it. */
+export interface Window {
+  startMs: number;
+  endMs: number;
+}
+
+/** Width of one timeline bucket. */
+export const BUCKET_MS = 1000;
+
+/** How many one-second buckets cover `[startMs, endMs)`; at least one. */
+export function bucketCount(startMs: number, endMs: number): number {
+  return Math.max(1, Math.ceil((endMs - startMs) / BUCKET_MS));
+}

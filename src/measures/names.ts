@@ -1,32 +1,23 @@
+import { COUNTER_NAMES, COUNTERS, type ResultCounterName } from "../metrics/counters.js";
+import { isRunKey } from "../metrics/run-keys.js";
+import type { ProtocolResult, RunResult } from "../metrics/types.js";
 import type { ProtocolName } from "../shared/transports.js";
-import { COUNTER_NAMES, COUNTERS, type ResultCounterName } from "./counters.js";
-import { isRunKey } from "./run-keys.js";
-import type { ProtocolResult, RunResult } from "./types.js";
+import {
+  histogramMetrics,
+  type MetricInfo,
+  type MetricKind,
+  type MetricUnit,
+} from "./metric-info.js";
+import { measures, measuresVersion } from "./registry.js";
+
+export type { MetricInfo, MetricKind, MetricUnit } from "./metric-info.js";
 
 /**
  * The documented metric names: paths into one protocol's result, used by
  * thresholds (`websocket.latency.p99`), `rtbench compare` and `rtbench metrics`.
- * Everything is derived from the one table below.
+ * Everything is derived from the one table below and the registered
+ * measures' own metrics (registry.ts), listed after it.
  */
-export type MetricUnit = "ms" | "count" | "bytes" | "ratio" | "per-sec" | "cpu-s";
-
-/**
- * - exact: counts that must match exactly (a single lost message is a regression);
- * - timing: durations, compared with a relative tolerance and an absolute floor;
- * - rate: costs and throughputs, compared with a relative tolerance;
- * - count: descriptive counts (clients, published), shown but never a regression.
- */
-export type MetricKind = "exact" | "timing" | "rate" | "count";
-
-export interface MetricInfo {
-  /** Path inside one protocol's result, e.g. `latency.p99`. */
-  path: string;
-  unit: MetricUnit;
-  kind: MetricKind;
-  /** null when neither direction is better (clients, published). */
-  better: "lower" | "higher" | null;
-  description: string;
-}
 
 type Row = readonly [
   path: string,
@@ -40,46 +31,22 @@ const HISTOGRAMS = [
   ["latency", "delivery latency: receive time - scheduled publish time"],
   ["latencyFromSend", "latency from the actual send time"],
   ["connect", "connect time: attempt start -> transport ready"],
-  ["connectTcp", "TCP connect of each connection: SYN -> established"],
-  ["tlsHandshake", "TLS handshake of each connection: established -> handshake done"],
-  ["connectHttp", "HTTP of each connection: ready to send -> the server's first byte"],
   ["reconnect", "reconnect time: break noticed -> ready again, backoff included"],
   ["outage", "outage: last message before a break -> first message after it"],
   ["stallDetection", "stall fault -> break noticed by a client on that instance"],
   ["serverStallDetection", "stall-clients fault -> the server dropped a zombie client"],
-  ["publishAck", "publish acknowledgement: send -> the server's answer, late ones included"],
   [
     "catchUp",
     "churn or a flap fault: a client (or its network) coming back -> the last message it missed arrived",
   ],
-  [
-    "presenceEventLatency",
-    "presence events: the server saw a join or leave -> a subscriber got it",
-  ],
   ["presence.staleness", "presence: a client left (or froze) -> gone from the presence list"],
 ] as const;
 
-const HISTOGRAM_FIELDS = [
-  ["min", "minimum"],
-  ["mean", "mean"],
-  ["p50", "median"],
-  ["p90", "90th percentile"],
-  ["p95", "95th percentile"],
-  ["p99", "99th percentile"],
-  ["p999", "99.9th percentile"],
-  ["max", "maximum"],
-] as const;
-
 function histogramRows(): Row[] {
-  const rows: Row[] = [];
-  for (const [name, what] of HISTOGRAMS) {
-    rows.push([`${name}.count`, "count", "count", null, `${what}: number of samples`]);
-    for (const [field, label] of HISTOGRAM_FIELDS) {
-      rows.push([`${name}.${field}`, "ms", "timing", "lower", `${what}, ${label}`]);
-    }
-  }
-  return rows;
+  return HISTOGRAMS.flatMap(([name, what]) => histogramMetrics(name, what).map(toRow));
 }
+
+const toRow = (m: MetricInfo): Row => [m.path, m.unit, m.kind, m.better, m.description];
 
 /** A counter's metric, from its one definition; the table below only places it. */
 function counterRow(name: ResultCounterName): Row {
@@ -187,27 +154,10 @@ const PLACED: readonly Row[] = [
     "most reconnect attempts in one second (thundering herd)",
   ],
   ...instanceRows(),
-  [
-    "broker.operationsPerMessage",
-    "ratio",
-    "rate",
-    "lower",
-    "broker operations per published message (Redis commands, or the memory broker's own)",
-  ],
-  ["broker.operations", "count", "count", null, "broker operations in the window"],
   counterRow("unreadChecked"),
   counterRow("unreadMismatches"),
   counterRow("churnLeaves"),
   counterRow("gaps"),
-  counterRow("presenceEvents"),
-  counterRow("presenceFrames"),
-  [
-    "presenceEventsPerSec",
-    "per-sec",
-    "rate",
-    null,
-    "presence events (joins, leaves) received per second over all subscribers",
-  ],
   ["presence.samples", "count", "count", null, "presence lists sampled"],
   [
     "presence.ghostShare",
@@ -248,7 +198,7 @@ function instanceRows(): Row[] {
 
 const TABLE: readonly Row[] = [...PLACED, ...unplacedCounterRows(PLACED)];
 
-const METRICS: readonly MetricInfo[] = TABLE.map(([path, unit, kind, better, description]) => ({
+const BASE: readonly MetricInfo[] = TABLE.map(([path, unit, kind, better, description]) => ({
   path,
   unit,
   kind,
@@ -256,15 +206,29 @@ const METRICS: readonly MetricInfo[] = TABLE.map(([path, unit, kind, better, des
   description,
 }));
 
-const BY_PATH = new Map(METRICS.map((m) => [m.path, m]));
+/** The table's metrics, then each registered measure's; rebuilt when the registry changes. */
+let catalogue: {
+  version: number;
+  metrics: readonly MetricInfo[];
+  byPath: Map<string, MetricInfo>;
+} | null = null;
+
+function current() {
+  const version = measuresVersion();
+  if (catalogue?.version !== version) {
+    const metrics = [...BASE, ...measures().flatMap((m) => m.metrics)];
+    catalogue = { version, metrics, byPath: new Map(metrics.map((m) => [m.path, m])) };
+  }
+  return catalogue;
+}
 
 export function listMetrics(): readonly MetricInfo[] {
-  return METRICS;
+  return current().metrics;
 }
 
 /** Metric by its path inside a protocol (`latency.p99`), or undefined. */
 export function findMetric(path: string): MetricInfo | undefined {
-  return BY_PATH.get(path);
+  return current().byPath.get(path);
 }
 
 /** A result key: a transport's name, or `name@variant` (metrics/run-keys.ts). */
@@ -299,7 +263,7 @@ export function getMetric(result: RunResult, name: string): number | null | unde
   if (!isProtocolName(protocol)) {
     throw new RangeError(`unknown protocol "${protocol}" in metric "${name}"`);
   }
-  if (!BY_PATH.has(path)) throw new RangeError(`unknown metric "${name}"`);
+  if (findMetric(path) === undefined) throw new RangeError(`unknown metric "${name}"`);
   const protocolResult = result.protocols[protocol];
   if (protocolResult === undefined) return undefined;
   return getProtocolMetric(protocolResult, path);

@@ -1,0 +1,50 @@
+import type { ProbeResults } from "../measures/parent.js";
+import type { BoundarySamples, ServerSample } from "../run-model/server-sample.js";
+import type { Timeline } from "../run-model/timeline.js";
+import type { Scenario } from "../scenario/types.js";
+import type { EffectiveServerSettings } from "../shared/server-launch.js";
+import type { ProtocolName } from "../shared/transports.js";
+import type { Collected } from "./collect.js";
+import type { FaultRecord } from "./faults.js";
+import type { PresenceSample } from "./presence-audit.js";
+import type { PublisherLoop } from "./publisher.js";
+import type { ShardPlan } from "./shard-plan.js";
+
+/** Everything a protocol's result is computed from. */
+export interface RunRecord {
+  scenario: Scenario;
+  protocol: ProtocolName;
+  timeline: Timeline;
+  /** When an interrupted run stopped (monotonic ms); null when it ran to the end. */
+  stoppedAtMs: number | null;
+  channels: string[];
+  /** The shard plan the run went by; absent where a caller did not plan. */
+  plan?: ShardPlan;
+  publisher: Pick<
+    PublisherLoop,
+    "records" | "maxLagMs" | "maxSlotWaitMs" | "peakInFlight" | "notSent" | "refusals"
+  >;
+  faults: FaultRecord[];
+  collected: Collected;
+  /** What the servers rtbench started run with (from /healthz); null against a target. */
+  serverSettings: EffectiveServerSettings | null;
+  /** False when the target does not acknowledge publishes (each counted as sent once written). */
+  publishAcknowledged?: boolean;
+  /** Server samples before the clients, and at the start and end of the window. */
+  samples: {
+    baseline: ServerSample | null;
+    windowStart: ServerSample | null;
+    windowEnd: ServerSample | null;
+  };
+  /** Per-second samples taken by the parent (observe.ts). */
+  seconds: { parentLoopDelayP99Ms: (number | null)[]; servers: BoundarySamples };
+  /** Server instances the clients were spread over. */
+  instanceCount: number;
+  /** What the registered measures' probes saw (measures/parent.ts), by measure; absent: none ran. */
+  measures?: ProbeResults;
+  /** Per-instance CPU and presence lists observed during the run. */
+  architecture: {
+    instanceCpuSeconds: (number | null)[] | null;
+    presenceSamples: PresenceSample[] | null;
+  };
+}

@@ -1,0 +1,166 @@
+import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
+import type { PublishRecord } from "../run-model/publish-record.js";
+import type { Timeline, Window } from "../run-model/timeline.js";
+import type { PresenceEvent } from "../shared/protocol.js";
+import type { MetricInfo } from "./metric-info.js";
+
+/**
+ * A measure: one thing rtbench measures besides the per-message hot path
+ * (latency, sequence, duplicates, reorder stay direct fields of the fleet
+ * for speed). One object says everything about it, and the run, the result,
+ * the metric names, the result schema and the report loop over the
+ * registered measures (registry.ts): a new measure is one file and one row.
+ *
+ *   shard (child process)        parent
+ *   handlers on client events -> tally -> merged over shards --+
+ *                                probe: window edges, seconds --+-> result fragment
+ *                                                                   -> metrics, schema, rows
+ *
+ * What crosses the process boundary is generic (measures/shard.ts): per
+ * measure, its counts (summed over shards) and timings (HdrHistograms,
+ * encoded, merged as histograms): exact by construction.
+ */
+export interface Measure<Fragment extends object = Record<string, unknown>, ProbeData = unknown> {
+  /** Unique among measures; keys its part of the shard report. */
+  name: string;
+  /** One line: what it measures (for docs and errors). */
+  description: string;
+  /** What a shard records, if anything. */
+  shard?: ShardSide;
+  /** What the parent samples while the clients run, if anything. */
+  probe?(context: ProbeContext): MeasureProbe<ProbeData>;
+  /** Its part of one protocol's result: fields merged into `ProtocolResult`, names unchanged. */
+  result(context: ResultContext<ProbeData>): Fragment;
+  /** Its metric names (paths into one protocol's result), with unit, kind and description. */
+  metrics: readonly MetricInfo[];
+  /** Its properties of the result schema's `protocol` object, by field name (JSON Schema). */
+  schema: Readonly<Record<string, JsonSchema>>;
+  /** Its rows in the result table (terminal, Markdown, HTML), if any. */
+  rows?: MeasureRows;
+}
+
+/** A measure whatever its fragment and probe data: what the registry holds. */
+export type AnyMeasure = Measure<object, unknown>;
+
+export type JsonSchema = Record<string, unknown>;
+
+/**
+ * The shard side: the names it counts and times, and handlers on the
+ * clients' events that record into its tally. `handlers` is called once
+ * per shard; the handlers run per connection, so they record and return
+ * (no allocation).
+ */
+export interface ShardSide {
+  counts: readonly string[];
+  timings: readonly string[];
+  handlers(tally: ShardTally, context: ShardContext): MeasureHandlers;
+}
+
+/** Where a measure's shard side records: counts and timings by the names it declared. */
+export interface ShardTally {
+  add(count: string, by?: number): void;
+  /** One sample of a timing, in ms. */
+  time(timing: string, ms: number): void;
+}
+
+export interface ShardContext {
+  /** Monotonic ms (util/clock.ts): the measured window, for a measure that counts only inside it. */
+  measureStartMs: number;
+  measureEndMs: number;
+  now(): number;
+}
+
+/**
+ * The client events a measure can handle. Connection phases are per TCP
+ * connection a subscriber opens (reconnects too); `ready` and `broke` per
+ * subscriber connection.
+ */
+export interface MeasureHandlers {
+  /** SYN -> established, ms. */
+  tcp?(ms: number): void;
+  /** Established -> handshake done, ms; `resumed`: an earlier session was resumed. */
+  tls?(ms: number, resumed: boolean): void;
+  /** Ready to send -> the server's first byte, ms (not timed for sse-h2). */
+  http?(ms: number): void;
+  /** A subscriber's connection became ready (first connect or reconnect). */
+  ready?(nowMs: number): void;
+  /** A ready connection broke, for `reason` (the client's words). */
+  broke?(nowMs: number, reason: string): void;
+  /** Presence events (joins, leaves) arrived in one frame (server.presenceEvents). */
+  presence?(events: readonly PresenceEvent[]): void;
+}
+
+/** What a probe is given: when things happen, where the servers are, and whether they are rtbench's. */
+export interface ProbeContext {
+  timeline: Timeline;
+  /** The server URLs the clients use. */
+  urls: readonly string[];
+  /** True when rtbench started the servers (it may read their processes); false against a target. */
+  ownServers: boolean;
+  /** The broker's backing service (Redis), whose operation counts can be read; null: none. */
+  brokerUrl: string | null;
+  signal: AbortSignal;
+  log(line: string): void;
+}
+
+/**
+ * A parent-side probe. Each hook may be async: the run waits for it, so a
+ * hook takes as long as a sample does, no longer.
+ */
+export interface MeasureProbe<ProbeData> {
+  /** At the start of the measured window. */
+  windowStart?(): void | Promise<void>;
+  /** At its end (or at the stop of an interrupted run). */
+  windowEnd?(): void | Promise<void>;
+  /** Once a second from ramp-up to the end of drain; `second` counts from ramp start. */
+  second?(second: number): void;
+  /** After the drain (or an abort): what the probe saw, handed to `result`. */
+  finish(): ProbeData | Promise<ProbeData>;
+}
+
+/** Counts and timings merged over every shard's report. */
+export interface MergedTally {
+  count(name: string): number;
+  timing(name: string): HistogramSummary;
+}
+
+export interface ResultContext<ProbeData> {
+  tally: MergedTally;
+  /** What the probe saw; null when the measure has no probe or the run did not reach it. */
+  probe: ProbeData | null;
+  /** The measured window (of an interrupted run: up to the stop), in seconds. */
+  windowSeconds: number;
+  /** Clients that became ready at least once. */
+  connected: number;
+  /** Deliveries over the span the traffic was counted in (per-delivery costs divide by it). */
+  delivered: number;
+  /** Messages of the window the server stored (acknowledged, or received by someone). */
+  published: number;
+  /** The measured window (monotonic ms), and the publisher's record of every message, per channel. */
+  window: Window;
+  records: readonly (readonly PublishRecord[])[];
+}
+
+/**
+ * A measure's rows in the result table, placed after the row labelled
+ * `after` (at the end when no row has that label). The table, the
+ * Markdown and the HTML report all show them.
+ */
+export interface MeasureRows {
+  after?: string;
+  rows: readonly MeasureRow[];
+}
+
+/**
+ * A row reads one protocol's result, the measure's own fields included
+ * (MeasureResults); results written before the measure existed lack them.
+ */
+export interface MeasureRow {
+  label: string;
+  /** The cell's number. null: not measured (shown "n/a"); undefined: nothing to show (shown "-"). */
+  value(result: ProtocolResult): number | null | undefined;
+  /** `number`: 3 significant digits (the default); `count`: every digit. */
+  format?: "number" | "count";
+  /** Shown only when some protocol of the result makes it interesting. */
+  when?(result: ProtocolResult): boolean;
+}
