@@ -8,6 +8,17 @@ const HEARTBEAT_TIMEOUT_LOG_LIMIT = 100_000;
 export class ServerMetrics {
   messagesIn = 0;
   heartbeatTimeouts = 0;
+  /** Streams cut because the client did not take what was written within the write timeout. */
+  writeTimeouts = 0;
+  /** When each stream was cut for its write timeout (monotonic ms, as `heartbeatTimeoutLog`). */
+  readonly writeTimeoutLog: number[] = [];
+
+  recordWriteTimeout(): void {
+    this.writeTimeouts++;
+    if (this.writeTimeoutLog.length < HEARTBEAT_TIMEOUT_LOG_LIMIT) {
+      this.writeTimeoutLog.push(Number(process.hrtime.bigint()) / 1e6);
+    }
+  }
   /** TLS connections accepted (server.tls), by the protocol ALPN chose: h2 or http/1.1. */
   tlsConnections = { h2: 0, "http/1.1": 0 };
   /**
@@ -70,6 +81,11 @@ export class ServerMetrics {
     );
     lines.push("# TYPE rtbench_heartbeat_timeouts_total counter");
     lines.push(`rtbench_heartbeat_timeouts_total ${this.heartbeatTimeouts}`);
+    lines.push(
+      "# HELP rtbench_write_timeouts_total Streams cut because the client took nothing of what was written within the write timeout (a slow consumer).",
+    );
+    lines.push("# TYPE rtbench_write_timeouts_total counter");
+    lines.push(`rtbench_write_timeouts_total ${this.writeTimeouts}`);
     lines.push("# HELP rtbench_tls_connections_total TLS connections accepted (handshake done).");
     lines.push("# TYPE rtbench_tls_connections_total counter");
     for (const [alpn, count] of Object.entries(this.tlsConnections)) {

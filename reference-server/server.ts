@@ -25,7 +25,12 @@ import {
 import { answerClientError, httpServerOptions, refuseExpectation } from "./http-limits.js";
 import { oneAnswerAtATime } from "./pipelining.js";
 import { SERVER_ALPN, type ServerTlsOptions, serveH2OverAlpn } from "./tls.js";
-import { handleDrop, handleHeartbeatTimeouts, trackPollSocket } from "./transports/admin.js";
+import {
+  handleDrop,
+  handleHeartbeatTimeouts,
+  handleWriteTimeouts,
+  trackPollSocket,
+} from "./transports/admin.js";
 import { handleHealth, handleMetrics } from "./transports/health.js";
 import { handleAddMembers, handleUnread } from "./transports/members.js";
 import { handlePresence } from "./transports/presence.js";
@@ -195,6 +200,11 @@ async function route(
     allow(method, path, "GET");
     requireToken(req.headers, ctx.settings);
     return handleHeartbeatTimeouts(ctx, res);
+  }
+  if (path === "/admin/write-timeouts" && ctx.settings.admin) {
+    allow(method, path, "GET");
+    requireToken(req.headers, ctx.settings);
+    return handleWriteTimeouts(ctx, res);
   }
   throw new HttpError(404, `no route for ${method} ${path}`);
 }

@@ -1,18 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseScenario } from "../src/scenario/load.js";
 import { DEFAULT_RECONNECT } from "../src/scenario/reconnect.js";
-import { RtbenchError } from "../src/shared/errors.js";
-
-/** The detail lines of the RtbenchError that parsing `text` throws. */
-function problemsOf(text: string): string[] {
-  try {
-    parseScenario(text, "case.yaml");
-  } catch (error) {
-    if (error instanceof RtbenchError) return error.details;
-    throw error;
-  }
-  throw new Error(`expected the scenario to be invalid:\n${text}`);
-}
+import { problemsOf } from "./helpers/scenario-problems.js";
 
 const TWO_INSTANCES = "server: { instances: 2, broker: redis }\nclients: { rampUp: 5s }\n";
 
@@ -61,7 +50,7 @@ faults:
     [
       "unknown action",
       "{ at: 1s, action: explode }",
-      'faults[0].action: expected one of kill, restart, drop, stall, redis-restart, stall-clients, broker-freeze, broker-stop, broker-restart, found "explode"',
+      'faults[0].action: expected one of kill, restart, drop, stall, redis-restart, stall-clients, broker-freeze, broker-stop, broker-restart, flap, found "explode"',
     ],
     [
       "instance out of range",
@@ -116,7 +105,7 @@ faults:
     [
       "missing action",
       "{ at: 1s }",
-      "faults[0].action: expected one of kill, restart, drop, stall, redis-restart, stall-clients, broker-freeze, broker-stop, broker-restart, found nothing",
+      "faults[0].action: expected one of kill, restart, drop, stall, redis-restart, stall-clients, broker-freeze, broker-stop, broker-restart, flap, found nothing",
     ],
     [
       "a field another action takes",
@@ -131,7 +120,7 @@ faults:
     [
       "a field no action takes",
       "{ at: 1s, action: kill, instance: 0, signal: 9 }",
-      "faults[0].signal: unknown field (allowed here: at, action, instance, restartAfter, fraction, for)",
+      "faults[0].signal: unknown field (allowed here: at, action, instance, restartAfter, fraction, for, every, offlineFor, jitter)",
     ],
     [
       "at not a duration",

@@ -3,20 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadScenario, parseScenario } from "../src/scenario/load.js";
-import { RtbenchError } from "../src/shared/errors.js";
 import { packageRoot } from "../src/util/paths.js";
 import { runRtbench } from "./helpers/cli.js";
-
-/** The detail lines of the RtbenchError that parsing `text` throws. */
-function problemsOf(text: string): string[] {
-  try {
-    parseScenario(text, "case.yaml");
-  } catch (error) {
-    if (error instanceof RtbenchError) return error.details;
-    throw error;
-  }
-  throw new Error(`expected the scenario to be invalid:\n${text}`);
-}
+import { problemsOf } from "./helpers/scenario-problems.js";
 
 const CUSTOM = `target:
   url: http://127.0.0.1:9000

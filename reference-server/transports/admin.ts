@@ -42,6 +42,16 @@ export function handleHeartbeatTimeouts(ctx: ServerContext, res: ServerResponse)
 }
 
 /**
+ * `GET /admin/write-timeouts`: when this instance cut a stream whose client
+ * took nothing of what was written within the write timeout (a slow
+ * consumer), as `{"monotonicMs": [...]}`. The client itself cannot tell: the
+ * kernel still sends what it holds before the close, at the client's pace.
+ */
+export function handleWriteTimeouts(ctx: ServerContext, res: ServerResponse): void {
+  sendJson(res, 200, { monotonicMs: ctx.metrics.writeTimeoutLog });
+}
+
+/**
  * Remembers a socket that carried a poll until it closes, so that a drop
  * reaches pollers between two requests too. Cheap on the hot path: one Set
  * lookup per poll request, one listener per socket.

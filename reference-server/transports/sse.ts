@@ -127,9 +127,10 @@ class EventStream implements Subscriber, LiveConnection {
     private readonly channel: string,
     private readonly user: string | null,
   ) {
-    this.deadline = new WriteDeadline(sink.writable, ctx.settings.writeTimeoutMs, () =>
-      sink.destroy(),
-    );
+    this.deadline = new WriteDeadline(sink.writable, ctx.settings.writeTimeoutMs, () => {
+      ctx.metrics.recordWriteTimeout();
+      sink.destroy();
+    });
   }
 
   async open(since: number | null): Promise<void> {

@@ -145,7 +145,10 @@ class WsSession implements Subscriber, LiveConnection {
   ) {
     this.writer = new TickCorkedWriter(socket);
     this.deflate = ws.extensions.includes("permessage-deflate");
-    this.deadline = new WriteDeadline(socket, ctx.settings.writeTimeoutMs, () => ws.terminate());
+    this.deadline = new WriteDeadline(socket, ctx.settings.writeTimeoutMs, () => {
+      ctx.metrics.recordWriteTimeout();
+      ws.terminate();
+    });
     ws.on("message", (data, isBinary) => this.onFrame(data, isBinary));
     ws.on("pong", () => {
       this.missedHeartbeats = 0;

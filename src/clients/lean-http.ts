@@ -1,5 +1,6 @@
 import type { Socket } from "node:net";
 import { Http1ResponseReader, type HttpAnswer, type HttpResponseHandler } from "./http1-parser.js";
+import type { ClientNetwork } from "./shaped-socket.js";
 import { type ClientTlsState, type ConnectPhaseRecorder, connectSocket } from "./tls.js";
 import type { ClientContext, SocketTracker, SourceEndpoint } from "./types.js";
 
@@ -17,16 +18,20 @@ export interface HttpTarget {
   tls?: ClientTlsState;
   /** Where each connection's TCP, TLS and HTTP times go (ClientContext.phases). */
   phases?: ConnectPhaseRecorder;
+  /** The client's shaped network (`clients.network`); undefined: the plain socket. */
+  network?: ClientNetwork;
 }
 
 /**
  * Where a lean connection to `baseUrl` goes (http: or https:, ws: or wss:).
- * `context` brings the process's TLS state and the connect-phase recorder.
+ * `context` brings the process's TLS state and the connect-phase recorder,
+ * `network` the client's shaped network when it has one.
  */
 export function httpTarget(
   baseUrl: string,
   source?: SourceEndpoint,
   context?: Pick<ClientContext, "tls" | "phases">,
+  network?: ClientNetwork,
 ): HttpTarget {
   const url = new URL(baseUrl);
   const secure = url.protocol === "https:" || url.protocol === "wss:";
@@ -43,6 +48,7 @@ export function httpTarget(
     secure,
     tls: context?.tls,
     phases: context?.phases,
+    network,
   };
 }
 
@@ -53,6 +59,8 @@ export function connectTcp(target: HttpTarget): Socket {
     { host, port, secure, localAddress: source?.address, localPort: source?.port },
     target.tls,
     target.phases,
+    undefined,
+    target.network,
   );
 }
 

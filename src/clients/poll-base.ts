@@ -46,7 +46,7 @@ export abstract class PollClientBase implements TransportClient, HttpExchangeHan
     this.timeoutMs = timeoutMs;
     this.requests = dialect.requests(options);
     this.connection = new HttpConnection(
-      httpTarget(options.baseUrl, options.source, options.context),
+      httpTarget(options.baseUrl, options.source, options.context, options.network),
       options.context.sockets,
       this,
     );

@@ -41,7 +41,7 @@ export class SseClient extends EventStreamClient implements HttpResponseHandler 
     const { baseUrl, since, source, requestTimeoutMs } = this.options;
     const url = new URL(this.dialect.path(this.options), originOf(baseUrl));
     this.path = url.pathname;
-    const target = httpTarget(url.origin, source, this.context);
+    const target = httpTarget(url.origin, source, this.context, this.options.network);
     let headers: Readonly<Record<string, string>> = STREAM_HEADERS;
     if (since !== undefined) {
       // The cursor came from the server; a line break in it would forge headers.

@@ -8,6 +8,7 @@ import {
   type TLSSocket,
   connect as tlsConnect,
 } from "node:tls";
+import { type ClientNetwork, ShapedSocket } from "./shaped-socket.js";
 
 /**
  * How rtbench's clients speak TLS to an https:// or wss:// target
@@ -81,25 +82,32 @@ export interface ConnectTarget {
  * it. When `phases` is given the connection's phases are recorded on it;
  * the HTTP phase only where nobody else reads the socket's handle (`h2`
  * sessions read it directly, and a 'data' listener would take their bytes).
+ * With `network` (the client's `clients.network` profile) the TCP bytes go
+ * through a ShapedSocket, beneath TLS when there is TLS; without one the
+ * socket is the plain one, with no cost at all.
  */
 export function connectSocket(
   target: ConnectTarget,
   tls: ClientTlsState | undefined,
   phases: ConnectPhaseRecorder | undefined,
   alpn: readonly string[] = HTTP1_ALPN,
+  network?: ClientNetwork,
 ): Socket {
   const { host, port, localAddress, localPort } = target;
   const startedAt = performance.now();
+  const tcp = netConnect({ host, port, localAddress, localPort, noDelay: true });
+  // The shaped socket stands in for the TCP one: it has every member the clients and
+  // node:tls use (write, the events, byte counts), though not the whole net.Socket type.
+  const carrier =
+    network === undefined ? tcp : (new ShapedSocket(tcp, network) as unknown as Socket);
   if (!target.secure) {
-    const socket = netConnect({ host, port, localAddress, localPort, noDelay: true });
-    if (phases !== undefined) timePlain(socket, startedAt, phases, !alpn.includes("h2"));
-    return socket;
+    if (phases !== undefined) timePlain(carrier, startedAt, phases, !alpn.includes("h2"));
+    return carrier;
   }
   const state = tls ?? createClientTlsState();
   // TLS over a TCP socket of our own: its counts are the bytes on the wire (records,
   // handshake, certificates), where the TLS socket's own are the plaintext.
-  const tcp = netConnect({ host, port, localAddress, localPort, noDelay: true });
-  const socket = tlsConnect({ ...tlsOptions(target, state, alpn), socket: tcp });
+  const socket = tlsConnect({ ...tlsOptions(target, state, alpn), socket: carrier });
   Object.defineProperties(socket, {
     bytesRead: { get: () => tcp.bytesRead },
     bytesWritten: { get: () => tcp.bytesWritten },
@@ -109,7 +117,7 @@ export function connectSocket(
     // TLS 1.3 sends tickets after the handshake; the newest one is offered next time.
     socket.on("session", (session: Buffer) => state.sessions.set(origin, session));
   }
-  if (phases !== undefined) timeSecure(tcp, socket, startedAt, phases, !alpn.includes("h2"));
+  if (phases !== undefined) timeSecure(carrier, socket, startedAt, phases, !alpn.includes("h2"));
   return socket;
 }
 

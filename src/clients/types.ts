@@ -1,6 +1,7 @@
 import type { Socket } from "node:net";
 import type { PresenceEvent } from "../shared/protocol.js";
 import type { ProtocolName, TransportSettings } from "../shared/transports.js";
+import type { ClientNetwork } from "./shaped-socket.js";
 import { type ClientTlsState, type ConnectPhaseRecorder, createClientTlsState } from "./tls.js";
 
 /**
@@ -116,6 +117,11 @@ export interface ClientOptions {
   requestTimeoutMs: number;
   handlers: ClientHandlers;
   context: ClientContext;
+  /**
+   * The client's network (`clients.network`), shared by its connections;
+   * undefined: a perfect one. Only transports whose row says `shapeable` get one.
+   */
+  network?: ClientNetwork;
 }
 
 export type ClientFactory = (options: ClientOptions) => TransportClient;

@@ -67,7 +67,7 @@ export class WebSocketClient implements TransportClient, LeanWebSocketHandler, W
         else resolve();
       };
       // A server that accepts TCP but never answers the upgrade (stalled) must not hang an attempt.
-      const target = httpTarget(options.baseUrl, options.source, options.context);
+      const target = httpTarget(options.baseUrl, options.source, options.context, options.network);
       const { deflate, deflateThreshold, deflateNoContextTakeover } = options.settings;
       this.ws =
         deflate === "on"

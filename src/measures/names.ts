@@ -35,7 +35,10 @@ const HISTOGRAMS = [
   ["outage", "outage: last message before a break -> first message after it"],
   ["stallDetection", "stall fault -> break noticed by a client on that instance"],
   ["serverStallDetection", "stall-clients fault -> the server dropped a zombie client"],
-  ["catchUp", "churn: a client coming back -> the last message it missed arrived"],
+  [
+    "catchUp",
+    "churn or a flap fault: a client (or its network) coming back -> the last message it missed arrived",
+  ],
   ["presence.staleness", "presence: a client left (or froze) -> gone from the presence list"],
 ] as const;
 

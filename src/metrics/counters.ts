@@ -120,6 +120,14 @@ export const COUNTERS = {
     better: "lower",
     inResult: true,
   },
+  resumeRecovered: {
+    description:
+      "messages a reconnected client got from the server's history: sent while it was away, recovered by resuming from its cursor",
+    kind: "count",
+    better: null,
+    inResult: true,
+    row: { label: "recovered by resume", exact: true, afterBreaks: true },
+  },
   churnLeaves: {
     description: "times a client left on purpose (clients.churn) to come back later",
     kind: "count",

@@ -301,7 +301,12 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
   instances?: InstanceLoad | null;
   /** max / mean of each per-instance figure: 1 is even; null with one instance. */
   imbalance?: Imbalance | null;
-  /** Churn: a client coming back -> the last message it missed arrived; null without churn. */
+  /** Slow consumers (clients.slow) among fast ones; absent or null without them. */
+  slowConsumers?: SlowConsumerResult | null;
+  /**
+   * Churn or a flap fault: a client (or its network) coming back -> the last
+   * message it missed arrived; null without churn or flaps.
+   */
   catchUp?: HistogramSummary | null;
   /** Presence lists against the clients rtbench knows; null when not sampled. */
   presence?: PresenceAccuracy | null;
@@ -396,4 +401,30 @@ export interface ProtocolTimeline {
   loopDelayP99Ms: (number | null)[];
   /** Per server instance rtbench started: CPU ms used in the second (1000 = one core) and RSS at its end. */
   servers: { instance: number; cpuMs: (number | null)[]; rssBytes: (number | null)[] }[];
+}
+
+/** clients.slow: what the slow clients cost the fast ones and the server. */
+export interface SlowConsumerResult {
+  slowClients: number;
+  fastClients: number;
+  /** Fast clients whose worst delivery in the window took over 100 ms. */
+  fastStuck: number;
+  /** The worst delivery latency of any fast client in the window (ms). */
+  fastWorstMs: number;
+  /** Expected and delivered over the slow clients only. */
+  slowExpected: number;
+  slowDelivered: number;
+  /**
+   * Slow clients the server cut: its write timeouts where it says (the
+   * reference server's /admin/write-timeouts), else the breaks the slow
+   * clients saw (a close or reset, not their own watchdog).
+   */
+  cut: number;
+  /** When the first one was cut, ms from the window's start; null: none was. */
+  firstCutMs: number | null;
+  /**
+   * The servers' resident memory growth over the window divided by the slow
+   * clients (bytes): an upper bound, all growth charged to them; null: not sampled.
+   */
+  serverRssPerSlowClient: number | null;
 }

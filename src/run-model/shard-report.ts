@@ -23,6 +23,12 @@ export interface SubscriberReport {
   firstReadyMs: number | null;
   /** Received per-channel sequence numbers, as closed intervals [[lo, hi], ...]. */
   received: number[][];
+  /** With clients.slow: whether this client is a slow one (absent without slow consumers). */
+  slow?: boolean;
+  /** With clients.slow, a fast client: its worst delivery latency in the window (ms). */
+  worstLatencyMs?: number;
+  /** With clients.slow, a slow client: when the server cut it (monotonic ms), null if never. */
+  cutAtMs?: number | null;
 }
 
 /** Something a client received that its target protocol had no place for. */

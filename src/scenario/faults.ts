@@ -9,6 +9,7 @@
 import { BROKERS, brokerInfo } from "../shared/brokers.js";
 import { formatFound, type Problem } from "../shared/problem.js";
 import { targetProtocol } from "../targets/registry.js";
+import { unshapeableProblems } from "./network-section.js";
 import type { Fault, InstanceRef, Scenario } from "./types.js";
 import { DURATION_EXPECTED, formatDuration, parseDuration } from "./units.js";
 
@@ -25,6 +26,7 @@ const FIELDS_BY_ACTION: Record<Action, readonly string[]> = {
   "broker-freeze": ["for"],
   "broker-stop": ["for"],
   "broker-restart": [],
+  flap: ["every", "offlineFor", "fraction", "jitter"],
 };
 
 /** The faults that act on the broker's backing service rather than on a server instance. */
@@ -134,7 +136,9 @@ function readFault(item: unknown, path: string, limits: Limits, problems: Proble
     ? readInstance(fields, path, action, limits, problem)
     : null;
   const forMs = allowed.includes("for") ? readFor(fields, path, isBad, problem) : null;
-  const fraction = action === "drop" ? readFraction(fields, path, isBad, problem) : 1;
+  const fraction =
+    action === "drop" || action === "flap" ? readFraction(fields, path, isBad, problem) : 1;
+  const flap = action === "flap" ? readFlap(fields, path, limits, problem) : null;
   const restartAfterMs =
     action === "kill" && fields.restartAfter !== undefined && !isBad(`${path}.restartAfter`)
       ? durationMs(fields.restartAfter)
@@ -157,6 +161,8 @@ function readFault(item: unknown, path: string, limits: Limits, problems: Proble
       return { action, atMs, forMs: forMs as number };
     case "broker-restart":
       return { action, atMs };
+    case "flap":
+      return { action, atMs, fraction, ...(flap as FlapTimes) };
   }
 }
 
@@ -275,6 +281,40 @@ function readFraction(
     problem("fraction", `expected a number above 0 and at most 1, found ${formatFound(raw)}`);
   }
   return raw as number;
+}
+
+type FlapTimes = { everyMs: number; offlineForMs: number; jitterMs: number };
+
+/** A flap's period, time offline and jitter: 0 < offlineFor < every, jitter within what is left. */
+function readFlap(
+  fields: Doc,
+  path: string,
+  limits: Limits,
+  problem: (field: string, text: string) => void,
+): FlapTimes | null {
+  const { isBad, scenario } = limits;
+  for (const field of ["every", "offlineFor"]) {
+    if (fields[field] === undefined) problem(field, `expected ${DURATION_EXPECTED}, found nothing`);
+  }
+  if (["every", "offlineFor", "jitter"].some((f) => isBad(`${path}.${f}`))) return null;
+  if (fields.every === undefined || fields.offlineFor === undefined) return null;
+  const everyMs = durationMs(fields.every);
+  const offlineForMs = durationMs(fields.offlineFor);
+  const jitterMs = fields.jitter === undefined ? 0 : durationMs(fields.jitter);
+  if (!(offlineForMs > 0 && offlineForMs < everyMs)) {
+    problem(
+      "offlineFor",
+      `expected a duration above 0 and below every (${formatDuration(everyMs)}), found ${formatFound(fields.offlineFor)}`,
+    );
+  } else if (jitterMs * 2 > everyMs - offlineForMs) {
+    problem(
+      "jitter",
+      `expected at most half of every - offlineFor (${formatDuration((everyMs - offlineForMs) / 2)}), so one client's outages never overlap, found ${formatFound(fields.jitter)}`,
+    );
+  }
+  const refusal = unshapeableProblems(scenario, `${path}.action`);
+  for (const found of refusal) problem("action", found.text);
+  return { everyMs, offlineForMs, jitterMs };
 }
 
 /** Durations the schema accepted (a string in its pattern, or 0). */

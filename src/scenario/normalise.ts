@@ -17,6 +17,7 @@ import {
 import { clientsProblems, readChannelSkew, readChurn } from "./clients-section.js";
 import { isToleranceKey, readCompareList } from "./comparison.js";
 import { readFaults } from "./faults.js";
+import { networkProblems, readNetwork, readSlow } from "./network-section.js";
 import { type Reader, reader } from "./reader.js";
 import { readReconnectPolicies } from "./reconnect.js";
 import {
@@ -89,6 +90,8 @@ export function normaliseScenario(
       members: read.value("clients.members"),
       maxNeverConnectedShare: read.value("clients.maxNeverConnectedShare"),
       churn: readChurn(read),
+      network: readNetwork(read.raw("clients.network")),
+      slow: readSlow(read.raw("clients.slow")),
     },
     publish: {
       ratePerSec: read.rate("publish.rate"),
@@ -201,6 +204,7 @@ export function normaliseScenario(
     );
   }
   problems.push(...clientsProblems(scenario, isBad));
+  problems.push(...networkProblems(scenario, isBad));
   scenario.faults = readFaults(doc.faults, faultLimits(scenario), isBad, problems);
   // Metric names and conditions are checked here, not at the end of a run:
   // a typo in a CI gate must fail before minutes of load, not after.

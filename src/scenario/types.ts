@@ -1,3 +1,4 @@
+import type { NetworkShare, SlowPlan } from "../clients/network-profile.js";
 import type { ClientTlsSettings } from "../clients/tls.js";
 import type { Workload } from "../metrics/types.js";
 import type { BrokerKind } from "../shared/brokers.js";
@@ -228,6 +229,10 @@ export interface ClientsOptions {
   maxNeverConnectedShare: number;
   /** Clients going offline and coming back during the run; null: none. */
   churn: ChurnOptions | null;
+  /** The networks clients sit behind (`clients.network`), as a mix; null: loopback, unshaped. */
+  network: NetworkShare[] | null;
+  /** Slow consumers among the clients (`clients.slow`); null: none. */
+  slow: SlowPlan | null;
 }
 
 export type ChannelSkew =
@@ -324,7 +329,22 @@ export type Fault =
    * stay open but answer nothing (zombie clients), which only the server's
    * heartbeats can detect.
    */
-  | { action: "stall-clients"; atMs: number; forMs: number };
+  | { action: "stall-clients"; atMs: number; forMs: number }
+  /**
+   * From `at` to the end of the measured window, `fraction` of the clients
+   * each lose their network for `offlineForMs` every `everyMs`, on a
+   * staggered schedule of their own (each start moved by up to ± `jitterMs`),
+   * as mobile clients do. The connection stalls (clients/shaped-socket.ts),
+   * then breaks when a heartbeat says so.
+   */
+  | {
+      action: "flap";
+      atMs: number;
+      everyMs: number;
+      offlineForMs: number;
+      fraction: number;
+      jitterMs: number;
+    };
 
 /** A server instance by index (0-based), or one picked at random (seeded) when the fault fires. */
 export type InstanceRef = number | "random";

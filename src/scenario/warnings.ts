@@ -78,6 +78,8 @@ function faultOverMs(fault: Fault): number {
     case "redis-restart":
     case "stall-clients":
       return fault.atMs + fault.forMs;
+    case "flap":
+      return Number.POSITIVE_INFINITY;
     default:
       return fault.atMs;
   }

@@ -13,6 +13,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { NETWORK_PRESETS } from "../clients/network-profile.js";
 import { measures } from "../measures/registry.js";
 import { BROKER_KINDS, BROKERS } from "../shared/brokers.js";
 import {
@@ -72,6 +73,9 @@ export function deriveScenarioSchema(base: Json): Json {
     .properties.broker as Json;
   broker.enum = [...BROKER_KINDS];
   broker.description = BROKERS.map((row) => `${row.kind}: ${row.description}.`).join(" ");
+  // clients.network's named profiles, from the presets' table.
+  const preset = schema.definitions.networkPreset as Json;
+  preset.enum = Object.keys(NETWORK_PRESETS);
   const targetServer = schema.definitions.targetServer as Json & {
     properties: Record<string, Json>;
   };

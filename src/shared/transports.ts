@@ -107,6 +107,12 @@ export interface TransportDescriptor {
     settings: TransportSettings,
     messagesPerSec: number,
   ) => number;
+  /**
+   * Whether its client can sit behind a shaped network (`clients.network`)
+   * with these settings: null when it can (its sockets come from
+   * clients/tls.ts connectSocket), else why not. Absent: it cannot.
+   */
+  readonly networkRefusal?: (settings: TransportSettings) => string | null;
 }
 
 const BUILTIN = [
@@ -131,6 +137,7 @@ const BUILTIN = [
       },
     },
     requestsPerClientPerSec: (settings) => 1000 / Number(settings.intervalMs),
+    networkRefusal: () => null,
   },
   {
     name: "long-poll",
@@ -154,6 +161,7 @@ const BUILTIN = [
     // An answer per message at most, plus one per hold time on a quiet channel.
     requestsPerClientPerSec: (settings, messagesPerSec) =>
       messagesPerSec + 1000 / Number(settings.timeoutMs),
+    networkRefusal: () => null,
   },
   {
     name: "sse",
@@ -176,6 +184,10 @@ const BUILTIN = [
           "lean: rtbench's own HTTP/1.1 reader on a TCP socket (3.7 KB of generator heap and 7.3 KB of RSS per connection, measured by bench/client-memory.js). eventsource: the eventsource package, a browser-like client (17.5 KB per connection; it does not see heartbeat comments, so the client watchdog does not apply to it).",
       },
     },
+    networkRefusal: (settings) =>
+      settings.client === "eventsource"
+        ? "sse.client: eventsource opens its sockets through fetch, which rtbench cannot shape (use sse.client: lean)"
+        : null,
   },
   {
     name: "sse-h2",
@@ -200,6 +212,8 @@ const BUILTIN = [
           "SSE streams one HTTP/2 connection carries before a client opens the next connection (browsers and servers commonly allow 100 concurrent streams).",
       },
     },
+    networkRefusal: () =>
+      "sse-h2 carries many clients' streams on one shared connection, so no client has a network of its own",
   },
   {
     name: "websocket",
@@ -239,6 +253,10 @@ const BUILTIN = [
           "With deflate: on, which side resets its compression context after every message (server_no_context_takeover, client_no_context_takeover): less memory kept per connection, worse compression.",
       },
     },
+    networkRefusal: (settings) =>
+      settings.deflate === "on"
+        ? "websocket.deflate: on runs over the ws package, whose sockets rtbench does not shape (use deflate: off, the lean client)"
+        : null,
   },
 ] as const satisfies readonly TransportDescriptor[];
 

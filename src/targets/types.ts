@@ -148,6 +148,12 @@ export interface TargetProtocol {
   /** Why it cannot do a cooperative fault; absent when it can. */
   readonly cannot: Partial<Record<CooperativeFault, string>>;
   /**
+   * Why its clients cannot sit behind a shaped network (`clients.network`),
+   * when they open their sockets through a library of their own; absent when
+   * they use rtbench's transports' clients.
+   */
+  readonly networkRefusal?: string;
+  /**
    * A route that answers 200 once a server can serve (the reference
    * protocol's `/healthz`): a run waits for it on a server it did not start.
    * Absent when the protocol has none; the first connections then tell.

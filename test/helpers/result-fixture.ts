@@ -86,6 +86,7 @@ export function makeProtocolResult(
     tlsResumedHandshakes: 0,
     watchdogBreaks: 0,
     gaps: 0,
+    resumeRecovered: 0,
     churnLeaves: 0,
     unreadChecked: 0,
     unreadMismatches: 0,

@@ -177,6 +177,9 @@ async function fire(
       record.endedAtMs = elapsed(ctx);
       return;
     }
+    case "flap":
+      // Nothing to do here: each shard gave its clients' networks their outages at start.
+      return;
   }
 }
 
@@ -215,6 +218,8 @@ function describeFault(fault: Fault, instance: number | "all" | null): string {
       return `stop redis for ${fault.forMs} ms`;
     case "stall-clients":
       return `stall the clients (rtbench's own shards) for ${fault.forMs} ms`;
+    case "flap":
+      return `from now on ${fault.fraction * 100}% of the clients lose their network for ${fault.offlineForMs} ms every ${fault.everyMs} ms`;
     case "broker-freeze":
       return `freeze ${where} (SIGSTOP) for ${fault.forMs} ms`;
     case "broker-stop":

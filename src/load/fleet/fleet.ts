@@ -225,6 +225,7 @@ export class Fleet implements SubscriberFleet {
         channel: s.assignment.channel,
         firstReadyMs: s.firstReadyMs,
         received: s.tracker.toJSON(),
+        ...s.slowWatch?.report(),
       })),
       latency: encodeHistogram(this.timeline.totalLatency()),
       latencyFromSend: encodeHistogram(this.latencyFromSend),

@@ -1,3 +1,5 @@
+import { isSlow } from "../../clients/network-profile.js";
+import type { ClientNetwork } from "../../clients/shaped-socket.js";
 import type { ClientHandlers, TransportClient } from "../../clients/types.js";
 import { recordMs } from "../../metrics/histogram.js";
 import { orderPosition, ReorderCounter, SeqTracker } from "../../metrics/seq-tracker.js";
@@ -6,7 +8,9 @@ import type { TimerHandle } from "../../util/clock.js";
 import { isSourceRefused } from "../../util/failure.js";
 import { readStamp } from "../publisher/stamp.js";
 import type { ClientAssignment } from "../shards/assign.js";
+import { networkOf } from "../shards/network-plan.js";
 import { admissionDelayMs, backoffDelayMs } from "./backoff.js";
+import { SlowConsumerWatch } from "./slow-consumers.js";
 import type { SubscriberFleet } from "./subscriber-fleet.js";
 import { UnreadCheck } from "./unread-check.js";
 
@@ -46,11 +50,22 @@ export class Subscriber implements ClientHandlers {
   private returnedAtMs: number | null = null;
   private caughtUpAtMs: number | null = null;
   private unreadCheck: UnreadCheck | null = null;
+  /** The network this client sits behind, shared by its connections; undefined: loopback. */
+  readonly network: ClientNetwork | undefined;
+  /** The next of the network's returns (flap outages' ends) not yet taken as a return. */
+  private nextReturn = 0;
+  /** A reconnect resumed here (monotonic ms): messages sent before it came from history. */
+  private resumedAtMs: number | null = null;
+  /** With clients.slow: whether this one is slow, its worst latency or when it was cut. */
+  readonly slowWatch: SlowConsumerWatch | null;
 
   constructor(
     private readonly fleet: SubscriberFleet,
     readonly assignment: ClientAssignment,
   ) {
+    this.network = networkOf(fleet.spec, assignment.index);
+    const slow = fleet.spec.slow;
+    this.slowWatch = slow ? new SlowConsumerWatch(isSlow(slow, assignment.index)) : null;
     const count = fleet.spec.urls.length;
     const own = Math.max(0, fleet.spec.urls.indexOf(assignment.baseUrl));
     this.route = assignment.route ?? Array.from({ length: count }, (_, k) => (own + k) % count);
@@ -101,6 +116,7 @@ export class Subscriber implements ClientHandlers {
       requestTimeoutMs: fleet.requestTimeoutMs,
       handlers: this,
       context,
+      network: this.network,
     });
     this.client = client;
     client.connect().catch((error: unknown) => {
@@ -177,6 +193,7 @@ export class Subscriber implements ClientHandlers {
       this.firstReadyMs = nowMs;
       recordMs(fleet.connect, connectMs);
     }
+    this.resumedAtMs = this.brokenAtMs !== null && fleet.spec.reconnect.resume ? nowMs : null;
     if (this.brokenAtMs !== null) {
       recordMs(fleet.reconnect, nowMs - this.brokenAtMs);
       fleet.timeline.countReconnect(nowMs);
@@ -185,11 +202,19 @@ export class Subscriber implements ClientHandlers {
   }
 
   onMessage(id: string, body: unknown): void {
+    // Broken and not yet back: the connection given up for dead is still closing, and
+    // what it brings now (a network that came back under it) an application has already
+    // dropped with it, as a browser drops messages on a socket it closed.
+    if (this.brokenAtMs !== null) return;
     const fleet = this.fleet;
     const nowMs = fleet.clock.now();
     fleet.received++;
     this.cursor = id;
     this.lastMessageMs = nowMs;
+    const returns = this.network?.returnsMs;
+    if (returns !== undefined && nowMs >= (returns[this.nextReturn] ?? Number.POSITIVE_INFINITY)) {
+      this.flapReturn(returns, nowMs);
+    }
     if (this.outageFromMs !== null) {
       recordMs(fleet.outage, nowMs - this.outageFromMs);
       this.outageFromMs = null;
@@ -207,11 +232,13 @@ export class Subscriber implements ClientHandlers {
     const bucket = timeline.bucketAt(nowMs);
     timeline.countReceipt(bucket);
     if (this.order.add(orderPosition(id, stamp.seq))) fleet.counters.reordered++;
+    if (this.resumedAtMs !== null && stamp.snt < this.resumedAtMs) fleet.counters.resumeRecovered++;
     // Sent before this client came back: it missed it, and is caught up once the last such arrives.
     if (this.returnedAtMs !== null && stamp.snt < this.returnedAtMs) this.caughtUpAtMs = nowMs;
     if (this.unreadCheck?.see(Number(id))) this.finishUnreadCheck();
     if (stamp.sch >= fleet.spec.measureStartMs && stamp.sch < fleet.spec.measureEndMs) {
       recordMs(timeline.latencyIn(bucket), nowMs - stamp.sch);
+      this.slowWatch?.delivered(nowMs - stamp.sch);
       recordMs(fleet.latencyFromSend, nowMs - stamp.snt);
       // Expected of this subscriber (load/result/aggregate.ts): sent once it was first ready.
       if (this.firstReadyMs !== null && stamp.snt >= this.firstReadyMs) {
@@ -254,6 +281,7 @@ export class Subscriber implements ClientHandlers {
     this.endSpan();
     fleet.logBreak(this.urlIndex, reason);
     this.brokenAtMs = fleet.clock.now();
+    this.slowWatch?.broke(reason, this.brokenAtMs);
     // A subscriber that has not had a message yet has been out since the break.
     if (this.outageFromMs === null) this.outageFromMs = this.lastMessageMs ?? this.brokenAtMs;
     if (client.cursor !== undefined) this.cursor = client.cursor;
@@ -274,6 +302,20 @@ export class Subscriber implements ClientHandlers {
     if (nowMs - Math.max(last, resumedAtMs) <= limitMs) return;
     this.fleet.counters.watchdogBreaks++;
     this.onBreak(`no traffic for over ${limitMs} ms (client watchdog)`);
+  }
+
+  /**
+   * The network came back from a flap (noticed at the first message after):
+   * timed like a return from churn, from the outage's end to the last
+   * message sent before it arriving (the replay, with resume).
+   */
+  private flapReturn(returns: readonly number[], nowMs: number): void {
+    this.finishReturn();
+    while (this.nextReturn < returns.length && (returns[this.nextReturn] as number) <= nowMs) {
+      this.returnedAtMs = returns[this.nextReturn] as number;
+      this.nextReturn++;
+    }
+    this.caughtUpAtMs = null;
   }
 
   /** A return from churn is over (the client leaves again or stops): its catch-up time counts. */

@@ -23,6 +23,8 @@ export interface DeliveryCounts {
   expected: number;
   delivered: number;
   lost: number;
+  /** Expected and delivered over the slow consumers only (clients.slow). */
+  slow: { expected: number; delivered: number };
   /** What the publisher heard back about the window's messages. */
   acks: PublishAckCounts;
   /** The records counted as `published`, for series that must sum to it (the timeline). */
@@ -45,6 +47,7 @@ export interface PublishAckCounts {
 interface ChannelSubscriber {
   firstReadyMs: number | null;
   received: SeqTracker;
+  slow: boolean;
 }
 
 const acknowledged = (r: PublishRecord) => r.outcome === "acked" || r.outcome === "late";
@@ -71,6 +74,7 @@ export function countDeliveries(
     expected: 0,
     delivered: 0,
     lost: 0,
+    slow: { expected: 0, delivered: 0 },
     acks: { inTime: 0, late: 0, unanswered: 0, refused: 0, storedUnacknowledged: 0 },
     stored: new Set(),
   };
@@ -94,8 +98,13 @@ export function countDeliveries(
       if (subscriber.firstReadyMs === null) continue;
       const fromMs = Math.max(subscriber.firstReadyMs, window.startMs);
       const seqs = stored.slice(firstSentAtOrAfter(stored, fromMs)).map((r) => r.seq);
+      const delivered = subscriber.received.countIn(seqs);
       counts.expected += seqs.length;
-      counts.delivered += subscriber.received.countIn(seqs);
+      counts.delivered += delivered;
+      if (subscriber.slow) {
+        counts.slow.expected += seqs.length;
+        counts.slow.delivered += delivered;
+      }
     }
   });
   counts.lost = counts.expected - counts.delivered;
@@ -115,7 +124,11 @@ function subscribersByChannel(reports: ShardReport[]): Map<string, ChannelSubscr
   for (const report of reports) {
     for (const s of report.subscribers) {
       const list = byChannel.get(s.channel) ?? [];
-      list.push({ firstReadyMs: s.firstReadyMs, received: SeqTracker.fromJSON(s.received) });
+      list.push({
+        firstReadyMs: s.firstReadyMs,
+        received: SeqTracker.fromJSON(s.received),
+        slow: s.slow === true,
+      });
       byChannel.set(s.channel, list);
     }
   }

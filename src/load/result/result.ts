@@ -9,6 +9,7 @@ import type { Scenario } from "../../scenario/types.js";
 import { type ProtocolName, transport } from "../../shared/transports.js";
 import type { FaultRecord } from "../faults/faults.js";
 import { mergeReasonCounts } from "../fleet/reason-tally.js";
+import { slowConsumerResult } from "../fleet/slow-consumers.js";
 import {
   countDeliveries,
   mergeField,
@@ -26,7 +27,7 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
   const { scenario, timeline, collected } = run;
   const { reports } = collected;
   const window = measuredWindow(timeline, run.stoppedAtMs);
-  const { acks, stored, ...counts } = countDeliveries(
+  const { acks, stored, slow, ...counts } = countDeliveries(
     run.channels,
     run.publisher.records,
     reports,
@@ -53,7 +54,12 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     collected.parentLoopDelayP99Ms,
     ...reports.map((r) => r.eventLoopDelayP99Ms),
   );
-  const saturation = saturationRecord(run, { acks, stored, ...counts }, window, eventLoopDelayP99);
+  const saturation = saturationRecord(
+    run,
+    { acks, stored, slow, ...counts },
+    window,
+    eventLoopDelayP99,
+  );
   const invalid = invalidReasons(run, {
     connected,
     neverConnected: counters.neverConnected,
@@ -114,6 +120,17 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
       scenario.server.heartbeatIntervalMs,
     ),
     faults: run.faults,
+    ...(scenario.clients.slow === null
+      ? {}
+      : {
+          slowConsumers: slowConsumerResult(
+            reports.flatMap((r) => r.subscribers),
+            slow,
+            timeline.measureStartMs,
+            rssGrowth(run.samples, run.faults),
+            collected.writeTimeoutsMs,
+          ),
+        }),
     deliveriesPerSec: window.seconds > 0 ? counts.delivered / window.seconds : 0,
     ...architectureMetrics({
       reports,
@@ -121,7 +138,8 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
       ...run.architecture,
       published: counts.published,
       windowSeconds: window.seconds,
-      churn: scenario.clients.churn !== null,
+      // Clients come back from churn, or from a flap: both time their catch-up.
+      churn: scenario.clients.churn !== null || scenario.faults.some((f) => f.action === "flap"),
       faults: run.faults,
       faultClockStartMs: timeline.rampStartMs,
     }),
@@ -200,6 +218,14 @@ function serverCost(
         : null,
     rssBytesPerConnection: rssPerConnection(samples.baseline, end, connected),
   };
+}
+
+/** The servers' RSS growth over the window (bytes); null when not sampled or a process restarted. */
+function rssGrowth(samples: RunRecord["samples"], faults: FaultRecord[]): number | null {
+  const restarted = faults.some((f) => f.action === "kill" || f.action === "restart");
+  const { windowStart, windowEnd } = samples;
+  if (restarted || !windowStart || !windowEnd) return null;
+  return windowEnd.rssBytes - windowStart.rssBytes;
 }
 
 /**

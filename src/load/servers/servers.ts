@@ -272,11 +272,15 @@ export async function sampleInstances(servers: ServerSet): Promise<ServerSample[
  * When each instance dropped connections for missing heartbeats (monotonic
  * ms), from the reference server's admin endpoint; empty where unavailable.
  */
-export async function heartbeatTimeouts(urls: string[], auth: string | null): Promise<number[]> {
+export async function heartbeatTimeouts(
+  urls: string[],
+  auth: string | null,
+  log: "heartbeat-timeouts" | "write-timeouts" = "heartbeat-timeouts",
+): Promise<number[]> {
   const all: number[] = [];
   for (const url of urls) {
     try {
-      const response = await fetch(`${url}/admin/heartbeat-timeouts`, {
+      const response = await fetch(`${url}/admin/${log}`, {
         headers: authHeaders(auth),
         signal: AbortSignal.timeout(5000),
       });

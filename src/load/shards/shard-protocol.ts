@@ -1,3 +1,4 @@
+import type { SlowPlan } from "../../clients/network-profile.js";
 import type { ClientTlsSettings } from "../../clients/tls.js";
 import type { ShardReport, UncountedPublishes } from "../../run-model/shard-report.js";
 import type { ReconnectPolicy } from "../../scenario/types.js";
@@ -5,6 +6,7 @@ import type { ProtocolName, TransportSettings } from "../../shared/transports.js
 import type { TargetSpec } from "../../targets/types.js";
 import type { ClientAssignment } from "./assign.js";
 import type { ChurnPlan } from "./churn.js";
+import type { FlapPlan, NetworkPlan } from "./network-plan.js";
 
 /**
  * Messages between the parent and a shard (a child process running a slice
@@ -41,6 +43,12 @@ export interface ShardStart {
    * reference protocol; absent or null: the transports' own clients.
    */
   target?: TargetSpec | null;
+  /** The networks clients sit behind (clients.network); absent or null: none (loopback). */
+  network?: NetworkPlan | null;
+  /** Flap faults: clients whose network goes away now and then; absent: none. */
+  flaps?: FlapPlan[];
+  /** Slow consumers among the clients (clients.slow); absent or null: none. */
+  slow?: SlowPlan | null;
   /** Clients leaving and coming back (clients.churn); absent: none. */
   churn?: ChurnPlan | null;
   /** Log when each client was connected (presence sampling compares with it). */

@@ -4,12 +4,13 @@ import { type ClientTlsSettings, createClientTlsState } from "../../clients/tls.
 import { createClientContext } from "../../clients/types.js";
 import { shardMeasureModules } from "../../measures/registry.js";
 import { planTimeline, type Timeline } from "../../run-model/timeline.js";
-import type { Scenario } from "../../scenario/types.js";
+import type { Fault, Scenario } from "../../scenario/types.js";
 import { type ProtocolName, transport } from "../../shared/transports.js";
 import { DEFAULT_TARGET_PROTOCOL, targetProtocol } from "../../targets/registry.js";
 import { monoMs } from "../../util/clock.js";
 import { assignClients, channelNames, stickyRoutes } from "../shards/assign.js";
 import { channelMembers, registerMembers } from "../shards/members.js";
+import type { FlapPlan } from "../shards/network-plan.js";
 import { planShards, type ShardPlan } from "../shards/shard-plan.js";
 import { ShardPool } from "../shards/shards.js";
 
@@ -20,6 +21,8 @@ const START_DELAY_MS = 300;
 export interface Clients {
   /** The shard processes running the subscribers. */
   pool: ShardPool;
+  /** Some clients are slow consumers (clients.slow): the servers' write timeouts are asked for. */
+  slow: boolean;
   /** One publisher per server instance. */
   publishers: Publisher[];
   /** How many shards, from the work they do, and whether the machine holds the run. */
@@ -116,6 +119,12 @@ export async function clientsUp(
         scenario.target && scenario.target.protocol !== DEFAULT_TARGET_PROTOCOL
           ? { protocol: scenario.target.protocol, wire: scenario.target.wire }
           : null,
+      network: scenario.clients.network && {
+        mix: scenario.clients.network,
+        originMs: timeline.rampStartMs,
+      },
+      flaps: flapPlans(scenario.faults, timeline.rampStartMs, timeline.measureEndMs),
+      slow: scenario.clients.slow,
       churn: scenario.clients.churn && {
         ...scenario.clients.churn,
         startMs: timeline.measureStartMs,
@@ -125,11 +134,39 @@ export async function clientsUp(
       measureModules: shardMeasureModules(),
       tls,
     });
-    return { pool, publishers, plan, channels, routes, urlsFor, timeline, stop };
+    return {
+      pool,
+      slow: scenario.clients.slow !== null,
+      publishers,
+      plan,
+      channels,
+      routes,
+      urlsFor,
+      timeline,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/** The run's flap faults in monotonic ms: from `at` (after ramp-up starts) to the window's end. */
+function flapPlans(faults: readonly Fault[], rampStartMs: number, endMs: number): FlapPlan[] {
+  const plans: FlapPlan[] = [];
+  for (const fault of faults) {
+    if (fault.action !== "flap") continue;
+    const { everyMs, offlineForMs, fraction, jitterMs } = fault;
+    plans.push({
+      startMs: rampStartMs + fault.atMs,
+      endMs,
+      everyMs,
+      offlineForMs,
+      fraction,
+      jitterMs,
+    });
+  }
+  return plans;
 }
 
 /** The shard plan of one protocol's run: its expected deliveries and requests per second. */

@@ -28,6 +28,8 @@ export interface Collected {
   parentLoopDelayP99Ms: number;
   /** When the servers dropped clients for missing heartbeats (monotonic ms). */
   zombieTimeoutsMs: number[];
+  /** With clients.slow, on servers rtbench started: when each cut a stream for its write timeout. */
+  writeTimeoutsMs?: number[];
 }
 
 /**
@@ -49,6 +51,10 @@ export async function collect(
     env.servers && observed.faults.some((f) => f.action === "stall-clients")
       ? await heartbeatTimeouts(env.urls, env.auth)
       : [];
+  const writeTimeoutsMs =
+    env.servers && clients.slow
+      ? await heartbeatTimeouts(env.urls, env.auth, "write-timeouts")
+      : undefined;
   const parentLoopDelayP99Ms = monitors.loopDelay.p99Ms();
   const loads = monitors.load.summaries();
   const [{ reports, missing }] = await Promise.all([
@@ -62,7 +68,7 @@ export async function collect(
     const names = missing.map((m) => `${m.name} (${m.reason})`).join(", ");
     log(`no report from ${names}; its clients are missing from the result`);
   }
-  return { reports, missing, loads, parentLoopDelayP99Ms, zombieTimeoutsMs };
+  return { reports, missing, loads, parentLoopDelayP99Ms, zombieTimeoutsMs, writeTimeoutsMs };
 }
 
 /**
