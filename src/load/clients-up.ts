@@ -9,7 +9,7 @@ import { monoMs } from "../util/clock.js";
 import { assignClients, channelNames, stickyRoutes } from "./assign.js";
 import { channelMembers, registerMembers } from "./members.js";
 import { planShards, type ShardPlan } from "./shard-plan.js";
-import { ShardPool } from "./shards.js";
+import { type ClientPool, type ClientPoolFactory, ShardPool } from "./shards.js";
 import { planTimeline, type Timeline } from "./timeline.js";
 
 /** Time between telling shards to start and the first client connecting, so every shard has the plan. */
@@ -17,8 +17,8 @@ const START_DELAY_MS = 300;
 
 /** The generator's side of a protocol's run, started and told when to do what. */
 export interface Clients {
-  /** The shard processes running the subscribers. */
-  pool: ShardPool;
+  /** The shard processes (or the workers) running the subscribers. */
+  pool: ClientPool;
   /** One publisher per server instance. */
   publishers: Publisher[];
   /** How many shards, from the work they do, and whether the machine holds the run. */
@@ -51,6 +51,8 @@ export async function clientsUp(
   log: (line: string) => void = () => {},
   /** How clients and publishers speak TLS to https:// servers; null: the defaults. */
   tls: ClientTlsSettings | null = null,
+  /** Where the clients run: local shard processes unless workers take them. */
+  startPool: ClientPoolFactory = ShardPool.start,
 ): Promise<Clients> {
   const plan = planFor(scenario, protocol);
   if (plan.warning !== null) log(plan.warning);
@@ -76,7 +78,7 @@ export async function clientsUp(
       scenario.server.auth,
     );
   }
-  const pool = await ShardPool.start(plan.shards);
+  const pool = await startPool(plan.shards);
   const publishers = createPublishers(scenario, urls, tls);
   const stop = async () => {
     await Promise.all(publishers.map((p) => p.close().catch(() => {})));

@@ -1,6 +1,7 @@
 import type { LoopDelayMonitor } from "../metrics/loop-delay.js";
 import type { ProcessLoad } from "../metrics/process-load.js";
 import { monoMs } from "../util/clock.js";
+import type { WorkerClock } from "../workers/clock-sync.js";
 import type { Clients } from "./clients-up.js";
 import type { Environment } from "./environment.js";
 import type { LoadMonitor } from "./load-monitor.js";
@@ -28,6 +29,8 @@ export interface Collected {
   parentLoopDelayP99Ms: number;
   /** When the servers dropped clients for missing heartbeats (monotonic ms). */
   zombieTimeoutsMs: number[];
+  /** The workers' clock offsets and bounds; null when the clients ran on this host. */
+  clocks?: WorkerClock[] | null;
 }
 
 /**
@@ -62,7 +65,8 @@ export async function collect(
     const names = missing.map((m) => `${m.name} (${m.reason})`).join(", ");
     log(`no report from ${names}; its clients are missing from the result`);
   }
-  return { reports, missing, loads, parentLoopDelayP99Ms, zombieTimeoutsMs };
+  const clocks = clients.pool.clocks?.() ?? null;
+  return { reports, missing, loads, parentLoopDelayP99Ms, zombieTimeoutsMs, clocks };
 }
 
 /**

@@ -3,6 +3,7 @@ import type { ProtocolResult } from "../metrics/types.js";
 import type { Scenario } from "../scenario/types.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import { type ProtocolName, transport } from "../shared/transports.js";
+import { clockResult } from "../workers/clock-sync.js";
 import {
   countDeliveries,
   mergeField,
@@ -18,7 +19,7 @@ import type { PresenceSample } from "./presence-audit.js";
 import type { PublisherLoop } from "./publisher.js";
 import { mergeReasonCounts } from "./reason-tally.js";
 import { architectureMetrics } from "./result-architecture.js";
-import { invalidReasons, saturationRecord } from "./result-verdicts.js";
+import { invalidReasons, saturationRecord, shardsMissing } from "./result-verdicts.js";
 import type { BoundarySamples } from "./server-seconds.js";
 import type { ServerSample } from "./servers.js";
 import type { ShardPlan } from "./shard-plan.js";
@@ -133,8 +134,9 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
       processes: reports.length + 1,
       publisherMaxLagMs: run.publisher.maxLagMs,
       eventLoopDelayLimitMs: scenario.generator.maxEventLoopDelayMs,
-      missingShards: collected.missing.length,
+      missingShards: shardsMissing(collected).length,
     },
+    ...workerMetrics(run),
     saturation,
     breakReasons: mergeReasonCounts(reports.map((r) => r.breakReasons)),
     ...reconnectMetrics(reports, counters.reconnectAttempts),
@@ -168,6 +170,22 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
       parentLoopDelayP99Ms: run.seconds.parentLoopDelayP99Ms,
       servers: run.seconds.servers,
     }),
+  };
+}
+
+/** With workers: their clocks' bounds, judged, and the workers lost on the way. */
+function workerMetrics(run: RunRecord): Pick<ProtocolResult, "clock" | "lostWorkers"> {
+  const { collected } = run;
+  const lost = collected.missing.flatMap((m) =>
+    m.lostClients === undefined
+      ? []
+      : [{ worker: m.name, reason: m.reason, clients: m.lostClients }],
+  );
+  return {
+    ...(collected.clocks
+      ? { clock: clockResult(collected.clocks, run.scenario.workers.maxClockBoundMs) }
+      : {}),
+    ...(lost.length > 0 ? { lostWorkers: lost } : {}),
   };
 }
 

@@ -11,6 +11,8 @@ import { targetProtocol } from "../targets/registry.js";
 import { gitCommit } from "../util/git.js";
 import { packageVersion } from "../util/paths.js";
 import { redactSecrets, redactStrings, redactText, scenarioSecrets } from "../util/redact.js";
+import type { WorkerHub } from "../workers/coordinator.js";
+import { RemotePool } from "../workers/remote-pool.js";
 import { type Clients, clientsUp, planFor } from "./clients-up.js";
 import { collect } from "./collect.js";
 import { type Environment, environmentUp } from "./environment.js";
@@ -46,6 +48,11 @@ export interface RunOptions {
    * instead of starting one (default: its variable, $REDIS_URL, else start one).
    */
   redisUrl?: string;
+  /**
+   * Workers (`--workers N`), connected: they run the clients instead of
+   * local shards, and the run's clock is this process's (workers/).
+   */
+  workers?: WorkerHub;
 }
 
 /**
@@ -111,7 +118,7 @@ export async function runScenario(
   result.status =
     result.error !== undefined
       ? "failed"
-      : signal.aborted
+      : signal.aborted || measured.some((p) => (p.lostWorkers?.length ?? 0) > 0)
         ? "partial"
         : measured.some((p) => p.status === "invalid")
           ? "invalid"
@@ -236,7 +243,14 @@ async function runProtocol(
       options.onNote?.(`${key}: preflight: ${warning}`);
     }
     load = new LoadMonitor(runProcesses(env.servers));
-    clients = await clientsUp(scenario, protocol, env.urls, log, tls.client);
+    clients = await clientsUp(
+      scenario,
+      protocol,
+      env.urls,
+      log,
+      tls.client,
+      options.workers ? RemotePool.factory(options.workers) : undefined,
+    );
     const up = clients;
     const { timeline } = up;
     const observed = await publishAndObserve({

@@ -6,7 +6,7 @@
 import { startLoopDelayMonitor } from "../metrics/loop-delay.js";
 import { LoadRecorder, ownCpu } from "../metrics/process-load.js";
 import { targetClients } from "../targets/registry.js";
-import { monoMs } from "../util/clock.js";
+import { monoMs, setClockCorrection } from "../util/clock.js";
 import { Fleet } from "./fleet.js";
 import { bucketCount } from "./fleet-timeline.js";
 import { type LoopDelaySeconds, startLoopDelaySeconds } from "./loop-delay-seconds.js";
@@ -31,7 +31,9 @@ startTestBusyLoop();
 let loopDelaySeconds: LoopDelaySeconds | null = null;
 
 process.on("message", (message: ParentMessage) => {
-  if (message.type === "start") {
+  if (message.type === "clock") {
+    setClockCorrection(message.offsetMs);
+  } else if (message.type === "start") {
     const spec = message;
     fleet = new Fleet(
       spec,

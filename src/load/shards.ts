@@ -1,5 +1,6 @@
 import { type ChildHandle, isRunning, startChild } from "../util/children.js";
 import { compiledEntry } from "../util/paths.js";
+import type { WorkerClock } from "../workers/clock-sync.js";
 import type {
   ShardMessage,
   ShardReport,
@@ -8,11 +9,36 @@ import type {
 } from "./shard-protocol.js";
 
 /**
+ * Where a protocol's clients run: shard processes on this host (ShardPool),
+ * or workers on other hosts that run shards of their own (workers/remote-pool.ts).
+ */
+export interface ClientPool {
+  readonly size: number;
+  /** Deals the clients of `spec` and starts them. */
+  begin(spec: ShardStart): void;
+  /** Connections open and messages received, summed over the pool (last progress report). */
+  totals(): { open: number; received: number };
+  /** Stops the clients and takes the reports; who did not report is named in `missing`. */
+  finish(
+    uncounted?: UncountedPublishes,
+    timeoutMs?: number,
+  ): Promise<{ reports: ShardReport[]; missing: MissingShard[] }>;
+  pause(): void;
+  resume(): void;
+  stop(): Promise<void>;
+  /** Workers' clock offsets and bounds, for the result; absent for local shards. */
+  clocks?(): WorkerClock[];
+}
+
+/** Starts a pool of `shards` shard processes' worth of clients. */
+export type ClientPoolFactory = (shards: number) => Promise<ClientPool>;
+
+/**
  * The parent's side of the shards: child processes that each run a slice of
  * the clients. Clients are dealt round-robin so every shard ramps up at the
  * same pace.
  */
-export class ShardPool {
+export class ShardPool implements ClientPool {
   /** What each shard printed on stderr last: a dying shard's own words. */
   private readonly stderrTails: string[][];
   private readonly progress = new Map<number, { open: number; received: number }>();
@@ -136,6 +162,13 @@ export class ShardPool {
     return { reports, missing };
   }
 
+  /** On a worker: every shard's clock follows the coordinator's from now (workers/clock-sync.ts). */
+  setClock(offsetMs: number): void {
+    for (const shard of this.shards) {
+      if (shard.process.connected) shard.process.send({ type: "clock", offsetMs });
+    }
+  }
+
   /** SIGSTOP every shard: its connections stay open and answer nothing (zombie clients). */
   pause(): void {
     for (const shard of this.shards) shard.process.kill("SIGSTOP");
@@ -161,6 +194,11 @@ export interface MissingShard {
    * it says is why the run is invalid, not a sign of rtbench's own load.
    */
   crashed: boolean;
+  /**
+   * A worker that died or stopped heartbeating: its clients, counted as lost
+   * connections; the run goes on without them and ends `partial`. Absent for a shard.
+   */
+  lostClients?: number;
 }
 
 const STDERR_TAIL_LINES = 20;

@@ -1,6 +1,7 @@
 import type { BrokerKind } from "../shared/brokers.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import type { ProtocolName } from "../shared/transports.js";
+import type { ClockResult } from "../workers/clock-sync.js";
 import type { ResultCounters } from "./counters.js";
 import type { ProcessLoad } from "./process-load.js";
 
@@ -227,6 +228,18 @@ export interface ProtocolResult extends ResultCounters {
     /** Shard processes that died or did not report: their clients are missing from every number. */
     missingShards?: number;
   };
+  /**
+   * With workers (`rtbench run --workers N`): every worker's clock offset to
+   * the publisher's clock and its bound; one-way latency is within `boundMs`
+   * of the truth. `unreliable` says why latency is not to be trusted (a
+   * bound above `workers.maxClockBound`). Absent for a run on one host.
+   */
+  clock?: ClockResult;
+  /**
+   * Workers that died or stopped heartbeating: their clients are counted as
+   * lost connections and left out of every other number; the run is `partial`.
+   */
+  lostWorkers?: { worker: string; reason: string; clients: number }[];
   /**
    * Why ready connections broke, most frequent first (the first few reasons
    * of each shard), with how often and the first break's words: "HTTP 503",

@@ -13,6 +13,7 @@ import type { Scenario } from "../../scenario/types.js";
 import { scenarioWarnings } from "../../scenario/warnings.js";
 import { serviceFor } from "../../services/registry.js";
 import { badInput, EXIT_CODES, RtbenchError, runFailed } from "../../shared/errors.js";
+import type { WorkerHub } from "../../workers/coordinator.js";
 import { addCompareOptions, readCompareOptions } from "../compare-options.js";
 import { measure, writeResult } from "../measure.js";
 import { addRunOptions, type RunOptionFlags, readRunOverrides } from "../run-options.js";
@@ -23,8 +24,14 @@ import {
   summaryMarkdown,
   writeHtml,
 } from "../run-output.js";
+import {
+  addWorkerOptions,
+  readWorkerFlags,
+  type WorkerFlags,
+  withWorkers,
+} from "../workers-options.js";
 
-interface RunFlags extends RunOptionFlags {
+interface RunFlags extends RunOptionFlags, WorkerFlags {
   json?: boolean;
   baseline?: string;
   tolerance: string[];
@@ -60,7 +67,7 @@ export function runCommand(): Command {
   const command = new Command("run")
     .description("run scenario files, once per protocol, and print the comparison table")
     .argument("<files...>", "scenario files (YAML or JSON)");
-  addRunOptions(command)
+  addWorkerOptions(addRunOptions(command))
     .option("--json", "print the result JSON to stdout instead of the table")
     .option("--baseline <file>", "compare with this result JSON; exit 1 when a metric regressed");
   return addCompareOptions(command, "--baseline")
@@ -96,25 +103,33 @@ export function runCommand(): Command {
         const warnings = checkBaselineFor(scenario, gate.baseline.result, gate.baseline.file);
         if (!flags.quiet) for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
       }
-      let failedGate = false;
-      let invalid = false;
-      for (const [i, scenario] of scenarios.entries()) {
-        const prepared = prepare(scenario, flags);
-        const outcome = await runGated(prepared.scenario, prepared.notes, flags, gate).catch(
-          (error: unknown) => {
-            throw naming(files[i] as string, error);
-          },
-        );
-        if (outcome === "interrupted") {
-          process.exitCode = 130;
-          return;
+      const workers = readWorkerFlags(flags);
+      const runAll = async (hub?: WorkerHub) => {
+        let failedGate = false;
+        let invalid = false;
+        for (const [i, scenario] of scenarios.entries()) {
+          const prepared = prepare(scenario, flags);
+          const outcome = await runGated(prepared.scenario, prepared.notes, flags, gate, hub).catch(
+            (error: unknown) => {
+              throw naming(files[i] as string, error);
+            },
+          );
+          if (outcome === "interrupted") {
+            process.exitCode = 130;
+            return;
+          }
+          if (outcome === "failed") failedGate = true;
+          if (outcome === "invalid") invalid = true;
         }
-        if (outcome === "failed") failedGate = true;
-        if (outcome === "invalid") invalid = true;
-      }
-      // Nothing measured is the run failing (3), worse than a threshold failing on numbers (1).
-      if (invalid) process.exitCode = EXIT_CODES.RUN_FAILED;
-      else if (failedGate) process.exitCode = 1;
+        // Nothing measured is the run failing (3), worse than a threshold failing on numbers (1).
+        if (invalid) process.exitCode = EXIT_CODES.RUN_FAILED;
+        else if (failedGate) process.exitCode = 1;
+      };
+      const log = (line: string) => {
+        if (!flags.quiet) process.stderr.write(`${line}\n`);
+      };
+      if (workers === null) await runAll();
+      else await withWorkers(workers, log, runAll);
     });
 }
 
@@ -229,6 +244,7 @@ async function runGated(
   notes: string[],
   flags: RunFlags,
   gate: GateSettings,
+  workers?: WorkerHub,
 ): Promise<GateVerdict> {
   const runs: RunResult[] = [];
   const files: string[] = [];
@@ -236,7 +252,7 @@ async function runGated(
     if (gate.repeat > 1 && !flags.quiet) {
       process.stderr.write(`${scenario.name}: run ${i} of ${gate.repeat}\n`);
     }
-    const result = await measure(scenario, notes, flags);
+    const result = await measure(scenario, notes, flags, workers);
     if (result.status === "failed") {
       await reportFailure(result, flags);
       throw runFailed(`the run failed: ${result.error ?? "unknown error"}`);
@@ -252,8 +268,15 @@ async function runGated(
   }
 
   const last = runs[runs.length - 1] as RunResult;
+  // A worker lost on the way makes the run partial without an interrupt: it failed (exit 3).
+  const lostWorkers = Object.entries(last.protocols).flatMap(([name, p]) =>
+    (p.lostWorkers ?? []).map(
+      (w) =>
+        `  ${name}: ${w.worker} ${w.reason}; its ${w.clients} clients are counted as lost connections`,
+    ),
+  );
   // An interrupted series is not a sample of N: report the partial run alone.
-  const interrupted = last.status === "partial";
+  const interrupted = last.status === "partial" && lostWorkers.length === 0;
   const invalid = last.status === "invalid";
   let final: GatedResult = last;
   let spread: MedianResult["spread"] | undefined;
@@ -280,13 +303,14 @@ async function runGated(
   });
   if (outcomes !== null || comparison !== null) final.gate = record;
 
-  const tag = interrupted
-    ? "-partial"
-    : invalid
-      ? "-invalid"
-      : spread !== undefined
-        ? "-median"
-        : "";
+  const tag =
+    last.status === "partial"
+      ? "-partial"
+      : invalid
+        ? "-invalid"
+        : spread !== undefined
+          ? "-median"
+          : "";
   const file = await writeResult(final, flags.out, tag);
   await writeHtml(final, flags);
   printReport(final, { outcomes, comparison, spread }, flags);
@@ -302,6 +326,10 @@ async function runGated(
   }
   // A partial run exits 130 whatever its numbers say; its tables are for information only.
   if (interrupted) return "interrupted";
+  if (lostWorkers.length > 0) {
+    process.stderr.write(`error: workers lost, the result is partial\n${lostWorkers.join("\n")}\n`);
+    return "invalid";
+  }
   printFailures(outcomes, comparison, gate.baseline?.file);
   if (invalid) {
     // Always printed, also with --quiet: this is why the exit code is 3.

@@ -1,0 +1,105 @@
+import { type Command, Option } from "commander";
+import { parseDuration } from "../scenario/units.js";
+import { badInput } from "../shared/errors.js";
+import { WorkerHub } from "../workers/coordinator.js";
+import { type LocalWorkers, startLocalWorkers } from "../workers/local.js";
+
+/** `rtbench run --workers N [--local] [--coordinator-listen HOST:PORT] [--worker-wait D]`. */
+export interface WorkerFlags {
+  workers?: string;
+  local?: boolean;
+  coordinatorListen?: string;
+  workerWait: string;
+}
+
+export interface WorkerSettings {
+  count: number;
+  local: boolean;
+  host: string;
+  port: number;
+  waitMs: number;
+}
+
+const MAX_WORKERS = 1000;
+
+export function addWorkerOptions(command: Command): Command {
+  return command
+    .option(
+      "--workers <n>",
+      "run the clients on N workers (`rtbench worker`) instead of this host's shards; see docs/workers.md",
+    )
+    .option("--local", "with --workers: start the N workers here as separate processes")
+    .option(
+      "--coordinator-listen <host:port>",
+      "with --workers: where workers connect (default 127.0.0.1:0 with --local, 0.0.0.0:7070 without)",
+    )
+    .addOption(
+      new Option(
+        "--worker-wait <duration>",
+        "with --workers: how long to wait for every worker to connect (then exit 3)",
+      ).default("120s"),
+    );
+}
+
+/** The worker flags, checked (exit 2); null without --workers. */
+export function readWorkerFlags(flags: WorkerFlags): WorkerSettings | null {
+  if (flags.workers === undefined) {
+    for (const [flag, set] of [
+      ["--local", flags.local],
+      ["--coordinator-listen", flags.coordinatorListen],
+    ] as const) {
+      if (set !== undefined) throw badInput(`${flag}: needs --workers N`);
+    }
+    return null;
+  }
+  const count = Number(flags.workers);
+  if (!Number.isInteger(count) || count < 1 || count > MAX_WORKERS) {
+    throw badInput(
+      `--workers: expected a whole number of workers from 1 to ${MAX_WORKERS}, found "${flags.workers}"`,
+    );
+  }
+  const listen = flags.coordinatorListen ?? (flags.local ? "127.0.0.1:0" : "0.0.0.0:7070");
+  const match = /^(.+):(\d+)$/.exec(listen);
+  const port = Number(match?.[2]);
+  if (!match || port > 65_535) {
+    throw badInput(
+      `--coordinator-listen: expected HOST:PORT (e.g. 0.0.0.0:7070), found "${listen}"`,
+    );
+  }
+  let waitMs: number;
+  try {
+    waitMs = parseDuration(flags.workerWait);
+  } catch {
+    throw badInput(
+      `--worker-wait: expected a duration like 30s or 2m, found "${flags.workerWait}"`,
+    );
+  }
+  const host = (match[1] as string).replace(/^\[(.*)\]$/, "$1");
+  return { count, local: flags.local === true, host, port, waitMs };
+}
+
+/**
+ * Runs `body` with the workers connected: listens, starts them with
+ * --local, waits for all of them, and on the way out releases them (they
+ * exit 0) and stops the local ones.
+ */
+export async function withWorkers<T>(
+  settings: WorkerSettings,
+  log: (line: string) => void,
+  body: (hub: WorkerHub) => Promise<T>,
+): Promise<T> {
+  const hub = await WorkerHub.listen(settings.host, settings.port, settings.count, log);
+  let local: LocalWorkers | null = null;
+  try {
+    if (settings.local) local = await startLocalWorkers(settings.count, hub.url, log);
+    else
+      log(
+        `waiting for ${settings.count} workers at ${hub.url} (rtbench worker --coordinator ws://THIS-HOST:PORT)`,
+      );
+    await hub.waitForWorkers(settings.waitMs);
+    return await body(hub);
+  } finally {
+    await hub.close();
+    await local?.stop();
+  }
+}
