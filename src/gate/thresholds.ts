@@ -3,6 +3,7 @@ import { orderRunKeys, splitRunKey } from "../metrics/run-keys.js";
 import type { RunResult } from "../metrics/types.js";
 import { type Condition, parseThresholds, type ThresholdMap } from "../scenario/thresholds.js";
 import type { ProtocolName } from "../shared/transports.js";
+import { isOneWayLatency } from "../workers/clock-report.js";
 
 /** A failed threshold makes `rtbench run` exit 1. */
 export interface ThresholdOutcome {
@@ -63,6 +64,20 @@ export function evaluateThresholds(map: ThresholdMap, result: RunResult): Thresh
             unit: metric.unit,
             pass: false,
             note: "nothing measured",
+          });
+          continue;
+        }
+        // Two clocks further apart than the scenario allows: one-way latency proves nothing.
+        const clock = protocolResult?.clock;
+        if (clock?.unreliable && isOneWayLatency(metric.path)) {
+          measured++;
+          outcomes.push({
+            metric: name,
+            condition: condition.text,
+            actual,
+            unit: metric.unit,
+            pass: false,
+            note: `unreliable: ${clock.unreliable}`,
           });
           continue;
         }

@@ -13,6 +13,7 @@ import type { Scenario } from "../../scenario/types.js";
 import { scenarioWarnings } from "../../scenario/warnings.js";
 import { serviceFor } from "../../services/registry.js";
 import { badInput, EXIT_CODES, RtbenchError, runFailed } from "../../shared/errors.js";
+import { lostWorkerLines } from "../../workers/clock-report.js";
 import type { WorkerHub } from "../../workers/coordinator.js";
 import { addCompareOptions, readCompareOptions } from "../compare-options.js";
 import { measure, writeResult } from "../measure.js";
@@ -269,12 +270,7 @@ async function runGated(
 
   const last = runs[runs.length - 1] as RunResult;
   // A worker lost on the way makes the run partial without an interrupt: it failed (exit 3).
-  const lostWorkers = Object.entries(last.protocols).flatMap(([name, p]) =>
-    (p.lostWorkers ?? []).map(
-      (w) =>
-        `  ${name}: ${w.worker} ${w.reason}; its ${w.clients} clients are counted as lost connections`,
-    ),
-  );
+  const lostWorkers = lostWorkerLines(last);
   // An interrupted series is not a sample of N: report the partial run alone.
   const interrupted = last.status === "partial" && lostWorkers.length === 0;
   const invalid = last.status === "invalid";
@@ -327,7 +323,7 @@ async function runGated(
   // A partial run exits 130 whatever its numbers say; its tables are for information only.
   if (interrupted) return "interrupted";
   if (lostWorkers.length > 0) {
-    process.stderr.write(`error: workers lost, the result is partial\n${lostWorkers.join("\n")}\n`);
+    process.stderr.write(`error: workers lost\n  ${lostWorkers.join("\n  ")}\n`);
     return "invalid";
   }
   printFailures(outcomes, comparison, gate.baseline?.file);
