@@ -23,7 +23,8 @@ export function oneWayLatencyCell(
 ): string {
   const cell = histogramCell(h, field);
   if (p.clock === undefined || h.count === 0) return cell;
-  const bound = `${cell} ±${formatNumber(p.clock.boundMs)}`;
+  // Two significant digits: the bound is an error bar, not a measurement.
+  const bound = `${cell} ±${formatNumber(Number(p.clock.boundMs.toPrecision(2)))}`;
   // The column is narrow: "?" marks the figure, the banner gives the reason.
   return p.clock.unreliable ? `${bound}?` : bound;
 }
