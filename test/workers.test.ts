@@ -17,6 +17,7 @@ import { packageVersion } from "../src/util/paths.js";
 import { WorkerHub } from "../src/workers/coordinator.js";
 import { startLocalWorkers } from "../src/workers/local.js";
 import { runRtbench } from "./helpers/cli.js";
+import { waitFor } from "./helpers/wait.js";
 
 const SCENARIO = [
   "name: workers",
@@ -120,6 +121,24 @@ describe("the control connection", () => {
       expect(refused.reason).toContain(`coordinator runs rtbench ${packageVersion()}`);
       expect(refused.reason).toContain("this worker rtbench 0.0.1-old");
       socket.close();
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it("a worker takes its index from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) and exits 0 when released", async () => {
+    const hub = await WorkerHub.listen("127.0.0.1", 0, 3, () => {});
+    try {
+      const worker = runRtbench(["worker", "--coordinator", hub.url], {
+        env: { JOB_COMPLETION_INDEX: "2" },
+        timeoutMs: 20_000,
+      });
+      await waitFor(() => hub.links[2] != null, "worker 2 to join", 15_000);
+      expect(hub.links[0]).toBeNull();
+      expect(hub.links[1]).toBeNull();
+      await hub.close();
+      const outcome = await worker;
+      expect(outcome.code).toBe(0);
     } finally {
       await hub.close();
     }

@@ -66,16 +66,18 @@ export function readWorkerFlags(flags: WorkerFlags): WorkerSettings | null {
       `--coordinator-listen: expected HOST:PORT (e.g. 0.0.0.0:7070), found "${listen}"`,
     );
   }
-  let waitMs: number;
-  try {
-    waitMs = parseDuration(flags.workerWait);
-  } catch {
-    throw badInput(
-      `--worker-wait: expected a duration like 30s or 2m, found "${flags.workerWait}"`,
-    );
-  }
+  const waitMs = durationFlag("--worker-wait", flags.workerWait);
   const host = (match[1] as string).replace(/^\[(.*)\]$/, "$1");
   return { count, local: flags.local === true, host, port, waitMs };
+}
+
+/** A duration flag's value in ms; exit 2 naming the flag when it is not a duration. */
+export function durationFlag(flag: string, text: string): number {
+  try {
+    return parseDuration(text);
+  } catch {
+    throw badInput(`${flag}: expected a duration like 30s or 2m, found "${text}"`);
+  }
 }
 
 /**

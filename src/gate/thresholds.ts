@@ -1,6 +1,6 @@
 import { getProtocolMetric, type MetricUnit } from "../metrics/names.js";
 import { orderRunKeys, splitRunKey } from "../metrics/run-keys.js";
-import type { RunResult } from "../metrics/types.js";
+import type { ProtocolResult, RunResult } from "../metrics/types.js";
 import { type Condition, parseThresholds, type ThresholdMap } from "../scenario/thresholds.js";
 import type { ProtocolName } from "../shared/transports.js";
 import { isOneWayLatency } from "../workers/clock-report.js";
@@ -54,8 +54,10 @@ export function evaluateThresholds(map: ThresholdMap, result: RunResult): Thresh
         const actual =
           protocolResult === undefined ? null : getProtocolMetric(protocolResult, metric.path);
         const name = `${protocol}.${metric.path}`;
-        // A run that measured nothing passes nothing: "lost == 0" of zero deliveries proves nothing.
-        if (protocolResult?.status === "invalid") {
+        // A run that measured nothing passes nothing: "lost == 0" of zero deliveries proves
+        // nothing; nor does one-way latency between two clocks further apart than allowed.
+        const unjudged = unjudgedWhy(protocolResult, metric.path);
+        if (unjudged !== null) {
           measured++;
           outcomes.push({
             metric: name,
@@ -63,21 +65,7 @@ export function evaluateThresholds(map: ThresholdMap, result: RunResult): Thresh
             actual,
             unit: metric.unit,
             pass: false,
-            note: "nothing measured",
-          });
-          continue;
-        }
-        // Two clocks further apart than the scenario allows: one-way latency proves nothing.
-        const clock = protocolResult?.clock;
-        if (clock?.unreliable && isOneWayLatency(metric.path)) {
-          measured++;
-          outcomes.push({
-            metric: name,
-            condition: condition.text,
-            actual,
-            unit: metric.unit,
-            pass: false,
-            note: `unreliable: ${clock.unreliable}`,
+            note: unjudged,
           });
           continue;
         }
@@ -115,6 +103,13 @@ export function evaluateThresholds(map: ThresholdMap, result: RunResult): Thresh
     }
   }
   return outcomes;
+}
+
+/** Why a run's metric cannot pass any threshold (it fails with this note); null when it is judged. */
+function unjudgedWhy(p: ProtocolResult | undefined, path: string): string | null {
+  if (p?.status === "invalid") return "nothing measured";
+  if (p?.clock?.unreliable && isOneWayLatency(path)) return `unreliable: ${p.clock.unreliable}`;
+  return null;
 }
 
 /**

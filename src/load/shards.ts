@@ -105,13 +105,7 @@ export class ShardPool implements ClientPool {
 
   /** Connections open and messages received, summed over the shards (last progress report). */
   totals(): { open: number; received: number } {
-    let open = 0;
-    let received = 0;
-    for (const p of this.progress.values()) {
-      open += p.open;
-      received += p.received;
-    }
-    return { open, received };
+    return sumProgress(this.progress.values());
   }
 
   /**
@@ -181,6 +175,20 @@ export class ShardPool implements ClientPool {
   async stop(): Promise<void> {
     await Promise.all(this.shards.map((shard) => shard.stop("SIGTERM", 2000)));
   }
+}
+
+/** Connections open and messages received, summed. */
+export function sumProgress(parts: Iterable<{ open: number; received: number }>): {
+  open: number;
+  received: number;
+} {
+  let open = 0;
+  let received = 0;
+  for (const p of parts) {
+    open += p.open;
+    received += p.received;
+  }
+  return { open, received };
 }
 
 /** A shard that left no report, and why. */

@@ -1,5 +1,10 @@
 import type { ShardReport, ShardStart, UncountedPublishes } from "../load/shard-protocol.js";
-import type { ClientPool, ClientPoolFactory, MissingShard } from "../load/shards.js";
+import {
+  type ClientPool,
+  type ClientPoolFactory,
+  type MissingShard,
+  sumProgress,
+} from "../load/shards.js";
 import type { WorkerClock } from "./clock-sync.js";
 import type { WorkerHub, WorkerLink } from "./coordinator.js";
 import type { Reports } from "./protocol.js";
@@ -74,14 +79,7 @@ export class RemotePool implements ClientPool {
   }
 
   totals(): { open: number; received: number } {
-    let open = 0;
-    let received = 0;
-    for (const link of this.links) {
-      if (link.gone !== null) continue;
-      open += link.open;
-      received += link.received;
-    }
-    return { open, received };
+    return sumProgress(this.links.filter((link) => link.gone === null));
   }
 
   async finish(

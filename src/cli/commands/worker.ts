@@ -1,7 +1,7 @@
 import { Command, Option } from "commander";
-import { parseDuration } from "../../scenario/units.js";
 import { badInput } from "../../shared/errors.js";
 import { runWorker } from "../../workers/worker.js";
+import { durationFlag } from "../workers-options.js";
 
 interface WorkerFlags {
   coordinator: string;
@@ -38,14 +38,7 @@ export function workerCommand(): Command {
       if (!/^wss?:\/\/[^/]+/.test(flags.coordinator)) {
         throw badInput(`--coordinator: expected ws://HOST:PORT, found "${flags.coordinator}"`);
       }
-      let connectTimeoutMs: number;
-      try {
-        connectTimeoutMs = parseDuration(flags.connectTimeout);
-      } catch {
-        throw badInput(
-          `--connect-timeout: expected a duration like 30s or 2m, found "${flags.connectTimeout}"`,
-        );
-      }
+      const connectTimeoutMs = durationFlag("--connect-timeout", flags.connectTimeout);
       process.stdout.write(`rtbench-worker started (pid ${process.pid})\n`);
       process.exitCode = await runWorker({
         url: flags.coordinator,
