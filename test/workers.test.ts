@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +19,15 @@ import { WorkerHub } from "../src/workers/coordinator.js";
 import { startLocalWorkers } from "../src/workers/local.js";
 import { runRtbench } from "./helpers/cli.js";
 import { waitFor } from "./helpers/wait.js";
+
+const AS_ROOT = process.getuid?.() === 0;
+
+/** The network namespaces rtbench made (`rtb<pid>-w<i>`), when root can list them. */
+function rtbenchNamespaces(): string[] {
+  return execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
+    .split("\n")
+    .filter((line) => /^rtb\d+-w/.test(line));
+}
 
 const SCENARIO = [
   "name: workers",
@@ -66,12 +76,24 @@ describe("rtbench run --workers 3 --local", () => {
   it("gives the one-process run's delivered, expected, lost and duplicates, with a worker 250 ms skewed", async () => {
     single = await runScenario(parseScenario(SCENARIO, "workers.yaml"));
     const out = join(dir, "out");
+    const namespacesBefore = AS_ROOT ? rtbenchNamespaces() : [];
     const run = await runRtbench(
-      ["run", scenarioFile, "--workers", "3", "--local", "--json", "--out", out, "--quiet"],
+      ["run", scenarioFile, "--workers", "3", "--local", "--json", "--out", out],
       { env: { RTBENCH_TEST_WORKER_CLOCK_SKEW_MS: "0,250,0" }, timeoutMs: 40_000 },
     );
-    expect(run.stderr).toBe("");
-    expect(run.code).toBe(0);
+    expect(run.code, run.stderr).toBe(0);
+    const joins = run.stderr.split("\n").filter((line) => / joined from /.test(line));
+    expect(joins).toHaveLength(3);
+    if (AS_ROOT) {
+      // Each worker dialled from its own namespace's address, and all of it is gone afterwards.
+      expect(run.stderr).toContain("local workers in network namespaces of their own");
+      for (const line of joins) expect(line).toMatch(/ at 10\.\d+\.0\.[2-4] /);
+      expect(rtbenchNamespaces()).toEqual(namespacesBefore);
+    } else {
+      expect(run.stderr).toContain(
+        "local workers are plain processes on loopback (no network namespaces: not root)",
+      );
+    }
     workers = JSON.parse(run.stdout) as RunResult;
     const [one, many] = [single.protocols.websocket, workers.protocols.websocket];
     expect(one && many).toBeTruthy();

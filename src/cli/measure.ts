@@ -43,6 +43,7 @@ export async function measure(
       signal: abort.signal,
       notes,
       workers,
+      serverHost: workers?.serverHost ?? undefined,
       log: flags.quiet
         ? undefined
         : (line) => process.stderr.write(`${clearLine(interactive)}${line}\n`),

@@ -3,6 +3,11 @@ import { parseDuration } from "../scenario/units.js";
 import { badInput } from "../shared/errors.js";
 import { WorkerHub } from "../workers/coordinator.js";
 import { type LocalWorkers, startLocalWorkers } from "../workers/local.js";
+import {
+  createWorkerNetwork,
+  namespacesUnavailable,
+  type WorkerNetwork,
+} from "../workers/netns.js";
 
 /** `rtbench run --workers N [--local] [--coordinator-listen HOST:PORT] [--worker-wait D]`. */
 export interface WorkerFlags {
@@ -18,6 +23,8 @@ export interface WorkerSettings {
   host: string;
   port: number;
   waitMs: number;
+  /** --coordinator-listen was given: it wins over the namespaces' bridge address. */
+  listenGiven: boolean;
 }
 
 const MAX_WORKERS = 1000;
@@ -68,7 +75,14 @@ export function readWorkerFlags(flags: WorkerFlags): WorkerSettings | null {
   }
   const waitMs = durationFlag("--worker-wait", flags.workerWait);
   const host = (match[1] as string).replace(/^\[(.*)\]$/, "$1");
-  return { count, local: flags.local === true, host, port, waitMs };
+  return {
+    count,
+    local: flags.local === true,
+    host,
+    port,
+    waitMs,
+    listenGiven: flags.coordinatorListen !== undefined,
+  };
 }
 
 /** A duration flag's value in ms; exit 2 naming the flag when it is not a duration. */
@@ -88,12 +102,27 @@ export function durationFlag(flag: string, text: string): number {
 export async function withWorkers<T>(
   settings: WorkerSettings,
   log: (line: string) => void,
+  /** Why local workers cannot run in namespaces for these scenarios (a target, TLS); null: they can. */
+  namespaceBlocker: string | null,
   body: (hub: WorkerHub) => Promise<T>,
 ): Promise<T> {
-  const hub = await WorkerHub.listen(settings.host, settings.port, settings.count, log);
+  let network: WorkerNetwork | null = null;
+  if (settings.local) {
+    const why = namespaceBlocker ?? (await namespacesUnavailable());
+    if (why === null) {
+      network = await createWorkerNetwork(settings.count);
+      log(
+        `local workers in network namespaces of their own (${network.workerAddress(0)}...), the host at ${network.hostAddress}`,
+      );
+    } else log(`local workers are plain processes on loopback (no network namespaces: ${why})`);
+  }
+  let hub: WorkerHub | null = null;
   let local: LocalWorkers | null = null;
   try {
-    if (settings.local) local = await startLocalWorkers(settings.count, hub.url, log);
+    const host = network && !settings.listenGiven ? network.hostAddress : settings.host;
+    hub = await WorkerHub.listen(host, settings.port, settings.count, log);
+    hub.serverHost = network?.hostAddress ?? null;
+    if (settings.local) local = await startLocalWorkers(settings.count, hub.url, log, network);
     else
       log(
         `waiting for ${settings.count} workers at ${hub.url} (rtbench worker --coordinator ws://THIS-HOST:PORT)`,
@@ -101,7 +130,8 @@ export async function withWorkers<T>(
     await hub.waitForWorkers(settings.waitMs);
     return await body(hub);
   } finally {
-    await hub.close();
+    await hub?.close();
     await local?.stop();
+    await network?.remove();
   }
 }

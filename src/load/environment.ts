@@ -39,6 +39,8 @@ export async function environmentUp(
   signal?: AbortSignal,
   /** The certificate and key the reference instances serve (server.tls); null: plain HTTP. */
   tlsFiles: { cert: string; key: string } | null = null,
+  /** Where the reference server instances listen (default loopback). */
+  serverHost?: string,
 ): Promise<Environment> {
   const target = scenario.target;
   const servers =
@@ -51,6 +53,7 @@ export async function environmentUp(
           log,
           `rtbench:${randomBytes(4).toString("hex")}:`,
           tlsFiles,
+          serverHost,
         )
       : target.command === null
         ? null

@@ -53,6 +53,11 @@ export interface RunOptions {
    * local shards, and the run's clock is this process's (workers/).
    */
   workers?: WorkerHub;
+  /**
+   * Where the reference server instances listen (default 127.0.0.1): the
+   * host's bridge address when local workers run in network namespaces.
+   */
+  serverHost?: string;
 }
 
 /**
@@ -236,7 +241,14 @@ async function runProtocol(
   const loopDelay = startLoopDelayMonitor();
   try {
     tls = tlsUp(scenario, log);
-    env = await environmentUp(scenario, brokerUrl, log, signal, tls.serverFiles);
+    env = await environmentUp(
+      scenario,
+      brokerUrl,
+      log,
+      signal,
+      tls.serverFiles,
+      options.serverHost,
+    );
     options.onTargetUrls?.(env.urls);
     for (const warning of preflightFor(scenario, planFor(scenario, protocol).shards, env)) {
       log(`preflight: ${warning}`);

@@ -69,6 +69,11 @@ export class WorkerLink {
  */
 export class WorkerHub {
   readonly links: (WorkerLink | null)[];
+  /**
+   * Where the run's servers must listen for the workers to reach them; null:
+   * loopback (workers on this host without namespaces, or servers they reach themselves).
+   */
+  serverHost: string | null = null;
   private readonly joined: (() => void)[] = [];
   private readonly watchdog: NodeJS.Timeout;
 
@@ -212,7 +217,7 @@ export class WorkerHub {
       index,
       heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
     });
-    this.log(`${link.name} joined from ${hello.host} (pid ${hello.pid})`);
+    this.log(`${link.name} joined from ${hello.host} at ${address} (pid ${hello.pid})`);
     for (const check of this.joined) check();
     return link;
   }

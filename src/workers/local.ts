@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { type ChildHandle, startChild } from "../util/children.js";
 import { packageRoot } from "../util/paths.js";
+import type { WorkerNetwork } from "./netns.js";
 
 /**
  * `rtbench run --workers N --local`: the N workers as separate processes on
@@ -27,6 +28,8 @@ export async function startLocalWorkers(
   count: number,
   coordinatorUrl: string,
   log: (line: string) => void,
+  /** Each worker in a namespace of its own; null: plain local processes. */
+  network: WorkerNetwork | null = null,
 ): Promise<LocalWorkers> {
   const bin = join(packageRoot, "bin", "rtbench.js");
   const started = await Promise.allSettled(
@@ -35,10 +38,21 @@ export async function startLocalWorkers(
       delete env.RTBENCH_TEST_CLOCK_SKEW_MS;
       const skew = skewFor(i);
       if (skew !== undefined) env.RTBENCH_TEST_CLOCK_SKEW_MS = skew;
+      const worker = [
+        process.execPath,
+        bin,
+        "worker",
+        "--coordinator",
+        coordinatorUrl,
+        "--index",
+        String(i),
+      ];
+      // `ip netns exec` enters the namespace and execs the worker under the same PID.
+      const [command, ...args] = network ? [...network.enter(i), ...worker] : worker;
       return startChild({
         name: `worker ${i}`,
-        command: process.execPath,
-        args: [bin, "worker", "--coordinator", coordinatorUrl, "--index", String(i)],
+        command: command as string,
+        args,
         env,
         readyPattern: /^rtbench-worker started/,
         onStderr: (line) => {

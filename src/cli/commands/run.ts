@@ -130,8 +130,19 @@ export function runCommand(): Command {
         if (!flags.quiet) process.stderr.write(`${line}\n`);
       };
       if (workers === null) await runAll();
-      else await withWorkers(workers, log, runAll);
+      else await withWorkers(workers, log, namespaceBlocker(scenarios), runAll);
     });
+}
+
+/**
+ * Local workers in network namespaces reach the servers rtbench starts on
+ * the host's bridge address; a target's own URLs, and the throwaway TLS
+ * certificate (made for loopback names), would not work from there.
+ */
+function namespaceBlocker(scenarios: Scenario[]): string | null {
+  if (scenarios.some((s) => s.target !== null)) return "a scenario measures a target";
+  if (scenarios.some((s) => s.server.tls !== null)) return "a scenario's server speaks TLS";
+  return null;
 }
 
 /** An error while running one of several files says which one. */
