@@ -2,7 +2,7 @@
 // instances over Redis, once on 10 local workers of 5,000 clients each
 // (`rtbench run --workers 10 --local`) and once in one process (its shards), so
 // the note can set connected, latency p99 with its clock bound, and the
-// coordinator's CPU beside the one-process figures. Same scenario as `scale`.
+// coordinator's CPU and control bytes per worker per second beside the one-process figures. Same scenario as `scale`.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -36,6 +36,8 @@ function summarise(result) {
     clockBoundMs: r.clock?.boundMs ?? null,
     clockUnreliable: r.clock?.unreliable ?? null,
     coordinatorCpuShare: coordinator?.cpuShare ?? null,
+    controlBytesInPerWorkerPerSec: r.workers?.controlBytesInPerWorkerPerSec ?? null,
+    controlBytesOutPerWorkerPerSec: r.workers?.controlBytesOutPerWorkerPerSec ?? null,
     generatorProcesses: r.generator?.processes,
   };
 }

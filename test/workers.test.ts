@@ -104,6 +104,9 @@ describe("rtbench run --workers 3 --local", () => {
       expect(many[key]).toBe(one[key]);
     }
     expect(many.generator.processes).toBe(4);
+    expect(many.workers?.count).toBe(3);
+    expect(many.workers?.controlBytesInPerWorkerPerSec).toBeGreaterThan(0);
+    expect(one.workers).toBeUndefined();
     // One file, written as a local run writes it.
     expect(readdirSync(out)).toHaveLength(1);
   }, 60_000);

@@ -2,6 +2,7 @@ import type { LoopDelayMonitor } from "../metrics/loop-delay.js";
 import type { ProcessLoad } from "../metrics/process-load.js";
 import { monoMs } from "../util/clock.js";
 import type { WorkerClock } from "../workers/clock-sync.js";
+import type { ControlTraffic } from "../workers/remote-pool.js";
 import type { Clients } from "./clients-up.js";
 import type { Environment } from "./environment.js";
 import type { LoadMonitor } from "./load-monitor.js";
@@ -31,6 +32,8 @@ export interface Collected {
   zombieTimeoutsMs: number[];
   /** The workers' clock offsets and bounds; null when the clients ran on this host. */
   clocks?: WorkerClock[] | null;
+  /** What the workers' control connections cost; null when the clients ran on this host. */
+  controlTraffic?: ControlTraffic | null;
 }
 
 /**
@@ -66,7 +69,16 @@ export async function collect(
     log(`no report from ${names}; its clients are missing from the result`);
   }
   const clocks = clients.pool.clocks?.() ?? null;
-  return { reports, missing, loads, parentLoopDelayP99Ms, zombieTimeoutsMs, clocks };
+  const controlTraffic = clients.pool.controlTraffic?.() ?? null;
+  return {
+    reports,
+    missing,
+    loads,
+    parentLoopDelayP99Ms,
+    zombieTimeoutsMs,
+    clocks,
+    controlTraffic,
+  };
 }
 
 /**

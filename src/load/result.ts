@@ -174,7 +174,7 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
 }
 
 /** With workers: their clocks' bounds, judged, and the workers lost on the way. */
-function workerMetrics(run: RunRecord): Pick<ProtocolResult, "clock" | "lostWorkers"> {
+function workerMetrics(run: RunRecord): Pick<ProtocolResult, "clock" | "lostWorkers" | "workers"> {
   const { collected } = run;
   const lost = collected.missing.flatMap((m) =>
     m.lostClients === undefined
@@ -186,6 +186,7 @@ function workerMetrics(run: RunRecord): Pick<ProtocolResult, "clock" | "lostWork
       ? { clock: clockResult(collected.clocks, run.scenario.workers.maxClockBoundMs) }
       : {}),
     ...(lost.length > 0 ? { lostWorkers: lost } : {}),
+    ...(collected.controlTraffic ? { workers: collected.controlTraffic } : {}),
   };
 }
 

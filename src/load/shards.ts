@@ -1,6 +1,7 @@
 import { type ChildHandle, isRunning, startChild } from "../util/children.js";
 import { compiledEntry } from "../util/paths.js";
 import type { WorkerClock } from "../workers/clock-sync.js";
+import type { ControlTraffic } from "../workers/remote-pool.js";
 import type {
   ShardMessage,
   ShardReport,
@@ -28,6 +29,8 @@ export interface ClientPool {
   stop(): Promise<void>;
   /** Workers' clock offsets and bounds, for the result; absent for local shards. */
   clocks?(): WorkerClock[];
+  /** What the workers' control connections cost, once they reported; absent for local shards. */
+  controlTraffic?(): ControlTraffic | null;
 }
 
 /** Starts a pool of `shards` shard processes' worth of clients. */

@@ -2,6 +2,7 @@ import type { BrokerKind } from "../shared/brokers.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import type { ProtocolName } from "../shared/transports.js";
 import type { ClockResult } from "../workers/clock-sync.js";
+import type { ControlTraffic } from "../workers/remote-pool.js";
 import type { ResultCounters } from "./counters.js";
 import type { ProcessLoad } from "./process-load.js";
 
@@ -240,6 +241,11 @@ export interface ProtocolResult extends ResultCounters {
    * lost connections and left out of every other number; the run is `partial`.
    */
   lostWorkers?: { worker: string; reason: string; clients: number }[];
+  /**
+   * With workers: how many, and what their control connections (reports,
+   * heartbeats, clock exchanges) cost the coordinator per worker per second.
+   */
+  workers?: ControlTraffic;
   /**
    * Why ready connections broke, most frequent first (the first few reasons
    * of each shard), with how often and the first break's words: "HTTP 503",

@@ -23,6 +23,9 @@ export class WorkerLink {
   lastHeardMs = monoMs();
   open = 0;
   received = 0;
+  /** Bytes of control messages received from and sent to the worker (payloads). */
+  bytesIn = 0;
+  bytesOut = 0;
   /** Why it is gone; null while it is alive. */
   gone: string | null = null;
   /** Resolvers of the next `prepared` / `reports`. */
@@ -42,7 +45,9 @@ export class WorkerLink {
 
   send(message: CoordinatorMessage): void {
     if (this.gone === null && this.socket.readyState === this.socket.OPEN) {
-      this.socket.send(JSON.stringify(message));
+      const text = JSON.stringify(message);
+      this.bytesOut += Buffer.byteLength(text);
+      this.socket.send(text);
     }
   }
 
@@ -168,6 +173,7 @@ export class WorkerHub {
         return;
       }
       link.lastHeardMs = t1;
+      link.bytesIn += (data as Buffer).length;
       switch (message.type) {
         case "time":
           link.send({ type: "time", t0: message.t0, t1 });

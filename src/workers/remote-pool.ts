@@ -5,9 +5,20 @@ import {
   type MissingShard,
   sumProgress,
 } from "../load/shards.js";
+import { monoMs } from "../util/clock.js";
 import type { WorkerClock } from "./clock-sync.js";
 import type { WorkerHub, WorkerLink } from "./coordinator.js";
 import type { Reports } from "./protocol.js";
+
+/** What the workers' control connections cost the coordinator, per worker per second. */
+export interface ControlTraffic {
+  /** Workers the run was planned for. */
+  count: number;
+  /** Reports, heartbeats and clock requests received (payload bytes). */
+  controlBytesInPerWorkerPerSec: number;
+  /** Orders and clock answers sent (payload bytes). */
+  controlBytesOutPerWorkerPerSec: number;
+}
 
 /** How long workers get to start their shards. */
 const PREPARE_TIMEOUT_MS = 30_000;
@@ -25,11 +36,19 @@ export class RemotePool implements ClientPool {
   /** Clients dealt to each worker index. */
   private readonly dealt: number[];
 
+  /** Control bytes and time when the pool started, to tell what a worker costs the coordinator. */
+  private readonly startedAt = { ms: monoMs(), bytesIn: 0, bytesOut: 0 };
+  private traffic: ControlTraffic | null = null;
+
   private constructor(
     private readonly hub: WorkerHub,
     private readonly links: WorkerLink[],
   ) {
     this.dealt = hub.links.map(() => 0);
+    for (const link of links) {
+      this.startedAt.bytesIn += link.bytesIn;
+      this.startedAt.bytesOut += link.bytesOut;
+    }
   }
 
   /** A factory for clientsUp: `shards` is the whole run's plan, spread over the workers. */
@@ -109,6 +128,7 @@ export class RemotePool implements ClientPool {
           }),
       ),
     );
+    this.traffic = this.measureTraffic();
     const reports: ShardReport[] = [];
     const missing: MissingShard[] = [];
     this.hub.links.forEach((link, index) => {
@@ -138,6 +158,27 @@ export class RemotePool implements ClientPool {
 
   async stop(): Promise<void> {
     for (const link of this.links) link.send({ type: "stop" });
+  }
+
+  /** Control traffic per worker per second, from `prepare` to the last report. */
+  controlTraffic(): ControlTraffic | null {
+    return this.traffic;
+  }
+
+  private measureTraffic(): ControlTraffic {
+    const seconds = Math.max(0.001, (monoMs() - this.startedAt.ms) / 1000);
+    let bytesIn = -this.startedAt.bytesIn;
+    let bytesOut = -this.startedAt.bytesOut;
+    for (const link of this.links) {
+      bytesIn += link.bytesIn;
+      bytesOut += link.bytesOut;
+    }
+    const perWorker = this.links.length * seconds;
+    return {
+      count: this.hub.expected,
+      controlBytesInPerWorkerPerSec: bytesIn / perWorker,
+      controlBytesOutPerWorkerPerSec: bytesOut / perWorker,
+    };
   }
 
   clocks(): WorkerClock[] {
