@@ -72,6 +72,8 @@ describe("a bound above workers.maxClockBound", () => {
     expect(table).toMatch(/latency p99 ms +[0-9.]+ ±3\.1\?\n/);
     expect(table).toMatch(/latency from send p99 ms +[0-9.]+ ±3\.1\?\n/);
     expect(table).toMatch(/connect p99 ms +[0-9.]+\n/);
-    expect(table).toContain("UNRELIABLE latency on WebSocket (figures marked ?): clock offset bound");
+    expect(table).toContain(
+      "UNRELIABLE latency on WebSocket (figures marked ?): clock offset bound",
+    );
   });
 });
