@@ -17,6 +17,7 @@ import { parseScenario } from "../src/scenario/load.js";
 import { packageVersion } from "../src/util/paths.js";
 import { WorkerHub } from "../src/workers/coordinator.js";
 import { startLocalWorkers } from "../src/workers/local.js";
+import { reachableFrom } from "../src/workers/worker.js";
 import { runRtbench } from "./helpers/cli.js";
 import { waitFor } from "./helpers/wait.js";
 
@@ -126,6 +127,18 @@ describe("rtbench run --workers 3 --local", () => {
     const latency = workers.protocols.websocket?.latency;
     expect(latency?.min).toBeGreaterThan(0);
     expect(latency?.max).toBeLessThan(200);
+  });
+});
+
+describe("a server URL as a worker dials it", () => {
+  it.each([
+    ["http://0.0.0.0:8080", "ws://10.0.0.5:7070", "http://10.0.0.5:8080"],
+    ["http://127.0.0.1:8080", "ws://coordinator.rtbench:7070", "http://coordinator.rtbench:8080"],
+    ["https://0.0.0.0:8443", "ws://10.0.0.5:7070", "https://10.0.0.5:8443"],
+    ["http://10.185.0.1:8080", "ws://10.185.0.1:7070", "http://10.185.0.1:8080"],
+    ["https://chat.example.com/api", "ws://10.0.0.5:7070", "https://chat.example.com/api"],
+  ])("%s via %s is %s", (server, coordinator, reached) => {
+    expect(reachableFrom(server, coordinator)).toBe(reached);
   });
 });
 

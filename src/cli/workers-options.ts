@@ -85,6 +85,11 @@ export function readWorkerFlags(flags: WorkerFlags): WorkerSettings | null {
   };
 }
 
+/** The default loopback address: servers stay on it (other loopback addresses are used as given). */
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "127.0.0.1";
+}
+
 /** A duration flag's value in ms; exit 2 naming the flag when it is not a duration. */
 export function durationFlag(flag: string, text: string): number {
   try {
@@ -121,7 +126,8 @@ export async function withWorkers<T>(
   try {
     const host = network && !settings.listenGiven ? network.hostAddress : settings.host;
     hub = await WorkerHub.listen(host, settings.port, settings.count, log);
-    hub.serverHost = network?.hostAddress ?? null;
+    // Workers elsewhere reach the servers where they reach the coordinator (worker.ts reachableFrom).
+    hub.serverHost = network?.hostAddress ?? (isLoopback(host) ? null : host);
     if (settings.local) local = await startLocalWorkers(settings.count, hub.url, log, network);
     else
       log(

@@ -75,6 +75,23 @@ function openOnce(url: string, timeoutMs: number): Promise<WebSocket> {
   });
 }
 
+/** Hosts that name "this machine" on the coordinator, not an address another machine can dial. */
+const COORDINATOR_LOCAL = new Set(["0.0.0.0", "127.0.0.1", "localhost", "[::]", "[::1]"]);
+
+/**
+ * A server URL as this worker can reach it: servers the coordinator started
+ * on all its addresses (0.0.0.0) or on loopback are on the coordinator's
+ * machine, so the worker dials the host it reached the coordinator by. A
+ * target's own URLs are left as they are.
+ */
+export function reachableFrom(serverUrl: string, coordinatorUrl: string): string {
+  const url = new URL(serverUrl);
+  if (!COORDINATOR_LOCAL.has(url.hostname)) return serverUrl;
+  url.hostname = new URL(coordinatorUrl).hostname;
+  // URL keeps a trailing "/" the server URLs never had.
+  return serverUrl.endsWith("/") ? url.href : url.href.replace(/\/$/, "");
+}
+
 class WorkerSession {
   readonly done: Promise<number>;
   private finished!: (code: number) => void;
@@ -142,7 +159,10 @@ class WorkerSession {
       }
       case "begin":
         this.runBoundMs = this.boundMs;
-        this.pool?.begin(message.spec);
+        this.pool?.begin({
+          ...message.spec,
+          urls: message.spec.urls.map((url) => reachableFrom(url, this.options.url)),
+        });
         return;
       case "pause":
         this.pool?.pause();
