@@ -182,6 +182,26 @@ describe("the control connection", () => {
     }
   });
 
+  it("a coordinator whose workers do not come exits 3 after --worker-wait, naming how many came", async () => {
+    const run = await runRtbench(
+      [
+        "run",
+        scenarioFile,
+        "--workers",
+        "2",
+        "--worker-wait",
+        "1s",
+        "--coordinator-listen",
+        "127.0.0.1:0",
+      ],
+      { timeoutMs: 15_000 },
+    );
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(
+      /error: 0 of 2 workers connected to ws:\/\/127\.0\.0\.1:\d+ within 1 s \(--worker-wait\)/,
+    );
+  });
+
   it("a worker that cannot reach its coordinator fails with one line within its connect timeout", async () => {
     const run = await runRtbench(
       ["worker", "--coordinator", "ws://127.0.0.1:9", "--connect-timeout", "1s"],

@@ -85,6 +85,22 @@ export function readWorkerFlags(flags: WorkerFlags): WorkerSettings | null {
   };
 }
 
+/**
+ * Waits for the workers; Ctrl-C (or SIGTERM) while waiting ends the wait
+ * with an error, so the namespaces and local workers are still removed.
+ */
+async function waitInterruptibly(hub: WorkerHub, waitMs: number): Promise<void> {
+  const abort = new AbortController();
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  const onSignal = () => abort.abort();
+  for (const name of signals) process.on(name, onSignal);
+  try {
+    await hub.waitForWorkers(waitMs, abort.signal);
+  } finally {
+    for (const name of signals) process.off(name, onSignal);
+  }
+}
+
 /** The default loopback address: servers stay on it (other loopback addresses are used as given). */
 function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host === "127.0.0.1";
@@ -133,7 +149,7 @@ export async function withWorkers<T>(
       log(
         `waiting for ${settings.count} workers at ${hub.url} (rtbench worker --coordinator ws://THIS-HOST:PORT)`,
       );
-    await hub.waitForWorkers(settings.waitMs);
+    await waitInterruptibly(hub, settings.waitMs);
     return await body(hub);
   } finally {
     await hub?.close();
