@@ -1,6 +1,6 @@
 import { type Command, Option } from "commander";
 import { parseDuration } from "../scenario/units.js";
-import { badInput } from "../shared/errors.js";
+import { badInput, runFailed } from "../shared/errors.js";
 import { WorkerHub } from "../workers/coordinator.js";
 import { type LocalWorkers, startLocalWorkers } from "../workers/local.js";
 import {
@@ -85,22 +85,6 @@ export function readWorkerFlags(flags: WorkerFlags): WorkerSettings | null {
   };
 }
 
-/**
- * Waits for the workers; Ctrl-C (or SIGTERM) while waiting ends the wait
- * with an error, so the namespaces and local workers are still removed.
- */
-async function waitInterruptibly(hub: WorkerHub, waitMs: number): Promise<void> {
-  const abort = new AbortController();
-  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-  const onSignal = () => abort.abort();
-  for (const name of signals) process.on(name, onSignal);
-  try {
-    await hub.waitForWorkers(waitMs, abort.signal);
-  } finally {
-    for (const name of signals) process.off(name, onSignal);
-  }
-}
-
 /** The default loopback address: servers stay on it (other loopback addresses are used as given). */
 function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host === "127.0.0.1";
@@ -127,19 +111,29 @@ export async function withWorkers<T>(
   namespaceBlocker: string | null,
   body: (hub: WorkerHub) => Promise<T>,
 ): Promise<T> {
+  // Until the run's own Ctrl-C handling takes over (measure.ts), a signal ends the
+  // setup through the `finally` below: namespaces made so far are removed, not left.
+  const abort = new AbortController();
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  const onSignal = () => abort.abort();
+  for (const name of signals) process.on(name, onSignal);
+  const stopped = () => {
+    if (abort.signal.aborted) throw runFailed("stopped while starting the workers");
+  };
   let network: WorkerNetwork | null = null;
-  if (settings.local) {
-    const why = namespaceBlocker ?? (await namespacesUnavailable());
-    if (why === null) {
-      network = await createWorkerNetwork(settings.count);
-      log(
-        `local workers in network namespaces of their own (${network.workerAddress(0)}...), the host at ${network.hostAddress}`,
-      );
-    } else log(`local workers are plain processes on loopback (no network namespaces: ${why})`);
-  }
   let hub: WorkerHub | null = null;
   let local: LocalWorkers | null = null;
   try {
+    if (settings.local) {
+      const why = namespaceBlocker ?? (await namespacesUnavailable());
+      if (why === null) {
+        network = await createWorkerNetwork(settings.count);
+        log(
+          `local workers in network namespaces of their own (${network.workerAddress(0)}...), the host at ${network.hostAddress}`,
+        );
+      } else log(`local workers are plain processes on loopback (no network namespaces: ${why})`);
+    }
+    stopped();
     const host = network && !settings.listenGiven ? network.hostAddress : settings.host;
     hub = await WorkerHub.listen(host, settings.port, settings.count, log);
     // Workers elsewhere reach the servers where they reach the coordinator (worker.ts reachableFrom).
@@ -149,9 +143,12 @@ export async function withWorkers<T>(
       log(
         `waiting for ${settings.count} workers at ${hub.url} (rtbench worker --coordinator ws://THIS-HOST:PORT)`,
       );
-    await waitInterruptibly(hub, settings.waitMs);
+    stopped();
+    await hub.waitForWorkers(settings.waitMs, abort.signal);
+    for (const name of signals) process.off(name, onSignal);
     return await body(hub);
   } finally {
+    for (const name of signals) process.off(name, onSignal);
     await hub?.close();
     await local?.stop();
     await network?.remove();
