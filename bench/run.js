@@ -18,6 +18,8 @@
 //                                 trip, and its CPU per delivery (brokers.js)
 //   npm run bench -- conformance  WebSocket conformance after Autobahn's cases: the reference
 //                                 server (fuzzing client) and the lean client (fuzzing server)
+//   npm run bench -- workers      50,000 WebSocket clients on 10 local workers of 5,000
+//                                 (rtbench run --workers 10 --local) next to one process (workers.js)
 //   npm run bench -- all          fanout, storm, sweep, fuzz and noise
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -116,6 +118,7 @@ if (what === "anchors") await (await import("./anchors/run.js")).runAnchors(outD
 if (what === "scale") await (await import("./scale.js")).runScale(outDir, run);
 if (what === "tls") await (await import("./tls.js")).runTls(outDir, run, root);
 if (what === "brokers") await (await import("./brokers.js")).runBrokers(outDir);
+if (what === "workers") await (await import("./workers.js")).runWorkersBench(outDir, run);
 process.stderr.write(`bench: results in ${outDir}\n`);
 
 /**

@@ -5,6 +5,7 @@ import type { RunResult } from "../metrics/types.js";
 import { renderJson } from "../report/json.js";
 import type { Scenario } from "../scenario/types.js";
 import { stopAllChildren } from "../util/children.js";
+import type { WorkerHub } from "../workers/coordinator.js";
 
 /**
  * What the commands that run scenarios share (`run`, `ab`): one run with the
@@ -16,6 +17,8 @@ export async function measure(
   scenario: Scenario,
   notes: string[],
   flags: { quiet?: boolean },
+  /** Connected workers (`--workers N`) to run the clients; absent: this host's shards. */
+  workers?: WorkerHub,
 ): Promise<RunResult> {
   const abort = new AbortController();
   const interactive = process.stderr.isTTY === true && !flags.quiet;
@@ -39,6 +42,8 @@ export async function measure(
     const result = await runScenario(scenario, {
       signal: abort.signal,
       notes,
+      workers,
+      serverHost: workers?.serverHost ?? undefined,
       log: flags.quiet
         ? undefined
         : (line) => process.stderr.write(`${clearLine(interactive)}${line}\n`),

@@ -1,8 +1,9 @@
 import { getProtocolMetric, type MetricUnit } from "../measures/names.js";
 import { orderRunKeys, splitRunKey } from "../metrics/run-keys.js";
-import type { RunResult } from "../metrics/types.js";
+import type { ProtocolResult, RunResult } from "../metrics/types.js";
 import { type Condition, parseThresholds, type ThresholdMap } from "../scenario/thresholds.js";
 import type { ProtocolName } from "../shared/transports.js";
+import { isOneWayLatency } from "../workers/clock-report.js";
 
 /** A failed threshold makes `rtbench run` exit 1. */
 export interface ThresholdOutcome {
@@ -53,8 +54,10 @@ export function evaluateThresholds(map: ThresholdMap, result: RunResult): Thresh
         const actual =
           protocolResult === undefined ? null : getProtocolMetric(protocolResult, metric.path);
         const name = `${protocol}.${metric.path}`;
-        // An invalid run passes nothing: "lost == 0" of zero deliveries proves nothing.
-        if (protocolResult?.status === "invalid") {
+        // An invalid run passes nothing: "lost == 0" of zero deliveries proves nothing;
+        // nor does one-way latency between two clocks further apart than allowed.
+        const unjudged = unjudgedWhy(protocolResult, metric.path);
+        if (unjudged !== null) {
           measured++;
           outcomes.push({
             metric: name,
@@ -62,7 +65,7 @@ export function evaluateThresholds(map: ThresholdMap, result: RunResult): Thresh
             actual,
             unit: metric.unit,
             pass: false,
-            note: "run invalid",
+            note: unjudged,
           });
           continue;
         }
@@ -100,6 +103,13 @@ export function evaluateThresholds(map: ThresholdMap, result: RunResult): Thresh
     }
   }
   return outcomes;
+}
+
+/** Why a run's metric cannot pass any threshold (it fails with this note); null when it is judged. */
+function unjudgedWhy(p: ProtocolResult | undefined, path: string): string | null {
+  if (p?.status === "invalid") return "run invalid";
+  if (p?.clock?.unreliable && isOneWayLatency(path)) return `unreliable: ${p.clock.unreliable}`;
+  return null;
 }
 
 /**

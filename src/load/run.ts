@@ -14,6 +14,8 @@ import { targetProtocol } from "../targets/registry.js";
 import { gitCommit } from "../util/git.js";
 import { packageVersion } from "../util/paths.js";
 import { redactSecrets, redactStrings, redactText, scenarioSecrets } from "../util/redact.js";
+import type { WorkerHub } from "../workers/coordinator.js";
+import { RemotePool } from "../workers/remote-pool.js";
 import { controlService, type ServiceControl } from "./faults/faults.js";
 import { buildProtocolResult } from "./result/result.js";
 import { LoadMonitor, runProcesses } from "./servers/load-monitor.js";
@@ -47,6 +49,16 @@ export interface RunOptions {
    * instead of starting one (default: its variable, $REDIS_URL, else start one).
    */
   redisUrl?: string;
+  /**
+   * Workers (`--workers N`), connected: they run the clients instead of
+   * local shards, and the run's clock is this process's (workers/).
+   */
+  workers?: WorkerHub;
+  /**
+   * Where the reference server instances listen (default 127.0.0.1): the
+   * host's bridge address when local workers run in network namespaces.
+   */
+  serverHost?: string;
 }
 
 /**
@@ -110,7 +122,7 @@ export async function runScenario(
   result.status =
     result.error !== undefined
       ? "failed"
-      : signal.aborted
+      : signal.aborted || measured.some((p) => (p.lostWorkers?.length ?? 0) > 0)
         ? "partial"
         : measured.some((p) => p.status === "invalid")
           ? "invalid"
@@ -228,14 +240,29 @@ async function runProtocol(
   const loopDelay = startLoopDelayMonitor();
   try {
     tls = tlsUp(scenario, log);
-    env = await environmentUp(scenario, brokerUrl, log, signal, tls.serverFiles, tls.proxy);
+    env = await environmentUp(
+      scenario,
+      brokerUrl,
+      log,
+      signal,
+      tls.serverFiles,
+      tls.proxy,
+      options.serverHost,
+    );
     options.onTargetUrls?.(env.urls);
     for (const warning of preflightFor(scenario, planFor(scenario, protocol).shards, env)) {
       log(`preflight: ${warning}`);
       options.onNote?.(`${key}: preflight: ${warning}`);
     }
     load = new LoadMonitor(runProcesses(env.servers));
-    clients = await clientsUp(scenario, protocol, env.clientUrls, log, tls.client);
+    clients = await clientsUp(
+      scenario,
+      protocol,
+      env.clientUrls,
+      log,
+      tls.client,
+      options.workers ? RemotePool.factory(options.workers) : undefined,
+    );
     const up = clients;
     const { timeline } = up;
     const observed = await publishAndObserve({

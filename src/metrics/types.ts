@@ -1,6 +1,8 @@
 import type { BrokerKind } from "../shared/brokers.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import type { ProtocolName } from "../shared/transports.js";
+import type { ClockResult } from "../workers/clock-sync.js";
+import type { ControlTraffic } from "../workers/remote-pool.js";
 import type { ResultCounters } from "./counters.js";
 import type { ProcessLoad } from "./process-load.js";
 
@@ -231,6 +233,23 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
     /** Shard processes that died or did not report: their clients are missing from every number. */
     missingShards?: number;
   };
+  /**
+   * With workers (`rtbench run --workers N`): every worker's clock offset to
+   * the publisher's clock and its bound; one-way latency is within `boundMs`
+   * of the truth. `unreliable` says why latency is not to be trusted (a
+   * bound above `workers.maxClockBound`). Absent for a run on one host.
+   */
+  clock?: ClockResult;
+  /**
+   * Workers that died or stopped heartbeating: their clients are counted as
+   * lost connections and left out of every other number; the run is `partial`.
+   */
+  lostWorkers?: { worker: string; reason: string; clients: number }[];
+  /**
+   * With workers: how many, and what their control connections (reports,
+   * heartbeats, clock exchanges) cost the coordinator per worker per second.
+   */
+  workers?: ControlTraffic;
   /**
    * Why ready connections broke, most frequent first (the first few reasons
    * of each shard), with how often and the first break's words: "HTTP 503",

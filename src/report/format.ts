@@ -1,6 +1,7 @@
 import { orderRunKeys, runLabel } from "../metrics/run-keys.js";
 import type { ProtocolResult, RunResult } from "../metrics/types.js";
 import type { ProtocolName } from "../shared/transports.js";
+import { clockLines, lostWorkerLines } from "../workers/clock-report.js";
 import { formatDurationCompact, formatNumber, NA } from "./numbers.js";
 import { rowsFor } from "./rows.js";
 import { invalidLines, saturatedLines, unreliableLines } from "./verdict-lines.js";
@@ -52,11 +53,14 @@ export function headerLine(result: RunResult): string {
  */
 export function bannerLines(result: RunResult): string[] {
   const lines: string[] = [];
-  if (result.status === "partial") lines.push("PARTIAL RESULT (interrupted)");
+  const lost = lostWorkerLines(result);
+  if (lost.length > 0) lines.push(...lost);
+  else if (result.status === "partial") lines.push("PARTIAL RESULT (interrupted)");
   if (result.status === "failed")
     lines.push("FAILED RUN: numbers describe what was measured before the failure");
   lines.push(...invalidLines(result));
   if (!result.reliable) lines.push(...(unreliableLines(result) ?? [unreliableLine(result)]));
+  lines.push(...clockLines(result));
   lines.push(...saturatedLines(result));
   return lines;
 }

@@ -1,6 +1,7 @@
 import { measures } from "../measures/registry.js";
 import { COUNTER_NAMES, counterInfo, type ResultCounterName } from "../metrics/counters.js";
-import type { ProtocolResult, RunResult } from "../metrics/types.js";
+import type { HistogramSummary, ProtocolResult, RunResult } from "../metrics/types.js";
+import { oneWayLatencyCell } from "../workers/clock-report.js";
 import { ARCHITECTURE_ROWS } from "./architecture-rows.js";
 import { withMeasureRows } from "./measure-rows.js";
 import { formatCount, formatNumber, histogramCell, NA } from "./numbers.js";
@@ -26,11 +27,14 @@ function counterRow(name: ResultCounterName): ReportRow {
 }
 
 const PLACED_ROWS: readonly ReportRow[] = [
-  { label: "latency p50 ms", cell: (p) => histogramCell(p.latency, "p50") },
-  { label: "latency p90 ms", cell: (p) => histogramCell(p.latency, "p90") },
-  { label: "latency p99 ms", cell: (p) => histogramCell(p.latency, "p99") },
-  { label: "latency max ms", cell: (p) => histogramCell(p.latency, "max") },
-  { label: "latency from send p99 ms", cell: (p) => histogramCell(p.latencyFromSend, "p99") },
+  { label: "latency p50 ms", cell: (p) => oneWayLatencyCell(p, p.latency, "p50") },
+  { label: "latency p90 ms", cell: (p) => oneWayLatencyCell(p, p.latency, "p90") },
+  { label: "latency p99 ms", cell: (p) => oneWayLatencyCell(p, p.latency, "p99") },
+  { label: "latency max ms", cell: (p) => oneWayLatencyCell(p, p.latency, "max") },
+  {
+    label: "latency from send p99 ms",
+    cell: (p) => oneWayLatencyCell(p, p.latencyFromSend, "p99"),
+  },
   { label: "connect p50 ms", cell: (p) => histogramCell(p.connect, "p50") },
   { label: "connect p99 ms", cell: (p) => histogramCell(p.connect, "p99") },
   {

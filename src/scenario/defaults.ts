@@ -55,6 +55,7 @@ export const SCENARIO_DEFAULTS = {
   "generator.maxEventLoopDelay": "50ms",
   "generator.maxCpuShare": 0.9,
   "generator.maxEventLoopUtilization": 0.9,
+  "workers.maxClockBound": "2ms",
   "saturation.serverCpuShare": 0.9,
   "saturation.latencyRise": "100ms",
   "saturation.latencyRiseFactor": 2,

@@ -114,6 +114,7 @@ export function normaliseScenario(
       maxCpuShare: read.value("generator.maxCpuShare"),
       maxEventLoopUtilization: read.value("generator.maxEventLoopUtilization"),
     },
+    workers: { maxClockBoundMs: read.duration("workers.maxClockBound") },
     saturation: {
       serverCpuShare: read.value("saturation.serverCpuShare"),
       latencyRiseMs: read.duration("saturation.latencyRise"),

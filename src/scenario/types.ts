@@ -58,6 +58,8 @@ export interface Scenario {
   faults: Fault[];
 
   generator: GeneratorOptions;
+  /** How far one-way latency measured on workers may be off (`rtbench run --workers N`). */
+  workers: WorkersOptions;
   /** When a run says the server saturated (load/result/saturation.ts). */
   saturation: SaturationOptions;
   /** Presence accuracy sampling (`presence.sampleInterval`); 0 turns it off. */
@@ -272,6 +274,15 @@ export interface GeneratorOptions {
   maxCpuShare: number;
   /** Event-loop utilisation of any generator process over the window (0 to 1). */
   maxEventLoopUtilization: number;
+}
+
+/** Settings of runs whose clients run on workers (`rtbench run --workers N`). */
+export interface WorkersOptions {
+  /**
+   * A worker whose clock offset bound (half the best round trip of its clock
+   * exchanges) is wider than this makes one-way latency UNRELIABLE.
+   */
+  maxClockBoundMs: number;
 }
 
 /** When the server, not rtbench, is the limit: a finding about the server. */

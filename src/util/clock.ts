@@ -1,10 +1,38 @@
 /**
- * Monotonic time in milliseconds (float) from CLOCK_MONOTONIC, which on Linux
- * is the same clock in every process on the host: the publisher's stamp and a
- * subscriber's receive time in another process can be subtracted directly.
+ * RTBENCH_TEST_CLOCK_SKEW_MS=250 moves this process's clock 250 ms ahead, as
+ * if it ran on another host: tests prove with it that a worker's clock
+ * offset is measured and corrected (workers/clock-sync.ts). Read once.
+ */
+const TEST_SKEW_MS = Number(process.env.RTBENCH_TEST_CLOCK_SKEW_MS) || 0;
+
+/**
+ * The coordinator's clock minus this host's (0 on the coordinator's host):
+ * a worker's shards add it, so every time they take or report is on the
+ * publisher's clock (workers/clock-sync.ts estimates it).
+ */
+let correctionMs = 0;
+
+/**
+ * This host's monotonic time in milliseconds (float), from CLOCK_MONOTONIC,
+ * which on Linux is the same clock in every process on the host. Only clock
+ * synchronisation wants it; everything else uses `monoMs()`.
+ */
+export function hostMonoMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6 + TEST_SKEW_MS;
+}
+
+/**
+ * Monotonic time in milliseconds on the run's clock: the publisher's stamp
+ * and a subscriber's receive time in another process (on a worker, another
+ * host) can be subtracted directly.
  */
 export function monoMs(): number {
-  return Number(process.hrtime.bigint()) / 1e6;
+  return Number(process.hrtime.bigint()) / 1e6 + TEST_SKEW_MS + correctionMs;
+}
+
+/** Sets the correction from this host's clock to the run's (the coordinator's). */
+export function setClockCorrection(ms: number): void {
+  correctionMs = ms;
 }
 
 /** Resolves after `ms`, or at once (without rejecting) when `signal` aborts. */

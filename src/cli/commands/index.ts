@@ -7,6 +7,7 @@ import { reportCommand } from "./report.js";
 import { runCommand } from "./run.js";
 import { serveCommand } from "./serve.js";
 import { validateCommand } from "./validate.js";
+import { workerCommand } from "./worker.js";
 
 /** Every subcommand, one file each. */
 export function commands(): Command[] {
@@ -19,5 +20,6 @@ export function commands(): Command[] {
     reportCommand(),
     metricsCommand(),
     initCommand(),
+    workerCommand(),
   ];
 }

@@ -13,6 +13,8 @@ import type { Scenario } from "../../scenario/types.js";
 import { scenarioWarnings } from "../../scenario/warnings.js";
 import { serviceFor } from "../../services/registry.js";
 import { badInput, EXIT_CODES, errorText, RtbenchError, runFailed } from "../../shared/errors.js";
+import { lostWorkerLines } from "../../workers/clock-report.js";
+import type { WorkerHub } from "../../workers/coordinator.js";
 import { addCompareOptions, readCompareOptions } from "../compare-options.js";
 import { measure, writeResult } from "../measure.js";
 import { addRunOptions, type RunOptionFlags, readRunOverrides } from "../run-options.js";
@@ -23,8 +25,14 @@ import {
   summaryMarkdown,
   writeHtml,
 } from "../run-output.js";
+import {
+  addWorkerOptions,
+  readWorkerFlags,
+  type WorkerFlags,
+  withWorkers,
+} from "../workers-options.js";
 
-interface RunFlags extends RunOptionFlags {
+interface RunFlags extends RunOptionFlags, WorkerFlags {
   json?: boolean;
   baseline?: string;
   tolerance: string[];
@@ -61,7 +69,7 @@ export function runCommand(): Command {
   const command = new Command("run")
     .description("run scenario files, once per protocol, and print the comparison table")
     .argument("<files...>", "scenario files (YAML or JSON)");
-  addRunOptions(command)
+  addWorkerOptions(addRunOptions(command))
     .option("--json", "print the result JSON to stdout instead of the table")
     .option("--baseline <file>", "compare with this result JSON; exit 1 when a metric regressed");
   return addCompareOptions(command, "--baseline")
@@ -97,26 +105,45 @@ export function runCommand(): Command {
         const warnings = checkBaselineFor(scenario, gate.baseline.result, gate.baseline.file);
         if (!flags.quiet) for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
       }
-      let failedGate = false;
-      let invalid = false;
-      for (const [i, scenario] of scenarios.entries()) {
-        const prepared = prepare(scenario, flags);
-        const outcome = await runGated(prepared.scenario, prepared.notes, flags, gate).catch(
-          (error: unknown) => {
-            throw naming(files[i] as string, error);
-          },
-        );
-        if (outcome === "interrupted") {
-          process.exitCode = 130;
-          return;
+      const workers = readWorkerFlags(flags);
+      const runAll = async (hub?: WorkerHub) => {
+        let failedGate = false;
+        let invalid = false;
+        for (const [i, scenario] of scenarios.entries()) {
+          const prepared = prepare(scenario, flags);
+          const outcome = await runGated(prepared.scenario, prepared.notes, flags, gate, hub).catch(
+            (error: unknown) => {
+              throw naming(files[i] as string, error);
+            },
+          );
+          if (outcome === "interrupted") {
+            process.exitCode = 130;
+            return;
+          }
+          if (outcome === "failed") failedGate = true;
+          if (outcome === "invalid") invalid = true;
         }
-        if (outcome === "failed") failedGate = true;
-        if (outcome === "invalid") invalid = true;
-      }
-      // Nothing measured is the run failing (3), worse than a threshold failing on numbers (1).
-      if (invalid) process.exitCode = EXIT_CODES.RUN_FAILED;
-      else if (failedGate) process.exitCode = 1;
+        // Nothing measured is the run failing (3), worse than a threshold failing on numbers (1).
+        if (invalid) process.exitCode = EXIT_CODES.RUN_FAILED;
+        else if (failedGate) process.exitCode = 1;
+      };
+      const log = (line: string) => {
+        if (!flags.quiet) process.stderr.write(`${line}\n`);
+      };
+      if (workers === null) await runAll();
+      else await withWorkers(workers, log, namespaceBlocker(scenarios), runAll);
     });
+}
+
+/**
+ * Local workers in network namespaces reach the servers rtbench starts on
+ * the host's bridge address; a target's own URLs, and the throwaway TLS
+ * certificate (made for loopback names), would not work from there.
+ */
+function namespaceBlocker(scenarios: Scenario[]): string | null {
+  if (scenarios.some((s) => s.target !== null)) return "a scenario measures a target";
+  if (scenarios.some((s) => s.server.tls !== null)) return "a scenario's server speaks TLS";
+  return null;
 }
 
 /** An error while running one of several files says which one. */
@@ -230,6 +257,7 @@ async function runGated(
   notes: string[],
   flags: RunFlags,
   gate: GateSettings,
+  workers?: WorkerHub,
 ): Promise<GateVerdict> {
   const runs: RunResult[] = [];
   const files: string[] = [];
@@ -237,7 +265,7 @@ async function runGated(
     if (gate.repeat > 1 && !flags.quiet) {
       process.stderr.write(`${scenario.name}: run ${i} of ${gate.repeat}\n`);
     }
-    const result = await measure(scenario, notes, flags);
+    const result = await measure(scenario, notes, flags, workers);
     if (result.status === "failed") {
       await reportFailure(result, flags);
       throw runFailed(`the run failed: ${result.error ?? "unknown error"}`);
@@ -253,8 +281,10 @@ async function runGated(
   }
 
   const last = runs[runs.length - 1] as RunResult;
+  // A worker lost on the way makes the run partial without an interrupt: it failed (exit 3).
+  const lostWorkers = lostWorkerLines(last);
   // An interrupted series is not a sample of N: report the partial run alone.
-  const interrupted = last.status === "partial";
+  const interrupted = last.status === "partial" && lostWorkers.length === 0;
   const invalid = last.status === "invalid";
   let final: GatedResult = last;
   let spread: MedianResult["spread"] | undefined;
@@ -281,13 +311,14 @@ async function runGated(
   });
   if (outcomes !== null || comparison !== null) final.gate = record;
 
-  const tag = interrupted
-    ? "-partial"
-    : invalid
-      ? "-invalid"
-      : spread !== undefined
-        ? "-median"
-        : "";
+  const tag =
+    last.status === "partial"
+      ? "-partial"
+      : invalid
+        ? "-invalid"
+        : spread !== undefined
+          ? "-median"
+          : "";
   const file = await writeResult(final, flags.out, tag);
   await writeHtml(final, flags);
   printReport(final, { outcomes, comparison, spread }, flags);
@@ -303,6 +334,10 @@ async function runGated(
   }
   // A partial run exits 130 whatever its numbers say; its tables are for information only.
   if (interrupted) return "interrupted";
+  if (lostWorkers.length > 0) {
+    process.stderr.write(`error: workers lost\n  ${lostWorkers.join("\n  ")}\n`);
+    return "invalid";
+  }
   printFailures(outcomes, comparison, gate.baseline?.file);
   if (invalid) {
     // Always printed, also with --quiet: this is why the exit code is 3.

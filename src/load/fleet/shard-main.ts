@@ -8,7 +8,7 @@ import { startLoopDelayMonitor } from "../../metrics/loop-delay.js";
 import { LoadRecorder, ownCpu } from "../../metrics/process-load.js";
 import { bucketCount } from "../../run-model/timeline.js";
 import { targetClients } from "../../targets/registry.js";
-import { monoMs } from "../../util/clock.js";
+import { monoMs, setClockCorrection } from "../../util/clock.js";
 import type { ParentMessage, ShardMessage, ShardStart } from "../shards/shard-protocol.js";
 import { Fleet } from "./fleet.js";
 import { type LoopDelaySeconds, startLoopDelaySeconds } from "./loop-delay-seconds.js";
@@ -32,7 +32,9 @@ startTestBusyLoop();
 let loopDelaySeconds: LoopDelaySeconds | null = null;
 
 process.on("message", (message: ParentMessage) => {
-  if (message.type === "start") {
+  if (message.type === "clock") {
+    setClockCorrection(message.offsetMs);
+  } else if (message.type === "start") {
     // An extension's measures are registered in the parent; this process imports them
     // too. A module that fails to load kills the shard, which the parent reports.
     void importMeasureModules(message.measureModules ?? []).then(() => start(message));

@@ -7,6 +7,7 @@ import type { ShardReport } from "../../run-model/shard-report.js";
 import { inFlightWindow, measuredWindow, type Window } from "../../run-model/timeline.js";
 import type { Scenario } from "../../scenario/types.js";
 import { type ProtocolName, transport } from "../../shared/transports.js";
+import { clockResult } from "../../workers/clock-sync.js";
 import type { FaultRecord } from "../faults/faults.js";
 import { mergeReasonCounts } from "../fleet/reason-tally.js";
 import { slowConsumerResult } from "../fleet/slow-consumers.js";
@@ -18,7 +19,7 @@ import {
   stallDetection,
 } from "./aggregate.js";
 import { architectureMetrics } from "./result-architecture.js";
-import { invalidReasons, saturationRecord } from "./result-verdicts.js";
+import { invalidReasons, saturationRecord, shardsMissing } from "./result-verdicts.js";
 import type { RunRecord } from "./run-record.js";
 import { buildTimeline } from "./timeline-result.js";
 
@@ -107,8 +108,9 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
       processes: reports.length + 1,
       publisherMaxLagMs: run.publisher.maxLagMs,
       eventLoopDelayLimitMs: scenario.generator.maxEventLoopDelayMs,
-      missingShards: collected.missing.length,
+      missingShards: shardsMissing(collected).length,
     },
+    ...workerMetrics(run),
     saturation,
     breakReasons: mergeReasonCounts(reports.map((r) => r.breakReasons)),
     ...reconnectMetrics(reports, counters.reconnectAttempts),
@@ -168,6 +170,23 @@ function measureFields(
     run.measures ?? {},
     { ...counts, window, windowSeconds: window.seconds, records: run.publisher.records },
   );
+}
+
+/** With workers: their clocks' bounds, judged, and the workers lost on the way. */
+function workerMetrics(run: RunRecord): Pick<ProtocolResult, "clock" | "lostWorkers" | "workers"> {
+  const { collected } = run;
+  const lost = collected.missing.flatMap((m) =>
+    m.lostClients === undefined
+      ? []
+      : [{ worker: m.name, reason: m.reason, clients: m.lostClients }],
+  );
+  return {
+    ...(collected.clocks
+      ? { clock: clockResult(collected.clocks, run.scenario.workers.maxClockBoundMs) }
+      : {}),
+    ...(lost.length > 0 ? { lostWorkers: lost } : {}),
+    ...(collected.controlTraffic ? { workers: collected.controlTraffic } : {}),
+  };
 }
 
 /** How the publisher kept its schedule, and what it was told when a publish was refused. */

@@ -28,10 +28,12 @@ export function serverLaunches(
   tlsFiles: { cert: string; key: string } | null = null,
   /** websocket.deflate: the threshold the instances compress from; null: deflate refused. */
   wsDeflateThreshold: number | null = null,
+  /** Where the instances listen: loopback, or the bridge of workers in namespaces (workers/netns.ts). */
+  host = "127.0.0.1",
 ): ServerLaunchSettings[] {
   return Array.from({ length: server.instances }, (_, index) => ({
     port: 0,
-    host: "127.0.0.1",
+    host,
     broker: server.broker,
     brokerUrl,
     // The command line takes whole milliseconds; scenario durations may have fractions.

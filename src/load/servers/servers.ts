@@ -65,6 +65,8 @@ export async function startServers(
   brokerPrefix: string | null = null,
   /** The certificate and key every instance serves (server.tls); null: plain HTTP. */
   tlsFiles: { cert: string; key: string } | null = null,
+  /** Where the instances listen (default loopback). */
+  host?: string,
 ): Promise<ServerSet> {
   const entry = compiledEntry("reference-server/main.js");
   const websocket = scenario.transports.websocket?.settings;
@@ -74,6 +76,7 @@ export async function startServers(
     brokerPrefix,
     tlsFiles,
     websocket?.deflate === "on" ? Number(websocket.deflateThreshold) : null,
+    host,
   );
   const auth = scenario.server.auth;
   const started = await Promise.allSettled(

@@ -66,7 +66,16 @@ export interface ShardFinish {
   uncounted: UncountedPublishes;
 }
 
-export type ParentMessage = ShardStart | ShardFinish;
+/**
+ * Parent -> shard: on a worker, the coordinator's clock minus this host's
+ * (workers/clock-sync.ts); the shard's clock follows it from then on.
+ */
+export interface ShardClock {
+  type: "clock";
+  offsetMs: number;
+}
+
+export type ParentMessage = ShardStart | ShardFinish | ShardClock;
 
 export interface ShardProgress {
   type: "progress";

@@ -1,14 +1,43 @@
 import type { ShardReport, UncountedPublishes } from "../../run-model/shard-report.js";
 import { type ChildHandle, isRunning, startChild } from "../../util/children.js";
 import { compiledEntry } from "../../util/paths.js";
+import type { WorkerClock } from "../../workers/clock-sync.js";
+import type { ControlTraffic } from "../../workers/remote-pool.js";
 import type { ShardMessage, ShardStart } from "./shard-protocol.js";
+
+/**
+ * Where a protocol's clients run: shard processes on this host (ShardPool),
+ * or workers on other hosts that run shards of their own (workers/remote-pool.ts).
+ */
+export interface ClientPool {
+  readonly size: number;
+  /** Deals the clients of `spec` and starts them. */
+  begin(spec: ShardStart): void;
+  /** Connections open and messages received, summed over the pool (last progress report). */
+  totals(): { open: number; received: number };
+  /** Stops the clients and takes the reports; who did not report is named in `missing`. */
+  finish(
+    uncounted?: UncountedPublishes,
+    timeoutMs?: number,
+  ): Promise<{ reports: ShardReport[]; missing: MissingShard[] }>;
+  pause(): void;
+  resume(): void;
+  stop(): Promise<void>;
+  /** Workers' clock offsets and bounds, for the result; absent for local shards. */
+  clocks?(): WorkerClock[];
+  /** What the workers' control connections cost, once they reported; absent for local shards. */
+  controlTraffic?(): ControlTraffic | null;
+}
+
+/** Starts a pool of `shards` shard processes' worth of clients. */
+export type ClientPoolFactory = (shards: number) => Promise<ClientPool>;
 
 /**
  * The parent's side of the shards: child processes that each run a slice of
  * the clients. Clients are dealt round-robin so every shard ramps up at the
  * same pace.
  */
-export class ShardPool {
+export class ShardPool implements ClientPool {
   /** What each shard printed on stderr last: a dying shard's own words. */
   private readonly stderrTails: string[][];
   private readonly progress = new Map<number, { open: number; received: number }>();
@@ -75,13 +104,7 @@ export class ShardPool {
 
   /** Connections open and messages received, summed over the shards (last progress report). */
   totals(): { open: number; received: number } {
-    let open = 0;
-    let received = 0;
-    for (const p of this.progress.values()) {
-      open += p.open;
-      received += p.received;
-    }
-    return { open, received };
+    return sumProgress(this.progress.values());
   }
 
   /**
@@ -132,6 +155,13 @@ export class ShardPool {
     return { reports, missing };
   }
 
+  /** On a worker: every shard's clock follows the coordinator's from now (workers/clock-sync.ts). */
+  setClock(offsetMs: number): void {
+    for (const shard of this.shards) {
+      if (shard.process.connected) shard.process.send({ type: "clock", offsetMs });
+    }
+  }
+
   /** SIGSTOP every shard: its connections stay open and answer nothing (zombie clients). */
   pause(): void {
     for (const shard of this.shards) shard.process.kill("SIGSTOP");
@@ -146,6 +176,20 @@ export class ShardPool {
   }
 }
 
+/** Connections open and messages received, summed. */
+export function sumProgress(parts: Iterable<{ open: number; received: number }>): {
+  open: number;
+  received: number;
+} {
+  let open = 0;
+  let received = 0;
+  for (const p of parts) {
+    open += p.open;
+    received += p.received;
+  }
+  return { open, received };
+}
+
 /** A shard that left no report, and why. */
 export interface MissingShard {
   name: string;
@@ -157,6 +201,11 @@ export interface MissingShard {
    * it says is why the run is invalid, not a sign of rtbench's own load.
    */
   crashed: boolean;
+  /**
+   * A worker that died or stopped heartbeating: its clients, counted as lost
+   * connections; the run goes on without them and ends `partial`. Absent for a shard.
+   */
+  lostClients?: number;
 }
 
 const STDERR_TAIL_LINES = 20;

@@ -12,15 +12,15 @@ import { assignClients, channelNames, stickyRoutes } from "../shards/assign.js";
 import { channelMembers, registerMembers } from "../shards/members.js";
 import type { FlapPlan } from "../shards/network-plan.js";
 import { planShards, type ShardPlan } from "../shards/shard-plan.js";
-import { ShardPool } from "../shards/shards.js";
+import { type ClientPool, type ClientPoolFactory, ShardPool } from "../shards/shards.js";
 
 /** Time between telling shards to start and the first client connecting, so every shard has the plan. */
 const START_DELAY_MS = 300;
 
 /** The generator's side of a protocol's run, started and told when to do what. */
 export interface Clients {
-  /** The shard processes running the subscribers. */
-  pool: ShardPool;
+  /** The shard processes (or the workers) running the subscribers. */
+  pool: ClientPool;
   /** Some clients are slow consumers (clients.slow): the servers' write timeouts are asked for. */
   slow: boolean;
   /** One publisher per server instance. */
@@ -55,6 +55,8 @@ export async function clientsUp(
   log: (line: string) => void = () => {},
   /** How clients and publishers speak TLS to https:// servers; null: the defaults. */
   tls: ClientTlsSettings | null = null,
+  /** Where the clients run: local shard processes unless workers take them. */
+  startPool: ClientPoolFactory = ShardPool.start,
 ): Promise<Clients> {
   const plan = planFor(scenario, protocol);
   if (plan.warning !== null) log(plan.warning);
@@ -80,7 +82,7 @@ export async function clientsUp(
       scenario.server.auth,
     );
   }
-  const pool = await ShardPool.start(plan.shards);
+  const pool = await startPool(plan.shards);
   const publishers = createPublishers(scenario, urls, tls);
   const stop = async () => {
     await Promise.all(publishers.map((p) => p.close().catch(() => {})));

@@ -4,6 +4,8 @@ import type { PublishRecord } from "../../run-model/publish-record.js";
 import type { ShardReport, UncountedPublishes } from "../../run-model/shard-report.js";
 import { measuredWindow } from "../../run-model/timeline.js";
 import { monoMs } from "../../util/clock.js";
+import type { WorkerClock } from "../../workers/clock-sync.js";
+import type { ControlTraffic } from "../../workers/remote-pool.js";
 import type { LoadMonitor } from "../servers/load-monitor.js";
 import { heartbeatTimeouts } from "../servers/servers.js";
 import type { MissingShard } from "../shards/shards.js";
@@ -30,6 +32,10 @@ export interface Collected {
   zombieTimeoutsMs: number[];
   /** With clients.slow, on servers rtbench started: when each cut a stream for its write timeout. */
   writeTimeoutsMs?: number[];
+  /** The workers' clock offsets and bounds; null when the clients ran on this host. */
+  clocks?: WorkerClock[] | null;
+  /** What the workers' control connections cost; null when the clients ran on this host. */
+  controlTraffic?: ControlTraffic | null;
 }
 
 /**
@@ -68,7 +74,18 @@ export async function collect(
     const names = missing.map((m) => `${m.name} (${m.reason})`).join(", ");
     log(`no report from ${names}; its clients are missing from the result`);
   }
-  return { reports, missing, loads, parentLoopDelayP99Ms, zombieTimeoutsMs, writeTimeoutsMs };
+  const clocks = clients.pool.clocks?.() ?? null;
+  const controlTraffic = clients.pool.controlTraffic?.() ?? null;
+  return {
+    reports,
+    missing,
+    loads,
+    parentLoopDelayP99Ms,
+    zombieTimeoutsMs,
+    writeTimeoutsMs,
+    clocks,
+    controlTraffic,
+  };
 }
 
 /**

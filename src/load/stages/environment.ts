@@ -50,6 +50,8 @@ export async function environmentUp(
   tlsFiles: { cert: string; key: string } | null = null,
   /** TLS at the proxy and towards TLS instances (server.proxy.tls, server.tls). */
   proxyTls: ProxyTls = { front: null, upstreamCa: null },
+  /** Where the reference server instances listen (default loopback). */
+  serverHost?: string,
 ): Promise<Environment> {
   const target = scenario.target;
   const servers =
@@ -62,6 +64,7 @@ export async function environmentUp(
           log,
           `rtbench:${randomBytes(4).toString("hex")}:`,
           tlsFiles,
+          serverHost,
         )
       : target.command === null
         ? null

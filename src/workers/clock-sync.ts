@@ -1,0 +1,92 @@
+/**
+ * A worker's clock offset to the coordinator's (the publisher's) clock,
+ * estimated NTP-style over the control connection, with its bound. Pure.
+ *
+ * One exchange: the worker sends its time t0, the coordinator answers with
+ * its time t1 when it read the request, and the worker reads t3 when the
+ * answer arrives. The coordinator's clock read t1 somewhere between t0 and
+ * t3 on the worker's clock, so
+ *
+ *   offset = t1 - (t0 + t3) / 2      (coordinator minus worker)
+ *
+ * is wrong by at most half the round trip (t3 - t0), whatever the split of
+ * the trip between the two directions: that half is the bound. Queueing only
+ * lengthens a round trip, so the exchange with the shortest one (the minimum
+ * RTT filter) holds the tightest bound. Exchanges repeat through the run and
+ * only the recent ones count, so a drifting clock is followed.
+ */
+export interface ClockSample {
+  /** Worker's clock when the request left. */
+  t0: number;
+  /** Coordinator's clock when it read the request. */
+  t1: number;
+  /** Worker's clock when the answer arrived. */
+  t3: number;
+}
+
+export interface ClockEstimate {
+  /** Coordinator's clock minus the worker's, ms: add it to a worker time. */
+  offsetMs: number;
+  /** The estimate is within this many ms of the true offset: half the best round trip. */
+  boundMs: number;
+  /** Round trip of the exchange it came from, ms. */
+  rttMs: number;
+}
+
+export function estimateFrom(sample: ClockSample): ClockEstimate {
+  const rttMs = Math.max(0, sample.t3 - sample.t0);
+  return { offsetMs: sample.t1 - (sample.t0 + sample.t3) / 2, boundMs: rttMs / 2, rttMs };
+}
+
+/** How many recent exchanges the minimum-RTT filter looks at: about half a minute at one a second. */
+export const CLOCK_WINDOW = 32;
+
+/** Keeps the recent exchanges and answers with the one of the shortest round trip. */
+export class ClockFilter {
+  private readonly recent: ClockEstimate[] = [];
+
+  add(sample: ClockSample): void {
+    this.recent.push(estimateFrom(sample));
+    if (this.recent.length > CLOCK_WINDOW) this.recent.shift();
+  }
+
+  /** The best recent estimate; null before the first exchange. */
+  best(): ClockEstimate | null {
+    let best: ClockEstimate | null = null;
+    for (const e of this.recent) if (best === null || e.rttMs < best.rttMs) best = e;
+    return best;
+  }
+}
+
+/** A worker's clock over one run, as the result records it. */
+export interface WorkerClock {
+  /** "worker 2". */
+  worker: string;
+  /** The last offset applied, ms (coordinator minus worker). */
+  offsetMs: number;
+  /** The widest bound of the estimates applied during the run, ms. */
+  boundMs: number;
+}
+
+/** The clock part of a protocol's result: every worker's bound, and whether latency can be trusted. */
+export interface ClockResult {
+  workers: WorkerClock[];
+  /** The widest worker bound, ms: every one-way latency is within it of the truth. */
+  boundMs: number;
+  /** `workers.maxClockBound`, ms. */
+  limitMs: number;
+  /** Why one-way latency is unreliable (a bound above the limit); absent when it is reliable. */
+  unreliable?: string;
+}
+
+/** Judges the workers' bounds against `workers.maxClockBound`. */
+export function clockResult(workers: WorkerClock[], limitMs: number): ClockResult {
+  const boundMs = workers.reduce((max, w) => Math.max(max, w.boundMs), 0);
+  const over = workers.filter((w) => w.boundMs > limitMs);
+  const result: ClockResult = { workers, boundMs, limitMs };
+  if (over.length > 0) {
+    const named = over.map((w) => `${w.worker} ±${w.boundMs.toFixed(2)} ms`).join(", ");
+    result.unreliable = `clock offset bound above workers.maxClockBound ${limitMs} ms: ${named}`;
+  }
+  return result;
+}
