@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { evaluateThresholds } from "../src/gate/thresholds.js";
+import { ClockFilter, clockResult, estimateFrom } from "../src/load/workers/clock-sync.js";
 import { renderTable } from "../src/report/table.js";
-import { ClockFilter, clockResult, estimateFrom } from "../src/workers/clock-sync.js";
 import { makeResult } from "./helpers/result-fixture.js";
 
 describe("a clock exchange", () => {

@@ -5,6 +5,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { runScenario } from "../src/load/run.js";
+import { WorkerHub } from "../src/load/workers/coordinator.js";
+import { startLocalWorkers } from "../src/load/workers/local.js";
+import { reachableFrom } from "../src/load/workers/worker.js";
 import {
   createLatencyHistogram,
   encodeHistogram,
@@ -15,9 +18,6 @@ import {
 import type { RunResult } from "../src/metrics/types.js";
 import { parseScenario } from "../src/scenario/load.js";
 import { packageVersion } from "../src/util/paths.js";
-import { WorkerHub } from "../src/workers/coordinator.js";
-import { startLocalWorkers } from "../src/workers/local.js";
-import { reachableFrom } from "../src/workers/worker.js";
 import { runRtbench } from "./helpers/cli.js";
 import { waitFor } from "./helpers/wait.js";
 

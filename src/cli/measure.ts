@@ -1,11 +1,11 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type RunProgress, runScenario } from "../load/run.js";
+import type { WorkerHub } from "../load/workers/coordinator.js";
 import type { RunResult } from "../metrics/types.js";
 import { renderJson } from "../report/json.js";
 import type { Scenario } from "../scenario/types.js";
 import { stopAllChildren } from "../util/children.js";
-import type { WorkerHub } from "../workers/coordinator.js";
 
 /**
  * What the commands that run scenarios share (`run`, `ab`): one run with the

@@ -1,13 +1,13 @@
 import { type Command, Option } from "commander";
-import { parseDuration } from "../scenario/units.js";
-import { badInput, runFailed } from "../shared/errors.js";
-import { WorkerHub } from "../workers/coordinator.js";
-import { type LocalWorkers, startLocalWorkers } from "../workers/local.js";
+import { WorkerHub } from "../load/workers/coordinator.js";
+import { type LocalWorkers, startLocalWorkers } from "../load/workers/local.js";
 import {
   createWorkerNetwork,
   namespacesUnavailable,
   type WorkerNetwork,
-} from "../workers/netns.js";
+} from "../load/workers/netns.js";
+import { parseDuration } from "../scenario/units.js";
+import { badInput, runFailed } from "../shared/errors.js";
 
 /** `rtbench run --workers N [--local] [--coordinator-listen HOST:PORT] [--worker-wait D]`. */
 export interface WorkerFlags {

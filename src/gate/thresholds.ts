@@ -1,9 +1,9 @@
 import { getProtocolMetric, type MetricUnit } from "../measures/names.js";
+import { isOneWayLatency } from "../metrics/one-way.js";
 import { orderRunKeys, splitRunKey } from "../metrics/run-keys.js";
 import type { ProtocolResult, RunResult } from "../metrics/types.js";
 import { type Condition, parseThresholds, type ThresholdMap } from "../scenario/thresholds.js";
 import type { ProtocolName } from "../shared/transports.js";
-import { isOneWayLatency } from "../workers/clock-report.js";
 
 /** A failed threshold makes `rtbench run` exit 1. */
 export interface ThresholdOutcome {

@@ -14,8 +14,6 @@ import { targetProtocol } from "../targets/registry.js";
 import { gitCommit } from "../util/git.js";
 import { packageVersion } from "../util/paths.js";
 import { redactSecrets, redactStrings, redactText, scenarioSecrets } from "../util/redact.js";
-import type { WorkerHub } from "../workers/coordinator.js";
-import { RemotePool } from "../workers/remote-pool.js";
 import { controlService, type ServiceControl } from "./faults/faults.js";
 import { buildProtocolResult } from "./result/result.js";
 import { LoadMonitor, runProcesses } from "./servers/load-monitor.js";
@@ -25,6 +23,8 @@ import { collect } from "./stages/collect.js";
 import { type Environment, environmentUp } from "./stages/environment.js";
 import { publishAndObserve } from "./stages/observe.js";
 import { preflightFor } from "./stages/preflight.js";
+import type { WorkerHub } from "./workers/coordinator.js";
+import { RemotePool } from "./workers/remote-pool.js";
 
 export interface RunProgress {
   /** The run's key: the protocol, or `protocol@variant`. */

@@ -1,8 +1,6 @@
 import type { BrokerKind } from "../shared/brokers.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import type { ProtocolName } from "../shared/transports.js";
-import type { ClockResult } from "../workers/clock-sync.js";
-import type { ControlTraffic } from "../workers/remote-pool.js";
 import type { ResultCounters } from "./counters.js";
 import type { ProcessLoad } from "./process-load.js";
 
@@ -446,4 +444,35 @@ export interface SlowConsumerResult {
    * clients (bytes): an upper bound, all growth charged to them; null: not sampled.
    */
   serverRssPerSlowClient: number | null;
+}
+
+/** A worker's clock over one run, as the result records it. */
+export interface WorkerClock {
+  /** "worker 2". */
+  worker: string;
+  /** The last offset applied, ms (coordinator minus worker). */
+  offsetMs: number;
+  /** The widest bound of the estimates applied during the run, ms. */
+  boundMs: number;
+}
+
+/** The clock part of a protocol's result: every worker's bound, and whether latency can be trusted. */
+export interface ClockResult {
+  workers: WorkerClock[];
+  /** The widest worker bound, ms: every one-way latency is within it of the truth. */
+  boundMs: number;
+  /** `workers.maxClockBound`, ms. */
+  limitMs: number;
+  /** Why one-way latency is unreliable (a bound above the limit); absent when it is reliable. */
+  unreliable?: string;
+}
+
+/** What the workers' control connections cost the coordinator, per worker per second. */
+export interface ControlTraffic {
+  /** Workers the run was planned for. */
+  count: number;
+  /** Reports, heartbeats and clock requests received (payload bytes). */
+  controlBytesInPerWorkerPerSec: number;
+  /** Orders and clock answers sent (payload bytes). */
+  controlBytesOutPerWorkerPerSec: number;
 }

@@ -1,7 +1,7 @@
 import { orderRunKeys, runLabel } from "../metrics/run-keys.js";
 import type { ProtocolResult, RunResult } from "../metrics/types.js";
 import type { ProtocolName } from "../shared/transports.js";
-import { clockLines, lostWorkerLines } from "../workers/clock-report.js";
+import { clockLines, lostWorkerLines } from "./clock-report.js";
 import { formatDurationCompact, formatNumber, NA } from "./numbers.js";
 import { rowsFor } from "./rows.js";
 import { invalidLines, saturatedLines, unreliableLines } from "./verdict-lines.js";

@@ -1,8 +1,8 @@
 import { measures } from "../measures/registry.js";
 import { COUNTER_NAMES, counterInfo, type ResultCounterName } from "../metrics/counters.js";
-import type { HistogramSummary, ProtocolResult, RunResult } from "../metrics/types.js";
-import { oneWayLatencyCell } from "../workers/clock-report.js";
+import type { ProtocolResult, RunResult } from "../metrics/types.js";
 import { ARCHITECTURE_ROWS } from "./architecture-rows.js";
+import { oneWayLatencyCell } from "./clock-report.js";
 import { withMeasureRows } from "./measure-rows.js";
 import { formatCount, formatNumber, histogramCell, NA } from "./numbers.js";
 import type { ReportRow } from "./row.js";

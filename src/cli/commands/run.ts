@@ -6,15 +6,15 @@ import { checkBaselineFor, evaluateGate, type GatedResult } from "../../gate/gat
 import { judgedHelpText, wrapWords } from "../../gate/judged.js";
 import { type MedianResult, medianResult } from "../../gate/repeat.js";
 import { readResultFile } from "../../gate/result-file.js";
+import type { WorkerHub } from "../../load/workers/coordinator.js";
 import type { RunResult } from "../../metrics/types.js";
+import { lostWorkerLines } from "../../report/clock-report.js";
 import { loadScenario } from "../../scenario/load.js";
 import { scenarioServers } from "../../scenario/server-section.js";
 import type { Scenario } from "../../scenario/types.js";
 import { scenarioWarnings } from "../../scenario/warnings.js";
 import { serviceFor } from "../../services/registry.js";
 import { badInput, EXIT_CODES, errorText, RtbenchError, runFailed } from "../../shared/errors.js";
-import { lostWorkerLines } from "../../workers/clock-report.js";
-import type { WorkerHub } from "../../workers/coordinator.js";
 import { addCompareOptions, readCompareOptions } from "../compare-options.js";
 import { measure, writeResult } from "../measure.js";
 import { addRunOptions, type RunOptionFlags, readRunOverrides } from "../run-options.js";

@@ -1,6 +1,6 @@
 import { Command, Option } from "commander";
+import { runWorker } from "../../load/workers/worker.js";
 import { badInput } from "../../shared/errors.js";
-import { runWorker } from "../../workers/worker.js";
 import { durationFlag } from "../workers-options.js";
 
 interface WorkerFlags {

@@ -7,10 +7,10 @@ import type { ShardReport } from "../../run-model/shard-report.js";
 import { inFlightWindow, measuredWindow, type Window } from "../../run-model/timeline.js";
 import type { Scenario } from "../../scenario/types.js";
 import { type ProtocolName, transport } from "../../shared/transports.js";
-import { clockResult } from "../../workers/clock-sync.js";
 import type { FaultRecord } from "../faults/faults.js";
 import { mergeReasonCounts } from "../fleet/reason-tally.js";
 import { slowConsumerResult } from "../fleet/slow-consumers.js";
+import { clockResult } from "../workers/clock-sync.js";
 import {
   countDeliveries,
   mergeField,

@@ -1,8 +1,7 @@
+import type { ControlTraffic, WorkerClock } from "../../metrics/types.js";
 import type { ShardReport, UncountedPublishes } from "../../run-model/shard-report.js";
 import { type ChildHandle, isRunning, startChild } from "../../util/children.js";
 import { compiledEntry } from "../../util/paths.js";
-import type { WorkerClock } from "../../workers/clock-sync.js";
-import type { ControlTraffic } from "../../workers/remote-pool.js";
 import type { ShardMessage, ShardStart } from "./shard-protocol.js";
 
 /**

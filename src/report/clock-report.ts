@@ -1,6 +1,6 @@
 import { runLabel } from "../metrics/run-keys.js";
 import type { HistogramSummary, ProtocolResult, RunResult } from "../metrics/types.js";
-import { formatNumber, histogramCell } from "../report/numbers.js";
+import { formatNumber, histogramCell } from "./numbers.js";
 
 /**
  * How the clock bound of a run on workers shows, in one place: beside every
@@ -9,11 +9,6 @@ import { formatNumber, histogramCell } from "../report/numbers.js";
  * fail as unreliable (loss, duplicates, connect times and bytes do not
  * depend on two clocks and stay judged).
  */
-
-/** Metric paths that subtract a worker's receive time from the publisher's stamp. */
-export function isOneWayLatency(path: string): boolean {
-  return path.startsWith("latency.") || path.startsWith("latencyFromSend.");
-}
 
 /** A one-way latency cell, with the clock bound when the clients ran on workers: "41.2 ±0.4". */
 export function oneWayLatencyCell(

@@ -1,3 +1,6 @@
+import type { ClockResult, WorkerClock } from "../../metrics/types.js";
+
+export type { ClockResult, WorkerClock };
 /**
  * A worker's clock offset to the coordinator's (the publisher's) clock,
  * estimated NTP-style over the control connection, with its bound. Pure.
@@ -56,27 +59,6 @@ export class ClockFilter {
     for (const e of this.recent) if (best === null || e.rttMs < best.rttMs) best = e;
     return best;
   }
-}
-
-/** A worker's clock over one run, as the result records it. */
-export interface WorkerClock {
-  /** "worker 2". */
-  worker: string;
-  /** The last offset applied, ms (coordinator minus worker). */
-  offsetMs: number;
-  /** The widest bound of the estimates applied during the run, ms. */
-  boundMs: number;
-}
-
-/** The clock part of a protocol's result: every worker's bound, and whether latency can be trusted. */
-export interface ClockResult {
-  workers: WorkerClock[];
-  /** The widest worker bound, ms: every one-way latency is within it of the truth. */
-  boundMs: number;
-  /** `workers.maxClockBound`, ms. */
-  limitMs: number;
-  /** Why one-way latency is unreliable (a bound above the limit); absent when it is reliable. */
-  unreliable?: string;
 }
 
 /** Judges the workers' bounds against `workers.maxClockBound`. */

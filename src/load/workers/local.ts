@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import { type ChildHandle, startChild } from "../util/children.js";
-import { packageRoot } from "../util/paths.js";
+import { type ChildHandle, startChild } from "../../util/children.js";
+import { packageRoot } from "../../util/paths.js";
 import type { WorkerNetwork } from "./netns.js";
 
 /**

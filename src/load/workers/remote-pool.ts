@@ -1,25 +1,16 @@
-import type { ShardStart } from "../load/shards/shard-protocol.js";
+import type { ControlTraffic } from "../../metrics/types.js";
+import type { ShardReport, UncountedPublishes } from "../../run-model/shard-report.js";
+import { monoMs } from "../../util/clock.js";
+import type { ShardStart } from "../shards/shard-protocol.js";
 import {
   type ClientPool,
   type ClientPoolFactory,
   type MissingShard,
   sumProgress,
-} from "../load/shards/shards.js";
-import type { ShardReport, UncountedPublishes } from "../run-model/shard-report.js";
-import { monoMs } from "../util/clock.js";
+} from "../shards/shards.js";
 import type { WorkerClock } from "./clock-sync.js";
 import type { WorkerHub, WorkerLink } from "./coordinator.js";
 import type { Reports } from "./protocol.js";
-
-/** What the workers' control connections cost the coordinator, per worker per second. */
-export interface ControlTraffic {
-  /** Workers the run was planned for. */
-  count: number;
-  /** Reports, heartbeats and clock requests received (payload bytes). */
-  controlBytesInPerWorkerPerSec: number;
-  /** Orders and clock answers sent (payload bytes). */
-  controlBytesOutPerWorkerPerSec: number;
-}
 
 /** How long workers get to start their shards. */
 const PREPARE_TIMEOUT_MS = 30_000;

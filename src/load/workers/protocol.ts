@@ -1,6 +1,6 @@
-import type { ShardStart } from "../load/shards/shard-protocol.js";
-import type { MissingShard } from "../load/shards/shards.js";
-import type { ShardReport, UncountedPublishes } from "../run-model/shard-report.js";
+import type { ShardReport, UncountedPublishes } from "../../run-model/shard-report.js";
+import type { ShardStart } from "../shards/shard-protocol.js";
+import type { MissingShard } from "../shards/shards.js";
 
 /**
  * The control connection between the coordinator (`rtbench run --workers N`)

@@ -1,8 +1,8 @@
 import type { AddressInfo } from "node:net";
 import { type WebSocket, WebSocketServer } from "ws";
-import { runFailed } from "../shared/errors.js";
-import { monoMs } from "../util/clock.js";
-import { packageVersion } from "../util/paths.js";
+import { runFailed } from "../../shared/errors.js";
+import { monoMs } from "../../util/clock.js";
+import { packageVersion } from "../../util/paths.js";
 import {
   type CoordinatorMessage,
   type Hello,

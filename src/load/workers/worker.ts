@@ -1,8 +1,8 @@
 import { hostname } from "node:os";
 import WebSocket from "ws";
-import { ShardPool } from "../load/shards/shards.js";
-import { hostMonoMs, sleep } from "../util/clock.js";
-import { packageVersion } from "../util/paths.js";
+import { hostMonoMs, sleep } from "../../util/clock.js";
+import { packageVersion } from "../../util/paths.js";
+import { ShardPool } from "../shards/shards.js";
 import { ClockFilter } from "./clock-sync.js";
 import {
   type CoordinatorMessage,
