@@ -20,7 +20,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import { parseAllDocuments } from "yaml";
 import { commands } from "../src/cli/commands/index.js";
-import { defaultName } from "../src/cli/commands/k8s.js";
+import { defaultName, portNote } from "../src/cli/commands/k8s.js";
 import {
   buildManifests,
   COORDINATOR_PORT,
@@ -310,6 +310,24 @@ ${extra}`;
     expect(tls.memoryMiB).toBeGreaterThan(plain.memoryMiB);
     expect(deflate.memoryMiB).toBeGreaterThan(plain.memoryMiB);
     expect(poll.cores).toBeGreaterThan(plain.cores);
+  });
+});
+
+describe("rtbench k8s: the 1M-user plan (examples/kubernetes/chat-1m.yaml)", () => {
+  it("validates, and says when a worker's connections to one address outrun its source ports", async () => {
+    const scenario = await loadScenario(
+      join(packageRoot, "examples", "kubernetes", "chat-1m.yaml"),
+    );
+    for (const workers of [10, 20, 40]) {
+      const objects = buildManifests(optionsFor(scenario, workers));
+      expect(objects.map(validate)).toHaveLength(4);
+    }
+    // One load-balancer address: 100,000 per worker cannot connect, 50,000 connect slowly, 25,000 is fine.
+    expect(portNote(scenario, sizeRun(scenario, 10))).toMatch(/100,000 connections .* will fail/);
+    expect(portNote(scenario, sizeRun(scenario, 20))).toMatch(/50,000 connections .* slow down/);
+    expect(portNote(scenario, sizeRun(scenario, 40))).toBeNull();
+    // The figures docs/kubernetes.md quotes for 40 workers.
+    expect(sizeRun(scenario, 40).worker).toEqual({ cores: 0.5, memoryMiB: 2094 });
   });
 });
 

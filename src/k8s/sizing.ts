@@ -52,6 +52,12 @@ const WORKER_BASE_MB = 128;
 const WORKER_RELAY_CORES = 0.1;
 /** No pod is asked for less than a quarter of a core. */
 const MIN_CORES = 0.25;
+/**
+ * Nor a worker for less than a quarter of a core per shard (assumed): the
+ * plan's costs are per delivery and per request, and leave out what holding
+ * and opening connections costs (heartbeats, TLS handshakes in the ramp-up).
+ */
+const MIN_CORES_PER_SHARD = 0.25;
 
 /**
  * The coordinator publishes, merges every worker's reports and samples
@@ -80,6 +86,19 @@ export interface PodSize {
   /** Memory requested, MiB. */
   memoryMiB: number;
 }
+
+/**
+ * Connections one address can hold to one destination address and port:
+ * the source ports of the range the worker pods set (1024-65535).
+ */
+export const PORTS_PER_SOURCE = 64_512;
+/**
+ * Past about half the range in use towards one destination, Linux's
+ * connect() searches the whole even half of the range on every further
+ * connect (0.77 ms of kernel time per connect against 0.03-0.07 ms,
+ * measured here: docs/benchmarks.md, "50,000 clients").
+ */
+export const SLOW_CONNECT_PER_DESTINATION = Math.floor(PORTS_PER_SOURCE / 2);
 
 export interface WorkerSegment {
   /** Clients of the largest segment (the first ones take the remainder). */
@@ -120,7 +139,10 @@ export function sizeRun(scenario: Scenario, workers: number): RunSizes {
       serverInstances: 0,
       requestedShards: 0,
     });
-    const cores = plan.clientCores / SHARD_CORE_SHARE + WORKER_RELAY_CORES;
+    const cores = Math.max(
+      plan.clientCores / SHARD_CORE_SHARE + WORKER_RELAY_CORES,
+      plan.shards * MIN_CORES_PER_SHARD,
+    );
     const clientKb = clientMemoryKb(scenario, protocol) + (tls ? TLS_EXTRA_KB : 0);
     const mib =
       WORKER_BASE_MB + plan.shards * SHARD_BASE_MB + (clients * clientKb * CLIENT_HEADROOM) / 1024;

@@ -9,7 +9,12 @@ import {
   type RunManifest,
   serviceName,
 } from "../../k8s/manifests.js";
-import { type RunSizes, sizeRun } from "../../k8s/sizing.js";
+import {
+  PORTS_PER_SOURCE,
+  type RunSizes,
+  SLOW_CONNECT_PER_DESTINATION,
+  sizeRun,
+} from "../../k8s/sizing.js";
 import { loadScenario } from "../../scenario/load.js";
 import type { Scenario } from "../../scenario/types.js";
 import { badInput } from "../../shared/errors.js";
@@ -82,6 +87,8 @@ export function k8sCommand(): Command {
           `note: ${file} starts its own servers; on Kubernetes they run in the coordinator's pod. To measure a system in the cluster, name it in target.urls.\n`,
         );
       }
+      const ports = portNote(scenario, sizes);
+      if (ports !== null) process.stderr.write(`note: ${ports}\n`);
       if (flags.out === undefined) {
         process.stdout.write(text);
         return;
@@ -91,6 +98,22 @@ export function k8sCommand(): Command {
       writeFileSync(path, text);
       process.stdout.write(`wrote ${path}\n${nextSteps(path, options)}`);
     });
+}
+
+/**
+ * A worker pod has one address, and its clients spread round-robin over the
+ * target's URLs: past half of a source address's ports towards one
+ * destination connects slow down, past all of them they fail.
+ */
+export function portNote(scenario: Scenario, sizes: RunSizes): string | null {
+  const destinations = Math.max(1, scenario.target?.urls.length ?? 1);
+  const perDestination = Math.ceil(sizes.segment.clients / destinations);
+  if (perDestination <= SLOW_CONNECT_PER_DESTINATION) return null;
+  const outcome =
+    perDestination > PORTS_PER_SOURCE
+      ? `more than the ${PORTS_PER_SOURCE.toLocaleString("en-US")} source ports of its address: connects will fail`
+      : `past ${SLOW_CONNECT_PER_DESTINATION.toLocaleString("en-US")}, connects slow down while the kernel searches for a free port`;
+  return `each worker opens up to ${perDestination.toLocaleString("en-US")} connections to each target address, ${outcome}; use more workers or more target URLs (docs/kubernetes.md)`;
 }
 
 function readWorkers(value: string | undefined): number {
