@@ -67,6 +67,7 @@ function optionsFor(scenario: Scenario, workers: number, extra: Partial<Manifest
     name: defaultName(scenario.name),
     namespace: null,
     unsafeSysctls: false,
+    workerWaitMs: 300_000,
     sizes: sizeRun(scenario, workers),
     version: packageVersion(),
     ...extra,
@@ -210,6 +211,8 @@ describe("rtbench k8s: the pods keep the worker contract", () => {
       "2",
       "--coordinator-listen",
       "0.0.0.0:7070",
+      "--worker-wait",
+      "300s",
       "--out",
       "/results",
     ]);

@@ -59,6 +59,12 @@ export interface ManifestOptions {
   name: string;
   namespace: string | null;
   unsafeSysctls: boolean;
+  /**
+   * How long the coordinator waits for all its workers (`rtbench run
+   * --worker-wait`), ms: on a cluster that covers scheduling N pods and
+   * pulling the image on every node.
+   */
+  workerWaitMs: number;
   sizes: RunSizes;
   version: string;
 }
@@ -68,8 +74,6 @@ export type RunManifest = IConfigMap | IService | IJob;
 /** Setup of a run besides its timeline (servers, handshakes), and slack for the bound (assumed). */
 const PER_RUN_SETUP_SECONDS = 60;
 const DEADLINE_SLACK_SECONDS = 300;
-/** `rtbench run --worker-wait`'s default: how long the coordinator waits for its workers. */
-const WORKER_WAIT_SECONDS = 120;
 
 export function buildManifests(options: ManifestOptions): RunManifest[] {
   return [configMap(options), service(options), coordinatorJob(options), workerJob(options)];
@@ -93,6 +97,9 @@ export function coordinatorArgs(options: ManifestOptions): string[] {
     String(options.workers),
     "--coordinator-listen",
     `0.0.0.0:${COORDINATOR_PORT}`,
+    "--worker-wait",
+    // Whole seconds: the plainest duration a parser accepts.
+    `${Math.ceil(options.workerWaitMs / 1000)}s`,
     "--out",
     RESULTS_DIR,
   ];
@@ -103,13 +110,13 @@ export function coordinatorArgs(options: ManifestOptions): string[] {
  * with its ramp-up, duration and drain, after the coordinator has waited for
  * its workers. A run that hangs is ended by Kubernetes, not left running.
  */
-export function deadlineSeconds(scenario: Scenario): number {
+export function deadlineSeconds(scenario: Scenario, workerWaitMs: number): number {
   const runs = scenario.protocols.length * Math.max(1, scenario.variants.length);
   const perRunMs = scenario.clients.rampUpMs + scenario.durationMs + scenario.drainMs;
   return (
     Math.ceil((runs * perRunMs) / 1000) +
     runs * PER_RUN_SETUP_SECONDS +
-    WORKER_WAIT_SECONDS +
+    Math.ceil(workerWaitMs / 1000) +
     DEADLINE_SLACK_SECONDS
   );
 }
@@ -224,7 +231,7 @@ function coordinatorJob(options: ManifestOptions): IJob {
     spec: {
       // A benchmark run is not retried: a second run would be a different measurement.
       backoffLimit: 0,
-      activeDeadlineSeconds: deadlineSeconds(options.scenario),
+      activeDeadlineSeconds: deadlineSeconds(options.scenario, options.workerWaitMs),
       template: {
         metadata: { labels: labels(options, "coordinator") },
         spec: {
@@ -283,7 +290,7 @@ function workerJob(options: ManifestOptions): IJob {
       // A worker that cannot reach the coordinator exits non-zero; its pod is
       // replaced at most about once per worker before the Job gives up.
       backoffLimit: options.workers,
-      activeDeadlineSeconds: deadlineSeconds(options.scenario),
+      activeDeadlineSeconds: deadlineSeconds(options.scenario, options.workerWaitMs),
       template: {
         metadata: { labels: labels(options, "worker") },
         spec: {

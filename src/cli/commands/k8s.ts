@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { extname, join } from "node:path";
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { stringify } from "yaml";
 import {
   buildManifests,
@@ -17,6 +17,7 @@ import {
 } from "../../k8s/sizing.js";
 import { loadScenario } from "../../scenario/load.js";
 import type { Scenario } from "../../scenario/types.js";
+import { parseDuration } from "../../scenario/units.js";
 import { badInput } from "../../shared/errors.js";
 import { packageVersion } from "../../util/paths.js";
 
@@ -27,6 +28,7 @@ interface K8sFlags {
   namespace?: string;
   name?: string;
   unsafeSysctls?: boolean;
+  workerWait: string;
 }
 
 /** Kubernetes caps an Indexed Job's completions at 100,000. */
@@ -50,6 +52,12 @@ export function k8sCommand(): Command {
     .option("--out <dir>", "write DIR/NAME.yaml instead of printing the manifests to stdout")
     .option("--namespace <ns>", "put every object in this namespace (default: kubectl's)")
     .option("--name <name>", "prefix of the objects' names (default: rtbench-<scenario name>)")
+    .addOption(
+      new Option(
+        "--worker-wait <duration>",
+        "how long the coordinator waits for every worker to connect (scheduling, image pulls)",
+      ).default("5m"),
+    )
     .option(
       "--unsafe-sysctls",
       "also raise net.core.somaxconn and net.ipv4.tcp_max_syn_backlog in the coordinator's pod (the kubelet must allow them)",
@@ -63,6 +71,7 @@ export function k8sCommand(): Command {
       const image = readImage(flags.image);
       const namespace =
         flags.namespace === undefined ? null : readLabel("--namespace", flags.namespace, 63);
+      const workerWaitMs = readWorkerWait(flags.workerWait);
       const scenario = await loadScenario(file);
       const name =
         flags.name === undefined
@@ -78,6 +87,7 @@ export function k8sCommand(): Command {
         name,
         namespace,
         unsafeSysctls: flags.unsafeSysctls === true,
+        workerWaitMs,
         sizes,
         version: packageVersion(),
       };
@@ -127,6 +137,18 @@ function readWorkers(value: string | undefined): number {
     );
   }
   return workers;
+}
+
+function readWorkerWait(value: string): number {
+  try {
+    const ms = parseDuration(value);
+    if (ms >= 1000) return ms;
+  } catch {
+    // reported below, as every other bad value
+  }
+  throw badInput(
+    `k8s: --worker-wait: expected a duration of at least 1s, like 90s or 5m, found "${value}"`,
+  );
 }
 
 function readImage(value: string | undefined): string {
