@@ -164,6 +164,9 @@ describe("rtbench k8s: the pods keep the worker contract", () => {
     expect(spec.completionMode).toBe("Indexed");
     expect(spec.completions).toBe(5);
     expect(spec.parallelism).toBe(5);
+    // Retries count per worker, and failed workers never end the others.
+    expect(spec.backoffLimitPerIndex).toBe(2);
+    expect(spec.maxFailedIndexes).toBeUndefined();
     const pod = spec.template.spec;
     const [worker] = pod?.containers ?? [];
     const url = `ws://${service.metadata?.name}:${COORDINATOR_PORT}`;

@@ -71,6 +71,8 @@ export interface ManifestOptions {
 
 export type RunManifest = IConfigMap | IService | IJob;
 
+/** New pods a worker's index gets after a failure, before Kubernetes marks the index failed. */
+const WORKER_RETRIES = 2;
 /** Setup of a run besides its timeline (servers, handshakes), and slack for the bound (assumed). */
 const PER_RUN_SETUP_SECONDS = 60;
 const DEADLINE_SLACK_SECONDS = 300;
@@ -287,9 +289,14 @@ function workerJob(options: ManifestOptions): IJob {
       completionMode: "Indexed",
       completions: options.workers,
       parallelism: options.workers,
-      // A worker that cannot reach the coordinator exits non-zero; its pod is
-      // replaced at most about once per worker before the Job gives up.
-      backoffLimit: options.workers,
+      // A worker that cannot reach the coordinator exits non-zero and gets
+      // another pod, twice at most. Counted per index (Kubernetes 1.29+), so
+      // one failing worker never ends the Job and with it the healthy ones:
+      // the coordinator judges a worker that is gone (the run ends partial).
+      backoffLimitPerIndex: WORKER_RETRIES,
+      // Clusters before 1.29 ignore the field above; this bound keeps the
+      // same total there.
+      backoffLimit: WORKER_RETRIES * options.workers,
       activeDeadlineSeconds: deadlineSeconds(options.scenario, options.workerWaitMs),
       template: {
         metadata: { labels: labels(options, "worker") },
