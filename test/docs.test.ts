@@ -190,7 +190,7 @@ function parseOnly(args: string[]): Parsed {
   return parsed;
 }
 
-const SCENARIO_COMMANDS = new Set(["run", "validate", "ab"]);
+const SCENARIO_COMMANDS = new Set(["run", "validate", "ab", "k8s"]);
 
 const invocations = pages.flatMap((page) =>
   shellLines(page.text).flatMap((line) =>

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { abCommand } from "./ab.js";
 import { compareCommand } from "./compare.js";
 import { initCommand } from "./init.js";
+import { k8sCommand } from "./k8s.js";
 import { metricsCommand } from "./metrics.js";
 import { reportCommand } from "./report.js";
 import { runCommand } from "./run.js";
@@ -21,5 +22,6 @@ export function commands(): Command[] {
     metricsCommand(),
     initCommand(),
     workerCommand(),
+    k8sCommand(),
   ];
 }

@@ -171,9 +171,17 @@ function flapPlans(faults: readonly Fault[], rampStartMs: number, endMs: number)
   return plans;
 }
 
-/** The shard plan of one protocol's run: its expected deliveries and requests per second. */
-export function planFor(scenario: Scenario, protocol: ProtocolName): ShardPlan {
-  const { count, channels, shards } = scenario.clients;
+/** What one protocol's run asks of its clients: how many, and their expected work per second. */
+export interface ExpectedWork {
+  clients: number;
+  deliveriesPerSec: number;
+  /** HTTP requests per second over all clients (polls). */
+  requestsPerSec: number;
+}
+
+/** The expected work of one protocol's run, from the scenario's publish rate and the transport. */
+export function expectedWork(scenario: Scenario, protocol: ProtocolName): ExpectedWork {
+  const { count, channels } = scenario.clients;
   const row = transport(protocol);
   const perChannelPerSec = scenario.publish.ratePerSec / channels;
   const deliveriesPerSec = perChannelPerSec * count;
@@ -184,13 +192,16 @@ export function planFor(scenario: Scenario, protocol: ProtocolName): ShardPlan {
       : row.delivery === "poll"
         ? deliveriesPerSec
         : 0;
+  return { clients: count, deliveriesPerSec, requestsPerSec };
+}
+
+/** The shard plan of one protocol's run on this machine. */
+export function planFor(scenario: Scenario, protocol: ProtocolName): ShardPlan {
   return planShards({
-    clients: count,
-    deliveriesPerSec,
-    requestsPerSec,
+    ...expectedWork(scenario, protocol),
     cores: availableParallelism(),
     serverInstances: scenario.target ? 0 : scenario.server.instances,
-    requestedShards: shards,
+    requestedShards: scenario.clients.shards,
   });
 }
 
