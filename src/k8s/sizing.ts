@@ -6,8 +6,9 @@
  * Every figure below was measured on the project's 2-core VM and is written
  * up in docs/benchmarks.md; the ones marked "assumed" were not measured.
  */
-import { expectedWork } from "../load/stages/clients-up.js";
+
 import { planShards, SHARD_CORE_SHARE } from "../load/shards/shard-plan.js";
+import { expectedWork } from "../load/stages/clients-up.js";
 import type { Scenario } from "../scenario/types.js";
 import type { ProtocolName } from "../shared/transports.js";
 
