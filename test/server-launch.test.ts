@@ -203,8 +203,12 @@ server:
   // change what the instances are started with. The token is the exception: it travels in
   // the environment (serverEnv), never argv; test/security.test.ts runs a scenario with one.
   // So is tls: the run turns it into certificate files (load/servers/run-tls.ts) whose paths the
-  // instances get; test/tls-run.test.ts runs a scenario with it.
-  const launched = leafPaths(server).filter((path) => !["auth", "tls"].includes(path.join(".")));
+  // instances get; test/tls-run.test.ts runs a scenario with it. And proxy: it is a process
+  // of its own in front of the instances (src/proxy/), not an instance setting;
+  // test/proxy.test.ts runs scenarios with it.
+  const launched = leafPaths(server).filter(
+    (path) => !["auth", "tls", "proxy"].includes(path.join(".")),
+  );
   it.each(launched.map((path) => [path.join(".")]))(
     "maps server.%s into the launch settings",
     (dotted) => {
