@@ -103,6 +103,14 @@ export class SocketIoClient implements TransportClient {
   private pid = "";
   private ready = false;
   private closed = false;
+  /**
+   * Events emitted before 'connect'. With connection state recovery the
+   * server sends the missed events before its CONNECT packet, and
+   * socket.io-client emits them before 'connect': they are held here and
+   * delivered, in order, once the subscriber has been told the connection is
+   * ready (it drops what arrives while it still counts itself broken).
+   */
+  private early: unknown[][] | null = [];
 
   constructor(
     readonly protocol: string,
@@ -147,6 +155,9 @@ export class SocketIoClient implements TransportClient {
         if (this.closed) return;
         this.ready = true;
         this.handlers.onReady(monoMs() - startedAt);
+        const early = this.early ?? [];
+        this.early = null;
+        for (const args of early) this.deliver(args);
         resolve();
       });
       socket.once("connect_error", (error) => {
@@ -164,6 +175,11 @@ export class SocketIoClient implements TransportClient {
   }
 
   private readonly onEvent = (...args: unknown[]): void => {
+    if (this.early !== null) this.early.push(args);
+    else this.deliver(args);
+  };
+
+  private deliver(args: unknown[]): void {
     const body = args.length > 0 ? readPointer(args[0], this.wire.body) : undefined;
     if (body === undefined) {
       this.handlers.onUnrecognised();
@@ -174,7 +190,7 @@ export class SocketIoClient implements TransportClient {
     const id = typeof offset === "string" && this.pid !== "" ? `${this.pid} ${offset}` : "";
     this.cursor = id;
     this.handlers.onMessage(id, body);
-  };
+  }
 
   /** A long poll answered without an event for this subscriber is an empty poll. */
   private countEmptyPolls(socket: Socket): void {
