@@ -1,6 +1,7 @@
 import { summarizeEncoded } from "../metrics/histogram.js";
 import type { HistogramSummary, MeasureResults } from "../metrics/types.js";
 import type { MeasurePart } from "../run-model/shard-report.js";
+import { errorText } from "../shared/errors.js";
 import type {
   AnyMeasure,
   MeasureProbe,
@@ -14,8 +15,6 @@ import type {
  * (load/stages/observe.ts calls the hooks), and their fragments of the result
  * from the shards' parts and what the probes saw (load/result/result.ts).
  */
-
-const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** What the probes saw, by measure name. */
 export type ProbeResults = Record<string, unknown>;

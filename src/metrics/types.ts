@@ -296,14 +296,7 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
      * worth of client and server work, busy processes, and the warning given
      * up front when this machine could not hold the run.
      */
-    plan?: {
-      shards: number;
-      clientCores: number;
-      serverCores: number;
-      cores: number;
-      busyProcesses: number;
-      warning: string | null;
-    };
+    plan?: ShardPlan;
     /** CPU and event-loop load of every process: publisher (parent), shards, servers started. */
     processes: ProcessLoad[];
     /** Expected deliveries per second over the window: the rate a server keeping up delivers at. */
@@ -432,9 +425,10 @@ export interface SlowConsumerResult {
   slowExpected: number;
   slowDelivered: number;
   /**
-   * Slow clients the server cut: its write timeouts where it says (the
-   * reference server's /admin/write-timeouts), else the breaks the slow
-   * clients saw (a close or reset, not their own watchdog).
+   * Cuts by the server: the streams it cut for its write timeout where it
+   * says (the reference server's /admin/write-timeouts; its log does not name
+   * the client, so a fast client cut for the same reason counts too), else
+   * the breaks the slow clients saw (a close or reset, not their own watchdog).
    */
   cut: number;
   /** When the first one was cut, ms from the window's start; null: none was. */
@@ -475,4 +469,18 @@ export interface ControlTraffic {
   controlBytesInPerWorkerPerSec: number;
   /** Orders and clock answers sent (payload bytes). */
   controlBytesOutPerWorkerPerSec: number;
+}
+
+/** How a run spreads its clients over shard processes (load/shards/shard-plan.ts plans it). */
+export interface ShardPlan {
+  shards: number;
+  /** Cores' worth of CPU the clients' work needs, over all shards. */
+  clientCores: number;
+  /** Cores' worth the servers rtbench starts need, over all instances (estimated). */
+  serverCores: number;
+  cores: number;
+  /** Processes expected to use a quarter of a core or more. */
+  busyProcesses: number;
+  /** Why this machine cannot hold the run, said before it starts; null when it can. */
+  warning: string | null;
 }

@@ -81,7 +81,7 @@ export const ARCHITECTURE_ROWS: readonly ReportRow[] = [
     when: slowRun,
   },
   {
-    label: "slow cut by server",
+    label: "cut by server / slow",
     cell: (p) => {
       const s = p.slowConsumers;
       return s ? `${formatNumber(s.cut)}/${formatNumber(s.slowClients)}` : NA;
@@ -97,7 +97,7 @@ export const ARCHITECTURE_ROWS: readonly ReportRow[] = [
     when: slowRun,
   },
   {
-    label: "server RSS / slow KB",
+    label: "server RSS growth / slow KB",
     cell: (p) => {
       const bytes = p.slowConsumers?.serverRssPerSlowClient;
       return bytes === null || bytes === undefined ? NA : formatNumber(bytes / 1024);

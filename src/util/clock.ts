@@ -27,7 +27,7 @@ export function hostMonoMs(): number {
  * host) can be subtracted directly.
  */
 export function monoMs(): number {
-  return Number(process.hrtime.bigint()) / 1e6 + TEST_SKEW_MS + correctionMs;
+  return hostMonoMs() + correctionMs;
 }
 
 /** Sets the correction from this host's clock to the run's (the coordinator's). */

@@ -17,6 +17,10 @@
  * A delivery costs a shard about 24 µs and a request about 70 µs more, which
  * reproduces all four within 5 %; the reference server about 18 µs and 55 µs.
  */
+
+import type { ShardPlan } from "../../metrics/types.js";
+
+export type { ShardPlan };
 export const WORK_COSTS = {
   /** Shard CPU µs per message received, whatever carries it. */
   shardDeliveryUs: 24,
@@ -51,19 +55,6 @@ export interface ShardPlanInput {
   serverInstances: number;
   /** `clients.shards`; 0 lets the plan choose. */
   requestedShards: number;
-}
-
-export interface ShardPlan {
-  shards: number;
-  /** Cores' worth of CPU the clients' work needs, over all shards. */
-  clientCores: number;
-  /** Cores' worth the servers rtbench starts need, over all instances (estimated). */
-  serverCores: number;
-  cores: number;
-  /** Processes expected to use a quarter of a core or more. */
-  busyProcesses: number;
-  /** Why this machine cannot hold the run, said before it starts; null when it can. */
-  warning: string | null;
 }
 
 export function planShards(input: ShardPlanInput): ShardPlan {

@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { errorText } from "../../shared/errors.js";
 
 const run = promisify(execFile);
 
@@ -30,7 +31,7 @@ export async function namespacesUnavailable(): Promise<string | null> {
     await run("ip", ["netns", "list"]);
     return null;
   } catch (error) {
-    return `\`ip netns\` failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`;
+    return `\`ip netns\` failed: ${errorText(error).split("\n")[0]}`;
   }
 }
 

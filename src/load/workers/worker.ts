@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import WebSocket from "ws";
+import { errorText } from "../../shared/errors.js";
 import { hostMonoMs, sleep } from "../../util/clock.js";
 import { packageVersion } from "../../util/paths.js";
 import { ShardPool } from "../shards/shards.js";
@@ -53,7 +54,7 @@ async function connect(url: string, timeoutMs: number): Promise<WebSocket> {
     try {
       return await openOnce(url, Math.max(100, deadline - Date.now()));
     } catch (error) {
-      lastError = error instanceof Error ? error.message : String(error);
+      lastError = errorText(error);
     }
     if (Date.now() + RETRY_CONNECT_MS >= deadline) {
       throw new Error(
@@ -228,7 +229,7 @@ class WorkerSession {
   }
 
   private fail(error: unknown): Promise<void> {
-    return this.end(1, `error: ${error instanceof Error ? error.message : String(error)}`);
+    return this.end(1, `error: ${errorText(error)}`);
   }
 
   private async end(code: number, line: string | null): Promise<void> {
