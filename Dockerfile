@@ -12,7 +12,10 @@ FROM node:20-slim AS build
 WORKDIR /src
 # Dependencies first, so a source change does not reinstall them. The build
 # comes after the sources: RTBENCH_SKIP_BUILD keeps `prepare` from building now.
+# npm ci runs `prepare` (scripts/prepare.js), and the build cleans dist/ with
+# scripts/clean-dist.js: both come before the install.
 COPY package.json package-lock.json ./
+COPY scripts scripts
 RUN RTBENCH_SKIP_BUILD=1 npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY bin bin

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { DockerfileParser, type Instruction } from "dockerfile-ast";
 import { validate } from "dockerfile-utils";
 import { describe, expect, it } from "vitest";
+import { SHARD_ENTRY } from "../src/load/shards/shards.js";
 import { packageRoot } from "../src/util/paths.js";
 
 const DOCKERFILE = readFileSync(join(packageRoot, "Dockerfile"), "utf8");
@@ -71,6 +72,37 @@ describe("the Dockerfile", () => {
     ).toBe(true);
   });
 
+  it("copies the scripts npm runs in the build stage before the RUN that runs them", () => {
+    const { scripts } = JSON.parse(readFileSync(join(packageRoot, "package.json"), "utf8")) as {
+      scripts: Record<string, string>;
+    };
+    const buildStage = instructions.slice(0, lastFrom);
+    const firstRun = (pattern: RegExp) =>
+      buildStage.findIndex((i) => i.getKeyword() === "RUN" && pattern.test(words(i).join(" ")));
+    const copiedBefore = (index: number) =>
+      buildStage
+        .slice(0, index)
+        .filter((i) => i.getKeyword() === "COPY" && fromStage(i) === null)
+        .flatMap((i) => words(i).slice(0, -1));
+    // `npm ci` runs `prepare`; `npm run build` runs `build`.
+    for (const [script, pattern] of [
+      ["prepare", /npm ci/],
+      ["build", /npm run build/],
+    ] as const) {
+      const at = firstRun(pattern);
+      expect(at, script).toBeGreaterThan(-1);
+      const files = [...(scripts[script] ?? "").matchAll(/\bscripts\/[\w.-]+/g)].map((m) => m[0]);
+      expect(files.length, script).toBeGreaterThan(0);
+      for (const file of files) {
+        expect(existsSync(join(packageRoot, file)), file).toBe(true);
+        expect(
+          copiedBefore(at).some((source) => file === source || file.startsWith(`${source}/`)),
+          `${file} (npm's ${script}) is copied before the RUN`,
+        ).toBe(true);
+      }
+    }
+  });
+
   it("copies sources that exist and that .dockerignore lets through", () => {
     expect(contextSources.length).toBeGreaterThan(5);
     for (const source of contextSources) {
@@ -86,7 +118,7 @@ describe("the Dockerfile", () => {
     for (const entry of [
       "bin/rtbench.js",
       "dist/src/cli/main.js",
-      "dist/src/load/shard-main.js",
+      `dist/${SHARD_ENTRY}`,
       "dist/reference-server/main.js",
       "package.json",
     ]) {

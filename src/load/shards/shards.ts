@@ -36,6 +36,9 @@ export type ClientPoolFactory = (shards: number) => Promise<ClientPool>;
  * the clients. Clients are dealt round-robin so every shard ramps up at the
  * same pace.
  */
+/** The shard process's entry, relative to dist/ (the package must ship it). */
+export const SHARD_ENTRY = "src/load/fleet/shard-main.js";
+
 export class ShardPool implements ClientPool {
   /** What each shard printed on stderr last: a dying shard's own words. */
   private readonly stderrTails: string[][];
@@ -65,7 +68,7 @@ export class ShardPool implements ClientPool {
   }
 
   static async start(count: number): Promise<ShardPool> {
-    const entry = compiledEntry("src/load/fleet/shard-main.js");
+    const entry = compiledEntry(SHARD_ENTRY);
     const tails = Array.from({ length: count }, () => [] as string[]);
     const started = await Promise.allSettled(
       Array.from({ length: count }, (_, i) =>
