@@ -54,15 +54,23 @@ export class ShardPool implements ClientPool {
     this.reported = shards.map(
       (shard, i) =>
         new Promise<void>((resolve) => {
+          let grace: NodeJS.Timeout | undefined;
+          const done = () => {
+            clearTimeout(grace);
+            resolve();
+          };
           shard.process.on("message", (message: ShardMessage) => {
             if (message.type === "progress") this.progress.set(i, message);
             else if (message.type === "report") {
               this.reports.set(i, message);
-              resolve();
+              done();
             }
           });
-          // A report sent just before exit can arrive after the exit event: give it a moment.
-          void shard.exited.then(() => setTimeout(resolve, 1000));
+          // A report sent just before exit can arrive after the exit event: give it a
+          // moment, and only when it has not arrived (a pending timer holds the CLI's exit).
+          void shard.exited.then(() => {
+            if (!this.reports.has(i)) grace = setTimeout(done, 1000);
+          });
         }),
     );
   }
