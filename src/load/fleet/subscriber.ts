@@ -339,12 +339,12 @@ export class Subscriber implements ClientHandlers {
   /**
    * A broker fault ended at `atMs` (the parent said so, load/faults): this
    * subscriber's return from the previous one is over, and one from this one
-   * begins, timed like a return from churn. Only for a subscriber that had
-   * connected: one that never did had nothing to recover.
+   * begins, timed like a return from churn.
    */
   brokerBack(action: BrokerFaultAction, atMs: number): void {
-    if (this.firstReadyMs === null) return;
     this.finishBrokerReturn();
+    // One that never connected, or is away on purpose (churn), had nothing to recover.
+    if (this.firstReadyMs === null || this.awayAtMs !== null) return;
     this.brokerFault = action;
     this.brokerReturn ??= new CatchUp();
     this.brokerReturn.begin(atMs);
