@@ -5,6 +5,7 @@ import {
   recordMs,
 } from "../metrics/histogram.js";
 import type { MeasurePart } from "../run-model/shard-report.js";
+import type { BrokerFaultAction } from "../scenario/types.js";
 import type { PresenceEvent } from "../shared/protocol.js";
 import type { AnyMeasure, MeasureHandlers, ShardContext, ShardTally } from "./measure.js";
 
@@ -22,6 +23,7 @@ export class ShardMeasures {
   private readonly onReady: MeasureHandlers[] = [];
   private readonly onBroke: MeasureHandlers[] = [];
   private readonly onPresence: MeasureHandlers[] = [];
+  private readonly onBrokerReturn: MeasureHandlers[] = [];
 
   constructor(list: readonly AnyMeasure[], context: ShardContext) {
     for (const measure of list) {
@@ -35,6 +37,7 @@ export class ShardMeasures {
       if (handlers.ready) this.onReady.push(handlers);
       if (handlers.broke) this.onBroke.push(handlers);
       if (handlers.presence) this.onPresence.push(handlers);
+      if (handlers.brokerReturn) this.onBrokerReturn.push(handlers);
     }
   }
 
@@ -60,6 +63,14 @@ export class ShardMeasures {
 
   presence(events: readonly PresenceEvent[]): void {
     for (const h of this.onPresence) h.presence?.(events);
+  }
+
+  brokerReturn(
+    action: BrokerFaultAction,
+    recoveredMs: number | null,
+    caughtUpMs: number | null,
+  ): void {
+    for (const h of this.onBrokerReturn) h.brokerReturn?.(action, recoveredMs, caughtUpMs);
   }
 
   /** Every measure's part of the shard report: plain JSON, histograms encoded. */
