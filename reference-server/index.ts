@@ -99,14 +99,81 @@ const SHUTDOWN_GRACE_MS = 4000;
 export async function startReferenceServer(
   options: ReferenceServerOptions = {},
 ): Promise<RunningServer> {
-  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
   const ownsBroker = options.broker === undefined;
-  const history = options.history ?? (ownsBroker ? DEFAULT_HISTORY : null);
-  const settings: ServerSettings = {
+  const settings = resolveSettings(options);
+  const broker =
+    options.broker ??
+    createMemoryBroker(settings.history ?? DEFAULT_HISTORY, {
+      unreadCounters: settings.fanout === "tiered",
+      idBase: options.idBase ?? 0,
+    });
+  const { factories, connections } = mountTransports();
+  const ctx = serverContext(broker, settings, connections);
+
+  const { server, h2Sessions, transports } = createReferenceHttpServer(ctx, factories, options.tls);
+  // Every accepted socket counts, HTTP/1.1 and HTTP/2 alike.
+  ctx.admission.track(server);
+  // A deep accept queue (the kernel caps it at net.core.somaxconn): Node's
+  // default of 511 overflows while a busy instance takes thousands of
+  // connections a second, and every dropped handshake costs its client a
+  // SYN retransmission, 1 s, then 3 s, then 7 s.
+  server.listen({ port: options.port ?? 0, host: options.host ?? "127.0.0.1", backlog: 65535 });
+  try {
+    await once(server, "listening");
+  } catch (error) {
+    if (ownsBroker) await broker.close();
+    throw error;
+  }
+  const withHeartbeats = [...connections]
+    .filter(([name]) => transport(name).serverHeartbeats)
+    .map(([, open]) => open);
+  const heartbeats = startHeartbeats(() => withHeartbeats, settings.heartbeatIntervalMs);
+
+  const { port } = server.address() as AddressInfo;
+  const host = options.host ?? "127.0.0.1";
+  let closing: Promise<void> | null = null;
+
+  const close = async (): Promise<void> => {
+    heartbeats.stop();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const mounted of transports) mounted.close?.();
+    ctx.presenceEvents?.close();
+    for (const open of connections.values()) {
+      for (const connection of [...open]) connection.shutdown();
+    }
+    server.closeIdleConnections();
+    // GOAWAY: each HTTP/2 session ends once its streams (just ended above) are done.
+    for (const session of h2Sessions) session.close();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, SHUTDOWN_GRACE_MS);
+    });
+    await Promise.race([closed, late]);
+    clearTimeout(timer);
+    server.closeAllConnections();
+    for (const session of h2Sessions) session.destroy();
+    if (ownsBroker) await broker.close();
+  };
+
+  return {
+    url: `${options.tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    port,
+    close() {
+      closing ??= close();
+      return closing;
+    },
+  };
+}
+
+/** The instance's settings: every option with its default. */
+function resolveSettings(options: ReferenceServerOptions): ServerSettings {
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+  return {
     instanceId: options.instanceId ?? `ref-${process.pid}`,
     heartbeatIntervalMs,
     presenceTtlMs: options.presenceTtlMs ?? 3 * heartbeatIntervalMs,
-    history,
+    // A broker passed in keeps its own history; the instance's own memory broker gets one.
+    history: options.history ?? (options.broker === undefined ? DEFAULT_HISTORY : null),
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     deliveryDelayMs: options.deliveryDelayMs ?? 0,
     sseRetryMs: options.sseRetryMs ?? 2000,
@@ -126,13 +193,13 @@ export async function startReferenceServer(
     allowOrigins: options.allowOrigins ?? [],
     wsDeflateThreshold: options.wsDeflateThreshold ?? null,
   };
-  const broker =
-    options.broker ??
-    createMemoryBroker(history ?? DEFAULT_HISTORY, {
-      unreadCounters: settings.fanout === "tiered",
-      idBase: options.idBase ?? 0,
-    });
-  // Every transport with a server half is mounted, and gets its set of open connections.
+}
+
+/** Every transport with a server half is mounted, and gets its set of open connections. */
+function mountTransports(): {
+  factories: Map<string, ServerTransportFactory>;
+  connections: Map<string, Set<LiveConnection>>;
+} {
   const factories = new Map<string, ServerTransportFactory>();
   const connections = new Map<string, Set<LiveConnection>>();
   for (const name of transportNames()) {
@@ -141,9 +208,17 @@ export async function startReferenceServer(
     factories.set(name, factory);
     connections.set(name, new Set());
   }
+  return { factories, connections };
+}
 
+/** What every transport handler shares: the broker, the hub, the settings, the books. */
+function serverContext(
+  broker: Broker,
+  settings: ServerSettings,
+  connections: Map<string, Set<LiveConnection>>,
+): ServerContext {
   let presenceFailing = false;
-  const ctx: ServerContext = {
+  return {
     broker,
     hub: new Hub(broker, {
       deliveryDelayMs: settings.deliveryDelayMs,
@@ -181,60 +256,6 @@ export async function startReferenceServer(
           );
         },
       );
-    },
-  };
-
-  const { server, h2Sessions, transports } = createReferenceHttpServer(ctx, factories, options.tls);
-  // Every accepted socket counts, HTTP/1.1 and HTTP/2 alike.
-  ctx.admission.track(server);
-  // A deep accept queue (the kernel caps it at net.core.somaxconn): Node's
-  // default of 511 overflows while a busy instance takes thousands of
-  // connections a second, and every dropped handshake costs its client a
-  // SYN retransmission, 1 s, then 3 s, then 7 s.
-  server.listen({ port: options.port ?? 0, host: options.host ?? "127.0.0.1", backlog: 65535 });
-  try {
-    await once(server, "listening");
-  } catch (error) {
-    if (ownsBroker) await broker.close();
-    throw error;
-  }
-  const withHeartbeats = [...connections]
-    .filter(([name]) => transport(name).serverHeartbeats)
-    .map(([, open]) => open);
-  const heartbeats = startHeartbeats(() => withHeartbeats, heartbeatIntervalMs);
-
-  const { port } = server.address() as AddressInfo;
-  const host = options.host ?? "127.0.0.1";
-  let closing: Promise<void> | null = null;
-
-  const close = async (): Promise<void> => {
-    heartbeats.stop();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const mounted of transports) mounted.close?.();
-    ctx.presenceEvents?.close();
-    for (const open of connections.values()) {
-      for (const connection of [...open]) connection.shutdown();
-    }
-    server.closeIdleConnections();
-    // GOAWAY: each HTTP/2 session ends once its streams (just ended above) are done.
-    for (const session of h2Sessions) session.close();
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, SHUTDOWN_GRACE_MS);
-    });
-    await Promise.race([closed, late]);
-    clearTimeout(timer);
-    server.closeAllConnections();
-    for (const session of h2Sessions) session.destroy();
-    if (ownsBroker) await broker.close();
-  };
-
-  return {
-    url: `${options.tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`,
-    port,
-    close() {
-      closing ??= close();
-      return closing;
     },
   };
 }
