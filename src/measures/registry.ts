@@ -1,4 +1,5 @@
 import { brokerCostMeasure } from "./broker-cost.js";
+import { fallback } from "./fallback.js";
 import type { AnyMeasure, Measure } from "./measure.js";
 import { presenceEvents } from "./presence-events.js";
 import { publishAck } from "./publish-ack.js";
@@ -9,7 +10,13 @@ import { tlsConnect } from "./tls-connect.js";
  * metrics and rows appear. A new measure is a file next to this one and a
  * line here (docs/development.md, "Adding a measure").
  */
-const BUILT_IN: readonly AnyMeasure[] = [tlsConnect, publishAck, brokerCostMeasure, presenceEvents];
+const BUILT_IN: readonly AnyMeasure[] = [
+  tlsConnect,
+  publishAck,
+  brokerCostMeasure,
+  presenceEvents,
+  fallback,
+];
 
 interface Registered {
   measure: AnyMeasure;

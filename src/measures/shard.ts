@@ -6,7 +6,13 @@ import {
 } from "../metrics/histogram.js";
 import type { MeasurePart } from "../run-model/shard-report.js";
 import type { PresenceEvent } from "../shared/protocol.js";
-import type { AnyMeasure, MeasureHandlers, ShardContext, ShardTally } from "./measure.js";
+import type {
+  AnyMeasure,
+  FallbackOutcome,
+  MeasureHandlers,
+  ShardContext,
+  ShardTally,
+} from "./measure.js";
 
 /**
  * The measures' side of one shard: each measure's tally, and its handlers
@@ -22,6 +28,8 @@ export class ShardMeasures {
   private readonly onReady: MeasureHandlers[] = [];
   private readonly onBroke: MeasureHandlers[] = [];
   private readonly onPresence: MeasureHandlers[] = [];
+  private readonly onFallbackStep: MeasureHandlers[] = [];
+  private readonly onFirstMessage: MeasureHandlers[] = [];
 
   constructor(list: readonly AnyMeasure[], context: ShardContext) {
     for (const measure of list) {
@@ -35,6 +43,8 @@ export class ShardMeasures {
       if (handlers.ready) this.onReady.push(handlers);
       if (handlers.broke) this.onBroke.push(handlers);
       if (handlers.presence) this.onPresence.push(handlers);
+      if (handlers.fallbackStep) this.onFallbackStep.push(handlers);
+      if (handlers.firstMessage) this.onFirstMessage.push(handlers);
     }
   }
 
@@ -60,6 +70,14 @@ export class ShardMeasures {
 
   presence(events: readonly PresenceEvent[]): void {
     for (const h of this.onPresence) h.presence?.(events);
+  }
+
+  fallbackStep(protocol: string, outcome: FallbackOutcome): void {
+    for (const h of this.onFallbackStep) h.fallbackStep?.(protocol, outcome);
+  }
+
+  firstMessage(ms: number): void {
+    for (const h of this.onFirstMessage) h.firstMessage?.(ms);
   }
 
   /** Every measure's part of the shard report: plain JSON, histograms encoded. */
