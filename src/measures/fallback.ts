@@ -22,6 +22,8 @@ export interface FallbackResult {
   fallbackFailedSteps?: number;
   /** Steps given up for no ready within clients.fallbackTimeout. */
   fallbackTimedOutSteps?: number;
+  /** A client's first attempt started -> ready on the transport it ended on, failed steps included. */
+  fallbackConnect?: HistogramSummary;
   /** A client's first attempt started -> its first message arrived. */
   timeToFirstMessage?: HistogramSummary;
   /** Stored messages of the window on a client's channel sent from its first attempt to its first ready, summed over clients. */
@@ -92,8 +94,7 @@ export function fallbackBooks(
 }
 
 const fellBack = (r: ProtocolResult) => r.fallbackEndedOn !== undefined;
-const firstMessage = (r: ProtocolResult, field: "p50" | "p99") => {
-  const h = r.timeToFirstMessage;
+const percentile = (h: HistogramSummary | undefined, field: "p50" | "p99") => {
   return h === undefined || h.count === 0 ? undefined : h[field];
 };
 
@@ -114,9 +115,12 @@ export const fallback: Measure<FallbackResult> = {
     get counts() {
       return transportNames().flatMap((name) => OUTCOMES.map((o) => countName(o, name)));
     },
-    timings: ["first-message"],
+    timings: ["ready", "first-message"],
     handlers: (tally) => ({
-      fallbackStep: (protocol, outcome) => tally.add(countName(outcome, protocol)),
+      fallbackStep: (protocol, outcome, sinceStartMs) => {
+        tally.add(countName(outcome, protocol));
+        if (outcome === "ready") tally.time("ready", sinceStartMs);
+      },
       firstMessage: (ms) => tally.time("first-message", ms),
     }),
   },
@@ -134,6 +138,7 @@ export const fallback: Measure<FallbackResult> = {
       ),
       fallbackFailedSteps: sum("failed"),
       fallbackTimedOutSteps: sum("timed-out"),
+      fallbackConnect: tally.timing("ready"),
       timeToFirstMessage: tally.timing("first-message"),
       fallbackPublished: books.published,
       fallbackMissed: books.missed,
@@ -156,6 +161,10 @@ export const fallback: Measure<FallbackResult> = {
       better: null,
       description: "clients.fallback: steps given up for no ready within clients.fallbackTimeout",
     },
+    ...histogramMetrics(
+      "fallbackConnect",
+      "clients.fallback: a client's first attempt started -> ready on the transport it ended on, failed steps included",
+    ),
     ...histogramMetrics(
       "timeToFirstMessage",
       "clients.fallback: a client's first attempt started -> its first message arrived",
@@ -204,6 +213,11 @@ export const fallback: Measure<FallbackResult> = {
       type: "integer",
       minimum: 0,
     },
+    fallbackConnect: {
+      description:
+        "clients.fallback: a client's first attempt started -> ready on the transport it ended on, every failed step included (connect times only the last step). Absent without fallback.",
+      $ref: "#/definitions/histogram",
+    },
     timeToFirstMessage: {
       description:
         "clients.fallback: a client's first attempt started -> its first message arrived (each client once). Absent without fallback.",
@@ -245,13 +259,23 @@ export const fallback: Measure<FallbackResult> = {
         when: fellBack,
       },
       {
+        label: "fallback connect p50 ms",
+        value: (r) => percentile(r.fallbackConnect, "p50"),
+        when: fellBack,
+      },
+      {
+        label: "fallback connect p99 ms",
+        value: (r) => percentile(r.fallbackConnect, "p99"),
+        when: fellBack,
+      },
+      {
         label: "fallback 1st message p50 ms",
-        value: (r) => firstMessage(r, "p50"),
+        value: (r) => percentile(r.timeToFirstMessage, "p50"),
         when: fellBack,
       },
       {
         label: "fallback 1st message p99 ms",
-        value: (r) => firstMessage(r, "p99"),
+        value: (r) => percentile(r.timeToFirstMessage, "p99"),
         when: fellBack,
       },
       {

@@ -93,9 +93,9 @@ export interface MeasureHandlers {
    * clients.fallback: a step of a subscriber's fallback ended, before its
    * first ready: ready on `protocol` (the transport it ended on), failed
    * (a connect error, a refused upgrade or response) or timed out (no ready
-   * within the step timeout).
+   * within the step timeout). `sinceStartMs`: since its first attempt started.
    */
-  fallbackStep?(protocol: string, outcome: FallbackOutcome): void;
+  fallbackStep?(protocol: string, outcome: FallbackOutcome, sinceStartMs: number): void;
   /** clients.fallback: a subscriber's first message, `ms` after its first attempt started. */
   firstMessage?(ms: number): void;
 }

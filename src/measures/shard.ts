@@ -72,8 +72,8 @@ export class ShardMeasures {
     for (const h of this.onPresence) h.presence?.(events);
   }
 
-  fallbackStep(protocol: string, outcome: FallbackOutcome): void {
-    for (const h of this.onFallbackStep) h.fallbackStep?.(protocol, outcome);
+  fallbackStep(protocol: string, outcome: FallbackOutcome, sinceStartMs: number): void {
+    for (const h of this.onFallbackStep) h.fallbackStep?.(protocol, outcome, sinceStartMs);
   }
 
   firstMessage(ms: number): void {

@@ -38,7 +38,10 @@ export function readChurn(read: Reader): ChurnOptions | null {
   };
 }
 
-/** The run key of a scenario with `clients.fallback`: `websocket@fallback`. */
+/**
+ * The run key of a scenario with `clients.fallback` and no variants:
+ * `websocket@fallback`; with variants, each is `websocket@<variant>`.
+ */
 export const FALLBACK_VARIANT = "fallback";
 
 /** `clients.fallback` with its step timeout, or null when absent (the schema checked the list). */
@@ -53,15 +56,14 @@ export function readFallback(read: Reader): FallbackOptions | null {
 
 /** What the result's notes say of a fallback run: the order and the step timeout. */
 export function fallbackNote(fallback: FallbackOptions): string {
-  const key = runKey(fallback.order[0] as ProtocolName, FALLBACK_VARIANT);
-  return `${key}: each client tries ${fallback.order.join(", then ")}, giving a step ${formatDuration(fallback.stepTimeoutMs)} to become ready, and stays on the first that does`;
+  return `clients.fallback: each client tries ${fallback.order.join(", then ")}, giving a step ${formatDuration(fallback.stepTimeoutMs)} to become ready, and stays on the first that does`;
 }
 
 /**
- * A scenario with fallback is one run against the reference server, keyed
- * by its first transport: `protocols` may name that one only, and what
- * would make it several runs (variants) or another server (target) is refused.
- * `listed`: the protocols the file or a flag named (undefined: none).
+ * A scenario with fallback is one run against the reference server (one per
+ * variant), keyed by its first transport: `protocols` may name that one
+ * only, and another server (target) is refused. `listed`: the protocols the
+ * file or a flag named (undefined: none).
  */
 export function fallbackProblems(
   scenario: Scenario,
@@ -74,17 +76,11 @@ export function fallbackProblems(
   const first = fallback.order[0] as ProtocolName;
   if (!fallback.order.every(isTransportName)) return [];
   const problems: Problem[] = [];
-  const key = runKey(first, FALLBACK_VARIANT);
+  const key = runKey(first, scenario.variants[0]?.name ?? FALLBACK_VARIANT);
   if (listed !== undefined && (listed.length !== 1 || listed[0] !== first)) {
     problems.push({
       path: listedPath,
-      text: `expected [${first}] or no protocols with clients.fallback (one run, ${key}, whose clients try ${fallback.order.join(", then ")}), found [${listed.join(", ")}]`,
-    });
-  }
-  if (scenario.variants.length > 0) {
-    problems.push({
-      path: "clients.fallback",
-      text: `expected no variants with it (a fallback scenario is one run, ${key}), found variants ${scenario.variants.map((v) => v.name).join(", ")}`,
+      text: `expected [${first}] or no protocols with clients.fallback (one run${scenario.variants.length > 0 ? " per variant" : ""}, ${key}, whose clients try ${fallback.order.join(", then ")}), found [${listed.join(", ")}]`,
     });
   }
   if (scenario.target !== null) {

@@ -294,7 +294,8 @@ function variantKeyProblems(
   isBad: (path: string) => boolean,
 ): Problem[] {
   const names = scenario.variants.map((v) => v.name);
-  if (scenario.clients.fallback !== null) names.push(FALLBACK_VARIANT);
+  // A fallback run without variants is keyed websocket@fallback.
+  if (scenario.clients.fallback !== null && names.length === 0) names.push(FALLBACK_VARIANT);
   return keys.flatMap((key) => {
     const path = formatPath(["thresholds", key]);
     const { variant } = splitRunKey(splitMetricName(key).protocol);

@@ -61,7 +61,11 @@ export class FallbackLadder implements ClientHandlers {
   stepFailed(timedOut: boolean): boolean {
     this.disarm();
     if (this.settled) return false;
-    this.fleet.measures.fallbackStep(this.protocol, timedOut ? "timed-out" : "failed");
+    this.fleet.measures.fallbackStep(
+      this.protocol,
+      timedOut ? "timed-out" : "failed",
+      this.sinceStartMs(),
+    );
     this.step = (this.step + 1) % this.plan.steps.length;
     return this.step !== 0;
   }
@@ -75,7 +79,7 @@ export class FallbackLadder implements ClientHandlers {
     this.disarm();
     if (!this.settled) {
       this.settled = true;
-      this.fleet.measures.fallbackStep(this.protocol, "ready");
+      this.fleet.measures.fallbackStep(this.protocol, "ready", this.sinceStartMs());
     }
     this.subscriber.onReady(connectMs);
   }
@@ -83,7 +87,7 @@ export class FallbackLadder implements ClientHandlers {
   onMessage(id: string, body: unknown): void {
     if (this.waitingForFirstMessage) {
       this.waitingForFirstMessage = false;
-      this.fleet.measures.firstMessage(this.fleet.clock.now() - (this.startedMs ?? 0));
+      this.fleet.measures.firstMessage(this.sinceStartMs());
     }
     this.subscriber.onMessage(id, body);
   }
@@ -106,6 +110,10 @@ export class FallbackLadder implements ClientHandlers {
 
   onBreak(reason: string): void {
     this.subscriber.onBreak(reason);
+  }
+
+  private sinceStartMs(): number {
+    return this.fleet.clock.now() - (this.startedMs ?? this.fleet.clock.now());
   }
 
   private get current(): FallbackPlan["steps"][number] {
