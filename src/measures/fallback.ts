@@ -94,9 +94,28 @@ export function fallbackBooks(
 }
 
 const fellBack = (r: ProtocolResult) => r.fallbackEndedOn !== undefined;
-const percentile = (h: HistogramSummary | undefined, field: "p50" | "p99") => {
-  return h === undefined || h.count === 0 ? undefined : h[field];
-};
+const countRow = (
+  label: string,
+  field:
+    | "fallbackFailedSteps"
+    | "fallbackTimedOutSteps"
+    | "fallbackPublished"
+    | "fallbackMissed"
+    | "fallbackDelivered",
+) => ({ label, value: (r) => r[field], format: "count", when: fellBack }) satisfies MeasureRow;
+const timingRow = (
+  label: string,
+  field: "fallbackConnect" | "timeToFirstMessage",
+  percentile: "p50" | "p99",
+) =>
+  ({
+    label,
+    value: (r) => {
+      const h = r[field];
+      return h === undefined || h.count === 0 ? undefined : h[percentile];
+    },
+    when: fellBack,
+  }) satisfies MeasureRow;
 
 /** One row per transport: how many clients ended on it, shown where some client tried it. */
 const endedOnRows: MeasureRow[] = transports().map((t) => ({
@@ -246,51 +265,15 @@ export const fallback: Measure<FallbackResult> = {
     after: "connect p99 ms",
     rows: [
       ...endedOnRows,
-      {
-        label: "fallback failed steps",
-        value: (r) => r.fallbackFailedSteps,
-        format: "count",
-        when: fellBack,
-      },
-      {
-        label: "fallback timed-out steps",
-        value: (r) => r.fallbackTimedOutSteps,
-        format: "count",
-        when: fellBack,
-      },
-      {
-        label: "fallback connect p50 ms",
-        value: (r) => percentile(r.fallbackConnect, "p50"),
-        when: fellBack,
-      },
-      {
-        label: "fallback connect p99 ms",
-        value: (r) => percentile(r.fallbackConnect, "p99"),
-        when: fellBack,
-      },
-      {
-        label: "fallback 1st message p50 ms",
-        value: (r) => percentile(r.timeToFirstMessage, "p50"),
-        when: fellBack,
-      },
-      {
-        label: "fallback 1st message p99 ms",
-        value: (r) => percentile(r.timeToFirstMessage, "p99"),
-        when: fellBack,
-      },
-      {
-        label: "fallback published meanwhile",
-        value: (r) => r.fallbackPublished,
-        format: "count",
-        when: fellBack,
-      },
-      { label: "fallback missed", value: (r) => r.fallbackMissed, format: "count", when: fellBack },
-      {
-        label: "fallback delivered anyway",
-        value: (r) => r.fallbackDelivered,
-        format: "count",
-        when: fellBack,
-      },
+      countRow("fallback failed steps", "fallbackFailedSteps"),
+      countRow("fallback timed-out steps", "fallbackTimedOutSteps"),
+      timingRow("fallback connect p50 ms", "fallbackConnect", "p50"),
+      timingRow("fallback connect p99 ms", "fallbackConnect", "p99"),
+      timingRow("fallback 1st message p50 ms", "timeToFirstMessage", "p50"),
+      timingRow("fallback 1st message p99 ms", "timeToFirstMessage", "p99"),
+      countRow("fallback published meanwhile", "fallbackPublished"),
+      countRow("fallback missed", "fallbackMissed"),
+      countRow("fallback delivered anyway", "fallbackDelivered"),
     ],
   },
 };
