@@ -2,6 +2,7 @@ import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
 import type { PublishRecord } from "../run-model/publish-record.js";
 import type { SubscriberReport } from "../run-model/shard-report.js";
 import type { Timeline, Window } from "../run-model/timeline.js";
+import type { BrokerFaultAction } from "../scenario/types.js";
 import type { PresenceEvent } from "../shared/protocol.js";
 import type { MetricInfo } from "./metric-info.js";
 
@@ -89,6 +90,17 @@ export interface MeasureHandlers {
   broke?(nowMs: number, reason: string): void;
   /** Presence events (joins, leaves) arrived in one frame (server.presenceEvents). */
   presence?(events: readonly PresenceEvent[]): void;
+  /**
+   * A subscriber's return from a broker fault is over (the next one ended, or
+   * the clients stopped), timed from the fault's end by load/fleet/catch-up.ts:
+   * `recoveredMs` until the first message sent after it arrived, `caughtUpMs`
+   * until the last message sent before it arrived; null: none arrived.
+   */
+  brokerReturn?(
+    action: BrokerFaultAction,
+    recoveredMs: number | null,
+    caughtUpMs: number | null,
+  ): void;
   /**
    * clients.fallback: a step of a subscriber's fallback ended, before its
    * first ready: ready on `protocol` (the transport it ended on), failed

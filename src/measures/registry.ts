@@ -1,4 +1,5 @@
 import { brokerCostMeasure } from "./broker-cost.js";
+import { brokerRecovery } from "./broker-recovery.js";
 import { fallback } from "./fallback.js";
 import type { AnyMeasure, Measure } from "./measure.js";
 import { presenceEvents } from "./presence-events.js";
@@ -14,6 +15,7 @@ const BUILT_IN: readonly AnyMeasure[] = [
   tlsConnect,
   publishAck,
   brokerCostMeasure,
+  brokerRecovery,
   presenceEvents,
   fallback,
 ];

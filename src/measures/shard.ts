@@ -5,6 +5,7 @@ import {
   recordMs,
 } from "../metrics/histogram.js";
 import type { MeasurePart } from "../run-model/shard-report.js";
+import type { BrokerFaultAction } from "../scenario/types.js";
 import type { PresenceEvent } from "../shared/protocol.js";
 import type {
   AnyMeasure,
@@ -30,6 +31,7 @@ export class ShardMeasures {
   private readonly onPresence: MeasureHandlers[] = [];
   private readonly onFallbackStep: MeasureHandlers[] = [];
   private readonly onFirstMessage: MeasureHandlers[] = [];
+  private readonly onBrokerReturn: MeasureHandlers[] = [];
 
   constructor(list: readonly AnyMeasure[], context: ShardContext) {
     for (const measure of list) {
@@ -45,6 +47,7 @@ export class ShardMeasures {
       if (handlers.presence) this.onPresence.push(handlers);
       if (handlers.fallbackStep) this.onFallbackStep.push(handlers);
       if (handlers.firstMessage) this.onFirstMessage.push(handlers);
+      if (handlers.brokerReturn) this.onBrokerReturn.push(handlers);
     }
   }
 
@@ -78,6 +81,14 @@ export class ShardMeasures {
 
   firstMessage(ms: number): void {
     for (const h of this.onFirstMessage) h.firstMessage?.(ms);
+  }
+
+  brokerReturn(
+    action: BrokerFaultAction,
+    recoveredMs: number | null,
+    caughtUpMs: number | null,
+  ): void {
+    for (const h of this.onBrokerReturn) h.brokerReturn?.(action, recoveredMs, caughtUpMs);
   }
 
   /** Every measure's part of the shard report: plain JSON, histograms encoded. */

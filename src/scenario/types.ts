@@ -330,6 +330,9 @@ export interface ReconnectPolicy {
   honorServerRetry: boolean;
 }
 
+/** The faults that act on the broker's backing service (Redis, NATS) rather than on an instance. */
+export type BrokerFaultAction = "broker-freeze" | "broker-stop" | "broker-restart";
+
 export type Fault =
   | { action: "kill"; atMs: number; instance: InstanceRef; restartAfterMs: number | null }
   | { action: "restart"; atMs: number; instance: InstanceRef }

@@ -5,7 +5,7 @@
  */
 
 import { faultTimeMs } from "../../run-model/timeline.js";
-import type { Fault } from "../../scenario/types.js";
+import type { BrokerFaultAction, Fault } from "../../scenario/types.js";
 import type { RunningService } from "../../services/types.js";
 import { errorText } from "../../shared/errors.js";
 import { monoMs, sleep, sleepUntil } from "../../util/clock.js";
@@ -38,8 +38,15 @@ export interface FaultContext {
    * broker, or an external REDIS_URL / NATS_URL).
    */
   redis: ServiceControl | null;
-  /** The run's own client processes, for `stall-clients`. */
-  clients: { pause(): void; resume(): void } | null;
+  /**
+   * The run's own client processes, for `stall-clients`, and to be told when
+   * a broker fault ended (they time their recovery from it).
+   */
+  clients: {
+    pause(): void;
+    resume(): void;
+    brokerBack(action: BrokerFaultAction, atMs: number): void;
+  } | null;
   /** Monotonic ms (util/clock.ts) that `atMs` counts from: the start of ramp-up (timeline.ts). */
   startMs: number;
   /** Picks `instance: random` reproducibly. */
@@ -152,7 +159,7 @@ async function fire(
       // Thawed on abort too: a stopped process ignores SIGTERM and would hang the cleanup.
       await sleep(fault.forMs, signal);
       service.thaw();
-      record.endedAtMs = elapsed(ctx);
+      brokerBack(fault.action, record, ctx);
       return;
     }
     case "broker-stop": {
@@ -161,12 +168,12 @@ async function fire(
       await sleep(fault.forMs, signal);
       if (signal.aborted) return;
       await service.start();
-      record.endedAtMs = elapsed(ctx);
+      brokerBack(fault.action, record, ctx);
       return;
     }
     case "broker-restart":
       await brokerService(fault.action, ctx).restart();
-      record.endedAtMs = elapsed(ctx);
+      brokerBack(fault.action, record, ctx);
       return;
     case "stall-clients": {
       if (ctx.clients === null) throw new Error("stall-clients needs the run's client processes");
@@ -188,6 +195,13 @@ function brokerService(action: string, ctx: FaultContext): ServiceControl {
     throw new Error(`${action} needs a broker service that rtbench started (none here)`);
   }
   return ctx.redis;
+}
+
+/** The broker is back: the fault's end is recorded, and the clients time their recovery from it. */
+function brokerBack(action: BrokerFaultAction, record: FaultRecord, ctx: FaultContext): void {
+  const atMs = monoMs();
+  record.endedAtMs = atMs - ctx.startMs;
+  ctx.clients?.brokerBack(action, atMs);
 }
 
 function elapsed(ctx: FaultContext): number {

@@ -18,6 +18,7 @@ import {
   type UncountedPublishes,
   type UnrecognisedFrame,
 } from "../../run-model/shard-report.js";
+import type { BrokerFaultAction } from "../../scenario/types.js";
 import { errorText } from "../../shared/errors.js";
 import type { ProtocolName } from "../../shared/transports.js";
 import { transport } from "../../shared/transports.js";
@@ -175,6 +176,15 @@ export class Fleet implements SubscriberFleet {
     this.windowEnd = this.counterSnapshot();
     this.timeline.cut(this.clock.now(), this.windowEnd);
     this.timeline.setInWindow(false);
+  }
+
+  /**
+   * A broker fault ended at `atMs` (monotonic ms, the parent's word): every
+   * subscriber times its return from it (subscriber.ts, catch-up.ts).
+   */
+  brokerBack(action: BrokerFaultAction, atMs: number): void {
+    if (this.closed) return;
+    for (const subscriber of this.subscribers) subscriber.brokerBack(action, atMs);
   }
 
   isClosed(): boolean {

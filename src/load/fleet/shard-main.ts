@@ -34,6 +34,8 @@ let loopDelaySeconds: LoopDelaySeconds | null = null;
 process.on("message", (message: ParentMessage) => {
   if (message.type === "clock") {
     setClockCorrection(message.offsetMs);
+  } else if (message.type === "broker-back") {
+    fleet?.brokerBack(message.action, message.atMs);
   } else if (message.type === "start") {
     // An extension's measures are registered in the parent; this process imports them
     // too. A module that fails to load kills the shard, which the parent reports.

@@ -3,6 +3,7 @@ import type { ClientNetwork } from "../../clients/shaped-socket.js";
 import type { ClientHandlers, TransportClient } from "../../clients/types.js";
 import { recordMs } from "../../metrics/histogram.js";
 import { orderPosition, ReorderCounter, SeqTracker } from "../../metrics/seq-tracker.js";
+import type { BrokerFaultAction } from "../../scenario/types.js";
 import type { PresenceEvent } from "../../shared/protocol.js";
 import type { TimerHandle } from "../../util/clock.js";
 import { isSourceRefused } from "../../util/failure.js";
@@ -10,6 +11,7 @@ import { readStamp } from "../publisher/stamp.js";
 import type { ClientAssignment } from "../shards/assign.js";
 import { networkOf } from "../shards/network-plan.js";
 import { admissionDelayMs, backoffDelayMs } from "./backoff.js";
+import { CatchUp } from "./catch-up.js";
 import { FallbackLadder } from "./fallback.js";
 import { SlowConsumerWatch } from "./slow-consumers.js";
 import type { SubscriberFleet } from "./subscriber-fleet.js";
@@ -47,9 +49,11 @@ export class Subscriber implements ClientHandlers {
   private readonly ledgerSlot: number;
   /** Churn: away on purpose since this time (monotonic ms); null when not away. */
   private awayAtMs: number | null = null;
-  /** Churn: came back at this time; messages sent before it are what it missed. */
-  private returnedAtMs: number | null = null;
-  private caughtUpAtMs: number | null = null;
+  /** Back from churn or a flap: messages sent before the return are what it missed. */
+  private readonly churnReturn = new CatchUp();
+  /** Back from the last broker fault (its end); null before the first one. */
+  private brokerReturn: CatchUp | null = null;
+  private brokerFault: BrokerFaultAction | null = null;
   private unreadCheck: UnreadCheck | null = null;
   /** The network this client sits behind, shared by its connections; undefined: loopback. */
   readonly network: ClientNetwork | undefined;
@@ -179,6 +183,7 @@ export class Subscriber implements ClientHandlers {
     }
     this.ready = false;
     this.finishReturn();
+    this.finishBrokerReturn();
     this.client?.close();
     this.client = null;
   }
@@ -205,8 +210,7 @@ export class Subscriber implements ClientHandlers {
   comeBack(): void {
     if (this.awayAtMs === null) return;
     this.awayAtMs = null;
-    this.returnedAtMs = this.fleet.clock.now();
-    this.caughtUpAtMs = null;
+    this.churnReturn.begin(this.fleet.clock.now());
     this.attempt();
   }
 
@@ -264,7 +268,8 @@ export class Subscriber implements ClientHandlers {
     if (this.order.add(orderPosition(id, stamp.seq))) fleet.counters.reordered++;
     if (this.resumedAtMs !== null && stamp.snt < this.resumedAtMs) fleet.counters.resumeRecovered++;
     // Sent before this client came back: it missed it, and is caught up once the last such arrives.
-    if (this.returnedAtMs !== null && stamp.snt < this.returnedAtMs) this.caughtUpAtMs = nowMs;
+    this.churnReturn.see(stamp.snt, nowMs);
+    this.brokerReturn?.see(stamp.snt, nowMs);
     if (this.unreadCheck?.see(Number(id))) this.finishUnreadCheck();
     if (stamp.sch >= fleet.spec.measureStartMs && stamp.sch < fleet.spec.measureEndMs) {
       recordMs(timeline.latencyIn(bucket), nowMs - stamp.sch);
@@ -291,7 +296,11 @@ export class Subscriber implements ClientHandlers {
 
   /** Tiered fan-out: checked only for a member coming back from churn, whose cursor is known. */
   onUnread(count: number, lastId: string): void {
-    if (this.returnedAtMs === null || this.unreadCheck !== null || this.cursor === undefined)
+    if (
+      this.churnReturn.returnedAtMs === null ||
+      this.unreadCheck !== null ||
+      this.cursor === undefined
+    )
       return;
     this.unreadCheck = new UnreadCheck(count, Number(lastId), Number(this.cursor));
     if (this.unreadCheck.complete) this.finishUnreadCheck();
@@ -341,21 +350,42 @@ export class Subscriber implements ClientHandlers {
    */
   private flapReturn(returns: readonly number[], nowMs: number): void {
     this.finishReturn();
+    let returnedAtMs = 0;
     while (this.nextReturn < returns.length && (returns[this.nextReturn] as number) <= nowMs) {
-      this.returnedAtMs = returns[this.nextReturn] as number;
+      returnedAtMs = returns[this.nextReturn] as number;
       this.nextReturn++;
     }
-    this.caughtUpAtMs = null;
+    this.churnReturn.begin(returnedAtMs);
   }
 
   /** A return from churn is over (the client leaves again or stops): its catch-up time counts. */
   private finishReturn(): void {
     if (this.unreadCheck !== null) this.finishUnreadCheck();
-    if (this.returnedAtMs !== null && this.caughtUpAtMs !== null) {
-      recordMs(this.fleet.catchUp, this.caughtUpAtMs - this.returnedAtMs);
-    }
-    this.returnedAtMs = null;
-    this.caughtUpAtMs = null;
+    const caughtUpMs = this.churnReturn.caughtUpMs();
+    if (caughtUpMs !== null) recordMs(this.fleet.catchUp, caughtUpMs);
+    this.churnReturn.end();
+  }
+
+  /**
+   * A broker fault ended at `atMs` (the parent said so, load/faults): this
+   * subscriber's return from the previous one is over, and one from this one
+   * begins, timed like a return from churn.
+   */
+  brokerBack(action: BrokerFaultAction, atMs: number): void {
+    this.finishBrokerReturn();
+    // One that never connected, or is away on purpose (churn), had nothing to recover.
+    if (this.firstReadyMs === null || this.awayAtMs !== null) return;
+    this.brokerFault = action;
+    this.brokerReturn ??= new CatchUp();
+    this.brokerReturn.begin(atMs);
+  }
+
+  /** The return from the last broker fault is over (the next one ended, or the clients stop). */
+  private finishBrokerReturn(): void {
+    const back = this.brokerReturn;
+    if (back === null || back.returnedAtMs === null || this.brokerFault === null) return;
+    this.fleet.measures.brokerReturn(this.brokerFault, back.recoveredMs(), back.caughtUpMs());
+    back.end();
   }
 
   private finishUnreadCheck(): void {

@@ -1,7 +1,7 @@
 import type { SlowPlan } from "../../clients/network-profile.js";
 import type { ClientTlsSettings } from "../../clients/tls.js";
 import type { ShardReport, UncountedPublishes } from "../../run-model/shard-report.js";
-import type { ReconnectPolicy } from "../../scenario/types.js";
+import type { BrokerFaultAction, ReconnectPolicy } from "../../scenario/types.js";
 import type { ProtocolName, TransportSettings } from "../../shared/transports.js";
 import type { TargetSpec } from "../../targets/types.js";
 import type { ClientAssignment } from "./assign.js";
@@ -84,7 +84,18 @@ export interface ShardClock {
   offsetMs: number;
 }
 
-export type ParentMessage = ShardStart | ShardFinish | ShardClock;
+/**
+ * Parent -> shard: a broker fault ended at `atMs` (monotonic ms; the service
+ * was thawed, started again or restarted), for the clients to time their
+ * recovery from it (measures/broker-recovery.ts).
+ */
+export interface ShardBrokerBack {
+  type: "broker-back";
+  action: BrokerFaultAction;
+  atMs: number;
+}
+
+export type ParentMessage = ShardStart | ShardFinish | ShardClock | ShardBrokerBack;
 
 export interface ShardProgress {
   type: "progress";

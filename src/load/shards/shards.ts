@@ -1,8 +1,9 @@
 import type { ControlTraffic, WorkerClock } from "../../metrics/types.js";
 import type { ShardReport, UncountedPublishes } from "../../run-model/shard-report.js";
+import type { BrokerFaultAction } from "../../scenario/types.js";
 import { type ChildHandle, isRunning, startChild } from "../../util/children.js";
 import { compiledEntry } from "../../util/paths.js";
-import type { ShardMessage, ShardStart } from "./shard-protocol.js";
+import type { ShardBrokerBack, ShardMessage, ShardStart } from "./shard-protocol.js";
 
 /**
  * Where a protocol's clients run: shard processes on this host (ShardPool),
@@ -21,6 +22,8 @@ export interface ClientPool {
   ): Promise<{ reports: ShardReport[]; missing: MissingShard[] }>;
   pause(): void;
   resume(): void;
+  /** A broker fault ended at `atMs` (monotonic ms): the clients time their recovery from it. */
+  brokerBack(action: BrokerFaultAction, atMs: number): void;
   stop(): Promise<void>;
   /** Workers' clock offsets and bounds, for the result; absent for local shards. */
   clocks?(): WorkerClock[];
@@ -54,15 +57,23 @@ export class ShardPool implements ClientPool {
     this.reported = shards.map(
       (shard, i) =>
         new Promise<void>((resolve) => {
+          let grace: NodeJS.Timeout | undefined;
+          const done = () => {
+            clearTimeout(grace);
+            resolve();
+          };
           shard.process.on("message", (message: ShardMessage) => {
             if (message.type === "progress") this.progress.set(i, message);
             else if (message.type === "report") {
               this.reports.set(i, message);
-              resolve();
+              done();
             }
           });
-          // A report sent just before exit can arrive after the exit event: give it a moment.
-          void shard.exited.then(() => setTimeout(resolve, 1000));
+          // A report sent just before exit can arrive after the exit event: give it a
+          // moment, and only when it has not arrived (a pending timer holds the CLI's exit).
+          void shard.exited.then(() => {
+            if (!this.reports.has(i)) grace = setTimeout(done, 1000);
+          });
         }),
     );
   }
@@ -171,6 +182,13 @@ export class ShardPool implements ClientPool {
 
   resume(): void {
     for (const shard of this.shards) shard.process.kill("SIGCONT");
+  }
+
+  brokerBack(action: BrokerFaultAction, atMs: number): void {
+    const message: ShardBrokerBack = { type: "broker-back", action, atMs };
+    for (const shard of this.shards) {
+      if (shard.process.connected) shard.process.send(message);
+    }
   }
 
   async stop(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { ShardReport, UncountedPublishes } from "../../run-model/shard-report.js";
-import type { ShardStart } from "../shards/shard-protocol.js";
+import type { ShardBrokerBack, ShardStart } from "../shards/shard-protocol.js";
 import type { MissingShard } from "../shards/shards.js";
 
 /**
@@ -11,7 +11,7 @@ import type { MissingShard } from "../shards/shards.js";
  *
  *   worker -> coordinator   hello, time, prepared, heartbeat, reports
  *   coordinator -> worker   welcome | refused, time, prepare, begin, pause,
- *                           resume, finish, stop, done
+ *                           resume, broker-back, finish, stop, done
  */
 
 /** The first message: who the worker is, and the rtbench version it runs. */
@@ -98,6 +98,7 @@ export type CoordinatorMessage =
   | Finish
   | { type: "pause" }
   | { type: "resume" }
+  | ShardBrokerBack
   | { type: "stop" }
   | { type: "done" };
 

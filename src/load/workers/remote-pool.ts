@@ -1,5 +1,6 @@
 import type { ControlTraffic } from "../../metrics/types.js";
 import type { ShardReport, UncountedPublishes } from "../../run-model/shard-report.js";
+import type { BrokerFaultAction } from "../../scenario/types.js";
 import { monoMs } from "../../util/clock.js";
 import type { ShardStart } from "../shards/shard-protocol.js";
 import {
@@ -146,6 +147,11 @@ export class RemotePool implements ClientPool {
 
   resume(): void {
     for (const link of this.links) link.send({ type: "resume" });
+  }
+
+  /** `atMs` is on the coordinator's clock, which the workers' shards follow (clock-sync.ts). */
+  brokerBack(action: BrokerFaultAction, atMs: number): void {
+    for (const link of this.links) link.send({ type: "broker-back", action, atMs });
   }
 
   async stop(): Promise<void> {

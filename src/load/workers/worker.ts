@@ -171,6 +171,9 @@ class WorkerSession {
       case "resume":
         this.pool?.resume();
         return;
+      case "broker-back":
+        this.pool?.brokerBack(message.action, message.atMs);
+        return;
       case "finish": {
         const taken = this.pool
           ? await this.pool.finish(message.uncounted, message.timeoutMs)
