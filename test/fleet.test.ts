@@ -15,7 +15,8 @@ import type { ReconnectPolicy } from "../src/scenario/types.js";
 import type { ProtocolName } from "../src/shared/transports.js";
 import { ManualClock } from "./helpers/manual-clock.js";
 
-type Outcome = "ready" | "fail" | "source refused" | "full";
+/** hang: neither ready nor refused (a proxy that swallows the request). */
+type Outcome = "ready" | "fail" | "source refused" | "full" | "hang";
 
 /** What a full server tells a refused client (Retry-After: 3). */
 const FULL_RETRY_AFTER_MS = 3000;
@@ -39,6 +40,7 @@ class ScriptedClient implements TransportClient {
   ) {}
 
   connect(): Promise<void> {
+    if (this.outcome === "hang") return new Promise(() => {});
     if (this.outcome === "fail") return Promise.reject(new Error("connection refused"));
     if (this.outcome === "full") {
       this.retryAfterMs = FULL_RETRY_AFTER_MS;
@@ -87,11 +89,13 @@ interface Setup {
   clients?: number;
   urls?: string[];
   reconnect?: Partial<ReconnectPolicy>;
-  /** Outcome of each attempt: attempt number (0-based over all clients) and URL. */
-  script?: (attempt: number, url: string) => Outcome;
+  /** Outcome of each attempt: attempt number (0-based over all clients), URL and transport. */
+  script?: (attempt: number, url: string, protocol: ProtocolName) => Outcome;
   reportsActivity?: boolean;
   /** Give every client an explicit source endpoint. */
   sources?: boolean;
+  /** clients.fallback: the transports tried in turn, and the step timeout. */
+  fallback?: { protocols: ProtocolName[]; stepTimeoutMs: number };
 }
 
 function startFleet(setup: Setup = {}) {
@@ -119,6 +123,10 @@ function startFleet(setup: Setup = {}) {
     reconnect: { ...POLICY, ...setup.reconnect },
     heartbeatIntervalMs: 1000,
     seed: 7,
+    fallback: setup.fallback && {
+      steps: setup.fallback.protocols.map((protocol) => ({ protocol, settings: { protocol } })),
+      stepTimeoutMs: setup.fallback.stepTimeoutMs,
+    },
   };
   const attempts: ScriptedClient[] = [];
   const script = setup.script ?? (() => "ready");
@@ -130,7 +138,7 @@ function startFleet(setup: Setup = {}) {
         options,
         clock.now(),
         clock,
-        script(attempts.length, options.baseUrl),
+        script(attempts.length, options.baseUrl, protocol),
         setup.reportsActivity ?? true,
       );
       attempts.push(client);
@@ -460,6 +468,79 @@ describe("fleet metrics", () => {
     expectNear(latency.min, 5);
     expectNear(latency.max, 7);
     expect(report.subscribers[0]?.received).toEqual([[1, 3]]);
+    fleet.close();
+  });
+});
+
+describe("fleet fallback (clients.fallback)", () => {
+  const fallback = { protocols: ["websocket", "sse", "long-poll"], stepTimeoutMs: 3000 };
+  const fallbackCounts = (report: ShardReport) => report.measures.fallback?.counts ?? {};
+
+  it("goes straight on to the next transport when a step is refused, or shows no sign of life", async () => {
+    // WebSocket refused (a proxy's 403), SSE swallowed (no answer), long polling answers.
+    const { clock, fleet, attempts, start } = startFleet({
+      fallback,
+      script: (_n, _url, protocol) =>
+        protocol === "websocket" ? "fail" : protocol === "sse" ? "hang" : "ready",
+    });
+    await start();
+    expect(attempts.map((c) => c.protocol)).toEqual(["websocket", "sse"]);
+    await clock.advance(2999);
+    expect(fleet.open).toBe(0);
+    await clock.advance(1);
+    // The hung step is closed at its timeout and the next starts at once, with its own settings.
+    expect(attempts.map((c) => [c.protocol, c.createdAtMs - clock.now()])).toEqual([
+      ["websocket", -3000],
+      ["sse", -3000],
+      ["long-poll", 0],
+    ]);
+    expect(attempts[1]?.closed).toBe(true);
+    expect(attempts[2]?.options.settings).toEqual({ protocol: "long-poll" });
+    expect(fleet.open).toBe(1);
+    const report = fleet.report(0);
+    expect(fallbackCounts(report)).toMatchObject({
+      "failed:websocket": 1,
+      "timed-out:sse": 1,
+      "ready:long-poll": 1,
+      "ready:websocket": 0,
+    });
+    // Steps of a fallback are not connect failures: the client got in.
+    expect(report.counters).toMatchObject({ connectFailures: 0, neverConnected: 0 });
+    expect(report.subscribers[0]?.fallbackStartMs).toBe(attempts[0]?.createdAtMs);
+    fleet.close();
+  });
+
+  it("times the first message from the first attempt, and reconnects on the transport it ended on", async () => {
+    const { clock, fleet, attempts, start, current } = startFleet({
+      fallback,
+      script: (_n, _url, protocol) => (protocol === "websocket" ? "fail" : "ready"),
+    });
+    await start();
+    await clock.advance(250);
+    current().receive("1", { seq: 1 });
+    current().drop();
+    await clock.advance(POLICY.initialDelayMs);
+    expect(attempts.map((c) => c.protocol)).toEqual(["websocket", "sse", "sse"]);
+    const report = fleet.report(0);
+    expectNear(
+      summarizeEncoded([report.measures.fallback?.timings["first-message"] ?? ""]).max,
+      250,
+    );
+    expect(fallbackCounts(report)).toMatchObject({ "ready:sse": 1, "failed:websocket": 1 });
+    fleet.close();
+  });
+
+  it("starts the ladder again, after its backoff, when every step failed", async () => {
+    const { clock, fleet, attempts, start } = startFleet({
+      fallback,
+      script: (n) => (n < 3 ? "fail" : "ready"),
+    });
+    await start();
+    expect(attempts.map((c) => c.protocol)).toEqual(["websocket", "sse", "long-poll"]);
+    await clock.advance(POLICY.maxDelayMs);
+    expect(attempts.map((c) => c.protocol)).toEqual(["websocket", "sse", "long-poll", "websocket"]);
+    expect(fleet.open).toBe(1);
+    expect(fleet.report(0).counters).toMatchObject({ connectFailures: 1 });
     fleet.close();
   });
 });

@@ -300,7 +300,7 @@ describe("collecting problems", () => {
   it("reports unknown fields in JSON files too", () => {
     const error = problemsOf('{"clients": {"count": 10, "cuont": 5}}', "case.json");
     expect(error.details).toEqual([
-      "clients.cuont: unknown field; did you mean clients.count? (allowed here: count, rampUp, channels, channelPrefix, shards, channelSkew, members, maxNeverConnectedShare, churn, network, slow)",
+      "clients.cuont: unknown field; did you mean clients.count? (allowed here: count, rampUp, channels, channelPrefix, shards, channelSkew, members, maxNeverConnectedShare, churn, network, slow, fallback, fallbackTimeout)",
     ]);
   });
 });

@@ -4,6 +4,7 @@ import { runKey } from "../metrics/run-keys.js";
 import { type ProtocolResult, RESULT_SCHEMA_VERSION, type RunResult } from "../metrics/types.js";
 import { interruptClock } from "../run-model/interrupt.js";
 import type { RunPhase } from "../run-model/timeline.js";
+import { FALLBACK_VARIANT, fallbackNote } from "../scenario/clients-section.js";
 import { scenarioServers } from "../scenario/server-section.js";
 import type { Scenario, Variant } from "../scenario/types.js";
 import { provideService } from "../services/registry.js";
@@ -79,6 +80,7 @@ export async function runScenario(
   result.setup.notes.push(...(options.notes ?? []));
   // Unverified TLS measures whatever answered: the result says so, not only the log.
   if (scenario.target?.tls?.insecure) result.setup.notes.push(INSECURE_WARNING);
+  if (scenario.clients.fallback) result.setup.notes.push(fallbackNote(scenario.clients.fallback));
   const services = new Map<ServiceName, Broker>();
   try {
     await brokersUp(scenario, options, log, services);
@@ -86,7 +88,11 @@ export async function runScenario(
     runs: for (const protocol of scenario.protocols) {
       for (const variant of variants) {
         if (signal.aborted) break runs;
-        const key = runKey(protocol, variant?.name ?? null);
+        // A fallback run is keyed by its first transport and says so: websocket@fallback.
+        const key = runKey(
+          protocol,
+          variant?.name ?? (scenario.clients.fallback ? FALLBACK_VARIANT : null),
+        );
         // A variant is the scenario with its own server settings.
         const effective = variant ? withVariant(scenario, variant, result.setup.notes) : scenario;
         try {

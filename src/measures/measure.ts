@@ -1,5 +1,6 @@
 import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
 import type { PublishRecord } from "../run-model/publish-record.js";
+import type { SubscriberReport } from "../run-model/shard-report.js";
 import type { Timeline, Window } from "../run-model/timeline.js";
 import type { BrokerFaultAction } from "../scenario/types.js";
 import type { PresenceEvent } from "../shared/protocol.js";
@@ -100,7 +101,18 @@ export interface MeasureHandlers {
     recoveredMs: number | null,
     caughtUpMs: number | null,
   ): void;
+  /**
+   * clients.fallback: a step of a subscriber's fallback ended, before its
+   * first ready: ready on `protocol` (the transport it ended on), failed
+   * (a connect error, a refused upgrade or response) or timed out (no ready
+   * within the step timeout). `sinceStartMs`: since its first attempt started.
+   */
+  fallbackStep?(protocol: string, outcome: FallbackOutcome, sinceStartMs: number): void;
+  /** clients.fallback: a subscriber's first message, `ms` after its first attempt started. */
+  firstMessage?(ms: number): void;
 }
+
+export type FallbackOutcome = "ready" | "failed" | "timed-out";
 
 /** What a probe is given: when things happen, where the servers are, and whether they are rtbench's. */
 export interface ProbeContext {
@@ -151,6 +163,9 @@ export interface ResultContext<ProbeData> {
   /** The measured window (monotonic ms), and the publisher's record of every message, per channel. */
   window: Window;
   records: readonly (readonly PublishRecord[])[];
+  /** The channels, in the order of `records`, and every subscriber's report (all shards). */
+  channels: readonly string[];
+  subscribers: readonly SubscriberReport[];
 }
 
 /**

@@ -1,5 +1,6 @@
 import { brokerCostMeasure } from "./broker-cost.js";
 import { brokerRecovery } from "./broker-recovery.js";
+import { fallback } from "./fallback.js";
 import type { AnyMeasure, Measure } from "./measure.js";
 import { presenceEvents } from "./presence-events.js";
 import { publishAck } from "./publish-ack.js";
@@ -16,6 +17,7 @@ const BUILT_IN: readonly AnyMeasure[] = [
   brokerCostMeasure,
   brokerRecovery,
   presenceEvents,
+  fallback,
 ];
 
 interface Registered {

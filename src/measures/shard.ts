@@ -7,7 +7,13 @@ import {
 import type { MeasurePart } from "../run-model/shard-report.js";
 import type { BrokerFaultAction } from "../scenario/types.js";
 import type { PresenceEvent } from "../shared/protocol.js";
-import type { AnyMeasure, MeasureHandlers, ShardContext, ShardTally } from "./measure.js";
+import type {
+  AnyMeasure,
+  FallbackOutcome,
+  MeasureHandlers,
+  ShardContext,
+  ShardTally,
+} from "./measure.js";
 
 /**
  * The measures' side of one shard: each measure's tally, and its handlers
@@ -23,6 +29,8 @@ export class ShardMeasures {
   private readonly onReady: MeasureHandlers[] = [];
   private readonly onBroke: MeasureHandlers[] = [];
   private readonly onPresence: MeasureHandlers[] = [];
+  private readonly onFallbackStep: MeasureHandlers[] = [];
+  private readonly onFirstMessage: MeasureHandlers[] = [];
   private readonly onBrokerReturn: MeasureHandlers[] = [];
 
   constructor(list: readonly AnyMeasure[], context: ShardContext) {
@@ -37,6 +45,8 @@ export class ShardMeasures {
       if (handlers.ready) this.onReady.push(handlers);
       if (handlers.broke) this.onBroke.push(handlers);
       if (handlers.presence) this.onPresence.push(handlers);
+      if (handlers.fallbackStep) this.onFallbackStep.push(handlers);
+      if (handlers.firstMessage) this.onFirstMessage.push(handlers);
       if (handlers.brokerReturn) this.onBrokerReturn.push(handlers);
     }
   }
@@ -63,6 +73,14 @@ export class ShardMeasures {
 
   presence(events: readonly PresenceEvent[]): void {
     for (const h of this.onPresence) h.presence?.(events);
+  }
+
+  fallbackStep(protocol: string, outcome: FallbackOutcome, sinceStartMs: number): void {
+    for (const h of this.onFallbackStep) h.fallbackStep?.(protocol, outcome, sinceStartMs);
+  }
+
+  firstMessage(ms: number): void {
+    for (const h of this.onFirstMessage) h.firstMessage?.(ms);
   }
 
   brokerReturn(

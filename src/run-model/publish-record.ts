@@ -28,3 +28,15 @@ export interface PublishRecord {
   ackMs: number | null;
   outcome: PublishOutcome;
 }
+
+/** The first of `records` (one channel's, in send order) sent at or after `timeMs`: binary search. */
+export function firstSentAtOrAfter(records: readonly PublishRecord[], timeMs: number): number {
+  let lo = 0;
+  let hi = records.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((records[mid] as PublishRecord).sentMs < timeMs) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -29,6 +29,8 @@ export interface SubscriberReport {
   worstLatencyMs?: number;
   /** With clients.slow, a slow client: when the server cut it (monotonic ms), null if never. */
   cutAtMs?: number | null;
+  /** With clients.fallback: when its first attempt started (monotonic ms), null if it never tried. */
+  fallbackStartMs?: number | null;
 }
 
 /** Something a client received that its target protocol had no place for. */

@@ -42,6 +42,8 @@ export const SCENARIO_DEFAULTS = {
   "clients.channelSkew": "even",
   "clients.members": 0,
   "clients.maxNeverConnectedShare": 0.01,
+  // Read only when clients.fallback is given (absent: no fallback).
+  "clients.fallbackTimeout": "3s",
   "publish.rate": "10/s",
   "publish.payloadBytes": 256,
   "publish.via": "http",

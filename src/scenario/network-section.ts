@@ -151,7 +151,11 @@ export function unshapeableProblems(scenario: Scenario, path: string): Problem[]
       text: `expected clients rtbench can shape: target.protocol ${scenario.target?.protocol}: ${refusal}`,
     });
   }
-  for (const name of scenario.protocols) {
+  // With fallback, every transport a client may end on.
+  for (const name of new Set([
+    ...scenario.protocols,
+    ...(scenario.clients.fallback?.order ?? []),
+  ])) {
     const row = findTransport(name);
     if (row === undefined) continue;
     const settings = scenario.transports[name]?.settings ?? {};

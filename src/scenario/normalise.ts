@@ -14,7 +14,14 @@ import {
   transportNames,
   transports,
 } from "../shared/transports.js";
-import { clientsProblems, readChannelSkew, readChurn } from "./clients-section.js";
+import {
+  clientsProblems,
+  FALLBACK_VARIANT,
+  fallbackProblems,
+  readChannelSkew,
+  readChurn,
+  readFallback,
+} from "./clients-section.js";
 import { isToleranceKey, readCompareList } from "./comparison.js";
 import { readFaults } from "./faults.js";
 import { networkProblems, readNetwork, readSlow } from "./network-section.js";
@@ -67,14 +74,15 @@ export function normaliseScenario(
 
   const policies = readReconnectPolicies(doc, isBad, problems);
   const variants = readVariants(doc);
+  const fallback = readFallback(read);
+  const listedProtocols =
+    overrides.protocols ?? (read.raw("protocols") as ProtocolName[] | undefined);
   const scenario: Scenario = {
     name: (read.raw("name") as string | undefined) ?? context.defaultName,
     description: read.value("description"),
     source: context.source,
-    protocols:
-      overrides.protocols ??
-      (read.raw("protocols") as ProtocolName[] | undefined) ??
-      defaultTransportNames(),
+    // With fallback, one run keyed by the first transport its clients try.
+    protocols: listedProtocols ?? (fallback ? fallback.order.slice(0, 1) : defaultTransportNames()),
     seed: read.value("seed"),
     server: readServerOptions(read),
     variants: variants.map((v) => v.variant),
@@ -92,6 +100,7 @@ export function normaliseScenario(
       churn: readChurn(read),
       network: readNetwork(read.raw("clients.network")),
       slow: readSlow(read.raw("clients.slow")),
+      fallback,
     },
     publish: {
       ratePerSec: read.rate("publish.rate"),
@@ -205,6 +214,14 @@ export function normaliseScenario(
     );
   }
   problems.push(...clientsProblems(scenario, isBad));
+  problems.push(
+    ...fallbackProblems(
+      scenario,
+      listedProtocols,
+      overrides.protocols ? "protocols (override)" : "protocols",
+      isBad,
+    ),
+  );
   problems.push(...networkProblems(scenario, isBad));
   scenario.faults = readFaults(doc.faults, faultLimits(scenario), isBad, problems);
   // Metric names and conditions are checked here, not at the end of a run:
@@ -277,6 +294,8 @@ function variantKeyProblems(
   isBad: (path: string) => boolean,
 ): Problem[] {
   const names = scenario.variants.map((v) => v.name);
+  // A fallback run without variants is keyed websocket@fallback.
+  if (scenario.clients.fallback !== null && names.length === 0) names.push(FALLBACK_VARIANT);
   return keys.flatMap((key) => {
     const path = formatPath(["thresholds", key]);
     const { variant } = splitRunKey(splitMetricName(key).protocol);

@@ -235,6 +235,16 @@ export interface ClientsOptions {
   network: NetworkShare[] | null;
   /** Slow consumers among the clients (`clients.slow`); null: none. */
   slow: SlowPlan | null;
+  /** Transports each client tries in turn (`clients.fallback`); null: none. */
+  fallback: FallbackOptions | null;
+}
+
+/** `clients.fallback` and `clients.fallbackTimeout`, normalised. */
+export interface FallbackOptions {
+  /** The transports in the order a client tries them; the run is keyed by the first. */
+  order: ProtocolName[];
+  /** A step not ready this long after it started fails, and the next one starts. */
+  stepTimeoutMs: number;
 }
 
 export type ChannelSkew =

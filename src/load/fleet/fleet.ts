@@ -123,7 +123,9 @@ export class Fleet implements SubscriberFleet {
     this.instanceDeliveries = spec.urls.map(() => 0);
     this.instanceConnections = spec.urls.map(() => 0);
     this.subscribers = spec.clients.map((assignment) => new Subscriber(this, assignment));
-    if (this.watchdogMs > 0 && transport(spec.protocol).watchable) {
+    // With fallback, a client may end on any of its steps' transports.
+    const protocols = spec.fallback?.steps.map((s) => s.protocol) ?? [spec.protocol];
+    if (this.watchdogMs > 0 && protocols.some((name) => transport(name).watchable)) {
       this.watchdogTimer = this.clock.setInterval(() => this.scanForSilence(), WATCHDOG_SCAN_MS);
     }
     this.timeline.cut(this.clock.now(), this.counterSnapshot());
@@ -236,6 +238,7 @@ export class Fleet implements SubscriberFleet {
         firstReadyMs: s.firstReadyMs,
         received: s.tracker.toJSON(),
         ...s.slowWatch?.report(),
+        ...(s.fallback ? { fallbackStartMs: s.fallback.startedMs } : {}),
       })),
       latency: encodeHistogram(this.timeline.totalLatency()),
       latencyFromSend: encodeHistogram(this.latencyFromSend),

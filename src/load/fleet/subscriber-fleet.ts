@@ -28,7 +28,10 @@ export interface SubscriberFleet {
   readonly outage: LatencyHistogram;
   readonly catchUp: LatencyHistogram;
   /** The registered measures' shard side, told of the events they handle. */
-  readonly measures: Pick<ShardMeasures, "ready" | "presence" | "brokerReturn">;
+  readonly measures: Pick<
+    ShardMeasures,
+    "ready" | "presence" | "brokerReturn" | "fallbackStep" | "firstMessage"
+  >;
   /** Connections ready now, and messages received so far: the shard's progress. */
   open: number;
   received: number;

@@ -12,6 +12,7 @@ import type { ClientAssignment } from "../shards/assign.js";
 import { networkOf } from "../shards/network-plan.js";
 import { admissionDelayMs, backoffDelayMs } from "./backoff.js";
 import { CatchUp } from "./catch-up.js";
+import { FallbackLadder } from "./fallback.js";
 import { SlowConsumerWatch } from "./slow-consumers.js";
 import type { SubscriberFleet } from "./subscriber-fleet.js";
 import { UnreadCheck } from "./unread-check.js";
@@ -62,6 +63,8 @@ export class Subscriber implements ClientHandlers {
   private resumedAtMs: number | null = null;
   /** With clients.slow: whether this one is slow, its worst latency or when it was cut. */
   readonly slowWatch: SlowConsumerWatch | null;
+  /** With clients.fallback: the transports it tries in turn; null: the fleet's protocol only. */
+  readonly fallback: FallbackLadder | null;
 
   constructor(
     private readonly fleet: SubscriberFleet,
@@ -74,6 +77,8 @@ export class Subscriber implements ClientHandlers {
     const own = Math.max(0, fleet.spec.urls.indexOf(assignment.baseUrl));
     this.route = assignment.route ?? Array.from({ length: count }, (_, k) => (own + k) % count);
     this.ledgerSlot = fleet.timeline.ledger.slotOf(assignment.channel);
+    const plan = fleet.spec.fallback;
+    this.fallback = plan ? new FallbackLadder(plan, fleet, this) : null;
   }
 
   /** The instance (index into the run's URLs) this client is on or tries next. */
@@ -110,19 +115,21 @@ export class Subscriber implements ClientHandlers {
     }
     this.ready = false;
     this.attempted = true;
-    const client = fleet.createClient(spec.protocol, {
+    const fallback = this.fallback;
+    const client = fleet.createClient(fallback ? fallback.protocol : spec.protocol, {
       baseUrl: spec.urls[this.urlIndex] ?? this.assignment.baseUrl,
       channel: this.assignment.channel,
       user: this.assignment.user,
       source: this.assignment.source,
       since: spec.reconnect.resume ? this.cursor : undefined,
-      settings: spec.settings,
+      settings: fallback ? fallback.settings : spec.settings,
       requestTimeoutMs: fleet.requestTimeoutMs,
-      handlers: this,
+      handlers: fallback ?? this,
       context,
       network: this.network,
     });
     this.client = client;
+    fallback?.begin(fleet.clock.now(), () => this.stepTimedOut(client));
     client.connect().catch((error: unknown) => {
       if (this.client !== client) return;
       this.client = null;
@@ -133,20 +140,43 @@ export class Subscriber implements ClientHandlers {
         this.attempt(true);
         return;
       }
-      fleet.noteConnectError(error);
-      if (this.brokenAtMs === null) fleet.counters.connectFailures++;
-      else fleet.counters.failedReconnects++;
-      this.failures++;
-      // As a load balancer would: the next attempt goes to the next instance of the route
-      // (round-robin, or the channel's next instance on the hash ring).
-      this.routePos = (this.routePos + 1) % this.route.length;
-      this.retryLater(client.retryAfterMs);
+      this.attemptFailed(client, error, false);
     });
+  }
+
+  /** clients.fallback: the step under way showed no sign of life in time; it is given up. */
+  private stepTimedOut(client: TransportClient): void {
+    if (this.client !== client) return;
+    this.client = null;
+    client.close();
+    const error = new Error(
+      `${client.protocol} not ready within ${this.fleet.spec.fallback?.stepTimeoutMs} ms (clients.fallbackTimeout)`,
+    );
+    this.attemptFailed(client, error, true);
+  }
+
+  /** An attempt failed (refused, an error, or a fallback step's timeout): the next step, or later. */
+  private attemptFailed(client: TransportClient, error: unknown, timedOut: boolean): void {
+    const fleet = this.fleet;
+    // Before its first ready a fallback client goes straight on to its next transport.
+    if (this.fallback?.stepFailed(timedOut)) {
+      this.attempt();
+      return;
+    }
+    fleet.noteConnectError(error);
+    if (this.brokenAtMs === null) fleet.counters.connectFailures++;
+    else fleet.counters.failedReconnects++;
+    this.failures++;
+    // As a load balancer would: the next attempt goes to the next instance of the route
+    // (round-robin, or the channel's next instance on the hash ring).
+    this.routePos = (this.routePos + 1) % this.route.length;
+    this.retryLater(client.retryAfterMs);
   }
 
   stop(): void {
     if (this.retryTimer) this.fleet.clock.clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    this.fallback?.disarm();
     if (this.ready) {
       this.fleet.open--;
       this.endSpan();

@@ -6,7 +6,7 @@ import {
 } from "../../metrics/histogram.js";
 import { SeqTracker } from "../../metrics/seq-tracker.js";
 import type { HistogramSummary } from "../../metrics/types.js";
-import type { PublishRecord } from "../../run-model/publish-record.js";
+import { firstSentAtOrAfter, type PublishRecord } from "../../run-model/publish-record.js";
 import type { ShardReport } from "../../run-model/shard-report.js";
 import type { Window } from "../../run-model/timeline.js";
 import type { FaultRecord } from "../faults/faults.js";
@@ -133,18 +133,6 @@ function subscribersByChannel(reports: ShardReport[]): Map<string, ChannelSubscr
     }
   }
   return byChannel;
-}
-
-/** Records are in send order, so `sentMs` does not decrease: binary search. */
-function firstSentAtOrAfter(records: PublishRecord[], timeMs: number): number {
-  let lo = 0;
-  let hi = records.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((records[mid] as PublishRecord).sentMs < timeMs) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Merges one encoded histogram field of every shard report, losslessly. */

@@ -168,7 +168,14 @@ function measureFields(
     measures(),
     run.collected.reports.map((r) => r.measures),
     run.measures ?? {},
-    { ...counts, window, windowSeconds: window.seconds, records: run.publisher.records },
+    {
+      ...counts,
+      window,
+      windowSeconds: window.seconds,
+      records: run.publisher.records,
+      channels: run.channels,
+      subscribers: run.collected.reports.flatMap((r) => r.subscribers),
+    },
   );
 }
 

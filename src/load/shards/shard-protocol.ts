@@ -49,6 +49,8 @@ export interface ShardStart {
   flaps?: FlapPlan[];
   /** Slow consumers among the clients (clients.slow); absent or null: none. */
   slow?: SlowPlan | null;
+  /** The transports each client tries in turn (clients.fallback); absent or null: `protocol` only. */
+  fallback?: FallbackPlan | null;
   /** Clients leaving and coming back (clients.churn); absent: none. */
   churn?: ChurnPlan | null;
   /** Log when each client was connected (presence sampling compares with it). */
@@ -57,6 +59,13 @@ export interface ShardStart {
   measureModules?: string[];
   /** How clients speak TLS to https:// and wss:// servers (a CA's PEM, never a key); absent: defaults. */
   tls?: ClientTlsSettings | null;
+}
+
+/** clients.fallback as a shard runs it: each step's transport with its own section's settings. */
+export interface FallbackPlan {
+  steps: { protocol: ProtocolName; settings: TransportSettings }[];
+  /** A step not ready this long after its attempt started fails. */
+  stepTimeoutMs: number;
 }
 
 /** Parent -> shard: stop the clients and report. */

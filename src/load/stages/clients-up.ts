@@ -12,6 +12,7 @@ import { assignClients, channelNames, stickyRoutes } from "../shards/assign.js";
 import { channelMembers, registerMembers } from "../shards/members.js";
 import type { FlapPlan } from "../shards/network-plan.js";
 import { planShards, type ShardPlan } from "../shards/shard-plan.js";
+import type { FallbackPlan } from "../shards/shard-protocol.js";
 import { type ClientPool, type ClientPoolFactory, ShardPool } from "../shards/shards.js";
 
 /** Time between telling shards to start and the first client connecting, so every shard has the plan. */
@@ -127,6 +128,7 @@ export async function clientsUp(
       },
       flaps: flapPlans(scenario.faults, timeline.rampStartMs, timeline.measureEndMs),
       slow: scenario.clients.slow,
+      fallback: fallbackPlan(scenario),
       churn: scenario.clients.churn && {
         ...scenario.clients.churn,
         startMs: timeline.measureStartMs,
@@ -232,4 +234,17 @@ function createPublishers(
 function heartbeatIntervalMs(scenario: Scenario): number {
   if (scenario.target === null) return scenario.server.heartbeatIntervalMs;
   return scenario.target.heartbeatIntervalMs ?? 0;
+}
+
+/** clients.fallback with each step's settings, from that transport's own scenario section. */
+function fallbackPlan(scenario: Scenario): FallbackPlan | null {
+  const fallback = scenario.clients.fallback;
+  if (fallback === null) return null;
+  return {
+    steps: fallback.order.map((protocol) => ({
+      protocol,
+      settings: scenario.transports[protocol]?.settings ?? {},
+    })),
+    stepTimeoutMs: fallback.stepTimeoutMs,
+  };
 }
