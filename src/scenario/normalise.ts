@@ -77,7 +77,65 @@ export function normaliseScenario(
   const fallback = readFallback(read);
   const listedProtocols =
     overrides.protocols ?? (read.raw("protocols") as ProtocolName[] | undefined);
-  const scenario: Scenario = {
+  const scenario = readFields(read, doc, context, {
+    policies,
+    variants,
+    fallback,
+    listedProtocols,
+  });
+
+  scenario.target = readTarget(doc.target, {
+    file: context.source.file,
+    serverHeartbeatMs: scenario.server.heartbeatIntervalMs,
+    isBad,
+    problems,
+  });
+  checkTargetTransports(scenario, doc, overrides, problems);
+  resolveTls(scenario, context.source.file, problems);
+  problems.push(...durationProblems(scenario, read, overrides, isBad));
+
+  problems.push(...serverSectionProblems(doc, scenario, variants, isBad));
+  problems.push(...relationProblems(doc, scenario, read, isBad));
+  problems.push(...clientsProblems(scenario, isBad));
+  problems.push(
+    ...fallbackProblems(
+      scenario,
+      listedProtocols,
+      overrides.protocols ? "protocols (override)" : "protocols",
+      isBad,
+    ),
+  );
+  problems.push(...networkProblems(scenario, isBad));
+  scenario.faults = readFaults(doc.faults, faultLimits(scenario), isBad, problems);
+  // Metric names and conditions are checked here, not at the end of a run:
+  // a typo in a CI gate must fail before minutes of load, not after.
+  const thresholds = doc.thresholds;
+  if (typeof thresholds === "object" && thresholds !== null && !Array.isArray(thresholds)) {
+    for (const found of thresholdProblems(thresholds as Record<string, unknown>)) {
+      if (!isBad(found.entryPath)) problems.push({ path: found.path, text: found.text });
+    }
+    problems.push(...variantKeyProblems(Object.keys(thresholds), scenario, isBad));
+  }
+  scenario.tolerances = readTolerances(doc.tolerances, isBad, problems);
+  scenario.compare = readCompareList(doc.compare, isBad, problems);
+  return { scenario, problems };
+}
+
+/** The scenario's fields read with their defaults and units; target and faults come later. */
+function readFields(
+  read: Reader,
+  doc: Doc,
+  context: NormaliseContext,
+  parts: {
+    policies: ReturnType<typeof readReconnectPolicies>;
+    variants: ReturnType<typeof readVariants>;
+    fallback: Scenario["clients"]["fallback"];
+    listedProtocols: ProtocolName[] | undefined;
+  },
+): Scenario {
+  const { overrides } = context;
+  const { policies, variants, fallback, listedProtocols } = parts;
+  return {
     name: (read.raw("name") as string | undefined) ?? context.defaultName,
     description: read.value("description"),
     source: context.source,
@@ -134,29 +192,28 @@ export function normaliseScenario(
     tolerances: {},
     compare: [],
   };
+}
 
-  const problem = (path: string, text: string) => problems.push({ path, text });
-  scenario.target = readTarget(doc.target, {
-    file: context.source.file,
-    serverHeartbeatMs: scenario.server.heartbeatIntervalMs,
-    isBad,
-    problems,
-  });
-  checkTargetTransports(scenario, doc, overrides, problems);
-  scenario.server.tls = resolveServerTls(
-    scenario.server.tls,
-    "server.tls",
-    context.source.file,
-    problems,
-  );
+/** `server.tls` and each variant's: files read, or a throwaway CA asked for. */
+function resolveTls(scenario: Scenario, file: string | null, problems: Problem[]): void {
+  scenario.server.tls = resolveServerTls(scenario.server.tls, "server.tls", file, problems);
   for (const [index, variant] of scenario.variants.entries()) {
     variant.server.tls = resolveServerTls(
       variant.server.tls,
       `variants[${index}].server.tls`,
-      context.source.file,
+      file,
       problems,
     );
   }
+}
+
+/** POSITIVE_DURATIONS and every transport's duration settings above zero. */
+function durationProblems(
+  scenario: Scenario,
+  read: Reader,
+  overrides: ScenarioOverrides,
+  isBad: (path: string) => boolean,
+): Problem[] {
   const durationOf: Record<(typeof POSITIVE_DURATIONS)[number], number> = {
     duration: scenario.durationMs,
     "generator.maxEventLoopDelay": scenario.generator.maxEventLoopDelayMs,
@@ -170,15 +227,29 @@ export function normaliseScenario(
       positive.push([`${t.section}.${key}`, Number(value)]);
     }
   }
+  const problems: Problem[] = [];
   for (const [path, valueMs] of positive) {
     if (path === "duration" && overrides.durationMs !== undefined) continue;
     if (!isBad(path) && !(valueMs > 0)) {
-      problem(path, `expected a duration above 0, found ${JSON.stringify(read.raw(path))}`);
+      problems.push({
+        path,
+        text: `expected a duration above 0, found ${JSON.stringify(read.raw(path))}`,
+      });
     }
   }
+  return problems;
+}
 
+/** Relations between fields: target or server, warmup within duration, a subscriber per channel. */
+function relationProblems(
+  doc: Doc,
+  scenario: Scenario,
+  read: Reader,
+  isBad: (path: string) => boolean,
+): Problem[] {
+  const problems: Problem[] = [];
+  const problem = (path: string, text: string) => problems.push({ path, text });
   const { clients } = scenario;
-  problems.push(...serverSectionProblems(doc, scenario, variants, isBad));
   if (doc.server !== undefined && doc.target !== undefined && doc.target !== null) {
     const proxied = isMapping(doc.server) && doc.server.proxy !== undefined;
     problem(
@@ -213,29 +284,7 @@ export function normaliseScenario(
       `expected at most clients.count (${clients.count}) so that every channel has a subscriber, found ${clients.channels}`,
     );
   }
-  problems.push(...clientsProblems(scenario, isBad));
-  problems.push(
-    ...fallbackProblems(
-      scenario,
-      listedProtocols,
-      overrides.protocols ? "protocols (override)" : "protocols",
-      isBad,
-    ),
-  );
-  problems.push(...networkProblems(scenario, isBad));
-  scenario.faults = readFaults(doc.faults, faultLimits(scenario), isBad, problems);
-  // Metric names and conditions are checked here, not at the end of a run:
-  // a typo in a CI gate must fail before minutes of load, not after.
-  const thresholds = doc.thresholds;
-  if (typeof thresholds === "object" && thresholds !== null && !Array.isArray(thresholds)) {
-    for (const found of thresholdProblems(thresholds as Record<string, unknown>)) {
-      if (!isBad(found.entryPath)) problems.push({ path: found.path, text: found.text });
-    }
-    problems.push(...variantKeyProblems(Object.keys(thresholds), scenario, isBad));
-  }
-  scenario.tolerances = readTolerances(doc.tolerances, isBad, problems);
-  scenario.compare = readCompareList(doc.compare, isBad, problems);
-  return { scenario, problems };
+  return problems;
 }
 
 /**
