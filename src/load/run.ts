@@ -15,7 +15,7 @@ import { redactSecrets, redactStrings, redactText, scenarioSecrets } from "../ut
 import { controlService, type ServiceControl } from "./faults/faults.js";
 import { buildProtocolResult } from "./result/result.js";
 import { LoadMonitor, runProcesses } from "./servers/load-monitor.js";
-import { INSECURE_WARNING, type RunTls, tlsUp } from "./servers/run-tls.js";
+import { INSECURE_WARNING, type RunTls } from "./servers/run-tls.js";
 import { type SystemUnderTest, systemUnderTest } from "./servers/system-under-test.js";
 import { type Clients, clientsUp, planFor } from "./stages/clients-up.js";
 import { collect } from "./stages/collect.js";
@@ -234,7 +234,7 @@ async function runProtocol(
   let tls: RunTls | null = null;
   const loopDelay = startLoopDelayMonitor();
   try {
-    tls = tlsUp(scenario, log);
+    tls = system.tlsUp(log);
     env = await environmentUp(
       system,
       { brokerUrl, log, signal, tlsFiles: tls.serverFiles, serverHost: options.serverHost },

@@ -10,6 +10,7 @@ import type { TargetProtocol, TargetSpec } from "../../targets/types.js";
 import { redactText } from "../../util/redact.js";
 import { startCommandedServers } from "./commanded.js";
 import { waitHealthy, waitListening } from "./health.js";
+import { type RunTls, serverTlsUp, targetTlsUp } from "./run-tls.js";
 import { readServerSettings } from "./server-settings.js";
 import { type ServerSet, startServers } from "./servers.js";
 
@@ -52,6 +53,8 @@ export interface SystemUnderTest {
   /** What the result's setup says about it. */
   readonly setup: Pick<RunResult["setup"], "broker" | "instances" | "target"> &
     Partial<RunResult["setup"]>;
+  /** The run's TLS: the files its instances serve, what the clients and fetch trust. */
+  tlsUp(log: (line: string) => void): RunTls;
   /**
    * Starts the instances rtbench owns, then waits until every instance
    * answers (its health route, or a connection). `servers` is null for a
@@ -98,6 +101,7 @@ function bundledServer(scenario: Scenario): SystemUnderTest {
     brokers: scenarioServers(scenario).map((s) => s.broker),
     service: brokerInfo(server.broker).service,
     setup: { broker: server.broker, instances: server.instances, target: null },
+    tlsUp: () => serverTlsUp(server),
     async up(context) {
       const servers = await startServers(
         scenario,
@@ -159,6 +163,7 @@ function target(options: TargetOptions): SystemUnderTest {
             `${options.protocol} does not acknowledge publishes here: each counts as sent once written, publish failures are not known (n/a), and loss is still exact from the bodies' sequences`,
           ],
     },
+    tlsUp: (log) => targetTlsUp(options.tls, log),
     async up(context) {
       if (command === null) {
         // A running target is asked its protocol's health route, if it has one,
