@@ -9,9 +9,20 @@ import { describe, expect, it } from "vitest";
 import { systemUnderTest } from "../src/load/servers/system-under-test.js";
 import { parseScenario } from "../src/scenario/load.js";
 import { groupAlive } from "../src/util/proc.js";
-import { supervise } from "../src/util/supervisor.js";
+import { type Supervised, supervise } from "../src/util/supervisor.js";
 
 const onLinux = process.platform === "linux";
+
+/** `line` under `sh`, ready once it printed "up". */
+function shell(line: string, scope: "process" | "tree"): Promise<Supervised> {
+  return supervise({
+    name: scope,
+    command: "/bin/sh",
+    args: ["-c", `echo up; ${line}`],
+    readyLine: /^up$/,
+    scope,
+  });
+}
 
 describe.skipIf(!onLinux)("supervise", () => {
   it("fails with the kind's own line and only the last 20 lines of output, from both streams", async () => {
@@ -50,26 +61,14 @@ describe.skipIf(!onLinux)("supervise", () => {
   }, 20_000);
 
   it("stops a tree's whole group (a child beside the leader) and a process alone by its PID", async () => {
-    const tree = await supervise({
-      name: "tree",
-      command: "/bin/sh",
-      args: ["-c", "echo up; sleep 60 & sleep 61"],
-      readyLine: /^up$/,
-      scope: "tree",
-    });
+    const tree = await shell("sleep 60 & sleep 61", "tree");
     const group = tree.handle.pid;
     expect(tree.running()).toBe(true);
     await tree.stop("SIGTERM", 2000);
     expect(groupAlive(group)).toBe(false);
     expect(tree.running()).toBe(false);
 
-    const alone = await supervise({
-      name: "alone",
-      command: "/bin/sh",
-      args: ["-c", "echo up; exec sleep 60"],
-      readyLine: /^up$/,
-      scope: "process",
-    });
+    const alone = await shell("exec sleep 60", "process");
     alone.pause();
     // A stalled process still stops: SIGCONT goes first, so SIGTERM lands within the grace time.
     const startedMs = Date.now();
