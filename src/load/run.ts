@@ -5,20 +5,19 @@ import { type ProtocolResult, RESULT_SCHEMA_VERSION, type RunResult } from "../m
 import { interruptClock } from "../run-model/interrupt.js";
 import type { RunPhase } from "../run-model/timeline.js";
 import { FALLBACK_VARIANT, fallbackNote } from "../scenario/clients-section.js";
-import { scenarioServers } from "../scenario/server-section.js";
 import type { Scenario, Variant } from "../scenario/types.js";
 import { provideService } from "../services/registry.js";
-import { type BrokerKind, brokerInfo, type ServiceName } from "../shared/brokers.js";
+import { brokerInfo, type ServiceName } from "../shared/brokers.js";
 import { errorText } from "../shared/errors.js";
 import type { ProtocolName } from "../shared/transports.js";
-import { targetProtocol } from "../targets/registry.js";
 import { gitCommit } from "../util/git.js";
 import { packageVersion } from "../util/paths.js";
 import { redactSecrets, redactStrings, redactText, scenarioSecrets } from "../util/redact.js";
 import { controlService, type ServiceControl } from "./faults/faults.js";
 import { buildProtocolResult } from "./result/result.js";
 import { LoadMonitor, runProcesses } from "./servers/load-monitor.js";
-import { INSECURE_WARNING, type RunTls, tlsUp } from "./servers/run-tls.js";
+import { INSECURE_WARNING, type RunTls } from "./servers/run-tls.js";
+import { type SystemUnderTest, systemUnderTest } from "./servers/system-under-test.js";
 import { type Clients, clientsUp, planFor } from "./stages/clients-up.js";
 import { collect } from "./stages/collect.js";
 import { type Environment, environmentUp } from "./stages/environment.js";
@@ -76,14 +75,15 @@ export async function runScenario(
   const signal = options.signal ?? new AbortController().signal;
   const secrets = scenarioSecrets(scenario);
   const log = (line: string) => options.log?.(redactSecrets(line, secrets));
-  const result = emptyResult(scenario);
+  const system = systemUnderTest(scenario);
+  const result = emptyResult(scenario, system);
   result.setup.notes.push(...(options.notes ?? []));
   // Unverified TLS measures whatever answered: the result says so, not only the log.
-  if (scenario.target?.tls?.insecure) result.setup.notes.push(INSECURE_WARNING);
+  if (system.clientTls?.insecure) result.setup.notes.push(INSECURE_WARNING);
   if (scenario.clients.fallback) result.setup.notes.push(fallbackNote(scenario.clients.fallback));
   const services = new Map<ServiceName, Broker>();
   try {
-    await brokersUp(scenario, options, log, services);
+    await brokersUp(system, options, log, services);
     const variants: (Variant | null)[] = scenario.variants.length > 0 ? scenario.variants : [null];
     runs: for (const protocol of scenario.protocols) {
       for (const variant of variants) {
@@ -96,8 +96,10 @@ export async function runScenario(
         // A variant is the scenario with its own server settings.
         const effective = variant ? withVariant(scenario, variant, result.setup.notes) : scenario;
         try {
-          const broker = brokerFor(effective, services);
-          const measured = await runProtocol(effective, protocol, key, broker, signal, {
+          // A variant's system is the bundled server with the variant's settings.
+          const sut = variant ? systemUnderTest(effective) : system;
+          const broker = brokerFor(sut, services);
+          const measured = await runProtocol(effective, sut, protocol, key, broker, signal, {
             ...options,
             log: options.log && log,
             // Free ports of a commanded target are known once it started: the result names them.
@@ -170,17 +172,12 @@ function withVariant(scenario: Scenario, variant: Variant, notes: string[]): Sce
  * adapter, Nchan's storage).
  */
 async function brokersUp(
-  scenario: Scenario,
+  system: SystemUnderTest,
   options: RunOptions,
   log: (line: string) => void,
   up: Map<ServiceName, Broker>,
 ): Promise<void> {
-  const kinds: BrokerKind[] = scenario.target
-    ? scenario.target.command?.needsRedis
-      ? ["redis"]
-      : []
-    : scenarioServers(scenario).map((s) => s.broker);
-  for (const kind of kinds) {
+  for (const kind of system.brokers) {
     const service = brokerInfo(kind).service;
     if (service === null || up.has(service)) continue;
     const provided = await provideService(kind, {
@@ -201,8 +198,8 @@ async function brokersUp(
 }
 
 /** The service a run (the scenario, or one variant of it) uses; none for the memory broker. */
-function brokerFor(scenario: Scenario, up: Map<ServiceName, Broker>): Broker {
-  const service = scenario.target ? "redis" : brokerInfo(scenario.server.broker).service;
+function brokerFor(system: SystemUnderTest, up: Map<ServiceName, Broker>): Broker {
+  const { service } = system;
   return (service !== null ? up.get(service) : undefined) ?? { url: null, control: null };
 }
 
@@ -212,6 +209,7 @@ function brokerFor(scenario: Scenario, up: Map<ServiceName, Broker>): Broker {
  */
 async function runProtocol(
   scenario: Scenario,
+  system: SystemUnderTest,
   protocol: ProtocolName,
   key: string,
   broker: Broker,
@@ -222,11 +220,8 @@ async function runProtocol(
   },
 ): Promise<ProtocolResult> {
   const log = (line: string) => options.log?.(redactText(`${key}: ${line}`));
-  // A variant on the memory broker does not use the run's Redis (a target may ask for it).
-  const brokerUrl =
-    scenario.target !== null || brokerInfo(scenario.server.broker).service !== null
-      ? broker.url
-      : null;
+  // Null for a variant on the memory broker: it does not use the run's Redis (a target may ask for it).
+  const brokerUrl = broker.url;
   const progress = (phase: RunProgress["phase"], elapsedMs = 0, totalMs = 0, clients?: Clients) =>
     options.onProgress?.({
       protocol: key,
@@ -245,24 +240,22 @@ async function runProtocol(
   let tls: RunTls | null = null;
   const loopDelay = startLoopDelayMonitor();
   try {
-    tls = tlsUp(scenario, log);
+    tls = system.tlsUp(log);
     env = await environmentUp(
-      scenario,
-      brokerUrl,
-      log,
-      signal,
-      tls.serverFiles,
+      system,
+      { brokerUrl, log, signal, tlsFiles: tls.serverFiles, serverHost: options.serverHost },
       tls.proxy,
-      options.serverHost,
     );
     options.onTargetUrls?.(env.urls);
-    for (const warning of preflightFor(scenario, planFor(scenario, protocol).shards, env)) {
+    const { shards } = planFor(scenario, protocol, system);
+    for (const warning of preflightFor(scenario, system, shards, env)) {
       log(`preflight: ${warning}`);
       options.onNote?.(`${key}: preflight: ${warning}`);
     }
     load = new LoadMonitor(runProcesses(env.servers));
     clients = await clientsUp(
       scenario,
+      system,
       protocol,
       env.clientUrls,
       log,
@@ -298,7 +291,7 @@ async function runProtocol(
       collected,
       serverSettings: env.settings,
       seconds: observed.seconds,
-      publishAcknowledged: publishAcknowledged(scenario),
+      publishAcknowledged: system.acknowledgesPublishes,
       samples: {
         baseline: env.baseline,
         windowStart: observed.windowStart,
@@ -333,14 +326,10 @@ async function runProtocol(
   }
 }
 
-/** Whether the server acknowledges each publish; otherwise a publish counts as sent once written. */
-function publishAcknowledged(scenario: Scenario): boolean {
-  const target = scenario.target;
-  return target === null || targetProtocol(target.protocol).acknowledges(target.wire);
-}
-
-function emptyResult(scenario: Scenario): RunResult {
+function emptyResult(scenario: Scenario, system: SystemUnderTest): RunResult {
   const cpus = os.cpus();
+  // The system's own lines (a target's protocol and command) follow the common ones.
+  const { broker, instances, target, ...own } = system.setup;
   return {
     schemaVersion: RESULT_SCHEMA_VERSION,
     tool: { name: "rtbench", version: packageVersion() },
@@ -363,12 +352,9 @@ function emptyResult(scenario: Scenario): RunResult {
     status: "failed",
     reliable: true,
     setup: {
-      broker: scenario.target ? "external" : scenario.server.broker,
-      instances: scenario.target
-        ? (scenario.target.command?.instances ?? scenario.target.urls.length)
-        : scenario.server.instances,
-      // A result is shared and committed: credentials in a target URL stay out of it.
-      target: scenario.target?.urls.map(redactText) ?? null,
+      broker,
+      instances,
+      target,
       durationMs: scenario.durationMs,
       warmupMs: scenario.warmupMs,
       clients: scenario.clients.count,
@@ -376,26 +362,9 @@ function emptyResult(scenario: Scenario): RunResult {
       ratePerSec: scenario.publish.ratePerSec,
       payloadBytes: scenario.publish.payloadBytes,
       notes: [],
-      ...targetSetup(scenario),
+      ...own,
       ...(scenario.variants.length > 0 ? { variants: scenario.variants.map((v) => v.name) } : {}),
     },
     protocols: {},
-  };
-}
-
-/** What the result says about a target: its protocol, the command that started it, its publishes. */
-function targetSetup(scenario: Scenario): Partial<RunResult["setup"]> {
-  const target = scenario.target;
-  if (target === null) return {};
-  const acknowledged = publishAcknowledged(scenario);
-  return {
-    targetProtocol: target.protocol,
-    targetCommand: target.command?.line ?? null,
-    publishAcknowledged: acknowledged,
-    notes: acknowledged
-      ? []
-      : [
-          `${target.protocol} does not acknowledge publishes here: each counts as sent once written, publish failures are not known (n/a), and loss is still exact from the bodies' sequences`,
-        ],
   };
 }

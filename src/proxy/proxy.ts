@@ -3,7 +3,7 @@
  * reference instances: nginx or HAProxy from the OS packages, as
  * redis-server is for the broker. Its config lives in a scratch directory
  * removed at the end; its process group is stopped at the end and on Ctrl-C
- * (util/children.ts); clients and publishers connect to it.
+ * (util/supervisor.ts); clients and publishers connect to it.
  */
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,9 +11,10 @@ import { join } from "node:path";
 import type { ProxyOptions } from "../scenario/types.js";
 import { requireCommand } from "../services/process.js";
 import { runFailed } from "../shared/errors.js";
-import { type ChildHandle, startChild } from "../util/children.js";
+import type { ChildHandle } from "../util/children.js";
 import { freePort, tcpConnectError } from "../util/net.js";
-import { groupAlive, sampleProcessGroups, signalGroup } from "../util/proc.js";
+import { sampleProcessGroups } from "../util/proc.js";
+import { type Supervised, supervise } from "../util/supervisor.js";
 import { haproxyConfig, nginxConfig, type ProxyConfigInput, type ProxyTls } from "./configs.js";
 
 export interface RunningProxy {
@@ -85,63 +86,38 @@ export async function startProxy(
     program.config({ options, port, upstreams, dir, asRoot, front, upstreamCa: tls.upstreamCa }),
   );
   const name = `${options.kind} proxy on port ${port}`;
-  const output: string[] = [];
-  let handle: ChildHandle;
+  let child: Supervised;
   try {
-    ({ handle } = await startChild({
+    child = await supervise({
       name,
       command: "/bin/sh",
-      // The wrapper's line says the process is up; listening is checked below.
+      // The wrapper's line says the process is up; listening is the probe.
       args: ["-c", `echo ${STARTED_LINE}; exec "$0" "$@"`, path, ...program.args(file, dir)],
-      readyPattern: new RegExp(`^${STARTED_LINE}$`),
-      onStderr: (line) => {
-        output.push(line);
-        log(`${name}: ${line}`);
+      readyLine: new RegExp(`^${STARTED_LINE}$`),
+      // nginx's master and its workers.
+      scope: "tree",
+      onStderr: (line) => log(`${name}: ${line}`),
+      probe: {
+        ready: async () => (await tcpConnectError("127.0.0.1", port)) === null,
+        timeoutMs: START_TIMEOUT_MS,
+        intervalMs: 50,
+        exited: (code, tail) => `it exited with code ${code}: ${tail.slice(-5).join("\n")}`,
+        timedOut: () => `no connection on port ${port} within ${START_TIMEOUT_MS} ms`,
       },
-    }));
+    });
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
-    throw runFailed(`could not start ${name}: ${(error as Error).message}`, error);
-  }
-  const stop = async () => {
-    await stopGroup(handle.pid);
-    await handle.exited;
-    await rm(dir, { recursive: true, force: true });
-  };
-  try {
-    await waitListening(handle, port, output);
-  } catch (error) {
-    await stop();
     throw runFailed(`could not start ${name}: ${(error as Error).message}`, error);
   }
   log(`started ${name} in front of ${upstreams.join(", ")}`);
-  return { url: `${front ? "https" : "http"}://127.0.0.1:${port}`, handle, stop };
-}
-
-async function waitListening(handle: ChildHandle, port: number, output: string[]): Promise<void> {
-  let exitCode: number | null | undefined;
-  void handle.exited.then((code) => {
-    exitCode = code;
-  });
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (exitCode !== undefined) {
-      throw new Error(`it exited with code ${exitCode}: ${output.slice(-5).join("\n")}`);
-    }
-    if ((await tcpConnectError("127.0.0.1", port)) === null) return;
-    if (Date.now() > deadline)
-      throw new Error(`no connection on port ${port} within ${START_TIMEOUT_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** SIGTERM to the whole group (nginx's master and its worker), SIGKILL after the grace time. */
-async function stopGroup(group: number): Promise<void> {
-  signalGroup(group, "SIGCONT");
-  signalGroup(group, "SIGTERM");
-  const deadline = Date.now() + STOP_GRACE_MS;
-  while (groupAlive(group) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-  if (groupAlive(group)) signalGroup(group, "SIGKILL");
+  return {
+    url: `${front ? "https" : "http"}://127.0.0.1:${port}`,
+    handle: child.handle,
+    stop: async () => {
+      await child.stop("SIGTERM", STOP_GRACE_MS);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** The proxy's CPU seconds and resident memory (its whole process group); null where /proc cannot be read. */

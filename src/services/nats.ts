@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ChildHandle } from "../util/children.js";
 import { freePort } from "../util/net.js";
+import type { Supervised } from "../util/supervisor.js";
 import { findOnPath } from "../util/which.js";
-import { requireCommand, startServiceProcess } from "./process.js";
+import { requireCommand, runningService, startServiceProcess } from "./process.js";
 import type { BackingService, RunningService, StartServiceOptions } from "./types.js";
 
 const COMMAND = "nats-server";
@@ -40,12 +40,12 @@ export async function startNatsServer(
   const program = requireCommand(COMMAND, INSTALL_HINT);
   const port = options.port ?? (await freePort());
   const dir = storeDir ?? (await mkdtemp(join(tmpdir(), "rtbench-nats-")));
-  let handle: ChildHandle;
+  let child: Supervised;
   try {
-    handle = await startServiceProcess({
+    child = await startServiceProcess({
       command: COMMAND,
       port,
-      // nats-server logs to stderr; startChild looks for the ready line on stdout.
+      // nats-server logs to stderr; the supervisor looks for the ready line on stdout.
       // `exec` keeps the PID nats-server's own, so stop and SIGSTOP reach it.
       program: "/bin/sh",
       args: [
@@ -67,18 +67,11 @@ export async function startNatsServer(
     if (storeDir === undefined) await rm(dir, { recursive: true, force: true });
     throw error;
   }
-  return {
-    url: `nats://127.0.0.1:${port}`,
+  return runningService(
+    child,
+    `nats://127.0.0.1:${port}`,
     port,
-    pid: handle.pid,
-    stop: async () => {
-      await handle.stop("SIGTERM", 5000);
-      await rm(dir, { recursive: true, force: true });
-    },
-    kill: () => handle.stop("SIGKILL", 5000),
-    restart: async () => {
-      await handle.stop("SIGTERM", 5000);
-      return startNatsServer({ port, readyTimeoutMs: options.readyTimeoutMs }, dir);
-    },
-  };
+    () => startNatsServer({ port, readyTimeoutMs: options.readyTimeoutMs }, dir),
+    () => rm(dir, { recursive: true, force: true }),
+  );
 }

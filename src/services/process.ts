@@ -1,6 +1,9 @@
 import { errorText, RtbenchError } from "../shared/errors.js";
-import { type ChildHandle, startChild } from "../util/children.js";
+import { type Supervised, supervise } from "../util/supervisor.js";
 import { findOnPath } from "../util/which.js";
+import type { RunningService } from "./types.js";
+
+const STOP_GRACE_MS = 5000;
 
 /** Where `command` is on PATH; a RUN_FAILED error with the install hint when it is not. */
 export function requireCommand(command: string, installHint: string): string {
@@ -25,21 +28,50 @@ export async function startServiceProcess(options: {
   args: string[];
   readyPattern: RegExp;
   readyTimeoutMs: number;
-}): Promise<ChildHandle> {
+}): Promise<Supervised> {
   const { command, port } = options;
   try {
-    const { handle } = await startChild({
+    return await supervise({
       name: `${command} on port ${port}`,
       command: options.program,
       args: options.args,
-      readyPattern: options.readyPattern,
-      readyTimeoutMs: options.readyTimeoutMs,
+      readyLine: options.readyPattern,
+      readyLineTimeoutMs: options.readyTimeoutMs,
+      // Each runs by exec under the child's PID, and alone.
+      scope: "process",
     });
-    return handle;
   } catch (error) {
     const reason = errorText(error);
     throw new RtbenchError("RUN_FAILED", `could not start ${command} on port ${port}: ${reason}`, {
       cause: error,
     });
   }
+}
+
+/**
+ * A started service as the run sees it: stopped and killed through its
+ * supervisor, started again on the same port by `startAgain`, and its data
+ * (a store directory) removed by `removeData` only when it stops for good.
+ */
+export function runningService(
+  child: Supervised,
+  url: string,
+  port: number,
+  startAgain: () => Promise<RunningService>,
+  removeData: () => Promise<void> = async () => {},
+): RunningService {
+  return {
+    url,
+    port,
+    pid: child.handle.pid,
+    stop: async () => {
+      await child.stop("SIGTERM", STOP_GRACE_MS);
+      await removeData();
+    },
+    kill: () => child.stop("SIGKILL", STOP_GRACE_MS),
+    restart: async () => {
+      await child.stop("SIGTERM", STOP_GRACE_MS);
+      return startAgain();
+    },
+  };
 }

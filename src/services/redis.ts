@@ -1,6 +1,6 @@
 import { freePort } from "../util/net.js";
 import { findOnPath } from "../util/which.js";
-import { requireCommand, startServiceProcess } from "./process.js";
+import { requireCommand, runningService, startServiceProcess } from "./process.js";
 import type { BackingService, RunningService, StartServiceOptions } from "./types.js";
 
 const COMMAND = "redis-server";
@@ -26,7 +26,7 @@ export function redisServerAvailable(): boolean {
 export async function startRedisServer(options: StartServiceOptions = {}): Promise<RunningService> {
   const program = requireCommand(COMMAND, INSTALL_HINT);
   const port = options.port ?? (await freePort());
-  const handle = await startServiceProcess({
+  const child = await startServiceProcess({
     command: COMMAND,
     port,
     program,
@@ -48,15 +48,7 @@ export async function startRedisServer(options: StartServiceOptions = {}): Promi
     readyPattern: /Ready to accept connections/,
     readyTimeoutMs: options.readyTimeoutMs ?? 15_000,
   });
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
-    pid: handle.pid,
-    stop: () => handle.stop("SIGTERM", 5000),
-    kill: () => handle.stop("SIGKILL", 5000),
-    restart: async () => {
-      await handle.stop("SIGTERM", 5000);
-      return startRedisServer({ port, readyTimeoutMs: options.readyTimeoutMs });
-    },
-  };
+  return runningService(child, `redis://127.0.0.1:${port}`, port, () =>
+    startRedisServer({ port, readyTimeoutMs: options.readyTimeoutMs }),
+  );
 }

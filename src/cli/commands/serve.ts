@@ -15,9 +15,10 @@ import {
   type ServerLaunchSettings,
   serverEnv,
 } from "../../shared/server-launch.js";
-import { type ChildHandle, startChild, stopAllChildren } from "../../util/children.js";
+import { type ChildHandle, stopAllChildren } from "../../util/children.js";
 import { whenLauncherExits } from "../../util/launcher.js";
 import { compiledEntry } from "../../util/paths.js";
+import { supervise } from "../../util/supervisor.js";
 import { createThrowawayCertificates } from "../../util/throwaway-ca.js";
 
 interface ServeFlags {
@@ -235,12 +236,13 @@ async function startInstance(
 ): Promise<{ url: string; handle: ChildHandle }> {
   const name = `reference server instance ${index + 1}`;
   try {
-    const { handle, match } = await startChild({
+    const { handle, match } = await supervise({
       name,
       command: process.execPath,
       args: [entry, ...buildServerArgs(settings)],
       env: serverEnv(auth),
-      readyPattern: SERVER_READY_PATTERN,
+      readyLine: SERVER_READY_PATTERN,
+      scope: "process",
       onStderr: (line) => process.stderr.write(`[instance ${index + 1}] ${line}\n`),
     });
     return { url: parseReadyLine(match[0]) as string, handle };

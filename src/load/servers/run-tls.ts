@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from "undici";
 import type { ClientTlsSettings } from "../../clients/tls.js";
 import type { ProxyTls } from "../../proxy/configs.js";
-import type { Scenario } from "../../scenario/types.js";
+import type { ServerOptions } from "../../scenario/types.js";
 import { createThrowawayCertificates } from "../../util/throwaway-ca.js";
 
 export interface RunTls {
@@ -40,15 +40,16 @@ export const INSECURE_WARNING =
 
 const NO_PROXY_TLS: ProxyTls = { front: null, upstreamCa: null };
 
-export function tlsUp(scenario: Scenario, log: (line: string) => void): RunTls {
-  const target = scenario.target;
-  if (target !== null) {
-    const client = target.tls;
-    if (client?.insecure) log(INSECURE_WARNING);
-    return withFetchTrust({ client, serverFiles: null, proxy: NO_PROXY_TLS, stop() {} });
-  }
-  const tls = scenario.server.tls;
-  const atProxy = scenario.server.proxy?.tls === true;
+/** A target's TLS: only what the clients trust (`target.tls`); its certificates are its own. */
+export function targetTlsUp(client: ClientTlsSettings | null, log: (line: string) => void): RunTls {
+  if (client?.insecure) log(INSECURE_WARNING);
+  return withFetchTrust({ client, serverFiles: null, proxy: NO_PROXY_TLS, stop() {} });
+}
+
+/** The reference server's TLS (server.tls, server.proxy.tls): the files it serves and the clients' trust. */
+export function serverTlsUp(server: ServerOptions): RunTls {
+  const { tls } = server;
+  const atProxy = server.proxy?.tls === true;
   if (tls === null && !atProxy) {
     return { client: null, serverFiles: null, proxy: NO_PROXY_TLS, stop() {} };
   }

@@ -8,10 +8,11 @@ import {
   SERVER_READY_PATTERN,
   serverEnv,
 } from "../../shared/server-launch.js";
-import { type ChildHandle, isRunning, startChild } from "../../util/children.js";
+import { type ChildHandle, isRunning } from "../../util/children.js";
 import { freePort } from "../../util/net.js";
 import { compiledEntry } from "../../util/paths.js";
 import { sampleProcessGroups } from "../../util/proc.js";
+import { type Supervised, supervise } from "../../util/supervisor.js";
 import { serverLaunches } from "./server-settings.js";
 
 /**
@@ -42,17 +43,7 @@ export interface ServerSet {
   stop(): Promise<void>;
 }
 
-const STOP_GRACE_MS = 5000;
 const DROP_TIMEOUT_MS = 5000;
-
-/** One instance: how to start it, and its current process. */
-interface Instance {
-  name: string;
-  args: string[];
-  url: string;
-  handle: ChildHandle;
-  paused: boolean;
-}
 
 /** Starts `scenario.server.instances` reference server processes on free loopback ports. */
 export async function startServers(
@@ -79,113 +70,132 @@ export async function startServers(
     host,
   );
   const auth = scenario.server.auth;
+  // An instance restarts on the same port with the same flags: its arguments are fixed once.
+  const argsOf = await Promise.all(
+    launches.map(async (launch) => [
+      entry,
+      ...buildServerArgs({ ...launch, port: await freePort() }),
+    ]),
+  );
+  const spawn = (index: number): Promise<Supervised> =>
+    supervise({
+      name: `server instance ${index}`,
+      command: process.execPath,
+      args: argsOf[index] as string[],
+      env: serverEnv(auth),
+      readyLine: SERVER_READY_PATTERN,
+      scope: "process",
+      onStderr: (line) => log(`server instance ${index}: ${line}`),
+    });
+  return startInstanceSet({
+    kind: "server",
+    count: launches.length,
+    spawn,
+    urlOf: (child) => parseReadyLine(child.match[0]) as string,
+    auth,
+    failure: "the reference server would not start",
+  });
+}
+
+/** What differs between the reference server's instances and a target's. */
+export interface InstanceKind {
+  /** "server" or "target": instance i is named "<kind> instance i". */
+  kind: string;
+  count: number;
+  /** Starts instance `index` (again, after a kill or a stop) and resolves once it is ready. */
+  spawn(index: number): Promise<Supervised>;
+  /** The instance's base URL, from its first start. */
+  urlOf(child: Supervised, index: number): string;
+  /** The token the instances require (`server.auth`); null: none. */
+  auth: string | null;
+  /** The first words of the error when an instance does not start. */
+  failure: string;
+  /** Runs once every instance stopped for good (a scratch directory removed). */
+  cleanup?: () => Promise<void>;
+}
+
+/** Starts every instance and waits until each is ready; stops them all if one fails. */
+export async function startInstanceSet(kind: InstanceKind): Promise<ServerSet> {
   const started = await Promise.allSettled(
-    launches.map(async (launch, i): Promise<Instance> => {
-      const args = [entry, ...buildServerArgs({ ...launch, port: await freePort() })];
-      const name = `server instance ${i}`;
-      const { handle, url } = await spawnInstance(name, args, auth, log);
-      return { name, args, url, handle, paused: false };
-    }),
+    Array.from({ length: kind.count }, (_, index) => kind.spawn(index)),
   );
   const ok = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   const failed = started.find((s) => s.status === "rejected") as PromiseRejectedResult | undefined;
   if (failed) {
-    await Promise.all(ok.map((s) => s.handle.stop()));
+    await Promise.all(ok.map((child) => child.stop()));
+    await kind.cleanup?.();
     const reason = errorText(failed.reason);
-    throw runFailed(`the reference server would not start: ${reason}`, failed.reason);
+    throw runFailed(`${kind.failure}: ${reason}`, failed.reason);
   }
-  return new ControlledServers(ok, auth, log);
+  return new SupervisedServers(
+    ok.map((child, index) => ({ url: kind.urlOf(child, index), child })),
+    kind,
+  );
 }
 
-async function spawnInstance(
-  name: string,
-  args: string[],
-  auth: string | null,
-  log: (line: string) => void,
-): Promise<{ handle: ChildHandle; url: string }> {
-  const { handle, match } = await startChild({
-    name,
-    command: process.execPath,
-    args,
-    env: serverEnv(auth),
-    readyPattern: SERVER_READY_PATTERN,
-    onStderr: (line) => log(`${name}: ${line}`),
-  });
-  return { handle, url: parseReadyLine(match[0]) as string };
+/** One instance: its URL (port), kept across restarts, and its current process. */
+interface Instance {
+  url: string;
+  child: Supervised;
 }
 
-class ControlledServers implements ServerSet {
+class SupervisedServers implements ServerSet {
   readonly urls: string[];
   private stopped = false;
 
   constructor(
     private readonly set: Instance[],
-    /** The token the instances require (`server.auth`); null: none. */
-    private readonly auth: string | null,
-    private readonly log: (line: string) => void,
+    private readonly kind: InstanceKind,
   ) {
     this.urls = set.map((instance) => instance.url);
   }
 
   get instances(): readonly ChildHandle[] {
-    return this.set.map((instance) => instance.handle);
+    return this.set.map((instance) => instance.child.handle);
   }
 
   async kill(index: number): Promise<void> {
-    const instance = this.instance(index);
-    instance.paused = false;
-    await instance.handle.stop("SIGKILL");
+    await this.instance(index).child.stop("SIGKILL");
   }
 
   async start(index: number): Promise<void> {
     const instance = this.instance(index);
-    if (this.stopped) throw runFailed(`cannot start ${instance.name}: the servers were stopped`);
-    if (isRunning(instance.handle)) {
-      throw runFailed(`cannot start ${instance.name}: it still runs (pid ${instance.handle.pid})`);
+    const { name } = instance.child;
+    if (this.stopped) throw runFailed(`cannot start ${name}: the servers were stopped`);
+    if (instance.child.running()) {
+      throw runFailed(`cannot start ${name}: it still runs (pid ${instance.child.handle.pid})`);
     }
-    let started: { handle: ChildHandle; url: string };
     try {
-      started = await spawnInstance(instance.name, instance.args, this.auth, this.log);
+      instance.child = await this.kind.spawn(index);
     } catch (error) {
       const reason = errorText(error);
-      throw runFailed(
-        `${instance.name} would not start again on ${instance.url}: ${reason}`,
-        error,
-      );
+      throw runFailed(`${name} would not start again on ${instance.url}: ${reason}`, error);
     }
-    instance.handle = started.handle;
-    instance.paused = false;
     // stop() ran while this one was starting: it must not outlive the run.
-    if (this.stopped) await started.handle.stop("SIGTERM", STOP_GRACE_MS);
+    if (this.stopped) await instance.child.stop("SIGTERM");
   }
 
   async restart(index: number): Promise<void> {
-    const instance = this.instance(index);
-    // A stopped process would hold SIGTERM until SIGCONT; let it run to shut down cleanly.
-    this.resume(index);
-    await instance.handle.stop("SIGTERM", STOP_GRACE_MS);
+    // A stalled process is resumed first, so that it shuts down cleanly.
+    await this.instance(index).child.stop("SIGTERM");
     await this.start(index);
   }
 
   pause(index: number): void {
-    const instance = this.instance(index);
-    if (!isRunning(instance.handle)) {
-      throw runFailed(`cannot pause ${instance.name}: it is not running`);
-    }
-    instance.handle.process.kill("SIGSTOP");
-    instance.paused = true;
+    const { child } = this.instance(index);
+    if (!isRunning(child.handle)) throw runFailed(`cannot pause ${child.name}: it is not running`);
+    child.pause();
   }
 
   resume(index: number): void {
-    const instance = this.instance(index);
-    if (!instance.paused) return;
-    instance.paused = false;
-    if (isRunning(instance.handle)) instance.handle.process.kill("SIGCONT");
+    this.instance(index).child.resume();
   }
 
   async drop(index: number | "all", fraction: number): Promise<number> {
     const targets = index === "all" ? this.set : [this.instance(index)];
-    const answers = await Promise.allSettled(targets.map((t) => postDrop(t, fraction, this.auth)));
+    const answers = await Promise.allSettled(
+      targets.map((t) => postDrop({ name: t.child.name, url: t.url }, fraction, this.kind.auth)),
+    );
     const failures = answers.flatMap((a) => (a.status === "rejected" ? [a.reason] : []));
     if (failures.length > 0) {
       const reasons = failures.map((f) => errorText(f));
@@ -196,19 +206,16 @@ class ControlledServers implements ServerSet {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await Promise.all(
-      this.set.map((instance, index) => {
-        this.resume(index);
-        return instance.handle.stop("SIGTERM", STOP_GRACE_MS);
-      }),
-    );
+    await Promise.all(this.set.map((instance) => instance.child.stop("SIGTERM")));
+    await this.kind.cleanup?.();
   }
 
   private instance(index: number): Instance {
     const instance = this.set[index];
     if (instance === undefined) {
+      const { length } = this.set;
       throw runFailed(
-        `no server instance ${index}: expected 0 to ${this.set.length - 1} (${this.set.length} started)`,
+        `no ${this.kind.kind} instance ${index}: expected 0 to ${length - 1} (${length} started)`,
       );
     }
     return instance;

@@ -39,8 +39,9 @@ export interface ShardStart {
   /** Seeds the backoff jitter and churn. */
   seed: number;
   /**
-   * The target's protocol and wire when the server is not spoken to in the
-   * reference protocol; absent or null: the transports' own clients.
+   * The protocol and wire the system under test speaks (the reference
+   * protocol's clients are the transports' own); absent or null: the
+   * transports' own clients.
    */
   target?: TargetSpec | null;
   /** The networks clients sit behind (clients.network); absent or null: none (loopback). */

@@ -6,8 +6,8 @@ import { shardMeasureModules } from "../../measures/registry.js";
 import { planTimeline, type Timeline } from "../../run-model/timeline.js";
 import type { Fault, Scenario } from "../../scenario/types.js";
 import { type ProtocolName, transport } from "../../shared/transports.js";
-import { DEFAULT_TARGET_PROTOCOL, targetProtocol } from "../../targets/registry.js";
 import { monoMs } from "../../util/clock.js";
+import { type SystemUnderTest, systemUnderTest } from "../servers/system-under-test.js";
 import { assignClients, channelNames, stickyRoutes } from "../shards/assign.js";
 import { channelMembers, registerMembers } from "../shards/members.js";
 import type { FlapPlan } from "../shards/network-plan.js";
@@ -51,6 +51,7 @@ export interface Clients {
  */
 export async function clientsUp(
   scenario: Scenario,
+  system: SystemUnderTest,
   protocol: ProtocolName,
   urls: string[],
   log: (line: string) => void = () => {},
@@ -59,10 +60,10 @@ export async function clientsUp(
   /** Where the clients run: local shard processes unless workers take them. */
   startPool: ClientPoolFactory = ShardPool.start,
 ): Promise<Clients> {
-  const plan = planFor(scenario, protocol);
+  const plan = planFor(scenario, protocol, system);
   if (plan.warning !== null) log(plan.warning);
   const channels = channelNames(scenario.clients.channelPrefix, scenario.clients.channels);
-  const sticky = scenario.target === null && scenario.server.routing === "sticky";
+  const sticky = system.sticky;
   const ring = sticky ? stickyRoutes(channels, urls.length) : null;
   const routes = ring ? channels.map((c) => ring.get(c) as number[]) : null;
   const urlsFor = (channel: string) =>
@@ -75,16 +76,16 @@ export async function clientsUp(
     skew: scenario.clients.channelSkew,
     routing: sticky ? "sticky" : "pubsub",
   });
-  if (scenario.target === null && scenario.server.fanout === "tiered") {
+  if (system.registersMembers) {
     const { members, channelSkew } = scenario.clients;
     await registerMembers(
       channelMembers(clients, channels, members, channelSkew),
       (channel) => urlsFor(channel)[0] as string,
-      scenario.server.auth,
+      system.auth,
     );
   }
   const pool = await startPool(plan.shards);
-  const publishers = createPublishers(scenario, urls, tls);
+  const publishers = createPublishers(scenario, system, urls, tls);
   const stop = async () => {
     await Promise.all(publishers.map((p) => p.close().catch(() => {})));
     await pool.stop();
@@ -116,12 +117,9 @@ export async function clientsUp(
       settings: section.settings,
       reconnect: section.reconnect,
       urls,
-      heartbeatIntervalMs: heartbeatIntervalMs(scenario),
+      heartbeatIntervalMs: system.heartbeatIntervalMs,
       seed: scenario.seed,
-      target:
-        scenario.target && scenario.target.protocol !== DEFAULT_TARGET_PROTOCOL
-          ? { protocol: scenario.target.protocol, wire: scenario.target.wire }
-          : null,
+      target: system.clients,
       network: scenario.clients.network && {
         mix: scenario.clients.network,
         originMs: timeline.rampStartMs,
@@ -198,11 +196,15 @@ export function expectedWork(scenario: Scenario, protocol: ProtocolName): Expect
 }
 
 /** The shard plan of one protocol's run on this machine. */
-export function planFor(scenario: Scenario, protocol: ProtocolName): ShardPlan {
+export function planFor(
+  scenario: Scenario,
+  protocol: ProtocolName,
+  system: Pick<SystemUnderTest, "localInstances"> = systemUnderTest(scenario),
+): ShardPlan {
   return planShards({
     ...expectedWork(scenario, protocol),
     cores: availableParallelism(),
-    serverInstances: scenario.target ? 0 : scenario.server.instances,
+    serverInstances: system.localInstances,
     requestedShards: scenario.clients.shards,
   });
 }
@@ -214,26 +216,19 @@ export function planFor(scenario: Scenario, protocol: ProtocolName): ShardPlan {
  */
 function createPublishers(
   scenario: Scenario,
+  system: SystemUnderTest,
   urls: string[],
   tls: ClientTlsSettings | null,
 ): Publisher[] {
   const context = createClientContext(createClientTlsState(tls ?? undefined));
-  const protocol = targetProtocol(scenario.target?.protocol ?? DEFAULT_TARGET_PROTOCOL);
-  const wire = scenario.target?.wire ?? {};
   const options = {
     connections: scenario.publish.maxInFlight,
     context,
     via: scenario.publish.via,
-    // The reference server's token; a target's credentials are its own (URL, headers).
-    auth: scenario.target === null ? scenario.server.auth : null,
+    auth: system.auth,
   };
-  return urls.map((url) => protocol.publisher(wire, url, options));
-}
-
-/** What the client watchdog counts in: the server's heartbeats, 0 when a target's are not known. */
-function heartbeatIntervalMs(scenario: Scenario): number {
-  if (scenario.target === null) return scenario.server.heartbeatIntervalMs;
-  return scenario.target.heartbeatIntervalMs ?? 0;
+  const { wire } = system.clients;
+  return urls.map((url) => system.protocol.publisher(wire, url, options));
 }
 
 /** clients.fallback with each step's settings, from that transport's own scenario section. */

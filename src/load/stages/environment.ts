@@ -1,14 +1,9 @@
-import { randomBytes } from "node:crypto";
 import type { ProxyTls } from "../../proxy/configs.js";
 import { type RunningProxy, sampleProxy, startProxy } from "../../proxy/proxy.js";
 import type { ServerSample } from "../../run-model/server-sample.js";
-import type { Scenario, TargetOptions } from "../../scenario/types.js";
 import type { EffectiveServerSettings } from "../../shared/server-launch.js";
-import { targetProtocol } from "../../targets/registry.js";
-import { startCommandedServers } from "../servers/commanded.js";
-import { waitHealthy, waitListening } from "../servers/health.js";
-import { readServerSettings } from "../servers/server-settings.js";
-import { type ServerSet, sampleServers, startServers } from "../servers/servers.js";
+import { type ServerSet, sampleServers } from "../servers/servers.js";
+import type { SystemUnderTest, UpContext } from "../servers/system-under-test.js";
 
 /** The servers one protocol's run talks to, up and answering. */
 export interface Environment {
@@ -36,82 +31,44 @@ export interface Environment {
 }
 
 /**
- * Stage 1 of a protocol's run: starts the reference server instances (or a
- * target's, from its command; or takes a running target), waits until every
- * one is healthy, and samples the servers' CPU and memory before any client
- * connects.
+ * Stage 1 of a protocol's run: brings the system under test up (starts the
+ * instances rtbench owns, or takes a running target), waits until every one
+ * is healthy, starts the proxy in front of them, and samples the servers'
+ * CPU and memory before any client connects.
  */
 export async function environmentUp(
-  scenario: Scenario,
-  redisUrl: string | null,
-  log: (line: string) => void,
-  signal?: AbortSignal,
-  /** The certificate and key the reference instances serve (server.tls); null: plain HTTP. */
-  tlsFiles: { cert: string; key: string } | null = null,
+  system: SystemUnderTest,
+  context: UpContext,
   /** TLS at the proxy and towards TLS instances (server.proxy.tls, server.tls). */
   proxyTls: ProxyTls = { front: null, upstreamCa: null },
-  /** Where the reference server instances listen (default loopback). */
-  serverHost?: string,
 ): Promise<Environment> {
-  const target = scenario.target;
-  const servers =
-    target === null
-      ? // Each protocol run gets broker keys of its own, so nothing one run left
-        // in Redis (history, members online) is seen by the next.
-        await startServers(
-          scenario,
-          redisUrl,
-          log,
-          `rtbench:${randomBytes(4).toString("hex")}:`,
-          tlsFiles,
-          serverHost,
-        )
-      : target.command === null
-        ? null
-        : await startTarget(target, redisUrl, log);
+  const { servers, urls } = await system.up(context);
   let proxy: RunningProxy | null = null;
   const stop = async () => {
     await proxy?.stop();
     await servers?.stop();
   };
   try {
-    const urls = servers ? servers.urls : (target?.urls ?? []);
-    // A commanded target waited for its own health check; the reference servers
-    // and a running target are asked their protocol's health route, if it has
-    // one, and a running target without one must at least accept a connection.
-    const { healthPath } = targetProtocol(target?.protocol ?? "reference");
-    if (healthPath !== undefined && target?.command == null) {
-      await waitHealthy(urls, undefined, signal, healthPath);
-    } else if (target !== null && target.command === null) {
-      await waitListening(urls, undefined, signal);
+    const settings = await system.settings(urls);
+    if (system.proxy !== null) {
+      proxy = await startProxy(system.proxy, urls, context.log, proxyTls);
     }
-    // A target's settings are not ours to know.
-    const settings = target === null ? await readServerSettings(urls[0] as string) : null;
-    const options = target === null ? scenario.server.proxy : null;
-    if (options !== null) proxy = await startProxy(options, urls, log, proxyTls);
     const baseline = servers ? await sampleServers(servers) : null;
     const proxyBaseline = proxy ? sampleProxy(proxy) : null;
-    const auth = target === null ? scenario.server.auth : null;
     const clientUrls = proxy ? [proxy.url] : urls;
-    return { urls, clientUrls, proxy, proxyBaseline, servers, baseline, settings, auth, stop };
+    return {
+      urls,
+      clientUrls,
+      proxy,
+      proxyBaseline,
+      servers,
+      baseline,
+      settings,
+      auth: system.auth,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
   }
-}
-
-/** A target's instances from its command, with the placeholders only a run knows filled in. */
-async function startTarget(
-  target: TargetOptions,
-  redisUrl: string | null,
-  log: (line: string) => void,
-): Promise<ServerSet> {
-  const command = target.command as NonNullable<TargetOptions["command"]>;
-  const placeholders: Record<string, string> = {};
-  if (redisUrl !== null) placeholders.redisUrl = redisUrl;
-  const own = targetProtocol(target.protocol).commandPlaceholders ?? {};
-  for (const [name, value] of Object.entries(own)) placeholders[name] = value();
-  const servers = await startCommandedServers({ command, placeholders, log });
-  log(`started ${command.instances} target instance(s) at ${servers.urls.join(", ")}`);
-  return servers;
 }

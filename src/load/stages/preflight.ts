@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { descriptorLimit } from "../../../reference-server/limits.js";
 import type { Scenario } from "../../scenario/types.js";
+import type { SystemUnderTest } from "../servers/system-under-test.js";
 import {
   FIRST_SOURCE_PORT,
   SOURCE_PORTS_PER_ADDRESS,
@@ -46,9 +47,6 @@ export interface PreflightInput {
   platform: NodeJS.Platform;
   limits: SystemLimits;
 }
-
-/** The backlog the reference server asks listen() for (reference-server/index.ts). */
-export const REFERENCE_LISTEN_BACKLOG = 65_535;
 
 /** Descriptors a shard needs besides its clients' sockets (stdio, IPC, the runtime's own). */
 export const SHARD_DESCRIPTOR_RESERVE = 50;
@@ -174,18 +172,18 @@ function readNumbers(file: string, count: number): number[] | null {
  */
 export function preflightFor(
   scenario: Scenario,
+  system: Pick<SystemUnderTest, "listenBacklog">,
   shards: number,
   env: Pick<Environment, "urls" | "settings" | "servers">,
   limits: SystemLimits = readSystemLimits(),
 ): string[] {
-  const reference = scenario.target === null;
   return preflightWarnings({
     clients: scenario.clients.count,
     shards,
     urls: env.urls,
     rampUpMs: scenario.clients.rampUpMs,
     admitsPerInstance: env.settings?.limits?.maxConnections ?? null,
-    listenBacklog: reference ? REFERENCE_LISTEN_BACKLOG : null,
+    listenBacklog: system.listenBacklog,
     serversLocal:
       env.servers !== null ||
       env.urls.every((url) => /^(127\.|localhost|\[::1\])/.test(new URL(url).host)),
