@@ -1,4 +1,4 @@
-import type { ClientOptions, TransportClient } from "../clients/types.js";
+import type { ClientFactory, ClientOptions, TransportClient } from "../clients/types.js";
 import { custom } from "./custom.js";
 import { nchan } from "./nchan.js";
 import { pushpin } from "./pushpin.js";
@@ -34,12 +34,25 @@ export function targetProtocol(name: string): TargetProtocol {
 
 /**
  * The fleet's client maker for a target in a shard: the protocol's client of
- * the one transport the shard runs, built once (templates compiled once).
+ * each transport the shard's clients use, built once per transport
+ * (templates compiled once). That is the shard's one transport, or with
+ * clients.fallback each of its steps in turn.
  */
 export function targetClients(
   spec: TargetSpec,
   transport: string,
 ): (protocol: string, options: ClientOptions) => TransportClient {
-  const factory = targetProtocol(spec.protocol).client(transport, spec.wire);
-  return (_protocol, options) => factory(options);
+  const protocol = targetProtocol(spec.protocol);
+  const factories = new Map<string, ClientFactory>();
+  const factoryFor = (name: string): ClientFactory => {
+    let factory = factories.get(name);
+    if (factory === undefined) {
+      factory = protocol.client(name, spec.wire);
+      factories.set(name, factory);
+    }
+    return factory;
+  };
+  // The run's transport is built at once: a wire it cannot use fails the shard's start.
+  factoryFor(transport);
+  return (name, options) => factoryFor(name)(options);
 }
