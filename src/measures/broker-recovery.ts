@@ -1,5 +1,5 @@
 import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
-import type { BrokerFaultAction } from "../scenario/types.js";
+import type { BrokerFaultAction } from "../shared/brokers.js";
 import type { JsonSchema, Measure, MeasureRow } from "./measure.js";
 import type { MetricInfo } from "./metric-info.js";
 import { histogramMetrics } from "./metric-info.js";

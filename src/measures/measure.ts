@@ -2,7 +2,7 @@ import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
 import type { PublishRecord } from "../run-model/publish-record.js";
 import type { SubscriberReport } from "../run-model/shard-report.js";
 import type { Timeline, Window } from "../run-model/timeline.js";
-import type { BrokerFaultAction } from "../scenario/types.js";
+import type { BrokerFaultAction } from "../shared/brokers.js";
 import type { PresenceEvent } from "../shared/protocol.js";
 import type { MetricInfo } from "./metric-info.js";
 

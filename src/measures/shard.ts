@@ -5,7 +5,7 @@ import {
   recordMs,
 } from "../metrics/histogram.js";
 import type { MeasurePart } from "../run-model/shard-report.js";
-import type { BrokerFaultAction } from "../scenario/types.js";
+import type { BrokerFaultAction } from "../shared/brokers.js";
 import type { PresenceEvent } from "../shared/protocol.js";
 import type {
   AnyMeasure,

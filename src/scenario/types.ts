@@ -330,8 +330,7 @@ export interface ReconnectPolicy {
   honorServerRetry: boolean;
 }
 
-/** The faults that act on the broker's backing service (Redis, NATS) rather than on an instance. */
-export type BrokerFaultAction = "broker-freeze" | "broker-stop" | "broker-restart";
+export type { BrokerFaultAction } from "../shared/brokers.js";
 
 export type Fault =
   | { action: "kill"; atMs: number; instance: InstanceRef; restartAfterMs: number | null }

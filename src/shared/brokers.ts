@@ -69,6 +69,9 @@ export const BROKERS = [
 ] as const satisfies readonly BrokerInfo[];
 
 export type BrokerKind = (typeof BROKERS)[number]["kind"];
+
+/** The faults that act on the broker's backing service (Redis, NATS) rather than on an instance. */
+export type BrokerFaultAction = "broker-freeze" | "broker-stop" | "broker-restart";
 /** Names of the backing services some broker needs. */
 export type ServiceName = NonNullable<(typeof BROKERS)[number]["service"]>;
 
