@@ -98,35 +98,46 @@ function missedWhileOffline(
   return { outages, returns, inside, widened };
 }
 
+/** With resume: every break reconnected and recovered what it missed, nothing lost or twice. */
+function expectEverythingRecovered(result: RunResult): { outages: number; returns: number } {
+  const r = result.protocols.websocket as ProtocolResult;
+  const { outages, returns, inside } = missedWhileOffline(result, r);
+  // Each outage (1 s) outlasts the heartbeat (600 ms, 500 ms on Socket.IO): one break each.
+  expect(r.breaks).toBe(outages);
+  expect(r.reconnects).toBe(r.breaks);
+  expect(r.lost).toBe(0);
+  expect(r.duplicates).toBe(0);
+  expect(r.delivered).toBe(r.expected);
+  // What was published while away came from the server's history on the way back.
+  expect(r.resumeRecovered).toBeGreaterThanOrEqual(inside);
+  return { outages, returns };
+}
+
+/** Without resume: the loss is what was published while the network was away, and only that. */
+function expectLostWhileOffline(result: RunResult): void {
+  const r = result.protocols.websocket as ProtocolResult;
+  const { outages, inside, widened } = missedWhileOffline(result, r);
+  expect(r.breaks).toBe(outages);
+  expect(r.duplicates).toBe(0);
+  expect(r.resumeRecovered).toBe(0);
+  expect(inside).toBeGreaterThan(0);
+  expect(r.lost).toBeGreaterThanOrEqual(inside);
+  expect(r.lost).toBeLessThanOrEqual(widened);
+  expect(r.delivered + r.lost).toBe(r.expected);
+}
+
 describe("flap fault", () => {
   it("with resume, every client recovers what it missed: nothing lost, nothing twice", async () => {
     const result = await runScenario(flapScenario(true));
+    const { outages, returns } = expectEverythingRecovered(result);
     const r = result.protocols.websocket as ProtocolResult;
-    const { outages, returns, inside } = missedWhileOffline(result, r);
-    // Each outage (1 s) outlasts the 600 ms watchdog: one break each.
-    expect(r.breaks).toBe(outages);
-    expect(r.reconnects).toBe(r.breaks);
-    expect(r.lost).toBe(0);
-    expect(r.duplicates).toBe(0);
-    expect(r.delivered).toBe(r.expected);
-    // What was published while away came from the server's history on the way back.
-    expect(r.resumeRecovered).toBeGreaterThanOrEqual(inside);
     expect(r.catchUp?.count).toBeGreaterThanOrEqual(returns);
     expect(r.catchUp?.count).toBeLessThanOrEqual(outages);
     expect(r.catchUp?.max).toBeLessThan(1000);
   }, 40_000);
 
   it("without resume, a client loses what was published while its network was away, and only that", async () => {
-    const result = await runScenario(flapScenario(false));
-    const r = result.protocols.websocket as ProtocolResult;
-    const { outages, inside, widened } = missedWhileOffline(result, r);
-    expect(r.breaks).toBe(outages);
-    expect(r.duplicates).toBe(0);
-    expect(r.resumeRecovered).toBe(0);
-    expect(inside).toBeGreaterThan(0);
-    expect(r.lost).toBeGreaterThanOrEqual(inside);
-    expect(r.lost).toBeLessThanOrEqual(widened);
-    expect(r.delivered + r.lost).toBe(r.expected);
+    expectLostWhileOffline(await runScenario(flapScenario(false)));
   }, 40_000);
 });
 
@@ -139,29 +150,13 @@ describe("flap fault", () => {
 describe("flap fault on Socket.IO clients (the example server)", () => {
   it("with connection state recovery, nothing is lost, and the recovered messages keep their order", async () => {
     const result = await runScenario(flapScenario(true, true));
-    const r = result.protocols.websocket as ProtocolResult;
-    const { outages, inside } = missedWhileOffline(result, r);
-    expect(r.breaks).toBe(outages);
-    expect(r.reconnects).toBe(r.breaks);
-    expect(r.lost).toBe(0);
-    expect(r.duplicates).toBe(0);
-    expect(r.delivered).toBe(r.expected);
-    expect(r.resumeRecovered).toBeGreaterThanOrEqual(inside);
+    expectEverythingRecovered(result);
     // Recovered events come before Socket.IO's CONNECT packet, and their cursors
     // still carry the session id: they are in order, not counted as reordered.
-    expect(r.reordered).toBe(0);
+    expect(result.protocols.websocket?.reordered).toBe(0);
   }, 40_000);
 
   it("without it, a client loses what was published while its network was away, and only that", async () => {
-    const result = await runScenario(flapScenario(false, true));
-    const r = result.protocols.websocket as ProtocolResult;
-    const { outages, inside, widened } = missedWhileOffline(result, r);
-    expect(r.breaks).toBe(outages);
-    expect(r.duplicates).toBe(0);
-    expect(r.resumeRecovered).toBe(0);
-    expect(inside).toBeGreaterThan(0);
-    expect(r.lost).toBeGreaterThanOrEqual(inside);
-    expect(r.lost).toBeLessThanOrEqual(widened);
-    expect(r.delivered + r.lost).toBe(r.expected);
+    expectLostWhileOffline(await runScenario(flapScenario(false, true)));
   }, 40_000);
 });
