@@ -20,6 +20,8 @@
 //                                 server (fuzzing client) and the lean client (fuzzing server)
 //   npm run bench -- workers      50,000 WebSocket clients on 10 local workers of 5,000
 //                                 (rtbench run --workers 10 --local) next to one process (workers.js)
+//   npm run bench -- network      20,000 WebSocket clients on the 4g profile next to the same
+//                                 unshaped (network.js; RTBENCH_NETWORK_CLIENTS sizes it)
 //   npm run bench -- all          fanout, storm, sweep, fuzz and noise
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -119,6 +121,7 @@ if (what === "scale") await (await import("./scale.js")).runScale(outDir, run);
 if (what === "tls") await (await import("./tls.js")).runTls(outDir, run, root);
 if (what === "brokers") await (await import("./brokers.js")).runBrokers(outDir);
 if (what === "workers") await (await import("./workers.js")).runWorkersBench(outDir, run);
+if (what === "network") await (await import("./network.js")).runNetwork(outDir, run);
 process.stderr.write(`bench: results in ${outDir}\n`);
 
 /**

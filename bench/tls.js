@@ -34,8 +34,8 @@ variants:
 `;
 }
 
-/** Shard CPU seconds over the window per 1,000 deliveries. */
-function generatorCpuPer1k(p, windowSeconds) {
+/** Shard CPU seconds over the window per 1,000 deliveries (bench/network.js uses it too). */
+export function generatorCpuPer1k(p, windowSeconds) {
   const shards = (p.saturation?.processes ?? []).filter((l) => l.role === "shard");
   if (shards.length === 0 || shards.some((l) => l.cpuShare === null) || p.delivered === 0) {
     return null;

@@ -1,8 +1,10 @@
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runScenario } from "../src/load/run.js";
 import { flapOutages } from "../src/load/shards/network-plan.js";
 import type { ProtocolResult, RunResult } from "../src/metrics/types.js";
 import { parseScenario } from "../src/scenario/load.js";
+import { packageRoot } from "../src/util/paths.js";
 import { seededRandom } from "../src/util/random.js";
 
 /**
@@ -13,14 +15,30 @@ import { seededRandom } from "../src/util/random.js";
 
 const CLIENTS = 6;
 const SEED = 11;
+const SOCKETIO_SERVER = join(packageRoot, "examples", "targets", "socketio-server.js");
 
-function flapScenario(resume: boolean) {
+/**
+ * The server: the reference server (200 ms heartbeats: its clients' watchdog
+ * cuts a stall at 600 ms), or the example Socket.IO server, whose engine.io
+ * heartbeat (a ping every 200 ms, answered within 300 ms) makes
+ * socket.io-client give up at 500 ms; with `resume`, connection state recovery.
+ */
+function serverLines(socketio: boolean, resume: boolean): string {
+  if (!socketio) return "server: { heartbeatInterval: 200ms }";
+  const recovery = resume ? " --recovery" : "";
+  return `target:
+  protocol: socketio
+  command: "node ${SOCKETIO_SERVER} --port {port} --ping-interval 200 --ping-timeout 300${recovery}"
+  health: /healthz`;
+}
+
+function flapScenario(resume: boolean, socketio = false) {
   return parseScenario(
     `
 name: flap-${resume ? "resume" : "at-most-once"}
 protocols: [websocket]
 seed: ${SEED}
-server: { heartbeatInterval: 200ms }
+${serverLines(socketio, resume)}
 clients: { count: ${CLIENTS}, channels: 1, rampUp: 100ms }
 publish: { rate: 10/s, payloadBytes: 200 }
 duration: 4s
@@ -80,34 +98,65 @@ function missedWhileOffline(
   return { outages, returns, inside, widened };
 }
 
+/** With resume: every break reconnected and recovered what it missed, nothing lost or twice. */
+function expectEverythingRecovered(result: RunResult): { outages: number; returns: number } {
+  const r = result.protocols.websocket as ProtocolResult;
+  const { outages, returns, inside } = missedWhileOffline(result, r);
+  // Each outage (1 s) outlasts the heartbeat (600 ms, 500 ms on Socket.IO): one break each.
+  expect(r.breaks).toBe(outages);
+  expect(r.reconnects).toBe(r.breaks);
+  expect(r.lost).toBe(0);
+  expect(r.duplicates).toBe(0);
+  expect(r.delivered).toBe(r.expected);
+  // What was published while away came from the server's history on the way back.
+  expect(r.resumeRecovered).toBeGreaterThanOrEqual(inside);
+  return { outages, returns };
+}
+
+/** Without resume: the loss is what was published while the network was away, and only that. */
+function expectLostWhileOffline(result: RunResult): void {
+  const r = result.protocols.websocket as ProtocolResult;
+  const { outages, inside, widened } = missedWhileOffline(result, r);
+  expect(r.breaks).toBe(outages);
+  expect(r.duplicates).toBe(0);
+  expect(r.resumeRecovered).toBe(0);
+  expect(inside).toBeGreaterThan(0);
+  expect(r.lost).toBeGreaterThanOrEqual(inside);
+  expect(r.lost).toBeLessThanOrEqual(widened);
+  expect(r.delivered + r.lost).toBe(r.expected);
+}
+
 describe("flap fault", () => {
   it("with resume, every client recovers what it missed: nothing lost, nothing twice", async () => {
     const result = await runScenario(flapScenario(true));
+    const { outages, returns } = expectEverythingRecovered(result);
     const r = result.protocols.websocket as ProtocolResult;
-    const { outages, returns, inside } = missedWhileOffline(result, r);
-    // Each outage (1 s) outlasts the 600 ms watchdog: one break each.
-    expect(r.breaks).toBe(outages);
-    expect(r.reconnects).toBe(r.breaks);
-    expect(r.lost).toBe(0);
-    expect(r.duplicates).toBe(0);
-    expect(r.delivered).toBe(r.expected);
-    // What was published while away came from the server's history on the way back.
-    expect(r.resumeRecovered).toBeGreaterThanOrEqual(inside);
     expect(r.catchUp?.count).toBeGreaterThanOrEqual(returns);
     expect(r.catchUp?.count).toBeLessThanOrEqual(outages);
     expect(r.catchUp?.max).toBeLessThan(1000);
   }, 40_000);
 
   it("without resume, a client loses what was published while its network was away, and only that", async () => {
-    const result = await runScenario(flapScenario(false));
-    const r = result.protocols.websocket as ProtocolResult;
-    const { outages, inside, widened } = missedWhileOffline(result, r);
-    expect(r.breaks).toBe(outages);
-    expect(r.duplicates).toBe(0);
-    expect(r.resumeRecovered).toBe(0);
-    expect(inside).toBeGreaterThan(0);
-    expect(r.lost).toBeGreaterThanOrEqual(inside);
-    expect(r.lost).toBeLessThanOrEqual(widened);
-    expect(r.delivered + r.lost).toBe(r.expected);
+    expectLostWhileOffline(await runScenario(flapScenario(false)));
+  }, 40_000);
+});
+
+/**
+ * The same flap on Socket.IO clients: socket.io-client's sockets go through
+ * the client's own http.Agent, which puts them behind the client's network
+ * (targets/socketio-client.ts), so the outage is a stall that engine.io's
+ * heartbeat turns into a break. Connection state recovery is Socket.IO's resume.
+ */
+describe("flap fault on Socket.IO clients (the example server)", () => {
+  it("with connection state recovery, nothing is lost, and the recovered messages keep their order", async () => {
+    const result = await runScenario(flapScenario(true, true));
+    expectEverythingRecovered(result);
+    // Recovered events come before Socket.IO's CONNECT packet, and their cursors
+    // still carry the session id: they are in order, not counted as reordered.
+    expect(result.protocols.websocket?.reordered).toBe(0);
+  }, 40_000);
+
+  it("without it, a client loses what was published while its network was away, and only that", async () => {
+    expectLostWhileOffline(await runScenario(flapScenario(false, true)));
   }, 40_000);
 });

@@ -12,7 +12,7 @@ import { packageRoot } from "../src/util/paths.js";
 const SERVER = join(packageRoot, "examples", "targets", "socketio-server.js");
 const SUBSCRIBERS_PER_CHANNEL = 10;
 
-function socketIoScenario(flags: string, extra: string, targetExtra = "") {
+function socketIoScenario(flags: string, extra: string, targetExtra = "", clientsExtra = "") {
   return parseScenario(
     `
 name: socketio-test
@@ -21,7 +21,7 @@ target:
   command: "node ${SERVER} --port {port} ${flags}"
   health: /healthz
 ${targetExtra}
-clients: { count: 20, channels: 2, rampUp: 300ms, shards: 1 }
+clients: { count: 20, channels: 2, rampUp: 300ms, shards: 1${clientsExtra} }
 publish: { rate: 20/s }
 reconnect: { initialDelay: 100ms, maxDelay: 500ms, jitter: none }
 ${extra}
@@ -94,5 +94,33 @@ describe("protocol socketio against a real Socket.IO server", () => {
     const fault = p.faults[0];
     const awayMs = (fault?.endedAtMs ?? 0) - (fault?.firedAtMs ?? 0) + 1500;
     expect(p.lost).toBeLessThanOrEqual(((20 * awayMs) / 1000) * SUBSCRIBERS_PER_CHANNEL);
+  }, 60_000);
+
+  it("puts socket.io-client behind the client's network on both engine.io transports", async () => {
+    // Through each client's own http.Agent (targets/socketio-client.ts): the
+    // long polls' requests and the WebSocket upgrade's connection both.
+    const result = await runScenario(
+      socketIoScenario(
+        "",
+        "duration: 2500ms\nwarmup: 500ms\ndrain: 1500ms",
+        "",
+        ", network: { latency: 100ms }",
+      ),
+    );
+    expect(Object.keys(result.protocols)).toEqual(["long-poll", "websocket"]);
+    for (const [name, p] of Object.entries(result.protocols)) {
+      expect(p.connected, name).toBe(20);
+      expect(p.lost, name).toBe(0);
+      expect(p.delivered, name).toBeGreaterThan(0);
+    }
+    // Loopback alone delivers in a few ms: what is left is the profile's one-way latency.
+    const websocket = result.protocols.websocket as ProtocolResult;
+    expect(websocket.latency.p50).toBeGreaterThan(95);
+    expect(websocket.latency.p50).toBeLessThan(160);
+    // A message every 100 ms per channel, and a poll back at the server once per 200 ms
+    // round trip: a message waits about half a round trip for it, then the trip back.
+    const longPoll = result.protocols["long-poll"] as ProtocolResult;
+    expect(longPoll.latency.p50).toBeGreaterThan(150);
+    expect(longPoll.latency.p50).toBeLessThan(300);
   }, 60_000);
 });

@@ -219,6 +219,7 @@ export class ShapedSocket extends Duplex {
   private realClosed = false;
   /** Reading the real socket stopped: the down lane is full, or the client does not read. */
   private paused = false;
+  private timeoutForwarded = false;
   connecting = true;
 
   constructor(
@@ -262,6 +263,30 @@ export class ShapedSocket extends Duplex {
 
   setKeepAlive(enable?: boolean, initialDelay?: number): this {
     this.real.setKeepAlive(enable, initialDelay);
+    return this;
+  }
+
+  // What node:http's agent and `ws` call on a connection (the Socket.IO
+  // client's sockets come through an http.Agent: targets/socketio-client.ts).
+
+  /** The idle timeout of the real socket; its 'timeout' is this socket's. */
+  setTimeout(timeoutMs: number, callback?: () => void): this {
+    if (!this.timeoutForwarded) {
+      this.timeoutForwarded = true;
+      this.real.on("timeout", () => this.emit("timeout"));
+    }
+    this.real.setTimeout(timeoutMs);
+    if (callback !== undefined) this.once("timeout", callback);
+    return this;
+  }
+
+  ref(): this {
+    this.real.ref();
+    return this;
+  }
+
+  unref(): this {
+    this.real.unref();
     return this;
   }
 

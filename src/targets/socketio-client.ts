@@ -2,6 +2,7 @@ import { type ClientRequest, Agent as HttpAgent } from "node:http";
 import type { Socket as NetSocket } from "node:net";
 import { io, type Socket } from "socket.io-client";
 import { originOf } from "../clients/http.js";
+import { type ClientNetwork, ShapedSocket } from "../clients/shaped-socket.js";
 import type {
   ClientContext,
   ClientHandlers,
@@ -44,18 +45,36 @@ interface RequestQueue {
  * (polls, posts, the WebSocket upgrade). It also remembers the connections it
  * opened, upgraded ones included (http.Agent forgets those), so `cut` can
  * drop them all.
+ *
+ * It is also how a Socket.IO client sits behind its network
+ * (`clients.network`, flaps): socket.io-client hands its `agent` option to
+ * engine.io-client, which gives it to every request of both transports
+ * (xmlhttprequest-ssl's polls, and `ws`, whose upgrade request goes through
+ * http.request with this agent, so the upgraded socket is the one made
+ * here). With a network, each TCP connection is wrapped in a ShapedSocket,
+ * as the lean clients' are in clients/tls.ts.
  */
 export class TrackedAgent extends HttpAgent {
   private readonly opened = new Set<NetSocket>();
 
-  constructor(private readonly context: ClientContext) {
+  constructor(
+    private readonly context: ClientContext,
+    private readonly network?: ClientNetwork,
+  ) {
     super({ keepAlive: true });
   }
 
   override createConnection(
     ...args: Parameters<HttpAgent["createConnection"]>
   ): ReturnType<HttpAgent["createConnection"]> {
-    const socket = super.createConnection(...args) as NetSocket | undefined;
+    const tcp = super.createConnection(...args) as NetSocket | undefined;
+    // The shaped socket stands in for the TCP one: http and ws use only the
+    // members it has (write, the events, byte counts, timeouts, ref), though
+    // not the whole net.Socket type.
+    const socket =
+      tcp === undefined || this.network === undefined
+        ? tcp
+        : (new ShapedSocket(tcp, this.network) as unknown as NetSocket);
     if (socket) {
       this.context.sockets.track(socket);
       this.opened.add(socket);
@@ -119,7 +138,7 @@ export class SocketIoClient implements TransportClient {
   ) {
     this.handlers = options.handlers;
     this.cursor = options.since;
-    this.agent = new TrackedAgent(options.context);
+    this.agent = new TrackedAgent(options.context, options.network);
   }
 
   connect(): Promise<void> {
@@ -137,6 +156,8 @@ export class SocketIoClient implements TransportClient {
       upgrade: false,
       reconnection: false,
       forceNew: true,
+      // Opened below, once the session id is listened for.
+      autoConnect: false,
       timeout: requestTimeoutMs,
       agent: this.agent as unknown as string,
       query,
@@ -144,12 +165,16 @@ export class SocketIoClient implements TransportClient {
     });
     this.socket = socket;
     // The CONNECT answer carries the session id that a later connection resumes with.
+    // Listened for before the socket opens, so before the socket's own listener: the
+    // socket announces 'connect' (and hands over the events recovered before it) from
+    // that same packet, and they must carry the session id in their cursors.
     socket.io.on("packet", (packet) => {
       if (packet.type === CONNECT_PACKET) this.pid = String(packet.data?.pid ?? "");
     });
     socket.on(template.event, this.onEvent);
     // A polling engine transport: its empty answers are the cost to count, as for any poll.
     if (transport(this.protocol).delivery === "poll") this.countEmptyPolls(socket);
+    socket.connect();
     return new Promise<void>((resolve, reject) => {
       socket.once("connect", () => {
         if (this.closed) return;

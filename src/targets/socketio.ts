@@ -68,9 +68,6 @@ export const socketio: TargetProtocol = {
       "a Socket.IO server drops zombie clients on its own heartbeat but cannot tell rtbench when, so nothing would be measured",
   },
 
-  networkRefusal:
-    "its clients are socket.io-client, which opens its own sockets (rtbench shapes only its own clients' sockets)",
-
   client(transport: string, wire: TargetWire) {
     if (!(transport in ENGINE_TRANSPORT)) {
       throw new RangeError(`${transport} is not offered by Socket.IO`);
