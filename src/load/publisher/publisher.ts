@@ -176,9 +176,19 @@ export class PublisherLoop {
     // The body's unique key, made unique across runs too: a server that lives
     // longer than one run must not take this run's `room-0:1` for the last one's.
     const key = `${this.runToken}:${body.k}`;
-    void this.publishWithFailover(order, channel, body, key, abort.signal).then((outcome) =>
-      this.settle(record, outcome),
-    );
+    void this.publishAndSettle(record, order, channel, body, key, abort.signal);
+  }
+
+  /** One publish to its end (no closure per message: the record travels as an argument). */
+  private async publishAndSettle(
+    record: PublishRecord,
+    order: readonly number[],
+    channel: string,
+    body: unknown,
+    key: string,
+    signal: AbortSignal,
+  ): Promise<void> {
+    this.settle(record, await this.publishWithFailover(order, channel, body, key, signal));
   }
 
   /**
