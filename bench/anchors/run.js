@@ -8,7 +8,10 @@
 // - generator CPU per WebSocket delivery: rtbench's subscribers (a shard's
 //   Fleet) against a minimal hand-written `ws` subscriber;
 // - server CPU per WebSocket delivery: the reference server against a naive
-//   Node broadcast server and Nchan (nginx), all under the same `ws` subscribers.
+//   Node broadcast server and Nchan (nginx), all under the same `ws` subscribers;
+// - slow polls per generator CPU-second (5,000 clients, 1 poll/s, against
+//   autocannon at 1 request/s per connection) and the coordinator's CPU per
+//   publish against a bare publisher (anchors/coordinator.js).
 //
 // Writes anchors.json (every run) and anchors.md (median and range, ratios).
 
@@ -166,40 +169,35 @@ function ratios(a, b, field) {
 /** The table's header and the rows of the coordinator and slow-poll arms (those that ran). */
 export function coordinatorRows(runs) {
   const lines = ["| measure | rtbench | anchor | ratio (rtbench / anchor) |", "|---|---|---|---|"];
+  /** One row: rtbench's runs and the anchor's, run by run, on `field` (0 decimals). */
+  const row = (measure, ours, anchor, theirs, field) =>
+    lines.push(
+      `| ${measure} | ${spread(
+        ours.map((r) => r[field]),
+        0,
+      )} | ${anchor} ${spread(
+        theirs.map((r) => r[field]),
+        0,
+      )} | ${spread(ratios(ours, theirs, field))} |`,
+    );
   const slow = runs.slowPolls ?? [];
   if (slow.length > 0) {
-    lines.push(
-      `| short polls per generator CPU-second, ${SLOW_POLL.clients} clients polling every ${SLOW_POLL.intervalMs} ms | ${spread(
-        slow.map((p) => p.rtbench.pollsPerCpuSecond),
-        0,
-      )} | autocannon, ${SLOW_POLL.clients} connections at 1 request/s each ${spread(
-        slow.map((p) => p.autocannon.pollsPerCpuSecond),
-        0,
-      )} | ${spread(
-        ratios(
-          slow.map((p) => p.rtbench),
-          slow.map((p) => p.autocannon),
-          "pollsPerCpuSecond",
-        ),
-      )} |`,
+    row(
+      `short polls per generator CPU-second, ${SLOW_POLL.clients} clients polling every ${SLOW_POLL.intervalMs} ms`,
+      slow.map((p) => p.rtbench),
+      `autocannon, ${SLOW_POLL.clients} connections at 1 request/s each`,
+      slow.map((p) => p.autocannon),
+      "pollsPerCpuSecond",
     );
   }
   const coordinator = runs.coordinator ?? [];
   if (coordinator.length > 0) {
-    lines.push(
-      `| coordinator CPU µs per publish (parent of \`rtbench run\`, ${COORDINATOR.clients} WebSocket clients, ${COORDINATOR.rate}/s over ${COORDINATOR.channels} channels) | ${spread(
-        coordinator.map((c) => c.rtbench.usPerPublish),
-        0,
-      )} | bare publisher (same schedule and request) ${spread(
-        coordinator.map((c) => c.bare.usPerPublish),
-        0,
-      )} | ${spread(
-        ratios(
-          coordinator.map((c) => c.rtbench),
-          coordinator.map((c) => c.bare),
-          "usPerPublish",
-        ),
-      )} |`,
+    row(
+      `coordinator CPU µs per publish (parent of \`rtbench run\`, ${COORDINATOR.clients} WebSocket clients, ${COORDINATOR.rate}/s over ${COORDINATOR.channels} channels)`,
+      coordinator.map((c) => c.rtbench),
+      "bare publisher (same schedule and request)",
+      coordinator.map((c) => c.bare),
+      "usPerPublish",
     );
   }
   return lines;
