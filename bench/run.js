@@ -10,7 +10,8 @@
 //   npm run bench -- noise        the gate's false alarms: 10 unchanged quickstart runs
 //                                 compared pairwise, and one with 30 ms more delay
 //   npm run bench -- anchors      rtbench next to autocannon, a minimal ws subscriber,
-//                                 a naive Node broadcast server and Nchan (anchors/run.js)
+//                                 a naive Node broadcast server, Nchan and a bare
+//                                 publisher (anchors/run.js)
 //   npm run bench -- scale        50,000 WebSocket and 50,000 SSE clients (scale.js)
 //   npm run bench -- tls          20,000 WebSocket and 20,000 SSE clients, TLS next to
 //                                 plaintext, and memory per idle TLS client (tls.js)

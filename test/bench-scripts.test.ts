@@ -29,6 +29,7 @@ interface AnchorLib {
     ratePerSec: number,
     seconds: number,
   ): Promise<{ published: number; failed: number }>;
+  runJson(core: number | null, script: string, args: string[]): Promise<Record<string, number>>;
 }
 
 // Plain JavaScript outside the typed tree: imported by URL, typed by the interface above.
@@ -59,6 +60,35 @@ describe("benchmark scripts", () => {
       }
     }, 60_000);
   }
+
+  it("bench/anchors/bare-publisher.js sends its whole schedule, and every message is delivered", async () => {
+    const lib = (await import(LIB_URL)) as AnchorLib;
+    const server = await lib.startServer("reference");
+    try {
+      const worker = await lib.startWorker("bench/anchors/ws-subscribers.js", [
+        server.wsTemplate,
+        "20",
+        "2",
+      ]);
+      worker.start();
+      // 20 messages/s over 2 channels, 0.5 s of warm-up and a 1 s window: 30 messages, each to 10 subscribers.
+      const bare = await lib.runJson(null, "bench/anchors/bare-publisher.js", [
+        server.url,
+        "2",
+        "20",
+        "0.5",
+        "1",
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const result = await worker.stop();
+      await worker.done();
+      expect(bare).toMatchObject({ published: 30, failed: 0, windowPublished: 20 });
+      expect(bare.cpuMs).toBeGreaterThan(0);
+      expect(result.received).toBe(300);
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
 
   it("bench/client-memory.js connects its fleets and reports a cost per client", async () => {
     const { stdout } = await promisify(execFile)(

@@ -14,9 +14,9 @@ const CLOCK_TICKS_PER_SECOND = 100;
 export const canPin =
   cpus().length >= 2 && existsSync("/usr/bin/taskset") && process.env.RTBENCH_NO_PIN !== "1";
 
-/** Spawns `command args` pinned to `core` when the machine allows it. */
+/** Spawns `command args` pinned to `core` when the machine allows it (core null: not pinned). */
 export function spawnPinned(core, command, args, options = {}) {
-  return canPin
+  return canPin && core !== null
     ? spawn("taskset", ["-c", String(core), command, ...args], options)
     : spawn(command, args, options);
 }
@@ -75,15 +75,18 @@ function waitForLine(child, pattern, what) {
   });
 }
 
-/** A server on core 0: {url, pids(), stop(), wsUrl(channel), streamUrl, publish} */
-export async function startServer(kind) {
+/**
+ * A server on core 0 (`core` null: not pinned, as `rtbench run` starts its
+ * own): {url, pids(), stop(), wsUrl(channel), streamUrl, publish}
+ */
+export async function startServer(kind, core = 0) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   if (kind === "nchan") return startNchan(port, url);
   const script =
     kind === "reference" ? "dist/reference-server/main.js" : "bench/anchors/naive-server.js";
   const args = kind === "reference" ? [script, "--port", String(port)] : [script, String(port)];
-  const child = spawnPinned(0, process.execPath, args, {
+  const child = spawnPinned(core, process.execPath, args, {
     cwd: root,
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -171,9 +174,9 @@ export function stopChild(child, signal = "SIGTERM") {
   });
 }
 
-/** A worker on core 1 speaking the ready/start/stop IPC protocol of the subscriber scripts. */
-export async function startWorker(script, args) {
-  const child = spawnPinned(1, process.execPath, [join(root, script), ...args], {
+/** A worker on core 1 (null: not pinned) speaking the ready/start/stop IPC protocol of the subscriber scripts. */
+export async function startWorker(script, args, core = 1) {
+  const child = spawnPinned(core, process.execPath, [join(root, script), ...args], {
     cwd: root,
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
@@ -235,6 +238,23 @@ export async function publishFor(server, channels, ratePerSec, seconds) {
   }
   await Promise.all(inFlight);
   return { published: total, failed };
+}
+
+/** Runs a bench script on `core` (null: not pinned); resolves with the JSON of its last stdout line. */
+export function runJson(core, script, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawnPinned(core, process.execPath, [join(root, script), ...args], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (chunk) => (out += chunk));
+    child.once("exit", (code) => {
+      const line = out.trim().split("\n").at(-1);
+      if (code !== 0 || !line) reject(new Error(`${script} exited with ${code}: ${out}`));
+      else resolve(JSON.parse(line));
+    });
+  });
 }
 
 export function median(values) {

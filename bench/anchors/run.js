@@ -8,20 +8,23 @@
 // - generator CPU per WebSocket delivery: rtbench's subscribers (a shard's
 //   Fleet) against a minimal hand-written `ws` subscriber;
 // - server CPU per WebSocket delivery: the reference server against a naive
-//   Node broadcast server and Nchan (nginx), all under the same `ws` subscribers.
+//   Node broadcast server and Nchan (nginx), all under the same `ws` subscribers;
+// - slow polls per generator CPU-second (5,000 clients, 1 poll/s, against
+//   autocannon at 1 request/s per connection) and the coordinator's CPU per
+//   publish against a bare publisher (anchors/coordinator.js).
 //
 // Writes anchors.json (every run) and anchors.md (median and range, ratios).
 
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { COORDINATOR, coordinatorRun, SLOW_POLL, slowPollRun } from "./coordinator.js";
 import {
   cpuSplitOf,
   machine,
   median,
   nchanInstalled,
   publishFor,
-  root,
-  spawnPinned,
+  runJson,
   spread,
   startServer,
   startWorker,
@@ -34,22 +37,6 @@ const SUBSCRIBERS = 2000;
 const CHANNELS = 20;
 const RATE = 100; // messages/s over all channels: 10,000 deliveries/s
 const PUBLISH_SECONDS = 10;
-
-function runJson(core, script, args) {
-  return new Promise((resolve, reject) => {
-    const child = spawnPinned(core, process.execPath, [join(root, script), ...args], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let out = "";
-    child.stdout.on("data", (chunk) => (out += chunk));
-    child.once("exit", (code) => {
-      const line = out.trim().split("\n").at(-1);
-      if (code !== 0 || !line) reject(new Error(`${script} exited with ${code}: ${out}`));
-      else resolve(JSON.parse(line));
-    });
-  });
-}
 
 async function pollRun() {
   const server = await startServer("reference");
@@ -122,13 +109,23 @@ async function deliveryRun(kind, subscribers) {
 export async function runAnchors(outDir) {
   const info = machine();
   process.stderr.write(`anchors: ${JSON.stringify(info)}\n`);
-  const runs = { polls: [], deliveries: [] };
-  // RTBENCH_ANCHORS=reference/ws,naive/ws runs only those delivery arms, and no polls.
+  const runs = { polls: [], deliveries: [], coordinator: [], slowPolls: [] };
+  // RTBENCH_ANCHORS=reference/ws,naive/ws runs only those delivery arms, and no polls;
+  // coordinator and slow-poll name the two arms of anchors/coordinator.js.
   const only = process.env.RTBENCH_ANCHORS?.split(",");
   for (let r = 0; r < RUNS; r++) {
     if (!only) {
       process.stderr.write(`anchors: run ${r + 1}/${RUNS}: polls\n`);
       runs.polls.push(await pollRun());
+    }
+    // Which arm goes first alternates run by run.
+    if (!only || only.includes("slow-poll")) {
+      process.stderr.write(`anchors: run ${r + 1}/${RUNS}: slow polls\n`);
+      runs.slowPolls.push(await slowPollRun(r % 2 === 0));
+    }
+    if (!only || only.includes("coordinator")) {
+      process.stderr.write(`anchors: run ${r + 1}/${RUNS}: coordinator and bare publisher\n`);
+      runs.coordinator.push(await coordinatorRun(r % 2 === 0));
     }
     const arms = [
       ["reference", "ws"],
@@ -147,7 +144,8 @@ export async function runAnchors(outDir) {
   }
   info.loadAverageAtEnd = (await import("node:os")).loadavg().map((n) => +n.toFixed(2));
   if (only) {
-    process.stdout.write(`${JSON.stringify(runs.deliveries, null, 1)}\n`);
+    process.stdout.write(`${JSON.stringify(runs, null, 1)}\n`);
+    process.stdout.write(`\n${coordinatorRows(runs).join("\n")}\n`);
     return;
   }
   const report = renderAnchors(info, runs);
@@ -166,6 +164,43 @@ function arm(runs, server, subscribers) {
 /** Per-run ratios of two arms (run i of one against run i of the other). */
 function ratios(a, b, field) {
   return a.map((x, i) => x[field] / b[i][field]);
+}
+
+/** The table's header and the rows of the coordinator and slow-poll arms (those that ran). */
+export function coordinatorRows(runs) {
+  const lines = ["| measure | rtbench | anchor | ratio (rtbench / anchor) |", "|---|---|---|---|"];
+  /** One row: rtbench's runs and the anchor's, run by run, on `field` (0 decimals). */
+  const row = (measure, ours, anchor, theirs, field) =>
+    lines.push(
+      `| ${measure} | ${spread(
+        ours.map((r) => r[field]),
+        0,
+      )} | ${anchor} ${spread(
+        theirs.map((r) => r[field]),
+        0,
+      )} | ${spread(ratios(ours, theirs, field))} |`,
+    );
+  const slow = runs.slowPolls ?? [];
+  if (slow.length > 0) {
+    row(
+      `short polls per generator CPU-second, ${SLOW_POLL.clients} clients polling every ${SLOW_POLL.intervalMs} ms`,
+      slow.map((p) => p.rtbench),
+      `autocannon, ${SLOW_POLL.clients} connections at 1 request/s each`,
+      slow.map((p) => p.autocannon),
+      "pollsPerCpuSecond",
+    );
+  }
+  const coordinator = runs.coordinator ?? [];
+  if (coordinator.length > 0) {
+    row(
+      `coordinator CPU µs per publish (parent of \`rtbench run\`, ${COORDINATOR.clients} WebSocket clients, ${COORDINATOR.rate}/s over ${COORDINATOR.channels} channels)`,
+      coordinator.map((c) => c.rtbench),
+      "bare publisher (same schedule and request)",
+      coordinator.map((c) => c.bare),
+      "usPerPublish",
+    );
+  }
+  return lines;
 }
 
 export function renderAnchors(info, runs) {
@@ -199,6 +234,7 @@ export function renderAnchors(info, runs) {
   lines.push(
     `| server CPU µs per WebSocket delivery (reference server) | ${spread(refWs.map((d) => d.serverUsPerDelivery))} | naive Node broadcast ${spread(naive.map((d) => d.serverUsPerDelivery))} | ${spread(ratios(refWs, naive, "serverUsPerDelivery"))} |`,
   );
+  lines.push(...coordinatorRows(runs).slice(2));
   if (nchan.length > 0) {
     lines.push(
       `| server CPU µs per WebSocket delivery (reference server) | ${spread(refWs.map((d) => d.serverUsPerDelivery))} | Nchan (nginx, 1 worker) ${spread(nchan.map((d) => d.serverUsPerDelivery))} | ${spread(ratios(refWs, nchan, "serverUsPerDelivery"))} |`,

@@ -76,7 +76,11 @@ export interface PollRequest {
   headers?: Record<string, string>;
 }
 
-/** Builds a poll: short or long, after `cursor` (undefined: from now), held up to `timeoutSeconds`. */
+/**
+ * Builds a poll: short or long, after `cursor` (undefined: from now), held up
+ * to `timeoutSeconds`. A function of these three only: the client sends the
+ * bytes of an unchanged request again without asking (poll-base.ts).
+ */
 export type PollRequests = (
   kind: "short" | "long",
   cursor: string | undefined,

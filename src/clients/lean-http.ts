@@ -103,7 +103,7 @@ export class HttpConnection implements HttpResponseHandler {
   /** The last socket error, for the failure message. */
   private socketError: Error | null = null;
   private timerMs = 0;
-  private request = "";
+  private request: string | Buffer = "";
   private inFlight = false;
   /** The request went out on a connection that had answered before. */
   private reused = false;
@@ -124,8 +124,8 @@ export class HttpConnection implements HttpResponseHandler {
     return getRequestHead(this.target, pathAndQuery, headers);
   }
 
-  /** Sends a request (a full head from `requestHead`); the answer or failure comes back once. */
-  send(request: string, timeoutMs: number): void {
+  /** Sends a request (a full head from `requestHead`, or its latin1 bytes); the answer or failure comes back once. */
+  send(request: string | Buffer, timeoutMs: number): void {
     if (this.destroyed) throw new Error("HTTP connection destroyed");
     if (this.inFlight) throw new Error("HTTP connection busy: one request at a time");
     this.request = request;

@@ -33,6 +33,17 @@ export abstract class PollClientBase implements TransportClient, HttpExchangeHan
   /** Start of the first request while its answer (or connection) is awaited; null otherwise. */
   private readyPendingSince: number | null = null;
   private settleConnect: ((error?: Error) => void) | null = null;
+  /**
+   * The last request sent and what it was built from: a poll whose cursor
+   * has not moved (an empty answer, most polls of a quiet channel) sends the
+   * same bytes again, without building the path and head and encoding them.
+   */
+  private lastRequest: {
+    kind: "short" | "long";
+    cursor: string | undefined;
+    timeoutSeconds: string | undefined;
+    head: Buffer;
+  } | null = null;
 
   constructor(
     options: ClientOptions,
@@ -159,9 +170,21 @@ export abstract class PollClientBase implements TransportClient, HttpExchangeHan
   }
 
   private send(kind: "short" | "long", timeoutSeconds: string | undefined): void {
-    const { path, headers } = this.requests(kind, this.cursor, timeoutSeconds);
-    this.path = path;
+    const cursor = this.cursor;
+    const last = this.lastRequest;
+    if (
+      last === null ||
+      last.kind !== kind ||
+      last.cursor !== cursor ||
+      last.timeoutSeconds !== timeoutSeconds
+    ) {
+      const { path, headers } = this.requests(kind, cursor, timeoutSeconds);
+      this.path = path;
+      // Latin-1 bytes once: an unchanged request is written as the same Buffer again.
+      const head = Buffer.from(this.connection.requestHead(path, headers), "latin1");
+      this.lastRequest = { kind, cursor, timeoutSeconds, head };
+    }
     this.context.counters.requests++;
-    this.connection.send(this.connection.requestHead(path, headers), this.timeoutMs);
+    this.connection.send((this.lastRequest as { head: Buffer }).head, this.timeoutMs);
   }
 }

@@ -66,11 +66,22 @@ export class PublisherLoop {
   private readonly downUntilMs: number[] = [];
   /** Sleepers to wake when an answer frees a slot (or the run gives up). */
   private readonly wakers = new Set<() => void>();
+  /**
+   * What a sleeper waits for, so that an answer wakes it only then: run()
+   * for a free slot when all were busy, finish() for the last answer. An
+   * answer waking run() while it waits for the next due time cost a timer
+   * and a loop turn per publish.
+   */
+  private waitingForSlot = false;
+  private finishing = false;
+  /** Per publisher: every publisher from that one on, in turn (the order without sticky routes). */
+  private readonly turns: number[][];
   /** Prefixes every idempotency key: this run's, not a previous run's on the same server. */
   private readonly runToken = randomBytes(6).toString("base64url");
 
   constructor(private readonly settings: PublisherSettings) {
     this.records = settings.channels.map(() => []);
+    this.turns = settings.publishers.map((_, i) => turn(i, settings.publishers.length));
   }
 
   /** When the last message was sent (monotonic ms), or -Infinity before the first. */
@@ -93,10 +104,12 @@ export class PublisherLoop {
         if (next >= total) break;
         // Full: wait until an answer frees a slot (settle wakes this loop); else until the next is due.
         waitedForSlot = this.inFlight.size >= maxInFlight;
+        this.waitingForSlot = waitedForSlot;
         const untilMs = waitedForSlot ? stopAtMs : scheduledMessage(schedule, next).dueMs;
         await this.sleep(Math.max(0, Math.min(untilMs, stopAtMs) - monoMs()));
       }
     } finally {
+      this.waitingForSlot = false;
       signal.removeEventListener("abort", onAbort);
       this.notSent = total - next;
     }
@@ -107,6 +120,7 @@ export class PublisherLoop {
    * then gives up on the rest: they are `unanswered`.
    */
   async finish(deadlineMs: number): Promise<void> {
+    this.finishing = true;
     while (this.inFlight.size > 0 && monoMs() < deadlineMs) {
       await this.sleep(deadlineMs - monoMs());
     }
@@ -156,13 +170,25 @@ export class PublisherLoop {
     this.inFlight.set(record, abort);
     this.peakInFlight = Math.max(this.peakInFlight, this.inFlight.size);
     const body = buildBody(channel, message.seq, message.dueMs, sentMs, payloadBytes, payload);
-    const order = this.settings.routes?.[message.channelIndex] ?? turn(index, publishers.length);
+    const order =
+      this.settings.routes?.[message.channelIndex] ??
+      (this.turns[index % publishers.length] as number[]);
     // The body's unique key, made unique across runs too: a server that lives
     // longer than one run must not take this run's `room-0:1` for the last one's.
     const key = `${this.runToken}:${body.k}`;
-    void this.publishWithFailover(order, channel, body, key, abort.signal).then((outcome) =>
-      this.settle(record, outcome),
-    );
+    void this.publishAndSettle(record, order, channel, body, key, abort.signal);
+  }
+
+  /** One publish to its end (no closure per message: the record travels as an argument). */
+  private async publishAndSettle(
+    record: PublishRecord,
+    order: readonly number[],
+    channel: string,
+    body: unknown,
+    key: string,
+    signal: AbortSignal,
+  ): Promise<void> {
+    this.settle(record, await this.publishWithFailover(order, channel, body, key, signal));
   }
 
   /**
@@ -226,7 +252,12 @@ export class PublisherLoop {
     }
     // Someone waits only for a free slot (run) or for none in flight (finish).
     const left = this.inFlight.size;
-    if (left === 0 || left === this.settings.maxInFlight - 1) this.wakeAll();
+    if (
+      (left === 0 && this.finishing) ||
+      (left === this.settings.maxInFlight - 1 && this.waitingForSlot)
+    ) {
+      this.wakeAll();
+    }
   }
 }
 
