@@ -13,14 +13,8 @@
 // RTBENCH_TLS=1: the server serves TLS with a throwaway CA the clients trust
 // (the generator's memory per idle TLS client). RTBENCH_DEFLATE=1: WebSocket
 // clients and server negotiate permessage-deflate (websocket.deflate: on).
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Fleet } from "../dist/src/load/fleet/fleet.js";
-import { monoMs } from "../dist/src/util/clock.js";
-import { freePort } from "../dist/src/util/net.js";
-import { createThrowawayCertificates } from "../dist/src/util/throwaway-ca.js";
+import { fleetSpec, startBenchServer } from "./fleet-bench.js";
 
 const count = Number(process.argv[2] ?? 10000);
 const protocols = (process.argv[3] ?? "websocket").split(",");
@@ -35,65 +29,25 @@ const SETTINGS = {
 };
 
 const tls = process.env.RTBENCH_TLS === "1";
-const certs = tls ? createThrowawayCertificates() : null;
-const certDir = mkdtempSync(join(tmpdir(), "rtbench-memory-"));
-const tlsArgs = [];
-if (certs !== null) {
-  writeFileSync(join(certDir, "cert.pem"), certs.certPem, { mode: 0o600 });
-  writeFileSync(join(certDir, "key.pem"), certs.keyPem, { mode: 0o600 });
-  tlsArgs.push("--tls-cert", join(certDir, "cert.pem"), "--tls-key", join(certDir, "key.pem"));
-}
-const port = await freePort();
-const server = spawn(
-  process.execPath,
-  [
-    "dist/reference-server/main.js",
-    "--port",
-    String(port),
-    ...tlsArgs,
-    ...(deflate ? ["--ws-deflate-threshold", "1024"] : []),
-  ],
-  { stdio: ["ignore", "pipe", "inherit"] },
-);
-await new Promise((resolve) => server.stdout.once("data", resolve));
-const baseUrl = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
+const server = await startBenchServer({
+  tls,
+  args: deflate ? ["--ws-deflate-threshold", "1024"] : [],
+});
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function spec(protocol, from, to) {
-  const now = monoMs();
-  return {
-    type: "start",
+  return fleetSpec({
     protocol,
-    clients: Array.from({ length: to - from }, (_, i) => ({
-      index: i,
-      baseUrl,
-      channel: `mem-${(from + i) % 100}`,
-      user: `u${from + i}`,
-    })),
-    totalClients: to - from,
-    rampStartMs: now,
+    baseUrl: server.baseUrl,
+    count: to - from,
+    channelOf: (i) => `mem-${(from + i) % 100}`,
+    firstUser: from,
     // 4 connections per ms: fast, without a burst the server's accept queue would drop.
     rampUpMs: (to - from) / 4,
-    // The window outlasts the run (the fleet keeps a per-second timeline of it).
-    measureStartMs: now,
-    measureEndMs: now + 10 * 60_000,
-    drainEndMs: now + 10 * 60_000 + 1000,
     settings: SETTINGS[protocol],
-    urls: [baseUrl],
-    reconnect: {
-      initialDelayMs: 500,
-      maxDelayMs: 10_000,
-      multiplier: 2,
-      jitter: "full",
-      maxRetries: 20,
-      resume: true,
-      watchdogIntervals: 3,
-      honorServerRetry: true,
-    },
-    heartbeatIntervalMs: 30_000,
-    seed: 1,
-    tls: certs === null ? null : { ca: certs.caPem, insecure: false, sessionResumption: true },
-  };
+    tls: server.clientTls,
+    watchdogIntervals: 3,
+  });
 }
 
 async function settle() {
@@ -137,5 +91,4 @@ for (const protocol of protocols) {
 }
 console.table(rows);
 process.stdout.write(`${JSON.stringify(rows)}\n`);
-server.kill("SIGTERM");
-rmSync(certDir, { recursive: true, force: true });
+server.stop();

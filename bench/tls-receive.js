@@ -7,16 +7,13 @@
 // With RTBENCH_PROFILE=DIR, a CPU profile of the window only is written there.
 //
 //   node bench/tls-receive.js [clients=1000] [seconds=10] [rate=50]
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "undici";
 import { Fleet } from "../dist/src/load/fleet/fleet.js";
 import { monoMs } from "../dist/src/util/clock.js";
-import { freePort } from "../dist/src/util/net.js";
-import { createThrowawayCertificates } from "../dist/src/util/throwaway-ca.js";
+import { fleetSpec, startBenchServer } from "./fleet-bench.js";
 
 const clients = Number(process.argv[2] ?? 1000);
 const seconds = Number(process.argv[3] ?? 10);
@@ -26,65 +23,29 @@ const profileDir = process.env.RTBENCH_PROFILE ?? null;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function measure(tls) {
-  const certs = tls ? createThrowawayCertificates() : null;
-  const dir = mkdtempSync(join(tmpdir(), "rtbench-tls-receive-"));
-  const tlsArgs = [];
-  if (certs !== null) {
-    writeFileSync(join(dir, "cert.pem"), certs.certPem, { mode: 0o600 });
-    writeFileSync(join(dir, "key.pem"), certs.keyPem, { mode: 0o600 });
-    tlsArgs.push("--tls-cert", join(dir, "cert.pem"), "--tls-key", join(dir, "key.pem"));
-  }
-  const port = await freePort();
-  const server = spawn(
-    process.execPath,
-    ["dist/reference-server/main.js", "--port", String(port), ...tlsArgs],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  await new Promise((resolve) => server.stdout.once("data", resolve));
-  const baseUrl = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
-  const publisher = new Agent({ connect: certs === null ? {} : { ca: certs.caPem } });
+  const server = await startBenchServer({ tls });
+  const publisher = new Agent({ connect: server.caPem === null ? {} : { ca: server.caPem } });
   try {
-    return await window(tls, certs, baseUrl, publisher);
+    return await window(tls, server, publisher);
   } finally {
     await publisher.close();
-    server.kill("SIGTERM");
-    rmSync(dir, { recursive: true, force: true });
+    server.stop();
   }
 }
 
-async function window(tls, certs, baseUrl, publisher) {
-  const now = monoMs();
-  const fleet = new Fleet({
-    type: "start",
-    protocol: "websocket",
-    clients: Array.from({ length: clients }, (_, i) => ({
-      index: i,
+async function window(tls, server, publisher) {
+  const { baseUrl } = server;
+  const fleet = new Fleet(
+    fleetSpec({
+      protocol: "websocket",
       baseUrl,
-      channel: `c${i % CHANNELS}`,
-      user: `u${i}`,
-    })),
-    totalClients: clients,
-    rampStartMs: now,
-    rampUpMs: clients / 2,
-    measureStartMs: now,
-    measureEndMs: now + 10 * 60_000,
-    drainEndMs: now + 10 * 60_000 + 1000,
-    settings: { deflate: "off" },
-    urls: [baseUrl],
-    reconnect: {
-      initialDelayMs: 500,
-      maxDelayMs: 10_000,
-      multiplier: 2,
-      jitter: "full",
-      maxRetries: 20,
-      resume: true,
-      watchdogIntervals: 0,
-      honorServerRetry: true,
-    },
-    heartbeatIntervalMs: 30_000,
-    seed: 1,
-    tls: certs === null ? null : { ca: certs.caPem, insecure: false, sessionResumption: true },
-  });
+      count: clients,
+      channelOf: (i) => `c${i % CHANNELS}`,
+      rampUpMs: clients / 2,
+      settings: { deflate: "off" },
+      tls: server.clientTls,
+    }),
+  );
   await fleet.rampUp(new AbortController().signal);
   const deadline = Date.now() + 60_000;
   while (fleet.open < clients && Date.now() < deadline) await sleep(100);

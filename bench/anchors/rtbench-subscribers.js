@@ -5,43 +5,21 @@
 //
 //   node bench/anchors/rtbench-subscribers.js <baseUrl> <count> <channels> [protocol=websocket]
 import { Fleet } from "../../dist/src/load/fleet/fleet.js";
-import { monoMs } from "../../dist/src/util/clock.js";
+import { fleetSpec } from "../fleet-bench.js";
 
 const [baseUrl, countArg, channelsArg, protocol = "websocket"] = process.argv.slice(2);
 const count = Number(countArg);
 const channels = Number(channelsArg);
-const now = monoMs();
-const fleet = new Fleet({
-  type: "start",
-  protocol,
-  clients: Array.from({ length: count }, (_, index) => ({
-    index,
+const fleet = new Fleet(
+  fleetSpec({
+    protocol,
     baseUrl,
-    channel: `anchor-${index % channels}`,
-    user: `u${index}`,
-  })),
-  totalClients: count,
-  rampStartMs: now,
-  rampUpMs: count / 10,
-  // The window outlasts any anchor run (the fleet keeps a per-second timeline of it).
-  measureStartMs: now,
-  measureEndMs: now + 10 * 60_000,
-  drainEndMs: now + 10 * 60_000 + 1000,
-  settings: protocol === "sse" ? { client: "lean" } : {},
-  urls: [baseUrl],
-  reconnect: {
-    initialDelayMs: 500,
-    maxDelayMs: 10_000,
-    multiplier: 2,
-    jitter: "full",
-    maxRetries: 20,
-    resume: true,
-    watchdogIntervals: 0,
-    honorServerRetry: true,
-  },
-  heartbeatIntervalMs: 30_000,
-  seed: 1,
-});
+    count,
+    channelOf: (index) => `anchor-${index % channels}`,
+    rampUpMs: count / 10,
+    settings: protocol === "sse" ? { client: "lean" } : {},
+  }),
+);
 await fleet.rampUp(new AbortController().signal);
 const waitReady = setInterval(() => {
   if (fleet.open === count) {
