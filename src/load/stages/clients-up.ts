@@ -8,11 +8,16 @@ import type { Fault, Scenario } from "../../scenario/types.js";
 import { type ProtocolName, transport } from "../../shared/transports.js";
 import { monoMs } from "../../util/clock.js";
 import { type SystemUnderTest, systemUnderTest } from "../servers/system-under-test.js";
-import { assignClients, channelNames, stickyRoutes } from "../shards/assign.js";
+import {
+  assignClients,
+  type ClientAssignment,
+  channelNames,
+  stickyRoutes,
+} from "../shards/assign.js";
 import { channelMembers, registerMembers } from "../shards/members.js";
 import type { FlapPlan } from "../shards/network-plan.js";
 import { planShards, type ShardPlan } from "../shards/shard-plan.js";
-import type { FallbackPlan } from "../shards/shard-protocol.js";
+import type { FallbackPlan, ShardStart } from "../shards/shard-protocol.js";
 import { type ClientPool, type ClientPoolFactory, ShardPool } from "../shards/shards.js";
 
 /** Time between telling shards to start and the first client connecting, so every shard has the plan. */
@@ -101,41 +106,7 @@ export async function clientsUp(
       drainMs: scenario.drainMs,
       faultsAtMs: scenario.faults.map((f) => f.atMs),
     });
-    const section = scenario.transports[protocol];
-    if (section === undefined) throw new Error(`no scenario section for transport ${protocol}`);
-    pool.begin({
-      type: "start",
-      protocol,
-      clients,
-      totalClients: scenario.clients.count,
-      rampStartMs: timeline.rampStartMs,
-      rampUpMs: scenario.clients.rampUpMs,
-      measureStartMs: timeline.measureStartMs,
-      measureEndMs: timeline.measureEndMs,
-      drainEndMs: timeline.drainEndMs,
-      // The transport's own section, passed through untouched to its clients.
-      settings: section.settings,
-      reconnect: section.reconnect,
-      urls,
-      heartbeatIntervalMs: system.heartbeatIntervalMs,
-      seed: scenario.seed,
-      target: system.clients,
-      network: scenario.clients.network && {
-        mix: scenario.clients.network,
-        originMs: timeline.rampStartMs,
-      },
-      flaps: flapPlans(scenario.faults, timeline.rampStartMs, timeline.measureEndMs),
-      slow: scenario.clients.slow,
-      fallback: fallbackPlan(scenario),
-      churn: scenario.clients.churn && {
-        ...scenario.clients.churn,
-        startMs: timeline.measureStartMs,
-        endMs: timeline.measureEndMs,
-      },
-      logConnections: scenario.presence.sampleIntervalMs > 0,
-      measureModules: shardMeasureModules(),
-      tls,
-    });
+    pool.begin(shardStart(scenario, system, protocol, { clients, urls, timeline, tls }));
     return {
       pool,
       slow: scenario.clients.slow !== null,
@@ -151,6 +122,56 @@ export async function clientsUp(
     await stop();
     throw error;
   }
+}
+
+/** What every shard is told: its clients, the run's timeline, and everything its clients do. */
+function shardStart(
+  scenario: Scenario,
+  system: SystemUnderTest,
+  protocol: ProtocolName,
+  run: {
+    clients: ClientAssignment[];
+    urls: string[];
+    timeline: Timeline;
+    tls: ClientTlsSettings | null;
+  },
+): ShardStart {
+  const { clients, urls, timeline, tls } = run;
+  const section = scenario.transports[protocol];
+  if (section === undefined) throw new Error(`no scenario section for transport ${protocol}`);
+  return {
+    type: "start",
+    protocol,
+    clients,
+    totalClients: scenario.clients.count,
+    rampStartMs: timeline.rampStartMs,
+    rampUpMs: scenario.clients.rampUpMs,
+    measureStartMs: timeline.measureStartMs,
+    measureEndMs: timeline.measureEndMs,
+    drainEndMs: timeline.drainEndMs,
+    // The transport's own section, passed through untouched to its clients.
+    settings: section.settings,
+    reconnect: section.reconnect,
+    urls,
+    heartbeatIntervalMs: system.heartbeatIntervalMs,
+    seed: scenario.seed,
+    target: system.clients,
+    network: scenario.clients.network && {
+      mix: scenario.clients.network,
+      originMs: timeline.rampStartMs,
+    },
+    flaps: flapPlans(scenario.faults, timeline.rampStartMs, timeline.measureEndMs),
+    slow: scenario.clients.slow,
+    fallback: fallbackPlan(scenario),
+    churn: scenario.clients.churn && {
+      ...scenario.clients.churn,
+      startMs: timeline.measureStartMs,
+      endMs: timeline.measureEndMs,
+    },
+    logConnections: scenario.presence.sampleIntervalMs > 0,
+    measureModules: shardMeasureModules(),
+    tls,
+  };
 }
 
 /** The run's flap faults in monotonic ms: from `at` (after ramp-up starts) to the window's end. */
