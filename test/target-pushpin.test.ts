@@ -25,8 +25,22 @@ interface PollAnswer {
   cursor: string;
 }
 
+/**
+ * One long poll through Pushpin. Its handler's accept service (which takes a
+ * held request over from the proxy) can come up after /healthz answers
+ * through the proxy: until then Pushpin answers 500 "Accept service
+ * unavailable." (respondCannotAccept in its proxy), which is retried for a
+ * few seconds; any other answer is the test's to judge.
+ */
 async function poll(url: string): Promise<PollAnswer> {
-  return (await (await fetch(url)).json()) as PollAnswer;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const answer = await fetch(url);
+    const text = await answer.text();
+    const notYet = answer.status === 500 && text.startsWith("Accept service unavailable");
+    if (!notYet || Date.now() > deadline) return JSON.parse(text) as PollAnswer;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 const LAUNCH = join(packageRoot, "examples", "targets", "pushpin", "launch.js");
