@@ -245,8 +245,10 @@ describe("clients.network: bandwidth", () => {
       // (the shaper stopped reading, the window closed), towards everyone else it is empty.
       const queues = sendQueues(new URL(server.url).port);
       queues.sort((a, b) => b - a);
-      // 256 KB/s sent, 64 KB/s taken, for 4 s: about 750 KB waits, most of it there...
-      expect(queues[0]).toBeGreaterThan(200 * 1024);
+      // 256 KB/s sent, 64 KB/s taken, for 4 s: about 750 KB waits, much of it there (how much
+      // the kernel holds rather than the server depends on its autotuning: 560 KB seen on a
+      // quiet machine, 195 KB on a busy one), five times what any other holds at most...
+      expect(queues[0]).toBeGreaterThan(100 * 1024);
       // ...where the fast client's and the publisher's hold a message in flight at most.
       for (const bytes of queues.slice(1)) expect(bytes).toBeLessThan(20 * 1024);
       await waitFor(() => fast.at.size === 128, "every message at the fast client");
