@@ -93,7 +93,11 @@ export function slowConsumerResult(
     slowDelivered: slowCounts.delivered,
     cut,
     firstCutMs,
+    // An upper bound on what the slow clients hold only while the servers' RSS grew: a
+    // shrinking RSS (the collector gave back more than they took) bounds nothing.
     serverRssPerSlowClient:
-      serverRssGrowthBytes === null ? null : Math.round(serverRssGrowthBytes / slowClients),
+      serverRssGrowthBytes === null || serverRssGrowthBytes <= 0
+        ? null
+        : Math.round(serverRssGrowthBytes / slowClients),
   };
 }
