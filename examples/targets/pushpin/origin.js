@@ -17,7 +17,11 @@
 //        ({"items": [...]}): each item is kept in its channel's history,
 //        then the request goes on to Pushpin's control port, each prev-id
 //        set to the id kept before it on that channel.
-//   GET  /healthz                     200 (through Pushpin: both are up).
+//   GET  /healthz                     200 through a hold Pushpin must take
+//        over and a publish releases: both are up AND Pushpin's handler
+//        accepts held requests (until it does, Pushpin answers a hold 500
+//        "Accept service unavailable.", which a health check retries; a
+//        /healthz answering at once let the first long polls meet that 500).
 //
 // The items (rtbench's pushpin publisher writes them) carry the formats
 // every transport needs: `http-response` ({"messages":[{id, body}], "cursor"}),
@@ -106,6 +110,38 @@ export function createOrigin({ control, keepAliveSeconds = 5, historyLimit = 100
       })
       // What Pushpin answers when the hold times out: nothing new, same cursor.
       .end(pollAnswer([], since));
+  }
+
+  // /healthz through Pushpin is a held request Pushpin must hand to its
+  // handler, released by a publish on its own channel: it answers 200 only
+  // once Pushpin takes holds over. The release is sent a few times, as the
+  // first may reach Pushpin before it subscribed the hold (a publish to a
+  // channel nobody holds is dropped); a hold never released times out.
+  let healthChecks = 0;
+  function healthz(res) {
+    const channel = `rtbench-healthz-${++healthChecks}`;
+    res
+      .writeHead(200, {
+        "content-type": "text/plain",
+        "grip-hold": "response",
+        "grip-channel": channel,
+        "grip-timeout": "5",
+      })
+      .end("ok\n");
+    for (const ms of [50, 200, 600, 1200]) setTimeout(release, ms, channel).unref();
+  }
+
+  function release(channel) {
+    const items = [{ channel, formats: { "http-response": { body: "ok\n" } } }];
+    const body = Buffer.from(JSON.stringify({ items }));
+    const forward = request(controlUrl, {
+      method: "POST",
+      agent,
+      headers: { ...JSON_TYPE, "content-length": body.length },
+    });
+    forward.on("response", (answer) => answer.resume());
+    forward.on("error", () => {}); // Pushpin not up yet: the check is retried.
+    forward.end(body);
   }
 
   function eventStream(req, res, channel) {
@@ -222,7 +258,7 @@ export function createOrigin({ control, keepAliveSeconds = 5, historyLimit = 100
         return;
       }
       const body = Buffer.concat(chunks);
-      if (kind === "healthz") res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+      if (kind === "healthz") healthz(res);
       else if (kind === "publish" && req.method === "POST") publish(res, body);
       else if (kind === "poll" && channel) longPoll(res, channel, url.searchParams);
       else if (kind === "stream" && channel) eventStream(req, res, channel);
