@@ -7,6 +7,7 @@ import { startCommandedServers } from "../src/load/servers/commanded.js";
 import { type ServerSet, sampleServers } from "../src/load/servers/servers.js";
 import type { TargetCommand } from "../src/scenario/types.js";
 import { RtbenchError } from "../src/shared/errors.js";
+import { lifelineWatchers } from "../src/util/children.js";
 import { groupAlive, sampleProcessGroups } from "../src/util/proc.js";
 
 /**
@@ -55,11 +56,12 @@ async function start(line: string, extra: Partial<TargetCommand> = {}): Promise<
   return startCommandedServers({ command: command(line, extra), placeholders: {}, log: () => {} });
 }
 
-async function statesOf(group: number): Promise<string[]> {
+/** The state letters of the group's live processes (of `only`, when given). */
+async function statesOf(group: number, only?: readonly number[]): Promise<string[]> {
   const { readdir } = await import("node:fs/promises");
   const states: string[] = [];
   for (const entry of await readdir("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
+    if (!/^\d+$/.test(entry) || (only !== undefined && !only.includes(Number(entry)))) continue;
     const text = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
     const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
     if (Number(fields[2]) === group && fields[0] !== "Z") states.push(fields[0] as string);
@@ -87,7 +89,13 @@ describe("servers started from target.command", () => {
       expect((await sampleServers(set))?.rssBytes).toBeGreaterThan(10_000_000);
 
       set.pause(0);
-      expect(new Set(await statesOf(group))).toEqual(new Set(["T"]));
+      // Every process of the group stopped but its lifeline watcher, kept
+      // awake to stop the group should rtbench die during the stall.
+      const watchers = lifelineWatchers(group);
+      expect(watchers).toHaveLength(1);
+      const states = await statesOf(group);
+      expect(states.filter((state) => state === "T")).toHaveLength(states.length - 1);
+      expect(await statesOf(group, watchers)).not.toContain("T");
       set.resume(0);
       expect(await statesOf(group)).not.toContain("T");
 

@@ -11,6 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { redisServerAvailable } from "../src/services/redis.js";
+import { compiledEntry } from "../src/util/paths.js";
+import { groupAlive, signalGroup } from "../src/util/proc.js";
 import { RTBENCH_BIN } from "./helpers/cli.js";
 
 const onLinux = process.platform === "linux";
@@ -157,6 +159,43 @@ describe.runIf(onLinux)("no orphans when rtbench is SIGKILLed", () => {
       expect(await killAndCheck(cli, descendants)).toEqual([]);
     } finally {
       cli.kill("SIGKILL");
+    }
+  });
+
+  it("a stalled target's whole group (SIGSTOPped) is gone within 2 s", async () => {
+    // What a stall fault does to a commanded target (scope "tree"): the
+    // group is stopped, its lifeline watcher woken again by the supervisor.
+    const supervisor = compiledEntry("src/util/supervisor.js");
+    const script = [
+      `const { supervise } = await import(${JSON.stringify(supervisor)});`,
+      "const child = await supervise({ name: 'target', command: '/bin/sh',",
+      "  args: ['-c', 'echo up; sleep 300 & sleep 300'], readyLine: /^up$/, scope: 'tree' });",
+      "child.pause();",
+      "console.log('group ' + child.handle.pid);",
+      "setTimeout(() => {}, 60_000);",
+    ].join("\n");
+    const holder = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let text = "";
+    holder.stdout?.setEncoding("utf8").on("data", (d: string) => (text += d));
+    let group: number | undefined;
+    try {
+      group = await waitFor("the stalled group", () => {
+        const found = /^group (\d+)$/m.exec(text);
+        return found ? Number(found[1]) : undefined;
+      });
+      const members = descendantsOf(holder.pid as number);
+      // The shell, or the sleeps it started if it got that far before the stop.
+      expect(members.filter((pid) => processTable().get(pid)?.[1] === "T").length).toBeGreaterThan(
+        0,
+      );
+      expect(await killAndCheck(holder, members)).toEqual([]);
+      expect(groupAlive(group)).toBe(false);
+    } finally {
+      holder.kill("SIGKILL");
+      // Should the check fail, the stopped group is not left on the machine.
+      if (group !== undefined && signalGroup(group, "SIGCONT")) signalGroup(group, "SIGKILL");
     }
   });
 });

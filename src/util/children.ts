@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { groupMembers } from "./proc.js";
 
 /**
  * Child processes rtbench starts (server instances, redis-server, shards),
@@ -69,6 +71,24 @@ const LIFELINE = [
   "exec 9<&-",
   'exec "$@"',
 ].join("\n");
+
+/**
+ * The lifeline watchers in a child's process group: what a SIGSTOP of the
+ * whole group (a stalled target) must wake again, or a watcher stopped with
+ * it could not stop the group if rtbench died during the stall. A watcher
+ * is the shell that ran LIFELINE (its command line holds it; the child
+ * itself exec'd into its own).
+ */
+export function lifelineWatchers(group: number): number[] {
+  const mark = LIFELINE.slice(0, LIFELINE.indexOf("\n"));
+  return groupMembers(group).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "latin1").includes(mark);
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+}
 
 /** Windows has no sh and no process groups to signal: children start bare there. */
 const WITH_LIFELINE = process.platform !== "win32";

@@ -147,6 +147,16 @@ export function groupAlive(groupId: number): boolean {
   });
 }
 
+/** The live (not zombie) processes of the group; empty without /proc. */
+export function groupMembers(groupId: number): number[] {
+  const members: number[] = [];
+  for (const pid of processIds() ?? []) {
+    const stat = readStat(pid);
+    if (stat !== null && stat.groupId === groupId && stat.state !== "Z") members.push(Number(pid));
+  }
+  return members;
+}
+
 /**
  * True while process `pid` runs; a zombie has exited. A server's group can
  * outlive it (rtbench's lifeline watcher is in it), so "is the instance up"

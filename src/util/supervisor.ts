@@ -1,4 +1,4 @@
-import { type ChildHandle, isRunning, startChild } from "./children.js";
+import { type ChildHandle, isRunning, lifelineWatchers, startChild } from "./children.js";
 import { sleep } from "./clock.js";
 import { groupAlive, signalGroup } from "./proc.js";
 
@@ -155,9 +155,13 @@ class SupervisedChild implements Supervised {
   }
 
   pause(): void {
-    // A process's own SIGSTOP leaves its lifeline watcher (same group) awake to stop it if rtbench dies.
-    if (this.scope === "tree") signalGroup(this.handle.pid, "SIGSTOP");
-    else this.handle.process.kill("SIGSTOP");
+    // The lifeline watcher (same group) must stay awake to stop the child if
+    // rtbench dies meanwhile: a process's own SIGSTOP leaves it alone; a
+    // group's stops it too, so it is woken again at once.
+    if (this.scope === "tree") {
+      signalGroup(this.handle.pid, "SIGSTOP");
+      for (const watcher of lifelineWatchers(this.handle.pid)) process.kill(watcher, "SIGCONT");
+    } else this.handle.process.kill("SIGSTOP");
     this.paused = true;
   }
 
