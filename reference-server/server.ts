@@ -1,3 +1,8 @@
+// The reference server's HTTP/1.1 and HTTP/2 servers: each transport's
+// server half mounted on its route, upgrades handed to the WebSocket
+// endpoint, and every request routed: the publish route, the transports,
+// then the server's own routes (routes.ts). Failed requests are answered by
+// answer-errors.ts.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import {
   createServer as createH2Server,
@@ -11,35 +16,18 @@ import type { Duplex } from "node:stream";
 import { ROUTES } from "../src/shared/protocol.js";
 import { type TransportDescriptor, transport } from "../src/shared/transports.js";
 import { originRefusal, requireToken } from "./access.js";
+import { answerError, answerStreamError } from "./answer-errors.js";
 import type { ServerContext } from "./context.js";
 import { guardH2Sessions, h2ServerOptions } from "./h2-sessions.js";
 import { serveH2cOnSamePort } from "./h2c.js";
-import {
-  asHttpError,
-  discardRequest,
-  HttpError,
-  parseChannel,
-  refuseUpgrade,
-  sendError,
-} from "./http.js";
+import { HttpError, refuseUpgrade } from "./http.js";
 import { answerClientError, httpServerOptions, refuseExpectation } from "./http-limits.js";
 import { oneAnswerAtATime } from "./pipelining.js";
+import { allow, methodNotAllowed, serveOwnRoute } from "./routes.js";
 import { SERVER_ALPN, type ServerTlsOptions, serveH2OverAlpn } from "./tls.js";
-import {
-  handleDrop,
-  handleHeartbeatTimeouts,
-  handleWriteTimeouts,
-  trackPollSocket,
-} from "./transports/admin.js";
-import { handleHealth, handleMetrics } from "./transports/health.js";
-import { handleAddMembers, handleUnread } from "./transports/members.js";
-import { handlePresence } from "./transports/presence.js";
+import { trackPollSocket } from "./transports/admin.js";
 import { handlePublish } from "./transports/publish.js";
 import type { MountedTransport, RouteMatch, ServerTransportFactory } from "./transports/types.js";
-
-const PRESENCE_PREFIX = routePrefix(ROUTES.presence);
-const MEMBERS_PREFIX = routePrefix(ROUTES.members);
-const UNREAD_PREFIX = routePrefix(ROUTES.unread);
 
 /** The servers with every transport mounted, plus what shutdown needs. */
 export interface MountedServer {
@@ -160,53 +148,7 @@ async function route(
       },
     );
   }
-  if (path.startsWith(PRESENCE_PREFIX)) {
-    allow(method, path, "GET");
-    const channel = parseChannel(path.slice(PRESENCE_PREFIX.length), "URL path");
-    return handlePresence(ctx, res, channel, url.searchParams);
-  }
-  // Members and unread counters exist for tiered fan-out only: otherwise a 404 like any unknown path.
-  const tiered = ctx.settings.fanout === "tiered";
-  if (tiered && path.startsWith(MEMBERS_PREFIX)) {
-    allow(method, path, "PUT");
-    requireToken(req.headers, ctx.settings);
-    return handleAddMembers(
-      ctx,
-      req,
-      res,
-      parseChannel(path.slice(MEMBERS_PREFIX.length), "URL path"),
-    );
-  }
-  if (tiered && path.startsWith(UNREAD_PREFIX)) {
-    allow(method, path, "GET");
-    const channel = parseChannel(path.slice(UNREAD_PREFIX.length), "URL path");
-    return handleUnread(ctx, res, channel, url.searchParams);
-  }
-  if (path === ROUTES.health) {
-    allow(method, path, "GET");
-    return handleHealth(ctx, res);
-  }
-  if (path === ROUTES.metrics) {
-    allow(method, path, "GET");
-    return handleMetrics(ctx, res);
-  }
-  // Without --admin the routes do not exist: a 404 like any unknown path.
-  if (path === "/admin/drop" && ctx.settings.admin) {
-    allow(method, path, "POST");
-    requireToken(req.headers, ctx.settings);
-    return handleDrop(ctx, req, res);
-  }
-  if (path === "/admin/heartbeat-timeouts" && ctx.settings.admin) {
-    allow(method, path, "GET");
-    requireToken(req.headers, ctx.settings);
-    return handleHeartbeatTimeouts(ctx, res);
-  }
-  if (path === "/admin/write-timeouts" && ctx.settings.admin) {
-    allow(method, path, "GET");
-    requireToken(req.headers, ctx.settings);
-    return handleWriteTimeouts(ctx, res);
-  }
-  throw new HttpError(404, `no route for ${method} ${path}`);
+  return serveOwnRoute(ctx, req, res, url, method);
 }
 
 async function routeStream(
@@ -243,21 +185,6 @@ function match(
   return null;
 }
 
-/** The part of a route template before `{channel}`. */
-function routePrefix(template: string): string {
-  return template.slice(0, template.indexOf("{channel}"));
-}
-
-function allow(method: string, path: string, allowed: string): void {
-  if (!allowed.split(", ").includes(method)) throw methodNotAllowed(method, path, allowed);
-}
-
-function methodNotAllowed(method: string, path: string, allowed: string): HttpError {
-  return new HttpError(405, `${method} is not allowed on ${path}; allowed: ${allowed}`, {
-    allow: allowed,
-  });
-}
-
 function destroySocket(this: Duplex): void {
   this.destroy();
 }
@@ -268,62 +195,4 @@ function parseUrl(raw: string | undefined): URL {
   } catch {
     return new URL("http://localhost/");
   }
-}
-
-function answerError(req: IncomingMessage, res: ServerResponse, error: unknown): void {
-  const known = asHttpError(error);
-  if (known) {
-    sendError(res, known);
-    // The client may still be sending the body we refused; throw it away, don't store it.
-    if (known.status === 413) discardRequest(req);
-    return;
-  }
-  // The client went away or was cut off mid-request: nobody to answer, nothing to report.
-  if (req.destroyed && !res.headersSent) return;
-  process.stderr.write(`reference server: ${req.method} ${req.url}: ${String(error)}\n`);
-  sendError(
-    res,
-    new HttpError(500, `internal error: ${(error as Error)?.message ?? String(error)}`),
-  );
-}
-
-function answerStreamError(stream: ServerHttp2Stream, error: unknown): void {
-  const known = asHttpError(error);
-  const status = known ? known.status : 500;
-  if (!known) {
-    process.stderr.write(`reference server: HTTP/2 stream: ${String(error)}\n`);
-  }
-  if (stream.destroyed || stream.closed) return;
-  if (stream.headersSent) {
-    stream.close();
-    return;
-  }
-  const message = known
-    ? known.message
-    : `internal error: ${(error as Error)?.message ?? String(error)}`;
-  const body = JSON.stringify({ error: message });
-  stream.respond({
-    ...h2Headers(known?.headers),
-    ":status": status,
-    "content-type": "application/json; charset=utf-8",
-  });
-  stream.end(body);
-}
-
-/** HTTP/1.1-only headers HTTP/2 forbids (RFC 9113 8.2.2); Node refuses a response carrying them. */
-const CONNECTION_HEADERS = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-]);
-
-/** An error's headers (a 503's `retry-after`) as an HTTP/2 answer may carry them. */
-function h2Headers(headers: Record<string, string> | undefined): Record<string, string> {
-  const kept: Record<string, string> = {};
-  for (const name in headers) {
-    if (!CONNECTION_HEADERS.has(name)) kept[name] = headers[name] as string;
-  }
-  return kept;
 }

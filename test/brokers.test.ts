@@ -4,9 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createBroker } from "../reference-server/broker/registry.js";
+import { runScenario } from "../src/load/run.js";
+import { sampleBrokerOps } from "../src/measures/broker-cost.js";
 import type { RunResult } from "../src/metrics/types.js";
 import { parseScenario } from "../src/scenario/load.js";
-import { SERVICES, serviceFor } from "../src/services/registry.js";
+import { natsService } from "../src/services/nats.js";
+import { operationCountsAt, SERVICES, serviceAt, serviceFor } from "../src/services/registry.js";
 import {
   BROKER_KINDS,
   BROKERS,
@@ -17,6 +20,7 @@ import {
 import type { RtbenchError } from "../src/shared/errors.js";
 import { packageRoot } from "../src/util/paths.js";
 import { runRtbench } from "./helpers/cli.js";
+import { itService } from "./helpers/services.js";
 
 /** The value at `path` inside schema file `name`. */
 function schemaAt(name: string, path: string): unknown {
@@ -166,4 +170,68 @@ describe("a broker whose service is not installed", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe("backing services answer for their own operation counts", () => {
+  it("a broker URL names its service by its scheme; an unknown one says why it has no counts", async () => {
+    expect(serviceAt("redis://127.0.0.1:6379")?.name).toBe("redis");
+    expect(serviceAt("nats://127.0.0.1:4222")?.name).toBe("nats");
+    expect(serviceAt("not a url")).toBeNull();
+    expect(await operationCountsAt("postgres://127.0.0.1:5432")).toEqual({
+      counts: null,
+      reason: "no backing service serves postgres://127.0.0.1:5432",
+    });
+    // A nats-server rtbench did not start: its monitoring port is unknown.
+    expect(await operationCountsAt("nats://127.0.0.1:1")).toMatchObject({
+      counts: null,
+      reason: expect.stringContaining("monitoring port"),
+    });
+  });
+
+  itService(
+    natsService,
+    "nats: the messages in and out rise with the messages published, and a run's broker cost is a number",
+    async () => {
+      const nats = await natsService.start();
+      const broker = await createBroker("nats", {
+        url: nats.url,
+        limits: { maxCount: 100, maxAgeMs: 60_000 },
+        keyPrefix: "ops-test",
+      });
+      try {
+        const total = async () => {
+          const read = await sampleBrokerOps(nats.url, []);
+          expect(read.counts, "reason" in read ? read.reason : "").not.toBeNull();
+          const counts = read.counts ?? {};
+          return (counts.in_msgs ?? 0) + (counts.out_msgs ?? 0);
+        };
+        const before = await total();
+        for (let i = 0; i < 10; i++) await broker.publish("ops", { i });
+        const afterTen = await total();
+        for (let i = 0; i < 40; i++) await broker.publish("ops", { i });
+        const afterFifty = await total();
+        // Each publish is at least a JetStream store and its ack, and a live message.
+        expect(afterTen - before).toBeGreaterThanOrEqual(10 * 2);
+        expect(afterFifty - afterTen).toBeGreaterThanOrEqual(40 * 2);
+        expect(afterFifty - afterTen).toBeGreaterThan(afterTen - before);
+      } finally {
+        await broker.close();
+        await nats.stop();
+      }
+
+      const result = await runScenario(
+        parseScenario(
+          "name: nats-cost\nprotocols: [websocket]\nserver: { instances: 2, broker: nats }\nclients: { count: 4, channels: 2, rampUp: 100ms }\npublish: { rate: 20/s }\nduration: 1s\nwarmup: 200ms\ndrain: 300ms\n",
+          "nats-cost.yaml",
+        ),
+      );
+      expect(result.error).toBeUndefined();
+      const cost = result.protocols.websocket?.broker;
+      expect(cost?.operations).toBeGreaterThan(0);
+      // Every published message is stored (in, ack out) and fanned out to both instances.
+      expect(cost?.operationsPerMessage).toBeGreaterThanOrEqual(2);
+      expect(Object.keys(cost?.byKind ?? {}).sort()).toEqual(["in_msgs", "out_msgs"]);
+    },
+    40_000,
+  );
 });

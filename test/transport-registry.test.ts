@@ -3,7 +3,7 @@ import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LiveConnection } from "../reference-server/context.js";
-import type { Delivery, Subscriber } from "../reference-server/hub.js";
+import type { Delivery, Subscriber } from "../reference-server/delivery.js";
 import { startReferenceServer } from "../reference-server/index.js";
 import {
   registerServerTransport,

@@ -1,10 +1,16 @@
+// The single-instance broker: a counter per channel, a bounded history,
+// and listeners called synchronously in publish order, all in this
+// process's memory. This file is the broker's operations and what spans channels (forgotten
+// channels' last ids, the member caps, the sweep, operation counts); one
+// channel's state and member bookkeeping is memory-channel.ts, its history
+// memory-history.ts, the idempotency keys memory-dedupe.ts.
 import type { Message } from "../../src/shared/protocol.js";
-import { ChannelHistory } from "./memory-history.js";
+import { ChannelState } from "./memory-channel.js";
+import { DedupeWindow } from "./memory-dedupe.js";
 import {
   type Broker,
   type BrokerHealth,
   type BrokerOptions,
-  DEDUPE_WINDOW_MS,
   DEFAULT_MEMBER_LIMITS,
   type HistoryLimits,
   type HistoryRead,
@@ -25,10 +31,6 @@ const DEFAULT_READ_LIMIT = 1000;
 const MAX_SWEEP_INTERVAL_MS = 10_000;
 const MIN_SWEEP_INTERVAL_MS = 100;
 
-/**
- * The single-instance broker: a counter per channel, a bounded history, and
- * listeners called synchronously in publish order.
- */
 export function createMemoryBroker(
   limits: HistoryLimits,
   options: BrokerOptions = { unreadCounters: false },
@@ -37,41 +39,6 @@ export function createMemoryBroker(
 }
 
 const HEALTHY: BrokerHealth = { state: "ok" };
-
-class ChannelState {
-  readonly history: ChannelHistory;
-  readonly listeners = new Set<MessageListener>();
-  /** user -> expiry, epoch ms. */
-  readonly presence = new Map<string, number>();
-  readonly signalListeners = new Set<SignalListener>();
-  readonly members = new Set<string>();
-  /** Online members -> their open connections. */
-  readonly connections = new Map<string, number>();
-  /** Offline members -> messages published while they were away. */
-  readonly unread = new Map<string, number>();
-  /** The members are forgotten after this (epoch ms) unless one is online; refreshed by every use. */
-  membersExpireAtMs = 0;
-  membersTtlMs = DEFAULT_MEMBER_LIMITS.ttlMs;
-
-  constructor(
-    /** The channel name as a JSON string, spliced into every message's JSON. */
-    readonly nameJson: string,
-    idBase: number,
-  ) {
-    this.history = new ChannelHistory(idBase);
-  }
-
-  /** Holds nothing but its id counter: no history, nobody listening, present, or a member. */
-  get idle(): boolean {
-    return (
-      this.history.size === 0 &&
-      this.listeners.size === 0 &&
-      this.signalListeners.size === 0 &&
-      this.presence.size === 0 &&
-      this.members.size === 0
-    );
-  }
-}
 
 export class MemoryBroker implements Broker {
   readonly kind = "memory";
@@ -129,11 +96,9 @@ export class MemoryBroker implements Broker {
       const before = state.history.retainedChars;
       state.history.prune(this.limits, nowMs);
       releasedChars += before - state.history.retainedChars;
-      for (const [user, expiresAtMs] of state.presence) {
-        if (expiresAtMs <= wallMs) state.presence.delete(user);
-      }
+      state.expirePresence(wallMs);
       if (state.members.size > 0 && state.connections.size === 0) {
-        if (state.membersExpireAtMs <= wallMs) this.forgetMembers(state);
+        if (state.membersExpireAtMs <= wallMs) this.memberTotal -= state.forgetMembers();
       }
       if (!state.idle) continue;
       this.channels.delete(name);
@@ -159,7 +124,10 @@ export class MemoryBroker implements Broker {
     state.history.prune(this.limits, ts);
     if (dedupeKey !== undefined) this.dedupe.set(channel, dedupeKey, message);
     this.count("publish");
-    if (this.options.unreadCounters) this.countUnread(state);
+    if (this.options.unreadCounters) {
+      const increments = state.countUnread();
+      if (increments > 0) this.count("unreadIncrement", increments);
+    }
     for (const listener of state.listeners) {
       try {
         listener(message, json);
@@ -209,15 +177,7 @@ export class MemoryBroker implements Broker {
 
   async presence(channel: string): Promise<string[]> {
     this.count("presence");
-    const state = this.channels.get(channel);
-    if (!state) return [];
-    const nowMs = Date.now();
-    const users: string[] = [];
-    for (const [user, expiresAtMs] of state.presence) {
-      if (expiresAtMs <= nowMs) state.presence.delete(user);
-      else users.push(user);
-    }
-    return users.sort();
+    return this.channels.get(channel)?.present(Date.now()) ?? [];
   }
 
   /** Nothing stands behind it that could go away. */
@@ -236,14 +196,9 @@ export class MemoryBroker implements Broker {
     limits: MemberLimits = DEFAULT_MEMBER_LIMITS,
   ): Promise<number> {
     this.count("addMembers");
-    const existing = this.channels.get(channel)?.members;
-    let added = 0;
-    const seen = new Set<string>();
-    for (const user of users) {
-      if (!existing?.has(user) && !seen.has(user)) added++;
-      seen.add(user);
-    }
-    const size = existing?.size ?? 0;
+    const existing = this.channels.get(channel);
+    const added = existing ? existing.newMembers(users) : new Set(users).size;
+    const size = existing?.members.size ?? 0;
     if (size + added > limits.maxPerChannel) {
       throw new MemberCapError(
         `${channel} would have ${size + added} members, more than the ${limits.maxPerChannel} a channel may have`,
@@ -254,38 +209,18 @@ export class MemoryBroker implements Broker {
         `the server would hold ${this.memberTotal + added} members, more than the ${limits.maxTotal} it keeps over all channels`,
       );
     }
-    const state = this.channel(channel);
-    for (const user of users) state.members.add(user);
     this.memberTotal += added;
-    state.membersTtlMs = limits.ttlMs;
-    state.membersExpireAtMs = Date.now() + limits.ttlMs;
-    return state.members.size;
+    return this.channel(channel).join(users, limits.ttlMs);
   }
 
   async memberOnline(channel: string, user: string): Promise<MemberReturn | null> {
     this.count("memberOnline");
-    const state = this.channel(channel);
-    if (!state.members.has(user)) return null;
-    state.membersExpireAtMs = Date.now() + state.membersTtlMs;
-    state.connections.set(user, (state.connections.get(user) ?? 0) + 1);
-    const unread = state.unread.get(user) ?? 0;
-    state.unread.delete(user);
-    return { unread, lastId: state.history.lastId };
+    return this.channel(channel).memberOnline(user);
   }
 
   async memberOffline(channel: string, user: string, lastSentId: number): Promise<void> {
     this.count("memberOffline");
-    const state = this.channel(channel);
-    if (!state.members.has(user)) return;
-    state.membersExpireAtMs = Date.now() + state.membersTtlMs;
-    const left = (state.connections.get(user) ?? 0) - 1;
-    if (left > 0) {
-      state.connections.set(user, left);
-      return;
-    }
-    state.connections.delete(user);
-    const unsent = state.history.lastId - lastSentId;
-    if (unsent > 0) state.unread.set(user, (state.unread.get(user) ?? 0) + unsent);
+    this.channel(channel).memberOffline(user, lastSentId);
   }
 
   async unread(channel: string, user: string): Promise<number | null> {
@@ -327,25 +262,8 @@ export class MemoryBroker implements Broker {
     }
   }
 
-  /** A channel's member list expired: its members, their unread counters and connections go. */
-  private forgetMembers(state: ChannelState): void {
-    this.memberTotal -= state.members.size;
-    state.members.clear();
-    state.unread.clear();
-    state.connections.clear();
-  }
-
-  /** Tiered fan-out: one more unread message for each member that is offline. */
-  private countUnread(state: ChannelState): void {
-    for (const member of state.members) {
-      if (state.connections.has(member)) continue;
-      state.unread.set(member, (state.unread.get(member) ?? 0) + 1);
-      this.count("unreadIncrement");
-    }
-  }
-
-  private count(kind: string): void {
-    this.ops[kind] = (this.ops[kind] ?? 0) + 1;
+  private count(kind: string, times = 1): void {
+    this.ops[kind] = (this.ops[kind] ?? 0) + times;
   }
 
   private channel(name: string): ChannelState {
@@ -367,32 +285,4 @@ export class MemoryBroker implements Broker {
 /** Epoch milliseconds with the sub-millisecond fraction the message model asks for. */
 function nowEpochMs(): number {
   return performance.timeOrigin + performance.now();
-}
-
-/** Keys remembered at most; past it the oldest go first (a retry comes within seconds). */
-const MAX_DEDUPE_KEYS = 100_000;
-
-/**
- * The memory broker's idempotency keys: channel and key -> the message stored,
- * for DEDUPE_WINDOW_MS, in insertion order so the oldest are dropped first.
- */
-class DedupeWindow {
-  private readonly entries = new Map<string, { message: Message; expiresAtMs: number }>();
-
-  get(channel: string, key: string): Message | undefined {
-    const entry = this.entries.get(`${channel}\n${key}`);
-    return entry && entry.expiresAtMs > Date.now() ? entry.message : undefined;
-  }
-
-  set(channel: string, key: string, message: Message): void {
-    const nowMs = Date.now();
-    for (const [oldest, entry] of this.entries) {
-      if (entry.expiresAtMs > nowMs && this.entries.size < MAX_DEDUPE_KEYS) break;
-      this.entries.delete(oldest);
-    }
-    const name = `${channel}\n${key}`;
-    // Re-set after expiry: to the end, where the newest are.
-    this.entries.delete(name);
-    this.entries.set(name, { message, expiresAtMs: nowMs + DEDUPE_WINDOW_MS });
-  }
 }

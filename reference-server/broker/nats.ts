@@ -14,32 +14,35 @@
 // NATS 2.9 has no atomic counters for unread counts, and presence here is
 // what this instance's clients touched. Signals (presence events) do cross
 // instances, over core subjects.
-import { createHash } from "node:crypto";
+//
+// This file is the connection, publishing and the live feeds; beside it are
+// the streams and history reads (nats-history.ts), the requests' failures
+// and health (nats-guard.ts) and the signals (nats-signals.ts).
 import {
-  DiscardPolicy,
   type JetStreamClient,
   type JetStreamManager,
   jetstream,
   jetstreamManager,
-  StorageType,
 } from "@nats-io/jetstream";
 import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { errorText, RtbenchError } from "../../src/shared/errors.js";
-import type { Gap, Message } from "../../src/shared/protocol.js";
+import type { Message } from "../../src/shared/protocol.js";
 import { createMemoryBroker } from "./memory.js";
-import { type RawPage, RedisFeeds } from "./redis-feed.js";
-import {
-  type Broker,
-  type BrokerHealth,
-  BrokerUnavailableError,
-  type GapListener,
-  type HistoryRead,
-  type MemberLimits,
-  type MemberReturn,
-  type MessageListener,
-  type ServiceBrokerOptions,
-  type SignalListener,
-  type Unsubscribe,
+import { NatsGuard } from "./nats-guard.js";
+import { type ChannelLog, NatsHistory, nowEpochMs, withId } from "./nats-history.js";
+import { NatsSignals } from "./nats-signals.js";
+import { RedisFeeds } from "./redis-feed.js";
+import type {
+  Broker,
+  BrokerHealth,
+  GapListener,
+  HistoryRead,
+  MemberLimits,
+  MemberReturn,
+  MessageListener,
+  ServiceBrokerOptions,
+  SignalListener,
+  Unsubscribe,
 } from "./types.js";
 
 /** `url` is `nats://host:port`; `keyPrefix` is made subject-safe. */
@@ -48,9 +51,6 @@ export type NatsBrokerOptions = ServiceBrokerOptions;
 const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
 /** Default page size of `read()` when the caller gives none (as the memory broker). */
 const DEFAULT_READ_LIMIT = 1000;
-/** Direct gets sent at once while reading a page. */
-const READ_BATCH = 64;
-const STREAM_NOT_FOUND = 10059;
 
 /** Connects (with JetStream) before resolving; an unreachable NATS is a RUN_FAILED error. */
 export async function createNatsBroker(options: NatsBrokerOptions): Promise<Broker> {
@@ -89,50 +89,33 @@ export async function createNatsBroker(options: NatsBrokerOptions): Promise<Brok
   return new NatsBroker(nc, jetstream(nc, { timeout }), jsm, options, timeout);
 }
 
-/** One channel's names in NATS and what this instance knows of its stream. */
-interface ChannelLog {
-  readonly stream: string;
-  /** The subject the stream captures. */
-  readonly subject: string;
-  /** The core subject live messages go out on. */
-  readonly live: string;
-  readonly signal: string;
-  /** The channel name as JSON, spliced into every message's JSON. */
-  readonly nameJson: string;
-  /** Resolves once the stream exists; null until asked. */
-  created: Promise<void> | null;
-}
-
 class NatsBroker implements Broker {
   readonly kind = "nats";
-  private readonly prefix: string;
   private readonly idBase: number;
-  private readonly channels = new Map<string, ChannelLog>();
+  private readonly history: NatsHistory;
+  private readonly guard = new NatsGuard();
   private readonly feeds: RedisFeeds;
   /** Core subscriptions of the feeds, by live subject. */
   private readonly liveSubs = new Map<string, Subscription>();
-  private readonly signals = new Map<
-    string,
-    { listeners: Set<SignalListener>; sub: Subscription }
-  >();
+  private readonly signals: NatsSignals;
   /** Presence and members, per instance (see the top of this file). */
   private readonly local: Broker;
   private readonly log: (line: string) => void;
   private disconnected = false;
-  /** Since when (epoch ms) requests have been timing out; null while NATS answers. */
-  private silentSinceMs: number | null = null;
   private closing = false;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly js: JetStreamClient,
-    private readonly jsm: JetStreamManager,
+    jsm: JetStreamManager,
     private readonly options: NatsBrokerOptions,
     private readonly timeoutMs: number,
   ) {
     this.log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-    this.prefix = (options.keyPrefix ?? "rtbench:").replace(/[^A-Za-z0-9_-]/g, "_");
+    const prefix = (options.keyPrefix ?? "rtbench:").replace(/[^A-Za-z0-9_-]/g, "_");
     this.idBase = options.idBase ?? 0;
+    this.history = new NatsHistory(jsm, this.guard, prefix, this.idBase, options.limits);
+    this.signals = new NatsSignals(nc);
     this.local = createMemoryBroker(options.limits, {
       unreadCounters: options.unreadCounters ?? false,
       idBase: this.idBase,
@@ -141,9 +124,10 @@ class NatsBroker implements Broker {
       name: "nats broker",
       upstream: (action, subjects) => this.upstream(action, subjects),
       idBase: this.idBase,
-      readPage: (channel, since, limit, maxBytes) => this.readRaw(channel, since, limit, maxBytes),
-      lastId: (channel) => this.lastId(channel),
-      pubsubChannel: (channel) => this.channel(channel).live,
+      readPage: (channel, since, limit, maxBytes) =>
+        this.history.readRaw(channel, since, limit, maxBytes),
+      lastId: (channel) => this.history.lastId(channel),
+      pubsubChannel: (channel) => this.history.channel(channel).live,
       noteId: () => {},
       closing: () => this.closing,
       log: this.log,
@@ -154,7 +138,7 @@ class NatsBroker implements Broker {
   async publish(channel: string, body: unknown, dedupeKey?: string): Promise<Message> {
     // Serialised before anything is sent: a body that cannot be serialised costs no id.
     const bodyJson = JSON.stringify(body) ?? "null";
-    return this.append(this.channel(channel), bodyJson, body, dedupeKey);
+    return this.append(this.history.channel(channel), bodyJson, body, dedupeKey);
   }
 
   /**
@@ -170,7 +154,7 @@ class NatsBroker implements Broker {
     body: unknown,
     dedupeKey: string | undefined,
   ): Promise<Message> {
-    await this.ensureStream(log);
+    await this.history.ensureStream(log);
     const ts = nowEpochMs();
     const stored = `{"channel":${log.nameJson},"ts":${JSON.stringify(ts)},"body":${bodyJson}}`;
     try {
@@ -178,25 +162,15 @@ class NatsBroker implements Broker {
         timeout: this.timeoutMs,
         ...(dedupeKey === undefined ? {} : { msgID: dedupeKey }),
       });
-      this.silentSinceMs = null;
-      if (ack.duplicate) return await this.storedCopy(log, ack.seq, stored);
+      this.guard.answered();
+      if (ack.duplicate) return await this.history.storedCopy(log, ack.seq, stored);
       const id = this.idBase + ack.seq;
       // Fire-and-forget fan-out; what it loses the feeds read back from the stream.
       this.nc.publish(log.live, withId(id, stored));
       return { id, channel: JSON.parse(log.nameJson) as string, ts, body: body ?? null };
     } catch (error) {
-      throw this.unavailable("publish", error);
+      throw this.guard.unavailable("publish", error);
     }
-  }
-
-  /** The message a repeated key stored first; trimmed meanwhile, its id with the repeat's body. */
-  private async storedCopy(log: ChannelLog, seq: number, repeatStored: string): Promise<Message> {
-    const stored = await this.request("read", () =>
-      this.jsm.direct.getMessage(log.stream, { seq }),
-    );
-    const message = JSON.parse(stored?.string() ?? repeatStored) as Message;
-    message.id = this.idBase + seq;
-    return message;
   }
 
   async read(
@@ -205,7 +179,7 @@ class NatsBroker implements Broker {
     limit = DEFAULT_READ_LIMIT,
     maxBytes = Number.MAX_SAFE_INTEGER,
   ): Promise<HistoryRead> {
-    const { jsons, gap, lastId } = await this.readRaw(channel, since, limit, maxBytes);
+    const { jsons, gap, lastId } = await this.history.readRaw(channel, since, limit, maxBytes);
     const messages = jsons.map((json) => JSON.parse(json) as Message);
     return gap ? { messages, jsons, gap, lastId } : { messages, jsons, lastId };
   }
@@ -229,10 +203,11 @@ class NatsBroker implements Broker {
         reason: `the connection to NATS at ${this.options.url} is down (reconnecting)`,
       };
     }
-    if (this.silentSinceMs !== null) {
+    const silentSinceMs = this.guard.silentSinceMs;
+    if (silentSinceMs !== null) {
       return {
         state: "unavailable",
-        reason: `NATS at ${this.options.url} has not answered within ${this.timeoutMs} ms since ${new Date(this.silentSinceMs).toISOString()}`,
+        reason: `NATS at ${this.options.url} has not answered within ${this.timeoutMs} ms since ${new Date(silentSinceMs).toISOString()}`,
       };
     }
     return { state: "ok" };
@@ -255,31 +230,11 @@ class NatsBroker implements Broker {
   }
 
   async publishSignal(channel: string, json: string): Promise<void> {
-    this.nc.publish(this.channel(channel).signal, json);
+    this.signals.publish(this.history.channel(channel).signal, json);
   }
 
-  async subscribeSignals(channel: string, listener: SignalListener): Promise<Unsubscribe> {
-    const subject = this.channel(channel).signal;
-    let entry = this.signals.get(subject);
-    if (!entry) {
-      const listeners = new Set<SignalListener>();
-      const sub = this.nc.subscribe(subject, {
-        callback: (_error, msg) => {
-          for (const each of listeners) each(msg.string());
-        },
-      });
-      entry = { listeners, sub };
-      this.signals.set(subject, entry);
-      await this.nc.flush();
-    }
-    entry.listeners.add(listener);
-    const subscribed = entry;
-    return () => {
-      subscribed.listeners.delete(listener);
-      if (subscribed.listeners.size > 0 || this.signals.get(subject) !== subscribed) return;
-      this.signals.delete(subject);
-      subscribed.sub.unsubscribe();
-    };
+  subscribeSignals(channel: string, listener: SignalListener): Promise<Unsubscribe> {
+    return this.signals.subscribe(this.history.channel(channel).signal, listener);
   }
 
   /** NATS counts its own messages (its monitoring port); nothing here. */
@@ -292,97 +247,6 @@ class NatsBroker implements Broker {
     this.feeds.clear();
     await this.local.close();
     await this.nc.close();
-  }
-
-  // --- history -------------------------------------------------------------
-
-  /**
-   * Messages after `since` from the channel's stream, one direct get per
-   * sequence, sent {@link READ_BATCH} at a time. The stream keeps maxCount
-   * messages (at least 1, so its last sequence always survives) and drops
-   * them after maxAge; the read applies both limits exactly as well.
-   */
-  private async readRaw(
-    channel: string,
-    since: number,
-    limit: number,
-    maxBytes: number,
-  ): Promise<RawPage> {
-    const log = this.channel(channel);
-    const state = await this.streamState(log);
-    const lastId = this.idBase + state.last;
-    const cutoffMs = nowEpochMs() - this.options.limits.maxAgeMs;
-    let oldestSeq = Math.max(state.first, state.last - this.options.limits.maxCount + 1, 1);
-    let seq = Math.max(since - this.idBase + 1, oldestSeq);
-    const jsons: string[] = [];
-    let bytes = 0;
-    let full = false;
-    while (!full && jsons.length < limit && seq <= state.last) {
-      const batch: number[] = [];
-      for (; batch.length < READ_BATCH && seq <= state.last; seq++) batch.push(seq);
-      const stored = await this.request("read", () =>
-        Promise.all(batch.map((s) => this.jsm.direct.getMessage(log.stream, { seq: s }))),
-      );
-      for (const [index, message] of stored.entries()) {
-        const entry = message?.string();
-        const entrySeq = batch[index] as number;
-        // Gone from the stream, or older than maxAge: before everything a reader may see.
-        if (entry === undefined || tsOf(entry) < cutoffMs) {
-          if (jsons.length === 0) oldestSeq = Math.max(oldestSeq, entrySeq + 1);
-          continue;
-        }
-        const json = withId(this.idBase + entrySeq, entry);
-        if (jsons.length >= limit || (jsons.length > 0 && bytes + json.length > maxBytes)) {
-          full = true;
-          break;
-        }
-        jsons.push(json);
-        bytes += json.length;
-      }
-    }
-    const oldestId = this.idBase + oldestSeq;
-    let gap: Gap | undefined;
-    if (since < lastId && since + 1 < oldestId) {
-      gap = { from: since + 1, to: Math.min(oldestId, lastId + 1) - 1 };
-    }
-    return { lastId, jsons, gap };
-  }
-
-  private async lastId(channel: string): Promise<number> {
-    return this.idBase + (await this.streamState(this.channel(channel))).last;
-  }
-
-  /** The stream's first and last sequence; a stream that does not exist yet has none. */
-  private async streamState(log: ChannelLog): Promise<{ first: number; last: number }> {
-    try {
-      const info = await this.request("read", () => this.jsm.streams.info(log.stream));
-      return { first: info.state.first_seq, last: info.state.last_seq };
-    } catch (error) {
-      if (apiCode(error) === STREAM_NOT_FOUND) {
-        return { first: 1, last: 0 };
-      }
-      throw error;
-    }
-  }
-
-  private ensureStream(log: ChannelLog): Promise<void> {
-    log.created ??= this.request("stream creation", async () => {
-      // Every instance asks for the same configuration: adding an existing one is a no-op.
-      await this.jsm.streams.add({
-        name: log.stream,
-        subjects: [log.subject],
-        storage: StorageType.File,
-        discard: DiscardPolicy.Old,
-        max_msgs: Math.max(1, this.options.limits.maxCount),
-        max_age: Math.max(1, Math.ceil(this.options.limits.maxAgeMs)) * 1_000_000,
-        allow_direct: true,
-        num_replicas: 1,
-      });
-    }).catch((error: unknown) => {
-      log.created = null;
-      throw error;
-    });
-    return log.created;
   }
 
   // --- connections ---------------------------------------------------------
@@ -405,7 +269,7 @@ class NatsBroker implements Broker {
       );
     }
     // The server has every SUB once it answered the PING behind them.
-    await this.request("subscribe", () => this.nc.flush());
+    await this.guard.request("subscribe", () => this.nc.flush());
   }
 
   /** One stderr line when the connection drops and one when it is back (then the feeds catch up). */
@@ -417,74 +281,10 @@ class NatsBroker implements Broker {
         this.log(`nats broker: connection to ${this.options.url} lost; reconnecting`);
       } else if (status.type === "reconnect") {
         this.disconnected = false;
-        this.silentSinceMs = null;
+        this.guard.answered();
         this.log(`nats broker: connection to ${this.options.url} is back`);
         this.feeds.resyncAll();
       }
     }
   }
-
-  private async request<T>(operation: string, command: () => Promise<T>): Promise<T> {
-    try {
-      const result = await command();
-      this.silentSinceMs = null;
-      return result;
-    } catch (error) {
-      if (apiCode(error) !== undefined) {
-        throw error;
-      }
-      throw this.unavailable(operation, error);
-    }
-  }
-
-  private unavailable(operation: string, error: unknown): BrokerUnavailableError {
-    const text = errorText(error);
-    if (/timeout/i.test(text)) this.silentSinceMs ??= Date.now();
-    const effect = operation === "publish" ? "; the message may or may not have been stored" : "";
-    return new BrokerUnavailableError(`NATS ${operation} failed: ${text}${effect}`, {
-      cause: error,
-    });
-  }
-
-  private channel(name: string): ChannelLog {
-    let log = this.channels.get(name);
-    if (!log) {
-      const token = createHash("sha256").update(name).digest("hex").slice(0, 32);
-      log = {
-        stream: `${this.prefix}_${token}`,
-        subject: `${this.prefix}.h.${token}`,
-        live: `${this.prefix}.m.${token}`,
-        signal: `${this.prefix}.s.${token}`,
-        nameJson: JSON.stringify(name),
-        created: null,
-      };
-      this.channels.set(name, log);
-    }
-    return log;
-  }
-}
-
-/** The JetStream API error code of `error`, if it is one. */
-function apiCode(error: unknown): number | undefined {
-  if (typeof error !== "object" || error === null) return undefined;
-  const api = (error as { api_error?: { err_code?: number } }).api_error;
-  if (typeof api?.err_code === "number") return api.err_code;
-  const code = (error as { code?: unknown }).code;
-  return typeof code === "number" && code >= 10000 ? code : undefined;
-}
-
-/** A stored entry (`{"channel":..,"ts":..,"body":..}`) as the message JSON with its id first. */
-function withId(id: number, stored: string): string {
-  return `{"id":${id},${stored.slice(1)}`;
-}
-
-/** The `ts` of a message JSON (its first `"ts":` is the field; see redis-scripts.ts). */
-function tsOf(json: string): number {
-  const match = /"ts":([^,]+),/.exec(json);
-  return match ? Number(match[1]) : Number.POSITIVE_INFINITY;
-}
-
-/** Epoch milliseconds with the sub-millisecond fraction the message model asks for. */
-function nowEpochMs(): number {
-  return performance.timeOrigin + performance.now();
 }

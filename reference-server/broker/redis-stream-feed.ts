@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { errorText } from "../../src/shared/errors.js";
 import type { Gap, Message } from "../../src/shared/protocol.js";
-import { callListeners } from "./redis-feed.js";
+import { callListeners } from "./redis-feed-source.js";
 import type { RedisGuard } from "./redis-guard.js";
 import type { GapListener, MessageListener, Unsubscribe } from "./types.js";
 

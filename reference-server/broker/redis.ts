@@ -15,7 +15,8 @@ import {
   type RedisKind,
   type ScriptedRedis,
 } from "./redis-connections.js";
-import { type RawPage, RedisFeeds } from "./redis-feed.js";
+import { RedisFeeds } from "./redis-feed.js";
+import type { RawPage } from "./redis-feed-source.js";
 import {
   DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
   failFastOptions,
@@ -146,60 +147,12 @@ class RedisBroker implements Broker {
     this.touches = new PresenceBatcher(reads, guard);
     this.watch(commands, "command connection", () => {});
     this.watch(reads, "read connection", () => {});
-    const idBase = options.idBase ?? 0;
-    const lastId = (channel: string) => this.lastId(channel);
-    const noteId = (channel: string, id: number) => this.noteId(channel, id);
-    const dataLost = () => this.dataLost();
-    const raiseCounter = (channel: string, floorId: number) =>
-      this.guard.run("publish", () =>
-        this.commands.rtbenchRaiseCounter(this.key(channel, "id"), floorId),
-      );
     let pubsubFeeds: RedisFeeds | null = null;
     if (streamReader !== null) {
       this.watch(streamReader, "stream reader connection", () => {});
-      this.feeds = new StreamFeeds({
-        reader: streamReader,
-        control: commands,
-        guard,
-        idBase,
-        streamKey: (channel) => this.key(channel, "history"),
-        lastId,
-        noteId,
-        dataLost,
-        raiseCounter,
-        log,
-      });
+      this.feeds = this.streamFeeds(streamReader);
     } else {
-      const sharded = this.kind === "redis-sharded";
-      pubsubFeeds = new RedisFeeds({
-        name: `${this.kind} broker`,
-        upstream: (action, channels) => {
-          if (action === "unsubscribe") {
-            return sharded
-              ? subscriber.sunsubscribe(...channels)
-              : subscriber.unsubscribe(...channels);
-          }
-          return guard.run("subscribe", () =>
-            sharded ? subscriber.ssubscribe(...channels) : subscriber.subscribe(...channels),
-          );
-        },
-        idBase,
-        readPage: (channel, since, limit, maxBytes) =>
-          this.readRaw(channel, since, limit, maxBytes),
-        lastId,
-        pubsubChannel: (channel) => this.pubsubChannel(channel),
-        noteId,
-        dataLost,
-        raiseCounter,
-        closing: () => this.closing,
-        log,
-      });
-      // SSUBSCRIBE deliveries arrive as "smessage"; signals stay on classic pub/sub.
-      if (sharded) {
-        subscriber.on("smessage", (channel: string, json: string) =>
-          pubsubFeeds?.onLive(channel, json),
-        );
-      }
+      pubsubFeeds = this.pubsubFeeds();
       this.feeds = pubsubFeeds;
     }
     const feeds = pubsubFeeds;
@@ -214,6 +167,60 @@ class RedisBroker implements Broker {
       if (signals) for (const listener of signals) listener(json);
       else feeds?.onLive(pubsubChannel, json);
     });
+  }
+
+  /** What either kind of feed asks of the broker: ids, and recovery after Redis lost its data. */
+  private feedCallbacks() {
+    return {
+      idBase: this.options.idBase ?? 0,
+      lastId: (channel: string) => this.lastId(channel),
+      noteId: (channel: string, id: number) => this.noteId(channel, id),
+      dataLost: () => this.dataLost(),
+      raiseCounter: (channel: string, floorId: number) =>
+        this.guard.run("publish", () =>
+          this.commands.rtbenchRaiseCounter(this.key(channel, "id"), floorId),
+        ),
+      log: this.log,
+    };
+  }
+
+  /** redis-streams: every instance reads the channel's stream with a blocking XREAD. */
+  private streamFeeds(reader: Redis): StreamFeeds {
+    return new StreamFeeds({
+      ...this.feedCallbacks(),
+      reader,
+      control: this.commands,
+      guard: this.guard,
+      streamKey: (channel) => this.key(channel, "history"),
+    });
+  }
+
+  /** redis and redis-sharded: PUBLISH (SPUBLISH) fan-out, history read back for what it lost. */
+  private pubsubFeeds(): RedisFeeds {
+    const { subscriber, guard } = this;
+    const sharded = this.kind === "redis-sharded";
+    const feeds = new RedisFeeds({
+      ...this.feedCallbacks(),
+      name: `${this.kind} broker`,
+      upstream: (action, channels) => {
+        if (action === "unsubscribe") {
+          return sharded
+            ? subscriber.sunsubscribe(...channels)
+            : subscriber.unsubscribe(...channels);
+        }
+        return guard.run("subscribe", () =>
+          sharded ? subscriber.ssubscribe(...channels) : subscriber.subscribe(...channels),
+        );
+      },
+      readPage: (channel, since, limit, maxBytes) => this.readRaw(channel, since, limit, maxBytes),
+      pubsubChannel: (channel) => this.pubsubChannel(channel),
+      closing: () => this.closing,
+    });
+    // SSUBSCRIBE deliveries arrive as "smessage"; signals stay on classic pub/sub.
+    if (sharded) {
+      subscriber.on("smessage", (channel: string, json: string) => feeds.onLive(channel, json));
+    }
+    return feeds;
   }
 
   async publish(channel: string, body: unknown, dedupeKey?: string): Promise<Message> {

@@ -91,7 +91,8 @@ export interface Broker {
 
   /**
    * Operations performed so far, by kind, for a broker that counts its own
-   * (memory); null when its service counts them (Redis: INFO commandstats).
+   * (memory); null when its service counts them (src/services/: Redis INFO
+   * commandstats, NATS /varz on its monitoring port).
    */
   operationCounts(): Record<string, number> | null;
 

@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { Gap } from "../../src/shared/protocol.js";
 import type { LiveConnection, ServerContext } from "../context.js";
+import type { Delivery, Subscriber } from "../delivery.js";
 import {
   asHttpError,
   HttpError,
@@ -9,7 +10,7 @@ import {
   parseUser,
   sendError,
 } from "../http.js";
-import type { Delivery, Membership, Subscriber } from "../hub.js";
+import type { Membership } from "../hub.js";
 import { pollResponse, readPollPage, sendPoll } from "./short-poll.js";
 import type { MountedTransport } from "./types.js";
 

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Gap, SSE_EVENT_PRESENCE } from "../../src/shared/protocol.js";
 import type { LiveConnection, ServerContext } from "../context.js";
+import type { Delivery, Subscriber } from "../delivery.js";
 import { parseChannel, parseCursor, parseUser } from "../http.js";
-import type { Delivery, Membership, Subscriber } from "../hub.js";
+import type { Membership } from "../hub.js";
 import { TickCorkedWriter } from "../wire.js";
 import { type Drainable, WriteDeadline } from "../write-guard.js";
 import type { MountedTransport, RouteMatch } from "./types.js";

@@ -1,11 +1,15 @@
 /**
  * What the broker did: operations by kind, read at the edges of the measured
- * window. Redis counts its own commands (`INFO commandstats`, commands run
- * inside scripts included); the in-process memory broker counts its
- * operations and the reference server reports them on /metrics. Only for
- * servers rtbench started: a running target's broker is not ours to read.
+ * window. A backing service answers for its own counts (src/services/:
+ * Redis its commands from `INFO commandstats`, scripts' own included; NATS
+ * the messages in and out on its monitoring port); the in-process memory
+ * broker counts its operations and the reference server reports them on
+ * /metrics. Only for servers rtbench started: a running target's broker is
+ * not ours to read.
  */
-import { Redis } from "ioredis";
+import { operationCountsAt } from "../services/registry.js";
+import type { OperationCounts } from "../services/types.js";
+import { errorText } from "../shared/errors.js";
 import type { Measure } from "./measure.js";
 
 export interface BrokerCost {
@@ -13,7 +17,7 @@ export interface BrokerCost {
   operations: number;
   /** ÷ messages published (acknowledged) in the window. */
   operationsPerMessage: number | null;
-  /** Operations in the window by kind: Redis command, or memory broker operation. */
+  /** Operations in the window by kind: Redis command, NATS messages in or out, or memory broker operation. */
   byKind: Record<string, number>;
 }
 
@@ -28,17 +32,16 @@ declare module "../metrics/types.js" {
 
 export type BrokerOps = Record<string, number>;
 
-/** Commands rtbench itself sends to read the counts: not the workload's. */
-const OWN_COMMANDS = new Set(["info", "config|resetstat", "quit", "hello", "client|setinfo"]);
-
-/** Operations so far; null when the broker cannot say. */
+/**
+ * Operations so far, or why the broker cannot say. A backing service
+ * answers for its own (src/services/); the memory broker, inside the
+ * servers, is counted by them.
+ */
 export async function sampleBrokerOps(
   brokerUrl: string | null,
   serverUrls: readonly string[],
-): Promise<BrokerOps | null> {
-  if (brokerUrl === null) return memoryBrokerOps(serverUrls);
-  // Redis counts its commands; NATS has no such count on its client port.
-  return brokerUrl.startsWith("redis") ? redisCommandStats(brokerUrl) : null;
+): Promise<OperationCounts> {
+  return brokerUrl === null ? memoryBrokerOps(serverUrls) : operationCountsAt(brokerUrl);
 }
 
 export function brokerCost(
@@ -62,35 +65,8 @@ export function brokerCost(
   };
 }
 
-/** `cmdstat_hincrby:calls=12,...` lines, as calls by command. */
-export function parseCommandStats(info: string): BrokerOps {
-  const ops: BrokerOps = {};
-  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-    const command = match[1] as string;
-    if (!OWN_COMMANDS.has(command)) ops[command] = Number(match[2]);
-  }
-  return ops;
-}
-
-async function redisCommandStats(url: string): Promise<BrokerOps | null> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-    retryStrategy: () => null,
-  });
-  redis.on("error", () => {});
-  try {
-    await redis.connect();
-    return parseCommandStats(await redis.info("commandstats"));
-  } catch {
-    return null;
-  } finally {
-    redis.disconnect();
-  }
-}
-
 /** The memory brokers' own counts, summed over the instances; null if one cannot say. */
-async function memoryBrokerOps(urls: readonly string[]): Promise<BrokerOps | null> {
+async function memoryBrokerOps(urls: readonly string[]): Promise<OperationCounts> {
   const total: BrokerOps = {};
   for (const url of urls) {
     try {
@@ -102,11 +78,11 @@ async function memoryBrokerOps(urls: readonly string[]): Promise<BrokerOps | nul
         const kind = match[1] as string;
         total[kind] = (total[kind] ?? 0) + Number(match[2]);
       }
-    } catch {
-      return null;
+    } catch (error) {
+      return { counts: null, reason: `GET ${url}/metrics failed: ${errorText(error)}` };
     }
   }
-  return total;
+  return { counts: total };
 }
 
 interface WindowOps {
@@ -117,10 +93,19 @@ interface WindowOps {
 export const brokerCostMeasure: Measure<BrokerCostResult, WindowOps | null> = {
   name: "broker-cost",
   description: "broker operations in the window, by kind and per published message",
-  probe: ({ ownServers, brokerUrl, urls, signal }) => {
+  probe: ({ ownServers, brokerUrl, urls, signal, log }) => {
     if (!ownServers) return { finish: () => null };
     const ops: WindowOps = { start: null, end: null };
-    const sample = async () => (signal.aborted ? null : sampleBrokerOps(brokerUrl, urls));
+    let told = false;
+    const sample = async () => {
+      if (signal.aborted) return null;
+      const read = await sampleBrokerOps(brokerUrl, urls);
+      if (read.counts === null && !told) {
+        told = true;
+        log(`broker cost: n/a: ${read.reason}`);
+      }
+      return read.counts;
+    };
     return {
       windowStart: async () => {
         ops.start = await sample();
@@ -141,7 +126,7 @@ export const brokerCostMeasure: Measure<BrokerCostResult, WindowOps | null> = {
       kind: "rate",
       better: "lower",
       description:
-        "broker operations per published message (Redis commands, or the memory broker's own)",
+        "broker operations per published message (Redis commands, NATS messages in and out, or the memory broker's own)",
     },
     {
       path: "broker.operations",
@@ -154,7 +139,7 @@ export const brokerCostMeasure: Measure<BrokerCostResult, WindowOps | null> = {
   schema: {
     broker: {
       description:
-        "what the broker did in the window (Redis INFO commandstats deltas, or the memory broker's own counts)",
+        "what the broker did in the window (Redis INFO commandstats deltas, NATS /varz in_msgs and out_msgs deltas, or the memory broker's own counts)",
       type: ["object", "null"],
       required: ["operations", "operationsPerMessage", "byKind"],
       properties: {

@@ -1,7 +1,14 @@
+import { Redis } from "ioredis";
+import { errorText } from "../shared/errors.js";
 import { freePort } from "../util/net.js";
 import { findOnPath } from "../util/which.js";
 import { requireCommand, runningService, startServiceProcess } from "./process.js";
-import type { BackingService, RunningService, StartServiceOptions } from "./types.js";
+import type {
+  BackingService,
+  OperationCounts,
+  RunningService,
+  StartServiceOptions,
+} from "./types.js";
 
 const COMMAND = "redis-server";
 const INSTALL_HINT =
@@ -16,6 +23,8 @@ export const redisService: BackingService = {
   installHint: INSTALL_HINT,
   available: redisServerAvailable,
   start: startRedisServer,
+  schemes: ["redis:", "rediss:"],
+  operationCounts: redisCommandStats,
 };
 
 /** Whether `redis-server` is an executable somewhere on PATH. */
@@ -51,4 +60,38 @@ export async function startRedisServer(options: StartServiceOptions = {}): Promi
   return runningService(child, `redis://127.0.0.1:${port}`, port, () =>
     startRedisServer({ port, readyTimeoutMs: options.readyTimeoutMs }),
   );
+}
+
+/** Commands rtbench itself sends to read the counts: not the workload's. */
+const OWN_COMMANDS = new Set(["info", "config|resetstat", "quit", "hello", "client|setinfo"]);
+
+/** `cmdstat_hincrby:calls=12,...` lines, as calls by command. */
+export function parseCommandStats(info: string): Record<string, number> {
+  const ops: Record<string, number> = {};
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    const command = match[1] as string;
+    if (!OWN_COMMANDS.has(command)) ops[command] = Number(match[2]);
+  }
+  return ops;
+}
+
+/**
+ * Redis counts every command it ran (commands run inside scripts included)
+ * in `INFO commandstats`, on its client port: any Redis at `url` can say.
+ */
+async function redisCommandStats(url: string): Promise<OperationCounts> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+  });
+  redis.on("error", () => {});
+  try {
+    await redis.connect();
+    return { counts: parseCommandStats(await redis.info("commandstats")) };
+  } catch (error) {
+    return { counts: null, reason: `INFO commandstats at ${url} failed: ${errorText(error)}` };
+  } finally {
+    redis.disconnect();
+  }
 }

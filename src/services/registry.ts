@@ -1,7 +1,7 @@
 import { type BrokerKind, brokerInfo, type ServiceName } from "../shared/brokers.js";
 import { natsService } from "./nats.js";
 import { redisService } from "./redis.js";
-import type { BackingService, RunningService } from "./types.js";
+import type { BackingService, OperationCounts, RunningService } from "./types.js";
 
 /** One backing service per name a broker row in src/shared/brokers.ts can ask for. */
 export const SERVICES: Record<ServiceName, BackingService> = {
@@ -13,6 +13,24 @@ export const SERVICES: Record<ServiceName, BackingService> = {
 export function serviceFor(kind: BrokerKind): BackingService | null {
   const { service } = brokerInfo(kind);
   return service === null ? null : SERVICES[service];
+}
+
+/** The backing service a broker URL names by its scheme (`redis:`, `nats:`), or null. */
+export function serviceAt(url: string): BackingService | null {
+  let scheme: string;
+  try {
+    scheme = new URL(url).protocol;
+  } catch {
+    return null;
+  }
+  return Object.values(SERVICES).find((service) => service.schemes.includes(scheme)) ?? null;
+}
+
+/** The operations of the service at `url`, as that service reads them (see BackingService). */
+export async function operationCountsAt(url: string): Promise<OperationCounts> {
+  const service = serviceAt(url);
+  if (service === null) return { counts: null, reason: `no backing service serves ${url}` };
+  return service.operationCounts(url);
 }
 
 export interface ProvidedService {

@@ -19,7 +19,20 @@ export interface BackingService {
   available(): boolean;
   /** Starts a fresh instance; resolves once it accepts connections. */
   start(options?: StartServiceOptions): Promise<RunningService>;
+  /** The URL schemes of its client port (`redis:`): a broker URL names its service by them. */
+  readonly schemes: readonly string[];
+  /**
+   * The operations the instance at `url` (its client URL) performed since it
+   * started, by kind, read from the service itself (Redis: `INFO
+   * commandstats`; NATS: its monitoring port's /varz), or why it cannot say.
+   */
+  operationCounts(url: string): Promise<OperationCounts>;
 }
+
+/** Operations by kind (Redis command, NATS message direction), or why there are none. */
+export type OperationCounts =
+  | { readonly counts: Record<string, number> }
+  | { readonly counts: null; readonly reason: string };
 
 export interface StartServiceOptions {
   /** Port on 127.0.0.1; a free one when omitted. */
