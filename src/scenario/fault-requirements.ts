@@ -5,7 +5,7 @@
  */
 import { BROKERS, brokerInfo } from "../shared/brokers.js";
 import { targetProtocol } from "../targets/registry.js";
-import type { Fault, Scenario } from "./types.js";
+import type { Fault, Scenario, TargetOptions } from "./types.js";
 
 type Action = Fault["action"];
 
@@ -21,12 +21,7 @@ export function requirementProblems(
 ): void {
   const target = scenario.target;
   if (action === "redis-restart" && target !== null) {
-    if (!target.command?.needsRedis) {
-      problem(
-        "action",
-        "expected {redisUrl} in target.command or its files for redis-restart (rtbench restarts only a Redis it provides), found none",
-      );
-    }
+    providedRedisProblem(target, action, "rtbench restarts only a Redis it provides", problem);
   } else if (
     action === "redis-restart" &&
     !isBad("server.broker") &&
@@ -61,12 +56,7 @@ function brokerFaultProblem(
 ): void {
   const target = scenario.target;
   if (target !== null) {
-    if (!target.command?.needsRedis) {
-      problem(
-        "action",
-        `expected {redisUrl} in target.command or its files for ${action} (rtbench acts only on a broker it provides), found none`,
-      );
-    }
+    providedRedisProblem(target, action, "rtbench acts only on a broker it provides", problem);
     return;
   }
   if (isBad("server.broker")) return;
@@ -82,6 +72,21 @@ function brokerFaultProblem(
         .join(
           ", ",
         )}) for ${action}, found broker ${JSON.stringify(broker)} (nothing outside the server to ${action.slice(7)})`,
+    );
+  }
+}
+
+/** A target's Redis is one rtbench provides only when its command or files use `{redisUrl}`. */
+function providedRedisProblem(
+  target: TargetOptions,
+  action: Action,
+  why: string,
+  problem: (field: string, text: string) => void,
+): void {
+  if (!target.command?.needsRedis) {
+    problem(
+      "action",
+      `expected {redisUrl} in target.command or its files for ${action} (${why}), found none`,
     );
   }
 }
