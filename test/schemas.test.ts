@@ -19,10 +19,12 @@ import {
   METRIC_NAMES_PATH,
   metricNamesPage,
   SCENARIO_REFERENCE_PATH,
+} from "../src/schemas/docs.js";
+import {
   type Schema,
   scenarioReference,
   undocumentedDefaults,
-} from "../src/schemas/docs.js";
+} from "../src/schemas/scenario-reference.js";
 import { BROKER_KINDS } from "../src/shared/brokers.js";
 import { transportNames, transports } from "../src/shared/transports.js";
 import { DEFAULT_TARGET_PROTOCOL, targetProtocolNames } from "../src/targets/registry.js";

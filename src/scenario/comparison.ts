@@ -5,6 +5,7 @@
  * applies them after the run.
  */
 import { findMetric, isProtocolName, splitMetricName } from "../measures/names.js";
+import type { Problem } from "../shared/problem.js";
 import { type ProtocolName, transportNames } from "../shared/transports.js";
 
 /**
@@ -54,7 +55,7 @@ export function selects(
 export function readCompareList(
   raw: unknown,
   isBad: (path: string) => boolean,
-  problems: { path: string; text: string }[],
+  problems: Problem[],
 ): MetricSelector[] {
   const selectors: MetricSelector[] = [];
   if (!Array.isArray(raw)) return selectors;
@@ -66,4 +67,27 @@ export function readCompareList(
     else selectors.push(selector);
   });
   return selectors;
+}
+
+/** `tolerances:` as fractions; the schema checked the percent syntax, this checks the keys. */
+export function readTolerances(
+  raw: unknown,
+  isBad: (path: string) => boolean,
+  problems: Problem[],
+): Record<string, number> {
+  const tolerances: Record<string, number> = {};
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return tolerances;
+  for (const [key, value] of Object.entries(raw)) {
+    const path = `tolerances[${JSON.stringify(key)}]`;
+    if (isBad(path) || typeof value !== "string") continue;
+    if (!isToleranceKey(key)) {
+      problems.push({
+        path,
+        text: `expected timing, rate, a metric (latency.p99) or a full metric name (websocket.latency.p99), found "${key}" (see \`rtbench metrics\`)`,
+      });
+      continue;
+    }
+    tolerances[key] = Number.parseFloat(value) / 100;
+  }
+  return tolerances;
 }

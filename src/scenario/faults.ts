@@ -1,14 +1,13 @@
 /**
  * The scenario's `faults:` list to `Fault[]`, with the checks the schema
  * cannot make: which fields each action takes, instance indexes within
- * `server.instances` (or `target.instances`), Redis present for
- * redis-restart, a backing service for the broker-* faults, what a target's
- * protocol can take, and every fault inside
- * the run (`at` counts from the start of ramp-up).
+ * `server.instances` (or `target.instances`), flap times that fit, and every
+ * fault inside the run (`at` counts from the start of ramp-up). What an
+ * action needs of the rest of the scenario (Redis, a broker's service, a
+ * target that can take it) is checked in fault-requirements.ts.
  */
-import { BROKERS, brokerInfo } from "../shared/brokers.js";
 import { formatFound, type Problem } from "../shared/problem.js";
-import { targetProtocol } from "../targets/registry.js";
+import { requirementProblems } from "./fault-requirements.js";
 import { unshapeableProblems } from "./network-section.js";
 import type { Fault, InstanceRef, Scenario } from "./types.js";
 import { DURATION_EXPECTED, formatDuration, parseDuration } from "./units.js";
@@ -28,9 +27,6 @@ const FIELDS_BY_ACTION: Record<Action, readonly string[]> = {
   "broker-restart": [],
   flap: ["every", "offlineFor", "fraction", "jitter"],
 };
-
-/** The faults that act on the broker's backing service rather than on a server instance. */
-const BROKER_ACTIONS: readonly Action[] = ["broker-freeze", "broker-stop", "broker-restart"];
 
 /** Every fault action (the schema's `fault.action` enum must be this list). */
 export const FAULT_ACTIONS = Object.keys(FIELDS_BY_ACTION) as Action[];
@@ -101,50 +97,36 @@ function readFault(item: unknown, path: string, limits: Limits, problems: Proble
       continue;
     problem(key, `unknown field for action ${action} (allowed: at, action, ${allowed.join(", ")})`);
   }
-  const target = scenario.target;
-  if (action === "redis-restart" && target !== null) {
-    if (!target.command?.needsRedis) {
-      problem(
-        "action",
-        "expected {redisUrl} in target.command or its files for redis-restart (rtbench restarts only a Redis it provides), found none",
-      );
-    }
-  } else if (
-    action === "redis-restart" &&
-    !isBad("server.broker") &&
-    scenario.server.broker !== "redis"
-  ) {
-    problem(
-      "action",
-      `expected server.broker: redis for redis-restart (the memory broker has no Redis to restart), found broker ${JSON.stringify(scenario.server.broker)}`,
-    );
-  }
-  if (BROKER_ACTIONS.includes(action)) {
-    brokerFaultProblem(action, limits, problem);
-  }
-  const refusal =
-    target !== null && (action === "drop" || action === "stall-clients")
-      ? targetProtocol(target.protocol).cannot[action]
-      : undefined;
-  if (refusal !== undefined) {
-    problem(
-      "action",
-      `expected a fault protocol ${target?.protocol} can take: ${refusal}, found ${action}`,
-    );
-  }
-  const instance = allowed.includes("instance")
-    ? readInstance(fields, path, action, limits, problem)
-    : null;
-  const forMs = allowed.includes("for") ? readFor(fields, path, isBad, problem) : null;
-  const fraction =
-    action === "drop" || action === "flap" ? readFraction(fields, path, isBad, problem) : 1;
-  const flap = action === "flap" ? readFlap(fields, path, limits, problem) : null;
-  const restartAfterMs =
-    action === "kill" && fields.restartAfter !== undefined && !isBad(`${path}.restartAfter`)
-      ? durationMs(fields.restartAfter)
-      : null;
-
+  requirementProblems(action, scenario, isBad, problem);
+  const parts: FaultParts = {
+    instance: allowed.includes("instance")
+      ? readInstance(fields, path, action, limits, problem)
+      : null,
+    forMs: allowed.includes("for") ? readFor(fields, path, isBad, problem) : null,
+    fraction:
+      action === "drop" || action === "flap" ? readFraction(fields, path, isBad, problem) : 1,
+    flap: action === "flap" ? readFlap(fields, path, limits, problem) : null,
+    restartAfterMs:
+      action === "kill" && fields.restartAfter !== undefined && !isBad(`${path}.restartAfter`)
+        ? durationMs(fields.restartAfter)
+        : null,
+  };
   if (problems.length > before || atMs === null) return null;
+  return faultOf(action, atMs, parts);
+}
+
+/** The fields an action takes besides `at`, read and checked; unused ones stay null. */
+interface FaultParts {
+  instance: InstanceRef | "all" | null;
+  forMs: number | null;
+  fraction: number;
+  flap: FlapTimes | null;
+  restartAfterMs: number | null;
+}
+
+/** The fault of `action` from parts read without problems. */
+function faultOf(action: Action, atMs: number, parts: FaultParts): Fault {
+  const { instance, forMs, fraction, flap, restartAfterMs } = parts;
   switch (action) {
     case "kill":
       return { action, atMs, instance: instance as InstanceRef, restartAfterMs };
@@ -163,39 +145,6 @@ function readFault(item: unknown, path: string, limits: Limits, problems: Proble
       return { action, atMs };
     case "flap":
       return { action, atMs, fraction, ...(flap as FlapTimes) };
-  }
-}
-
-/** A broker-* fault needs a broker with a backing service that rtbench starts. */
-function brokerFaultProblem(
-  action: Action,
-  { scenario, isBad }: Limits,
-  problem: (field: string, text: string) => void,
-): void {
-  const target = scenario.target;
-  if (target !== null) {
-    if (!target.command?.needsRedis) {
-      problem(
-        "action",
-        `expected {redisUrl} in target.command or its files for ${action} (rtbench acts only on a broker it provides), found none`,
-      );
-    }
-    return;
-  }
-  if (isBad("server.broker")) return;
-  // With variants, those on a broker without a service run without the broker faults
-  // (load/run.ts): a memory baseline can sit in the same table.
-  if (scenario.variants.some((v) => brokerInfo(v.server.broker).service !== null)) return;
-  const broker = scenario.server.broker;
-  if (brokerInfo(broker).service === null) {
-    problem(
-      "action",
-      `expected a server.broker with a backing service (${BROKERS.filter((b) => b.service !== null)
-        .map((b) => b.kind)
-        .join(
-          ", ",
-        )}) for ${action}, found broker ${JSON.stringify(broker)} (nothing outside the server to ${action.slice(7)})`,
-    );
   }
 }
 

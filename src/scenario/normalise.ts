@@ -1,43 +1,31 @@
 /**
  * From a structurally valid scenario document to the normalised `Scenario`:
  * defaults, units to numbers, and the checks a JSON Schema cannot express
- * (relations between fields).
+ * (relations between fields) run in the order they report. Each check lives
+ * with its part: server-checks.ts, relations.ts, faults.ts, target.ts, ...
  */
 
-import { splitMetricName } from "../measures/names.js";
-import { splitRunKey } from "../metrics/run-keys.js";
-import { formatPath, type Problem } from "../shared/problem.js";
-import {
-  defaultTransportNames,
-  isTransportName,
-  type ProtocolName,
-  transportNames,
-  transports,
-} from "../shared/transports.js";
+import type { Problem } from "../shared/problem.js";
+import { defaultTransportNames, type ProtocolName, transports } from "../shared/transports.js";
 import {
   clientsProblems,
-  FALLBACK_VARIANT,
   fallbackProblems,
   readChannelSkew,
   readChurn,
   readFallback,
 } from "./clients-section.js";
-import { isToleranceKey, readCompareList } from "./comparison.js";
+import { readCompareList, readTolerances } from "./comparison.js";
 import { readFaults } from "./faults.js";
 import { networkProblems, readNetwork, readSlow } from "./network-section.js";
 import { type Reader, reader } from "./reader.js";
 import { readReconnectPolicies } from "./reconnect.js";
-import {
-  readServerOptions,
-  readVariants,
-  scenarioServers,
-  serverSectionProblems,
-} from "./server-section.js";
-import { checkTargetTransports, readTarget, targetUrlProblem } from "./target.js";
-import { thresholdProblems } from "./thresholds.js";
+import { durationProblems, relationProblems, thresholdKeyProblems } from "./relations.js";
+import { serverSectionProblems } from "./server-checks.js";
+import { readServerOptions, readVariants, scenarioServers } from "./server-section.js";
+import { checkTargetTransports, readTarget } from "./target.js";
 import { resolveServerTls } from "./tls-section.js";
 import type { Scenario, ScenarioOverrides, TransportOptions } from "./types.js";
-import { formatDuration, parseDuration } from "./units.js";
+import { parseDuration } from "./units.js";
 
 export interface NormaliseContext {
   /** Used when the file has no `name`. */
@@ -50,17 +38,6 @@ export interface NormaliseContext {
 
 /** The publisher's stamp, sequence and key live in the body: smaller payloads cannot carry them. */
 export const MIN_PAYLOAD_BYTES = 128;
-
-/**
- * Durations that must be above zero; the schema admits `0` for all durations
- * because warmup, drain, rampUp and deliveryDelay are fine at zero. Every
- * transport's duration settings (`shortPoll.interval`) must be above zero too.
- */
-const POSITIVE_DURATIONS = [
-  "duration",
-  "generator.maxEventLoopDelay",
-  "publish.ackTimeout",
-] as const;
 
 type Doc = Record<string, unknown>;
 
@@ -107,15 +84,7 @@ export function normaliseScenario(
   );
   problems.push(...networkProblems(scenario, isBad));
   scenario.faults = readFaults(doc.faults, faultLimits(scenario), isBad, problems);
-  // Metric names and conditions are checked here, not at the end of a run:
-  // a typo in a CI gate must fail before minutes of load, not after.
-  const thresholds = doc.thresholds;
-  if (typeof thresholds === "object" && thresholds !== null && !Array.isArray(thresholds)) {
-    for (const found of thresholdProblems(thresholds as Record<string, unknown>)) {
-      if (!isBad(found.entryPath)) problems.push({ path: found.path, text: found.text });
-    }
-    problems.push(...variantKeyProblems(Object.keys(thresholds), scenario, isBad));
-  }
+  problems.push(...thresholdKeyProblems(doc.thresholds, scenario, isBad));
   scenario.tolerances = readTolerances(doc.tolerances, isBad, problems);
   scenario.compare = readCompareList(doc.compare, isBad, problems);
   return { scenario, problems };
@@ -207,86 +176,6 @@ function resolveTls(scenario: Scenario, file: string | null, problems: Problem[]
   }
 }
 
-/** POSITIVE_DURATIONS and every transport's duration settings above zero. */
-function durationProblems(
-  scenario: Scenario,
-  read: Reader,
-  overrides: ScenarioOverrides,
-  isBad: (path: string) => boolean,
-): Problem[] {
-  const durationOf: Record<(typeof POSITIVE_DURATIONS)[number], number> = {
-    duration: scenario.durationMs,
-    "generator.maxEventLoopDelay": scenario.generator.maxEventLoopDelayMs,
-    "publish.ackTimeout": scenario.publish.ackTimeoutMs,
-  };
-  const positive = Object.entries(durationOf);
-  for (const t of transports()) {
-    for (const [key, setting] of Object.entries(t.settings)) {
-      if (setting.kind !== "duration") continue;
-      const value = scenario.transports[t.name]?.settings[setting.field];
-      positive.push([`${t.section}.${key}`, Number(value)]);
-    }
-  }
-  const problems: Problem[] = [];
-  for (const [path, valueMs] of positive) {
-    if (path === "duration" && overrides.durationMs !== undefined) continue;
-    if (!isBad(path) && !(valueMs > 0)) {
-      problems.push({
-        path,
-        text: `expected a duration above 0, found ${JSON.stringify(read.raw(path))}`,
-      });
-    }
-  }
-  return problems;
-}
-
-/** Relations between fields: target or server, warmup within duration, a subscriber per channel. */
-function relationProblems(
-  doc: Doc,
-  scenario: Scenario,
-  read: Reader,
-  isBad: (path: string) => boolean,
-): Problem[] {
-  const problems: Problem[] = [];
-  const problem = (path: string, text: string) => problems.push({ path, text });
-  const { clients } = scenario;
-  if (doc.server !== undefined && doc.target !== undefined && doc.target !== null) {
-    const proxied = isMapping(doc.server) && doc.server.proxy !== undefined;
-    problem(
-      "server",
-      proxied
-        ? "expected no server section when target is set: server.proxy goes in front of the reference instances only (a target's servers, target.command ones included, cannot be put behind it yet), found server.proxy with target"
-        : "expected no server section when target is set (rtbench measures the running target and starts no server), found both",
-    );
-  }
-  if (scenario.target !== null && !isBad("target") && !isMapping(doc.target)) {
-    // The schema's pattern checks the shape; the URL parser catches the rest (ports, hosts).
-    scenario.target.urls.forEach((url, index) => {
-      const found = targetUrlProblem(url);
-      if (found === null) return;
-      problem(Array.isArray(doc.target) ? `target[${index}]` : "target", found);
-    });
-  }
-  if (
-    !isBad("warmup") &&
-    !isBad("duration") &&
-    scenario.durationMs > 0 &&
-    scenario.warmupMs >= scenario.durationMs
-  ) {
-    problem(
-      "warmup",
-      `expected less than duration (${formatDuration(scenario.durationMs)}), found ${JSON.stringify(read.raw("warmup"))}`,
-    );
-  }
-  if (!isBad("clients.channels") && !isBad("clients.count") && clients.channels > clients.count) {
-    problem(
-      "clients.channels",
-      `expected at most clients.count (${clients.count}) so that every channel has a subscriber, found ${clients.channels}`,
-    );
-  }
-  return problems;
-}
-
 /**
  * Every registered transport's section: its settings as its descriptor names
  * them (durations in ms) and its reconnect policy. The runner passes them to
@@ -313,48 +202,6 @@ function readTransportSections(
   return sections;
 }
 
-/** `tolerances:` as fractions; the schema checked the percent syntax, this checks the keys. */
-function readTolerances(
-  raw: unknown,
-  isBad: (path: string) => boolean,
-  problems: Problem[],
-): Record<string, number> {
-  const tolerances: Record<string, number> = {};
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return tolerances;
-  for (const [key, value] of Object.entries(raw)) {
-    const path = `tolerances[${JSON.stringify(key)}]`;
-    if (isBad(path) || typeof value !== "string") continue;
-    if (!isToleranceKey(key)) {
-      problems.push({
-        path,
-        text: `expected timing, rate, a metric (latency.p99) or a full metric name (websocket.latency.p99), found "${key}" (see \`rtbench metrics\`)`,
-      });
-      continue;
-    }
-    tolerances[key] = Number.parseFloat(value) / 100;
-  }
-  return tolerances;
-}
-
-/** Threshold keys naming a variant (`websocket@sticky.lost`) must name one of the scenario's. */
-function variantKeyProblems(
-  keys: string[],
-  scenario: Scenario,
-  isBad: (path: string) => boolean,
-): Problem[] {
-  const names = scenario.variants.map((v) => v.name);
-  // A fallback run without variants is keyed websocket@fallback.
-  if (scenario.clients.fallback !== null && names.length === 0) names.push(FALLBACK_VARIANT);
-  return keys.flatMap((key) => {
-    const path = formatPath(["thresholds", key]);
-    const { variant } = splitRunKey(splitMetricName(key).protocol);
-    if (variant === null || names.includes(variant) || isBad(path)) return [];
-    const expected =
-      names.length > 0 ? `one of ${names.join(", ")}` : "no variant (the scenario lists none)";
-    return [{ path, text: `unknown variant "${variant}"; expected ${expected}` }];
-  });
-}
-
 /**
  * What faults are checked against when variants differ: the fewest instances
  * any variant starts, and Redis only if every variant has one.
@@ -364,39 +211,4 @@ function faultLimits(scenario: Scenario): Scenario {
   const instances = Math.min(...servers.map((s) => s.instances));
   const broker = servers.find((s) => s.broker !== "redis")?.broker ?? scenario.server.broker;
   return { ...scenario, server: { ...scenario.server, instances, broker } };
-}
-
-function isMapping(value: unknown): value is Doc {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Checks overrides given by the caller (CLI flags) with the same words as file problems. */
-export function overrideProblems(overrides: ScenarioOverrides): Problem[] {
-  const problems: Problem[] = [];
-  const { protocols, durationMs } = overrides;
-  if (protocols !== undefined) {
-    if (protocols.length === 0) {
-      problems.push({ path: "protocols (override)", text: "expected at least one protocol" });
-    }
-    protocols.forEach((name, index) => {
-      if (!isTransportName(name)) {
-        problems.push({
-          path: `protocols[${index}] (override)`,
-          text: `expected one of ${transportNames().join(", ")}, found ${JSON.stringify(name)}`,
-        });
-      } else if (protocols.indexOf(name) !== index) {
-        problems.push({
-          path: `protocols[${index}] (override)`,
-          text: `expected each protocol once, found ${JSON.stringify(name)} again`,
-        });
-      }
-    });
-  }
-  if (durationMs !== undefined && !(Number.isFinite(durationMs) && durationMs > 0)) {
-    problems.push({
-      path: "duration (override)",
-      text: `expected a duration above 0, found ${durationMs}ms`,
-    });
-  }
-  return problems;
 }

@@ -8,28 +8,18 @@ import { VARIANT_NAME } from "../metrics/run-keys.js";
 import { deriveScenarioSchema, readJson, SCENARIO_SCHEMA_PATH } from "../schemas/derive.js";
 import { formatFound, formatPath, type Problem } from "../shared/problem.js";
 import { transportNames } from "../shared/transports.js";
+import {
+  deref,
+  fieldPaths,
+  pointerSegments,
+  type SchemaNode,
+  schemaAt,
+  valueAt,
+} from "./schema-walk.js";
 import { suggestField } from "./suggest.js";
 import { DURATION_EXPECTED, RATE_EXPECTED } from "./units.js";
 
 export const SCHEMA_PATH = SCENARIO_SCHEMA_PATH;
-
-interface SchemaNode {
-  $ref?: string;
-  type?: string;
-  enum?: unknown[];
-  const?: unknown;
-  anyOf?: SchemaNode[];
-  properties?: Record<string, SchemaNode>;
-  additionalProperties?: boolean | SchemaNode;
-  items?: SchemaNode;
-  minimum?: number;
-  maximum?: number;
-  minLength?: number;
-  minItems?: number;
-  pattern?: string;
-  propertyNames?: SchemaNode;
-  definitions?: Record<string, SchemaNode>;
-}
 
 /** What a value of a named definition looks like, in the words of an error line. */
 const EXPECTED_BY_DEFINITION: Record<string, string> = {
@@ -160,101 +150,6 @@ function translate(
       ? "a mapping of scenario fields"
       : describe(schemaAt(schema, segments), schema);
   return at(segments, `expected ${expected}, found ${formatFound(valueAt(data, segments))}`);
-}
-
-let allFieldPaths: string[][] | undefined;
-
-/** Every field path of the scenario schema through mappings and shared definitions (not list items). */
-function fieldPaths(root: SchemaNode): string[][] {
-  if (allFieldPaths !== undefined) return allFieldPaths;
-  const paths: string[][] = [];
-  const walk = (node: SchemaNode | undefined, prefix: string[], seen: Set<SchemaNode>) => {
-    const target = deref(node, root);
-    if (target === undefined || seen.has(target) || prefix.length > 3) return;
-    const inner = new Set(seen).add(target);
-    for (const [name, child] of Object.entries(target.properties ?? {})) {
-      paths.push([...prefix, name]);
-      walk(child, [...prefix, name], inner);
-    }
-    for (const branch of target.anyOf ?? []) walk(branch, prefix, inner);
-  };
-  walk(root, [], new Set());
-  allFieldPaths = paths;
-  return paths;
-}
-
-/** JSON-pointer segments of `pointer`, with array indexes as numbers (told apart by `data`). */
-function pointerSegments(pointer: string, data: unknown): (string | number)[] {
-  const segments: (string | number)[] = [];
-  let node = data;
-  for (const raw of pointer.split("/").slice(1)) {
-    const key = raw.replaceAll("~1", "/").replaceAll("~0", "~");
-    if (Array.isArray(node)) {
-      segments.push(Number(key));
-      node = node[Number(key)];
-    } else {
-      segments.push(key);
-      node = isObject(node) ? node[key] : undefined;
-    }
-  }
-  return segments;
-}
-
-function valueAt(data: unknown, segments: readonly (string | number)[]): unknown {
-  let node = data;
-  for (const segment of segments) {
-    if (Array.isArray(node) && typeof segment === "number") node = node[segment];
-    else if (isObject(node)) node = node[String(segment)];
-    else return undefined;
-  }
-  return node;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function deref(node: SchemaNode | undefined, root: SchemaNode): SchemaNode | undefined {
-  if (node?.$ref === undefined) return node;
-  // A variant's `server` refers to the top-level section: "#/properties/server".
-  if (node.$ref.startsWith("#/properties/")) {
-    return root.properties?.[node.$ref.slice("#/properties/".length)];
-  }
-  const name = node.$ref.slice("#/definitions/".length);
-  return root.definitions?.[name];
-}
-
-/** The schema that applies at `segments`, following properties, items and anyOf branches. */
-function schemaAt(
-  root: SchemaNode,
-  segments: readonly (string | number)[],
-): SchemaNode | undefined {
-  let node: SchemaNode | undefined = root;
-  for (const segment of segments) {
-    node = childSchema(deref(node, root), segment, root);
-    if (node === undefined) return undefined;
-  }
-  return node;
-}
-
-function childSchema(
-  node: SchemaNode | undefined,
-  segment: string | number,
-  root: SchemaNode,
-): SchemaNode | undefined {
-  if (node === undefined) return undefined;
-  if (typeof segment === "number") {
-    if (node.items !== undefined) return node.items;
-  } else {
-    const property = node.properties?.[segment];
-    if (property !== undefined) return property;
-    if (typeof node.additionalProperties === "object") return node.additionalProperties;
-  }
-  for (const branch of node.anyOf ?? []) {
-    const child = childSchema(deref(branch, root), segment, root);
-    if (child !== undefined) return child;
-  }
-  return undefined;
 }
 
 /** What a schema accepts, as the words after "expected". */

@@ -1,12 +1,10 @@
 /**
  * The `server` section and the scenario's `variants:` (each a server section
- * applied over the top-level one): reading them with their defaults, and the
- * checks between their fields and the rest of the scenario.
+ * applied over the top-level one), read with their defaults. Their checks
+ * against each other and the rest of the scenario are in server-checks.ts.
  */
-import { BROKERS, type BrokerKind, brokerInfo, sharedBrokers } from "../shared/brokers.js";
-import type { Problem } from "../shared/problem.js";
-import type { ProtocolName } from "../shared/transports.js";
-import { MEMBER_FANOUT_PROTOCOLS, PRESENCE_TTL_HEARTBEATS } from "./defaults.js";
+import type { BrokerKind } from "../shared/brokers.js";
+import { PRESENCE_TTL_HEARTBEATS } from "./defaults.js";
 import { type Reader, reader } from "./reader.js";
 import { serverTlsOf } from "./tls-section.js";
 import type {
@@ -18,7 +16,6 @@ import type {
   ServerOptions,
   Variant,
 } from "./types.js";
-import { formatDuration } from "./units.js";
 
 type Doc = Record<string, unknown>;
 
@@ -116,209 +113,6 @@ function mergeServer(base: unknown, over: unknown): Doc {
 
 function isDoc(value: unknown): value is Doc {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-export interface ServerCheckContext {
-  /** `server`, or `variants[1].server` for a variant's merged settings. */
-  where: string;
-  /** Reads the value a problem quotes (the merged document). */
-  raw(path: string): unknown;
-  isBad(path: string): boolean;
-  protocols: readonly ProtocolName[];
-  payloadBytes: number;
-  /** A target is measured: the server settings do not apply. */
-  hasTarget: boolean;
-  /** `sseH2.streamsPerConnection` when sse-h2 runs, else null. */
-  h2StreamsPerConnection: number | null;
-}
-
-/** The checks of one server section that a schema cannot make. */
-export function serverProblems(server: ServerOptions, ctx: ServerCheckContext): Problem[] {
-  const problems: Problem[] = [];
-  const at = (field: string) => `${ctx.where}.${field}`;
-  const bad = (...fields: string[]) =>
-    fields.some((f) => ctx.isBad(at(f)) || ctx.isBad(`server.${f}`));
-  const problem = (field: string, text: string) => problems.push({ path: at(field), text });
-  const found = (field: string) => JSON.stringify(ctx.raw(`server.${field}`));
-
-  const positive: [string, number][] = [
-    ["heartbeatInterval", server.heartbeatIntervalMs],
-    ["presenceTtl", server.presenceTtlMs],
-    ["history.maxAge", server.history.maxAgeMs],
-    ["writeTimeout", server.writeTimeoutMs],
-    ["requestTimeout", server.requestTimeoutMs],
-    ["redisCommandTimeout", server.redisCommandTimeoutMs],
-    ["h2.idleTimeout", server.h2.idleTimeoutMs],
-  ];
-  for (const [field, valueMs] of positive) {
-    if (!bad(field) && !(valueMs > 0)) {
-      problem(field, `expected a duration above 0, found ${found(field)}`);
-    }
-  }
-  if (
-    !bad("instances", "broker", "routing") &&
-    server.routing === "pubsub" &&
-    server.instances > 1 &&
-    !brokerInfo(server.broker).shared
-  ) {
-    problem(
-      "broker",
-      `expected a broker shared between instances (${sharedBrokers().join(", ")}) when server.instances is ${server.instances} (a ${server.broker} broker cannot share messages between processes; or routing: sticky, where instances share nothing), found "${server.broker}"`,
-    );
-  }
-  if (
-    !ctx.isBad("publish.payloadBytes") &&
-    !bad("maxBodyBytes") &&
-    !ctx.hasTarget &&
-    ctx.payloadBytes > server.maxBodyBytes
-  ) {
-    problems.push({
-      path: "publish.payloadBytes",
-      text: `expected at most ${at("maxBodyBytes")} (${server.maxBodyBytes}), found ${ctx.payloadBytes}`,
-    });
-  }
-  if (
-    !bad("presenceTtl", "heartbeatInterval") &&
-    server.presenceTtlMs > 0 &&
-    server.presenceTtlMs < server.heartbeatIntervalMs
-  ) {
-    problem(
-      "presenceTtl",
-      `expected at least ${at("heartbeatInterval")} (${formatDuration(server.heartbeatIntervalMs)}), or users would flicker out between heartbeats, found ${found("presenceTtl")}`,
-    );
-  }
-  if (
-    !bad("instances", "broker", "fanout") &&
-    server.fanout === "tiered" &&
-    server.instances > 1 &&
-    !brokerInfo(server.broker).sharedMembers
-  ) {
-    problem(
-      "fanout",
-      `expected a broker that shares channel members between instances (${BROKERS.filter(
-        (b) => b.sharedMembers,
-      )
-        .map((b) => b.kind)
-        .join(
-          ", ",
-        )}) with fanout tiered and ${server.instances} instances (the ${server.broker} broker keeps members and unread counters per instance), found broker "${server.broker}"`,
-    );
-  }
-  if (!bad("nats.jetstream") && ctx.raw("server.nats.jetstream") === false) {
-    problem(
-      "nats.jetstream",
-      "expected true (the nats broker takes each channel's ids and history from a JetStream stream: the wire protocol's ids are gap-free and shared by every instance, and core NATS has no shared counter or store to take them from; its fan-out is core NATS either way), found false",
-    );
-  }
-  if (
-    !bad("h2.maxStreams") &&
-    !ctx.isBad("sseH2.streamsPerConnection") &&
-    !ctx.hasTarget &&
-    ctx.h2StreamsPerConnection !== null &&
-    ctx.h2StreamsPerConnection > server.h2.maxStreams
-  ) {
-    problems.push({
-      path: "sseH2.streamsPerConnection",
-      text: `expected at most ${at("h2.maxStreams")} (${server.h2.maxStreams}): the server refuses streams beyond it, found ${ctx.h2StreamsPerConnection}`,
-    });
-  }
-  problems.push(...proxyProblems(server, ctx, at));
-  const allowed: readonly string[] = MEMBER_FANOUT_PROTOCOLS;
-  const others = ctx.protocols.filter((p) => !allowed.includes(p));
-  if (!bad("fanout") && server.fanout !== "write" && others.length > 0) {
-    problem(
-      "fanout",
-      `expected protocols to be ${allowed.join(", ")} only with fanout ${server.fanout} (its notify, fetch and unread frames are WebSocket frames), found protocols ${others.join(", ")}`,
-    );
-  }
-  return problems;
-}
-
-/** The proxy settings a schema cannot check: what is not available, and what cannot pass it. */
-function proxyProblems(
-  server: ServerOptions,
-  ctx: ServerCheckContext,
-  at: (field: string) => string,
-): Problem[] {
-  const proxy = server.proxy;
-  if (proxy === null || ctx.isBad(at("proxy")) || ctx.isBad("server.proxy")) return [];
-  const problems: Problem[] = [];
-  const problem = (field: string, text: string) =>
-    problems.push({ path: at(`proxy.${field}`), text });
-  // Not required by the schema: a variant's proxy may name only what it changes.
-  if ((proxy.kind as ProxyOptions["kind"] | undefined) === undefined) {
-    problem("kind", "expected nginx or haproxy, found nothing");
-    return problems;
-  }
-  if (!ctx.isBad(at("proxy.idleTimeout")) && !(proxy.idleTimeoutMs > 0)) {
-    problem(
-      "idleTimeout",
-      `expected a duration above 0, found ${JSON.stringify(ctx.raw("server.proxy.idleTimeout"))}`,
-    );
-  }
-  if (
-    !ctx.isBad(at("routing")) &&
-    server.routing === "sticky" &&
-    server.instances > 1 &&
-    proxy.balance !== "hash-channel"
-  ) {
-    problem(
-      "balance",
-      `expected hash-channel with routing sticky and ${server.instances} instances (clients reach the instances through the proxy, and only its hash keeps a channel's subscribers and publisher on the instance that holds it), found "${proxy.balance}"`,
-    );
-  }
-  if (ctx.protocols.includes("sse-h2") && !proxy.tls) {
-    problem(
-      "tls",
-      `expected true with sse-h2 behind a proxy (its HTTP/2 is then negotiated by ALPN, as browsers reach it; without TLS it is cleartext with prior knowledge, which neither proxy takes on the port it serves HTTP/1.1 on), found false with protocols ${ctx.protocols.join(", ")}`,
-    );
-  }
-  return problems;
-}
-
-/**
- * The server checks for the scenario: the top-level section when there are
- * no variants, else each variant's merged settings (only those run), plus
- * unique variant names.
- */
-export function serverSectionProblems(
-  doc: Doc,
-  scenario: {
-    server: ServerOptions;
-    target: unknown;
-    protocols: ProtocolName[];
-    publish: { payloadBytes: number };
-    transports: Partial<Record<ProtocolName, { settings: Readonly<Record<string, unknown>> }>>;
-  },
-  variants: VariantEntry[],
-  isBad: (path: string) => boolean,
-): Problem[] {
-  const base = {
-    raw: reader(doc).raw,
-    isBad,
-    protocols: scenario.protocols,
-    payloadBytes: scenario.publish.payloadBytes,
-    hasTarget: scenario.target !== null,
-    h2StreamsPerConnection: scenario.protocols.includes("sse-h2")
-      ? Number(scenario.transports["sse-h2"]?.settings.streamsPerConnection)
-      : null,
-  };
-  if (variants.length === 0) return serverProblems(scenario.server, { ...base, where: "server" });
-  const problems: Problem[] = [];
-  const seen = new Map<string, string>();
-  for (const { variant, path, doc: merged } of variants) {
-    const first = seen.get(variant.name);
-    if (first !== undefined) {
-      problems.push({
-        path: `${path}.name`,
-        text: `expected each variant name once, found ${JSON.stringify(variant.name)} again (also at ${first}.name)`,
-      });
-    }
-    seen.set(variant.name, path);
-    const raw = reader(merged).raw;
-    problems.push(...serverProblems(variant.server, { ...base, raw, where: `${path}.server` }));
-  }
-  return problems;
 }
 
 /** Every server setting the scenario runs with: its variants', or the one section. */

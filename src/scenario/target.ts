@@ -56,18 +56,11 @@ export interface TargetContext {
 
 type Doc = Record<string, unknown>;
 
+/** `target:` as a URL, a list of URLs or a server description; null when absent. */
 export function readTarget(raw: unknown, ctx: TargetContext): TargetOptions | null {
   if (raw === undefined || raw === null) return null;
-  const reference = (urls: string[]): TargetOptions => ({
-    urls: urls.map(trimSlash),
-    protocol: DEFAULT_TARGET_PROTOCOL,
-    command: null,
-    heartbeatIntervalMs: ctx.serverHeartbeatMs,
-    wire: {},
-    tls: null,
-  });
-  if (typeof raw === "string") return reference([raw]);
-  if (Array.isArray(raw)) return reference(raw.map(String));
+  if (typeof raw === "string") return referenceTarget([raw], ctx);
+  if (Array.isArray(raw)) return referenceTarget(raw.map(String), ctx);
   if (typeof raw !== "object") return null;
   const doc = raw as Doc;
   const problem = (path: string, text: string) => {
@@ -85,6 +78,35 @@ export function readTarget(raw: unknown, ctx: TargetContext): TargetOptions | nu
   }
   for (const found of protocol.problems(given)) problem(found.path, found.text);
 
+  const { url, urls } = readUrls(doc, problem);
+  const command =
+    typeof doc.command === "string"
+      ? readCommand(doc, doc.command, { url, urls }, protocol.commandPlaceholders, ctx, problem)
+      : checkRunningPlace(doc, { url, urls }, ctx, problem);
+  return {
+    urls: command ? commandUrls(command) : (urls ?? (url === undefined ? [] : [url])),
+    protocol: protocolName,
+    command,
+    heartbeatIntervalMs: heartbeatOf(doc.heartbeatInterval, protocolName, ctx),
+    wire: protocol.resolve(given),
+    tls: readTargetTls(doc.tls, ctx.file, ctx.problems),
+  };
+}
+
+/** `target: URL` or a list of them: the reference server's protocol, already running. */
+function referenceTarget(urls: string[], ctx: TargetContext): TargetOptions {
+  return {
+    urls: urls.map(trimSlash),
+    protocol: DEFAULT_TARGET_PROTOCOL,
+    command: null,
+    heartbeatIntervalMs: ctx.serverHeartbeatMs,
+    wire: {},
+    tls: null,
+  };
+}
+
+/** `target.url` or `target.urls` (not both), each a valid base URL. */
+function readUrls(doc: Doc, problem: (path: string, text: string) => void): TargetUrls {
   const url = typeof doc.url === "string" ? trimSlash(doc.url) : undefined;
   const urls = Array.isArray(doc.urls) ? doc.urls.map((u) => trimSlash(String(u))) : undefined;
   if (url !== undefined && urls !== undefined) {
@@ -98,56 +120,58 @@ export function readTarget(raw: unknown, ctx: TargetContext): TargetOptions | nu
     const found = targetUrlProblem(value);
     if (found !== null) problem(path, found);
   }
-
-  let command: TargetCommand | null = null;
-  if (typeof doc.command === "string") {
-    if (urls !== undefined) {
-      problem(
-        "target.urls",
-        "expected url (instance i listens on its port + i) or no url (free ports) with target.command, found a list",
-      );
-    }
-    command = readCommand(doc, doc.command, url, protocol.commandPlaceholders, ctx, problem);
-  } else {
-    for (const field of COMMAND_ONLY) {
-      if (doc[field] === undefined) continue;
-      problem(
-        `target.${field}`,
-        `only with target.command (without it rtbench starts no server), found ${formatFound(doc[field])}`,
-      );
-    }
-    if (url === undefined && urls === undefined && !ctx.isBad("target")) {
-      problem(
-        "target",
-        "expected url or urls (where the server listens), or command (how rtbench starts it), found neither",
-      );
-    }
-  }
-
-  const heartbeat = doc.heartbeatInterval;
-  return {
-    urls: command ? commandUrls(command) : (urls ?? (url === undefined ? [] : [url])),
-    protocol: protocolName,
-    command,
-    heartbeatIntervalMs:
-      typeof heartbeat === "string" || heartbeat === 0
-        ? tryDuration(heartbeat)
-        : protocolName === DEFAULT_TARGET_PROTOCOL
-          ? ctx.serverHeartbeatMs
-          : null,
-    wire: protocol.resolve(given),
-    tls: readTargetTls(doc.tls, ctx.file, ctx.problems),
-  };
+  return { url, urls };
 }
 
+interface TargetUrls {
+  url: string | undefined;
+  urls: string[] | undefined;
+}
+
+/** A server already running: where it listens, and none of the fields that start one. */
+function checkRunningPlace(
+  doc: Doc,
+  { url, urls }: TargetUrls,
+  ctx: TargetContext,
+  problem: (path: string, text: string) => void,
+): null {
+  for (const field of COMMAND_ONLY) {
+    if (doc[field] === undefined) continue;
+    problem(
+      `target.${field}`,
+      `only with target.command (without it rtbench starts no server), found ${formatFound(doc[field])}`,
+    );
+  }
+  if (url === undefined && urls === undefined && !ctx.isBad("target")) {
+    problem(
+      "target",
+      "expected url or urls (where the server listens), or command (how rtbench starts it), found neither",
+    );
+  }
+  return null;
+}
+
+/** `target.heartbeatInterval`, or the reference server's for its own protocol; null: unknown. */
+function heartbeatOf(raw: unknown, protocolName: string, ctx: TargetContext): number | null {
+  if (typeof raw === "string" || raw === 0) return tryDuration(raw);
+  return protocolName === DEFAULT_TARGET_PROTOCOL ? ctx.serverHeartbeatMs : null;
+}
+
+/** A server rtbench starts: one url at most (the first instance's port), never a list. */
 function readCommand(
   doc: Doc,
   line: string,
-  url: string | undefined,
+  { url, urls }: TargetUrls,
   own: Readonly<Record<string, unknown>> | undefined,
   ctx: TargetContext,
   problem: (path: string, text: string) => void,
 ): TargetCommand {
+  if (urls !== undefined) {
+    problem(
+      "target.urls",
+      "expected url (instance i listens on its port + i) or no url (free ports) with target.command, found a list",
+    );
+  }
   const allowed = [...COMMAND_PLACEHOLDERS, ...Object.keys(own ?? {})];
   const scenarioDir = dirname(resolve(ctx.file ?? "scenario.yaml"));
   for (const found of templateProblems("target.command", line, allowed)) {

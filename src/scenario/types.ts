@@ -1,3 +1,12 @@
+/**
+ * The normalised scenario's vocabulary: `Scenario` and the shape of each of
+ * its sections (server and variants, target, clients, publish, reconnect,
+ * faults, generator and saturation limits) with each field's unit and
+ * meaning written once. It is longer than most because it is one vocabulary
+ * with no behaviour: the section readers (src/scenario/) write these types
+ * and the run (src/load/, src/proxy/, src/gate/) reads them, and a reader
+ * looking up a field finds its neighbours and units on the same page.
+ */
 import type { NetworkShare, SlowPlan } from "../clients/network-profile.js";
 import type { ClientTlsSettings } from "../clients/tls.js";
 import type { Workload } from "../metrics/types.js";

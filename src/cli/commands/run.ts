@@ -1,30 +1,22 @@
-import { appendFileSync, existsSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+/**
+ * `rtbench run`: its flags and help, every scenario read and checked before
+ * any runs, and each run through the gate (gated-run.ts) on this host or on
+ * workers; the exit code is the worst verdict's.
+ */
 import { Command, Option } from "commander";
-import type { CompareOptions } from "../../gate/compare.js";
-import { checkBaselineFor, evaluateGate, type GatedResult } from "../../gate/gate.js";
+import { checkBaselineFor } from "../../gate/gate.js";
 import { judgedHelpText, wrapWords } from "../../gate/judged.js";
-import { type MedianResult, medianResult } from "../../gate/repeat.js";
-import { readResultFile } from "../../gate/result-file.js";
 import type { WorkerHub } from "../../load/workers/coordinator.js";
-import type { RunResult } from "../../metrics/types.js";
-import { lostWorkerLines } from "../../report/clock-report.js";
 import { loadScenario } from "../../scenario/load.js";
 import { scenarioServers } from "../../scenario/server-section.js";
 import type { Scenario } from "../../scenario/types.js";
 import { scenarioWarnings } from "../../scenario/warnings.js";
 import { serviceFor } from "../../services/registry.js";
-import { badInput, EXIT_CODES, errorText, RtbenchError, runFailed } from "../../shared/errors.js";
-import { addCompareOptions, readCompareOptions } from "../compare-options.js";
-import { measure, writeResult } from "../measure.js";
+import { EXIT_CODES, errorText, RtbenchError } from "../../shared/errors.js";
+import { addCompareOptions } from "../compare-options.js";
+import { type GateFlags, readGateSettings } from "../gate-settings.js";
+import { runGated } from "../gated-run.js";
 import { addRunOptions, type RunOptionFlags, readRunOverrides } from "../run-options.js";
-import {
-  printFailures,
-  printReport,
-  reportFailure,
-  summaryMarkdown,
-  writeHtml,
-} from "../run-output.js";
 import {
   addWorkerOptions,
   readWorkerFlags,
@@ -32,25 +24,9 @@ import {
   withWorkers,
 } from "../workers-options.js";
 
-interface RunFlags extends RunOptionFlags, WorkerFlags {
+interface RunFlags extends RunOptionFlags, WorkerFlags, GateFlags {
   json?: boolean;
-  baseline?: string;
-  tolerance: string[];
-  judge: string[];
-  timingFloor?: string;
-  repeat: string;
-  summary?: string;
-  html?: string;
 }
-
-/** What the gate needs, read and checked before anything starts. */
-interface GateSettings {
-  repeat: number;
-  baseline?: { file: string; result: RunResult };
-  compare: CompareOptions;
-}
-
-const MAX_REPEAT = 100;
 
 const GATE_HELP = `
 CI gate:
@@ -155,56 +131,6 @@ function naming(file: string, error: unknown): RtbenchError {
   return new RtbenchError(code, `${file}: ${message}`, { details: [...details], cause: error });
 }
 
-/** A baseline that does not exist yet: say how to make one, as the CI docs do. */
-function missingBaseline(file: string, scenario: string): RtbenchError {
-  const dir = dirname(file);
-  return badInput(
-    `--baseline: ${file} does not exist; make a baseline first (3 runs, on the machine that will compare):`,
-    [
-      `rtbench run ${scenario} --repeat 3 --out ${dir}`,
-      `mv ${dir}/<scenario name>-*-median.json ${file}`,
-      '(and commit it; see the README\'s "Baselines")',
-    ],
-  );
-}
-
-/** Flags of the gate, checked before any scenario runs: a bad baseline must not cost a run. */
-function readGateSettings(files: string[], flags: RunFlags): GateSettings {
-  const repeat = Number(flags.repeat);
-  if (!Number.isInteger(repeat) || repeat < 1 || repeat > MAX_REPEAT) {
-    throw badInput(
-      `--repeat: expected a whole number of runs from 1 to ${MAX_REPEAT}, found "${flags.repeat}"`,
-    );
-  }
-  const compare = readCompareOptions(flags);
-  for (const [flag, file] of [
-    ["--summary", flags.summary],
-    ["--html", flags.html],
-  ] as const) {
-    if (file !== undefined && !existsSync(dirname(resolve(file)))) {
-      throw badInput(
-        `${flag}: expected a file in an existing directory, found "${file}" (no directory ${dirname(resolve(file))})`,
-      );
-    }
-  }
-  if (flags.html !== undefined && files.length > 1) {
-    throw badInput(
-      `--html: expected one scenario file (one page per run), found ${files.length}; render each result with rtbench report --format html`,
-    );
-  }
-  const settings: GateSettings = { repeat, compare };
-  if (flags.baseline !== undefined) {
-    if (files.length > 1) {
-      throw badInput(
-        `--baseline: expected one scenario file (a baseline belongs to one scenario), found ${files.length}`,
-      );
-    }
-    if (!existsSync(flags.baseline)) throw missingBaseline(flags.baseline, files[0] as string);
-    settings.baseline = { file: flags.baseline, result: readResultFile(flags.baseline) };
-  }
-  return settings;
-}
-
 /**
  * A scenario whose broker needs a service that is not installed (Redis) still
  * runs: on the in-memory broker with one instance, saying so loudly, rather
@@ -247,107 +173,4 @@ function prepare(scenario: Scenario, flags: RunFlags): { scenario: Scenario; not
     },
     notes,
   };
-}
-
-type GateVerdict = "passed" | "failed" | "interrupted" | "invalid";
-
-/** Runs one scenario `--repeat` times, reports, writes the results, and judges the gate. */
-async function runGated(
-  scenario: Scenario,
-  notes: string[],
-  flags: RunFlags,
-  gate: GateSettings,
-  workers?: WorkerHub,
-): Promise<GateVerdict> {
-  const runs: RunResult[] = [];
-  const files: string[] = [];
-  for (let i = 1; i <= gate.repeat; i++) {
-    if (gate.repeat > 1 && !flags.quiet) {
-      process.stderr.write(`${scenario.name}: run ${i} of ${gate.repeat}\n`);
-    }
-    const result = await measure(scenario, notes, flags, workers);
-    if (result.status === "failed") {
-      await reportFailure(result, flags);
-      throw runFailed(`the run failed: ${result.error ?? "unknown error"}`);
-    }
-    runs.push(result);
-    // Interrupted, or nothing measured: another run would not make a sample of it.
-    if (result.status === "partial" || result.status === "invalid") break;
-    if (gate.repeat > 1) {
-      const file = await writeResult(result, flags.out, `-run${i}`);
-      files.push(file);
-      if (!flags.quiet) process.stderr.write(`result written to ${file}\n`);
-    }
-  }
-
-  const last = runs[runs.length - 1] as RunResult;
-  // A worker lost on the way makes the run partial without an interrupt: it failed (exit 3).
-  const lostWorkers = lostWorkerLines(last);
-  // An interrupted series is not a sample of N: report the partial run alone.
-  const interrupted = last.status === "partial" && lostWorkers.length === 0;
-  const invalid = last.status === "invalid";
-  let final: GatedResult = last;
-  let spread: MedianResult["spread"] | undefined;
-  if (!interrupted && !invalid && runs.length > 1) {
-    const median = medianResult(runs);
-    spread = median.spread;
-    final = {
-      ...median.result,
-      finishedAt: last.finishedAt,
-      repeat: { runs: runs.length, files, spread },
-    };
-    // A median of N runs has no single second-by-second story: each run's file keeps its own.
-    for (const protocol of Object.values(final.protocols)) delete protocol.timeline;
-  }
-  const { record, outcomes, comparison } = evaluateGate(final, {
-    thresholds: scenario.thresholds,
-    baseline: gate.baseline,
-    // Flags win over the scenario's own tolerances.
-    compare: {
-      ...gate.compare,
-      tolerances: { ...scenario.tolerances, ...gate.compare.tolerances },
-      judge: [...scenario.compare, ...(gate.compare.judge ?? [])],
-    },
-  });
-  if (outcomes !== null || comparison !== null) final.gate = record;
-
-  const tag =
-    last.status === "partial"
-      ? "-partial"
-      : invalid
-        ? "-invalid"
-        : spread !== undefined
-          ? "-median"
-          : "";
-  const file = await writeResult(final, flags.out, tag);
-  await writeHtml(final, flags);
-  printReport(final, { outcomes, comparison, spread }, flags);
-  if (flags.summary !== undefined) {
-    appendFileSync(
-      flags.summary,
-      summaryMarkdown(final, { outcomes, comparison, spread }, flags.html),
-    );
-  }
-  if (!flags.quiet) process.stderr.write(`result written to ${file}\n`);
-  if (!flags.quiet && flags.html !== undefined) {
-    process.stderr.write(`HTML report written to ${flags.html}\n`);
-  }
-  // A partial run exits 130 whatever its numbers say; its tables are for information only.
-  if (interrupted) return "interrupted";
-  if (lostWorkers.length > 0) {
-    process.stderr.write(`error: workers lost\n  ${lostWorkers.join("\n  ")}\n`);
-    return "invalid";
-  }
-  printFailures(outcomes, comparison, gate.baseline?.file);
-  if (invalid) {
-    // Always printed, also with --quiet: this is why the exit code is 3.
-    const lines = Object.entries(final.protocols)
-      .filter(([, p]) => p.status === "invalid")
-      .map(([name, p]) => `  ${name}: ${(p.invalidReasons ?? []).join("; ")}`);
-    process.stderr.write(
-      `error: invalid run, its numbers are not a measurement\n${lines.join("\n")}\n`,
-    );
-    return "invalid";
-  }
-  return record.passed ? "passed" : "failed";
 }
