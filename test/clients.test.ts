@@ -1,11 +1,7 @@
 import type { Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningServer, startReferenceServer } from "../reference-server/index.js";
-import {
-  createHttpPublisher,
-  createWebSocketPublisher,
-  type Publisher,
-} from "../src/clients/publishers.js";
+import { createHttpPublisher, type Publisher } from "../src/clients/publishers.js";
 import { createClient } from "../src/clients/registry.js";
 import { SseClient } from "../src/clients/sse.js";
 import {
@@ -15,6 +11,7 @@ import {
   createClientContext,
   SocketTracker,
 } from "../src/clients/types.js";
+import { createWebSocketPublisher } from "../src/clients/ws-publisher.js";
 import type { ProtocolName, TransportSettings } from "../src/shared/transports.js";
 import { sleep, waitFor } from "./helpers/wait.js";
 

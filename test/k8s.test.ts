@@ -21,16 +21,12 @@ import { WebSocketServer } from "ws";
 import { parseAllDocuments } from "yaml";
 import { commands } from "../src/cli/commands/index.js";
 import { defaultName, portNote } from "../src/cli/commands/k8s.js";
-import {
-  buildManifests,
-  COORDINATOR_PORT,
-  type ManifestOptions,
-  type RunManifest,
-  UNSAFE_SYSCTLS,
-  workerArgs,
-} from "../src/k8s/manifests.js";
+import { UNSAFE_SYSCTLS } from "../src/k8s/job-parts.js";
+import { buildManifests, type RunManifest } from "../src/k8s/manifests.js";
+import { COORDINATOR_PORT, type ManifestOptions } from "../src/k8s/run-objects.js";
 import { COORDINATOR_SCRIPT, RESULT_SCRIPT } from "../src/k8s/scripts.js";
 import { sizeRun } from "../src/k8s/sizing.js";
+import { workerArgs } from "../src/k8s/worker-job.js";
 import { loadScenario } from "../src/scenario/load.js";
 import type { Scenario } from "../src/scenario/types.js";
 import { packageRoot, packageVersion } from "../src/util/paths.js";

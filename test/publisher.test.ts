@@ -1,10 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  createHttpPublisher,
-  createWebSocketPublisher,
-  type Publisher,
-} from "../src/clients/publishers.js";
+import { createHttpPublisher, type Publisher } from "../src/clients/publishers.js";
 import { createClientContext } from "../src/clients/types.js";
+import { createWebSocketPublisher } from "../src/clients/ws-publisher.js";
 import { PublisherLoop } from "../src/load/publisher/publisher.js";
 import { monoMs } from "../src/util/clock.js";
 import { startToyServer, type ToyServer } from "./helpers/toy-server.js";

@@ -288,14 +288,9 @@ export class Http1ResponseReader {
     this.handler.onAnswer({ status: this.status, head: this.head, body, closes: this.closes });
   }
 
+  /** A streamed answer ended: its body went to `onBodyChunk`, so the answer's is empty. */
   private finishStream(): void {
-    this.state = State.Head;
     this.streaming = false;
-    this.handler.onAnswer({
-      status: this.status,
-      head: this.head,
-      body: EMPTY,
-      closes: this.closes,
-    });
+    this.finish(EMPTY);
   }
 }

@@ -1,8 +1,9 @@
 import type { Socket } from "node:net";
-import { Duplex } from "node:stream";
 import { monoMs } from "../util/clock.js";
 import { seededRandom } from "../util/random.js";
 import type { NetworkProfile } from "./network-profile.js";
+import { END, Lane } from "./shaped-lane.js";
+import { SocketStandIn } from "./socket-stand-in.js";
 
 /**
  * In-process network shaping of one TCP connection (`clients.network`): a
@@ -16,14 +17,15 @@ import type { NetworkProfile } from "./network-profile.js";
  * shaped bytes are the TCP ones (tls.ts wraps a ShapedSocket).
  *
  * A client with no profile never gets here: its socket is the plain one.
+ *
+ * This file holds a client's network (ClientNetwork) and the socket that
+ * hands bytes over when they are due; each direction's timing is a Lane
+ * (shaped-lane.ts), and what makes it pass for a socket is SocketStandIn
+ * (socket-stand-in.ts).
  */
 
-/** Segment size when bytes are paced or can be lost: an Ethernet MSS. */
-const SEGMENT_BYTES = 1460;
 /** Linux's smallest retransmission timeout (TCP_RTO_MIN): the least a lost segment stalls. */
 const MIN_RTO_MS = 200;
-/** What the paced direction may hold beyond one bandwidth-delay product before reading stops. */
-const QUEUE_FLOOR_BYTES = 16 * 1024;
 
 /**
  * One simulated client's network, shared by all its connections (a
@@ -98,118 +100,12 @@ export class ClientNetwork {
 }
 
 /**
- * One direction of a connection: segments waiting for their delivery time,
- * in order. Flat arrays and a head index rather than an object per segment.
- */
-class Lane {
-  /** Segments, or END for the end of the stream. */
-  readonly chunks: (Buffer | typeof END)[] = [];
-  readonly dueMs: number[] = [];
-  head = 0;
-  queuedBytes = 0;
-  /** When the last segment finished crossing the bandwidth cap. */
-  private departMs = 0;
-  /** When the last segment is delivered: later segments never overtake it. */
-  private lastDueMs = 0;
-  timer: NodeJS.Timeout | null = null;
-  /** Beyond this many bytes waiting, the lane's source stops (Infinity: never). */
-  readonly limitBytes: number;
-
-  constructor(
-    private readonly network: ClientNetwork,
-    private readonly bytesPerSec: number,
-  ) {
-    const { latencyMs, jitterMs } = network.profile;
-    this.limitBytes =
-      bytesPerSec > 0
-        ? QUEUE_FLOOR_BYTES + (bytesPerSec * 2 * (latencyMs + jitterMs)) / 1000
-        : Number.POSITIVE_INFINITY;
-  }
-
-  get empty(): boolean {
-    return this.head === this.chunks.length;
-  }
-
-  /** Queues `chunk`, cut into segments where pacing or loss works per segment. */
-  add(chunk: Buffer, nowMs: number): void {
-    const { loss } = this.network.profile;
-    if (this.bytesPerSec === 0 && loss === 0) {
-      this.push(chunk, nowMs);
-      return;
-    }
-    for (let at = 0; at < chunk.length; at += SEGMENT_BYTES) {
-      this.push(
-        at === 0 && chunk.length <= SEGMENT_BYTES ? chunk : chunk.subarray(at, at + SEGMENT_BYTES),
-        nowMs,
-      );
-    }
-  }
-
-  /** The end of the stream, after everything queued. */
-  end(nowMs: number): void {
-    this.chunks.push(END);
-    this.dueMs.push(Math.max(nowMs, this.lastDueMs));
-  }
-
-  private push(segment: Buffer, nowMs: number): void {
-    let sentMs = nowMs;
-    if (this.bytesPerSec > 0) {
-      this.departMs = Math.max(nowMs, this.departMs) + (segment.length * 1000) / this.bytesPerSec;
-      sentMs = this.departMs;
-    }
-    const due = Math.max(sentMs + this.network.delayMs(), this.lastDueMs);
-    this.lastDueMs = due;
-    this.chunks.push(segment);
-    this.dueMs.push(due);
-    this.queuedBytes += segment.length;
-  }
-
-  /** The next segment, once due (the caller checked `dueMs[head]`). */
-  take(): Buffer | typeof END {
-    const chunk = this.chunks[this.head] as Buffer | typeof END;
-    this.chunks[this.head] = END;
-    this.head++;
-    if (chunk !== END) this.queuedBytes -= chunk.length;
-    if (this.head === this.chunks.length) {
-      this.chunks.length = 0;
-      this.dueMs.length = 0;
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.chunks.length) {
-      this.chunks.splice(0, this.head);
-      this.dueMs.splice(0, this.head);
-      this.head = 0;
-    }
-    return chunk;
-  }
-
-  /** After an outage, what was held goes out no earlier than the network's return. */
-  holdUntil(atMs: number): void {
-    for (let k = this.head; k < this.dueMs.length; k++) {
-      if ((this.dueMs[k] as number) >= atMs) break;
-      this.dueMs[k] = atMs;
-    }
-    this.lastDueMs = Math.max(this.lastDueMs, atMs);
-    this.departMs = Math.max(this.departMs, atMs);
-  }
-
-  clear(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    this.chunks.length = 0;
-    this.dueMs.length = 0;
-    this.head = 0;
-    this.queuedBytes = 0;
-  }
-}
-
-const END = Symbol("end");
-
-/**
  * A client's connection behind its network. It stands in for the socket
- * (`write`, 'data', 'connect', 'close', `bytesRead`/`bytesWritten` of the
- * real socket, so bytes on the wire are still counted from the kernel's side).
+ * (`write`, 'data', 'connect', 'close', and through SocketStandIn
+ * `bytesRead`/`bytesWritten` of the real socket, so bytes on the wire are
+ * still counted from the kernel's side).
  */
-export class ShapedSocket extends Duplex {
+export class ShapedSocket extends SocketStandIn {
   private readonly inbound: Lane;
   private readonly outbound: Lane;
   /** The client's writes wait for this when the up lane is full. */
@@ -219,14 +115,13 @@ export class ShapedSocket extends Duplex {
   private realClosed = false;
   /** Reading the real socket stopped: the down lane is full, or the client does not read. */
   private paused = false;
-  private timeoutForwarded = false;
   connecting = true;
 
   constructor(
-    private readonly real: Socket,
+    real: Socket,
     private readonly network: ClientNetwork,
   ) {
-    super({ allowHalfOpen: false });
+    super(real);
     const { profile } = network;
     this.inbound = new Lane(network, profile.downBytesPerSec);
     this.outbound = new Lane(network, profile.upBytesPerSec);
@@ -237,57 +132,6 @@ export class ShapedSocket extends Duplex {
       this.realError = error;
     });
     real.once("close", () => this.onRealClose());
-  }
-
-  /** Bytes the real socket read from the kernel: what crossed the wire. */
-  get bytesRead(): number {
-    return this.real.bytesRead;
-  }
-
-  get bytesWritten(): number {
-    return this.real.bytesWritten;
-  }
-
-  get remoteAddress(): string | undefined {
-    return this.real.remoteAddress;
-  }
-
-  get remotePort(): number | undefined {
-    return this.real.remotePort;
-  }
-
-  setNoDelay(noDelay?: boolean): this {
-    this.real.setNoDelay(noDelay);
-    return this;
-  }
-
-  setKeepAlive(enable?: boolean, initialDelay?: number): this {
-    this.real.setKeepAlive(enable, initialDelay);
-    return this;
-  }
-
-  // What node:http's agent and `ws` call on a connection (the Socket.IO
-  // client's sockets come through an http.Agent: targets/socketio-client.ts).
-
-  /** The idle timeout of the real socket; its 'timeout' is this socket's. */
-  setTimeout(timeoutMs: number, callback?: () => void): this {
-    if (!this.timeoutForwarded) {
-      this.timeoutForwarded = true;
-      this.real.on("timeout", () => this.emit("timeout"));
-    }
-    this.real.setTimeout(timeoutMs);
-    if (callback !== undefined) this.once("timeout", callback);
-    return this;
-  }
-
-  ref(): this {
-    this.real.ref();
-    return this;
-  }
-
-  unref(): this {
-    this.real.unref();
-    return this;
   }
 
   // The TCP handshake crosses the network too: one round trip (SYN, SYN-ACK), and not while it is down.

@@ -45,46 +45,12 @@ const MAX_CONNECTIONS = 65536;
  * through, and the channel taken from the path or the query for hash-channel.
  */
 export function nginxConfig(input: ProxyConfigInput): string {
-  const { options, port, upstreams, dir } = input;
-  const front = input.front ?? null;
-  const upstreamCa = input.upstreamCa ?? null;
-  const timeout = `${Math.max(1, Math.round(options.idleTimeoutMs))}ms`;
-  // TLS at the proxy: HTTP/2 by ALPN to clients that offer it (sse-h2), 1.1 to the others.
-  const listen =
-    front === null
-      ? `    listen 127.0.0.1:${port} backlog=4096;\n`
-      : `    listen 127.0.0.1:${port} backlog=4096 ssl http2;
-    ssl_certificate ${front.cert};
-    ssl_certificate_key ${front.key};
-    ssl_session_cache shared:rtbench_tls:10m;
-`;
-  // Re-encrypting to TLS instances: verified with the run's CA, sessions reused.
-  const upstreamTls =
-    upstreamCa === null
-      ? ""
-      : `      proxy_ssl_verify on;
-      proxy_ssl_trusted_certificate ${upstreamCa};
-      proxy_ssl_name ${UPSTREAM_TLS_NAME};
-      proxy_ssl_server_name on;
-      proxy_ssl_session_reuse on;
-`;
+  const { options, upstreams, dir } = input;
   const balance = {
     "round-robin": "",
     "least-conn": "    least_conn;\n",
     "hash-channel": "    hash $rtbench_channel consistent;\n",
   }[options.balance];
-  const buffering = options.buffering
-    ? // The reference server sends X-Accel-Buffering: no on its streams, which
-      // would turn buffering off again per response: on must really buffer.
-      "      proxy_buffering on;\n      proxy_ignore_headers X-Accel-Buffering;\n"
-    : "      proxy_buffering off;\n";
-  // A restrictive proxy: no WebSocket through it (return is safe inside if).
-  const block = options.blockUpgrade
-    ? '      if ($http_upgrade != "") {\n        return 403;\n      }\n'
-    : "";
-  // A request that failed on its instance must not be retried on another one:
-  // with hash-channel that instance does not hold the channel (routing sticky).
-  const retry = options.balance === "hash-channel" ? "      proxy_next_upstream off;\n" : "";
   return `${input.asRoot ? "user root;\n" : ""}worker_processes 1;
 worker_rlimit_nofile ${MAX_CONNECTIONS * 2};
 daemon off;
@@ -118,7 +84,48 @@ http {
   upstream rtbench_instances {
 ${balance}${upstreams.map((u) => `    server ${u} max_fails=0;\n`).join("")}    keepalive 64;
   }
-  server {
+${nginxServer(input)}}
+`;
+}
+
+/** nginx's `server` block: where it listens (with TLS or not) and how it passes requests on. */
+function nginxServer(input: ProxyConfigInput): string {
+  const { options, port } = input;
+  const front = input.front ?? null;
+  const upstreamCa = input.upstreamCa ?? null;
+  const timeout = `${Math.max(1, Math.round(options.idleTimeoutMs))}ms`;
+  // TLS at the proxy: HTTP/2 by ALPN to clients that offer it (sse-h2), 1.1 to the others.
+  const listen =
+    front === null
+      ? `    listen 127.0.0.1:${port} backlog=4096;\n`
+      : `    listen 127.0.0.1:${port} backlog=4096 ssl http2;
+    ssl_certificate ${front.cert};
+    ssl_certificate_key ${front.key};
+    ssl_session_cache shared:rtbench_tls:10m;
+`;
+  // Re-encrypting to TLS instances: verified with the run's CA, sessions reused.
+  const upstreamTls =
+    upstreamCa === null
+      ? ""
+      : `      proxy_ssl_verify on;
+      proxy_ssl_trusted_certificate ${upstreamCa};
+      proxy_ssl_name ${UPSTREAM_TLS_NAME};
+      proxy_ssl_server_name on;
+      proxy_ssl_session_reuse on;
+`;
+  const buffering = options.buffering
+    ? // The reference server sends X-Accel-Buffering: no on its streams, which
+      // would turn buffering off again per response: on must really buffer.
+      "      proxy_buffering on;\n      proxy_ignore_headers X-Accel-Buffering;\n"
+    : "      proxy_buffering off;\n";
+  // A restrictive proxy: no WebSocket through it (return is safe inside if).
+  const block = options.blockUpgrade
+    ? '      if ($http_upgrade != "") {\n        return 403;\n      }\n'
+    : "";
+  // A request that failed on its instance must not be retried on another one:
+  // with hash-channel that instance does not hold the channel (routing sticky).
+  const retry = options.balance === "hash-channel" ? "      proxy_next_upstream off;\n" : "";
+  return `  server {
 ${listen}    location / {
 ${block}      proxy_pass ${upstreamCa === null ? "http" : "https"}://rtbench_instances;
 ${upstreamTls}
@@ -131,7 +138,6 @@ ${buffering}      proxy_read_timeout ${timeout};
       proxy_connect_timeout 5s;
 ${retry}    }
   }
-}
 `;
 }
 

@@ -4,11 +4,22 @@
  * ready line. `rtbench run`, `rtbench serve` and the server's own entry point
  * (`reference-server/main.ts`) all go through here, so a setting cannot be
  * passed by one side and dropped by the other: every field has one row in
- * FLAGS, and the table's type requires a row for every field.
+ * FLAGS, and the table's type requires a row for every field (how a row
+ * becomes argv and back is flag-table.ts's).
  */
-import { parseArgs } from "node:util";
-import { BROKER_KINDS, type BrokerKind, isBrokerKind } from "./brokers.js";
-import { badInput } from "./errors.js";
+import { BROKER_KINDS, type BrokerKind } from "./brokers.js";
+import {
+  choiceFlag,
+  type FlagTable,
+  flagList,
+  flagUsage,
+  formatFlags,
+  integerFlag,
+  nullable,
+  parseFlags,
+  switchFlag,
+  textFlag,
+} from "./flag-table.js";
 
 /** The command line of one reference-server instance, as values. */
 export interface ServerLaunchSettings {
@@ -154,34 +165,10 @@ export interface EffectiveServerSettings {
   h2?: { maxStreams: number; idleTimeoutMs: number };
 }
 
-/** One flag: its name without `--`, and how a value becomes argv and back. */
-interface Flag<V> {
-  readonly name: string;
-  /** Placeholder in the usage line; null for a switch (no value). */
-  readonly hint: string | null;
-  /** The flag's value on the command line; null or false leaves the flag out, true writes it alone. */
-  format(value: V): string | boolean | null;
-  parse(raw: string | boolean, flag: string): V;
-}
-
-type Leaf = string | number | boolean | null;
-/** One Flag per leaf of T: a field without a row does not compile. */
-type FlagTable<T> = {
-  readonly [K in keyof T]-?: [T[K]] extends [Leaf] ? Flag<T[K]> : FlagTable<T[K]>;
-};
-
 const FLAGS: FlagTable<ServerLaunchSettings> = {
   port: integerFlag("port", 0),
   host: textFlag("host", "HOST"),
-  broker: {
-    name: "broker",
-    hint: BROKER_KINDS.join("|"),
-    format: (kind) => kind,
-    parse(raw, flag) {
-      if (isBrokerKind(raw)) return raw;
-      throw badInput(`${flag}: expected one of ${BROKER_KINDS.join(", ")}, found ${quote(raw)}`);
-    },
-  },
+  broker: choiceFlag("broker", BROKER_KINDS),
   brokerUrl: nullable(textFlag("broker-url", "URL")),
   heartbeatIntervalMs: integerFlag("heartbeat-interval-ms", 1),
   presenceTtlMs: nullable(integerFlag("presence-ttl-ms", 1)),
@@ -218,50 +205,22 @@ const FLAGS: FlagTable<ServerLaunchSettings> = {
   },
 };
 
+/** The table's leaves with their paths, in table order. */
+const FLAG_LIST = flagList(FLAGS);
+
 /** The argv (after the entry script) that starts an instance with `settings`. */
 export function buildServerArgs(settings: ServerLaunchSettings): string[] {
-  const args: string[] = [];
-  for (const { path, flag } of FLAG_LIST) {
-    const value = flag.format(valueAt(settings, path));
-    if (value === null || value === false) continue;
-    args.push(`--${flag.name}`);
-    if (value !== true) args.push(value);
-  }
-  return args;
+  return formatFlags(FLAG_LIST, settings);
 }
 
 /** Reads an instance's argv back; unknown flags and bad values are BAD_INPUT errors. */
 export function parseServerArgs(argv: string[]): ServerLaunchArgs {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: Object.fromEntries(
-        FLAG_LIST.map(({ flag }) => [
-          flag.name,
-          { type: flag.hint === null ? "boolean" : "string" },
-        ]),
-      ) as Record<string, { type: "string" | "boolean" }>,
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw badInput((error as Error).message);
-  }
-  const parsed: Record<string, unknown> = {};
-  for (const { path, flag } of FLAG_LIST) {
-    const raw = values[flag.name];
-    if (raw === undefined) continue;
-    setValueAt(parsed, path, flag.parse(raw, `--${flag.name}`));
-  }
-  return parsed as ServerLaunchArgs;
+  return parseFlags(FLAG_LIST, argv) as ServerLaunchArgs;
 }
 
 /** `[--port N] [--host HOST] ...`, for the entry point's usage message. */
 export function serverUsage(): string {
-  return FLAG_LIST.map(({ flag }) =>
-    flag.hint === null ? `[--${flag.name}]` : `[--${flag.name} ${flag.hint}]`,
-  ).join(" ");
+  return flagUsage(FLAG_LIST);
 }
 
 /** Matches the line an instance prints on stdout once it accepts connections; group 1 is its URL. */
@@ -275,85 +234,4 @@ export function formatReadyLine(url: string): string {
 /** The URL in a ready line, or null when `line` is not one. */
 export function parseReadyLine(line: string): string | null {
   return SERVER_READY_PATTERN.exec(line)?.[1] ?? null;
-}
-
-// Flag methods are bivariant in their value, so every row fits here.
-type AnyFlag = Flag<Leaf>;
-
-/** The table's leaves with their paths (`["history", "maxCount"]`), in table order. */
-const FLAG_LIST: { path: string[]; flag: AnyFlag }[] = flatten(FLAGS, []);
-
-function flatten(table: object, prefix: string[]): { path: string[]; flag: AnyFlag }[] {
-  return Object.entries(table).flatMap(([key, node]) =>
-    typeof (node as Partial<AnyFlag>).parse === "function"
-      ? [{ path: [...prefix, key], flag: node as AnyFlag }]
-      : flatten(node as object, [...prefix, key]),
-  );
-}
-
-function valueAt(settings: object, path: string[]): Leaf {
-  let node: unknown = settings;
-  for (const key of path) node = (node as Record<string, unknown>)[key];
-  return node as Leaf;
-}
-
-function setValueAt(target: Record<string, unknown>, path: string[], value: unknown): void {
-  let node = target;
-  for (const key of path.slice(0, -1)) {
-    node[key] ??= {};
-    node = node[key] as Record<string, unknown>;
-  }
-  node[path[path.length - 1] as string] = value;
-}
-
-function integerFlag(name: string, min: number): Flag<number> {
-  return {
-    name,
-    hint: "N",
-    format: (value) => String(value),
-    parse(raw, flag) {
-      const value = typeof raw === "string" && /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-      if (!Number.isSafeInteger(value) || value < min) {
-        throw badInput(`${flag}: expected an integer >= ${min}, found ${quote(raw)}`);
-      }
-      return value;
-    },
-  };
-}
-
-function switchFlag(name: string): Flag<boolean> {
-  return { name, hint: null, format: (on) => on, parse: (raw) => raw === true };
-}
-
-function choiceFlag<C extends string>(name: string, choices: readonly C[]): Flag<C> {
-  return {
-    name,
-    hint: choices.join("|"),
-    format: (value) => value,
-    parse(raw, flag) {
-      if ((choices as readonly unknown[]).includes(raw)) return raw as C;
-      throw badInput(`${flag}: expected one of ${choices.join(", ")}, found ${quote(raw)}`);
-    },
-  };
-}
-
-function textFlag(name: string, hint: string): Flag<string> {
-  return {
-    name,
-    hint,
-    format: (value) => value,
-    parse(raw, flag) {
-      if (typeof raw === "string" && raw !== "") return raw;
-      throw badInput(`${flag}: expected a value, found ${quote(raw)}`);
-    },
-  };
-}
-
-/** A flag whose null value is left off the command line (the server's default applies). */
-function nullable<V extends Leaf>(flag: Flag<V>): Flag<V | null> {
-  return { ...flag, format: (value) => (value === null ? null : flag.format(value)) };
-}
-
-function quote(raw: string | boolean): string {
-  return JSON.stringify(raw);
 }

@@ -11,6 +11,13 @@
  * in `reference-server/transports/` (registered in
  * `reference-server/transports/registry.ts`). Both registries are keyed by the
  * names below, so the compiler names whichever half a new row is missing.
+ *
+ * The file is longer than most because it is that one table: the
+ * descriptor's documented fields, the five built-in rows, and the registry
+ * that reads them. The rows stay beside the type: in a file of their own
+ * they would import the descriptor type from here while this file imports
+ * them, an import circle, and the type cannot move down without changing
+ * its importers across src/ and reference-server/.
  */
 
 /** How a transport reaches the reference server. */

@@ -1,10 +1,7 @@
-import {
-  createHttpPublisher,
-  createWebSocketPublisher,
-  type Publisher,
-} from "../clients/publishers.js";
+import { createHttpPublisher, type Publisher } from "../clients/publishers.js";
 import { createClient } from "../clients/registry.js";
 import type { ClientFactory } from "../clients/types.js";
+import { createWebSocketPublisher } from "../clients/ws-publisher.js";
 import { authHeaders } from "../shared/server-launch.js";
 import { transportNames } from "../shared/transports.js";
 import {

@@ -93,9 +93,43 @@ export function lifelineWatchers(group: number): number[] {
 /** Windows has no sh and no process groups to signal: children start bare there. */
 const WITH_LIFELINE = process.platform !== "win32";
 
+/**
+ * Starts a child behind its lifeline and waits for its ready line; a child
+ * that exits first, or stays silent past `readyTimeoutMs`, is killed and
+ * the error says why (with the tail of its stderr).
+ */
 export async function startChild(
   options: StartChildOptions,
 ): Promise<{ handle: ChildHandle; match: RegExpMatchArray }> {
+  const child = await spawnChild(options);
+  const pid = child.pid as number; // spawnChild threw if it has none
+  const exited = new Promise<number | null>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+    else child.once("exit", (code) => resolve(code));
+  });
+  const handle: ChildHandle = {
+    name: options.name,
+    pid,
+    process: child,
+    exited,
+    stop: (signal = "SIGTERM", graceMs = 5000) => stopChild(handle, signal, graceMs),
+  };
+  live.add(handle);
+  void exited.then(() => {
+    live.delete(handle);
+    // The child is gone: closing the lifeline lets its watcher exit too.
+    child.stdin?.destroy();
+  });
+  try {
+    return { handle, match: await readyLine(child, exited, options) };
+  } catch (error) {
+    await handle.stop("SIGKILL");
+    throw error;
+  }
+}
+
+/** Spawns the child (behind the lifeline where there is one); throws when it cannot start. */
+async function spawnChild(options: StartChildOptions): Promise<ChildProcess> {
   const [command, args] = WITH_LIFELINE
     ? ["/bin/sh", ["-c", LIFELINE, "rtbench-child", options.command, ...options.args]]
     : [options.command, options.args];
@@ -125,57 +159,41 @@ export async function startChild(
   }
   // After the start: a signal that cannot be delivered (kill() on a gone process) emits 'error'.
   child.on("error", ignore);
-  const exited = new Promise<number | null>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
-    else child.once("exit", (code) => resolve(code));
-  });
-  const handle: ChildHandle = {
-    name: options.name,
-    pid: child.pid,
-    process: child,
-    exited,
-    stop: (signal = "SIGTERM", graceMs = 5000) => stopChild(handle, signal, graceMs),
-  };
-  live.add(handle);
-  void exited.then(() => {
-    live.delete(handle);
-    // The child is gone: closing the lifeline lets its watcher exit too.
-    child.stdin?.destroy();
-  });
+  return child;
+}
 
+/** The match of the child's ready line; rejects when it exits first or takes too long. */
+function readyLine(
+  child: ChildProcess,
+  exited: Promise<number | null>,
+  options: StartChildOptions,
+): Promise<RegExpMatchArray> {
   const stderrTail: string[] = [];
   forEachLine(child.stderr, (line) => {
     if (options.onStderr) options.onStderr(line);
     stderrTail.push(line);
     if (stderrTail.length > 20) stderrTail.shift();
   });
-
-  try {
-    const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
-      const timeoutMs = options.readyTimeoutMs ?? 15_000;
-      const timer = setTimeout(
-        () => reject(new Error(`${options.name} was not ready within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      forEachLine(child.stdout, (line) => {
-        options.onStdout?.(line);
-        const found = line.match(options.readyPattern);
-        if (found) {
-          clearTimeout(timer);
-          resolve(found);
-        }
-      });
-      void exited.then((code) => {
+  return new Promise<RegExpMatchArray>((resolve, reject) => {
+    const timeoutMs = options.readyTimeoutMs ?? 15_000;
+    const timer = setTimeout(
+      () => reject(new Error(`${options.name} was not ready within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    forEachLine(child.stdout, (line) => {
+      options.onStdout?.(line);
+      const found = line.match(options.readyPattern);
+      if (found) {
         clearTimeout(timer);
-        const tail = stderrTail.length ? `: ${stderrTail.join("\n")}` : "";
-        reject(new Error(`${options.name} exited with code ${code} before it was ready${tail}`));
-      });
+        resolve(found);
+      }
     });
-    return { handle, match };
-  } catch (error) {
-    await handle.stop("SIGKILL");
-    throw error;
-  }
+    void exited.then((code) => {
+      clearTimeout(timer);
+      const tail = stderrTail.length ? `: ${stderrTail.join("\n")}` : "";
+      reject(new Error(`${options.name} exited with code ${code} before it was ready${tail}`));
+    });
+  });
 }
 
 async function stopChild(handle: ChildHandle, signal: NodeJS.Signals, graceMs: number) {

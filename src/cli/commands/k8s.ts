@@ -2,13 +2,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { extname, join } from "node:path";
 import { Command, Option } from "commander";
 import { stringify } from "yaml";
-import {
-  buildManifests,
-  COORDINATOR_PORT,
-  type ManifestOptions,
-  type RunManifest,
-  serviceName,
-} from "../../k8s/manifests.js";
+import { buildManifests, type RunManifest } from "../../k8s/manifests.js";
+import { COORDINATOR_PORT, type ManifestOptions, serviceName } from "../../k8s/run-objects.js";
 import {
   PORTS_PER_SOURCE,
   type RunSizes,
