@@ -33,8 +33,6 @@ const HISTOGRAMS = [
   ["connect", "connect time: attempt start -> transport ready"],
   ["reconnect", "reconnect time: break noticed -> ready again, backoff included"],
   ["outage", "outage: last message before a break -> first message after it"],
-  ["stallDetection", "stall fault -> break noticed by a client on that instance"],
-  ["serverStallDetection", "stall-clients fault -> the server dropped a zombie client"],
   [
     "catchUp",
     "churn or a flap fault: a client (or its network) coming back -> the last message it missed arrived",

@@ -4,7 +4,10 @@ import { fallback } from "./fallback.js";
 import type { AnyMeasure, Measure } from "./measure.js";
 import { presenceEvents } from "./presence-events.js";
 import { publishAck } from "./publish-ack.js";
+import { slowConsumers } from "./slow-consumers.js";
+import { stallDetection } from "./stall-detection.js";
 import { tlsConnect } from "./tls-connect.js";
+import { workers } from "./workers.js";
 
 /**
  * The measures rtbench ships, one row each, in the order their fields,
@@ -18,6 +21,9 @@ const BUILT_IN: readonly AnyMeasure[] = [
   brokerRecovery,
   presenceEvents,
   fallback,
+  slowConsumers,
+  stallDetection,
+  workers,
 ];
 
 interface Registered {

@@ -232,23 +232,6 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
     missingShards?: number;
   };
   /**
-   * With workers (`rtbench run --workers N`): every worker's clock offset to
-   * the publisher's clock and its bound; one-way latency is within `boundMs`
-   * of the truth. `unreliable` says why latency is not to be trusted (a
-   * bound above `workers.maxClockBound`). Absent for a run on one host.
-   */
-  clock?: ClockResult;
-  /**
-   * Workers that died or stopped heartbeating: their clients are counted as
-   * lost connections and left out of every other number; the run is `partial`.
-   */
-  lostWorkers?: { worker: string; reason: string; clients: number }[];
-  /**
-   * With workers: how many, and what their control connections (reports,
-   * heartbeats, clock exchanges) cost the coordinator per worker per second.
-   */
-  workers?: ControlTraffic;
-  /**
    * Why ready connections broke, most frequent first (the first few reasons
    * of each shard), with how often and the first break's words: "HTTP 503",
    * "SSE line longer than 16777216 characters (client bound)". Absent in
@@ -264,14 +247,6 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
   attemptsPerReconnect: number | null;
   /** Highest number of reconnect attempts in one second over all clients: the thundering herd. */
   peakConnectAttemptsPerSec: number;
-  /** Stall fault -> break noticed by a client on the stalled instance; null without a stall. */
-  stallDetection: HistogramSummary | null;
-  /**
-   * `stall-clients` fault -> the server dropped a zombie client for missing
-   * heartbeats; null without such a fault. Only WebSocket has heartbeats a
-   * client must answer: SSE and polling servers cannot notice (count 0).
-   */
-  serverStallDetection: HistogramSummary | null;
   /** Faults injected during this protocol's run; times in ms from the start of ramp-up. */
   faults: {
     action: string;
@@ -311,8 +286,6 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
   instances?: InstanceLoad | null;
   /** max / mean of each per-instance figure: 1 is even; null with one instance. */
   imbalance?: Imbalance | null;
-  /** Slow consumers (clients.slow) among fast ones; absent or null without them. */
-  slowConsumers?: SlowConsumerResult | null;
   /**
    * Churn or a flap fault: a client (or its network) coming back -> the last
    * message it missed arrived; null without churn or flaps.
@@ -411,64 +384,6 @@ export interface ProtocolTimeline {
   loopDelayP99Ms: (number | null)[];
   /** Per server instance rtbench started: CPU ms used in the second (1000 = one core) and RSS at its end. */
   servers: { instance: number; cpuMs: (number | null)[]; rssBytes: (number | null)[] }[];
-}
-
-/** clients.slow: what the slow clients cost the fast ones and the server. */
-export interface SlowConsumerResult {
-  slowClients: number;
-  fastClients: number;
-  /** Fast clients whose worst delivery in the window took over 100 ms. */
-  fastStuck: number;
-  /** The worst delivery latency of any fast client in the window (ms). */
-  fastWorstMs: number;
-  /** Expected and delivered over the slow clients only. */
-  slowExpected: number;
-  slowDelivered: number;
-  /**
-   * Cuts by the server: the streams it cut for its write timeout where it
-   * says (the reference server's /admin/write-timeouts; its log does not name
-   * the client, so a fast client cut for the same reason counts too), else
-   * the breaks the slow clients saw (a close or reset, not their own watchdog).
-   */
-  cut: number;
-  /** When the first one was cut, ms from the window's start; null: none was. */
-  firstCutMs: number | null;
-  /**
-   * The servers' resident memory growth over the window divided by the slow
-   * clients (bytes): an upper bound, all growth charged to them; null: not sampled.
-   */
-  serverRssPerSlowClient: number | null;
-}
-
-/** A worker's clock over one run, as the result records it. */
-export interface WorkerClock {
-  /** "worker 2". */
-  worker: string;
-  /** The last offset applied, ms (coordinator minus worker). */
-  offsetMs: number;
-  /** The widest bound of the estimates applied during the run, ms. */
-  boundMs: number;
-}
-
-/** The clock part of a protocol's result: every worker's bound, and whether latency can be trusted. */
-export interface ClockResult {
-  workers: WorkerClock[];
-  /** The widest worker bound, ms: every one-way latency is within it of the truth. */
-  boundMs: number;
-  /** `workers.maxClockBound`, ms. */
-  limitMs: number;
-  /** Why one-way latency is unreliable (a bound above the limit); absent when it is reliable. */
-  unreliable?: string;
-}
-
-/** What the workers' control connections cost the coordinator, per worker per second. */
-export interface ControlTraffic {
-  /** Workers the run was planned for. */
-  count: number;
-  /** Reports, heartbeats and clock requests received (payload bytes). */
-  controlBytesInPerWorkerPerSec: number;
-  /** Orders and clock answers sent (payload bytes). */
-  controlBytesOutPerWorkerPerSec: number;
 }
 
 /** How a run spreads its clients over shard processes (load/shards/shard-plan.ts plans it). */

@@ -1,6 +1,6 @@
 import type { AnyMeasure, MeasureRow } from "../measures/measure.js";
 import type { ProtocolResult } from "../metrics/types.js";
-import { formatCount, formatNumber } from "./numbers.js";
+import { formatCount, formatNumber, NA } from "./numbers.js";
 import type { ReportRow } from "./row.js";
 
 /**
@@ -30,7 +30,8 @@ function reportRow(row: MeasureRow): ReportRow {
   return {
     label: row.label,
     cell: (p) => {
-      const value = row.value(p);
+      if (row.values) return row.values(p)?.map(format).join("/") ?? NA;
+      const value = row.value?.(p);
       return value === undefined ? "-" : format(value);
     },
     ...(row.when ? { when: (p: ProtocolResult) => row.when?.(p) === true } : {}),

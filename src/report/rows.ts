@@ -137,36 +137,6 @@ const PLACED_ROWS: readonly ReportRow[] = [
   counterRow("failedReconnects"),
   counterRow("neverReconnected"),
   {
-    label: "stall noticed p50 ms",
-    cell: (p) => (p.stallDetection ? histogramCell(p.stallDetection, "p50") : NA),
-    when: (p) => p.stallDetection !== null,
-  },
-  {
-    label: "stall noticed max ms",
-    cell: (p) => (p.stallDetection ? histogramCell(p.stallDetection, "max") : NA),
-    when: (p) => p.stallDetection !== null,
-  },
-  {
-    label: "stall noticed (clients)",
-    cell: (p) => formatNumber(p.stallDetection?.count ?? null),
-    when: (p) => p.stallDetection !== null,
-  },
-  {
-    label: "server noticed p50 ms",
-    cell: (p) => (p.serverStallDetection ? histogramCell(p.serverStallDetection, "p50") : NA),
-    when: (p) => p.serverStallDetection !== null,
-  },
-  {
-    label: "server noticed max ms",
-    cell: (p) => (p.serverStallDetection ? histogramCell(p.serverStallDetection, "max") : NA),
-    when: (p) => p.serverStallDetection !== null,
-  },
-  {
-    label: "server noticed (clients)",
-    cell: (p) => formatNumber(p.serverStallDetection?.count ?? null),
-    when: (p) => p.serverStallDetection !== null,
-  },
-  {
     label: "peak reconnects / s",
     cell: (p) => formatNumber(p.peakConnectAttemptsPerSec),
     when: hadBreaks,

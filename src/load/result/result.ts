@@ -2,22 +2,14 @@ import { measureFragments } from "../../measures/parent.js";
 import { measures } from "../../measures/registry.js";
 import { resultCounters, sumCounters } from "../../metrics/counters.js";
 import type { MeasureResults, ProtocolResult } from "../../metrics/types.js";
-import type { ServerSample } from "../../run-model/server-sample.js";
+import type { EdgeSamples, ServerSample } from "../../run-model/server-sample.js";
 import type { ShardReport } from "../../run-model/shard-report.js";
 import { inFlightWindow, measuredWindow, type Window } from "../../run-model/timeline.js";
 import type { Scenario } from "../../scenario/types.js";
 import { type ProtocolName, transport } from "../../shared/transports.js";
 import type { FaultRecord } from "../faults/faults.js";
 import { mergeReasonCounts } from "../fleet/reason-tally.js";
-import { slowConsumerResult } from "../fleet/slow-consumers.js";
-import { clockResult } from "../workers/clock-sync.js";
-import {
-  countDeliveries,
-  mergeField,
-  reconnectMetrics,
-  serverStallDetection,
-  stallDetection,
-} from "./aggregate.js";
+import { countDeliveries, mergeField, reconnectMetrics } from "./aggregate.js";
 import { architectureMetrics } from "./result-architecture.js";
 import { invalidReasons, saturationRecord, shardsMissing } from "./result-verdicts.js";
 import type { RunRecord } from "./run-record.js";
@@ -28,7 +20,7 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
   const { scenario, timeline, collected } = run;
   const { reports } = collected;
   const window = measuredWindow(timeline, run.stoppedAtMs);
-  const { acks, stored, slow, ...counts } = countDeliveries(
+  const { acks, stored, among, ...counts } = countDeliveries(
     run.channels,
     run.publisher.records,
     reports,
@@ -57,7 +49,7 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
   );
   const saturation = saturationRecord(
     run,
-    { acks, stored, slow, ...counts },
+    { acks, stored, among, ...counts },
     window,
     eventLoopDelayP99,
   );
@@ -110,29 +102,10 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
       eventLoopDelayLimitMs: scenario.generator.maxEventLoopDelayMs,
       missingShards: shardsMissing(collected).length,
     },
-    ...workerMetrics(run),
     saturation,
     breakReasons: mergeReasonCounts(reports.map((r) => r.breakReasons)),
     ...reconnectMetrics(reports, counters.reconnectAttempts),
-    stallDetection: stallDetection(run.faults, timeline.rampStartMs, reports),
-    serverStallDetection: serverStallDetection(
-      run.faults,
-      timeline.rampStartMs,
-      collected.zombieTimeoutsMs,
-      scenario.server.heartbeatIntervalMs,
-    ),
     faults: run.faults,
-    ...(scenario.clients.slow === null
-      ? {}
-      : {
-          slowConsumers: slowConsumerResult(
-            reports.flatMap((r) => r.subscribers),
-            slow,
-            timeline.measureStartMs,
-            rssGrowth(run.samples, run.faults),
-            collected.writeTimeoutsMs,
-          ),
-        }),
     deliveriesPerSec: window.seconds > 0 ? counts.delivered / window.seconds : 0,
     ...architectureMetrics({
       reports,
@@ -158,15 +131,16 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
   };
 }
 
-/** The registered measures' fields, from the shards' parts and what the probes saw. */
+/** The registered measures' fields, from the shards' parts, what the probes saw and the run's facts. */
 function measureFields(
   run: RunRecord,
   window: Window & { seconds: number },
   counts: { connected: number; delivered: number; published: number },
 ): MeasureResults {
+  const { collected } = run;
   return measureFragments(
     measures(),
-    run.collected.reports.map((r) => r.measures),
+    collected.reports.map((r) => r.measures),
     run.measures ?? {},
     {
       ...counts,
@@ -174,26 +148,25 @@ function measureFields(
       windowSeconds: window.seconds,
       records: run.publisher.records,
       channels: run.channels,
-      subscribers: run.collected.reports.flatMap((r) => r.subscribers),
+      subscribers: collected.reports.flatMap((r) => r.subscribers),
+      deliveriesAmong: (which) =>
+        countDeliveries(run.channels, run.publisher.records, collected.reports, window, which)
+          .among,
+      timeline: run.timeline,
+      scenario: run.scenario,
+      faults: run.faults,
+      breaks: collected.reports.flatMap((r) => r.breakLog),
+      servers: {
+        samples: run.samples,
+        proxy: run.proxy ?? null,
+        zombieTimeoutsMs: collected.zombieTimeoutsMs,
+        writeTimeoutsMs: collected.writeTimeoutsMs,
+      },
+      missing: collected.missing,
+      clocks: collected.clocks ?? null,
+      controlTraffic: collected.controlTraffic ?? null,
     },
   );
-}
-
-/** With workers: their clocks' bounds, judged, and the workers lost on the way. */
-function workerMetrics(run: RunRecord): Pick<ProtocolResult, "clock" | "lostWorkers" | "workers"> {
-  const { collected } = run;
-  const lost = collected.missing.flatMap((m) =>
-    m.lostClients === undefined
-      ? []
-      : [{ worker: m.name, reason: m.reason, clients: m.lostClients }],
-  );
-  return {
-    ...(collected.clocks
-      ? { clock: clockResult(collected.clocks, run.scenario.workers.maxClockBoundMs) }
-      : {}),
-    ...(lost.length > 0 ? { lostWorkers: lost } : {}),
-    ...(collected.controlTraffic ? { workers: collected.controlTraffic } : {}),
-  };
 }
 
 /** How the publisher kept its schedule, and what it was told when a publish was refused. */
@@ -228,7 +201,7 @@ function trafficCost(protocol: ProtocolName, reports: ShardReport[], delivered: 
 
 /** The servers' (or the proxy's) CPU per delivery and memory per connection; null where it cannot be known. */
 function serverCost(
-  samples: RunRecord["samples"],
+  samples: EdgeSamples,
   faults: FaultRecord[],
   delivered: number,
   connected: number,
@@ -244,14 +217,6 @@ function serverCost(
         : null,
     rssBytesPerConnection: rssPerConnection(samples.baseline, end, connected),
   };
-}
-
-/** The servers' RSS growth over the window (bytes); null when not sampled or a process restarted. */
-function rssGrowth(samples: RunRecord["samples"], faults: FaultRecord[]): number | null {
-  const restarted = faults.some((f) => f.action === "kill" || f.action === "restart");
-  const { windowStart, windowEnd } = samples;
-  if (restarted || !windowStart || !windowEnd) return null;
-  return windowEnd.rssBytes - windowStart.rssBytes;
 }
 
 /**
