@@ -1,11 +1,12 @@
 import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
-import type { PublishRecord } from "../run-model/publish-record.js";
+import type { PublishAckCounts, PublishRecord } from "../run-model/publish-record.js";
 import type { EdgeSamples } from "../run-model/server-sample.js";
 import type { SubscriberReport } from "../run-model/shard-report.js";
 import type { Timeline, Window } from "../run-model/timeline.js";
 import type { ControlTraffic, WorkerClock } from "../run-model/workers.js";
 import type { BrokerFaultAction } from "../shared/brokers.js";
 import type { PresenceEvent } from "../shared/protocol.js";
+import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import type { MetricInfo } from "./metric-info.js";
 
 /**
@@ -165,6 +166,10 @@ export interface ResultContext<ProbeData> {
   /** The measured window (monotonic ms), and the publisher's record of every message, per channel. */
   window: Window;
   records: readonly (readonly PublishRecord[])[];
+  /** What the publisher heard back about the window's messages, as the books counted it. */
+  acks: PublishAckCounts;
+  /** How the publisher kept its schedule (load/publisher/publisher.ts). */
+  publisher: PublisherFacts;
   /** The channels, in the order of `records`, and every subscriber's report (all shards). */
   channels: readonly string[];
   subscribers: readonly SubscriberReport[];
@@ -200,8 +205,21 @@ export interface ResultContext<ProbeData> {
  */
 export interface ScenarioView {
   clients: { slow: object | null };
+  publish: { maxInFlight: number; ackTimeoutMs: number };
   server: { heartbeatIntervalMs: number };
   workers: { maxClockBoundMs: number };
+}
+
+/** How the publisher kept its open-model schedule over the run. */
+export interface PublisherFacts {
+  /** The most publishes waiting for an answer at once. */
+  peakInFlight: number;
+  /** How far sends fell behind schedule, at worst, because every slot waited for an answer (ms). */
+  maxSlotWaitMs: number;
+  /** Scheduled messages never sent. */
+  notSent: number;
+  /** Why publishes were refused, by reason (first few), with how often and the first error's words. */
+  refusals: ReadonlyMap<string, { count: number; example: string }>;
 }
 
 /** What the parent knows of the servers under test (and of the proxy in front of them). */
@@ -214,6 +232,8 @@ export interface ServerFacts {
   zombieTimeoutsMs: readonly number[];
   /** When they cut a stream for its write timeout (monotonic ms), as they said; undefined: not asked. */
   writeTimeoutsMs: readonly number[] | undefined;
+  /** What instance 0 said it runs with (`/healthz`), defaults resolved; null for a target. */
+  settings: EffectiveServerSettings | null;
 }
 
 /**

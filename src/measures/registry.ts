@@ -4,6 +4,8 @@ import { fallback } from "./fallback.js";
 import type { AnyMeasure, Measure } from "./measure.js";
 import { presenceEvents } from "./presence-events.js";
 import { publishAck } from "./publish-ack.js";
+import { publisher } from "./publisher.js";
+import { serverCost } from "./server-cost.js";
 import { slowConsumers } from "./slow-consumers.js";
 import { stallDetection } from "./stall-detection.js";
 import { tlsConnect } from "./tls-connect.js";
@@ -16,6 +18,7 @@ import { workers } from "./workers.js";
  */
 const BUILT_IN: readonly AnyMeasure[] = [
   tlsConnect,
+  publisher,
   publishAck,
   brokerCostMeasure,
   brokerRecovery,
@@ -24,6 +27,7 @@ const BUILT_IN: readonly AnyMeasure[] = [
   slowConsumers,
   stallDetection,
   workers,
+  serverCost,
 ];
 
 interface Registered {

@@ -1,6 +1,7 @@
 import type { ProtocolResult } from "../metrics/types.js";
 import type { SubscriberReport } from "../run-model/shard-report.js";
 import type { JsonSchema, Measure, MeasureRow, ServerFacts } from "./measure.js";
+import { restartedServer } from "./server-cost.js";
 
 /**
  * Slow consumers (`clients.slow`): some clients read at a trickle among fast
@@ -116,9 +117,8 @@ export function slowConsumerResult(
 
 /** The servers' RSS growth over the window (bytes); null when not sampled or a process restarted. */
 function rssGrowth(servers: ServerFacts, faults: ProtocolResult["faults"]): number | null {
-  const restarted = faults.some((f) => f.action === "kill" || f.action === "restart");
   const { windowStart, windowEnd } = servers.samples;
-  if (restarted || !windowStart || !windowEnd) return null;
+  if (restartedServer(faults) || !windowStart || !windowEnd) return null;
   return windowEnd.rssBytes - windowStart.rssBytes;
 }
 

@@ -1,8 +1,8 @@
 import type { BrokerKind } from "../shared/brokers.js";
-import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import type { ProtocolName } from "../shared/transports.js";
 import type { ResultCounters } from "./counters.js";
 import type { ProcessLoad } from "./process-load.js";
+import type { ProtocolTimeline } from "./protocol-timeline.js";
 
 /**
  * What a run's load was, apart from how it is labelled and judged: the
@@ -157,36 +157,6 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
   latency: HistogramSummary;
   latencyFromSend: HistogramSummary;
   connect: HistogramSummary;
-  /** What the publisher heard back about the window's messages. */
-  publishAcks?: {
-    /** Within `publisher.ackTimeoutMs`. */
-    inTime: number;
-    /** After it: the server was behind. */
-    late: number;
-    /** Never answered by the end of the run. */
-    unanswered: number;
-    /** Refused by every instance tried. */
-    refused: number;
-    /** Of the unanswered and refused, those a subscriber received anyway (stored). */
-    storedUnacknowledged: number;
-  };
-  /** How the publisher kept its open-model schedule. */
-  publisher?: {
-    /** The scenario's cap on publishes waiting for an answer at once. */
-    maxInFlight: number;
-    /** The most that waited at once. */
-    peakInFlight: number;
-    ackTimeoutMs: number;
-    /**
-     * How far sends fell behind schedule, at worst, because all `maxInFlight`
-     * were waiting for answers: the schedule could not be kept (0 when it was).
-     */
-    maxSlotWaitMs: number;
-    /** Scheduled messages never sent: the run ended (or stopped) first. */
-    notSent: number;
-    /** Why publishes were refused, first few reasons, with how often and the first error's words. */
-    refusals: { reason: string; count: number; example: string }[];
-  };
   bytesPerDelivery: number | null;
   /** HTTP requests the subscribers sent in the measured window (WebSocket: upgrades). */
   requests: number;
@@ -198,24 +168,6 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
   tcpConnections?: number;
   requestsPerDelivery: number | null;
   emptyPollShare: number | null;
-  /**
-   * The proxy rtbench started in front of the instances (`server.proxy`),
-   * its own cost apart from the servers'; absent without a proxy.
-   */
-  proxy?: {
-    kind: "nginx" | "haproxy";
-    cpuSecondsPer1kDeliveries: number | null;
-    rssBytesPerConnection: number | null;
-  };
-  server: {
-    cpuSecondsPer1kDeliveries: number | null;
-    rssBytesPerConnection: number | null;
-    /**
-     * What instance 0 said it runs with (`/healthz`), defaults resolved; null
-     * for a `target`. Absent in results written before rtbench recorded it.
-     */
-    settings?: EffectiveServerSettings | null;
-  };
   /**
    * Health of the load generator itself. `reliable` is false when any of its
    * processes had an event-loop delay p99, or the publisher a lag behind
@@ -327,63 +279,6 @@ export interface PresenceAccuracy {
   staleness: HistogramSummary;
   /** Leaves after which the user came back, or the run ended, before it disappeared. */
   censored: number;
-}
-
-/**
- * One protocol's run in one-second buckets, from the start of ramp-up to the
- * end of drain: bucket i covers [i s, (i + 1) s) after ramp start, the time
- * base of `faults[].firedAtMs`. Column-oriented: one array per series, one
- * entry per bucket. Series marked "sums to" add up exactly to that total.
- */
-export interface ProtocolTimeline {
-  bucketMs: number;
-  buckets: number;
-  /** Where the phases begin, ms after ramp start (ramp-up itself begins at 0). */
-  phases: {
-    publishStartMs: number;
-    measureStartMs: number;
-    measureEndMs: number;
-    drainEndMs: number;
-  };
-  /** Expected messages first received in that second: sums to `delivered`. */
-  deliveries: number[];
-  /**
-   * Every message first received in that second, expected or not (warmup,
-   * drain, sent before the subscriber was ready); absent in older results.
-   */
-  received?: number[];
-  /** Delivery latencies recorded in that second (by receive time): sums to `latency.count`. */
-  latencyCount: number[];
-  /** Latency percentiles of that second's deliveries, ms; null for a second without any. */
-  latencyP50: (number | null)[];
-  latencyP90: (number | null)[];
-  latencyP99: (number | null)[];
-  latencyMax: (number | null)[];
-  /** Clients ready at the end of the second. */
-  connected: number[];
-  /** The fewest clients ready at any moment in the second (summed over generator processes). */
-  connectedMin: number[];
-  /** Connection attempts started: first connects, retries and reconnects. */
-  attempts: number[];
-  /** Sums to `breaks`. */
-  breaks: number[];
-  /** Successful reconnects: sums to `reconnects`. */
-  reconnects: number[];
-  /** Subscribers' HTTP requests inside the measured window: sums to `requests`. */
-  requests: number[];
-  /** Subscribers' wire bytes inside the measured window (behind `bytesPerDelivery`). */
-  bytesIn: number[];
-  bytesOut: number[];
-  /** Publishes sent, warmup included. */
-  publishesSent: number[];
-  /** Acknowledged publishes of the window, by second sent: sums to `published`. */
-  published: number[];
-  /** Failed or unanswered publishes of the window, by second sent: sums to `publishFailed`. */
-  publishFailed: number[];
-  /** Worst event-loop delay p99 of the generator's processes in that second, ms. */
-  loopDelayP99Ms: (number | null)[];
-  /** Per server instance rtbench started: CPU ms used in the second (1000 = one core) and RSS at its end. */
-  servers: { instance: number; cpuMs: (number | null)[]; rssBytes: (number | null)[] }[];
 }
 
 /** How a run spreads its clients over shard processes (load/shards/shard-plan.ts plans it). */

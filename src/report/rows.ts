@@ -60,21 +60,6 @@ const PLACED_ROWS: readonly ReportRow[] = [
   counterRow("duplicates"),
   counterRow("reordered"),
   { label: "publish failed", cell: (p) => formatCount(p.publishFailed) },
-  {
-    label: "publish acks late",
-    cell: (p) => formatCount(p.publishAcks?.late ?? null),
-    when: (p) => (p.publishAcks?.late ?? 0) > 0,
-  },
-  {
-    label: "publish never acked",
-    cell: (p) => formatCount(p.publishAcks?.unanswered ?? null),
-    when: (p) => (p.publishAcks?.unanswered ?? 0) > 0,
-  },
-  {
-    label: "sends behind schedule ms",
-    cell: (p) => formatNumber(p.publisher?.maxSlotWaitMs ?? null),
-    when: (p) => (p.publisher?.maxSlotWaitMs ?? 0) > 0,
-  },
   // What a server sent that its protocol has no place for; absent in older results.
   { ...counterRow("unrecognisedFrames"), when: (p) => (p.unrecognisedFrames ?? 0) > 0 },
   { label: "bytes per delivery", cell: (p) => formatNumber(p.bytesPerDelivery) },
@@ -83,30 +68,6 @@ const PLACED_ROWS: readonly ReportRow[] = [
   {
     label: "empty polls %",
     cell: (p) => (p.emptyPollShare === null ? NA : formatNumber(p.emptyPollShare * 100)),
-  },
-  {
-    label: "proxy CPU s / 1k deliveries",
-    cell: (p) => formatNumber(p.proxy?.cpuSecondsPer1kDeliveries ?? null),
-    when: (p) => p.proxy !== undefined,
-  },
-  {
-    label: "proxy RSS / connection KB",
-    cell: (p) =>
-      (p.proxy?.rssBytesPerConnection ?? null) === null
-        ? NA
-        : formatNumber((p.proxy?.rssBytesPerConnection as number) / 1024),
-    when: (p) => p.proxy !== undefined,
-  },
-  {
-    label: "server CPU s / 1k deliveries",
-    cell: (p) => formatNumber(p.server.cpuSecondsPer1kDeliveries),
-  },
-  {
-    label: "server RSS / connection KB",
-    cell: (p) =>
-      p.server.rssBytesPerConnection === null
-        ? NA
-        : formatNumber(p.server.rssBytesPerConnection / 1024),
   },
   {
     label: "generator loop delay p99 ms",

@@ -1,7 +1,11 @@
 import { summarizeEncoded } from "../../metrics/histogram.js";
 import { SeqTracker } from "../../metrics/seq-tracker.js";
 import type { HistogramSummary } from "../../metrics/types.js";
-import { firstSentAtOrAfter, type PublishRecord } from "../../run-model/publish-record.js";
+import {
+  firstSentAtOrAfter,
+  type PublishAckCounts,
+  type PublishRecord,
+} from "../../run-model/publish-record.js";
 import type { ShardReport, SubscriberReport } from "../../run-model/shard-report.js";
 import type { Window } from "../../run-model/timeline.js";
 
@@ -23,19 +27,6 @@ export interface DeliveryCounts {
   acks: PublishAckCounts;
   /** The records counted as `published`, for series that must sum to it (the timeline). */
   stored: ReadonlySet<PublishRecord>;
-}
-
-export interface PublishAckCounts {
-  /** Acknowledged within the acknowledgement timeout. */
-  inTime: number;
-  /** Acknowledged after the timeout: the server was behind. */
-  late: number;
-  /** Never answered by the end of the run. */
-  unanswered: number;
-  /** Refused by every instance tried (an error status, a reset). */
-  refused: number;
-  /** Of those never acknowledged (unanswered or refused), the ones a subscriber received anyway. */
-  storedUnacknowledged: number;
 }
 
 interface ChannelSubscriber {
