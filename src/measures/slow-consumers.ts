@@ -141,6 +141,8 @@ function pairRow(
   };
 }
 
+const COUNT = { type: "integer", minimum: 0 };
+
 const SCHEMA: JsonSchema = {
   description:
     "clients.slow: what the slow clients cost the fast ones and the server; absent or null without slow consumers",
@@ -149,19 +151,17 @@ const SCHEMA: JsonSchema = {
     {
       type: "object",
       properties: {
-        slowClients: { type: "integer", minimum: 0 },
-        fastClients: { type: "integer", minimum: 0 },
+        slowClients: COUNT,
+        fastClients: COUNT,
         fastStuck: {
-          type: "integer",
-          minimum: 0,
+          ...COUNT,
           description: "fast clients whose worst delivery in the window took over 100 ms",
         },
         fastWorstMs: { type: "number", minimum: 0 },
-        slowExpected: { type: "integer", minimum: 0 },
-        slowDelivered: { type: "integer", minimum: 0 },
+        slowExpected: COUNT,
+        slowDelivered: COUNT,
         cut: {
-          type: "integer",
-          minimum: 0,
+          ...COUNT,
           description: "slow clients the server cut (its write timeouts where it says)",
         },
         firstCutMs: {
