@@ -185,7 +185,7 @@ export interface ResultContext<ProbeData> {
   scenario: ScenarioView;
   /** The faults injected during the run, as the result records them (ms from ramp start). */
   faults: ProtocolResult["faults"];
-  /** When the subscribers noticed breaks (monotonic ms) and on which server URL (index): each shard's first few hundred. */
+  /** When the subscribers noticed breaks (monotonic ms) and on which server URL (index): each shard's first BREAK_LOG_LIMIT. */
   breaks: readonly (readonly [atMs: number, urlIndex: number])[];
   /** The servers under test as the parent saw them. */
   servers: ServerFacts;
@@ -238,8 +238,8 @@ export interface ServerFacts {
 
 /**
  * A measure's rows in the result table, placed after the row labelled
- * `after` (at the end when no row has that label). The table, the
- * Markdown and the HTML report all show them.
+ * `after`, a table row or an earlier measure's (at the end when no row has
+ * that label). The table, the Markdown and the HTML report all show them.
  */
 export interface MeasureRows {
   after?: string;
