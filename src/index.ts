@@ -24,12 +24,8 @@ export { type RunOptions, type RunProgress, runScenario } from "./load/run.js";
 export type { Measure } from "./measures/measure.js";
 export { getMetric, listMetrics, type MetricInfo } from "./measures/names.js";
 export { registerMeasure, unregisterMeasure } from "./measures/registry.js";
-export type {
-  HistogramSummary,
-  ProtocolResult,
-  ProtocolTimeline,
-  RunResult,
-} from "./metrics/types.js";
+export type { ProtocolTimeline } from "./metrics/protocol-timeline.js";
+export type { HistogramSummary, ProtocolResult, RunResult } from "./metrics/types.js";
 export { renderHtml } from "./report/html.js";
 export { renderComparisonHtml } from "./report/html-compare.js";
 export { renderMarkdown } from "./report/markdown.js";

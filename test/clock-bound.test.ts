@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { evaluateThresholds } from "../src/gate/thresholds.js";
-import { ClockFilter, clockResult, estimateFrom } from "../src/load/workers/clock-sync.js";
+import { ClockFilter, estimateFrom } from "../src/load/workers/clock-sync.js";
+import { clockResult } from "../src/measures/workers.js";
 import { renderTable } from "../src/report/table.js";
 import { makeResult } from "./helpers/result-fixture.js";
 

@@ -9,6 +9,7 @@ import {
   renderThresholdMarkdown,
 } from "../src/report/markdown.js";
 import { formatNumber } from "../src/report/numbers.js";
+import { reportRows } from "../src/report/rows.js";
 import { renderComparisonTable, renderTable, renderThresholdTable } from "../src/report/table.js";
 import { regressionLines } from "../src/report/verdicts.js";
 import { latencySamples, makeResult } from "./helpers/result-fixture.js";
@@ -46,6 +47,54 @@ const big = makeResult({
     },
     websocket: {},
   },
+});
+
+describe("the measures' rows", () => {
+  // Each run of labels stood together in the table before its measure became a row of the
+  // registry (src/measures/); a measure may follow an earlier one's row (publish-ack's).
+  const runs = [
+    [
+      "publish failed",
+      "publish acks late",
+      "publish never acked",
+      "publish ack p99 ms",
+      "sends behind schedule ms",
+    ],
+    [
+      "empty polls %",
+      "proxy CPU s / 1k deliveries",
+      "proxy RSS / connection KB",
+      "server CPU s / 1k deliveries",
+      "server RSS / connection KB",
+      "generator loop delay p99 ms",
+    ],
+    [
+      "never reconnected",
+      "stall noticed p50 ms",
+      "stall noticed max ms",
+      "stall noticed (clients)",
+      "server noticed p50 ms",
+      "server noticed max ms",
+      "server noticed (clients)",
+      "peak reconnects / s",
+    ],
+    [
+      "not recovered (restart)",
+      "fast stuck >100ms",
+      "fast worst ms",
+      "slow delivered",
+      "cut by server / slow",
+      "  first cut s",
+      "server RSS growth / slow KB",
+      "churn leaves",
+    ],
+  ];
+
+  it.each(runs)("keep their places after %s", (...run) => {
+    const labels = reportRows().map((row) => row.label);
+    const at = labels.indexOf(run[0] as string);
+    expect(labels.slice(at, at + run.length)).toEqual(run);
+  });
 });
 
 describe("renderTable", () => {

@@ -197,4 +197,104 @@ describe("buildProtocolResult", () => {
     const lagging = { ...publisher, maxLagMs: scenario.generator.maxEventLoopDelayMs + 1 };
     expect(run({ publisher: lagging }).generator.reliable).toBe(false);
   });
+
+  it("gives the measures the run's facts: slow clients, stalls, the workers, the proxy", () => {
+    // Figures as buildProtocolResult gave them before these measures were rows of the registry.
+    const slowScenario = parseScenario(
+      `
+clients: { count: 4, channels: 1, rampUp: 0, slow: { count: 1, down: 1KB/s } }
+server: { heartbeatInterval: 500ms }
+publish: { rate: 10/s }
+duration: 3s
+warmup: 1s
+drain: 0
+`,
+      "slow.yaml",
+    );
+    /** Two subscribers; in the first shard the first is slow, cut at 1800 ms. */
+    const slowShard = (upTo: number, withSlow: boolean): ShardReport => ({
+      ...shard(upTo),
+      subscribers: [0, 1].map((i) => ({
+        channel: "c0",
+        firstReadyMs: 0,
+        // The slow one misses 26..30, as the second shard's clients do.
+        received: [[1, withSlow && i === 0 ? 25 : upTo]],
+        slow: withSlow && i === 0,
+        worstLatencyMs: 50 + 100 * i,
+        cutAtMs: withSlow && i === 0 ? 1800 : null,
+      })),
+      // Breaks on instance 0 at 1600 and 2600 ms, on instance 1 at 1700, and one before the stall.
+      breakLog: [
+        [1600, 0],
+        [1700, 1],
+        [2600, 0],
+        [900, 0],
+      ],
+    });
+    const result = run({
+      scenario: slowScenario,
+      faults: [
+        { action: "stall", instance: 0, firedAtMs: 1500, endedAtMs: 2000 },
+        { action: "stall-clients", instance: null, firedAtMs: 1500, endedAtMs: 1700 },
+      ],
+      collected: {
+        reports: [slowShard(30, true), slowShard(25, false)],
+        missing: [
+          { name: "worker 2", reason: "stopped heartbeating", crashed: false, lostClients: 7 },
+        ],
+        loads: [],
+        parentLoopDelayP99Ms: 2,
+        // Ramp start is 0: dropped 100 ms after the stall-clients fault, and 600 ms
+        // (within a heartbeat of its end); the one at 5000 ms is past that grace.
+        zombieTimeoutsMs: [1600, 2100, 5000],
+        writeTimeoutsMs: [1700, 2500],
+        clocks: [
+          { worker: "worker 1", offsetMs: 3, boundMs: 0.4 },
+          { worker: "worker 2", offsetMs: -1, boundMs: 2.5 },
+        ],
+        controlTraffic: {
+          count: 2,
+          controlBytesInPerWorkerPerSec: 100,
+          controlBytesOutPerWorkerPerSec: 50,
+        },
+      },
+      proxy: {
+        kind: "nginx",
+        samples: {
+          baseline: { cpuSeconds: 0.1, rssBytes: 5e6 },
+          windowStart: { cpuSeconds: 0.2, rssBytes: 6e6 },
+          windowEnd: { cpuSeconds: 0.3, rssBytes: 7e6 },
+        },
+      },
+    });
+    expect(result.slowConsumers).toEqual({
+      slowClients: 1,
+      fastClients: 3,
+      fastStuck: 2,
+      fastWorstMs: 150,
+      // Messages 11..30 of the window: the slow client got 11..25.
+      slowExpected: 20,
+      slowDelivered: 15,
+      // The servers' two write timeouts outnumber the one cut the slow client saw.
+      cut: 2,
+      firstCutMs: 1700 - timeline.measureStartMs,
+      serverRssPerSlowClient: 10e6,
+    });
+    // From each shard: 1600 on the stalled instance during the stall (100 ms after it).
+    expect(result.stallDetection).toMatchObject({ count: 2, max: expect.closeTo(100, 0) });
+    expect(result.serverStallDetection).toMatchObject({ count: 2, max: expect.closeTo(600, 0) });
+    expect(result.clock).toMatchObject({ boundMs: 2.5, limitMs: 2 });
+    expect(result.clock?.unreliable).toContain("worker 2 ±2.50 ms");
+    expect(result.lostWorkers).toEqual([
+      { worker: "worker 2", reason: "stopped heartbeating", clients: 7 },
+    ]);
+    expect(result.workers).toEqual({
+      count: 2,
+      controlBytesInPerWorkerPerSec: 100,
+      controlBytesOutPerWorkerPerSec: 50,
+    });
+    // Restarts of instances do not touch the proxy: 0.1 CPU s over 65 deliveries.
+    expect(result.proxy).toMatchObject({ kind: "nginx" });
+    expect(result.proxy?.cpuSecondsPer1kDeliveries).toBeCloseTo(0.1 / 0.065);
+  });
 });

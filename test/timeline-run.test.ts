@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readResultFile } from "../src/gate/result-file.js";
 import { runScenario } from "../src/load/run.js";
-import type { ProtocolResult, ProtocolTimeline, RunResult } from "../src/metrics/types.js";
+import type { ProtocolTimeline } from "../src/metrics/protocol-timeline.js";
+import type { ProtocolResult, RunResult } from "../src/metrics/types.js";
 import { renderJson } from "../src/report/json.js";
 import { parseScenario } from "../src/scenario/load.js";
 

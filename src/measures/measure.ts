@@ -1,9 +1,12 @@
 import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
-import type { PublishRecord } from "../run-model/publish-record.js";
+import type { PublishAckCounts, PublishRecord } from "../run-model/publish-record.js";
+import type { EdgeSamples } from "../run-model/server-sample.js";
 import type { SubscriberReport } from "../run-model/shard-report.js";
 import type { Timeline, Window } from "../run-model/timeline.js";
+import type { ControlTraffic, WorkerClock } from "../run-model/workers.js";
 import type { BrokerFaultAction } from "../shared/brokers.js";
 import type { PresenceEvent } from "../shared/protocol.js";
+import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import type { MetricInfo } from "./metric-info.js";
 
 /**
@@ -163,15 +166,80 @@ export interface ResultContext<ProbeData> {
   /** The measured window (monotonic ms), and the publisher's record of every message, per channel. */
   window: Window;
   records: readonly (readonly PublishRecord[])[];
+  /** What the publisher heard back about the window's messages, as the books counted it. */
+  acks: PublishAckCounts;
+  /** How the publisher kept its schedule (load/publisher/publisher.ts). */
+  publisher: PublisherFacts;
   /** The channels, in the order of `records`, and every subscriber's report (all shards). */
   channels: readonly string[];
   subscribers: readonly SubscriberReport[];
+  /**
+   * Expected and delivered over the subscribers `which` selects, by the
+   * result's own books (a message stored when acknowledged or received by
+   * anyone on its channel; load/result/aggregate.ts): counted on demand.
+   */
+  deliveriesAmong(which: (s: SubscriberReport) => boolean): { expected: number; delivered: number };
+  /** The run's phases (monotonic ms); `rampStartMs` is the time base of `faults`. */
+  timeline: Timeline;
+  /** The scenario's settings that measures read. */
+  scenario: ScenarioView;
+  /** The faults injected during the run, as the result records them (ms from ramp start). */
+  faults: ProtocolResult["faults"];
+  /** When the subscribers noticed breaks (monotonic ms) and on which server URL (index): each shard's first BREAK_LOG_LIMIT. */
+  breaks: readonly (readonly [atMs: number, urlIndex: number])[];
+  /** The servers under test as the parent saw them. */
+  servers: ServerFacts;
+  /** Shards (or workers) that died or did not report, with why; a lost worker says how many clients it had. */
+  missing: readonly { name: string; reason: string; lostClients?: number }[];
+  /** With workers: each one's clock offset and bound; null when the clients ran on this host. */
+  clocks: readonly WorkerClock[] | null;
+  /** With workers: what their control connections cost the coordinator; null on one host. */
+  controlTraffic: ControlTraffic | null;
+}
+
+/**
+ * The scenario as measures see it: the normalised scenario's settings they
+ * read, by the scenario's own names (measures/ does not import scenario/,
+ * whose thresholds import the metric names). A measure that reads another
+ * setting adds it here; load/result/result.ts passes the whole scenario.
+ */
+export interface ScenarioView {
+  clients: { slow: object | null };
+  publish: { maxInFlight: number; ackTimeoutMs: number };
+  server: { heartbeatIntervalMs: number };
+  workers: { maxClockBoundMs: number };
+}
+
+/** How the publisher kept its open-model schedule over the run. */
+export interface PublisherFacts {
+  /** The most publishes waiting for an answer at once. */
+  peakInFlight: number;
+  /** How far sends fell behind schedule, at worst, because every slot waited for an answer (ms). */
+  maxSlotWaitMs: number;
+  /** Scheduled messages never sent. */
+  notSent: number;
+  /** Why publishes were refused, by reason (first few), with how often and the first error's words. */
+  refusals: ReadonlyMap<string, { count: number; example: string }>;
+}
+
+/** What the parent knows of the servers under test (and of the proxy in front of them). */
+export interface ServerFacts {
+  /** CPU and memory of the servers rtbench started, every instance summed; null points: not sampled (a target). */
+  samples: EdgeSamples;
+  /** The proxy rtbench started in front of the instances (server.proxy), sampled at the same points; null: none. */
+  proxy: { kind: "nginx" | "haproxy"; samples: EdgeSamples } | null;
+  /** When the servers dropped a client for missing heartbeats (monotonic ms), as they said; empty when not asked. */
+  zombieTimeoutsMs: readonly number[];
+  /** When they cut a stream for its write timeout (monotonic ms), as they said; undefined: not asked. */
+  writeTimeoutsMs: readonly number[] | undefined;
+  /** What instance 0 said it runs with (`/healthz`), defaults resolved; null for a target. */
+  settings: EffectiveServerSettings | null;
 }
 
 /**
  * A measure's rows in the result table, placed after the row labelled
- * `after` (at the end when no row has that label). The table, the
- * Markdown and the HTML report all show them.
+ * `after`, a table row or an earlier measure's (at the end when no row has
+ * that label). The table, the Markdown and the HTML report all show them.
  */
 export interface MeasureRows {
   after?: string;
@@ -185,7 +253,9 @@ export interface MeasureRows {
 export interface MeasureRow {
   label: string;
   /** The cell's number. null: not measured (shown "n/a"); undefined: nothing to show (shown "-"). */
-  value(result: ProtocolResult): number | null | undefined;
+  value?(result: ProtocolResult): number | null | undefined;
+  /** Instead of `value`, numbers shown as one cell "a/b" (3/10: stuck of all); null: "n/a". */
+  values?(result: ProtocolResult): readonly number[] | null;
   /** `number`: 3 significant digits (the default); `count`: every digit. */
   format?: "number" | "count";
   /** Shown only when some protocol of the result makes it interesting. */

@@ -4,7 +4,12 @@ import { fallback } from "./fallback.js";
 import type { AnyMeasure, Measure } from "./measure.js";
 import { presenceEvents } from "./presence-events.js";
 import { publishAck } from "./publish-ack.js";
+import { publisher } from "./publisher.js";
+import { serverCost } from "./server-cost.js";
+import { slowConsumers } from "./slow-consumers.js";
+import { stallDetection } from "./stall-detection.js";
 import { tlsConnect } from "./tls-connect.js";
+import { workers } from "./workers.js";
 
 /**
  * The measures rtbench ships, one row each, in the order their fields,
@@ -13,11 +18,16 @@ import { tlsConnect } from "./tls-connect.js";
  */
 const BUILT_IN: readonly AnyMeasure[] = [
   tlsConnect,
+  publisher,
   publishAck,
   brokerCostMeasure,
   brokerRecovery,
   presenceEvents,
   fallback,
+  slowConsumers,
+  stallDetection,
+  workers,
+  serverCost,
 ];
 
 interface Registered {

@@ -1,8 +1,8 @@
 import type { BrokerKind } from "../shared/brokers.js";
-import type { EffectiveServerSettings } from "../shared/server-launch.js";
 import type { ProtocolName } from "../shared/transports.js";
 import type { ResultCounters } from "./counters.js";
 import type { ProcessLoad } from "./process-load.js";
+import type { ProtocolTimeline } from "./protocol-timeline.js";
 
 /**
  * What a run's load was, apart from how it is labelled and judged: the
@@ -157,36 +157,6 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
   latency: HistogramSummary;
   latencyFromSend: HistogramSummary;
   connect: HistogramSummary;
-  /** What the publisher heard back about the window's messages. */
-  publishAcks?: {
-    /** Within `publisher.ackTimeoutMs`. */
-    inTime: number;
-    /** After it: the server was behind. */
-    late: number;
-    /** Never answered by the end of the run. */
-    unanswered: number;
-    /** Refused by every instance tried. */
-    refused: number;
-    /** Of the unanswered and refused, those a subscriber received anyway (stored). */
-    storedUnacknowledged: number;
-  };
-  /** How the publisher kept its open-model schedule. */
-  publisher?: {
-    /** The scenario's cap on publishes waiting for an answer at once. */
-    maxInFlight: number;
-    /** The most that waited at once. */
-    peakInFlight: number;
-    ackTimeoutMs: number;
-    /**
-     * How far sends fell behind schedule, at worst, because all `maxInFlight`
-     * were waiting for answers: the schedule could not be kept (0 when it was).
-     */
-    maxSlotWaitMs: number;
-    /** Scheduled messages never sent: the run ended (or stopped) first. */
-    notSent: number;
-    /** Why publishes were refused, first few reasons, with how often and the first error's words. */
-    refusals: { reason: string; count: number; example: string }[];
-  };
   bytesPerDelivery: number | null;
   /** HTTP requests the subscribers sent in the measured window (WebSocket: upgrades). */
   requests: number;
@@ -198,24 +168,6 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
   tcpConnections?: number;
   requestsPerDelivery: number | null;
   emptyPollShare: number | null;
-  /**
-   * The proxy rtbench started in front of the instances (`server.proxy`),
-   * its own cost apart from the servers'; absent without a proxy.
-   */
-  proxy?: {
-    kind: "nginx" | "haproxy";
-    cpuSecondsPer1kDeliveries: number | null;
-    rssBytesPerConnection: number | null;
-  };
-  server: {
-    cpuSecondsPer1kDeliveries: number | null;
-    rssBytesPerConnection: number | null;
-    /**
-     * What instance 0 said it runs with (`/healthz`), defaults resolved; null
-     * for a `target`. Absent in results written before rtbench recorded it.
-     */
-    settings?: EffectiveServerSettings | null;
-  };
   /**
    * Health of the load generator itself. `reliable` is false when any of its
    * processes had an event-loop delay p99, or the publisher a lag behind
@@ -232,23 +184,6 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
     missingShards?: number;
   };
   /**
-   * With workers (`rtbench run --workers N`): every worker's clock offset to
-   * the publisher's clock and its bound; one-way latency is within `boundMs`
-   * of the truth. `unreliable` says why latency is not to be trusted (a
-   * bound above `workers.maxClockBound`). Absent for a run on one host.
-   */
-  clock?: ClockResult;
-  /**
-   * Workers that died or stopped heartbeating: their clients are counted as
-   * lost connections and left out of every other number; the run is `partial`.
-   */
-  lostWorkers?: { worker: string; reason: string; clients: number }[];
-  /**
-   * With workers: how many, and what their control connections (reports,
-   * heartbeats, clock exchanges) cost the coordinator per worker per second.
-   */
-  workers?: ControlTraffic;
-  /**
    * Why ready connections broke, most frequent first (the first few reasons
    * of each shard), with how often and the first break's words: "HTTP 503",
    * "SSE line longer than 16777216 characters (client bound)". Absent in
@@ -264,14 +199,6 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
   attemptsPerReconnect: number | null;
   /** Highest number of reconnect attempts in one second over all clients: the thundering herd. */
   peakConnectAttemptsPerSec: number;
-  /** Stall fault -> break noticed by a client on the stalled instance; null without a stall. */
-  stallDetection: HistogramSummary | null;
-  /**
-   * `stall-clients` fault -> the server dropped a zombie client for missing
-   * heartbeats; null without such a fault. Only WebSocket has heartbeats a
-   * client must answer: SSE and polling servers cannot notice (count 0).
-   */
-  serverStallDetection: HistogramSummary | null;
   /** Faults injected during this protocol's run; times in ms from the start of ramp-up. */
   faults: {
     action: string;
@@ -311,8 +238,6 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
   instances?: InstanceLoad | null;
   /** max / mean of each per-instance figure: 1 is even; null with one instance. */
   imbalance?: Imbalance | null;
-  /** Slow consumers (clients.slow) among fast ones; absent or null without them. */
-  slowConsumers?: SlowConsumerResult | null;
   /**
    * Churn or a flap fault: a client (or its network) coming back -> the last
    * message it missed arrived; null without churn or flaps.
@@ -354,121 +279,6 @@ export interface PresenceAccuracy {
   staleness: HistogramSummary;
   /** Leaves after which the user came back, or the run ended, before it disappeared. */
   censored: number;
-}
-
-/**
- * One protocol's run in one-second buckets, from the start of ramp-up to the
- * end of drain: bucket i covers [i s, (i + 1) s) after ramp start, the time
- * base of `faults[].firedAtMs`. Column-oriented: one array per series, one
- * entry per bucket. Series marked "sums to" add up exactly to that total.
- */
-export interface ProtocolTimeline {
-  bucketMs: number;
-  buckets: number;
-  /** Where the phases begin, ms after ramp start (ramp-up itself begins at 0). */
-  phases: {
-    publishStartMs: number;
-    measureStartMs: number;
-    measureEndMs: number;
-    drainEndMs: number;
-  };
-  /** Expected messages first received in that second: sums to `delivered`. */
-  deliveries: number[];
-  /**
-   * Every message first received in that second, expected or not (warmup,
-   * drain, sent before the subscriber was ready); absent in older results.
-   */
-  received?: number[];
-  /** Delivery latencies recorded in that second (by receive time): sums to `latency.count`. */
-  latencyCount: number[];
-  /** Latency percentiles of that second's deliveries, ms; null for a second without any. */
-  latencyP50: (number | null)[];
-  latencyP90: (number | null)[];
-  latencyP99: (number | null)[];
-  latencyMax: (number | null)[];
-  /** Clients ready at the end of the second. */
-  connected: number[];
-  /** The fewest clients ready at any moment in the second (summed over generator processes). */
-  connectedMin: number[];
-  /** Connection attempts started: first connects, retries and reconnects. */
-  attempts: number[];
-  /** Sums to `breaks`. */
-  breaks: number[];
-  /** Successful reconnects: sums to `reconnects`. */
-  reconnects: number[];
-  /** Subscribers' HTTP requests inside the measured window: sums to `requests`. */
-  requests: number[];
-  /** Subscribers' wire bytes inside the measured window (behind `bytesPerDelivery`). */
-  bytesIn: number[];
-  bytesOut: number[];
-  /** Publishes sent, warmup included. */
-  publishesSent: number[];
-  /** Acknowledged publishes of the window, by second sent: sums to `published`. */
-  published: number[];
-  /** Failed or unanswered publishes of the window, by second sent: sums to `publishFailed`. */
-  publishFailed: number[];
-  /** Worst event-loop delay p99 of the generator's processes in that second, ms. */
-  loopDelayP99Ms: (number | null)[];
-  /** Per server instance rtbench started: CPU ms used in the second (1000 = one core) and RSS at its end. */
-  servers: { instance: number; cpuMs: (number | null)[]; rssBytes: (number | null)[] }[];
-}
-
-/** clients.slow: what the slow clients cost the fast ones and the server. */
-export interface SlowConsumerResult {
-  slowClients: number;
-  fastClients: number;
-  /** Fast clients whose worst delivery in the window took over 100 ms. */
-  fastStuck: number;
-  /** The worst delivery latency of any fast client in the window (ms). */
-  fastWorstMs: number;
-  /** Expected and delivered over the slow clients only. */
-  slowExpected: number;
-  slowDelivered: number;
-  /**
-   * Cuts by the server: the streams it cut for its write timeout where it
-   * says (the reference server's /admin/write-timeouts; its log does not name
-   * the client, so a fast client cut for the same reason counts too), else
-   * the breaks the slow clients saw (a close or reset, not their own watchdog).
-   */
-  cut: number;
-  /** When the first one was cut, ms from the window's start; null: none was. */
-  firstCutMs: number | null;
-  /**
-   * The servers' resident memory growth over the window divided by the slow
-   * clients (bytes): an upper bound, all growth charged to them; null: not sampled.
-   */
-  serverRssPerSlowClient: number | null;
-}
-
-/** A worker's clock over one run, as the result records it. */
-export interface WorkerClock {
-  /** "worker 2". */
-  worker: string;
-  /** The last offset applied, ms (coordinator minus worker). */
-  offsetMs: number;
-  /** The widest bound of the estimates applied during the run, ms. */
-  boundMs: number;
-}
-
-/** The clock part of a protocol's result: every worker's bound, and whether latency can be trusted. */
-export interface ClockResult {
-  workers: WorkerClock[];
-  /** The widest worker bound, ms: every one-way latency is within it of the truth. */
-  boundMs: number;
-  /** `workers.maxClockBound`, ms. */
-  limitMs: number;
-  /** Why one-way latency is unreliable (a bound above the limit); absent when it is reliable. */
-  unreliable?: string;
-}
-
-/** What the workers' control connections cost the coordinator, per worker per second. */
-export interface ControlTraffic {
-  /** Workers the run was planned for. */
-  count: number;
-  /** Reports, heartbeats and clock requests received (payload bytes). */
-  controlBytesInPerWorkerPerSec: number;
-  /** Orders and clock answers sent (payload bytes). */
-  controlBytesOutPerWorkerPerSec: number;
 }
 
 /** How a run spreads its clients over shard processes (load/shards/shard-plan.ts plans it). */

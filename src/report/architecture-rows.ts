@@ -17,7 +17,6 @@ function sharesPerInstance(values: readonly (number | null)[] | undefined): stri
 
 const sticky = (p: ProtocolResult) => p.server.settings?.routing === "sticky";
 const churned = (p: ProtocolResult) => p.catchUp !== undefined && p.catchUp !== null;
-const slowRun = (p: ProtocolResult) => p.slowConsumers !== undefined && p.slowConsumers !== null;
 const sampledPresence = (p: ProtocolResult) => p.presence !== undefined && p.presence !== null;
 const percent = (share: number | null | undefined) =>
   share === null || share === undefined ? NA : formatNumber(share * 100);
@@ -59,51 +58,6 @@ export const ARCHITECTURE_ROWS: readonly ReportRow[] = [
     when: sticky,
   },
   { label: "gap markers", cell: (p) => formatCount(p.gaps), when: (p) => (p.gaps ?? 0) > 0 },
-  {
-    label: "fast stuck >100ms",
-    cell: (p) => {
-      const s = p.slowConsumers;
-      return s ? `${formatNumber(s.fastStuck)}/${formatNumber(s.fastClients)}` : NA;
-    },
-    when: slowRun,
-  },
-  {
-    label: "fast worst ms",
-    cell: (p) => formatNumber(p.slowConsumers?.fastWorstMs),
-    when: slowRun,
-  },
-  {
-    label: "slow delivered",
-    cell: (p) => {
-      const s = p.slowConsumers;
-      return s ? `${formatNumber(s.slowDelivered)}/${formatNumber(s.slowExpected)}` : NA;
-    },
-    when: slowRun,
-  },
-  {
-    label: "cut by server / slow",
-    cell: (p) => {
-      const s = p.slowConsumers;
-      return s ? `${formatNumber(s.cut)}/${formatNumber(s.slowClients)}` : NA;
-    },
-    when: slowRun,
-  },
-  {
-    label: "  first cut s",
-    cell: (p) => {
-      const atMs = p.slowConsumers?.firstCutMs;
-      return atMs === null || atMs === undefined ? NA : formatNumber(atMs / 1000);
-    },
-    when: slowRun,
-  },
-  {
-    label: "server RSS growth / slow KB",
-    cell: (p) => {
-      const bytes = p.slowConsumers?.serverRssPerSlowClient;
-      return bytes === null || bytes === undefined ? NA : formatNumber(bytes / 1024);
-    },
-    when: slowRun,
-  },
   {
     label: "churn leaves",
     cell: (p) => formatCount(p.churnLeaves),

@@ -1,5 +1,6 @@
+import type { ProtocolTimeline } from "../metrics/protocol-timeline.js";
 import { runLabel } from "../metrics/run-keys.js";
-import type { ProtocolTimeline, RunResult } from "../metrics/types.js";
+import type { RunResult } from "../metrics/types.js";
 import { escapeXml } from "./charts/svg.js";
 import { formatCount, formatNumber, NA } from "./numbers.js";
 import { faultBucket, faultMarkers, type Measured, withTimeline } from "./series.js";

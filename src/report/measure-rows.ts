@@ -1,11 +1,13 @@
 import type { AnyMeasure, MeasureRow } from "../measures/measure.js";
 import type { ProtocolResult } from "../metrics/types.js";
-import { formatCount, formatNumber } from "./numbers.js";
+import { formatCount, formatNumber, NA } from "./numbers.js";
 import type { ReportRow } from "./row.js";
 
 /**
  * The table with each registered measure's rows (src/measures/) placed
- * after the row its `after` names, or at the end.
+ * after the row its `after` names, or at the end. In registry order, so a
+ * measure may follow an earlier measure's row, and measures placed after
+ * the same row keep registry order.
  */
 export function withMeasureRows(
   table: readonly ReportRow[],
@@ -13,14 +15,20 @@ export function withMeasureRows(
 ): ReportRow[] {
   const rows = [...table];
   const atEnd: ReportRow[] = [];
-  // In reverse, so measures placed after the same row keep registry order.
-  for (const measure of [...list].reverse()) {
-    if (!measure.rows) continue;
+  // By the label a measure named: the last row placed after it so far.
+  const lastPlaced = new Map<string, string>();
+  for (const measure of list) {
+    if (!measure.rows || measure.rows.rows.length === 0) continue;
     const { after } = measure.rows;
     const made = measure.rows.rows.map(reportRow);
-    const at = rows.findIndex((row) => row.label === after);
-    if (at < 0) atEnd.unshift(...made);
-    else rows.splice(at + 1, 0, ...made);
+    const anchor = after === undefined ? undefined : (lastPlaced.get(after) ?? after);
+    const at = rows.findIndex((row) => row.label === anchor);
+    if (after === undefined || at < 0) {
+      atEnd.push(...made);
+      continue;
+    }
+    rows.splice(at + 1, 0, ...made);
+    lastPlaced.set(after, (made[made.length - 1] as ReportRow).label);
   }
   return [...rows, ...atEnd];
 }
@@ -30,7 +38,8 @@ function reportRow(row: MeasureRow): ReportRow {
   return {
     label: row.label,
     cell: (p) => {
-      const value = row.value(p);
+      if (row.values) return row.values(p)?.map(format).join("/") ?? NA;
+      const value = row.value?.(p);
       return value === undefined ? "-" : format(value);
     },
     ...(row.when ? { when: (p: ProtocolResult) => row.when?.(p) === true } : {}),

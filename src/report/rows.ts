@@ -60,21 +60,6 @@ const PLACED_ROWS: readonly ReportRow[] = [
   counterRow("duplicates"),
   counterRow("reordered"),
   { label: "publish failed", cell: (p) => formatCount(p.publishFailed) },
-  {
-    label: "publish acks late",
-    cell: (p) => formatCount(p.publishAcks?.late ?? null),
-    when: (p) => (p.publishAcks?.late ?? 0) > 0,
-  },
-  {
-    label: "publish never acked",
-    cell: (p) => formatCount(p.publishAcks?.unanswered ?? null),
-    when: (p) => (p.publishAcks?.unanswered ?? 0) > 0,
-  },
-  {
-    label: "sends behind schedule ms",
-    cell: (p) => formatNumber(p.publisher?.maxSlotWaitMs ?? null),
-    when: (p) => (p.publisher?.maxSlotWaitMs ?? 0) > 0,
-  },
   // What a server sent that its protocol has no place for; absent in older results.
   { ...counterRow("unrecognisedFrames"), when: (p) => (p.unrecognisedFrames ?? 0) > 0 },
   { label: "bytes per delivery", cell: (p) => formatNumber(p.bytesPerDelivery) },
@@ -83,30 +68,6 @@ const PLACED_ROWS: readonly ReportRow[] = [
   {
     label: "empty polls %",
     cell: (p) => (p.emptyPollShare === null ? NA : formatNumber(p.emptyPollShare * 100)),
-  },
-  {
-    label: "proxy CPU s / 1k deliveries",
-    cell: (p) => formatNumber(p.proxy?.cpuSecondsPer1kDeliveries ?? null),
-    when: (p) => p.proxy !== undefined,
-  },
-  {
-    label: "proxy RSS / connection KB",
-    cell: (p) =>
-      (p.proxy?.rssBytesPerConnection ?? null) === null
-        ? NA
-        : formatNumber((p.proxy?.rssBytesPerConnection as number) / 1024),
-    when: (p) => p.proxy !== undefined,
-  },
-  {
-    label: "server CPU s / 1k deliveries",
-    cell: (p) => formatNumber(p.server.cpuSecondsPer1kDeliveries),
-  },
-  {
-    label: "server RSS / connection KB",
-    cell: (p) =>
-      p.server.rssBytesPerConnection === null
-        ? NA
-        : formatNumber(p.server.rssBytesPerConnection / 1024),
   },
   {
     label: "generator loop delay p99 ms",
@@ -136,36 +97,6 @@ const PLACED_ROWS: readonly ReportRow[] = [
   },
   counterRow("failedReconnects"),
   counterRow("neverReconnected"),
-  {
-    label: "stall noticed p50 ms",
-    cell: (p) => (p.stallDetection ? histogramCell(p.stallDetection, "p50") : NA),
-    when: (p) => p.stallDetection !== null,
-  },
-  {
-    label: "stall noticed max ms",
-    cell: (p) => (p.stallDetection ? histogramCell(p.stallDetection, "max") : NA),
-    when: (p) => p.stallDetection !== null,
-  },
-  {
-    label: "stall noticed (clients)",
-    cell: (p) => formatNumber(p.stallDetection?.count ?? null),
-    when: (p) => p.stallDetection !== null,
-  },
-  {
-    label: "server noticed p50 ms",
-    cell: (p) => (p.serverStallDetection ? histogramCell(p.serverStallDetection, "p50") : NA),
-    when: (p) => p.serverStallDetection !== null,
-  },
-  {
-    label: "server noticed max ms",
-    cell: (p) => (p.serverStallDetection ? histogramCell(p.serverStallDetection, "max") : NA),
-    when: (p) => p.serverStallDetection !== null,
-  },
-  {
-    label: "server noticed (clients)",
-    cell: (p) => formatNumber(p.serverStallDetection?.count ?? null),
-    when: (p) => p.serverStallDetection !== null,
-  },
   {
     label: "peak reconnects / s",
     cell: (p) => formatNumber(p.peakConnectAttemptsPerSec),

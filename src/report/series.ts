@@ -1,6 +1,7 @@
 import { decodeHistogram } from "../metrics/histogram.js";
+import type { ProtocolTimeline } from "../metrics/protocol-timeline.js";
 import { runLabel } from "../metrics/run-keys.js";
-import type { ProtocolResult, ProtocolTimeline, RunResult } from "../metrics/types.js";
+import type { ProtocolResult, RunResult } from "../metrics/types.js";
 import type { LineSeries } from "./charts/line-chart.js";
 import type { DashStyle } from "./charts/svg.js";
 import { transportColor, transportMarker } from "./charts/svg.js";

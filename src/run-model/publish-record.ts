@@ -40,3 +40,17 @@ export function firstSentAtOrAfter(records: readonly PublishRecord[], timeMs: nu
   }
   return lo;
 }
+
+/** What the publisher heard back about the window's messages (the result's books count them). */
+export interface PublishAckCounts {
+  /** Acknowledged within the acknowledgement timeout. */
+  inTime: number;
+  /** Acknowledged after the timeout: the server was behind. */
+  late: number;
+  /** Never answered by the end of the run. */
+  unanswered: number;
+  /** Refused by every instance tried (an error status, a reset). */
+  refused: number;
+  /** Of those never acknowledged (unanswered or refused), the ones a subscriber received anyway. */
+  storedUnacknowledged: number;
+}

@@ -24,3 +24,10 @@ export interface InstanceSample {
  * timeline lies between boundaries i and i + 1.
  */
 export type BoundarySamples = (InstanceSample | null)[][];
+
+/** The servers' (or a proxy's) samples before the clients connected and at the measured window's edges; null: not sampled. */
+export interface EdgeSamples {
+  baseline: ServerSample | null;
+  windowStart: ServerSample | null;
+  windowEnd: ServerSample | null;
+}

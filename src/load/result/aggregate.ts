@@ -1,15 +1,13 @@
-import {
-  createLatencyHistogram,
-  recordMs,
-  summarizeEncoded,
-  summarizeHistogram,
-} from "../../metrics/histogram.js";
+import { summarizeEncoded } from "../../metrics/histogram.js";
 import { SeqTracker } from "../../metrics/seq-tracker.js";
 import type { HistogramSummary } from "../../metrics/types.js";
-import { firstSentAtOrAfter, type PublishRecord } from "../../run-model/publish-record.js";
-import type { ShardReport } from "../../run-model/shard-report.js";
+import {
+  firstSentAtOrAfter,
+  type PublishAckCounts,
+  type PublishRecord,
+} from "../../run-model/publish-record.js";
+import type { ShardReport, SubscriberReport } from "../../run-model/shard-report.js";
 import type { Window } from "../../run-model/timeline.js";
-import type { FaultRecord } from "../faults/faults.js";
 
 export interface DeliveryCounts {
   /**
@@ -23,31 +21,18 @@ export interface DeliveryCounts {
   expected: number;
   delivered: number;
   lost: number;
-  /** Expected and delivered over the slow consumers only (clients.slow). */
-  slow: { expected: number; delivered: number };
+  /** Expected and delivered over the subscribers `among` selected only (none without it). */
+  among: { expected: number; delivered: number };
   /** What the publisher heard back about the window's messages. */
   acks: PublishAckCounts;
   /** The records counted as `published`, for series that must sum to it (the timeline). */
   stored: ReadonlySet<PublishRecord>;
 }
 
-export interface PublishAckCounts {
-  /** Acknowledged within the acknowledgement timeout. */
-  inTime: number;
-  /** Acknowledged after the timeout: the server was behind. */
-  late: number;
-  /** Never answered by the end of the run. */
-  unanswered: number;
-  /** Refused by every instance tried (an error status, a reset). */
-  refused: number;
-  /** Of those never acknowledged (unanswered or refused), the ones a subscriber received anyway. */
-  storedUnacknowledged: number;
-}
-
 interface ChannelSubscriber {
   firstReadyMs: number | null;
   received: SeqTracker;
-  slow: boolean;
+  among: boolean;
 }
 
 const acknowledged = (r: PublishRecord) => r.outcome === "acked" || r.outcome === "late";
@@ -60,21 +45,24 @@ const acknowledged = (r: PublishRecord) => r.outcome === "acked" || r.outcome ==
  * the window and sent after the subscriber was first ready, outages
  * included. `delivered` counts expected messages received at least once, so
  * delivered + lost = expected; a delivery without a publish is impossible.
+ * `among` picks subscribers whose own expected and delivered are counted
+ * apart too (a measure's subset: the slow consumers).
  */
 export function countDeliveries(
   channels: string[],
   records: PublishRecord[][],
   reports: ShardReport[],
   window: Window,
+  among: (s: SubscriberReport) => boolean = () => false,
 ): DeliveryCounts {
-  const subscribers = subscribersByChannel(reports);
+  const subscribers = subscribersByChannel(reports, among);
   const counts: DeliveryCounts = {
     published: 0,
     publishFailed: 0,
     expected: 0,
     delivered: 0,
     lost: 0,
-    slow: { expected: 0, delivered: 0 },
+    among: { expected: 0, delivered: 0 },
     acks: { inTime: 0, late: 0, unanswered: 0, refused: 0, storedUnacknowledged: 0 },
     stored: new Set(),
   };
@@ -101,9 +89,9 @@ export function countDeliveries(
       const delivered = subscriber.received.countIn(seqs);
       counts.expected += seqs.length;
       counts.delivered += delivered;
-      if (subscriber.slow) {
-        counts.slow.expected += seqs.length;
-        counts.slow.delivered += delivered;
+      if (subscriber.among) {
+        counts.among.expected += seqs.length;
+        counts.among.delivered += delivered;
       }
     }
   });
@@ -119,7 +107,10 @@ function countAck(acks: PublishAckCounts, record: PublishRecord): void {
   else acks.unanswered++;
 }
 
-function subscribersByChannel(reports: ShardReport[]): Map<string, ChannelSubscriber[]> {
+function subscribersByChannel(
+  reports: ShardReport[],
+  among: (s: SubscriberReport) => boolean,
+): Map<string, ChannelSubscriber[]> {
   const byChannel = new Map<string, ChannelSubscriber[]>();
   for (const report of reports) {
     for (const s of report.subscribers) {
@@ -127,7 +118,7 @@ function subscribersByChannel(reports: ShardReport[]): Map<string, ChannelSubscr
       list.push({
         firstReadyMs: s.firstReadyMs,
         received: SeqTracker.fromJSON(s.received),
-        slow: s.slow === true,
+        among: among(s),
       });
       byChannel.set(s.channel, list);
     }
@@ -163,59 +154,4 @@ export function reconnectMetrics(reports: ShardReport[], reconnectAttempts: numb
     attemptsPerReconnect: reconnect.count > 0 ? reconnectAttempts / reconnect.count : null,
     peakConnectAttemptsPerSec: Math.max(0, ...perSecond.values()),
   };
-}
-
-/**
- * Client-side detection of stalled instances: for each `stall` fault, the
- * time from the stall to each break noticed on that instance while it was
- * stalled. Null when the run had no stall.
- */
-export function stallDetection(
-  faults: FaultRecord[],
-  faultClockStartMs: number,
-  reports: ShardReport[],
-): HistogramSummary | null {
-  const stalls = faults.filter((f) => f.action === "stall" && typeof f.instance === "number");
-  const breaksOn = (instance: FaultRecord["instance"]) =>
-    reports.flatMap((r) => r.breakLog.filter(([, url]) => url === instance).map(([atMs]) => atMs));
-  return detectionTimes(stalls, faultClockStartMs, 0, breaksOn);
-}
-
-/**
- * Server-side detection of zombie clients: for each `stall-clients` fault,
- * the time from the stall to each connection the server dropped for missing
- * heartbeats, up to `graceMs` after the stall ended (a server busy with the
- * resumed clients may take a moment). Null when the run had no such fault.
- */
-export function serverStallDetection(
-  faults: FaultRecord[],
-  faultClockStartMs: number,
-  timeoutsMs: number[],
-  graceMs: number,
-): HistogramSummary | null {
-  const stalls = faults.filter((f) => f.action === "stall-clients");
-  return detectionTimes(stalls, faultClockStartMs, graceMs, () => timeoutsMs);
-}
-
-/**
- * Fault -> event times, for the events (monotonic ms) that fall between a
- * fault firing and `graceMs` after it ended. Fault records count from the
- * start of ramp-up (`faultClockStartMs`).
- */
-function detectionTimes(
-  stalls: FaultRecord[],
-  faultClockStartMs: number,
-  graceMs: number,
-  eventsFor: (instance: FaultRecord["instance"]) => number[],
-): HistogramSummary | null {
-  if (stalls.length === 0) return null;
-  const histogram = createLatencyHistogram();
-  for (const stall of stalls) {
-    const firedAtMs = faultClockStartMs + stall.firedAtMs;
-    const endMs = faultClockStartMs + (stall.endedAtMs ?? Number.POSITIVE_INFINITY) + graceMs;
-    for (const atMs of eventsFor(stall.instance)) {
-      if (atMs >= firedAtMs && atMs <= endMs) recordMs(histogram, atMs - firedAtMs);
-    }
-  }
-  return summarizeHistogram(histogram);
 }

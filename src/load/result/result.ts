@@ -1,23 +1,13 @@
+import type { ResultContext } from "../../measures/measure.js";
 import { measureFragments } from "../../measures/parent.js";
 import { measures } from "../../measures/registry.js";
 import { resultCounters, sumCounters } from "../../metrics/counters.js";
 import type { MeasureResults, ProtocolResult } from "../../metrics/types.js";
-import type { ServerSample } from "../../run-model/server-sample.js";
 import type { ShardReport } from "../../run-model/shard-report.js";
 import { inFlightWindow, measuredWindow, type Window } from "../../run-model/timeline.js";
-import type { Scenario } from "../../scenario/types.js";
 import { type ProtocolName, transport } from "../../shared/transports.js";
-import type { FaultRecord } from "../faults/faults.js";
 import { mergeReasonCounts } from "../fleet/reason-tally.js";
-import { slowConsumerResult } from "../fleet/slow-consumers.js";
-import { clockResult } from "../workers/clock-sync.js";
-import {
-  countDeliveries,
-  mergeField,
-  reconnectMetrics,
-  serverStallDetection,
-  stallDetection,
-} from "./aggregate.js";
+import { countDeliveries, mergeField, reconnectMetrics } from "./aggregate.js";
 import { architectureMetrics } from "./result-architecture.js";
 import { invalidReasons, saturationRecord, shardsMissing } from "./result-verdicts.js";
 import type { RunRecord } from "./run-record.js";
@@ -27,25 +17,8 @@ import { buildTimeline } from "./timeline-result.js";
 export function buildProtocolResult(run: RunRecord): ProtocolResult {
   const { scenario, timeline, collected } = run;
   const { reports } = collected;
-  const window = measuredWindow(timeline, run.stoppedAtMs);
-  const { acks, stored, slow, ...counts } = countDeliveries(
-    run.channels,
-    run.publisher.records,
-    reports,
-    window,
-  );
-  // After an interrupt, what had no time to arrive is neither expected nor lost.
-  const inFlight = inFlightWindow(timeline, run.stoppedAtMs);
-  const inFlightCounts =
-    inFlight === null
-      ? null
-      : countDeliveries(run.channels, run.publisher.records, reports, inFlight);
-  const inFlightAtInterrupt = inFlightCounts?.lost;
-  // The shards count bytes and requests, and the servers' CPU is read, up to
-  // the stop, past the judged window of an interrupted run: per delivery, they
-  // are divided by the deliveries of that same span (the judged ones and those
-  // of the messages in flight).
-  const trafficDeliveries = counts.delivered + (inFlightCounts?.delivered ?? 0);
+  const { window, books, inFlightAtInterrupt, trafficDeliveries } = windowBooks(run);
+  const { acks, stored, among, ...counts } = books;
   const connected = reports.reduce(
     (n, r) => n + r.subscribers.filter((s) => s.firstReadyMs !== null).length,
     0,
@@ -55,12 +28,7 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     collected.parentLoopDelayP99Ms,
     ...reports.map((r) => r.eventLoopDelayP99Ms),
   );
-  const saturation = saturationRecord(
-    run,
-    { acks, stored, slow, ...counts },
-    window,
-    eventLoopDelayP99,
-  );
+  const saturation = saturationRecord(run, books, window, eventLoopDelayP99);
   const invalid = invalidReasons(run, {
     connected,
     neverConnected: counters.neverConnected,
@@ -85,54 +53,14 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
       connected,
       delivered: trafficDeliveries,
       published: counts.published,
+      acks,
     }),
-    publishAcks: acks,
-    publisher: publisherRecord(scenario, run.publisher),
     ...trafficCost(run.protocol, reports, trafficDeliveries),
-    ...(run.proxy
-      ? {
-          proxy: {
-            kind: run.proxy.kind,
-            // Restarts of instances do not touch the proxy's counters.
-            ...serverCost(run.proxy.samples, [], trafficDeliveries, connected),
-          },
-        }
-      : {}),
-    server: {
-      ...serverCost(run.samples, run.faults, trafficDeliveries, connected),
-      settings: run.serverSettings,
-    },
-    generator: {
-      eventLoopDelayP99,
-      reliable: !saturation.generator.saturated,
-      processes: reports.length + 1,
-      publisherMaxLagMs: run.publisher.maxLagMs,
-      eventLoopDelayLimitMs: scenario.generator.maxEventLoopDelayMs,
-      missingShards: shardsMissing(collected).length,
-    },
-    ...workerMetrics(run),
+    generator: generatorHealth(run, eventLoopDelayP99, !saturation.generator.saturated),
     saturation,
     breakReasons: mergeReasonCounts(reports.map((r) => r.breakReasons)),
     ...reconnectMetrics(reports, counters.reconnectAttempts),
-    stallDetection: stallDetection(run.faults, timeline.rampStartMs, reports),
-    serverStallDetection: serverStallDetection(
-      run.faults,
-      timeline.rampStartMs,
-      collected.zombieTimeoutsMs,
-      scenario.server.heartbeatIntervalMs,
-    ),
     faults: run.faults,
-    ...(scenario.clients.slow === null
-      ? {}
-      : {
-          slowConsumers: slowConsumerResult(
-            reports.flatMap((r) => r.subscribers),
-            slow,
-            timeline.measureStartMs,
-            rssGrowth(run.samples, run.faults),
-            collected.writeTimeoutsMs,
-          ),
-        }),
     deliveriesPerSec: window.seconds > 0 ? counts.delivered / window.seconds : 0,
     ...architectureMetrics({
       reports,
@@ -158,57 +86,85 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
   };
 }
 
-/** The registered measures' fields, from the shards' parts and what the probes saw. */
+/**
+ * The books of the measured window (aggregate.ts), and of the messages still
+ * in flight when an interrupted run stopped: after an interrupt, what had no
+ * time to arrive is neither expected nor lost. The shards count bytes and
+ * requests, and the servers' CPU is read, up to the stop, past the judged
+ * window: per delivery, they are divided by the deliveries of that same span,
+ * the judged ones and those of the messages in flight (`trafficDeliveries`).
+ */
+function windowBooks(run: RunRecord) {
+  const { channels, publisher, collected, timeline, stoppedAtMs } = run;
+  const window = measuredWindow(timeline, stoppedAtMs);
+  const books = countDeliveries(channels, publisher.records, collected.reports, window);
+  const inFlight = inFlightWindow(timeline, stoppedAtMs);
+  const inFlightCounts =
+    inFlight === null
+      ? null
+      : countDeliveries(channels, publisher.records, collected.reports, inFlight);
+  return {
+    window,
+    books,
+    inFlightAtInterrupt: inFlightCounts?.lost,
+    trafficDeliveries: books.delivered + (inFlightCounts?.delivered ?? 0),
+  };
+}
+
+/** Health of the generator's own processes; `reliable` is the saturation verdict's. */
+function generatorHealth(
+  run: RunRecord,
+  eventLoopDelayP99: number,
+  reliable: boolean,
+): ProtocolResult["generator"] {
+  return {
+    eventLoopDelayP99,
+    reliable,
+    processes: run.collected.reports.length + 1,
+    publisherMaxLagMs: run.publisher.maxLagMs,
+    eventLoopDelayLimitMs: run.scenario.generator.maxEventLoopDelayMs,
+    missingShards: shardsMissing(run.collected).length,
+  };
+}
+
+/** The registered measures' fields, from the shards' parts, what the probes saw and the run's facts. */
 function measureFields(
   run: RunRecord,
   window: Window & { seconds: number },
-  counts: { connected: number; delivered: number; published: number },
+  books: Pick<ResultContext<unknown>, "connected" | "delivered" | "published" | "acks">,
 ): MeasureResults {
+  const { collected } = run;
   return measureFragments(
     measures(),
-    run.collected.reports.map((r) => r.measures),
+    collected.reports.map((r) => r.measures),
     run.measures ?? {},
     {
-      ...counts,
+      ...books,
       window,
       windowSeconds: window.seconds,
       records: run.publisher.records,
+      publisher: run.publisher,
       channels: run.channels,
-      subscribers: run.collected.reports.flatMap((r) => r.subscribers),
+      subscribers: collected.reports.flatMap((r) => r.subscribers),
+      deliveriesAmong: (which) =>
+        countDeliveries(run.channels, run.publisher.records, collected.reports, window, which)
+          .among,
+      timeline: run.timeline,
+      scenario: run.scenario,
+      faults: run.faults,
+      breaks: collected.reports.flatMap((r) => r.breakLog),
+      servers: {
+        samples: run.samples,
+        proxy: run.proxy ?? null,
+        zombieTimeoutsMs: collected.zombieTimeoutsMs,
+        writeTimeoutsMs: collected.writeTimeoutsMs,
+        settings: run.serverSettings,
+      },
+      missing: collected.missing,
+      clocks: collected.clocks ?? null,
+      controlTraffic: collected.controlTraffic ?? null,
     },
   );
-}
-
-/** With workers: their clocks' bounds, judged, and the workers lost on the way. */
-function workerMetrics(run: RunRecord): Pick<ProtocolResult, "clock" | "lostWorkers" | "workers"> {
-  const { collected } = run;
-  const lost = collected.missing.flatMap((m) =>
-    m.lostClients === undefined
-      ? []
-      : [{ worker: m.name, reason: m.reason, clients: m.lostClients }],
-  );
-  return {
-    ...(collected.clocks
-      ? { clock: clockResult(collected.clocks, run.scenario.workers.maxClockBoundMs) }
-      : {}),
-    ...(lost.length > 0 ? { lostWorkers: lost } : {}),
-    ...(collected.controlTraffic ? { workers: collected.controlTraffic } : {}),
-  };
-}
-
-/** How the publisher kept its schedule, and what it was told when a publish was refused. */
-function publisherRecord(
-  scenario: Scenario,
-  publisher: RunRecord["publisher"],
-): ProtocolResult["publisher"] {
-  return {
-    maxInFlight: scenario.publish.maxInFlight,
-    peakInFlight: publisher.peakInFlight,
-    ackTimeoutMs: scenario.publish.ackTimeoutMs,
-    maxSlotWaitMs: publisher.maxSlotWaitMs,
-    notSent: publisher.notSent,
-    refusals: [...publisher.refusals].map(([reason, e]) => ({ reason, ...e })),
-  };
 }
 
 /** Wire bytes and requests per delivery, over the measured window. */
@@ -224,52 +180,6 @@ function trafficCost(protocol: ProtocolName, reports: ShardReport[], delivered: 
         ? bytes.emptyPolls / bytes.requests
         : null,
   };
-}
-
-/** The servers' (or the proxy's) CPU per delivery and memory per connection; null where it cannot be known. */
-function serverCost(
-  samples: RunRecord["samples"],
-  faults: FaultRecord[],
-  delivered: number,
-  connected: number,
-): Omit<ProtocolResult["server"], "settings"> {
-  // A restarted process starts its CPU and memory counters again: its cost cannot be computed.
-  const restarted = faults.some((f) => f.action === "kill" || f.action === "restart");
-  const start = restarted ? null : samples.windowStart;
-  const end = restarted ? null : samples.windowEnd;
-  return {
-    cpuSecondsPer1kDeliveries:
-      start && end && delivered > 0
-        ? (end.cpuSeconds - start.cpuSeconds) / (delivered / 1000)
-        : null,
-    rssBytesPerConnection: rssPerConnection(samples.baseline, end, connected),
-  };
-}
-
-/** The servers' RSS growth over the window (bytes); null when not sampled or a process restarted. */
-function rssGrowth(samples: RunRecord["samples"], faults: FaultRecord[]): number | null {
-  const restarted = faults.some((f) => f.action === "kill" || f.action === "restart");
-  const { windowStart, windowEnd } = samples;
-  if (restarted || !windowStart || !windowEnd) return null;
-  return windowEnd.rssBytes - windowStart.rssBytes;
-}
-
-/**
- * Server memory per connection: RSS growth from before the clients to the end
- * of the window, divided by connections. Below a few hundred connections the
- * allocator's own ups and downs (megabytes) swamp what connections cost, and
- * a shrinking RSS says nothing about them: then it is not reported.
- */
-const MIN_CONNECTIONS_FOR_RSS = 500;
-
-function rssPerConnection(
-  before: ServerSample | null,
-  after: ServerSample | null,
-  connections: number,
-): number | null {
-  if (!before || !after || connections < MIN_CONNECTIONS_FOR_RSS) return null;
-  const growth = after.rssBytes - before.rssBytes;
-  return growth > 0 ? growth / connections : null;
 }
 
 function sumWindow(reports: ShardReport[]) {

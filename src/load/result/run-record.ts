@@ -1,5 +1,5 @@
 import type { ProbeResults } from "../../measures/parent.js";
-import type { BoundarySamples, ServerSample } from "../../run-model/server-sample.js";
+import type { BoundarySamples, EdgeSamples } from "../../run-model/server-sample.js";
 import type { Timeline } from "../../run-model/timeline.js";
 import type { ProxyKind, Scenario } from "../../scenario/types.js";
 import type { EffectiveServerSettings } from "../../shared/server-launch.js";
@@ -31,20 +31,9 @@ export interface RunRecord {
   /** False when the target does not acknowledge publishes (each counted as sent once written). */
   publishAcknowledged?: boolean;
   /** Server samples before the clients, and at the start and end of the window. */
-  samples: {
-    baseline: ServerSample | null;
-    windowStart: ServerSample | null;
-    windowEnd: ServerSample | null;
-  };
+  samples: EdgeSamples;
   /** The proxy in front of the instances and its samples (the same three points); absent: none. */
-  proxy?: {
-    kind: ProxyKind;
-    samples: {
-      baseline: ServerSample | null;
-      windowStart: ServerSample | null;
-      windowEnd: ServerSample | null;
-    };
-  };
+  proxy?: { kind: ProxyKind; samples: EdgeSamples };
   /** Per-second samples taken by the parent (observe.ts). */
   seconds: { parentLoopDelayP99Ms: (number | null)[]; servers: BoundarySamples };
   /** Server instances the clients were spread over. */

@@ -1,5 +1,5 @@
 import { mergeHistograms } from "../../metrics/histogram.js";
-import type { ProtocolTimeline } from "../../metrics/types.js";
+import type { ProtocolTimeline } from "../../metrics/protocol-timeline.js";
 import type { PublishRecord } from "../../run-model/publish-record.js";
 import type { BoundarySamples } from "../../run-model/server-sample.js";
 import type { ShardReport, ShardTimeline } from "../../run-model/shard-report.js";

@@ -1,5 +1,5 @@
-import type { ControlTraffic, WorkerClock } from "../../metrics/types.js";
 import type { ShardReport, UncountedPublishes } from "../../run-model/shard-report.js";
+import type { ControlTraffic, WorkerClock } from "../../run-model/workers.js";
 import type { BrokerFaultAction } from "../../scenario/types.js";
 import { type ChildHandle, isRunning, startChild } from "../../util/children.js";
 import { compiledEntry } from "../../util/paths.js";

@@ -1,9 +1,9 @@
 import type { LoopDelayMonitor } from "../../metrics/loop-delay.js";
 import type { ProcessLoad } from "../../metrics/process-load.js";
-import type { ControlTraffic, WorkerClock } from "../../metrics/types.js";
 import type { PublishRecord } from "../../run-model/publish-record.js";
 import type { ShardReport, UncountedPublishes } from "../../run-model/shard-report.js";
 import { measuredWindow } from "../../run-model/timeline.js";
+import type { ControlTraffic, WorkerClock } from "../../run-model/workers.js";
 import { monoMs } from "../../util/clock.js";
 import type { LoadMonitor } from "../servers/load-monitor.js";
 import { heartbeatTimeouts } from "../servers/servers.js";

@@ -1,6 +1,3 @@
-import type { ClockResult, WorkerClock } from "../../metrics/types.js";
-
-export type { ClockResult, WorkerClock };
 /**
  * A worker's clock offset to the coordinator's (the publisher's) clock,
  * estimated NTP-style over the control connection, with its bound. Pure.
@@ -16,7 +13,8 @@ export type { ClockResult, WorkerClock };
  * the trip between the two directions: that half is the bound. Queueing only
  * lengthens a round trip, so the exchange with the shortest one (the minimum
  * RTT filter) holds the tightest bound. Exchanges repeat through the run and
- * only the recent ones count, so a drifting clock is followed.
+ * only the recent ones count, so a drifting clock is followed. The result
+ * judges the bounds (measures/workers.ts).
  */
 export interface ClockSample {
   /** Worker's clock when the request left. */
@@ -59,16 +57,4 @@ export class ClockFilter {
     for (const e of this.recent) if (best === null || e.rttMs < best.rttMs) best = e;
     return best;
   }
-}
-
-/** Judges the workers' bounds against `workers.maxClockBound`. */
-export function clockResult(workers: WorkerClock[], limitMs: number): ClockResult {
-  const boundMs = workers.reduce((max, w) => Math.max(max, w.boundMs), 0);
-  const over = workers.filter((w) => w.boundMs > limitMs);
-  const result: ClockResult = { workers, boundMs, limitMs };
-  if (over.length > 0) {
-    const named = over.map((w) => `${w.worker} ±${w.boundMs.toFixed(2)} ms`).join(", ");
-    result.unreliable = `clock offset bound above workers.maxClockBound ${limitMs} ms: ${named}`;
-  }
-  return result;
 }

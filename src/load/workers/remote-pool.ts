@@ -1,5 +1,5 @@
-import type { ControlTraffic } from "../../metrics/types.js";
 import type { ShardReport, UncountedPublishes } from "../../run-model/shard-report.js";
+import type { ControlTraffic, WorkerClock } from "../../run-model/workers.js";
 import type { BrokerFaultAction } from "../../scenario/types.js";
 import { monoMs } from "../../util/clock.js";
 import type { ShardStart } from "../shards/shard-protocol.js";
@@ -9,7 +9,6 @@ import {
   type MissingShard,
   sumProgress,
 } from "../shards/shards.js";
-import type { WorkerClock } from "./clock-sync.js";
 import type { WorkerHub, WorkerLink } from "./coordinator.js";
 import type { Reports } from "./protocol.js";
 
