@@ -124,7 +124,7 @@ export interface ProbeContext {
   urls: readonly string[];
   /** True when rtbench started the servers (it may read their processes); false against a target. */
   ownServers: boolean;
-  /** The broker's backing service (Redis), whose operation counts can be read; null: none. */
+  /** The broker's backing service (redis://, nats://), which answers for its own operation counts (src/services/); null: none. */
   brokerUrl: string | null;
   signal: AbortSignal;
   log(line: string): void;
