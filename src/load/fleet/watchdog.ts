@@ -35,6 +35,7 @@ export class SilenceWatchdog {
 
   private scan(): void {
     const now = this.clock.now();
+    // A late scan means the silence was ours, not the server's: it counts only from now on.
     if (this.lastScanMs > 0 && now - this.lastScanMs > PAUSE_DETECT_MS) this.resumedAtMs = now;
     this.lastScanMs = now;
     for (const subscriber of this.subscribers) {
