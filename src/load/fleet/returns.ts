@@ -8,10 +8,12 @@ import { UnreadCheck } from "./unread-check.js";
  * One subscriber's returns, each timed by the stamps of what arrives after
  * it (catch-up.ts): back from churn or from a flap of its network, back from
  * a broker fault, and on a tiered server the unread count announced on the
- * way back, checked (unread-check.ts). `see` runs for every message and
- * allocates nothing.
+ * way back, checked (unread-check.ts). `see` allocates nothing, and is
+ * asked only while a return is under way: most messages pay one field read.
  */
 export class Returns {
+  /** A return is being timed, or an unread count checked: `see` wants the messages. */
+  underWay = false;
   /** Back from churn or a flap: messages sent before the return are what it missed. */
   private readonly churn = new CatchUp();
   /** Back from the last broker fault (its end); null before the first one. */
@@ -26,6 +28,7 @@ export class Returns {
   /** Back from churn at `atMs`. */
   begin(atMs: number): void {
     this.churn.begin(atMs);
+    this.underWay = true;
   }
 
   /**
@@ -47,6 +50,7 @@ export class Returns {
       this.nextFlapEnd++;
     }
     this.churn.begin(returnedAtMs);
+    this.underWay = true;
   }
 
   /**
@@ -69,6 +73,7 @@ export class Returns {
       return;
     }
     this.unreadCheck = new UnreadCheck(count, Number(lastId), Number(cursor));
+    this.underWay = true;
     if (this.unreadCheck.complete) this.finishUnreadCheck();
   }
 
@@ -78,6 +83,7 @@ export class Returns {
     const caughtUpMs = this.churn.caughtUpMs();
     if (caughtUpMs !== null) recordMs(this.fleet.catchUp, caughtUpMs);
     this.churn.end();
+    this.noteUnderWay();
   }
 
   /**
@@ -90,6 +96,7 @@ export class Returns {
     this.brokerFault = action;
     this.broker ??= new CatchUp();
     this.broker.begin(atMs);
+    this.underWay = true;
   }
 
   /** The return from the last broker fault is over (the next one ended, or the clients stop). */
@@ -98,6 +105,7 @@ export class Returns {
     if (back === null || back.returnedAtMs === null || this.brokerFault === null) return;
     this.fleet.measures.brokerReturn(this.brokerFault, back.recoveredMs(), back.caughtUpMs());
     back.end();
+    this.noteUnderWay();
   }
 
   private finishUnreadCheck(): void {
@@ -106,5 +114,13 @@ export class Returns {
     this.unreadCheck = null;
     this.fleet.counters.unreadChecked++;
     if (!check.matches) this.fleet.counters.unreadMismatches++;
+    this.noteUnderWay();
+  }
+
+  private noteUnderWay(): void {
+    this.underWay =
+      this.churn.returnedAtMs !== null ||
+      (this.broker !== null && this.broker.returnedAtMs !== null) ||
+      this.unreadCheck !== null;
   }
 }

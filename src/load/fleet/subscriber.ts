@@ -176,7 +176,7 @@ export class Subscriber implements Dialed {
     timeline.countReceipt(bucket);
     if (this.order.add(orderPosition(id, stamp.seq))) fleet.counters.reordered++;
     if (this.resumedAtMs !== null && stamp.snt < this.resumedAtMs) fleet.counters.resumeRecovered++;
-    this.returns.see(id, stamp.snt, nowMs);
+    if (this.returns.underWay) this.returns.see(id, stamp.snt, nowMs);
     if (stamp.sch >= fleet.spec.measureStartMs && stamp.sch < fleet.spec.measureEndMs) {
       recordMs(timeline.latencyIn(bucket), nowMs - stamp.sch);
       this.slowWatch?.delivered(nowMs - stamp.sch);
