@@ -3,12 +3,8 @@
  * built: `npx tsc -p tsconfig.json`) and a real redis-server.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  controlService,
-  type FaultRecord,
-  type ServiceControl,
-  startFaults,
-} from "../src/load/faults/faults.js";
+import { type FaultRecord, type ServiceControl, startFaults } from "../src/load/faults/faults.js";
+import { controlService } from "../src/load/faults/service-control.js";
 import { type ServerSet, startServers } from "../src/load/servers/servers.js";
 import { parseScenario } from "../src/scenario/load.js";
 import type { Scenario } from "../src/scenario/types.js";

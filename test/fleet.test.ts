@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from "vitest";
 import type { ClientOptions, TransportClient } from "../src/clients/types.js";
-import { Fleet, PAUSE_DETECT_MS, WATCHDOG_SCAN_MS } from "../src/load/fleet/fleet.js";
+import { Fleet } from "../src/load/fleet/fleet.js";
+import { PAUSE_DETECT_MS, WATCHDOG_SCAN_MS } from "../src/load/fleet/watchdog.js";
 import type { ShardStart } from "../src/load/shards/shard-protocol.js";
 import { summarizeEncoded } from "../src/metrics/histogram.js";
 import type { ShardReport } from "../src/run-model/shard-report.js";

@@ -8,7 +8,7 @@ import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { referenceEventStream } from "../src/clients/reference-wire.js";
-import { FRAME_SAMPLE_BYTES } from "../src/load/fleet/fleet.js";
+import { FRAME_SAMPLE_BYTES } from "../src/load/fleet/frame-sample.js";
 import { runScenario } from "../src/load/run.js";
 import type { ProtocolResult } from "../src/metrics/types.js";
 import { parseScenario } from "../src/scenario/load.js";

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type RunProgress, runScenario } from "../load/run.js";
+import type { RunProgress } from "../load/protocol-run.js";
+import { runScenario } from "../load/run.js";
 import type { WorkerHub } from "../load/workers/coordinator.js";
 import type { RunResult } from "../metrics/types.js";
 import { renderJson } from "../report/json.js";

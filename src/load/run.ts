@@ -1,41 +1,19 @@
 import os from "node:os";
-import { startLoopDelayMonitor } from "../metrics/loop-delay.js";
 import { runKey } from "../metrics/run-keys.js";
-import { type ProtocolResult, RESULT_SCHEMA_VERSION, type RunResult } from "../metrics/types.js";
-import { interruptClock } from "../run-model/interrupt.js";
-import type { RunPhase } from "../run-model/timeline.js";
+import { RESULT_SCHEMA_VERSION, type RunResult } from "../metrics/types.js";
 import { FALLBACK_VARIANT, fallbackNote } from "../scenario/clients-section.js";
 import type { Scenario, Variant } from "../scenario/types.js";
 import { provideService } from "../services/registry.js";
 import { brokerInfo, type ServiceName } from "../shared/brokers.js";
 import { errorText } from "../shared/errors.js";
-import type { ProtocolName } from "../shared/transports.js";
 import { gitCommit } from "../util/git.js";
 import { packageVersion } from "../util/paths.js";
 import { redactSecrets, redactStrings, redactText, scenarioSecrets } from "../util/redact.js";
-import { controlService, type ServiceControl } from "./faults/faults.js";
-import { buildProtocolResult } from "./result/result.js";
-import { LoadMonitor, runProcesses } from "./servers/load-monitor.js";
-import { INSECURE_WARNING, type RunTls } from "./servers/run-tls.js";
+import { controlService } from "./faults/service-control.js";
+import { type Broker, type RunProgress, runProtocol } from "./protocol-run.js";
+import { INSECURE_WARNING } from "./servers/run-tls.js";
 import { type SystemUnderTest, systemUnderTest } from "./servers/system-under-test.js";
-import { type Clients, clientsUp, planFor } from "./stages/clients-up.js";
-import { collect } from "./stages/collect.js";
-import { type Environment, environmentUp } from "./stages/environment.js";
-import { publishAndObserve } from "./stages/observe.js";
-import { preflightFor } from "./stages/preflight.js";
 import type { WorkerHub } from "./workers/coordinator.js";
-import { RemotePool } from "./workers/remote-pool.js";
-
-export interface RunProgress {
-  /** The run's key: the protocol, or `protocol@variant`. */
-  protocol: ProtocolName;
-  phase: "starting" | RunPhase | "collecting";
-  elapsedMs: number;
-  totalMs: number;
-  open: number;
-  clients: number;
-  received: number;
-}
 
 export interface RunOptions {
   signal?: AbortSignal;
@@ -142,14 +120,6 @@ export async function runScenario(
   return redactStrings(result, secrets);
 }
 
-/** The backing service of the scenario's broker, if it needs one. */
-interface Broker {
-  /** The backing service's URL (Redis); null for the memory broker or a target. */
-  url: string | null;
-  /** Only a service rtbench started itself can be hit by a `redis-restart` or broker-* fault. */
-  control: ServiceControl | null;
-}
-
 /**
  * The scenario with `variant`'s server settings. A variant whose broker has no
  * backing service (memory) runs without the broker-* faults, and the result says so.
@@ -201,129 +171,6 @@ async function brokersUp(
 function brokerFor(system: SystemUnderTest, up: Map<ServiceName, Broker>): Broker {
   const { service } = system;
   return (service !== null ? up.get(service) : undefined) ?? { url: null, control: null };
-}
-
-/**
- * One protocol's run, stage by stage: servers up, clients up, publish and
- * observe, collect, result. Whatever was started is stopped on the way out.
- */
-async function runProtocol(
-  scenario: Scenario,
-  system: SystemUnderTest,
-  protocol: ProtocolName,
-  key: string,
-  broker: Broker,
-  signal: AbortSignal,
-  options: RunOptions & {
-    onTargetUrls?: (urls: string[]) => void;
-    onNote?: (note: string) => void;
-  },
-): Promise<ProtocolResult> {
-  const log = (line: string) => options.log?.(redactText(`${key}: ${line}`));
-  // Null for a variant on the memory broker: it does not use the run's Redis (a target may ask for it).
-  const brokerUrl = broker.url;
-  const progress = (phase: RunProgress["phase"], elapsedMs = 0, totalMs = 0, clients?: Clients) =>
-    options.onProgress?.({
-      protocol: key,
-      phase,
-      elapsedMs,
-      totalMs,
-      clients: scenario.clients.count,
-      ...(clients ? clients.pool.totals() : { open: 0, received: 0 }),
-    });
-  progress("starting");
-  const interrupt = interruptClock(signal);
-
-  let env: Environment | null = null;
-  let clients: Clients | null = null;
-  let load: LoadMonitor | null = null;
-  let tls: RunTls | null = null;
-  const loopDelay = startLoopDelayMonitor();
-  try {
-    tls = system.tlsUp(log);
-    env = await environmentUp(
-      system,
-      { brokerUrl, log, signal, tlsFiles: tls.serverFiles, serverHost: options.serverHost },
-      tls.proxy,
-    );
-    options.onTargetUrls?.(env.urls);
-    const { shards } = planFor(scenario, protocol, system);
-    for (const warning of preflightFor(scenario, system, shards, env)) {
-      log(`preflight: ${warning}`);
-      options.onNote?.(`${key}: preflight: ${warning}`);
-    }
-    load = new LoadMonitor(runProcesses(env.servers));
-    clients = await clientsUp(
-      scenario,
-      system,
-      protocol,
-      env.clientUrls,
-      log,
-      tls.client,
-      options.workers ? RemotePool.factory(options.workers) : undefined,
-    );
-    const up = clients;
-    const { timeline } = up;
-    const observed = await publishAndObserve({
-      scenario,
-      env,
-      clients: up,
-      redis: broker.control,
-      monitors: { loopDelay, load },
-      brokerUrl: env.servers ? brokerUrl : null,
-      signal,
-      log,
-      onTick: (phase, elapsedMs) => progress(phase, elapsedMs, timeline.totalMs, up),
-    });
-    progress("collecting", timeline.totalMs, timeline.totalMs, up);
-    // One stop time for everything that depends on it (the window, the shards' timelines).
-    const stoppedAtMs = interrupt.atMs();
-    const collected = await collect(env, up, observed, { loopDelay, load }, log, stoppedAtMs);
-    return buildProtocolResult({
-      scenario,
-      protocol,
-      timeline,
-      stoppedAtMs,
-      channels: up.channels,
-      plan: up.plan,
-      publisher: observed.publisher,
-      faults: observed.faults,
-      collected,
-      serverSettings: env.settings,
-      seconds: observed.seconds,
-      publishAcknowledged: system.acknowledgesPublishes,
-      samples: {
-        baseline: env.baseline,
-        windowStart: observed.windowStart,
-        windowEnd: observed.windowEnd,
-      },
-      ...(env.proxy && scenario.server.proxy
-        ? {
-            proxy: {
-              kind: scenario.server.proxy.kind,
-              samples: {
-                baseline: env.proxyBaseline,
-                windowStart: observed.proxyWindow?.start ?? null,
-                windowEnd: observed.proxyWindow?.end ?? null,
-              },
-            },
-          }
-        : {}),
-      // Behind a proxy the clients cannot tell which instance serves them: no per-instance spread.
-      instanceCount: env.clientUrls.length,
-      architecture: {
-        instanceCpuSeconds: observed.instanceCpuSeconds,
-        presenceSamples: observed.presenceSamples,
-      },
-      measures: observed.measures,
-    });
-  } finally {
-    loopDelay.stop();
-    load?.stop();
-    await clients?.stop();
-    await env?.stop();
-    tls?.stop();
-  }
 }
 
 function emptyResult(scenario: Scenario, system: SystemUnderTest): RunResult {

@@ -6,7 +6,6 @@
 
 import { faultTimeMs } from "../../run-model/timeline.js";
 import type { BrokerFaultAction, Fault } from "../../scenario/types.js";
-import type { RunningService } from "../../services/types.js";
 import { errorText } from "../../shared/errors.js";
 import { monoMs, sleep, sleepUntil } from "../../util/clock.js";
 import { seededRandom } from "../../util/random.js";
@@ -240,62 +239,5 @@ function describeFault(fault: Fault, instance: number | "all" | null): string {
       return `kill ${where} (SIGKILL), start it again after ${fault.forMs} ms`;
     case "broker-restart":
       return `restart ${where} (SIGTERM, then start)`;
-  }
-}
-
-/**
- * Stop/start over a backing service rtbench started, always acting on its
- * current process: after a restart the original handle is dead, so the run
- * must stop the service through this control (its `stop()` is also the final
- * cleanup).
- */
-export function controlService(server: RunningService): ServiceControl & { readonly url: string } {
-  let current = server;
-  let down = false;
-  let frozen = false;
-  const thaw = () => {
-    if (!frozen) return;
-    frozen = false;
-    signalProcess(current.pid, "SIGCONT");
-  };
-  return {
-    url: server.url,
-    async stop() {
-      thaw();
-      down = true;
-      await current.stop();
-    },
-    async start() {
-      if (!down) return;
-      // restart() on a stopped server only starts a fresh one on the same port.
-      current = await current.restart();
-      down = false;
-    },
-    async crash() {
-      thaw();
-      down = true;
-      await current.kill();
-    },
-    async restart() {
-      thaw();
-      down = true;
-      current = await current.restart();
-      down = false;
-    },
-    freeze() {
-      if (down || frozen) return;
-      frozen = true;
-      signalProcess(current.pid, "SIGSTOP");
-    },
-    thaw,
-  };
-}
-
-/** Sends `signal` to a process rtbench started; one that already exited is left alone. */
-function signalProcess(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
   }
 }

@@ -22,23 +22,18 @@ import type { BrokerFaultAction } from "../../scenario/types.js";
 import { errorText } from "../../shared/errors.js";
 import type { ProtocolName } from "../../shared/transports.js";
 import { transport } from "../../shared/transports.js";
-import { type Clock, realClock, type TimerHandle } from "../../util/clock.js";
+import { type Clock, realClock } from "../../util/clock.js";
 import { classifyFailure } from "../../util/failure.js";
 import { seededRandom } from "../../util/random.js";
-import { churnWaves, pickLeavers } from "../shards/churn.js";
 import type { ShardStart } from "../shards/shard-protocol.js";
+import { ChurnWaves } from "./churn-waves.js";
 import { FleetTimeline } from "./fleet-timeline.js";
+import { frameSample } from "./frame-sample.js";
 import { breakReasonKey, ReasonTally } from "./reason-tally.js";
 import { Subscriber } from "./subscriber.js";
 import type { SubscriberFleet } from "./subscriber-fleet.js";
+import { SilenceWatchdog } from "./watchdog.js";
 
-/** How often the client-side watchdog looks for silent connections. */
-export const WATCHDOG_SCAN_MS = 250;
-/**
- * A watchdog scan this late means this process itself was not running
- * (SIGSTOP, a long GC pause), not that the server went silent.
- */
-export const PAUSE_DETECT_MS = WATCHDOG_SCAN_MS * 4;
 /** Connect failure reasons kept; more reasons are only counted in connectFailures. */
 const CONNECT_ERROR_REASONS_KEPT = 5;
 /** Break reasons kept; more reasons are only counted in breaks. */
@@ -91,13 +86,11 @@ export class Fleet implements SubscriberFleet {
   /** Per URL index: deliveries in the window, and clients connected when it started. */
   private readonly instanceDeliveries: number[];
   private instanceConnections: number[];
-  private readonly churnTimers: TimerHandle[] = [];
+  private churn: ChurnWaves | null = null;
   private readonly subscribers: Subscriber[];
   private windowStart = { bytesIn: 0, bytesOut: 0, requests: 0, emptyPolls: 0, socketsOpen: 0 };
   private windowEnd: typeof this.windowStart | null = null;
-  private watchdogTimer: TimerHandle | null = null;
-  private lastScanMs = 0;
-  private resumedAtMs = 0;
+  private readonly watchdog: SilenceWatchdog | null = null;
   private closed = false;
 
   constructor(
@@ -126,7 +119,7 @@ export class Fleet implements SubscriberFleet {
     // With fallback, a client may end on any of its steps' transports.
     const protocols = spec.fallback?.steps.map((s) => s.protocol) ?? [spec.protocol];
     if (this.watchdogMs > 0 && protocols.some((name) => transport(name).watchable)) {
-      this.watchdogTimer = this.clock.setInterval(() => this.scanForSilence(), WATCHDOG_SCAN_MS);
+      this.watchdog = new SilenceWatchdog(this.clock, this.subscribers, this.watchdogMs);
     }
     this.timeline.cut(this.clock.now(), this.counterSnapshot());
   }
@@ -156,7 +149,11 @@ export class Fleet implements SubscriberFleet {
       const i = subscriber.urlIndex;
       this.instanceConnections[i] = (this.instanceConnections[i] ?? 0) + 1;
     }
-    this.planChurn();
+    // Churn (if any) begins with the window.
+    const plan = this.spec.churn;
+    if (plan && !this.closed && this.churn === null) {
+      this.churn = new ChurnWaves(plan, this.clock, this.subscribers, this.random);
+    }
   }
 
   /** Counts a frame that was not a message; the first is kept (cut short) to show the user. */
@@ -193,8 +190,8 @@ export class Fleet implements SubscriberFleet {
 
   close(): void {
     this.closed = true;
-    for (const timer of this.churnTimers) this.clock.clearTimeout(timer);
-    if (this.watchdogTimer) this.clock.clearInterval(this.watchdogTimer);
+    this.churn?.cancel();
+    this.watchdog?.stop();
     for (const subscriber of this.subscribers) subscriber.stop();
   }
 
@@ -282,29 +279,6 @@ export class Fleet implements SubscriberFleet {
     this.timeline.cut(this.clock.now(), this.counterSnapshot());
   }
 
-  /**
-   * Churn: at each wave, a fraction of this process's connected clients
-   * leave, each back `offlineForMs` later. Planned when the window starts.
-   */
-  private planChurn(): void {
-    const plan = this.spec.churn;
-    if (!plan || this.closed || this.churnTimers.length > 0) return;
-    for (const atMs of churnWaves(plan)) {
-      const timer = this.clock.setTimeout(() => {
-        if (this.closed) return;
-        const ready = this.subscribers.filter((s) => s.isReady());
-        const leavers = pickLeavers(ready, plan.fraction, this.random);
-        for (const subscriber of leavers) subscriber.leave();
-        this.churnTimers.push(
-          this.clock.setTimeout(() => {
-            for (const subscriber of leavers) subscriber.comeBack();
-          }, plan.offlineForMs),
-        );
-      }, atMs - this.clock.now());
-      this.churnTimers.push(timer);
-    }
-  }
-
   private connectionLogs(): ConnectionLog[] {
     return this.subscribers.map((s) => {
       const spans: [number, number | null][] = [];
@@ -316,38 +290,9 @@ export class Fleet implements SubscriberFleet {
     });
   }
 
-  private scanForSilence(): void {
-    const now = this.clock.now();
-    // A late scan means the silence was ours, not the server's: it counts only from now on.
-    if (this.lastScanMs > 0 && now - this.lastScanMs > PAUSE_DETECT_MS) this.resumedAtMs = now;
-    this.lastScanMs = now;
-    for (const subscriber of this.subscribers) {
-      subscriber.checkSilence(now, this.resumedAtMs, this.watchdogMs);
-    }
-  }
-
   private counterSnapshot() {
     const { bytesIn, bytesOut } = this.context.sockets.totals();
     const { requests, emptyPolls } = this.context.counters;
     return { bytesIn, bytesOut, requests, emptyPolls, socketsOpen: this.context.sockets.openCount };
   }
-}
-
-/** What is shown of an unrecognised frame: enough to see its shape, never a whole payload. */
-export const FRAME_SAMPLE_BYTES = 200;
-
-/**
- * The frame as one line of text (bytes as UTF-8, a parsed item as JSON, a
- * line break as the two characters backslash and n), cut to FRAME_SAMPLE_BYTES.
- */
-function frameSample(frame: unknown): string {
-  let text: string;
-  if (typeof frame === "string") text = frame;
-  else if (Buffer.isBuffer(frame)) text = frame.toString("utf8");
-  else if (frame === undefined) return "";
-  else text = JSON.stringify(frame) ?? String(frame);
-  text = text.replace(/\r?\n/g, "\\n");
-  const bytes = Buffer.from(text, "utf8");
-  if (bytes.length <= FRAME_SAMPLE_BYTES) return text;
-  return `${bytes.subarray(0, FRAME_SAMPLE_BYTES).toString("utf8")}...`;
 }

@@ -2,7 +2,6 @@ import type { ServerSample } from "../../run-model/server-sample.js";
 import type { Scenario } from "../../scenario/types.js";
 import { errorText, runFailed } from "../../shared/errors.js";
 import {
-  authHeaders,
   buildServerArgs,
   parseReadyLine,
   SERVER_READY_PATTERN,
@@ -13,6 +12,7 @@ import { freePort } from "../../util/net.js";
 import { compiledEntry } from "../../util/paths.js";
 import { sampleProcessGroups } from "../../util/proc.js";
 import { type Supervised, supervise } from "../../util/supervisor.js";
+import { postDrop } from "./admin.js";
 import { serverLaunches } from "./server-settings.js";
 
 /**
@@ -42,8 +42,6 @@ export interface ServerSet {
   /** Stops every instance's current process (a paused one is resumed first, so SIGTERM lands). */
   stop(): Promise<void>;
 }
-
-const DROP_TIMEOUT_MS = 5000;
 
 /** Starts `scenario.server.instances` reference server processes on free loopback ports. */
 export async function startServers(
@@ -222,33 +220,6 @@ class SupervisedServers implements ServerSet {
   }
 }
 
-/** `POST /admin/drop` on one reference server instance (started with --admin). */
-export async function postDrop(
-  instance: { name: string; url: string },
-  fraction: number,
-  /** The server's token (`server.auth`); null: none. */
-  auth: string | null = null,
-): Promise<number> {
-  const url = `${instance.url}/admin/drop`;
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...authHeaders(auth) },
-      body: JSON.stringify({ fraction }),
-      signal: AbortSignal.timeout(DROP_TIMEOUT_MS),
-    });
-  } catch (error) {
-    throw new Error(`${instance.name}: POST ${url}: ${(error as Error).message}`, { cause: error });
-  }
-  const text = await response.text();
-  if (!response.ok) {
-    throw new Error(`${instance.name}: POST ${url} answered ${response.status}: ${text}`);
-  }
-  const { dropped } = JSON.parse(text) as { dropped: number };
-  return dropped;
-}
-
 /**
  * CPU seconds and resident memory summed over the instances, read from /proc
  * for each instance's process group (its workers and wrappers included), the
@@ -276,30 +247,4 @@ export async function sampleInstances(servers: ServerSet): Promise<ServerSample[
     const { cpuSeconds, rssBytes } = samples.get(group) as ServerSample;
     return { cpuSeconds, rssBytes };
   });
-}
-
-/**
- * When each instance dropped connections for missing heartbeats (monotonic
- * ms), from the reference server's admin endpoint; empty where unavailable.
- */
-export async function heartbeatTimeouts(
-  urls: string[],
-  auth: string | null,
-  log: "heartbeat-timeouts" | "write-timeouts" = "heartbeat-timeouts",
-): Promise<number[]> {
-  const all: number[] = [];
-  for (const url of urls) {
-    try {
-      const response = await fetch(`${url}/admin/${log}`, {
-        headers: authHeaders(auth),
-        signal: AbortSignal.timeout(5000),
-      });
-      if (!response.ok) continue;
-      const body = (await response.json()) as { monotonicMs?: unknown };
-      if (Array.isArray(body.monotonicMs)) all.push(...(body.monotonicMs as number[]));
-    } catch {
-      // an instance that is down has nothing to say
-    }
-  }
-  return all;
 }

@@ -5,8 +5,8 @@ import type { ShardReport, UncountedPublishes } from "../../run-model/shard-repo
 import { measuredWindow } from "../../run-model/timeline.js";
 import type { ControlTraffic, WorkerClock } from "../../run-model/workers.js";
 import { monoMs } from "../../util/clock.js";
+import { heartbeatTimeouts } from "../servers/admin.js";
 import type { LoadMonitor } from "../servers/load-monitor.js";
-import { heartbeatTimeouts } from "../servers/servers.js";
 import type { MissingShard } from "../shards/shards.js";
 import type { Clients } from "./clients-up.js";
 import type { Environment } from "./environment.js";
