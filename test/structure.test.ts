@@ -1,6 +1,7 @@
 // The code's shape, held where a change can break it: imports run one way
 // (no file imports itself back through others, no folder imports a folder
-// that imports it). farm-studio draws the same house; this
+// that imports it), and no source file or function is long without saying
+// why at its top (scripts/sizes.js, `npm run sizes`). farm-studio draws the same house; this
 // is the part of it CI can check.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -8,6 +9,8 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
+// @ts-expect-error: a plain-JS script without types
+import { longParts, longPartsOf } from "../scripts/sizes.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 const ROOTS = ["src", "reference-server"];
@@ -110,4 +113,29 @@ describe("the code's structure", () => {
     ]);
     expect(circles(looped)).toEqual([["a.ts", "b.ts", "c.ts"]]);
   });
+
+  it("has no file over 300 lines or function over 80 without a reason at its top", () => {
+    const parts = (longParts() as LongPart[]).map(
+      (p) => `${p.file}:${p.line} ${p.kind} ${p.name} ${p.lines} lines`,
+    );
+    expect(parts).toEqual([]);
+  });
+
+  it("finds a long function, and takes a reason at its top (the check itself)", () => {
+    const body = Array.from({ length: 85 }, (_, i) => `  const v${i} = ${i};`).join("\n");
+    const bare = `export function long(): void {\n${body}\n}\n`;
+    const said = `/** Longer than most: one table. */\n${bare}`;
+    expect((longPartsOf("x.ts", bare) as LongPart[]).map((p) => [p.kind, p.name])).toEqual([
+      ["function", "long"],
+    ]);
+    expect(longPartsOf("x.ts", said)).toEqual([]);
+  });
 });
+
+interface LongPart {
+  file: string;
+  line: number;
+  kind: string;
+  name: string;
+  lines: number;
+}
