@@ -29,7 +29,9 @@ beforeAll(async () => {
       "target: { health: /healthz }",
       "clients: { count: 20, channels: 2, rampUp: 200ms }",
       "publish: { rate: 20/s }",
-      "duration: 4500ms",
+      // A 2 s window (4 s before; 2 s less for each of an ab run's six runs): a 100 ms delay
+      // moves every run's median of ~400 deliveries by 100 ms, far more than a busy machine does.
+      "duration: 2500ms",
       "warmup: 500ms",
       "drain: 500ms",
     ].join("\n"),
@@ -149,18 +151,21 @@ describe("rtbench ab", () => {
 
   it("refuses bad flags before anything runs (exit 2)", async () => {
     const both = ["ab", scenario, "--baseline-target", SERVER, "--candidate-target", SERVER];
-    const rounds = await runRtbench([...both, "--rounds", "0"]);
+    // Four refusals, each its own CLI process started at once: none of them runs anything.
+    const [rounds, few, flags, missing] = await Promise.all([
+      runRtbench([...both, "--rounds", "0"]),
+      runRtbench([...both, "--rounds", "1"]),
+      runRtbench([...both, "--protocols", "websockets"]),
+      runRtbench(["ab", scenario, "--baseline-target", SERVER]),
+    ]);
     expect(rounds.code).toBe(2);
     expect(rounds.stderr).toContain("--rounds: expected a whole number of runs per side");
     // One or two rounds cannot give the rank test a significant answer: refused with the reason.
-    const few = await runRtbench([...both, "--rounds", "1"]);
     expect(few.code).toBe(2);
     expect(few.stderr).toContain("--rounds: expected at least 3 runs per side, found 1");
     expect(few.stderr).toContain("smallest p-value with 1 against 1 is 0.50");
-    const flags = await runRtbench([...both, "--protocols", "websockets"]);
     expect(flags.code).toBe(2);
     expect(flags.stderr).toContain("--protocols: expected a comma-separated list of");
-    const missing = await runRtbench(["ab", scenario, "--baseline-target", SERVER]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("--candidate-target");
   });
