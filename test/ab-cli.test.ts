@@ -151,21 +151,18 @@ describe("rtbench ab", () => {
 
   it("refuses bad flags before anything runs (exit 2)", async () => {
     const both = ["ab", scenario, "--baseline-target", SERVER, "--candidate-target", SERVER];
-    // Four refusals, each its own CLI process started at once: none of them runs anything.
-    const [rounds, few, flags, missing] = await Promise.all([
-      runRtbench([...both, "--rounds", "0"]),
-      runRtbench([...both, "--rounds", "1"]),
-      runRtbench([...both, "--protocols", "websockets"]),
-      runRtbench(["ab", scenario, "--baseline-target", SERVER]),
-    ]);
+    const rounds = await runRtbench([...both, "--rounds", "0"]);
     expect(rounds.code).toBe(2);
     expect(rounds.stderr).toContain("--rounds: expected a whole number of runs per side");
     // One or two rounds cannot give the rank test a significant answer: refused with the reason.
+    const few = await runRtbench([...both, "--rounds", "1"]);
     expect(few.code).toBe(2);
     expect(few.stderr).toContain("--rounds: expected at least 3 runs per side, found 1");
     expect(few.stderr).toContain("smallest p-value with 1 against 1 is 0.50");
+    const flags = await runRtbench([...both, "--protocols", "websockets"]);
     expect(flags.code).toBe(2);
     expect(flags.stderr).toContain("--protocols: expected a comma-separated list of");
+    const missing = await runRtbench(["ab", scenario, "--baseline-target", SERVER]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("--candidate-target");
   });
