@@ -168,67 +168,74 @@ describeProxy("nginx", "TLS terminated at nginx, plaintext instances behind it",
   }, 60_000);
 });
 
-describeProxy("haproxy", "TLS at HAProxy re-encrypted to TLS instances (server.tls)", () => {
-  it("passes SSE and WebSocket exactly, verifying the instances with the run's CA", async () => {
-    // The server line after the proxy's: the instances serve TLS too.
-    await exactOverTls(
-      "{ kind: haproxy, balance: hash-channel, tls: true }\n  tls: true",
-      "sse, websocket",
-    );
-  }, 60_000);
-});
+/**
+ * Three runs side by side: they take the time of the longest, not the sum. None looks for
+ * leftover proxy processes (the tests above do, and they run alone), and what they assert
+ * is counts, or latencies 50 ms from their bounds, which a busy machine does not move.
+ */
+describe.concurrent("proxy runs side by side", () => {
+  describeProxy("haproxy", "TLS at HAProxy re-encrypted to TLS instances (server.tls)", () => {
+    it("passes SSE and WebSocket exactly, verifying the instances with the run's CA", async () => {
+      // The server line after the proxy's: the instances serve TLS too.
+      await exactOverTls(
+        "{ kind: haproxy, balance: hash-channel, tls: true }\n  tls: true",
+        "sse, websocket",
+      );
+    }, 60_000);
+  });
 
-describeProxy("nginx", "nginx's settings, measured through it", () => {
-  it("cuts idle streams and WebSockets below the heartbeat interval, and resume loses nothing", async () => {
-    // Heartbeats every 5 s, the proxy gives up after 600 ms of silence; the
-    // publisher's 10/s over 10 channels leaves each channel quiet for 1 s.
-    // The warmup gives every client a message, hence a cursor to resume
-    // from, before the window: a client cut before its first message has
-    // none, and what was published meanwhile is lost to it.
-    const result = await runScenario(
-      proxied(
-        "{ kind: nginx, balance: hash-channel, idleTimeout: 600ms }",
-        `protocols: [sse, websocket]
+  describeProxy("nginx", "nginx's settings, measured through it", () => {
+    it("cuts idle streams and WebSockets below the heartbeat interval, and resume loses nothing", async () => {
+      // Heartbeats every 5 s, the proxy gives up after 600 ms of silence; the
+      // publisher's 10/s over 10 channels leaves each channel quiet for 1 s.
+      // The warmup gives every client a message, hence a cursor to resume
+      // from, before the window: a client cut before its first message has
+      // none, and what was published meanwhile is lost to it.
+      const result = await runScenario(
+        proxied(
+          "{ kind: nginx, balance: hash-channel, idleTimeout: 600ms }",
+          `protocols: [sse, websocket]
 reconnect: { initialDelay: 50ms, maxDelay: 200ms, resume: true }
 duration: 3500ms
 warmup: 1500ms
 drain: 1200ms`,
-        "10/s",
-        "5s",
-      ),
-    );
-    expect(result.error).toBeUndefined();
-    for (const [name, p] of Object.entries(result.protocols) as [string, ProtocolResult][]) {
-      expect(p.breaks, name).toBeGreaterThanOrEqual(CLIENTS);
-      expect(p.expected, name).toBeGreaterThan(0);
-      expect(p.delivered, name).toBe(p.expected);
-      expect(p.lost, name).toBe(0);
-      expect(p.duplicates, name).toBe(0);
-    }
-  }, 60_000);
-});
+          "10/s",
+          "5s",
+        ),
+      );
+      expect(result.error).toBeUndefined();
+      for (const [name, p] of Object.entries(result.protocols) as [string, ProtocolResult][]) {
+        expect(p.breaks, name).toBeGreaterThanOrEqual(CLIENTS);
+        expect(p.expected, name).toBeGreaterThan(0);
+        expect(p.delivered, name).toBe(p.expected);
+        expect(p.lost, name).toBe(0);
+        expect(p.duplicates, name).toBe(0);
+      }
+    }, 60_000);
+  });
 
-describeProxy("haproxy", "HAProxy's buffering, measured through it", () => {
-  it("holds streamed events up to the kernel's 200 ms with buffering on, and not with off", async () => {
-    const p50 = async (buffering: string) => {
-      const result = await runScenario(
-        proxied(
-          `{ kind: haproxy, balance: hash-channel, buffering: "${buffering}" }`,
-          `protocols: [sse]
+  describeProxy("haproxy", "HAProxy's buffering, measured through it", () => {
+    it("holds streamed events up to the kernel's 200 ms with buffering on, and not with off", async () => {
+      const p50 = async (buffering: string) => {
+        const result = await runScenario(
+          proxied(
+            `{ kind: haproxy, balance: hash-channel, buffering: "${buffering}" }`,
+            `protocols: [sse]
 duration: 1500ms
 warmup: 300ms
 drain: 1s`,
-        ),
-      );
-      expectExact(result);
-      return result.protocols.sse?.latency.p50 as number;
-    };
-    // MSG_MORE on each streamed chunk lets the kernel wait up to 200 ms for
-    // more; option http-no-delay (off) sends at once. The margins are wide:
-    // a busy machine moves milliseconds, not this timer.
-    expect(await p50("on")).toBeGreaterThan(150);
-    expect(await p50("off")).toBeLessThan(100);
-  }, 60_000);
+          ),
+        );
+        expectExact(result);
+        return result.protocols.sse?.latency.p50 as number;
+      };
+      // MSG_MORE on each streamed chunk lets the kernel wait up to 200 ms for
+      // more; option http-no-delay (off) sends at once. The margins are wide:
+      // a busy machine moves milliseconds, not this timer.
+      expect(await p50("on")).toBeGreaterThan(150);
+      expect(await p50("off")).toBeLessThan(100);
+    }, 60_000);
+  });
 });
 
 it("tells nginx to buffer streams even though the reference server asks it not to", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { startReferenceServer } from "../reference-server/index.js";
 import { runScenario } from "../src/load/run.js";
-import type { ProtocolResult } from "../src/metrics/types.js";
+import type { ProtocolResult, RunResult } from "../src/metrics/types.js";
 import { parseScenario } from "../src/scenario/load.js";
 import { defaultTransportNames } from "../src/shared/transports.js";
 import { describeRedis } from "./helpers/redis.js";
@@ -50,40 +50,8 @@ function expectCompleteDelivery(result: ProtocolResult | undefined) {
   expect(r.bytesPerDelivery).toBeGreaterThan(0);
 }
 
+// Alone, before the runs that go side by side below: it measures milliseconds.
 describe("rtbench run, memory broker", () => {
-  it("SSE over HTTP/2 delivers everything over one connection per streamsPerConnection clients", async () => {
-    const scenario = smallScenario(
-      "protocols: [sse, sse-h2]\nsseH2: { streamsPerConnection: 10 }",
-      ", shards: 1",
-    );
-    const result = await runScenario(scenario);
-    expectCompleteDelivery(result.protocols.sse);
-    expectCompleteDelivery(result.protocols["sse-h2"]);
-    expect(result.protocols.sse?.tcpConnections).toBe(40);
-    expect(result.protocols["sse-h2"]?.tcpConnections).toBe(4);
-  });
-
-  it("delivers every message to every subscriber over all four protocols", async () => {
-    const result = await runScenario(smallScenario());
-    expect(result.status).toBe("complete");
-    expect(Object.keys(result.protocols)).toEqual(defaultTransportNames());
-    for (const protocol of defaultTransportNames())
-      expectCompleteDelivery(result.protocols[protocol]);
-    expect(result.protocols.websocket?.server.cpuSecondsPer1kDeliveries).toBeGreaterThan(0);
-    expect(result.protocols.sse?.emptyPollShare).toBeNull();
-  });
-
-  it("short-poll request count matches window / interval x clients within 10%", async () => {
-    const scenario = smallScenario();
-    const result = await runScenario({ ...scenario, protocols: ["short-poll"] });
-    const windowSeconds = (scenario.durationMs - scenario.warmupMs) / 1000;
-    const expectedRequests =
-      (windowSeconds / (Number(scenario.transports["short-poll"]?.settings.intervalMs) / 1000)) *
-      40;
-    const requests = result.protocols["short-poll"]?.requests ?? 0;
-    expect(Math.abs(requests - expectedRequests) / expectedRequests).toBeLessThan(0.1);
-  });
-
   it("measured latency moves by a delay the server adds to every delivery", async () => {
     // Few clients and a steady rate keep both medians stable on a busy machine.
     const base = parseScenario(
@@ -120,12 +88,63 @@ drain: 500ms
   });
 });
 
-describe("rtbench run against a target", () => {
-  it("measures a server it did not start, and does not report that server's cost", async () => {
-    const server = await startReferenceServer();
-    try {
-      const scenario = parseScenario(
-        `
+/**
+ * The delivery runs side by side (describe.concurrent): they count messages, requests and
+ * connections, and no assertion of theirs is about how long anything took.
+ */
+describe.concurrent("rtbench run, side by side", () => {
+  describe("rtbench run, memory broker", () => {
+    /**
+     * One run of the small scenario over the four protocols, read by two tests: one checks
+     * delivery, the other short polling's request count (the short-poll part of this run is the
+     * same scenario the count test used to run on its own).
+     */
+    let fourProtocols: Promise<RunResult> | undefined;
+    const fourProtocolRun = () => {
+      fourProtocols ??= runScenario(smallScenario());
+      return fourProtocols;
+    };
+
+    it("SSE over HTTP/2 delivers everything over one connection per streamsPerConnection clients", async () => {
+      const scenario = smallScenario(
+        "protocols: [sse, sse-h2]\nsseH2: { streamsPerConnection: 10 }",
+        ", shards: 1",
+      );
+      const result = await runScenario(scenario);
+      expectCompleteDelivery(result.protocols.sse);
+      expectCompleteDelivery(result.protocols["sse-h2"]);
+      expect(result.protocols.sse?.tcpConnections).toBe(40);
+      expect(result.protocols["sse-h2"]?.tcpConnections).toBe(4);
+    }, 120_000);
+
+    it("delivers every message to every subscriber over all four protocols", async () => {
+      const result = await fourProtocolRun();
+      expect(result.status).toBe("complete");
+      expect(Object.keys(result.protocols)).toEqual(defaultTransportNames());
+      for (const protocol of defaultTransportNames())
+        expectCompleteDelivery(result.protocols[protocol]);
+      expect(result.protocols.websocket?.server.cpuSecondsPer1kDeliveries).toBeGreaterThan(0);
+      expect(result.protocols.sse?.emptyPollShare).toBeNull();
+    }, 120_000);
+
+    it("short-poll request count matches window / interval x clients within 10%", async () => {
+      const scenario = smallScenario();
+      const result = await fourProtocolRun();
+      const windowSeconds = (scenario.durationMs - scenario.warmupMs) / 1000;
+      const expectedRequests =
+        (windowSeconds / (Number(scenario.transports["short-poll"]?.settings.intervalMs) / 1000)) *
+        40;
+      const requests = result.protocols["short-poll"]?.requests ?? 0;
+      expect(Math.abs(requests - expectedRequests) / expectedRequests).toBeLessThan(0.1);
+    }, 120_000);
+  });
+
+  describe("rtbench run against a target", () => {
+    it("measures a server it did not start, and does not report that server's cost", async () => {
+      const server = await startReferenceServer();
+      try {
+        const scenario = parseScenario(
+          `
 name: target
 protocols: [sse, websocket]
 target: ${server.url}
@@ -135,38 +154,39 @@ duration: 2s
 warmup: 500ms
 drain: 1s
 `,
-        "target.yaml",
-      );
-      const result = await runScenario(scenario);
-      expect(result.setup.broker).toBe("external");
-      expect(result.setup.target).toEqual([server.url]);
-      for (const protocol of ["sse", "websocket"] as const) {
-        const r = result.protocols[protocol] as ProtocolResult;
-        expect(r.connected).toBe(20);
-        expect(r.expected).toBe(r.published * 10);
-        expect(r.lost).toBe(0);
-        expect(r.server.cpuSecondsPer1kDeliveries).toBeNull();
-        expect(r.server.rssBytesPerConnection).toBeNull();
-        // Not rtbench's server: what it runs with is not known, and not guessed.
-        expect(r.server.settings).toBeNull();
+          "target.yaml",
+        );
+        const result = await runScenario(scenario);
+        expect(result.setup.broker).toBe("external");
+        expect(result.setup.target).toEqual([server.url]);
+        for (const protocol of ["sse", "websocket"] as const) {
+          const r = result.protocols[protocol] as ProtocolResult;
+          expect(r.connected).toBe(20);
+          expect(r.expected).toBe(r.published * 10);
+          expect(r.lost).toBe(0);
+          expect(r.server.cpuSecondsPer1kDeliveries).toBeNull();
+          expect(r.server.rssBytesPerConnection).toBeNull();
+          // Not rtbench's server: what it runs with is not known, and not guessed.
+          expect(r.server.settings).toBeNull();
+        }
+      } finally {
+        await server.close();
       }
-    } finally {
-      await server.close();
-    }
+    }, 120_000);
   });
-});
 
-describeRedis("rtbench run, redis broker with two instances", (redis) => {
-  it("delivers every message to every subscriber over all four protocols", async () => {
-    const scenario = smallScenario("server: { instances: 2, broker: redis }");
-    const result = await runScenario(scenario, { redisUrl: redis.url });
-    expect(result.setup.broker).toBe("redis");
-    expect(result.setup.instances).toBe(2);
-    for (const protocol of defaultTransportNames())
-      expectCompleteDelivery(result.protocols[protocol]);
-    expect(result.protocols.sse?.server.settings).toMatchObject({
-      broker: "redis",
-      instanceId: "0",
-    });
+  describeRedis("rtbench run, redis broker with two instances", (redis) => {
+    it("delivers every message to every subscriber over all four protocols", async () => {
+      const scenario = smallScenario("server: { instances: 2, broker: redis }");
+      const result = await runScenario(scenario, { redisUrl: redis.url });
+      expect(result.setup.broker).toBe("redis");
+      expect(result.setup.instances).toBe(2);
+      for (const protocol of defaultTransportNames())
+        expectCompleteDelivery(result.protocols[protocol]);
+      expect(result.protocols.sse?.server.settings).toMatchObject({
+        broker: "redis",
+        instanceId: "0",
+      });
+    }, 120_000);
   });
 });

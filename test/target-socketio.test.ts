@@ -37,7 +37,9 @@ drain: 3s
 faults: [{ at: 2500ms, action: stall, instance: 0, for: 2s }]`;
 
 describe("protocol socketio against a real Socket.IO server", () => {
-  it("delivers everything over engine.io's long polls and WebSocket, acknowledged", async () => {
+  // The first three run side by side, each with a server of its own: they count messages,
+  // breaks and losses. The network test after them, which bounds latencies, runs alone.
+  it.concurrent("delivers everything over engine.io's long polls and WebSocket, acknowledged", async () => {
     const result = await runScenario(
       socketIoScenario("--recovery", "duration: 2500ms\nwarmup: 500ms\ndrain: 1500ms"),
     );
@@ -58,7 +60,7 @@ describe("protocol socketio against a real Socket.IO server", () => {
     expect(result.protocols["long-poll"]?.requests).toBeGreaterThan(0);
   }, 60_000);
 
-  it("recovers what a stall made the clients miss, with connection state recovery", async () => {
+  it.concurrent("recovers what a stall made the clients miss, with connection state recovery", async () => {
     const result = await runScenario(
       socketIoScenario(
         "--recovery --ping-interval 500 --ping-timeout 500",
@@ -72,7 +74,7 @@ describe("protocol socketio against a real Socket.IO server", () => {
     expect(p.delivered).toBe(p.expected);
   }, 60_000);
 
-  it("counts the loss without recovery, and says when publishes are not acknowledged", async () => {
+  it.concurrent("counts the loss without recovery, and says when publishes are not acknowledged", async () => {
     const result = await runScenario(
       socketIoScenario(
         "--ping-interval 500 --ping-timeout 500",
