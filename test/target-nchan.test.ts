@@ -1,10 +1,10 @@
-import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { runScenario } from "../src/load/run.js";
 import type { ProtocolResult } from "../src/metrics/types.js";
 import { parseScenario } from "../src/scenario/load.js";
 import { packageRoot } from "../src/util/paths.js";
+import { leftoverProcesses, ownScratchRoot } from "./helpers/leftovers.js";
 import { describeNchan } from "./helpers/nchan.js";
 import { itRedis } from "./helpers/redis.js";
 import { expectEverythingDelivered } from "./helpers/targets.js";
@@ -33,12 +33,12 @@ ${extra}
   );
 }
 
-/** nginx processes of a run still alive (their config lives in a run's scratch directory). */
+/** Where this file's runs make their scratch directories (see helpers/leftovers.ts). */
+const scratchRoot = ownScratchRoot("rtbench-nchan-test-");
+
+/** nginx processes of this file's targets still alive. */
 function leftoverNginx(): string[] {
-  const lines = execFileSync("ps", ["-eo", "stat=,args="], { encoding: "utf8" }).split("\n");
-  return lines.filter(
-    (line) => /nginx/.test(line) && /rtbench-target-/.test(line) && !/^Z/.test(line),
-  );
+  return leftoverProcesses(/nginx.*rtbench-target-/, scratchRoot);
 }
 
 describeNchan("protocol nchan against a real nginx + Nchan", () => {
