@@ -297,4 +297,110 @@ drain: 0
     expect(result.proxy).toMatchObject({ kind: "nginx" });
     expect(result.proxy?.cpuSecondsPer1kDeliveries).toBeCloseTo(0.1 / 0.065);
   });
+
+  it("gives the measures the run's facts: instances, catch-up, presence samples", () => {
+    // Figures as buildProtocolResult gave them before these measures were rows of the registry.
+    const churnScenario = parseScenario(
+      `
+clients: { count: 3, channels: 1, rampUp: 1s, churn: { every: 1s, offlineFor: 500ms, fraction: 0.3 } }
+presence: { sampleInterval: 500ms }
+publish: { rate: 10/s }
+duration: 3s
+warmup: 1s
+drain: 0
+`,
+      "churn.yaml",
+    );
+    // Ramp-up starts at -1000: the faults count from there, the logs and samples are monotonic ms.
+    const rampedTimeline = planTimeline({
+      nowMs: -1000,
+      startDelayMs: 0,
+      rampUpMs: 1000,
+      warmupMs: 1000,
+      durationMs: 3000,
+      drainMs: 0,
+      faultsAtMs: [],
+    });
+    const result = run({
+      scenario: churnScenario,
+      timeline: rampedTimeline,
+      // Every client frozen from 1400 to 1600 (monotonic).
+      faults: [{ action: "stall-clients", instance: null, firedAtMs: 2400, endedAtMs: 2600 }],
+      collected: {
+        reports: [
+          {
+            ...shard(30),
+            instances: { deliveries: [20, 10], connections: [1, 1] },
+            catchUp: histogramOf(100, 200),
+            connections: [
+              { user: "u1", channel: "c0", spans: [[0, null]] },
+              { user: "u2", channel: "c0", spans: [[0, 1000]] },
+            ],
+          },
+          {
+            ...shard(25),
+            instances: { deliveries: [5, 15], connections: [2, 0] },
+            catchUp: histogramOf(900),
+            connections: [{ user: "u3", channel: "c0", spans: [[0, null]] }],
+          },
+        ],
+        missing: [],
+        loads: [],
+        parentLoopDelayP99Ms: 2,
+        zombieTimeoutsMs: [],
+      },
+      instanceCount: 2,
+      architecture: {
+        instanceCpuSeconds: [1, 3],
+        presenceSamples: [
+          { channel: "c0", startMs: 500, endMs: 510, users: ["u1", "u2", "u3"] },
+          // During the freeze: u1 and u3 listed though frozen (ghosts), u2 gone.
+          { channel: "c0", startMs: 1450, endMs: 1460, users: ["u1", "u3"] },
+          // After it: u3 back but not listed (missing).
+          { channel: "c0", startMs: 2000, endMs: 2010, users: ["u1"] },
+        ],
+      },
+    });
+    expect(result.instances).toEqual({
+      connections: [3, 1],
+      deliveries: [25, 25],
+      cpuSeconds: [1, 3],
+    });
+    expect(result.imbalance).toEqual({ connections: 1.5, deliveries: 1, cpuSeconds: 1.5 });
+    expect(result.catchUp).toMatchObject({ count: 3, max: expect.closeTo(900, -1) });
+    expect(result.presence).toMatchObject({
+      samples: 3,
+      listed: 6,
+      ghosts: 2,
+      ghostShare: 2 / 6,
+      connected: 5,
+      missing: 1,
+      missingShare: 1 / 5,
+      // u2 left at 1000 and was gone from the sample at 1450; u1 and u3 came back first.
+      staleness: { count: 1, max: expect.closeTo(450, 0) },
+      censored: 2,
+    });
+    // One instance, no churn, no presence sampled: none of them.
+    const plain = run();
+    expect([plain.instances, plain.imbalance, plain.catchUp, plain.presence]).toEqual([
+      null,
+      null,
+      null,
+      null,
+    ]);
+    // A flap times catch-up too.
+    const flapScenario = parseScenario(
+      `
+clients: { count: 4, channels: 1, rampUp: 0 }
+publish: { rate: 10/s }
+duration: 3s
+warmup: 1s
+drain: 0
+faults:
+  - { at: 1500ms, action: flap, every: 1s, offlineFor: 200ms, fraction: 1 }
+`,
+      "flap.yaml",
+    );
+    expect(run({ scenario: flapScenario }).catchUp).toMatchObject({ count: 0 });
+  });
 });
