@@ -14,25 +14,27 @@ import type { ProtocolName } from "../src/shared/transports.js";
  * The result stage is pure: these build what the earlier stages would have
  * collected and check the numbers computed from it.
  */
-const scenario = parseScenario(
-  `
-clients: { count: 4, channels: 1, rampUp: 0 }
-publish: { rate: 10/s }
-duration: 3s
-warmup: 1s
-drain: 0
-`,
-  "result.yaml",
-);
-const timeline = planTimeline({
-  nowMs: 0,
-  startDelayMs: 0,
-  rampUpMs: 0,
-  warmupMs: 1000,
-  durationMs: 3000,
-  drainMs: 0,
-  faultsAtMs: [],
-});
+/** 3 s at 10/s, the first second warm-up, with `clients` and any `more` lines. */
+function scenarioOf(clients: string, more = "") {
+  return parseScenario(
+    `clients: ${clients}\npublish: { rate: 10/s }\nduration: 3s\nwarmup: 1s\ndrain: 0\n${more}`,
+    "result.yaml",
+  );
+}
+const scenario = scenarioOf("{ count: 4, channels: 1, rampUp: 0 }");
+/** The scenario's phases, its ramp-up `rampUpMs` long and starting at `rampStartMs`. */
+function timelineOf(rampStartMs: number, rampUpMs: number) {
+  return planTimeline({
+    nowMs: rampStartMs,
+    startDelayMs: 0,
+    rampUpMs,
+    warmupMs: 1000,
+    durationMs: 3000,
+    drainMs: 0,
+    faultsAtMs: [],
+  });
+}
+const timeline = timelineOf(0, 0);
 
 function histogramOf(...valuesMs: number[]): string {
   const h = createLatencyHistogram();
@@ -300,27 +302,12 @@ drain: 0
 
   it("gives the measures the run's facts: instances, catch-up, presence samples", () => {
     // Figures as buildProtocolResult gave them before these measures were rows of the registry.
-    const churnScenario = parseScenario(
-      `
-clients: { count: 3, channels: 1, rampUp: 1s, churn: { every: 1s, offlineFor: 500ms, fraction: 0.3 } }
-presence: { sampleInterval: 500ms }
-publish: { rate: 10/s }
-duration: 3s
-warmup: 1s
-drain: 0
-`,
-      "churn.yaml",
+    const churnScenario = scenarioOf(
+      "{ count: 3, channels: 1, rampUp: 1s, churn: { every: 1s, offlineFor: 500ms, fraction: 0.3 } }",
+      "presence: { sampleInterval: 500ms }\n",
     );
     // Ramp-up starts at -1000: the faults count from there, the logs and samples are monotonic ms.
-    const rampedTimeline = planTimeline({
-      nowMs: -1000,
-      startDelayMs: 0,
-      rampUpMs: 1000,
-      warmupMs: 1000,
-      durationMs: 3000,
-      drainMs: 0,
-      faultsAtMs: [],
-    });
+    const rampedTimeline = timelineOf(-1000, 1000);
     const result = run({
       scenario: churnScenario,
       timeline: rampedTimeline,
@@ -389,17 +376,9 @@ drain: 0
       null,
     ]);
     // A flap times catch-up too.
-    const flapScenario = parseScenario(
-      `
-clients: { count: 4, channels: 1, rampUp: 0 }
-publish: { rate: 10/s }
-duration: 3s
-warmup: 1s
-drain: 0
-faults:
-  - { at: 1500ms, action: flap, every: 1s, offlineFor: 200ms, fraction: 1 }
-`,
-      "flap.yaml",
+    const flapScenario = scenarioOf(
+      "{ count: 4, channels: 1, rampUp: 0 }",
+      "faults:\n  - { at: 1500ms, action: flap, every: 1s, offlineFor: 200ms, fraction: 1 }\n",
     );
     expect(run({ scenario: flapScenario }).catchUp).toMatchObject({ count: 0 });
   });
