@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { evaluateThresholds } from "../src/gate/thresholds.js";
 import { UnreadCheck } from "../src/load/fleet/unread-check.js";
-import { auditPresence, withoutFreezes } from "../src/load/presence/presence-audit.js";
-import { imbalanceOf } from "../src/load/servers/instance-load.js";
 import { churnWaves, pickLeavers } from "../src/load/shards/churn.js";
+import { imbalanceOf } from "../src/measures/instance-spread.js";
 import { getMetric, listMetrics } from "../src/measures/names.js";
+import { auditPresence, withoutFreezes } from "../src/measures/presence-audit.js";
 import { orderRunKeys, runKey, runLabel, splitRunKey } from "../src/metrics/run-keys.js";
 import { renderTable } from "../src/report/table.js";
 import { parseScenario } from "../src/scenario/load.js";

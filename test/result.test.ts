@@ -14,25 +14,27 @@ import type { ProtocolName } from "../src/shared/transports.js";
  * The result stage is pure: these build what the earlier stages would have
  * collected and check the numbers computed from it.
  */
-const scenario = parseScenario(
-  `
-clients: { count: 4, channels: 1, rampUp: 0 }
-publish: { rate: 10/s }
-duration: 3s
-warmup: 1s
-drain: 0
-`,
-  "result.yaml",
-);
-const timeline = planTimeline({
-  nowMs: 0,
-  startDelayMs: 0,
-  rampUpMs: 0,
-  warmupMs: 1000,
-  durationMs: 3000,
-  drainMs: 0,
-  faultsAtMs: [],
-});
+/** 3 s at 10/s, the first second warm-up, with `clients` and any `more` lines. */
+function scenarioOf(clients: string, more = "") {
+  return parseScenario(
+    `clients: ${clients}\npublish: { rate: 10/s }\nduration: 3s\nwarmup: 1s\ndrain: 0\n${more}`,
+    "result.yaml",
+  );
+}
+const scenario = scenarioOf("{ count: 4, channels: 1, rampUp: 0 }");
+/** The scenario's phases, its ramp-up `rampUpMs` long and starting at `rampStartMs`. */
+function timelineOf(rampStartMs: number, rampUpMs: number) {
+  return planTimeline({
+    nowMs: rampStartMs,
+    startDelayMs: 0,
+    rampUpMs,
+    warmupMs: 1000,
+    durationMs: 3000,
+    drainMs: 0,
+    faultsAtMs: [],
+  });
+}
+const timeline = timelineOf(0, 0);
 
 function histogramOf(...valuesMs: number[]): string {
   const h = createLatencyHistogram();
@@ -296,5 +298,88 @@ drain: 0
     // Restarts of instances do not touch the proxy: 0.1 CPU s over 65 deliveries.
     expect(result.proxy).toMatchObject({ kind: "nginx" });
     expect(result.proxy?.cpuSecondsPer1kDeliveries).toBeCloseTo(0.1 / 0.065);
+  });
+
+  it("gives the measures the run's facts: instances, catch-up, presence samples", () => {
+    // Figures as buildProtocolResult gave them before these measures were rows of the registry.
+    const churnScenario = scenarioOf(
+      "{ count: 3, channels: 1, rampUp: 1s, churn: { every: 1s, offlineFor: 500ms, fraction: 0.3 } }",
+      "presence: { sampleInterval: 500ms }\n",
+    );
+    // Ramp-up starts at -1000: the faults count from there, the logs and samples are monotonic ms.
+    const rampedTimeline = timelineOf(-1000, 1000);
+    const result = run({
+      scenario: churnScenario,
+      timeline: rampedTimeline,
+      // Every client frozen from 1400 to 1600 (monotonic).
+      faults: [{ action: "stall-clients", instance: null, firedAtMs: 2400, endedAtMs: 2600 }],
+      collected: {
+        reports: [
+          {
+            ...shard(30),
+            instances: { deliveries: [20, 10], connections: [1, 1] },
+            catchUp: histogramOf(100, 200),
+            connections: [
+              { user: "u1", channel: "c0", spans: [[0, null]] },
+              { user: "u2", channel: "c0", spans: [[0, 1000]] },
+            ],
+          },
+          {
+            ...shard(25),
+            instances: { deliveries: [5, 15], connections: [2, 0] },
+            catchUp: histogramOf(900),
+            connections: [{ user: "u3", channel: "c0", spans: [[0, null]] }],
+          },
+        ],
+        missing: [],
+        loads: [],
+        parentLoopDelayP99Ms: 2,
+        zombieTimeoutsMs: [],
+      },
+      instanceCount: 2,
+      architecture: {
+        instanceCpuSeconds: [1, 3],
+        presenceSamples: [
+          { channel: "c0", startMs: 500, endMs: 510, users: ["u1", "u2", "u3"] },
+          // During the freeze: u1 and u3 listed though frozen (ghosts), u2 gone.
+          { channel: "c0", startMs: 1450, endMs: 1460, users: ["u1", "u3"] },
+          // After it: u3 back but not listed (missing).
+          { channel: "c0", startMs: 2000, endMs: 2010, users: ["u1"] },
+        ],
+      },
+    });
+    expect(result.instances).toEqual({
+      connections: [3, 1],
+      deliveries: [25, 25],
+      cpuSeconds: [1, 3],
+    });
+    expect(result.imbalance).toEqual({ connections: 1.5, deliveries: 1, cpuSeconds: 1.5 });
+    expect(result.catchUp).toMatchObject({ count: 3, max: expect.closeTo(900, -1) });
+    expect(result.presence).toMatchObject({
+      samples: 3,
+      listed: 6,
+      ghosts: 2,
+      ghostShare: 2 / 6,
+      connected: 5,
+      missing: 1,
+      missingShare: 1 / 5,
+      // u2 left at 1000 and was gone from the sample at 1450; u1 and u3 came back first.
+      staleness: { count: 1, max: expect.closeTo(450, 0) },
+      censored: 2,
+    });
+    // One instance, no churn, no presence sampled: none of them.
+    const plain = run();
+    expect([plain.instances, plain.imbalance, plain.catchUp, plain.presence]).toEqual([
+      null,
+      null,
+      null,
+      null,
+    ]);
+    // A flap times catch-up too.
+    const flapScenario = scenarioOf(
+      "{ count: 4, channels: 1, rampUp: 0 }",
+      "faults:\n  - { at: 1500ms, action: flap, every: 1s, offlineFor: 200ms, fraction: 1 }\n",
+    );
+    expect(run({ scenario: flapScenario }).catchUp).toMatchObject({ count: 0 });
   });
 });

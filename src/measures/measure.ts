@@ -1,7 +1,8 @@
 import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
+import type { PresenceSample } from "../run-model/presence-sample.js";
 import type { PublishAckCounts, PublishRecord } from "../run-model/publish-record.js";
 import type { EdgeSamples } from "../run-model/server-sample.js";
-import type { SubscriberReport } from "../run-model/shard-report.js";
+import type { ConnectionLog, SubscriberReport } from "../run-model/shard-report.js";
 import type { Timeline, Window } from "../run-model/timeline.js";
 import type { ControlTraffic, WorkerClock } from "../run-model/workers.js";
 import type { BrokerFaultAction } from "../shared/brokers.js";
@@ -189,6 +190,18 @@ export interface ResultContext<ProbeData> {
   breaks: readonly (readonly [atMs: number, urlIndex: number])[];
   /** The servers under test as the parent saw them. */
   servers: ServerFacts;
+  /** The server instances the clients were spread over, and what the shards and the parent saw of each. */
+  instances: InstanceFacts;
+  /**
+   * Each shard's times of clients coming back (from churn or a flap) until
+   * the last message they missed arrived: encoded HdrHistograms, recorded by
+   * load/fleet/returns.ts off the per-message path.
+   */
+  catchUp: readonly string[];
+  /** When presence is sampled (the shards then log connections): when each client was connected; else empty. */
+  connections: readonly ConnectionLog[];
+  /** The presence lists the parent sampled while the clients ran (load/presence/); null: not sampled. */
+  presenceSamples: readonly PresenceSample[] | null;
   /** Shards (or workers) that died or did not report, with why; a lost worker says how many clients it had. */
   missing: readonly { name: string; reason: string; lostClients?: number }[];
   /** With workers: each one's clock offset and bound; null when the clients ran on this host. */
@@ -204,7 +217,9 @@ export interface ResultContext<ProbeData> {
  * setting adds it here; load/result/result.ts passes the whole scenario.
  */
 export interface ScenarioView {
-  clients: { slow: object | null };
+  clients: { slow: object | null; churn: object | null };
+  /** The faults the scenario plans (what fired is `ResultContext.faults`). */
+  faults: readonly { action: string }[];
   publish: { maxInFlight: number; ackTimeoutMs: number };
   server: { heartbeatIntervalMs: number };
   workers: { maxClockBoundMs: number };
@@ -234,6 +249,19 @@ export interface ServerFacts {
   writeTimeoutsMs: readonly number[] | undefined;
   /** What instance 0 said it runs with (`/healthz`), defaults resolved; null for a target. */
   settings: EffectiveServerSettings | null;
+}
+
+/** The server instances of a run, each by its index in start order (the clients' server URLs). */
+export interface InstanceFacts {
+  /** How many the clients were spread over. */
+  count: number;
+  /**
+   * Each shard's counts per instance: clients connected there when the
+   * window started, and deliveries of the window's messages through it.
+   */
+  shards: readonly { connections: readonly number[]; deliveries: readonly number[] }[];
+  /** CPU seconds each spent in the window, sampled by the parent (null where not read); null: not sampled. */
+  cpuSeconds: readonly (number | null)[] | null;
 }
 
 /**

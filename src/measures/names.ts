@@ -33,11 +33,6 @@ const HISTOGRAMS = [
   ["connect", "connect time: attempt start -> transport ready"],
   ["reconnect", "reconnect time: break noticed -> ready again, backoff included"],
   ["outage", "outage: last message before a break -> first message after it"],
-  [
-    "catchUp",
-    "churn or a flap fault: a client (or its network) coming back -> the last message it missed arrived",
-  ],
-  ["presence.staleness", "presence: a client left (or froze) -> gone from the presence list"],
 ] as const;
 
 function histogramRows(): Row[] {
@@ -115,48 +110,11 @@ const PLACED: readonly Row[] = [
     "lower",
     "most reconnect attempts in one second (thundering herd)",
   ],
-  ...instanceRows(),
   counterRow("unreadChecked"),
   counterRow("unreadMismatches"),
   counterRow("churnLeaves"),
   counterRow("gaps"),
-  ["presence.samples", "count", "count", null, "presence lists sampled"],
-  [
-    "presence.ghostShare",
-    "ratio",
-    "rate",
-    "lower",
-    "share of listed users that were gone (left or frozen) for the whole sample",
-  ],
-  [
-    "presence.missingShare",
-    "ratio",
-    "rate",
-    "lower",
-    "share of connected users that the presence list left out",
-  ],
-  ["presence.ghosts", "count", "count", "lower", "listed users that were gone"],
-  ["presence.missing", "count", "count", "lower", "connected users not listed"],
 ];
-
-/** How evenly the instances share the load: max / mean of each per-instance figure. */
-function instanceRows(): Row[] {
-  return (
-    [
-      ["connections", "clients connected"],
-      ["deliveries", "deliveries"],
-      ["cpuSeconds", "server CPU seconds"],
-    ] as const
-  ).map(
-    ([field, what]): Row => [
-      `imbalance.${field}`,
-      "ratio",
-      "rate",
-      "lower",
-      `${what} per instance, max / mean (1 is even)`,
-    ],
-  );
-}
 
 const TABLE: readonly Row[] = [...PLACED, ...unplacedCounterRows(PLACED)];
 

@@ -1,7 +1,10 @@
 import { brokerCostMeasure } from "./broker-cost.js";
 import { brokerRecovery } from "./broker-recovery.js";
+import { catchUp } from "./catch-up.js";
 import { fallback } from "./fallback.js";
+import { instanceSpread } from "./instance-spread.js";
 import type { AnyMeasure, Measure } from "./measure.js";
+import { presenceAccuracy } from "./presence-accuracy.js";
 import { presenceEvents } from "./presence-events.js";
 import { publishAck } from "./publish-ack.js";
 import { publisher } from "./publisher.js";
@@ -22,6 +25,10 @@ const BUILT_IN: readonly AnyMeasure[] = [
   publishAck,
   brokerCostMeasure,
   brokerRecovery,
+  instanceSpread,
+  catchUp,
+  // Before presence events, whose rows follow its last row.
+  presenceAccuracy,
   presenceEvents,
   fallback,
   slowConsumers,

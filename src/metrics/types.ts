@@ -231,54 +231,6 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
   };
   /** The run second by second. Absent in results written before rtbench recorded it. */
   timeline?: ProtocolTimeline;
-  /**
-   * Per server instance (in start order), when the run started more than
-   * one: the spread a router makes. Absent in results before rtbench measured it.
-   */
-  instances?: InstanceLoad | null;
-  /** max / mean of each per-instance figure: 1 is even; null with one instance. */
-  imbalance?: Imbalance | null;
-  /**
-   * Churn or a flap fault: a client (or its network) coming back -> the last
-   * message it missed arrived; null without churn or flaps.
-   */
-  catchUp?: HistogramSummary | null;
-  /** Presence lists against the clients rtbench knows; null when not sampled. */
-  presence?: PresenceAccuracy | null;
-}
-
-export interface InstanceLoad {
-  /** Clients connected to each instance when the measured window started. */
-  connections: number[];
-  /** Deliveries of messages scheduled in the window, by the instance they came through. */
-  deliveries: number[];
-  /** CPU seconds each instance spent in the window; null where it could not be sampled. */
-  cpuSeconds: (number | null)[];
-}
-
-export interface Imbalance {
-  connections: number | null;
-  deliveries: number | null;
-  cpuSeconds: number | null;
-}
-
-export interface PresenceAccuracy {
-  /** Presence lists sampled (one channel each). */
-  samples: number;
-  /** (user, sample) pairs listed, of rtbench's own users. */
-  listed: number;
-  /** Listed, but gone (left, or frozen) for the whole sample. */
-  ghosts: number;
-  ghostShare: number | null;
-  /** (user, sample) pairs where the user was connected throughout. */
-  connected: number;
-  /** Connected throughout, but not listed. */
-  missing: number;
-  missingShare: number | null;
-  /** A client leaving (or freezing) -> the first sample without it. */
-  staleness: HistogramSummary;
-  /** Leaves after which the user came back, or the run ended, before it disappeared. */
-  censored: number;
 }
 
 /** How a run spreads its clients over shard processes (load/shards/shard-plan.ts plans it). */

@@ -1,10 +1,11 @@
 /**
  * Samples `GET /api/presence/C` of every channel at a fixed interval while
- * the clients run, for the presence audit (presence-audit.ts).
+ * the clients run, for the presence audit (measures/presence-audit.ts).
  */
+
+import type { PresenceSample } from "../../run-model/presence-sample.js";
 import { ROUTES } from "../../shared/protocol.js";
 import { monoMs, sleep } from "../../util/clock.js";
-import type { PresenceSample } from "./presence-audit.js";
 
 /** Requests in flight at once, so many channels do not burst the server. */
 const CONCURRENCY = 8;

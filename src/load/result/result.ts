@@ -8,7 +8,6 @@ import { inFlightWindow, measuredWindow, type Window } from "../../run-model/tim
 import { type ProtocolName, transport } from "../../shared/transports.js";
 import { mergeReasonCounts } from "../fleet/reason-tally.js";
 import { countDeliveries, mergeField, reconnectMetrics } from "./aggregate.js";
-import { architectureMetrics } from "./result-architecture.js";
 import { invalidReasons, saturationRecord, shardsMissing } from "./result-verdicts.js";
 import type { RunRecord } from "./run-record.js";
 import { buildTimeline } from "./timeline-result.js";
@@ -62,17 +61,6 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     ...reconnectMetrics(reports, counters.reconnectAttempts),
     faults: run.faults,
     deliveriesPerSec: window.seconds > 0 ? counts.delivered / window.seconds : 0,
-    ...architectureMetrics({
-      reports,
-      instanceCount: run.instanceCount,
-      ...run.architecture,
-      published: counts.published,
-      windowSeconds: window.seconds,
-      // Clients come back from churn, or from a flap: both time their catch-up.
-      churn: scenario.clients.churn !== null || scenario.faults.some((f) => f.action === "flap"),
-      faults: run.faults,
-      faultClockStartMs: timeline.rampStartMs,
-    }),
     timeline: buildTimeline({
       timeline,
       window,
@@ -160,6 +148,14 @@ function measureFields(
         writeTimeoutsMs: collected.writeTimeoutsMs,
         settings: run.serverSettings,
       },
+      instances: {
+        count: run.instanceCount,
+        shards: collected.reports.map((r) => r.instances),
+        cpuSeconds: run.architecture.instanceCpuSeconds,
+      },
+      catchUp: collected.reports.map((r) => r.catchUp),
+      connections: collected.reports.flatMap((r) => r.connections ?? []),
+      presenceSamples: run.architecture.presenceSamples,
       missing: collected.missing,
       clocks: collected.clocks ?? null,
       controlTraffic: collected.controlTraffic ?? null,

@@ -1,11 +1,11 @@
 import type { ProbeResults } from "../../measures/parent.js";
+import type { PresenceSample } from "../../run-model/presence-sample.js";
 import type { BoundarySamples, EdgeSamples } from "../../run-model/server-sample.js";
 import type { Timeline } from "../../run-model/timeline.js";
 import type { ProxyKind, Scenario } from "../../scenario/types.js";
 import type { EffectiveServerSettings } from "../../shared/server-launch.js";
 import type { ProtocolName } from "../../shared/transports.js";
 import type { FaultRecord } from "../faults/faults.js";
-import type { PresenceSample } from "../presence/presence-audit.js";
 import type { PublisherLoop } from "../publisher/publisher.js";
 import type { ShardPlan } from "../shards/shard-plan.js";
 import type { Collected } from "../stages/collect.js";

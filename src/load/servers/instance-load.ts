@@ -1,38 +1,9 @@
 /**
- * How the load spreads over the server instances: per instance the clients
- * connected, the deliveries made through it and the CPU seconds it spent,
- * and the imbalance of each (max / mean): 1 is perfectly even, and a sticky
- * router's hot instance shows as a number well above it.
+ * Each server instance's CPU, sampled by the parent while the clients run:
+ * what the instance-spread measure (measures/instance-spread.ts) divides
+ * among the instances.
  */
-import type { Imbalance, InstanceLoad } from "../../metrics/types.js";
 import { sleep } from "../../util/clock.js";
-
-/** max / mean over the instances; null for one instance, a missing value or nothing at all. */
-export function imbalanceOf(values: readonly (number | null)[]): number | null {
-  if (values.length < 2 || values.some((v) => v === null)) return null;
-  const numbers = values as number[];
-  const mean = numbers.reduce((a, b) => a + b, 0) / numbers.length;
-  return mean > 0 ? Math.max(...numbers) / mean : null;
-}
-
-export function imbalance(load: InstanceLoad): Imbalance {
-  return {
-    connections: imbalanceOf(load.connections),
-    deliveries: imbalanceOf(load.deliveries),
-    cpuSeconds: imbalanceOf(load.cpuSeconds),
-  };
-}
-
-/** Sums per-instance arrays from several shards. */
-export function sumByInstance(parts: readonly (readonly number[])[], instances: number): number[] {
-  const total = Array.from({ length: instances }, () => 0);
-  for (const part of parts) {
-    part.forEach((n, i) => {
-      total[i] = (total[i] ?? 0) + n;
-    });
-  }
-  return total;
-}
 
 /**
  * CPU seconds one instance has used, from its own report. The one place

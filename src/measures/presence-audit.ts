@@ -11,15 +11,8 @@
  *   A user that comes back before it disappears was never seen to go
  *   (counted as `censored`).
  */
-import type { ConnectionLog } from "../../run-model/shard-report.js";
-
-export interface PresenceSample {
-  channel: string;
-  /** When the request was sent and answered, monotonic ms. */
-  startMs: number;
-  endMs: number;
-  users: string[];
-}
+import type { PresenceSample } from "../run-model/presence-sample.js";
+import type { ConnectionLog } from "../run-model/shard-report.js";
 
 export interface PresenceAudit {
   samples: number;
