@@ -300,6 +300,69 @@ drain: 0
     expect(result.proxy?.cpuSecondsPer1kDeliveries).toBeCloseTo(0.1 / 0.065);
   });
 
+  it("gives the traffic-cost measure the shards' traffic, summed, and the deliveries of that span", () => {
+    const traffic = (
+      bytesIn: number,
+      requests: number,
+      emptyPolls: number,
+      socketsOpen: number,
+    ) => ({
+      bytesIn,
+      bytesOut: 1000,
+      requests,
+      emptyPolls,
+      socketsOpen,
+    });
+    const reports = [
+      { ...shard(30), window: traffic(5000, 30, 3, 7) },
+      { ...shard(25), window: traffic(8000, 50, 17, 5) },
+    ];
+    const collected = {
+      reports,
+      missing: [],
+      loads: [],
+      parentLoopDelayP99Ms: 2,
+      zombieTimeoutsMs: [],
+    };
+    // 70 deliveries in the window (first case above); 15,000 bytes and 80 requests over both shards.
+    const poll = run({ collected }, "long-poll");
+    expect(poll).toMatchObject({
+      bytesPerDelivery: 15_000 / 70,
+      requests: 80,
+      tcpConnections: 12,
+      requestsPerDelivery: 80 / 70,
+      emptyPollShare: 20 / 80,
+    });
+    // A stream does not poll.
+    expect(run({ collected }, "sse").emptyPollShare).toBeNull();
+    // Interrupted at 2500 with a 1 s drain: the window ends at 1500 (messages 11..15, 20
+    // deliveries) and the traffic, counted up to the stop, is divided by those and by the
+    // in-flight messages' (16..25, received by all four: 40).
+    const interrupted = run({
+      collected,
+      stoppedAtMs: 2500,
+      timeline: planTimeline({
+        nowMs: 0,
+        startDelayMs: 0,
+        rampUpMs: 0,
+        warmupMs: 1000,
+        durationMs: 3000,
+        drainMs: 1000,
+        faultsAtMs: [],
+      }),
+    });
+    expect(interrupted.delivered).toBe(20);
+    expect(interrupted.bytesPerDelivery).toBe(15_000 / 60);
+    expect(interrupted.requestsPerDelivery).toBe(80 / 60);
+    // Nothing delivered: no cost per delivery.
+    const silent = reports.map((r) => ({ ...r, subscribers: [] }));
+    expect(run({ collected: { ...collected, reports: silent } })).toMatchObject({
+      bytesPerDelivery: null,
+      requestsPerDelivery: null,
+      requests: 80,
+    });
+  });
+
   it("gives the measures the run's facts: instances, catch-up, presence samples", () => {
     // Figures as buildProtocolResult gave them before these measures were rows of the registry.
     const churnScenario = scenarioOf(

@@ -2,12 +2,13 @@ import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
 import type { PresenceSample } from "../run-model/presence-sample.js";
 import type { PublishAckCounts, PublishRecord } from "../run-model/publish-record.js";
 import type { EdgeSamples } from "../run-model/server-sample.js";
-import type { ConnectionLog, SubscriberReport } from "../run-model/shard-report.js";
+import type { ConnectionLog, ShardReport, SubscriberReport } from "../run-model/shard-report.js";
 import type { Timeline, Window } from "../run-model/timeline.js";
 import type { ControlTraffic, WorkerClock } from "../run-model/workers.js";
 import type { BrokerFaultAction } from "../shared/brokers.js";
 import type { PresenceEvent } from "../shared/protocol.js";
 import type { EffectiveServerSettings } from "../shared/server-launch.js";
+import type { ProtocolName } from "../shared/transports.js";
 import type { MetricInfo } from "./metric-info.js";
 
 /**
@@ -160,8 +161,16 @@ export interface ResultContext<ProbeData> {
   windowSeconds: number;
   /** Clients that became ready at least once. */
   connected: number;
+  /** The transport measured (`transport(protocol)` says how it delivers). */
+  protocol: ProtocolName;
   /** Deliveries over the span the traffic was counted in (per-delivery costs divide by it). */
   delivered: number;
+  /**
+   * The subscribers' socket and request counters over that same span, summed
+   * over shards: bytes in and out, HTTP requests, empty poll answers, and the
+   * TCP connections held open when the window ended.
+   */
+  traffic: ShardReport["window"];
   /** Messages of the window the server stored (acknowledged, or received by someone). */
   published: number;
   /** The measured window (monotonic ms), and the publisher's record of every message, per channel. */

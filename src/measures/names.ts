@@ -66,17 +66,6 @@ const PLACED: readonly Row[] = [
   counterRow("duplicates"),
   counterRow("reordered"),
   ...histogramRows(),
-  ["bytesPerDelivery", "bytes", "rate", "lower", "wire bytes (both directions) per delivery"],
-  ["requests", "count", "count", null, "HTTP requests sent by subscribers in the window"],
-  [
-    "tcpConnections",
-    "count",
-    "count",
-    "lower",
-    "TCP connections the subscribers held open at the end of the window",
-  ],
-  ["requestsPerDelivery", "ratio", "rate", "lower", "HTTP requests per delivered message"],
-  ["emptyPollShare", "ratio", "rate", "lower", "share of poll responses with no message"],
   [
     "generator.eventLoopDelayP99",
     "ms",

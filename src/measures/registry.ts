@@ -12,6 +12,7 @@ import { serverCost } from "./server-cost.js";
 import { slowConsumers } from "./slow-consumers.js";
 import { stallDetection } from "./stall-detection.js";
 import { tlsConnect } from "./tls-connect.js";
+import { trafficCost } from "./traffic-cost.js";
 import { workers } from "./workers.js";
 
 /**
@@ -20,6 +21,8 @@ import { workers } from "./workers.js";
  * line here (docs/development.md, "Adding a measure").
  */
 const BUILT_IN: readonly AnyMeasure[] = [
+  // Before server cost, whose rows follow its last row.
+  trafficCost,
   tlsConnect,
   publisher,
   publishAck,

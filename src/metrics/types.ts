@@ -157,17 +157,6 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
   latency: HistogramSummary;
   latencyFromSend: HistogramSummary;
   connect: HistogramSummary;
-  bytesPerDelivery: number | null;
-  /** HTTP requests the subscribers sent in the measured window (WebSocket: upgrades). */
-  requests: number;
-  /**
-   * TCP connections the subscribers held open when the measured window
-   * ended: one per client for most transports, one per keep-alive poller,
-   * one per `streamsPerConnection` clients for SSE over HTTP/2.
-   */
-  tcpConnections?: number;
-  requestsPerDelivery: number | null;
-  emptyPollShare: number | null;
   /**
    * Health of the load generator itself. `reliable` is false when any of its
    * processes had an event-loop delay p99, or the publisher a lag behind

@@ -62,13 +62,6 @@ const PLACED_ROWS: readonly ReportRow[] = [
   { label: "publish failed", cell: (p) => formatCount(p.publishFailed) },
   // What a server sent that its protocol has no place for; absent in older results.
   { ...counterRow("unrecognisedFrames"), when: (p) => (p.unrecognisedFrames ?? 0) > 0 },
-  { label: "bytes per delivery", cell: (p) => formatNumber(p.bytesPerDelivery) },
-  { label: "requests per delivery", cell: (p) => formatNumber(p.requestsPerDelivery) },
-  { label: "TCP connections", cell: (p) => formatCount(p.tcpConnections) },
-  {
-    label: "empty polls %",
-    cell: (p) => (p.emptyPollShare === null ? NA : formatNumber(p.emptyPollShare * 100)),
-  },
   {
     label: "generator loop delay p99 ms",
     cell: (p) => formatNumber(p.generator.eventLoopDelayP99),

@@ -5,7 +5,6 @@ import { resultCounters, sumCounters } from "../../metrics/counters.js";
 import type { MeasureResults, ProtocolResult } from "../../metrics/types.js";
 import type { ShardReport } from "../../run-model/shard-report.js";
 import { inFlightWindow, measuredWindow, type Window } from "../../run-model/timeline.js";
-import { type ProtocolName, transport } from "../../shared/transports.js";
 import { mergeReasonCounts } from "../fleet/reason-tally.js";
 import { countDeliveries, mergeField, reconnectMetrics } from "./aggregate.js";
 import { invalidReasons, saturationRecord, shardsMissing } from "./result-verdicts.js";
@@ -54,7 +53,6 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
       published: counts.published,
       acks,
     }),
-    ...trafficCost(run.protocol, reports, trafficDeliveries),
     generator: generatorHealth(run, eventLoopDelayP99, !saturation.generator.saturated),
     saturation,
     breakReasons: mergeReasonCounts(reports.map((r) => r.breakReasons)),
@@ -128,6 +126,8 @@ function measureFields(
     run.measures ?? {},
     {
       ...books,
+      protocol: run.protocol,
+      traffic: sumWindow(collected.reports),
       window,
       windowSeconds: window.seconds,
       records: run.publisher.records,
@@ -163,21 +163,7 @@ function measureFields(
   );
 }
 
-/** Wire bytes and requests per delivery, over the measured window. */
-function trafficCost(protocol: ProtocolName, reports: ShardReport[], delivered: number) {
-  const bytes = sumWindow(reports);
-  return {
-    bytesPerDelivery: delivered > 0 ? (bytes.bytesIn + bytes.bytesOut) / delivered : null,
-    requests: bytes.requests,
-    tcpConnections: bytes.socketsOpen,
-    requestsPerDelivery: delivered > 0 ? bytes.requests / delivered : null,
-    emptyPollShare:
-      transport(protocol).delivery === "poll" && bytes.requests > 0
-        ? bytes.emptyPolls / bytes.requests
-        : null,
-  };
-}
-
+/** The shards' socket and request counters, summed. */
 function sumWindow(reports: ShardReport[]) {
   const total = { bytesIn: 0, bytesOut: 0, requests: 0, emptyPolls: 0, socketsOpen: 0 };
   for (const { window } of reports) {
