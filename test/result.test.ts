@@ -23,14 +23,14 @@ function scenarioOf(clients: string, more = "") {
 }
 const scenario = scenarioOf("{ count: 4, channels: 1, rampUp: 0 }");
 /** The scenario's phases, its ramp-up `rampUpMs` long and starting at `rampStartMs`. */
-function timelineOf(rampStartMs: number, rampUpMs: number) {
+function timelineOf(rampStartMs: number, rampUpMs: number, drainMs = 0) {
   return planTimeline({
     nowMs: rampStartMs,
     startDelayMs: 0,
     rampUpMs,
     warmupMs: 1000,
     durationMs: 3000,
-    drainMs: 0,
+    drainMs,
     faultsAtMs: [],
   });
 }
@@ -341,15 +341,7 @@ drain: 0
     const interrupted = run({
       collected,
       stoppedAtMs: 2500,
-      timeline: planTimeline({
-        nowMs: 0,
-        startDelayMs: 0,
-        rampUpMs: 0,
-        warmupMs: 1000,
-        durationMs: 3000,
-        drainMs: 1000,
-        faultsAtMs: [],
-      }),
+      timeline: timelineOf(0, 0, 1000),
     });
     expect(interrupted.delivered).toBe(20);
     expect(interrupted.bytesPerDelivery).toBe(15_000 / 60);
@@ -360,6 +352,56 @@ drain: 0
       bytesPerDelivery: null,
       requestsPerDelivery: null,
       requests: 80,
+    });
+  });
+
+  it("gives the reconnects measure the shards' reconnects, outages, attempts and break reasons", () => {
+    const reports: ShardReport[] = [
+      {
+        ...shard(30, { reconnectAttempts: 7 }),
+        reconnect: histogramOf(100, 300, 500),
+        attemptsPerSecond: { "7": 3, "8": 4 },
+        breakReasons: [{ reason: "HTTP 503", count: 2, example: "HTTP 503 from /sse" }],
+      },
+      {
+        ...shard(25, { reconnectAttempts: 5 }),
+        outage: histogramOf(900),
+        attemptsPerSecond: { "8": 5, "9": 1 },
+        breakReasons: [
+          { reason: "connection reset", count: 4, example: "ECONNRESET" },
+          { reason: "HTTP 503", count: 3, example: "HTTP 503 from /lp" },
+        ],
+      },
+    ];
+    const result = run({
+      collected: { reports, missing: [], loads: [], parentLoopDelayP99Ms: 2, zombieTimeoutsMs: [] },
+    });
+    // Reconnects merged over both shards (3 + 2), outages too (1 + 1).
+    expect(result.reconnect).toMatchObject({ count: 5, max: expect.closeTo(500, -1) });
+    expect(result.outage).toMatchObject({ count: 2, max: expect.closeTo(900, -1) });
+    expect(result.reconnects).toBe(5);
+    expect(result.attemptsPerReconnect).toBe(12 / 5);
+    // Second 8: 4 + 5 attempts, summed over the shards before the busiest is taken.
+    expect(result.peakConnectAttemptsPerSec).toBe(9);
+    expect(result.breakReasons).toEqual([
+      { reason: "HTTP 503", count: 5, example: "HTTP 503 from /sse" },
+      { reason: "connection reset", count: 4, example: "ECONNRESET" },
+    ]);
+    // No shard reported: nothing to merge, no attempts per reconnect.
+    const none = run({
+      collected: {
+        reports: [],
+        missing: [],
+        loads: [],
+        parentLoopDelayP99Ms: 2,
+        zombieTimeoutsMs: [],
+      },
+    });
+    expect(none).toMatchObject({
+      reconnects: 0,
+      attemptsPerReconnect: null,
+      peakConnectAttemptsPerSec: 0,
+      breakReasons: [],
     });
   });
 

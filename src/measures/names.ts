@@ -31,8 +31,6 @@ const HISTOGRAMS = [
   ["latency", "delivery latency: receive time - scheduled publish time"],
   ["latencyFromSend", "latency from the actual send time"],
   ["connect", "connect time: attempt start -> transport ready"],
-  ["reconnect", "reconnect time: break noticed -> ready again, backoff included"],
-  ["outage", "outage: last message before a break -> first message after it"],
 ] as const;
 
 function histogramRows(): Row[] {
@@ -86,19 +84,10 @@ const PLACED: readonly Row[] = [
   counterRow("admissionWaits"),
   counterRow("breaks"),
   ["deliveriesPerSec", "per-sec", "rate", "higher", "messages delivered per second"],
-  ["reconnects", "count", "count", null, "successful reconnects after a break"],
   counterRow("reconnectAttempts"),
-  ["attemptsPerReconnect", "ratio", "rate", "lower", "attempts per successful reconnect"],
   counterRow("failedReconnects"),
   counterRow("neverReconnected"),
   counterRow("watchdogBreaks"),
-  [
-    "peakConnectAttemptsPerSec",
-    "per-sec",
-    "rate",
-    "lower",
-    "most reconnect attempts in one second (thundering herd)",
-  ],
   counterRow("unreadChecked"),
   counterRow("unreadMismatches"),
   counterRow("churnLeaves"),

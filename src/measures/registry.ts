@@ -8,6 +8,7 @@ import { presenceAccuracy } from "./presence-accuracy.js";
 import { presenceEvents } from "./presence-events.js";
 import { publishAck } from "./publish-ack.js";
 import { publisher } from "./publisher.js";
+import { reconnects } from "./reconnects.js";
 import { serverCost } from "./server-cost.js";
 import { slowConsumers } from "./slow-consumers.js";
 import { stallDetection } from "./stall-detection.js";
@@ -28,6 +29,10 @@ const BUILT_IN: readonly AnyMeasure[] = [
   publishAck,
   brokerCostMeasure,
   brokerRecovery,
+  // Stall detection, then reconnects, then instance spread: the herd row follows the
+  // stall rows (both after "never reconnected"), the instance rows follow the herd row.
+  stallDetection,
+  reconnects,
   instanceSpread,
   catchUp,
   // Before presence events, whose rows follow its last row.
@@ -35,7 +40,6 @@ const BUILT_IN: readonly AnyMeasure[] = [
   presenceEvents,
   fallback,
   slowConsumers,
-  stallDetection,
   workers,
   serverCost,
 ];

@@ -172,22 +172,6 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
     /** Shard processes that died or did not report: their clients are missing from every number. */
     missingShards?: number;
   };
-  /**
-   * Why ready connections broke, most frequent first (the first few reasons
-   * of each shard), with how often and the first break's words: "HTTP 503",
-   * "SSE line longer than 16777216 characters (client bound)". Absent in
-   * results written before rtbench recorded it.
-   */
-  breakReasons?: { reason: string; count: number; example: string }[];
-  /** Breaks noticed -> ready again, backoff included. */
-  reconnect: HistogramSummary;
-  /** Per subscriber and break: last message before it -> first message after it. */
-  outage: HistogramSummary;
-  /** Successful reconnects (= reconnect.count). */
-  reconnects: number;
-  attemptsPerReconnect: number | null;
-  /** Highest number of reconnect attempts in one second over all clients: the thundering herd. */
-  peakConnectAttemptsPerSec: number;
   /** Faults injected during this protocol's run; times in ms from the start of ramp-up. */
   faults: {
     action: string;

@@ -79,22 +79,8 @@ const PLACED_ROWS: readonly ReportRow[] = [
   { label: "verdict", cell: verdictCell, when: hasVerdict },
   counterRow("breaks"),
   counterRow("watchdogBreaks"),
-  { label: "reconnect p50 ms", cell: (p) => histogramCell(p.reconnect, "p50"), when: hadBreaks },
-  { label: "reconnect p99 ms", cell: (p) => histogramCell(p.reconnect, "p99"), when: hadBreaks },
-  { label: "outage p50 ms", cell: (p) => histogramCell(p.outage, "p50"), when: hadBreaks },
-  { label: "outage p99 ms", cell: (p) => histogramCell(p.outage, "p99"), when: hadBreaks },
-  {
-    label: "attempts per reconnect",
-    cell: (p) => formatNumber(p.attemptsPerReconnect),
-    when: hadBreaks,
-  },
   counterRow("failedReconnects"),
   counterRow("neverReconnected"),
-  {
-    label: "peak reconnects / s",
-    cell: (p) => formatNumber(p.peakConnectAttemptsPerSec),
-    when: hadBreaks,
-  },
 ];
 
 /** Counters with a row that the list above does not place go at the end of the table. */

@@ -6,7 +6,7 @@ import type { MeasureResults, ProtocolResult } from "../../metrics/types.js";
 import type { ShardReport } from "../../run-model/shard-report.js";
 import { inFlightWindow, measuredWindow, type Window } from "../../run-model/timeline.js";
 import { mergeReasonCounts } from "../fleet/reason-tally.js";
-import { countDeliveries, mergeField, reconnectMetrics } from "./aggregate.js";
+import { countDeliveries, mergeField } from "./aggregate.js";
 import { invalidReasons, saturationRecord, shardsMissing } from "./result-verdicts.js";
 import type { RunRecord } from "./run-record.js";
 import { buildTimeline } from "./timeline-result.js";
@@ -48,6 +48,7 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     connect: mergeField(reports, "connect"),
     // Every registered measure's fields (src/measures/), names as they always were.
     ...measureFields(run, window, {
+      counters,
       connected,
       delivered: trafficDeliveries,
       published: counts.published,
@@ -55,8 +56,6 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     }),
     generator: generatorHealth(run, eventLoopDelayP99, !saturation.generator.saturated),
     saturation,
-    breakReasons: mergeReasonCounts(reports.map((r) => r.breakReasons)),
-    ...reconnectMetrics(reports, counters.reconnectAttempts),
     faults: run.faults,
     deliveriesPerSec: window.seconds > 0 ? counts.delivered / window.seconds : 0,
     timeline: buildTimeline({
@@ -117,7 +116,10 @@ function generatorHealth(
 function measureFields(
   run: RunRecord,
   window: Window & { seconds: number },
-  books: Pick<ResultContext<unknown>, "connected" | "delivered" | "published" | "acks">,
+  books: Pick<
+    ResultContext<unknown>,
+    "counters" | "connected" | "delivered" | "published" | "acks"
+  >,
 ): MeasureResults {
   const { collected } = run;
   return measureFragments(
@@ -140,6 +142,12 @@ function measureFields(
       timeline: run.timeline,
       scenario: run.scenario,
       faults: run.faults,
+      reconnects: {
+        reconnect: collected.reports.map((r) => r.reconnect),
+        outage: collected.reports.map((r) => r.outage),
+        attemptsPerSecond: collected.reports.map((r) => r.attemptsPerSecond),
+        breakReasons: mergeReasonCounts(collected.reports.map((r) => r.breakReasons)),
+      },
       breaks: collected.reports.flatMap((r) => r.breakLog),
       servers: {
         samples: run.samples,
