@@ -200,6 +200,41 @@ describe("buildProtocolResult", () => {
     expect(run({ publisher: lagging }).generator.reliable).toBe(false);
   });
 
+  it("gives the generator-health measure its processes, their worst loop delay and the verdict", () => {
+    const limit = scenario.generator.maxEventLoopDelayMs;
+    const collected = {
+      reports: [
+        { ...shard(30), eventLoopDelayP99Ms: 7 },
+        { ...shard(25), eventLoopDelayP99Ms: limit + 20 },
+      ],
+      // A lost worker counts its clients as lost connections, not as a missing shard.
+      missing: [
+        { name: "shard 2", reason: "did not report within 15000 ms", crashed: false },
+        { name: "worker b", reason: "heartbeat lost", crashed: false, lostClients: 3 },
+      ],
+      loads: [],
+      parentLoopDelayP99Ms: 4,
+      zombieTimeoutsMs: [],
+    };
+    expect(run({ collected, publisher: { ...publisher, maxLagMs: 12 } }).generator).toEqual({
+      // The worst of the parent and the two shards that reported, and the verdict's call.
+      eventLoopDelayP99: limit + 20,
+      reliable: false,
+      processes: 3,
+      publisherMaxLagMs: 12,
+      eventLoopDelayLimitMs: limit,
+      missingShards: 1,
+    });
+    // The parent's own delay counts too; below the limit everywhere: reliable.
+    const calm = { ...collected, reports: [shard(30)], missing: [], parentLoopDelayP99Ms: 9 };
+    expect(run({ collected: calm }).generator).toMatchObject({
+      eventLoopDelayP99: 9,
+      reliable: true,
+      processes: 2,
+      missingShards: 0,
+    });
+  });
+
   it("gives the measures the run's facts: slow clients, stalls, the workers, the proxy", () => {
     // Figures as buildProtocolResult gave them before these measures were rows of the registry.
     const slowScenario = parseScenario(

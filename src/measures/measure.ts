@@ -10,6 +10,7 @@ import type { PresenceEvent } from "../shared/protocol.js";
 import type { ProtocolName } from "../shared/transports.js";
 import type { MetricInfo } from "./metric-info.js";
 import type {
+  GeneratorFacts,
   InstanceFacts,
   PublisherFacts,
   ReconnectFacts,
@@ -204,6 +205,13 @@ export interface ResultContext<ProbeData> {
   scenario: ScenarioView;
   /** The faults injected during the run, as the result records them (ms from ramp start). */
   faults: ProtocolResult["faults"];
+  /** The generator's processes and their worst event-loop delay. */
+  generator: GeneratorFacts;
+  /**
+   * The saturation verdict (load/result/result-verdicts.ts), reached before
+   * the measures from the books and the processes' load: who saturated, and why.
+   */
+  saturation: NonNullable<ProtocolResult["saturation"]>;
   /** The clients' counters (metrics/counters.ts), summed over shards. */
   counters: Counters;
   /** What the shards saw of breaks and the returns from them. */

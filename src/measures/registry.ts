@@ -2,6 +2,7 @@ import { brokerCostMeasure } from "./broker-cost.js";
 import { brokerRecovery } from "./broker-recovery.js";
 import { catchUp } from "./catch-up.js";
 import { fallback } from "./fallback.js";
+import { generatorHealth } from "./generator-health.js";
 import { instanceSpread } from "./instance-spread.js";
 import type { AnyMeasure, Measure } from "./measure.js";
 import { presenceAccuracy } from "./presence-accuracy.js";
@@ -42,6 +43,8 @@ const BUILT_IN: readonly AnyMeasure[] = [
   slowConsumers,
   workers,
   serverCost,
+  // After server cost: its row follows the servers' rows.
+  generatorHealth,
 ];
 
 interface Registered {

@@ -22,10 +22,13 @@ export interface ScenarioView {
   publish: { maxInFlight: number; ackTimeoutMs: number };
   server: { heartbeatIntervalMs: number };
   workers: { maxClockBoundMs: number };
+  generator: { maxEventLoopDelayMs: number };
 }
 
 /** How the publisher kept its open-model schedule over the run. */
 export interface PublisherFacts {
+  /** How far the publisher's event loop woke late behind its schedule, at worst (ms). */
+  maxLagMs: number;
   /** The most publishes waiting for an answer at once. */
   peakInFlight: number;
   /** How far sends fell behind schedule, at worst, because every slot waited for an answer (ms). */
@@ -34,6 +37,13 @@ export interface PublisherFacts {
   notSent: number;
   /** Why publishes were refused, by reason (first few), with how often and the first error's words. */
   refusals: ReadonlyMap<string, { count: number; example: string }>;
+}
+
+/** The generator's own processes: the parent and the shards that reported. */
+export interface GeneratorFacts {
+  processes: number;
+  /** The worst event-loop delay p99 among them (ms). */
+  eventLoopDelayP99Ms: number;
 }
 
 /** Breaks and the returns from them, as the shards recorded them. */

@@ -157,21 +157,6 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
   latency: HistogramSummary;
   latencyFromSend: HistogramSummary;
   connect: HistogramSummary;
-  /**
-   * Health of the load generator itself. `reliable` is false when any of its
-   * processes had an event-loop delay p99, or the publisher a lag behind
-   * schedule, above the scenario's limit.
-   */
-  generator: {
-    eventLoopDelayP99: number;
-    reliable: boolean;
-    processes: number;
-    publisherMaxLagMs: number;
-    /** The scenario's limit behind `reliable`, so reports can say "p99 X ms > limit Y ms". */
-    eventLoopDelayLimitMs?: number;
-    /** Shard processes that died or did not report: their clients are missing from every number. */
-    missingShards?: number;
-  };
   /** Faults injected during this protocol's run; times in ms from the start of ramp-up. */
   faults: {
     action: string;

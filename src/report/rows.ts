@@ -63,10 +63,6 @@ const PLACED_ROWS: readonly ReportRow[] = [
   // What a server sent that its protocol has no place for; absent in older results.
   { ...counterRow("unrecognisedFrames"), when: (p) => (p.unrecognisedFrames ?? 0) > 0 },
   {
-    label: "generator loop delay p99 ms",
-    cell: (p) => formatNumber(p.generator.eventLoopDelayP99),
-  },
-  {
     label: "generator busiest CPU %",
     cell: (p) => formatNumber(busiestCpu(p, false)),
     when: hasVerdict,

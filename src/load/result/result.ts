@@ -7,7 +7,7 @@ import type { ShardReport } from "../../run-model/shard-report.js";
 import { inFlightWindow, measuredWindow, type Window } from "../../run-model/timeline.js";
 import { mergeReasonCounts } from "../fleet/reason-tally.js";
 import { countDeliveries, mergeField } from "./aggregate.js";
-import { invalidReasons, saturationRecord, shardsMissing } from "./result-verdicts.js";
+import { invalidReasons, saturationRecord } from "./result-verdicts.js";
 import type { RunRecord } from "./run-record.js";
 import { buildTimeline } from "./timeline-result.js";
 
@@ -48,13 +48,14 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     connect: mergeField(reports, "connect"),
     // Every registered measure's fields (src/measures/), names as they always were.
     ...measureFields(run, window, {
+      generator: { processes: reports.length + 1, eventLoopDelayP99Ms: eventLoopDelayP99 },
+      saturation,
       counters,
       connected,
       delivered: trafficDeliveries,
       published: counts.published,
       acks,
     }),
-    generator: generatorHealth(run, eventLoopDelayP99, !saturation.generator.saturated),
     saturation,
     faults: run.faults,
     deliveriesPerSec: window.seconds > 0 ? counts.delivered / window.seconds : 0,
@@ -96,29 +97,13 @@ function windowBooks(run: RunRecord) {
   };
 }
 
-/** Health of the generator's own processes; `reliable` is the saturation verdict's. */
-function generatorHealth(
-  run: RunRecord,
-  eventLoopDelayP99: number,
-  reliable: boolean,
-): ProtocolResult["generator"] {
-  return {
-    eventLoopDelayP99,
-    reliable,
-    processes: run.collected.reports.length + 1,
-    publisherMaxLagMs: run.publisher.maxLagMs,
-    eventLoopDelayLimitMs: run.scenario.generator.maxEventLoopDelayMs,
-    missingShards: shardsMissing(run.collected).length,
-  };
-}
-
 /** The registered measures' fields, from the shards' parts, what the probes saw and the run's facts. */
 function measureFields(
   run: RunRecord,
   window: Window & { seconds: number },
   books: Pick<
     ResultContext<unknown>,
-    "counters" | "connected" | "delivered" | "published" | "acks"
+    "generator" | "saturation" | "counters" | "connected" | "delivered" | "published" | "acks"
   >,
 ): MeasureResults {
   const { collected } = run;
