@@ -23,14 +23,14 @@ function scenarioOf(clients: string, more = "") {
 }
 const scenario = scenarioOf("{ count: 4, channels: 1, rampUp: 0 }");
 /** The scenario's phases, its ramp-up `rampUpMs` long and starting at `rampStartMs`. */
-function timelineOf(rampStartMs: number, rampUpMs: number) {
+function timelineOf(rampStartMs: number, rampUpMs: number, drainMs = 0) {
   return planTimeline({
     nowMs: rampStartMs,
     startDelayMs: 0,
     rampUpMs,
     warmupMs: 1000,
     durationMs: 3000,
-    drainMs: 0,
+    drainMs,
     faultsAtMs: [],
   });
 }
@@ -200,6 +200,41 @@ describe("buildProtocolResult", () => {
     expect(run({ publisher: lagging }).generator.reliable).toBe(false);
   });
 
+  it("gives the generator-health measure its processes, their worst loop delay and the verdict", () => {
+    const limit = scenario.generator.maxEventLoopDelayMs;
+    const collected = {
+      reports: [
+        { ...shard(30), eventLoopDelayP99Ms: 7 },
+        { ...shard(25), eventLoopDelayP99Ms: limit + 20 },
+      ],
+      // A lost worker counts its clients as lost connections, not as a missing shard.
+      missing: [
+        { name: "shard 2", reason: "did not report within 15000 ms", crashed: false },
+        { name: "worker b", reason: "heartbeat lost", crashed: false, lostClients: 3 },
+      ],
+      loads: [],
+      parentLoopDelayP99Ms: 4,
+      zombieTimeoutsMs: [],
+    };
+    expect(run({ collected, publisher: { ...publisher, maxLagMs: 12 } }).generator).toEqual({
+      // The worst of the parent and the two shards that reported, and the verdict's call.
+      eventLoopDelayP99: limit + 20,
+      reliable: false,
+      processes: 3,
+      publisherMaxLagMs: 12,
+      eventLoopDelayLimitMs: limit,
+      missingShards: 1,
+    });
+    // The parent's own delay counts too; below the limit everywhere: reliable.
+    const calm = { ...collected, reports: [shard(30)], missing: [], parentLoopDelayP99Ms: 9 };
+    expect(run({ collected: calm }).generator).toMatchObject({
+      eventLoopDelayP99: 9,
+      reliable: true,
+      processes: 2,
+      missingShards: 0,
+    });
+  });
+
   it("gives the measures the run's facts: slow clients, stalls, the workers, the proxy", () => {
     // Figures as buildProtocolResult gave them before these measures were rows of the registry.
     const slowScenario = parseScenario(
@@ -298,6 +333,111 @@ drain: 0
     // Restarts of instances do not touch the proxy: 0.1 CPU s over 65 deliveries.
     expect(result.proxy).toMatchObject({ kind: "nginx" });
     expect(result.proxy?.cpuSecondsPer1kDeliveries).toBeCloseTo(0.1 / 0.065);
+  });
+
+  it("gives the traffic-cost measure the shards' traffic, summed, and the deliveries of that span", () => {
+    const traffic = (
+      bytesIn: number,
+      requests: number,
+      emptyPolls: number,
+      socketsOpen: number,
+    ) => ({
+      bytesIn,
+      bytesOut: 1000,
+      requests,
+      emptyPolls,
+      socketsOpen,
+    });
+    const reports = [
+      { ...shard(30), window: traffic(5000, 30, 3, 7) },
+      { ...shard(25), window: traffic(8000, 50, 17, 5) },
+    ];
+    const collected = {
+      reports,
+      missing: [],
+      loads: [],
+      parentLoopDelayP99Ms: 2,
+      zombieTimeoutsMs: [],
+    };
+    // 70 deliveries in the window (first case above); 15,000 bytes and 80 requests over both shards.
+    const poll = run({ collected }, "long-poll");
+    expect(poll).toMatchObject({
+      bytesPerDelivery: 15_000 / 70,
+      requests: 80,
+      tcpConnections: 12,
+      requestsPerDelivery: 80 / 70,
+      emptyPollShare: 20 / 80,
+    });
+    // A stream does not poll.
+    expect(run({ collected }, "sse").emptyPollShare).toBeNull();
+    // Interrupted at 2500 with a 1 s drain: the window ends at 1500 (messages 11..15, 20
+    // deliveries) and the traffic, counted up to the stop, is divided by those and by the
+    // in-flight messages' (16..25, received by all four: 40).
+    const interrupted = run({
+      collected,
+      stoppedAtMs: 2500,
+      timeline: timelineOf(0, 0, 1000),
+    });
+    expect(interrupted.delivered).toBe(20);
+    expect(interrupted.bytesPerDelivery).toBe(15_000 / 60);
+    expect(interrupted.requestsPerDelivery).toBe(80 / 60);
+    // Nothing delivered: no cost per delivery.
+    const silent = reports.map((r) => ({ ...r, subscribers: [] }));
+    expect(run({ collected: { ...collected, reports: silent } })).toMatchObject({
+      bytesPerDelivery: null,
+      requestsPerDelivery: null,
+      requests: 80,
+    });
+  });
+
+  it("gives the reconnects measure the shards' reconnects, outages, attempts and break reasons", () => {
+    const reports: ShardReport[] = [
+      {
+        ...shard(30, { reconnectAttempts: 7 }),
+        reconnect: histogramOf(100, 300, 500),
+        attemptsPerSecond: { "7": 3, "8": 4 },
+        breakReasons: [{ reason: "HTTP 503", count: 2, example: "HTTP 503 from /sse" }],
+      },
+      {
+        ...shard(25, { reconnectAttempts: 5 }),
+        outage: histogramOf(900),
+        attemptsPerSecond: { "8": 5, "9": 1 },
+        breakReasons: [
+          { reason: "connection reset", count: 4, example: "ECONNRESET" },
+          { reason: "HTTP 503", count: 3, example: "HTTP 503 from /lp" },
+        ],
+      },
+    ];
+    const result = run({
+      collected: { reports, missing: [], loads: [], parentLoopDelayP99Ms: 2, zombieTimeoutsMs: [] },
+    });
+    // Reconnects merged over both shards (3 + 2), outages too (1 + 1).
+    expect(result.reconnect).toMatchObject({ count: 5, max: expect.closeTo(500, -1) });
+    expect(result.outage).toMatchObject({ count: 2, max: expect.closeTo(900, -1) });
+    expect(result.reconnects).toBe(5);
+    expect(result.attemptsPerReconnect).toBe(12 / 5);
+    // Second 8: 4 + 5 attempts, summed over the shards before the busiest is taken.
+    expect(result.peakConnectAttemptsPerSec).toBe(9);
+    expect(result.breakReasons).toEqual([
+      { reason: "HTTP 503", count: 5, example: "HTTP 503 from /sse" },
+      { reason: "connection reset", count: 4, example: "ECONNRESET" },
+    ]);
+    // No shard reported: nothing to merge, no attempts per reconnect.
+    const none = run({
+      collected: {
+        reports: [],
+        missing: [],
+        loads: [],
+        parentLoopDelayP99Ms: 2,
+        zombieTimeoutsMs: [],
+      },
+    });
+    expect(none).toMatchObject({
+      reconnects: 0,
+      attemptsPerReconnect: null,
+      peakConnectAttemptsPerSec: 0,
+      breakReasons: [],
+    });
   });
 
   it("gives the measures the run's facts: instances, catch-up, presence samples", () => {

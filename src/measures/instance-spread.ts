@@ -1,5 +1,6 @@
 import type { ProtocolResult } from "../metrics/types.js";
-import type { InstanceFacts, Measure, MeasureRow } from "./measure.js";
+import type { Measure, MeasureRow } from "./measure.js";
+import type { InstanceFacts } from "./run-facts.js";
 
 /**
  * How the load spread over the server instances when the run started more

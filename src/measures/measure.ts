@@ -1,14 +1,22 @@
+import type { Counters } from "../metrics/counters.js";
 import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
 import type { PresenceSample } from "../run-model/presence-sample.js";
 import type { PublishAckCounts, PublishRecord } from "../run-model/publish-record.js";
-import type { EdgeSamples } from "../run-model/server-sample.js";
-import type { ConnectionLog, SubscriberReport } from "../run-model/shard-report.js";
+import type { ConnectionLog, ShardReport, SubscriberReport } from "../run-model/shard-report.js";
 import type { Timeline, Window } from "../run-model/timeline.js";
 import type { ControlTraffic, WorkerClock } from "../run-model/workers.js";
 import type { BrokerFaultAction } from "../shared/brokers.js";
 import type { PresenceEvent } from "../shared/protocol.js";
-import type { EffectiveServerSettings } from "../shared/server-launch.js";
+import type { ProtocolName } from "../shared/transports.js";
 import type { MetricInfo } from "./metric-info.js";
+import type {
+  GeneratorFacts,
+  InstanceFacts,
+  PublisherFacts,
+  ReconnectFacts,
+  ScenarioView,
+  ServerFacts,
+} from "./run-facts.js";
 
 /**
  * A measure: one thing rtbench measures besides the per-message hot path
@@ -41,8 +49,11 @@ export interface Measure<Fragment extends object = Record<string, unknown>, Prob
   metrics: readonly MetricInfo[];
   /** Its properties of the result schema's `protocol` object, by field name (JSON Schema). */
   schema: Readonly<Record<string, JsonSchema>>;
-  /** Its rows in the result table (terminal, Markdown, HTML), if any. */
-  rows?: MeasureRows;
+  /**
+   * Its rows in the result table (terminal, Markdown, HTML), if any: one
+   * group, or one per place of the table its rows sit in.
+   */
+  rows?: MeasureRows | readonly MeasureRows[];
 }
 
 /** A measure whatever its fragment and probe data: what the registry holds. */
@@ -160,8 +171,16 @@ export interface ResultContext<ProbeData> {
   windowSeconds: number;
   /** Clients that became ready at least once. */
   connected: number;
+  /** The transport measured (`transport(protocol)` says how it delivers). */
+  protocol: ProtocolName;
   /** Deliveries over the span the traffic was counted in (per-delivery costs divide by it). */
   delivered: number;
+  /**
+   * The subscribers' socket and request counters over that same span, summed
+   * over shards: bytes in and out, HTTP requests, empty poll answers, and the
+   * TCP connections held open when the window ended.
+   */
+  traffic: ShardReport["window"];
   /** Messages of the window the server stored (acknowledged, or received by someone). */
   published: number;
   /** The measured window (monotonic ms), and the publisher's record of every message, per channel. */
@@ -186,6 +205,17 @@ export interface ResultContext<ProbeData> {
   scenario: ScenarioView;
   /** The faults injected during the run, as the result records them (ms from ramp start). */
   faults: ProtocolResult["faults"];
+  /** The generator's processes and their worst event-loop delay. */
+  generator: GeneratorFacts;
+  /**
+   * The saturation verdict (load/result/result-verdicts.ts), reached before
+   * the measures from the books and the processes' load: who saturated, and why.
+   */
+  saturation: NonNullable<ProtocolResult["saturation"]>;
+  /** The clients' counters (metrics/counters.ts), summed over shards. */
+  counters: Counters;
+  /** What the shards saw of breaks and the returns from them. */
+  reconnects: ReconnectFacts;
   /** When the subscribers noticed breaks (monotonic ms) and on which server URL (index): each shard's first BREAK_LOG_LIMIT. */
   breaks: readonly (readonly [atMs: number, urlIndex: number])[];
   /** The servers under test as the parent saw them. */
@@ -208,60 +238,6 @@ export interface ResultContext<ProbeData> {
   clocks: readonly WorkerClock[] | null;
   /** With workers: what their control connections cost the coordinator; null on one host. */
   controlTraffic: ControlTraffic | null;
-}
-
-/**
- * The scenario as measures see it: the normalised scenario's settings they
- * read, by the scenario's own names (measures/ does not import scenario/,
- * whose thresholds import the metric names). A measure that reads another
- * setting adds it here; load/result/result.ts passes the whole scenario.
- */
-export interface ScenarioView {
-  clients: { slow: object | null; churn: object | null };
-  /** The faults the scenario plans (what fired is `ResultContext.faults`). */
-  faults: readonly { action: string }[];
-  publish: { maxInFlight: number; ackTimeoutMs: number };
-  server: { heartbeatIntervalMs: number };
-  workers: { maxClockBoundMs: number };
-}
-
-/** How the publisher kept its open-model schedule over the run. */
-export interface PublisherFacts {
-  /** The most publishes waiting for an answer at once. */
-  peakInFlight: number;
-  /** How far sends fell behind schedule, at worst, because every slot waited for an answer (ms). */
-  maxSlotWaitMs: number;
-  /** Scheduled messages never sent. */
-  notSent: number;
-  /** Why publishes were refused, by reason (first few), with how often and the first error's words. */
-  refusals: ReadonlyMap<string, { count: number; example: string }>;
-}
-
-/** What the parent knows of the servers under test (and of the proxy in front of them). */
-export interface ServerFacts {
-  /** CPU and memory of the servers rtbench started, every instance summed; null points: not sampled (a target). */
-  samples: EdgeSamples;
-  /** The proxy rtbench started in front of the instances (server.proxy), sampled at the same points; null: none. */
-  proxy: { kind: "nginx" | "haproxy"; samples: EdgeSamples } | null;
-  /** When the servers dropped a client for missing heartbeats (monotonic ms), as they said; empty when not asked. */
-  zombieTimeoutsMs: readonly number[];
-  /** When they cut a stream for its write timeout (monotonic ms), as they said; undefined: not asked. */
-  writeTimeoutsMs: readonly number[] | undefined;
-  /** What instance 0 said it runs with (`/healthz`), defaults resolved; null for a target. */
-  settings: EffectiveServerSettings | null;
-}
-
-/** The server instances of a run, each by its index in start order (the clients' server URLs). */
-export interface InstanceFacts {
-  /** How many the clients were spread over. */
-  count: number;
-  /**
-   * Each shard's counts per instance: clients connected there when the
-   * window started, and deliveries of the window's messages through it.
-   */
-  shards: readonly { connections: readonly number[]; deliveries: readonly number[] }[];
-  /** CPU seconds each spent in the window, sampled by the parent (null where not read); null: not sampled. */
-  cpuSeconds: readonly (number | null)[] | null;
 }
 
 /**

@@ -2,16 +2,19 @@ import { brokerCostMeasure } from "./broker-cost.js";
 import { brokerRecovery } from "./broker-recovery.js";
 import { catchUp } from "./catch-up.js";
 import { fallback } from "./fallback.js";
+import { generatorHealth } from "./generator-health.js";
 import { instanceSpread } from "./instance-spread.js";
 import type { AnyMeasure, Measure } from "./measure.js";
 import { presenceAccuracy } from "./presence-accuracy.js";
 import { presenceEvents } from "./presence-events.js";
 import { publishAck } from "./publish-ack.js";
 import { publisher } from "./publisher.js";
+import { reconnects } from "./reconnects.js";
 import { serverCost } from "./server-cost.js";
 import { slowConsumers } from "./slow-consumers.js";
 import { stallDetection } from "./stall-detection.js";
 import { tlsConnect } from "./tls-connect.js";
+import { trafficCost } from "./traffic-cost.js";
 import { workers } from "./workers.js";
 
 /**
@@ -20,11 +23,17 @@ import { workers } from "./workers.js";
  * line here (docs/development.md, "Adding a measure").
  */
 const BUILT_IN: readonly AnyMeasure[] = [
+  // Before server cost, whose rows follow its last row.
+  trafficCost,
   tlsConnect,
   publisher,
   publishAck,
   brokerCostMeasure,
   brokerRecovery,
+  // Stall detection, then reconnects, then instance spread: the herd row follows the
+  // stall rows (both after "never reconnected"), the instance rows follow the herd row.
+  stallDetection,
+  reconnects,
   instanceSpread,
   catchUp,
   // Before presence events, whose rows follow its last row.
@@ -32,9 +41,10 @@ const BUILT_IN: readonly AnyMeasure[] = [
   presenceEvents,
   fallback,
   slowConsumers,
-  stallDetection,
   workers,
   serverCost,
+  // After server cost: its row follows the servers' rows.
+  generatorHealth,
 ];
 
 interface Registered {

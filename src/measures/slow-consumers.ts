@@ -1,6 +1,7 @@
 import type { ProtocolResult } from "../metrics/types.js";
 import type { SubscriberReport } from "../run-model/shard-report.js";
-import type { JsonSchema, Measure, MeasureRow, ServerFacts } from "./measure.js";
+import type { JsonSchema, Measure, MeasureRow } from "./measure.js";
+import type { ServerFacts } from "./run-facts.js";
 import { restartedServer } from "./server-cost.js";
 
 /**

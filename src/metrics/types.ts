@@ -157,48 +157,6 @@ export interface ProtocolResult extends ResultCounters, MeasureResults {
   latency: HistogramSummary;
   latencyFromSend: HistogramSummary;
   connect: HistogramSummary;
-  bytesPerDelivery: number | null;
-  /** HTTP requests the subscribers sent in the measured window (WebSocket: upgrades). */
-  requests: number;
-  /**
-   * TCP connections the subscribers held open when the measured window
-   * ended: one per client for most transports, one per keep-alive poller,
-   * one per `streamsPerConnection` clients for SSE over HTTP/2.
-   */
-  tcpConnections?: number;
-  requestsPerDelivery: number | null;
-  emptyPollShare: number | null;
-  /**
-   * Health of the load generator itself. `reliable` is false when any of its
-   * processes had an event-loop delay p99, or the publisher a lag behind
-   * schedule, above the scenario's limit.
-   */
-  generator: {
-    eventLoopDelayP99: number;
-    reliable: boolean;
-    processes: number;
-    publisherMaxLagMs: number;
-    /** The scenario's limit behind `reliable`, so reports can say "p99 X ms > limit Y ms". */
-    eventLoopDelayLimitMs?: number;
-    /** Shard processes that died or did not report: their clients are missing from every number. */
-    missingShards?: number;
-  };
-  /**
-   * Why ready connections broke, most frequent first (the first few reasons
-   * of each shard), with how often and the first break's words: "HTTP 503",
-   * "SSE line longer than 16777216 characters (client bound)". Absent in
-   * results written before rtbench recorded it.
-   */
-  breakReasons?: { reason: string; count: number; example: string }[];
-  /** Breaks noticed -> ready again, backoff included. */
-  reconnect: HistogramSummary;
-  /** Per subscriber and break: last message before it -> first message after it. */
-  outage: HistogramSummary;
-  /** Successful reconnects (= reconnect.count). */
-  reconnects: number;
-  attemptsPerReconnect: number | null;
-  /** Highest number of reconnect attempts in one second over all clients: the thundering herd. */
-  peakConnectAttemptsPerSec: number;
   /** Faults injected during this protocol's run; times in ms from the start of ramp-up. */
   faults: {
     action: string;

@@ -5,7 +5,8 @@ import type { ReportRow } from "./row.js";
 
 /**
  * The table with each registered measure's rows (src/measures/) placed
- * after the row its `after` names, or at the end. In registry order, so a
+ * after the row its `after` names (each group of a measure whose rows sit
+ * in several places), or at the end. In registry order, so a
  * measure may follow an earlier measure's row, and measures placed after
  * the same row keep registry order.
  */
@@ -17,10 +18,10 @@ export function withMeasureRows(
   const atEnd: ReportRow[] = [];
   // By the label a measure named: the last row placed after it so far.
   const lastPlaced = new Map<string, string>();
-  for (const measure of list) {
-    if (!measure.rows || measure.rows.rows.length === 0) continue;
-    const { after } = measure.rows;
-    const made = measure.rows.rows.map(reportRow);
+  const groups = list.flatMap((m) => (m.rows === undefined ? [] : [m.rows].flat()));
+  for (const { after, rows: measureRows } of groups) {
+    if (measureRows.length === 0) continue;
+    const made = measureRows.map(reportRow);
     const anchor = after === undefined ? undefined : (lastPlaced.get(after) ?? after);
     const at = rows.findIndex((row) => row.label === anchor);
     if (after === undefined || at < 0) {

@@ -62,17 +62,6 @@ const PLACED_ROWS: readonly ReportRow[] = [
   { label: "publish failed", cell: (p) => formatCount(p.publishFailed) },
   // What a server sent that its protocol has no place for; absent in older results.
   { ...counterRow("unrecognisedFrames"), when: (p) => (p.unrecognisedFrames ?? 0) > 0 },
-  { label: "bytes per delivery", cell: (p) => formatNumber(p.bytesPerDelivery) },
-  { label: "requests per delivery", cell: (p) => formatNumber(p.requestsPerDelivery) },
-  { label: "TCP connections", cell: (p) => formatCount(p.tcpConnections) },
-  {
-    label: "empty polls %",
-    cell: (p) => (p.emptyPollShare === null ? NA : formatNumber(p.emptyPollShare * 100)),
-  },
-  {
-    label: "generator loop delay p99 ms",
-    cell: (p) => formatNumber(p.generator.eventLoopDelayP99),
-  },
   {
     label: "generator busiest CPU %",
     cell: (p) => formatNumber(busiestCpu(p, false)),
@@ -86,22 +75,8 @@ const PLACED_ROWS: readonly ReportRow[] = [
   { label: "verdict", cell: verdictCell, when: hasVerdict },
   counterRow("breaks"),
   counterRow("watchdogBreaks"),
-  { label: "reconnect p50 ms", cell: (p) => histogramCell(p.reconnect, "p50"), when: hadBreaks },
-  { label: "reconnect p99 ms", cell: (p) => histogramCell(p.reconnect, "p99"), when: hadBreaks },
-  { label: "outage p50 ms", cell: (p) => histogramCell(p.outage, "p50"), when: hadBreaks },
-  { label: "outage p99 ms", cell: (p) => histogramCell(p.outage, "p99"), when: hadBreaks },
-  {
-    label: "attempts per reconnect",
-    cell: (p) => formatNumber(p.attemptsPerReconnect),
-    when: hadBreaks,
-  },
   counterRow("failedReconnects"),
   counterRow("neverReconnected"),
-  {
-    label: "peak reconnects / s",
-    cell: (p) => formatNumber(p.peakConnectAttemptsPerSec),
-    when: hadBreaks,
-  },
 ];
 
 /** Counters with a row that the list above does not place go at the end of the table. */

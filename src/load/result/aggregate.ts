@@ -129,29 +129,7 @@ function subscribersByChannel(
 /** Merges one encoded histogram field of every shard report, losslessly. */
 export function mergeField(
   reports: ShardReport[],
-  field: "latency" | "latencyFromSend" | "connect" | "reconnect" | "outage",
+  field: "latency" | "latencyFromSend" | "connect",
 ): HistogramSummary {
   return summarizeEncoded(reports.map((r) => r[field]));
-}
-
-/**
- * Reconnect behaviour over all shards: the merged reconnect and outage
- * histograms, attempts per successful reconnect, and the busiest second of
- * reconnect attempts (the thundering herd).
- */
-export function reconnectMetrics(reports: ShardReport[], reconnectAttempts: number) {
-  const reconnect = mergeField(reports, "reconnect");
-  const perSecond = new Map<string, number>();
-  for (const report of reports) {
-    for (const [second, count] of Object.entries(report.attemptsPerSecond)) {
-      perSecond.set(second, (perSecond.get(second) ?? 0) + count);
-    }
-  }
-  return {
-    reconnect,
-    outage: mergeField(reports, "outage"),
-    reconnects: reconnect.count,
-    attemptsPerReconnect: reconnect.count > 0 ? reconnectAttempts / reconnect.count : null,
-    peakConnectAttemptsPerSec: Math.max(0, ...perSecond.values()),
-  };
 }

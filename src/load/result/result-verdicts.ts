@@ -105,7 +105,7 @@ export function invalidReasons(
 }
 
 /** Shards that died or did not report, apart from whole workers lost (`lostWorkers`). */
-export function shardsMissing(collected: Collected): Collected["missing"] {
+function shardsMissing(collected: Collected): Collected["missing"] {
   return collected.missing.filter((m) => m.lostClients === undefined);
 }
 

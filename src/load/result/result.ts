@@ -5,10 +5,9 @@ import { resultCounters, sumCounters } from "../../metrics/counters.js";
 import type { MeasureResults, ProtocolResult } from "../../metrics/types.js";
 import type { ShardReport } from "../../run-model/shard-report.js";
 import { inFlightWindow, measuredWindow, type Window } from "../../run-model/timeline.js";
-import { type ProtocolName, transport } from "../../shared/transports.js";
 import { mergeReasonCounts } from "../fleet/reason-tally.js";
-import { countDeliveries, mergeField, reconnectMetrics } from "./aggregate.js";
-import { invalidReasons, saturationRecord, shardsMissing } from "./result-verdicts.js";
+import { countDeliveries, mergeField } from "./aggregate.js";
+import { invalidReasons, saturationRecord } from "./result-verdicts.js";
 import type { RunRecord } from "./run-record.js";
 import { buildTimeline } from "./timeline-result.js";
 
@@ -49,16 +48,15 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
     connect: mergeField(reports, "connect"),
     // Every registered measure's fields (src/measures/), names as they always were.
     ...measureFields(run, window, {
+      generator: { processes: reports.length + 1, eventLoopDelayP99Ms: eventLoopDelayP99 },
+      saturation,
+      counters,
       connected,
       delivered: trafficDeliveries,
       published: counts.published,
       acks,
     }),
-    ...trafficCost(run.protocol, reports, trafficDeliveries),
-    generator: generatorHealth(run, eventLoopDelayP99, !saturation.generator.saturated),
     saturation,
-    breakReasons: mergeReasonCounts(reports.map((r) => r.breakReasons)),
-    ...reconnectMetrics(reports, counters.reconnectAttempts),
     faults: run.faults,
     deliveriesPerSec: window.seconds > 0 ? counts.delivered / window.seconds : 0,
     timeline: buildTimeline({
@@ -99,27 +97,14 @@ function windowBooks(run: RunRecord) {
   };
 }
 
-/** Health of the generator's own processes; `reliable` is the saturation verdict's. */
-function generatorHealth(
-  run: RunRecord,
-  eventLoopDelayP99: number,
-  reliable: boolean,
-): ProtocolResult["generator"] {
-  return {
-    eventLoopDelayP99,
-    reliable,
-    processes: run.collected.reports.length + 1,
-    publisherMaxLagMs: run.publisher.maxLagMs,
-    eventLoopDelayLimitMs: run.scenario.generator.maxEventLoopDelayMs,
-    missingShards: shardsMissing(run.collected).length,
-  };
-}
-
 /** The registered measures' fields, from the shards' parts, what the probes saw and the run's facts. */
 function measureFields(
   run: RunRecord,
   window: Window & { seconds: number },
-  books: Pick<ResultContext<unknown>, "connected" | "delivered" | "published" | "acks">,
+  books: Pick<
+    ResultContext<unknown>,
+    "generator" | "saturation" | "counters" | "connected" | "delivered" | "published" | "acks"
+  >,
 ): MeasureResults {
   const { collected } = run;
   return measureFragments(
@@ -128,6 +113,8 @@ function measureFields(
     run.measures ?? {},
     {
       ...books,
+      protocol: run.protocol,
+      traffic: sumWindow(collected.reports),
       window,
       windowSeconds: window.seconds,
       records: run.publisher.records,
@@ -140,6 +127,12 @@ function measureFields(
       timeline: run.timeline,
       scenario: run.scenario,
       faults: run.faults,
+      reconnects: {
+        reconnect: collected.reports.map((r) => r.reconnect),
+        outage: collected.reports.map((r) => r.outage),
+        attemptsPerSecond: collected.reports.map((r) => r.attemptsPerSecond),
+        breakReasons: mergeReasonCounts(collected.reports.map((r) => r.breakReasons)),
+      },
       breaks: collected.reports.flatMap((r) => r.breakLog),
       servers: {
         samples: run.samples,
@@ -163,21 +156,7 @@ function measureFields(
   );
 }
 
-/** Wire bytes and requests per delivery, over the measured window. */
-function trafficCost(protocol: ProtocolName, reports: ShardReport[], delivered: number) {
-  const bytes = sumWindow(reports);
-  return {
-    bytesPerDelivery: delivered > 0 ? (bytes.bytesIn + bytes.bytesOut) / delivered : null,
-    requests: bytes.requests,
-    tcpConnections: bytes.socketsOpen,
-    requestsPerDelivery: delivered > 0 ? bytes.requests / delivered : null,
-    emptyPollShare:
-      transport(protocol).delivery === "poll" && bytes.requests > 0
-        ? bytes.emptyPolls / bytes.requests
-        : null,
-  };
-}
-
+/** The shards' socket and request counters, summed. */
 function sumWindow(reports: ShardReport[]) {
   const total = { bytesIn: 0, bytesOut: 0, requests: 0, emptyPolls: 0, socketsOpen: 0 };
   for (const { window } of reports) {
