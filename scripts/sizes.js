@@ -20,8 +20,8 @@ const ROOTS = ["src/", "reference-server/"];
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
-/** Every tracked TypeScript source file under the roots. */
-function sourceFiles() {
+/** Every tracked TypeScript source file under the roots (paths from the repository's root). */
+export function sourceFiles() {
   const out = execFileSync("git", ["ls-files", "--", ...ROOTS], { cwd: root, encoding: "utf8" });
   return out.split("\n").filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"));
 }

@@ -3,23 +3,15 @@
 // that imports it), and no source file or function is long without saying
 // why at its top (scripts/sizes.js, `npm run sizes`). farm-studio draws the same house; this
 // is the part of it CI can check.
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: a plain-JS script without types
-import { longParts, longPartsOf } from "../scripts/sizes.js";
+import { longParts, longPartsOf, sourceFiles } from "../scripts/sizes.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
-const ROOTS = ["src", "reference-server"];
-
-function sourceFiles(): string[] {
-  return execFileSync("git", ["ls-files", "--", ...ROOTS], { cwd: repoRoot, encoding: "utf8" })
-    .split("\n")
-    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"));
-}
 
 /** file -> the source files it imports (relative specifiers, type imports too). */
 function importGraph(files: readonly string[]): Map<string, string[]> {
@@ -86,7 +78,7 @@ function folderOf(file: string): string {
 }
 
 describe("the code's structure", () => {
-  const graph = importGraph(sourceFiles());
+  const graph = importGraph(sourceFiles() as string[]);
 
   it("has no import circle between files", () => {
     expect(circles(graph)).toEqual([]);

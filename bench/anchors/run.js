@@ -144,6 +144,11 @@ export async function runAnchors(outDir) {
   }
   info.loadAverageAtEnd = (await import("node:os")).loadavg().map((n) => +n.toFixed(2));
   if (only) {
+    // A subset has no report of its own: its runs, as measured.
+    writeFileSync(
+      join(outDir, "anchors.json"),
+      `${JSON.stringify({ machine: info, runs }, null, 2)}\n`,
+    );
     process.stdout.write(`${JSON.stringify(runs, null, 1)}\n`);
     process.stdout.write(`\n${coordinatorRows(runs).join("\n")}\n`);
     return;

@@ -11,6 +11,7 @@ import type { ProtocolResult } from "../metrics/types.js";
 import { interruptClock } from "../run-model/interrupt.js";
 import type { RunPhase } from "../run-model/timeline.js";
 import type { Scenario } from "../scenario/types.js";
+import type { OperationCounts } from "../services/types.js";
 import type { ProtocolName } from "../shared/transports.js";
 import { redactText } from "../util/redact.js";
 import type { ServiceControl } from "./faults/faults.js";
@@ -44,6 +45,8 @@ export interface Broker {
   url: string | null;
   /** Only a service rtbench started itself can be hit by a `redis-restart` or broker-* fault. */
   control: ServiceControl | null;
+  /** Its operations so far, as the service reads them itself; null without a service. */
+  operationCounts: (() => Promise<OperationCounts>) | null;
 }
 
 export interface ProtocolRunOptions {
@@ -117,7 +120,7 @@ export async function runProtocol(
       clients: up,
       redis: broker.control,
       monitors: { loopDelay, load },
-      brokerUrl: env.servers ? brokerUrl : null,
+      brokerOperations: env.servers ? broker.operationCounts : null,
       signal,
       log,
       onTick: (phase, elapsedMs) => progress(phase, elapsedMs, timeline.totalMs, up),

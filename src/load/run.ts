@@ -163,6 +163,7 @@ async function brokersUp(
     up.set(service, {
       url: provided.url,
       control: provided.started ? controlService(provided.started) : null,
+      operationCounts: provided.operationCounts,
     });
   }
 }
@@ -170,7 +171,13 @@ async function brokersUp(
 /** The service a run (the scenario, or one variant of it) uses; none for the memory broker. */
 function brokerFor(system: SystemUnderTest, up: Map<ServiceName, Broker>): Broker {
   const { service } = system;
-  return (service !== null ? up.get(service) : undefined) ?? { url: null, control: null };
+  return (
+    (service !== null ? up.get(service) : undefined) ?? {
+      url: null,
+      control: null,
+      operationCounts: null,
+    }
+  );
 }
 
 function emptyResult(scenario: Scenario, system: SystemUnderTest): RunResult {

@@ -7,7 +7,6 @@
  * /metrics. Only for servers rtbench started: a running target's broker is
  * not ours to read.
  */
-import { operationCountsAt } from "../services/registry.js";
 import type { OperationCounts } from "../services/types.js";
 import { errorText } from "../shared/errors.js";
 import type { Measure } from "./measure.js";
@@ -38,10 +37,10 @@ export type BrokerOps = Record<string, number>;
  * servers, is counted by them.
  */
 export async function sampleBrokerOps(
-  brokerUrl: string | null,
+  brokerOperations: (() => Promise<OperationCounts>) | null,
   serverUrls: readonly string[],
 ): Promise<OperationCounts> {
-  return brokerUrl === null ? memoryBrokerOps(serverUrls) : operationCountsAt(brokerUrl);
+  return brokerOperations === null ? memoryBrokerOps(serverUrls) : brokerOperations();
 }
 
 export function brokerCost(
@@ -93,13 +92,13 @@ interface WindowOps {
 export const brokerCostMeasure: Measure<BrokerCostResult, WindowOps | null> = {
   name: "broker-cost",
   description: "broker operations in the window, by kind and per published message",
-  probe: ({ ownServers, brokerUrl, urls, signal, log }) => {
+  probe: ({ ownServers, brokerOperations, urls, signal, log }) => {
     if (!ownServers) return { finish: () => null };
     const ops: WindowOps = { start: null, end: null };
     let told = false;
     const sample = async () => {
       if (signal.aborted) return null;
-      const read = await sampleBrokerOps(brokerUrl, urls);
+      const read = await sampleBrokerOps(brokerOperations, urls);
       if (read.counts === null && !told) {
         told = true;
         log(`broker cost: n/a: ${read.reason}`);

@@ -5,6 +5,7 @@ import type { PublishAckCounts, PublishRecord } from "../run-model/publish-recor
 import type { ConnectionLog, ShardReport, SubscriberReport } from "../run-model/shard-report.js";
 import type { Timeline, Window } from "../run-model/timeline.js";
 import type { ControlTraffic, WorkerClock } from "../run-model/workers.js";
+import type { OperationCounts } from "../services/types.js";
 import type { BrokerFaultAction } from "../shared/brokers.js";
 import type { PresenceEvent } from "../shared/protocol.js";
 import type { ProtocolName } from "../shared/transports.js";
@@ -136,8 +137,12 @@ export interface ProbeContext {
   urls: readonly string[];
   /** True when rtbench started the servers (it may read their processes); false against a target. */
   ownServers: boolean;
-  /** The broker's backing service (redis://, nats://), which answers for its own operation counts (src/services/); null: none. */
-  brokerUrl: string | null;
+  /**
+   * The operations of the broker's backing service so far, as the service
+   * reads them itself (src/services/); null without one (the memory broker,
+   * whose counts the servers report, or a target).
+   */
+  brokerOperations: (() => Promise<OperationCounts>) | null;
   signal: AbortSignal;
   log(line: string): void;
 }

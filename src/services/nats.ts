@@ -34,12 +34,12 @@ export const natsService: BackingService = {
   installHint: INSTALL_HINT,
   available: natsServerAvailable,
   start: (options) => startNatsServer(options),
-  schemes: ["nats:"],
-  operationCounts: natsMessageCounts,
+  // One rtbench did not start: its monitoring port, where NATS counts, is unknown.
+  operationCounts: async (url) => ({
+    counts: null,
+    reason: `NATS counts messages only on its monitoring port, which rtbench knows only for a nats-server it started (not ${url})`,
+  }),
 };
-
-/** The monitoring port (`http://127.0.0.1:M`) of each nats-server rtbench runs, by client URL. */
-const monitors = new Map<string, string>();
 
 /** Whether `nats-server` is an executable somewhere on PATH. */
 export function natsServerAvailable(): boolean {
@@ -86,21 +86,18 @@ export async function startNatsServer(
     if (storeDir === undefined) await rm(dir, { recursive: true, force: true });
     throw error;
   }
-  const url = `nats://127.0.0.1:${port}`;
-  monitors.set(url, `http://127.0.0.1:${monitorPort}`);
+  const monitor = `http://127.0.0.1:${monitorPort}`;
   return runningService(
     child,
-    url,
+    `nats://127.0.0.1:${port}`,
     port,
+    () => natsMessageCounts(monitor),
     () =>
       startNatsServer(
         { port, readyTimeoutMs: options.readyTimeoutMs },
         { storeDir: dir, monitorPort },
       ),
-    () => {
-      monitors.delete(url);
-      return rm(dir, { recursive: true, force: true });
-    },
+    () => rm(dir, { recursive: true, force: true }),
   );
 }
 
@@ -110,14 +107,7 @@ export async function startNatsServer(
  * monitoring port's /varz: NATS's work, as commands are Redis's. Counted
  * since it started; a restart begins again at 0.
  */
-async function natsMessageCounts(url: string): Promise<OperationCounts> {
-  const monitor = monitors.get(url);
-  if (monitor === undefined) {
-    return {
-      counts: null,
-      reason: `NATS counts messages only on its monitoring port, which rtbench knows only for a nats-server it started (not ${url})`,
-    };
-  }
+async function natsMessageCounts(monitor: string): Promise<OperationCounts> {
   try {
     const response = await fetch(`${monitor}/varz`, { signal: AbortSignal.timeout(5000) });
     const varz = (await response.json()) as { in_msgs?: unknown; out_msgs?: unknown };

@@ -1,7 +1,7 @@
 import { errorText, RtbenchError } from "../shared/errors.js";
 import { type Supervised, supervise } from "../util/supervisor.js";
 import { findOnPath } from "../util/which.js";
-import type { RunningService } from "./types.js";
+import type { OperationCounts, RunningService } from "./types.js";
 
 const STOP_GRACE_MS = 5000;
 
@@ -57,6 +57,7 @@ export function runningService(
   child: Supervised,
   url: string,
   port: number,
+  operationCounts: () => Promise<OperationCounts>,
   startAgain: () => Promise<RunningService>,
   removeData: () => Promise<void> = async () => {},
 ): RunningService {
@@ -64,6 +65,7 @@ export function runningService(
     url,
     port,
     pid: child.handle.pid,
+    operationCounts,
     stop: async () => {
       await child.stop("SIGTERM", STOP_GRACE_MS);
       await removeData();

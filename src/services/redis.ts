@@ -23,7 +23,6 @@ export const redisService: BackingService = {
   installHint: INSTALL_HINT,
   available: redisServerAvailable,
   start: startRedisServer,
-  schemes: ["redis:", "rediss:"],
   operationCounts: redisCommandStats,
 };
 
@@ -57,8 +56,13 @@ export async function startRedisServer(options: StartServiceOptions = {}): Promi
     readyPattern: /Ready to accept connections/,
     readyTimeoutMs: options.readyTimeoutMs ?? 15_000,
   });
-  return runningService(child, `redis://127.0.0.1:${port}`, port, () =>
-    startRedisServer({ port, readyTimeoutMs: options.readyTimeoutMs }),
+  const url = `redis://127.0.0.1:${port}`;
+  return runningService(
+    child,
+    url,
+    port,
+    () => redisCommandStats(url),
+    () => startRedisServer({ port, readyTimeoutMs: options.readyTimeoutMs }),
   );
 }
 

@@ -15,30 +15,14 @@ export function serviceFor(kind: BrokerKind): BackingService | null {
   return service === null ? null : SERVICES[service];
 }
 
-/** The backing service a broker URL names by its scheme (`redis:`, `nats:`), or null. */
-export function serviceAt(url: string): BackingService | null {
-  let scheme: string;
-  try {
-    scheme = new URL(url).protocol;
-  } catch {
-    return null;
-  }
-  return Object.values(SERVICES).find((service) => service.schemes.includes(scheme)) ?? null;
-}
-
-/** The operations of the service at `url`, as that service reads them (see BackingService). */
-export async function operationCountsAt(url: string): Promise<OperationCounts> {
-  const service = serviceAt(url);
-  if (service === null) return { counts: null, reason: `no backing service serves ${url}` };
-  return service.operationCounts(url);
-}
-
 export interface ProvidedService {
   service: BackingService;
   /** What the server instances connect their broker to. */
   url: string;
   /** The process rtbench started for this; null when a running one was named. */
   started: RunningService | null;
+  /** Its operations so far, as the service reads them (the started process, or the named instance). */
+  operationCounts(): Promise<OperationCounts>;
 }
 
 export interface ProvideServiceOptions {
@@ -60,7 +44,14 @@ export async function provideService(
   const service = serviceFor(kind);
   if (service === null) return null;
   const given = options.url || options.env?.[service.urlEnv];
-  if (given) return { service, url: given, started: null };
+  if (given) {
+    return {
+      service,
+      url: given,
+      started: null,
+      operationCounts: () => service.operationCounts(given),
+    };
+  }
   const started = await service.start();
-  return { service, url: started.url, started };
+  return { service, url: started.url, started, operationCounts: () => started.operationCounts() };
 }

@@ -19,12 +19,11 @@ export interface BackingService {
   available(): boolean;
   /** Starts a fresh instance; resolves once it accepts connections. */
   start(options?: StartServiceOptions): Promise<RunningService>;
-  /** The URL schemes of its client port (`redis:`): a broker URL names its service by them. */
-  readonly schemes: readonly string[];
   /**
-   * The operations the instance at `url` (its client URL) performed since it
-   * started, by kind, read from the service itself (Redis: `INFO
-   * commandstats`; NATS: its monitoring port's /varz), or why it cannot say.
+   * The operations of a running instance rtbench was given (`urlEnv`, a
+   * flag) and did not start, at its client URL `url`, or why it cannot say
+   * (a NATS rtbench did not start: its monitoring port is unknown). One
+   * rtbench started answers for itself (RunningService.operationCounts).
    */
   operationCounts(url: string): Promise<OperationCounts>;
 }
@@ -46,6 +45,13 @@ export interface RunningService {
   readonly url: string;
   readonly port: number;
   readonly pid: number;
+  /**
+   * The operations it performed since it started, by kind, read from the
+   * service itself (Redis: `INFO commandstats`; NATS: /varz on the
+   * monitoring port rtbench opened for it), or why it cannot say. A restart
+   * (same ports) starts the counts again at 0.
+   */
+  operationCounts(): Promise<OperationCounts>;
   /** Stops it by its PID (SIGTERM, then SIGKILL) and removes what it stored. Safe to call twice. */
   stop(): Promise<void>;
   /**

@@ -6,6 +6,7 @@ import type { PresenceSample } from "../../run-model/presence-sample.js";
 import type { BoundarySamples, ServerSample } from "../../run-model/server-sample.js";
 import { bucketCount, phaseAt, type RunPhase } from "../../run-model/timeline.js";
 import type { Scenario } from "../../scenario/types.js";
+import type { OperationCounts } from "../../services/types.js";
 import { monoMs, sleepUntil } from "../../util/clock.js";
 import { type FaultRecord, type ServiceControl, startFaults } from "../faults/faults.js";
 import { startLoopDelaySeconds } from "../fleet/loop-delay-seconds.js";
@@ -47,8 +48,8 @@ export interface ObserveContext {
   /** Null when the run has no Redis of its own to restart. */
   redis: ServiceControl | null;
   monitors: { loopDelay: LoopDelayMonitor; load: LoadMonitor };
-  /** The broker's backing service (Redis), whose command counts are read; null for none. */
-  brokerUrl: string | null;
+  /** The operations of the broker's backing service so far (broker cost); null for none, or a target. */
+  brokerOperations: (() => Promise<OperationCounts>) | null;
   signal: AbortSignal;
   log: (line: string) => void;
   /** Called every second with the phase and the time since ramp start. */
@@ -93,7 +94,7 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     timeline,
     urls: env.urls,
     ownServers: ours,
-    brokerUrl: ctx.brokerUrl,
+    brokerOperations: ctx.brokerOperations,
     signal,
     log: ctx.log,
   });
