@@ -30,6 +30,8 @@ describe("arrival schedule", () => {
     { startMs: 5.5, endMs: 3005.5, ratePerSec: 333, channels: 7 },
     { startMs: 0, endMs: 999, ratePerSec: 1, channels: 1 },
     { startMs: 0, endMs: 0, ratePerSec: 10, channels: 1 },
+    // Fractional clock readings whose difference is a hair over 1,500 ms: 30 messages, not 31.
+    { startMs: 548.2011158752637, endMs: 548.2011158752637 + 1500, ratePerSec: 20, channels: 2 },
   ];
 
   it.each(cases)("matches the naive walk for %o", (schedule) => {

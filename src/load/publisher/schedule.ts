@@ -27,7 +27,11 @@ export interface Schedule {
 export function scheduleLength(schedule: Schedule): number {
   const spanMs = schedule.endMs - schedule.startMs;
   if (spanMs <= 0 || schedule.ratePerSec <= 0) return 0;
-  return Math.ceil((spanMs * schedule.ratePerSec) / 1000);
+  const estimate = Math.ceil((spanMs * schedule.ratePerSec) / 1000);
+  // endMs - startMs of two fractional clock readings can come out a hair over
+  // a whole number of intervals; the last message is then due at endMs itself,
+  // which is not strictly before it. Decide with the due time the publisher uses.
+  return scheduledMessage(schedule, estimate - 1).dueMs < schedule.endMs ? estimate : estimate - 1;
 }
 
 export function scheduledMessage(schedule: Schedule, index: number): ScheduledMessage {
