@@ -32,6 +32,8 @@ describe("arrival schedule", () => {
     { startMs: 0, endMs: 0, ratePerSec: 10, channels: 1 },
     // Fractional clock readings whose difference is a hair over 1,500 ms: 30 messages, not 31.
     { startMs: 548.2011158752637, endMs: 548.2011158752637 + 1500, ratePerSec: 20, channels: 2 },
+    // ... and a hair under 11,000 ms while message 11 is still due before the end: 12, not 11.
+    { startMs: 1110.9576857726288, endMs: 12110.95768577263, ratePerSec: 1, channels: 1 },
   ];
 
   it.each(cases)("matches the naive walk for %o", (schedule) => {
@@ -43,6 +45,21 @@ describe("arrival schedule", () => {
       expect(actual.seq).toBe(message.seq);
       expect(actual.dueMs).toBeCloseTo(message.dueMs, 9);
     });
+  });
+
+  it("counts the naive walk's messages for fractional clock readings of any kind", () => {
+    // Starts as a monotonic clock gives them (fractional), ends a whole number
+    // of intervals later, give or take the last bit.
+    for (let i = 0; i < 20_000; i++) {
+      const startMs = (i * 7919.123456789) % 100_000;
+      const ratePerSec = [1, 3, 7, 20, 333, 1000][i % 6] as number;
+      const endMs = startMs + ((i % 50) * 1000) / ratePerSec;
+      const nudge = ([0, 1, -1, 1e6][i % 4] as number) * Number.EPSILON * endMs;
+      const schedule: Schedule = { startMs, endMs: endMs + nudge, ratePerSec, channels: 3 };
+      expect(scheduleLength(schedule), JSON.stringify(schedule)).toBe(
+        naiveSchedule(schedule).length,
+      );
+    }
   });
 
   it("dueRange returns exactly the messages due by a time, never past the end", () => {

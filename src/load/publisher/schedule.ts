@@ -27,11 +27,15 @@ export interface Schedule {
 export function scheduleLength(schedule: Schedule): number {
   const spanMs = schedule.endMs - schedule.startMs;
   if (spanMs <= 0 || schedule.ratePerSec <= 0) return 0;
+  // With fractional clock readings the span's arithmetic and the due times'
+  // round differently: endMs - startMs can come out a hair over a whole number
+  // of intervals while the last message is due at endMs itself, or come out
+  // whole while startMs + i * interval rounds to just before endMs. The due
+  // time the publisher uses decides.
   const estimate = Math.ceil((spanMs * schedule.ratePerSec) / 1000);
-  // endMs - startMs of two fractional clock readings can come out a hair over
-  // a whole number of intervals; the last message is then due at endMs itself,
-  // which is not strictly before it. Decide with the due time the publisher uses.
-  return scheduledMessage(schedule, estimate - 1).dueMs < schedule.endMs ? estimate : estimate - 1;
+  if (scheduledMessage(schedule, estimate - 1).dueMs >= schedule.endMs) return estimate - 1;
+  if (scheduledMessage(schedule, estimate).dueMs < schedule.endMs) return estimate + 1;
+  return estimate;
 }
 
 export function scheduledMessage(schedule: Schedule, index: number): ScheduledMessage {
