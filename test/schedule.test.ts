@@ -62,6 +62,20 @@ describe("arrival schedule", () => {
     }
   });
 
+  it("dueRange counts a message due at the very time it is asked, with fractional clocks", () => {
+    for (let i = 0; i < 20_000; i++) {
+      const startMs = (i * 7919.123456789) % 100_000;
+      const ratePerSec = [1, 3, 7, 20, 333, 1000][i % 6] as number;
+      const schedule: Schedule = { startMs, endMs: startMs + 60_000, ratePerSec, channels: 3 };
+      const index = i % 50;
+      const { dueMs } = scheduledMessage(schedule, index);
+      expect(dueRange(schedule, 0, dueMs), JSON.stringify({ schedule, index })).toEqual([
+        0,
+        index + 1,
+      ]);
+    }
+  });
+
   it("dueRange returns exactly the messages due by a time, never past the end", () => {
     const schedule: Schedule = { startMs: 100, endMs: 1100, ratePerSec: 10, channels: 3 };
     expect(dueRange(schedule, 0, 99)).toEqual([0, 0]);

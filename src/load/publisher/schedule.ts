@@ -25,17 +25,8 @@ export interface Schedule {
 
 /** How many messages the schedule holds. */
 export function scheduleLength(schedule: Schedule): number {
-  const spanMs = schedule.endMs - schedule.startMs;
-  if (spanMs <= 0 || schedule.ratePerSec <= 0) return 0;
-  // With fractional clock readings the span's arithmetic and the due times'
-  // round differently: endMs - startMs can come out a hair over a whole number
-  // of intervals while the last message is due at endMs itself, or come out
-  // whole while startMs + i * interval rounds to just before endMs. The due
-  // time the publisher uses decides.
-  const estimate = Math.ceil((spanMs * schedule.ratePerSec) / 1000);
-  if (scheduledMessage(schedule, estimate - 1).dueMs >= schedule.endMs) return estimate - 1;
-  if (scheduledMessage(schedule, estimate).dueMs < schedule.endMs) return estimate + 1;
-  return estimate;
+  if (!(schedule.endMs > schedule.startMs)) return 0;
+  return countDue(schedule, schedule.endMs, false);
 }
 
 export function scheduledMessage(schedule: Schedule, index: number): ScheduledMessage {
@@ -44,14 +35,37 @@ export function scheduledMessage(schedule: Schedule, index: number): ScheduledMe
     index,
     channelIndex,
     seq: Math.floor(index / schedule.channels) + 1,
-    dueMs: schedule.startMs + (index * 1000) / schedule.ratePerSec,
+    dueMs: dueAt(schedule, index),
   };
 }
 
 /** Indexes of the messages due at or before `nowMs`, from `nextIndex` on. */
 export function dueRange(schedule: Schedule, nextIndex: number, nowMs: number): [number, number] {
-  const total = scheduleLength(schedule);
   if (nowMs < schedule.startMs) return [nextIndex, nextIndex];
-  const dueCount = Math.floor(((nowMs - schedule.startMs) * schedule.ratePerSec) / 1000) + 1;
-  return [nextIndex, Math.min(total, Math.max(nextIndex, dueCount))];
+  const dueCount = countDue(schedule, nowMs, true);
+  return [nextIndex, Math.min(scheduleLength(schedule), Math.max(nextIndex, dueCount))];
+}
+
+/** When message `index` is due: the one formula every count here is settled by. */
+function dueAt(schedule: Schedule, index: number): number {
+  return schedule.startMs + (index * 1000) / schedule.ratePerSec;
+}
+
+/**
+ * How many messages are due before `tMs` (or at it too, when `inclusive`).
+ * With fractional clock readings, (tMs - startMs) * rate and startMs + i /
+ * rate round differently: the span can come out a hair over a whole number of
+ * intervals while message i is due at tMs itself, or come out whole while
+ * message i rounds to just before tMs. The arithmetic gives an estimate within
+ * one; the due time the publisher sends settles it.
+ */
+function countDue(schedule: Schedule, tMs: number, inclusive: boolean): number {
+  if (!(schedule.ratePerSec > 0) || tMs < schedule.startMs) return 0;
+  const isDue = (index: number) => {
+    const dueMs = dueAt(schedule, index);
+    return inclusive ? dueMs <= tMs : dueMs < tMs;
+  };
+  const estimate = Math.floor(((tMs - schedule.startMs) * schedule.ratePerSec) / 1000);
+  if (isDue(estimate)) return isDue(estimate + 1) ? estimate + 2 : estimate + 1;
+  return estimate > 0 && !isDue(estimate - 1) ? estimate - 1 : estimate;
 }
