@@ -1,4 +1,4 @@
-import type { PresenceEvent } from "../src/shared/protocol.js";
+import { nowEpochMs, type PresenceEvent } from "../src/shared/protocol.js";
 import type { Broker } from "./broker/types.js";
 
 /**
@@ -69,8 +69,4 @@ export class PresenceEvents {
       },
     );
   }
-}
-
-function nowEpochMs(): number {
-  return performance.timeOrigin + performance.now();
 }

@@ -81,10 +81,10 @@ const OWN_ROUTES: readonly OwnRoute[] = [
   },
 ];
 
-/** Each row's path before `{channel}`, or null for an exact path. */
-const PREFIXES = OWN_ROUTES.map((row) => {
+/** The rows with each one's path before `{channel}` (null for an exact path), worked out once. */
+const MATCHED_ROUTES = OWN_ROUTES.map((row) => {
   const at = row.path.indexOf("{channel}");
-  return at < 0 ? null : row.path.slice(0, at);
+  return { ...row, prefix: at < 0 ? null : row.path.slice(0, at) };
 });
 
 /** Serves the request on the row its path names: 405 for another method, 404 when none. */
@@ -96,8 +96,8 @@ export function serveOwnRoute(
   method: string,
 ): void | Promise<void> {
   const path = url.pathname;
-  for (const [index, row] of OWN_ROUTES.entries()) {
-    const prefix = PREFIXES[index] ?? null;
+  for (const row of MATCHED_ROUTES) {
+    const prefix = row.prefix;
     if (prefix === null ? path !== row.path : !path.startsWith(prefix)) continue;
     if (row.when && !row.when(ctx)) continue;
     allow(method, path, row.method);

@@ -1,8 +1,11 @@
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { runScenario } from "../src/load/run.js";
+import { startCommandedServers } from "../src/load/servers/commanded.js";
 import type { ProtocolResult } from "../src/metrics/types.js";
 import { parseScenario } from "../src/scenario/load.js";
+import type { TargetCommand } from "../src/scenario/types.js";
+import { loadNchanModule } from "../src/targets/nchan.js";
 import { packageRoot } from "../src/util/paths.js";
 import { leftoverProcesses, ownScratchRoot } from "./helpers/leftovers.js";
 import { describeNchan } from "./helpers/nchan.js";
@@ -54,6 +57,22 @@ describeNchan("protocol nchan against a real nginx + Nchan", () => {
     expect(result.protocols["long-poll"]?.requestsPerDelivery).toBeGreaterThanOrEqual(0.9);
     expect(leftoverNginx()).toEqual([]);
   }, 90_000);
+
+  it("sees its own nginx while it runs, and nothing once it is stopped", async () => {
+    // The leftover check the runs above and below end with is not vacuous.
+    const command = nchanScenario("nchan.conf", "").target?.command as TargetCommand;
+    const servers = await startCommandedServers({
+      command,
+      placeholders: { loadNchanModule: loadNchanModule() },
+      log: () => {},
+    });
+    try {
+      expect(leftoverNginx().length).toBeGreaterThan(0);
+    } finally {
+      await servers.stop();
+    }
+    expect(leftoverNginx()).toEqual([]);
+  }, 30_000);
 
   itRedis(
     "resumes across a kill and restart without loss when its messages live in Redis",

@@ -4,7 +4,7 @@
 // channels' last ids, the member caps, the sweep, operation counts); one
 // channel's state and member bookkeeping is memory-channel.ts, its history
 // memory-history.ts, the idempotency keys memory-dedupe.ts.
-import type { Message } from "../../src/shared/protocol.js";
+import { type Message, nowEpochMs } from "../../src/shared/protocol.js";
 import { ChannelState } from "./memory-channel.js";
 import { DedupeWindow } from "./memory-dedupe.js";
 import {
@@ -280,9 +280,4 @@ export class MemoryBroker implements Broker {
   private idBase(name: string): number {
     return this.forgottenLastIds.get(name) ?? this.options.idBase ?? 0;
   }
-}
-
-/** Epoch milliseconds with the sub-millisecond fraction the message model asks for. */
-function nowEpochMs(): number {
-  return performance.timeOrigin + performance.now();
 }

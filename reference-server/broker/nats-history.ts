@@ -6,9 +6,9 @@
 // is the id); a reader splices it back in.
 import { createHash } from "node:crypto";
 import { DiscardPolicy, type JetStreamManager, StorageType } from "@nats-io/jetstream";
-import type { Gap, Message } from "../../src/shared/protocol.js";
+import { type Gap, type Message, nowEpochMs } from "../../src/shared/protocol.js";
+import type { RawPage } from "./feed-source.js";
 import { apiCode, type NatsGuard } from "./nats-guard.js";
-import type { RawPage } from "./redis-feed-source.js";
 import type { HistoryLimits } from "./types.js";
 
 /** Direct gets sent at once while reading a page. */
@@ -165,9 +165,4 @@ export function withId(id: number, stored: string): string {
 function tsOf(json: string): number {
   const match = /"ts":([^,]+),/.exec(json);
   return match ? Number(match[1]) : Number.POSITIVE_INFINITY;
-}
-
-/** Epoch milliseconds with the sub-millisecond fraction the message model asks for. */
-export function nowEpochMs(): number {
-  return performance.timeOrigin + performance.now();
 }

@@ -26,10 +26,10 @@ import {
 } from "@nats-io/jetstream";
 import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { errorText, RtbenchError } from "../../src/shared/errors.js";
-import type { Message } from "../../src/shared/protocol.js";
+import { type Message, nowEpochMs } from "../../src/shared/protocol.js";
 import { createMemoryBroker } from "./memory.js";
 import { NatsGuard } from "./nats-guard.js";
-import { type ChannelLog, NatsHistory, nowEpochMs, withId } from "./nats-history.js";
+import { type ChannelLog, NatsHistory, withId } from "./nats-history.js";
 import { NatsSignals } from "./nats-signals.js";
 import { RedisFeeds } from "./redis-feed.js";
 import type {

@@ -2,10 +2,10 @@
 // NATS) with the history in a store: one subscription per channel this
 // instance has listeners on, kept gap-free across reconnects by reading
 // history for what went missing, and delivered in id order. What a broker
-// gives the feeds is redis-feed-source.ts.
+// gives the feeds is feed-source.ts.
 import { errorText } from "../../src/shared/errors.js";
 import type { Gap, Message } from "../../src/shared/protocol.js";
-import { callListeners, type FeedSource, type RawPage } from "./redis-feed-source.js";
+import { callListeners, type FeedSource, type RawPage } from "./feed-source.js";
 import type { GapListener, MessageListener, Unsubscribe } from "./types.js";
 
 /** History read per catch-up pass. */

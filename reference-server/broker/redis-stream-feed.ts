@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { errorText } from "../../src/shared/errors.js";
 import type { Gap, Message } from "../../src/shared/protocol.js";
-import { callListeners } from "./redis-feed-source.js";
+import { callListeners } from "./feed-source.js";
 import type { RedisGuard } from "./redis-guard.js";
 import type { GapListener, MessageListener, Unsubscribe } from "./types.js";
 
@@ -24,7 +24,7 @@ export interface StreamFeedSource {
   streamKey(channel: string): string;
   lastId(channel: string): Promise<number>;
   noteId(channel: string, id: number): void;
-  /** As FeedSource.dataLost (redis-feed.ts): asked on each new reader connection. */
+  /** As FeedSource.dataLost (feed-source.ts): asked on each new reader connection. */
   dataLost(): Promise<boolean>;
   /** As FeedSource.raiseCounter: resolves with the counter before. */
   raiseCounter(channel: string, floorId: number): Promise<number>;

@@ -8,7 +8,8 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { errorText } from "../../src/shared/errors.js";
-import type { Gap, Message } from "../../src/shared/protocol.js";
+import { type Gap, type Message, nowEpochMs } from "../../src/shared/protocol.js";
+import type { RawPage } from "./feed-source.js";
 import {
   closeConnection,
   connectRedis,
@@ -16,7 +17,6 @@ import {
   type ScriptedRedis,
 } from "./redis-connections.js";
 import { RedisFeeds } from "./redis-feed.js";
-import type { RawPage } from "./redis-feed-source.js";
 import {
   DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
   failFastOptions,
@@ -505,8 +505,3 @@ class RedisBroker implements Broker {
 }
 
 type KeyPart = "id" | "history" | "dedupe" | "presence" | "members" | "conns" | "online" | "unread";
-
-/** Epoch milliseconds with the sub-millisecond fraction the message model asks for. */
-function nowEpochMs(): number {
-  return performance.timeOrigin + performance.now();
-}

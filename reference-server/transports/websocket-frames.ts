@@ -7,9 +7,9 @@ import { checkJsonDepth, parseIdempotencyKey } from "../http.js";
 
 /** RFC 6455 close codes used here. */
 export const CLOSE_GOING_AWAY = 1001;
-export const CLOSE_UNSUPPORTED_DATA = 1003;
-export const CLOSE_POLICY_VIOLATION = 1008;
-export const CLOSE_TOO_BIG = 1009;
+const CLOSE_UNSUPPORTED_DATA = 1003;
+const CLOSE_POLICY_VIOLATION = 1008;
+const CLOSE_TOO_BIG = 1009;
 export const CLOSE_INTERNAL_ERROR = 1011;
 
 /** Close reasons are limited to 123 bytes; the error frame before the close carries the full text. */

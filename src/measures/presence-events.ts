@@ -1,5 +1,5 @@
 import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
-import type { PresenceEvent } from "../shared/protocol.js";
+import { nowEpochMs, type PresenceEvent } from "../shared/protocol.js";
 import type { Measure } from "./measure.js";
 import { histogramMetrics } from "./metric-info.js";
 
@@ -40,7 +40,7 @@ export const presenceEvents: Measure<PresenceEventsResult> = {
         if (atMs < measureStartMs || atMs >= measureEndMs) return;
         tally.add("frames");
         tally.add("events", events.length);
-        const epochNowMs = performance.timeOrigin + performance.now();
+        const epochNowMs = nowEpochMs();
         for (const event of events) tally.time("latency", epochNowMs - event.ts);
       },
     }),

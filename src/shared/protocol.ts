@@ -20,6 +20,15 @@ export interface Message {
 }
 
 /**
+ * The clock of every `ts` on the wire: epoch milliseconds with a
+ * sub-millisecond fraction. The server stamps with it, and a client on the
+ * same host subtracts a stamp from it.
+ */
+export function nowEpochMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
  * Messages between two cursors that the server no longer holds: ids `from`..`to`
  * inclusive were published but have aged or been pushed out of history.
  */

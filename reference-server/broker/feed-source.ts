@@ -6,7 +6,7 @@
 import type { Gap, Message } from "../../src/shared/protocol.js";
 import type { MessageListener } from "./types.js";
 
-/** Messages after `since` as Redis holds them, and the ids it no longer has. */
+/** Messages after `since` as the broker holds them (Redis, or NATS's history), and the ids it no longer has. */
 export interface RawPage {
   lastId: number;
   jsons: string[];
