@@ -10,13 +10,7 @@ import type { RunResult } from "../src/metrics/types.js";
 import { parseScenario } from "../src/scenario/load.js";
 import { natsService } from "../src/services/nats.js";
 import { SERVICES, serviceFor } from "../src/services/registry.js";
-import {
-  BROKER_KINDS,
-  BROKERS,
-  brokerInfo,
-  isBrokerKind,
-  sharedBrokers,
-} from "../src/shared/brokers.js";
+import { BROKER_KINDS, BROKERS, brokerInfo, sharedBrokers } from "../src/shared/brokers.js";
 import type { RtbenchError } from "../src/shared/errors.js";
 import { packageRoot } from "../src/util/paths.js";
 import { runRtbench } from "./helpers/cli.js";
@@ -62,9 +56,6 @@ describe("broker descriptors", () => {
   it("answers the questions validation and the CLI ask", () => {
     expect(sharedBrokers()).toEqual(["redis", "redis-sharded", "redis-streams", "nats"]);
     expect(brokerInfo("memory")).toMatchObject({ shared: false, service: null });
-    expect(isBrokerKind("redis")).toBe(true);
-    expect(isBrokerKind("nats")).toBe(true);
-    expect(isBrokerKind("kafka")).toBe(false);
   });
 
   it("more than one instance needs a shared broker, named from the rows", () => {

@@ -1,8 +1,7 @@
 // The code's shape, held where a change can break it: imports run one way
 // (no file imports itself back through others, no folder imports a folder
 // that imports it), and no source file or function is long without saying
-// why at its top (scripts/sizes.js, `npm run sizes`). farm-studio draws the same house; this
-// is the part of it CI can check.
+// why at its top (scripts/sizes.js, `npm run sizes`).
 import { readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";

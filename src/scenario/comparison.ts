@@ -7,6 +7,7 @@
 import { findMetric, isProtocolName, splitMetricName } from "../measures/names.js";
 import type { Problem } from "../shared/problem.js";
 import { type ProtocolName, transportNames } from "../shared/transports.js";
+import { isMapping } from "./reader.js";
 
 /**
  * A tolerance applies to a kind (timing, rate), a metric (latency.p99) or a
@@ -76,7 +77,7 @@ export function readTolerances(
   problems: Problem[],
 ): Record<string, number> {
   const tolerances: Record<string, number> = {};
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return tolerances;
+  if (!isMapping(raw)) return tolerances;
   for (const [key, value] of Object.entries(raw)) {
     const path = `tolerances[${JSON.stringify(key)}]`;
     if (isBad(path) || typeof value !== "string") continue;

@@ -3,7 +3,8 @@
  * provides for redis-restart, a broker with a backing service rtbench starts
  * for the broker-* actions, and a target protocol that can take the fault.
  */
-import { BROKERS, brokerInfo } from "../shared/brokers.js";
+import { brokerInfo, brokersWhere } from "../shared/brokers.js";
+import type { FieldProblem } from "../shared/problem.js";
 import { targetProtocol } from "../targets/registry.js";
 import type { Fault, Scenario, TargetOptions } from "./types.js";
 
@@ -17,7 +18,7 @@ export function requirementProblems(
   action: Action,
   scenario: Scenario,
   isBad: (path: string) => boolean,
-  problem: (field: string, text: string) => void,
+  problem: FieldProblem,
 ): void {
   const target = scenario.target;
   if (action === "redis-restart" && target !== null) {
@@ -52,7 +53,7 @@ function brokerFaultProblem(
   action: Action,
   scenario: Scenario,
   isBad: (path: string) => boolean,
-  problem: (field: string, text: string) => void,
+  problem: FieldProblem,
 ): void {
   const target = scenario.target;
   if (target !== null) {
@@ -67,11 +68,7 @@ function brokerFaultProblem(
   if (brokerInfo(broker).service === null) {
     problem(
       "action",
-      `expected a server.broker with a backing service (${BROKERS.filter((b) => b.service !== null)
-        .map((b) => b.kind)
-        .join(
-          ", ",
-        )}) for ${action}, found broker ${JSON.stringify(broker)} (nothing outside the server to ${action.slice(7)})`,
+      `expected a server.broker with a backing service (${brokersWhere((b) => b.service !== null).join(", ")}) for ${action}, found broker ${JSON.stringify(broker)} (nothing outside the server to ${action.slice(7)})`,
     );
   }
 }
@@ -81,7 +78,7 @@ function providedRedisProblem(
   target: TargetOptions,
   action: Action,
   why: string,
-  problem: (field: string, text: string) => void,
+  problem: FieldProblem,
 ): void {
   if (!target.command?.needsRedis) {
     problem(

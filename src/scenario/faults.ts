@@ -6,9 +6,10 @@
  * action needs of the rest of the scenario (Redis, a broker's service, a
  * target that can take it) is checked in fault-requirements.ts.
  */
-import { formatFound, type Problem } from "../shared/problem.js";
+import { type FieldProblem, formatFound, type Problem } from "../shared/problem.js";
 import { requirementProblems } from "./fault-requirements.js";
 import { unshapeableProblems } from "./network-section.js";
+import { type Doc, isMapping } from "./reader.js";
 import type { Fault, InstanceRef, Scenario } from "./types.js";
 import { DURATION_EXPECTED, formatDuration, parseDuration } from "./units.js";
 
@@ -30,8 +31,6 @@ const FIELDS_BY_ACTION: Record<Action, readonly string[]> = {
 
 /** Every fault action (the schema's `fault.action` enum must be this list). */
 export const FAULT_ACTIONS = Object.keys(FIELDS_BY_ACTION) as Action[];
-
-type Doc = Record<string, unknown>;
 
 /**
  * `scenario` must be normalised except for its faults: the limits come from
@@ -76,7 +75,7 @@ interface Limits {
 }
 
 function readFault(item: unknown, path: string, limits: Limits, problems: Problem[]): Fault | null {
-  if (typeof item !== "object" || item === null || Array.isArray(item)) return null;
+  if (!isMapping(item)) return null;
   const fields = item as Doc;
   const { isBad, scenario } = limits;
   const before = problems.length;
@@ -148,12 +147,7 @@ function faultOf(action: Action, atMs: number, parts: FaultParts): Fault {
   }
 }
 
-function readAt(
-  fields: Doc,
-  path: string,
-  limits: Limits,
-  problem: (field: string, text: string) => void,
-): number | null {
+function readAt(fields: Doc, path: string, limits: Limits, problem: FieldProblem): number | null {
   if (fields.at === undefined) {
     problem("at", `expected ${DURATION_EXPECTED} from the start of ramp-up, found nothing`);
     return null;
@@ -174,7 +168,7 @@ function readInstance(
   path: string,
   action: Action,
   limits: Limits,
-  problem: (field: string, text: string) => void,
+  problem: FieldProblem,
 ): InstanceRef | "all" | null {
   const raw = fields.instance;
   const command = limits.scenario.target?.command;
@@ -203,7 +197,7 @@ function readFor(
   fields: Doc,
   path: string,
   isBad: (path: string) => boolean,
-  problem: (field: string, text: string) => void,
+  problem: FieldProblem,
 ): number | null {
   if (fields.for === undefined) {
     problem("for", `expected ${DURATION_EXPECTED} (how long it lasts), found nothing`);
@@ -222,7 +216,7 @@ function readFraction(
   fields: Doc,
   path: string,
   isBad: (path: string) => boolean,
-  problem: (field: string, text: string) => void,
+  problem: FieldProblem,
 ): number {
   const raw = fields.fraction;
   if (raw === undefined || isBad(`${path}.fraction`)) return 1;
@@ -239,7 +233,7 @@ function readFlap(
   fields: Doc,
   path: string,
   limits: Limits,
-  problem: (field: string, text: string) => void,
+  problem: FieldProblem,
 ): FlapTimes | null {
   const { isBad, scenario } = limits;
   for (const field of ["every", "offlineFor"]) {

@@ -12,6 +12,7 @@ import { type Problem, problemLine } from "../shared/problem.js";
 import { bundledScenarioFile, bundledScenarios } from "./bundled.js";
 import { normaliseScenario } from "./normalise.js";
 import { overrideProblems } from "./overrides.js";
+import { isMapping } from "./reader.js";
 import { schemaFindings } from "./schema.js";
 import { withTargetPlace } from "./target-place.js";
 import type { Scenario, ScenarioOverrides } from "./types.js";
@@ -149,10 +150,6 @@ function parseJson(text: string): Parsed {
       ],
     };
   }
-}
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function sha256(bytes: Buffer): string {

@@ -17,11 +17,9 @@ import {
 import type { Problem } from "../shared/problem.js";
 import { findTransport } from "../shared/transports.js";
 import { targetProtocol } from "../targets/registry.js";
-import { tryParse } from "./reader.js";
+import { type Doc, tryParse } from "./reader.js";
 import type { Scenario } from "./types.js";
 import { parseDuration } from "./units.js";
-
-type Doc = Record<string, unknown>;
 
 /**
  * The mix of networks in `raw` (the value of `clients.network`, shaped as

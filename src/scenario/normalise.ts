@@ -17,7 +17,7 @@ import {
 import { readCompareList, readTolerances } from "./comparison.js";
 import { readFaults } from "./faults.js";
 import { networkProblems, readNetwork, readSlow } from "./network-section.js";
-import { type Reader, reader } from "./reader.js";
+import { type Doc, type Reader, reader } from "./reader.js";
 import { readReconnectPolicies } from "./reconnect.js";
 import { durationProblems, relationProblems, thresholdKeyProblems } from "./relations.js";
 import { serverSectionProblems } from "./server-checks.js";
@@ -38,8 +38,6 @@ export interface NormaliseContext {
 
 /** The publisher's stamp, sequence and key live in the body: smaller payloads cannot carry them. */
 export const MIN_PAYLOAD_BYTES = 128;
-
-type Doc = Record<string, unknown>;
 
 export function normaliseScenario(
   doc: Doc,

@@ -1,7 +1,13 @@
 import { type DefaultedPath, SCENARIO_DEFAULTS } from "./defaults.js";
 import { parseDuration, parseRate } from "./units.js";
 
-type Doc = Record<string, unknown>;
+/** A YAML mapping as the parser gives it. */
+export type Doc = Record<string, unknown>;
+
+/** A mapping (not a list, not a scalar, not null): what a section or an item must be. */
+export function isMapping(value: unknown): value is Doc {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
 
 /**
  * Reads dotted paths from the document, falling back to the field's default
@@ -12,7 +18,7 @@ export function reader(doc: Doc) {
   const raw = (path: string): unknown => {
     let node: unknown = doc;
     for (const key of path.split(".")) {
-      if (typeof node !== "object" || node === null || Array.isArray(node)) return undefined;
+      if (!isMapping(node)) return undefined;
       node = (node as Doc)[key];
     }
     return node;

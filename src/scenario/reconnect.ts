@@ -6,6 +6,7 @@
 import type { Problem } from "../shared/problem.js";
 import { transports } from "../shared/transports.js";
 import { RECONNECT_DEFAULTS } from "./defaults.js";
+import { type Doc, isMapping } from "./reader.js";
 import type { ReconnectPolicy } from "./types.js";
 import { formatDuration, parseDuration } from "./units.js";
 
@@ -27,8 +28,6 @@ export interface ReconnectPolicies {
   byTransport: Record<string, ReconnectPolicy>;
 }
 
-type Doc = Record<string, unknown>;
-
 /**
  * Reads the top-level policy and each section's, checking what the schema
  * cannot: initialDelay above 0 and not above maxDelay (after merging, so an
@@ -44,7 +43,7 @@ export function readReconnectPolicies(
   const byTransport: Record<string, ReconnectPolicy> = {};
   for (const { name, section } of transports()) {
     const sectionDoc = doc[section];
-    const override = isObject(sectionDoc) ? sectionDoc.reconnect : undefined;
+    const override = isMapping(sectionDoc) ? sectionDoc.reconnect : undefined;
     const path = `${section}.reconnect`;
     const policy = override === undefined ? reconnect : merge(reconnect, override, path, isBad);
     if (override !== undefined) check(policy, path, isBad, problems, override);
@@ -60,7 +59,7 @@ function merge(
   path: string,
   isBad: (path: string) => boolean,
 ): ReconnectPolicy {
-  if (!isObject(raw)) return base;
+  if (!isMapping(raw)) return base;
   const good = (key: string) => raw[key] !== undefined && !isBad(`${path}.${key}`);
   const policy = { ...base };
   if (good("initialDelay"))
@@ -87,7 +86,7 @@ function check(
   problems: Problem[],
   override?: unknown,
 ): void {
-  const sets = (key: string) => override === undefined || (isObject(override) && key in override);
+  const sets = (key: string) => override === undefined || (isMapping(override) && key in override);
   if (!isBad(`${path}.initialDelay`) && sets("initialDelay") && !(policy.initialDelayMs > 0)) {
     problems.push({
       path: `${path}.initialDelay`,
@@ -120,8 +119,4 @@ function durationMs(raw: unknown, fallbackMs: number): number {
 
 function quoted(ms: number): string {
   return JSON.stringify(formatDuration(ms));
-}
-
-function isObject(value: unknown): value is Doc {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

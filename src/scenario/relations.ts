@@ -9,13 +9,11 @@ import { splitRunKey } from "../metrics/run-keys.js";
 import { formatPath, type Problem } from "../shared/problem.js";
 import { transports } from "../shared/transports.js";
 import { FALLBACK_VARIANT } from "./clients-section.js";
-import type { Reader } from "./reader.js";
+import { type Doc, isMapping, type Reader } from "./reader.js";
 import { targetUrlProblem } from "./target.js";
 import { thresholdProblems } from "./thresholds.js";
 import type { Scenario, ScenarioOverrides } from "./types.js";
 import { formatDuration } from "./units.js";
-
-type Doc = Record<string, unknown>;
 
 /**
  * Durations that must be above zero; the schema admits `0` for all durations
@@ -144,8 +142,4 @@ function variantKeyProblems(
       names.length > 0 ? `one of ${names.join(", ")}` : "no variant (the scenario lists none)";
     return [{ path, text: `unknown variant "${variant}"; expected ${expected}` }];
   });
-}
-
-function isMapping(value: unknown): value is Doc {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

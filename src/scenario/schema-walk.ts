@@ -4,6 +4,7 @@
  * followed), JSON-pointer segments, the value at a place, and every field
  * path (what "did you mean" guesses from).
  */
+import { isMapping } from "./reader.js";
 
 export interface SchemaNode {
   $ref?: string;
@@ -67,11 +68,13 @@ function childSchema(
   return undefined;
 }
 
-let allFieldPaths: string[][] | undefined;
+/** Each schema's field paths, worked out at its first "did you mean". */
+const fieldPathsOf = new WeakMap<SchemaNode, string[][]>();
 
 /** Every field path of the scenario schema through mappings and shared definitions (not list items). */
 export function fieldPaths(root: SchemaNode): string[][] {
-  if (allFieldPaths !== undefined) return allFieldPaths;
+  const known = fieldPathsOf.get(root);
+  if (known !== undefined) return known;
   const paths: string[][] = [];
   const walk = (node: SchemaNode | undefined, prefix: string[], seen: Set<SchemaNode>) => {
     const target = deref(node, root);
@@ -84,7 +87,7 @@ export function fieldPaths(root: SchemaNode): string[][] {
     for (const branch of target.anyOf ?? []) walk(branch, prefix, inner);
   };
   walk(root, [], new Set());
-  allFieldPaths = paths;
+  fieldPathsOf.set(root, paths);
   return paths;
 }
 
@@ -99,7 +102,7 @@ export function pointerSegments(pointer: string, data: unknown): (string | numbe
       node = node[Number(key)];
     } else {
       segments.push(key);
-      node = isObject(node) ? node[key] : undefined;
+      node = isMapping(node) ? node[key] : undefined;
     }
   }
   return segments;
@@ -109,12 +112,8 @@ export function valueAt(data: unknown, segments: readonly (string | number)[]): 
   let node = data;
   for (const segment of segments) {
     if (Array.isArray(node) && typeof segment === "number") node = node[segment];
-    else if (isObject(node)) node = node[String(segment)];
+    else if (isMapping(node)) node = node[String(segment)];
     else return undefined;
   }
   return node;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

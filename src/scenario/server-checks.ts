@@ -4,16 +4,14 @@
  * routing and fan-out need, the clients' traffic within the server's limits,
  * and what a proxy in front can pass.
  */
-import { BROKERS, brokerInfo, sharedBrokers } from "../shared/brokers.js";
+import { brokerInfo, brokersWhere, sharedBrokers } from "../shared/brokers.js";
 import type { Problem } from "../shared/problem.js";
 import type { ProtocolName } from "../shared/transports.js";
 import { MEMBER_FANOUT_PROTOCOLS } from "./defaults.js";
-import { reader } from "./reader.js";
+import { type Doc, reader } from "./reader.js";
 import type { VariantEntry } from "./server-section.js";
 import type { ProxyOptions, ServerOptions } from "./types.js";
 import { formatDuration } from "./units.js";
-
-type Doc = Record<string, unknown>;
 
 export interface ServerCheckContext {
   /** `server`, or `variants[1].server` for a variant's merged settings. */
@@ -147,13 +145,7 @@ function sharedMembersForTiered({ server, bad, problem }: Check): void {
   ) {
     problem(
       "fanout",
-      `expected a broker that shares channel members between instances (${BROKERS.filter(
-        (b) => b.sharedMembers,
-      )
-        .map((b) => b.kind)
-        .join(
-          ", ",
-        )}) with fanout tiered and ${server.instances} instances (the ${server.broker} broker keeps members and unread counters per instance), found broker "${server.broker}"`,
+      `expected a broker that shares channel members between instances (${brokersWhere((b) => b.sharedMembers).join(", ")}) with fanout tiered and ${server.instances} instances (the ${server.broker} broker keeps members and unread counters per instance), found broker "${server.broker}"`,
     );
   }
 }

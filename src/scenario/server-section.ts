@@ -5,7 +5,7 @@
  */
 import type { BrokerKind } from "../shared/brokers.js";
 import { PRESENCE_TTL_HEARTBEATS } from "./defaults.js";
-import { type Reader, reader } from "./reader.js";
+import { type Doc, isMapping, type Reader, reader } from "./reader.js";
 import { serverTlsOf } from "./tls-section.js";
 import type {
   FanoutStrategy,
@@ -16,8 +16,6 @@ import type {
   ServerOptions,
   Variant,
 } from "./types.js";
-
-type Doc = Record<string, unknown>;
 
 /** The `server` section of `doc`, defaults applied (durations in ms). */
 export function readServerOptions(read: Reader): ServerOptions {
@@ -99,20 +97,16 @@ export function readVariants(doc: Doc): VariantEntry[] {
 }
 
 function mergeServer(base: unknown, over: unknown): Doc {
-  const b = isDoc(base) ? base : {};
-  const o = isDoc(over) ? over : {};
+  const b = isMapping(base) ? base : {};
+  const o = isMapping(over) ? over : {};
   const group = (key: string) => ({
-    ...(isDoc(b[key]) ? b[key] : {}),
-    ...(isDoc(o[key]) ? o[key] : {}),
+    ...(isMapping(b[key]) ? b[key] : {}),
+    ...(isMapping(o[key]) ? o[key] : {}),
   });
   const merged: Doc = { ...b, ...o, history: group("history"), h2: group("h2") };
   // A proxy is merged field by field only when one side has it: absent stays absent.
-  if (isDoc(b.proxy) && isDoc(o.proxy)) merged.proxy = group("proxy");
+  if (isMapping(b.proxy) && isMapping(o.proxy)) merged.proxy = group("proxy");
   return merged;
-}
-
-function isDoc(value: unknown): value is Doc {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** Every server setting the scenario runs with: its variants', or the one section. */

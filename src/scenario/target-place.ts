@@ -4,6 +4,8 @@
  * the scenario's target is and keeps how it speaks (protocol, wire
  * templates, health check, files), so one scenario file measures both sides.
  */
+import { type Doc, isMapping } from "./reader.js";
+
 export type TargetPlace = { url: string } | { command: string };
 
 /** `http://...` or `https://...` is a running server; anything else is a command. */
@@ -19,13 +21,9 @@ const COMMAND_FIELDS = ["command", "instances", "health", "startTimeout", "files
  * describes the bundled server, which a run against a named target does not
  * start, so it goes.
  */
-export function withTargetPlace(
-  document: Record<string, unknown>,
-  place: TargetPlace,
-): Record<string, unknown> {
+export function withTargetPlace(document: Doc, place: TargetPlace): Doc {
   const own = document.target;
-  const target: Record<string, unknown> =
-    typeof own === "object" && own !== null && !Array.isArray(own) ? { ...own } : {};
+  const target: Doc = isMapping(own) ? { ...own } : {};
   delete target.url;
   delete target.urls;
   if ("url" in place) {

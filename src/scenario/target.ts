@@ -16,6 +16,7 @@ import {
 } from "../targets/registry.js";
 import { placeholdersOf } from "../targets/template.js";
 import type { TargetWire } from "../targets/types.js";
+import { type Doc, isMapping } from "./reader.js";
 import { readTargetTls } from "./tls-section.js";
 import type { Scenario, ScenarioOverrides, TargetCommand, TargetOptions } from "./types.js";
 import { parseDuration } from "./units.js";
@@ -53,8 +54,6 @@ export interface TargetContext {
   isBad: (path: string) => boolean;
   problems: Problem[];
 }
-
-type Doc = Record<string, unknown>;
 
 /** `target:` as a URL, a list of URLs or a server description; null when absent. */
 export function readTarget(raw: unknown, ctx: TargetContext): TargetOptions | null {
@@ -276,10 +275,6 @@ function tryDuration(value: unknown): number | null {
   } catch {
     return null;
   }
-}
-
-function isMapping(value: unknown): value is Doc {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** Clients append routes (`/api/messages`) to the base URL, so a trailing slash would double. */

@@ -9,9 +9,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { ClientTlsSettings } from "../clients/tls.js";
 import type { Problem } from "../shared/problem.js";
+import type { Doc } from "./reader.js";
 import type { ServerTls } from "./types.js";
-
-type Doc = Record<string, unknown>;
 
 const PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----";
 

@@ -6,12 +6,12 @@
  * ever read values of the types the schema promises: a wrong type is a
  * problem line naming its path, never an internal error further on.
  */
+
+import { type Doc, isMapping } from "./reader.js";
 import { type SchemaFinding, schemaFindings } from "./schema.js";
 
 /** Each pass cuts at least one value, and a cut parent has fewer levels below it. */
 const MAX_PASSES = 10;
-
-type Doc = Record<string, unknown>;
 
 /**
  * The document without the values that `findings` (its schema problems)
@@ -49,8 +49,4 @@ function cut(document: Doc, place: readonly string[]): void {
     node = node[key];
   }
   if (isMapping(node)) delete node[place[place.length - 1] as string];
-}
-
-function isMapping(value: unknown): value is Doc {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -78,16 +78,17 @@ export type ServiceName = NonNullable<(typeof BROKERS)[number]["service"]>;
 /** Every broker kind, in the order help texts and schemas list them. */
 export const BROKER_KINDS: readonly BrokerKind[] = BROKERS.map((row) => row.kind);
 
-export function isBrokerKind(value: unknown): value is BrokerKind {
-  return typeof value === "string" && (BROKER_KINDS as readonly string[]).includes(value);
-}
-
 export function brokerInfo(kind: BrokerKind): (typeof BROKERS)[number] {
   // Every BrokerKind has a row: the type is derived from the rows.
   return BROKERS.find((row) => row.kind === kind) as (typeof BROKERS)[number];
 }
 
+/** The kinds whose row has `property`, in the rows' order: what an error message offers instead. */
+export function brokersWhere(property: (row: (typeof BROKERS)[number]) => boolean): BrokerKind[] {
+  return BROKERS.filter(property).map((row) => row.kind);
+}
+
 /** The kinds that can connect more than one server instance. */
 export function sharedBrokers(): BrokerKind[] {
-  return BROKERS.filter((row) => row.shared).map((row) => row.kind);
+  return brokersWhere((row) => row.shared);
 }

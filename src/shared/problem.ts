@@ -9,6 +9,9 @@ export interface Problem {
   text: string;
 }
 
+/** Reports a problem on `field` of the item being checked (a fault, a section): its caller knows the path. */
+export type FieldProblem = (field: string, text: string) => void;
+
 export function problemLine(problem: Problem): string {
   return `${problem.path}: ${problem.text}`;
 }

@@ -167,6 +167,20 @@ export function processAlive(pid: number): boolean {
   return stat !== null && stat.state !== "Z";
 }
 
+/**
+ * Sends `signal` to process `pid`; false when it is already gone (it may exit
+ * between a scan, or a fault's decision, and the signal).
+ */
+export function signalProcess(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
+    return false;
+  }
+}
+
 /** Sends `signal` to every process of the group (0: none, only asks); false when none is left. */
 export function signalGroup(groupId: number, signal: NodeJS.Signals | 0): boolean {
   try {

@@ -1,6 +1,6 @@
 import { type ChildHandle, isRunning, lifelineWatchers, startChild } from "./children.js";
 import { sleep } from "./clock.js";
-import { groupAlive, signalGroup } from "./proc.js";
+import { groupAlive, signalGroup, signalProcess } from "./proc.js";
 
 /**
  * The one supervisor of every child rtbench starts for a run or for
@@ -157,12 +157,14 @@ class SupervisedChild implements Supervised {
   pause(): void {
     // The lifeline watcher (same group) must stay awake to stop the child if
     // rtbench dies meanwhile: a process's own SIGSTOP leaves it alone; a
-    // group's stops it too, so it is woken again at once.
+    // group's stops it too, so it is woken again at once. Paused first: a
+    // watcher that exits between the scan and its SIGCONT must not leave the
+    // group stopped with resume() thinking there is nothing to do.
+    this.paused = true;
     if (this.scope === "tree") {
       signalGroup(this.handle.pid, "SIGSTOP");
-      for (const watcher of lifelineWatchers(this.handle.pid)) process.kill(watcher, "SIGCONT");
+      for (const watcher of lifelineWatchers(this.handle.pid)) signalProcess(watcher, "SIGCONT");
     } else this.handle.process.kill("SIGSTOP");
-    this.paused = true;
   }
 
   resume(): void {

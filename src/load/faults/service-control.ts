@@ -5,6 +5,7 @@
  */
 
 import type { RunningService } from "../../services/types.js";
+import { signalProcess } from "../../util/proc.js";
 import type { ServiceControl } from "./faults.js";
 
 /**
@@ -53,13 +54,4 @@ export function controlService(server: RunningService): ServiceControl & { reado
     },
     thaw,
   };
-}
-
-/** Sends `signal` to a process rtbench started; one that already exited is left alone. */
-function signalProcess(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
-  }
 }
