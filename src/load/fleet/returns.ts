@@ -9,7 +9,8 @@ import { UnreadCheck } from "./unread-check.js";
  * it (catch-up.ts): back from churn or from a flap of its network, back from
  * a broker fault, and on a tiered server the unread count announced on the
  * way back, checked (unread-check.ts). `see` allocates nothing, and is
- * asked only while a return is under way: most messages pay two null checks.
+ * asked only while a return is under way. A subscriber makes its Returns at
+ * its first return: until then its messages pay one null check.
  */
 export class Returns {
   /** Back from churn or a flap: messages sent before the return are what it missed. */
