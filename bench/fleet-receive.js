@@ -8,45 +8,30 @@
 //   node bench/fleet-receive.js [subscribers=1000] [rounds=300] [repeats=7]
 import { Fleet } from "../dist/src/load/fleet/fleet.js";
 import { monoMs } from "../dist/src/util/clock.js";
+import { fleetSpec } from "./fleet-bench.js";
 
 const subscribers = Number(process.argv[2] ?? 1000);
 const rounds = Number(process.argv[3] ?? 300);
 const repeats = Number(process.argv[4] ?? 7);
 const channels = 10;
 
+// The shard start message of the other bench scripts (fleet-bench.js), with a
+// window that takes every message: measured from time 0, ramped up a second
+// ago, and a one-minute timeline whose per-second buckets the messages land in.
 function spec(nowMs) {
   return {
-    type: "start",
-    protocol: "websocket",
-    clients: Array.from({ length: subscribers }, (_, index) => ({
-      index,
+    ...fleetSpec({
+      protocol: "websocket",
       baseUrl: "http://127.0.0.1:1",
-      channel: `c${index % channels}`,
-      user: `u${index}`,
-    })),
-    totalClients: subscribers,
+      count: subscribers,
+      channelOf: (index) => `c${index % channels}`,
+      rampUpMs: 0,
+    }),
     rampStartMs: nowMs - 1000,
-    rampUpMs: 0,
     measureStartMs: 0,
     measureEndMs: Number.POSITIVE_INFINITY,
-    // A one-minute timeline: messages land in its per-second buckets.
     drainEndMs: nowMs + 59_000,
-    shortPollIntervalMs: 1000,
-    longPollTimeoutMs: 30_000,
-    sseClient: "lean",
-    urls: ["http://127.0.0.1:1"],
-    reconnect: {
-      initialDelayMs: 500,
-      maxDelayMs: 10_000,
-      multiplier: 2,
-      jitter: "none",
-      maxRetries: 20,
-      resume: true,
-      watchdogIntervals: 0,
-      honorServerRetry: true,
-    },
     heartbeatIntervalMs: 1000,
-    seed: 1,
   };
 }
 

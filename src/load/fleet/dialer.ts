@@ -14,6 +14,8 @@ export interface Dialed extends Required<ClientHandlers> {
   readonly network: ClientNetwork | undefined;
   /** Where a resumed connection starts: the id of the last message received. */
   readonly cursor: string | undefined;
+  /** With clients.fallback: the transports it tries in turn; null: the fleet's protocol only. */
+  readonly fallback: FallbackLadder | null;
   /** Broken and not back yet: its attempts are reconnects. */
   isBroken(): boolean;
 }
@@ -43,7 +45,6 @@ export class Dialer {
   constructor(
     private readonly fleet: SubscriberFleet,
     private readonly owner: Dialed,
-    private readonly fallback: FallbackLadder | null,
   ) {
     const { urls } = fleet.spec;
     const own = Math.max(0, urls.indexOf(owner.assignment.baseUrl));
@@ -72,7 +73,7 @@ export class Dialer {
       fleet.timeline.countAttempt(fleet.clock.now());
     }
     this.attempted = true;
-    const fallback = this.fallback;
+    const fallback = this.owner.fallback;
     const client = fleet.createClient(fallback ? fallback.protocol : spec.protocol, {
       baseUrl: spec.urls[this.urlIndex] ?? assignment.baseUrl,
       channel: assignment.channel,
@@ -118,7 +119,7 @@ export class Dialer {
   cancel(): void {
     if (this.retryTimer) this.fleet.clock.clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    this.fallback?.disarm();
+    this.owner.fallback?.disarm();
   }
 
   /** Closes the connection on purpose (churn, or the clients stop): nothing is planned. */
@@ -142,7 +143,7 @@ export class Dialer {
   private attemptFailed(client: TransportClient, error: unknown, timedOut: boolean): void {
     const fleet = this.fleet;
     // Before its first ready a fallback client goes straight on to its next transport.
-    if (this.fallback?.stepFailed(timedOut)) {
+    if (this.owner.fallback?.stepFailed(timedOut)) {
       this.attempt();
       return;
     }

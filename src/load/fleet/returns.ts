@@ -9,11 +9,10 @@ import { UnreadCheck } from "./unread-check.js";
  * it (catch-up.ts): back from churn or from a flap of its network, back from
  * a broker fault, and on a tiered server the unread count announced on the
  * way back, checked (unread-check.ts). `see` allocates nothing, and is
- * asked only while a return is under way: most messages pay one field read.
+ * asked only while a return is under way. A subscriber makes its Returns at
+ * its first return: until then its messages pay one null check.
  */
 export class Returns {
-  /** A return is being timed, or an unread count checked: `see` wants the messages. */
-  underWay = false;
   /** Back from churn or a flap: messages sent before the return are what it missed. */
   private readonly churn = new CatchUp();
   /** Back from the last broker fault (its end); null before the first one. */
@@ -25,10 +24,21 @@ export class Returns {
 
   constructor(private readonly fleet: SubscriberFleet) {}
 
+  /**
+   * A return is being timed, or an unread count checked: `see` wants the
+   * messages. An unread check needs no test of its own: it begins only on a
+   * return from churn (`unread`), and `end` finishes it before that return.
+   */
+  get underWay(): boolean {
+    return (
+      this.churn.returnedAtMs !== null ||
+      (this.broker !== null && this.broker.returnedAtMs !== null)
+    );
+  }
+
   /** Back from churn at `atMs`. */
   begin(atMs: number): void {
     this.churn.begin(atMs);
-    this.underWay = true;
   }
 
   /**
@@ -50,7 +60,6 @@ export class Returns {
       this.nextFlapEnd++;
     }
     this.churn.begin(returnedAtMs);
-    this.underWay = true;
   }
 
   /**
@@ -73,7 +82,6 @@ export class Returns {
       return;
     }
     this.unreadCheck = new UnreadCheck(count, Number(lastId), Number(cursor));
-    this.underWay = true;
     if (this.unreadCheck.complete) this.finishUnreadCheck();
   }
 
@@ -83,7 +91,6 @@ export class Returns {
     const caughtUpMs = this.churn.caughtUpMs();
     if (caughtUpMs !== null) recordMs(this.fleet.catchUp, caughtUpMs);
     this.churn.end();
-    this.noteUnderWay();
   }
 
   /**
@@ -96,7 +103,6 @@ export class Returns {
     this.brokerFault = action;
     this.broker ??= new CatchUp();
     this.broker.begin(atMs);
-    this.underWay = true;
   }
 
   /** The return from the last broker fault is over (the next one ended, or the clients stop). */
@@ -105,7 +111,6 @@ export class Returns {
     if (back === null || back.returnedAtMs === null || this.brokerFault === null) return;
     this.fleet.measures.brokerReturn(this.brokerFault, back.recoveredMs(), back.caughtUpMs());
     back.end();
-    this.noteUnderWay();
   }
 
   private finishUnreadCheck(): void {
@@ -114,13 +119,5 @@ export class Returns {
     this.unreadCheck = null;
     this.fleet.counters.unreadChecked++;
     if (!check.matches) this.fleet.counters.unreadMismatches++;
-    this.noteUnderWay();
-  }
-
-  private noteUnderWay(): void {
-    this.underWay =
-      this.churn.returnedAtMs !== null ||
-      (this.broker !== null && this.broker.returnedAtMs !== null) ||
-      this.unreadCheck !== null;
   }
 }

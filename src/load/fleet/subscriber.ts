@@ -30,7 +30,11 @@ export class Subscriber implements Dialed {
   cursor: string | undefined;
   private order = new ReorderCounter();
   private readonly dialer: Dialer;
-  private readonly returns: Returns;
+  /**
+   * Made at its first return (churn, a flap's end, a broker fault's end):
+   * most runs have none, and a subscriber then carries no Returns at all.
+   */
+  private returns: Returns | null = null;
   private ready = false;
   /** When the current break was noticed (monotonic ms); null while connected. */
   private brokenAtMs: number | null = null;
@@ -60,8 +64,7 @@ export class Subscriber implements Dialed {
     this.ledgerSlot = fleet.timeline.ledger.slotOf(assignment.channel);
     const plan = fleet.spec.fallback;
     this.fallback = plan ? new FallbackLadder(plan, fleet, this) : null;
-    this.dialer = new Dialer(fleet, this, this.fallback);
-    this.returns = new Returns(fleet);
+    this.dialer = new Dialer(fleet, this);
   }
 
   /** The instance (index into the run's URLs) this client is on or tries next. */
@@ -95,8 +98,8 @@ export class Subscriber implements Dialed {
       this.endSpan();
     }
     this.ready = false;
-    this.returns.end();
-    this.returns.endBroker();
+    this.returns?.end();
+    this.returns?.endBroker();
     this.dialer.hangUp();
   }
 
@@ -112,7 +115,7 @@ export class Subscriber implements Dialed {
     fleet.counters.churnLeaves++;
     fleet.timeline.connectedChanged(fleet.clock.now(), fleet.open);
     this.endSpan();
-    this.returns.end();
+    this.returns?.end();
     this.awayAtMs = fleet.clock.now();
     this.dialer.hangUp();
   }
@@ -121,7 +124,7 @@ export class Subscriber implements Dialed {
   comeBack(): void {
     if (this.awayAtMs === null) return;
     this.awayAtMs = null;
-    this.returns.begin(this.fleet.clock.now());
+    this.returnsNow().begin(this.fleet.clock.now());
     this.dialer.attempt();
   }
 
@@ -157,7 +160,7 @@ export class Subscriber implements Dialed {
     this.cursor = id;
     this.lastMessageMs = nowMs;
     const flapEndsMs = this.network?.returnsMs;
-    if (flapEndsMs !== undefined) this.returns.sawNetwork(flapEndsMs, nowMs);
+    if (flapEndsMs !== undefined && flapEndsMs.length > 0) this.sawNetwork(flapEndsMs, nowMs);
     if (this.outageFromMs !== null) {
       recordMs(fleet.outage, nowMs - this.outageFromMs);
       this.outageFromMs = null;
@@ -176,7 +179,8 @@ export class Subscriber implements Dialed {
     timeline.countReceipt(bucket);
     if (this.order.add(orderPosition(id, stamp.seq))) fleet.counters.reordered++;
     if (this.resumedAtMs !== null && stamp.snt < this.resumedAtMs) fleet.counters.resumeRecovered++;
-    if (this.returns.underWay) this.returns.see(id, stamp.snt, nowMs);
+    const returns = this.returns;
+    if (returns?.underWay) returns.see(id, stamp.snt, nowMs);
     if (stamp.sch >= fleet.spec.measureStartMs && stamp.sch < fleet.spec.measureEndMs) {
       recordMs(timeline.latencyIn(bucket), nowMs - stamp.sch);
       this.slowWatch?.delivered(nowMs - stamp.sch);
@@ -202,7 +206,7 @@ export class Subscriber implements Dialed {
 
   /** Tiered fan-out: checked only for a member coming back from churn, whose cursor is known. */
   onUnread(count: number, lastId: string): void {
-    this.returns.unread(count, lastId, this.cursor);
+    this.returns?.unread(count, lastId, this.cursor);
   }
 
   onPresence(events: readonly PresenceEvent[]): void {
@@ -246,8 +250,24 @@ export class Subscriber implements Dialed {
    */
   brokerBack(action: BrokerFaultAction, atMs: number): void {
     // One that never connected, or is away on purpose (churn), had nothing to recover.
-    if (this.firstReadyMs === null || this.awayAtMs !== null) this.returns.endBroker();
-    else this.returns.brokerBack(action, atMs);
+    if (this.firstReadyMs === null || this.awayAtMs !== null) this.returns?.endBroker();
+    else this.returnsNow().brokerBack(action, atMs);
+  }
+
+  /**
+   * A message arrived at `nowMs` behind a network whose outages end at
+   * `flapEndsMs` (not empty): past an end, a return from the flap (returns.ts).
+   * Before the first end there is nothing to time, so no Returns is made yet.
+   */
+  private sawNetwork(flapEndsMs: readonly number[], nowMs: number): void {
+    if (this.returns === null && nowMs < (flapEndsMs[0] as number)) return;
+    this.returnsNow().sawNetwork(flapEndsMs, nowMs);
+  }
+
+  /** Its Returns, made now at its first return. */
+  private returnsNow(): Returns {
+    this.returns ??= new Returns(this.fleet);
+    return this.returns;
   }
 
   private endSpan(): void {
