@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countDeliveries } from "../src/load/result/aggregate.js";
+import { countDeliveries, deliveriesAmong } from "../src/load/result/aggregate.js";
 import { publishAckLatency } from "../src/measures/publish-ack.js";
 import { zeroCounters } from "../src/metrics/counters.js";
 import { SeqTracker } from "../src/metrics/seq-tracker.js";
@@ -216,7 +216,31 @@ describe("the books: countDeliveries", () => {
       if (received) expect(counts.published).toBeGreaterThan(0);
       expect(counts.delivered + counts.lost).toBe(counts.expected);
       expect(counts.published + counts.publishFailed).toBe(records.length);
+      // The subscribers' own shares add up to the books.
+      expect(deliveriesAmong(counts.bySubscriber, () => true)).toEqual({
+        expected: counts.expected,
+        delivered: counts.delivered,
+      });
     }
+  });
+
+  it("keeps each subscriber's share, in report order, so a subset's is a sum", () => {
+    const records = [1, 2, 3, 4, 5].map((seq) => record(seq, "acked", 1));
+    // All five; ready once 1..3 were sent (4 and 5 expected), got 4; never ready.
+    const first = [subscriber([1, 2, 3, 4, 5]), subscriber([4], 1350), subscriber([], null)];
+    // Missed 2; on a channel the run did not publish to.
+    const second = [subscriber([1, 3, 4, 5]), { ...subscriber([1]), channel: "elsewhere" }];
+    const counts = countDeliveries(["c"], [records], [report(first), report(second)], WINDOW);
+    const { bySubscriber } = counts;
+    expect(bySubscriber.subscribers).toEqual([...first, ...second]);
+    expect([...bySubscriber.expected]).toEqual([5, 2, 0, 5, 0]);
+    expect([...bySubscriber.delivered]).toEqual([5, 1, 0, 4, 0]);
+    const picked = new Set([first[1], second[0]]);
+    expect(deliveriesAmong(bySubscriber, (s) => picked.has(s))).toEqual({
+      expected: 7,
+      delivered: 5,
+    });
+    expect(deliveriesAmong(bySubscriber, () => false)).toEqual({ expected: 0, delivered: 0 });
   });
 
   it("records acknowledgement latency, late ones included, in the publishAck histogram", () => {

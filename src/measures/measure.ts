@@ -201,7 +201,8 @@ export interface ResultContext<ProbeData> {
   /**
    * Expected and delivered over the subscribers `which` selects, by the
    * result's own books (a message stored when acknowledged or received by
-   * anyone on its channel; load/result/aggregate.ts): counted on demand.
+   * anyone on its channel; load/result/aggregate.ts): each subscriber's
+   * share, kept by the one count, summed over those `which` selects.
    */
   deliveriesAmong(which: (s: SubscriberReport) => boolean): { expected: number; delivered: number };
   /** The run's phases (monotonic ms); `rampStartMs` is the time base of `faults`. */

@@ -21,18 +21,30 @@ export interface DeliveryCounts {
   expected: number;
   delivered: number;
   lost: number;
-  /** Expected and delivered over the subscribers `among` selected only (none without it). */
-  among: { expected: number; delivered: number };
+  /** Each subscriber's own expected and delivered, so a subset's are a sum (`deliveriesAmong`). */
+  bySubscriber: SubscriberBooks;
   /** What the publisher heard back about the window's messages. */
   acks: PublishAckCounts;
   /** The records counted as `published`, for series that must sum to it (the timeline). */
   stored: ReadonlySet<PublishRecord>;
 }
 
+/**
+ * Per subscriber, by its place in `subscribers` (every shard's, in report
+ * order): numbers in two arrays rather than an object each, since there can
+ * be tens of thousands. Zero for one never ready or on a channel not counted.
+ */
+export interface SubscriberBooks {
+  subscribers: readonly SubscriberReport[];
+  expected: Float64Array;
+  delivered: Float64Array;
+}
+
 interface ChannelSubscriber {
   firstReadyMs: number | null;
   received: SeqTracker;
-  among: boolean;
+  /** Its place in `SubscriberBooks.subscribers`. */
+  index: number;
 }
 
 const acknowledged = (r: PublishRecord) => r.outcome === "acked" || r.outcome === "late";
@@ -45,24 +57,29 @@ const acknowledged = (r: PublishRecord) => r.outcome === "acked" || r.outcome ==
  * the window and sent after the subscriber was first ready, outages
  * included. `delivered` counts expected messages received at least once, so
  * delivered + lost = expected; a delivery without a publish is impossible.
- * `among` picks subscribers whose own expected and delivered are counted
- * apart too (a measure's subset: the slow consumers).
+ * Each subscriber's own share is kept too, for a measure's subset (the slow
+ * consumers) to be summed without counting the books again.
  */
 export function countDeliveries(
   channels: string[],
   records: PublishRecord[][],
   reports: ShardReport[],
   window: Window,
-  among: (s: SubscriberReport) => boolean = () => false,
 ): DeliveryCounts {
-  const subscribers = subscribersByChannel(reports, among);
+  const all = reports.flatMap((r) => r.subscribers);
+  const subscribers = subscribersByChannel(all);
+  const bySubscriber: SubscriberBooks = {
+    subscribers: all,
+    expected: new Float64Array(all.length),
+    delivered: new Float64Array(all.length),
+  };
   const counts: DeliveryCounts = {
     published: 0,
     publishFailed: 0,
     expected: 0,
     delivered: 0,
     lost: 0,
-    among: { expected: 0, delivered: 0 },
+    bySubscriber,
     acks: { inTime: 0, late: 0, unanswered: 0, refused: 0, storedUnacknowledged: 0 },
     stored: new Set(),
   };
@@ -89,10 +106,9 @@ export function countDeliveries(
       const delivered = subscriber.received.countIn(seqs);
       counts.expected += seqs.length;
       counts.delivered += delivered;
-      if (subscriber.among) {
-        counts.among.expected += seqs.length;
-        counts.among.delivered += delivered;
-      }
+      const at = subscriber.index;
+      bySubscriber.expected[at] = (bySubscriber.expected[at] ?? 0) + seqs.length;
+      bySubscriber.delivered[at] = (bySubscriber.delivered[at] ?? 0) + delivered;
     }
   });
   counts.lost = counts.expected - counts.delivered;
@@ -107,22 +123,29 @@ function countAck(acks: PublishAckCounts, record: PublishRecord): void {
   else acks.unanswered++;
 }
 
+/** Expected and delivered over the subscribers `which` selects, summed from the books. */
+export function deliveriesAmong(
+  { subscribers, expected, delivered }: SubscriberBooks,
+  which: (s: SubscriberReport) => boolean,
+): { expected: number; delivered: number } {
+  const among = { expected: 0, delivered: 0 };
+  subscribers.forEach((s, i) => {
+    if (!which(s)) return;
+    among.expected += expected[i] ?? 0;
+    among.delivered += delivered[i] ?? 0;
+  });
+  return among;
+}
+
 function subscribersByChannel(
-  reports: ShardReport[],
-  among: (s: SubscriberReport) => boolean,
+  subscribers: readonly SubscriberReport[],
 ): Map<string, ChannelSubscriber[]> {
   const byChannel = new Map<string, ChannelSubscriber[]>();
-  for (const report of reports) {
-    for (const s of report.subscribers) {
-      const list = byChannel.get(s.channel) ?? [];
-      list.push({
-        firstReadyMs: s.firstReadyMs,
-        received: SeqTracker.fromJSON(s.received),
-        among: among(s),
-      });
-      byChannel.set(s.channel, list);
-    }
-  }
+  subscribers.forEach((s, index) => {
+    const list = byChannel.get(s.channel) ?? [];
+    list.push({ firstReadyMs: s.firstReadyMs, received: SeqTracker.fromJSON(s.received), index });
+    byChannel.set(s.channel, list);
+  });
   return byChannel;
 }
 

@@ -6,7 +6,7 @@ import type { MeasureResults, ProtocolResult } from "../../metrics/types.js";
 import type { ShardReport } from "../../run-model/shard-report.js";
 import { inFlightWindow, measuredWindow, type Window } from "../../run-model/timeline.js";
 import { mergeReasonCounts } from "../fleet/reason-tally.js";
-import { countDeliveries, mergeField } from "./aggregate.js";
+import { countDeliveries, deliveriesAmong, mergeField } from "./aggregate.js";
 import { invalidReasons, saturationRecord } from "./result-verdicts.js";
 import type { RunRecord } from "./run-record.js";
 import { buildTimeline } from "./timeline-result.js";
@@ -16,7 +16,7 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
   const { scenario, timeline, collected } = run;
   const { reports } = collected;
   const { window, books, inFlightAtInterrupt, trafficDeliveries } = windowBooks(run);
-  const { acks, stored, among, ...counts } = books;
+  const { acks, stored, bySubscriber, ...counts } = books;
   const connected = reports.reduce(
     (n, r) => n + r.subscribers.filter((s) => s.firstReadyMs !== null).length,
     0,
@@ -55,6 +55,7 @@ export function buildProtocolResult(run: RunRecord): ProtocolResult {
       delivered: trafficDeliveries,
       published: counts.published,
       acks,
+      deliveriesAmong: (which) => deliveriesAmong(bySubscriber, which),
     }),
     saturation,
     faults: run.faults,
@@ -103,7 +104,14 @@ function measureFields(
   window: Window & { seconds: number },
   books: Pick<
     ResultContext<unknown>,
-    "generator" | "saturation" | "counters" | "connected" | "delivered" | "published" | "acks"
+    | "generator"
+    | "saturation"
+    | "counters"
+    | "connected"
+    | "delivered"
+    | "published"
+    | "acks"
+    | "deliveriesAmong"
   >,
 ): MeasureResults {
   const { collected } = run;
@@ -121,9 +129,6 @@ function measureFields(
       publisher: run.publisher,
       channels: run.channels,
       subscribers: collected.reports.flatMap((r) => r.subscribers),
-      deliveriesAmong: (which) =>
-        countDeliveries(run.channels, run.publisher.records, collected.reports, window, which)
-          .among,
       timeline: run.timeline,
       scenario: run.scenario,
       faults: run.faults,
