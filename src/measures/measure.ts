@@ -143,6 +143,8 @@ export interface ProbeContext {
    * whose counts the servers report, or a target).
    */
   brokerOperations: (() => Promise<OperationCounts>) | null;
+  /** The scenario's faults, as planned (which fired, and when, is the result's `faults`). */
+  faults: readonly { action: string }[];
   signal: AbortSignal;
   log(line: string): void;
 }
