@@ -2,7 +2,7 @@ import { summarizeEncoded } from "../metrics/histogram.js";
 import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
 import type { ReasonCount } from "../run-model/shard-report.js";
 import type { Measure, MeasureRow } from "./measure.js";
-import { histogramMetrics } from "./metric-info.js";
+import { histogramMetrics, histogramStat } from "./metric-info.js";
 
 /**
  * How the clients came back from breaks: reconnect and outage times (each
@@ -52,8 +52,7 @@ const timingRow = (
   at: "p50" | "p99",
 ): MeasureRow => ({
   label,
-  // An empty histogram holds zeros by contract; showing them would read as "0 ms".
-  value: (p) => (p[field].count === 0 ? null : p[field][at]),
+  value: (p) => histogramStat(p[field], at),
   when: hadBreaks,
 });
 
