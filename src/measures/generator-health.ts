@@ -39,8 +39,8 @@ export const generatorHealth: Measure<GeneratorHealthResult> = {
       processes: generator.processes,
       publisherMaxLagMs: publisher.maxLagMs,
       eventLoopDelayLimitMs: scenario.generator.maxEventLoopDelayMs,
-      // Lost workers say how many clients they had; the shards that died do not.
-      missingShards: missing.filter((m) => m.lostClients === undefined).length,
+      // Lost workers count as lost connections (workers.ts), not here.
+      missingShards: missing.shards.length,
     },
   }),
   metrics: [
