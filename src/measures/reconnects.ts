@@ -1,5 +1,6 @@
+import { hadBreaks } from "../metrics/counters.js";
 import { summarizeEncoded } from "../metrics/histogram.js";
-import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
+import type { HistogramSummary } from "../metrics/types.js";
 import type { ReasonCount } from "../run-model/shard-report.js";
 import type { Measure, MeasureRow } from "./measure.js";
 import { histogramMetrics, histogramStat } from "./metric-info.js";
@@ -45,7 +46,6 @@ function peakPerSecond(shards: readonly Readonly<Record<string, number>>[]): num
   return Math.max(0, ...perSecond.values());
 }
 
-const hadBreaks = (p: ProtocolResult) => p.breaks > 0 || p.connectFailures > 0;
 const timingRow = (
   label: string,
   field: "reconnect" | "outage",
