@@ -21,7 +21,7 @@ export interface BrokerCost {
   byKind: Record<string, number>;
 }
 
-/** In a protocol's result: null where rtbench cannot read it (a target). */
+/** In a protocol's result: null where rtbench cannot read it (a target), or across a restart of its counters. */
 export interface BrokerCostResult {
   broker?: BrokerCost | null;
 }
@@ -184,7 +184,7 @@ export const brokerCostMeasure: Measure<BrokerCostResult, WindowOps | null> = {
   schema: {
     broker: {
       description:
-        "what the broker did in the window (Redis INFO commandstats deltas, NATS /varz in_msgs and out_msgs deltas, or the memory broker's own counts)",
+        "what the broker did in the window (Redis INFO commandstats deltas, NATS /varz in_msgs and out_msgs deltas, or the memory broker's own counts); null where rtbench cannot read them, or when what keeps them restarted during the run (a broker-stop, broker-restart or redis-restart fault; for the memory broker, a kill or restart)",
       type: ["object", "null"],
       required: ["operations", "operationsPerMessage", "byKind"],
       properties: {

@@ -44,7 +44,8 @@ export const catchUp: Measure<CatchUpResult> = {
   schema: {
     catchUp: {
       anyOf: [{ $ref: "#/definitions/histogram" }, { type: "null" }],
-      description: "churn: a client coming back -> the last message it missed arrived",
+      description:
+        "churn or a flap fault: a client (or its network) coming back -> the last message it missed arrived",
     },
   },
   rows: {

@@ -131,14 +131,14 @@ export const serverCost: Measure<ServerCostResult> = {
       unit: "bytes",
       kind: "rate",
       better: "lower",
-      description: "proxy (server.proxy) resident memory per open connection",
+      description: "proxy (server.proxy) resident memory per connected client",
     },
     {
       path: "server.rssBytesPerConnection",
       unit: "bytes",
       kind: "rate",
       better: "lower",
-      description: "server resident memory per open connection",
+      description: "server resident memory per connected client",
     },
   ],
   schema: {
