@@ -9,6 +9,7 @@ import { sampleBrokerOps } from "../src/measures/broker-cost.js";
 import type { RunResult } from "../src/metrics/types.js";
 import { parseScenario } from "../src/scenario/load.js";
 import { natsService } from "../src/services/nats.js";
+import { redisService } from "../src/services/redis.js";
 import { SERVICES, serviceFor } from "../src/services/registry.js";
 import { BROKER_KINDS, BROKERS, brokerInfo, sharedBrokers } from "../src/shared/brokers.js";
 import type { RtbenchError } from "../src/shared/errors.js";
@@ -215,6 +216,30 @@ describe("backing services answer for their own operation counts", () => {
       // Every published message is stored (in, ack out) and fanned out to both instances.
       expect(cost?.operationsPerMessage).toBeGreaterThanOrEqual(2);
       expect(Object.keys(cost?.byKind ?? {}).sort()).toEqual(["in_msgs", "out_msgs"]);
+    },
+    40_000,
+  );
+
+  itService(
+    redisService,
+    "redis: a broker-restart inside the window makes the run's broker cost n/a, and the log says why",
+    async () => {
+      // Redis's INFO commandstats start again at 0 on the restart: no count of the window is whole.
+      const log: string[] = [];
+      const result = await runScenario(
+        parseScenario(
+          "name: redis-cost-restart\nprotocols: [websocket]\nserver: { instances: 1, broker: redis }\nclients: { count: 4, channels: 2, rampUp: 100ms }\npublish: { rate: 20/s }\nduration: 1500ms\nwarmup: 200ms\ndrain: 300ms\nfaults:\n  - { at: 800ms, action: broker-restart }\n",
+          "redis-cost-restart.yaml",
+        ),
+        { log: (line) => log.push(line) },
+      );
+      expect(result.error).toBeUndefined();
+      const ws = result.protocols.websocket;
+      expect(ws?.faults.map((f) => f.action)).toEqual(["broker-restart"]);
+      expect(ws?.broker).toBeNull();
+      expect(log).toContainEqual(
+        expect.stringMatching(/^websocket: broker cost: n\/a: a broker-restart fault restarted/),
+      );
     },
     40_000,
   );

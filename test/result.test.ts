@@ -178,6 +178,37 @@ describe("buildProtocolResult", () => {
     expect(run().server.rssBytesPerConnection).toBeNull();
   });
 
+  it("reports broker operations, but not across a restart of what counts them", () => {
+    // Redis INFO commandstats read at the window's edges (20 messages published in it).
+    const counted = (end: Record<string, number>, memory = false) => ({
+      measures: { "broker-cost": { start: { publish: 100, evalsha: 50 }, end, memory } },
+    });
+    const rose = counted({ publish: 140, evalsha: 90 });
+    expect(run(rose).broker).toEqual({
+      operations: 80,
+      operationsPerMessage: 4,
+      byKind: { publish: 40, evalsha: 40 },
+    });
+    // The service restarted and counted past its start again: the counts rose, and are still a part.
+    const at = (action: FaultRecord["action"]): FaultRecord => ({
+      action,
+      instance: null,
+      firedAtMs: 1500,
+    });
+    for (const action of ["broker-restart", "broker-stop", "redis-restart"] as const) {
+      expect(run({ ...rose, faults: [at(action)] }).broker, action).toBeNull();
+    }
+    // A freeze keeps the counts; a server instance's restart does not touch Redis's.
+    expect(run({ ...rose, faults: [at("broker-freeze"), at("restart")] }).broker).not.toBeNull();
+    // The memory broker counts inside the server instances: their restart starts it again.
+    expect(
+      run({ ...counted({ publish: 140, evalsha: 90 }, true), faults: [at("kill")] }).broker,
+    ).toBeNull();
+    // No fault, yet a counter below its start (a crash): n/a, not the kinds that still rose.
+    expect(run(counted({ publish: 10, evalsha: 90 })).broker).toBeNull();
+    expect(run(counted({ publish: 140 })).broker).toBeNull();
+  });
+
   it("is unreliable when a shard did not report or the generator lagged", () => {
     const collected = {
       reports: [shard(30)],

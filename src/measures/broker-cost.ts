@@ -10,6 +10,7 @@
 import type { OperationCounts } from "../services/types.js";
 import { errorText } from "../shared/errors.js";
 import type { Measure } from "./measure.js";
+import { restartedServer } from "./server-cost.js";
 
 export interface BrokerCost {
   /** Operations in the window, all kinds (Redis commands, scripts' own commands included). */
@@ -20,7 +21,7 @@ export interface BrokerCost {
   byKind: Record<string, number>;
 }
 
-/** In a protocol's result: null where rtbench cannot read it (a target). */
+/** In a protocol's result: null where rtbench cannot read it (a target), or across a restart of its counters. */
 export interface BrokerCostResult {
   broker?: BrokerCost | null;
 }
@@ -43,6 +44,7 @@ export async function sampleBrokerOps(
   return brokerOperations === null ? memoryBrokerOps(serverUrls) : brokerOperations();
 }
 
+/** Operations from `start` to `end`, by kind; null when either is unknown. */
 export function brokerCost(
   start: BrokerOps | null,
   end: BrokerOps | null,
@@ -64,7 +66,40 @@ export function brokerCost(
   };
 }
 
-/** The memory brokers' own counts, summed over the instances; null if one cannot say. */
+/** Faults that start a backing service (Redis, NATS) again, and its counters at 0 with it. */
+const SERVICE_RESTARTS: ReadonlySet<string> = new Set([
+  "broker-stop",
+  "broker-restart",
+  "redis-restart",
+]);
+
+/**
+ * Why the counts from `start` to `end` do not say what the broker did, or
+ * null when they do. Every counter read here (Redis INFO commandstats, NATS
+ * /varz, the memory broker's own) starts again at 0 when what keeps it
+ * restarts: the backing service on a broker fault; for the memory broker,
+ * the server instance it runs in on a kill or restart. A counter below its
+ * start says the same when no fault does (a crash, a restart by hand).
+ */
+function uncountable(ops: WindowOps, faults: readonly { action: string }[]): string | null {
+  const restart = faults.find((f) => SERVICE_RESTARTS.has(f.action));
+  if (restart && !ops.memory) {
+    return `a ${restart.action} fault restarted the broker's service, whose counters start again at 0`;
+  }
+  if (ops.memory && restartedServer(faults)) {
+    return "a kill or restart fault restarted a server instance, and the memory broker's counters in it";
+  }
+  const { start, end } = ops;
+  if (start === null || end === null) return null;
+  for (const [kind, count] of Object.entries(start)) {
+    const now = end[kind] ?? 0;
+    if (now < count)
+      return `the count of ${kind} went back from ${count} to ${now}: the broker restarted`;
+  }
+  return null;
+}
+
+/** The memory brokers' own counts, summed over the instances; the counts are null, with the reason, if one cannot say. */
 async function memoryBrokerOps(urls: readonly string[]): Promise<OperationCounts> {
   const total: BrokerOps = {};
   for (const url of urls) {
@@ -84,17 +119,19 @@ async function memoryBrokerOps(urls: readonly string[]): Promise<OperationCounts
   return { counts: total };
 }
 
+/** The counts at the window's edges; `memory`: the memory broker's, counted by the server instances. */
 interface WindowOps {
   start: BrokerOps | null;
   end: BrokerOps | null;
+  memory: boolean;
 }
 
 export const brokerCostMeasure: Measure<BrokerCostResult, WindowOps | null> = {
   name: "broker-cost",
   description: "broker operations in the window, by kind and per published message",
-  probe: ({ ownServers, brokerOperations, urls, signal, log }) => {
+  probe: ({ ownServers, brokerOperations, urls, faults, signal, log }) => {
     if (!ownServers) return { finish: () => null };
-    const ops: WindowOps = { start: null, end: null };
+    const ops: WindowOps = { start: null, end: null, memory: brokerOperations === null };
     let told = false;
     const sample = async () => {
       if (signal.aborted) return null;
@@ -112,11 +149,20 @@ export const brokerCostMeasure: Measure<BrokerCostResult, WindowOps | null> = {
       windowEnd: async () => {
         ops.end = await sample();
       },
-      finish: () => ops,
+      finish: () => {
+        // The result decides by the faults that fired; the log says why by those planned
+        // (the same ones, unless the run stopped before one).
+        const why = uncountable(ops, faults);
+        if (why !== null && !told) log(`broker cost: n/a: ${why}`);
+        return ops;
+      },
     };
   },
-  result: ({ probe, published }) => ({
-    broker: probe && brokerCost(probe.start, probe.end, published),
+  result: ({ probe, published, faults }) => ({
+    broker:
+      probe && uncountable(probe, faults) === null
+        ? brokerCost(probe.start, probe.end, published)
+        : null,
   }),
   metrics: [
     {
@@ -138,7 +184,7 @@ export const brokerCostMeasure: Measure<BrokerCostResult, WindowOps | null> = {
   schema: {
     broker: {
       description:
-        "what the broker did in the window (Redis INFO commandstats deltas, NATS /varz in_msgs and out_msgs deltas, or the memory broker's own counts)",
+        "what the broker did in the window (Redis INFO commandstats deltas, NATS /varz in_msgs and out_msgs deltas, or the memory broker's own counts); null where rtbench cannot read them, or when what keeps them restarted during the run (a broker-stop, broker-restart or redis-restart fault; for the memory broker, a kill or restart)",
       type: ["object", "null"],
       required: ["operations", "operationsPerMessage", "byKind"],
       properties: {

@@ -2,7 +2,7 @@ import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
 import type { BrokerFaultAction } from "../shared/brokers.js";
 import type { JsonSchema, Measure, MeasureRow } from "./measure.js";
 import type { MetricInfo } from "./metric-info.js";
-import { histogramMetrics } from "./metric-info.js";
+import { histogramMetrics, histogramStat } from "./metric-info.js";
 
 /**
  * How the subscribers came back from each broker fault (broker-freeze,
@@ -97,12 +97,8 @@ const recoveryOf = (r: ProtocolResult, kind: Kind) => r.brokerRecovery?.[kind];
 
 function kindRows(kind: Kind): MeasureRow[] {
   const when = (r: ProtocolResult) => recoveryOf(r, kind) !== undefined;
-  const timing =
-    (field: "recover" | "replay", at: "p50" | "p99" | "max") => (r: ProtocolResult) => {
-      const h = recoveryOf(r, kind)?.[field];
-      if (h === undefined) return undefined;
-      return h.count === 0 ? null : h[at];
-    };
+  const timing = (field: "recover" | "replay", at: "p50" | "p99" | "max") => (r: ProtocolResult) =>
+    histogramStat(recoveryOf(r, kind)?.[field], at);
   // The table's labels are 28 characters wide: the kind comes last, as in "(freeze)".
   return [
     { label: `recover p50 ms (${kind})`, value: timing("recover", "p50"), when },

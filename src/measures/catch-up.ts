@@ -1,7 +1,7 @@
 import { summarizeEncoded } from "../metrics/histogram.js";
 import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
 import type { Measure, MeasureRow } from "./measure.js";
-import { histogramMetrics } from "./metric-info.js";
+import { histogramMetrics, histogramStat } from "./metric-info.js";
 
 /**
  * Catch-up: how long a client that went away (churn) or lost its network (a
@@ -24,8 +24,7 @@ declare module "../metrics/types.js" {
 const churned = (p: ProtocolResult) => p.catchUp !== undefined && p.catchUp !== null;
 const row = (label: string, field: "p50" | "p99" | "max"): MeasureRow => ({
   label,
-  // An empty histogram holds zeros by contract; showing them would read as "0 ms".
-  value: (p) => (p.catchUp && p.catchUp.count > 0 ? p.catchUp[field] : null),
+  value: (p) => histogramStat(p.catchUp, field) ?? null,
   when: churned,
 });
 
@@ -45,7 +44,8 @@ export const catchUp: Measure<CatchUpResult> = {
   schema: {
     catchUp: {
       anyOf: [{ $ref: "#/definitions/histogram" }, { type: "null" }],
-      description: "churn: a client coming back -> the last message it missed arrived",
+      description:
+        "churn or a flap fault: a client (or its network) coming back -> the last message it missed arrived",
     },
   },
   rows: {

@@ -5,7 +5,7 @@ import type { SubscriberReport } from "../run-model/shard-report.js";
 import type { Window } from "../run-model/timeline.js";
 import { transportNames, transports } from "../shared/transports.js";
 import type { FallbackOutcome, Measure, MeasureRow } from "./measure.js";
-import { histogramMetrics } from "./metric-info.js";
+import { histogramMetrics, histogramStat } from "./metric-info.js";
 
 /**
  * What transport fallback (clients.fallback) cost: the transport each
@@ -110,10 +110,8 @@ const timingRow = (
 ) =>
   ({
     label,
-    value: (r) => {
-      const h = r[field];
-      return h === undefined || h.count === 0 ? undefined : h[percentile];
-    },
+    // "-" for an empty one too, as for none.
+    value: (r) => histogramStat(r[field], percentile) ?? undefined,
     when: fellBack,
   }) satisfies MeasureRow;
 

@@ -9,8 +9,9 @@ import type { Measure } from "./measure.js";
  */
 export interface GeneratorHealthResult {
   /**
-   * `reliable` is false when any of its processes had an event-loop delay
-   * p99, or the publisher a lag behind schedule, above the scenario's limit.
+   * `reliable` is the saturation verdict's call on the generator: false when
+   * `saturation.generator.saturated` (load/result/saturation.ts), whose
+   * reasons say which limit tripped.
    */
   generator: {
     eventLoopDelayP99: number;
@@ -39,8 +40,8 @@ export const generatorHealth: Measure<GeneratorHealthResult> = {
       processes: generator.processes,
       publisherMaxLagMs: publisher.maxLagMs,
       eventLoopDelayLimitMs: scenario.generator.maxEventLoopDelayMs,
-      // Lost workers say how many clients they had; the shards that died do not.
-      missingShards: missing.filter((m) => m.lostClients === undefined).length,
+      // Lost workers count as lost connections (workers.ts), not here.
+      missingShards: missing.shards.length,
     },
   }),
   metrics: [

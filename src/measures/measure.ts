@@ -143,6 +143,8 @@ export interface ProbeContext {
    * whose counts the servers report, or a target).
    */
   brokerOperations: (() => Promise<OperationCounts>) | null;
+  /** The scenario's faults, as planned (which fired, and when, is the result's `faults`). */
+  faults: readonly { action: string }[];
   signal: AbortSignal;
   log(line: string): void;
 }
@@ -238,8 +240,11 @@ export interface ResultContext<ProbeData> {
   connections: readonly ConnectionLog[];
   /** The presence lists the parent sampled while the clients ran (load/presence/); null: not sampled. */
   presenceSamples: readonly PresenceSample[] | null;
-  /** Shards (or workers) that died or did not report, with why; a lost worker says how many clients it had. */
-  missing: readonly { name: string; reason: string; lostClients?: number }[];
+  /** Shards that died or did not report, and whole workers lost (each says how many clients it had), with why. */
+  missing: {
+    shards: readonly { name: string; reason: string }[];
+    workers: readonly { name: string; reason: string; lostClients: number }[];
+  };
   /** With workers: each one's clock offset and bound; null when the clients ran on this host. */
   clocks: readonly WorkerClock[] | null;
   /** With workers: what their control connections cost the coordinator; null on one host. */

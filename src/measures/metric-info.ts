@@ -1,3 +1,5 @@
+import type { HistogramSummary } from "../metrics/types.js";
+
 /**
  * What a metric name is: a path into one protocol's result with its unit,
  * how `compare` and thresholds treat it, and its description. The catalogue
@@ -34,6 +36,21 @@ const HISTOGRAM_FIELDS = [
   ["p999", "99.9th percentile"],
   ["max", "maximum"],
 ] as const;
+
+/**
+ * One statistic of a histogram, for a table row (MeasureRow.value): null
+ * ("n/a") when it holds no samples, as an empty histogram holds zeros by
+ * contract and showing them would read as "0 ms". A histogram that is not
+ * there (null or undefined) is passed on as it is: each row says which of
+ * "n/a" and "-" that means for it.
+ */
+export function histogramStat(
+  h: HistogramSummary | null | undefined,
+  stat: keyof Omit<HistogramSummary, "hdr">,
+): number | null | undefined {
+  if (h === null || h === undefined) return h;
+  return h.count === 0 ? null : h[stat];
+}
 
 /** The metrics of one histogram field (`name.count`, `name.p99`, ...), `what` describing its samples. */
 export function histogramMetrics(name: string, what: string): MetricInfo[] {

@@ -1,7 +1,7 @@
 import { createLatencyHistogram, recordMs, summarizeHistogram } from "../metrics/histogram.js";
 import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
 import type { Measure, MeasureRow, ResultContext } from "./measure.js";
-import { histogramMetrics } from "./metric-info.js";
+import { histogramMetrics, histogramStat } from "./metric-info.js";
 import { auditPresence } from "./presence-audit.js";
 
 /**
@@ -80,8 +80,7 @@ const percent = (share: number | null | undefined) =>
   share === null || share === undefined ? null : share * 100;
 const stale = (label: string, field: "p50" | "max"): MeasureRow => ({
   label,
-  // An empty histogram holds zeros by contract; showing them would read as "0 ms".
-  value: (p) => (p.presence && p.presence.staleness.count > 0 ? p.presence.staleness[field] : null),
+  value: (p) => histogramStat(p.presence?.staleness, field) ?? null,
   when: sampled,
 });
 const COUNT = { type: "integer", minimum: 0 };

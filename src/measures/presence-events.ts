@@ -1,7 +1,7 @@
 import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
 import { nowEpochMs, type PresenceEvent } from "../shared/protocol.js";
 import type { Measure } from "./measure.js";
-import { histogramMetrics } from "./metric-info.js";
+import { histogramMetrics, histogramStat } from "./metric-info.js";
 
 /**
  * Presence events (server.presenceEvents): the joins and leaves the
@@ -23,10 +23,8 @@ declare module "../metrics/types.js" {
 }
 
 const presenceEventsOn = (r: ProtocolResult) => r.server.settings?.presenceEvents === true;
-const latency = (r: ProtocolResult, field: "p50" | "p99") => {
-  const h = r.presenceEventLatency;
-  return h && h.count > 0 ? h[field] : null;
-};
+const latency = (r: ProtocolResult, field: "p50" | "p99") =>
+  histogramStat(r.presenceEventLatency, field) ?? null;
 
 export const presenceEvents: Measure<PresenceEventsResult> = {
   name: "presence-events",

@@ -3,7 +3,7 @@ import type { HistogramSummary } from "../metrics/types.js";
 import type { PublishRecord } from "../run-model/publish-record.js";
 import type { Window } from "../run-model/timeline.js";
 import type { Measure } from "./measure.js";
-import { histogramMetrics } from "./metric-info.js";
+import { histogramMetrics, histogramStat } from "./metric-info.js";
 
 /**
  * How long the server took to acknowledge the window's publishes, late
@@ -53,7 +53,7 @@ export const publishAck: Measure<PublishAckResult> = {
     rows: [
       {
         label: "publish ack p99 ms",
-        value: (r) => (r.publishAck && r.publishAck.count > 0 ? r.publishAck.p99 : null),
+        value: (r) => histogramStat(r.publishAck, "p99") ?? null,
         when: (r) => (r.publishAcks?.late ?? 0) + (r.publishAcks?.unanswered ?? 0) > 0,
       },
     ],

@@ -1,8 +1,9 @@
+import { hadBreaks } from "../metrics/counters.js";
 import { summarizeEncoded } from "../metrics/histogram.js";
-import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
+import type { HistogramSummary } from "../metrics/types.js";
 import type { ReasonCount } from "../run-model/shard-report.js";
 import type { Measure, MeasureRow } from "./measure.js";
-import { histogramMetrics } from "./metric-info.js";
+import { histogramMetrics, histogramStat } from "./metric-info.js";
 
 /**
  * How the clients came back from breaks: reconnect and outage times (each
@@ -45,15 +46,13 @@ function peakPerSecond(shards: readonly Readonly<Record<string, number>>[]): num
   return Math.max(0, ...perSecond.values());
 }
 
-const hadBreaks = (p: ProtocolResult) => p.breaks > 0 || p.connectFailures > 0;
 const timingRow = (
   label: string,
   field: "reconnect" | "outage",
   at: "p50" | "p99",
 ): MeasureRow => ({
   label,
-  // An empty histogram holds zeros by contract; showing them would read as "0 ms".
-  value: (p) => (p[field].count === 0 ? null : p[field][at]),
+  value: (p) => histogramStat(p[field], at),
   when: hadBreaks,
 });
 

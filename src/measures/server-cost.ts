@@ -33,7 +33,7 @@ declare module "../metrics/types.js" {
 }
 
 /** A kill or restart fault started a server process again, and its CPU and memory counters with it. */
-export function restartedServer(faults: ProtocolResult["faults"]): boolean {
+export function restartedServer(faults: readonly { action: string }[]): boolean {
   return faults.some((f) => f.action === "kill" || f.action === "restart");
 }
 
@@ -131,14 +131,14 @@ export const serverCost: Measure<ServerCostResult> = {
       unit: "bytes",
       kind: "rate",
       better: "lower",
-      description: "proxy (server.proxy) resident memory per open connection",
+      description: "proxy (server.proxy) resident memory per connected client",
     },
     {
       path: "server.rssBytesPerConnection",
       unit: "bytes",
       kind: "rate",
       better: "lower",
-      description: "server resident memory per open connection",
+      description: "server resident memory per connected client",
     },
   ],
   schema: {

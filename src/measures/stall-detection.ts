@@ -1,7 +1,7 @@
 import { createLatencyHistogram, recordMs, summarizeHistogram } from "../metrics/histogram.js";
 import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
 import type { JsonSchema, Measure, MeasureRow } from "./measure.js";
-import { histogramMetrics } from "./metric-info.js";
+import { histogramMetrics, histogramStat } from "./metric-info.js";
 
 /**
  * How fast a stall is noticed, from either side. A `stall` fault freezes an
@@ -61,10 +61,7 @@ function noticedRows(
   who: "stall noticed" | "server noticed",
 ): MeasureRow[] {
   const when = (p: ProtocolResult) => p[field] !== null;
-  const at = (stat: "p50" | "max") => (p: ProtocolResult) => {
-    const h = p[field];
-    return h && h.count > 0 ? h[stat] : null;
-  };
+  const at = (stat: "p50" | "max") => (p: ProtocolResult) => histogramStat(p[field], stat) ?? null;
   return [
     { label: `${who} p50 ms`, value: at("p50"), when },
     { label: `${who} max ms`, value: at("max"), when },

@@ -1,6 +1,6 @@
 import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
 import type { Measure, MeasureRow } from "./measure.js";
-import { histogramMetrics } from "./metric-info.js";
+import { histogramMetrics, histogramStat } from "./metric-info.js";
 
 /**
  * The split of `connect` per TCP connection the subscribers open
@@ -30,8 +30,8 @@ const RESUMED =
 
 /** The split is shown for runs over TLS, where the handshake is the news. */
 const usedTls = (r: ProtocolResult) => (r.tlsHandshake?.count ?? 0) > 0;
-const p99 = (h: HistogramSummary | undefined) =>
-  h === undefined || h.count === 0 ? undefined : h.p99;
+// "-" for an empty one too, as for none.
+const p99 = (h: HistogramSummary | undefined) => histogramStat(h, "p99") ?? undefined;
 const phaseRow = (label: string, field: "connectTcp" | "tlsHandshake" | "connectHttp") =>
   ({ label, value: (r) => p99(r[field]), when: usedTls }) satisfies MeasureRow;
 

@@ -60,11 +60,11 @@ export const workers: Measure<WorkersResult> = {
   description:
     "with workers: each one's clock offset bound (one-way latency is within it), the workers lost, and their control traffic",
   result: ({ clocks, missing, controlTraffic, scenario }) => {
-    const lost = missing.flatMap((m) =>
-      m.lostClients === undefined
-        ? []
-        : [{ worker: m.name, reason: m.reason, clients: m.lostClients }],
-    );
+    const lost = missing.workers.map((m) => ({
+      worker: m.name,
+      reason: m.reason,
+      clients: m.lostClients,
+    }));
     return {
       ...(clocks ? { clock: clockResult([...clocks], scenario.workers.maxClockBoundMs) } : {}),
       ...(lost.length > 0 ? { lostWorkers: lost } : {}),

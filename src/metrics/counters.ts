@@ -189,3 +189,11 @@ export function resultCounters(counters: Counters): ResultCounters {
   }
   return picked as ResultCounters;
 }
+
+/**
+ * A protocol had a break or a failed connect: the rule for showing the rows
+ * about breaks, the counters' `afterBreaks` rows and the reconnect timings.
+ */
+export function hadBreaks(p: Pick<Counters, "breaks" | "connectFailures">): boolean {
+  return p.breaks > 0 || p.connectFailures > 0;
+}

@@ -2,7 +2,7 @@ import type { ProtocolTimeline } from "../metrics/protocol-timeline.js";
 import { runLabel } from "../metrics/run-keys.js";
 import type { RunResult } from "../metrics/types.js";
 import { escapeXml } from "./charts/svg.js";
-import { formatCount, formatNumber, NA } from "./numbers.js";
+import { formatCount, formatNumber, histogramCell } from "./numbers.js";
 import { faultBucket, faultMarkers, type Measured, withTimeline } from "./series.js";
 
 /**
@@ -50,9 +50,9 @@ export function faultSection(result: RunResult): string {
       formatCount(impact.clientsDown),
       formatCount(impact.secondsDown),
       formatCount(p.breaks),
-      p.reconnect.count > 0 ? formatNumber(p.reconnect.p50) : NA,
-      p.reconnect.count > 0 ? formatNumber(p.reconnect.max) : NA,
-      p.outage.count > 0 ? formatNumber(p.outage.p99) : NA,
+      histogramCell(p.reconnect, "p50"),
+      histogramCell(p.reconnect, "max"),
+      histogramCell(p.outage, "p99"),
       formatNumber(impact.worstP99AfterMs),
       formatCount(p.neverReconnected),
       formatCount(p.lost),

@@ -1,6 +1,11 @@
 import { measures } from "../measures/registry.js";
-import { COUNTER_NAMES, counterInfo, type ResultCounterName } from "../metrics/counters.js";
-import type { ProtocolResult, RunResult } from "../metrics/types.js";
+import {
+  COUNTER_NAMES,
+  counterInfo,
+  hadBreaks,
+  type ResultCounterName,
+} from "../metrics/counters.js";
+import type { RunResult } from "../metrics/types.js";
 import { ARCHITECTURE_ROWS } from "./architecture-rows.js";
 import { oneWayLatencyCell } from "./clock-report.js";
 import { withMeasureRows } from "./measure-rows.js";
@@ -11,8 +16,6 @@ import { busiestCpu, hasVerdict, verdictCell } from "./verdict-lines.js";
 export type { ReportRow } from "./row.js";
 
 /** The rows of the main table, in order, and which of them a result shows. */
-
-const hadBreaks = (p: ProtocolResult) => p.breaks > 0 || p.connectFailures > 0;
 
 /** A counter's row, from its one definition (metrics/counters.ts); the list below only places it. */
 function counterRow(name: ResultCounterName): ReportRow {

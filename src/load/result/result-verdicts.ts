@@ -2,7 +2,7 @@ import type { ProcessLoad } from "../../metrics/process-load.js";
 import type { ProtocolResult } from "../../metrics/types.js";
 import { redactText } from "../../util/redact.js";
 import { mergeReasonCounts } from "../fleet/reason-tally.js";
-import type { Collected } from "../stages/collect.js";
+import { splitMissing } from "../shards/shards.js";
 import type { DeliveryCounts } from "./aggregate.js";
 import type { RunRecord } from "./run-record.js";
 import { judgeSaturation } from "./saturation.js";
@@ -36,7 +36,7 @@ export function saturationRecord(
     processes,
     eventLoopDelayP99Ms,
     publisherLagMs: publisher.maxLagMs,
-    missingShards: shardsMissing(collected),
+    missingShards: splitMissing(collected.missing).shards,
     latencyThirds: latencyThirds({ timeline: run.timeline, window, reports: collected.reports }),
     hadFaults: run.faults.length > 0,
     acks: counts.acks,
@@ -98,15 +98,10 @@ export function invalidReasons(
         : "";
     reasons.push(`no delivery was expected (nothing published was stored)${why}`);
   }
-  for (const shard of shardsMissing(collected)) {
+  for (const shard of splitMissing(collected.missing).shards) {
     reasons.push(`${shard.name} ${shard.reason}`);
   }
   return reasons.map(redactText);
-}
-
-/** Shards that died or did not report, apart from whole workers lost (`lostWorkers`). */
-function shardsMissing(collected: Collected): Collected["missing"] {
-  return collected.missing.filter((m) => m.lostClients === undefined);
 }
 
 /** A share as a percentage for a sentence: "41.2 %", "1 %". */

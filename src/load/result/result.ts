@@ -6,6 +6,7 @@ import type { MeasureResults, ProtocolResult } from "../../metrics/types.js";
 import type { ShardReport } from "../../run-model/shard-report.js";
 import { inFlightWindow, measuredWindow, type Window } from "../../run-model/timeline.js";
 import { mergeReasonCounts } from "../fleet/reason-tally.js";
+import { splitMissing } from "../shards/shards.js";
 import { countDeliveries, deliveriesAmong, mergeField } from "./aggregate.js";
 import { invalidReasons, saturationRecord } from "./result-verdicts.js";
 import type { RunRecord } from "./run-record.js";
@@ -154,7 +155,7 @@ function measureFields(
       catchUp: collected.reports.map((r) => r.catchUp),
       connections: collected.reports.flatMap((r) => r.connections ?? []),
       presenceSamples: run.architecture.presenceSamples,
-      missing: collected.missing,
+      missing: splitMissing(collected.missing),
       clocks: collected.clocks ?? null,
       controlTraffic: collected.controlTraffic ?? null,
     },

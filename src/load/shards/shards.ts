@@ -228,6 +228,23 @@ export interface MissingShard {
   lostClients?: number;
 }
 
+/** A worker that died or stopped heartbeating: a missing part that says how many clients it had. */
+export type LostWorker = MissingShard & { lostClients: number };
+
+/** The missing split once by what left: shard processes (no `lostClients`), and whole workers. */
+export function splitMissing(missing: readonly MissingShard[]): {
+  shards: MissingShard[];
+  workers: LostWorker[];
+} {
+  const shards: MissingShard[] = [];
+  const workers: LostWorker[] = [];
+  for (const m of missing) {
+    if (m.lostClients === undefined) shards.push(m);
+    else workers.push({ ...m, lostClients: m.lostClients });
+  }
+  return { shards, workers };
+}
+
 const STDERR_TAIL_LINES = 20;
 
 function keepTail(tail: string[], line: string): void {

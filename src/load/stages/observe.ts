@@ -95,6 +95,7 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     urls: env.urls,
     ownServers: ours,
     brokerOperations: ctx.brokerOperations,
+    faults: scenario.faults,
     signal,
     log: ctx.log,
   });
