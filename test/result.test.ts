@@ -77,7 +77,6 @@ function shard(upTo: number, counters: Partial<ShardReport["counters"]> = {}): S
       uncountedReceipts: [],
     },
     instances: { deliveries: [upTo], connections: [2] },
-    catchUp: histogramOf(),
   };
 }
 
@@ -458,7 +457,7 @@ drain: 0
           {
             ...shard(30),
             instances: { deliveries: [20, 10], connections: [1, 1] },
-            catchUp: histogramOf(100, 200),
+            measures: { "catch-up": { counts: {}, timings: { catchUp: histogramOf(100, 200) } } },
             connections: [
               { user: "u1", channel: "c0", spans: [[0, null]] },
               { user: "u2", channel: "c0", spans: [[0, 1000]] },
@@ -467,7 +466,7 @@ drain: 0
           {
             ...shard(25),
             instances: { deliveries: [5, 15], connections: [2, 0] },
-            catchUp: histogramOf(900),
+            measures: { "catch-up": { counts: {}, timings: { catchUp: histogramOf(900) } } },
             connections: [{ user: "u3", channel: "c0", spans: [[0, null]] }],
           },
         ],

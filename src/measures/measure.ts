@@ -107,6 +107,13 @@ export interface MeasureHandlers {
   /** Presence events (joins, leaves) arrived in one frame (server.presenceEvents). */
   presence?(events: readonly PresenceEvent[]): void;
   /**
+   * A subscriber's return from churn or from a flap of its network is over
+   * (it leaves again, the network goes again, or the clients stop), and the
+   * last message it missed arrived `ms` after it came back
+   * (load/fleet/returns.ts); not called when none did.
+   */
+  caughtUp?(ms: number): void;
+  /**
    * A subscriber's return from a broker fault is over (the next one ended, or
    * the clients stopped), timed from the fault's end by load/fleet/catch-up.ts:
    * `recoveredMs` until the first message sent after it arrived, `caughtUpMs`
@@ -227,12 +234,6 @@ export interface ResultContext<ProbeData> {
   servers: ServerFacts;
   /** The server instances the clients were spread over, and what the shards and the parent saw of each. */
   instances: InstanceFacts;
-  /**
-   * Each shard's times of clients coming back (from churn or a flap) until
-   * the last message they missed arrived: encoded HdrHistograms, recorded by
-   * load/fleet/returns.ts off the per-message path.
-   */
-  catchUp: readonly string[];
   /** When presence is sampled (the shards then log connections): when each client was connected; else empty. */
   connections: readonly ConnectionLog[];
   /** The presence lists the parent sampled while the clients ran (load/presence/); null: not sampled. */

@@ -146,7 +146,6 @@ function measureFields(
         shards: collected.reports.map((r) => r.instances),
         cpuSeconds: run.architecture.instanceCpuSeconds,
       },
-      catchUp: collected.reports.map((r) => r.catchUp),
       connections: collected.reports.flatMap((r) => r.connections ?? []),
       presenceSamples: run.architecture.presenceSamples,
       missing: collected.missing,
