@@ -128,7 +128,6 @@ function run(overrides: Partial<RunRecord> = {}, protocol: ProtocolName = "webso
     seconds: { parentLoopDelayP99Ms: [], servers: [] },
     instanceCount: 1,
     architecture: {
-      instanceCpuSeconds: null,
       presenceSamples: null,
     },
     ...overrides,
@@ -476,8 +475,9 @@ drain: 0
         zombieTimeoutsMs: [],
       },
       instanceCount: 2,
+      // What the instance-spread measure's probe sampled: each instance's CPU seconds.
+      measures: { "instance-spread": [1, 3] },
       architecture: {
-        instanceCpuSeconds: [1, 3],
         presenceSamples: [
           { channel: "c0", startMs: 500, endMs: 510, users: ["u1", "u2", "u3"] },
           // During the freeze: u1 and u3 listed though frozen (ghosts), u2 gone.

@@ -144,7 +144,6 @@ function measureFields(
       instances: {
         count: run.instanceCount,
         shards: collected.reports.map((r) => r.instances),
-        cpuSeconds: run.architecture.instanceCpuSeconds,
       },
       connections: collected.reports.flatMap((r) => r.connections ?? []),
       presenceSamples: run.architecture.presenceSamples,

@@ -40,9 +40,8 @@ export interface RunRecord {
   instanceCount: number;
   /** What the registered measures' probes saw (measures/parent.ts), by measure; absent: none ran. */
   measures?: ProbeResults;
-  /** Per-instance CPU and presence lists observed during the run. */
+  /** Presence lists observed during the run. */
   architecture: {
-    instanceCpuSeconds: (number | null)[] | null;
     presenceSamples: PresenceSample[] | null;
   };
 }

@@ -12,7 +12,6 @@ import { type FaultRecord, type ServiceControl, startFaults } from "../faults/fa
 import { startLoopDelaySeconds } from "../fleet/loop-delay-seconds.js";
 import { PresenceSampler } from "../presence/presence-sampler.js";
 import { PublisherLoop } from "../publisher/publisher.js";
-import { InstanceCpuTracker } from "../servers/instance-load.js";
 import type { LoadMonitor } from "../servers/load-monitor.js";
 import { groupSampler, sampleServerSeconds } from "../servers/server-seconds.js";
 import { sampleServers } from "../servers/servers.js";
@@ -33,8 +32,6 @@ export interface Observed {
   proxyWindow: { start: ServerSample | null; end: ServerSample | null } | null;
   /** Per second: the parent's event-loop delay p99, and server samples at each boundary. */
   seconds: { parentLoopDelayP99Ms: (number | null)[]; servers: BoundarySamples };
-  /** CPU seconds of each instance in the window; null with one instance or a target. */
-  instanceCpuSeconds: (number | null)[] | null;
   /** Presence lists sampled during the run (presence.sampleInterval); null when off. */
   presenceSamples: PresenceSample[] | null;
   /** What the registered measures' probes saw, by measure (measures/parent.ts). */
@@ -108,7 +105,6 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
   // server cost is read over that same span as its traffic (load/result/result.ts).
   const sample = (evenIfStopped = false) =>
     servers && (evenIfStopped || !signal.aborted) ? sampleServers(servers) : Promise.resolve(null);
-  const cpu = ours && env.urls.length > 1 ? new InstanceCpuTracker(env.urls) : null;
   const presence =
     scenario.presence.sampleIntervalMs > 0
       ? new PresenceSampler(clients.channels, clients.urlsFor, scenario.presence.sampleIntervalMs)
@@ -120,17 +116,13 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     ? { start: null as ServerSample | null, end: null as ServerSample | null }
     : null;
   let parentLoopDelayP99Ms: (number | null)[] = [];
-  const observed: Pick<Observed, "instanceCpuSeconds" | "presenceSamples"> = {
-    instanceCpuSeconds: null,
-    presenceSamples: null,
-  };
+  let probed: ProbeResults = {};
   try {
     await sleepUntil(timeline.measureStartMs, signal);
     ctx.monitors.loopDelay.reset();
     ctx.monitors.load.markWindowStart();
     presence?.start();
     const probesAtStart = probes.windowStart();
-    cpu?.start();
     windowStart = await sample();
     if (proxy && proxyWindow) proxyWindow.start = sampleProxy(proxy);
     await probesAtStart;
@@ -140,7 +132,6 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     windowEnd = await sample(true);
     if (proxy && proxyWindow) proxyWindow.end = sampleProxy(proxy);
     await probesAtEnd;
-    observed.instanceCpuSeconds = (await cpu?.stop()) ?? null;
     await publishing;
     await sleepUntil(timeline.drainEndMs, signal);
   } finally {
@@ -148,10 +139,10 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     faultsDone.abort();
     signal.removeEventListener("abort", stopFaults);
     parentLoopDelayP99Ms = loopDelaySeconds.stop();
-    await cpu?.stop();
     await presence?.stop();
+    // Even when the run fails: a probe's sampling must not outlive it.
+    probed = await probes.finish();
   }
-  observed.presenceSamples = presence?.samples ?? null;
   const serverSamples = await serverSeconds.done;
   return {
     publisher,
@@ -161,8 +152,8 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     windowEnd,
     proxyWindow,
     seconds: { parentLoopDelayP99Ms, servers: serverSamples },
-    ...observed,
-    measures: await probes.finish(),
+    presenceSamples: presence?.samples ?? null,
+    measures: probed,
   };
 }
 
