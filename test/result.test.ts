@@ -127,9 +127,6 @@ function run(overrides: Partial<RunRecord> = {}, protocol: ProtocolName = "webso
     },
     seconds: { parentLoopDelayP99Ms: [], servers: [] },
     instanceCount: 1,
-    architecture: {
-      presenceSamples: null,
-    },
     ...overrides,
   });
 }
@@ -475,10 +472,10 @@ drain: 0
         zombieTimeoutsMs: [],
       },
       instanceCount: 2,
-      // What the instance-spread measure's probe sampled: each instance's CPU seconds.
-      measures: { "instance-spread": [1, 3] },
-      architecture: {
-        presenceSamples: [
+      // What the probes sampled: each instance's CPU seconds, and the presence lists.
+      measures: {
+        "instance-spread": [1, 3],
+        "presence-accuracy": [
           { channel: "c0", startMs: 500, endMs: 510, users: ["u1", "u2", "u3"] },
           // During the freeze: u1 and u3 listed though frozen (ghosts), u2 gone.
           { channel: "c0", startMs: 1450, endMs: 1460, users: ["u1", "u3"] },

@@ -194,9 +194,6 @@ function recordOf(
       : {}),
     // Behind a proxy the clients cannot tell which instance serves them: no per-instance spread.
     instanceCount: env.clientUrls.length,
-    architecture: {
-      presenceSamples: observed.presenceSamples,
-    },
     measures: observed.measures,
   };
 }

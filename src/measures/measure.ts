@@ -1,6 +1,5 @@
 import type { Counters } from "../metrics/counters.js";
 import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
-import type { PresenceSample } from "../run-model/presence-sample.js";
 import type { PublishAckCounts, PublishRecord } from "../run-model/publish-record.js";
 import type { ConnectionLog, ShardReport, SubscriberReport } from "../run-model/shard-report.js";
 import type { Timeline, Window } from "../run-model/timeline.js";
@@ -140,8 +139,13 @@ export type FallbackOutcome = "ready" | "failed" | "timed-out";
 /** What a probe is given: when things happen, where the servers are, and whether they are rtbench's. */
 export interface ProbeContext {
   timeline: Timeline;
+  /** The scenario's settings that measures read. */
+  scenario: ScenarioView;
   /** The server URLs the clients use. */
   urls: readonly string[];
+  /** The run's channels, and where each one is asked about, in order (the next when an instance is down). */
+  channels: readonly string[];
+  urlsFor(channel: string): readonly string[];
   /** True when rtbench started the servers (it may read their processes); false against a target. */
   ownServers: boolean;
   /**
@@ -236,8 +240,6 @@ export interface ResultContext<ProbeData> {
   instances: InstanceFacts;
   /** When presence is sampled (the shards then log connections): when each client was connected; else empty. */
   connections: readonly ConnectionLog[];
-  /** The presence lists the parent sampled while the clients ran (load/presence/); null: not sampled. */
-  presenceSamples: readonly PresenceSample[] | null;
   /** Shards (or workers) that died or did not report, with why; a lost worker says how many clients it had. */
   missing: readonly { name: string; reason: string; lostClients?: number }[];
   /** With workers: each one's clock offset and bound; null when the clients ran on this host. */

@@ -21,6 +21,7 @@ export interface ScenarioView {
   faults: readonly { action: string }[];
   publish: { maxInFlight: number; ackTimeoutMs: number };
   server: { heartbeatIntervalMs: number };
+  presence: { sampleIntervalMs: number };
   workers: { maxClockBoundMs: number };
   generator: { maxEventLoopDelayMs: number };
 }

@@ -146,7 +146,6 @@ function measureFields(
         shards: collected.reports.map((r) => r.instances),
       },
       connections: collected.reports.flatMap((r) => r.connections ?? []),
-      presenceSamples: run.architecture.presenceSamples,
       missing: collected.missing,
       clocks: collected.clocks ?? null,
       controlTraffic: collected.controlTraffic ?? null,

@@ -2,7 +2,6 @@ import { type ProbeResults, Probes } from "../../measures/parent.js";
 import { measures } from "../../measures/registry.js";
 import type { LoopDelayMonitor } from "../../metrics/loop-delay.js";
 import { sampleProxy } from "../../proxy/proxy.js";
-import type { PresenceSample } from "../../run-model/presence-sample.js";
 import type { BoundarySamples, ServerSample } from "../../run-model/server-sample.js";
 import { bucketCount, phaseAt, type RunPhase } from "../../run-model/timeline.js";
 import type { Scenario } from "../../scenario/types.js";
@@ -10,7 +9,6 @@ import type { OperationCounts } from "../../services/types.js";
 import { monoMs, sleepUntil } from "../../util/clock.js";
 import { type FaultRecord, type ServiceControl, startFaults } from "../faults/faults.js";
 import { startLoopDelaySeconds } from "../fleet/loop-delay-seconds.js";
-import { PresenceSampler } from "../presence/presence-sampler.js";
 import { PublisherLoop } from "../publisher/publisher.js";
 import type { LoadMonitor } from "../servers/load-monitor.js";
 import { groupSampler, sampleServerSeconds } from "../servers/server-seconds.js";
@@ -32,8 +30,6 @@ export interface Observed {
   proxyWindow: { start: ServerSample | null; end: ServerSample | null } | null;
   /** Per second: the parent's event-loop delay p99, and server samples at each boundary. */
   seconds: { parentLoopDelayP99Ms: (number | null)[]; servers: BoundarySamples };
-  /** Presence lists sampled during the run (presence.sampleInterval); null when off. */
-  presenceSamples: PresenceSample[] | null;
   /** What the registered measures' probes saw, by measure (measures/parent.ts). */
   measures: ProbeResults;
 }
@@ -89,7 +85,10 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
   const ours = servers !== null;
   const probes = new Probes(measures(), {
     timeline,
+    scenario,
     urls: env.urls,
+    channels: clients.channels,
+    urlsFor: clients.urlsFor,
     ownServers: ours,
     brokerOperations: ctx.brokerOperations,
     signal,
@@ -105,10 +104,6 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
   // server cost is read over that same span as its traffic (load/result/result.ts).
   const sample = (evenIfStopped = false) =>
     servers && (evenIfStopped || !signal.aborted) ? sampleServers(servers) : Promise.resolve(null);
-  const presence =
-    scenario.presence.sampleIntervalMs > 0
-      ? new PresenceSampler(clients.channels, clients.urlsFor, scenario.presence.sampleIntervalMs)
-      : null;
   let windowStart: ServerSample | null = null;
   let windowEnd: ServerSample | null = null;
   const proxy = env.proxy;
@@ -121,7 +116,6 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     await sleepUntil(timeline.measureStartMs, signal);
     ctx.monitors.loopDelay.reset();
     ctx.monitors.load.markWindowStart();
-    presence?.start();
     const probesAtStart = probes.windowStart();
     windowStart = await sample();
     if (proxy && proxyWindow) proxyWindow.start = sampleProxy(proxy);
@@ -139,7 +133,6 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     faultsDone.abort();
     signal.removeEventListener("abort", stopFaults);
     parentLoopDelayP99Ms = loopDelaySeconds.stop();
-    await presence?.stop();
     // Even when the run fails: a probe's sampling must not outlive it.
     probed = await probes.finish();
   }
@@ -152,7 +145,6 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     windowEnd,
     proxyWindow,
     seconds: { parentLoopDelayP99Ms, servers: serverSamples },
-    presenceSamples: presence?.samples ?? null,
     measures: probed,
   };
 }
