@@ -38,8 +38,11 @@ export interface ObserveContext {
   scenario: Scenario;
   env: Environment;
   clients: Clients;
-  /** Null when the run has no Redis of its own to restart. */
-  redis: ServiceControl | null;
+  /**
+   * The broker's backing service (Redis or NATS) that the broker faults act
+   * on; null when the run has none of its own to stop or restart.
+   */
+  brokerService: ServiceControl | null;
   monitors: { loopDelay: LoopDelayMonitor; load: LoadMonitor };
   /** The operations of the broker's backing service so far (broker cost); null for none, or a target. */
   brokerOperations: (() => Promise<OperationCounts>) | null;
@@ -176,7 +179,7 @@ function faultsFor(ctx: ObserveContext, signal: AbortSignal) {
   if (!env.servers || scenario.faults.length === 0) return null;
   return startFaults(scenario.faults, {
     servers: env.servers,
-    redis: ctx.redis,
+    brokerService: ctx.brokerService,
     clients: clients.pool,
     startMs: clients.timeline.rampStartMs,
     seed: scenario.seed,
