@@ -30,9 +30,23 @@ import type {
  *                                probe: window edges, seconds --+-> result fragment
  *                                                                   -> metrics, schema, rows
  *
- * What crosses the process boundary is generic (measures/shard.ts): per
- * measure, its counts (summed over shards) and timings (HdrHistograms,
- * encoded, merged as histograms): exact by construction.
+ * What a measure records crosses the process boundary generically
+ * (measures/shard.ts): per measure, its counts (summed over shards) and
+ * timings (HdrHistograms, encoded, merged as histograms): exact by
+ * construction. What its probe samples in the parent reaches `result` as
+ * `probe`. A measure of that kind needs no file outside its own.
+ *
+ * Besides those, `result` reads the run's facts (ResultContext): the
+ * window's books, counters and traffic every result has, and a few facts
+ * the shards and the run still carry in bespoke fields of the shard report
+ * and the collected run, because they are logs or per-shard records rather
+ * than counts and timings: each shard's per-instance counts (`instances`),
+ * its connection log (`connections`, for the presence audit), its break log
+ * (`breaks`), its reconnect and outage histograms, attempts per second and
+ * break reasons (`reconnects`), the servers' zombie and write timeouts
+ * (`servers`), and the workers' clocks and control traffic. A measure that
+ * needs a new fact of that kind changes the fleet, the shard report and
+ * load/result/result.ts too.
  */
 export interface Measure<Fragment extends object = Record<string, unknown>, ProbeData = unknown> {
   /** Unique among measures; keys its part of the shard report. */
