@@ -47,7 +47,6 @@ function report(subscribers: ShardReport["subscribers"]): ShardReport {
     connectErrors: [],
     breakReasons: [],
     instances: { deliveries: [0], connections: [0] },
-    catchUp: "",
     timeline: {
       deliveries: [],
       received: [],

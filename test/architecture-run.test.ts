@@ -79,6 +79,10 @@ describeRedis("sticky routing over Redis", (redis) => {
     // Placement: exactly the ring's, so one instance holds every client of a channel.
     expect(r.instances?.connections).toEqual(perInstance);
     expect(r.imbalance?.connections).toBeGreaterThan(1.1);
+    // Each instance's CPU in the window, as the measure's probe sampled it: the killed one
+    // keeps what it used before it died.
+    expect(r.instances?.cpuSeconds).toHaveLength(3);
+    for (const cpu of r.instances?.cpuSeconds ?? []) expect(cpu).toBeTypeOf("number");
     expect(r.faults.map((f) => f.action)).toEqual(["kill"]);
     expect(r.churnLeaves).toBe(60);
     // Every client of the dead instance came back to the next one on the ring, and its

@@ -31,13 +31,13 @@ function scenarioWith(lines: string): Scenario {
 function inject(
   scenario: Scenario,
   set: ServerSet,
-  redis: ServiceControl | null = null,
+  brokerService: ServiceControl | null = null,
   signal = new AbortController().signal,
 ): Promise<FaultRecord[]> {
   const lines: string[] = [];
   return startFaults(scenario.faults, {
     servers: set,
-    redis,
+    brokerService,
     clients: null,
     startMs: monoMs(),
     seed: scenario.seed,

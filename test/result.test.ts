@@ -77,7 +77,6 @@ function shard(upTo: number, counters: Partial<ShardReport["counters"]> = {}): S
       uncountedReceipts: [],
     },
     instances: { deliveries: [upTo], connections: [2] },
-    catchUp: histogramOf(),
   };
 }
 
@@ -128,10 +127,6 @@ function run(overrides: Partial<RunRecord> = {}, protocol: ProtocolName = "webso
     },
     seconds: { parentLoopDelayP99Ms: [], servers: [] },
     instanceCount: 1,
-    architecture: {
-      instanceCpuSeconds: null,
-      presenceSamples: null,
-    },
     ...overrides,
   });
 }
@@ -489,7 +484,7 @@ drain: 0
           {
             ...shard(30),
             instances: { deliveries: [20, 10], connections: [1, 1] },
-            catchUp: histogramOf(100, 200),
+            measures: { "catch-up": { counts: {}, timings: { catchUp: histogramOf(100, 200) } } },
             connections: [
               { user: "u1", channel: "c0", spans: [[0, null]] },
               { user: "u2", channel: "c0", spans: [[0, 1000]] },
@@ -498,7 +493,7 @@ drain: 0
           {
             ...shard(25),
             instances: { deliveries: [5, 15], connections: [2, 0] },
-            catchUp: histogramOf(900),
+            measures: { "catch-up": { counts: {}, timings: { catchUp: histogramOf(900) } } },
             connections: [{ user: "u3", channel: "c0", spans: [[0, null]] }],
           },
         ],
@@ -508,9 +503,10 @@ drain: 0
         zombieTimeoutsMs: [],
       },
       instanceCount: 2,
-      architecture: {
-        instanceCpuSeconds: [1, 3],
-        presenceSamples: [
+      // What the probes sampled: each instance's CPU seconds, and the presence lists.
+      measures: {
+        "instance-spread": [1, 3],
+        "presence-accuracy": [
           { channel: "c0", startMs: 500, endMs: 510, users: ["u1", "u2", "u3"] },
           // During the freeze: u1 and u3 listed though frozen (ghosts), u2 gone.
           { channel: "c0", startMs: 1450, endMs: 1460, users: ["u1", "u3"] },

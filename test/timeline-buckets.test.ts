@@ -142,7 +142,6 @@ describe("buildTimeline", () => {
       connectErrors: [],
       breakReasons: [],
       instances: { deliveries: [0], connections: [0] },
-      catchUp: "",
       timeline: timelineReport,
     };
   }

@@ -41,7 +41,7 @@ export interface RunProgress {
 
 /** The backing service of the scenario's broker, if it needs one. */
 export interface Broker {
-  /** The backing service's URL (Redis); null for the memory broker or a target. */
+  /** The backing service's URL (Redis or NATS); null for the memory broker or a target. */
   url: string | null;
   /** Only a service rtbench started itself can be hit by a `redis-restart` or broker-* fault. */
   control: ServiceControl | null;
@@ -78,7 +78,7 @@ export async function runProtocol(
   options: ProtocolRunOptions,
 ): Promise<ProtocolResult> {
   const log = (line: string) => options.log?.(redactText(`${key}: ${line}`));
-  // Null for a variant on the memory broker: it does not use the run's Redis (a target may ask for it).
+  // Null for a variant on the memory broker: it does not use the run's backing service (a target may ask for it).
   const brokerUrl = broker.url;
   const progress = reportProgress(options, key, scenario.clients.count);
   progress("starting");
@@ -118,7 +118,7 @@ export async function runProtocol(
       scenario,
       env,
       clients: up,
-      redis: broker.control,
+      brokerService: broker.control,
       monitors: { loopDelay, load },
       brokerOperations: env.servers ? broker.operationCounts : null,
       signal,
@@ -194,10 +194,6 @@ function recordOf(
       : {}),
     // Behind a proxy the clients cannot tell which instance serves them: no per-instance spread.
     instanceCount: env.clientUrls.length,
-    architecture: {
-      instanceCpuSeconds: observed.instanceCpuSeconds,
-      presenceSamples: observed.presenceSamples,
-    },
     measures: observed.measures,
   };
 }

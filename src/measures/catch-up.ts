@@ -1,4 +1,3 @@
-import { summarizeEncoded } from "../metrics/histogram.js";
 import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
 import type { Measure, MeasureRow } from "./measure.js";
 import { histogramMetrics, histogramStat } from "./metric-info.js";
@@ -7,7 +6,7 @@ import { histogramMetrics, histogramStat } from "./metric-info.js";
  * Catch-up: how long a client that went away (churn) or lost its network (a
  * flap fault) took, once back, until the last message it missed arrived.
  * The shards time each return (load/fleet/returns.ts, off the per-message
- * path) into a histogram each; here they are merged.
+ * path) into the measure's `catchUp` timing; the parent merges the shards'.
  */
 export interface CatchUpResult {
   /**
@@ -32,10 +31,15 @@ export const catchUp: Measure<CatchUpResult> = {
   name: "catch-up",
   description:
     "churn or a flap: a client coming back -> the last message it missed arrived (percentiles)",
+  shard: {
+    counts: [],
+    timings: ["catchUp"],
+    handlers: (tally) => ({ caughtUp: (ms) => tally.time("catchUp", ms) }),
+  },
   // Clients come back from churn, or from a flap: both time their catch-up.
-  result: ({ scenario, catchUp }) =>
+  result: ({ scenario, tally }) =>
     scenario.clients.churn !== null || scenario.faults.some((f) => f.action === "flap")
-      ? { catchUp: summarizeEncoded(catchUp) }
+      ? { catchUp: tally.timing("catchUp") }
       : { catchUp: null },
   metrics: histogramMetrics(
     "catchUp",

@@ -1,5 +1,6 @@
 import type { ProtocolResult } from "../metrics/types.js";
-import type { Measure, MeasureRow } from "./measure.js";
+import { InstanceCpuTracker } from "./instance-cpu.js";
+import type { Measure, MeasureProbe, MeasureRow, ProbeContext } from "./measure.js";
 import type { InstanceFacts } from "./run-facts.js";
 
 /**
@@ -8,7 +9,7 @@ import type { InstanceFacts } from "./run-facts.js";
  * it and the CPU seconds it spent, and the imbalance of each (max / mean):
  * 1 is perfectly even, and a sticky router's hot instance shows as a number
  * well above it. The shards count per instance (the URL a client used); the
- * parent samples each instance's CPU (load/servers/instance-load.ts).
+ * measure's probe samples each instance's CPU in the window (instance-cpu.ts).
  */
 export interface InstanceLoad {
   /** Clients connected to each instance when the measured window started. */
@@ -66,7 +67,35 @@ function sumByInstance(parts: readonly (readonly number[])[], instances: number)
   return total;
 }
 
-function instanceLoad({ count, shards, cpuSeconds }: InstanceFacts): InstanceLoad | null {
+/** CPU seconds of each instance in the window; null where not read, or null: not sampled. */
+type InstanceCpu = (number | null)[] | null;
+
+/**
+ * Samples each instance's CPU over the window, only where the spread can
+ * be: servers rtbench started (a target's processes are not ours to read),
+ * more than one of them.
+ */
+function cpuProbe({ ownServers, urls }: ProbeContext): MeasureProbe<InstanceCpu> {
+  if (!ownServers || urls.length <= 1) return { finish: () => null };
+  const tracker = new InstanceCpuTracker(urls);
+  let used: InstanceCpu = null;
+  return {
+    windowStart: () => tracker.start(),
+    windowEnd: async () => {
+      used = await tracker.stop();
+    },
+    // A run that never reached the window's end has no CPU of it; the sampling stops all the same.
+    finish: async () => {
+      await tracker.stop();
+      return used;
+    },
+  };
+}
+
+function instanceLoad(
+  { count, shards }: InstanceFacts,
+  cpuSeconds: InstanceCpu,
+): InstanceLoad | null {
   if (count <= 1) return null;
   return {
     connections: sumByInstance(
@@ -105,12 +134,13 @@ const WHAT = ["clients connected", "deliveries", "server CPU seconds"];
 
 const ratio = { type: ["number", "null"], minimum: 0 };
 
-export const instanceSpread: Measure<InstanceSpreadResult> = {
+export const instanceSpread: Measure<InstanceSpreadResult, InstanceCpu> = {
   name: "instance-spread",
   description:
     "with several server instances: the clients, deliveries and CPU of each, and how uneven they are (max / mean)",
-  result: ({ instances: facts }) => {
-    const instances = instanceLoad(facts);
+  probe: cpuProbe,
+  result: ({ instances: facts, probe }) => {
+    const instances = instanceLoad(facts, probe);
     return { instances, imbalance: instances && imbalance(instances) };
   },
   metrics: FIGURES.map((field, i) => ({

@@ -1,6 +1,5 @@
 import type { Counters } from "../metrics/counters.js";
 import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
-import type { PresenceSample } from "../run-model/presence-sample.js";
 import type { PublishAckCounts, PublishRecord } from "../run-model/publish-record.js";
 import type { ConnectionLog, ShardReport, SubscriberReport } from "../run-model/shard-report.js";
 import type { Timeline, Window } from "../run-model/timeline.js";
@@ -31,9 +30,23 @@ import type {
  *                                probe: window edges, seconds --+-> result fragment
  *                                                                   -> metrics, schema, rows
  *
- * What crosses the process boundary is generic (measures/shard.ts): per
- * measure, its counts (summed over shards) and timings (HdrHistograms,
- * encoded, merged as histograms): exact by construction.
+ * What a measure records crosses the process boundary generically
+ * (measures/shard.ts): per measure, its counts (summed over shards) and
+ * timings (HdrHistograms, encoded, merged as histograms): exact by
+ * construction. What its probe samples in the parent reaches `result` as
+ * `probe`. A measure of that kind needs no file outside its own.
+ *
+ * Besides those, `result` reads the run's facts (ResultContext): the
+ * window's books, counters and traffic every result has, and a few facts
+ * the shards and the run still carry in bespoke fields of the shard report
+ * and the collected run, because they are logs or per-shard records rather
+ * than counts and timings: each shard's per-instance counts (`instances`),
+ * its connection log (`connections`, for the presence audit), its break log
+ * (`breaks`), its reconnect and outage histograms, attempts per second and
+ * break reasons (`reconnects`), the servers' zombie and write timeouts
+ * (`servers`), and the workers' clocks and control traffic. A measure that
+ * needs a new fact of that kind changes the fleet, the shard report and
+ * load/result/result.ts too.
  */
 export interface Measure<Fragment extends object = Record<string, unknown>, ProbeData = unknown> {
   /** Unique among measures; keys its part of the shard report. */
@@ -107,6 +120,13 @@ export interface MeasureHandlers {
   /** Presence events (joins, leaves) arrived in one frame (server.presenceEvents). */
   presence?(events: readonly PresenceEvent[]): void;
   /**
+   * A subscriber's return from churn or from a flap of its network is over
+   * (it leaves again, the network goes again, or the clients stop), and the
+   * last message it missed arrived `ms` after it came back
+   * (load/fleet/returns.ts); not called when none did.
+   */
+  caughtUp?(ms: number): void;
+  /**
    * A subscriber's return from a broker fault is over (the next one ended, or
    * the clients stopped), timed from the fault's end by load/fleet/catch-up.ts:
    * `recoveredMs` until the first message sent after it arrived, `caughtUpMs`
@@ -133,8 +153,13 @@ export type FallbackOutcome = "ready" | "failed" | "timed-out";
 /** What a probe is given: when things happen, where the servers are, and whether they are rtbench's. */
 export interface ProbeContext {
   timeline: Timeline;
+  /** The scenario's settings that measures read. */
+  scenario: ScenarioView;
   /** The server URLs the clients use. */
   urls: readonly string[];
+  /** The run's channels, and where each one is asked about, in order (the next when an instance is down). */
+  channels: readonly string[];
+  urlsFor(channel: string): readonly string[];
   /** True when rtbench started the servers (it may read their processes); false against a target. */
   ownServers: boolean;
   /**
@@ -230,16 +255,8 @@ export interface ResultContext<ProbeData> {
   servers: ServerFacts;
   /** The server instances the clients were spread over, and what the shards and the parent saw of each. */
   instances: InstanceFacts;
-  /**
-   * Each shard's times of clients coming back (from churn or a flap) until
-   * the last message they missed arrived: encoded HdrHistograms, recorded by
-   * load/fleet/returns.ts off the per-message path.
-   */
-  catchUp: readonly string[];
   /** When presence is sampled (the shards then log connections): when each client was connected; else empty. */
   connections: readonly ConnectionLog[];
-  /** The presence lists the parent sampled while the clients ran (load/presence/); null: not sampled. */
-  presenceSamples: readonly PresenceSample[] | null;
   /** Shards that died or did not report, and whole workers lost (each says how many clients it had), with why. */
   missing: {
     shards: readonly { name: string; reason: string }[];

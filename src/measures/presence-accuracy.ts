@@ -1,13 +1,15 @@
 import { createLatencyHistogram, recordMs, summarizeHistogram } from "../metrics/histogram.js";
 import type { HistogramSummary, ProtocolResult } from "../metrics/types.js";
-import type { Measure, MeasureRow, ResultContext } from "./measure.js";
+import type { PresenceSample } from "../run-model/presence-sample.js";
+import type { Measure, MeasureProbe, MeasureRow, ProbeContext, ResultContext } from "./measure.js";
 import { histogramMetrics, histogramStat } from "./metric-info.js";
 import { auditPresence } from "./presence-audit.js";
+import { PresenceSampler } from "./presence-sampler.js";
 
 /**
  * Presence accuracy (`presence.sampleInterval`): how true the server's
- * presence lists were. The parent samples every channel's list while the
- * clients run (load/presence/), the shards log when each client was
+ * presence lists were. The probe samples every channel's list while the
+ * clients run (presence-sampler.ts), the shards log when each client was
  * connected, and the audit (presence-audit.ts) holds one against the other:
  * ghosts listed though gone, users missing though connected, and how long
  * a leaver stayed listed.
@@ -43,9 +45,31 @@ declare module "../metrics/types.js" {
 /** A fresh connection this young may not be in the presence list yet without being missing. */
 export const PRESENCE_GRACE_MS = 250;
 
+/**
+ * Samples the presence lists from the start of the window to the end of
+ * the drain (leavers are still being dropped from them after the window);
+ * null: presence not sampled.
+ */
+function presenceProbe({
+  scenario,
+  channels,
+  urlsFor,
+}: ProbeContext): MeasureProbe<PresenceSample[] | null> {
+  const intervalMs = scenario.presence.sampleIntervalMs;
+  if (intervalMs <= 0) return { finish: () => null };
+  const sampler = new PresenceSampler(channels, urlsFor, intervalMs);
+  return {
+    windowStart: () => sampler.start(),
+    finish: async () => {
+      await sampler.stop();
+      return sampler.samples;
+    },
+  };
+}
+
 function accuracyOf(
   run: ResultContext<unknown>,
-  samples: NonNullable<ResultContext<unknown>["presenceSamples"]>,
+  samples: readonly PresenceSample[],
 ): PresenceAccuracy {
   const start = run.timeline.rampStartMs;
   const freezes = run.faults
@@ -86,12 +110,13 @@ const stale = (label: string, field: "p50" | "max"): MeasureRow => ({
 const COUNT = { type: "integer", minimum: 0 };
 const SHARE = { type: ["number", "null"], minimum: 0 };
 
-export const presenceAccuracy: Measure<PresenceAccuracyResult> = {
+export const presenceAccuracy: Measure<PresenceAccuracyResult, PresenceSample[] | null> = {
   name: "presence-accuracy",
   description:
     "presence lists sampled against the clients rtbench knows: ghosts, missing users, staleness",
+  probe: presenceProbe,
   result: (run) => ({
-    presence: run.presenceSamples && accuracyOf(run, run.presenceSamples),
+    presence: run.probe && accuracyOf(run, run.probe),
   }),
   metrics: [
     ...histogramMetrics(

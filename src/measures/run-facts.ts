@@ -21,6 +21,7 @@ export interface ScenarioView {
   faults: readonly { action: string }[];
   publish: { maxInFlight: number; ackTimeoutMs: number };
   server: { heartbeatIntervalMs: number };
+  presence: { sampleIntervalMs: number };
   workers: { maxClockBoundMs: number };
   generator: { maxEventLoopDelayMs: number };
 }
@@ -81,6 +82,4 @@ export interface InstanceFacts {
    * window started, and deliveries of the window's messages through it.
    */
   shards: readonly { connections: readonly number[]; deliveries: readonly number[] }[];
-  /** CPU seconds each spent in the window, sampled by the parent (null where not read); null: not sampled. */
-  cpuSeconds: readonly (number | null)[] | null;
 }

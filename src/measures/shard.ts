@@ -32,6 +32,7 @@ export class ShardMeasures {
   private readonly onFallbackStep: MeasureHandlers[] = [];
   private readonly onFirstMessage: MeasureHandlers[] = [];
   private readonly onBrokerReturn: MeasureHandlers[] = [];
+  private readonly onCaughtUp: MeasureHandlers[] = [];
 
   constructor(list: readonly AnyMeasure[], context: ShardContext) {
     for (const measure of list) {
@@ -48,6 +49,7 @@ export class ShardMeasures {
       if (handlers.fallbackStep) this.onFallbackStep.push(handlers);
       if (handlers.firstMessage) this.onFirstMessage.push(handlers);
       if (handlers.brokerReturn) this.onBrokerReturn.push(handlers);
+      if (handlers.caughtUp) this.onCaughtUp.push(handlers);
     }
   }
 
@@ -89,6 +91,10 @@ export class ShardMeasures {
     caughtUpMs: number | null,
   ): void {
     for (const h of this.onBrokerReturn) h.brokerReturn?.(action, recoveredMs, caughtUpMs);
+  }
+
+  caughtUp(ms: number): void {
+    for (const h of this.onCaughtUp) h.caughtUp?.(ms);
   }
 
   /** Every measure's part of the shard report: plain JSON, histograms encoded. */

@@ -1,6 +1,6 @@
 /**
  * One presence list the parent asked a server for while the clients ran
- * (load/presence/presence-sampler.ts), held by the presence audit against
+ * (measures/presence-sampler.ts), held by the presence audit against
  * what rtbench knows of its own clients (measures/presence-accuracy.ts).
  */
 export interface PresenceSample {

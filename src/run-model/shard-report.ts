@@ -81,8 +81,6 @@ export interface ShardReport {
    * the window, and clients connected there when the window started.
    */
   instances: { deliveries: number[]; connections: number[] };
-  /** Churn: coming back -> the last message missed while away arrived (encoded). */
-  catchUp: string;
   /** The first frame or event that was not a message (its sample cut short), null when none was. */
   firstUnrecognised?: UnrecognisedFrame | null;
   /** With `logConnections`: when each client was connected. */

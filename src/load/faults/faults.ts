@@ -1,6 +1,7 @@
 /**
  * Fault injection: fires a scenario's faults at their times against the
- * server instances (and Redis) a run started, and records what happened, so
+ * server instances (and the broker's backing service, Redis or NATS) a run
+ * started, and records what happened, so
  * a report can put each reconnect storm next to its cause.
  */
 
@@ -36,7 +37,7 @@ export interface FaultContext {
    * act on (Redis or NATS); null when the run has none of its own (memory
    * broker, or an external REDIS_URL / NATS_URL).
    */
-  redis: ServiceControl | null;
+  brokerService: ServiceControl | null;
   /**
    * The run's own client processes, for `stall-clients`, and to be told when
    * a broker fault ended (they time their recovery from it).
@@ -58,10 +59,16 @@ export interface FaultContext {
 /** One fault as it happened. Times are ms since `startMs`, like the scenario's `at`. */
 export interface FaultRecord {
   action: Fault["action"];
-  /** The instance it hit (`random` resolved), "all" for a drop on every instance, null for Redis. */
+  /**
+   * The instance it hit (`random` resolved), "all" for a drop on every
+   * instance, null for the broker's backing service (Redis or NATS).
+   */
   instance: number | "all" | null;
   firedAtMs: number;
-  /** When the instance was back (kill with restartAfter, restart), the stall was over or Redis was back. */
+  /**
+   * When the instance was back (kill with restartAfter, restart), the stall
+   * was over or the broker's backing service was back.
+   */
   endedAtMs?: number;
   /** Connections closed by a drop. */
   dropped?: number;
@@ -142,13 +149,14 @@ async function fire(
       record.endedAtMs = elapsed(ctx);
       return;
     case "redis-restart": {
-      if (ctx.redis === null) {
+      // A scenario with redis-restart has the redis broker (scenario/fault-requirements.ts).
+      if (ctx.brokerService === null) {
         throw new Error("redis-restart needs a Redis that rtbench started (none here)");
       }
-      await ctx.redis.stop();
+      await ctx.brokerService.stop();
       await sleep(fault.forMs, signal);
       if (signal.aborted) return;
-      await ctx.redis.start();
+      await ctx.brokerService.start();
       record.endedAtMs = elapsed(ctx);
       return;
     }
@@ -190,10 +198,10 @@ async function fire(
 }
 
 function brokerService(action: string, ctx: FaultContext): ServiceControl {
-  if (ctx.redis === null) {
+  if (ctx.brokerService === null) {
     throw new Error(`${action} needs a broker service that rtbench started (none here)`);
   }
-  return ctx.redis;
+  return ctx.brokerService;
 }
 
 /** The broker is back: the fault's end is recorded, and the clients time their recovery from it. */

@@ -61,8 +61,6 @@ export class Fleet implements SubscriberFleet {
   readonly measures: ShardMeasures;
   readonly reconnect = createLatencyHistogram();
   readonly outage = createLatencyHistogram();
-  /** Churn: coming back -> caught up with what was missed. */
-  readonly catchUp = createLatencyHistogram();
   readonly counters: Counters = zeroCounters();
   readonly clock: Clock;
   readonly createClient: NonNullable<FleetOptions["createClient"]>;
@@ -264,7 +262,6 @@ export class Fleet implements SubscriberFleet {
       breakReasons: this.breakReasons.toJSON(),
       timeline: this.timeline.report(uncounted, loopDelayP99Ms),
       instances: { deliveries: this.instanceDeliveries, connections: this.instanceConnections },
-      catchUp: encodeHistogram(this.catchUp),
       firstUnrecognised: this.firstUnrecognised,
       ...(this.logsConnections ? { connections: this.connectionLogs() } : {}),
       measures: this.measures.report(),

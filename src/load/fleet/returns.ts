@@ -1,4 +1,3 @@
-import { recordMs } from "../../metrics/histogram.js";
 import type { BrokerFaultAction } from "../../scenario/types.js";
 import { CatchUp } from "./catch-up.js";
 import type { SubscriberFleet } from "./subscriber-fleet.js";
@@ -85,11 +84,15 @@ export class Returns {
     if (this.unreadCheck.complete) this.finishUnreadCheck();
   }
 
-  /** A return from churn is over (the client leaves again or stops): its catch-up time counts. */
+  /**
+   * A return from churn or a flap is over (the client leaves again, its
+   * network goes again, or it stops): its catch-up time counts (the
+   * catch-up measure, measures/catch-up.ts).
+   */
   end(): void {
     if (this.unreadCheck !== null) this.finishUnreadCheck();
     const caughtUpMs = this.churn.caughtUpMs();
-    if (caughtUpMs !== null) recordMs(this.fleet.catchUp, caughtUpMs);
+    if (caughtUpMs !== null) this.fleet.measures.caughtUp(caughtUpMs);
     this.churn.end();
   }
 

@@ -26,11 +26,10 @@ export interface SubscriberFleet {
   readonly connect: LatencyHistogram;
   readonly reconnect: LatencyHistogram;
   readonly outage: LatencyHistogram;
-  readonly catchUp: LatencyHistogram;
   /** The registered measures' shard side, told of the events they handle. */
   readonly measures: Pick<
     ShardMeasures,
-    "ready" | "presence" | "brokerReturn" | "fallbackStep" | "firstMessage"
+    "ready" | "presence" | "caughtUp" | "brokerReturn" | "fallbackStep" | "firstMessage"
   >;
   /** Connections ready now, and messages received so far: the shard's progress. */
   open: number;

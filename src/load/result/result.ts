@@ -150,11 +150,8 @@ function measureFields(
       instances: {
         count: run.instanceCount,
         shards: collected.reports.map((r) => r.instances),
-        cpuSeconds: run.architecture.instanceCpuSeconds,
       },
-      catchUp: collected.reports.map((r) => r.catchUp),
       connections: collected.reports.flatMap((r) => r.connections ?? []),
-      presenceSamples: run.architecture.presenceSamples,
       missing: splitMissing(collected.missing),
       clocks: collected.clocks ?? null,
       controlTraffic: collected.controlTraffic ?? null,

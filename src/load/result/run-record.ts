@@ -1,5 +1,4 @@
 import type { ProbeResults } from "../../measures/parent.js";
-import type { PresenceSample } from "../../run-model/presence-sample.js";
 import type { BoundarySamples, EdgeSamples } from "../../run-model/server-sample.js";
 import type { Timeline } from "../../run-model/timeline.js";
 import type { ProxyKind, Scenario } from "../../scenario/types.js";
@@ -40,9 +39,4 @@ export interface RunRecord {
   instanceCount: number;
   /** What the registered measures' probes saw (measures/parent.ts), by measure; absent: none ran. */
   measures?: ProbeResults;
-  /** Per-instance CPU and presence lists observed during the run. */
-  architecture: {
-    instanceCpuSeconds: (number | null)[] | null;
-    presenceSamples: PresenceSample[] | null;
-  };
 }

@@ -2,7 +2,6 @@ import { type ProbeResults, Probes } from "../../measures/parent.js";
 import { measures } from "../../measures/registry.js";
 import type { LoopDelayMonitor } from "../../metrics/loop-delay.js";
 import { sampleProxy } from "../../proxy/proxy.js";
-import type { PresenceSample } from "../../run-model/presence-sample.js";
 import type { BoundarySamples, ServerSample } from "../../run-model/server-sample.js";
 import { bucketCount, phaseAt, type RunPhase } from "../../run-model/timeline.js";
 import type { Scenario } from "../../scenario/types.js";
@@ -10,9 +9,7 @@ import type { OperationCounts } from "../../services/types.js";
 import { monoMs, sleepUntil } from "../../util/clock.js";
 import { type FaultRecord, type ServiceControl, startFaults } from "../faults/faults.js";
 import { startLoopDelaySeconds } from "../fleet/loop-delay-seconds.js";
-import { PresenceSampler } from "../presence/presence-sampler.js";
 import { PublisherLoop } from "../publisher/publisher.js";
-import { InstanceCpuTracker } from "../servers/instance-load.js";
 import type { LoadMonitor } from "../servers/load-monitor.js";
 import { groupSampler, sampleServerSeconds } from "../servers/server-seconds.js";
 import { sampleServers } from "../servers/servers.js";
@@ -33,10 +30,6 @@ export interface Observed {
   proxyWindow: { start: ServerSample | null; end: ServerSample | null } | null;
   /** Per second: the parent's event-loop delay p99, and server samples at each boundary. */
   seconds: { parentLoopDelayP99Ms: (number | null)[]; servers: BoundarySamples };
-  /** CPU seconds of each instance in the window; null with one instance or a target. */
-  instanceCpuSeconds: (number | null)[] | null;
-  /** Presence lists sampled during the run (presence.sampleInterval); null when off. */
-  presenceSamples: PresenceSample[] | null;
   /** What the registered measures' probes saw, by measure (measures/parent.ts). */
   measures: ProbeResults;
 }
@@ -45,8 +38,11 @@ export interface ObserveContext {
   scenario: Scenario;
   env: Environment;
   clients: Clients;
-  /** Null when the run has no Redis of its own to restart. */
-  redis: ServiceControl | null;
+  /**
+   * The broker's backing service (Redis or NATS) that the broker faults act
+   * on; null when the run has none of its own to stop or restart.
+   */
+  brokerService: ServiceControl | null;
   monitors: { loopDelay: LoopDelayMonitor; load: LoadMonitor };
   /** The operations of the broker's backing service so far (broker cost); null for none, or a target. */
   brokerOperations: (() => Promise<OperationCounts>) | null;
@@ -92,7 +88,10 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
   const ours = servers !== null;
   const probes = new Probes(measures(), {
     timeline,
+    scenario,
     urls: env.urls,
+    channels: clients.channels,
+    urlsFor: clients.urlsFor,
     ownServers: ours,
     brokerOperations: ctx.brokerOperations,
     faults: scenario.faults,
@@ -109,11 +108,6 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
   // server cost is read over that same span as its traffic (load/result/result.ts).
   const sample = (evenIfStopped = false) =>
     servers && (evenIfStopped || !signal.aborted) ? sampleServers(servers) : Promise.resolve(null);
-  const cpu = ours && env.urls.length > 1 ? new InstanceCpuTracker(env.urls) : null;
-  const presence =
-    scenario.presence.sampleIntervalMs > 0
-      ? new PresenceSampler(clients.channels, clients.urlsFor, scenario.presence.sampleIntervalMs)
-      : null;
   let windowStart: ServerSample | null = null;
   let windowEnd: ServerSample | null = null;
   const proxy = env.proxy;
@@ -121,17 +115,12 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     ? { start: null as ServerSample | null, end: null as ServerSample | null }
     : null;
   let parentLoopDelayP99Ms: (number | null)[] = [];
-  const observed: Pick<Observed, "instanceCpuSeconds" | "presenceSamples"> = {
-    instanceCpuSeconds: null,
-    presenceSamples: null,
-  };
+  let probed: ProbeResults = {};
   try {
     await sleepUntil(timeline.measureStartMs, signal);
     ctx.monitors.loopDelay.reset();
     ctx.monitors.load.markWindowStart();
-    presence?.start();
     const probesAtStart = probes.windowStart();
-    cpu?.start();
     windowStart = await sample();
     if (proxy && proxyWindow) proxyWindow.start = sampleProxy(proxy);
     await probesAtStart;
@@ -141,7 +130,6 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     windowEnd = await sample(true);
     if (proxy && proxyWindow) proxyWindow.end = sampleProxy(proxy);
     await probesAtEnd;
-    observed.instanceCpuSeconds = (await cpu?.stop()) ?? null;
     await publishing;
     await sleepUntil(timeline.drainEndMs, signal);
   } finally {
@@ -149,10 +137,9 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     faultsDone.abort();
     signal.removeEventListener("abort", stopFaults);
     parentLoopDelayP99Ms = loopDelaySeconds.stop();
-    await cpu?.stop();
-    await presence?.stop();
+    // Even when the run fails: a probe's sampling must not outlive it.
+    probed = await probes.finish();
   }
-  observed.presenceSamples = presence?.samples ?? null;
   const serverSamples = await serverSeconds.done;
   return {
     publisher,
@@ -162,8 +149,7 @@ export async function publishAndObserve(ctx: ObserveContext): Promise<Observed> 
     windowEnd,
     proxyWindow,
     seconds: { parentLoopDelayP99Ms, servers: serverSamples },
-    ...observed,
-    measures: await probes.finish(),
+    measures: probed,
   };
 }
 
@@ -194,7 +180,7 @@ function faultsFor(ctx: ObserveContext, signal: AbortSignal) {
   if (!env.servers || scenario.faults.length === 0) return null;
   return startFaults(scenario.faults, {
     servers: env.servers,
-    redis: ctx.redis,
+    brokerService: ctx.brokerService,
     clients: clients.pool,
     startMs: clients.timeline.rampStartMs,
     seed: scenario.seed,

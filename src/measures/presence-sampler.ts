@@ -1,11 +1,13 @@
 /**
  * Samples `GET /api/presence/C` of every channel at a fixed interval while
- * the clients run, for the presence audit (measures/presence-audit.ts).
+ * the clients run: the probe of the presence-accuracy measure
+ * (presence-accuracy.ts), whose audit (presence-audit.ts) holds the samples
+ * against what rtbench knows of its own clients.
  */
 
-import type { PresenceSample } from "../../run-model/presence-sample.js";
-import { ROUTES } from "../../shared/protocol.js";
-import { monoMs, sleep } from "../../util/clock.js";
+import type { PresenceSample } from "../run-model/presence-sample.js";
+import { ROUTES } from "../shared/protocol.js";
+import { monoMs, sleep } from "../util/clock.js";
 
 /** Requests in flight at once, so many channels do not burst the server. */
 const CONCURRENCY = 8;
@@ -20,7 +22,7 @@ export class PresenceSampler {
   constructor(
     private readonly channels: readonly string[],
     /** Where each channel's presence is asked, in order: the next one when an instance is down. */
-    private readonly urlsFor: (channel: string) => string[],
+    private readonly urlsFor: (channel: string) => readonly string[],
     private readonly intervalMs: number,
   ) {}
 

@@ -1,9 +1,9 @@
 /**
  * Each server instance's CPU, sampled by the parent while the clients run:
- * what the instance-spread measure (measures/instance-spread.ts) divides
- * among the instances.
+ * the probe of the instance-spread measure (instance-spread.ts), which
+ * divides it among the instances.
  */
-import { sleep } from "../../util/clock.js";
+import { sleep } from "../util/clock.js";
 
 /**
  * CPU seconds one instance has used, from its own report. The one place
