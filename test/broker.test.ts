@@ -7,6 +7,7 @@ import { createNatsBroker } from "../reference-server/broker/nats.js";
 import { createRedisBroker } from "../reference-server/broker/redis.js";
 import type { Broker, HistoryLimits } from "../reference-server/broker/types.js";
 import { natsService } from "../src/services/nats.js";
+import type { RunningService } from "../src/services/types.js";
 import type { Gap, Message } from "../src/shared/protocol.js";
 import { describeRedis } from "./helpers/redis.js";
 import { describeService, itService, type ServiceFixture } from "./helpers/services.js";
@@ -586,13 +587,7 @@ describe("a frozen broker's late publish", () => {
       const nats = await natsService.start();
       let broker: Broker | undefined;
       try {
-        broker = await createNatsBroker({
-          url: nats.url,
-          limits: ROOMY,
-          keyPrefix: `test-${randomUUID()}`,
-          commandTimeoutMs: 500,
-          log: () => {},
-        });
+        broker = await quietNatsBroker(nats.url, 500);
         await broker.publish("frozen", { n: 1 }, "run:frozen:1");
         // SIGSTOP: the publish sits in nats-server's socket, unanswered, until SIGCONT.
         process.kill(nats.pid, "SIGSTOP");
@@ -618,6 +613,50 @@ describe("a frozen broker's late publish", () => {
     30_000,
   );
 });
+
+describe("a publish while the connection to NATS is down", () => {
+  itService(
+    natsService,
+    "nats refuses it at once, saying it was not stored, and takes publishes again once NATS is back",
+    async () => {
+      const nats = await natsService.start();
+      let restarted: RunningService | undefined;
+      let broker: Broker | undefined;
+      try {
+        // Longer than the refusal may take: a publish that waited for it fails the test.
+        broker = await quietNatsBroker(nats.url, 12_000);
+        const connected = broker;
+        await connected.publish("down", { n: 1 });
+        await nats.kill();
+        await waitFor(() => connected.health().state === "unavailable", "the drop noticed");
+        // nats.js would drop it at its next reconnect attempt: it is never sent.
+        const startedMs = Date.now();
+        await expect(connected.publish("down", { n: 2 })).rejects.toThrow(/was not stored/);
+        expect(Date.now() - startedMs).toBeLessThan(6_000);
+        restarted = await nats.restart();
+        const taken = await publishUntilTaken(connected, "down", { n: 3 });
+        expect(taken?.id).toBe(2);
+        const stored = await connected.read("down", 0);
+        expect(stored.messages.map((m) => m.body)).toEqual([{ n: 1 }, { n: 3 }]);
+      } finally {
+        await broker?.close();
+        await (restarted ?? nats).stop();
+      }
+    },
+    30_000,
+  );
+});
+
+/** A nats broker on its own key prefix, with this command timeout and no log lines. */
+function quietNatsBroker(url: string, commandTimeoutMs: number): Promise<Broker> {
+  return createNatsBroker({
+    url,
+    limits: ROOMY,
+    keyPrefix: `test-${randomUUID()}`,
+    commandTimeoutMs,
+    log: () => {},
+  });
+}
 
 /** Publishes until the broker takes it (its connections may be reconnecting), for up to 15 s. */
 async function publishUntilTaken(

@@ -101,7 +101,6 @@ class NatsBroker implements Broker {
   /** Presence and members, per instance (see the top of this file). */
   private readonly local: Broker;
   private readonly log: (line: string) => void;
-  private disconnected = false;
   private closing = false;
 
   constructor(
@@ -157,11 +156,14 @@ class NatsBroker implements Broker {
     await this.history.ensureStream(log);
     const ts = nowEpochMs();
     const stored = `{"channel":${log.nameJson},"ts":${JSON.stringify(ts)},"body":${bodyJson}}`;
+    this.guard.ensureConnected("publish");
     try {
-      const ack = await this.js.publish(log.subject, stored, {
-        timeout: this.timeoutMs,
-        ...(dedupeKey === undefined ? {} : { msgID: dedupeKey }),
-      });
+      const ack = await this.guard.whileConnected(
+        this.js.publish(log.subject, stored, {
+          timeout: this.timeoutMs,
+          ...(dedupeKey === undefined ? {} : { msgID: dedupeKey }),
+        }),
+      );
       this.guard.answered();
       if (ack.duplicate) return await this.history.storedCopy(log, ack.seq, stored);
       const id = this.idBase + ack.seq;
@@ -197,7 +199,7 @@ class NatsBroker implements Broker {
   }
 
   health(): BrokerHealth {
-    if (this.disconnected) {
+    if (this.guard.down) {
       return {
         state: "unavailable",
         reason: `the connection to NATS at ${this.options.url} is down (reconnecting)`,
@@ -276,11 +278,11 @@ class NatsBroker implements Broker {
   private async watchStatus(): Promise<void> {
     for await (const status of this.nc.status()) {
       if (this.closing) return;
-      if (status.type === "disconnect" && !this.disconnected) {
-        this.disconnected = true;
+      if (status.type === "disconnect" && !this.guard.down) {
+        this.guard.dropConnection();
         this.log(`nats broker: connection to ${this.options.url} lost; reconnecting`);
       } else if (status.type === "reconnect") {
-        this.disconnected = false;
+        this.guard.up();
         this.guard.answered();
         this.log(`nats broker: connection to ${this.options.url} is back`);
         this.feeds.resyncAll();
